@@ -1,0 +1,25 @@
+//! The data model shared by the api and the worker (DESIGN §2).
+//!
+//! Entities are plain SeaORM models; GraphQL types live in the api crate and are converted
+//! from these, so the schema never leaks a column by accident.
+
+pub mod api_key;
+pub mod application;
+pub mod audit_entry;
+pub mod campaign;
+pub mod creative;
+pub mod enums;
+pub mod group_membership;
+pub mod idempotency_key;
+pub mod invitation;
+pub mod membership;
+pub mod offboarding;
+pub mod organization;
+pub mod outbox;
+pub mod rule;
+pub mod session;
+pub mod user;
+pub mod user_group;
+pub mod workspace;
+
+pub use enums::{MembershipStatus, OutboxStatus, Role, UserKind};

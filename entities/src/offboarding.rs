@@ -1,0 +1,28 @@
+use sea_orm::entity::prelude::*;
+
+/// One per mutation call that has side effects; groups its outbox rows.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "offboarding")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub actor_user_id: Option<Uuid>,
+    pub actor_api_key_id: Option<Uuid>,
+    pub kind: String,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(has_many = "super::outbox::Entity")]
+    Outbox,
+}
+
+impl Related<super::outbox::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Outbox.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,33 @@
+use sea_orm::entity::prelude::*;
+
+use crate::UserKind;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "user")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// Stored trimmed and lower-cased, which makes the unique index case-insensitive.
+    #[sea_orm(unique)]
+    pub email: String,
+    pub name: String,
+    /// `None` until the person accepts an invitation and chooses a password.
+    pub password_hash: Option<String>,
+    pub kind: UserKind,
+    pub erased_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(has_many = "super::membership::Entity")]
+    Membership,
+}
+
+impl Related<super::membership::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Membership.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,25 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "user_group")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub name: String,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(has_many = "super::group_membership::Entity")]
+    GroupMembership,
+}
+
+impl Related<super::group_membership::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::GroupMembership.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,14 @@
+//! Schema migrations: one source for PostgreSQL and SQLite.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_data_model;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_data_model::Migration)]
+    }
+}
