@@ -1,0 +1,18 @@
+//! The offboarding service's API: configuration, the HTTP server, the GraphQL schema and the
+//! domain rules behind it. `main.rs` only reads the configuration and runs [`Application`].
+
+pub mod access;
+pub mod audit;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod graphql;
+pub mod people;
+pub mod security;
+pub mod startup;
+pub mod telemetry;
+
+pub use config::Config;
+pub use error::ApiError;
+pub use startup::Application;

@@ -1,0 +1,70 @@
+//! API keys: created by a person, acting in one workspace with a role no higher than theirs.
+
+use chrono::{DateTime, Utc};
+use entities::{Role, api_key};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use uuid::Uuid;
+
+use crate::access::{Permission, Principal};
+use crate::error::{ApiError, UserError, UserErrorCode};
+use crate::security::{TokenKind, new_token};
+
+pub struct CreatedApiKey {
+    /// Shown once; only its hash is stored.
+    pub token: String,
+    pub key: api_key::Model,
+}
+
+/// How many leading characters of a key are kept in clear, to tell keys apart in a list.
+const PREFIX_LENGTH: usize = 12;
+const MAX_NAME_LENGTH: usize = 100;
+
+pub async fn create_api_key<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    name: &str,
+    role: Role,
+    now: DateTime<Utc>,
+) -> Result<CreatedApiKey, ApiError> {
+    if !principal.has(Permission::ApiKeyManagement) {
+        return Err(ApiError::Forbidden(
+            "creating API keys needs the API_KEY_MANAGEMENT permission".into(),
+        ));
+    }
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME_LENGTH {
+        return Err(ApiError::BadUserInput(format!(
+            "name must be 1 to {MAX_NAME_LENGTH} characters"
+        )));
+    }
+    // A key acting above its creator would be a way around the role rules.
+    if role.rank() > principal.role.rank() {
+        return Err(ApiError::Rejected(vec![
+            UserError::new(
+                UserErrorCode::RoleNotManageable,
+                "An API key can't act with a role above your own.",
+            )
+            .on_field("role"),
+        ]));
+    }
+    let token = new_token(TokenKind::ApiKey);
+    let key = api_key::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        workspace_id: Set(principal.workspace_id),
+        created_by: Set(principal.user_id),
+        name: Set(name.to_owned()),
+        prefix: Set(token.token[..PREFIX_LENGTH].to_owned()),
+        token_hash: Set(token.hash),
+        role: Set(role),
+        last_used_at: Set(None),
+        revoked_at: Set(None),
+        revoked_reason: Set(None),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    Ok(CreatedApiKey {
+        token: token.token,
+        key,
+    })
+}

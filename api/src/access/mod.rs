@@ -1,0 +1,7 @@
+//! Who is calling: sessions, API keys, and the permission rules that follow from a role.
+
+pub mod api_keys;
+pub mod principal;
+pub mod sessions;
+
+pub use principal::{Actor, Permission, Principal, authenticate};

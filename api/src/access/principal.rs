@@ -1,0 +1,189 @@
+use chrono::{DateTime, Utc};
+use entities::{MembershipStatus, Role, api_key, membership, session, workspace};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use crate::security::{TokenKind, hash_token, hashes_match};
+
+/// Who performs an action: a person through a session, or an API key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    User(Uuid),
+    ApiKey(Uuid),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+pub enum Permission {
+    /// Invite, remove, deactivate and reactivate members; reassign their duties.
+    UserManagement,
+    /// Create API keys.
+    ApiKeyManagement,
+    /// List the workspace's members.
+    ViewMembers,
+}
+
+/// An authenticated caller, bound to one workspace.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub actor: Actor,
+    /// The person acting: the session's user, or the user who created the API key.
+    pub user_id: Uuid,
+    pub workspace_id: Uuid,
+    pub organization_id: Uuid,
+    pub role: Role,
+    pub session_id: Option<Uuid>,
+}
+
+impl Principal {
+    pub fn permissions(&self) -> Vec<Permission> {
+        let mut permissions = vec![Permission::ViewMembers];
+        if matches!(self.role, Role::Owner | Role::Admin) {
+            permissions.push(Permission::UserManagement);
+            permissions.push(Permission::ApiKeyManagement);
+        }
+        permissions
+    }
+
+    pub fn has(&self, permission: Permission) -> bool {
+        self.permissions().contains(&permission)
+    }
+
+    /// An OWNER manages every role; anyone else only roles ranked below their own.
+    pub fn can_manage(&self, role: Role) -> bool {
+        self.role == Role::Owner || role.rank() < self.role.rank()
+    }
+}
+
+/// Resolves a bearer token to a principal, or `None` if it is unknown, revoked, expired, or
+/// belongs to someone whose membership is no longer active. Runs on every request: removal and
+/// deactivation cut access at commit, not when a token expires.
+pub async fn authenticate<C: ConnectionTrait>(
+    db: &C,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Principal>, DbErr> {
+    let hash = hash_token(token);
+    match TokenKind::of(token) {
+        Some(TokenKind::Session) => authenticate_session(db, &hash, now).await,
+        Some(TokenKind::ApiKey) => authenticate_api_key(db, &hash).await,
+        Some(TokenKind::Invitation) | None => Ok(None),
+    }
+}
+
+async fn authenticate_session<C: ConnectionTrait>(
+    db: &C,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Principal>, DbErr> {
+    let Some(session) = session::Entity::find()
+        .filter(session::Column::TokenHash.eq(hash))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if !hashes_match(&session.token_hash, hash)
+        || session.revoked_at.is_some()
+        || session.expires_at <= now
+    {
+        return Ok(None);
+    }
+    let Some((membership, Some(workspace))) = live_membership(db, session.workspace_id, session.user_id).await?
+    else {
+        return Ok(None);
+    };
+    let cut_off = membership
+        .sessions_valid_after
+        .is_some_and(|valid_after| session.created_at <= valid_after);
+    if membership.status != MembershipStatus::Active || cut_off {
+        return Ok(None);
+    }
+    Ok(Some(Principal {
+        actor: Actor::User(session.user_id),
+        user_id: session.user_id,
+        workspace_id: workspace.id,
+        organization_id: workspace.organization_id,
+        role: membership.role,
+        session_id: Some(session.id),
+    }))
+}
+
+async fn authenticate_api_key<C: ConnectionTrait>(
+    db: &C,
+    hash: &str,
+) -> Result<Option<Principal>, DbErr> {
+    let Some((key, Some(workspace))) = api_key::Entity::find()
+        .filter(api_key::Column::TokenHash.eq(hash))
+        .find_also_related(workspace::Entity)
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if !hashes_match(&key.token_hash, hash) || key.revoked_at.is_some() {
+        return Ok(None);
+    }
+    Ok(Some(Principal {
+        actor: Actor::ApiKey(key.id),
+        user_id: key.created_by,
+        workspace_id: workspace.id,
+        organization_id: workspace.organization_id,
+        role: key.role,
+        session_id: None,
+    }))
+}
+
+/// The person's membership in the workspace that has not been removed, with its workspace.
+pub async fn live_membership<C: ConnectionTrait>(
+    db: &C,
+    workspace_id: Uuid,
+    user_id: Uuid,
+) -> Result<Option<(membership::Model, Option<workspace::Model>)>, DbErr> {
+    membership::Entity::find()
+        .filter(membership::Column::WorkspaceId.eq(workspace_id))
+        .filter(membership::Column::UserId.eq(user_id))
+        .filter(membership::Column::DeletedAt.is_null())
+        .find_also_related(workspace::Entity)
+        .one(db)
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(role: Role) -> Principal {
+        Principal {
+            actor: Actor::User(Uuid::nil()),
+            user_id: Uuid::nil(),
+            workspace_id: Uuid::nil(),
+            organization_id: Uuid::nil(),
+            role,
+            session_id: None,
+        }
+    }
+
+    #[test]
+    fn owners_manage_every_role_others_only_lower_ones() {
+        let owner = principal(Role::Owner);
+        assert!([Role::Owner, Role::Admin, Role::Member, Role::Guest]
+            .iter()
+            .all(|role| owner.can_manage(*role)));
+        let admin = principal(Role::Admin);
+        assert!(!admin.can_manage(Role::Owner));
+        assert!(!admin.can_manage(Role::Admin));
+        assert!(admin.can_manage(Role::Member) && admin.can_manage(Role::Guest));
+        let member = principal(Role::Member);
+        assert!(!member.can_manage(Role::Member));
+        assert!(member.can_manage(Role::Guest));
+    }
+
+    #[test]
+    fn only_owners_and_admins_manage_people() {
+        assert!(principal(Role::Owner).has(Permission::UserManagement));
+        assert!(principal(Role::Admin).has(Permission::UserManagement));
+        assert!(!principal(Role::Member).has(Permission::UserManagement));
+        assert!(!principal(Role::Guest).has(Permission::UserManagement));
+        assert!(principal(Role::Guest).has(Permission::ViewMembers));
+    }
+}

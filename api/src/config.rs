@@ -1,0 +1,218 @@
+//! Configuration from the environment. Every variable is optional: with none set, the service
+//! runs the embedded default (an SQLite file under `./data`, demo data, GraphiQL on).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use chrono::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name} must be {expected}, got {value:?}")]
+    Invalid {
+        name: &'static str,
+        expected: &'static str,
+        value: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `postgres://…` or `sqlite://…`; the embedded default is `sqlite://data/offboarding.db`.
+    pub database_url: String,
+    /// The production queue; `None` runs the embedded queue.
+    pub redis_url: Option<String>,
+    pub bind_address: SocketAddr,
+    /// Seed the demo organization on first start and print a ready-to-use owner token.
+    pub demo_data: bool,
+    pub graphiql: bool,
+    pub introspection: bool,
+    pub session_ttl: Duration,
+    pub invitation_ttl: Duration,
+    pub limits: Limits,
+}
+
+/// Bounds on what one request may ask for. async-graphql leaves each unlimited by default.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub query_depth: usize,
+    pub query_complexity: usize,
+    /// Directives on any one field.
+    pub directives_per_field: usize,
+    /// Operations in one batched request.
+    pub batch_size: usize,
+    pub body_bytes: usize,
+    /// The largest `first` a connection accepts.
+    pub page_size: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            query_depth: 12,
+            query_complexity: 1_000,
+            directives_per_field: 4,
+            batch_size: 10,
+            // 10,000 ids of 36 characters, quoted and separated, fit with room to spare.
+            body_bytes: 1024 * 1024,
+            page_size: 100,
+        }
+    }
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/offboarding.db?mode=rwc";
+
+impl Config {
+    /// The embedded default: what `cargo run -p api` runs with no environment at all.
+    pub fn embedded() -> Config {
+        Config {
+            database_url: DEFAULT_DATABASE_URL.to_owned(),
+            redis_url: None,
+            bind_address: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            demo_data: true,
+            graphiql: true,
+            introspection: true,
+            session_ttl: Duration::days(14),
+            invitation_ttl: Duration::days(7),
+            limits: Limits::default(),
+        }
+    }
+
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_vars(std::env::vars().collect())
+    }
+
+    pub fn from_vars(vars: HashMap<String, String>) -> Result<Config, ConfigError> {
+        let defaults = Config::embedded();
+        let text = |name: &str| vars.get(name).filter(|value| !value.is_empty()).cloned();
+        let database_url = text("DATABASE_URL");
+        // Demo data is for the embedded default; a configured database gets it only on request.
+        let demo_default = database_url.is_none();
+        let limits = Limits {
+            query_depth: number(&vars, "GRAPHQL_MAX_DEPTH", defaults.limits.query_depth)?,
+            query_complexity: number(
+                &vars,
+                "GRAPHQL_MAX_COMPLEXITY",
+                defaults.limits.query_complexity,
+            )?,
+            directives_per_field: number(
+                &vars,
+                "GRAPHQL_MAX_DIRECTIVES",
+                defaults.limits.directives_per_field,
+            )?,
+            batch_size: number(&vars, "GRAPHQL_MAX_BATCH", defaults.limits.batch_size)?,
+            body_bytes: number(&vars, "HTTP_MAX_BODY_BYTES", defaults.limits.body_bytes)?,
+            page_size: number(&vars, "GRAPHQL_MAX_PAGE_SIZE", defaults.limits.page_size)?,
+        };
+        let bind_address = match text("BIND_ADDRESS") {
+            Some(value) => value.parse().map_err(|_| ConfigError::Invalid {
+                name: "BIND_ADDRESS",
+                expected: "an address like 0.0.0.0:8080",
+                value,
+            })?,
+            None => defaults.bind_address,
+        };
+        let graphiql = flag(&vars, "GRAPHIQL_ENABLED", defaults.graphiql)?;
+        Ok(Config {
+            database_url: database_url.unwrap_or(defaults.database_url),
+            redis_url: text("REDIS_URL"),
+            bind_address,
+            demo_data: flag(&vars, "DEMO_DATA", demo_default)?,
+            graphiql,
+            introspection: flag(&vars, "GRAPHQL_INTROSPECTION", graphiql)?,
+            session_ttl: Duration::hours(number(
+                &vars,
+                "SESSION_TTL_HOURS",
+                defaults.session_ttl.num_hours(),
+            )?),
+            invitation_ttl: Duration::hours(number(
+                &vars,
+                "INVITATION_TTL_HOURS",
+                defaults.invitation_ttl.num_hours(),
+            )?),
+            limits,
+        })
+    }
+}
+
+fn number<T: std::str::FromStr>(
+    vars: &HashMap<String, String>,
+    name: &'static str,
+    default: T,
+) -> Result<T, ConfigError> {
+    match vars.get(name).filter(|value| !value.is_empty()) {
+        None => Ok(default),
+        Some(value) => value.parse().map_err(|_| ConfigError::Invalid {
+            name,
+            expected: "a whole number",
+            value: value.clone(),
+        }),
+    }
+}
+
+fn flag(
+    vars: &HashMap<String, String>,
+    name: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match vars.get(name).map(|value| value.to_ascii_lowercase()) {
+        None => Ok(default),
+        Some(value) if value.is_empty() => Ok(default),
+        Some(value) if ["1", "true", "yes", "on"].contains(&value.as_str()) => Ok(true),
+        Some(value) if ["0", "false", "no", "off"].contains(&value.as_str()) => Ok(false),
+        Some(value) => Err(ConfigError::Invalid {
+            name,
+            expected: "true or false",
+            value,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn no_environment_is_the_embedded_default_with_demo_data() {
+        let config = Config::from_vars(HashMap::new()).unwrap();
+        assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
+        assert!(config.demo_data);
+        assert!(config.redis_url.is_none());
+        assert!(config.graphiql && config.introspection);
+    }
+
+    #[test]
+    fn a_configured_database_gets_no_demo_data_unless_asked() {
+        let config = Config::from_vars(vars(&[("DATABASE_URL", "postgres://db/x")])).unwrap();
+        assert!(!config.demo_data);
+        let config = Config::from_vars(vars(&[
+            ("DATABASE_URL", "postgres://db/x"),
+            ("DEMO_DATA", "true"),
+        ]))
+        .unwrap();
+        assert!(config.demo_data);
+    }
+
+    #[test]
+    fn turning_graphiql_off_turns_introspection_off_too() {
+        let config = Config::from_vars(vars(&[("GRAPHIQL_ENABLED", "false")])).unwrap();
+        assert!(!config.graphiql && !config.introspection);
+    }
+
+    #[test]
+    fn malformed_values_are_refused_with_their_name() {
+        let error = Config::from_vars(vars(&[("GRAPHQL_MAX_DEPTH", "deep")])).unwrap_err();
+        assert!(error.to_string().contains("GRAPHQL_MAX_DEPTH"));
+        let error = Config::from_vars(vars(&[("DEMO_DATA", "maybe")])).unwrap_err();
+        assert!(error.to_string().contains("DEMO_DATA"));
+        let error = Config::from_vars(vars(&[("BIND_ADDRESS", "here")])).unwrap_err();
+        assert!(error.to_string().contains("BIND_ADDRESS"));
+    }
+}

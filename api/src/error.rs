@@ -1,0 +1,97 @@
+//! The crate's one error type, and the codes a client sees.
+//!
+//! A rule that blocks a mutation is [`ApiError::Rejected`]: the GraphQL layer returns it as
+//! data in the payload's `userErrors`. Every other variant becomes a GraphQL error whose
+//! `extensions.code` is [`ApiError::code`]; `graphql::errors` does that mapping in one place.
+
+use async_graphql::Enum;
+use sea_orm::DbErr;
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("authentication required: send `Authorization: Bearer <token>` with a valid token")]
+    Unauthenticated,
+    #[error("{0}")]
+    Forbidden(String),
+    /// Also what a caller sees for things of another workspace: never a hint that they exist.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    BadUserInput(String),
+    #[error("the request was refused: {}", .0.first().map_or("", |r| r.message.as_str()))]
+    Rejected(Vec<UserError>),
+    #[error("internal error")]
+    Database(#[from] DbErr),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthenticated => "UNAUTHENTICATED",
+            ApiError::Forbidden(_) => "FORBIDDEN",
+            ApiError::NotFound(_) => "NOT_FOUND",
+            ApiError::BadUserInput(_) => "BAD_USER_INPUT",
+            ApiError::Rejected(_) => "REJECTED",
+            ApiError::Database(_) | ApiError::Internal(_) => "INTERNAL",
+        }
+    }
+
+    /// The single rejection, as a convenience for rules that block on one thing.
+    pub fn rejected(code: UserErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError::Rejected(vec![UserError::new(code, message)])
+    }
+}
+
+/// Why a mutation was refused. Documented in README.md ("Error codes").
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserErrorCode {
+    /// Wrong email or password; the same answer whether or not the email exists.
+    InvalidCredentials,
+    /// The person's membership in this workspace is deactivated.
+    MembershipDeactivated,
+    /// The person was invited but has not accepted yet.
+    InvitationPending,
+    /// The person is not (or no longer) a member of this workspace.
+    NotAMember,
+    /// Inviting would take a seat the organization doesn't have.
+    SeatLimitReached,
+    /// The email already belongs to a member of this workspace.
+    AlreadyMember,
+    /// The role is above what the caller may grant or manage.
+    RoleNotManageable,
+    /// The invitation token is unknown, revoked, already used or expired.
+    InvitationInvalid,
+    /// The chosen password is too short.
+    PasswordTooShort,
+    /// The person already has an account and the password given is not theirs.
+    PasswordMismatch,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserError {
+    pub code: UserErrorCode,
+    pub message: String,
+    /// The input field at fault, when there is one.
+    pub field: Option<String>,
+    /// The member at fault, in calls that act on several.
+    pub user_id: Option<Uuid>,
+}
+
+impl UserError {
+    pub fn new(code: UserErrorCode, message: impl Into<String>) -> UserError {
+        UserError {
+            code,
+            message: message.into(),
+            field: None,
+            user_id: None,
+        }
+    }
+
+    pub fn on_field(mut self, field: &str) -> UserError {
+        self.field = Some(field.to_owned());
+        self
+    }
+}

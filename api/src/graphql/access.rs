@@ -1,0 +1,145 @@
+use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entities::{api_key, user, workspace};
+use sea_orm::{EntityTrait, TransactionTrait};
+use uuid::Uuid;
+
+use crate::access::{Actor, Permission, api_keys, sessions};
+use crate::error::ApiError;
+use crate::graphql::types::{ApiKey, RoleValue, User, UserError, Workspace, payloads, respond};
+use crate::graphql::{ContextExt, commit_if_ok};
+
+#[derive(Default)]
+pub struct AccessQuery;
+
+/// Who the caller is, in which workspace, and what they may do there.
+#[derive(SimpleObject)]
+pub struct Viewer {
+    /// The person: the session's user, or the creator of the API key in use.
+    user: User,
+    workspace: Workspace,
+    role: RoleValue,
+    permissions: Vec<Permission>,
+    /// Set when the caller authenticated with an API key.
+    api_key: Option<ApiKey>,
+}
+
+#[Object]
+impl AccessQuery {
+    async fn viewer(&self, ctx: &Context<'_>) -> Result<Viewer> {
+        let principal = ctx.principal()?;
+        let db = ctx.db();
+        let user = user::Entity::find_by_id(principal.user_id)
+            .one(db)
+            .await?
+            .ok_or(ApiError::Unauthenticated)?;
+        let workspace = workspace::Entity::find_by_id(principal.workspace_id)
+            .one(db)
+            .await?
+            .ok_or(ApiError::Unauthenticated)?;
+        let api_key = match principal.actor {
+            Actor::ApiKey(id) => api_key::Entity::find_by_id(id).one(db).await?.map(ApiKey::from),
+            Actor::User(_) => None,
+        };
+        Ok(Viewer {
+            user: user.into(),
+            workspace: workspace.into(),
+            role: principal.role.into(),
+            permissions: principal.permissions(),
+            api_key,
+        })
+    }
+}
+
+#[derive(InputObject)]
+pub struct SignInInput {
+    workspace_id: Uuid,
+    email: String,
+    #[graphql(secret)]
+    password: String,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct SignInPayload {
+    /// The session token, for `Authorization: Bearer <token>`. Shown only here.
+    token: Option<String>,
+    expires_at: Option<DateTime<Utc>>,
+    user_errors: Vec<UserError>,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct SignOutPayload {
+    signed_out: bool,
+    user_errors: Vec<UserError>,
+}
+
+#[derive(InputObject)]
+pub struct CreateApiKeyInput {
+    workspace_id: Uuid,
+    name: String,
+    /// The role the key acts with; at most the creator's own.
+    role: RoleValue,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct CreateApiKeyPayload {
+    api_key: Option<ApiKey>,
+    /// The key's secret, for `Authorization: Bearer <token>`. Shown only here.
+    token: Option<String>,
+    user_errors: Vec<UserError>,
+}
+
+payloads!(SignInPayload, SignOutPayload, CreateApiKeyPayload);
+
+#[derive(Default)]
+pub struct AccessMutation;
+
+#[Object]
+impl AccessMutation {
+    /// Signs in to one workspace with email and password.
+    async fn sign_in(&self, ctx: &Context<'_>, input: SignInInput) -> Result<SignInPayload> {
+        let result = sessions::sign_in(
+            ctx.db(),
+            input.workspace_id,
+            &input.email,
+            input.password,
+            ctx.config().session_ttl,
+            Utc::now(),
+        )
+        .await;
+        respond(result, |signed_in| SignInPayload {
+            token: Some(signed_in.token),
+            expires_at: Some(signed_in.session.expires_at),
+            user_errors: Vec::new(),
+        })
+    }
+
+    /// Ends the session used for this request.
+    async fn sign_out(&self, ctx: &Context<'_>) -> Result<SignOutPayload> {
+        let principal = ctx.principal()?;
+        let result = sessions::sign_out(ctx.db(), principal.session_id, Utc::now()).await;
+        respond(result, |()| SignOutPayload {
+            signed_out: true,
+            user_errors: Vec::new(),
+        })
+    }
+
+    async fn create_api_key(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateApiKeyInput,
+    ) -> Result<CreateApiKeyPayload> {
+        let principal = ctx.principal()?;
+        crate::people::ensure_own_workspace(principal, input.workspace_id)?;
+        let txn = ctx.db().begin().await?;
+        let result =
+            api_keys::create_api_key(&txn, principal, &input.name, input.role.into(), Utc::now())
+                .await;
+        let result = commit_if_ok(txn, result).await;
+        respond(result, |created| CreateApiKeyPayload {
+            api_key: Some(created.key.into()),
+            token: Some(created.token),
+            user_errors: Vec::new(),
+        })
+    }
+}

@@ -1,0 +1,73 @@
+//! The one place where errors become what a client sees.
+//!
+//! Every GraphQL error leaves with an `extensions.code`. Errors raised by our code carry an
+//! [`ApiError`]; anything else with a source (a database error that slipped through with `?`)
+//! is INTERNAL, its detail logged and never sent. Errors without a source come from the
+//! GraphQL engine itself: the query limits get their own codes, the rest (syntax, unknown
+//! fields, malformed values such as a bad UUID) are BAD_USER_INPUT.
+
+use std::sync::Arc;
+
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest};
+use async_graphql::{Response, ServerError};
+
+use crate::error::ApiError;
+
+pub struct ErrorCodes;
+
+impl ExtensionFactory for ErrorCodes {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ErrorCodes)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for ErrorCodes {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        for error in &mut response.errors {
+            assign_code(error);
+        }
+        response
+    }
+}
+
+pub const INTERNAL_MESSAGE: &str = "internal error; the details are in the server's log";
+
+fn assign_code(error: &mut ServerError) {
+    if error
+        .extensions
+        .as_ref()
+        .is_some_and(|extensions| extensions.get("code").is_some())
+    {
+        return;
+    }
+    let code = if let Some(api_error) = error.source::<ApiError>() {
+        let code = api_error.code();
+        if code == "INTERNAL" {
+            tracing::error!(error = ?api_error, path = ?error.path, "request failed");
+            error.message = INTERNAL_MESSAGE.to_owned();
+        }
+        code
+    } else if error.source.is_some() {
+        tracing::error!(message = %error.message, path = ?error.path, "request failed");
+        error.message = INTERNAL_MESSAGE.to_owned();
+        "INTERNAL"
+    } else {
+        engine_code(&error.message)
+    };
+    error.extensions.get_or_insert_default().set("code", code);
+}
+
+/// Codes for the errors the GraphQL engine raises by itself, recognised by their fixed text.
+fn engine_code(message: &str) -> &'static str {
+    if message == "Query is nested too deep." || message.starts_with("The recursion depth") {
+        "QUERY_TOO_DEEP"
+    } else if message == "Query is too complex." {
+        "QUERY_TOO_COMPLEX"
+    } else if message.starts_with("The number of directives") {
+        "TOO_MANY_DIRECTIVES"
+    } else {
+        "BAD_USER_INPUT"
+    }
+}

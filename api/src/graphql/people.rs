@@ -1,0 +1,235 @@
+use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use sea_orm::TransactionTrait;
+use uuid::Uuid;
+
+use crate::graphql::types::{
+    Member, RoleValue, StatusValue, User, UserError, payloads, respond,
+};
+use crate::graphql::{ContextExt, commit_if_ok};
+use crate::people::invitations::{self, AcceptRequest, InviteRequest};
+use crate::people::members::{self, MemberFilter, MemberRow};
+use crate::people::{Page, encode_cursor, page_size, seats};
+
+#[derive(SimpleObject)]
+pub struct ListTotals {
+    /// How many items match, across all pages.
+    total_count: u64,
+}
+
+pub type MemberConnection = Connection<String, Member, ListTotals, EmptyFields>;
+pub type UserConnection = Connection<String, User, ListTotals, EmptyFields>;
+
+fn connection<T, N>(page: Page<T>, email: impl Fn(&T) -> &str, node: impl Fn(T) -> N) -> Connection<String, N, ListTotals, EmptyFields>
+where
+    N: async_graphql::OutputType,
+{
+    let mut connection = Connection::with_additional_fields(
+        false,
+        page.has_next_page,
+        ListTotals {
+            total_count: page.total_count,
+        },
+    );
+    connection.edges = page
+        .items
+        .into_iter()
+        .map(|item| Edge::new(encode_cursor(email(&item)), node(item)))
+        .collect();
+    connection
+}
+
+#[derive(InputObject, Default)]
+pub struct MemberFilterInput {
+    /// Matches the start of a member's name or email, ignoring case.
+    search: Option<String>,
+    /// Only these statuses; all of them when absent. Removed members are never listed.
+    statuses: Option<Vec<StatusValue>>,
+}
+
+/// Seats of an organization: a person takes one while they hold any membership (invited,
+/// active or deactivated) in any of its workspaces.
+pub struct SeatUsage(seats::SeatUsage);
+
+#[Object]
+impl SeatUsage {
+    async fn organization_id(&self) -> Uuid {
+        self.0.organization.id
+    }
+
+    async fn used(&self) -> u64 {
+        self.0.used
+    }
+
+    /// `null` means unlimited.
+    async fn limit(&self) -> Option<i32> {
+        self.0.organization.seat_limit
+    }
+
+    /// `null` means unlimited.
+    async fn available(&self) -> Option<u64> {
+        self.0.available()
+    }
+
+    /// The people holding a seat, by email.
+    async fn holders(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<UserConnection> {
+        let first = page_size(first, ctx.config().limits.page_size)?;
+        let page =
+            seats::seat_holders(ctx.db(), self.0.organization.id, first, after.as_deref()).await?;
+        Ok(connection(page, |user| &user.email, User::from))
+    }
+}
+
+#[derive(Default)]
+pub struct PeopleQuery;
+
+#[Object]
+impl PeopleQuery {
+    /// The workspace's members by email: invited, active and deactivated (unless filtered out);
+    /// removed members are never listed.
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        workspace_id: Uuid,
+        filter: Option<MemberFilterInput>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<MemberConnection> {
+        let principal = ctx.principal()?;
+        let first = page_size(first, ctx.config().limits.page_size)?;
+        let filter = filter.unwrap_or_default();
+        let filter = MemberFilter {
+            search: filter.search,
+            statuses: filter
+                .statuses
+                .map(|statuses| statuses.into_iter().map(Into::into).collect()),
+        };
+        let page = members::list_members(
+            ctx.db(),
+            principal,
+            workspace_id,
+            &filter,
+            first,
+            after.as_deref(),
+        )
+        .await?;
+        Ok(connection(page, |row| &row.user.email, Member::from))
+    }
+
+    async fn seat_usage(&self, ctx: &Context<'_>, organization_id: Uuid) -> Result<SeatUsage> {
+        let principal = ctx.principal()?;
+        Ok(SeatUsage(
+            seats::seat_usage(ctx.db(), principal, organization_id).await?,
+        ))
+    }
+}
+
+#[derive(InputObject)]
+pub struct InviteMemberInput {
+    workspace_id: Uuid,
+    email: String,
+    role: RoleValue,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct InviteMemberPayload {
+    /// The new member, in INVITED status.
+    member: Option<Member>,
+    /// The invitation's secret, for `acceptInvitation`. Shown only here.
+    invitation_token: Option<String>,
+    invitation_expires_at: Option<DateTime<Utc>>,
+    user_errors: Vec<UserError>,
+}
+
+#[derive(InputObject)]
+pub struct AcceptInvitationInput {
+    #[graphql(secret)]
+    token: String,
+    /// The name to show; for a new account (ignored when the person already has one).
+    name: Option<String>,
+    /// A new account's password, or an existing account's own password.
+    #[graphql(secret)]
+    password: String,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct AcceptInvitationPayload {
+    /// A session in the workspace joined, for `Authorization: Bearer <token>`.
+    token: Option<String>,
+    workspace_id: Option<Uuid>,
+    user_errors: Vec<UserError>,
+}
+
+payloads!(InviteMemberPayload, AcceptInvitationPayload);
+
+#[derive(Default)]
+pub struct PeopleMutation;
+
+#[Object]
+impl PeopleMutation {
+    /// Invites a person by email. The invited membership takes a seat at once.
+    async fn invite_member(
+        &self,
+        ctx: &Context<'_>,
+        input: InviteMemberInput,
+    ) -> Result<InviteMemberPayload> {
+        let principal = ctx.principal()?;
+        let txn = ctx.db().begin().await?;
+        let result = invitations::invite_member(
+            &txn,
+            principal,
+            InviteRequest {
+                workspace_id: input.workspace_id,
+                email: &input.email,
+                role: input.role.into(),
+                invitation_ttl: ctx.config().invitation_ttl,
+                request_id: ctx.request_id(),
+            },
+            Utc::now(),
+        )
+        .await;
+        let result = commit_if_ok(txn, result).await;
+        respond(result, |invited| InviteMemberPayload {
+            invitation_token: Some(invited.token),
+            invitation_expires_at: Some(invited.invitation.expires_at),
+            member: Some(Member::from(MemberRow {
+                membership: invited.membership,
+                user: invited.user,
+                groups: Vec::new(),
+            })),
+            user_errors: Vec::new(),
+        })
+    }
+
+    /// Accepts an invitation and signs in to its workspace. Needs no `Authorization`.
+    async fn accept_invitation(
+        &self,
+        ctx: &Context<'_>,
+        input: AcceptInvitationInput,
+    ) -> Result<AcceptInvitationPayload> {
+        let txn = ctx.db().begin().await?;
+        let result = invitations::accept_invitation(
+            &txn,
+            AcceptRequest {
+                token: input.token,
+                name: input.name,
+                password: input.password,
+                session_ttl: ctx.config().session_ttl,
+            },
+            Utc::now(),
+        )
+        .await;
+        let result = commit_if_ok(txn, result).await;
+        respond(result, |accepted| AcceptInvitationPayload {
+            token: Some(accepted.signed_in.token),
+            workspace_id: Some(accepted.membership.workspace_id),
+            user_errors: Vec::new(),
+        })
+    }
+}

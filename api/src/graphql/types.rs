@@ -1,0 +1,231 @@
+//! GraphQL types, kept apart from the entity models they are built from.
+
+use async_graphql::{Enum, SimpleObject};
+use chrono::{DateTime, Utc};
+use entities::{api_key, user, user_group, workspace};
+use uuid::Uuid;
+
+use crate::error::{UserError as DomainUserError, UserErrorCode};
+use crate::people::members::MemberRow;
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "Role")]
+pub enum RoleValue {
+    Owner,
+    Admin,
+    Member,
+    Guest,
+}
+
+impl From<entities::Role> for RoleValue {
+    fn from(role: entities::Role) -> Self {
+        match role {
+            entities::Role::Owner => RoleValue::Owner,
+            entities::Role::Admin => RoleValue::Admin,
+            entities::Role::Member => RoleValue::Member,
+            entities::Role::Guest => RoleValue::Guest,
+        }
+    }
+}
+
+impl From<RoleValue> for entities::Role {
+    fn from(role: RoleValue) -> Self {
+        match role {
+            RoleValue::Owner => entities::Role::Owner,
+            RoleValue::Admin => entities::Role::Admin,
+            RoleValue::Member => entities::Role::Member,
+            RoleValue::Guest => entities::Role::Guest,
+        }
+    }
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "MembershipStatus")]
+pub enum StatusValue {
+    Invited,
+    Active,
+    Deactivated,
+}
+
+impl From<entities::MembershipStatus> for StatusValue {
+    fn from(status: entities::MembershipStatus) -> Self {
+        match status {
+            entities::MembershipStatus::Invited => StatusValue::Invited,
+            entities::MembershipStatus::Active => StatusValue::Active,
+            entities::MembershipStatus::Deactivated => StatusValue::Deactivated,
+        }
+    }
+}
+
+impl From<StatusValue> for entities::MembershipStatus {
+    fn from(status: StatusValue) -> Self {
+        match status {
+            StatusValue::Invited => entities::MembershipStatus::Invited,
+            StatusValue::Active => entities::MembershipStatus::Active,
+            StatusValue::Deactivated => entities::MembershipStatus::Deactivated,
+        }
+    }
+}
+
+#[derive(SimpleObject, Debug, Clone)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+}
+
+impl From<user::Model> for User {
+    fn from(user: user::Model) -> Self {
+        User {
+            id: user.id,
+            email: user.email,
+            name: user.name,
+        }
+    }
+}
+
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Workspace {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub name: String,
+    pub slug: String,
+}
+
+impl From<workspace::Model> for Workspace {
+    fn from(workspace: workspace::Model) -> Self {
+        Workspace {
+            id: workspace.id,
+            organization_id: workspace.organization_id,
+            name: workspace.name,
+            slug: workspace.slug,
+        }
+    }
+}
+
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Group {
+    pub id: Uuid,
+    pub name: String,
+}
+
+impl From<user_group::Model> for Group {
+    fn from(group: user_group::Model) -> Self {
+        Group {
+            id: group.id,
+            name: group.name,
+        }
+    }
+}
+
+/// A person's membership of a workspace, as the People page lists it.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Member {
+    /// The membership's id; mutations address members by `workspaceId` + `userId`.
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub user: User,
+    pub role: RoleValue,
+    pub status: StatusValue,
+    pub joined_at: Option<DateTime<Utc>>,
+    pub deactivated_at: Option<DateTime<Utc>>,
+    /// The workspace's user groups this member is in.
+    pub groups: Vec<Group>,
+}
+
+impl From<MemberRow> for Member {
+    fn from(row: MemberRow) -> Self {
+        Member {
+            id: row.membership.id,
+            workspace_id: row.membership.workspace_id,
+            role: row.membership.role.into(),
+            status: row.membership.status.into(),
+            joined_at: row.membership.joined_at,
+            deactivated_at: row.membership.deactivated_at,
+            user: row.user.into(),
+            groups: row.groups.into_iter().map(Group::from).collect(),
+        }
+    }
+}
+
+/// An API key as listed; its secret is shown only once, in `createApiKey`'s answer.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct ApiKey {
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub name: String,
+    /// The token's first characters, to tell keys apart.
+    pub prefix: String,
+    pub role: RoleValue,
+    pub created_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<api_key::Model> for ApiKey {
+    fn from(key: api_key::Model) -> Self {
+        ApiKey {
+            id: key.id,
+            workspace_id: key.workspace_id,
+            name: key.name,
+            prefix: key.prefix,
+            role: key.role.into(),
+            created_by: key.created_by,
+            created_at: key.created_at,
+            revoked_at: key.revoked_at,
+        }
+    }
+}
+
+/// A rule that blocked a mutation. When a payload's `userErrors` is not empty, nothing changed.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct UserError {
+    pub code: UserErrorCode,
+    pub message: String,
+    /// The input field at fault, when there is one.
+    pub field: Option<String>,
+    /// The member at fault, in calls that act on several.
+    pub user_id: Option<Uuid>,
+}
+
+impl From<DomainUserError> for UserError {
+    fn from(error: DomainUserError) -> Self {
+        UserError {
+            code: error.code,
+            message: error.message,
+            field: error.field,
+            user_id: error.user_id,
+        }
+    }
+}
+
+/// A mutation payload: the answer, or the `userErrors` that blocked it.
+pub trait Payload: Default {
+    fn rejected(user_errors: Vec<UserError>) -> Self;
+}
+
+macro_rules! payloads {
+    ($($payload:ty),* $(,)?) => {
+        $(impl $crate::graphql::types::Payload for $payload {
+            fn rejected(user_errors: Vec<$crate::graphql::types::UserError>) -> Self {
+                Self { user_errors, ..Default::default() }
+            }
+        })*
+    };
+}
+pub(crate) use payloads;
+
+/// Turns a service's answer into a payload: rejections become `userErrors`, every other error
+/// a GraphQL error.
+pub fn respond<T, P: Payload>(
+    result: Result<T, crate::ApiError>,
+    ok: impl FnOnce(T) -> P,
+) -> async_graphql::Result<P> {
+    match result {
+        Ok(value) => Ok(ok(value)),
+        Err(crate::ApiError::Rejected(errors)) => {
+            Ok(P::rejected(errors.into_iter().map(UserError::from).collect()))
+        }
+        Err(error) => Err(error.into()),
+    }
+}

@@ -1,0 +1,320 @@
+//! Inviting people and accepting invitations.
+
+use chrono::{DateTime, Duration, Utc};
+use entities::{MembershipStatus, Role, UserKind, invitation, membership, user};
+use sea_orm::{
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::access::principal::live_membership;
+use crate::access::sessions::{SignedIn, normalize_email, start_session};
+use crate::access::{Actor, Permission, Principal};
+use crate::audit::{self, AuditEvent};
+use crate::error::{ApiError, UserError, UserErrorCode};
+use crate::people::ensure_own_workspace;
+use crate::people::seats::{holds_seat, lock_organization, seats_used};
+use crate::security::{
+    MIN_PASSWORD_LENGTH, TokenKind, hash_password, hash_token, new_token, verify_password,
+};
+
+pub struct Invited {
+    /// The invitation link's secret: shown once, stored only as a hash.
+    pub token: String,
+    pub invitation: invitation::Model,
+    pub membership: membership::Model,
+    pub user: user::Model,
+}
+
+pub struct InviteRequest<'a> {
+    pub workspace_id: Uuid,
+    pub email: &'a str,
+    pub role: Role,
+    pub invitation_ttl: Duration,
+    pub request_id: Option<&'a str>,
+}
+
+const MAX_EMAIL_LENGTH: usize = 254;
+
+fn validate_email(email: &str) -> Result<String, ApiError> {
+    let email = normalize_email(email);
+    let valid = email.len() <= MAX_EMAIL_LENGTH
+        && email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+        && !email.chars().any(char::is_whitespace);
+    if valid {
+        Ok(email)
+    } else {
+        Err(ApiError::BadUserInput(format!(
+            "{email:?} is not an email address"
+        )))
+    }
+}
+
+/// Invites a person into the workspace: an INVITED membership (which takes a seat) and an
+/// invitation whose token activates it.
+pub async fn invite_member<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    request: InviteRequest<'_>,
+    now: DateTime<Utc>,
+) -> Result<Invited, ApiError> {
+    ensure_own_workspace(principal, request.workspace_id)?;
+    if !principal.has(Permission::UserManagement) {
+        return Err(ApiError::Forbidden(
+            "inviting members needs the USER_MANAGEMENT permission".into(),
+        ));
+    }
+    let email = validate_email(request.email)?;
+    if !principal.can_manage(request.role) {
+        return Err(ApiError::Rejected(vec![
+            UserError::new(
+                UserErrorCode::RoleNotManageable,
+                "You can't manage this member's role: only an owner can grant a role equal to or above their own.",
+            )
+            .on_field("role"),
+        ]));
+    }
+
+    let organization = lock_organization(db, principal.organization_id)
+        .await?
+        .ok_or(ApiError::NotFound("organization"))?;
+    let existing = user::Entity::find()
+        .filter(user::Column::Email.eq(&email))
+        .one(db)
+        .await?;
+    if let Some(existing) = &existing {
+        if existing.kind == UserKind::System {
+            return Err(ApiError::BadUserInput(format!(
+                "{email:?} belongs to a system principal and can't be invited"
+            )));
+        }
+        if live_membership(db, request.workspace_id, existing.id).await?.is_some() {
+            return Err(ApiError::Rejected(vec![
+                UserError::new(
+                    UserErrorCode::AlreadyMember,
+                    "This person is already a member of the workspace (or already invited).",
+                )
+                .on_field("email"),
+            ]));
+        }
+    }
+    let already_seated = match &existing {
+        Some(existing) => holds_seat(db, organization.id, existing.id).await?,
+        None => false,
+    };
+    if let Some(limit) = organization.seat_limit
+        && !already_seated
+        && seats_used(db, organization.id).await? >= limit.max(0) as u64
+    {
+        return Err(ApiError::rejected(
+            UserErrorCode::SeatLimitReached,
+            format!("All {limit} seats of the organization are taken: free one or raise the limit."),
+        ));
+    }
+
+    let user = match existing {
+        Some(existing) => existing,
+        None => {
+            user::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                email: Set(email.clone()),
+                name: Set(email.split('@').next().unwrap_or_default().to_owned()),
+                password_hash: Set(None),
+                kind: Set(UserKind::Person),
+                erased_at: Set(None),
+                created_at: Set(now),
+            }
+            .insert(db)
+            .await?
+        }
+    };
+    let membership = membership::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        workspace_id: Set(request.workspace_id),
+        user_id: Set(user.id),
+        role: Set(request.role),
+        status: Set(MembershipStatus::Invited),
+        joined_at: Set(None),
+        deactivated_at: Set(None),
+        deleted_at: Set(None),
+        removed_by: Set(None),
+        removal_reason: Set(None),
+        sessions_valid_after: Set(None),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    let token = new_token(TokenKind::Invitation);
+    let invitation = invitation::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        workspace_id: Set(request.workspace_id),
+        membership_id: Set(membership.id),
+        email: Set(email),
+        role: Set(request.role),
+        token_hash: Set(token.hash),
+        invited_by: Set(Some(principal.user_id)),
+        expires_at: Set(now + request.invitation_ttl),
+        revoked_at: Set(None),
+        accepted_at: Set(None),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    audit::record(
+        db,
+        AuditEvent {
+            workspace_id: request.workspace_id,
+            actor: Some(principal.actor),
+            action: "team_membership_invite",
+            target_user_id: Some(user.id),
+            metadata: json!({ "role": invitation.role.to_value(), "invitation_id": invitation.id }),
+            request_id: request.request_id,
+        },
+        now,
+    )
+    .await?;
+    Ok(Invited {
+        token: token.token,
+        invitation,
+        membership,
+        user,
+    })
+}
+
+pub struct AcceptRequest {
+    pub token: String,
+    pub name: Option<String>,
+    pub password: String,
+    pub session_ttl: Duration,
+}
+
+pub struct Accepted {
+    pub signed_in: SignedIn,
+    pub membership: membership::Model,
+}
+
+fn invalid_invitation(message: &str) -> ApiError {
+    ApiError::Rejected(vec![
+        UserError::new(UserErrorCode::InvitationInvalid, message).on_field("token"),
+    ])
+}
+
+/// Accepts an invitation: the membership becomes ACTIVE and the person is signed in.
+///
+/// Someone new chooses their name and password here; someone who already has an account
+/// proves it with their password, which is never overwritten by an invitation.
+pub async fn accept_invitation<C: ConnectionTrait>(
+    db: &C,
+    request: AcceptRequest,
+    now: DateTime<Utc>,
+) -> Result<Accepted, ApiError> {
+    if TokenKind::of(&request.token) != Some(TokenKind::Invitation) {
+        return Err(invalid_invitation("This is not an invitation token."));
+    }
+    let Some(invitation) = invitation::Entity::find()
+        .filter(invitation::Column::TokenHash.eq(hash_token(&request.token)))
+        .one(db)
+        .await?
+    else {
+        return Err(invalid_invitation("This invitation does not exist."));
+    };
+    if invitation.revoked_at.is_some() {
+        return Err(invalid_invitation("This invitation has been revoked."));
+    }
+    if invitation.accepted_at.is_some() {
+        return Err(invalid_invitation("This invitation has already been accepted."));
+    }
+    if invitation.expires_at <= now {
+        return Err(invalid_invitation("This invitation has expired: ask for a new one."));
+    }
+    let membership = membership::Entity::find_by_id(invitation.membership_id)
+        .one(db)
+        .await?
+        .filter(|m| m.deleted_at.is_none() && m.status == MembershipStatus::Invited)
+        .ok_or_else(|| invalid_invitation("This invitation is no longer valid."))?;
+    let person = user::Entity::find_by_id(membership.user_id)
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
+
+    let mut account: user::ActiveModel = person.clone().into();
+    match person.password_hash {
+        Some(stored) => {
+            if !verify_password(request.password, Some(stored)).await? {
+                return Err(ApiError::Rejected(vec![
+                    UserError::new(
+                        UserErrorCode::PasswordMismatch,
+                        "You already have an account: enter its password to accept.",
+                    )
+                    .on_field("password"),
+                ]));
+            }
+        }
+        None => {
+            if request.password.chars().count() < MIN_PASSWORD_LENGTH {
+                return Err(ApiError::Rejected(vec![
+                    UserError::new(
+                        UserErrorCode::PasswordTooShort,
+                        format!("Choose a password of at least {MIN_PASSWORD_LENGTH} characters."),
+                    )
+                    .on_field("password"),
+                ]));
+            }
+            account.password_hash = Set(Some(hash_password(request.password).await?));
+            if let Some(name) = request.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+                account.name = Set(name.to_owned());
+            }
+            account.update(db).await?;
+        }
+    }
+
+    let mut activated: membership::ActiveModel = membership.into();
+    activated.status = Set(MembershipStatus::Active);
+    activated.joined_at = Set(Some(now));
+    let membership = activated.update(db).await?;
+    let mut accepted: invitation::ActiveModel = invitation.into();
+    accepted.accepted_at = Set(Some(now));
+    let invitation = accepted.update(db).await?;
+    audit::record(
+        db,
+        AuditEvent {
+            workspace_id: invitation.workspace_id,
+            actor: Some(Actor::User(membership.user_id)),
+            action: "team_membership_join",
+            target_user_id: Some(membership.user_id),
+            metadata: json!({ "invitation_id": invitation.id }),
+            request_id: None,
+        },
+        now,
+    )
+    .await?;
+    let signed_in = start_session(
+        db,
+        membership.user_id,
+        membership.workspace_id,
+        request.session_ttl,
+        now,
+    )
+    .await?;
+    Ok(Accepted {
+        signed_in,
+        membership,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validate_email;
+
+    #[test]
+    fn emails_are_normalized_and_malformed_ones_refused() {
+        assert_eq!(validate_email("  Ada@Acme.Test ").unwrap(), "ada@acme.test");
+        for bad in ["", "ada", "@acme.test", "ada@localhost", "a da@acme.test"] {
+            assert!(validate_email(bad).is_err(), "{bad:?} should be refused");
+        }
+        assert!(validate_email(&format!("{}@acme.test", "a".repeat(250))).is_err());
+    }
+}

@@ -1,0 +1,127 @@
+//! The members list: live memberships of one workspace, searchable, filterable by status.
+
+use std::collections::HashMap;
+
+use entities::{MembershipStatus, group_membership, membership, user, user_group};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, RelationTrait,
+};
+use uuid::Uuid;
+
+use crate::access::{Permission, Principal};
+use crate::error::ApiError;
+use crate::people::{Page, decode_cursor, ensure_own_workspace, prefix_pattern};
+
+#[derive(Debug, Default, Clone)]
+pub struct MemberFilter {
+    /// Matches the start of the name or of the email, ignoring case.
+    pub search: Option<String>,
+    /// `None` lists every status; removed members are never listed.
+    pub statuses: Option<Vec<MembershipStatus>>,
+}
+
+pub struct MemberRow {
+    pub membership: membership::Model,
+    pub user: user::Model,
+    pub groups: Vec<user_group::Model>,
+}
+
+/// One page of members in three statements, whatever the page size: the page, the total, and
+/// the groups of everyone on the page.
+pub async fn list_members<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    workspace_id: Uuid,
+    filter: &MemberFilter,
+    first: u64,
+    after: Option<&str>,
+) -> Result<Page<MemberRow>, ApiError> {
+    ensure_own_workspace(principal, workspace_id)?;
+    if !principal.has(Permission::ViewMembers) {
+        return Err(ApiError::Forbidden("listing members needs VIEW_MEMBERS".into()));
+    }
+    let after = decode_cursor(after)?;
+
+    let mut query = membership::Entity::find()
+        .join(JoinType::InnerJoin, membership::Relation::User.def())
+        .filter(membership::Column::WorkspaceId.eq(workspace_id))
+        .filter(membership::Column::DeletedAt.is_null());
+    if let Some(statuses) = &filter.statuses {
+        query = query.filter(membership::Column::Status.is_in(statuses.iter().copied()));
+    }
+    if let Some(search) = filter.search.as_deref().filter(|s| !s.trim().is_empty()) {
+        let pattern = prefix_pattern(search);
+        query = query.filter(
+            Condition::any()
+                .add(
+                    Expr::expr(Func::lower(Expr::col((user::Entity, user::Column::Name))))
+                        .like(LikeExpr::new(pattern.clone()).escape('\\')),
+                )
+                .add(
+                    Expr::col((user::Entity, user::Column::Email))
+                        .like(LikeExpr::new(pattern).escape('\\')),
+                ),
+        );
+    }
+    let total_count = query.clone().count(db).await?;
+
+    let mut page = query;
+    if let Some(after) = after {
+        page = page.filter(user::Column::Email.gt(after));
+    }
+    let mut rows: Vec<(membership::Model, user::Model)> = page
+        .select_also(user::Entity)
+        .order_by_asc(user::Column::Email)
+        .limit(first + 1)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|(membership, user)| user.map(|user| (membership, user)))
+        .collect();
+    let has_next_page = rows.len() as u64 > first;
+    rows.truncate(first as usize);
+
+    let user_ids: Vec<Uuid> = rows.iter().map(|(_, user)| user.id).collect();
+    let mut groups_by_user = groups_of(db, workspace_id, &user_ids).await?;
+    let items = rows
+        .into_iter()
+        .map(|(membership, user)| MemberRow {
+            groups: groups_by_user.remove(&user.id).unwrap_or_default(),
+            membership,
+            user,
+        })
+        .collect();
+    Ok(Page {
+        items,
+        has_next_page,
+        total_count,
+    })
+}
+
+/// The workspace groups each of these people is in, in one statement.
+pub async fn groups_of<C: ConnectionTrait>(
+    db: &C,
+    workspace_id: Uuid,
+    user_ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<user_group::Model>>, ApiError> {
+    let mut by_user: HashMap<Uuid, Vec<user_group::Model>> = HashMap::new();
+    if user_ids.is_empty() {
+        return Ok(by_user);
+    }
+    let rows = group_membership::Entity::find()
+        .find_also_related(user_group::Entity)
+        .filter(group_membership::Column::UserId.is_in(user_ids.iter().copied()))
+        .filter(group_membership::Column::DeletedAt.is_null())
+        .filter(user_group::Column::WorkspaceId.eq(workspace_id))
+        .order_by_asc(user_group::Column::Name)
+        .all(db)
+        .await?;
+    for (entry, group) in rows {
+        if let Some(group) = group {
+            by_user.entry(entry.user_id).or_default().push(group);
+        }
+    }
+    Ok(by_user)
+}

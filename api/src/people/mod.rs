@@ -1,0 +1,106 @@
+//! The people of a workspace: listing them, inviting them, and the seats they take.
+
+pub mod invitations;
+pub mod members;
+pub mod seats;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use uuid::Uuid;
+
+use crate::access::Principal;
+use crate::error::ApiError;
+
+/// One page of a keyset-paginated list.
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub has_next_page: bool,
+    pub total_count: u64,
+}
+
+/// Lists page by a person's email, which is unique; the cursor is that email, made opaque.
+pub fn encode_cursor(email: &str) -> String {
+    URL_SAFE_NO_PAD.encode(email)
+}
+
+pub fn decode_cursor(cursor: Option<&str>) -> Result<Option<String>, ApiError> {
+    cursor
+        .map(|cursor| {
+            URL_SAFE_NO_PAD
+                .decode(cursor)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .ok_or_else(|| {
+                    ApiError::BadUserInput("`after` is not a cursor returned by this list".into())
+                })
+        })
+        .transpose()
+}
+
+/// `first` must be between 1 and the configured page size.
+pub fn page_size(first: Option<i32>, max: usize) -> Result<u64, ApiError> {
+    let first = first.unwrap_or(20);
+    if first < 1 || first as usize > max {
+        return Err(ApiError::BadUserInput(format!(
+            "`first` must be between 1 and {max}, got {first}"
+        )));
+    }
+    Ok(first as u64)
+}
+
+/// Another workspace's data is NOT_FOUND to the caller, never FORBIDDEN: no hint that it exists.
+pub fn ensure_own_workspace(principal: &Principal, workspace_id: Uuid) -> Result<(), ApiError> {
+    if principal.workspace_id == workspace_id {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound("workspace"))
+    }
+}
+
+/// A LIKE pattern matching values that start with `prefix`, lower-cased, with the wildcard
+/// characters of the user's text escaped (by `\`).
+pub fn prefix_pattern(prefix: &str) -> String {
+    let mut pattern = String::with_capacity(prefix.len() + 1);
+    for c in prefix.trim().to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_bad_input() {
+        let cursor = encode_cursor("ada@acme.test");
+        assert_eq!(
+            decode_cursor(Some(&cursor)).unwrap().as_deref(),
+            Some("ada@acme.test")
+        );
+        assert!(matches!(
+            decode_cursor(Some("%%%")),
+            Err(ApiError::BadUserInput(_))
+        ));
+        assert_eq!(decode_cursor(None).unwrap(), None);
+    }
+
+    #[test]
+    fn page_size_is_bounded() {
+        assert_eq!(page_size(None, 100).unwrap(), 20);
+        assert_eq!(page_size(Some(100), 100).unwrap(), 100);
+        assert!(page_size(Some(101), 100).is_err());
+        assert!(page_size(Some(0), 100).is_err());
+        assert!(page_size(Some(-5), 100).is_err());
+    }
+
+    #[test]
+    fn search_text_cannot_smuggle_wildcards() {
+        assert_eq!(prefix_pattern(" Ada "), "ada%");
+        assert_eq!(prefix_pattern("100%_x\\"), "100\\%\\_x\\\\%");
+    }
+}

@@ -1,0 +1,147 @@
+//! Seats: a person takes one seat per organization while they hold any membership that has not
+//! been removed (INVITED, ACTIVE or DEACTIVATED) in any of its workspaces.
+
+use entities::{membership, organization, user, workspace};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, JoinType, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, RelationTrait,
+};
+use uuid::Uuid;
+
+use crate::access::{Permission, Principal};
+use crate::error::ApiError;
+use crate::people::{Page, decode_cursor};
+
+pub struct SeatUsage {
+    pub organization: organization::Model,
+    pub used: u64,
+}
+
+impl SeatUsage {
+    pub fn available(&self) -> Option<u64> {
+        self.organization
+            .seat_limit
+            .map(|limit| u64::try_from(limit).unwrap_or(0).saturating_sub(self.used))
+    }
+}
+
+/// The organization's seat usage, for someone who manages people in one of its workspaces.
+pub async fn seat_usage<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    organization_id: Uuid,
+) -> Result<SeatUsage, ApiError> {
+    let organization = visible_organization(db, principal, organization_id).await?;
+    let used = seats_used(db, organization_id).await?;
+    Ok(SeatUsage { organization, used })
+}
+
+async fn visible_organization<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    organization_id: Uuid,
+) -> Result<organization::Model, ApiError> {
+    if principal.organization_id != organization_id {
+        return Err(ApiError::NotFound("organization"));
+    }
+    if !principal.has(Permission::UserManagement) {
+        return Err(ApiError::Forbidden(
+            "seat usage is shown to those who manage people (USER_MANAGEMENT)".into(),
+        ));
+    }
+    organization::Entity::find_by_id(organization_id)
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound("organization"))
+}
+
+/// The people holding a seat, by email.
+pub async fn seat_holders<C: ConnectionTrait>(
+    db: &C,
+    organization_id: Uuid,
+    first: u64,
+    after: Option<&str>,
+) -> Result<Page<user::Model>, ApiError> {
+    let after = decode_cursor(after)?;
+    let holders = user::Entity::find().filter(
+        user::Column::Id.in_subquery(
+            Query::select()
+                .column((membership::Entity, membership::Column::UserId))
+                .from(membership::Entity)
+                .inner_join(
+                    workspace::Entity,
+                    Expr::col((workspace::Entity, workspace::Column::Id))
+                        .equals((membership::Entity, membership::Column::WorkspaceId)),
+                )
+                .and_where(Expr::col((workspace::Entity, workspace::Column::OrganizationId)).eq(organization_id))
+                .and_where(Expr::col((membership::Entity, membership::Column::DeletedAt)).is_null())
+                .take(),
+        ),
+    );
+    let total_count = holders.clone().count(db).await?;
+    let mut page = holders;
+    if let Some(after) = after {
+        page = page.filter(user::Column::Email.gt(after));
+    }
+    let mut items = page
+        .order_by_asc(user::Column::Email)
+        .limit(first + 1)
+        .all(db)
+        .await?;
+    let has_next_page = items.len() as u64 > first;
+    items.truncate(first as usize);
+    Ok(Page {
+        items,
+        has_next_page,
+        total_count,
+    })
+}
+
+pub async fn seats_used<C: ConnectionTrait>(db: &C, organization_id: Uuid) -> Result<u64, DbErr> {
+    let used: Option<i64> = membership::Entity::find()
+        .select_only()
+        .column_as(
+            Expr::expr(Func::count_distinct(Expr::col((
+                membership::Entity,
+                membership::Column::UserId,
+            )))),
+            "used",
+        )
+        .join(JoinType::InnerJoin, membership::Relation::Workspace.def())
+        .filter(workspace::Column::OrganizationId.eq(organization_id))
+        .filter(membership::Column::DeletedAt.is_null())
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(u64::try_from(used.unwrap_or(0)).unwrap_or(0))
+}
+
+pub async fn holds_seat<C: ConnectionTrait>(
+    db: &C,
+    organization_id: Uuid,
+    user_id: Uuid,
+) -> Result<bool, DbErr> {
+    let memberships = membership::Entity::find()
+        .join(JoinType::InnerJoin, membership::Relation::Workspace.def())
+        .filter(workspace::Column::OrganizationId.eq(organization_id))
+        .filter(membership::Column::UserId.eq(user_id))
+        .filter(membership::Column::DeletedAt.is_null())
+        .count(db)
+        .await?;
+    Ok(memberships > 0)
+}
+
+/// Locks the organization's row until the transaction ends, so two calls can't both take its
+/// last seat. SQLite has no row locks; there the single writer connection serializes them.
+pub async fn lock_organization<C: ConnectionTrait>(
+    db: &C,
+    organization_id: Uuid,
+) -> Result<Option<organization::Model>, DbErr> {
+    let query = organization::Entity::find_by_id(organization_id);
+    if db.get_database_backend() == DbBackend::Postgres {
+        query.lock_exclusive().one(db).await
+    } else {
+        query.one(db).await
+    }
+}

@@ -1,0 +1,348 @@
+//! Builds the application exactly as production runs it; tests start it on port 0.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::http::GraphiQLSource;
+use async_graphql::{BatchRequest, ParseRequestError};
+use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::Utc;
+use sea_orm::{DatabaseConnection, DbErr};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::access::authenticate;
+use crate::config::Config;
+use crate::demo::{self, DEMO_PASSWORD, DemoAccess};
+use crate::error::ApiError;
+use crate::graphql::{AppSchema, RequestContext, build_schema};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("database: {0}")]
+    Database(#[from] DbErr),
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("demo data: {0:?}")]
+    Demo(ApiError),
+}
+
+#[derive(Clone)]
+struct AppState {
+    schema: AppSchema,
+    db: DatabaseConnection,
+    redis: Option<redis::Client>,
+    config: Arc<Config>,
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    port: u16,
+    db: DatabaseConnection,
+    demo: Option<DemoAccess>,
+    config: Arc<Config>,
+}
+
+impl Application {
+    /// Connects to the database (migrating it), seeds demo data if configured, and binds the
+    /// listener; the server runs when [`Application::run_until_stopped`] is awaited.
+    pub async fn build(config: Config) -> Result<Application, StartupError> {
+        let db = crate::db::connect(&config.database_url).await?;
+        let redis = config
+            .redis_url
+            .as_deref()
+            .map(redis::Client::open)
+            .transpose()?;
+        let demo = if config.demo_data {
+            demo::seed_and_sign_in(&db, config.session_ttl, Utc::now())
+                .await
+                .map_err(StartupError::Demo)?
+        } else {
+            None
+        };
+        let listener = TcpListener::bind(config.bind_address)
+            .await
+            .map_err(|source| StartupError::Bind {
+                address: config.bind_address,
+                source,
+            })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind {
+                address: config.bind_address,
+                source,
+            })?
+            .port();
+        let config = Arc::new(config);
+        let state = AppState {
+            schema: build_schema(&config, db.clone()),
+            db: db.clone(),
+            redis,
+            config: config.clone(),
+        };
+        Ok(Application {
+            listener,
+            router: router(state),
+            port,
+            db,
+            demo,
+            config,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub fn demo(&self) -> Option<&DemoAccess> {
+        self.demo.as_ref()
+    }
+
+    /// What a newcomer needs to start: where GraphiQL is and how to authenticate.
+    pub fn welcome(&self) -> String {
+        let host = self.config.bind_address.ip();
+        let host = if host.is_unspecified() {
+            "127.0.0.1".to_owned()
+        } else {
+            host.to_string()
+        };
+        let mut text = format!("GraphQL API listening on http://{host}:{}/graphql", self.port);
+        if self.config.graphiql {
+            text.push_str(&format!(
+                "\nGraphiQL: open http://{host}:{}/graphql in a browser",
+                self.port
+            ));
+        }
+        if let Some(demo) = &self.demo {
+            text.push_str(&format!(
+                "\n\nDemo data is loaded. Paste this into GraphiQL's Headers tab to act as the owner \
+                 ({owner}) of the Marketing workspace:\n\n  {{\"Authorization\": \"Bearer {token}\"}}\n\n\
+                 Then try:  {{ members(workspaceId: \"{workspace}\") {{ edges {{ node {{ user {{ name email }} role status }} }} }} }}\n\
+                 Every demo person signs in with the password \"{password}\".",
+                owner = demo.owner_email,
+                token = demo.token,
+                workspace = demo.workspace_id,
+                password = DEMO_PASSWORD,
+            ));
+        }
+        text
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+fn router(state: AppState) -> Router {
+    let graphql = if state.config.graphiql {
+        get(graphiql).post(graphql_handler)
+    } else {
+        axum::routing::post(graphql_handler)
+    };
+    Router::new()
+        .route("/graphql", graphql)
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .layer(RequestBodyLimitLayer::new(state.config.limits.body_bytes))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+async fn graphiql() -> Html<String> {
+    Html(GraphiQLSource::build().endpoint("/graphql").finish())
+}
+
+/// A response shaped like GraphQL's, for requests refused before GraphQL runs.
+fn refusal(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    (status, Json(body)).into_response()
+}
+
+/// A body that isn't a GraphQL request gets a GraphQL-shaped error, not a bare text.
+pub struct BadRequest(ParseRequestError);
+
+impl From<ParseRequestError> for BadRequest {
+    fn from(error: ParseRequestError) -> Self {
+        BadRequest(error)
+    }
+}
+
+impl IntoResponse for BadRequest {
+    fn into_response(self) -> Response {
+        let too_large = match &self.0 {
+            ParseRequestError::PayloadTooLarge => true,
+            ParseRequestError::Io(error) => error.to_string().contains("length limit exceeded"),
+            _ => false,
+        };
+        if too_large {
+            refusal(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                "the request body is larger than the server accepts",
+            )
+        } else {
+            refusal(
+                StatusCode::BAD_REQUEST,
+                "BAD_USER_INPUT",
+                &format!("not a GraphQL request: {}", self.0),
+            )
+        }
+    }
+}
+
+async fn graphql_handler(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    request: GraphQLBatchRequest<BadRequest>,
+) -> Response {
+    let batch = request.into_inner();
+    let limit = state.config.limits.batch_size;
+    if let BatchRequest::Batch(requests) = &batch {
+        if requests.is_empty() {
+            return refusal(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "the batch is empty");
+        }
+        if requests.len() > limit {
+            return refusal(
+                StatusCode::BAD_REQUEST,
+                "BATCH_TOO_LARGE",
+                &format!(
+                    "a batch may hold at most {limit} operations, this one has {}",
+                    requests.len()
+                ),
+            );
+        }
+    }
+    let principal = match bearer_token(&headers) {
+        Some(token) => match authenticate(&state.db, token, Utc::now()).await {
+            Ok(principal) => principal,
+            Err(error) => {
+                tracing::error!(?error, "authentication lookup failed");
+                return refusal(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "INTERNAL",
+                    crate::graphql::errors::INTERNAL_MESSAGE,
+                );
+            }
+        },
+        None => None,
+    };
+    let context = RequestContext {
+        principal,
+        request_id: headers
+            .get("x-request-id")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned),
+    };
+    GraphQLResponse::from(state.schema.execute_batch(batch.data(context)).await).into_response()
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|token| !token.is_empty())
+}
+
+/// Ready when the database answers and, in production, the Redis queue answers too.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let database = match state.db.ping().await {
+        Ok(()) => "ok".to_owned(),
+        Err(error) => {
+            tracing::warn!(?error, "readiness: database unreachable");
+            "unreachable".to_owned()
+        }
+    };
+    let queue = match &state.redis {
+        None => "embedded".to_owned(),
+        Some(client) => match tokio::time::timeout(Duration::from_secs(2), ping_redis(client)).await
+        {
+            Ok(Ok(())) => "ok".to_owned(),
+            Ok(Err(error)) => {
+                tracing::warn!(?error, "readiness: redis unreachable");
+                "unreachable".to_owned()
+            }
+            Err(_) => "timeout".to_owned(),
+        },
+    };
+    let ready = database == "ok" && (queue == "ok" || queue == "embedded");
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(json!({ "database": database, "queue": queue }))).into_response()
+}
+
+async fn ping_redis(client: &redis::Client) -> redis::RedisResult<()> {
+    let mut connection = client.get_multiplexed_async_connection().await?;
+    redis::cmd("PING").query_async::<String>(&mut connection).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_tokens_are_read_from_the_authorization_header() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(bearer_token(&headers), None);
+        headers.insert(header::AUTHORIZATION, "Bearer ofs_abc".parse().unwrap());
+        assert_eq!(bearer_token(&headers), Some("ofs_abc"));
+        headers.insert(header::AUTHORIZATION, "bearer  ofs_abc ".parse().unwrap());
+        assert_eq!(bearer_token(&headers), Some("ofs_abc"));
+        headers.insert(header::AUTHORIZATION, "Basic dXNlcg==".parse().unwrap());
+        assert_eq!(bearer_token(&headers), None);
+        headers.insert(header::AUTHORIZATION, "Bearer ".parse().unwrap());
+        assert_eq!(bearer_token(&headers), None);
+    }
+}
