@@ -12,8 +12,9 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         && let Some(parent) = Path::new(path).parent()
         && !parent.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(parent)
-            .map_err(|error| DbErr::Custom(format!("cannot create {}: {error}", parent.display())))?;
+        std::fs::create_dir_all(parent).map_err(|error| {
+            DbErr::Custom(format!("cannot create {}: {error}", parent.display()))
+        })?;
     }
     let mut options = ConnectOptions::new(url.to_owned());
     options.sqlx_logging(false);

@@ -157,7 +157,12 @@ impl<C: ConnectionTrait> Seeder<'_, C> {
         Ok(id)
     }
 
-    async fn group(&self, workspace_id: Uuid, name: &str, members: &[Uuid]) -> Result<(), ApiError> {
+    async fn group(
+        &self,
+        workspace_id: Uuid,
+        name: &str,
+        members: &[Uuid],
+    ) -> Result<(), ApiError> {
         let group_id = Uuid::now_v7();
         user_group::ActiveModel {
             id: Set(group_id),
@@ -201,8 +206,12 @@ async fn seed<C: ConnectionTrait>(
     }
     .insert(db)
     .await?;
-    let marketing = s.workspace(organization_id, "Marketing", MARKETING_SLUG).await?;
-    let research = s.workspace(organization_id, "Research", "acme-research").await?;
+    let marketing = s
+        .workspace(organization_id, "Marketing", MARKETING_SLUG)
+        .await?;
+    let research = s
+        .workspace(organization_id, "Research", "acme-research")
+        .await?;
 
     let olivia = s.person(DEMO_OWNER_EMAIL, "Olivia Owner").await?;
     let omar = s.person("omar.owner@acme.test", "Omar Owner").await?;
@@ -210,9 +219,16 @@ async fn seed<C: ConnectionTrait>(
     let mia = s.person("mia.member@acme.test", "Mia Member").await?;
     let max = s.person("max.member@acme.test", "Max Member").await?;
     let gus = s.person("gus.guest@acme.test", "Gus Guest").await?;
-    let dana = s.person("dana.deactivated@acme.test", "Dana Deactivated").await?;
+    let dana = s
+        .person("dana.deactivated@acme.test", "Dana Deactivated")
+        .await?;
     let ivy = s
-        .user("ivy.invited@acme.test", "ivy.invited", UserKind::Person, None)
+        .user(
+            "ivy.invited@acme.test",
+            "ivy.invited",
+            UserKind::Person,
+            None,
+        )
         .await?;
 
     use MembershipStatus::{Active, Deactivated, Invited};
@@ -306,7 +322,10 @@ async fn seed<C: ConnectionTrait>(
         .insert(db)
         .await?;
     }
-    for (name, creator, role) in [("CI deploy", ada, Role::Admin), ("Reporting", mia, Role::Member)] {
+    for (name, creator, role) in [
+        ("CI deploy", ada, Role::Admin),
+        ("Reporting", mia, Role::Member),
+    ] {
         let token = new_token(TokenKind::ApiKey);
         api_key::ActiveModel {
             id: Set(Uuid::now_v7()),

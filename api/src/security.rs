@@ -2,8 +2,8 @@
 
 use std::sync::OnceLock;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
@@ -126,8 +126,20 @@ mod tests {
     async fn passwords_verify_only_against_their_own_hash() {
         let hash = hash_password("correct horse".into()).await.unwrap();
         assert!(hash.starts_with("$argon2"));
-        assert!(verify_password("correct horse".into(), Some(hash.clone())).await.unwrap());
-        assert!(!verify_password("wrong horse".into(), Some(hash)).await.unwrap());
-        assert!(!verify_password("no account has this password".into(), None).await.unwrap());
+        assert!(
+            verify_password("correct horse".into(), Some(hash.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify_password("wrong horse".into(), Some(hash))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify_password("no account has this password".into(), None)
+                .await
+                .unwrap()
+        );
     }
 }

@@ -124,7 +124,10 @@ impl Application {
         } else {
             host.to_string()
         };
-        let mut text = format!("GraphQL API listening on http://{host}:{}/graphql", self.port);
+        let mut text = format!(
+            "GraphQL API listening on http://{host}:{}/graphql",
+            self.port
+        );
         if self.config.graphiql {
             text.push_str(&format!(
                 "\nGraphiQL: open http://{host}:{}/graphql in a browser",
@@ -244,20 +247,17 @@ async fn graphql_handler(
 ) -> Response {
     let batch = request.into_inner();
     let limit = state.config.limits.batch_size;
-    if let BatchRequest::Batch(requests) = &batch {
-        if requests.is_empty() {
-            return refusal(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "the batch is empty");
-        }
-        if requests.len() > limit {
-            return refusal(
-                StatusCode::BAD_REQUEST,
-                "BATCH_TOO_LARGE",
-                &format!(
-                    "a batch may hold at most {limit} operations, this one has {}",
-                    requests.len()
-                ),
-            );
-        }
+    if let BatchRequest::Batch(requests) = &batch
+        && requests.len() > limit
+    {
+        return refusal(
+            StatusCode::BAD_REQUEST,
+            "BATCH_TOO_LARGE",
+            &format!(
+                "a batch may hold at most {limit} operations, this one has {}",
+                requests.len()
+            ),
+        );
     }
     let principal = match bearer_token(&headers) {
         Some(token) => match authenticate(&state.db, token, Utc::now()).await {
@@ -303,15 +303,16 @@ async fn readyz(State(state): State<AppState>) -> Response {
     };
     let queue = match &state.redis {
         None => "embedded".to_owned(),
-        Some(client) => match tokio::time::timeout(Duration::from_secs(2), ping_redis(client)).await
-        {
-            Ok(Ok(())) => "ok".to_owned(),
-            Ok(Err(error)) => {
-                tracing::warn!(?error, "readiness: redis unreachable");
-                "unreachable".to_owned()
+        Some(client) => {
+            match tokio::time::timeout(Duration::from_secs(2), ping_redis(client)).await {
+                Ok(Ok(())) => "ok".to_owned(),
+                Ok(Err(error)) => {
+                    tracing::warn!(?error, "readiness: redis unreachable");
+                    "unreachable".to_owned()
+                }
+                Err(_) => "timeout".to_owned(),
             }
-            Err(_) => "timeout".to_owned(),
-        },
+        }
     };
     let ready = database == "ok" && (queue == "ok" || queue == "embedded");
     let status = if ready {
@@ -319,12 +320,18 @@ async fn readyz(State(state): State<AppState>) -> Response {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (status, Json(json!({ "database": database, "queue": queue }))).into_response()
+    (
+        status,
+        Json(json!({ "database": database, "queue": queue })),
+    )
+        .into_response()
 }
 
 async fn ping_redis(client: &redis::Client) -> redis::RedisResult<()> {
     let mut connection = client.get_multiplexed_async_connection().await?;
-    redis::cmd("PING").query_async::<String>(&mut connection).await?;
+    redis::cmd("PING")
+        .query_async::<String>(&mut connection)
+        .await?;
     Ok(())
 }
 

@@ -85,9 +85,24 @@ impl MigrationTrait for Migration {
                 .col(uuid_null("technical_contact_id"))
                 .col(uuid("system_user_id"))
                 .col(now())
-                .foreign_key(&mut fk("workspace", "organization_id", "organization", CASCADE))
-                .foreign_key(&mut fk("workspace", "administrative_contact_id", "user", SET_NULL))
-                .foreign_key(&mut fk("workspace", "technical_contact_id", "user", SET_NULL))
+                .foreign_key(&mut fk(
+                    "workspace",
+                    "organization_id",
+                    "organization",
+                    CASCADE,
+                ))
+                .foreign_key(&mut fk(
+                    "workspace",
+                    "administrative_contact_id",
+                    "user",
+                    SET_NULL,
+                ))
+                .foreign_key(&mut fk(
+                    "workspace",
+                    "technical_contact_id",
+                    "user",
+                    SET_NULL,
+                ))
                 .foreign_key(&mut fk("workspace", "system_user_id", "user", RESTRICT))
                 .take(),
             table("membership")
@@ -117,7 +132,12 @@ impl MigrationTrait for Migration {
                 .col(timestamp_with_time_zone_null("accepted_at"))
                 .col(now())
                 .foreign_key(&mut fk("invitation", "workspace_id", "workspace", CASCADE))
-                .foreign_key(&mut fk("invitation", "membership_id", "membership", CASCADE))
+                .foreign_key(&mut fk(
+                    "invitation",
+                    "membership_id",
+                    "membership",
+                    CASCADE,
+                ))
                 .take(),
             table("user_group")
                 .col(uuid("workspace_id"))
@@ -130,7 +150,12 @@ impl MigrationTrait for Migration {
                 .col(uuid("user_id"))
                 .col(now())
                 .col(timestamp_with_time_zone_null("deleted_at"))
-                .foreign_key(&mut fk("group_membership", "group_id", "user_group", CASCADE))
+                .foreign_key(&mut fk(
+                    "group_membership",
+                    "group_id",
+                    "user_group",
+                    CASCADE,
+                ))
                 .foreign_key(&mut fk("group_membership", "user_id", "user", CASCADE))
                 .take(),
             table("session")
@@ -163,7 +188,12 @@ impl MigrationTrait for Migration {
                 .col(uuid_null("technical_contact_id"))
                 .col(now())
                 .foreign_key(&mut fk("application", "workspace_id", "workspace", CASCADE))
-                .foreign_key(&mut fk("application", "technical_contact_id", "user", SET_NULL))
+                .foreign_key(&mut fk(
+                    "application",
+                    "technical_contact_id",
+                    "user",
+                    SET_NULL,
+                ))
                 .take(),
             table("campaign")
                 .col(uuid("workspace_id"))
@@ -239,20 +269,60 @@ impl MigrationTrait for Migration {
         }
 
         let indexes: [(&str, &str, &[&str]); 15] = [
-            ("ix_workspace_organization", "workspace", &["organization_id"]),
+            (
+                "ix_workspace_organization",
+                "workspace",
+                &["organization_id"],
+            ),
             ("ix_membership_user", "membership", &["user_id"]),
             ("ix_invitation_workspace", "invitation", &["workspace_id"]),
-            ("ix_user_group_workspace_name", "user_group", &["workspace_id", "name"]),
+            (
+                "ix_user_group_workspace_name",
+                "user_group",
+                &["workspace_id", "name"],
+            ),
             ("ix_group_membership_user", "group_membership", &["user_id"]),
-            ("ix_session_user_workspace", "session", &["user_id", "workspace_id"]),
-            ("ix_api_key_workspace_creator", "api_key", &["workspace_id", "created_by"]),
-            ("ix_application_workspace_contact", "application", &["workspace_id", "technical_contact_id"]),
-            ("ix_campaign_workspace_owner", "campaign", &["workspace_id", "owner_id"]),
-            ("ix_rule_workspace_creator", "rule", &["workspace_id", "creator_id"]),
-            ("ix_creative_workspace_uploader", "creative", &["workspace_id", "uploaded_by"]),
-            ("ix_audit_entry_workspace_created", "audit_entry", &["workspace_id", "created_at"]),
+            (
+                "ix_session_user_workspace",
+                "session",
+                &["user_id", "workspace_id"],
+            ),
+            (
+                "ix_api_key_workspace_creator",
+                "api_key",
+                &["workspace_id", "created_by"],
+            ),
+            (
+                "ix_application_workspace_contact",
+                "application",
+                &["workspace_id", "technical_contact_id"],
+            ),
+            (
+                "ix_campaign_workspace_owner",
+                "campaign",
+                &["workspace_id", "owner_id"],
+            ),
+            (
+                "ix_rule_workspace_creator",
+                "rule",
+                &["workspace_id", "creator_id"],
+            ),
+            (
+                "ix_creative_workspace_uploader",
+                "creative",
+                &["workspace_id", "uploaded_by"],
+            ),
+            (
+                "ix_audit_entry_workspace_created",
+                "audit_entry",
+                &["workspace_id", "created_at"],
+            ),
             ("ix_offboarding_workspace", "offboarding", &["workspace_id"]),
-            ("ix_outbox_status_available", "outbox", &["status", "available_at"]),
+            (
+                "ix_outbox_status_available",
+                "outbox",
+                &["status", "available_at"],
+            ),
             ("ix_outbox_offboarding", "outbox", &["offboarding_id"]),
         ];
         for (name, table, columns) in indexes {

@@ -88,7 +88,8 @@ async fn authenticate_session<C: ConnectionTrait>(
     {
         return Ok(None);
     }
-    let Some((membership, Some(workspace))) = live_membership(db, session.workspace_id, session.user_id).await?
+    let Some((membership, Some(workspace))) =
+        live_membership(db, session.workspace_id, session.user_id).await?
     else {
         return Ok(None);
     };
@@ -166,9 +167,11 @@ mod tests {
     #[test]
     fn owners_manage_every_role_others_only_lower_ones() {
         let owner = principal(Role::Owner);
-        assert!([Role::Owner, Role::Admin, Role::Member, Role::Guest]
-            .iter()
-            .all(|role| owner.can_manage(*role)));
+        assert!(
+            [Role::Owner, Role::Admin, Role::Member, Role::Guest]
+                .iter()
+                .all(|role| owner.can_manage(*role))
+        );
         let admin = principal(Role::Admin);
         assert!(!admin.can_manage(Role::Owner));
         assert!(!admin.can_manage(Role::Admin));

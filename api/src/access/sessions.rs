@@ -38,7 +38,9 @@ pub async fn sign_in<C: ConnectionTrait>(
         .filter(user::Column::ErasedAt.is_null())
         .one(db)
         .await?;
-    let stored = person.as_ref().and_then(|person| person.password_hash.clone());
+    let stored = person
+        .as_ref()
+        .and_then(|person| person.password_hash.clone());
     let verified = verify_password(password, stored).await?;
     let Some(person) = person.filter(|_| verified) else {
         return Err(ApiError::rejected(

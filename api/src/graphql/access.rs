@@ -38,7 +38,10 @@ impl AccessQuery {
             .await?
             .ok_or(ApiError::Unauthenticated)?;
         let api_key = match principal.actor {
-            Actor::ApiKey(id) => api_key::Entity::find_by_id(id).one(db).await?.map(ApiKey::from),
+            Actor::ApiKey(id) => api_key::Entity::find_by_id(id)
+                .one(db)
+                .await?
+                .map(ApiKey::from),
             Actor::User(_) => None,
         };
         Ok(Viewer {

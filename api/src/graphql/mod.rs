@@ -78,6 +78,24 @@ impl ContextExt for Context<'_> {
     }
 }
 
+/// Commits when the service succeeded; rolls back when it refused or failed, so a rejected
+/// mutation changes nothing.
+pub(crate) async fn commit_if_ok<T>(
+    txn: sea_orm::DatabaseTransaction,
+    result: Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    match result {
+        Ok(value) => {
+            txn.commit().await?;
+            Ok(value)
+        }
+        Err(error) => {
+            txn.rollback().await?;
+            Err(error)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,23 +114,5 @@ mod tests {
             file == sdl,
             "schema.graphql is out of date: run `UPDATE_SCHEMA=1 cargo test -p api` and commit it"
         );
-    }
-}
-
-/// Commits when the service succeeded; rolls back when it refused or failed, so a rejected
-/// mutation changes nothing.
-pub(crate) async fn commit_if_ok<T>(
-    txn: sea_orm::DatabaseTransaction,
-    result: Result<T, ApiError>,
-) -> Result<T, ApiError> {
-    match result {
-        Ok(value) => {
-            txn.commit().await?;
-            Ok(value)
-        }
-        Err(error) => {
-            txn.rollback().await?;
-            Err(error)
-        }
     }
 }

@@ -4,9 +4,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::TransactionTrait;
 use uuid::Uuid;
 
-use crate::graphql::types::{
-    Member, RoleValue, StatusValue, User, UserError, payloads, respond,
-};
+use crate::graphql::types::{Member, RoleValue, StatusValue, User, UserError, payloads, respond};
 use crate::graphql::{ContextExt, commit_if_ok};
 use crate::people::invitations::{self, AcceptRequest, InviteRequest};
 use crate::people::members::{self, MemberFilter, MemberRow};
@@ -21,7 +19,11 @@ pub struct ListTotals {
 pub type MemberConnection = Connection<String, Member, ListTotals, EmptyFields>;
 pub type UserConnection = Connection<String, User, ListTotals, EmptyFields>;
 
-fn connection<T, N>(page: Page<T>, email: impl Fn(&T) -> &str, node: impl Fn(T) -> N) -> Connection<String, N, ListTotals, EmptyFields>
+fn connection<T, N>(
+    page: Page<T>,
+    email: impl Fn(&T) -> &str,
+    node: impl Fn(T) -> N,
+) -> Connection<String, N, ListTotals, EmptyFields>
 where
     N: async_graphql::OutputType,
 {

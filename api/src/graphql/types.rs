@@ -223,9 +223,9 @@ pub fn respond<T, P: Payload>(
 ) -> async_graphql::Result<P> {
     match result {
         Ok(value) => Ok(ok(value)),
-        Err(crate::ApiError::Rejected(errors)) => {
-            Ok(P::rejected(errors.into_iter().map(UserError::from).collect()))
-        }
+        Err(crate::ApiError::Rejected(errors)) => Ok(P::rejected(
+            errors.into_iter().map(UserError::from).collect(),
+        )),
         Err(error) => Err(error.into()),
     }
 }

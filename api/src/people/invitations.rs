@@ -91,7 +91,10 @@ pub async fn invite_member<C: ConnectionTrait>(
                 "{email:?} belongs to a system principal and can't be invited"
             )));
         }
-        if live_membership(db, request.workspace_id, existing.id).await?.is_some() {
+        if live_membership(db, request.workspace_id, existing.id)
+            .await?
+            .is_some()
+        {
             return Err(ApiError::Rejected(vec![
                 UserError::new(
                     UserErrorCode::AlreadyMember,
@@ -111,7 +114,9 @@ pub async fn invite_member<C: ConnectionTrait>(
     {
         return Err(ApiError::rejected(
             UserErrorCode::SeatLimitReached,
-            format!("All {limit} seats of the organization are taken: free one or raise the limit."),
+            format!(
+                "All {limit} seats of the organization are taken: free one or raise the limit."
+            ),
         ));
     }
 
@@ -225,10 +230,14 @@ pub async fn accept_invitation<C: ConnectionTrait>(
         return Err(invalid_invitation("This invitation has been revoked."));
     }
     if invitation.accepted_at.is_some() {
-        return Err(invalid_invitation("This invitation has already been accepted."));
+        return Err(invalid_invitation(
+            "This invitation has already been accepted.",
+        ));
     }
     if invitation.expires_at <= now {
-        return Err(invalid_invitation("This invitation has expired: ask for a new one."));
+        return Err(invalid_invitation(
+            "This invitation has expired: ask for a new one.",
+        ));
     }
     let membership = membership::Entity::find_by_id(invitation.membership_id)
         .one(db)
@@ -264,7 +273,12 @@ pub async fn accept_invitation<C: ConnectionTrait>(
                 ]));
             }
             account.password_hash = Set(Some(hash_password(request.password).await?));
-            if let Some(name) = request.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+            if let Some(name) = request
+                .name
+                .as_deref()
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+            {
                 account.name = Set(name.to_owned());
             }
             account.update(db).await?;

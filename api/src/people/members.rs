@@ -40,7 +40,9 @@ pub async fn list_members<C: ConnectionTrait>(
 ) -> Result<Page<MemberRow>, ApiError> {
     ensure_own_workspace(principal, workspace_id)?;
     if !principal.has(Permission::ViewMembers) {
-        return Err(ApiError::Forbidden("listing members needs VIEW_MEMBERS".into()));
+        return Err(ApiError::Forbidden(
+            "listing members needs VIEW_MEMBERS".into(),
+        ));
     }
     let after = decode_cursor(after)?;
 

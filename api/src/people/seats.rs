@@ -74,7 +74,10 @@ pub async fn seat_holders<C: ConnectionTrait>(
                     Expr::col((workspace::Entity, workspace::Column::Id))
                         .equals((membership::Entity, membership::Column::WorkspaceId)),
                 )
-                .and_where(Expr::col((workspace::Entity, workspace::Column::OrganizationId)).eq(organization_id))
+                .and_where(
+                    Expr::col((workspace::Entity, workspace::Column::OrganizationId))
+                        .eq(organization_id),
+                )
                 .and_where(Expr::col((membership::Entity, membership::Column::DeletedAt)).is_null())
                 .take(),
         ),
