@@ -5,23 +5,31 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use chrono::Duration;
+use worker::config::{Env, QueueBackend};
+use worker::{WorkerConfig, WorkerError};
 
 #[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{name} must be {expected}, got {value:?}")]
-    Invalid {
-        name: &'static str,
-        expected: &'static str,
-        value: String,
-    },
+#[error("{0}")]
+pub struct ConfigError(String);
+
+impl From<WorkerError> for ConfigError {
+    fn from(error: WorkerError) -> Self {
+        ConfigError(match error {
+            WorkerError::Config(message) => message,
+            other => other.to_string(),
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `postgres://…` or `sqlite://…`; the embedded default is `sqlite://data/offboarding.db`.
     pub database_url: String,
-    /// The production queue; `None` runs the embedded queue.
-    pub redis_url: Option<String>,
+    /// The queue, the mailer and the job retry policy, shared with the worker process.
+    pub worker: WorkerConfig,
+    /// Run the worker inside this process (the embedded default). With Redis, workers
+    /// normally run as their own processes (`cargo run -p worker`).
+    pub in_process_worker: bool,
     pub bind_address: SocketAddr,
     /// Seed the demo organization on first start and print a ready-to-use owner token.
     pub demo_data: bool,
@@ -67,7 +75,8 @@ impl Config {
     pub fn embedded() -> Config {
         Config {
             database_url: DEFAULT_DATABASE_URL.to_owned(),
-            redis_url: None,
+            worker: WorkerConfig::embedded(),
+            in_process_worker: true,
             bind_address: SocketAddr::from(([127, 0, 0, 1], 8080)),
             demo_data: true,
             graphiql: true,
@@ -83,88 +92,50 @@ impl Config {
     }
 
     pub fn from_vars(vars: HashMap<String, String>) -> Result<Config, ConfigError> {
+        let env = Env(&vars);
         let defaults = Config::embedded();
-        let text = |name: &str| vars.get(name).filter(|value| !value.is_empty()).cloned();
-        let database_url = text("DATABASE_URL");
+        let database_url = env.text("DATABASE_URL");
         // Demo data is for the embedded default; a configured database gets it only on request.
         let demo_default = database_url.is_none();
         let limits = Limits {
-            query_depth: number(&vars, "GRAPHQL_MAX_DEPTH", defaults.limits.query_depth)?,
-            query_complexity: number(
-                &vars,
-                "GRAPHQL_MAX_COMPLEXITY",
-                defaults.limits.query_complexity,
-            )?,
-            directives_per_field: number(
-                &vars,
+            query_depth: env.number("GRAPHQL_MAX_DEPTH", defaults.limits.query_depth)?,
+            query_complexity: env
+                .number("GRAPHQL_MAX_COMPLEXITY", defaults.limits.query_complexity)?,
+            directives_per_field: env.number(
                 "GRAPHQL_MAX_DIRECTIVES",
                 defaults.limits.directives_per_field,
             )?,
-            batch_size: number(&vars, "GRAPHQL_MAX_BATCH", defaults.limits.batch_size)?,
-            body_bytes: number(&vars, "HTTP_MAX_BODY_BYTES", defaults.limits.body_bytes)?,
-            page_size: number(&vars, "GRAPHQL_MAX_PAGE_SIZE", defaults.limits.page_size)?,
+            batch_size: env.number("GRAPHQL_MAX_BATCH", defaults.limits.batch_size)?,
+            body_bytes: env.number("HTTP_MAX_BODY_BYTES", defaults.limits.body_bytes)?,
+            page_size: env.number("GRAPHQL_MAX_PAGE_SIZE", defaults.limits.page_size)?,
         };
-        let bind_address = match text("BIND_ADDRESS") {
-            Some(value) => value.parse().map_err(|_| ConfigError::Invalid {
-                name: "BIND_ADDRESS",
-                expected: "an address like 0.0.0.0:8080",
-                value,
+        let bind_address = match env.text("BIND_ADDRESS") {
+            Some(value) => value.parse().map_err(|_| {
+                ConfigError(format!(
+                    "BIND_ADDRESS must be an address like 0.0.0.0:8080, got {value:?}"
+                ))
             })?,
             None => defaults.bind_address,
         };
-        let graphiql = flag(&vars, "GRAPHIQL_ENABLED", defaults.graphiql)?;
+        let worker = WorkerConfig::from_vars(&vars)?;
+        let embedded_queue = matches!(worker.queue.backend, QueueBackend::Sqlite(_));
+        let graphiql = env.flag("GRAPHIQL_ENABLED", defaults.graphiql)?;
         Ok(Config {
             database_url: database_url.unwrap_or(defaults.database_url),
-            redis_url: text("REDIS_URL"),
+            in_process_worker: env.flag("IN_PROCESS_WORKER", embedded_queue)?,
+            worker,
             bind_address,
-            demo_data: flag(&vars, "DEMO_DATA", demo_default)?,
+            demo_data: env.flag("DEMO_DATA", demo_default)?,
             graphiql,
-            introspection: flag(&vars, "GRAPHQL_INTROSPECTION", graphiql)?,
-            session_ttl: Duration::hours(number(
-                &vars,
-                "SESSION_TTL_HOURS",
-                defaults.session_ttl.num_hours(),
-            )?),
-            invitation_ttl: Duration::hours(number(
-                &vars,
-                "INVITATION_TTL_HOURS",
-                defaults.invitation_ttl.num_hours(),
-            )?),
+            introspection: env.flag("GRAPHQL_INTROSPECTION", graphiql)?,
+            session_ttl: Duration::hours(
+                env.number("SESSION_TTL_HOURS", defaults.session_ttl.num_hours())?,
+            ),
+            invitation_ttl: Duration::hours(
+                env.number("INVITATION_TTL_HOURS", defaults.invitation_ttl.num_hours())?,
+            ),
             limits,
         })
-    }
-}
-
-fn number<T: std::str::FromStr>(
-    vars: &HashMap<String, String>,
-    name: &'static str,
-    default: T,
-) -> Result<T, ConfigError> {
-    match vars.get(name).filter(|value| !value.is_empty()) {
-        None => Ok(default),
-        Some(value) => value.parse().map_err(|_| ConfigError::Invalid {
-            name,
-            expected: "a whole number",
-            value: value.clone(),
-        }),
-    }
-}
-
-fn flag(
-    vars: &HashMap<String, String>,
-    name: &'static str,
-    default: bool,
-) -> Result<bool, ConfigError> {
-    match vars.get(name).map(|value| value.to_ascii_lowercase()) {
-        None => Ok(default),
-        Some(value) if value.is_empty() => Ok(default),
-        Some(value) if ["1", "true", "yes", "on"].contains(&value.as_str()) => Ok(true),
-        Some(value) if ["0", "false", "no", "off"].contains(&value.as_str()) => Ok(false),
-        Some(value) => Err(ConfigError::Invalid {
-            name,
-            expected: "true or false",
-            value,
-        }),
     }
 }
 
@@ -184,7 +155,10 @@ mod tests {
         let config = Config::from_vars(HashMap::new()).unwrap();
         assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
         assert!(config.demo_data);
-        assert!(config.redis_url.is_none());
+        assert!(
+            config.in_process_worker,
+            "the embedded default runs its own worker"
+        );
         assert!(config.graphiql && config.introspection);
     }
 
@@ -198,6 +172,18 @@ mod tests {
         ]))
         .unwrap();
         assert!(config.demo_data);
+    }
+
+    #[test]
+    fn with_redis_workers_run_as_their_own_processes_unless_asked() {
+        let config = Config::from_vars(vars(&[("REDIS_URL", "redis://cache")])).unwrap();
+        assert!(!config.in_process_worker);
+        let config = Config::from_vars(vars(&[
+            ("REDIS_URL", "redis://cache"),
+            ("IN_PROCESS_WORKER", "true"),
+        ]))
+        .unwrap();
+        assert!(config.in_process_worker);
     }
 
     #[test]

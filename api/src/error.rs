@@ -68,6 +68,22 @@ pub enum UserErrorCode {
     PasswordTooShort,
     /// The person already has an account and the password given is not theirs.
     PasswordMismatch,
+    /// You can't remove, deactivate or reactivate yourself.
+    CannotRemoveSelf,
+    /// The call would leave the workspace without an active OWNER: transfer ownership first.
+    LastOwner,
+    /// The member is still a workspace or application contact: reassign those duties first.
+    ContactReassignmentRequired,
+    /// No such member in this workspace (or not one the caller may see).
+    MemberNotFound,
+    /// The member was already removed from this workspace.
+    AlreadyRemoved,
+    /// Reactivation needs a DEACTIVATED member.
+    NotDeactivated,
+    /// The member is already deactivated.
+    AlreadyDeactivated,
+    /// The person named to take something over is not an active member staying in the workspace.
+    InvalidAssignee,
 }
 
 #[derive(Debug, Clone)]
@@ -92,6 +108,11 @@ impl UserError {
 
     pub fn on_field(mut self, field: &str) -> UserError {
         self.field = Some(field.to_owned());
+        self
+    }
+
+    pub fn for_user(mut self, user_id: Uuid) -> UserError {
+        self.user_id = Some(user_id);
         self
     }
 }

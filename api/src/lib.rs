@@ -4,10 +4,10 @@
 pub mod access;
 pub mod audit;
 pub mod config;
-pub mod db;
 pub mod demo;
 pub mod error;
 pub mod graphql;
+pub mod offboarding;
 pub mod people;
 pub mod security;
 pub mod startup;

@@ -24,6 +24,9 @@ use crate::config::Config;
 use crate::demo::{self, DEMO_PASSWORD, DemoAccess};
 use crate::error::ApiError;
 use crate::graphql::{AppSchema, RequestContext, build_schema};
+use worker::JobQueue;
+use worker::mail::Mailer;
+use worker::runner::{self, Dependencies, WorkerHandle};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -34,8 +37,8 @@ pub enum StartupError {
         address: std::net::SocketAddr,
         source: std::io::Error,
     },
-    #[error("redis: {0}")]
-    Redis(#[from] redis::RedisError),
+    #[error("{0}")]
+    Worker(#[from] worker::WorkerError),
     #[error("demo data: {0:?}")]
     Demo(ApiError),
 }
@@ -44,7 +47,7 @@ pub enum StartupError {
 struct AppState {
     schema: AppSchema,
     db: DatabaseConnection,
-    redis: Option<redis::Client>,
+    queue: JobQueue,
     config: Arc<Config>,
 }
 
@@ -55,18 +58,15 @@ pub struct Application {
     db: DatabaseConnection,
     demo: Option<DemoAccess>,
     config: Arc<Config>,
+    worker: Option<WorkerHandle>,
 }
 
 impl Application {
     /// Connects to the database (migrating it), seeds demo data if configured, and binds the
     /// listener; the server runs when [`Application::run_until_stopped`] is awaited.
     pub async fn build(config: Config) -> Result<Application, StartupError> {
-        let db = crate::db::connect(&config.database_url).await?;
-        let redis = config
-            .redis_url
-            .as_deref()
-            .map(redis::Client::open)
-            .transpose()?;
+        let db = worker::db::connect(&config.database_url).await?;
+        let queue = JobQueue::connect(&config.worker.queue).await?;
         let demo = if config.demo_data {
             demo::seed_and_sign_in(&db, config.session_ttl, Utc::now())
                 .await
@@ -87,11 +87,21 @@ impl Application {
                 source,
             })?
             .port();
+        let worker = if config.in_process_worker {
+            let deps = Dependencies {
+                db: db.clone(),
+                mailer: Mailer::new(&config.worker.mail)?,
+                config: config.worker.clone(),
+            };
+            Some(runner::spawn(deps, queue.clone()))
+        } else {
+            None
+        };
         let config = Arc::new(config);
         let state = AppState {
-            schema: build_schema(&config, db.clone()),
+            schema: build_schema(&config, db.clone(), queue.clone()),
             db: db.clone(),
-            redis,
+            queue,
             config: config.clone(),
         };
         Ok(Application {
@@ -101,6 +111,7 @@ impl Application {
             db,
             demo,
             config,
+            worker,
         })
     }
 
@@ -149,11 +160,20 @@ impl Application {
         text
     }
 
-    /// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight and lets the
+    /// in-process worker finish (or hand back) its jobs.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
+        let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown_signal())
-            .await
+            .await;
+        if let Some(worker) = self.worker {
+            worker.stop().await;
+        }
+        served
     }
 }
 
@@ -292,7 +312,7 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
         .filter(|token| !token.is_empty())
 }
 
-/// Ready when the database answers and, in production, the Redis queue answers too.
+/// Ready when the database and the queue (Redis, or the embedded queue file) answer.
 async fn readyz(State(state): State<AppState>) -> Response {
     let database = match state.db.ping().await {
         Ok(()) => "ok".to_owned(),
@@ -301,20 +321,15 @@ async fn readyz(State(state): State<AppState>) -> Response {
             "unreachable".to_owned()
         }
     };
-    let queue = match &state.redis {
-        None => "embedded".to_owned(),
-        Some(client) => {
-            match tokio::time::timeout(Duration::from_secs(2), ping_redis(client)).await {
-                Ok(Ok(())) => "ok".to_owned(),
-                Ok(Err(error)) => {
-                    tracing::warn!(?error, "readiness: redis unreachable");
-                    "unreachable".to_owned()
-                }
-                Err(_) => "timeout".to_owned(),
-            }
+    let queue = match tokio::time::timeout(Duration::from_secs(2), state.queue.ping()).await {
+        Ok(Ok(())) => "ok".to_owned(),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "readiness: queue unreachable");
+            "unreachable".to_owned()
         }
+        Err(_) => "timeout".to_owned(),
     };
-    let ready = database == "ok" && (queue == "ok" || queue == "embedded");
+    let ready = database == "ok" && queue == "ok";
     let status = if ready {
         StatusCode::OK
     } else {
@@ -325,14 +340,6 @@ async fn readyz(State(state): State<AppState>) -> Response {
         Json(json!({ "database": database, "queue": queue })),
     )
         .into_response()
-}
-
-async fn ping_redis(client: &redis::Client) -> redis::RedisResult<()> {
-    let mut connection = client.get_multiplexed_async_connection().await?;
-    redis::cmd("PING")
-        .query_async::<String>(&mut connection)
-        .await?;
-    Ok(())
 }
 
 #[cfg(test)]

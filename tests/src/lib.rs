@@ -6,11 +6,15 @@
 //! PostgreSQL variant is skipped with a message, except under `CI=true`, where it fails.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
 
+use api::Application;
+pub use api::Config;
 use api::demo::{DEMO_PASSWORD, DemoAccess};
-use api::{Application, Config};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
+use worker::config::{MailTransport, QueueBackend, RetryPolicy, SmtpTls};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -23,6 +27,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub backend: Backend,
     pub demo: DemoAccess,
+    /// The configuration the application runs with.
+    pub config: Config,
     db: DatabaseConnection,
     _database: TestDatabase,
 }
@@ -60,6 +66,22 @@ impl Drop for TestDatabase {
 fn postgres_admin_url() -> String {
     std::env::var("TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// The SMTP sink `.ci/run` starts (aiosmtpd, storing messages in a maildir).
+pub fn smtp_address() -> String {
+    format!(
+        "{}:{}",
+        std::env::var("TEST_SMTP_HOST").unwrap_or_else(|_| "127.0.0.1".into()),
+        std::env::var("TEST_SMTP_PORT").unwrap_or_else(|_| "2525".into())
+    )
+}
+
+fn smtp_maildir() -> PathBuf {
+    std::env::var_os("TEST_SMTP_MAILDIR").map_or_else(
+        || PathBuf::from("/tmp/offboarding-smtp-sink"),
+        PathBuf::from,
+    )
 }
 
 pub fn redis_url() -> String {
@@ -119,6 +141,11 @@ pub async fn spawn_app_with(
                 unavailable("Redis", &error);
                 return None;
             }
+            let smtp = smtp_address();
+            if let Err(error) = std::net::TcpStream::connect(&smtp) {
+                unavailable("the SMTP sink", &error);
+                return None;
+            }
             let name = format!("offboarding_test_{}", uuid::Uuid::now_v7().simple());
             admin
                 .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
@@ -129,15 +156,39 @@ pub async fn spawn_app_with(
                 .rsplit_once('/')
                 .map_or(admin_url.as_str(), |(base, _)| base);
             config.database_url = format!("{base}/{name}");
-            config.redis_url = Some(redis);
+            config.worker.queue.backend = QueueBackend::Redis(redis);
+            let (host, port) = smtp.rsplit_once(':').expect("host:port");
+            config.worker.mail.transport = MailTransport::Smtp {
+                host: host.to_owned(),
+                port: port.parse().expect("an SMTP port"),
+                tls: SmtpTls::None,
+                credentials: None,
+                timeout: Duration::from_secs(10),
+            };
             TestDatabase::Postgres { admin_url, name }
         }
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("a temporary directory");
-            config.database_url = format!("sqlite://{}/app.db?mode=rwc", dir.path().display());
+            let path = dir.path().display();
+            config.database_url = format!("sqlite://{path}/app.db?mode=rwc");
+            config.worker.queue.backend =
+                QueueBackend::Sqlite(format!("sqlite://{path}/queue.db?mode=rwc"));
+            config.worker.mail.transport = MailTransport::Folder(dir.path().join("mail"));
             TestDatabase::Sqlite { _dir: dir }
         }
     };
+    // Every test has its own queue, and retries fast enough to watch.
+    config.worker.queue.name = format!("test-{}", uuid::Uuid::now_v7().simple());
+    config.worker.queue.heartbeat_interval = Duration::from_secs(1);
+    config.worker.queue.missed_heartbeats = 2;
+    config.worker.retry = RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::from_millis(200),
+        max_delay: Duration::from_secs(2),
+    };
+    config.worker.relay_interval = Duration::from_millis(100);
+    config.worker.requeue_after = Duration::from_secs(5);
+    config.worker.shutdown_timeout = Duration::from_secs(5);
     configure(&mut config);
     let application = Application::build(config)
         .await
@@ -145,6 +196,7 @@ pub async fn spawn_app_with(
     let address = format!("http://127.0.0.1:{}", application.port());
     let demo = application.demo().cloned().expect("demo data is seeded");
     let db = application.db().clone();
+    let config = application.config().clone();
     tokio::spawn(application.run_until_stopped());
     Some(TestApp {
         address,
@@ -152,14 +204,16 @@ pub async fn spawn_app_with(
         backend,
         demo,
         db,
+        config,
         _database: database,
     })
 }
 
-/// One test body, run on PostgreSQL (+ Redis) and on the embedded SQLite default.
+/// One test body, run on PostgreSQL (+ Redis) and on the embedded SQLite default; an optional
+/// `configure(|config| …)` after the signature adjusts the application's configuration.
 #[macro_export]
 macro_rules! backend_tests {
-    ($($(#[$meta:meta])* async fn $name:ident($app:ident: TestApp) $body:block)*) => {
+    ($($(#[$meta:meta])* async fn $name:ident($app:ident: TestApp) $(configure($configure:expr))? $body:block)*) => {
         $(
             $(#[$meta])*
             mod $name {
@@ -168,16 +222,20 @@ macro_rules! backend_tests {
 
                 async fn run($app: $crate::TestApp) $body
 
+                fn configure(_config: &mut $crate::Config) {
+                    $( ($configure)(_config); )?
+                }
+
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
-                    if let Some(app) = $crate::spawn_app($crate::Backend::Postgres).await {
+                    if let Some(app) = $crate::spawn_app_with($crate::Backend::Postgres, configure).await {
                         run(app).await;
                     }
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    let app = $crate::spawn_app($crate::Backend::Sqlite).await.expect("SQLite is always available");
+                    let app = $crate::spawn_app_with($crate::Backend::Sqlite, configure).await.expect("SQLite is always available");
                     run(app).await;
                 }
             }
@@ -257,4 +315,117 @@ pub fn user_error_codes(payload: &Value) -> Vec<&str> {
         .iter()
         .filter_map(|error| error["code"].as_str())
         .collect()
+}
+
+impl TestApp {
+    /// The email a job sent, as raw text: looked up by its Message-ID in the SMTP sink's
+    /// maildir, or as `<job id>.eml` in the embedded default's mail folder.
+    pub fn sent_email(&self, job_id: uuid::Uuid) -> Option<String> {
+        match &self.config.worker.mail.transport {
+            MailTransport::Folder(dir) => {
+                std::fs::read_to_string(dir.join(format!("{job_id}.eml"))).ok()
+            }
+            MailTransport::Smtp { .. } => {
+                let needle = format!("<{job_id}@offboarding>");
+                let mut found = None;
+                for folder in ["new", "cur"] {
+                    let Ok(entries) = std::fs::read_dir(smtp_maildir().join(folder)) else {
+                        continue;
+                    };
+                    for entry in entries.flatten() {
+                        if let Ok(text) = std::fs::read_to_string(entry.path())
+                            && text.contains(&needle)
+                        {
+                            assert!(found.is_none(), "one message per job: {needle}");
+                            found = Some(text);
+                        }
+                    }
+                }
+                found
+            }
+        }
+    }
+
+    /// Polls `offboarding(id)` until every job has finished (or `timeout` passes) and returns
+    /// its last answer.
+    pub async fn wait_for_offboarding(&self, id: &str, timeout: Duration) -> Value {
+        let query = "query($id: UUID!) { offboarding(id: $id) { status summary { total pending queued succeeded failed dead }
+            jobs(first: 100) { id kind status attempts lastError } } }";
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let answer = self
+                .graphql(Some(self.owner_token()), query, json!({ "id": id }))
+                .await;
+            let offboarding = data(&answer)["offboarding"].clone();
+            if offboarding["status"] != "IN_PROGRESS" || tokio::time::Instant::now() > deadline {
+                return offboarding;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// A Redis server of one test's own, on a free port, that the test may stop and start again.
+pub struct PrivateRedis {
+    pub port: u16,
+    process: Option<std::process::Child>,
+}
+
+impl PrivateRedis {
+    pub fn start() -> PrivateRedis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let mut redis = PrivateRedis {
+            port,
+            process: None,
+        };
+        redis.resume();
+        redis
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the server (again) and waits until it answers.
+    pub fn resume(&mut self) {
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                &self.port.to_string(),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (see README: Tests)");
+        self.process = Some(child);
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("redis-server did not start on port {}", self.port);
+    }
+
+    /// Kills the server: everything it held is lost, as in a crash.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.process.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }

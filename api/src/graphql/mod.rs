@@ -2,21 +2,31 @@
 
 mod access;
 pub mod errors;
+mod offboarding;
 mod people;
 mod types;
 
 use async_graphql::{Context, EmptySubscription, MergedObject, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;
+use worker::JobQueue;
 
 use crate::access::Principal;
 use crate::config::Config;
 use crate::error::ApiError;
 
 #[derive(MergedObject, Default)]
-pub struct Query(access::AccessQuery, people::PeopleQuery);
+pub struct Query(
+    access::AccessQuery,
+    people::PeopleQuery,
+    offboarding::OffboardingQuery,
+);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(access::AccessMutation, people::PeopleMutation);
+pub struct Mutation(
+    access::AccessMutation,
+    people::PeopleMutation,
+    offboarding::OffboardingMutation,
+);
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -35,9 +45,10 @@ pub fn schema_builder(config: &Config) -> SchemaBuilder<Query, Mutation, EmptySu
     }
 }
 
-pub fn build_schema(config: &Config, db: DatabaseConnection) -> AppSchema {
+pub fn build_schema(config: &Config, db: DatabaseConnection, queue: JobQueue) -> AppSchema {
     schema_builder(config)
         .data(db)
+        .data(queue)
         .data(config.clone())
         .finish()
 }
@@ -52,6 +63,7 @@ pub struct RequestContext {
 
 pub(crate) trait ContextExt {
     fn db(&self) -> &DatabaseConnection;
+    fn queue(&self) -> &JobQueue;
     fn config(&self) -> &Config;
     fn principal(&self) -> Result<&Principal, ApiError>;
     fn request_id(&self) -> Option<&str>;
@@ -60,6 +72,10 @@ pub(crate) trait ContextExt {
 impl ContextExt for Context<'_> {
     fn db(&self) -> &DatabaseConnection {
         self.data_unchecked::<DatabaseConnection>()
+    }
+
+    fn queue(&self) -> &JobQueue {
+        self.data_unchecked::<JobQueue>()
     }
 
     fn config(&self) -> &Config {

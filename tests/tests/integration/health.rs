@@ -1,5 +1,6 @@
 use serde_json::Value;
 use tests::{Backend, backend_tests};
+use worker::config::QueueBackend;
 
 backend_tests! {
     async fn health_and_readiness_report_the_database_and_the_queue(app: TestApp) {
@@ -10,11 +11,8 @@ backend_tests! {
         assert_eq!(ready.status(), 200);
         let body: Value = ready.json().await.unwrap();
         assert_eq!(body["database"], "ok");
-        let expected_queue = match app.backend {
-            Backend::Postgres => "ok",
-            Backend::Sqlite => "embedded",
-        };
-        assert_eq!(body["queue"], expected_queue);
+        // Redis on PostgreSQL, the embedded queue file on SQLite.
+        assert_eq!(body["queue"], "ok");
     }
 
     async fn graphiql_is_served_and_responses_carry_a_request_id(app: TestApp) {
@@ -34,23 +32,54 @@ backend_tests! {
 }
 
 #[tokio::test]
-async fn readiness_fails_when_redis_is_unreachable() {
-    let app = tests::spawn_app_with(Backend::Sqlite, |config| {
-        // Nothing listens on port 1: the queue is configured but unreachable.
-        config.redis_url = Some("redis://127.0.0.1:1".into());
+async fn readiness_fails_while_redis_is_down() {
+    let mut redis = tests::PrivateRedis::start();
+    let url = redis.url();
+    let app = tests::spawn_app_with(Backend::Sqlite, move |config| {
+        config.worker.queue.backend = QueueBackend::Redis(url);
     })
     .await
     .unwrap();
-    let ready = app
-        .client
-        .get(format!("{}/readyz", app.address))
-        .send()
-        .await
-        .unwrap();
+    let readyz = format!("{}/readyz", app.address);
+    assert_eq!(app.client.get(&readyz).send().await.unwrap().status(), 200);
+    redis.kill();
+    let ready = app.client.get(&readyz).send().await.unwrap();
     assert_eq!(ready.status(), 503);
     let body: Value = ready.json().await.unwrap();
     assert_eq!(body["database"], "ok");
     assert_ne!(body["queue"], "ok");
+    redis.resume();
+    let mut status = 0;
+    for _ in 0..50 {
+        status = app
+            .client
+            .get(&readyz)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(status, 200, "ready again once Redis is back");
+}
+
+#[tokio::test]
+async fn the_service_refuses_to_start_without_its_queue() {
+    let mut config = api::Config::embedded();
+    config.bind_address = "127.0.0.1:0".parse().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    config.database_url = format!("sqlite://{}/app.db?mode=rwc", dir.path().display());
+    // Nothing listens on port 1.
+    config.worker.queue.backend = QueueBackend::Redis("redis://127.0.0.1:1".into());
+    let error = api::Application::build(config)
+        .await
+        .err()
+        .expect("no start without the queue");
+    assert!(error.to_string().contains("redis"), "{error}");
 }
 
 #[tokio::test]

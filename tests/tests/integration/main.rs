@@ -6,4 +6,5 @@ mod health;
 mod invitations;
 mod limits;
 mod members;
+mod offboarding;
 mod support;

@@ -39,3 +39,41 @@ pub async fn set_status(app: &TestApp, email: &str, status: entities::Membership
         .await
         .unwrap();
 }
+
+/// Hands every contact duty of the demo workspace to the owner, so that the demo admin and
+/// members can be removed without reassigning contacts first.
+pub async fn give_all_contacts_to_the_owner(app: &TestApp) {
+    use entities::{application, workspace};
+    let owner = user_id(app, "olivia.owner@acme.test").await;
+    workspace::Entity::update_many()
+        .col_expr(workspace::Column::TechnicalContactId, Some(owner).into())
+        .col_expr(
+            workspace::Column::AdministrativeContactId,
+            Some(owner).into(),
+        )
+        .filter(workspace::Column::Id.eq(app.demo.workspace_id))
+        .exec(app.db())
+        .await
+        .unwrap();
+    application::Entity::update_many()
+        .col_expr(application::Column::TechnicalContactId, Some(owner).into())
+        .filter(application::Column::WorkspaceId.eq(app.demo.workspace_id))
+        .exec(app.db())
+        .await
+        .unwrap();
+}
+
+/// Creates an API key as the person behind `token` and returns its secret.
+pub async fn create_api_key(app: &TestApp, token: &str, name: &str, role: &str) -> String {
+    let answer = app
+        .graphql(
+            Some(token),
+            "mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { token userErrors { code } } }",
+            serde_json::json!({ "input": { "workspaceId": app.demo.workspace_id, "name": name, "role": role } }),
+        )
+        .await;
+    tests::data(&answer)["createApiKey"]["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the key is created: {answer}"))
+        .to_owned()
+}

@@ -8,14 +8,7 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbB
 /// SQLite allows one writer at a time; rather than let concurrent transactions fail with
 /// SQLITE_BUSY, the embedded backend uses a single connection, so requests queue for it.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
-    if let Some(path) = sqlite_file(url)
-        && let Some(parent) = Path::new(path).parent()
-        && !parent.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(parent).map_err(|error| {
-            DbErr::Custom(format!("cannot create {}: {error}", parent.display()))
-        })?;
-    }
+    ensure_sqlite_directory(url).map_err(DbErr::Custom)?;
     let mut options = ConnectOptions::new(url.to_owned());
     options.sqlx_logging(false);
     if url.starts_with("sqlite:") {
@@ -27,6 +20,18 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     }
     Migrator::up(&db, None).await?;
     Ok(db)
+}
+
+/// Creates the folder of an `sqlite://path?…` URL's file, so a fresh checkout just runs.
+pub fn ensure_sqlite_directory(url: &str) -> Result<(), String> {
+    if let Some(path) = sqlite_file(url)
+        && let Some(parent) = Path::new(path).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)
+            .map_err(|error| format!("cannot create {}: {error}", parent.display()))?;
+    }
+    Ok(())
 }
 
 /// The file behind an `sqlite://path?…` URL, if it names one.

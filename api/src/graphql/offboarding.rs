@@ -1,0 +1,383 @@
+use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entities::{OutboxStatus, offboarding, outbox};
+use sea_orm::TransactionTrait;
+use tokio::sync::OnceCell;
+use uuid::Uuid;
+
+use crate::graphql::types::{Member, UserError, payloads, respond};
+use crate::graphql::{ContextExt, commit_if_ok};
+use crate::offboarding::deactivate::{self, DeactivateRequest};
+use crate::offboarding::guards::Candidate;
+use crate::offboarding::progress::{self, Summary};
+use crate::offboarding::remove::{self, RemoveRequest};
+use crate::people::members::{MemberRow, groups_of};
+use crate::people::page_size;
+
+/// One call's side effects, to follow until they are all carried out.
+pub struct Offboarding {
+    model: offboarding::Model,
+    summary: OnceCell<Summary>,
+}
+
+impl From<offboarding::Model> for Offboarding {
+    fn from(model: offboarding::Model) -> Self {
+        Offboarding {
+            model,
+            summary: OnceCell::new(),
+        }
+    }
+}
+
+impl Offboarding {
+    async fn load_summary(&self, ctx: &Context<'_>) -> Result<Summary> {
+        Ok(*self
+            .summary
+            .get_or_try_init(|| progress::summary(ctx.db(), self.model.id))
+            .await?)
+    }
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffboardingStatus {
+    /// Some side effects are still to run (or to retry).
+    InProgress,
+    /// Every side effect was carried out.
+    Succeeded,
+    /// Every side effect ran, but some are DEAD: they failed all their attempts.
+    Failed,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobStatus {
+    Pending,
+    Queued,
+    Succeeded,
+    Failed,
+    Dead,
+}
+
+impl From<OutboxStatus> for JobStatus {
+    fn from(status: OutboxStatus) -> Self {
+        match status {
+            OutboxStatus::Pending => JobStatus::Pending,
+            OutboxStatus::Queued => JobStatus::Queued,
+            OutboxStatus::Succeeded => JobStatus::Succeeded,
+            OutboxStatus::Failed => JobStatus::Failed,
+            OutboxStatus::Dead => JobStatus::Dead,
+        }
+    }
+}
+
+/// How many side effects are in each state.
+#[derive(SimpleObject)]
+pub struct JobSummary {
+    total: u64,
+    pending: u64,
+    queued: u64,
+    succeeded: u64,
+    /// Failed at least once and waiting for their next attempt.
+    failed: u64,
+    /// Failed every attempt; `lastError` on the job says why.
+    dead: u64,
+}
+
+/// One side effect: end sessions, revoke API keys, reattribute campaigns, send an email.
+#[derive(SimpleObject)]
+pub struct OffboardingJob {
+    id: Uuid,
+    kind: String,
+    status: JobStatus,
+    attempts: i32,
+    last_error: Option<String>,
+    /// When the next attempt may run (after a failure's backoff).
+    available_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    completed_at: Option<DateTime<Utc>>,
+}
+
+impl From<outbox::Model> for OffboardingJob {
+    fn from(job: outbox::Model) -> Self {
+        OffboardingJob {
+            id: job.id,
+            kind: job.kind,
+            status: job.status.into(),
+            attempts: job.attempts,
+            last_error: job.last_error,
+            available_at: job.available_at,
+            updated_at: job.updated_at,
+            completed_at: job.completed_at,
+        }
+    }
+}
+
+#[Object]
+impl Offboarding {
+    async fn id(&self) -> Uuid {
+        self.model.id
+    }
+
+    async fn workspace_id(&self) -> Uuid {
+        self.model.workspace_id
+    }
+
+    /// What was done: `remove_members` or `deactivate_user`.
+    async fn kind(&self) -> &str {
+        &self.model.kind
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+
+    async fn status(&self, ctx: &Context<'_>) -> Result<OffboardingStatus> {
+        let summary = self.load_summary(ctx).await?;
+        Ok(if !summary.finished() {
+            OffboardingStatus::InProgress
+        } else if summary.dead > 0 {
+            OffboardingStatus::Failed
+        } else {
+            OffboardingStatus::Succeeded
+        })
+    }
+
+    async fn summary(&self, ctx: &Context<'_>) -> Result<JobSummary> {
+        let summary = self.load_summary(ctx).await?;
+        Ok(JobSummary {
+            total: summary.total(),
+            pending: summary.pending,
+            queued: summary.queued,
+            succeeded: summary.succeeded,
+            failed: summary.failed,
+            dead: summary.dead,
+        })
+    }
+
+    /// The side effects in the order they were written, `first` (default 20) after the job
+    /// with id `after`.
+    async fn jobs(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<Uuid>,
+    ) -> Result<Vec<OffboardingJob>> {
+        let first = page_size(first, ctx.config().limits.page_size)?;
+        let jobs = progress::jobs(ctx.db(), self.model.id, first, after).await?;
+        Ok(jobs.into_iter().map(OffboardingJob::from).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct OffboardingQuery;
+
+#[Object]
+impl OffboardingQuery {
+    /// An offboarding of the caller's workspace, to follow its side effects.
+    async fn offboarding(&self, ctx: &Context<'_>, id: Uuid) -> Result<Offboarding> {
+        let principal = ctx.principal()?;
+        Ok(progress::find(ctx.db(), principal, id).await?.into())
+    }
+}
+
+#[derive(InputObject)]
+pub struct RemoveMembersInput {
+    workspace_id: Uuid,
+    /// The members to remove, 1 to 10,000. All are removed, or none.
+    user_ids: Vec<Uuid>,
+    /// Kept with the removal, shown in the audit log and the email.
+    reason: Option<String>,
+    /// Also refuse, from this call on, the API keys they created in this workspace.
+    #[graphql(default)]
+    revoke_api_keys: bool,
+    /// An active member to take over their campaigns; the workspace itself by default.
+    reattribute_to: Option<Uuid>,
+}
+
+#[derive(SimpleObject)]
+pub struct RemovedMember {
+    user_id: Uuid,
+    email: String,
+    name: String,
+    /// Whether their organization seat is free now (they hold no other membership in it).
+    seat_freed: bool,
+    /// API keys refused by `revokeApiKeys`.
+    api_keys_revoked: u64,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct RemoveMembersPayload {
+    removed_members: Vec<RemovedMember>,
+    /// The side effects still to carry out: sessions, keys, campaigns, emails.
+    offboarding: Option<Offboarding>,
+    user_errors: Vec<UserError>,
+}
+
+#[derive(InputObject)]
+pub struct DeactivateUserInput {
+    workspace_id: Uuid,
+    user_id: Uuid,
+    reason: Option<String>,
+    #[graphql(default)]
+    revoke_api_keys: bool,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct DeactivateUserPayload {
+    member: Option<Member>,
+    offboarding: Option<Offboarding>,
+    user_errors: Vec<UserError>,
+}
+
+#[derive(InputObject)]
+pub struct ReactivateUserInput {
+    workspace_id: Uuid,
+    user_id: Uuid,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct ReactivateUserPayload {
+    member: Option<Member>,
+    user_errors: Vec<UserError>,
+}
+
+payloads!(
+    RemoveMembersPayload,
+    DeactivateUserPayload,
+    ReactivateUserPayload
+);
+
+/// Queues the committed outbox rows without making the client wait; if the queue is down the
+/// rows stay PENDING and the relay delivers them later.
+fn hand_over(ctx: &Context<'_>, outbox_ids: Vec<Uuid>) {
+    let (db, queue) = (ctx.db().clone(), ctx.queue().clone());
+    tokio::spawn(async move {
+        if let Err(error) = worker::relay::hand_over(&db, &queue, &outbox_ids).await {
+            tracing::warn!(%error, "handing jobs to the queue failed; the relay will retry");
+        }
+    });
+}
+
+async fn member(ctx: &Context<'_>, candidate: Candidate) -> Result<Member> {
+    let mut groups = groups_of(
+        ctx.db(),
+        candidate.membership.workspace_id,
+        &[candidate.user.id],
+    )
+    .await?;
+    Ok(Member::from(MemberRow {
+        groups: groups.remove(&candidate.user.id).unwrap_or_default(),
+        membership: candidate.membership,
+        user: candidate.user,
+    }))
+}
+
+#[derive(Default)]
+pub struct OffboardingMutation;
+
+#[Object]
+impl OffboardingMutation {
+    /// Removes members from the workspace, all or none. Their access ends when this returns.
+    async fn remove_members(
+        &self,
+        ctx: &Context<'_>,
+        input: RemoveMembersInput,
+    ) -> Result<RemoveMembersPayload> {
+        let principal = ctx.principal()?;
+        let txn = ctx.db().begin().await?;
+        let result = remove::remove_members(
+            &txn,
+            principal,
+            RemoveRequest {
+                workspace_id: input.workspace_id,
+                user_ids: input.user_ids,
+                reason: input.reason,
+                revoke_api_keys: input.revoke_api_keys,
+                reattribute_to: input.reattribute_to,
+                request_id: ctx.request_id(),
+            },
+            Utc::now(),
+        )
+        .await;
+        let result = commit_if_ok(txn, result).await;
+        if let Ok(removed) = &result {
+            hand_over(ctx, removed.recorded.outbox_ids.clone());
+        }
+        respond(result, |removed| RemoveMembersPayload {
+            removed_members: removed
+                .members
+                .into_iter()
+                .map(|member| RemovedMember {
+                    user_id: member.user_id,
+                    email: member.email,
+                    name: member.name,
+                    seat_freed: member.seat_freed,
+                    api_keys_revoked: member.api_keys_revoked as u64,
+                })
+                .collect(),
+            offboarding: Some(removed.recorded.offboarding.into()),
+            user_errors: Vec::new(),
+        })
+    }
+
+    /// Suspends a member's access; membership, role, groups and seat are kept.
+    async fn deactivate_user(
+        &self,
+        ctx: &Context<'_>,
+        input: DeactivateUserInput,
+    ) -> Result<DeactivateUserPayload> {
+        let principal = ctx.principal()?;
+        let txn = ctx.db().begin().await?;
+        let result = deactivate::deactivate_user(
+            &txn,
+            principal,
+            DeactivateRequest {
+                workspace_id: input.workspace_id,
+                user_id: input.user_id,
+                reason: input.reason,
+                revoke_api_keys: input.revoke_api_keys,
+                request_id: ctx.request_id(),
+            },
+            Utc::now(),
+        )
+        .await;
+        let result = commit_if_ok(txn, result).await;
+        let deactivated = match result {
+            Ok(deactivated) => deactivated,
+            Err(error) => return respond(Err(error), |()| DeactivateUserPayload::default()),
+        };
+        hand_over(ctx, deactivated.recorded.outbox_ids.clone());
+        Ok(DeactivateUserPayload {
+            member: Some(member(ctx, deactivated.candidate).await?),
+            offboarding: Some(deactivated.recorded.offboarding.into()),
+            user_errors: Vec::new(),
+        })
+    }
+
+    /// Gives a deactivated member their access back, with the same role and groups.
+    async fn reactivate_user(
+        &self,
+        ctx: &Context<'_>,
+        input: ReactivateUserInput,
+    ) -> Result<ReactivateUserPayload> {
+        let principal = ctx.principal()?;
+        let txn = ctx.db().begin().await?;
+        let result = deactivate::reactivate_user(
+            &txn,
+            principal,
+            input.workspace_id,
+            input.user_id,
+            ctx.request_id(),
+            Utc::now(),
+        )
+        .await;
+        let result = commit_if_ok(txn, result).await;
+        let candidate = match result {
+            Ok(candidate) => candidate,
+            Err(error) => return respond(Err(error), |()| ReactivateUserPayload::default()),
+        };
+        Ok(ReactivateUserPayload {
+            member: Some(member(ctx, candidate).await?),
+            user_errors: Vec::new(),
+        })
+    }
+}

@@ -1,0 +1,182 @@
+//! `deactivateUser` and `reactivateUser`: access suspended with the membership kept (role,
+//! groups and seat included), and given back.
+
+use chrono::{DateTime, Utc};
+use entities::{MembershipStatus, api_key, membership};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+};
+use serde_json::json;
+use uuid::Uuid;
+use worker::Job;
+
+use crate::access::Principal;
+use crate::audit::{self, AuditEvent};
+use crate::error::{ApiError, UserError, UserErrorCode};
+use crate::offboarding::guards::{
+    Candidate, authorize_and_lock, check_target, last_owner_errors, load_candidates,
+};
+use crate::offboarding::{Recorded, record, validate_reason};
+
+pub struct DeactivateRequest<'a> {
+    pub workspace_id: Uuid,
+    pub user_id: Uuid,
+    pub reason: Option<String>,
+    pub revoke_api_keys: bool,
+    pub request_id: Option<&'a str>,
+}
+
+pub struct Deactivated {
+    pub candidate: Candidate,
+    pub recorded: Recorded,
+}
+
+async fn target<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    workspace_id: Uuid,
+    user_id: Uuid,
+    verb: &str,
+) -> Result<Candidate, ApiError> {
+    let (mut candidates, removed) = load_candidates(db, workspace_id, &[user_id]).await?;
+    if let Some(error) = check_target(principal, user_id, &candidates, &removed, verb) {
+        return Err(ApiError::Rejected(vec![error]));
+    }
+    Ok(candidates
+        .remove(&user_id)
+        .expect("check_target found the member"))
+}
+
+/// Deactivates an active member: status DEACTIVATED, their sessions refused from commit on
+/// (and ended by the worker), optionally their API keys too.
+pub async fn deactivate_user<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    request: DeactivateRequest<'_>,
+    now: DateTime<Utc>,
+) -> Result<Deactivated, ApiError> {
+    let reason = validate_reason(request.reason)?;
+    let workspace = authorize_and_lock(db, principal, request.workspace_id).await?;
+    let candidate = target(db, principal, workspace.id, request.user_id, "deactivate").await?;
+    let refusal = |code, message: &str| {
+        ApiError::Rejected(vec![
+            UserError::new(code, message).for_user(request.user_id),
+        ])
+    };
+    match candidate.membership.status {
+        MembershipStatus::Deactivated => {
+            return Err(refusal(
+                UserErrorCode::AlreadyDeactivated,
+                "This member is already deactivated.",
+            ));
+        }
+        MembershipStatus::Invited => {
+            return Err(refusal(
+                UserErrorCode::InvitationPending,
+                "This person has not joined yet: remove them to revoke the invitation.",
+            ));
+        }
+        MembershipStatus::Active => {}
+    }
+    let errors = last_owner_errors(db, workspace.id, &[&candidate]).await?;
+    if !errors.is_empty() {
+        return Err(ApiError::Rejected(errors));
+    }
+
+    let mut deactivated: membership::ActiveModel = candidate.membership.clone().into();
+    deactivated.status = Set(MembershipStatus::Deactivated);
+    deactivated.deactivated_at = Set(Some(now));
+    deactivated.sessions_valid_after = Set(Some(now));
+    let membership = deactivated.update(db).await?;
+    let mut jobs = vec![Job::EndSessions {
+        workspace_id: workspace.id,
+        user_ids: vec![request.user_id],
+    }];
+    if request.revoke_api_keys {
+        api_key::Entity::update_many()
+            .col_expr(api_key::Column::RevokedAt, Expr::value(Some(now)))
+            .filter(api_key::Column::WorkspaceId.eq(workspace.id))
+            .filter(api_key::Column::CreatedBy.eq(request.user_id))
+            .filter(api_key::Column::RevokedAt.is_null())
+            .exec(db)
+            .await?;
+        jobs.push(Job::RevokeApiKeys {
+            workspace_id: workspace.id,
+            user_ids: vec![request.user_id],
+            reason: reason.clone().map_or_else(
+                || "member deactivated".to_owned(),
+                |r| format!("member deactivated: {r}"),
+            ),
+        });
+    }
+    audit::record(
+        db,
+        AuditEvent {
+            workspace_id: workspace.id,
+            actor: Some(principal.actor),
+            action: "team_membership_deactivate",
+            target_user_id: Some(request.user_id),
+            metadata: json!({
+                "reason": reason,
+                "role": membership.role.to_value(),
+                "revoke_api_keys": request.revoke_api_keys,
+            }),
+            request_id: request.request_id,
+        },
+        now,
+    )
+    .await?;
+    let recorded = record(db, principal, workspace.id, "deactivate_user", jobs, now).await?;
+    Ok(Deactivated {
+        candidate: Candidate {
+            membership,
+            user: candidate.user,
+        },
+        recorded,
+    })
+}
+
+/// Gives a deactivated member their access back with the same role and groups. Sessions from
+/// before the deactivation stay dead: the person signs in afresh.
+pub async fn reactivate_user<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    workspace_id: Uuid,
+    user_id: Uuid,
+    request_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Candidate, ApiError> {
+    let workspace = authorize_and_lock(db, principal, workspace_id).await?;
+    let candidate = target(db, principal, workspace.id, user_id, "reactivate").await?;
+    if candidate.membership.status != MembershipStatus::Deactivated {
+        return Err(ApiError::Rejected(vec![
+            UserError::new(
+                UserErrorCode::NotDeactivated,
+                "Only a deactivated member can be reactivated.",
+            )
+            .for_user(user_id),
+        ]));
+    }
+    let mut reactivated: membership::ActiveModel = candidate.membership.into();
+    reactivated.status = Set(MembershipStatus::Active);
+    reactivated.deactivated_at = Set(None);
+    let membership = reactivated.update(db).await?;
+    audit::record(
+        db,
+        AuditEvent {
+            workspace_id: workspace.id,
+            actor: Some(principal.actor),
+            action: "team_membership_reactivate",
+            target_user_id: Some(user_id),
+            metadata: json!({ "role": membership.role.to_value() }),
+            request_id,
+        },
+        now,
+    )
+    .await?;
+    Ok(Candidate {
+        membership,
+        user: candidate.user,
+    })
+}

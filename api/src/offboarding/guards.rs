@@ -1,0 +1,287 @@
+//! The rules every way of taking someone out shares: who may act on whom, the last owner, and
+//! the contact duties that must be handed over first.
+
+use std::collections::{HashMap, HashSet};
+
+use entities::{MembershipStatus, Role, application, membership, user, workspace};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect,
+};
+use uuid::Uuid;
+
+use crate::access::{Actor, Permission, Principal};
+use crate::error::{ApiError, UserError, UserErrorCode};
+use crate::people::ensure_own_workspace;
+
+/// A live membership the call acts on, with its person.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub membership: membership::Model,
+    pub user: user::Model,
+}
+
+/// Checks the caller may manage people here, and locks the workspace row until the transaction
+/// ends: every change that could leave the workspace without an owner takes this lock first, so
+/// two such calls run one after the other and the second sees the first's result. (SQLite has
+/// no row locks; its single writer connection serializes them.)
+pub async fn authorize_and_lock<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    workspace_id: Uuid,
+) -> Result<workspace::Model, ApiError> {
+    ensure_own_workspace(principal, workspace_id)?;
+    if !principal.has(Permission::UserManagement) {
+        return Err(ApiError::Forbidden(
+            "managing members needs the USER_MANAGEMENT permission".into(),
+        ));
+    }
+    let query = workspace::Entity::find_by_id(workspace_id);
+    let workspace = if db.get_database_backend() == DbBackend::Postgres {
+        query.lock_exclusive().one(db).await?
+    } else {
+        query.one(db).await?
+    };
+    let workspace = workspace.ok_or(ApiError::NotFound("workspace"))?;
+    // The caller was checked before the lock; a call that waited for it may find them removed
+    // or deactivated by the call it waited for.
+    if let Actor::User(user_id) = principal.actor {
+        let still_active = membership::Entity::find()
+            .filter(membership::Column::WorkspaceId.eq(workspace_id))
+            .filter(membership::Column::UserId.eq(user_id))
+            .filter(membership::Column::DeletedAt.is_null())
+            .filter(membership::Column::Status.eq(MembershipStatus::Active))
+            .count(db)
+            .await?;
+        if still_active == 0 {
+            return Err(ApiError::Unauthenticated);
+        }
+    }
+    Ok(workspace)
+}
+
+/// The live memberships of these people in the workspace (one statement), and which of the
+/// others were members once but have been removed (one more).
+pub async fn load_candidates<C: ConnectionTrait>(
+    db: &C,
+    workspace_id: Uuid,
+    user_ids: &[Uuid],
+) -> Result<(HashMap<Uuid, Candidate>, HashSet<Uuid>), DbErr> {
+    let live: HashMap<Uuid, Candidate> = membership::Entity::find()
+        .find_also_related(user::Entity)
+        .filter(membership::Column::WorkspaceId.eq(workspace_id))
+        .filter(membership::Column::UserId.is_in(user_ids.iter().copied()))
+        .filter(membership::Column::DeletedAt.is_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|(membership, user)| user.map(|user| (user.id, Candidate { membership, user })))
+        .collect();
+    let others: Vec<Uuid> = user_ids
+        .iter()
+        .filter(|id| !live.contains_key(id))
+        .copied()
+        .collect();
+    let removed = if others.is_empty() {
+        HashSet::new()
+    } else {
+        membership::Entity::find()
+            .select_only()
+            .column(membership::Column::UserId)
+            .distinct()
+            .filter(membership::Column::WorkspaceId.eq(workspace_id))
+            .filter(membership::Column::UserId.is_in(others))
+            .filter(membership::Column::DeletedAt.is_not_null())
+            .into_tuple::<Uuid>()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    Ok((live, removed))
+}
+
+/// Why the caller can't act on this person at all, if they can't: themself, not a member,
+/// already removed, or a role they can't manage.
+pub fn check_target(
+    principal: &Principal,
+    user_id: Uuid,
+    candidates: &HashMap<Uuid, Candidate>,
+    removed: &HashSet<Uuid>,
+    verb: &str,
+) -> Option<UserError> {
+    let error = if user_id == principal.user_id {
+        UserError::new(
+            UserErrorCode::CannotRemoveSelf,
+            format!("You can't {verb} yourself."),
+        )
+    } else if let Some(candidate) = candidates.get(&user_id) {
+        if principal.can_manage(candidate.membership.role) {
+            return None;
+        }
+        UserError::new(
+            UserErrorCode::RoleNotManageable,
+            format!(
+                "You can't manage this member's role: {} can only be {verb}d by {}.",
+                candidate.user.email,
+                if candidate.membership.role == Role::Owner {
+                    "an owner"
+                } else {
+                    "an owner or a higher role"
+                }
+            ),
+        )
+    } else if removed.contains(&user_id) {
+        UserError::new(
+            UserErrorCode::AlreadyRemoved,
+            "This member was already removed.",
+        )
+    } else {
+        UserError::new(
+            UserErrorCode::MemberNotFound,
+            "No such member in this workspace.",
+        )
+    };
+    Some(error.for_user(user_id))
+}
+
+/// LAST_OWNER for each active owner in `leaving` when no active owner would remain.
+pub async fn last_owner_errors<C: ConnectionTrait>(
+    db: &C,
+    workspace_id: Uuid,
+    leaving: &[&Candidate],
+) -> Result<Vec<UserError>, DbErr> {
+    let leaving_owners: Vec<Uuid> = leaving
+        .iter()
+        .filter(|c| {
+            c.membership.role == Role::Owner && c.membership.status == MembershipStatus::Active
+        })
+        .map(|c| c.user.id)
+        .collect();
+    if leaving_owners.is_empty() {
+        return Ok(Vec::new());
+    }
+    let remaining = membership::Entity::find()
+        .filter(membership::Column::WorkspaceId.eq(workspace_id))
+        .filter(membership::Column::DeletedAt.is_null())
+        .filter(membership::Column::Role.eq(Role::Owner))
+        .filter(membership::Column::Status.eq(MembershipStatus::Active))
+        .filter(membership::Column::UserId.is_not_in(leaving_owners.iter().copied()))
+        .count(db)
+        .await?;
+    if remaining > 0 {
+        return Ok(Vec::new());
+    }
+    Ok(leaving_owners
+        .into_iter()
+        .map(|user_id| {
+            UserError::new(
+                UserErrorCode::LastOwner,
+                "This would leave the workspace without an active owner: transfer ownership first.",
+            )
+            .for_user(user_id)
+        })
+        .collect())
+}
+
+/// The contact duties a person holds in the workspace.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContactDuties {
+    pub administrative_contact: bool,
+    pub technical_contact: bool,
+    /// Applications (id, name) whose technical contact they are.
+    pub applications: Vec<(Uuid, String)>,
+}
+
+impl ContactDuties {
+    pub fn is_empty(&self) -> bool {
+        !self.administrative_contact && !self.technical_contact && self.applications.is_empty()
+    }
+
+    pub fn describe(&self) -> String {
+        let mut duties = Vec::new();
+        if self.administrative_contact {
+            duties.push("the workspace's administrative contact".to_owned());
+        }
+        if self.technical_contact {
+            duties.push("the workspace's technical contact".to_owned());
+        }
+        for (_, name) in &self.applications {
+            duties.push(format!("the technical contact of {name}"));
+        }
+        duties.join(", ")
+    }
+}
+
+/// The contact duties of each of these people (one statement for the applications).
+pub async fn contact_duties<C: ConnectionTrait>(
+    db: &C,
+    workspace: &workspace::Model,
+    user_ids: &[Uuid],
+) -> Result<HashMap<Uuid, ContactDuties>, DbErr> {
+    let mut duties: HashMap<Uuid, ContactDuties> = HashMap::new();
+    let wanted: HashSet<Uuid> = user_ids.iter().copied().collect();
+    if let Some(id) = workspace
+        .administrative_contact_id
+        .filter(|id| wanted.contains(id))
+    {
+        duties.entry(id).or_default().administrative_contact = true;
+    }
+    if let Some(id) = workspace
+        .technical_contact_id
+        .filter(|id| wanted.contains(id))
+    {
+        duties.entry(id).or_default().technical_contact = true;
+    }
+    let applications = application::Entity::find()
+        .filter(application::Column::WorkspaceId.eq(workspace.id))
+        .filter(application::Column::TechnicalContactId.is_in(user_ids.iter().copied()))
+        .all(db)
+        .await?;
+    for application in applications {
+        if let Some(contact) = application.technical_contact_id {
+            duties
+                .entry(contact)
+                .or_default()
+                .applications
+                .push((application.id, application.name));
+        }
+    }
+    Ok(duties)
+}
+
+/// Deduplicates ids (keeping the first occurrence's place) and bounds their number.
+pub fn member_ids(user_ids: Vec<Uuid>, max: usize) -> Result<Vec<Uuid>, ApiError> {
+    if user_ids.is_empty() {
+        return Err(ApiError::BadUserInput(
+            "userIds must name at least one member".into(),
+        ));
+    }
+    if user_ids.len() > max {
+        return Err(ApiError::BadUserInput(format!(
+            "userIds may name at most {max} members per call, got {}",
+            user_ids.len()
+        )));
+    }
+    let mut seen = HashSet::with_capacity(user_ids.len());
+    Ok(user_ids.into_iter().filter(|id| seen.insert(*id)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_ids_are_deduplicated_in_order_and_bounded() {
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        assert_eq!(member_ids(vec![a, b, a], 10).unwrap(), vec![a, b]);
+        assert!(matches!(
+            member_ids(vec![], 10),
+            Err(ApiError::BadUserInput(_))
+        ));
+        assert!(matches!(
+            member_ids(vec![a, b, a], 2),
+            Err(ApiError::BadUserInput(_))
+        ));
+    }
+}

@@ -1,0 +1,72 @@
+//! Taking people out of a workspace: removal, deactivation and reactivation, each one
+//! transaction that writes the change, its audit entries and its outbox rows together.
+
+pub mod deactivate;
+pub mod guards;
+pub mod progress;
+pub mod remove;
+
+use chrono::{DateTime, Utc};
+use entities::offboarding;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use uuid::Uuid;
+use worker::Job;
+
+use crate::access::{Actor, Principal};
+use crate::error::ApiError;
+
+/// The most members one `removeMembers` call takes.
+pub const MAX_MEMBERS_PER_CALL: usize = 10_000;
+/// The longest reason kept with a removal or deactivation.
+pub const MAX_REASON_LENGTH: usize = 1_000;
+
+/// An offboarding and the outbox rows of its side effects, to hand to the queue after commit.
+pub struct Recorded {
+    pub offboarding: offboarding::Model,
+    pub outbox_ids: Vec<Uuid>,
+}
+
+/// Writes the offboarding row and one outbox row per job, in the caller's transaction.
+pub async fn record<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    workspace_id: Uuid,
+    kind: &str,
+    jobs: Vec<Job>,
+    now: DateTime<Utc>,
+) -> Result<Recorded, ApiError> {
+    let (actor_user_id, actor_api_key_id) = match principal.actor {
+        Actor::User(id) => (Some(id), None),
+        Actor::ApiKey(id) => (None, Some(id)),
+    };
+    let offboarding = offboarding::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        workspace_id: Set(workspace_id),
+        actor_user_id: Set(actor_user_id),
+        actor_api_key_id: Set(actor_api_key_id),
+        kind: Set(kind.to_owned()),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    let outbox_ids = worker::outbox::enqueue(db, offboarding.id, jobs, now).await?;
+    Ok(Recorded {
+        offboarding,
+        outbox_ids,
+    })
+}
+
+pub fn validate_reason(reason: Option<String>) -> Result<Option<String>, ApiError> {
+    let reason = reason
+        .map(|reason| reason.trim().to_owned())
+        .filter(|reason| !reason.is_empty());
+    if reason
+        .as_ref()
+        .is_some_and(|reason| reason.chars().count() > MAX_REASON_LENGTH)
+    {
+        return Err(ApiError::BadUserInput(format!(
+            "reason must be at most {MAX_REASON_LENGTH} characters"
+        )));
+    }
+    Ok(reason)
+}

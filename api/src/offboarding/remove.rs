@@ -1,0 +1,357 @@
+//! `removeMembers`: soft-delete one or many memberships, atomically.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use entities::{
+    MembershipStatus, api_key, audit_entry, group_membership, invitation, membership, user_group,
+    workspace,
+};
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{
+    ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QuerySelect,
+    RelationTrait, Set,
+};
+use serde_json::json;
+use uuid::Uuid;
+use worker::Job;
+
+use crate::access::{Actor, Principal};
+use crate::error::{ApiError, UserError, UserErrorCode};
+use crate::offboarding::guards::{
+    Candidate, authorize_and_lock, check_target, contact_duties, last_owner_errors,
+    load_candidates, member_ids,
+};
+use crate::offboarding::{MAX_MEMBERS_PER_CALL, Recorded, record, validate_reason};
+use crate::people::members::groups_of;
+
+pub struct RemoveRequest<'a> {
+    pub workspace_id: Uuid,
+    pub user_ids: Vec<Uuid>,
+    pub reason: Option<String>,
+    /// Refuse the API keys they created in this workspace from commit on.
+    pub revoke_api_keys: bool,
+    /// Who takes over their campaigns; the workspace's system principal when `None`.
+    pub reattribute_to: Option<Uuid>,
+    pub request_id: Option<&'a str>,
+}
+
+pub struct RemovedMember {
+    pub user_id: Uuid,
+    pub email: String,
+    pub name: String,
+    /// No other membership in the organization remains, so the seat is free.
+    pub seat_freed: bool,
+    pub api_keys_revoked: usize,
+}
+
+pub struct Removed {
+    pub members: Vec<RemovedMember>,
+    pub recorded: Recorded,
+}
+
+/// Removes every listed member, or none: when any of them is blocked, the answer names each
+/// blocked member and why, and nothing is written.
+pub async fn remove_members<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    request: RemoveRequest<'_>,
+    now: DateTime<Utc>,
+) -> Result<Removed, ApiError> {
+    let user_ids = member_ids(request.user_ids, MAX_MEMBERS_PER_CALL)?;
+    let reason = validate_reason(request.reason)?;
+    let workspace = authorize_and_lock(db, principal, request.workspace_id).await?;
+    let (candidates, removed) = load_candidates(db, workspace.id, &user_ids).await?;
+
+    let mut errors: Vec<UserError> = user_ids
+        .iter()
+        .filter_map(|id| check_target(principal, *id, &candidates, &removed, "remove"))
+        .collect();
+    let blocked: HashSet<Uuid> = errors.iter().filter_map(|e| e.user_id).collect();
+    let leaving: Vec<&Candidate> = user_ids
+        .iter()
+        .filter(|id| !blocked.contains(id))
+        .filter_map(|id| candidates.get(id))
+        .collect();
+    let duties = contact_duties(db, &workspace, &user_ids).await?;
+    for candidate in &leaving {
+        if let Some(duties) = duties.get(&candidate.user.id).filter(|d| !d.is_empty()) {
+            errors.push(
+                UserError::new(
+                    UserErrorCode::ContactReassignmentRequired,
+                    format!(
+                        "{} is still {}: reassign these duties first.",
+                        candidate.user.email,
+                        duties.describe()
+                    ),
+                )
+                .for_user(candidate.user.id),
+            );
+        }
+    }
+    errors.extend(last_owner_errors(db, workspace.id, &leaving).await?);
+    let assignee = match request.reattribute_to {
+        None => Ok(workspace.system_user_id),
+        Some(assignee) => check_assignee(db, workspace.id, assignee, &user_ids).await?,
+    };
+    let assignee = match assignee {
+        Ok(assignee) => assignee,
+        Err(error) => {
+            errors.push(error);
+            Uuid::nil()
+        }
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::Rejected(errors));
+    }
+
+    let leaving: Vec<&Candidate> = user_ids
+        .iter()
+        .filter_map(|id| candidates.get(id))
+        .collect();
+    apply_removal(
+        db,
+        principal,
+        &workspace,
+        &leaving,
+        reason,
+        request.revoke_api_keys,
+        assignee,
+        request.request_id,
+        now,
+    )
+    .await
+}
+
+/// The person taking over must be an active member who is not being removed in this call.
+async fn check_assignee<C: ConnectionTrait>(
+    db: &C,
+    workspace_id: Uuid,
+    assignee: Uuid,
+    leaving: &[Uuid],
+) -> Result<Result<Uuid, UserError>, ApiError> {
+    let active = membership::Entity::find()
+        .filter(membership::Column::WorkspaceId.eq(workspace_id))
+        .filter(membership::Column::UserId.eq(assignee))
+        .filter(membership::Column::DeletedAt.is_null())
+        .filter(membership::Column::Status.eq(MembershipStatus::Active))
+        .one(db)
+        .await?
+        .is_some();
+    if active && !leaving.contains(&assignee) {
+        Ok(Ok(assignee))
+    } else {
+        Ok(Err(UserError::new(
+            UserErrorCode::InvalidAssignee,
+            "Campaigns can only be reattributed to an active member who stays in the workspace.",
+        )
+        .on_field("reattributeTo")
+        .for_user(assignee)))
+    }
+}
+
+/// Writes the removal: a constant number of statements, however many members leave.
+#[allow(clippy::too_many_arguments)]
+async fn apply_removal<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    workspace: &workspace::Model,
+    leaving: &[&Candidate],
+    reason: Option<String>,
+    revoke_api_keys: bool,
+    reattribute_to: Uuid,
+    request_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Removed, ApiError> {
+    let user_ids: Vec<Uuid> = leaving.iter().map(|c| c.user.id).collect();
+    let membership_ids: Vec<Uuid> = leaving.iter().map(|c| c.membership.id).collect();
+    // The groups they are leaving, named in their email; read before they are left.
+    let mut groups = groups_of(db, workspace.id, &user_ids).await?;
+
+    membership::Entity::update_many()
+        .col_expr(membership::Column::DeletedAt, Expr::value(Some(now)))
+        .col_expr(
+            membership::Column::RemovedBy,
+            Expr::value(Some(principal.user_id)),
+        )
+        .col_expr(
+            membership::Column::RemovalReason,
+            Expr::value(reason.clone()),
+        )
+        .col_expr(
+            membership::Column::SessionsValidAfter,
+            Expr::value(Some(now)),
+        )
+        .filter(membership::Column::Id.is_in(membership_ids.iter().copied()))
+        .exec(db)
+        .await?;
+    group_membership::Entity::update_many()
+        .col_expr(group_membership::Column::DeletedAt, Expr::value(Some(now)))
+        .filter(group_membership::Column::UserId.is_in(user_ids.iter().copied()))
+        .filter(group_membership::Column::DeletedAt.is_null())
+        .filter(
+            group_membership::Column::GroupId.in_subquery(
+                Query::select()
+                    .column(user_group::Column::Id)
+                    .from(user_group::Entity)
+                    .and_where(user_group::Column::WorkspaceId.eq(workspace.id))
+                    .take(),
+            ),
+        )
+        .exec(db)
+        .await?;
+    let pending_invitations: Vec<(Uuid, Uuid)> = invitation::Entity::find()
+        .select_only()
+        .column(invitation::Column::Id)
+        .column(invitation::Column::MembershipId)
+        .filter(invitation::Column::MembershipId.is_in(membership_ids.iter().copied()))
+        .filter(invitation::Column::RevokedAt.is_null())
+        .filter(invitation::Column::AcceptedAt.is_null())
+        .into_tuple()
+        .all(db)
+        .await?;
+    if !pending_invitations.is_empty() {
+        invitation::Entity::update_many()
+            .col_expr(invitation::Column::RevokedAt, Expr::value(Some(now)))
+            .filter(invitation::Column::Id.is_in(pending_invitations.iter().map(|(id, _)| *id)))
+            .exec(db)
+            .await?;
+    }
+    let mut keys_revoked: Vec<Uuid> = Vec::new();
+    if revoke_api_keys {
+        keys_revoked = api_key::Entity::find()
+            .select_only()
+            .column(api_key::Column::CreatedBy)
+            .filter(api_key::Column::WorkspaceId.eq(workspace.id))
+            .filter(api_key::Column::CreatedBy.is_in(user_ids.iter().copied()))
+            .filter(api_key::Column::RevokedAt.is_null())
+            .into_tuple()
+            .all(db)
+            .await?;
+        // Refused from this commit on; the worker adds the reason and the audit entries.
+        api_key::Entity::update_many()
+            .col_expr(api_key::Column::RevokedAt, Expr::value(Some(now)))
+            .filter(api_key::Column::WorkspaceId.eq(workspace.id))
+            .filter(api_key::Column::CreatedBy.is_in(user_ids.iter().copied()))
+            .filter(api_key::Column::RevokedAt.is_null())
+            .exec(db)
+            .await?;
+    }
+    let still_seated: HashSet<Uuid> = membership::Entity::find()
+        .select_only()
+        .column(membership::Column::UserId)
+        .distinct()
+        .join(JoinType::InnerJoin, membership::Relation::Workspace.def())
+        .filter(workspace::Column::OrganizationId.eq(workspace.organization_id))
+        .filter(membership::Column::UserId.is_in(user_ids.iter().copied()))
+        .filter(membership::Column::DeletedAt.is_null())
+        .into_tuple::<Uuid>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+
+    let members: Vec<RemovedMember> = leaving
+        .iter()
+        .map(|c| RemovedMember {
+            user_id: c.user.id,
+            email: c.user.email.clone(),
+            name: c.user.name.clone(),
+            seat_freed: !still_seated.contains(&c.user.id),
+            api_keys_revoked: keys_revoked.iter().filter(|id| **id == c.user.id).count(),
+        })
+        .collect();
+
+    let (actor_user_id, actor_api_key_id) = match principal.actor {
+        Actor::User(id) => (Some(id), None),
+        Actor::ApiKey(id) => (None, Some(id)),
+    };
+    let audit =
+        |action: &str, target: Uuid, metadata: serde_json::Value| audit_entry::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            workspace_id: Set(workspace.id),
+            actor_user_id: Set(actor_user_id),
+            actor_api_key_id: Set(actor_api_key_id),
+            action: Set(action.to_owned()),
+            target_user_id: Set(Some(target)),
+            metadata: Set(metadata),
+            request_id: Set(request_id.map(str::to_owned)),
+            created_at: Set(now),
+        };
+    let mut entries: Vec<audit_entry::ActiveModel> = leaving
+        .iter()
+        .zip(&members)
+        .map(|(candidate, member)| {
+            audit(
+                "team_membership_remove",
+                member.user_id,
+                json!({
+                    "reason": reason,
+                    "role": candidate.membership.role.to_value(),
+                    "status": candidate.membership.status.to_value(),
+                    "seat_freed": member.seat_freed,
+                    "revoke_api_keys": revoke_api_keys,
+                    "member_count": leaving.len(),
+                }),
+            )
+        })
+        .collect();
+    for (invitation_id, membership_id) in &pending_invitations {
+        if let Some(candidate) = leaving.iter().find(|c| c.membership.id == *membership_id) {
+            entries.push(audit(
+                "invitation_revoke",
+                candidate.user.id,
+                json!({ "invitation_id": invitation_id, "reason": "member removed" }),
+            ));
+        }
+    }
+    for chunk in entries.chunks(1_000) {
+        audit_entry::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await?;
+    }
+
+    let mut jobs = vec![
+        Job::EndSessions {
+            workspace_id: workspace.id,
+            user_ids: user_ids.clone(),
+        },
+        Job::ReattributeCampaigns {
+            workspace_id: workspace.id,
+            user_ids: user_ids.clone(),
+            to_user_id: reattribute_to,
+        },
+    ];
+    if revoke_api_keys {
+        jobs.push(Job::RevokeApiKeys {
+            workspace_id: workspace.id,
+            user_ids: user_ids.clone(),
+            reason: reason.clone().map_or_else(
+                || "member removed".to_owned(),
+                |r| format!("member removed: {r}"),
+            ),
+        });
+    }
+    // Someone only invited never had access: their revoked invitation is all they lose.
+    jobs.extend(
+        leaving
+            .iter()
+            .filter(|c| c.membership.status != MembershipStatus::Invited)
+            .map(|c| Job::SendRemovalEmail {
+                workspace_id: workspace.id,
+                user_id: c.user.id,
+                email: c.user.email.clone(),
+                name: c.user.name.clone(),
+                workspace_name: workspace.name.clone(),
+                groups: groups
+                    .remove(&c.user.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|g| g.name)
+                    .collect(),
+                reason: reason.clone(),
+            }),
+    );
+    let recorded = record(db, principal, workspace.id, "remove_members", jobs, now).await?;
+    Ok(Removed { members, recorded })
+}

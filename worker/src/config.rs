@@ -1,0 +1,296 @@
+//! The worker's configuration, read from the environment (see README.md).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::WorkerError;
+
+/// Reads typed values out of environment variables, naming the variable when one is malformed.
+pub struct Env<'a>(pub &'a HashMap<String, String>);
+
+impl Env<'_> {
+    pub fn text(&self, name: &str) -> Option<String> {
+        self.0.get(name).filter(|value| !value.is_empty()).cloned()
+    }
+
+    pub fn number<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T, WorkerError> {
+        match self.text(name) {
+            None => Ok(default),
+            Some(value) => value.parse().map_err(|_| {
+                WorkerError::Config(format!("{name} must be a whole number, got {value:?}"))
+            }),
+        }
+    }
+
+    pub fn millis(&self, name: &str, default: Duration) -> Result<Duration, WorkerError> {
+        Ok(Duration::from_millis(
+            self.number(name, default.as_millis() as u64)?,
+        ))
+    }
+
+    pub fn flag(&self, name: &str, default: bool) -> Result<bool, WorkerError> {
+        match self.text(name).map(|value| value.to_ascii_lowercase()) {
+            None => Ok(default),
+            Some(value) if ["1", "true", "yes", "on"].contains(&value.as_str()) => Ok(true),
+            Some(value) if ["0", "false", "no", "off"].contains(&value.as_str()) => Ok(false),
+            Some(value) => Err(WorkerError::Config(format!(
+                "{name} must be true or false, got {value:?}"
+            ))),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    pub queue: QueueConfig,
+    pub mail: MailConfig,
+    pub retry: RetryPolicy,
+    /// How often the relay looks for jobs to (re)queue.
+    pub relay_interval: Duration,
+    /// A job queued this long without finishing is queued again (its queue entry may be lost).
+    pub requeue_after: Duration,
+    /// Jobs one worker process runs at once.
+    pub concurrency: usize,
+    /// A job running longer than this fails (and is retried).
+    pub job_timeout: Duration,
+    /// On SIGTERM, how long in-flight jobs get to finish before the process exits.
+    pub shutdown_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct QueueConfig {
+    pub backend: QueueBackend,
+    /// Set explicitly: apalis would otherwise name the queue after a Rust type path.
+    pub name: String,
+    /// A worker that misses this many heartbeats is dead, and its jobs go back to the queue.
+    pub heartbeat_interval: Duration,
+    pub missed_heartbeats: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueueBackend {
+    /// `redis://…`: the production queue, shared by any number of worker processes.
+    Redis(String),
+    /// `sqlite://…`: the embedded queue, in its own file (it relaxes durability on it).
+    Sqlite(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    pub transport: MailTransport,
+    pub from: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum MailTransport {
+    Smtp {
+        host: String,
+        port: u16,
+        tls: SmtpTls,
+        credentials: Option<(String, String)>,
+        timeout: Duration,
+    },
+    /// One `.eml` file per message, named after its job: the embedded default.
+    Folder(PathBuf),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    None,
+    StartTls,
+    Tls,
+}
+
+/// Exponential backoff: attempt n waits `base × 2^(n-1)`, at most `max_delay`; after
+/// `max_attempts` failures the job is DEAD.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub max_attempts: i32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl RetryPolicy {
+    pub fn delay_after(&self, attempts: i32) -> Duration {
+        let exponent = attempts.clamp(1, 31) as u32 - 1;
+        self.base_delay
+            .checked_mul(2u32.saturating_pow(exponent))
+            .unwrap_or(self.max_delay)
+            .min(self.max_delay)
+    }
+}
+
+pub const DEFAULT_QUEUE_URL: &str = "sqlite://data/queue.db?mode=rwc";
+pub const DEFAULT_MAIL_DIR: &str = "data/mail";
+
+impl WorkerConfig {
+    /// The embedded default: SQLite queue file, emails to a folder.
+    pub fn embedded() -> WorkerConfig {
+        WorkerConfig {
+            queue: QueueConfig {
+                backend: QueueBackend::Sqlite(DEFAULT_QUEUE_URL.into()),
+                name: "offboarding-jobs".into(),
+                heartbeat_interval: Duration::from_secs(5),
+                missed_heartbeats: 3,
+            },
+            mail: MailConfig {
+                transport: MailTransport::Folder(DEFAULT_MAIL_DIR.into()),
+                from: "Offboarding <no-reply@offboarding.invalid>".into(),
+            },
+            retry: RetryPolicy {
+                max_attempts: 8,
+                base_delay: Duration::from_secs(2),
+                max_delay: Duration::from_secs(600),
+            },
+            relay_interval: Duration::from_secs(1),
+            requeue_after: Duration::from_secs(300),
+            concurrency: 8,
+            job_timeout: Duration::from_secs(120),
+            shutdown_timeout: Duration::from_secs(30),
+        }
+    }
+
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<WorkerConfig, WorkerError> {
+        let env = Env(vars);
+        let defaults = WorkerConfig::embedded();
+        let backend = match (env.text("REDIS_URL"), env.text("QUEUE_DATABASE_URL")) {
+            (Some(redis), _) => QueueBackend::Redis(redis),
+            (None, Some(sqlite)) => QueueBackend::Sqlite(sqlite),
+            (None, None) => defaults.queue.backend,
+        };
+        let transport = match env.text("SMTP_HOST") {
+            Some(host) => MailTransport::Smtp {
+                host,
+                port: env.number("SMTP_PORT", 587)?,
+                tls: match env.text("SMTP_TLS").as_deref().unwrap_or("starttls") {
+                    "none" => SmtpTls::None,
+                    "starttls" => SmtpTls::StartTls,
+                    "tls" => SmtpTls::Tls,
+                    other => {
+                        return Err(WorkerError::Config(format!(
+                            "SMTP_TLS must be none, starttls or tls, got {other:?}"
+                        )));
+                    }
+                },
+                credentials: env
+                    .text("SMTP_USERNAME")
+                    .map(|user| (user, env.text("SMTP_PASSWORD").unwrap_or_default())),
+                timeout: env.millis("SMTP_TIMEOUT_MS", Duration::from_secs(30))?,
+            },
+            None => MailTransport::Folder(
+                env.text("MAIL_DIR")
+                    .map_or_else(|| DEFAULT_MAIL_DIR.into(), PathBuf::from),
+            ),
+        };
+        let max_attempts = env.number("JOB_MAX_ATTEMPTS", defaults.retry.max_attempts)?;
+        if max_attempts < 1 {
+            return Err(WorkerError::Config(
+                "JOB_MAX_ATTEMPTS must be at least 1".into(),
+            ));
+        }
+        Ok(WorkerConfig {
+            queue: QueueConfig {
+                backend,
+                name: env.text("QUEUE_NAME").unwrap_or(defaults.queue.name),
+                heartbeat_interval: env
+                    .millis("WORKER_HEARTBEAT_MS", defaults.queue.heartbeat_interval)?,
+                missed_heartbeats: env
+                    .number("WORKER_MISSED_HEARTBEATS", defaults.queue.missed_heartbeats)?,
+            },
+            mail: MailConfig {
+                transport,
+                from: env.text("MAIL_FROM").unwrap_or(defaults.mail.from),
+            },
+            retry: RetryPolicy {
+                max_attempts,
+                base_delay: env.millis("JOB_RETRY_BASE_MS", defaults.retry.base_delay)?,
+                max_delay: env.millis("JOB_RETRY_MAX_MS", defaults.retry.max_delay)?,
+            },
+            relay_interval: env.millis("RELAY_INTERVAL_MS", defaults.relay_interval)?,
+            requeue_after: env.millis("JOB_REQUEUE_AFTER_MS", defaults.requeue_after)?,
+            concurrency: env
+                .number("WORKER_CONCURRENCY", defaults.concurrency)?
+                .max(1),
+            job_timeout: env.millis("JOB_TIMEOUT_MS", defaults.job_timeout)?,
+            shutdown_timeout: env
+                .millis("WORKER_SHUTDOWN_TIMEOUT_MS", defaults.shutdown_timeout)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let policy = RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_secs(2),
+            max_delay: Duration::from_secs(10),
+        };
+        assert_eq!(policy.delay_after(1), Duration::from_secs(2));
+        assert_eq!(policy.delay_after(2), Duration::from_secs(4));
+        assert_eq!(policy.delay_after(3), Duration::from_secs(8));
+        assert_eq!(policy.delay_after(4), Duration::from_secs(10));
+        assert_eq!(policy.delay_after(40), Duration::from_secs(10));
+    }
+
+    #[test]
+    fn redis_and_smtp_come_from_the_environment() {
+        let config = WorkerConfig::from_vars(&vars(&[
+            ("REDIS_URL", "redis://cache:6379"),
+            ("SMTP_HOST", "mail"),
+            ("SMTP_PORT", "2525"),
+            ("SMTP_TLS", "none"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            config.queue.backend,
+            QueueBackend::Redis("redis://cache:6379".into())
+        );
+        match config.mail.transport {
+            MailTransport::Smtp {
+                host,
+                port,
+                tls,
+                credentials,
+                ..
+            } => {
+                assert_eq!((host.as_str(), port, tls), ("mail", 2525, SmtpTls::None));
+                assert!(credentials.is_none());
+            }
+            MailTransport::Folder(_) => panic!("SMTP_HOST selects SMTP"),
+        }
+        let embedded = WorkerConfig::from_vars(&HashMap::new()).unwrap();
+        assert_eq!(
+            embedded.queue.backend,
+            QueueBackend::Sqlite(DEFAULT_QUEUE_URL.into())
+        );
+        assert!(matches!(embedded.mail.transport, MailTransport::Folder(_)));
+    }
+
+    #[test]
+    fn malformed_values_are_refused_with_their_name() {
+        for (name, value) in [
+            ("SMTP_TLS", "maybe"),
+            ("JOB_MAX_ATTEMPTS", "0"),
+            ("RELAY_INTERVAL_MS", "soon"),
+        ] {
+            let mut pairs = vec![(name, value)];
+            if name == "SMTP_TLS" {
+                pairs.push(("SMTP_HOST", "mail"));
+            }
+            let error = WorkerConfig::from_vars(&vars(&pairs)).unwrap_err();
+            assert!(error.to_string().contains(name), "{error}");
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! What each job does to the database. Each handler runs inside the transaction that also marks
+//! its outbox row SUCCEEDED, and is idempotent: a second run finds nothing left to do.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use entities::{api_key, audit_entry, campaign, offboarding, session};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Set};
+use serde_json::json;
+use uuid::Uuid;
+
+/// Who the audit trail names for a job's effects: whoever made the mutation.
+pub struct JobContext<'a> {
+    pub offboarding: &'a offboarding::Model,
+    pub now: DateTime<Utc>,
+}
+
+impl JobContext<'_> {
+    fn audit(
+        &self,
+        action: &str,
+        target_user_id: Option<Uuid>,
+        metadata: serde_json::Value,
+    ) -> audit_entry::ActiveModel {
+        audit_entry::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            workspace_id: Set(self.offboarding.workspace_id),
+            actor_user_id: Set(self.offboarding.actor_user_id),
+            actor_api_key_id: Set(self.offboarding.actor_api_key_id),
+            action: Set(action.to_owned()),
+            target_user_id: Set(target_user_id),
+            metadata: Set(metadata),
+            request_id: Set(None),
+            created_at: Set(self.now),
+        }
+    }
+}
+
+async fn insert_audit<C: ConnectionTrait>(
+    db: &C,
+    entries: Vec<audit_entry::ActiveModel>,
+) -> Result<(), DbErr> {
+    for chunk in entries.chunks(1_000) {
+        audit_entry::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Ends the sessions; one `sessions_end` audit entry per person who had any, with the count.
+pub async fn end_sessions<C: ConnectionTrait>(
+    db: &C,
+    context: &JobContext<'_>,
+    workspace_id: Uuid,
+    user_ids: &[Uuid],
+) -> Result<(), DbErr> {
+    let open = || {
+        session::Entity::find()
+            .filter(session::Column::WorkspaceId.eq(workspace_id))
+            .filter(session::Column::UserId.is_in(user_ids.iter().copied()))
+            .filter(session::Column::RevokedAt.is_null())
+    };
+    let counts: Vec<(Uuid, i64)> = open()
+        .select_only()
+        .column(session::Column::UserId)
+        .column_as(session::Column::Id.count(), "sessions")
+        .group_by(session::Column::UserId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    if counts.is_empty() {
+        return Ok(());
+    }
+    session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::value(Some(context.now)))
+        .filter(session::Column::WorkspaceId.eq(workspace_id))
+        .filter(session::Column::UserId.is_in(user_ids.iter().copied()))
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    let entries = counts
+        .into_iter()
+        .map(|(user_id, count)| {
+            context.audit(
+                "sessions_end",
+                Some(user_id),
+                json!({ "sessions": count, "offboarding_id": context.offboarding.id }),
+            )
+        })
+        .collect();
+    insert_audit(db, entries).await
+}
+
+/// Completes the revocation of these people's API keys in the workspace: revoked (if the
+/// mutation had not already refused them), with the reason, and one audit entry per key.
+pub async fn revoke_api_keys<C: ConnectionTrait>(
+    db: &C,
+    context: &JobContext<'_>,
+    workspace_id: Uuid,
+    user_ids: &[Uuid],
+    reason: &str,
+) -> Result<(), DbErr> {
+    let keys = api_key::Entity::find()
+        .filter(api_key::Column::WorkspaceId.eq(workspace_id))
+        .filter(api_key::Column::CreatedBy.is_in(user_ids.iter().copied()))
+        .filter(api_key::Column::RevokedReason.is_null())
+        .all(db)
+        .await?;
+    if keys.is_empty() {
+        return Ok(());
+    }
+    api_key::Entity::update_many()
+        .col_expr(
+            api_key::Column::RevokedAt,
+            Expr::col(api_key::Column::RevokedAt).if_null(context.now),
+        )
+        .col_expr(
+            api_key::Column::RevokedReason,
+            Expr::value(Some(reason.to_owned())),
+        )
+        .filter(api_key::Column::Id.is_in(keys.iter().map(|key| key.id)))
+        .exec(db)
+        .await?;
+    let entries = keys
+        .iter()
+        .map(|key| {
+            context.audit(
+                "api_key_revoke",
+                Some(key.created_by),
+                json!({
+                    "api_key_id": key.id,
+                    "name": key.name,
+                    "prefix": key.prefix,
+                    "reason": reason,
+                    "offboarding_id": context.offboarding.id,
+                }),
+            )
+        })
+        .collect();
+    insert_audit(db, entries).await
+}
+
+/// Gives the campaigns these people own to `to_user_id`; one `campaigns_reattribute` audit entry
+/// per previous owner. `created_by` is never touched; rules and creatives are not either.
+pub async fn reattribute_campaigns<C: ConnectionTrait>(
+    db: &C,
+    context: &JobContext<'_>,
+    workspace_id: Uuid,
+    user_ids: &[Uuid],
+    to_user_id: Uuid,
+) -> Result<(), DbErr> {
+    let owned: Vec<(Uuid, Uuid)> = campaign::Entity::find()
+        .select_only()
+        .column(campaign::Column::Id)
+        .column(campaign::Column::OwnerId)
+        .filter(campaign::Column::WorkspaceId.eq(workspace_id))
+        .filter(campaign::Column::OwnerId.is_in(user_ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    if owned.is_empty() {
+        return Ok(());
+    }
+    campaign::Entity::update_many()
+        .col_expr(campaign::Column::OwnerId, Expr::value(to_user_id))
+        .filter(campaign::Column::Id.is_in(owned.iter().map(|(id, _)| *id)))
+        .exec(db)
+        .await?;
+    let mut by_owner: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for (campaign_id, owner_id) in owned {
+        by_owner.entry(owner_id).or_default().push(campaign_id);
+    }
+    let entries = by_owner
+        .into_iter()
+        .map(|(owner_id, campaigns)| {
+            context.audit(
+                "campaigns_reattribute",
+                Some(owner_id),
+                json!({
+                    "campaign_ids": campaigns,
+                    "to_user_id": to_user_id,
+                    "offboarding_id": context.offboarding.id,
+                }),
+            )
+        })
+        .collect();
+    insert_audit(db, entries).await
+}

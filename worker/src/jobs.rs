@@ -1,0 +1,72 @@
+//! The side effects a mutation asks for, as written to the outbox.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// One side effect. Stored as the outbox row's payload; `kind` names it in the row too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Job {
+    /// End for good the sessions these people hold in the workspace (access was already cut
+    /// at commit by their membership).
+    EndSessions {
+        workspace_id: Uuid,
+        user_ids: Vec<Uuid>,
+    },
+    /// Complete the revocation of the API keys these people created in the workspace: the
+    /// mutation refused them at commit; this records the reason and one audit entry per key.
+    RevokeApiKeys {
+        workspace_id: Uuid,
+        user_ids: Vec<Uuid>,
+        reason: String,
+    },
+    /// Make `to_user_id` the owner of the campaigns these people own. `created_by` stays.
+    ReattributeCampaigns {
+        workspace_id: Uuid,
+        user_ids: Vec<Uuid>,
+        to_user_id: Uuid,
+    },
+    /// Tell a removed person they were removed from the workspace and all its groups.
+    SendRemovalEmail {
+        workspace_id: Uuid,
+        user_id: Uuid,
+        email: String,
+        name: String,
+        workspace_name: String,
+        groups: Vec<String>,
+        reason: Option<String>,
+    },
+}
+
+impl Job {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Job::EndSessions { .. } => "end_sessions",
+            Job::RevokeApiKeys { .. } => "revoke_api_keys",
+            Job::ReattributeCampaigns { .. } => "reattribute_campaigns",
+            Job::SendRemovalEmail { .. } => "send_removal_email",
+        }
+    }
+}
+
+/// The queue message: which outbox row to run. Everything else is read from the row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxJob {
+    pub outbox_id: Uuid,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_round_trips_through_its_payload_with_its_kind() {
+        let job = Job::EndSessions {
+            workspace_id: Uuid::nil(),
+            user_ids: vec![Uuid::max()],
+        };
+        let payload = serde_json::to_value(&job).unwrap();
+        assert_eq!(payload["kind"], job.kind());
+        assert_eq!(serde_json::from_value::<Job>(payload).unwrap(), job);
+    }
+}

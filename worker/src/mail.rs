@@ -1,0 +1,181 @@
+//! Sending email: SMTP in production, a folder of `.eml` files in the embedded default.
+
+use std::path::PathBuf;
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use uuid::Uuid;
+
+use crate::WorkerError;
+use crate::config::{MailConfig, MailTransport, SmtpTls};
+
+#[derive(Clone)]
+pub struct Mailer {
+    from: Mailbox,
+    transport: Transport,
+}
+
+#[derive(Clone)]
+enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Folder(PathBuf),
+}
+
+impl Mailer {
+    pub fn new(config: &MailConfig) -> Result<Mailer, WorkerError> {
+        let from = config
+            .from
+            .parse()
+            .map_err(|e| WorkerError::Config(format!("MAIL_FROM {:?}: {e}", config.from)))?;
+        let transport = match &config.transport {
+            MailTransport::Folder(dir) => Transport::Folder(dir.clone()),
+            MailTransport::Smtp {
+                host,
+                port,
+                tls,
+                credentials,
+                timeout,
+            } => {
+                let builder = match tls {
+                    SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
+                    SmtpTls::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
+                        .map_err(|e| WorkerError::Config(format!("SMTP_HOST: {e}")))?,
+                    SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)
+                        .map_err(|e| WorkerError::Config(format!("SMTP_HOST: {e}")))?,
+                };
+                let mut builder = builder.port(*port).timeout(Some(*timeout));
+                if let Some((user, password)) = credentials {
+                    builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+                }
+                Transport::Smtp(builder.build())
+            }
+        };
+        Ok(Mailer { from, transport })
+    }
+
+    pub fn from(&self) -> &Mailbox {
+        &self.from
+    }
+
+    /// Sends a message. In a folder it is written as `<job id>.eml`, so sending the same job's
+    /// message twice leaves one file.
+    pub async fn send(&self, job_id: Uuid, message: Message) -> Result<(), WorkerError> {
+        match &self.transport {
+            Transport::Smtp(smtp) => smtp
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| WorkerError::Mail(e.to_string())),
+            Transport::Folder(dir) => {
+                let io = |e: std::io::Error| WorkerError::Mail(format!("{}: {e}", dir.display()));
+                tokio::fs::create_dir_all(dir).await.map_err(io)?;
+                let path = dir.join(format!("{job_id}.eml"));
+                let partial = dir.join(format!(".{job_id}.eml.partial"));
+                tokio::fs::write(&partial, message.formatted())
+                    .await
+                    .map_err(io)?;
+                tokio::fs::rename(&partial, &path).await.map_err(io)
+            }
+        }
+    }
+}
+
+pub struct RemovalEmail<'a> {
+    pub job_id: Uuid,
+    pub to_email: &'a str,
+    pub to_name: &'a str,
+    pub workspace_name: &'a str,
+    pub groups: &'a [String],
+    pub reason: Option<&'a str>,
+}
+
+/// The message that tells a person they were removed. Its Message-ID is derived from the job,
+/// so a re-sent copy is recognisably the same message.
+pub fn removal_message(from: &Mailbox, email: &RemovalEmail<'_>) -> Result<Message, WorkerError> {
+    let to = Mailbox::new(
+        Some(email.to_name.to_owned()),
+        email
+            .to_email
+            .parse()
+            .map_err(|e| WorkerError::Mail(format!("recipient {:?}: {e}", email.to_email)))?,
+    );
+    let groups = if email.groups.is_empty() {
+        "You were not in any of its groups.".to_owned()
+    } else {
+        format!(
+            "You were also removed from all its groups: {}.",
+            email.groups.join(", ")
+        )
+    };
+    let reason = email
+        .reason
+        .map(|reason| format!("\nReason given: {reason}\n"))
+        .unwrap_or_default();
+    let text = format!(
+        "Hello {name},\n\nYou have been removed from the workspace \"{workspace}\". {groups}\n{reason}\n\
+         Your account and your memberships of other workspaces are unchanged.\n\
+         If you think this is a mistake, contact the workspace's administrators.\n",
+        name = email.to_name,
+        workspace = email.workspace_name,
+    );
+    let html = format!(
+        "<p>Hello {name},</p><p>You have been removed from the workspace <strong>{workspace}</strong>. {groups}</p>{reason}\
+         <p>Your account and your memberships of other workspaces are unchanged.</p>\
+         <p>If you think this is a mistake, contact the workspace's administrators.</p>",
+        name = escape(email.to_name),
+        workspace = escape(email.workspace_name),
+        groups = escape(&groups),
+        reason = email
+            .reason
+            .map(|reason| format!("<p>Reason given: {}</p>", escape(reason)))
+            .unwrap_or_default(),
+    );
+    Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(format!("You were removed from {}", email.workspace_name))
+        .message_id(Some(format!("<{}@offboarding>", email.job_id)))
+        .multipart(MultiPart::alternative_plain_html(text, html))
+        .map_err(|e| WorkerError::Mail(e.to_string()))
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_removal_message_names_the_workspace_and_groups_in_text_and_html() {
+        let from: Mailbox = "Offboarding <no-reply@offboarding.invalid>"
+            .parse()
+            .unwrap();
+        let job_id = Uuid::now_v7();
+        let message = removal_message(
+            &from,
+            &RemovalEmail {
+                job_id,
+                to_email: "mia@acme.test",
+                to_name: "Mia <Member>",
+                workspace_name: "Marketing",
+                groups: &["Designers".into()],
+                reason: Some("left the company"),
+            },
+        )
+        .unwrap();
+        let raw = String::from_utf8(message.formatted()).unwrap();
+        assert!(raw.contains(&format!("Message-ID: <{job_id}@offboarding>")));
+        assert!(raw.contains("mia@acme.test"));
+        assert!(raw.contains("You were removed from Marketing"));
+        assert!(raw.contains("Designers"));
+        assert!(raw.contains("left the company"));
+        assert!(raw.contains("Mia &lt;Member&gt;"), "HTML is escaped");
+        assert!(raw.contains("text/plain") && raw.contains("text/html"));
+    }
+}

@@ -1,0 +1,59 @@
+//! The worker process: `cargo run -p worker` with DATABASE_URL, REDIS_URL and SMTP settings.
+//! Run as many as you like; each takes jobs from the shared queue.
+
+use std::collections::HashMap;
+
+use tokio::sync::watch;
+use worker::runner::{Dependencies, run};
+use worker::{JobQueue, WorkerConfig, db, mail::Mailer};
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    if let Err(error) = start().await {
+        eprintln!("worker: {error}");
+        std::process::exit(1);
+    }
+}
+
+async fn start() -> Result<(), worker::WorkerError> {
+    let vars: HashMap<String, String> = std::env::vars().collect();
+    let config = WorkerConfig::from_vars(&vars)?;
+    let database_url = vars
+        .get("DATABASE_URL")
+        .cloned()
+        .unwrap_or_else(|| "sqlite://data/offboarding.db?mode=rwc".into());
+    let db = db::connect(&database_url).await?;
+    let queue = JobQueue::connect(&config.queue).await?;
+    let mailer = Mailer::new(&config.mail)?;
+    let (stop, stopped) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("stopping: finishing jobs in flight");
+        let _ = stop.send(true);
+    });
+    tracing::info!(queue = %config.queue.name, "worker started");
+    run(Dependencies { db, mailer, config }, queue, stopped).await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        () = terminate => {},
+    }
+}
