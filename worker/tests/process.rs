@@ -1,0 +1,195 @@
+//! The worker as a process: killed with SIGKILL mid-job, or stopped with SIGTERM, its job is
+//! carried out by the next worker. Runs against PostgreSQL and Redis, the production shape.
+
+use std::net::TcpListener;
+use std::process::{Child, Command};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tests::{Backend, TestApp, data, smtp_address};
+use worker::config::QueueBackend;
+
+/// An SMTP "server" that accepts connections and never says a word: a job sending email to it
+/// hangs mid-conversation, which is where these tests stop the worker.
+fn tarpit() -> (u16, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            counter.fetch_add(1, Ordering::SeqCst);
+            held.push(stream);
+        }
+    });
+    (port, accepted)
+}
+
+fn start_worker(app: &TestApp, smtp_port: u16) -> Child {
+    let QueueBackend::Redis(redis) = &app.config.worker.queue.backend else {
+        panic!("the PostgreSQL variant runs on Redis");
+    };
+    Command::new(env!("CARGO_BIN_EXE_worker"))
+        .env("DATABASE_URL", &app.config.database_url)
+        .env("REDIS_URL", redis)
+        .env("QUEUE_NAME", &app.config.worker.queue.name)
+        .env("SMTP_HOST", "127.0.0.1")
+        .env("SMTP_PORT", smtp_port.to_string())
+        .env("SMTP_TLS", "none")
+        .env("SMTP_TIMEOUT_MS", "60000")
+        .env("JOB_TIMEOUT_MS", "6000")
+        .env("JOB_REQUEUE_AFTER_MS", "2000")
+        .env("RELAY_INTERVAL_MS", "100")
+        .env("WORKER_HEARTBEAT_MS", "1000")
+        .env("WORKER_MISSED_HEARTBEATS", "2")
+        .env("WORKER_SHUTDOWN_TIMEOUT_MS", "2000")
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .expect("the worker binary starts")
+}
+
+fn real_smtp_port() -> u16 {
+    smtp_address().rsplit_once(':').unwrap().1.parse().unwrap()
+}
+
+/// Removes Gus with no worker running and returns the offboarding id and the email job's id.
+async fn remove_gus(app: &TestApp) -> (String, String) {
+    let gus = entities_user_id(app, "gus.guest@acme.test").await;
+    let answer = app
+        .graphql(
+            Some(app.owner_token()),
+            "mutation($input: RemoveMembersInput!) { removeMembers(input: $input) { offboarding { id jobs { id kind } } userErrors { code } } }",
+            json!({ "input": { "workspaceId": app.demo.workspace_id, "userIds": [gus] } }),
+        )
+        .await;
+    let offboarding = &data(&answer)["removeMembers"]["offboarding"];
+    let email = offboarding["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|job| job["kind"] == "send_removal_email")
+        .unwrap();
+    (
+        offboarding["id"].as_str().unwrap().to_owned(),
+        email["id"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn entities_user_id(app: &TestApp, email: &str) -> String {
+    let answer = app
+        .graphql(
+            Some(app.owner_token()),
+            "query($ws: UUID!, $q: String) { members(workspaceId: $ws, filter: { search: $q }) { edges { node { user { id } } } } }",
+            json!({ "ws": app.demo.workspace_id, "q": email }),
+        )
+        .await;
+    data(&answer)["members"]["edges"][0]["node"]["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn wait_until(what: &str, timeout: Duration, check: impl Fn() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn email_job_status(app: &TestApp, offboarding_id: &str) -> String {
+    let offboarding = app
+        .wait_for_offboarding(offboarding_id, Duration::ZERO)
+        .await;
+    offboarding["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|job| job["kind"] == "send_removal_email")
+        .unwrap()["status"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_job_leaves_the_job_to_the_next_worker() {
+    let Some(app) =
+        tests::spawn_app_with(Backend::Postgres, |config| config.in_process_worker = false).await
+    else {
+        return;
+    };
+    let (tarpit_port, accepted) = tarpit();
+    let (offboarding_id, email_job) = remove_gus(&app).await;
+
+    let mut first = start_worker(&app, tarpit_port);
+    wait_until(
+        "the email job to be mid-SMTP",
+        Duration::from_secs(30),
+        || accepted.load(Ordering::SeqCst) > 0,
+    )
+    .await;
+    assert_ne!(email_job_status(&app, &offboarding_id).await, "SUCCEEDED");
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+
+    let mut second = start_worker(&app, real_smtp_port());
+    let offboarding = app
+        .wait_for_offboarding(&offboarding_id, Duration::from_secs(60))
+        .await;
+    second.kill().unwrap();
+    second.wait().unwrap();
+    assert_eq!(offboarding["status"], "SUCCEEDED", "{offboarding}");
+    assert!(
+        app.sent_email(email_job.parse().unwrap()).is_some(),
+        "delivered once, by the second worker"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_a_worker_in_time_and_hands_its_job_back() {
+    let Some(app) =
+        tests::spawn_app_with(Backend::Postgres, |config| config.in_process_worker = false).await
+    else {
+        return;
+    };
+    let (tarpit_port, accepted) = tarpit();
+    let (offboarding_id, email_job) = remove_gus(&app).await;
+
+    let mut first = start_worker(&app, tarpit_port);
+    wait_until(
+        "the email job to be mid-SMTP",
+        Duration::from_secs(30),
+        || accepted.load(Ordering::SeqCst) > 0,
+    )
+    .await;
+    let stopping = Instant::now();
+    let status = Command::new("kill")
+        .args(["-TERM", &first.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exited = loop {
+        if let Some(status) = first.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            stopping.elapsed() < Duration::from_secs(15),
+            "the worker ignores SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(exited.success(), "a clean exit: {exited:?}");
+
+    let mut second = start_worker(&app, real_smtp_port());
+    let offboarding = app
+        .wait_for_offboarding(&offboarding_id, Duration::from_secs(60))
+        .await;
+    second.kill().unwrap();
+    second.wait().unwrap();
+    assert_eq!(offboarding["status"], "SUCCEEDED", "{offboarding}");
+    assert!(app.sent_email(email_job.parse().unwrap()).is_some());
+}
