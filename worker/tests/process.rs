@@ -115,17 +115,20 @@ async fn email_job_status(app: &TestApp, offboarding_id: &str) -> String {
         .to_owned()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_worker_killed_mid_job_leaves_the_job_to_the_next_worker() {
-    let Some(app) =
-        tests::spawn_app_with(Backend::Postgres, |config| config.in_process_worker = false).await
-    else {
-        return;
-    };
+/// A worker stuck mid-SMTP on the removal email of a fresh removal of Gus.
+struct StalledWorker {
+    app: TestApp,
+    worker: Child,
+    offboarding_id: String,
+    email_job: String,
+}
+
+async fn stall_a_worker() -> Option<StalledWorker> {
+    let app =
+        tests::spawn_app_with(Backend::Postgres, |config| config.in_process_worker = false).await?;
     let (tarpit_port, accepted) = tarpit();
     let (offboarding_id, email_job) = remove_gus(&app).await;
-
-    let mut first = start_worker(&app, tarpit_port);
+    let worker = start_worker(&app, tarpit_port);
     wait_until(
         "the email job to be mid-SMTP",
         Duration::from_secs(30),
@@ -133,47 +136,60 @@ async fn a_worker_killed_mid_job_leaves_the_job_to_the_next_worker() {
     )
     .await;
     assert_ne!(email_job_status(&app, &offboarding_id).await, "SUCCEEDED");
-    first.kill().unwrap(); // SIGKILL
-    first.wait().unwrap();
+    Some(StalledWorker {
+        app,
+        worker,
+        offboarding_id,
+        email_job,
+    })
+}
 
-    let mut second = start_worker(&app, real_smtp_port());
-    let offboarding = app
-        .wait_for_offboarding(&offboarding_id, Duration::from_secs(60))
-        .await;
-    second.kill().unwrap();
-    second.wait().unwrap();
-    assert_eq!(offboarding["status"], "SUCCEEDED", "{offboarding}");
-    assert!(
-        app.sent_email(email_job.parse().unwrap()).is_some(),
-        "delivered once, by the second worker"
-    );
+impl StalledWorker {
+    /// A second worker, with a working SMTP server, finishes the job: the email arrives once.
+    async fn finish_with_a_second_worker(self) {
+        let mut second = start_worker(&self.app, real_smtp_port());
+        let offboarding = self
+            .app
+            .wait_for_offboarding(&self.offboarding_id, Duration::from_secs(60))
+            .await;
+        second.kill().unwrap();
+        second.wait().unwrap();
+        assert_eq!(offboarding["status"], "SUCCEEDED", "{offboarding}");
+        assert!(
+            self.app
+                .sent_email(self.email_job.parse().unwrap())
+                .is_some(),
+            "delivered once, by the second worker"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_job_leaves_the_job_to_the_next_worker() {
+    let Some(mut stalled) = stall_a_worker().await else {
+        return;
+    };
+    stalled.worker.kill().unwrap(); // SIGKILL
+    stalled.worker.wait().unwrap();
+    stalled.finish_with_a_second_worker().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_a_worker_in_time_and_hands_its_job_back() {
-    let Some(app) =
-        tests::spawn_app_with(Backend::Postgres, |config| config.in_process_worker = false).await
-    else {
+    let Some(mut stalled) = stall_a_worker().await else {
         return;
     };
-    let (tarpit_port, accepted) = tarpit();
-    let (offboarding_id, email_job) = remove_gus(&app).await;
-
-    let mut first = start_worker(&app, tarpit_port);
-    wait_until(
-        "the email job to be mid-SMTP",
-        Duration::from_secs(30),
-        || accepted.load(Ordering::SeqCst) > 0,
-    )
-    .await;
     let stopping = Instant::now();
-    let status = Command::new("kill")
-        .args(["-TERM", &first.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let pid = stalled.worker.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let exited = loop {
-        if let Some(status) = first.try_wait().unwrap() {
+        if let Some(status) = stalled.worker.try_wait().unwrap() {
             break status;
         }
         assert!(
@@ -183,13 +199,5 @@ async fn sigterm_stops_a_worker_in_time_and_hands_its_job_back() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert!(exited.success(), "a clean exit: {exited:?}");
-
-    let mut second = start_worker(&app, real_smtp_port());
-    let offboarding = app
-        .wait_for_offboarding(&offboarding_id, Duration::from_secs(60))
-        .await;
-    second.kill().unwrap();
-    second.wait().unwrap();
-    assert_eq!(offboarding["status"], "SUCCEEDED", "{offboarding}");
-    assert!(app.sent_email(email_job.parse().unwrap()).is_some());
+    stalled.finish_with_a_second_worker().await;
 }

@@ -1,0 +1,144 @@
+//! Measures removal: one member per call, 10,000 members in one call, and the time from a
+//! mutation's answer to its offboarding being SUCCEEDED. Runs the real application over HTTP.
+//!
+//!   cargo run --release -p tests --bin bench-removal -- postgres
+//!   cargo run --release -p tests --bin bench-removal -- sqlite
+//!
+//! Results are written down in docs/BENCHMARKS.md.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use entities::{MembershipStatus, Role, UserKind, membership, user};
+use sea_orm::{EntityTrait, Set};
+use serde_json::json;
+use tests::{Backend, TestApp, data, spawn_app};
+use uuid::Uuid;
+
+const REMOVE: &str = "mutation($input: RemoveMembersInput!) { removeMembers(input: $input) {
+  offboarding { id } userErrors { code } } }";
+
+/// Adds `count` active members straight into the database, in batches.
+async fn add_members(app: &TestApp, count: usize) -> Vec<Uuid> {
+    let now = Utc::now();
+    let mut ids = Vec::with_capacity(count);
+    let mut users = Vec::with_capacity(count);
+    let mut memberships = Vec::with_capacity(count);
+    for _ in 0..count {
+        let id = Uuid::now_v7();
+        ids.push(id);
+        users.push(user::ActiveModel {
+            id: Set(id),
+            email: Set(format!("bench-{}@example.com", id.simple())),
+            name: Set("Bench Member".into()),
+            password_hash: Set(None),
+            kind: Set(UserKind::Person),
+            erased_at: Set(None),
+            created_at: Set(now),
+        });
+        memberships.push(membership::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            workspace_id: Set(app.demo.workspace_id),
+            user_id: Set(id),
+            role: Set(Role::Member),
+            status: Set(MembershipStatus::Active),
+            joined_at: Set(Some(now)),
+            deactivated_at: Set(None),
+            deleted_at: Set(None),
+            removed_by: Set(None),
+            removal_reason: Set(None),
+            sessions_valid_after: Set(None),
+            created_at: Set(now),
+        });
+    }
+    for chunk in users.chunks(1_000) {
+        user::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(app.db())
+            .await
+            .unwrap();
+    }
+    for chunk in memberships.chunks(1_000) {
+        membership::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(app.db())
+            .await
+            .unwrap();
+    }
+    ids
+}
+
+async fn remove(app: &TestApp, user_ids: &[Uuid]) -> (Duration, String) {
+    let started = Instant::now();
+    let answer = app
+        .graphql(
+            Some(app.owner_token()),
+            REMOVE,
+            json!({ "input": { "workspaceId": app.demo.workspace_id, "userIds": user_ids } }),
+        )
+        .await;
+    let elapsed = started.elapsed();
+    let payload = &data(&answer)["removeMembers"];
+    assert_eq!(payload["userErrors"], json!([]), "{answer}");
+    (
+        elapsed,
+        payload["offboarding"]["id"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn ms(duration: Duration) -> String {
+    format!("{:.1} ms", duration.as_secs_f64() * 1_000.0)
+}
+
+#[tokio::main]
+async fn main() {
+    let backend = match std::env::args().nth(1).as_deref() {
+        Some("postgres") => Backend::Postgres,
+        Some("sqlite") | None => Backend::Sqlite,
+        Some(other) => {
+            eprintln!("usage: bench-removal [postgres|sqlite], not {other:?}");
+            std::process::exit(2);
+        }
+    };
+    let app = spawn_app(backend).await.expect("the backend is reachable");
+    println!("backend: {backend:?}");
+
+    let singles = add_members(&app, 20).await;
+    let mut call = Vec::new();
+    let mut settled = Vec::new();
+    for id in singles {
+        let (elapsed, offboarding) = remove(&app, &[id]).await;
+        let returned = Instant::now();
+        let result = app
+            .wait_for_offboarding(&offboarding, Duration::from_secs(60))
+            .await;
+        assert_eq!(result["status"], "SUCCEEDED", "{result}");
+        settled.push(returned.elapsed());
+        call.push(elapsed);
+    }
+    println!(
+        "remove 1 member, one call (median of 20): {}",
+        ms(median(call))
+    );
+    println!(
+        "answer -> offboarding SUCCEEDED, 1 member (median of 20, polled every 100 ms): {}",
+        ms(median(settled))
+    );
+
+    let many = add_members(&app, 10_000).await;
+    let (elapsed, offboarding) = remove(&app, &many).await;
+    println!("remove 10,000 members, one call: {}", ms(elapsed));
+    let returned = Instant::now();
+    let result = app
+        .wait_for_offboarding(&offboarding, Duration::from_secs(900))
+        .await;
+    println!(
+        "answer -> offboarding SUCCEEDED, 10,000 members ({} jobs): {} ({})",
+        result["summary"]["total"],
+        ms(returned.elapsed()),
+        result["status"]
+    );
+}
