@@ -12,6 +12,7 @@ pub mod enums;
 pub mod group_membership;
 pub mod idempotency_key;
 pub mod invitation;
+pub mod job_event;
 pub mod membership;
 pub mod offboarding;
 pub mod organization;

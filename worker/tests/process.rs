@@ -201,3 +201,104 @@ async fn sigterm_stops_a_worker_in_time_and_hands_its_job_back() {
     assert!(exited.success(), "a clean exit: {exited:?}");
     stalled.finish_with_a_second_worker().await;
 }
+
+const PROGRESS: &str = "subscription($id: UUID!) { offboardingProgress(id: $id) {
+  jobId kind status attempts lastError offboardingStatus } }";
+
+/// The statuses each job went through, in the order the subscription delivered them.
+fn statuses_by_job(
+    messages: &[serde_json::Value],
+) -> std::collections::HashMap<String, Vec<String>> {
+    let mut by_job: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for message in messages.iter().filter(|m| m["type"] == "next") {
+        let event = &message["payload"]["data"]["offboardingProgress"];
+        by_job
+            .entry(event["jobId"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(event["status"].as_str().unwrap().to_owned());
+    }
+    by_job
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_subscription_streams_every_state_of_jobs_run_by_another_process() {
+    let Some(app) =
+        tests::spawn_app_with(Backend::Postgres, |config| config.in_process_worker = false).await
+    else {
+        return;
+    };
+    let (offboarding_id, _) = remove_gus(&app).await;
+    // A worker whose SMTP server refuses every connection: the email fails each attempt.
+    let closed_port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut worker = Command::new(env!("CARGO_BIN_EXE_worker"))
+        .env("DATABASE_URL", &app.config.database_url)
+        .env(
+            "REDIS_URL",
+            match &app.config.worker.queue.backend {
+                QueueBackend::Redis(url) => url.clone(),
+                QueueBackend::Sqlite(_) => unreachable!("the PostgreSQL variant runs on Redis"),
+            },
+        )
+        .env("QUEUE_NAME", &app.config.worker.queue.name)
+        .env("SMTP_HOST", "127.0.0.1")
+        .env("SMTP_PORT", closed_port.to_string())
+        .env("SMTP_TLS", "none")
+        .env("JOB_MAX_ATTEMPTS", "2")
+        .env("JOB_RETRY_BASE_MS", "200")
+        .env("JOB_RETRY_MAX_MS", "500")
+        .env("RELAY_INTERVAL_MS", "100")
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .expect("the worker binary starts");
+    let messages = app
+        .subscribe(
+            Some(app.owner_token()),
+            PROGRESS,
+            json!({ "id": offboarding_id }),
+            Duration::from_secs(60),
+        )
+        .await;
+    worker.kill().unwrap();
+    worker.wait().unwrap();
+
+    assert_eq!(messages.last().unwrap()["type"], "complete", "{messages:?}");
+    let offboarding = app
+        .wait_for_offboarding(&offboarding_id, Duration::ZERO)
+        .await;
+    let by_job = statuses_by_job(&messages);
+    for job in offboarding["jobs"].as_array().unwrap() {
+        let states = &by_job[job["id"].as_str().unwrap()];
+        if job["kind"] == "send_removal_email" {
+            assert_eq!(job["status"], "DEAD", "{job}");
+            // Written, queued, failed once and retried, then dead after the second attempt.
+            assert_eq!(states.first().unwrap(), "PENDING", "{states:?}");
+            assert!(states.contains(&"QUEUED".to_owned()), "{states:?}");
+            assert!(states.contains(&"FAILED".to_owned()), "{states:?}");
+            assert_eq!(states.last().unwrap(), "DEAD", "{states:?}");
+        } else {
+            assert_eq!(job["status"], "SUCCEEDED", "{job}");
+            assert_eq!(states.first().unwrap(), "PENDING", "{states:?}");
+            assert!(states.contains(&"QUEUED".to_owned()), "{states:?}");
+            assert_eq!(states.last().unwrap(), "SUCCEEDED", "{states:?}");
+        }
+    }
+    let events: Vec<_> = messages
+        .iter()
+        .filter(|m| m["type"] == "next")
+        .map(|m| &m["payload"]["data"]["offboardingProgress"])
+        .collect();
+    let dead = events.iter().find(|e| e["status"] == "DEAD").unwrap();
+    assert_eq!(dead["attempts"], 2);
+    assert!(dead["lastError"].as_str().is_some_and(|e| !e.is_empty()));
+    assert_eq!(events.last().unwrap()["offboardingStatus"], "FAILED");
+    assert!(
+        events[..events.len() - 1]
+            .iter()
+            .all(|e| e["offboardingStatus"] == "IN_PROGRESS"),
+        "only the last event finishes the offboarding"
+    );
+}

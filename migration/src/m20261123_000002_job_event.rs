@@ -1,0 +1,113 @@
+//! `job_event`: every state an outbox row goes through, recorded by a trigger on `outbox`, so
+//! a client can follow an offboarding live whichever process runs its jobs (the
+//! `offboardingProgress` subscription reads it), and no state is missed between two reads.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
+use sea_orm_migration::sea_orm::DbBackend;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // SQLite counts only on an INTEGER PRIMARY KEY (64-bit there); PostgreSQL gets a bigint.
+        let id = match manager.get_database_backend() {
+            DbBackend::Sqlite => integer("id").auto_increment().primary_key().take(),
+            _ => big_integer("id").auto_increment().primary_key().take(),
+        };
+        manager
+            .create_table(
+                Table::create()
+                    .table("job_event")
+                    .col(id)
+                    .col(uuid("outbox_id"))
+                    .col(uuid("offboarding_id"))
+                    .col(string_len("status", 16))
+                    .col(integer("attempts"))
+                    .col(text_null("last_error"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_job_event_offboarding_id")
+                            .from("job_event", "offboarding_id")
+                            .to("offboarding", "id")
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .take(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_job_event_offboarding")
+                    .table("job_event")
+                    .col("offboarding_id")
+                    .col("id")
+                    .take(),
+            )
+            .await?;
+        let db = manager.get_connection();
+        // A row is recorded when a job is written and whenever its status or attempt count
+        // changes; the row's own `updated_at` dates it, so both backends store the same format.
+        match manager.get_database_backend() {
+            DbBackend::Postgres => {
+                db.execute_unprepared(
+                    "CREATE FUNCTION record_job_event() RETURNS trigger AS $$ \
+                     BEGIN \
+                       IF TG_OP = 'INSERT' OR NEW.status IS DISTINCT FROM OLD.status \
+                          OR NEW.attempts IS DISTINCT FROM OLD.attempts THEN \
+                         INSERT INTO job_event (outbox_id, offboarding_id, status, attempts, last_error, created_at) \
+                         VALUES (NEW.id, NEW.offboarding_id, NEW.status, NEW.attempts, NEW.last_error, NEW.updated_at); \
+                       END IF; \
+                       RETURN NEW; \
+                     END; $$ LANGUAGE plpgsql",
+                )
+                .await?;
+                db.execute_unprepared(
+                    "CREATE TRIGGER outbox_job_event AFTER INSERT OR UPDATE ON outbox \
+                     FOR EACH ROW EXECUTE FUNCTION record_job_event()",
+                )
+                .await?;
+            }
+            _ => {
+                db.execute_unprepared(
+                    "CREATE TRIGGER outbox_job_event_insert AFTER INSERT ON outbox BEGIN \
+                     INSERT INTO job_event (outbox_id, offboarding_id, status, attempts, last_error, created_at) \
+                     VALUES (NEW.id, NEW.offboarding_id, NEW.status, NEW.attempts, NEW.last_error, NEW.updated_at); END",
+                )
+                .await?;
+                db.execute_unprepared(
+                    "CREATE TRIGGER outbox_job_event_update AFTER UPDATE ON outbox \
+                     WHEN NEW.status IS NOT OLD.status OR NEW.attempts IS NOT OLD.attempts BEGIN \
+                     INSERT INTO job_event (outbox_id, offboarding_id, status, attempts, last_error, created_at) \
+                     VALUES (NEW.id, NEW.offboarding_id, NEW.status, NEW.attempts, NEW.last_error, NEW.updated_at); END",
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        match manager.get_database_backend() {
+            DbBackend::Postgres => {
+                db.execute_unprepared("DROP TRIGGER IF EXISTS outbox_job_event ON outbox")
+                    .await?;
+                db.execute_unprepared("DROP FUNCTION IF EXISTS record_job_event()")
+                    .await?;
+            }
+            _ => {
+                db.execute_unprepared("DROP TRIGGER IF EXISTS outbox_job_event_insert")
+                    .await?;
+                db.execute_unprepared("DROP TRIGGER IF EXISTS outbox_job_event_update")
+                    .await?;
+            }
+        }
+        manager
+            .drop_table(Table::drop().table("job_event").take())
+            .await
+    }
+}
