@@ -46,7 +46,7 @@ impl ApiError {
 }
 
 /// Why a mutation was refused. Documented in README.md ("Error codes").
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum UserErrorCode {
     /// Wrong email or password; the same answer whether or not the email exists.
     InvalidCredentials,
@@ -84,6 +84,12 @@ pub enum UserErrorCode {
     AlreadyDeactivated,
     /// The person named to take something over is not an active member staying in the workspace.
     InvalidAssignee,
+    /// The person does not hold the contact duty named.
+    NotAContact,
+    /// The removal is older than the restore window (30 days): invite the person again.
+    RestoreWindowExpired,
+    /// The idempotency key was already used by this caller with a different input.
+    IdempotencyKeyReused,
 }
 
 #[derive(Debug, Clone)]

@@ -7,6 +7,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod graphql;
+pub mod idempotency;
 pub mod offboarding;
 pub mod people;
 pub mod security;

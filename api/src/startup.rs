@@ -3,10 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_graphql::Data;
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{BatchRequest, ParseRequestError};
-use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
-use axum::extract::State;
+use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
+use axum::extract::{State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -209,6 +211,7 @@ fn router(state: AppState) -> Router {
     };
     Router::new()
         .route("/graphql", graphql)
+        .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .layer(RequestBodyLimitLayer::new(state.config.limits.body_bytes))
@@ -219,7 +222,12 @@ fn router(state: AppState) -> Router {
 }
 
 async fn graphiql() -> Html<String> {
-    Html(GraphiQLSource::build().endpoint("/graphql").finish())
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
+            .finish(),
+    )
 }
 
 /// A response shaped like GraphQL's, for requests refused before GraphQL runs.
@@ -303,8 +311,56 @@ async fn graphql_handler(
     GraphQLResponse::from(state.schema.execute_batch(batch.data(context)).await).into_response()
 }
 
+/// Subscriptions over WebSocket (graphql-transport-ws, or the older graphql-ws). The token comes
+/// in `connection_init`'s payload, as `{"Authorization": "Bearer <token>"}`, since browsers can't
+/// set headers on a WebSocket.
+async fn graphql_ws(
+    State(state): State<AppState>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| {
+            let db = state.db.clone();
+            GraphQLWebSocket::new(socket, state.schema.clone(), protocol)
+                .on_connection_init(move |payload| async move {
+                    let token = ["Authorization", "authorization"]
+                        .iter()
+                        .find_map(|name| payload.get(*name).and_then(|value| value.as_str()))
+                        .and_then(bearer_value)
+                        .or_else(|| payload.get("token").and_then(|value| value.as_str()))
+                        .map(str::to_owned);
+                    let principal = match token {
+                        Some(token) => {
+                            authenticate(&db, &token, Utc::now())
+                                .await
+                                .map_err(|error| {
+                                    tracing::error!(?error, "authentication lookup failed");
+                                    async_graphql::Error::new(
+                                        crate::graphql::errors::INTERNAL_MESSAGE,
+                                    )
+                                })?
+                        }
+                        None => None,
+                    };
+                    let mut data = Data::default();
+                    data.insert(RequestContext {
+                        principal,
+                        request_id: None,
+                    });
+                    Ok(data)
+                })
+                .serve()
+        })
+}
+
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    bearer_value(headers.get(header::AUTHORIZATION)?.to_str().ok()?)
+}
+
+/// The token of an `Authorization` value, `Bearer <token>`.
+fn bearer_value(value: &str) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")

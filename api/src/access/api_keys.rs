@@ -2,10 +2,12 @@
 
 use chrono::{DateTime, Utc};
 use entities::{Role, api_key};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::{ActiveEnum, ActiveModelTrait, ConnectionTrait, Set};
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::access::{Permission, Principal};
+use crate::audit::{self, AuditEvent};
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::security::{TokenKind, new_token};
 
@@ -24,6 +26,7 @@ pub async fn create_api_key<C: ConnectionTrait>(
     principal: &Principal,
     name: &str,
     role: Role,
+    request_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<CreatedApiKey, ApiError> {
     if !principal.has(Permission::ApiKeyManagement) {
@@ -62,6 +65,19 @@ pub async fn create_api_key<C: ConnectionTrait>(
         created_at: Set(now),
     }
     .insert(db)
+    .await?;
+    audit::record(
+        db,
+        AuditEvent {
+            workspace_id: principal.workspace_id,
+            actor: Some(principal.actor),
+            action: "api_key_create",
+            target_user_id: Some(principal.user_id),
+            metadata: json!({ "api_key_id": key.id, "name": key.name, "role": key.role.to_value() }),
+            request_id,
+        },
+        now,
+    )
     .await?;
     Ok(CreatedApiKey {
         token: token.token,

@@ -1,13 +1,14 @@
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::{api_key, user, workspace};
-use sea_orm::{EntityTrait, TransactionTrait};
+use sea_orm::EntityTrait;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::access::{Actor, Permission, api_keys, sessions};
 use crate::error::ApiError;
 use crate::graphql::types::{ApiKey, RoleValue, User, UserError, Workspace, payloads, respond};
-use crate::graphql::{ContextExt, commit_if_ok};
+use crate::graphql::{Begun, ContextExt, MutationTxn};
 
 #[derive(Default)]
 pub struct AccessQuery;
@@ -76,18 +77,24 @@ pub struct SignOutPayload {
     user_errors: Vec<UserError>,
 }
 
-#[derive(InputObject)]
+#[derive(InputObject, Serialize)]
 pub struct CreateApiKeyInput {
     workspace_id: Uuid,
     name: String,
     /// The role the key acts with; at most the creator's own.
     role: RoleValue,
+    /// Send the same key again to retry safely: the first answer comes back (without the
+    /// secret, which is never stored), no second key is made.
+    #[serde(skip)]
+    idempotency_key: Option<String>,
 }
 
-#[derive(SimpleObject, Default)]
+#[derive(SimpleObject, Default, Serialize, Deserialize)]
 pub struct CreateApiKeyPayload {
     api_key: Option<ApiKey>,
-    /// The key's secret, for `Authorization: Bearer <token>`. Shown only here.
+    /// The key's secret, for `Authorization: Bearer <token>`. Shown only here: null when an
+    /// idempotent retry answers.
+    #[serde(skip)]
     token: Option<String>,
     user_errors: Vec<UserError>,
 }
@@ -134,15 +141,30 @@ impl AccessMutation {
     ) -> Result<CreateApiKeyPayload> {
         let principal = ctx.principal()?;
         crate::people::ensure_own_workspace(principal, input.workspace_id)?;
-        let txn = ctx.db().begin().await?;
-        let result =
-            api_keys::create_api_key(&txn, principal, &input.name, input.role.into(), Utc::now())
-                .await;
-        let result = commit_if_ok(txn, result).await;
-        respond(result, |created| CreateApiKeyPayload {
+        let key = input.idempotency_key.clone();
+        let txn = match MutationTxn::begin(ctx, "createApiKey", key, &input).await? {
+            Begun::Fresh(txn) => txn,
+            Begun::Answered(payload) => return Ok(payload),
+        };
+        let result = api_keys::create_api_key(
+            txn.db(),
+            principal,
+            &input.name,
+            input.role.into(),
+            ctx.request_id(),
+            Utc::now(),
+        )
+        .await;
+        let created = match result {
+            Ok(created) => created,
+            Err(error) => return txn.refuse(error).await,
+        };
+        let payload = CreateApiKeyPayload {
             api_key: Some(created.key.into()),
             token: Some(created.token),
             user_errors: Vec::new(),
-        })
+        };
+        txn.commit(&payload).await?;
+        Ok(payload)
     }
 }

@@ -1,24 +1,35 @@
 //! Translates between GraphQL and the domain services; holds no rules of its own.
 
 mod access;
+mod audit;
+mod contacts;
 pub mod errors;
 mod offboarding;
 mod people;
+mod preview;
+mod progress;
 mod types;
 
-use async_graphql::{Context, EmptySubscription, MergedObject, Schema, SchemaBuilder};
-use sea_orm::DatabaseConnection;
+use async_graphql::{Context, MergedObject, MergedSubscription, Schema, SchemaBuilder};
+use chrono::Utc;
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use worker::JobQueue;
 
 use crate::access::Principal;
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::graphql::types::{Payload, UserError, respond};
+use crate::idempotency::{Claim, IdempotencyKey};
 
 #[derive(MergedObject, Default)]
 pub struct Query(
     access::AccessQuery,
     people::PeopleQuery,
     offboarding::OffboardingQuery,
+    preview::PreviewQuery,
+    audit::AuditQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -26,18 +37,26 @@ pub struct Mutation(
     access::AccessMutation,
     people::PeopleMutation,
     offboarding::OffboardingMutation,
+    contacts::ContactsMutation,
 );
 
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(progress::ProgressSubscription);
+
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// The schema's types and limits, without runtime data: what `schema.graphql` is made from.
-pub fn schema_builder(config: &Config) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+pub fn schema_builder(config: &Config) -> SchemaBuilder<Query, Mutation, Subscription> {
     let limits = &config.limits;
-    let builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(limits.query_depth)
-        .limit_complexity(limits.query_complexity)
-        .limit_directives(limits.directives_per_field)
-        .extension(errors::ErrorCodes);
+    let builder = Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .limit_depth(limits.query_depth)
+    .limit_complexity(limits.query_complexity)
+    .limit_directives(limits.directives_per_field)
+    .extension(errors::ErrorCodes);
     if config.introspection {
         builder
     } else {
@@ -91,6 +110,73 @@ impl ContextExt for Context<'_> {
     fn request_id(&self) -> Option<&str> {
         self.data_opt::<RequestContext>()
             .and_then(|request| request.request_id.as_deref())
+    }
+}
+
+/// A mutation's transaction together with its idempotency key.
+pub(crate) struct MutationTxn {
+    txn: sea_orm::DatabaseTransaction,
+    key: Option<IdempotencyKey>,
+}
+
+pub(crate) enum Begun<P> {
+    /// Run the mutation in this transaction.
+    Fresh(MutationTxn),
+    /// Nothing to run: the first answer for this idempotency key, or why the key is refused.
+    Answered(P),
+}
+
+impl MutationTxn {
+    /// Opens the transaction and claims the idempotency key, if the call sent one.
+    pub(crate) async fn begin<P>(
+        ctx: &Context<'_>,
+        operation: &'static str,
+        key: Option<String>,
+        input: &impl Serialize,
+    ) -> Result<Begun<P>, ApiError>
+    where
+        P: Payload + DeserializeOwned,
+    {
+        let principal = ctx.principal()?;
+        let key = IdempotencyKey::new(principal, operation, key, input)?;
+        let txn = ctx.db().begin().await?;
+        let claimed = match &key {
+            Some(key) => key.claim(&txn, Utc::now()).await,
+            None => Ok(Claim::Fresh),
+        };
+        let answer = match claimed {
+            Ok(Claim::Fresh) => return Ok(Begun::Fresh(MutationTxn { txn, key })),
+            Ok(Claim::Replay(answer)) => serde_json::from_value(answer).map_err(|error| {
+                ApiError::Internal(format!("a stored answer is unreadable: {error}"))
+            }),
+            Err(ApiError::Rejected(errors)) => Ok(P::rejected(
+                errors.into_iter().map(UserError::from).collect(),
+            )),
+            Err(error) => Err(error),
+        };
+        txn.rollback().await?;
+        answer.map(Begun::Answered)
+    }
+
+    pub(crate) fn db(&self) -> &sea_orm::DatabaseTransaction {
+        &self.txn
+    }
+
+    /// Rolls back a refused or failed mutation (its key claim too) and answers why.
+    pub(crate) async fn refuse<P: Payload>(self, error: ApiError) -> async_graphql::Result<P> {
+        self.txn.rollback().await.map_err(ApiError::from)?;
+        respond(Err(error), |()| P::default())
+    }
+
+    /// Stores the answer under the idempotency key and commits, both or neither.
+    pub(crate) async fn commit<P: Serialize>(self, payload: &P) -> Result<(), ApiError> {
+        if let Some(key) = &self.key {
+            let answer = serde_json::to_value(payload)
+                .map_err(|error| ApiError::Internal(format!("storing the answer: {error}")))?;
+            key.store(&self.txn, answer).await?;
+        }
+        self.txn.commit().await?;
+        Ok(())
     }
 }
 

@@ -1,16 +1,20 @@
 use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::{OutboxStatus, offboarding, outbox};
-use sea_orm::TransactionTrait;
+use sea_orm::ConnectionTrait;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
-use crate::graphql::types::{Member, UserError, payloads, respond};
-use crate::graphql::{ContextExt, commit_if_ok};
+use crate::error::ApiError;
+use crate::graphql::contacts::ContactReassignmentInput;
+use crate::graphql::types::{Member, UserError, payloads};
+use crate::graphql::{Begun, ContextExt, MutationTxn};
 use crate::offboarding::deactivate::{self, DeactivateRequest};
 use crate::offboarding::guards::Candidate;
 use crate::offboarding::progress::{self, Summary};
 use crate::offboarding::remove::{self, RemoveRequest};
+use crate::offboarding::restore;
 use crate::people::members::{MemberRow, groups_of};
 use crate::people::page_size;
 
@@ -26,6 +30,48 @@ impl From<offboarding::Model> for Offboarding {
             model,
             summary: OnceCell::new(),
         }
+    }
+}
+
+/// An idempotent replay answers with the same offboarding: its row is stored, its progress is
+/// read afresh.
+#[derive(Serialize, Deserialize)]
+struct StoredOffboarding {
+    id: Uuid,
+    workspace_id: Uuid,
+    actor_user_id: Option<Uuid>,
+    actor_api_key_id: Option<Uuid>,
+    kind: String,
+    created_at: DateTime<Utc>,
+}
+
+impl Serialize for Offboarding {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let model = &self.model;
+        StoredOffboarding {
+            id: model.id,
+            workspace_id: model.workspace_id,
+            actor_user_id: model.actor_user_id,
+            actor_api_key_id: model.actor_api_key_id,
+            kind: model.kind.clone(),
+            created_at: model.created_at,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Offboarding {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let stored = StoredOffboarding::deserialize(deserializer)?;
+        Ok(offboarding::Model {
+            id: stored.id,
+            workspace_id: stored.workspace_id,
+            actor_user_id: stored.actor_user_id,
+            actor_api_key_id: stored.actor_api_key_id,
+            kind: stored.kind,
+            created_at: stored.created_at,
+        }
+        .into())
     }
 }
 
@@ -179,7 +225,7 @@ impl OffboardingQuery {
     }
 }
 
-#[derive(InputObject)]
+#[derive(InputObject, Serialize)]
 pub struct RemoveMembersInput {
     workspace_id: Uuid,
     /// The members to remove, 1 to 10,000. All are removed, or none.
@@ -191,9 +237,14 @@ pub struct RemoveMembersInput {
     revoke_api_keys: bool,
     /// An active member to take over their campaigns; the workspace itself by default.
     reattribute_to: Option<Uuid>,
+    /// Contact duties to hand over in the same transaction ("Reassign and Remove").
+    contact_reassignments: Option<Vec<ContactReassignmentInput>>,
+    /// Send the same key again to retry safely: the first answer comes back, nothing is applied twice.
+    #[serde(skip)]
+    idempotency_key: Option<String>,
 }
 
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Serialize, Deserialize)]
 pub struct RemovedMember {
     user_id: Uuid,
     email: String,
@@ -204,7 +255,7 @@ pub struct RemovedMember {
     api_keys_revoked: u64,
 }
 
-#[derive(SimpleObject, Default)]
+#[derive(SimpleObject, Default, Serialize, Deserialize)]
 pub struct RemoveMembersPayload {
     removed_members: Vec<RemovedMember>,
     /// The side effects still to carry out: sessions, keys, campaigns, emails.
@@ -212,38 +263,60 @@ pub struct RemoveMembersPayload {
     user_errors: Vec<UserError>,
 }
 
-#[derive(InputObject)]
+#[derive(InputObject, Serialize)]
 pub struct DeactivateUserInput {
     workspace_id: Uuid,
     user_id: Uuid,
     reason: Option<String>,
     #[graphql(default)]
     revoke_api_keys: bool,
+    #[serde(skip)]
+    idempotency_key: Option<String>,
 }
 
-#[derive(SimpleObject, Default)]
+#[derive(SimpleObject, Default, Serialize, Deserialize)]
 pub struct DeactivateUserPayload {
     member: Option<Member>,
     offboarding: Option<Offboarding>,
     user_errors: Vec<UserError>,
 }
 
-#[derive(InputObject)]
+#[derive(InputObject, Serialize)]
 pub struct ReactivateUserInput {
     workspace_id: Uuid,
     user_id: Uuid,
+    #[serde(skip)]
+    idempotency_key: Option<String>,
 }
 
-#[derive(SimpleObject, Default)]
+#[derive(SimpleObject, Default, Serialize, Deserialize)]
 pub struct ReactivateUserPayload {
     member: Option<Member>,
+    user_errors: Vec<UserError>,
+}
+
+#[derive(InputObject, Serialize)]
+pub struct RestoreMemberInput {
+    workspace_id: Uuid,
+    user_id: Uuid,
+    #[serde(skip)]
+    idempotency_key: Option<String>,
+}
+
+#[derive(SimpleObject, Default, Serialize, Deserialize)]
+pub struct RestoreMemberPayload {
+    /// The membership as it was before the removal: role, status and groups.
+    member: Option<Member>,
+    /// Restoring took an organization seat the person no longer held.
+    seat_taken: Option<bool>,
     user_errors: Vec<UserError>,
 }
 
 payloads!(
     RemoveMembersPayload,
     DeactivateUserPayload,
-    ReactivateUserPayload
+    ReactivateUserPayload,
+    RestoreMemberPayload
 );
 
 /// Queues the committed outbox rows without making the client wait; if the queue is down the
@@ -257,13 +330,12 @@ fn hand_over(ctx: &Context<'_>, outbox_ids: Vec<Uuid>) {
     });
 }
 
-async fn member(ctx: &Context<'_>, candidate: Candidate) -> Result<Member> {
-    let mut groups = groups_of(
-        ctx.db(),
-        candidate.membership.workspace_id,
-        &[candidate.user.id],
-    )
-    .await?;
+/// A member as the People page shows it, read in the mutation's transaction.
+pub(crate) async fn member<C: ConnectionTrait>(
+    db: &C,
+    candidate: Candidate,
+) -> Result<Member, ApiError> {
+    let mut groups = groups_of(db, candidate.membership.workspace_id, &[candidate.user.id]).await?;
     Ok(Member::from(MemberRow {
         groups: groups.remove(&candidate.user.id).unwrap_or_default(),
         membership: candidate.membership,
@@ -282,27 +354,37 @@ impl OffboardingMutation {
         ctx: &Context<'_>,
         input: RemoveMembersInput,
     ) -> Result<RemoveMembersPayload> {
-        let principal = ctx.principal()?;
-        let txn = ctx.db().begin().await?;
+        let key = input.idempotency_key.clone();
+        let txn = match MutationTxn::begin(ctx, "removeMembers", key, &input).await? {
+            Begun::Fresh(txn) => txn,
+            Begun::Answered(payload) => return Ok(payload),
+        };
         let result = remove::remove_members(
-            &txn,
-            principal,
+            txn.db(),
+            ctx.principal()?,
             RemoveRequest {
                 workspace_id: input.workspace_id,
                 user_ids: input.user_ids,
                 reason: input.reason,
                 revoke_api_keys: input.revoke_api_keys,
                 reattribute_to: input.reattribute_to,
+                contact_reassignments: input
+                    .contact_reassignments
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(Into::into)
+                    .collect(),
                 request_id: ctx.request_id(),
             },
             Utc::now(),
         )
         .await;
-        let result = commit_if_ok(txn, result).await;
-        if let Ok(removed) = &result {
-            hand_over(ctx, removed.recorded.outbox_ids.clone());
-        }
-        respond(result, |removed| RemoveMembersPayload {
+        let removed = match result {
+            Ok(removed) => removed,
+            Err(error) => return txn.refuse(error).await,
+        };
+        let outbox_ids = removed.recorded.outbox_ids;
+        let payload = RemoveMembersPayload {
             removed_members: removed
                 .members
                 .into_iter()
@@ -316,7 +398,10 @@ impl OffboardingMutation {
                 .collect(),
             offboarding: Some(removed.recorded.offboarding.into()),
             user_errors: Vec::new(),
-        })
+        };
+        txn.commit(&payload).await?;
+        hand_over(ctx, outbox_ids);
+        Ok(payload)
     }
 
     /// Suspends a member's access; membership, role, groups and seat are kept.
@@ -325,11 +410,14 @@ impl OffboardingMutation {
         ctx: &Context<'_>,
         input: DeactivateUserInput,
     ) -> Result<DeactivateUserPayload> {
-        let principal = ctx.principal()?;
-        let txn = ctx.db().begin().await?;
+        let key = input.idempotency_key.clone();
+        let txn = match MutationTxn::begin(ctx, "deactivateUser", key, &input).await? {
+            Begun::Fresh(txn) => txn,
+            Begun::Answered(payload) => return Ok(payload),
+        };
         let result = deactivate::deactivate_user(
-            &txn,
-            principal,
+            txn.db(),
+            ctx.principal()?,
             DeactivateRequest {
                 workspace_id: input.workspace_id,
                 user_id: input.user_id,
@@ -340,17 +428,18 @@ impl OffboardingMutation {
             Utc::now(),
         )
         .await;
-        let result = commit_if_ok(txn, result).await;
         let deactivated = match result {
             Ok(deactivated) => deactivated,
-            Err(error) => return respond(Err(error), |()| DeactivateUserPayload::default()),
+            Err(error) => return txn.refuse(error).await,
         };
-        hand_over(ctx, deactivated.recorded.outbox_ids.clone());
-        Ok(DeactivateUserPayload {
-            member: Some(member(ctx, deactivated.candidate).await?),
+        let payload = DeactivateUserPayload {
+            member: Some(member(txn.db(), deactivated.candidate).await?),
             offboarding: Some(deactivated.recorded.offboarding.into()),
             user_errors: Vec::new(),
-        })
+        };
+        txn.commit(&payload).await?;
+        hand_over(ctx, deactivated.recorded.outbox_ids);
+        Ok(payload)
     }
 
     /// Gives a deactivated member their access back, with the same role and groups.
@@ -359,25 +448,63 @@ impl OffboardingMutation {
         ctx: &Context<'_>,
         input: ReactivateUserInput,
     ) -> Result<ReactivateUserPayload> {
-        let principal = ctx.principal()?;
-        let txn = ctx.db().begin().await?;
+        let key = input.idempotency_key.clone();
+        let txn = match MutationTxn::begin(ctx, "reactivateUser", key, &input).await? {
+            Begun::Fresh(txn) => txn,
+            Begun::Answered(payload) => return Ok(payload),
+        };
         let result = deactivate::reactivate_user(
-            &txn,
-            principal,
+            txn.db(),
+            ctx.principal()?,
             input.workspace_id,
             input.user_id,
             ctx.request_id(),
             Utc::now(),
         )
         .await;
-        let result = commit_if_ok(txn, result).await;
         let candidate = match result {
             Ok(candidate) => candidate,
-            Err(error) => return respond(Err(error), |()| ReactivateUserPayload::default()),
+            Err(error) => return txn.refuse(error).await,
         };
-        Ok(ReactivateUserPayload {
-            member: Some(member(ctx, candidate).await?),
+        let payload = ReactivateUserPayload {
+            member: Some(member(txn.db(), candidate).await?),
             user_errors: Vec::new(),
-        })
+        };
+        txn.commit(&payload).await?;
+        Ok(payload)
+    }
+
+    /// Undoes a removal made in the last 30 days: the membership comes back with its role,
+    /// status and groups. Revoked API keys and ended sessions stay revoked.
+    async fn restore_member(
+        &self,
+        ctx: &Context<'_>,
+        input: RestoreMemberInput,
+    ) -> Result<RestoreMemberPayload> {
+        let key = input.idempotency_key.clone();
+        let txn = match MutationTxn::begin(ctx, "restoreMember", key, &input).await? {
+            Begun::Fresh(txn) => txn,
+            Begun::Answered(payload) => return Ok(payload),
+        };
+        let result = restore::restore_member(
+            txn.db(),
+            ctx.principal()?,
+            input.workspace_id,
+            input.user_id,
+            ctx.request_id(),
+            Utc::now(),
+        )
+        .await;
+        let restored = match result {
+            Ok(restored) => restored,
+            Err(error) => return txn.refuse(error).await,
+        };
+        let payload = RestoreMemberPayload {
+            member: Some(member(txn.db(), restored.candidate).await?),
+            seat_taken: Some(restored.seat_taken),
+            user_errors: Vec::new(),
+        };
+        txn.commit(&payload).await?;
+        Ok(payload)
     }
 }

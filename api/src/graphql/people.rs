@@ -2,10 +2,11 @@ use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use sea_orm::TransactionTrait;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::graphql::types::{Member, RoleValue, StatusValue, User, UserError, payloads, respond};
-use crate::graphql::{ContextExt, commit_if_ok};
+use crate::graphql::{Begun, ContextExt, MutationTxn, commit_if_ok};
 use crate::people::invitations::{self, AcceptRequest, InviteRequest};
 use crate::people::members::{self, MemberFilter, MemberRow};
 use crate::people::{Page, encode_cursor, page_size, seats};
@@ -132,18 +133,24 @@ impl PeopleQuery {
     }
 }
 
-#[derive(InputObject)]
+#[derive(InputObject, Serialize)]
 pub struct InviteMemberInput {
     workspace_id: Uuid,
     email: String,
     role: RoleValue,
+    /// Send the same key again to retry safely: the first answer comes back (without the
+    /// invitation's secret, which is never stored), nothing is applied twice.
+    #[serde(skip)]
+    idempotency_key: Option<String>,
 }
 
-#[derive(SimpleObject, Default)]
+#[derive(SimpleObject, Default, Serialize, Deserialize)]
 pub struct InviteMemberPayload {
     /// The new member, in INVITED status.
     member: Option<Member>,
-    /// The invitation's secret, for `acceptInvitation`. Shown only here.
+    /// The invitation's secret, for `acceptInvitation`. Shown only here: null when an
+    /// idempotent retry answers.
+    #[serde(skip)]
     invitation_token: Option<String>,
     invitation_expires_at: Option<DateTime<Utc>>,
     user_errors: Vec<UserError>,
@@ -181,11 +188,14 @@ impl PeopleMutation {
         ctx: &Context<'_>,
         input: InviteMemberInput,
     ) -> Result<InviteMemberPayload> {
-        let principal = ctx.principal()?;
-        let txn = ctx.db().begin().await?;
+        let key = input.idempotency_key.clone();
+        let txn = match MutationTxn::begin(ctx, "inviteMember", key, &input).await? {
+            Begun::Fresh(txn) => txn,
+            Begun::Answered(payload) => return Ok(payload),
+        };
         let result = invitations::invite_member(
-            &txn,
-            principal,
+            txn.db(),
+            ctx.principal()?,
             InviteRequest {
                 workspace_id: input.workspace_id,
                 email: &input.email,
@@ -196,8 +206,11 @@ impl PeopleMutation {
             Utc::now(),
         )
         .await;
-        let result = commit_if_ok(txn, result).await;
-        respond(result, |invited| InviteMemberPayload {
+        let invited = match result {
+            Ok(invited) => invited,
+            Err(error) => return txn.refuse(error).await,
+        };
+        let payload = InviteMemberPayload {
             invitation_token: Some(invited.token),
             invitation_expires_at: Some(invited.invitation.expires_at),
             member: Some(Member::from(MemberRow {
@@ -206,7 +219,9 @@ impl PeopleMutation {
                 groups: Vec::new(),
             })),
             user_errors: Vec::new(),
-        })
+        };
+        txn.commit(&payload).await?;
+        Ok(payload)
     }
 
     /// Accepts an invitation and signs in to its workspace. Needs no `Authorization`.

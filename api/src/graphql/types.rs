@@ -3,12 +3,13 @@
 use async_graphql::{Enum, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::{api_key, user, user_group, workspace};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{UserError as DomainUserError, UserErrorCode};
 use crate::people::members::MemberRow;
 
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[graphql(name = "Role")]
 pub enum RoleValue {
     Owner,
@@ -39,7 +40,7 @@ impl From<RoleValue> for entities::Role {
     }
 }
 
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[graphql(name = "MembershipStatus")]
 pub enum StatusValue {
     Invited,
@@ -67,7 +68,7 @@ impl From<StatusValue> for entities::MembershipStatus {
     }
 }
 
-#[derive(SimpleObject, Debug, Clone)]
+#[derive(SimpleObject, Debug, Clone, Serialize, Deserialize)]
 pub struct User {
     pub id: Uuid,
     pub email: String,
@@ -84,7 +85,7 @@ impl From<user::Model> for User {
     }
 }
 
-#[derive(SimpleObject, Debug, Clone)]
+#[derive(SimpleObject, Debug, Clone, Serialize, Deserialize)]
 pub struct Workspace {
     pub id: Uuid,
     pub organization_id: Uuid,
@@ -103,7 +104,7 @@ impl From<workspace::Model> for Workspace {
     }
 }
 
-#[derive(SimpleObject, Debug, Clone)]
+#[derive(SimpleObject, Debug, Clone, Serialize, Deserialize)]
 pub struct Group {
     pub id: Uuid,
     pub name: String,
@@ -119,7 +120,7 @@ impl From<user_group::Model> for Group {
 }
 
 /// A person's membership of a workspace, as the People page lists it.
-#[derive(SimpleObject, Debug, Clone)]
+#[derive(SimpleObject, Debug, Clone, Serialize, Deserialize)]
 pub struct Member {
     /// The membership's id; mutations address members by `workspaceId` + `userId`.
     pub id: Uuid,
@@ -149,7 +150,7 @@ impl From<MemberRow> for Member {
 }
 
 /// An API key as listed; its secret is shown only once, in `createApiKey`'s answer.
-#[derive(SimpleObject, Debug, Clone)]
+#[derive(SimpleObject, Debug, Clone, Serialize, Deserialize)]
 pub struct ApiKey {
     pub id: Uuid,
     pub workspace_id: Uuid,
@@ -178,7 +179,7 @@ impl From<api_key::Model> for ApiKey {
 }
 
 /// A rule that blocked a mutation. When a payload's `userErrors` is not empty, nothing changed.
-#[derive(SimpleObject, Debug, Clone)]
+#[derive(SimpleObject, Debug, Clone, Serialize, Deserialize)]
 pub struct UserError {
     pub code: UserErrorCode,
     pub message: String,

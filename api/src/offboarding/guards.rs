@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use entities::{MembershipStatus, Role, application, membership, user, workspace};
+use entities::{MembershipStatus, Role, membership, user, workspace};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
     QuerySelect,
@@ -21,6 +21,18 @@ pub struct Candidate {
     pub user: user::Model,
 }
 
+/// The caller may manage people in this workspace.
+pub fn authorize(principal: &Principal, workspace_id: Uuid) -> Result<(), ApiError> {
+    ensure_own_workspace(principal, workspace_id)?;
+    if principal.has(Permission::UserManagement) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "managing members needs the USER_MANAGEMENT permission".into(),
+        ))
+    }
+}
+
 /// Checks the caller may manage people here, and locks the workspace row until the transaction
 /// ends: every change that could leave the workspace without an owner takes this lock first, so
 /// two such calls run one after the other and the second sees the first's result. (SQLite has
@@ -30,12 +42,7 @@ pub async fn authorize_and_lock<C: ConnectionTrait>(
     principal: &Principal,
     workspace_id: Uuid,
 ) -> Result<workspace::Model, ApiError> {
-    ensure_own_workspace(principal, workspace_id)?;
-    if !principal.has(Permission::UserManagement) {
-        return Err(ApiError::Forbidden(
-            "managing members needs the USER_MANAGEMENT permission".into(),
-        ));
-    }
+    authorize(principal, workspace_id)?;
     let query = workspace::Entity::find_by_id(workspace_id);
     let workspace = if db.get_database_backend() == DbBackend::Postgres {
         query.lock_exclusive().one(db).await?
@@ -182,72 +189,6 @@ pub async fn last_owner_errors<C: ConnectionTrait>(
             .for_user(user_id)
         })
         .collect())
-}
-
-/// The contact duties a person holds in the workspace.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ContactDuties {
-    pub administrative_contact: bool,
-    pub technical_contact: bool,
-    /// Applications (id, name) whose technical contact they are.
-    pub applications: Vec<(Uuid, String)>,
-}
-
-impl ContactDuties {
-    pub fn is_empty(&self) -> bool {
-        !self.administrative_contact && !self.technical_contact && self.applications.is_empty()
-    }
-
-    pub fn describe(&self) -> String {
-        let mut duties = Vec::new();
-        if self.administrative_contact {
-            duties.push("the workspace's administrative contact".to_owned());
-        }
-        if self.technical_contact {
-            duties.push("the workspace's technical contact".to_owned());
-        }
-        for (_, name) in &self.applications {
-            duties.push(format!("the technical contact of {name}"));
-        }
-        duties.join(", ")
-    }
-}
-
-/// The contact duties of each of these people (one statement for the applications).
-pub async fn contact_duties<C: ConnectionTrait>(
-    db: &C,
-    workspace: &workspace::Model,
-    user_ids: &[Uuid],
-) -> Result<HashMap<Uuid, ContactDuties>, DbErr> {
-    let mut duties: HashMap<Uuid, ContactDuties> = HashMap::new();
-    let wanted: HashSet<Uuid> = user_ids.iter().copied().collect();
-    if let Some(id) = workspace
-        .administrative_contact_id
-        .filter(|id| wanted.contains(id))
-    {
-        duties.entry(id).or_default().administrative_contact = true;
-    }
-    if let Some(id) = workspace
-        .technical_contact_id
-        .filter(|id| wanted.contains(id))
-    {
-        duties.entry(id).or_default().technical_contact = true;
-    }
-    let applications = application::Entity::find()
-        .filter(application::Column::WorkspaceId.eq(workspace.id))
-        .filter(application::Column::TechnicalContactId.is_in(user_ids.iter().copied()))
-        .all(db)
-        .await?;
-    for application in applications {
-        if let Some(contact) = application.technical_contact_id {
-            duties
-                .entry(contact)
-                .or_default()
-                .applications
-                .push((application.id, application.name));
-        }
-    }
-    Ok(duties)
 }
 
 /// Deduplicates ids (keeping the first occurrence's place) and bounds their number.

@@ -1,10 +1,15 @@
-//! Taking people out of a workspace: removal, deactivation and reactivation, each one
-//! transaction that writes the change, its audit entries and its outbox rows together.
+//! Taking people out of a workspace safely: preview, removal, deactivation and reactivation,
+//! restore, and handing over contacts and ownership first. Each mutation is one transaction that
+//! writes the change, its audit entries and its outbox rows together.
 
+pub mod contacts;
 pub mod deactivate;
 pub mod guards;
+pub mod preview;
 pub mod progress;
 pub mod remove;
+pub mod restore;
+pub mod transfer;
 
 use chrono::{DateTime, Utc};
 use entities::offboarding;

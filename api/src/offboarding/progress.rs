@@ -1,9 +1,15 @@
-//! Following an offboarding: the state of each of its side effects.
+//! Following an offboarding: the state of each of its side effects, now or as they change.
 
-use entities::{OutboxStatus, offboarding, outbox};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::time::Duration;
+
+use async_graphql::futures_util::stream::{self, Stream};
+use entities::{OutboxStatus, job_event, offboarding, outbox};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
+use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::access::{Permission, Principal};
@@ -88,4 +94,156 @@ pub async fn jobs<C: ConnectionTrait>(
         .limit(first)
         .all(db)
         .await
+}
+
+/// How often a live follower looks for new job events.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
+/// Event ids come from a sequence, and a transaction may commit a smaller id after a larger one
+/// was read. Every read goes back to the largest id seen this long ago (longer than any job's
+/// transaction), and skips the ids it has already seen.
+const COMMIT_GRACE: Duration = Duration::from_secs(60);
+
+/// Where an offboarding as a whole stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overall {
+    InProgress,
+    Succeeded,
+    /// Every job ran; some are DEAD.
+    Failed,
+}
+
+/// One state a job went through, with where the whole offboarding stood right after it.
+#[derive(Debug, Clone)]
+pub struct ProgressEvent {
+    pub event: job_event::Model,
+    pub kind: String,
+    pub overall: Overall,
+}
+
+struct Follower {
+    db: DatabaseConnection,
+    offboarding_id: Uuid,
+    kinds: HashMap<Uuid, String>,
+    states: HashMap<Uuid, OutboxStatus>,
+    unfinished: usize,
+    dead: usize,
+    seen: HashSet<i64>,
+    /// (when, largest id seen by then), oldest first.
+    marks: VecDeque<(Instant, i64)>,
+    floor: i64,
+    ready: VecDeque<ProgressEvent>,
+    polled: bool,
+    done: bool,
+}
+
+impl Follower {
+    async fn poll(&mut self) -> Result<(), DbErr> {
+        let now = Instant::now();
+        while self
+            .marks
+            .front()
+            .is_some_and(|(at, _)| now.duration_since(*at) > COMMIT_GRACE)
+        {
+            if let Some((_, id)) = self.marks.pop_front() {
+                self.floor = self.floor.max(id);
+            }
+        }
+        self.seen.retain(|id| *id > self.floor);
+        let events = job_event::Entity::find()
+            .filter(job_event::Column::OffboardingId.eq(self.offboarding_id))
+            .filter(job_event::Column::Id.gt(self.floor))
+            .order_by_asc(job_event::Column::Id)
+            .all(&self.db)
+            .await?;
+        if self.kinds.is_empty() {
+            self.kinds = outbox::Entity::find()
+                .select_only()
+                .column(outbox::Column::Id)
+                .column(outbox::Column::Kind)
+                .filter(outbox::Column::OffboardingId.eq(self.offboarding_id))
+                .into_tuple::<(Uuid, String)>()
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .collect();
+            self.unfinished = self.kinds.len();
+        }
+        let mut largest = self.floor;
+        for event in events {
+            largest = largest.max(event.id);
+            if !self.seen.insert(event.id) {
+                continue;
+            }
+            let finished = |status: OutboxStatus| {
+                matches!(status, OutboxStatus::Succeeded | OutboxStatus::Dead)
+            };
+            let before = self.states.insert(event.outbox_id, event.status);
+            if before.is_none_or(|status| !finished(status)) && finished(event.status) {
+                self.unfinished = self.unfinished.saturating_sub(1);
+            }
+            if event.status == OutboxStatus::Dead && before != Some(OutboxStatus::Dead) {
+                self.dead += 1;
+            }
+            let overall = if self.unfinished > 0 {
+                Overall::InProgress
+            } else if self.dead > 0 {
+                Overall::Failed
+            } else {
+                Overall::Succeeded
+            };
+            self.ready.push_back(ProgressEvent {
+                kind: self
+                    .kinds
+                    .get(&event.outbox_id)
+                    .cloned()
+                    .unwrap_or_default(),
+                event,
+                overall,
+            });
+        }
+        self.marks.push_back((now, largest));
+        self.done = self.unfinished == 0;
+        Ok(())
+    }
+}
+
+/// Every state change of the offboarding's jobs, from the first, until all are finished. Reads
+/// `job_event` (written by a trigger on `outbox`), so it sees jobs run by any worker process.
+pub fn follow(
+    db: DatabaseConnection,
+    offboarding_id: Uuid,
+    interval: Duration,
+) -> impl Stream<Item = Result<ProgressEvent, DbErr>> + Send {
+    let follower = Follower {
+        db,
+        offboarding_id,
+        kinds: HashMap::new(),
+        states: HashMap::new(),
+        unfinished: 0,
+        dead: 0,
+        seen: HashSet::new(),
+        marks: VecDeque::new(),
+        floor: 0,
+        ready: VecDeque::new(),
+        polled: false,
+        done: false,
+    };
+    stream::unfold(Some(follower), move |follower| async move {
+        let mut follower = follower?;
+        loop {
+            if let Some(event) = follower.ready.pop_front() {
+                return Some((Ok(event), Some(follower)));
+            }
+            if follower.done {
+                return None;
+            }
+            if follower.polled {
+                tokio::time::sleep(interval).await;
+            }
+            follower.polled = true;
+            if let Err(error) = follower.poll().await {
+                return Some((Err(error), None));
+            }
+        }
+    })
 }

@@ -1,6 +1,6 @@
 //! `removeMembers`: soft-delete one or many memberships, atomically.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use entities::{
@@ -18,9 +18,11 @@ use worker::Job;
 
 use crate::access::{Actor, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
+use crate::offboarding::contacts::{
+    ContactDuties, Move, Reassignment, apply_moves, contact_duties, plan_moves,
+};
 use crate::offboarding::guards::{
-    Candidate, authorize_and_lock, check_target, contact_duties, last_owner_errors,
-    load_candidates, member_ids,
+    Candidate, authorize_and_lock, check_target, last_owner_errors, load_candidates, member_ids,
 };
 use crate::offboarding::{MAX_MEMBERS_PER_CALL, Recorded, record, validate_reason};
 use crate::people::members::groups_of;
@@ -33,6 +35,8 @@ pub struct RemoveRequest<'a> {
     pub revoke_api_keys: bool,
     /// Who takes over their campaigns; the workspace's system principal when `None`.
     pub reattribute_to: Option<Uuid>,
+    /// Contact duties handed over in the same transaction ("Reassign and Remove").
+    pub contact_reassignments: Vec<Reassignment>,
     pub request_id: Option<&'a str>,
 }
 
@@ -50,6 +54,67 @@ pub struct Removed {
     pub recorded: Recorded,
 }
 
+/// What removing these members would run into: the one judgement both `removeMembers` and
+/// `removalPreview` use, so the preview never disagrees with the mutation.
+pub struct Assessment {
+    /// The ids asked for, deduplicated, in the order given.
+    pub user_ids: Vec<Uuid>,
+    pub candidates: HashMap<Uuid, Candidate>,
+    /// Contact duties each of them holds before any reassignment of this call.
+    pub duties: HashMap<Uuid, ContactDuties>,
+    /// Every blocking reason, each naming its member.
+    pub errors: Vec<UserError>,
+}
+
+/// Checks every rule of removal for these members, given the contact duties the same call moves
+/// away (`moves`); a constant number of statements, however many members.
+pub async fn assess<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    workspace: &workspace::Model,
+    user_ids: Vec<Uuid>,
+    moves: &[Move],
+) -> Result<Assessment, ApiError> {
+    let (candidates, removed) = load_candidates(db, workspace.id, &user_ids).await?;
+    let mut errors: Vec<UserError> = user_ids
+        .iter()
+        .filter_map(|id| check_target(principal, *id, &candidates, &removed, "remove"))
+        .collect();
+    let blocked: HashSet<Uuid> = errors.iter().filter_map(|e| e.user_id).collect();
+    let leaving: Vec<&Candidate> = user_ids
+        .iter()
+        .filter(|id| !blocked.contains(id))
+        .filter_map(|id| candidates.get(id))
+        .collect();
+    let duties = contact_duties(db, workspace, &user_ids).await?;
+    for candidate in &leaving {
+        let remaining = duties
+            .get(&candidate.user.id)
+            .map(|held| held.without(candidate.user.id, moves))
+            .unwrap_or_default();
+        if !remaining.is_empty() {
+            errors.push(
+                UserError::new(
+                    UserErrorCode::ContactReassignmentRequired,
+                    format!(
+                        "{} is still {}: reassign these duties first.",
+                        candidate.user.email,
+                        remaining.describe()
+                    ),
+                )
+                .for_user(candidate.user.id),
+            );
+        }
+    }
+    errors.extend(last_owner_errors(db, workspace.id, &leaving).await?);
+    Ok(Assessment {
+        user_ids,
+        candidates,
+        duties,
+        errors,
+    })
+}
+
 /// Removes every listed member, or none: when any of them is blocked, the answer names each
 /// blocked member and why, and nothing is written.
 pub async fn remove_members<C: ConnectionTrait>(
@@ -61,35 +126,15 @@ pub async fn remove_members<C: ConnectionTrait>(
     let user_ids = member_ids(request.user_ids, MAX_MEMBERS_PER_CALL)?;
     let reason = validate_reason(request.reason)?;
     let workspace = authorize_and_lock(db, principal, request.workspace_id).await?;
-    let (candidates, removed) = load_candidates(db, workspace.id, &user_ids).await?;
-
-    let mut errors: Vec<UserError> = user_ids
-        .iter()
-        .filter_map(|id| check_target(principal, *id, &candidates, &removed, "remove"))
-        .collect();
-    let blocked: HashSet<Uuid> = errors.iter().filter_map(|e| e.user_id).collect();
-    let leaving: Vec<&Candidate> = user_ids
-        .iter()
-        .filter(|id| !blocked.contains(id))
-        .filter_map(|id| candidates.get(id))
-        .collect();
-    let duties = contact_duties(db, &workspace, &user_ids).await?;
-    for candidate in &leaving {
-        if let Some(duties) = duties.get(&candidate.user.id).filter(|d| !d.is_empty()) {
-            errors.push(
-                UserError::new(
-                    UserErrorCode::ContactReassignmentRequired,
-                    format!(
-                        "{} is still {}: reassign these duties first.",
-                        candidate.user.email,
-                        duties.describe()
-                    ),
-                )
-                .for_user(candidate.user.id),
-            );
-        }
-    }
-    errors.extend(last_owner_errors(db, workspace.id, &leaving).await?);
+    let (moves, move_errors) =
+        plan_moves(db, &workspace, &request.contact_reassignments, &user_ids).await?;
+    let Assessment {
+        user_ids,
+        candidates,
+        mut errors,
+        ..
+    } = assess(db, principal, &workspace, user_ids, &moves).await?;
+    errors.extend(move_errors);
     let assignee = match request.reattribute_to {
         None => Ok(workspace.system_user_id),
         Some(assignee) => check_assignee(db, workspace.id, assignee, &user_ids).await?,
@@ -105,6 +150,7 @@ pub async fn remove_members<C: ConnectionTrait>(
         return Err(ApiError::Rejected(errors));
     }
 
+    apply_moves(db, principal, workspace.id, &moves, request.request_id, now).await?;
     let leaving: Vec<&Candidate> = user_ids
         .iter()
         .filter_map(|id| candidates.get(id))

@@ -1,0 +1,135 @@
+//! `auditLog`: the workspace's append-only trail, newest first.
+
+use std::collections::HashMap;
+
+use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::{Context, InputObject, Json, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entities::{audit_entry, user};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use crate::audit::{self, AuditFilter};
+use crate::graphql::ContextExt;
+use crate::graphql::types::User;
+use crate::people::{encode_cursor, page_size};
+
+#[derive(InputObject, Default)]
+pub struct AuditLogFilter {
+    /// e.g. `team_membership_remove`; see the README for every action.
+    action: Option<String>,
+    target_user_id: Option<Uuid>,
+    /// A user or an API key.
+    actor_id: Option<Uuid>,
+}
+
+#[derive(SimpleObject)]
+pub struct AuditEntry {
+    id: Uuid,
+    action: String,
+    actor_user_id: Option<Uuid>,
+    actor_api_key_id: Option<Uuid>,
+    /// The person who acted (null when an API key or the system did).
+    actor: Option<User>,
+    target_user_id: Option<Uuid>,
+    target: Option<User>,
+    reason: Option<String>,
+    /// The `x-request-id` of the request that did it.
+    request_id: Option<String>,
+    /// Everything else recorded: counts, roles, ids.
+    metadata: Json<serde_json::Value>,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(SimpleObject)]
+pub struct AuditTotals {
+    /// How many entries match, across all pages.
+    total_count: u64,
+}
+
+pub type AuditEntryConnection = Connection<String, AuditEntry, AuditTotals, EmptyFields>;
+
+#[derive(Default)]
+pub struct AuditQuery;
+
+#[Object]
+impl AuditQuery {
+    /// The workspace's audit trail, newest first. Entries can never be changed or deleted.
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        workspace_id: Uuid,
+        filter: Option<AuditLogFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<AuditEntryConnection> {
+        let principal = ctx.principal()?;
+        let first = page_size(first, ctx.config().limits.page_size)?;
+        let filter = filter.unwrap_or_default();
+        let filter = AuditFilter {
+            action: filter.action,
+            target_user_id: filter.target_user_id,
+            actor_id: filter.actor_id,
+        };
+        let page = audit::list(
+            ctx.db(),
+            principal,
+            workspace_id,
+            &filter,
+            first,
+            after.as_deref(),
+        )
+        .await?;
+        // Everyone the page names, in one statement.
+        let people: Vec<Uuid> = page
+            .items
+            .iter()
+            .flat_map(|entry| [entry.actor_user_id, entry.target_user_id])
+            .flatten()
+            .collect();
+        let people: HashMap<Uuid, user::Model> = if people.is_empty() {
+            HashMap::new()
+        } else {
+            user::Entity::find()
+                .filter(user::Column::Id.is_in(people))
+                .all(ctx.db())
+                .await?
+                .into_iter()
+                .map(|person| (person.id, person))
+                .collect()
+        };
+        let person = |id: Option<Uuid>| id.and_then(|id| people.get(&id).cloned().map(User::from));
+        let mut connection = Connection::with_additional_fields(
+            false,
+            page.has_next_page,
+            AuditTotals {
+                total_count: page.total_count,
+            },
+        );
+        connection.edges = page
+            .items
+            .into_iter()
+            .map(|entry: audit_entry::Model| {
+                let node = AuditEntry {
+                    id: entry.id,
+                    actor: person(entry.actor_user_id),
+                    target: person(entry.target_user_id),
+                    reason: entry
+                        .metadata
+                        .get("reason")
+                        .and_then(|reason| reason.as_str())
+                        .map(str::to_owned),
+                    action: entry.action,
+                    actor_user_id: entry.actor_user_id,
+                    actor_api_key_id: entry.actor_api_key_id,
+                    target_user_id: entry.target_user_id,
+                    request_id: entry.request_id,
+                    metadata: Json(entry.metadata),
+                    created_at: entry.created_at,
+                };
+                Edge::new(encode_cursor(&entry.id.to_string()), node)
+            })
+            .collect();
+        Ok(connection)
+    }
+}

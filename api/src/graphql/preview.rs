@@ -1,0 +1,116 @@
+//! `removalPreview`: every consequence of a removal, before confirming it.
+
+use async_graphql::{Context, Object, Result, SimpleObject};
+use uuid::Uuid;
+
+use crate::graphql::ContextExt;
+use crate::graphql::contacts::ContactDutyHeld;
+use crate::graphql::types::{RoleValue, StatusValue, UserError};
+use crate::offboarding::preview::{self, MemberPreview};
+
+/// What removing these members would do, and whether anything blocks it.
+#[derive(SimpleObject)]
+pub struct RemovalPreview {
+    /// `removeMembers` with these ids (and no contact reassignments) would succeed.
+    can_remove: bool,
+    /// One entry per distinct id, in the order given.
+    members: Vec<MemberRemovalPreview>,
+}
+
+/// What the person loses in this workspace.
+#[derive(SimpleObject)]
+pub struct RemovalLosses {
+    /// Access to this workspace's data and settings.
+    workspace_name: String,
+    /// The workspace's groups they leave.
+    groups: Vec<String>,
+}
+
+/// What the person keeps: memberships outside this workspace are untouched.
+#[derive(SimpleObject)]
+pub struct PreservedMemberships {
+    other_workspaces: u64,
+    /// Organizations other than this workspace's.
+    other_organizations: u64,
+}
+
+#[derive(SimpleObject)]
+pub struct MemberRemovalPreview {
+    user_id: Uuid,
+    /// Null when the id is not a live member of the workspace (see `blockers`).
+    name: Option<String>,
+    email: Option<String>,
+    status: Option<StatusValue>,
+    role: Option<RoleValue>,
+    loses: Option<RemovalLosses>,
+    preserved: Option<PreservedMemberships>,
+    /// Their organization seat would be freed (no other membership in it remains).
+    seat_freed: bool,
+    /// Duties to reassign first (or in the same call, with `contactReassignments`).
+    contact_duties: Vec<ContactDutyHeld>,
+    /// Campaigns they own, to be reattributed; their authorship is kept.
+    campaigns_to_reattribute: u64,
+    /// Their active API keys in this workspace: what `revokeApiKeys` would revoke.
+    api_keys_to_revoke: u64,
+    /// Enabled rules they created: these keep running under their stored creator.
+    rules_keep_running: u64,
+    /// Why `removeMembers` would refuse this member, with the same codes.
+    blockers: Vec<UserError>,
+}
+
+fn member_preview(workspace_name: &str, preview: MemberPreview) -> MemberRemovalPreview {
+    let person = preview.person;
+    MemberRemovalPreview {
+        user_id: preview.user_id,
+        name: person.as_ref().map(|p| p.name.clone()),
+        email: person.as_ref().map(|p| p.email.clone()),
+        status: person.as_ref().map(|p| p.status.into()),
+        role: person.as_ref().map(|p| p.role.into()),
+        loses: person.as_ref().map(|p| RemovalLosses {
+            workspace_name: workspace_name.to_owned(),
+            groups: p.groups.clone(),
+        }),
+        preserved: person.as_ref().map(|p| PreservedMemberships {
+            other_workspaces: p.other_workspaces,
+            other_organizations: p.other_organizations,
+        }),
+        seat_freed: preview.seat_freed,
+        contact_duties: preview
+            .contact_duties
+            .held()
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+        campaigns_to_reattribute: preview.campaigns_to_reattribute,
+        api_keys_to_revoke: preview.api_keys_to_revoke,
+        rules_keep_running: preview.rules_keep_running,
+        blockers: preview.blockers.into_iter().map(Into::into).collect(),
+    }
+}
+
+#[derive(Default)]
+pub struct PreviewQuery;
+
+#[Object]
+impl PreviewQuery {
+    /// What removing these members would do, for the confirmation dialog. Changes nothing.
+    async fn removal_preview(
+        &self,
+        ctx: &Context<'_>,
+        workspace_id: Uuid,
+        user_ids: Vec<Uuid>,
+    ) -> Result<RemovalPreview> {
+        let principal = ctx.principal()?;
+        let preview = preview::removal_preview(ctx.db(), principal, workspace_id, user_ids).await?;
+        let can_remove = preview.can_remove();
+        let workspace_name = preview.workspace_name;
+        Ok(RemovalPreview {
+            can_remove,
+            members: preview
+                .members
+                .into_iter()
+                .map(|member| member_preview(&workspace_name, member))
+                .collect(),
+        })
+    }
+}

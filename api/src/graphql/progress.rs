@@ -1,0 +1,72 @@
+//! `offboardingProgress`: an offboarding's side effects, streamed as they change.
+
+use async_graphql::futures_util::{Stream, StreamExt};
+use async_graphql::{Context, Result, SimpleObject, Subscription};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::graphql::ContextExt;
+use crate::graphql::offboarding::{JobStatus, OffboardingStatus};
+use crate::offboarding::progress::{self, Overall, ProgressEvent};
+
+/// One state a job went through.
+#[derive(SimpleObject)]
+pub struct OffboardingProgressEvent {
+    offboarding_id: Uuid,
+    job_id: Uuid,
+    kind: String,
+    status: JobStatus,
+    attempts: i32,
+    last_error: Option<String>,
+    at: DateTime<Utc>,
+    /// The whole offboarding right after this change; the stream ends once it is not IN_PROGRESS.
+    offboarding_status: OffboardingStatus,
+}
+
+impl From<ProgressEvent> for OffboardingProgressEvent {
+    fn from(progress: ProgressEvent) -> Self {
+        OffboardingProgressEvent {
+            offboarding_id: progress.event.offboarding_id,
+            job_id: progress.event.outbox_id,
+            kind: progress.kind,
+            status: progress.event.status.into(),
+            attempts: progress.event.attempts,
+            last_error: progress.event.last_error,
+            at: progress.event.created_at,
+            offboarding_status: match progress.overall {
+                Overall::InProgress => OffboardingStatus::InProgress,
+                Overall::Succeeded => OffboardingStatus::Succeeded,
+                Overall::Failed => OffboardingStatus::Failed,
+            },
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct ProgressSubscription;
+
+#[Subscription]
+impl ProgressSubscription {
+    /// Every state change of the offboarding's jobs, from the first, until all are finished —
+    /// whichever worker process runs them. Over WebSocket at `/graphql/ws`
+    /// (graphql-transport-ws); authenticate in `connection_init` with
+    /// `{"Authorization": "Bearer <token>"}`.
+    async fn offboarding_progress(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+    ) -> Result<impl Stream<Item = Result<OffboardingProgressEvent>> + use<>> {
+        let principal = ctx.principal()?;
+        let offboarding = progress::find(ctx.db(), principal, id).await?;
+        Ok(
+            progress::follow(ctx.db().clone(), offboarding.id, progress::POLL_INTERVAL).map(
+                |event| {
+                    event
+                        .map(OffboardingProgressEvent::from)
+                        .map_err(|error| ApiError::from(error).into())
+                },
+            ),
+        )
+    }
+}

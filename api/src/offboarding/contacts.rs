@@ -1,0 +1,435 @@
+//! Contact duties: who answers for the workspace (its administrative and technical contact) and
+//! for each application (its technical contact), and handing those duties to someone else.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use entities::{MembershipStatus, application, membership, workspace};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::access::Principal;
+use crate::audit::{self, AuditEvent};
+use crate::error::{ApiError, UserError, UserErrorCode};
+use crate::offboarding::guards::authorize_and_lock;
+
+// Each is a kind of contact; the API's words (ADMINISTRATIVE_CONTACT, …) say so.
+#[allow(clippy::enum_variant_names)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Duty {
+    AdministrativeContact,
+    TechnicalContact,
+    ApplicationTechnicalContact,
+}
+
+impl Duty {
+    fn name(self) -> &'static str {
+        match self {
+            Duty::AdministrativeContact => "administrative_contact",
+            Duty::TechnicalContact => "technical_contact",
+            Duty::ApplicationTechnicalContact => "application_technical_contact",
+        }
+    }
+}
+
+/// One duty a person holds: the workspace's, or an application's (id, name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldDuty {
+    pub duty: Duty,
+    pub application: Option<(Uuid, String)>,
+}
+
+/// The contact duties a person holds in the workspace.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContactDuties {
+    pub administrative_contact: bool,
+    pub technical_contact: bool,
+    /// Applications (id, name) whose technical contact they are.
+    pub applications: Vec<(Uuid, String)>,
+}
+
+impl ContactDuties {
+    pub fn is_empty(&self) -> bool {
+        !self.administrative_contact && !self.technical_contact && self.applications.is_empty()
+    }
+
+    pub fn held(&self) -> Vec<HeldDuty> {
+        let mut held = Vec::new();
+        if self.administrative_contact {
+            held.push(HeldDuty {
+                duty: Duty::AdministrativeContact,
+                application: None,
+            });
+        }
+        if self.technical_contact {
+            held.push(HeldDuty {
+                duty: Duty::TechnicalContact,
+                application: None,
+            });
+        }
+        held.extend(self.applications.iter().map(|application| HeldDuty {
+            duty: Duty::ApplicationTechnicalContact,
+            application: Some(application.clone()),
+        }));
+        held
+    }
+
+    pub fn describe(&self) -> String {
+        let mut duties = Vec::new();
+        if self.administrative_contact {
+            duties.push("the workspace's administrative contact".to_owned());
+        }
+        if self.technical_contact {
+            duties.push("the workspace's technical contact".to_owned());
+        }
+        for (_, name) in &self.applications {
+            duties.push(format!("the technical contact of {name}"));
+        }
+        duties.join(", ")
+    }
+
+    /// What is left once these moves are made.
+    pub fn without(&self, from_user_id: Uuid, moves: &[Move]) -> ContactDuties {
+        let moved = |duty: Duty, application: Option<Uuid>| {
+            moves.iter().any(|m| {
+                m.from_user_id == from_user_id
+                    && m.duty == duty
+                    && m.application.as_ref().map(|(id, _)| *id) == application
+            })
+        };
+        ContactDuties {
+            administrative_contact: self.administrative_contact
+                && !moved(Duty::AdministrativeContact, None),
+            technical_contact: self.technical_contact && !moved(Duty::TechnicalContact, None),
+            applications: self
+                .applications
+                .iter()
+                .filter(|(id, _)| !moved(Duty::ApplicationTechnicalContact, Some(*id)))
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
+/// The contact duties of each of these people (one statement for the applications).
+pub async fn contact_duties<C: ConnectionTrait>(
+    db: &C,
+    workspace: &workspace::Model,
+    user_ids: &[Uuid],
+) -> Result<HashMap<Uuid, ContactDuties>, DbErr> {
+    let mut duties: HashMap<Uuid, ContactDuties> = HashMap::new();
+    let wanted: HashSet<Uuid> = user_ids.iter().copied().collect();
+    if let Some(id) = workspace
+        .administrative_contact_id
+        .filter(|id| wanted.contains(id))
+    {
+        duties.entry(id).or_default().administrative_contact = true;
+    }
+    if let Some(id) = workspace
+        .technical_contact_id
+        .filter(|id| wanted.contains(id))
+    {
+        duties.entry(id).or_default().technical_contact = true;
+    }
+    if wanted.is_empty() {
+        return Ok(duties);
+    }
+    let applications = application::Entity::find()
+        .filter(application::Column::WorkspaceId.eq(workspace.id))
+        .filter(application::Column::TechnicalContactId.is_in(wanted.iter().copied()))
+        .all(db)
+        .await?;
+    for application in applications {
+        if let Some(contact) = application.technical_contact_id {
+            duties
+                .entry(contact)
+                .or_default()
+                .applications
+                .push((application.id, application.name));
+        }
+    }
+    for held in duties.values_mut() {
+        held.applications.sort_by(|a, b| a.1.cmp(&b.1));
+    }
+    Ok(duties)
+}
+
+/// Hand `duty` (for `applications`, or all of the person's applications when `None`) to someone.
+#[derive(Debug, Clone)]
+pub struct Assignment {
+    pub duty: Duty,
+    pub application_ids: Option<Vec<Uuid>>,
+    pub to_user_id: Uuid,
+}
+
+/// Everything one person hands over in a call.
+#[derive(Debug, Clone)]
+pub struct Reassignment {
+    pub from_user_id: Uuid,
+    pub assignments: Vec<Assignment>,
+}
+
+/// One duty passing from one person to another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Move {
+    pub duty: Duty,
+    pub application: Option<(Uuid, String)>,
+    pub from_user_id: Uuid,
+    pub to_user_id: Uuid,
+}
+
+/// The moves the reassignments ask for, or why some can't be made: each duty must be held by the
+/// person giving it up, and each assignee must be an active member who stays (not one of
+/// `leaving`) and is not that person. Two statements, however many assignments.
+pub async fn plan_moves<C: ConnectionTrait>(
+    db: &C,
+    workspace: &workspace::Model,
+    reassignments: &[Reassignment],
+    leaving: &[Uuid],
+) -> Result<(Vec<Move>, Vec<UserError>), DbErr> {
+    let mut moves: Vec<Move> = Vec::new();
+    let mut errors = Vec::new();
+    if reassignments.is_empty() {
+        return Ok((moves, errors));
+    }
+    let from_ids: Vec<Uuid> = reassignments.iter().map(|r| r.from_user_id).collect();
+    let duties = contact_duties(db, workspace, &from_ids).await?;
+    let assignees: HashSet<Uuid> = reassignments
+        .iter()
+        .flat_map(|r| r.assignments.iter().map(|a| a.to_user_id))
+        .collect();
+    let active = active_members(db, workspace.id, &assignees).await?;
+    let leaving: HashSet<Uuid> = leaving.iter().copied().collect();
+    for reassignment in reassignments {
+        let from = reassignment.from_user_id;
+        let held = duties.get(&from).cloned().unwrap_or_default();
+        for assignment in &reassignment.assignments {
+            let to = assignment.to_user_id;
+            if to == from || !active.contains(&to) || leaving.contains(&to) {
+                errors.push(
+                    UserError::new(
+                        UserErrorCode::InvalidAssignee,
+                        "Contact duties can only go to another active member who stays in the workspace.",
+                    )
+                    .on_field("assignments")
+                    .for_user(to),
+                );
+                continue;
+            }
+            let not_held = |what: &str| {
+                UserError::new(
+                    UserErrorCode::NotAContact,
+                    format!("This person is not {what}."),
+                )
+                .on_field("assignments")
+                .for_user(from)
+            };
+            let mut push = |duty: Duty, application: Option<(Uuid, String)>| {
+                moves.retain(|m| {
+                    !(m.from_user_id == from && m.duty == duty && m.application == application)
+                });
+                moves.push(Move {
+                    duty,
+                    application,
+                    from_user_id: from,
+                    to_user_id: to,
+                });
+            };
+            match assignment.duty {
+                Duty::AdministrativeContact if held.administrative_contact => {
+                    push(Duty::AdministrativeContact, None);
+                }
+                Duty::AdministrativeContact => {
+                    errors.push(not_held("the workspace's administrative contact"));
+                }
+                Duty::TechnicalContact if held.technical_contact => {
+                    push(Duty::TechnicalContact, None);
+                }
+                Duty::TechnicalContact => {
+                    errors.push(not_held("the workspace's technical contact"));
+                }
+                Duty::ApplicationTechnicalContact => {
+                    let wanted: Vec<(Uuid, String)> = match &assignment.application_ids {
+                        None => held.applications.clone(),
+                        Some(ids) => {
+                            let mut wanted = Vec::new();
+                            for id in ids {
+                                match held.applications.iter().find(|(app, _)| app == id) {
+                                    Some(application) => wanted.push(application.clone()),
+                                    None => errors.push(not_held(&format!(
+                                        "the technical contact of application {id}"
+                                    ))),
+                                }
+                            }
+                            wanted
+                        }
+                    };
+                    if wanted.is_empty() && assignment.application_ids.is_none() {
+                        errors.push(not_held("the technical contact of any application"));
+                    }
+                    for application in wanted {
+                        push(Duty::ApplicationTechnicalContact, Some(application));
+                    }
+                }
+            }
+        }
+    }
+    Ok((moves, errors))
+}
+
+/// Which of these people are active, live members of the workspace.
+async fn active_members<C: ConnectionTrait>(
+    db: &C,
+    workspace_id: Uuid,
+    user_ids: &HashSet<Uuid>,
+) -> Result<HashSet<Uuid>, DbErr> {
+    if user_ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    Ok(membership::Entity::find()
+        .select_only()
+        .column(membership::Column::UserId)
+        .filter(membership::Column::WorkspaceId.eq(workspace_id))
+        .filter(membership::Column::UserId.is_in(user_ids.iter().copied()))
+        .filter(membership::Column::DeletedAt.is_null())
+        .filter(membership::Column::Status.eq(MembershipStatus::Active))
+        .into_tuple::<Uuid>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// Makes the moves, with one `contacts_reassign` audit entry per person who gave duties up: one
+/// statement for the workspace's own contacts and one per assignee for applications.
+pub async fn apply_moves<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    workspace_id: Uuid,
+    moves: &[Move],
+    request_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    if moves.is_empty() {
+        return Ok(());
+    }
+    let mut workspace_update = workspace::Entity::update_many();
+    let mut workspace_changed = false;
+    for m in moves {
+        match m.duty {
+            Duty::AdministrativeContact => {
+                workspace_update = workspace_update.col_expr(
+                    workspace::Column::AdministrativeContactId,
+                    Expr::value(Some(m.to_user_id)),
+                );
+                workspace_changed = true;
+            }
+            Duty::TechnicalContact => {
+                workspace_update = workspace_update.col_expr(
+                    workspace::Column::TechnicalContactId,
+                    Expr::value(Some(m.to_user_id)),
+                );
+                workspace_changed = true;
+            }
+            Duty::ApplicationTechnicalContact => {}
+        }
+    }
+    if workspace_changed {
+        workspace_update
+            .filter(workspace::Column::Id.eq(workspace_id))
+            .exec(db)
+            .await?;
+    }
+    let mut applications_by_assignee: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for m in moves {
+        if let Some((application_id, _)) = &m.application {
+            applications_by_assignee
+                .entry(m.to_user_id)
+                .or_default()
+                .push(*application_id);
+        }
+    }
+    for (assignee, applications) in applications_by_assignee {
+        application::Entity::update_many()
+            .col_expr(
+                application::Column::TechnicalContactId,
+                Expr::value(Some(assignee)),
+            )
+            .filter(application::Column::WorkspaceId.eq(workspace_id))
+            .filter(application::Column::Id.is_in(applications))
+            .exec(db)
+            .await?;
+    }
+    let mut by_person: Vec<(Uuid, Vec<serde_json::Value>)> = Vec::new();
+    for m in moves {
+        let entry = json!({
+            "duty": m.duty.name(),
+            "application_id": m.application.as_ref().map(|(id, _)| id),
+            "application_name": m.application.as_ref().map(|(_, name)| name),
+            "to_user_id": m.to_user_id,
+        });
+        match by_person
+            .iter_mut()
+            .find(|(from, _)| *from == m.from_user_id)
+        {
+            Some((_, entries)) => entries.push(entry),
+            None => by_person.push((m.from_user_id, vec![entry])),
+        }
+    }
+    for (from, entries) in by_person {
+        audit::record(
+            db,
+            AuditEvent {
+                workspace_id,
+                actor: Some(principal.actor),
+                action: "contacts_reassign",
+                target_user_id: Some(from),
+                metadata: json!({ "moves": entries }),
+                request_id,
+            },
+            now,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+pub struct Reassigned {
+    pub moves: Vec<Move>,
+    /// What the person still holds afterwards.
+    pub remaining: ContactDuties,
+}
+
+/// `reassignContacts`: moves some or all of one person's contact duties to active members.
+pub async fn reassign_contacts<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    workspace_id: Uuid,
+    reassignment: Reassignment,
+    request_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Reassigned, ApiError> {
+    if reassignment.assignments.is_empty() {
+        return Err(ApiError::BadUserInput(
+            "assignments must name at least one duty to move".into(),
+        ));
+    }
+    let workspace = authorize_and_lock(db, principal, workspace_id).await?;
+    let from = reassignment.from_user_id;
+    let (moves, errors) =
+        plan_moves(db, &workspace, std::slice::from_ref(&reassignment), &[]).await?;
+    if !errors.is_empty() {
+        return Err(ApiError::Rejected(errors));
+    }
+    let before = contact_duties(db, &workspace, &[from])
+        .await?
+        .remove(&from)
+        .unwrap_or_default();
+    apply_moves(db, principal, workspace.id, &moves, request_id, now).await?;
+    Ok(Reassigned {
+        remaining: before.without(from, &moves),
+        moves,
+    })
+}

@@ -1,0 +1,218 @@
+//! `removalPreview`: what the confirmation dialog shows before anyone clicks. It reads only, and
+//! judges with the same [`assess`] as `removeMembers`, so the two never disagree.
+
+use std::collections::{HashMap, HashSet};
+
+use entities::{MembershipStatus, Role, api_key, campaign, membership, rule, workspace};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter, QuerySelect,
+    RelationTrait,
+};
+use uuid::Uuid;
+
+use crate::access::Principal;
+use crate::error::{ApiError, UserError};
+use crate::offboarding::MAX_MEMBERS_PER_CALL;
+use crate::offboarding::contacts::ContactDuties;
+use crate::offboarding::guards::{authorize, member_ids};
+use crate::offboarding::remove::{Assessment, assess};
+use crate::people::members::groups_of;
+
+/// Who the member is; `None` for an id that is not a live member of the workspace.
+pub struct PreviewedPerson {
+    pub name: String,
+    pub email: String,
+    pub status: MembershipStatus,
+    pub role: Role,
+    /// The workspace's groups they would leave, by name.
+    pub groups: Vec<String>,
+    /// Their live memberships elsewhere: other workspaces, and organizations other than this one.
+    pub other_workspaces: u64,
+    pub other_organizations: u64,
+}
+
+pub struct MemberPreview {
+    pub user_id: Uuid,
+    pub person: Option<PreviewedPerson>,
+    pub seat_freed: bool,
+    pub contact_duties: ContactDuties,
+    pub campaigns_to_reattribute: u64,
+    pub api_keys_to_revoke: u64,
+    pub rules_keep_running: u64,
+    pub blockers: Vec<UserError>,
+}
+
+pub struct Preview {
+    pub workspace_name: String,
+    pub members: Vec<MemberPreview>,
+}
+
+impl Preview {
+    /// `removeMembers` with these ids (and no reassignments) would succeed.
+    pub fn can_remove(&self) -> bool {
+        self.members.iter().all(|m| m.blockers.is_empty())
+    }
+}
+
+pub async fn removal_preview<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    workspace_id: Uuid,
+    user_ids: Vec<Uuid>,
+) -> Result<Preview, ApiError> {
+    let user_ids = member_ids(user_ids, MAX_MEMBERS_PER_CALL)?;
+    authorize(principal, workspace_id)?;
+    let workspace = workspace::Entity::find_by_id(workspace_id)
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound("workspace"))?;
+    let Assessment {
+        user_ids,
+        candidates,
+        duties,
+        errors,
+    } = assess(db, principal, &workspace, user_ids, &[]).await?;
+    let live: Vec<Uuid> = candidates.keys().copied().collect();
+    let mut groups = groups_of(db, workspace.id, &live).await?;
+    let elsewhere = memberships_elsewhere(db, &workspace, &live).await?;
+    let campaigns = count_by(
+        db,
+        campaign::Entity::find()
+            .filter(campaign::Column::WorkspaceId.eq(workspace.id))
+            .filter(campaign::Column::OwnerId.is_in(live.iter().copied())),
+        campaign::Column::OwnerId,
+        &live,
+    )
+    .await?;
+    let api_keys = count_by(
+        db,
+        api_key::Entity::find()
+            .filter(api_key::Column::WorkspaceId.eq(workspace.id))
+            .filter(api_key::Column::CreatedBy.is_in(live.iter().copied()))
+            .filter(api_key::Column::RevokedAt.is_null()),
+        api_key::Column::CreatedBy,
+        &live,
+    )
+    .await?;
+    let rules = count_by(
+        db,
+        rule::Entity::find()
+            .filter(rule::Column::WorkspaceId.eq(workspace.id))
+            .filter(rule::Column::CreatorId.is_in(live.iter().copied()))
+            .filter(rule::Column::Enabled.eq(true)),
+        rule::Column::CreatorId,
+        &live,
+    )
+    .await?;
+
+    let members = user_ids
+        .iter()
+        .map(|&user_id| {
+            let person = candidates.get(&user_id).map(|candidate| {
+                let other = elsewhere.get(&user_id);
+                PreviewedPerson {
+                    name: candidate.user.name.clone(),
+                    email: candidate.user.email.clone(),
+                    status: candidate.membership.status,
+                    role: candidate.membership.role,
+                    groups: groups
+                        .remove(&user_id)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|g| g.name)
+                        .collect(),
+                    other_workspaces: other.map_or(0, |o| o.workspaces),
+                    other_organizations: other.map_or(0, |o| o.organizations.len() as u64),
+                }
+            });
+            MemberPreview {
+                user_id,
+                seat_freed: person.is_some()
+                    && !elsewhere.get(&user_id).is_some_and(|o| o.same_organization),
+                person,
+                contact_duties: duties.get(&user_id).cloned().unwrap_or_default(),
+                campaigns_to_reattribute: campaigns.get(&user_id).copied().unwrap_or(0),
+                api_keys_to_revoke: api_keys.get(&user_id).copied().unwrap_or(0),
+                rules_keep_running: rules.get(&user_id).copied().unwrap_or(0),
+                blockers: errors
+                    .iter()
+                    .filter(|e| e.user_id == Some(user_id))
+                    .cloned()
+                    .collect(),
+            }
+        })
+        .collect();
+    Ok(Preview {
+        workspace_name: workspace.name,
+        members,
+    })
+}
+
+#[derive(Default)]
+struct Elsewhere {
+    workspaces: u64,
+    organizations: HashSet<Uuid>,
+    /// Another workspace of this organization: the seat stays taken.
+    same_organization: bool,
+}
+
+/// Each person's live memberships outside this workspace, in one statement.
+async fn memberships_elsewhere<C: ConnectionTrait>(
+    db: &C,
+    workspace: &workspace::Model,
+    user_ids: &[Uuid],
+) -> Result<HashMap<Uuid, Elsewhere>, DbErr> {
+    let mut elsewhere: HashMap<Uuid, Elsewhere> = HashMap::new();
+    if user_ids.is_empty() {
+        return Ok(elsewhere);
+    }
+    let rows: Vec<(Uuid, Uuid)> = membership::Entity::find()
+        .select_only()
+        .column(membership::Column::UserId)
+        .column(workspace::Column::OrganizationId)
+        .join(JoinType::InnerJoin, membership::Relation::Workspace.def())
+        .filter(membership::Column::UserId.is_in(user_ids.iter().copied()))
+        .filter(membership::Column::WorkspaceId.ne(workspace.id))
+        .filter(membership::Column::DeletedAt.is_null())
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (user_id, organization_id) in rows {
+        let entry = elsewhere.entry(user_id).or_default();
+        entry.workspaces += 1;
+        if organization_id == workspace.organization_id {
+            entry.same_organization = true;
+        } else {
+            entry.organizations.insert(organization_id);
+        }
+    }
+    Ok(elsewhere)
+}
+
+/// Rows of `query` per value of `column` (one grouped statement).
+async fn count_by<C, E>(
+    db: &C,
+    query: sea_orm::Select<E>,
+    column: E::Column,
+    user_ids: &[Uuid],
+) -> Result<HashMap<Uuid, u64>, DbErr>
+where
+    C: ConnectionTrait,
+    E: EntityTrait,
+{
+    if user_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(Uuid, i64)> = query
+        .select_only()
+        .column(column)
+        .column_as(column.count(), "n")
+        .group_by(column)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, n)| (id, u64::try_from(n).unwrap_or(0)))
+        .collect())
+}

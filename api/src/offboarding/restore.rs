@@ -1,0 +1,153 @@
+//! `restoreMember`: undoes a removal within the restore window. The membership comes back with
+//! its role, status and groups; what the removal revoked (API keys, sessions) stays revoked, and
+//! campaigns already reattributed stay with their new owner.
+
+use chrono::{DateTime, Duration, Utc};
+use entities::{MembershipStatus, group_membership, membership, user, user_group};
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, Set,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::access::Principal;
+use crate::audit::{self, AuditEvent};
+use crate::error::{ApiError, UserError, UserErrorCode};
+use crate::offboarding::guards::{Candidate, authorize_and_lock};
+use crate::people::seats::{holds_seat, lock_organization, seats_used};
+
+/// How long after a removal it can be undone.
+pub const RESTORE_WINDOW_DAYS: i64 = 30;
+
+pub struct Restored {
+    pub candidate: Candidate,
+    /// Restoring took a seat the person did not hold anymore.
+    pub seat_taken: bool,
+}
+
+pub async fn restore_member<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    workspace_id: Uuid,
+    user_id: Uuid,
+    request_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Restored, ApiError> {
+    let workspace = authorize_and_lock(db, principal, workspace_id).await?;
+    let refuse = |code, message: &str| {
+        Err(ApiError::Rejected(vec![
+            UserError::new(code, message).for_user(user_id),
+        ]))
+    };
+    let memberships = membership::Entity::find()
+        .filter(membership::Column::WorkspaceId.eq(workspace.id))
+        .filter(membership::Column::UserId.eq(user_id))
+        .order_by_desc(membership::Column::DeletedAt)
+        .all(db)
+        .await?;
+    if memberships.iter().any(|m| m.deleted_at.is_none()) {
+        return refuse(
+            UserErrorCode::AlreadyMember,
+            "This person is a member of the workspace again (or invited): nothing to restore.",
+        );
+    }
+    let Some(removed) = memberships.into_iter().find(|m| m.deleted_at.is_some()) else {
+        return refuse(
+            UserErrorCode::MemberNotFound,
+            "This person was never removed from this workspace.",
+        );
+    };
+    let removed_at = removed.deleted_at.expect("a removed membership");
+    if now - removed_at > Duration::days(RESTORE_WINDOW_DAYS) {
+        return refuse(
+            UserErrorCode::RestoreWindowExpired,
+            &format!(
+                "The removal is more than {RESTORE_WINDOW_DAYS} days old and can't be undone: invite them again."
+            ),
+        );
+    }
+    if removed.status == MembershipStatus::Invited {
+        return refuse(
+            UserErrorCode::InvitationPending,
+            "This person was only invited and their invitation was revoked: invite them again.",
+        );
+    }
+    if !principal.can_manage(removed.role) {
+        return refuse(
+            UserErrorCode::RoleNotManageable,
+            "You can't manage this member's role.",
+        );
+    }
+    let organization = lock_organization(db, workspace.organization_id)
+        .await?
+        .ok_or(ApiError::NotFound("organization"))?;
+    let seat_taken = !holds_seat(db, organization.id, user_id).await?;
+    if let Some(limit) = organization.seat_limit
+        && seat_taken
+        && seats_used(db, organization.id).await? >= limit.max(0) as u64
+    {
+        return refuse(
+            UserErrorCode::SeatLimitReached,
+            &format!(
+                "All {limit} seats of the organization are taken: free one or raise the limit."
+            ),
+        );
+    }
+    let person = user::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound("member"))?;
+
+    let mut restored: membership::ActiveModel = removed.into();
+    restored.deleted_at = Set(None);
+    restored.removed_by = Set(None);
+    restored.removal_reason = Set(None);
+    // `sessions_valid_after` stays at the removal: sessions from before it stay refused.
+    let membership = restored.update(db).await?;
+    // The groups the removal took them out of: rows soft-deleted at the removal's instant.
+    group_membership::Entity::update_many()
+        .col_expr(
+            group_membership::Column::DeletedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(group_membership::Column::UserId.eq(user_id))
+        .filter(group_membership::Column::DeletedAt.eq(removed_at))
+        .filter(
+            group_membership::Column::GroupId.in_subquery(
+                Query::select()
+                    .column(user_group::Column::Id)
+                    .from(user_group::Entity)
+                    .and_where(user_group::Column::WorkspaceId.eq(workspace.id))
+                    .take(),
+            ),
+        )
+        .exec(db)
+        .await?;
+    audit::record(
+        db,
+        AuditEvent {
+            workspace_id: workspace.id,
+            actor: Some(principal.actor),
+            action: "team_membership_restore",
+            target_user_id: Some(user_id),
+            metadata: json!({
+                "role": membership.role.to_value(),
+                "status": membership.status.to_value(),
+                "removed_at": removed_at,
+                "seat_taken": seat_taken,
+            }),
+            request_id,
+        },
+        now,
+    )
+    .await?;
+    Ok(Restored {
+        candidate: Candidate {
+            membership,
+            user: person,
+        },
+        seat_taken,
+    })
+}

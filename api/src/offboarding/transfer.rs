@@ -1,0 +1,122 @@
+//! `transferOwnership`: makes another active member an OWNER, optionally stepping the caller
+//! down, so that the last-owner rule can be met before the caller leaves.
+
+use chrono::{DateTime, Utc};
+use entities::{MembershipStatus, Role, membership, user};
+use sea_orm::{
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::access::{Actor, Principal};
+use crate::audit::{self, AuditEvent};
+use crate::error::{ApiError, UserError, UserErrorCode};
+use crate::offboarding::guards::{Candidate, authorize_and_lock};
+
+pub struct Transferred {
+    pub new_owner: Candidate,
+    /// The caller's membership after the transfer (`None` when an API key called).
+    pub previous_owner: Option<Candidate>,
+}
+
+pub async fn transfer_ownership<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    workspace_id: Uuid,
+    to_user_id: Uuid,
+    demote_self_to: Option<Role>,
+    request_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Transferred, ApiError> {
+    if demote_self_to == Some(Role::Owner) {
+        return Err(ApiError::BadUserInput(
+            "demoteSelfTo must be a role below OWNER (or left out to stay an owner)".into(),
+        ));
+    }
+    if demote_self_to.is_some() && matches!(principal.actor, Actor::ApiKey(_)) {
+        return Err(ApiError::BadUserInput(
+            "an API key has no membership to demote: leave demoteSelfTo out".into(),
+        ));
+    }
+    let workspace = authorize_and_lock(db, principal, workspace_id).await?;
+    if principal.role != Role::Owner {
+        return Err(ApiError::Rejected(vec![
+            UserError::new(
+                UserErrorCode::RoleNotManageable,
+                "Only an owner can make someone an owner.",
+            )
+            .for_user(to_user_id),
+        ]));
+    }
+    let live = membership::Entity::find()
+        .find_also_related(user::Entity)
+        .filter(membership::Column::WorkspaceId.eq(workspace.id))
+        .filter(membership::Column::UserId.is_in([to_user_id, principal.user_id]))
+        .filter(membership::Column::DeletedAt.is_null())
+        .all(db)
+        .await?;
+    let find = |id: Uuid| {
+        live.iter()
+            .find(|(m, _)| m.user_id == id)
+            .and_then(|(m, u)| u.clone().map(|u| (m.clone(), u)))
+    };
+    let Some((target, target_user)) = find(to_user_id)
+        .filter(|(m, _)| m.status == MembershipStatus::Active && to_user_id != principal.user_id)
+    else {
+        return Err(ApiError::Rejected(vec![
+            UserError::new(
+                UserErrorCode::InvalidAssignee,
+                "Ownership can only go to another active member of the workspace.",
+            )
+            .on_field("toUserId")
+            .for_user(to_user_id),
+        ]));
+    };
+    let previous_role = target.role;
+    let new_owner = if target.role == Role::Owner {
+        target
+    } else {
+        let mut promoted: membership::ActiveModel = target.into();
+        promoted.role = Set(Role::Owner);
+        promoted.update(db).await?
+    };
+    let previous_owner = match (demote_self_to, find(principal.user_id)) {
+        (Some(role), Some((caller, caller_user))) => {
+            let mut demoted: membership::ActiveModel = caller.into();
+            demoted.role = Set(role);
+            Some(Candidate {
+                membership: demoted.update(db).await?,
+                user: caller_user,
+            })
+        }
+        (None, Some((caller, caller_user))) => Some(Candidate {
+            membership: caller,
+            user: caller_user,
+        }),
+        (_, None) => None,
+    };
+    audit::record(
+        db,
+        AuditEvent {
+            workspace_id: workspace.id,
+            actor: Some(principal.actor),
+            action: "ownership_transfer",
+            target_user_id: Some(to_user_id),
+            metadata: json!({
+                "previous_role": previous_role.to_value(),
+                "caller_demoted_to": demote_self_to.map(|role| role.to_value()),
+            }),
+            request_id,
+        },
+        now,
+    )
+    .await?;
+    Ok(Transferred {
+        new_owner: Candidate {
+            membership: new_owner,
+            user: target_user,
+        },
+        previous_owner,
+    })
+}
