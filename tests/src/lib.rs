@@ -365,6 +365,154 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Runs a subscription over WebSocket (graphql-transport-ws), authenticated in
+    /// `connection_init`, and returns every message the server sent for it: `next` payloads,
+    /// then the final `complete` or `error` message. Panics if it hasn't ended by `timeout`.
+    pub async fn subscribe(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+        timeout: Duration,
+    ) -> Vec<Value> {
+        use futures_util::{SinkExt, StreamExt};
+        use tokio_tungstenite::tungstenite::Message;
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+        let url = format!("{}/graphql/ws", self.address.replace("http://", "ws://"));
+        let mut request = url.into_client_request().expect("a WebSocket request");
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            "graphql-transport-ws".parse().expect("a header value"),
+        );
+        let (mut socket, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .expect("the WebSocket endpoint answers");
+        let init = match token {
+            Some(token) => {
+                json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } })
+            }
+            None => json!({ "type": "connection_init", "payload": {} }),
+        };
+        let send = |message: Value| Message::Text(message.to_string().into());
+        socket
+            .send(send(init))
+            .await
+            .expect("connection_init is sent");
+        socket
+            .send(send(json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": variables } })))
+            .await
+            .expect("subscribe is sent");
+        let mut messages = Vec::new();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let next = tokio::time::timeout_at(deadline, socket.next())
+                .await
+                .unwrap_or_else(|_| {
+                    panic!("the subscription did not end in {timeout:?}: {messages:?}")
+                });
+            let Some(Ok(Message::Text(text))) = next else {
+                match next {
+                    Some(Ok(_)) => continue,
+                    other => panic!("the socket closed unexpectedly: {other:?} after {messages:?}"),
+                }
+            };
+            let message: Value = serde_json::from_str(text.as_str()).expect("a JSON message");
+            match message["type"].as_str() {
+                Some("connection_ack" | "ping" | "pong" | "ka") => continue,
+                Some("next") => messages.push(message),
+                Some("complete" | "error") => {
+                    messages.push(message);
+                    return messages;
+                }
+                other => panic!("unexpected message {other:?}: {message}"),
+            }
+        }
+    }
+}
+
+/// Adds `count` active members to the demo workspace straight into the database, in batches,
+/// each named "Bench Member" with an email `bench-<id>@example.com`, and each in the demo
+/// workspace's first group. Returns their user ids.
+pub async fn add_members(app: &TestApp, count: usize) -> Vec<uuid::Uuid> {
+    use entities::{
+        MembershipStatus, Role, UserKind, group_membership, membership, user, user_group,
+    };
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+    use uuid::Uuid;
+
+    let now = chrono::Utc::now();
+    let group = user_group::Entity::find()
+        .filter(user_group::Column::WorkspaceId.eq(app.demo.workspace_id))
+        .order_by_asc(user_group::Column::Name)
+        .one(app.db())
+        .await
+        .unwrap()
+        .expect("the demo workspace has groups");
+    let ids: Vec<Uuid> = (0..count).map(|_| Uuid::now_v7()).collect();
+    for chunk in ids.chunks(1_000) {
+        user::Entity::insert_many(chunk.iter().map(|id| user::ActiveModel {
+            id: Set(*id),
+            email: Set(format!("bench-{}@example.com", id.simple())),
+            name: Set("Bench Member".into()),
+            password_hash: Set(None),
+            kind: Set(UserKind::Person),
+            erased_at: Set(None),
+            created_at: Set(now),
+        }))
+        .exec_without_returning(app.db())
+        .await
+        .unwrap();
+        membership::Entity::insert_many(chunk.iter().map(|id| membership::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            workspace_id: Set(app.demo.workspace_id),
+            user_id: Set(*id),
+            role: Set(Role::Member),
+            status: Set(MembershipStatus::Active),
+            joined_at: Set(Some(now)),
+            deactivated_at: Set(None),
+            deleted_at: Set(None),
+            removed_by: Set(None),
+            removal_reason: Set(None),
+            sessions_valid_after: Set(None),
+            created_at: Set(now),
+        }))
+        .exec_without_returning(app.db())
+        .await
+        .unwrap();
+        group_membership::Entity::insert_many(chunk.iter().map(|id| {
+            group_membership::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                group_id: Set(group.id),
+                user_id: Set(*id),
+                created_at: Set(now),
+                deleted_at: Set(None),
+            }
+        }))
+        .exec_without_returning(app.db())
+        .await
+        .unwrap();
+    }
+    ids
+}
+
+/// A connection to the application's database that counts the SQL statements run through it.
+pub fn counting_connection(
+    app: &TestApp,
+) -> (
+    DatabaseConnection,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    let statements = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = statements.clone();
+    let mut db = app.db().clone();
+    db.set_metric_callback(move |_| {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    });
+    (db, statements)
+}
+
 /// A Redis server of one test's own, on a free port, that the test may stop and start again.
 pub struct PrivateRedis {
     pub port: u16,

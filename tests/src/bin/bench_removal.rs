@@ -8,63 +8,12 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
-use entities::{MembershipStatus, Role, UserKind, membership, user};
-use sea_orm::{EntityTrait, Set};
 use serde_json::json;
-use tests::{Backend, TestApp, data, spawn_app};
+use tests::{Backend, TestApp, add_members, data, spawn_app};
 use uuid::Uuid;
 
 const REMOVE: &str = "mutation($input: RemoveMembersInput!) { removeMembers(input: $input) {
   offboarding { id } userErrors { code } } }";
-
-/// Adds `count` active members straight into the database, in batches.
-async fn add_members(app: &TestApp, count: usize) -> Vec<Uuid> {
-    let now = Utc::now();
-    let mut ids = Vec::with_capacity(count);
-    let mut users = Vec::with_capacity(count);
-    let mut memberships = Vec::with_capacity(count);
-    for _ in 0..count {
-        let id = Uuid::now_v7();
-        ids.push(id);
-        users.push(user::ActiveModel {
-            id: Set(id),
-            email: Set(format!("bench-{}@example.com", id.simple())),
-            name: Set("Bench Member".into()),
-            password_hash: Set(None),
-            kind: Set(UserKind::Person),
-            erased_at: Set(None),
-            created_at: Set(now),
-        });
-        memberships.push(membership::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            workspace_id: Set(app.demo.workspace_id),
-            user_id: Set(id),
-            role: Set(Role::Member),
-            status: Set(MembershipStatus::Active),
-            joined_at: Set(Some(now)),
-            deactivated_at: Set(None),
-            deleted_at: Set(None),
-            removed_by: Set(None),
-            removal_reason: Set(None),
-            sessions_valid_after: Set(None),
-            created_at: Set(now),
-        });
-    }
-    for chunk in users.chunks(1_000) {
-        user::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(app.db())
-            .await
-            .unwrap();
-    }
-    for chunk in memberships.chunks(1_000) {
-        membership::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(app.db())
-            .await
-            .unwrap();
-    }
-    ids
-}
 
 async fn remove(app: &TestApp, user_ids: &[Uuid]) -> (Duration, String) {
     let started = Instant::now();

@@ -2,9 +2,17 @@
 
 mod access;
 mod audit;
+mod audit_log;
+mod contacts;
+mod flows;
 mod health;
+mod idempotency;
 mod invitations;
 mod limits;
 mod members;
 mod offboarding;
+mod ownership;
+mod preview;
+mod progress;
+mod restore;
 mod support;

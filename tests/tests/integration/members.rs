@@ -149,3 +149,27 @@ backend_tests! {
         assert_eq!(error_code(&answer), "NOT_FOUND");
     }
 }
+
+backend_tests! {
+    /// No N+1: a page of members (roles, statuses and groups included) is three statements
+    /// whatever its size — the page, the total, the groups of everyone on it.
+    async fn a_page_of_members_is_a_constant_number_of_statements(app: TestApp) {
+        tests::add_members(&app, 300).await;
+        let principal = api::access::authenticate(app.db(), app.owner_token(), chrono::Utc::now())
+            .await
+            .unwrap()
+            .expect("the owner's token is valid");
+        let (db, statements) = tests::counting_connection(&app);
+        let filter = api::people::members::MemberFilter { search: Some("bench".into()), statuses: None };
+        for first in [1_u64, 50, 100] {
+            statements.store(0, std::sync::atomic::Ordering::SeqCst);
+            let page = api::people::members::list_members(&db, &principal, app.demo.workspace_id, &filter, first, None)
+                .await
+                .unwrap();
+            assert_eq!(page.items.len() as u64, first);
+            assert_eq!(page.total_count, 300);
+            assert!(page.items.iter().all(|row| row.groups.len() == 1), "groups are loaded for every row");
+            assert_eq!(statements.load(std::sync::atomic::Ordering::SeqCst), 3, "a page of {first}");
+        }
+    }
+}

@@ -1,0 +1,435 @@
+//! Helpers shared by the removal-preview, contacts, ownership, restore, audit-log and
+//! idempotency tests: GraphQL documents, calls, and database snapshots/undo.
+
+use chrono::{DateTime, Utc};
+use entities::{
+    api_key, application, audit_entry, group_membership, idempotency_key, invitation, membership,
+    offboarding, organization, outbox, workspace,
+};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use serde_json::{Value, json};
+use tests::{TestApp, data};
+use uuid::Uuid;
+
+use crate::support::user_id;
+
+pub const OLIVIA: &str = "olivia.owner@acme.test";
+pub const OMAR: &str = "omar.owner@acme.test";
+pub const ADA: &str = "ada.admin@acme.test";
+pub const MIA: &str = "mia.member@acme.test";
+pub const MAX: &str = "max.member@acme.test";
+pub const GUS: &str = "gus.guest@acme.test";
+pub const DANA: &str = "dana.deactivated@acme.test";
+pub const IVY: &str = "ivy.invited@acme.test";
+
+pub const PREVIEW: &str =
+    "query($ws: UUID!, $ids: [UUID!]!) { removalPreview(workspaceId: $ws, userIds: $ids) {
+  canRemove
+  members {
+    userId name email status role
+    loses { workspaceName groups }
+    preserved { otherWorkspaces otherOrganizations }
+    seatFreed
+    contactDuties { duty applicationId applicationName }
+    campaignsToReattribute apiKeysToRevoke rulesKeepRunning
+    blockers { code message field userId }
+  } } }";
+pub const REMOVE: &str = "mutation($input: RemoveMembersInput!) { removeMembers(input: $input) {
+  removedMembers { userId email seatFreed apiKeysRevoked }
+  offboarding { id kind }
+  userErrors { code message field userId } } }";
+pub const REASSIGN: &str =
+    "mutation($input: ReassignContactsInput!) { reassignContacts(input: $input) {
+  moved { duty applicationId applicationName fromUserId toUserId }
+  remaining { duty applicationId applicationName }
+  userErrors { code message field userId } } }";
+pub const TRANSFER: &str =
+    "mutation($input: TransferOwnershipInput!) { transferOwnership(input: $input) {
+  newOwner { role status user { id email } }
+  previousOwner { role status user { id email } }
+  userErrors { code message field userId } } }";
+pub const RESTORE: &str = "mutation($input: RestoreMemberInput!) { restoreMember(input: $input) {
+  member { role status user { id email } groups { name } }
+  seatTaken
+  userErrors { code message field userId } } }";
+pub const DEACTIVATE: &str = "mutation($input: DeactivateUserInput!) { deactivateUser(input: $input) {
+  member { status role user { email } } offboarding { id kind } userErrors { code message field userId } } }";
+pub const REACTIVATE: &str =
+    "mutation($input: ReactivateUserInput!) { reactivateUser(input: $input) {
+  member { status role user { email } } userErrors { code message field userId } } }";
+pub const INVITE: &str = "mutation($input: InviteMemberInput!) { inviteMember(input: $input) {
+  member { id status role user { id email } } invitationToken userErrors { code message field userId } } }";
+pub const AUDIT_LOG: &str =
+    "query($ws: UUID!, $filter: AuditLogFilter, $first: Int, $after: String) {
+  auditLog(workspaceId: $ws, filter: $filter, first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { cursor node {
+      id action actorUserId actorApiKeyId actor { email } targetUserId target { email }
+      reason requestId metadata createdAt } } } }";
+pub const SEATS: &str =
+    "query($org: UUID!) { seatUsage(organizationId: $org) { used limit available } }";
+pub const MEMBERS: &str = "query($ws: UUID!) { members(workspaceId: $ws, first: 100) {
+  totalCount nodes { role status user { email } groups { name } } } }";
+pub const VIEWER: &str = "{ viewer { role user { email } } }";
+
+pub fn no_worker(config: &mut tests::Config) {
+    config.in_process_worker = false;
+}
+
+/// The ids of these demo people, in the order given.
+pub async fn people(app: &TestApp, emails: &[&str]) -> Vec<Uuid> {
+    let mut ids = Vec::new();
+    for email in emails {
+        ids.push(user_id(app, email).await);
+    }
+    ids
+}
+
+/// Sends `document` with `{ input }`, the demo workspace filled in unless the input names one;
+/// returns the whole answer.
+pub async fn call(app: &TestApp, token: &str, document: &str, input: Value) -> Value {
+    let mut input = input;
+    if input.get("workspaceId").is_none() {
+        input["workspaceId"] = json!(app.demo.workspace_id);
+    }
+    app.graphql(Some(token), document, json!({ "input": input }))
+        .await
+}
+
+/// Like [`call`], for a mutation that must answer without top-level errors: its payload.
+pub async fn mutate(
+    app: &TestApp,
+    token: &str,
+    document: &str,
+    field: &str,
+    input: Value,
+) -> Value {
+    let answer = call(app, token, document, input).await;
+    data(&answer)[field].clone()
+}
+
+/// `removalPreview` of these ids in the demo workspace: the whole answer.
+pub async fn preview_answer(app: &TestApp, token: &str, ids: &[Uuid]) -> Value {
+    app.graphql(
+        Some(token),
+        PREVIEW,
+        json!({ "ws": app.demo.workspace_id, "ids": ids }),
+    )
+    .await
+}
+
+pub async fn preview(app: &TestApp, token: &str, ids: &[Uuid]) -> Value {
+    let answer = preview_answer(app, token, ids).await;
+    data(&answer)["removalPreview"].clone()
+}
+
+/// A payload's `userErrors` as sorted (code, userId) pairs.
+pub fn error_pairs(payload: &Value) -> Vec<(String, Option<String>)> {
+    let mut pairs: Vec<(String, Option<String>)> = payload["userErrors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("expected userErrors: {payload}"))
+        .iter()
+        .map(pair)
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+/// One `UserError` as (code, userId).
+pub fn pair(error: &Value) -> (String, Option<String>) {
+    (
+        error["code"].as_str().unwrap_or_default().to_owned(),
+        error["userId"].as_str().map(str::to_owned),
+    )
+}
+
+pub fn expected_pairs(pairs: &[(&str, Uuid)]) -> Vec<(String, Option<String>)> {
+    let mut pairs: Vec<(String, Option<String>)> = pairs
+        .iter()
+        .map(|(code, id)| ((*code).to_owned(), Some(id.to_string())))
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+pub async fn seats_used(app: &TestApp) -> i64 {
+    let answer = app
+        .graphql(
+            Some(app.owner_token()),
+            SEATS,
+            json!({ "org": app.demo.organization_id }),
+        )
+        .await;
+    data(&answer)["seatUsage"]["used"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("seatUsage.used: {answer}"))
+}
+
+/// The emails of the demo workspace's listed members.
+pub async fn member_emails(app: &TestApp) -> Vec<String> {
+    let answer = app
+        .graphql(
+            Some(app.owner_token()),
+            MEMBERS,
+            json!({ "ws": app.demo.workspace_id }),
+        )
+        .await;
+    let mut emails: Vec<String> = data(&answer)["members"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["user"]["email"].as_str().unwrap().to_owned())
+        .collect();
+    emails.sort();
+    emails
+}
+
+/// A person's membership of the demo workspace (the live one, or else the latest removed one).
+pub async fn marketing_membership(app: &TestApp, user: Uuid) -> membership::Model {
+    let mut rows = membership::Entity::find()
+        .filter(membership::Column::WorkspaceId.eq(app.demo.workspace_id))
+        .filter(membership::Column::UserId.eq(user))
+        .all(app.db())
+        .await
+        .unwrap();
+    rows.sort_by_key(|m| (m.deleted_at.is_none(), m.deleted_at, m.created_at));
+    rows.pop()
+        .unwrap_or_else(|| panic!("{user} has a membership"))
+}
+
+pub async fn application_id(app: &TestApp, name: &str) -> Uuid {
+    application::Entity::find()
+        .filter(application::Column::Name.eq(name))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("application {name}"))
+        .id
+}
+
+pub async fn application_contact(app: &TestApp, name: &str) -> Option<Uuid> {
+    application::Entity::find()
+        .filter(application::Column::Name.eq(name))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("application {name}"))
+        .technical_contact_id
+}
+
+pub async fn marketing(app: &TestApp) -> workspace::Model {
+    workspace::Entity::find_by_id(app.demo.workspace_id)
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// Audit entries of one action, in the database.
+pub async fn audit_count(app: &TestApp, action: &str) -> u64 {
+    audit_entry::Entity::find()
+        .filter(audit_entry::Column::Action.eq(action))
+        .count(app.db())
+        .await
+        .unwrap()
+}
+
+/// Whether a token is still let in.
+pub async fn can_act(app: &TestApp, token: &str) -> bool {
+    let answer = app.graphql(Some(token), VIEWER, Value::Null).await;
+    match answer["errors"][0]["extensions"]["code"].as_str() {
+        None => true,
+        Some("UNAUTHENTICATED") => false,
+        Some(other) => panic!("unexpected {other}: {answer}"),
+    }
+}
+
+/// Everything a refused call must leave exactly as it was.
+#[derive(Debug, PartialEq)]
+pub struct Snapshot {
+    memberships: Vec<membership::Model>,
+    group_memberships: Vec<group_membership::Model>,
+    workspaces: Vec<workspace::Model>,
+    applications: Vec<application::Model>,
+    invitations: Vec<invitation::Model>,
+    organizations: Vec<organization::Model>,
+    unrevoked_api_keys: u64,
+    audit_entries: u64,
+    outbox_rows: u64,
+    offboardings: u64,
+    idempotency_keys: u64,
+}
+
+pub async fn snapshot(app: &TestApp) -> Snapshot {
+    let db = app.db();
+    Snapshot {
+        memberships: membership::Entity::find()
+            .order_by_asc(membership::Column::Id)
+            .all(db)
+            .await
+            .unwrap(),
+        group_memberships: group_membership::Entity::find()
+            .order_by_asc(group_membership::Column::Id)
+            .all(db)
+            .await
+            .unwrap(),
+        workspaces: workspace::Entity::find()
+            .order_by_asc(workspace::Column::Id)
+            .all(db)
+            .await
+            .unwrap(),
+        applications: application::Entity::find()
+            .order_by_asc(application::Column::Id)
+            .all(db)
+            .await
+            .unwrap(),
+        invitations: invitation::Entity::find()
+            .order_by_asc(invitation::Column::Id)
+            .all(db)
+            .await
+            .unwrap(),
+        organizations: organization::Entity::find()
+            .order_by_asc(organization::Column::Id)
+            .all(db)
+            .await
+            .unwrap(),
+        unrevoked_api_keys: api_key::Entity::find()
+            .filter(api_key::Column::RevokedAt.is_null())
+            .count(db)
+            .await
+            .unwrap(),
+        audit_entries: audit_entry::Entity::find().count(db).await.unwrap(),
+        outbox_rows: outbox::Entity::find().count(db).await.unwrap(),
+        offboardings: offboarding::Entity::find().count(db).await.unwrap(),
+        idempotency_keys: idempotency_key::Entity::find().count(db).await.unwrap(),
+    }
+}
+
+/// Live memberships and live group memberships: what [`undo_removal`] must bring back.
+pub async fn live_counts(app: &TestApp) -> (u64, u64) {
+    (
+        membership::Entity::find()
+            .filter(membership::Column::DeletedAt.is_null())
+            .count(app.db())
+            .await
+            .unwrap(),
+        group_membership::Entity::find()
+            .filter(group_membership::Column::DeletedAt.is_null())
+            .count(app.db())
+            .await
+            .unwrap(),
+    )
+}
+
+/// Undoes a removal of these people from the demo workspace directly in the database (the
+/// membership, its groups, a revoked invitation), so the next check starts from the same state.
+/// Only for states where nobody among them was removed before.
+pub async fn undo_removal(app: &TestApp, user_ids: &[Uuid]) {
+    if user_ids.is_empty() {
+        return;
+    }
+    let db = app.db();
+    let membership_ids: Vec<Uuid> = membership::Entity::find()
+        .filter(membership::Column::WorkspaceId.eq(app.demo.workspace_id))
+        .filter(membership::Column::UserId.is_in(user_ids.iter().copied()))
+        .filter(membership::Column::DeletedAt.is_not_null())
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    membership::Entity::update_many()
+        .col_expr(
+            membership::Column::DeletedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(
+            membership::Column::RemovedBy,
+            Expr::value(Option::<Uuid>::None),
+        )
+        .col_expr(
+            membership::Column::RemovalReason,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            membership::Column::SessionsValidAfter,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(membership::Column::Id.is_in(membership_ids.iter().copied()))
+        .exec(db)
+        .await
+        .unwrap();
+    let groups: Vec<Uuid> = entities::user_group::Entity::find()
+        .filter(entities::user_group::Column::WorkspaceId.eq(app.demo.workspace_id))
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|g| g.id)
+        .collect();
+    group_membership::Entity::update_many()
+        .col_expr(
+            group_membership::Column::DeletedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(group_membership::Column::UserId.is_in(user_ids.iter().copied()))
+        .filter(group_membership::Column::GroupId.is_in(groups))
+        .filter(group_membership::Column::DeletedAt.is_not_null())
+        .exec(db)
+        .await
+        .unwrap();
+    invitation::Entity::update_many()
+        .col_expr(
+            invitation::Column::RevokedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(invitation::Column::MembershipId.is_in(membership_ids))
+        .filter(invitation::Column::AcceptedAt.is_null())
+        .exec(db)
+        .await
+        .unwrap();
+}
+
+/// The audit log's edges as (action, target email) pairs, newest first.
+pub fn actions_and_targets(connection: &Value) -> Vec<(String, Option<String>)> {
+    connection["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("expected edges: {connection}"))
+        .iter()
+        .map(|edge| {
+            (
+                edge["node"]["action"].as_str().unwrap().to_owned(),
+                edge["node"]["target"]["email"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+/// `auditLog` of the demo workspace: the whole answer.
+pub async fn audit_log_answer(
+    app: &TestApp,
+    token: &str,
+    filter: Value,
+    first: Option<i64>,
+    after: Option<&str>,
+) -> Value {
+    app.graphql(
+        Some(token),
+        AUDIT_LOG,
+        json!({ "ws": app.demo.workspace_id, "filter": filter, "first": first, "after": after }),
+    )
+    .await
+}
+
+pub async fn audit_log(
+    app: &TestApp,
+    filter: Value,
+    first: Option<i64>,
+    after: Option<&str>,
+) -> Value {
+    let answer = audit_log_answer(app, app.owner_token(), filter, first, after).await;
+    data(&answer)["auditLog"].clone()
+}

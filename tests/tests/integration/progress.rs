@@ -1,0 +1,115 @@
+//! `offboardingProgress`: a removal's side effects streamed over WebSocket as they happen.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tests::{TestApp, backend_tests, data};
+
+use crate::support::{give_all_contacts_to_the_owner, user_id};
+
+const PROGRESS: &str = "subscription($id: UUID!) { offboardingProgress(id: $id) {
+  offboardingId jobId kind status attempts lastError at offboardingStatus } }";
+
+async fn remove_mia(app: &TestApp) -> String {
+    give_all_contacts_to_the_owner(app).await;
+    let mia = user_id(app, "mia.member@acme.test").await;
+    let answer = app
+        .graphql(
+            Some(app.owner_token()),
+            "mutation($input: RemoveMembersInput!) { removeMembers(input: $input) { offboarding { id } userErrors { code } } }",
+            json!({ "input": { "workspaceId": app.demo.workspace_id, "userIds": [mia], "revokeApiKeys": true } }),
+        )
+        .await;
+    data(&answer)["removeMembers"]["offboarding"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn events(messages: &[Value]) -> Vec<&Value> {
+    messages
+        .iter()
+        .filter(|m| m["type"] == "next")
+        .map(|m| &m["payload"]["data"]["offboardingProgress"])
+        .collect()
+}
+
+/// The code of the error that ended a subscription: a request error comes as an `error`
+/// message, a resolver's as a `next` whose payload has `errors`, then `complete`.
+fn error_code(messages: &[Value]) -> &str {
+    let errors = messages
+        .iter()
+        .find_map(|m| match m["type"].as_str() {
+            Some("error") => Some(&m["payload"]),
+            Some("next") if m["payload"]["errors"].is_array() => Some(&m["payload"]["errors"]),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("expected an error: {messages:?}"));
+    assert!(
+        events(messages).iter().all(|e| e.is_null()),
+        "no event before the error: {messages:?}"
+    );
+    errors[0]["extensions"]["code"].as_str().unwrap()
+}
+
+backend_tests! {
+    async fn every_state_of_every_job_is_streamed_until_all_are_done(app: TestApp) {
+        let offboarding_id = remove_mia(&app).await;
+        let messages = app
+            .subscribe(Some(app.owner_token()), PROGRESS, json!({ "id": offboarding_id }), Duration::from_secs(60))
+            .await;
+        assert_eq!(messages.last().unwrap()["type"], "complete", "the stream ends by itself: {messages:?}");
+        let events = events(&messages);
+        let mut by_job: HashMap<&str, Vec<&str>> = HashMap::new();
+        for event in &events {
+            assert_eq!(event["offboardingId"], offboarding_id.as_str());
+            by_job.entry(event["jobId"].as_str().unwrap()).or_default().push(event["status"].as_str().unwrap());
+        }
+        let offboarding = app.wait_for_offboarding(&offboarding_id, Duration::ZERO).await;
+        let jobs = offboarding["jobs"].as_array().unwrap();
+        assert_eq!(jobs.len(), 4, "sessions, campaigns, keys and the email");
+        assert_eq!(by_job.len(), jobs.len(), "every job is streamed");
+        for job in jobs {
+            let states = &by_job[job["id"].as_str().unwrap()];
+            assert_eq!(states.first(), Some(&"PENDING"), "{states:?}");
+            assert!(states.contains(&"QUEUED"), "{states:?}");
+            assert_eq!(states.last(), Some(&"SUCCEEDED"), "{states:?}");
+        }
+        assert_eq!(events.last().unwrap()["offboardingStatus"], "SUCCEEDED");
+        assert!(events[..events.len() - 1].iter().all(|e| e["offboardingStatus"] == "IN_PROGRESS"));
+
+        // Subscribing after the fact replays the same history and ends at once.
+        let replay = app
+            .subscribe(Some(app.owner_token()), PROGRESS, json!({ "id": offboarding_id }), Duration::from_secs(10))
+            .await;
+        let replayed: Vec<(&Value, &Value)> = self::events(&replay).iter().map(|e| (&e["jobId"], &e["status"])).collect();
+        let first: Vec<(&Value, &Value)> = events.iter().map(|e| (&e["jobId"], &e["status"])).collect();
+        assert_eq!(replayed, first);
+    }
+
+    async fn the_subscription_needs_a_token_and_an_offboarding_of_ones_own(app: TestApp) {
+        let offboarding_id = remove_mia(&app).await;
+        let messages = app
+            .subscribe(None, PROGRESS, json!({ "id": offboarding_id }), Duration::from_secs(10))
+            .await;
+        assert_eq!(error_code(&messages), "UNAUTHENTICATED");
+        let messages = app
+            .subscribe(Some("ofs_not-a-real-token"), PROGRESS, json!({ "id": offboarding_id }), Duration::from_secs(10))
+            .await;
+        assert_eq!(error_code(&messages), "UNAUTHENTICATED");
+        let messages = app
+            .subscribe(Some(app.owner_token()), PROGRESS, json!({ "id": uuid::Uuid::now_v7() }), Duration::from_secs(10))
+            .await;
+        assert_eq!(error_code(&messages), "NOT_FOUND");
+        let max = app.sign_in("max.member@acme.test").await;
+        let messages = app
+            .subscribe(Some(&max), PROGRESS, json!({ "id": offboarding_id }), Duration::from_secs(10))
+            .await;
+        assert_eq!(error_code(&messages), "FORBIDDEN");
+        let messages = app
+            .subscribe(Some(app.owner_token()), PROGRESS, json!({ "id": "not-a-uuid" }), Duration::from_secs(10))
+            .await;
+        assert_eq!(error_code(&messages), "BAD_USER_INPUT");
+    }
+}
