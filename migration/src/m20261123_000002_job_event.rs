@@ -1,6 +1,7 @@
 //! `job_event`: every state an outbox row goes through, recorded by a trigger on `outbox`, so
 //! a client can follow an offboarding live whichever process runs its jobs (the
 //! `offboardingProgress` subscription reads it), and no state is missed between two reads.
+//! Also the indexes the audit log's and the members list's queries need.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -48,7 +49,29 @@ impl MigrationTrait for Migration {
                     .take(),
             )
             .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_audit_entry_workspace_id")
+                    .table("audit_entry")
+                    .col("workspace_id")
+                    .col("id")
+                    .take(),
+            )
+            .await?;
         let db = manager.get_connection();
+        if manager.get_database_backend() == DbBackend::Postgres {
+            // The members list searches by the start of an email or a lower-cased name
+            // (`LIKE 'text%'`), which a default-collation index can't serve on PostgreSQL.
+            db.execute_unprepared(
+                "CREATE INDEX ix_user_email_prefix ON \"user\" (email text_pattern_ops)",
+            )
+            .await?;
+            db.execute_unprepared(
+                "CREATE INDEX ix_user_name_prefix ON \"user\" (lower(name) text_pattern_ops)",
+            )
+            .await?;
+        }
         // A row is recorded when a job is written and whenever its status or attempt count
         // changes; the row's own `updated_at` dates it, so both backends store the same format.
         match manager.get_database_backend() {
@@ -94,6 +117,10 @@ impl MigrationTrait for Migration {
         let db = manager.get_connection();
         match manager.get_database_backend() {
             DbBackend::Postgres => {
+                db.execute_unprepared("DROP INDEX IF EXISTS ix_user_email_prefix")
+                    .await?;
+                db.execute_unprepared("DROP INDEX IF EXISTS ix_user_name_prefix")
+                    .await?;
                 db.execute_unprepared("DROP TRIGGER IF EXISTS outbox_job_event ON outbox")
                     .await?;
                 db.execute_unprepared("DROP FUNCTION IF EXISTS record_job_event()")
@@ -106,6 +133,14 @@ impl MigrationTrait for Migration {
                     .await?;
             }
         }
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("ix_audit_entry_workspace_id")
+                    .table("audit_entry")
+                    .to_owned(),
+            )
+            .await?;
         manager
             .drop_table(Table::drop().table("job_event").take())
             .await

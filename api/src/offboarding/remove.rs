@@ -4,10 +4,9 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use entities::{
-    MembershipStatus, api_key, audit_entry, group_membership, invitation, membership, user_group,
-    workspace,
+    MembershipStatus, api_key, audit_entry, group_membership, invitation, membership, workspace,
 };
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QuerySelect,
     RelationTrait, Set,
@@ -25,7 +24,7 @@ use crate::offboarding::guards::{
     Candidate, authorize_and_lock, check_target, last_owner_errors, load_candidates, member_ids,
 };
 use crate::offboarding::{MAX_MEMBERS_PER_CALL, Recorded, record, validate_reason};
-use crate::people::members::groups_of;
+use crate::people::members::{groups_of, in_workspace_groups};
 
 pub struct RemoveRequest<'a> {
     pub workspace_id: Uuid,
@@ -235,15 +234,7 @@ async fn apply_removal<C: ConnectionTrait>(
         .col_expr(group_membership::Column::DeletedAt, Expr::value(Some(now)))
         .filter(group_membership::Column::UserId.is_in(user_ids.iter().copied()))
         .filter(group_membership::Column::DeletedAt.is_null())
-        .filter(
-            group_membership::Column::GroupId.in_subquery(
-                Query::select()
-                    .column(user_group::Column::Id)
-                    .from(user_group::Entity)
-                    .and_where(user_group::Column::WorkspaceId.eq(workspace.id))
-                    .take(),
-            ),
-        )
+        .filter(in_workspace_groups(workspace.id))
         .exec(db)
         .await?;
     let pending_invitations: Vec<(Uuid, Uuid)> = invitation::Entity::find()

@@ -3,8 +3,8 @@
 //! campaigns already reattributed stay with their new owner.
 
 use chrono::{DateTime, Duration, Utc};
-use entities::{MembershipStatus, group_membership, membership, user, user_group};
-use sea_orm::sea_query::{Expr, Query};
+use entities::{MembershipStatus, group_membership, membership, user};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     QueryOrder, Set,
@@ -16,6 +16,7 @@ use crate::access::Principal;
 use crate::audit::{self, AuditEvent};
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::offboarding::guards::{Candidate, authorize_and_lock};
+use crate::people::members::in_workspace_groups;
 use crate::people::seats::{holds_seat, lock_organization, seats_used};
 
 /// How long after a removal it can be undone.
@@ -114,15 +115,7 @@ pub async fn restore_member<C: ConnectionTrait>(
         )
         .filter(group_membership::Column::UserId.eq(user_id))
         .filter(group_membership::Column::DeletedAt.eq(removed_at))
-        .filter(
-            group_membership::Column::GroupId.in_subquery(
-                Query::select()
-                    .column(user_group::Column::Id)
-                    .from(user_group::Entity)
-                    .and_where(user_group::Column::WorkspaceId.eq(workspace.id))
-                    .take(),
-            ),
-        )
+        .filter(in_workspace_groups(workspace.id))
         .exec(db)
         .await?;
     audit::record(

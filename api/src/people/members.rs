@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use entities::{MembershipStatus, group_membership, membership, user, user_group};
-use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func, LikeExpr, Query, SimpleExpr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, RelationTrait,
@@ -46,14 +46,18 @@ pub async fn list_members<C: ConnectionTrait>(
     }
     let after = decode_cursor(after)?;
 
-    let mut query = membership::Entity::find()
-        .join(JoinType::InnerJoin, membership::Relation::User.def())
+    let mut memberships = membership::Entity::find()
         .filter(membership::Column::WorkspaceId.eq(workspace_id))
         .filter(membership::Column::DeletedAt.is_null());
     if let Some(statuses) = &filter.statuses {
-        query = query.filter(membership::Column::Status.is_in(statuses.iter().copied()));
+        memberships =
+            memberships.filter(membership::Column::Status.is_in(statuses.iter().copied()));
     }
-    if let Some(search) = filter.search.as_deref().filter(|s| !s.trim().is_empty()) {
+    let mut query = memberships
+        .clone()
+        .join(JoinType::InnerJoin, membership::Relation::User.def());
+    let search = filter.search.as_deref().filter(|s| !s.trim().is_empty());
+    if let Some(search) = search {
         let pattern = prefix_pattern(search);
         query = query.filter(
             Condition::any()
@@ -67,7 +71,12 @@ pub async fn list_members<C: ConnectionTrait>(
                 ),
         );
     }
-    let total_count = query.clone().count(db).await?;
+    // Without a search the total needs no person: counted from the memberships' own index.
+    let total_count = if search.is_some() {
+        query.clone().count(db).await?
+    } else {
+        memberships.count(db).await?
+    };
 
     let mut page = query;
     if let Some(after) = after {
@@ -126,4 +135,15 @@ pub async fn groups_of<C: ConnectionTrait>(
         }
     }
     Ok(by_user)
+}
+
+/// `group_membership.group_id IN (the workspace's groups)`: group rows of this workspace only.
+pub fn in_workspace_groups(workspace_id: Uuid) -> SimpleExpr {
+    group_membership::Column::GroupId.in_subquery(
+        Query::select()
+            .column(user_group::Column::Id)
+            .from(user_group::Entity)
+            .and_where(user_group::Column::WorkspaceId.eq(workspace_id))
+            .take(),
+    )
 }
