@@ -53,8 +53,9 @@ impl IdempotencyKey {
         }
         let input = serde_json::to_vec(input)
             .map_err(|error| ApiError::Internal(format!("hashing the input: {error}")))?;
+        // Scoped to the caller in this workspace: a person's session elsewhere can't replay it.
         let actor = match principal.actor {
-            Actor::User(id) => format!("user:{id}"),
+            Actor::User(id) => format!("user:{id}@{}", principal.workspace_id),
             Actor::ApiKey(id) => format!("api_key:{id}"),
         };
         Ok(Some(IdempotencyKey {

@@ -25,7 +25,7 @@ use crate::access::authenticate;
 use crate::config::Config;
 use crate::demo::{self, DEMO_PASSWORD, DemoAccess};
 use crate::error::ApiError;
-use crate::graphql::{AppSchema, RequestContext, build_schema};
+use crate::graphql::{AppSchema, RequestContext, SocketToken, build_schema};
 use worker::JobQueue;
 use worker::mail::Mailer;
 use worker::runner::{self, Dependencies, WorkerHandle};
@@ -313,16 +313,16 @@ async fn graphql_handler(
 
 /// Subscriptions over WebSocket (graphql-transport-ws, or the older graphql-ws). The token comes
 /// in `connection_init`'s payload, as `{"Authorization": "Bearer <token>"}`, since browsers can't
-/// set headers on a WebSocket.
+/// set headers on a WebSocket; the subscription checks it, at its start and before every read.
 async fn graphql_ws(
     State(state): State<AppState>,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     upgrade
+        .max_message_size(state.config.limits.body_bytes)
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| {
-            let db = state.db.clone();
             GraphQLWebSocket::new(socket, state.schema.clone(), protocol)
                 .on_connection_init(move |payload| async move {
                     let token = ["Authorization", "authorization"]
@@ -331,24 +331,8 @@ async fn graphql_ws(
                         .and_then(bearer_value)
                         .or_else(|| payload.get("token").and_then(|value| value.as_str()))
                         .map(str::to_owned);
-                    let principal = match token {
-                        Some(token) => {
-                            authenticate(&db, &token, Utc::now())
-                                .await
-                                .map_err(|error| {
-                                    tracing::error!(?error, "authentication lookup failed");
-                                    async_graphql::Error::new(
-                                        crate::graphql::errors::INTERNAL_MESSAGE,
-                                    )
-                                })?
-                        }
-                        None => None,
-                    };
                     let mut data = Data::default();
-                    data.insert(RequestContext {
-                        principal,
-                        request_id: None,
-                    });
+                    data.insert(SocketToken(token));
                     Ok(data)
                 })
                 .serve()

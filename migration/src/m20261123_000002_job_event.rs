@@ -72,6 +72,12 @@ impl MigrationTrait for Migration {
             )
             .await?;
         }
+        // Jobs written before this migration start their history with their current state.
+        db.execute_unprepared(
+            "INSERT INTO job_event (outbox_id, offboarding_id, status, attempts, last_error, created_at) \
+             SELECT id, offboarding_id, status, attempts, last_error, updated_at FROM outbox ORDER BY id",
+        )
+        .await?;
         // A row is recorded when a job is written and whenever its status or attempt count
         // changes; the row's own `updated_at` dates it, so both backends store the same format.
         match manager.get_database_backend() {

@@ -72,6 +72,12 @@ pub fn build_schema(config: &Config, db: DatabaseConnection, queue: JobQueue) ->
         .finish()
 }
 
+/// The token a WebSocket sent in `connection_init`. Only subscriptions read it, and they
+/// authenticate it again and again: a socket outlives any one check. Queries and mutations sent
+/// over the socket find no `RequestContext` and are UNAUTHENTICATED (use `POST /graphql`).
+#[derive(Debug, Clone, Default)]
+pub struct SocketToken(pub Option<String>);
+
 /// What the HTTP layer learned about the request before GraphQL runs.
 #[derive(Debug, Clone, Default)]
 pub struct RequestContext {

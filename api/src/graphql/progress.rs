@@ -5,9 +5,10 @@ use async_graphql::{Context, Result, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::access::authenticate;
 use crate::error::ApiError;
-use crate::graphql::ContextExt;
 use crate::graphql::offboarding::{JobStatus, OffboardingStatus};
+use crate::graphql::{ContextExt, SocketToken};
 use crate::offboarding::progress::{self, Overall, ProgressEvent};
 
 /// One state a job went through.
@@ -57,16 +58,26 @@ impl ProgressSubscription {
         ctx: &Context<'_>,
         id: Uuid,
     ) -> Result<impl Stream<Item = Result<OffboardingProgressEvent>> + use<>> {
-        let principal = ctx.principal()?;
-        let offboarding = progress::find(ctx.db(), principal, id).await?;
-        Ok(
-            progress::follow(ctx.db().clone(), offboarding.id, progress::POLL_INTERVAL).map(
-                |event| {
-                    event
-                        .map(OffboardingProgressEvent::from)
-                        .map_err(|error| ApiError::from(error).into())
-                },
-            ),
+        // The socket's token, authenticated now and again before every read of the stream.
+        let token = ctx
+            .data_opt::<SocketToken>()
+            .and_then(|token| token.0.clone())
+            .ok_or(ApiError::Unauthenticated)?;
+        let principal = authenticate(ctx.db(), &token, Utc::now())
+            .await
+            .map_err(ApiError::from)?
+            .ok_or(ApiError::Unauthenticated)?;
+        let offboarding = progress::find(ctx.db(), &principal, id).await?;
+        Ok(progress::follow(
+            ctx.db().clone(),
+            offboarding.id,
+            token,
+            progress::POLL_INTERVAL,
         )
+        .map(|event| {
+            event
+                .map(OffboardingProgressEvent::from)
+                .map_err(async_graphql::Error::from)
+        }))
     }
 }

@@ -50,18 +50,25 @@ pub async fn authorize_and_lock<C: ConnectionTrait>(
         query.one(db).await?
     };
     let workspace = workspace.ok_or(ApiError::NotFound("workspace"))?;
-    // The caller was checked before the lock; a call that waited for it may find them removed
-    // or deactivated by the call it waited for.
+    // The caller was checked before the lock; a call that waited for it may find them removed,
+    // deactivated or given another role by the call it waited for.
     if let Actor::User(user_id) = principal.actor {
-        let still_active = membership::Entity::find()
+        let current = membership::Entity::find()
             .filter(membership::Column::WorkspaceId.eq(workspace_id))
             .filter(membership::Column::UserId.eq(user_id))
             .filter(membership::Column::DeletedAt.is_null())
             .filter(membership::Column::Status.eq(MembershipStatus::Active))
-            .count(db)
+            .one(db)
             .await?;
-        if still_active == 0 {
-            return Err(ApiError::Unauthenticated);
+        match current {
+            None => return Err(ApiError::Unauthenticated),
+            Some(current) if current.role != principal.role => {
+                return Err(ApiError::Forbidden(
+                    "your role in this workspace changed while this request waited: send it again"
+                        .into(),
+                ));
+            }
+            Some(_) => {}
         }
     }
     Ok(workspace)

@@ -4,6 +4,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
 use async_graphql::futures_util::stream::{self, Stream};
+use chrono::Utc;
 use entities::{OutboxStatus, job_event, offboarding, outbox};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
@@ -12,7 +13,7 @@ use sea_orm::{
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use crate::access::{Permission, Principal};
+use crate::access::{Permission, Principal, authenticate};
 use crate::error::ApiError;
 
 /// An offboarding of the caller's workspace; anyone else's is NOT_FOUND.
@@ -123,6 +124,9 @@ pub struct ProgressEvent {
 struct Follower {
     db: DatabaseConnection,
     offboarding_id: Uuid,
+    /// The subscriber's token, authenticated again before every read: a subscriber removed,
+    /// deactivated or signed out meanwhile stops receiving at once.
+    token: String,
     kinds: HashMap<Uuid, String>,
     states: HashMap<Uuid, OutboxStatus>,
     unfinished: usize,
@@ -137,7 +141,13 @@ struct Follower {
 }
 
 impl Follower {
-    async fn poll(&mut self) -> Result<(), DbErr> {
+    async fn poll(&mut self) -> Result<(), ApiError> {
+        let still_allowed = authenticate(&self.db, &self.token, Utc::now())
+            .await?
+            .filter(|principal| principal.has(Permission::UserManagement));
+        if still_allowed.is_none() {
+            return Err(ApiError::Unauthenticated);
+        }
         let now = Instant::now();
         while self
             .marks
@@ -209,14 +219,17 @@ impl Follower {
 
 /// Every state change of the offboarding's jobs, from the first, until all are finished. Reads
 /// `job_event` (written by a trigger on `outbox`), so it sees jobs run by any worker process.
+/// Ends with UNAUTHENTICATED as soon as `token` no longer lets its holder manage people.
 pub fn follow(
     db: DatabaseConnection,
     offboarding_id: Uuid,
+    token: String,
     interval: Duration,
-) -> impl Stream<Item = Result<ProgressEvent, DbErr>> + Send {
+) -> impl Stream<Item = Result<ProgressEvent, ApiError>> + Send {
     let follower = Follower {
         db,
         offboarding_id,
+        token,
         kinds: HashMap::new(),
         states: HashMap::new(),
         unfinished: 0,

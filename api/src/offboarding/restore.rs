@@ -42,6 +42,18 @@ pub async fn restore_member<C: ConnectionTrait>(
             UserError::new(code, message).for_user(user_id),
         ]))
     };
+    if user_id == principal.user_id {
+        // A removed person's API key may still act for them: it must not undo their removal.
+        return refuse(
+            UserErrorCode::CannotRemoveSelf,
+            "You can't restore yourself: another administrator has to.",
+        );
+    }
+    // Invitations take the organization's lock: taken first, no invitation of this person can
+    // slip in between the check below and the restore.
+    let organization = lock_organization(db, workspace.organization_id)
+        .await?
+        .ok_or(ApiError::NotFound("organization"))?;
     let memberships = membership::Entity::find()
         .filter(membership::Column::WorkspaceId.eq(workspace.id))
         .filter(membership::Column::UserId.eq(user_id))
@@ -81,9 +93,6 @@ pub async fn restore_member<C: ConnectionTrait>(
             "You can't manage this member's role.",
         );
     }
-    let organization = lock_organization(db, workspace.organization_id)
-        .await?
-        .ok_or(ApiError::NotFound("organization"))?;
     let seat_taken = !holds_seat(db, organization.id, user_id).await?;
     if let Some(limit) = organization.seat_limit
         && seat_taken

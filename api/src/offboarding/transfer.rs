@@ -2,7 +2,8 @@
 //! down, so that the last-owner rule can be met before the caller leaves.
 
 use chrono::{DateTime, Utc};
-use entities::{MembershipStatus, Role, membership, user};
+use entities::{MembershipStatus, Role, api_key, membership, user};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
 };
@@ -81,10 +82,29 @@ pub async fn transfer_ownership<C: ConnectionTrait>(
         promoted.role = Set(Role::Owner);
         promoted.update(db).await?
     };
-    let previous_owner = match (demote_self_to, find(principal.user_id)) {
+    let caller = match principal.actor {
+        Actor::User(_) => find(principal.user_id),
+        Actor::ApiKey(_) => None,
+    };
+    let mut keys_lowered = 0;
+    let previous_owner = match (demote_self_to, caller) {
         (Some(role), Some((caller, caller_user))) => {
             let mut demoted: membership::ActiveModel = caller.into();
             demoted.role = Set(role);
+            // A key acts at most with its creator's role: stepping down lowers their keys too.
+            let above: Vec<Role> = [Role::Owner, Role::Admin, Role::Member, Role::Guest]
+                .into_iter()
+                .filter(|r| r.rank() > role.rank())
+                .collect();
+            keys_lowered = api_key::Entity::update_many()
+                .col_expr(api_key::Column::Role, Expr::value(role))
+                .filter(api_key::Column::WorkspaceId.eq(workspace.id))
+                .filter(api_key::Column::CreatedBy.eq(principal.user_id))
+                .filter(api_key::Column::RevokedAt.is_null())
+                .filter(api_key::Column::Role.is_in(above))
+                .exec(db)
+                .await?
+                .rows_affected;
             Some(Candidate {
                 membership: demoted.update(db).await?,
                 user: caller_user,
@@ -106,6 +126,7 @@ pub async fn transfer_ownership<C: ConnectionTrait>(
             metadata: json!({
                 "previous_role": previous_role.to_value(),
                 "caller_demoted_to": demote_self_to.map(|role| role.to_value()),
+                "caller_api_keys_lowered": keys_lowered,
             }),
             request_id,
         },

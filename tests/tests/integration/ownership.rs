@@ -110,3 +110,33 @@ backend_tests! {
         assert_eq!(role(&app, olivia).await, Role::Owner);
     }
 }
+
+backend_tests! {
+    /// A key acts at most with its creator's role: stepping down lowers the caller's keys too,
+    /// so an OWNER key can't outlive its creator's ownership.
+    async fn stepping_down_lowers_the_callers_keys(app: TestApp) configure(no_worker) {
+        let key = create_api_key(&app, app.owner_token(), "Owner automation", "OWNER").await;
+        let [ada, max] = people(&app, &[ADA, MAX]).await[..] else { unreachable!() };
+        let payload = transfer(&app, app.owner_token(), ada, Some("MEMBER")).await;
+        assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+        let answer = app.graphql(Some(&key), VIEWER, Value::Null).await;
+        assert_eq!(data(&answer)["viewer"]["role"], "MEMBER", "the key now acts as a MEMBER");
+        // So it can't make owners or remove anyone any more.
+        let before = snapshot(&app).await;
+        let answer = crate::flows::call(&app, &key, TRANSFER, json!({ "toUserId": max })).await;
+        assert_eq!(tests::error_code(&answer), "FORBIDDEN");
+        let answer = crate::flows::call(&app, &key, REMOVE, json!({ "userIds": [max] })).await;
+        assert_eq!(tests::error_code(&answer), "FORBIDDEN");
+        assert_eq!(snapshot(&app).await, before);
+    }
+
+    async fn an_api_key_transfers_without_a_previous_owner(app: TestApp) configure(no_worker) {
+        let key = create_api_key(&app, app.owner_token(), "Owner automation", "OWNER").await;
+        let max = crate::support::user_id(&app, MAX).await;
+        let payload = transfer(&app, &key, max, None).await;
+        assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+        assert_eq!(payload["newOwner"]["role"], "OWNER");
+        assert!(payload["previousOwner"].is_null(), "{payload}");
+        assert_eq!(role(&app, max).await, Role::Owner);
+    }
+}

@@ -204,3 +204,22 @@ backend_tests! {
         assert_eq!(snapshot(&app).await, before);
     }
 }
+
+backend_tests! {
+    /// A removed owner's key keeps working (without `revokeApiKeys`), but it can't undo its
+    /// creator's own removal.
+    async fn nobody_restores_themself_not_even_through_their_key(app: TestApp) configure(no_worker) {
+        let omar_session = app.sign_in(OMAR).await;
+        let omar_key = crate::support::create_api_key(&app, &omar_session, "Omar's bot", "OWNER").await;
+        let omar = user_id(&app, OMAR).await;
+        remove(&app, &[omar]).await;
+        let before = snapshot(&app).await;
+        let payload = restore(&app, &omar_key, omar).await;
+        assert_eq!(user_error_codes(&payload), ["CANNOT_REMOVE_SELF"]);
+        assert_eq!(snapshot(&app).await, before, "still removed");
+        // Another owner can.
+        let payload = restore(&app, app.owner_token(), omar).await;
+        assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+        assert_eq!(payload["member"]["role"], "OWNER");
+    }
+}
