@@ -180,6 +180,21 @@ pub struct Move {
     pub to_user_id: Uuid,
 }
 
+/// Refuses reassignments that can't mean anything: an empty `applicationIds` list.
+pub fn validate(reassignments: &[Reassignment]) -> Result<(), ApiError> {
+    let empty_list = reassignments
+        .iter()
+        .flat_map(|r| &r.assignments)
+        .any(|a| a.application_ids.as_ref().is_some_and(Vec::is_empty));
+    if empty_list {
+        return Err(ApiError::BadUserInput(
+            "applicationIds must name at least one application (or be left out for all of them)"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 /// The moves the reassignments ask for, or why some can't be made: each duty must be held by the
 /// person giving it up, and each assignee must be an active member who stays (not one of
 /// `leaving`) and is not that person. Two statements, however many assignments.
@@ -416,6 +431,7 @@ pub async fn reassign_contacts<C: ConnectionTrait>(
             "assignments must name at least one duty to move".into(),
         ));
     }
+    validate(std::slice::from_ref(&reassignment))?;
     let workspace = authorize_and_lock(db, principal, workspace_id).await?;
     let from = reassignment.from_user_id;
     let (moves, errors) =

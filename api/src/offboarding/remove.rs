@@ -18,7 +18,7 @@ use worker::Job;
 use crate::access::{Actor, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::offboarding::contacts::{
-    ContactDuties, Move, Reassignment, apply_moves, contact_duties, plan_moves,
+    self, ContactDuties, Move, Reassignment, apply_moves, contact_duties, plan_moves,
 };
 use crate::offboarding::guards::{
     Candidate, authorize_and_lock, check_target, last_owner_errors, load_candidates, member_ids,
@@ -124,6 +124,7 @@ pub async fn remove_members<C: ConnectionTrait>(
 ) -> Result<Removed, ApiError> {
     let user_ids = member_ids(request.user_ids, MAX_MEMBERS_PER_CALL)?;
     let reason = validate_reason(request.reason)?;
+    contacts::validate(&request.contact_reassignments)?;
     let workspace = authorize_and_lock(db, principal, request.workspace_id).await?;
     let (moves, move_errors) =
         plan_moves(db, &workspace, &request.contact_reassignments, &user_ids).await?;

@@ -161,6 +161,8 @@ backend_tests! {
         assert_eq!(error_code(&answer), "FORBIDDEN");
         let answer = crate::flows::call(&app, app.owner_token(), REASSIGN, json!({ "fromUserId": ada, "assignments": [] })).await;
         assert_eq!(error_code(&answer), "BAD_USER_INPUT");
+        let answer = crate::flows::call(&app, app.owner_token(), REASSIGN, json!({ "fromUserId": ada, "assignments": [{ "duty": "APPLICATION_TECHNICAL_CONTACT", "applicationIds": [], "toUserId": omar }] })).await;
+        assert_eq!(error_code(&answer), "BAD_USER_INPUT", "an empty applicationIds list means nothing");
         assert_eq!(snapshot(&app).await, before);
     }
 

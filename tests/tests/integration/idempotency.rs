@@ -176,3 +176,21 @@ backend_tests! {
         assert!(marketing_membership(&app, gus).await.deleted_at.is_some());
     }
 }
+
+backend_tests! {
+    /// The race the key exists for: a client times out and retries while the first call is
+    /// still running. Both answers are the first answer; the removal happens once.
+    async fn two_concurrent_calls_with_one_key_apply_once(app: TestApp) configure(no_worker) {
+        let [gus, max] = people(&app, &[GUS, MAX]).await[..] else { unreachable!() };
+        let input = json!({ "userIds": [gus, max], "reason": "left", "idempotencyKey": "race" });
+        let (first, second) = tokio::join!(
+            mutate(&app, app.owner_token(), REMOVE, "removeMembers", input.clone()),
+            mutate(&app, app.owner_token(), REMOVE, "removeMembers", input),
+        );
+        ok(&first);
+        assert_eq!(first, second, "one answer for both");
+        assert_eq!(audit_count(&app, "team_membership_remove").await, 2, "one entry per member, once");
+        assert_eq!(offboarding::Entity::find().count(app.db()).await.unwrap(), 1);
+        assert_eq!(idempotency_key::Entity::find().count(app.db()).await.unwrap(), 1);
+    }
+}
