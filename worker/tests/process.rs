@@ -29,6 +29,11 @@ fn tarpit() -> (u16, Arc<AtomicUsize>) {
 }
 
 fn start_worker(app: &TestApp, smtp_port: u16) -> Child {
+    start_worker_with(app, smtp_port, &[])
+}
+
+/// A worker process on the test's database and queue; `settings` override the defaults here.
+fn start_worker_with(app: &TestApp, smtp_port: u16, settings: &[(&str, &str)]) -> Child {
     let QueueBackend::Redis(redis) = &app.config.worker.queue.backend else {
         panic!("the PostgreSQL variant runs on Redis");
     };
@@ -47,6 +52,7 @@ fn start_worker(app: &TestApp, smtp_port: u16) -> Child {
         .env("WORKER_MISSED_HEARTBEATS", "2")
         .env("WORKER_SHUTDOWN_TIMEOUT_MS", "2000")
         .env("RUST_LOG", "warn")
+        .envs(settings.iter().copied())
         .spawn()
         .expect("the worker binary starts")
 }
@@ -234,26 +240,15 @@ async fn the_subscription_streams_every_state_of_jobs_run_by_another_process() {
         .local_addr()
         .unwrap()
         .port();
-    let mut worker = Command::new(env!("CARGO_BIN_EXE_worker"))
-        .env("DATABASE_URL", &app.config.database_url)
-        .env(
-            "REDIS_URL",
-            match &app.config.worker.queue.backend {
-                QueueBackend::Redis(url) => url.clone(),
-                QueueBackend::Sqlite(_) => unreachable!("the PostgreSQL variant runs on Redis"),
-            },
-        )
-        .env("QUEUE_NAME", &app.config.worker.queue.name)
-        .env("SMTP_HOST", "127.0.0.1")
-        .env("SMTP_PORT", closed_port.to_string())
-        .env("SMTP_TLS", "none")
-        .env("JOB_MAX_ATTEMPTS", "2")
-        .env("JOB_RETRY_BASE_MS", "200")
-        .env("JOB_RETRY_MAX_MS", "500")
-        .env("RELAY_INTERVAL_MS", "100")
-        .env("RUST_LOG", "warn")
-        .spawn()
-        .expect("the worker binary starts");
+    let mut worker = start_worker_with(
+        &app,
+        closed_port,
+        &[
+            ("JOB_MAX_ATTEMPTS", "2"),
+            ("JOB_RETRY_BASE_MS", "200"),
+            ("JOB_RETRY_MAX_MS", "500"),
+        ],
+    );
     let messages = app
         .subscribe(
             Some(app.owner_token()),
