@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::access::{Actor, Permission, Principal};
 use crate::error::ApiError;
-use crate::people::{Page, decode_cursor, ensure_own_workspace};
+use crate::people::{Page, decode_cursor, ensure_own_workspace, keep_page};
 
 pub struct AuditEvent<'a> {
     pub workspace_id: Uuid,
@@ -21,29 +21,50 @@ pub struct AuditEvent<'a> {
     pub request_id: Option<&'a str>,
 }
 
+impl AuditEvent<'_> {
+    fn into_model(self, now: DateTime<Utc>) -> audit_entry::ActiveModel {
+        let (actor_user_id, actor_api_key_id) = self.actor.map_or((None, None), Actor::columns);
+        audit_entry::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            workspace_id: Set(self.workspace_id),
+            actor_user_id: Set(actor_user_id),
+            actor_api_key_id: Set(actor_api_key_id),
+            action: Set(self.action.to_owned()),
+            target_user_id: Set(self.target_user_id),
+            metadata: Set(self.metadata),
+            request_id: Set(self.request_id.map(str::to_owned)),
+            created_at: Set(now),
+        }
+    }
+}
+
 pub async fn record<C: ConnectionTrait>(
     db: &C,
     event: AuditEvent<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let (actor_user_id, actor_api_key_id) = match event.actor {
-        Some(Actor::User(id)) => (Some(id), None),
-        Some(Actor::ApiKey(id)) => (None, Some(id)),
-        None => (None, None),
-    };
-    audit_entry::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        workspace_id: Set(event.workspace_id),
-        actor_user_id: Set(actor_user_id),
-        actor_api_key_id: Set(actor_api_key_id),
-        action: Set(event.action.to_owned()),
-        target_user_id: Set(event.target_user_id),
-        metadata: Set(event.metadata),
-        request_id: Set(event.request_id.map(str::to_owned)),
-        created_at: Set(now),
+    event.into_model(now).insert(db).await?;
+    Ok(())
+}
+
+/// Rows per INSERT: well under PostgreSQL's 65,535 bind parameters (9 columns a row).
+const INSERT_CHUNK: usize = 1_000;
+
+/// Many entries in one statement per 1,000, for calls that act on many people.
+pub async fn record_many<C: ConnectionTrait>(
+    db: &C,
+    events: Vec<AuditEvent<'_>>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let models: Vec<audit_entry::ActiveModel> = events
+        .into_iter()
+        .map(|event| event.into_model(now))
+        .collect();
+    for chunk in models.chunks(INSERT_CHUNK) {
+        audit_entry::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await?;
     }
-    .insert(db)
-    .await?;
     Ok(())
 }
 
@@ -97,13 +118,12 @@ pub async fn list<C: ConnectionTrait>(
     if let Some(after) = after {
         query = query.filter(audit_entry::Column::Id.lt(after));
     }
-    let mut items = query
+    let rows = query
         .order_by_desc(audit_entry::Column::Id)
         .limit(first + 1)
         .all(db)
         .await?;
-    let has_next_page = items.len() as u64 > first;
-    items.truncate(first as usize);
+    let (items, has_next_page) = keep_page(rows, first);
     Ok(Page {
         items,
         has_next_page,

@@ -12,6 +12,16 @@ pub enum Actor {
     ApiKey(Uuid),
 }
 
+impl Actor {
+    /// As stored: (`actor_user_id`, `actor_api_key_id`), exactly one of them set.
+    pub fn columns(self) -> (Option<Uuid>, Option<Uuid>) {
+        match self {
+            Actor::User(id) => (Some(id), None),
+            Actor::ApiKey(id) => (None, Some(id)),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
 pub enum Permission {
     /// Invite, remove, deactivate and reactivate members; reassign their duties.

@@ -318,7 +318,8 @@ async fn active_members<C: ConnectionTrait>(
 }
 
 /// Makes the moves, with one `contacts_reassign` audit entry per person who gave duties up: one
-/// statement for the workspace's own contacts and one per assignee for applications.
+/// statement for the workspace's own contacts, one per assignee for applications, and one for
+/// the audit entries.
 pub async fn apply_moves<C: ConnectionTrait>(
     db: &C,
     principal: &Principal,
@@ -393,22 +394,18 @@ pub async fn apply_moves<C: ConnectionTrait>(
             None => by_person.push((m.from_user_id, vec![entry])),
         }
     }
-    for (from, entries) in by_person {
-        audit::record(
-            db,
-            AuditEvent {
-                workspace_id,
-                actor: Some(principal.actor),
-                action: "contacts_reassign",
-                target_user_id: Some(from),
-                metadata: json!({ "moves": entries }),
-                request_id,
-            },
-            now,
-        )
-        .await?;
-    }
-    Ok(())
+    let events = by_person
+        .into_iter()
+        .map(|(from, entries)| AuditEvent {
+            workspace_id,
+            actor: Some(principal.actor),
+            action: "contacts_reassign",
+            target_user_id: Some(from),
+            metadata: json!({ "moves": entries }),
+            request_id,
+        })
+        .collect();
+    audit::record_many(db, events, now).await
 }
 
 pub struct Reassigned {

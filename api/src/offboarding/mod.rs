@@ -17,7 +17,7 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use uuid::Uuid;
 use worker::Job;
 
-use crate::access::{Actor, Principal};
+use crate::access::Principal;
 use crate::error::ApiError;
 
 /// The most members one `removeMembers` call takes.
@@ -40,10 +40,7 @@ pub async fn record<C: ConnectionTrait>(
     jobs: Vec<Job>,
     now: DateTime<Utc>,
 ) -> Result<Recorded, ApiError> {
-    let (actor_user_id, actor_api_key_id) = match principal.actor {
-        Actor::User(id) => (Some(id), None),
-        Actor::ApiKey(id) => (None, Some(id)),
-    };
+    let (actor_user_id, actor_api_key_id) = principal.actor.columns();
     let offboarding = offboarding::ActiveModel {
         id: Set(Uuid::now_v7()),
         workspace_id: Set(workspace_id),

@@ -3,19 +3,18 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use entities::{
-    MembershipStatus, api_key, audit_entry, group_membership, invitation, membership, workspace,
-};
+use entities::{MembershipStatus, api_key, group_membership, invitation, membership, workspace};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QuerySelect,
-    RelationTrait, Set,
+    RelationTrait,
 };
 use serde_json::json;
 use uuid::Uuid;
 use worker::Job;
 
-use crate::access::{Actor, Principal};
+use crate::access::Principal;
+use crate::audit::{self, AuditEvent};
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::offboarding::contacts::{
     self, ContactDuties, Move, Reassignment, apply_moves, contact_duties, plan_moves,
@@ -300,23 +299,15 @@ async fn apply_removal<C: ConnectionTrait>(
         })
         .collect();
 
-    let (actor_user_id, actor_api_key_id) = match principal.actor {
-        Actor::User(id) => (Some(id), None),
-        Actor::ApiKey(id) => (None, Some(id)),
+    let audit = |action, target_user_id, metadata| AuditEvent {
+        workspace_id: workspace.id,
+        actor: Some(principal.actor),
+        action,
+        target_user_id: Some(target_user_id),
+        metadata,
+        request_id,
     };
-    let audit =
-        |action: &str, target: Uuid, metadata: serde_json::Value| audit_entry::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            workspace_id: Set(workspace.id),
-            actor_user_id: Set(actor_user_id),
-            actor_api_key_id: Set(actor_api_key_id),
-            action: Set(action.to_owned()),
-            target_user_id: Set(Some(target)),
-            metadata: Set(metadata),
-            request_id: Set(request_id.map(str::to_owned)),
-            created_at: Set(now),
-        };
-    let mut entries: Vec<audit_entry::ActiveModel> = leaving
+    let mut entries: Vec<AuditEvent> = leaving
         .iter()
         .zip(&members)
         .map(|(candidate, member)| {
@@ -334,20 +325,20 @@ async fn apply_removal<C: ConnectionTrait>(
             )
         })
         .collect();
+    let person_of: HashMap<Uuid, Uuid> = leaving
+        .iter()
+        .map(|c| (c.membership.id, c.user.id))
+        .collect();
     for (invitation_id, membership_id) in &pending_invitations {
-        if let Some(candidate) = leaving.iter().find(|c| c.membership.id == *membership_id) {
+        if let Some(user_id) = person_of.get(membership_id) {
             entries.push(audit(
                 "invitation_revoke",
-                candidate.user.id,
+                *user_id,
                 json!({ "invitation_id": invitation_id, "reason": "member removed" }),
             ));
         }
     }
-    for chunk in entries.chunks(1_000) {
-        audit_entry::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(db)
-            .await?;
-    }
+    audit::record_many(db, entries, now).await?;
 
     let mut jobs = vec![
         Job::EndSessions {
