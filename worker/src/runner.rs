@@ -224,31 +224,25 @@ pub async fn run(deps: Dependencies, queue: JobQueue, stopped: watch::Receiver<b
             tracing::warn!(%error, "worker stopped; restarting it");
             true
         });
+    // The two storages are different types behind the same worker: one registration, written
+    // once (apalis's backend bounds make a generic function longer than the worker itself).
+    let (concurrency, timeout) = (config.concurrency, config.job_timeout);
+    macro_rules! register {
+        ($storage:expr) => {{
+            let (storage, deps) = ($storage, deps.clone());
+            monitor.register(move |_| {
+                WorkerBuilder::new(name.clone())
+                    .backend(storage.clone())
+                    .concurrency(concurrency)
+                    .timeout(timeout)
+                    .data(deps.clone())
+                    .build(run_queued_job)
+            })
+        }};
+    }
     let monitor = match queue {
-        JobQueue::Redis(storage) => {
-            let deps = deps.clone();
-            let (concurrency, timeout) = (config.concurrency, config.job_timeout);
-            monitor.register(move |_| {
-                WorkerBuilder::new(name.clone())
-                    .backend(storage.clone())
-                    .concurrency(concurrency)
-                    .timeout(timeout)
-                    .data(deps.clone())
-                    .build(run_queued_job)
-            })
-        }
-        JobQueue::Sqlite(storage) => {
-            let deps = deps.clone();
-            let (concurrency, timeout) = (config.concurrency, config.job_timeout);
-            monitor.register(move |_| {
-                WorkerBuilder::new(name.clone())
-                    .backend(storage.clone())
-                    .concurrency(concurrency)
-                    .timeout(timeout)
-                    .data(deps.clone())
-                    .build(run_queued_job)
-            })
-        }
+        JobQueue::Redis(storage) => register!(storage),
+        JobQueue::Sqlite(storage) => register!(storage),
     };
     let signal = {
         let stopped = stopped.clone();

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use entities::{MembershipStatus, Role, api_key, membership, user};
+use sea_orm::Iterable;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
@@ -92,10 +93,7 @@ pub async fn transfer_ownership<C: ConnectionTrait>(
             let mut demoted: membership::ActiveModel = caller.into();
             demoted.role = Set(role);
             // A key acts at most with its creator's role: stepping down lowers their keys too.
-            let above: Vec<Role> = [Role::Owner, Role::Admin, Role::Member, Role::Guest]
-                .into_iter()
-                .filter(|r| r.rank() > role.rank())
-                .collect();
+            let above: Vec<Role> = Role::iter().filter(|r| r.rank() > role.rank()).collect();
             keys_lowered = api_key::Entity::update_many()
                 .col_expr(api_key::Column::Role, Expr::value(role))
                 .filter(api_key::Column::WorkspaceId.eq(workspace.id))

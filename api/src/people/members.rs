@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::access::{Permission, Principal};
 use crate::error::ApiError;
-use crate::people::{Page, decode_cursor, ensure_own_workspace, prefix_pattern};
+use crate::people::{Page, decode_cursor, ensure_own_workspace, keep_page, prefix_pattern};
 
 #[derive(Debug, Default, Clone)]
 pub struct MemberFilter {
@@ -82,7 +82,7 @@ pub async fn list_members<C: ConnectionTrait>(
     if let Some(after) = after {
         page = page.filter(user::Column::Email.gt(after));
     }
-    let mut rows: Vec<(membership::Model, user::Model)> = page
+    let rows: Vec<(membership::Model, user::Model)> = page
         .select_also(user::Entity)
         .order_by_asc(user::Column::Email)
         .limit(first + 1)
@@ -91,8 +91,7 @@ pub async fn list_members<C: ConnectionTrait>(
         .into_iter()
         .filter_map(|(membership, user)| user.map(|user| (membership, user)))
         .collect();
-    let has_next_page = rows.len() as u64 > first;
-    rows.truncate(first as usize);
+    let (rows, has_next_page) = keep_page(rows, first);
 
     let user_ids: Vec<Uuid> = rows.iter().map(|(_, user)| user.id).collect();
     let mut groups_by_user = groups_of(db, workspace_id, &user_ids).await?;

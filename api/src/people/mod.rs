@@ -18,6 +18,13 @@ pub struct Page<T> {
     pub total_count: u64,
 }
 
+/// Lists read `first + 1` rows: this keeps the first `first` and says whether there were more.
+pub fn keep_page<T>(mut rows: Vec<T>, first: u64) -> (Vec<T>, bool) {
+    let has_next_page = rows.len() as u64 > first;
+    rows.truncate(first as usize);
+    (rows, has_next_page)
+}
+
 /// Lists page by a person's email, which is unique; the cursor is that email, made opaque.
 pub fn encode_cursor(email: &str) -> String {
     URL_SAFE_NO_PAD.encode(email)

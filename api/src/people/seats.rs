@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::access::{Permission, Principal};
 use crate::error::ApiError;
-use crate::people::{Page, decode_cursor};
+use crate::people::{Page, decode_cursor, keep_page};
 
 pub struct SeatUsage {
     pub organization: organization::Model,
@@ -87,13 +87,12 @@ pub async fn seat_holders<C: ConnectionTrait>(
     if let Some(after) = after {
         page = page.filter(user::Column::Email.gt(after));
     }
-    let mut items = page
+    let rows = page
         .order_by_asc(user::Column::Email)
         .limit(first + 1)
         .all(db)
         .await?;
-    let has_next_page = items.len() as u64 > first;
-    items.truncate(first as usize);
+    let (items, has_next_page) = keep_page(rows, first);
     Ok(Page {
         items,
         has_next_page,
