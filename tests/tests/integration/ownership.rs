@@ -140,3 +140,39 @@ backend_tests! {
         assert_eq!(role(&app, max).await, Role::Owner);
     }
 }
+
+backend_tests! {
+    /// A request authenticated before the caller stepped down (it waited for the workspace
+    /// lock meanwhile) must not act with the role it was authenticated with.
+    async fn a_request_that_waited_out_a_demotion_is_refused(app: TestApp) configure(no_worker) {
+        let principal = api::access::authenticate(app.db(), app.owner_token(), chrono::Utc::now())
+            .await
+            .unwrap()
+            .expect("the owner's token is valid");
+        assert_eq!(principal.role, Role::Owner);
+        let [olivia, max] = people(&app, &[OLIVIA, MAX]).await[..] else { unreachable!() };
+        // The demotion commits while the request is in flight.
+        let mut demoted: entities::membership::ActiveModel = marketing_membership(&app, olivia).await.into();
+        demoted.role = sea_orm::Set(Role::Admin);
+        sea_orm::ActiveModelTrait::update(demoted, app.db()).await.unwrap();
+
+        let before = snapshot(&app).await;
+        let result = api::offboarding::remove::remove_members(
+            app.db(),
+            &principal,
+            api::offboarding::remove::RemoveRequest {
+                workspace_id: app.demo.workspace_id,
+                user_ids: vec![max],
+                reason: None,
+                revoke_api_keys: false,
+                reattribute_to: None,
+                contact_reassignments: Vec::new(),
+                request_id: None,
+            },
+            chrono::Utc::now(),
+        )
+        .await;
+        assert!(matches!(result, Err(api::ApiError::Forbidden(_))), "refused, not acted on as an owner");
+        assert_eq!(snapshot(&app).await, before);
+    }
+}
