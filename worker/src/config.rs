@@ -64,8 +64,11 @@ pub struct QueueConfig {
     /// Set explicitly: apalis would otherwise name the queue after a Rust type path.
     pub name: String,
     /// A worker that misses this many heartbeats is dead, and its jobs go back to the queue.
+    /// Heartbeats don't pace fetching (pushes wake the workers), so they can be slow.
     pub heartbeat_interval: Duration,
     pub missed_heartbeats: usize,
+    /// Jobs a worker takes from the queue in one fetch.
+    pub fetch_batch: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,6 +124,9 @@ impl RetryPolicy {
     }
 }
 
+/// Jobs one worker process runs at once: enough to keep a pooled SMTP connection set and the
+/// database busy while each job mostly waits on the network.
+pub const DEFAULT_CONCURRENCY: usize = 32;
 pub const DEFAULT_QUEUE_URL: &str = "sqlite://data/queue.db?mode=rwc";
 pub const DEFAULT_MAIL_DIR: &str = "data/mail";
 
@@ -133,21 +139,26 @@ impl WorkerConfig {
                 name: "offboarding-jobs".into(),
                 heartbeat_interval: Duration::from_secs(5),
                 missed_heartbeats: 3,
+                fetch_batch: DEFAULT_CONCURRENCY,
             },
             mail: MailConfig {
                 transport: MailTransport::Folder(DEFAULT_MAIL_DIR.into()),
                 from: "Offboarding <no-reply@offboarding.invalid>".into(),
             },
+            // Retries come at most 15 s apart, so a job catches up within that of an outage's
+            // end; 25 attempts span about five minutes of failures before a job is DEAD.
             retry: RetryPolicy {
-                max_attempts: 8,
-                base_delay: Duration::from_secs(2),
-                max_delay: Duration::from_secs(600),
+                max_attempts: 25,
+                base_delay: Duration::from_secs(1),
+                max_delay: Duration::from_secs(15),
             },
             relay_interval: Duration::from_secs(1),
-            requeue_after: Duration::from_secs(300),
-            concurrency: 8,
-            job_timeout: Duration::from_secs(120),
-            shutdown_timeout: Duration::from_secs(30),
+            // The queue never holds more than a few seconds of work (`queue::WINDOW`), so a
+            // row queued this long without being run has lost its queue entry.
+            requeue_after: Duration::from_secs(15),
+            concurrency: DEFAULT_CONCURRENCY,
+            job_timeout: Duration::from_secs(15),
+            shutdown_timeout: Duration::from_secs(10),
         }
     }
 
@@ -176,7 +187,7 @@ impl WorkerConfig {
                 credentials: env
                     .text("SMTP_USERNAME")
                     .map(|user| (user, env.text("SMTP_PASSWORD").unwrap_or_default())),
-                timeout: env.millis("SMTP_TIMEOUT_MS", Duration::from_secs(30))?,
+                timeout: env.millis("SMTP_TIMEOUT_MS", Duration::from_secs(10))?,
             },
             None => MailTransport::Folder(
                 env.text("MAIL_DIR")
@@ -197,6 +208,9 @@ impl WorkerConfig {
                     .millis("WORKER_HEARTBEAT_MS", defaults.queue.heartbeat_interval)?,
                 missed_heartbeats: env
                     .number("WORKER_MISSED_HEARTBEATS", defaults.queue.missed_heartbeats)?,
+                fetch_batch: env
+                    .number("WORKER_FETCH_BATCH", defaults.queue.fetch_batch)?
+                    .max(1),
             },
             mail: MailConfig {
                 transport,

@@ -6,10 +6,26 @@ pub enum WorkerError {
     Database(#[from] DbErr),
     #[error("queue: {0}")]
     Queue(String),
+    /// Sending failed for now (server down, busy, or a temporary refusal): try again later.
     #[error("mail: {0}")]
     Mail(String),
+    /// The message can't be built, or the server refused it for good: no retry can help.
+    #[error("undeliverable: {0}")]
+    Undeliverable(String),
     #[error("job payload: {0}")]
     Payload(#[from] serde_json::Error),
+    #[error("panicked: {0}")]
+    Panicked(String),
     #[error("configuration: {0}")]
     Config(String),
+}
+
+impl WorkerError {
+    /// Whether running the same job again could ever succeed; if not, it is DEAD at once.
+    pub fn can_never_succeed(&self) -> bool {
+        matches!(
+            self,
+            WorkerError::Undeliverable(_) | WorkerError::Payload(_)
+        )
+    }
 }

@@ -17,6 +17,13 @@ pub struct JobContext<'a> {
 }
 
 impl JobContext<'_> {
+    /// A job acts only on what existed when its mutation committed: a session or key made
+    /// later (after a restore, a reactivation or a new membership) is not its business, however
+    /// late the job runs.
+    fn cut_off(&self) -> DateTime<Utc> {
+        self.offboarding.created_at
+    }
+
     fn audit(
         &self,
         action: &str,
@@ -61,6 +68,7 @@ pub async fn end_sessions<C: ConnectionTrait>(
             .filter(session::Column::WorkspaceId.eq(workspace_id))
             .filter(session::Column::UserId.is_in(user_ids.iter().copied()))
             .filter(session::Column::RevokedAt.is_null())
+            .filter(session::Column::CreatedAt.lte(context.cut_off()))
     };
     let counts: Vec<(Uuid, i64)> = open()
         .select_only()
@@ -78,6 +86,7 @@ pub async fn end_sessions<C: ConnectionTrait>(
         .filter(session::Column::WorkspaceId.eq(workspace_id))
         .filter(session::Column::UserId.is_in(user_ids.iter().copied()))
         .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::CreatedAt.lte(context.cut_off()))
         .exec(db)
         .await?;
     let entries = counts
@@ -106,6 +115,7 @@ pub async fn revoke_api_keys<C: ConnectionTrait>(
         .filter(api_key::Column::WorkspaceId.eq(workspace_id))
         .filter(api_key::Column::CreatedBy.is_in(user_ids.iter().copied()))
         .filter(api_key::Column::RevokedReason.is_null())
+        .filter(api_key::Column::CreatedAt.lte(context.cut_off()))
         .all(db)
         .await?;
     if keys.is_empty() {
@@ -157,6 +167,7 @@ pub async fn reattribute_campaigns<C: ConnectionTrait>(
         .column(campaign::Column::OwnerId)
         .filter(campaign::Column::WorkspaceId.eq(workspace_id))
         .filter(campaign::Column::OwnerId.is_in(user_ids.iter().copied()))
+        .filter(campaign::Column::CreatedAt.lte(context.cut_off()))
         .into_tuple()
         .all(db)
         .await?;

@@ -62,11 +62,13 @@ impl Mailer {
     /// message twice leaves one file.
     pub async fn send(&self, job_id: Uuid, message: Message) -> Result<(), WorkerError> {
         match &self.transport {
-            Transport::Smtp(smtp) => smtp
-                .send(message)
-                .await
-                .map(|_| ())
-                .map_err(|e| WorkerError::Mail(e.to_string())),
+            Transport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| {
+                if e.is_permanent() {
+                    WorkerError::Undeliverable(e.to_string())
+                } else {
+                    WorkerError::Mail(e.to_string())
+                }
+            }),
             Transport::Folder(dir) => {
                 let io = |e: std::io::Error| WorkerError::Mail(format!("{}: {e}", dir.display()));
                 tokio::fs::create_dir_all(dir).await.map_err(io)?;
@@ -92,14 +94,25 @@ pub struct RemovalEmail<'a> {
 
 /// The message that tells a person they were removed. Its Message-ID is derived from the job,
 /// so a re-sent copy is recognisably the same message.
+///
+/// A message that can't be built is [`WorkerError::Undeliverable`]: an address that doesn't
+/// parse, or a header value (name, workspace) with a control character, which lettre would
+/// otherwise panic on or which could smuggle in a header.
 pub fn removal_message(from: &Mailbox, email: &RemovalEmail<'_>) -> Result<Message, WorkerError> {
-    let to = Mailbox::new(
-        Some(email.to_name.to_owned()),
-        email
-            .to_email
-            .parse()
-            .map_err(|e| WorkerError::Mail(format!("recipient {:?}: {e}", email.to_email)))?,
-    );
+    for (what, value) in [
+        ("recipient name", email.to_name),
+        ("workspace name", email.workspace_name),
+    ] {
+        if value.chars().any(char::is_control) {
+            return Err(WorkerError::Undeliverable(format!(
+                "the {what} {value:?} holds a control character"
+            )));
+        }
+    }
+    let address = email.to_email.parse().map_err(|e| {
+        WorkerError::Undeliverable(format!("recipient {:?}: {e}", email.to_email))
+    })?;
+    let to = Mailbox::new(Some(email.to_name.to_owned()), address);
     let groups = if email.groups.is_empty() {
         "You were not in any of its groups.".to_owned()
     } else {
@@ -137,7 +150,7 @@ pub fn removal_message(from: &Mailbox, email: &RemovalEmail<'_>) -> Result<Messa
         .subject(format!("You were removed from {}", email.workspace_name))
         .message_id(Some(format!("<{}@offboarding>", email.job_id)))
         .multipart(MultiPart::alternative_plain_html(text, html))
-        .map_err(|e| WorkerError::Mail(e.to_string()))
+        .map_err(|e| WorkerError::Undeliverable(e.to_string()))
 }
 
 fn escape(text: &str) -> String {
@@ -177,5 +190,32 @@ mod tests {
         assert!(raw.contains("left the company"));
         assert!(raw.contains("Mia &lt;Member&gt;"), "HTML is escaped");
         assert!(raw.contains("text/plain") && raw.contains("text/html"));
+    }
+
+    #[test]
+    fn a_message_that_cannot_be_built_is_undeliverable_not_a_panic() {
+        let from: Mailbox = "Offboarding <no-reply@offboarding.invalid>"
+            .parse()
+            .unwrap();
+        for (name, address) in [
+            ("Eve\r\nBcc: x@x.test", "eve@acme.test"),
+            ("A\u{0}B", "a@acme.test"),
+            ("Eve", "a@b@c.com"),
+            ("Eve", "a..b@c.com"),
+        ] {
+            let error = removal_message(
+                &from,
+                &RemovalEmail {
+                    job_id: Uuid::now_v7(),
+                    to_email: address,
+                    to_name: name,
+                    workspace_name: "Marketing",
+                    groups: &[],
+                    reason: None,
+                },
+            )
+            .unwrap_err();
+            assert!(error.can_never_succeed(), "{name:?} <{address}>: {error}");
+        }
     }
 }

@@ -117,9 +117,11 @@ pub async fn due_for_relay<C: ConnectionTrait>(
                         .add(outbox::Column::AvailableAt.lte(now)),
                 )
                 .add(
+                    // A queued row under a run's claim is being run, not lost.
                     Condition::all()
                         .add(outbox::Column::Status.eq(OutboxStatus::Queued))
-                        .add(outbox::Column::UpdatedAt.lte(stale)),
+                        .add(outbox::Column::UpdatedAt.lte(stale))
+                        .add(outbox::Column::AvailableAt.lte(now)),
                 ),
         )
         .order_by_asc(outbox::Column::AvailableAt)
@@ -140,23 +142,24 @@ pub async fn lock<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Option<outbox:
     }
 }
 
-/// Claims a row for one run by pushing its availability to `until` (the end of the job's
-/// timeout), so a second delivery arriving meanwhile leaves it alone. For jobs that can't run
-/// in a transaction (email); a run that dies holds the row only until `until`.
+/// Claims a row for one run and reads it, in one statement: its availability moves to `until`
+/// (the end of the job's timeout), so a second delivery arriving meanwhile leaves it alone. A
+/// run that dies holds the row only until `until`. `None`: finished, missing, or claimed by
+/// another run (or waiting for its backoff).
 pub async fn claim<C: ConnectionTrait>(
     db: &C,
     id: Uuid,
     until: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
-    let claimed = outbox::Entity::update_many()
+) -> Result<Option<outbox::Model>, DbErr> {
+    let mut claimed = outbox::Entity::update_many()
         .col_expr(outbox::Column::AvailableAt, Expr::value(until))
         .filter(outbox::Column::Id.eq(id))
         .filter(outbox::Column::AvailableAt.lte(now))
         .filter(unfinished())
-        .exec(db)
+        .exec_with_returning(db)
         .await?;
-    Ok(claimed.rows_affected == 1)
+    Ok(claimed.pop())
 }
 
 pub fn is_finished(row: &outbox::Model) -> bool {
@@ -192,19 +195,31 @@ pub enum AfterFailure {
     Dead,
 }
 
+/// Whether a failed job is tried again.
+#[derive(Debug, Clone, Copy)]
+pub enum Retry<'a> {
+    /// It can never succeed (a message that can't be built, an address the server refuses for
+    /// good, a payload that can't be read): DEAD at once.
+    Never,
+    /// After the policy's backoff, until its attempts are spent.
+    By(&'a RetryPolicy),
+}
+
 /// Counts a failed attempt: FAILED with the next attempt after the backoff, or DEAD with its
 /// last error once the attempts are spent. Never silently dropped.
 pub async fn record_failure<C: ConnectionTrait>(
     db: &C,
     row: &outbox::Model,
     error: &str,
-    policy: &RetryPolicy,
+    retry: Retry<'_>,
     now: DateTime<Utc>,
 ) -> Result<AfterFailure, DbErr> {
     let attempts = row.attempts + 1;
-    let (status, outcome, available_at) = if attempts >= policy.max_attempts {
-        (OutboxStatus::Dead, AfterFailure::Dead, now)
-    } else {
+    let policy = match retry {
+        Retry::Never => None,
+        Retry::By(policy) => Some(policy).filter(|policy| attempts < policy.max_attempts),
+    };
+    let (status, outcome, available_at) = if let Some(policy) = policy {
         let retry_at = now
             + chrono::Duration::from_std(policy.delay_after(attempts))
                 .unwrap_or(chrono::Duration::MAX);
@@ -213,6 +228,8 @@ pub async fn record_failure<C: ConnectionTrait>(
             AfterFailure::RetryAt(retry_at),
             retry_at,
         )
+    } else {
+        (OutboxStatus::Dead, AfterFailure::Dead, now)
     };
     let error: String = error.chars().take(MAX_ERROR_LENGTH).collect();
     outbox::Entity::update_many()

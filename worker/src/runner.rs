@@ -1,10 +1,13 @@
 //! Running jobs: the plain handler [`process`] (what a test calls directly), and the worker that
 //! feeds it from the queue while the relay keeps the queue fed.
 
-use std::sync::Arc;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use apalis::layers::WorkerBuilderExt;
-use apalis::prelude::{BoxDynError, Data, Monitor, WorkerBuilder};
+use apalis::prelude::{BackendExt, BoxDynError, Data, Monitor, Strategy, WorkerBuilder};
+use futures::{FutureExt, StreamExt};
 use chrono::Utc;
 use entities::{offboarding, outbox as outbox_entity};
 use sea_orm::{DatabaseConnection, EntityTrait, TransactionTrait};
@@ -15,8 +18,8 @@ use crate::config::WorkerConfig;
 use crate::handlers::{self, JobContext};
 use crate::jobs::{Job, OutboxJob};
 use crate::mail::{Mailer, RemovalEmail, removal_message};
-use crate::outbox::{self, AfterFailure};
-use crate::queue::JobQueue;
+use crate::outbox::{self, AfterFailure, Retry};
+use crate::queue::{Backoff, JobQueue, Storage};
 use crate::{WorkerError, relay};
 
 /// What a job handler needs.
@@ -40,23 +43,21 @@ pub enum Outcome {
     NotClaimed,
 }
 
-/// Runs one outbox row. Database jobs apply their effect and mark the row SUCCEEDED in one
+/// Runs one outbox row. It is claimed and read in one statement, so a second delivery of the
+/// same job leaves it alone. Database jobs apply their effect and mark the row SUCCEEDED in one
 /// transaction; an email is sent with no transaction open, then the row is marked.
 pub async fn process(deps: &Dependencies, outbox_id: Uuid) -> Result<Outcome, WorkerError> {
-    let Some(row) = outbox_entity::Entity::find_by_id(outbox_id)
-        .one(&deps.db)
-        .await?
-    else {
-        return Ok(Outcome::Missing);
+    let now = Utc::now();
+    let until =
+        now + chrono::Duration::from_std(deps.config.job_timeout).unwrap_or(chrono::Duration::MAX);
+    let Some(row) = outbox::claim(&deps.db, outbox_id, until, now).await? else {
+        return why_not_claimed(deps, outbox_id).await;
     };
-    if outbox::is_finished(&row) {
-        return Ok(Outcome::AlreadyFinished);
-    }
     let job: Job = match serde_json::from_value(row.payload.clone()) {
         Ok(job) => job,
-        Err(error) => return fail(deps, &row, &format!("unreadable payload: {error}")).await,
+        Err(error) => return fail(deps, &row, &WorkerError::Payload(error)).await,
     };
-    match job {
+    let done = match job {
         Job::SendRemovalEmail {
             email,
             name,
@@ -65,13 +66,6 @@ pub async fn process(deps: &Dependencies, outbox_id: Uuid) -> Result<Outcome, Wo
             reason,
             ..
         } => {
-            let now = Utc::now();
-            let until = now
-                + chrono::Duration::from_std(deps.config.job_timeout)
-                    .unwrap_or(chrono::Duration::MAX);
-            if !outbox::claim(&deps.db, row.id, until, now).await? {
-                return Ok(Outcome::NotClaimed);
-            }
             let message = removal_message(
                 deps.mailer.from(),
                 &RemovalEmail {
@@ -83,40 +77,57 @@ pub async fn process(deps: &Dependencies, outbox_id: Uuid) -> Result<Outcome, Wo
                     reason: reason.as_deref(),
                 },
             );
-            let sent = match message {
+            match message {
                 Ok(message) => deps.mailer.send(row.id, message).await,
                 Err(error) => Err(error),
-            };
-            match sent {
-                Ok(()) => {
-                    outbox::mark_succeeded(&deps.db, &row, Utc::now()).await?;
-                    Ok(Outcome::Succeeded)
-                }
-                Err(error) => fail(deps, &row, &error.to_string()).await,
             }
+            .map(|()| None)
         }
-        job => {
-            let txn = deps.db.begin().await?;
-            let Some(row) = outbox::lock(&txn, outbox_id).await? else {
-                return Ok(Outcome::Missing);
-            };
-            if outbox::is_finished(&row) {
-                return Ok(Outcome::AlreadyFinished);
-            }
-            let applied = apply(&txn, &row, &job).await;
-            match applied {
-                Ok(()) => {
-                    outbox::mark_succeeded(&txn, &row, Utc::now()).await?;
-                    txn.commit().await?;
-                    Ok(Outcome::Succeeded)
-                }
-                Err(error) => {
-                    txn.rollback().await?;
-                    fail(deps, &row, &error.to_string()).await
-                }
-            }
+        job => apply_in_transaction(&deps.db, outbox_id, &job).await,
+    };
+    match done {
+        Ok(None) => {
+            outbox::mark_succeeded(&deps.db, &row, Utc::now()).await?;
+            Ok(Outcome::Succeeded)
         }
+        Ok(Some(outcome)) => Ok(outcome),
+        Err(error) => fail(deps, &row, &error).await,
     }
+}
+
+/// Why a row could not be claimed: the rare path, so it costs a second read.
+async fn why_not_claimed(deps: &Dependencies, outbox_id: Uuid) -> Result<Outcome, WorkerError> {
+    Ok(
+        match outbox_entity::Entity::find_by_id(outbox_id)
+            .one(&deps.db)
+            .await?
+        {
+            None => Outcome::Missing,
+            Some(row) if outbox::is_finished(&row) => Outcome::AlreadyFinished,
+            Some(_) => Outcome::NotClaimed,
+        },
+    )
+}
+
+/// Applies a database job and marks its row SUCCEEDED in one transaction, with the row locked
+/// (on PostgreSQL) so that a delivery that outlived its claim can't apply it twice. `Some`: the
+/// row turned out to be finished or gone, and nothing was done.
+async fn apply_in_transaction(
+    db: &DatabaseConnection,
+    outbox_id: Uuid,
+    job: &Job,
+) -> Result<Option<Outcome>, WorkerError> {
+    let txn = db.begin().await?;
+    let Some(row) = outbox::lock(&txn, outbox_id).await? else {
+        return Ok(Some(Outcome::Missing));
+    };
+    if outbox::is_finished(&row) {
+        return Ok(Some(Outcome::AlreadyFinished));
+    }
+    apply(&txn, &row, job).await?;
+    outbox::mark_succeeded(&txn, &row, Utc::now()).await?;
+    txn.commit().await?;
+    Ok(Some(Outcome::Succeeded))
 }
 
 async fn apply(
@@ -158,16 +169,21 @@ async fn apply(
 async fn fail(
     deps: &Dependencies,
     row: &outbox_entity::Model,
-    error: &str,
+    error: &WorkerError,
 ) -> Result<Outcome, WorkerError> {
-    let after =
-        outbox::record_failure(&deps.db, row, error, &deps.config.retry, Utc::now()).await?;
+    let retry = if error.can_never_succeed() {
+        Retry::Never
+    } else {
+        Retry::By(&deps.config.retry)
+    };
+    let message = error.to_string();
+    let after = outbox::record_failure(&deps.db, row, &message, retry, Utc::now()).await?;
     match after {
         AfterFailure::Dead => {
-            tracing::error!(outbox_id = %row.id, kind = %row.kind, error, "job is DEAD after its last attempt")
+            tracing::error!(outbox_id = %row.id, kind = %row.kind, error = message, "job is DEAD")
         }
         AfterFailure::RetryAt(at) => {
-            tracing::warn!(outbox_id = %row.id, kind = %row.kind, error, retry_at = %at, "job failed; will retry")
+            tracing::warn!(outbox_id = %row.id, kind = %row.kind, error = message, retry_at = %at, "job failed; will retry")
         }
     }
     Ok(Outcome::Failed(after))
@@ -175,9 +191,41 @@ async fn fail(
 
 /// The apalis handler. A job's own failure is recorded on its outbox row and the relay retries
 /// it after the backoff, the same way on every queue backend; only an infrastructure error (the
-/// database unreachable) is returned to apalis.
+/// database unreachable) is returned to apalis. A panic is caught and counted as a failed
+/// attempt with its message, so it can't bring the worker down or come back forever.
 async fn run_queued_job(job: OutboxJob, deps: Data<Arc<Dependencies>>) -> Result<(), BoxDynError> {
-    process(&deps, job.outbox_id).await?;
+    match AssertUnwindSafe(process(&deps, job.outbox_id))
+        .catch_unwind()
+        .await
+    {
+        Ok(outcome) => {
+            outcome?;
+        }
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|text| (*text).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_owned());
+            record_panic(&deps, job.outbox_id, &message).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Counts a panic against the row as a failed attempt.
+pub async fn record_panic(
+    deps: &Dependencies,
+    outbox_id: Uuid,
+    message: &str,
+) -> Result<(), WorkerError> {
+    if let Some(row) = outbox_entity::Entity::find_by_id(outbox_id)
+        .one(&deps.db)
+        .await?
+        && !outbox::is_finished(&row)
+    {
+        fail(deps, &row, &WorkerError::Panicked(message.to_owned())).await?;
+    }
     Ok(())
 }
 
@@ -210,29 +258,51 @@ async fn wait_for(mut stopped: watch::Receiver<bool>) {
 pub async fn run(deps: Dependencies, queue: JobQueue, stopped: watch::Receiver<bool>) {
     let deps = Arc::new(deps);
     let relay = tokio::spawn(relay_loop(deps.clone(), queue.clone(), stopped.clone()));
+    let listener = {
+        let queue = queue.clone();
+        tokio::spawn(async move { queue.listen_for_pushes().await })
+    };
     let name = format!(
         "offboarding-worker-{}-{}",
         std::process::id(),
         Uuid::now_v7().simple()
     );
     let config = &deps.config;
-    // A queue outage (Redis restarting) ends a worker's stream with an error; start it again
-    // rather than leave the process idle. The relay re-queues what was pending meanwhile.
+    // A queue outage (Redis restarting) ends a worker's stream with an error; start it again,
+    // after a pause that grows while the failures go on, rather than leave the process idle or
+    // restart it in a hot loop. The relay re-queues what was pending meanwhile.
     let monitor = Monitor::new()
         .shutdown_timeout(config.shutdown_timeout)
         .should_restart(|_, error| {
             tracing::warn!(%error, "worker stopped; restarting it");
             true
         });
+    let restarts = Arc::new(Mutex::new(Restarts::default()));
     // The two storages are different types behind the same worker: one registration, written
     // once (apalis's backend bounds make a generic function longer than the worker itself).
     let (concurrency, timeout) = (config.concurrency, config.job_timeout);
     macro_rules! register {
         ($storage:expr) => {{
-            let (storage, deps) = ($storage, deps.clone());
+            let (storage, deps, queue) = ($storage, deps.clone(), queue.clone());
             monitor.register(move |_| {
+                let pause = restarts
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .pause_before_start();
+                // Woken by every push (here or, through Redis, elsewhere), with a slow poll in
+                // case a wake-up is missed; apalis alone would fetch only on its heartbeat.
+                let wake = Strategy::new()
+                    .stream(queue.wakeups().subscribe())
+                    .interval(FALLBACK_POLL);
+                let backend = storage
+                    .clone()
+                    .poll_with_strategy(wake)
+                    .before_start(move |_| async move {
+                        tokio::time::sleep(pause).await;
+                        Ok(())
+                    });
                 WorkerBuilder::new(name.clone())
-                    .backend(storage.clone())
+                    .backend(backend)
                     .concurrency(concurrency)
                     .timeout(timeout)
                     .data(deps.clone())
@@ -240,9 +310,9 @@ pub async fn run(deps: Dependencies, queue: JobQueue, stopped: watch::Receiver<b
             })
         }};
     }
-    let monitor = match queue {
-        JobQueue::Redis(storage) => register!(storage),
-        JobQueue::Sqlite(storage) => register!(storage),
+    let monitor = match queue.storage().clone() {
+        Storage::Redis { storage, .. } => register!(storage),
+        Storage::Sqlite(storage) => register!(storage),
     };
     let signal = {
         let stopped = stopped.clone();
@@ -254,18 +324,62 @@ pub async fn run(deps: Dependencies, queue: JobQueue, stopped: watch::Receiver<b
     if let Err(error) = monitor.run_with_signal(signal).await {
         tracing::error!(%error, "worker stopped with an error");
     }
+    listener.abort();
     let _ = relay.await;
 }
 
-async fn relay_loop(deps: Arc<Dependencies>, queue: JobQueue, stopped: watch::Receiver<bool>) {
-    let mut interval = tokio::time::interval(deps.config.relay_interval);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = interval.tick() => {
-                if let Err(error) = relay::relay_once(&deps.db, &queue, &deps.config).await {
-                    tracing::warn!(%error, "relay sweep failed; will try again");
+/// How often an idle worker looks at the queue even without a wake-up.
+const FALLBACK_POLL: Duration = Duration::from_secs(1);
+/// How soon the relay comes back while rows wait for room in the queue.
+const RELAY_BUSY_PAUSE: Duration = Duration::from_millis(50);
+
+/// The pause before each start of the apalis worker: none the first time; after a failure,
+/// [`Backoff`]'s growing pause, which starts small again once the worker has run for a while.
+#[derive(Default)]
+struct Restarts {
+    backoff: Backoff,
+    last_start: Option<Instant>,
+}
+
+impl Restarts {
+    fn pause_before_start(&mut self) -> Duration {
+        let now = Instant::now();
+        let pause = match self.last_start {
+            None => Duration::ZERO,
+            Some(last) => {
+                if now.duration_since(last) > Backoff::MAX * 6 {
+                    self.backoff.reset();
                 }
+                self.backoff.next_delay()
+            }
+        };
+        self.last_start = Some(now + pause);
+        pause
+    }
+}
+
+async fn relay_loop(deps: Arc<Dependencies>, queue: JobQueue, stopped: watch::Receiver<bool>) {
+    let mut wakeups = queue.wakeups().subscribe();
+    let mut failures = Backoff::default();
+    loop {
+        let pause = match relay::relay_once(&deps.db, &queue, &deps.config).await {
+            Ok(relayed) => {
+                failures.reset();
+                if relayed.more_due {
+                    RELAY_BUSY_PAUSE
+                } else {
+                    deps.config.relay_interval
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "relay sweep failed; will try again");
+                failures.next_delay().min(deps.config.relay_interval.max(Backoff::FIRST))
+            }
+        };
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            _ = wakeups.next() => {
+                while wakeups.try_recv().is_ok() {}
             }
             () = wait_for(stopped.clone()) => return,
         }

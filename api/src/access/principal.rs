@@ -103,9 +103,12 @@ async fn authenticate_session<C: ConnectionTrait>(
     else {
         return Ok(None);
     };
-    let cut_off = membership
-        .sessions_valid_after
-        .is_some_and(|valid_after| session.created_at <= valid_after);
+    // A session older than the membership belongs to an earlier, removed one: a new
+    // membership (re-invited, accepted) must not revive it.
+    let cut_off = session.created_at < membership.created_at
+        || membership
+            .sessions_valid_after
+            .is_some_and(|valid_after| session.created_at <= valid_after);
     if membership.status != MembershipStatus::Active || cut_off {
         return Ok(None);
     }
