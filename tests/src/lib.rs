@@ -14,7 +14,7 @@ pub use api::Config;
 use api::demo::{DEMO_PASSWORD, DemoAccess};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
-use worker::config::{MailTransport, QueueBackend, RetryPolicy, SmtpTls};
+use worker::config::{MailTransport, QueueBackend, SmtpTls};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -177,18 +177,8 @@ pub async fn spawn_app_with(
             TestDatabase::Sqlite { _dir: dir }
         }
     };
-    // Every test has its own queue, and retries fast enough to watch.
+    // Every test has its own queue; everything else runs with the product's defaults.
     config.worker.queue.name = format!("test-{}", uuid::Uuid::now_v7().simple());
-    config.worker.queue.heartbeat_interval = Duration::from_secs(1);
-    config.worker.queue.missed_heartbeats = 2;
-    config.worker.retry = RetryPolicy {
-        max_attempts: 3,
-        base_delay: Duration::from_millis(200),
-        max_delay: Duration::from_secs(2),
-    };
-    config.worker.relay_interval = Duration::from_millis(100);
-    config.worker.requeue_after = Duration::from_secs(5);
-    config.worker.shutdown_timeout = Duration::from_secs(5);
     configure(&mut config);
     let application = Application::build(config)
         .await

@@ -361,6 +361,12 @@ backend_tests! {
             credentials: None,
             timeout: Duration::from_secs(2),
         };
+        // Retries fast enough to watch.
+        config.worker.retry = worker::config::RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(2),
+        };
     }) {
         let gus = user_id(&app, "gus.guest@acme.test").await;
         let started = Utc::now();
