@@ -336,6 +336,31 @@ impl TestApp {
         }
     }
 
+    /// How many copies of each job's email the SMTP sink holds, by job id (from the
+    /// Message-ID), read in one pass over its maildir.
+    pub fn sent_message_ids(&self) -> std::collections::HashMap<uuid::Uuid, usize> {
+        let mut copies = std::collections::HashMap::new();
+        for folder in ["new", "cur"] {
+            let Ok(entries) = std::fs::read_dir(smtp_maildir().join(folder)) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let Ok(text) = std::fs::read_to_string(entry.path()) else {
+                    continue;
+                };
+                let job_id = text
+                    .lines()
+                    .find_map(|line| line.strip_prefix("Message-ID: <"))
+                    .and_then(|rest| rest.strip_suffix("@offboarding>"))
+                    .and_then(|id| id.parse().ok());
+                if let Some(job_id) = job_id {
+                    *copies.entry(job_id).or_insert(0) += 1;
+                }
+            }
+        }
+        copies
+    }
+
     /// Polls `offboarding(id)` until every job has finished (or `timeout` passes) and returns
     /// its last answer.
     pub async fn wait_for_offboarding(&self, id: &str, timeout: Duration) -> Value {

@@ -109,9 +109,10 @@ pub fn removal_message(from: &Mailbox, email: &RemovalEmail<'_>) -> Result<Messa
             )));
         }
     }
-    let address = email.to_email.parse().map_err(|e| {
-        WorkerError::Undeliverable(format!("recipient {:?}: {e}", email.to_email))
-    })?;
+    let address = email
+        .to_email
+        .parse()
+        .map_err(|e| WorkerError::Undeliverable(format!("recipient {:?}: {e}", email.to_email)))?;
     let to = Mailbox::new(Some(email.to_name.to_owned()), address);
     let groups = if email.groups.is_empty() {
         "You were not in any of its groups.".to_owned()

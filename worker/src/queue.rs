@@ -142,10 +142,7 @@ impl JobQueue {
                         .iter()
                         .map(|&outbox_id| OutboxJob { outbox_id })
                         .collect();
-                    storage
-                        .push_bulk(jobs)
-                        .await
-                        .map_err(|e| queue_error(&e))?;
+                    storage.push_bulk(jobs).await.map_err(|e| queue_error(&e))?;
                 }
             }
         }

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use apalis::layers::WorkerBuilderExt;
 use apalis::prelude::{BackendExt, BoxDynError, Data, Monitor, Strategy, WorkerBuilder};
-use futures::{FutureExt, StreamExt};
 use chrono::Utc;
 use entities::{offboarding, outbox as outbox_entity};
+use futures::{FutureExt, StreamExt};
 use sea_orm::{DatabaseConnection, EntityTrait, TransactionTrait};
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -194,23 +194,27 @@ async fn fail(
 /// database unreachable) is returned to apalis. A panic is caught and counted as a failed
 /// attempt with its message, so it can't bring the worker down or come back forever.
 async fn run_queued_job(job: OutboxJob, deps: Data<Arc<Dependencies>>) -> Result<(), BoxDynError> {
-    match AssertUnwindSafe(process(&deps, job.outbox_id))
-        .catch_unwind()
-        .await
-    {
+    match catch_panic(process(&deps, job.outbox_id)).await {
         Ok(outcome) => {
             outcome?;
         }
-        Err(panic) => {
-            let message = panic
+        Err(message) => record_panic(&deps, job.outbox_id, &message).await?,
+    }
+    Ok(())
+}
+
+/// Runs a future, turning a panic inside it into its message.
+async fn catch_panic<F: Future>(future: F) -> Result<F::Output, String> {
+    AssertUnwindSafe(future)
+        .catch_unwind()
+        .await
+        .map_err(|panic| {
+            panic
                 .downcast_ref::<&str>()
                 .map(|text| (*text).to_owned())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic without a message".to_owned());
-            record_panic(&deps, job.outbox_id, &message).await?;
-        }
-    }
-    Ok(())
+                .unwrap_or_else(|| "a panic without a message".to_owned())
+        })
 }
 
 /// Counts a panic against the row as a failed attempt.
@@ -294,13 +298,14 @@ pub async fn run(deps: Dependencies, queue: JobQueue, stopped: watch::Receiver<b
                 let wake = Strategy::new()
                     .stream(queue.wakeups().subscribe())
                     .interval(FALLBACK_POLL);
-                let backend = storage
-                    .clone()
-                    .poll_with_strategy(wake)
-                    .before_start(move |_| async move {
-                        tokio::time::sleep(pause).await;
-                        Ok(())
-                    });
+                let backend =
+                    storage
+                        .clone()
+                        .poll_with_strategy(wake)
+                        .before_start(move |_| async move {
+                            tokio::time::sleep(pause).await;
+                            Ok(())
+                        });
                 WorkerBuilder::new(name.clone())
                     .backend(backend)
                     .concurrency(concurrency)
@@ -373,7 +378,9 @@ async fn relay_loop(deps: Arc<Dependencies>, queue: JobQueue, stopped: watch::Re
             }
             Err(error) => {
                 tracing::warn!(%error, "relay sweep failed; will try again");
-                failures.next_delay().min(deps.config.relay_interval.max(Backoff::FIRST))
+                failures
+                    .next_delay()
+                    .min(deps.config.relay_interval.max(Backoff::FIRST))
             }
         };
         tokio::select! {
@@ -383,5 +390,36 @@ async fn relay_loop(deps: Arc<Dependencies>, queue: JobQueue, stopped: watch::Re
             }
             () = wait_for(stopped.clone()) => return,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_inside_a_job_comes_back_as_its_message() {
+        let id = Uuid::nil();
+        let panicked = catch_panic(async move {
+            if id.is_nil() {
+                panic!("a Display implementation returned an error unexpectedly");
+            }
+        })
+        .await;
+        assert_eq!(
+            panicked.unwrap_err(),
+            "a Display implementation returned an error unexpectedly"
+        );
+        let formatted = catch_panic(async move { panic!("job {id} failed") }).await;
+        assert_eq!(formatted.unwrap_err(), format!("job {id} failed"));
+        assert_eq!(catch_panic(async { 7 }).await, Ok(7));
+    }
+
+    #[test]
+    fn the_first_start_is_immediate_and_restarts_back_off() {
+        let mut restarts = Restarts::default();
+        assert_eq!(restarts.pause_before_start(), Duration::ZERO);
+        assert_eq!(restarts.pause_before_start(), Backoff::FIRST);
+        assert_eq!(restarts.pause_before_start(), Backoff::FIRST * 2);
     }
 }

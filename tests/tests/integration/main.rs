@@ -12,6 +12,7 @@ mod limits;
 mod members;
 mod offboarding;
 mod ownership;
+mod pipeline;
 mod preview;
 mod progress;
 mod restore;
