@@ -592,3 +592,65 @@ impl Drop for PrivateRedis {
         self.kill();
     }
 }
+
+/// An SMTP server of one test's own (aiosmtpd, as `.ci/run` installs it), on a free port, storing
+/// what it receives in a maildir of its own; the test may stop and start it again.
+pub struct PrivateSmtp {
+    pub port: u16,
+    maildir: tempfile::TempDir,
+    process: Option<std::process::Child>,
+}
+
+impl PrivateSmtp {
+    /// Reserves a port with nothing listening on it yet: mail to it fails until [`resume`].
+    pub fn stopped() -> PrivateSmtp {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let maildir = tempfile::tempdir().expect("a temporary directory");
+        for folder in ["tmp", "new", "cur"] {
+            std::fs::create_dir(maildir.path().join(folder)).expect("a maildir");
+        }
+        PrivateSmtp {
+            port,
+            maildir,
+            process: None,
+        }
+    }
+
+    /// Starts the server and waits until it answers.
+    pub fn resume(&mut self) {
+        let child = std::process::Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{}", self.port))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(self.maildir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 with aiosmtpd is installed (see README: Tests)");
+        self.process = Some(child);
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("aiosmtpd did not start on port {}", self.port);
+    }
+
+    /// Messages received so far.
+    pub fn received(&self) -> usize {
+        std::fs::read_dir(self.maildir.path().join("new")).map_or(0, |entries| entries.count())
+    }
+}
+
+impl Drop for PrivateSmtp {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.process.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

@@ -63,7 +63,7 @@ impl Mailer {
     pub async fn send(&self, job_id: Uuid, message: Message) -> Result<(), WorkerError> {
         match &self.transport {
             Transport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| {
-                if e.is_permanent() {
+                if refuses_the_recipient_for_good(&e) {
                     WorkerError::Undeliverable(e.to_string())
                 } else {
                     WorkerError::Mail(e.to_string())
@@ -81,6 +81,18 @@ impl Mailer {
             }
         }
     }
+}
+
+/// Whether the server refused this recipient in a way no retry can change: the mailbox doesn't
+/// exist or its name is refused (550, 551, 553), or the address is malformed (501). Other
+/// permanent replies (500 after a server fault, 552 storage, 554) often come from a server's
+/// own trouble: those are retried with backoff like a transient failure, and a job still failing
+/// when its attempts are spent is DEAD then.
+fn refuses_the_recipient_for_good(error: &lettre::transport::smtp::Error) -> bool {
+    error.is_permanent()
+        && error
+            .status()
+            .is_some_and(|code| matches!(u16::from(code), 501 | 550 | 551 | 553))
 }
 
 pub struct RemovalEmail<'a> {

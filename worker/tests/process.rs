@@ -32,7 +32,8 @@ fn start_worker(app: &TestApp, smtp_port: u16) -> Child {
     start_worker_with(app, smtp_port, &[])
 }
 
-/// A worker process on the test's database and queue; `settings` override the defaults here.
+/// A worker process on the test's database and queue, with the product's defaults but for
+/// `settings`.
 fn start_worker_with(app: &TestApp, smtp_port: u16, settings: &[(&str, &str)]) -> Child {
     let QueueBackend::Redis(redis) = &app.config.worker.queue.backend else {
         panic!("the PostgreSQL variant runs on Redis");
@@ -44,13 +45,6 @@ fn start_worker_with(app: &TestApp, smtp_port: u16, settings: &[(&str, &str)]) -
         .env("SMTP_HOST", "127.0.0.1")
         .env("SMTP_PORT", smtp_port.to_string())
         .env("SMTP_TLS", "none")
-        .env("SMTP_TIMEOUT_MS", "60000")
-        .env("JOB_TIMEOUT_MS", "6000")
-        .env("JOB_REQUEUE_AFTER_MS", "2000")
-        .env("RELAY_INTERVAL_MS", "100")
-        .env("WORKER_HEARTBEAT_MS", "1000")
-        .env("WORKER_MISSED_HEARTBEATS", "2")
-        .env("WORKER_SHUTDOWN_TIMEOUT_MS", "2000")
         .env("RUST_LOG", "warn")
         .envs(settings.iter().copied())
         .spawn()
