@@ -1,0 +1,244 @@
+//! Measures the job pipeline with the product's default settings: the time from a removal's
+//! answer to its side effects being done, the side effects per second with one and two worker
+//! processes, and the baselines they are judged against, measured in the same run.
+//!
+//!   cargo build --release -p worker --bin worker
+//!   cargo run --release -p tests --bin bench-pipeline -- postgres   # PostgreSQL + Redis + SMTP sink
+//!   cargo run --release -p tests --bin bench-pipeline -- sqlite     # the embedded default
+//!
+//! Results are written down in docs/BENCHMARKS.md.
+
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use entities::{OutboxStatus, outbox};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::json;
+use tests::{Backend, TestApp, add_members, data, smtp_address, spawn_app, spawn_app_with};
+use uuid::Uuid;
+use worker::config::{DEFAULT_CONCURRENCY, QueueBackend};
+
+async fn remove(app: &TestApp, user_ids: &[Uuid]) -> Uuid {
+    let answer = app
+        .graphql(
+            Some(app.owner_token()),
+            "mutation($input: RemoveMembersInput!) { removeMembers(input: $input) { offboarding { id } userErrors { code } } }",
+            json!({ "input": { "workspaceId": app.demo.workspace_id, "userIds": user_ids } }),
+        )
+        .await;
+    let payload = &data(&answer)["removeMembers"];
+    assert_eq!(payload["userErrors"], json!([]), "{answer}");
+    payload["offboarding"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// Waits until every job of the offboarding has SUCCEEDED, looking every `every`.
+async fn until_succeeded(app: &TestApp, offboarding: Uuid, every: Duration) {
+    let deadline = Instant::now() + Duration::from_secs(900);
+    loop {
+        let left = outbox::Entity::find()
+            .filter(outbox::Column::OffboardingId.eq(offboarding))
+            .filter(outbox::Column::Status.ne(OutboxStatus::Succeeded))
+            .count(app.db())
+            .await
+            .unwrap();
+        if left == 0 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{left} jobs never finished");
+        tokio::time::sleep(every).await;
+    }
+}
+
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort();
+    let index = ((samples.len() as f64 * p).ceil() as usize).clamp(1, samples.len()) - 1;
+    samples[index]
+}
+
+fn ms(duration: Duration) -> String {
+    format!("{:.1} ms", duration.as_secs_f64() * 1_000.0)
+}
+
+/// Answer → SUCCEEDED for one member, `count` times, the database looked at every 2 ms.
+async fn latency(app: &TestApp, count: usize) {
+    let members = add_members(app, count).await;
+    let mut samples = Vec::new();
+    for member in members {
+        let offboarding = remove(app, &[member]).await;
+        let answered = Instant::now();
+        until_succeeded(app, offboarding, Duration::from_millis(2)).await;
+        samples.push(answered.elapsed());
+        // An idle system between removals, as a person clicking "Remove" sees it.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!(
+        "answer -> SUCCEEDED, 1 member ({count} removals): p50 {} / p99 {} / max {}",
+        ms(percentile(&mut samples, 0.50)),
+        ms(percentile(&mut samples, 0.99)),
+        ms(percentile(&mut samples, 1.0)),
+    );
+}
+
+fn worker_binary() -> std::path::PathBuf {
+    let path = std::env::current_exe().unwrap().with_file_name("worker");
+    assert!(
+        path.exists(),
+        "build the worker first: cargo build --release -p worker --bin worker"
+    );
+    path
+}
+
+fn start_worker(app: &TestApp) -> Child {
+    let QueueBackend::Redis(redis) = &app.config.worker.queue.backend else {
+        unreachable!("the worker processes run on Redis");
+    };
+    let (host, port) = smtp_address()
+        .rsplit_once(':')
+        .map(|(h, p)| (h.to_owned(), p.to_owned()))
+        .unwrap();
+    Command::new(worker_binary())
+        .env("DATABASE_URL", &app.config.database_url)
+        .env("REDIS_URL", redis)
+        .env("QUEUE_NAME", &app.config.worker.queue.name)
+        .env("SMTP_HOST", host)
+        .env("SMTP_PORT", port)
+        .env("SMTP_TLS", "none")
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .unwrap()
+}
+
+/// A removal of `members` made with no worker running, then `workers` worker processes
+/// started: side effects per second, from their start to the last SUCCEEDED.
+async fn throughput(members: usize, workers: usize) -> f64 {
+    let app = spawn_app_with(Backend::Postgres, |config| config.in_process_worker = false)
+        .await
+        .expect("PostgreSQL, Redis and the SMTP sink are reachable");
+    let ids = add_members(&app, members).await;
+    let offboarding = remove(&app, &ids).await;
+    let jobs = outbox::Entity::find()
+        .filter(outbox::Column::OffboardingId.eq(offboarding))
+        .count(app.db())
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut processes: Vec<Child> = (0..workers).map(|_| start_worker(&app)).collect();
+    until_succeeded(&app, offboarding, Duration::from_millis(20)).await;
+    let elapsed = started.elapsed();
+    for process in &mut processes {
+        let _ = process.kill();
+        let _ = process.wait();
+    }
+    let rate = jobs as f64 / elapsed.as_secs_f64();
+    println!(
+        "{jobs} side effects ({members} emails over SMTP), {workers} worker process(es): {:.1} s, {rate:.0} jobs/s",
+        elapsed.as_secs_f64()
+    );
+    rate
+}
+
+/// The SMTP sink's own rate: `count` messages sent straight to it with a pooled transport and
+/// as many at once as a worker runs.
+async fn smtp_sink_rate(count: usize) -> f64 {
+    let (host, port) = smtp_address()
+        .rsplit_once(':')
+        .map(|(h, p)| (h.to_owned(), p.parse::<u16>().unwrap()))
+        .unwrap();
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+        .port(port)
+        .build();
+    let started = Instant::now();
+    let per_task = count / DEFAULT_CONCURRENCY;
+    let tasks: Vec<_> = (0..DEFAULT_CONCURRENCY)
+        .map(|_| {
+            let transport = transport.clone();
+            tokio::spawn(async move {
+                for _ in 0..per_task {
+                    let message = Message::builder()
+                        .from("bench@offboarding.invalid".parse().unwrap())
+                        .to("sink@offboarding.invalid".parse().unwrap())
+                        .subject("baseline")
+                        .body("the SMTP sink's own rate".to_owned())
+                        .unwrap();
+                    transport.send(message).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let rate = (per_task * DEFAULT_CONCURRENCY) as f64 / started.elapsed().as_secs_f64();
+    println!(
+        "baseline: the SMTP sink alone, pooled, {DEFAULT_CONCURRENCY} at once: {rate:.0} messages/s"
+    );
+    rate
+}
+
+/// Redis's own push/pop rate on this machine, from redis-benchmark.
+fn redis_rate() -> Option<f64> {
+    let output = Command::new("redis-benchmark")
+        .args(["-t", "lpush,rpop", "-n", "100000", "-q"])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let rates: Vec<f64> = text
+        .split(['\r', '\n'])
+        .filter_map(|line| {
+            let (_, rest) = line.split_once(": ")?;
+            rest.split_whitespace().next()?.parse().ok()
+        })
+        .collect();
+    let rate = rates.iter().copied().fold(f64::INFINITY, f64::min);
+    println!("baseline: redis-benchmark LPUSH/RPOP (the slower of the two): {rate:.0} ops/s");
+    rate.is_finite().then_some(rate)
+}
+
+#[tokio::main]
+async fn main() {
+    let backend = match std::env::args().nth(1).as_deref() {
+        Some("postgres") => Backend::Postgres,
+        Some("sqlite") | None => Backend::Sqlite,
+        Some(other) => {
+            eprintln!("usage: bench-pipeline [postgres|sqlite], not {other:?}");
+            std::process::exit(2);
+        }
+    };
+    println!("backend: {backend:?} (default settings)");
+    {
+        let app = spawn_app(backend).await.expect("the backend is reachable");
+        latency(&app, 100).await;
+        let members = add_members(&app, 10_000).await;
+        let offboarding = remove(&app, &members).await;
+        let answered = Instant::now();
+        until_succeeded(&app, offboarding, Duration::from_millis(20)).await;
+        let elapsed = answered.elapsed();
+        let jobs = outbox::Entity::find()
+            .filter(outbox::Column::OffboardingId.eq(offboarding))
+            .count(app.db())
+            .await
+            .unwrap();
+        println!(
+            "answer -> SUCCEEDED, 10,000 members, {jobs} jobs (in-process worker): {:.1} s, {:.0} jobs/s",
+            elapsed.as_secs_f64(),
+            jobs as f64 / elapsed.as_secs_f64()
+        );
+    }
+    if backend == Backend::Postgres {
+        let sink = smtp_sink_rate(5_000).await;
+        let redis = redis_rate();
+        let one = throughput(10_000, 1).await;
+        let two = throughput(10_000, 2).await;
+        println!("ratio: 1 worker / SMTP sink = {:.2}", one / sink);
+        println!("ratio: 2 workers / SMTP sink = {:.2}", two / sink);
+        println!("ratio: 2 workers / 1 worker = {:.2}", two / one);
+        if let Some(redis) = redis {
+            println!("ratio: 1 worker / Redis push+pop = {:.3}", one / redis);
+        }
+    }
+}
