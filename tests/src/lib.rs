@@ -5,6 +5,8 @@
 //! and against the embedded SQLite default. Without a reachable PostgreSQL or Redis the
 //! PostgreSQL variant is skipped with a message, except under `CI=true`, where it fails.
 
+pub mod smtp_sink;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;

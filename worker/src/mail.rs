@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use uuid::Uuid;
@@ -44,7 +45,10 @@ impl Mailer {
                     SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)
                         .map_err(|e| WorkerError::Config(format!("SMTP_HOST: {e}")))?,
                 };
-                let mut builder = builder.port(*port).timeout(Some(*timeout));
+                let mut builder = builder
+                    .port(*port)
+                    .timeout(Some(*timeout))
+                    .pool_config(PoolConfig::new().max_size(config.max_connections));
                 if let Some((user, password)) = credentials {
                     builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
                 }

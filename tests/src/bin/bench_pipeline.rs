@@ -12,10 +12,12 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use entities::{OutboxStatus, outbox};
+use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
-use tests::{Backend, TestApp, add_members, data, smtp_address, spawn_app, spawn_app_with};
+use tests::smtp_sink::SmtpSink;
+use tests::{Backend, TestApp, add_members, data, spawn_app, spawn_app_with};
 use uuid::Uuid;
 use worker::config::{DEFAULT_CONCURRENCY, QueueBackend};
 
@@ -93,14 +95,11 @@ fn worker_binary() -> std::path::PathBuf {
     path
 }
 
-fn start_worker(app: &TestApp) -> Child {
+fn start_worker(app: &TestApp, sink: &SmtpSink) -> Child {
     let QueueBackend::Redis(redis) = &app.config.worker.queue.backend else {
         unreachable!("the worker processes run on Redis");
     };
-    let (host, port) = smtp_address()
-        .rsplit_once(':')
-        .map(|(h, p)| (h.to_owned(), p.to_owned()))
-        .unwrap();
+    let (host, port) = ("127.0.0.1", sink.port.to_string());
     Command::new(worker_binary())
         .env("DATABASE_URL", &app.config.database_url)
         .env("REDIS_URL", redis)
@@ -113,9 +112,16 @@ fn start_worker(app: &TestApp) -> Child {
         .unwrap()
 }
 
+/// Sends the in-process worker's email (when SMTP is what the backend uses) to `sink`.
+fn send_to(config: &mut tests::Config, sink: &SmtpSink) {
+    if let worker::config::MailTransport::Smtp { port, .. } = &mut config.worker.mail.transport {
+        *port = sink.port;
+    }
+}
+
 /// A removal of `members` made with no worker running, then `workers` worker processes
-/// started: side effects per second, from their start to the last SUCCEEDED.
-async fn throughput(members: usize, workers: usize) -> f64 {
+/// started, sending to `sink`: side effects per second, from their start to the last SUCCEEDED.
+async fn throughput(sink: &SmtpSink, members: usize, workers: usize) -> f64 {
     let app = spawn_app_with(Backend::Postgres, |config| config.in_process_worker = false)
         .await
         .expect("PostgreSQL, Redis and the SMTP sink are reachable");
@@ -127,7 +133,7 @@ async fn throughput(members: usize, workers: usize) -> f64 {
         .await
         .unwrap();
     let started = Instant::now();
-    let mut processes: Vec<Child> = (0..workers).map(|_| start_worker(&app)).collect();
+    let mut processes: Vec<Child> = (0..workers).map(|_| start_worker(&app, sink)).collect();
     until_succeeded(&app, offboarding, Duration::from_millis(20)).await;
     let elapsed = started.elapsed();
     for process in &mut processes {
@@ -142,15 +148,59 @@ async fn throughput(members: usize, workers: usize) -> f64 {
     rate
 }
 
+/// 50,000 members through five calls of 10,000 at once, with two worker processes already
+/// running: every job SUCCEEDED and every email arrived (duplicates counted).
+async fn five_removals_at_once(sink: &SmtpSink) {
+    let app = spawn_app_with(Backend::Postgres, |config| config.in_process_worker = false)
+        .await
+        .expect("PostgreSQL, Redis and the SMTP sink are reachable");
+    let mut processes: Vec<Child> = (0..2).map(|_| start_worker(&app, sink)).collect();
+    let members = add_members(&app, 50_000).await;
+    let started = Instant::now();
+    let calls = members.chunks(10_000).map(|chunk| remove(&app, chunk));
+    let offboardings = futures_util::future::join_all(calls).await;
+    let answered = started.elapsed();
+    for offboarding in &offboardings {
+        until_succeeded(&app, *offboarding, Duration::from_millis(50)).await;
+    }
+    let elapsed = started.elapsed();
+    for process in &mut processes {
+        let _ = process.kill();
+        let _ = process.wait();
+    }
+    let jobs = outbox::Entity::find()
+        .filter(outbox::Column::OffboardingId.is_in(offboardings.iter().copied()))
+        .filter(outbox::Column::Kind.eq("send_removal_email"))
+        .all(app.db())
+        .await
+        .unwrap();
+    let copies = sink.copies();
+    let copies_of = |id: Uuid| {
+        copies
+            .get(&format!("<{id}@offboarding>"))
+            .copied()
+            .unwrap_or(0)
+    };
+    let missing = jobs.iter().filter(|job| copies_of(job.id) == 0).count();
+    let duplicates: usize = jobs
+        .iter()
+        .map(|job| copies_of(job.id).saturating_sub(1))
+        .sum();
+    println!(
+        "50,000 members in five calls at once, 2 workers: answered in {:.1} s, all SUCCEEDED in {:.1} s; {} emails, {missing} missing, {duplicates} duplicates",
+        answered.as_secs_f64(),
+        elapsed.as_secs_f64(),
+        jobs.len()
+    );
+    assert_eq!(missing, 0);
+}
+
 /// The SMTP sink's own rate: `count` messages sent straight to it with a pooled transport and
 /// as many at once as a worker runs.
-async fn smtp_sink_rate(count: usize) -> f64 {
-    let (host, port) = smtp_address()
-        .rsplit_once(':')
-        .map(|(h, p)| (h.to_owned(), p.parse::<u16>().unwrap()))
-        .unwrap();
-    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-        .port(port)
+async fn smtp_sink_rate(sink: &SmtpSink, count: usize) -> f64 {
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+        .port(sink.port)
+        .pool_config(PoolConfig::new().max_size(DEFAULT_CONCURRENCY as u32))
         .build();
     let started = Instant::now();
     let per_task = count / DEFAULT_CONCURRENCY;
@@ -178,6 +228,62 @@ async fn smtp_sink_rate(count: usize) -> f64 {
         "baseline: the SMTP sink alone, pooled, {DEFAULT_CONCURRENCY} at once: {rate:.0} messages/s"
     );
     rate
+}
+
+/// PostgreSQL's own rate for an email job's SQL (claim-and-read, then mark), from pgbench on a
+/// copy of the outbox table with 100,000 rows, over as many connections as a worker's pool.
+async fn pgbench_rate(app: &TestApp) -> Option<f64> {
+    use sea_orm::ConnectionTrait;
+    app.db()
+        .execute_unprepared(
+            "CREATE TABLE bench_outbox (LIKE outbox INCLUDING DEFAULTS, seq integer PRIMARY KEY);
+             INSERT INTO bench_outbox (id, offboarding_id, kind, payload, status, attempts, available_at,
+                 created_at, updated_at, seq)
+             SELECT gen_random_uuid(), gen_random_uuid(), 'send_removal_email', '{}'::jsonb, 'PENDING', 0,
+                 now(), now(), now(), n FROM generate_series(1, 100000) n;
+             ANALYZE bench_outbox;",
+        )
+        .await
+        .ok()?;
+    let script = tempfile::NamedTempFile::new().ok()?;
+    std::fs::write(
+        script.path(),
+        "\\set n random(1, 100000)
+UPDATE bench_outbox SET available_at = now() WHERE seq = :n AND available_at <= now() AND status NOT IN ('SUCCEEDED', 'DEAD') RETURNING *;
+UPDATE bench_outbox SET status = 'PENDING', attempts = attempts + 1, last_error = NULL, updated_at = now(), completed_at = now() WHERE seq = :n AND status NOT IN ('SUCCEEDED', 'DEAD');
+",
+    )
+    .ok()?;
+    let database = app.config.database_url.rsplit_once('/')?.1.to_owned();
+    let output = Command::new("pgbench")
+        .args([
+            "-n",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-c",
+            "10",
+            "-j",
+            "2",
+            "-T",
+            "10",
+            "-f",
+        ])
+        .arg(script.path())
+        .arg(&database)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let tps: f64 = text
+        .lines()
+        .find_map(|line| line.strip_prefix("tps = "))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    println!("baseline: pgbench, an email job's two statements, 10 connections: {tps:.0} jobs/s");
+    Some(tps)
 }
 
 /// Redis's own push/pop rate on this machine, from redis-benchmark.
@@ -210,8 +316,11 @@ async fn main() {
         }
     };
     println!("backend: {backend:?} (default settings)");
+    let smtp = SmtpSink::start().await;
     {
-        let app = spawn_app(backend).await.expect("the backend is reachable");
+        let app = spawn_app_with(backend, |config| send_to(config, &smtp))
+            .await
+            .expect("the backend is reachable");
         latency(&app, 100).await;
         let members = add_members(&app, 10_000).await;
         let offboarding = remove(&app, &members).await;
@@ -230,15 +339,24 @@ async fn main() {
         );
     }
     if backend == Backend::Postgres {
-        let sink = smtp_sink_rate(5_000).await;
+        let app_for_baselines = spawn_app(backend).await.expect("the backend is reachable");
+        let sink = smtp_sink_rate(&smtp, 10_000).await;
         let redis = redis_rate();
-        let one = throughput(10_000, 1).await;
-        let two = throughput(10_000, 2).await;
+        let postgres = pgbench_rate(&app_for_baselines).await;
+        let one = throughput(&smtp, 10_000, 1).await;
+        let two = throughput(&smtp, 10_000, 2).await;
+        five_removals_at_once(&smtp).await;
         println!("ratio: 1 worker / SMTP sink = {:.2}", one / sink);
         println!("ratio: 2 workers / SMTP sink = {:.2}", two / sink);
         println!("ratio: 2 workers / 1 worker = {:.2}", two / one);
         if let Some(redis) = redis {
             println!("ratio: 1 worker / Redis push+pop = {:.3}", one / redis);
+        }
+        if let Some(postgres) = postgres {
+            println!(
+                "ratio: 1 worker / pgbench of the job's SQL = {:.2}",
+                one / postgres
+            );
         }
     }
 }
