@@ -41,7 +41,8 @@ pub struct JobQueue {
 #[derive(Clone)]
 pub enum Storage {
     Redis {
-        storage: RedisStorage<OutboxJob>,
+        /// Boxed: it is twice the size of the SQLite storage.
+        storage: Box<RedisStorage<OutboxJob>>,
         client: redis::Client,
     },
     Sqlite(SqliteStorage<OutboxJob>),
@@ -64,7 +65,10 @@ impl JobQueue {
                         .heartbeat_interval(config.heartbeat_interval)
                         .missed_heartbeats(config.missed_heartbeats),
                 );
-                Storage::Redis { storage, client }
+                Storage::Redis {
+                    storage: Box::new(storage),
+                    client,
+                }
             }
             QueueBackend::Sqlite(url) => {
                 crate::db::ensure_sqlite_directory(url).map_err(WorkerError::Queue)?;
@@ -114,7 +118,7 @@ impl JobQueue {
         let queue_error = |e: &dyn std::fmt::Display| WorkerError::Queue(e.to_string());
         match &self.storage {
             Storage::Redis { storage, .. } => {
-                let mut storage = storage.clone();
+                let mut storage = storage.as_ref().clone();
                 let config = storage.get_config().clone();
                 for chunk in outbox_ids.chunks(PUSH_CHUNK) {
                     let tasks = chunk
@@ -155,7 +159,7 @@ impl JobQueue {
         let queue_error = |e: &dyn std::fmt::Display| WorkerError::Queue(e.to_string());
         match &self.storage {
             Storage::Redis { storage, .. } => {
-                let mut storage = storage.clone();
+                let mut storage = storage.as_ref().clone();
                 let config = storage.get_config().clone();
                 let (scheduled, active): (u64, u64) = redis::pipe()
                     .cmd("ZCARD")
@@ -184,7 +188,7 @@ impl JobQueue {
     pub async fn ping(&self) -> Result<(), WorkerError> {
         match &self.storage {
             Storage::Redis { storage, .. } => {
-                let mut connection = storage.clone().get_connection().clone();
+                let mut connection = storage.as_ref().clone().get_connection().clone();
                 redis::cmd("PING")
                     .query_async::<String>(&mut connection)
                     .await

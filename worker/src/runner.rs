@@ -316,7 +316,7 @@ pub async fn run(deps: Dependencies, queue: JobQueue, stopped: watch::Receiver<b
         }};
     }
     let monitor = match queue.storage().clone() {
-        Storage::Redis { storage, .. } => register!(storage),
+        Storage::Redis { storage, .. } => register!(*storage),
         Storage::Sqlite(storage) => register!(storage),
     };
     let signal = {
