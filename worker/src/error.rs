@@ -16,6 +16,12 @@ pub enum WorkerError {
     Payload(#[from] serde_json::Error),
     #[error("panicked: {0}")]
     Panicked(String),
+    /// The job ran out of time; it may be retried.
+    #[error("timed out after {0:?}")]
+    TimedOut(std::time::Duration),
+    /// Its attempts are spent by runs that never reported back (timed out, or the worker died).
+    #[error("gave up after {0} attempts that never finished")]
+    GaveUp(i32),
     #[error("configuration: {0}")]
     Config(String),
 }
@@ -25,7 +31,7 @@ impl WorkerError {
     pub fn can_never_succeed(&self) -> bool {
         matches!(
             self,
-            WorkerError::Undeliverable(_) | WorkerError::Payload(_)
+            WorkerError::Undeliverable(_) | WorkerError::Payload(_) | WorkerError::GaveUp(_)
         )
     }
 }

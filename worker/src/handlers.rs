@@ -4,9 +4,13 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use entities::{api_key, audit_entry, campaign, offboarding, session};
+use entities::{
+    MembershipStatus, api_key, audit_entry, campaign, membership, offboarding, session,
+};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Set};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Set,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -17,13 +21,6 @@ pub struct JobContext<'a> {
 }
 
 impl JobContext<'_> {
-    /// A job acts only on what existed when its mutation committed: a session or key made
-    /// later (after a restore, a reactivation or a new membership) is not its business, however
-    /// late the job runs.
-    fn cut_off(&self) -> DateTime<Utc> {
-        self.offboarding.created_at
-    }
-
     fn audit(
         &self,
         action: &str,
@@ -41,6 +38,73 @@ impl JobContext<'_> {
             request_id: Set(None),
             created_at: Set(self.now),
         }
+    }
+}
+
+/// The people a job acts for, and up to when. A late job must not undo what came after its
+/// mutation: someone who has regained access since (restored, reactivated, or a member again)
+/// is acted on only for what they had before that moment — the membership's
+/// `sessions_valid_after` (set by restore and reactivation) or the new membership's creation.
+/// Everyone else is acted on for everything, so nothing made while the mutation was committing
+/// escapes it.
+struct Scope {
+    still_out: Vec<Uuid>,
+    returned: Vec<(Uuid, DateTime<Utc>)>,
+}
+
+impl Scope {
+    async fn of<C: ConnectionTrait>(
+        db: &C,
+        context: &JobContext<'_>,
+        workspace_id: Uuid,
+        user_ids: &[Uuid],
+    ) -> Result<Scope, DbErr> {
+        let back: Vec<(Uuid, DateTime<Utc>, Option<DateTime<Utc>>)> = membership::Entity::find()
+            .select_only()
+            .column(membership::Column::UserId)
+            .column(membership::Column::CreatedAt)
+            .column(membership::Column::SessionsValidAfter)
+            .filter(membership::Column::WorkspaceId.eq(workspace_id))
+            .filter(membership::Column::UserId.is_in(user_ids.iter().copied()))
+            .filter(membership::Column::DeletedAt.is_null())
+            .filter(membership::Column::Status.ne(MembershipStatus::Deactivated))
+            .into_tuple()
+            .all(db)
+            .await?;
+        let returned: HashMap<Uuid, DateTime<Utc>> = back
+            .into_iter()
+            .map(|(user_id, created_at, valid_after)| {
+                (
+                    user_id,
+                    valid_after.map_or(created_at, |at| Ord::max(at, created_at)),
+                )
+            })
+            .filter(|(_, regained)| *regained > context.offboarding.created_at)
+            .collect();
+        Ok(Scope {
+            still_out: user_ids
+                .iter()
+                .copied()
+                .filter(|id| !returned.contains_key(id))
+                .collect(),
+            returned: returned.into_iter().collect(),
+        })
+    }
+
+    /// The rows this job may act on: `person` names whose row it is, `created` when it was made.
+    fn rows<Column: ColumnTrait>(&self, person: Column, created: Column) -> Condition {
+        let mut rows = Condition::any();
+        if !self.still_out.is_empty() {
+            rows = rows.add(person.is_in(self.still_out.iter().copied()));
+        }
+        for (user_id, regained) in &self.returned {
+            rows = rows.add(
+                Condition::all()
+                    .add(person.eq(*user_id))
+                    .add(created.lt(*regained)),
+            );
+        }
+        rows
     }
 }
 
@@ -63,12 +127,13 @@ pub async fn end_sessions<C: ConnectionTrait>(
     workspace_id: Uuid,
     user_ids: &[Uuid],
 ) -> Result<(), DbErr> {
+    let scope = Scope::of(db, context, workspace_id, user_ids).await?;
+    let sessions = || scope.rows(session::Column::UserId, session::Column::CreatedAt);
     let open = || {
         session::Entity::find()
             .filter(session::Column::WorkspaceId.eq(workspace_id))
-            .filter(session::Column::UserId.is_in(user_ids.iter().copied()))
+            .filter(sessions())
             .filter(session::Column::RevokedAt.is_null())
-            .filter(session::Column::CreatedAt.lte(context.cut_off()))
     };
     let counts: Vec<(Uuid, i64)> = open()
         .select_only()
@@ -84,9 +149,8 @@ pub async fn end_sessions<C: ConnectionTrait>(
     session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Expr::value(Some(context.now)))
         .filter(session::Column::WorkspaceId.eq(workspace_id))
-        .filter(session::Column::UserId.is_in(user_ids.iter().copied()))
+        .filter(sessions())
         .filter(session::Column::RevokedAt.is_null())
-        .filter(session::Column::CreatedAt.lte(context.cut_off()))
         .exec(db)
         .await?;
     let entries = counts
@@ -111,11 +175,11 @@ pub async fn revoke_api_keys<C: ConnectionTrait>(
     user_ids: &[Uuid],
     reason: &str,
 ) -> Result<(), DbErr> {
+    let scope = Scope::of(db, context, workspace_id, user_ids).await?;
     let keys = api_key::Entity::find()
         .filter(api_key::Column::WorkspaceId.eq(workspace_id))
-        .filter(api_key::Column::CreatedBy.is_in(user_ids.iter().copied()))
+        .filter(scope.rows(api_key::Column::CreatedBy, api_key::Column::CreatedAt))
         .filter(api_key::Column::RevokedReason.is_null())
-        .filter(api_key::Column::CreatedAt.lte(context.cut_off()))
         .all(db)
         .await?;
     if keys.is_empty() {
@@ -161,13 +225,13 @@ pub async fn reattribute_campaigns<C: ConnectionTrait>(
     user_ids: &[Uuid],
     to_user_id: Uuid,
 ) -> Result<(), DbErr> {
+    let scope = Scope::of(db, context, workspace_id, user_ids).await?;
     let owned: Vec<(Uuid, Uuid)> = campaign::Entity::find()
         .select_only()
         .column(campaign::Column::Id)
         .column(campaign::Column::OwnerId)
         .filter(campaign::Column::WorkspaceId.eq(workspace_id))
-        .filter(campaign::Column::OwnerId.is_in(user_ids.iter().copied()))
-        .filter(campaign::Column::CreatedAt.lte(context.cut_off()))
+        .filter(scope.rows(campaign::Column::OwnerId, campaign::Column::CreatedAt))
         .into_tuple()
         .all(db)
         .await?;

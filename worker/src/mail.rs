@@ -87,16 +87,23 @@ impl Mailer {
     }
 }
 
-/// Whether the server refused this recipient in a way no retry can change: the mailbox doesn't
-/// exist or its name is refused (550, 551, 553), or the address is malformed (501). Other
-/// permanent replies (500 after a server fault, 552 storage, 554) often come from a server's
-/// own trouble: those are retried with backoff like a transient failure, and a job still failing
-/// when its attempts are spent is DEAD then.
+/// Whether the server refused this recipient in a way no retry can change: a permanent reply
+/// (501, 550, 551, 553) whose enhanced status code says the destination mailbox is bad
+/// (RFC 3463: 5.1.1 unknown, 5.1.2 bad system, 5.1.3 bad syntax, 5.1.6 moved, 5.1.10 null MX).
+/// Every other refusal is retried with backoff — a 500 after a server's own fault, a refused
+/// sender (5.1.7, 5.1.8: our MAIL_FROM, fixable), a policy block (5.7.x) — and a job still
+/// failing when its attempts are spent is DEAD then, so a misconfiguration doesn't kill a whole
+/// removal's emails at once.
 fn refuses_the_recipient_for_good(error: &lettre::transport::smtp::Error) -> bool {
+    let about_the_recipient = |text: &str| {
+        text.split(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .any(|code| matches!(code, "5.1.1" | "5.1.2" | "5.1.3" | "5.1.6" | "5.1.10"))
+    };
     error.is_permanent()
         && error
             .status()
             .is_some_and(|code| matches!(u16::from(code), 501 | 550 | 551 | 553))
+        && about_the_recipient(&error.to_string())
 }
 
 pub struct RemovalEmail<'a> {

@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use entities::{OutboxStatus, outbox};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    QueryOrder, QuerySelect, QueryTrait, Set,
 };
 use uuid::Uuid;
 
@@ -96,39 +96,50 @@ pub async fn mark_pending<C: ConnectionTrait>(db: &C, ids: &[Uuid]) -> Result<()
     Ok(())
 }
 
-/// Rows the relay should push: pending ones, failed ones whose backoff is over, and queued ones
-/// that have waited longer than `requeue_after` (their queue entry may have been lost).
-pub async fn due_for_relay<C: ConnectionTrait>(
+/// Takes the rows the relay should push, at most `limit`, and marks them QUEUED in the same
+/// statement, so that relays in several processes never take the same row: pending ones,
+/// failed ones whose backoff is over, and (with `lost_queued`) queued ones that have waited
+/// longer than `requeue_after` outside any run's claim (their queue entry may have been lost).
+pub async fn take_due<C: ConnectionTrait>(
     db: &C,
     now: DateTime<Utc>,
     requeue_after: Duration,
+    lost_queued: bool,
     limit: u64,
 ) -> Result<Vec<Uuid>, DbErr> {
     let stale = now - chrono::Duration::from_std(requeue_after).unwrap_or(chrono::Duration::MAX);
-    outbox::Entity::find()
+    let mut due = Condition::any()
+        .add(outbox::Column::Status.eq(OutboxStatus::Pending))
+        .add(
+            Condition::all()
+                .add(outbox::Column::Status.eq(OutboxStatus::Failed))
+                .add(outbox::Column::AvailableAt.lte(now)),
+        );
+    if lost_queued {
+        due = due.add(
+            // A queued row under a run's claim is being run, not lost.
+            Condition::all()
+                .add(outbox::Column::Status.eq(OutboxStatus::Queued))
+                .add(outbox::Column::UpdatedAt.lte(stale))
+                .add(outbox::Column::AvailableAt.lte(now)),
+        );
+    }
+    let mut select = outbox::Entity::find()
         .select_only()
         .column(outbox::Column::Id)
-        .filter(
-            Condition::any()
-                .add(outbox::Column::Status.eq(OutboxStatus::Pending))
-                .add(
-                    Condition::all()
-                        .add(outbox::Column::Status.eq(OutboxStatus::Failed))
-                        .add(outbox::Column::AvailableAt.lte(now)),
-                )
-                .add(
-                    // A queued row under a run's claim is being run, not lost.
-                    Condition::all()
-                        .add(outbox::Column::Status.eq(OutboxStatus::Queued))
-                        .add(outbox::Column::UpdatedAt.lte(stale))
-                        .add(outbox::Column::AvailableAt.lte(now)),
-                ),
-        )
+        .filter(due)
         .order_by_asc(outbox::Column::AvailableAt)
-        .limit(limit)
-        .into_tuple()
-        .all(db)
-        .await
+        .limit(limit);
+    if db.get_database_backend() == DbBackend::Postgres {
+        select = select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    let taken = outbox::Entity::update_many()
+        .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Queued))
+        .col_expr(outbox::Column::UpdatedAt, Expr::value(now))
+        .filter(outbox::Column::Id.in_subquery(select.into_query()))
+        .exec_with_returning(db)
+        .await?;
+    Ok(taken.into_iter().map(|row| row.id).collect())
 }
 
 /// Reads a row for running, locking it on PostgreSQL until the transaction ends, so two
@@ -143,8 +154,9 @@ pub async fn lock<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Option<outbox:
 }
 
 /// Claims a row for one run and reads it, in one statement: its availability moves to `until`
-/// (the end of the job's timeout), so a second delivery arriving meanwhile leaves it alone. A
-/// run that dies holds the row only until `until`. `None`: finished, missing, or claimed by
+/// (the end of the job's timeout), so a second delivery arriving meanwhile leaves it alone, and
+/// the attempt is counted at once, so that a run that never reports back (killed, timed out)
+/// still counts. A run that dies holds the row only until `until`. `None`: finished, missing, or claimed by
 /// another run (or waiting for its backoff).
 pub async fn claim<C: ConnectionTrait>(
     db: &C,
@@ -154,6 +166,10 @@ pub async fn claim<C: ConnectionTrait>(
 ) -> Result<Option<outbox::Model>, DbErr> {
     let mut claimed = outbox::Entity::update_many()
         .col_expr(outbox::Column::AvailableAt, Expr::value(until))
+        .col_expr(
+            outbox::Column::Attempts,
+            Expr::col(outbox::Column::Attempts).add(1),
+        )
         .filter(outbox::Column::Id.eq(id))
         .filter(outbox::Column::AvailableAt.lte(now))
         .filter(unfinished())
@@ -174,7 +190,6 @@ pub async fn mark_succeeded<C: ConnectionTrait>(
 ) -> Result<(), DbErr> {
     outbox::Entity::update_many()
         .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Succeeded))
-        .col_expr(outbox::Column::Attempts, Expr::value(row.attempts + 1))
         .col_expr(
             outbox::Column::LastError,
             Expr::value(Option::<String>::None),
@@ -214,7 +229,8 @@ pub async fn record_failure<C: ConnectionTrait>(
     retry: Retry<'_>,
     now: DateTime<Utc>,
 ) -> Result<AfterFailure, DbErr> {
-    let attempts = row.attempts + 1;
+    // The claim counted this attempt already.
+    let attempts = row.attempts;
     let policy = match retry {
         Retry::Never => None,
         Retry::By(policy) => Some(policy).filter(|policy| attempts < policy.max_attempts),
@@ -234,7 +250,6 @@ pub async fn record_failure<C: ConnectionTrait>(
     let error: String = error.chars().take(MAX_ERROR_LENGTH).collect();
     outbox::Entity::update_many()
         .col_expr(outbox::Column::Status, Expr::value(status))
-        .col_expr(outbox::Column::Attempts, Expr::value(attempts))
         .col_expr(outbox::Column::LastError, Expr::value(Some(error)))
         .col_expr(outbox::Column::AvailableAt, Expr::value(available_at))
         .col_expr(outbox::Column::UpdatedAt, Expr::value(now))

@@ -29,7 +29,7 @@ use crate::jobs::OutboxJob;
 /// worker, so the outbox (not the queue) holds a large removal's backlog.
 pub const WINDOW: u64 = 2_000;
 /// Ids per push: one Lua call (Redis) or one statement (SQLite) each.
-const PUSH_CHUNK: usize = 500;
+pub const PUSH_CHUNK: usize = 500;
 
 #[derive(Clone)]
 pub struct JobQueue {

@@ -53,6 +53,10 @@ pub async fn process(deps: &Dependencies, outbox_id: Uuid) -> Result<Outcome, Wo
     let Some(row) = outbox::claim(&deps.db, outbox_id, until, now).await? else {
         return why_not_claimed(deps, outbox_id).await;
     };
+    if row.attempts > deps.config.retry.max_attempts {
+        // Every earlier run was killed or timed out before it could record anything.
+        return fail(deps, &row, &WorkerError::GaveUp(row.attempts - 1)).await;
+    }
     let job: Job = match serde_json::from_value(row.payload.clone()) {
         Ok(job) => job,
         Err(error) => return fail(deps, &row, &WorkerError::Payload(error)).await,
@@ -192,13 +196,24 @@ async fn fail(
 /// The apalis handler. A job's own failure is recorded on its outbox row and the relay retries
 /// it after the backoff, the same way on every queue backend; only an infrastructure error (the
 /// database unreachable) is returned to apalis. A panic is caught and counted as a failed
-/// attempt with its message, so it can't bring the worker down or come back forever.
+/// attempt with its message, and so is a run that outlives the job timeout, so neither can
+/// bring the worker down or come back forever.
 async fn run_queued_job(job: OutboxJob, deps: Data<Arc<Dependencies>>) -> Result<(), BoxDynError> {
-    match catch_panic(process(&deps, job.outbox_id)).await {
-        Ok(outcome) => {
+    let run = tokio::time::timeout(
+        deps.config.job_timeout,
+        catch_panic(process(&deps, job.outbox_id)),
+    );
+    match run.await {
+        Ok(Ok(outcome)) => {
             outcome?;
         }
-        Err(message) => record_panic(&deps, job.outbox_id, &message).await?,
+        Ok(Err(message)) => {
+            record_unfinished(&deps, job.outbox_id, WorkerError::Panicked(message)).await?
+        }
+        Err(_) => {
+            let error = WorkerError::TimedOut(deps.config.job_timeout);
+            record_unfinished(&deps, job.outbox_id, error).await?
+        }
     }
     Ok(())
 }
@@ -217,18 +232,19 @@ async fn catch_panic<F: Future>(future: F) -> Result<F::Output, String> {
         })
 }
 
-/// Counts a panic against the row as a failed attempt.
-pub async fn record_panic(
+/// Records the outcome of a run that ended without one (a panic, a timeout) as a failed
+/// attempt, unless the row finished meanwhile.
+async fn record_unfinished(
     deps: &Dependencies,
     outbox_id: Uuid,
-    message: &str,
+    error: WorkerError,
 ) -> Result<(), WorkerError> {
     if let Some(row) = outbox_entity::Entity::find_by_id(outbox_id)
         .one(&deps.db)
         .await?
         && !outbox::is_finished(&row)
     {
-        fail(deps, &row, &WorkerError::Panicked(message.to_owned())).await?;
+        fail(deps, &row, &error).await?;
     }
     Ok(())
 }
@@ -284,7 +300,12 @@ pub async fn run(deps: Dependencies, queue: JobQueue, stopped: watch::Receiver<b
     let restarts = Arc::new(Mutex::new(Restarts::default()));
     // The two storages are different types behind the same worker: one registration, written
     // once (apalis's backend bounds make a generic function longer than the worker itself).
-    let (concurrency, timeout) = (config.concurrency, config.job_timeout);
+    // apalis's own timeout is only a backstop: the handler times the job out itself first, so
+    // that the attempt is recorded.
+    let (concurrency, timeout) = (
+        config.concurrency,
+        config.job_timeout + APALIS_TIMEOUT_MARGIN,
+    );
     macro_rules! register {
         ($storage:expr) => {{
             let (storage, deps, queue) = ($storage, deps.clone(), queue.clone());
@@ -333,6 +354,8 @@ pub async fn run(deps: Dependencies, queue: JobQueue, stopped: watch::Receiver<b
     let _ = relay.await;
 }
 
+/// How much longer than the job timeout apalis lets a handler run.
+const APALIS_TIMEOUT_MARGIN: Duration = Duration::from_secs(5);
 /// How often an idle worker looks at the queue even without a wake-up.
 const FALLBACK_POLL: Duration = Duration::from_secs(1);
 /// How soon the relay comes back while rows wait for room in the queue.
@@ -367,7 +390,10 @@ async fn relay_loop(deps: Arc<Dependencies>, queue: JobQueue, stopped: watch::Re
     let mut wakeups = queue.wakeups().subscribe();
     let mut failures = Backoff::default();
     loop {
-        let pause = match relay::relay_once(&deps.db, &queue, &deps.config).await {
+        let relayed = relay::relay_once(&deps.db, &queue, &deps.config).await;
+        // The sweep's own push woke this loop too: that is no news.
+        while wakeups.try_recv().is_ok() {}
+        let pause = match relayed {
             Ok(relayed) => {
                 failures.reset();
                 if relayed.more_due {

@@ -161,6 +161,9 @@ pub async fn reactivate_user<C: ConnectionTrait>(
     let mut reactivated: membership::ActiveModel = candidate.membership.into();
     reactivated.status = Set(MembershipStatus::Active);
     reactivated.deactivated_at = Set(None);
+    // Sessions from before the reactivation stay dead; this instant is also where the
+    // deactivation's late jobs stop.
+    reactivated.sessions_valid_after = Set(Some(now));
     let membership = reactivated.update(db).await?;
     audit::record(
         db,

@@ -114,7 +114,9 @@ pub async fn restore_member<C: ConnectionTrait>(
     restored.deleted_at = Set(None);
     restored.removed_by = Set(None);
     restored.removal_reason = Set(None);
-    // `sessions_valid_after` stays at the removal: sessions from before it stay refused.
+    // Every session from before the restore stays refused, including one opened while the
+    // removal was committing; this instant is also where the removal's late jobs stop.
+    restored.sessions_valid_after = Set(Some(now));
     let membership = restored.update(db).await?;
     // The groups the removal took them out of: rows soft-deleted at the removal's instant.
     group_membership::Entity::update_many()

@@ -261,3 +261,39 @@ async fn a_removal_of_10_000_members_runs_every_job_with_default_settings() {
         .count();
     assert_eq!(duplicates, 0, "and only once");
 }
+
+backend_tests! {
+    /// A key the removed person created while their removal was committing (after the
+    /// mutation's own `now`, so the mutation didn't see it) is still revoked by the late job:
+    /// they never regained access, so the job acts on everything they have.
+    async fn a_key_made_while_the_removal_committed_is_revoked_by_the_job(app: TestApp) configure(no_worker) {
+        give_all_contacts_to_the_owner(&app).await;
+        let ada = user_id(&app, ADA).await;
+        let removed = call(&app, app.owner_token(), REMOVE, "removeMembers", json!({ "userIds": [ada], "revokeApiKeys": true })).await;
+        let offboarding_id: Uuid = removed["offboarding"]["id"].as_str().unwrap().parse().unwrap();
+        let offboarding = offboarding::Entity::find_by_id(offboarding_id).one(app.db()).await.unwrap().unwrap();
+        let racing_key = Uuid::now_v7();
+        entities::api_key::Entity::insert(entities::api_key::ActiveModel {
+            id: sea_orm::Set(racing_key),
+            workspace_id: sea_orm::Set(app.demo.workspace_id),
+            created_by: sea_orm::Set(ada),
+            name: sea_orm::Set("racing".into()),
+            prefix: sea_orm::Set("ofk_race".into()),
+            token_hash: sea_orm::Set(format!("{racing_key}")),
+            role: sea_orm::Set(entities::Role::Admin),
+            last_used_at: sea_orm::Set(None),
+            revoked_at: sea_orm::Set(None),
+            revoked_reason: sea_orm::Set(None),
+            created_at: sea_orm::Set(offboarding.created_at + chrono::Duration::milliseconds(1)),
+        })
+        .exec_without_returning(app.db())
+        .await
+        .unwrap();
+
+        let worker = start_worker(&app).await;
+        all_succeeded(&app, &offboarding_id.to_string()).await;
+        worker.stop().await;
+        let key = entities::api_key::Entity::find_by_id(racing_key).one(app.db()).await.unwrap().unwrap();
+        assert!(key.revoked_at.is_some() && key.revoked_reason.is_some(), "{key:?}");
+    }
+}
