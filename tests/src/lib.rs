@@ -338,6 +338,62 @@ impl TestApp {
         }
     }
 
+    /// Removes these members as the owner and returns the offboarding's id; the call must
+    /// succeed.
+    pub async fn remove_members(&self, user_ids: &[uuid::Uuid]) -> uuid::Uuid {
+        let answer = self
+            .graphql(
+                Some(self.owner_token()),
+                "mutation($input: RemoveMembersInput!) { removeMembers(input: $input) { offboarding { id } userErrors { code } } }",
+                json!({ "input": { "workspaceId": self.demo.workspace_id, "userIds": user_ids } }),
+            )
+            .await;
+        let payload = &data(&answer)["removeMembers"];
+        assert_eq!(payload["userErrors"], json!([]), "{answer}");
+        payload["offboarding"]["id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .unwrap_or_else(|| panic!("an offboarding: {answer}"))
+    }
+
+    /// The ids of these offboardings' email jobs.
+    pub async fn email_job_ids(&self, offboardings: &[uuid::Uuid]) -> Vec<uuid::Uuid> {
+        use entities::outbox;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+        outbox::Entity::find()
+            .select_only()
+            .column(outbox::Column::Id)
+            .filter(outbox::Column::OffboardingId.is_in(offboardings.iter().copied()))
+            .filter(outbox::Column::Kind.eq("send_removal_email"))
+            .into_tuple()
+            .all(&self.db)
+            .await
+            .expect("the outbox is readable")
+    }
+
+    /// A worker process (`binary`) on this application's database and Redis queue, sending
+    /// email to the SMTP server on `smtp_port` of loopback, with the product's defaults for
+    /// everything else.
+    pub fn worker_process(
+        &self,
+        binary: &std::path::Path,
+        smtp_port: u16,
+    ) -> std::process::Command {
+        let QueueBackend::Redis(redis) = &self.config.worker.queue.backend else {
+            panic!("worker processes run on the Redis queue");
+        };
+        let mut command = std::process::Command::new(binary);
+        command
+            .env("DATABASE_URL", &self.config.database_url)
+            .env("REDIS_URL", redis)
+            .env("QUEUE_NAME", &self.config.worker.queue.name)
+            .env("SMTP_HOST", "127.0.0.1")
+            .env("SMTP_PORT", smtp_port.to_string())
+            .env("SMTP_TLS", "none")
+            .env("RUST_LOG", "warn");
+        command
+    }
+
     /// How many copies of each job's email the SMTP sink holds, by job id (from the
     /// Message-ID), read in one pass over its maildir.
     pub fn sent_message_ids(&self) -> std::collections::HashMap<uuid::Uuid, usize> {

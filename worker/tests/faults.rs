@@ -2,35 +2,17 @@
 //! and within 30 s of its end every offboarding is SUCCEEDED. Each test prints its recovery
 //! time (docs/BENCHMARKS.md, "Faults", lists them).
 
-use std::process::{Child, Command};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use entities::{OutboxStatus, outbox};
 use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, PaginatorTrait, QueryFilter};
-use serde_json::json;
-use tests::{Backend, PrivateRedis, PrivateSmtp, TestApp, add_members, data, smtp_address};
+use tests::{Backend, PrivateRedis, PrivateSmtp, TestApp, add_members, smtp_address};
 use uuid::Uuid;
 use worker::config::{MailTransport, QueueBackend, SmtpTls};
 
 /// What the design promises: recovery within 30 s of a fault's end.
 const RECOVERY: Duration = Duration::from_secs(30);
-
-async fn remove(app: &TestApp, user_ids: &[Uuid]) -> Uuid {
-    let answer = app
-        .graphql(
-            Some(app.owner_token()),
-            "mutation($input: RemoveMembersInput!) { removeMembers(input: $input) { offboarding { id } userErrors { code } } }",
-            json!({ "input": { "workspaceId": app.demo.workspace_id, "userIds": user_ids } }),
-        )
-        .await;
-    let payload = &data(&answer)["removeMembers"];
-    assert_eq!(payload["userErrors"], json!([]), "{answer}");
-    payload["offboarding"]["id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap()
-}
 
 /// Jobs of the offboarding that are not SUCCEEDED; `None` while the database can't be read.
 async fn unfinished(app: &TestApp, offboarding_id: Uuid) -> Option<u64> {
@@ -118,21 +100,8 @@ async fn app_on(
 
 /// A worker process on the test's database and queue, with the product's defaults.
 fn start_worker(app: &TestApp) -> Child {
-    let QueueBackend::Redis(redis) = &app.config.worker.queue.backend else {
-        panic!("the PostgreSQL variant runs on Redis");
-    };
-    let (host, port) = smtp_address()
-        .rsplit_once(':')
-        .map(|(h, p)| (h.to_owned(), p.to_owned()))
-        .unwrap();
-    Command::new(env!("CARGO_BIN_EXE_worker"))
-        .env("DATABASE_URL", &app.config.database_url)
-        .env("REDIS_URL", redis)
-        .env("QUEUE_NAME", &app.config.worker.queue.name)
-        .env("SMTP_HOST", host)
-        .env("SMTP_PORT", port)
-        .env("SMTP_TLS", "none")
-        .env("RUST_LOG", "warn")
+    let port = smtp_address().rsplit_once(':').unwrap().1.parse().unwrap();
+    app.worker_process(env!("CARGO_BIN_EXE_worker").as_ref(), port)
         .spawn()
         .expect("the worker binary starts")
 }
@@ -144,12 +113,12 @@ async fn redis_down_for_20_seconds() {
         return;
     };
     let members = add_members(&app, 40).await;
-    let before = remove(&app, &members[..20]).await;
+    let before = app.remove_members(&members[..20]).await;
     recovered(&app, &[before], Instant::now(), "before the fault").await;
 
     redis.kill();
     // Committed while Redis is down: the rows wait in the outbox.
-    let during = remove(&app, &members[20..]).await;
+    let during = app.remove_members(&members[20..]).await;
     tokio::time::sleep(Duration::from_secs(20)).await;
     redis.resume();
     recovered(&app, &[during], Instant::now(), "Redis down 20 s").await;
@@ -164,7 +133,7 @@ async fn redis_restarted_empty() {
         return;
     };
     let members = add_members(&app, 20).await;
-    let offboarding = remove(&app, &members).await;
+    let offboarding = app.remove_members(&members).await;
     // Handed to the queue (no worker runs yet)…
     let deadline = Instant::now() + Duration::from_secs(10);
     while outbox::Entity::find()
@@ -200,7 +169,7 @@ async fn smtp_down_for_30_seconds() {
         return;
     };
     let members = add_members(&app, 5).await;
-    let offboarding = remove(&app, &members).await;
+    let offboarding = app.remove_members(&members).await;
     tokio::time::sleep(Duration::from_secs(30)).await;
     assert!(
         unfinished(&app, offboarding).await.unwrap() > 0,
@@ -217,7 +186,7 @@ async fn postgres_backends_terminated() {
         return;
     };
     let members = add_members(&app, 600).await;
-    let offboarding = remove(&app, &members).await;
+    let offboarding = app.remove_members(&members).await;
     let (admin_url, database) = app.config.database_url.rsplit_once('/').unwrap();
     let admin = Database::connect(format!("{admin_url}/postgres"))
         .await
@@ -246,7 +215,7 @@ async fn a_worker_killed_mid_batch() {
         return;
     };
     let members = add_members(&app, 1_000).await;
-    let offboarding = remove(&app, &members).await;
+    let offboarding = app.remove_members(&members).await;
     let mut first = start_worker(&app);
     let deadline = Instant::now() + Duration::from_secs(60);
     while unfinished(&app, offboarding).await.unwrap() > 800 {
@@ -266,15 +235,7 @@ async fn a_worker_killed_mid_batch() {
     second.kill().unwrap();
     second.wait().unwrap();
 
-    let jobs: Vec<Uuid> = outbox::Entity::find()
-        .filter(outbox::Column::OffboardingId.eq(offboarding))
-        .filter(outbox::Column::Kind.eq("send_removal_email"))
-        .all(app.db())
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|job| job.id)
-        .collect();
+    let jobs = app.email_job_ids(&[offboarding]).await;
     let sent = app.sent_message_ids();
     assert!(
         jobs.iter().all(|id| sent.contains_key(id)),

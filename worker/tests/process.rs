@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tests::{Backend, TestApp, data, smtp_address};
-use worker::config::QueueBackend;
 
 /// An SMTP "server" that accepts connections and never says a word: a job sending email to it
 /// hangs mid-conversation, which is where these tests stop the worker.
@@ -35,17 +34,7 @@ fn start_worker(app: &TestApp, smtp_port: u16) -> Child {
 /// A worker process on the test's database and queue, with the product's defaults but for
 /// `settings`.
 fn start_worker_with(app: &TestApp, smtp_port: u16, settings: &[(&str, &str)]) -> Child {
-    let QueueBackend::Redis(redis) = &app.config.worker.queue.backend else {
-        panic!("the PostgreSQL variant runs on Redis");
-    };
-    Command::new(env!("CARGO_BIN_EXE_worker"))
-        .env("DATABASE_URL", &app.config.database_url)
-        .env("REDIS_URL", redis)
-        .env("QUEUE_NAME", &app.config.worker.queue.name)
-        .env("SMTP_HOST", "127.0.0.1")
-        .env("SMTP_PORT", smtp_port.to_string())
-        .env("SMTP_TLS", "none")
-        .env("RUST_LOG", "warn")
+    app.worker_process(env!("CARGO_BIN_EXE_worker").as_ref(), smtp_port)
         .envs(settings.iter().copied())
         .spawn()
         .expect("the worker binary starts")

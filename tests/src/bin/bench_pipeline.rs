@@ -15,28 +15,10 @@ use entities::{OutboxStatus, outbox};
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
-use serde_json::json;
 use tests::smtp_sink::SmtpSink;
-use tests::{Backend, TestApp, add_members, data, spawn_app, spawn_app_with};
+use tests::{Backend, TestApp, add_members, spawn_app, spawn_app_with};
 use uuid::Uuid;
-use worker::config::{DEFAULT_CONCURRENCY, QueueBackend};
-
-async fn remove(app: &TestApp, user_ids: &[Uuid]) -> Uuid {
-    let answer = app
-        .graphql(
-            Some(app.owner_token()),
-            "mutation($input: RemoveMembersInput!) { removeMembers(input: $input) { offboarding { id } userErrors { code } } }",
-            json!({ "input": { "workspaceId": app.demo.workspace_id, "userIds": user_ids } }),
-        )
-        .await;
-    let payload = &data(&answer)["removeMembers"];
-    assert_eq!(payload["userErrors"], json!([]), "{answer}");
-    payload["offboarding"]["id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap()
-}
+use worker::config::DEFAULT_CONCURRENCY;
 
 /// Waits until every job of the offboarding has SUCCEEDED, looking every `every`.
 async fn until_succeeded(app: &TestApp, offboarding: Uuid, every: Duration) {
@@ -71,7 +53,7 @@ async fn latency(app: &TestApp, count: usize) {
     let members = add_members(app, count).await;
     let mut samples = Vec::new();
     for member in members {
-        let offboarding = remove(app, &[member]).await;
+        let offboarding = app.remove_members(&[member]).await;
         let answered = Instant::now();
         until_succeeded(app, offboarding, Duration::from_millis(2)).await;
         samples.push(answered.elapsed());
@@ -96,18 +78,7 @@ fn worker_binary() -> std::path::PathBuf {
 }
 
 fn start_worker(app: &TestApp, sink: &SmtpSink) -> Child {
-    let QueueBackend::Redis(redis) = &app.config.worker.queue.backend else {
-        unreachable!("the worker processes run on Redis");
-    };
-    let (host, port) = ("127.0.0.1", sink.port.to_string());
-    Command::new(worker_binary())
-        .env("DATABASE_URL", &app.config.database_url)
-        .env("REDIS_URL", redis)
-        .env("QUEUE_NAME", &app.config.worker.queue.name)
-        .env("SMTP_HOST", host)
-        .env("SMTP_PORT", port)
-        .env("SMTP_TLS", "none")
-        .env("RUST_LOG", "warn")
+    app.worker_process(&worker_binary(), sink.port)
         .spawn()
         .unwrap()
 }
@@ -126,7 +97,7 @@ async fn throughput(sink: &SmtpSink, members: usize, workers: usize) -> f64 {
         .await
         .expect("PostgreSQL, Redis and the SMTP sink are reachable");
     let ids = add_members(&app, members).await;
-    let offboarding = remove(&app, &ids).await;
+    let offboarding = app.remove_members(&ids).await;
     let jobs = outbox::Entity::find()
         .filter(outbox::Column::OffboardingId.eq(offboarding))
         .count(app.db())
@@ -157,7 +128,9 @@ async fn five_removals_at_once(sink: &SmtpSink) {
     let mut processes: Vec<Child> = (0..2).map(|_| start_worker(&app, sink)).collect();
     let members = add_members(&app, 50_000).await;
     let started = Instant::now();
-    let calls = members.chunks(10_000).map(|chunk| remove(&app, chunk));
+    let calls = members
+        .chunks(10_000)
+        .map(|chunk| app.remove_members(chunk));
     let offboardings = futures_util::future::join_all(calls).await;
     let answered = started.elapsed();
     for offboarding in &offboardings {
@@ -168,12 +141,7 @@ async fn five_removals_at_once(sink: &SmtpSink) {
         let _ = process.kill();
         let _ = process.wait();
     }
-    let jobs = outbox::Entity::find()
-        .filter(outbox::Column::OffboardingId.is_in(offboardings.iter().copied()))
-        .filter(outbox::Column::Kind.eq("send_removal_email"))
-        .all(app.db())
-        .await
-        .unwrap();
+    let jobs = app.email_job_ids(&offboardings).await;
     let copies = sink.copies();
     let copies_of = |id: Uuid| {
         copies
@@ -181,10 +149,10 @@ async fn five_removals_at_once(sink: &SmtpSink) {
             .copied()
             .unwrap_or(0)
     };
-    let missing = jobs.iter().filter(|job| copies_of(job.id) == 0).count();
+    let missing = jobs.iter().filter(|job| copies_of(**job) == 0).count();
     let duplicates: usize = jobs
         .iter()
-        .map(|job| copies_of(job.id).saturating_sub(1))
+        .map(|job| copies_of(*job).saturating_sub(1))
         .sum();
     println!(
         "50,000 members in five calls at once, 2 workers: answered in {:.1} s, all SUCCEEDED in {:.1} s; {} emails, {missing} missing, {duplicates} duplicates",
@@ -323,7 +291,7 @@ async fn main() {
             .expect("the backend is reachable");
         latency(&app, 100).await;
         let members = add_members(&app, 10_000).await;
-        let offboarding = remove(&app, &members).await;
+        let offboarding = app.remove_members(&members).await;
         let answered = Instant::now();
         until_succeeded(&app, offboarding, Duration::from_millis(20)).await;
         let elapsed = answered.elapsed();

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use tests::{Backend, TestApp, backend_tests, data, error_code, user_error_codes};
 use uuid::Uuid;
 
+use crate::flows::can_act;
 use crate::support::{create_api_key, give_all_contacts_to_the_owner, user_id};
 
 const REMOVE: &str = "mutation($input: RemoveMembersInput!) { removeMembers(input: $input) {
@@ -20,7 +21,6 @@ const DEACTIVATE: &str = "mutation($input: DeactivateUserInput!) { deactivateUse
   member { status role groups { name } } offboarding { id } userErrors { code message userId } } }";
 const REACTIVATE: &str = "mutation($input: ReactivateUserInput!) { reactivateUser(input: $input) {
   member { status role groups { name } } userErrors { code message userId } } }";
-const VIEWER: &str = "{ viewer { role user { email } } }";
 
 async fn remove(app: &TestApp, token: &str, input: Value) -> Value {
     let mut input = input;
@@ -35,15 +35,6 @@ async fn ids(app: &TestApp, emails: &[&str]) -> Vec<Uuid> {
         ids.push(user_id(app, email).await);
     }
     ids
-}
-
-async fn can_act(app: &TestApp, token: &str) -> bool {
-    let answer = app.graphql(Some(token), VIEWER, Value::Null).await;
-    match answer["errors"][0]["extensions"]["code"].as_str() {
-        None => true,
-        Some("UNAUTHENTICATED") => false,
-        Some(other) => panic!("unexpected {other}: {answer}"),
-    }
 }
 
 /// What a refused call must leave untouched.
