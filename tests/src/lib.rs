@@ -24,6 +24,21 @@ pub enum Backend {
     Sqlite,
 }
 
+impl Backend {
+    /// The backend a benchmark binary named `bench` was asked for on its command line
+    /// (`postgres` or `sqlite`, the default); anything else exits with its usage.
+    pub fn from_args(bench: &str) -> Backend {
+        match std::env::args().nth(1).as_deref() {
+            Some("postgres") => Backend::Postgres,
+            Some("sqlite") | None => Backend::Sqlite,
+            Some(other) => {
+                eprintln!("usage: {bench} [postgres|sqlite], not {other:?}");
+                std::process::exit(2);
+            }
+        }
+    }
+}
+
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,

@@ -156,8 +156,8 @@ pub async fn lock<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Option<outbox:
 /// Claims a row for one run and reads it, in one statement: its availability moves to `until`
 /// (the end of the job's timeout), so a second delivery arriving meanwhile leaves it alone, and
 /// the attempt is counted at once, so that a run that never reports back (killed, timed out)
-/// still counts. A run that dies holds the row only until `until`. `None`: finished, missing, or claimed by
-/// another run (or waiting for its backoff).
+/// still counts. A run that dies holds the row only until `until`. `None`: finished, missing,
+/// or claimed by another run (or waiting for its backoff).
 pub async fn claim<C: ConnectionTrait>(
     db: &C,
     id: Uuid,

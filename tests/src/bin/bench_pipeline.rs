@@ -275,14 +275,7 @@ fn redis_rate() -> Option<f64> {
 
 #[tokio::main]
 async fn main() {
-    let backend = match std::env::args().nth(1).as_deref() {
-        Some("postgres") => Backend::Postgres,
-        Some("sqlite") | None => Backend::Sqlite,
-        Some(other) => {
-            eprintln!("usage: bench-pipeline [postgres|sqlite], not {other:?}");
-            std::process::exit(2);
-        }
-    };
+    let backend = Backend::from_args("bench-pipeline");
     println!("backend: {backend:?} (default settings)");
     let smtp = SmtpSink::start().await;
     {

@@ -44,14 +44,7 @@ fn ms(duration: Duration) -> String {
 
 #[tokio::main]
 async fn main() {
-    let backend = match std::env::args().nth(1).as_deref() {
-        Some("postgres") => Backend::Postgres,
-        Some("sqlite") | None => Backend::Sqlite,
-        Some(other) => {
-            eprintln!("usage: bench-removal [postgres|sqlite], not {other:?}");
-            std::process::exit(2);
-        }
-    };
+    let backend = Backend::from_args("bench-removal");
     let app = spawn_app(backend).await.expect("the backend is reachable");
     println!("backend: {backend:?}");
 
