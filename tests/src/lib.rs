@@ -601,6 +601,26 @@ pub fn counting_connection(
     (db, statements)
 }
 
+/// A loopback port nothing listens on (now).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Waits until a server just started on `port` of loopback accepts connections.
+fn wait_until_listening(port: u16, server: &str, timeout: Duration) {
+    let deadline = std::time::Instant::now() + timeout;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{server} did not start on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// A Redis server of one test's own, on a free port, that the test may stop and start again.
 pub struct PrivateRedis {
     pub port: u16,
@@ -609,10 +629,7 @@ pub struct PrivateRedis {
 
 impl PrivateRedis {
     pub fn start() -> PrivateRedis {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
+        let port = free_port();
         let mut redis = PrivateRedis {
             port,
             process: None,
@@ -642,13 +659,7 @@ impl PrivateRedis {
             .spawn()
             .expect("redis-server is installed (see README: Tests)");
         self.process = Some(child);
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("redis-server did not start on port {}", self.port);
+        wait_until_listening(self.port, "redis-server", Duration::from_secs(5));
     }
 
     /// Kills the server: everything it held is lost, as in a crash.
@@ -677,10 +688,7 @@ pub struct PrivateSmtp {
 impl PrivateSmtp {
     /// Reserves a port with nothing listening on it yet: mail to it fails until [`resume`].
     pub fn stopped() -> PrivateSmtp {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
+        let port = free_port();
         let maildir = tempfile::tempdir().expect("a temporary directory");
         for folder in ["tmp", "new", "cur"] {
             std::fs::create_dir(maildir.path().join(folder)).expect("a maildir");
@@ -704,13 +712,7 @@ impl PrivateSmtp {
             .spawn()
             .expect("python3 with aiosmtpd is installed (see README: Tests)");
         self.process = Some(child);
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("aiosmtpd did not start on port {}", self.port);
+        wait_until_listening(self.port, "aiosmtpd", Duration::from_secs(10));
     }
 
     /// Messages received so far.
