@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 use crate::access::{Actor, Permission, Principal};
 use crate::error::ApiError;
-use crate::people::{Page, decode_cursor, ensure_own_workspace, keep_page};
+use crate::people::{Page, decode_cursor, ensure_own_workspace, keep_page, not_a_cursor};
+use crate::text::{AuditAction, CursorText};
 
 pub struct AuditEvent<'a> {
     pub workspace_id: Uuid,
@@ -70,7 +71,7 @@ pub async fn record_many<C: ConnectionTrait>(
 
 #[derive(Debug, Default, Clone)]
 pub struct AuditFilter {
-    pub action: Option<String>,
+    pub action: Option<AuditAction>,
     pub target_user_id: Option<Uuid>,
     /// A user or an API key.
     pub actor_id: Option<Uuid>,
@@ -84,7 +85,7 @@ pub async fn list<C: ConnectionTrait>(
     workspace_id: Uuid,
     filter: &AuditFilter,
     first: u64,
-    after: Option<&str>,
+    after: Option<&CursorText>,
 ) -> Result<Page<audit_entry::Model>, ApiError> {
     ensure_own_workspace(principal, workspace_id)?;
     if !principal.has(Permission::UserManagement) {
@@ -93,11 +94,7 @@ pub async fn list<C: ConnectionTrait>(
         ));
     }
     let after = decode_cursor(after)?
-        .map(|after| {
-            after.parse::<Uuid>().map_err(|_| {
-                ApiError::BadUserInput("`after` is not a cursor returned by this list".into())
-            })
-        })
+        .map(|after| after.parse::<Uuid>().map_err(|_| not_a_cursor()))
         .transpose()?;
     let mut query =
         audit_entry::Entity::find().filter(audit_entry::Column::WorkspaceId.eq(workspace_id));

@@ -68,7 +68,8 @@ pub enum UserErrorCode {
     PasswordTooShort,
     /// The person already has an account and the password given is not theirs.
     PasswordMismatch,
-    /// You can't remove, deactivate or reactivate yourself.
+    /// You can't remove, deactivate, reactivate or restore yourself; an API key can't do these,
+    /// nor invite or promote, to the person who created it.
     CannotRemoveSelf,
     /// The call would leave the workspace without an active OWNER: transfer ownership first.
     LastOwner,

@@ -17,8 +17,7 @@ use uuid::Uuid;
 
 use crate::access::{Actor, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
-
-pub const MAX_KEY_LENGTH: usize = 200;
+use crate::text::IdempotencyKeyText;
 
 /// A key as one caller sent it for one operation and input.
 pub struct IdempotencyKey {
@@ -40,17 +39,12 @@ impl IdempotencyKey {
     pub fn new(
         principal: &Principal,
         operation: &'static str,
-        key: Option<String>,
+        key: Option<IdempotencyKeyText>,
         input: &impl Serialize,
     ) -> Result<Option<IdempotencyKey>, ApiError> {
         let Some(key) = key else {
             return Ok(None);
         };
-        if key.is_empty() || key.chars().count() > MAX_KEY_LENGTH {
-            return Err(ApiError::BadUserInput(format!(
-                "idempotencyKey must be 1 to {MAX_KEY_LENGTH} characters"
-            )));
-        }
         let input = serde_json::to_vec(input)
             .map_err(|error| ApiError::Internal(format!("hashing the input: {error}")))?;
         // Scoped to the caller in this workspace: a person's session elsewhere can't replay it.
@@ -60,7 +54,7 @@ impl IdempotencyKey {
         };
         Ok(Some(IdempotencyKey {
             actor,
-            key,
+            key: key.into_string(),
             operation,
             request_hash: hex::encode(Sha256::digest(&input)),
         }))

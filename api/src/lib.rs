@@ -13,6 +13,7 @@ pub mod people;
 pub mod security;
 pub mod startup;
 pub mod telemetry;
+pub mod text;
 
 pub use config::Config;
 pub use error::ApiError;

@@ -10,6 +10,7 @@ use crate::access::{Permission, Principal};
 use crate::audit::{self, AuditEvent};
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::security::{TokenKind, new_token};
+use crate::text::ApiKeyName;
 
 pub struct CreatedApiKey {
     /// Shown once; only its hash is stored.
@@ -19,12 +20,11 @@ pub struct CreatedApiKey {
 
 /// How many leading characters of a key are kept in clear, to tell keys apart in a list.
 const PREFIX_LENGTH: usize = 12;
-const MAX_NAME_LENGTH: usize = 100;
 
 pub async fn create_api_key<C: ConnectionTrait>(
     db: &C,
     principal: &Principal,
-    name: &str,
+    name: &ApiKeyName,
     role: Role,
     request_id: Option<&str>,
     now: DateTime<Utc>,
@@ -33,12 +33,6 @@ pub async fn create_api_key<C: ConnectionTrait>(
         return Err(ApiError::Forbidden(
             "creating API keys needs the API_KEY_MANAGEMENT permission".into(),
         ));
-    }
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME_LENGTH {
-        return Err(ApiError::BadUserInput(format!(
-            "name must be 1 to {MAX_NAME_LENGTH} characters"
-        )));
     }
     // A key acting above its creator would be a way around the role rules.
     if role.rank() > principal.role.rank() {
@@ -55,7 +49,7 @@ pub async fn create_api_key<C: ConnectionTrait>(
         id: Set(Uuid::now_v7()),
         workspace_id: Set(principal.workspace_id),
         created_by: Set(principal.user_id),
-        name: Set(name.to_owned()),
+        name: Set(name.as_str().to_owned()),
         prefix: Set(token.token[..PREFIX_LENGTH].to_owned()),
         token_hash: Set(token.hash),
         role: Set(role),

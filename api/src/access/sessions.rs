@@ -8,15 +8,12 @@ use uuid::Uuid;
 use crate::access::principal::live_membership;
 use crate::error::{ApiError, UserErrorCode};
 use crate::security::{TokenKind, new_token, verify_password};
+use crate::text::Email;
 
 pub struct SignedIn {
     /// Shown once; only its hash is stored.
     pub token: String,
     pub session: session::Model,
-}
-
-pub fn normalize_email(email: &str) -> String {
-    email.trim().to_lowercase()
 }
 
 /// Signs a person in to one workspace.
@@ -27,13 +24,13 @@ pub fn normalize_email(email: &str) -> String {
 pub async fn sign_in<C: ConnectionTrait>(
     db: &C,
     workspace_id: Uuid,
-    email: &str,
+    email: &Email,
     password: String,
     session_ttl: Duration,
     now: DateTime<Utc>,
 ) -> Result<SignedIn, ApiError> {
     let person = user::Entity::find()
-        .filter(user::Column::Email.eq(normalize_email(email)))
+        .filter(user::Column::Email.eq(email.as_str()))
         .filter(user::Column::Kind.eq(UserKind::Person))
         .filter(user::Column::ErasedAt.is_null())
         .one(db)

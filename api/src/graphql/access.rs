@@ -9,6 +9,7 @@ use crate::access::{Actor, Permission, api_keys, sessions};
 use crate::error::ApiError;
 use crate::graphql::types::{ApiKey, RoleValue, User, UserError, Workspace, payloads, respond};
 use crate::graphql::{Begun, ContextExt, MutationTxn};
+use crate::text::{ApiKeyName, Email, IdempotencyKeyText, Password};
 
 #[derive(Default)]
 pub struct AccessQuery;
@@ -58,9 +59,9 @@ impl AccessQuery {
 #[derive(InputObject)]
 pub struct SignInInput {
     workspace_id: Uuid,
-    email: String,
+    email: Email,
     #[graphql(secret)]
-    password: String,
+    password: Password,
 }
 
 #[derive(SimpleObject, Default)]
@@ -80,13 +81,13 @@ pub struct SignOutPayload {
 #[derive(InputObject, Serialize)]
 pub struct CreateApiKeyInput {
     workspace_id: Uuid,
-    name: String,
+    name: ApiKeyName,
     /// The role the key acts with; at most the creator's own.
     role: RoleValue,
     /// Send the same key again to retry safely: the first answer comes back (without the
     /// secret, which is never stored), no second key is made.
     #[serde(skip)]
-    idempotency_key: Option<String>,
+    idempotency_key: Option<IdempotencyKeyText>,
 }
 
 #[derive(SimpleObject, Default, Serialize, Deserialize)]
@@ -112,7 +113,7 @@ impl AccessMutation {
             ctx.db(),
             input.workspace_id,
             &input.email,
-            input.password,
+            input.password.into_string(),
             ctx.config().session_ttl,
             Utc::now(),
         )

@@ -13,11 +13,12 @@ use crate::audit::{self, AuditFilter};
 use crate::graphql::ContextExt;
 use crate::graphql::types::User;
 use crate::people::{encode_cursor, page_size};
+use crate::text::{AuditAction, CursorText};
 
 #[derive(InputObject, Default)]
 pub struct AuditLogFilter {
     /// e.g. `team_membership_remove`; see the README for every action.
-    action: Option<String>,
+    action: Option<AuditAction>,
     target_user_id: Option<Uuid>,
     /// A user or an API key.
     actor_id: Option<Uuid>,
@@ -61,7 +62,7 @@ impl AuditQuery {
         workspace_id: Uuid,
         filter: Option<AuditLogFilter>,
         first: Option<i32>,
-        after: Option<String>,
+        after: Option<CursorText>,
     ) -> Result<AuditEntryConnection> {
         let principal = ctx.principal()?;
         let first = page_size(first, ctx.config().limits.page_size)?;
@@ -77,7 +78,7 @@ impl AuditQuery {
             workspace_id,
             &filter,
             first,
-            after.as_deref(),
+            after.as_ref(),
         )
         .await?;
         // Everyone the page names, in one statement.

@@ -10,6 +10,7 @@ use crate::graphql::types::{Member, RoleValue, UserError, payloads};
 use crate::graphql::{Begun, ContextExt, MutationTxn};
 use crate::offboarding::contacts::{self, Assignment, Duty, HeldDuty, Move, Reassignment};
 use crate::offboarding::transfer;
+use crate::text::IdempotencyKeyText;
 
 // Each is a kind of contact; the API's words (ADMINISTRATIVE_CONTACT, …) say so.
 #[allow(clippy::enum_variant_names)]
@@ -129,7 +130,7 @@ pub struct ReassignContactsInput {
     /// What moves to whom; one call can move all of them.
     assignments: Vec<ContactAssignmentInput>,
     #[serde(skip)]
-    idempotency_key: Option<String>,
+    idempotency_key: Option<IdempotencyKeyText>,
 }
 
 #[derive(SimpleObject, Default, Serialize, Deserialize)]
@@ -148,7 +149,7 @@ pub struct TransferOwnershipInput {
     /// The caller's own new role; the caller stays an OWNER when left out.
     demote_self_to: Option<RoleValue>,
     #[serde(skip)]
-    idempotency_key: Option<String>,
+    idempotency_key: Option<IdempotencyKeyText>,
 }
 
 #[derive(SimpleObject, Default, Serialize, Deserialize)]

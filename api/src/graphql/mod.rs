@@ -8,6 +8,7 @@ mod offboarding;
 mod people;
 mod preview;
 mod progress;
+mod text;
 mod types;
 
 use async_graphql::{Context, MergedObject, MergedSubscription, Schema, SchemaBuilder};
@@ -22,6 +23,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::graphql::types::{Payload, UserError, respond};
 use crate::idempotency::{Claim, IdempotencyKey};
+use crate::text::IdempotencyKeyText;
 
 #[derive(MergedObject, Default)]
 pub struct Query(
@@ -60,7 +62,8 @@ pub fn schema_builder(config: &Config) -> SchemaBuilder<Query, Mutation, Subscri
     if config.introspection {
         builder
     } else {
-        builder.disable_introspection()
+        // "Did you mean …?" would hand out the schema that introspection keeps back.
+        builder.disable_introspection().disable_suggestions()
     }
 }
 
@@ -137,7 +140,7 @@ impl MutationTxn {
     pub(crate) async fn begin<P>(
         ctx: &Context<'_>,
         operation: &'static str,
-        key: Option<String>,
+        key: Option<IdempotencyKeyText>,
         input: &impl Serialize,
     ) -> Result<Begun<P>, ApiError>
     where

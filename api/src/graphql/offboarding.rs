@@ -17,6 +17,7 @@ use crate::offboarding::remove::{self, RemoveRequest};
 use crate::offboarding::restore;
 use crate::people::members::{MemberRow, groups_of};
 use crate::people::page_size;
+use crate::text::{IdempotencyKeyText, Reason};
 
 /// One call's side effects, to follow until they are all carried out.
 pub struct Offboarding {
@@ -231,7 +232,7 @@ pub struct RemoveMembersInput {
     /// The members to remove, 1 to 10,000. All are removed, or none.
     user_ids: Vec<Uuid>,
     /// Kept with the removal, shown in the audit log and the email.
-    reason: Option<String>,
+    reason: Option<Reason>,
     /// Also refuse, from this call on, the API keys they created in this workspace.
     #[graphql(default)]
     revoke_api_keys: bool,
@@ -241,7 +242,7 @@ pub struct RemoveMembersInput {
     contact_reassignments: Option<Vec<ContactReassignmentInput>>,
     /// Send the same key again to retry safely: the first answer comes back, nothing is applied twice.
     #[serde(skip)]
-    idempotency_key: Option<String>,
+    idempotency_key: Option<IdempotencyKeyText>,
 }
 
 #[derive(SimpleObject, Serialize, Deserialize)]
@@ -267,11 +268,11 @@ pub struct RemoveMembersPayload {
 pub struct DeactivateUserInput {
     workspace_id: Uuid,
     user_id: Uuid,
-    reason: Option<String>,
+    reason: Option<Reason>,
     #[graphql(default)]
     revoke_api_keys: bool,
     #[serde(skip)]
-    idempotency_key: Option<String>,
+    idempotency_key: Option<IdempotencyKeyText>,
 }
 
 #[derive(SimpleObject, Default, Serialize, Deserialize)]
@@ -286,7 +287,7 @@ pub struct ReactivateUserInput {
     workspace_id: Uuid,
     user_id: Uuid,
     #[serde(skip)]
-    idempotency_key: Option<String>,
+    idempotency_key: Option<IdempotencyKeyText>,
 }
 
 #[derive(SimpleObject, Default, Serialize, Deserialize)]
@@ -300,7 +301,7 @@ pub struct RestoreMemberInput {
     workspace_id: Uuid,
     user_id: Uuid,
     #[serde(skip)]
-    idempotency_key: Option<String>,
+    idempotency_key: Option<IdempotencyKeyText>,
 }
 
 #[derive(SimpleObject, Default, Serialize, Deserialize)]

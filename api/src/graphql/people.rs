@@ -10,6 +10,9 @@ use crate::graphql::{Begun, ContextExt, MutationTxn, commit_if_ok};
 use crate::people::invitations::{self, AcceptRequest, InviteRequest};
 use crate::people::members::{self, MemberFilter, MemberRow};
 use crate::people::{Page, encode_cursor, page_size, seats};
+use crate::text::{
+    CursorText, Email, IdempotencyKeyText, InvitationToken, Password, PersonName, SearchText,
+};
 
 #[derive(SimpleObject)]
 pub struct ListTotals {
@@ -46,7 +49,7 @@ where
 #[derive(InputObject, Default)]
 pub struct MemberFilterInput {
     /// Matches the start of a member's name or email, ignoring case.
-    search: Option<String>,
+    search: Option<SearchText>,
     /// Only these statuses; all of them when absent. Removed members are never listed.
     statuses: Option<Vec<StatusValue>>,
 }
@@ -80,11 +83,11 @@ impl SeatUsage {
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
-        after: Option<String>,
+        after: Option<CursorText>,
     ) -> Result<UserConnection> {
         let first = page_size(first, ctx.config().limits.page_size)?;
         let page =
-            seats::seat_holders(ctx.db(), self.0.organization.id, first, after.as_deref()).await?;
+            seats::seat_holders(ctx.db(), self.0.organization.id, first, after.as_ref()).await?;
         Ok(connection(page, |user| &user.email, User::from))
     }
 }
@@ -102,7 +105,7 @@ impl PeopleQuery {
         workspace_id: Uuid,
         filter: Option<MemberFilterInput>,
         first: Option<i32>,
-        after: Option<String>,
+        after: Option<CursorText>,
     ) -> Result<MemberConnection> {
         let principal = ctx.principal()?;
         let first = page_size(first, ctx.config().limits.page_size)?;
@@ -119,7 +122,7 @@ impl PeopleQuery {
             workspace_id,
             &filter,
             first,
-            after.as_deref(),
+            after.as_ref(),
         )
         .await?;
         Ok(connection(page, |row| &row.user.email, Member::from))
@@ -136,12 +139,12 @@ impl PeopleQuery {
 #[derive(InputObject, Serialize)]
 pub struct InviteMemberInput {
     workspace_id: Uuid,
-    email: String,
+    email: Email,
     role: RoleValue,
     /// Send the same key again to retry safely: the first answer comes back (without the
     /// invitation's secret, which is never stored), nothing is applied twice.
     #[serde(skip)]
-    idempotency_key: Option<String>,
+    idempotency_key: Option<IdempotencyKeyText>,
 }
 
 #[derive(SimpleObject, Default, Serialize, Deserialize)]
@@ -159,12 +162,12 @@ pub struct InviteMemberPayload {
 #[derive(InputObject)]
 pub struct AcceptInvitationInput {
     #[graphql(secret)]
-    token: String,
+    token: InvitationToken,
     /// The name to show; for a new account (ignored when the person already has one).
-    name: Option<String>,
+    name: Option<PersonName>,
     /// A new account's password, or an existing account's own password.
     #[graphql(secret)]
-    password: String,
+    password: Password,
 }
 
 #[derive(SimpleObject, Default)]
@@ -234,9 +237,9 @@ impl PeopleMutation {
         let result = invitations::accept_invitation(
             &txn,
             AcceptRequest {
-                token: input.token,
+                token: input.token.into_string(),
                 name: input.name,
-                password: input.password,
+                password: input.password.into_string(),
                 session_ttl: ctx.config().session_ttl,
             },
             Utc::now(),

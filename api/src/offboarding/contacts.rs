@@ -195,9 +195,10 @@ pub fn validate(reassignments: &[Reassignment]) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// The moves the reassignments ask for, or why some can't be made: each duty must be held by the
-/// person giving it up, and each assignee must be an active member who stays (not one of
-/// `leaving`) and is not that person. Two statements, however many assignments.
+/// The moves the reassignments ask for, or why some can't be made: the person giving duties up
+/// must be a member of the workspace and hold each duty, and each assignee must be an active
+/// member who stays (not one of `leaving`) and is not that person. Two statements, however many
+/// assignments.
 pub async fn plan_moves<C: ConnectionTrait>(
     db: &C,
     workspace: &workspace::Model,
@@ -214,11 +215,25 @@ pub async fn plan_moves<C: ConnectionTrait>(
     let assignees: HashSet<Uuid> = reassignments
         .iter()
         .flat_map(|r| r.assignments.iter().map(|a| a.to_user_id))
+        .chain(from_ids.iter().copied())
         .collect();
-    let active = active_members(db, workspace.id, &assignees).await?;
+    let (members, active) = live_members(db, workspace.id, &assignees).await?;
     let leaving: HashSet<Uuid> = leaving.iter().copied().collect();
     for reassignment in reassignments {
         let from = reassignment.from_user_id;
+        if !members.contains(&from) {
+            // Someone of another workspace (or no one) is answered as everywhere else, never
+            // with a hint about their duties.
+            errors.push(
+                UserError::new(
+                    UserErrorCode::MemberNotFound,
+                    "No such member in this workspace.",
+                )
+                .on_field("fromUserId")
+                .for_user(from),
+            );
+            continue;
+        }
         let held = duties.get(&from).cloned().unwrap_or_default();
         for assignment in &reassignment.assignments {
             let to = assignment.to_user_id;
@@ -294,27 +309,31 @@ pub async fn plan_moves<C: ConnectionTrait>(
     Ok((moves, errors))
 }
 
-/// Which of these people are active, live members of the workspace.
-async fn active_members<C: ConnectionTrait>(
+/// Which of these people are live members of the workspace, and which of those are active.
+async fn live_members<C: ConnectionTrait>(
     db: &C,
     workspace_id: Uuid,
     user_ids: &HashSet<Uuid>,
-) -> Result<HashSet<Uuid>, DbErr> {
+) -> Result<(HashSet<Uuid>, HashSet<Uuid>), DbErr> {
     if user_ids.is_empty() {
-        return Ok(HashSet::new());
+        return Ok((HashSet::new(), HashSet::new()));
     }
-    Ok(membership::Entity::find()
+    let rows = membership::Entity::find()
         .select_only()
         .column(membership::Column::UserId)
+        .column(membership::Column::Status)
         .filter(membership::Column::WorkspaceId.eq(workspace_id))
         .filter(membership::Column::UserId.is_in(user_ids.iter().copied()))
         .filter(membership::Column::DeletedAt.is_null())
-        .filter(membership::Column::Status.eq(MembershipStatus::Active))
-        .into_tuple::<Uuid>()
+        .into_tuple::<(Uuid, MembershipStatus)>()
         .all(db)
-        .await?
-        .into_iter()
-        .collect())
+        .await?;
+    let active = rows
+        .iter()
+        .filter(|(_, status)| *status == MembershipStatus::Active)
+        .map(|(id, _)| *id)
+        .collect();
+    Ok((rows.into_iter().map(|(id, _)| id).collect(), active))
 }
 
 /// Makes the moves, with one `contacts_reassign` audit entry per person who gave duties up: one

@@ -17,12 +17,13 @@ use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::offboarding::guards::{
     Candidate, authorize_and_lock, check_target, last_owner_errors, load_candidates,
 };
-use crate::offboarding::{Recorded, record, validate_reason};
+use crate::offboarding::{Recorded, kept_reason, record};
+use crate::text::Reason;
 
 pub struct DeactivateRequest<'a> {
     pub workspace_id: Uuid,
     pub user_id: Uuid,
-    pub reason: Option<String>,
+    pub reason: Option<Reason>,
     pub revoke_api_keys: bool,
     pub request_id: Option<&'a str>,
 }
@@ -56,7 +57,7 @@ pub async fn deactivate_user<C: ConnectionTrait>(
     request: DeactivateRequest<'_>,
     now: DateTime<Utc>,
 ) -> Result<Deactivated, ApiError> {
-    let reason = validate_reason(request.reason)?;
+    let reason = kept_reason(request.reason);
     let workspace = authorize_and_lock(db, principal, request.workspace_id).await?;
     let candidate = target(db, principal, workspace.id, request.user_id, "deactivate").await?;
     let refusal = |code, message: &str| {

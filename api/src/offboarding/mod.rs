@@ -19,11 +19,10 @@ use worker::Job;
 
 use crate::access::Principal;
 use crate::error::ApiError;
+use crate::text::Reason;
 
 /// The most members one `removeMembers` call takes.
 pub const MAX_MEMBERS_PER_CALL: usize = 10_000;
-/// The longest reason kept with a removal or deactivation.
-pub const MAX_REASON_LENGTH: usize = 1_000;
 
 /// An offboarding and the outbox rows of its side effects, to hand to the queue after commit.
 pub struct Recorded {
@@ -58,17 +57,9 @@ pub async fn record<C: ConnectionTrait>(
     })
 }
 
-pub fn validate_reason(reason: Option<String>) -> Result<Option<String>, ApiError> {
-    let reason = reason
-        .map(|reason| reason.trim().to_owned())
-        .filter(|reason| !reason.is_empty());
-    if reason
-        .as_ref()
-        .is_some_and(|reason| reason.chars().count() > MAX_REASON_LENGTH)
-    {
-        return Err(ApiError::BadUserInput(format!(
-            "reason must be at most {MAX_REASON_LENGTH} characters"
-        )));
-    }
-    Ok(reason)
+/// The reason kept with a removal or deactivation; a blank one is none.
+pub fn kept_reason(reason: Option<Reason>) -> Option<String> {
+    reason
+        .map(Reason::into_string)
+        .filter(|reason| !reason.is_empty())
 }

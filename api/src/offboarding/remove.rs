@@ -22,13 +22,14 @@ use crate::offboarding::contacts::{
 use crate::offboarding::guards::{
     Candidate, authorize_and_lock, check_target, last_owner_errors, load_candidates, member_ids,
 };
-use crate::offboarding::{MAX_MEMBERS_PER_CALL, Recorded, record, validate_reason};
+use crate::offboarding::{MAX_MEMBERS_PER_CALL, Recorded, kept_reason, record};
 use crate::people::members::{groups_of, in_workspace_groups};
+use crate::text::Reason;
 
 pub struct RemoveRequest<'a> {
     pub workspace_id: Uuid,
     pub user_ids: Vec<Uuid>,
-    pub reason: Option<String>,
+    pub reason: Option<Reason>,
     /// Refuse the API keys they created in this workspace from commit on.
     pub revoke_api_keys: bool,
     /// Who takes over their campaigns; the workspace's system principal when `None`.
@@ -122,7 +123,7 @@ pub async fn remove_members<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<Removed, ApiError> {
     let user_ids = member_ids(request.user_ids, MAX_MEMBERS_PER_CALL)?;
-    let reason = validate_reason(request.reason)?;
+    let reason = kept_reason(request.reason);
     contacts::validate(&request.contact_reassignments)?;
     let workspace = authorize_and_lock(db, principal, request.workspace_id).await?;
     let (moves, move_errors) =

@@ -13,11 +13,12 @@ use uuid::Uuid;
 use crate::access::{Permission, Principal};
 use crate::error::ApiError;
 use crate::people::{Page, decode_cursor, ensure_own_workspace, keep_page, prefix_pattern};
+use crate::text::{CursorText, SearchText};
 
 #[derive(Debug, Default, Clone)]
 pub struct MemberFilter {
     /// Matches the start of the name or of the email, ignoring case.
-    pub search: Option<String>,
+    pub search: Option<SearchText>,
     /// `None` lists every status; removed members are never listed.
     pub statuses: Option<Vec<MembershipStatus>>,
 }
@@ -36,7 +37,7 @@ pub async fn list_members<C: ConnectionTrait>(
     workspace_id: Uuid,
     filter: &MemberFilter,
     first: u64,
-    after: Option<&str>,
+    after: Option<&CursorText>,
 ) -> Result<Page<MemberRow>, ApiError> {
     ensure_own_workspace(principal, workspace_id)?;
     if !principal.has(Permission::ViewMembers) {
@@ -56,7 +57,11 @@ pub async fn list_members<C: ConnectionTrait>(
     let mut query = memberships
         .clone()
         .join(JoinType::InnerJoin, membership::Relation::User.def());
-    let search = filter.search.as_deref().filter(|s| !s.trim().is_empty());
+    let search = filter
+        .search
+        .as_ref()
+        .map(SearchText::as_str)
+        .filter(|s| !s.is_empty());
     if let Some(search) = search {
         let pattern = prefix_pattern(search);
         query = query.filter(

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::access::Principal;
 use crate::error::ApiError;
+use crate::text::CursorText;
 
 /// One page of a keyset-paginated list.
 pub struct Page<T> {
@@ -30,18 +31,23 @@ pub fn encode_cursor(email: &str) -> String {
     URL_SAFE_NO_PAD.encode(email)
 }
 
-pub fn decode_cursor(cursor: Option<&str>) -> Result<Option<String>, ApiError> {
+/// What a cursor stands for, or BAD_USER_INPUT for anything this service didn't hand out: not
+/// base64url, not UTF-8, or holding a control character (NUL would reach the database).
+pub fn decode_cursor(cursor: Option<&CursorText>) -> Result<Option<String>, ApiError> {
     cursor
         .map(|cursor| {
             URL_SAFE_NO_PAD
-                .decode(cursor)
+                .decode(cursor.as_str())
                 .ok()
                 .and_then(|bytes| String::from_utf8(bytes).ok())
-                .ok_or_else(|| {
-                    ApiError::BadUserInput("`after` is not a cursor returned by this list".into())
-                })
+                .filter(|text| !text.is_empty() && !text.chars().any(char::is_control))
+                .ok_or_else(not_a_cursor)
         })
         .transpose()
+}
+
+pub fn not_a_cursor() -> ApiError {
+    ApiError::BadUserInput("`after` is not a cursor returned by this list".into())
 }
 
 /// `first` must be between 1 and the configured page size.
@@ -81,18 +87,24 @@ pub fn prefix_pattern(prefix: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::CheckedText;
 
     #[test]
     fn cursors_round_trip_and_garbage_is_bad_input() {
         let cursor = encode_cursor("ada@acme.test");
+        let sent = |text: &str| CursorText::parse(text).unwrap();
         assert_eq!(
-            decode_cursor(Some(&cursor)).unwrap().as_deref(),
+            decode_cursor(Some(&sent(&cursor))).unwrap().as_deref(),
             Some("ada@acme.test")
         );
-        assert!(matches!(
-            decode_cursor(Some("%%%")),
-            Err(ApiError::BadUserInput(_))
-        ));
+        // "AAAA" is valid base64 for three NUL bytes: refused, never sent to the database.
+        for garbage in ["%%%", "AAAA", "_-8"] {
+            assert!(matches!(
+                decode_cursor(Some(&sent(garbage))),
+                Err(ApiError::BadUserInput(_))
+            ));
+        }
+        assert!(CursorText::parse("").is_err());
         assert_eq!(decode_cursor(None).unwrap(), None);
     }
 

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::access::{Permission, Principal};
 use crate::error::ApiError;
 use crate::people::{Page, decode_cursor, keep_page};
+use crate::text::CursorText;
 
 pub struct SeatUsage {
     pub organization: organization::Model,
@@ -61,7 +62,7 @@ pub async fn seat_holders<C: ConnectionTrait>(
     db: &C,
     organization_id: Uuid,
     first: u64,
-    after: Option<&str>,
+    after: Option<&CursorText>,
 ) -> Result<Page<user::Model>, ApiError> {
     let after = decode_cursor(after)?;
     let holders = user::Entity::find().filter(

@@ -1,0 +1,68 @@
+//! Free-text arguments are GraphQL `String`s parsed into the checked types of [`crate::text`]:
+//! a string that breaks its kind's rule never reaches a resolver. The refusal is
+//! BAD_USER_INPUT, its message and `extensions.field` naming the field.
+
+use std::borrow::Cow;
+
+use async_graphql::registry::Registry;
+use async_graphql::{InputType, InputValueError, InputValueResult, OutputType, Value};
+
+use crate::text::{
+    ApiKeyName, AuditAction, CheckedText, CursorText, Email, IdempotencyKeyText, InvitationToken,
+    Password, PersonName, Reason, SearchText, TextError,
+};
+
+fn refuse<T: InputType>(error: TextError) -> InputValueError<T> {
+    InputValueError::custom(&error).with_extension("field", error.field)
+}
+
+fn string<T: InputType>(value: Option<Value>) -> InputValueResult<String> {
+    match value.unwrap_or_default() {
+        Value::String(text) => Ok(text),
+        other => Err(InputValueError::expected_type(other)),
+    }
+}
+
+macro_rules! string_input {
+    ($($ty:ty => $parse:expr;)*) => {
+        $(
+            impl InputType for $ty {
+                type RawValueType = Self;
+
+                fn type_name() -> Cow<'static, str> {
+                    Cow::Borrowed("String")
+                }
+
+                fn create_type_info(registry: &mut Registry) -> String {
+                    <String as OutputType>::create_type_info(registry)
+                }
+
+                fn parse(value: Option<Value>) -> InputValueResult<Self> {
+                    let text = string::<Self>(value).map_err(InputValueError::propagate)?;
+                    ($parse)(text.as_str()).map_err(refuse)
+                }
+
+                fn to_value(&self) -> Value {
+                    Value::String(self.as_str().to_owned())
+                }
+
+                fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+                    Some(self)
+                }
+            }
+        )*
+    };
+}
+
+string_input! {
+    PersonName => <PersonName as CheckedText>::parse;
+    ApiKeyName => <ApiKeyName as CheckedText>::parse;
+    Reason => <Reason as CheckedText>::parse;
+    SearchText => <SearchText as CheckedText>::parse;
+    IdempotencyKeyText => <IdempotencyKeyText as CheckedText>::parse;
+    AuditAction => <AuditAction as CheckedText>::parse;
+    Password => <Password as CheckedText>::parse;
+    InvitationToken => <InvitationToken as CheckedText>::parse;
+    CursorText => <CursorText as CheckedText>::parse;
+    Email => str::parse::<Email>;
+}
