@@ -52,6 +52,16 @@ pub struct Limits {
     pub body_bytes: usize,
     /// The largest `first` a connection accepts.
     pub page_size: usize,
+    /// Member ids one HTTP request may name, across its aliases and batched operations.
+    pub ids_per_request: usize,
+    /// Top-level fields of one request resolved at once: one request can't take the pool.
+    pub fields_at_once: usize,
+    /// PostgreSQL cancels any statement of the API that runs longer than this.
+    pub statement_timeout: std::time::Duration,
+    /// Sign-in attempts allowed for one email per hour (a burst of this many, then evenly).
+    pub sign_ins_per_email_per_hour: u32,
+    /// Sign-in attempts allowed from one client address per minute (likewise).
+    pub sign_ins_per_address_per_minute: u32,
 }
 
 impl Default for Limits {
@@ -64,6 +74,11 @@ impl Default for Limits {
             // 10,000 ids of 36 characters, quoted and separated, fit with room to spare.
             body_bytes: 1024 * 1024,
             page_size: 100,
+            ids_per_request: 10_000,
+            fields_at_once: 2,
+            statement_timeout: std::time::Duration::from_secs(5),
+            sign_ins_per_email_per_hour: 10,
+            sign_ins_per_address_per_minute: 60,
         }
     }
 }
@@ -108,6 +123,25 @@ impl Config {
             batch_size: env.number("GRAPHQL_MAX_BATCH", defaults.limits.batch_size)?,
             body_bytes: env.number("HTTP_MAX_BODY_BYTES", defaults.limits.body_bytes)?,
             page_size: env.number("GRAPHQL_MAX_PAGE_SIZE", defaults.limits.page_size)?,
+            ids_per_request: env.number(
+                "GRAPHQL_MAX_IDS_PER_REQUEST",
+                defaults.limits.ids_per_request,
+            )?,
+            fields_at_once: env
+                .number("GRAPHQL_FIELDS_AT_ONCE", defaults.limits.fields_at_once)?
+                .max(1),
+            statement_timeout: std::time::Duration::from_millis(env.number(
+                "DATABASE_STATEMENT_TIMEOUT_MS",
+                defaults.limits.statement_timeout.as_millis() as u64,
+            )?),
+            sign_ins_per_email_per_hour: env.number(
+                "SIGN_IN_LIMIT_PER_EMAIL_PER_HOUR",
+                defaults.limits.sign_ins_per_email_per_hour,
+            )?,
+            sign_ins_per_address_per_minute: env.number(
+                "SIGN_IN_LIMIT_PER_ADDRESS_PER_MINUTE",
+                defaults.limits.sign_ins_per_address_per_minute,
+            )?,
         };
         let bind_address = match env.text("BIND_ADDRESS") {
             Some(value) => value.parse().map_err(|_| {

@@ -21,6 +21,8 @@ pub enum ApiError {
     BadUserInput(String),
     #[error("the request was refused: {}", .0.first().map_or("", |r| r.message.as_str()))]
     Rejected(Vec<UserError>),
+    #[error("too many sign-in attempts: try again in {retry_after_seconds} s")]
+    RateLimited { retry_after_seconds: u64 },
     #[error("internal error")]
     Database(#[from] DbErr),
     #[error("internal error")]
@@ -35,6 +37,7 @@ impl ApiError {
             ApiError::NotFound(_) => "NOT_FOUND",
             ApiError::BadUserInput(_) => "BAD_USER_INPUT",
             ApiError::Rejected(_) => "REJECTED",
+            ApiError::RateLimited { .. } => "RATE_LIMITED",
             ApiError::Database(_) | ApiError::Internal(_) => "INTERNAL",
         }
     }

@@ -1,5 +1,6 @@
 //! Builds the application exactly as production runs it; tests start it on port 0.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{BatchRequest, ParseRequestError};
 use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
-use axum::extract::{State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -25,6 +26,7 @@ use crate::access::authenticate;
 use crate::config::Config;
 use crate::demo::{self, DEMO_PASSWORD, DemoAccess};
 use crate::error::ApiError;
+use crate::graphql::budget::RequestBudget;
 use crate::graphql::{AppSchema, RequestContext, SocketToken, build_schema};
 use worker::JobQueue;
 use worker::mail::Mailer;
@@ -67,7 +69,9 @@ impl Application {
     /// Connects to the database (migrating it), seeds demo data if configured, and binds the
     /// listener; the server runs when [`Application::run_until_stopped`] is awaited.
     pub async fn build(config: Config) -> Result<Application, StartupError> {
-        let db = worker::db::connect(&config.database_url).await?;
+        let db =
+            worker::db::connect_with(&config.database_url, Some(config.limits.statement_timeout))
+                .await?;
         let queue = JobQueue::connect(&config.worker.queue).await?;
         let demo = if config.demo_data {
             demo::seed_and_sign_in(&db, config.session_ttl, Utc::now())
@@ -169,9 +173,13 @@ impl Application {
     /// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight and lets the
     /// in-process worker finish (or hand back) its jobs.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await;
+        let served = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
         if let Some(worker) = self.worker {
             worker.stop().await;
         }
@@ -270,6 +278,7 @@ impl IntoResponse for BadRequest {
 
 async fn graphql_handler(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     request: GraphQLBatchRequest<BadRequest>,
 ) -> Response {
@@ -307,6 +316,8 @@ async fn graphql_handler(
             .get("x-request-id")
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned),
+        client_address: Some(peer.ip()),
+        budget: RequestBudget::new(&state.config.limits),
     };
     GraphQLResponse::from(state.schema.execute_batch(batch.data(context)).await).into_response()
 }

@@ -1,4 +1,5 @@
 use std::path::Path;
+use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
@@ -8,18 +9,48 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbB
 /// SQLite allows one writer at a time; rather than let concurrent transactions fail with
 /// SQLITE_BUSY, the embedded backend uses a single connection, so requests queue for it.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    connect_with(url, None).await
+}
+
+/// [`connect`], where PostgreSQL cancels any statement of the pool that runs longer than
+/// `statement_timeout` (SQLite has no such setting: it is ignored there). The migrations run
+/// first on a connection of their own, without the timeout: building an index may take longer.
+pub async fn connect_with(
+    url: &str,
+    statement_timeout: Option<Duration>,
+) -> Result<DatabaseConnection, DbErr> {
     ensure_sqlite_directory(url).map_err(DbErr::Custom)?;
+    let sqlite = url.starts_with("sqlite:");
+    let timeout = statement_timeout.filter(|_| !sqlite);
+    if timeout.is_some() {
+        let migrating = Database::connect(options(url)).await?;
+        Migrator::up(&migrating, None).await?;
+        migrating.close().await?;
+    }
+    let mut pool = options(url);
+    if let Some(timeout) = timeout {
+        let setting = format!("{}ms", timeout.as_millis().max(1));
+        pool.map_sqlx_postgres_opts(move |options| {
+            options.options([("statement_timeout", setting.as_str())])
+        });
+    }
+    let db = Database::connect(pool).await?;
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.execute_unprepared("PRAGMA journal_mode = WAL").await?;
+    }
+    if timeout.is_none() {
+        Migrator::up(&db, None).await?;
+    }
+    Ok(db)
+}
+
+fn options(url: &str) -> ConnectOptions {
     let mut options = ConnectOptions::new(url.to_owned());
     options.sqlx_logging(false);
     if url.starts_with("sqlite:") {
         options.max_connections(1).min_connections(1);
     }
-    let db = Database::connect(options).await?;
-    if db.get_database_backend() == DbBackend::Sqlite {
-        db.execute_unprepared("PRAGMA journal_mode = WAL").await?;
-    }
-    Migrator::up(&db, None).await?;
-    Ok(db)
+    options
 }
 
 /// Creates the folder of an `sqlite://path?…` URL's file, so a fresh checkout just runs.

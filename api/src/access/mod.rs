@@ -3,5 +3,6 @@
 pub mod api_keys;
 pub mod principal;
 pub mod sessions;
+pub mod throttle;
 
 pub use principal::{Actor, Permission, Principal, authenticate};

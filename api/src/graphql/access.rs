@@ -109,6 +109,8 @@ pub struct AccessMutation;
 impl AccessMutation {
     /// Signs in to one workspace with email and password.
     async fn sign_in(&self, ctx: &Context<'_>, input: SignInInput) -> Result<SignInPayload> {
+        ctx.sign_in_throttle()
+            .attempt(&input.email, ctx.client_address())?;
         let result = sessions::sign_in(
             ctx.db(),
             input.workspace_id,

@@ -62,6 +62,18 @@ fn assign_code(error: &mut ServerError) {
     {
         return;
     }
+    let retry_after = match error.source::<ApiError>() {
+        Some(ApiError::RateLimited {
+            retry_after_seconds,
+        }) => Some(*retry_after_seconds),
+        _ => None,
+    };
+    if let Some(seconds) = retry_after {
+        error
+            .extensions
+            .get_or_insert_default()
+            .set("retryAfter", seconds);
+    }
     let code = if let Some(api_error) = error.source::<ApiError>() {
         let code = api_error.code();
         if code == "INTERNAL" {

@@ -2,6 +2,7 @@
 
 mod access;
 mod audit;
+pub mod budget;
 mod contacts;
 pub mod errors;
 mod offboarding;
@@ -19,6 +20,7 @@ use serde::de::DeserializeOwned;
 use worker::JobQueue;
 
 use crate::access::Principal;
+use crate::access::throttle::SignInThrottle;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::graphql::types::{Payload, UserError, respond};
@@ -58,7 +60,8 @@ pub fn schema_builder(config: &Config) -> SchemaBuilder<Query, Mutation, Subscri
     .limit_depth(limits.query_depth)
     .limit_complexity(limits.query_complexity)
     .limit_directives(limits.directives_per_field)
-    .extension(errors::ErrorCodes);
+    .extension(errors::ErrorCodes)
+    .extension(budget::FieldsAtOnce);
     if config.introspection {
         builder
     } else {
@@ -71,6 +74,7 @@ pub fn build_schema(config: &Config, db: DatabaseConnection, queue: JobQueue) ->
     schema_builder(config)
         .data(db)
         .data(queue)
+        .data(SignInThrottle::new(&config.limits))
         .data(config.clone())
         .finish()
 }
@@ -82,11 +86,14 @@ pub fn build_schema(config: &Config, db: DatabaseConnection, queue: JobQueue) ->
 pub struct SocketToken(pub Option<String>);
 
 /// What the HTTP layer learned about the request before GraphQL runs.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RequestContext {
     /// `None` when no valid token was sent.
     pub principal: Option<Principal>,
     pub request_id: Option<String>,
+    /// The peer's address, for the sign-in limit per client address.
+    pub client_address: Option<std::net::IpAddr>,
+    pub budget: budget::RequestBudget,
 }
 
 pub(crate) trait ContextExt {
@@ -95,6 +102,8 @@ pub(crate) trait ContextExt {
     fn config(&self) -> &Config;
     fn principal(&self) -> Result<&Principal, ApiError>;
     fn request_id(&self) -> Option<&str>;
+    fn client_address(&self) -> Option<std::net::IpAddr>;
+    fn sign_in_throttle(&self) -> &SignInThrottle;
 }
 
 impl ContextExt for Context<'_> {
@@ -119,6 +128,15 @@ impl ContextExt for Context<'_> {
     fn request_id(&self) -> Option<&str> {
         self.data_opt::<RequestContext>()
             .and_then(|request| request.request_id.as_deref())
+    }
+
+    fn client_address(&self) -> Option<std::net::IpAddr> {
+        self.data_opt::<RequestContext>()
+            .and_then(|request| request.client_address)
+    }
+
+    fn sign_in_throttle(&self) -> &SignInThrottle {
+        self.data_unchecked::<SignInThrottle>()
     }
 }
 

@@ -7,6 +7,7 @@ use tokio::sync::OnceCell;
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::graphql::budget::{id_list_cost, spend_ids};
 use crate::graphql::contacts::ContactReassignmentInput;
 use crate::graphql::types::{Member, UserError, payloads};
 use crate::graphql::{Begun, ContextExt, MutationTxn};
@@ -350,11 +351,13 @@ pub struct OffboardingMutation;
 #[Object]
 impl OffboardingMutation {
     /// Removes members from the workspace, all or none. Their access ends when this returns.
+    #[graphql(complexity = "child_complexity + id_list_cost(input.user_ids.len())")]
     async fn remove_members(
         &self,
         ctx: &Context<'_>,
         input: RemoveMembersInput,
     ) -> Result<RemoveMembersPayload> {
+        spend_ids(ctx, input.user_ids.len())?;
         let key = input.idempotency_key.clone();
         let txn = match MutationTxn::begin(ctx, "removeMembers", key, &input).await? {
             Begun::Fresh(txn) => txn,

@@ -4,6 +4,7 @@ use async_graphql::{Context, Object, Result, SimpleObject};
 use uuid::Uuid;
 
 use crate::graphql::ContextExt;
+use crate::graphql::budget::{id_list_cost, spend_ids};
 use crate::graphql::contacts::ContactDutyHeld;
 use crate::graphql::types::{RoleValue, StatusValue, UserError};
 use crate::offboarding::preview::{self, MemberPreview};
@@ -94,6 +95,7 @@ pub struct PreviewQuery;
 #[Object]
 impl PreviewQuery {
     /// What removing these members would do, for the confirmation dialog. Changes nothing.
+    #[graphql(complexity = "child_complexity + id_list_cost(user_ids.len())")]
     async fn removal_preview(
         &self,
         ctx: &Context<'_>,
@@ -101,6 +103,7 @@ impl PreviewQuery {
         user_ids: Vec<Uuid>,
     ) -> Result<RemovalPreview> {
         let principal = ctx.principal()?;
+        spend_ids(ctx, user_ids.len())?;
         let preview = preview::removal_preview(ctx.db(), principal, workspace_id, user_ids).await?;
         let can_remove = preview.can_remove();
         let workspace_name = preview.workspace_name;

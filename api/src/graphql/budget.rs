@@ -1,0 +1,182 @@
+//! What one HTTP request may cost, beyond the depth and complexity the schema checks before
+//! anything runs: the member ids it names, across all its aliases and batched operations, and
+//! how many of its top-level fields run at once (each may hold a database connection), so that
+//! one request can't take the whole pool from everyone else.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo,
+};
+use async_graphql::{Context, ServerResult, Value};
+use tokio::sync::Semaphore;
+
+use crate::config::Limits;
+use crate::error::ApiError;
+use crate::graphql::RequestContext;
+
+/// In a field's complexity, a list of ids costs one point per this many ids. With the default
+/// limit of 1,000 points, one call over 10,000 ids fits (500 points) and two don't.
+pub const IDS_PER_POINT: usize = 20;
+
+/// The complexity a list of `count` ids adds to its field.
+pub fn id_list_cost(count: usize) -> usize {
+    count.div_ceil(IDS_PER_POINT)
+}
+
+/// One HTTP request's allowance, shared by its operations.
+#[derive(Debug, Clone)]
+pub struct RequestBudget {
+    ids_limit: usize,
+    ids_named: Arc<AtomicUsize>,
+    fields: Arc<Semaphore>,
+}
+
+impl RequestBudget {
+    pub fn new(limits: &Limits) -> RequestBudget {
+        RequestBudget {
+            ids_limit: limits.ids_per_request,
+            ids_named: Arc::new(AtomicUsize::new(0)),
+            fields: Arc::new(Semaphore::new(limits.fields_at_once.max(1))),
+        }
+    }
+
+    /// Counts `count` more ids against the request, or refuses them (counting nothing) when
+    /// the request would name more than the limit.
+    pub fn spend_ids(&self, count: usize) -> Result<(), ApiError> {
+        let limit = self.ids_limit;
+        self.ids_named
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |named| {
+                named.checked_add(count).filter(|total| *total <= limit)
+            })
+            .map(|_| ())
+            .map_err(|named| {
+                ApiError::BadUserInput(format!(
+                    "one request may name at most {limit} member ids across its aliases and \
+                     batched operations; this one names {}: send them in separate requests",
+                    named.saturating_add(count)
+                ))
+            })
+    }
+}
+
+/// Charges ids to the request the resolver runs in; a WebSocket operation has no budget of its
+/// own (subscriptions take no id lists).
+pub fn spend_ids(ctx: &Context<'_>, count: usize) -> Result<(), ApiError> {
+    match ctx.data_opt::<RequestContext>() {
+        Some(request) => request.budget.spend_ids(count),
+        None => Ok(()),
+    }
+}
+
+/// Lets a request's top-level fields (aliases included) run only a few at a time; each runs
+/// whole, children too, before its slot frees.
+pub struct FieldsAtOnce;
+
+impl ExtensionFactory for FieldsAtOnce {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(FieldsAtOnce)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for FieldsAtOnce {
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<Value>> {
+        let slots = ctx
+            .data_opt::<RequestContext>()
+            .filter(|_| info.path_node.parent.is_none())
+            .map(|request| request.budget.fields.clone());
+        let _slot = match slots {
+            Some(slots) => Some(slots.acquire_owned().await),
+            None => None,
+        };
+        next.run(ctx, info).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn budget(ids: usize, fields: usize) -> RequestBudget {
+        RequestBudget::new(&Limits {
+            ids_per_request: ids,
+            fields_at_once: fields,
+            ..Limits::default()
+        })
+    }
+
+    #[test]
+    fn ids_are_counted_across_calls_and_a_refusal_counts_nothing() {
+        let budget = budget(100, 2);
+        budget.spend_ids(60).unwrap();
+        let shared = budget.clone();
+        assert!(matches!(
+            shared.spend_ids(41),
+            Err(ApiError::BadUserInput(_))
+        ));
+        shared.spend_ids(40).unwrap();
+        assert!(budget.spend_ids(1).is_err());
+    }
+
+    #[test]
+    fn id_lists_cost_a_point_per_twenty_ids() {
+        assert_eq!(id_list_cost(0), 0);
+        assert_eq!(id_list_cost(1), 1);
+        assert_eq!(id_list_cost(20), 1);
+        assert_eq!(id_list_cost(10_000), 500);
+    }
+
+    /// Top-level fields queue for the request's slots: never more than two run at once.
+    #[tokio::test]
+    async fn a_request_runs_at_most_its_slots_of_fields_at_once() {
+        use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
+        use std::time::Duration;
+
+        #[derive(Default)]
+        struct Running {
+            now: AtomicUsize,
+            most: AtomicUsize,
+        }
+        struct Query;
+        #[Object]
+        impl Query {
+            async fn slow(&self, ctx: &Context<'_>) -> bool {
+                let running = ctx.data_unchecked::<Arc<Running>>();
+                let now = running.now.fetch_add(1, Ordering::SeqCst) + 1;
+                running.most.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                running.now.fetch_sub(1, Ordering::SeqCst);
+                true
+            }
+        }
+        let running = Arc::new(Running::default());
+        let schema = Schema::build(Query, EmptyMutation, EmptySubscription)
+            .extension(FieldsAtOnce)
+            .data(running.clone())
+            .finish();
+        let query: String = (0..8).map(|i| format!("a{i}: slow ")).collect();
+        let request = async_graphql::Request::new(format!("{{ {query} }}")).data(RequestContext {
+            principal: None,
+            request_id: None,
+            budget: budget(10, 2),
+        });
+        let response = schema.execute(request).await;
+        assert!(response.errors.is_empty(), "{:?}", response.errors);
+        assert_eq!(running.most.load(Ordering::SeqCst), 2);
+
+        // Without the extension the same query runs all eight at once: the test can tell.
+        let unlimited = Arc::new(Running::default());
+        let schema = Schema::build(Query, EmptyMutation, EmptySubscription)
+            .data(unlimited.clone())
+            .finish();
+        schema.execute(format!("{{ {query} }}")).await;
+        assert_eq!(unlimited.most.load(Ordering::SeqCst), 8);
+    }
+}
