@@ -165,6 +165,7 @@ mod tests {
         let request = async_graphql::Request::new(format!("{{ {query} }}")).data(RequestContext {
             principal: None,
             request_id: None,
+            client_address: None,
             budget: budget(10, 2),
         });
         let response = schema.execute(request).await;
