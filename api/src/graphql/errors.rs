@@ -86,9 +86,23 @@ fn assign_code(error: &mut ServerError) {
         error.message = INTERNAL_MESSAGE.to_owned();
         "INTERNAL"
     } else {
+        if let Some(field) = refused_text_field(&error.message) {
+            let extensions = error.extensions.get_or_insert_default();
+            if extensions.get("field").is_none() {
+                extensions.set("field", field);
+            }
+        }
         engine_code(&error.message)
     };
     error.extensions.get_or_insert_default().set("code", code);
+}
+
+/// The field a refused free text arrived in. A field whose complexity reads its arguments has
+/// them parsed during validation, where the engine keeps only the message of the refusal
+/// (`crate::text::TextError`, "`field` …"), not its `extensions.field`.
+fn refused_text_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("Failed to parse \"String\": `")?;
+    rest.split_once('`').map(|(field, _)| field)
 }
 
 /// Codes for the errors the GraphQL engine raises by itself, recognised by their fixed text.

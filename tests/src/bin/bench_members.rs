@@ -103,7 +103,7 @@ async fn main() {
         .unwrap();
     let (db, statements) = counting_connection(&app);
     let filter = api::people::members::MemberFilter {
-        search: Some("bench".into()),
+        search: Some(<api::text::SearchText as api::text::CheckedText>::parse("bench").unwrap()),
         statuses: None,
     };
     api::people::members::list_members(&db, &principal, app.demo.workspace_id, &filter, 50, None)

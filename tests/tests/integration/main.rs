@@ -6,6 +6,7 @@ mod audit_log;
 mod contacts;
 mod flows;
 mod health;
+mod hostile;
 mod idempotency;
 mod invitations;
 mod limits;

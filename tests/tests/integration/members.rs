@@ -160,7 +160,7 @@ backend_tests! {
             .unwrap()
             .expect("the owner's token is valid");
         let (db, statements) = tests::counting_connection(&app);
-        let filter = api::people::members::MemberFilter { search: Some("bench".into()), statuses: None };
+        let filter = api::people::members::MemberFilter { search: Some(<api::text::SearchText as api::text::CheckedText>::parse("bench").unwrap()), statuses: None };
         for first in [1_u64, 50, 100] {
             statements.store(0, std::sync::atomic::Ordering::SeqCst);
             let page = api::people::members::list_members(&db, &principal, app.demo.workspace_id, &filter, first, None)
