@@ -5,6 +5,7 @@ mod audit;
 mod audit_log;
 mod contacts;
 mod flows;
+mod fuzz;
 mod health;
 mod hostile;
 mod idempotency;
