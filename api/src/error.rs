@@ -71,8 +71,8 @@ pub enum UserErrorCode {
     PasswordTooShort,
     /// The person already has an account and the password given is not theirs.
     PasswordMismatch,
-    /// You can't remove, deactivate, reactivate or restore yourself; an API key can't do these,
-    /// nor invite or promote, to the person who created it.
+    /// You can't remove, deactivate, reactivate or restore yourself; an API key can't do these
+    /// to the person who created it, nor invite them back.
     CannotRemoveSelf,
     /// The call would leave the workspace without an active OWNER: transfer ownership first.
     LastOwner,
