@@ -16,7 +16,7 @@ fn refuse<T: InputType>(error: TextError) -> InputValueError<T> {
     InputValueError::custom(&error).with_extension("field", error.field)
 }
 
-fn string<T: InputType>(value: Option<Value>) -> InputValueResult<String> {
+fn string(value: Option<Value>) -> InputValueResult<String> {
     match value.unwrap_or_default() {
         Value::String(text) => Ok(text),
         other => Err(InputValueError::expected_type(other)),
@@ -38,7 +38,7 @@ macro_rules! string_input {
                 }
 
                 fn parse(value: Option<Value>) -> InputValueResult<Self> {
-                    let text = string::<Self>(value).map_err(InputValueError::propagate)?;
+                    let text = string(value).map_err(InputValueError::propagate)?;
                     ($parse)(text.as_str()).map_err(refuse)
                 }
 
