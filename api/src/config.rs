@@ -2,7 +2,9 @@
 //! runs the embedded default (an SQLite file under `./data`, demo data, GraphiQL on).
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+
+use ipnet::IpNet;
 
 use chrono::Duration;
 use worker::config::{Env, QueueBackend};
@@ -38,6 +40,9 @@ pub struct Config {
     pub session_ttl: Duration,
     pub invitation_ttl: Duration,
     pub limits: Limits,
+    /// Reverse proxies whose `X-Forwarded-For` is believed: the client address of a request
+    /// they pass on is the last address in it that is not theirs.
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 /// Bounds on what one request may ask for. async-graphql leaves each unlimited by default.
@@ -99,6 +104,7 @@ impl Config {
             session_ttl: Duration::days(14),
             invitation_ttl: Duration::days(7),
             limits: Limits::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 
@@ -169,8 +175,31 @@ impl Config {
                 env.number("INVITATION_TTL_HOURS", defaults.invitation_ttl.num_hours())?,
             ),
             limits,
+            trusted_proxies: trusted_proxies(env.text("TRUSTED_PROXIES"))?,
         })
     }
+}
+
+/// `TRUSTED_PROXIES`: addresses or CIDR ranges, separated by commas.
+fn trusted_proxies(value: Option<String>) -> Result<Vec<IpNet>, ConfigError> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            entry
+                .parse::<IpNet>()
+                .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    ConfigError(format!(
+                        "TRUSTED_PROXIES must list addresses or CIDR ranges separated by commas, got {entry:?}"
+                    ))
+                })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -224,6 +253,21 @@ mod tests {
     fn turning_graphiql_off_turns_introspection_off_too() {
         let config = Config::from_vars(vars(&[("GRAPHIQL_ENABLED", "false")])).unwrap();
         assert!(!config.graphiql && !config.introspection);
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        let config =
+            Config::from_vars(vars(&[("TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.1,::1")])).unwrap();
+        let listed: Vec<String> = config
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(listed, ["10.0.0.0/8", "192.0.2.1/32", "::1/128"]);
+        let error =
+            Config::from_vars(vars(&[("TRUSTED_PROXIES", "10.0.0.0/8,proxy")])).unwrap_err();
+        assert!(error.to_string().contains("TRUSTED_PROXIES"));
     }
 
     #[test]

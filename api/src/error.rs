@@ -5,7 +5,7 @@
 //! `extensions.code` is [`ApiError::code`]; `graphql::errors` does that mapping in one place.
 
 use async_graphql::Enum;
-use sea_orm::DbErr;
+use sea_orm::{DbErr, RuntimeErr};
 use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +45,21 @@ impl ApiError {
     /// The single rejection, as a convenience for rules that block on one thing.
     pub fn rejected(code: UserErrorCode, message: impl Into<String>) -> ApiError {
         ApiError::Rejected(vec![UserError::new(code, message)])
+    }
+}
+
+/// Whether PostgreSQL cancelled the statement (SQLSTATE 57014, `query_canceled`): what the API's
+/// `statement_timeout` raises.
+pub fn is_statement_timeout(error: &DbErr) -> bool {
+    let (DbErr::Query(runtime) | DbErr::Exec(runtime) | DbErr::Conn(runtime)) = error else {
+        return false;
+    };
+    match runtime {
+        RuntimeErr::SqlxError(error) => error
+            .as_database_error()
+            .and_then(|database| database.code())
+            .is_some_and(|code| code == "57014"),
+        _ => false,
     }
 }
 

@@ -1,13 +1,13 @@
 //! Builds the application exactly as production runs it; tests start it on port 0.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::Data;
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::http::GraphiQLSource;
-use async_graphql::{BatchRequest, ParseRequestError};
+use async_graphql::{BatchRequest, BatchResponse, ParseRequestError};
 use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -15,6 +15,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::Utc;
+use ipnet::IpNet;
 use sea_orm::{DatabaseConnection, DbErr};
 use serde_json::json;
 use tokio::net::TcpListener;
@@ -316,10 +317,61 @@ async fn graphql_handler(
             .get("x-request-id")
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned),
-        client_address: Some(peer.ip()),
+        client_address: Some(client_address(
+            peer.ip(),
+            &headers,
+            &state.config.trusted_proxies,
+        )),
         budget: RequestBudget::new(&state.config.limits),
     };
-    GraphQLResponse::from(state.schema.execute_batch(batch.data(context)).await).into_response()
+    let answer = state.schema.execute_batch(batch.data(context)).await;
+    let retry_after = match &answer {
+        BatchResponse::Single(response) => retry_after(response),
+        BatchResponse::Batch(_) => None,
+    };
+    let mut response = GraphQLResponse::from(answer).into_response();
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, seconds.into());
+    }
+    response
+}
+
+/// When a single operation was RATE_LIMITED, its wait, for a `Retry-After` header as well.
+fn retry_after(response: &async_graphql::Response) -> Option<u64> {
+    response.errors.iter().find_map(|error| {
+        let extensions = error.extensions.as_ref()?;
+        match extensions.get("retryAfter")? {
+            async_graphql::Value::Number(seconds) => seconds.as_u64(),
+            _ => None,
+        }
+    })
+}
+
+/// Who sent the request: the TCP peer, unless the peer is a trusted proxy, in which case the
+/// last address of `X-Forwarded-For` that isn't a trusted proxy too (the ones before it could
+/// be anything the client wrote).
+fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |address: &IpAddr| trusted.iter().any(|proxy| proxy.contains(address));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .collect::<Vec<_>>();
+    for entry in forwarded.into_iter().rev() {
+        match entry.parse::<IpAddr>() {
+            Ok(address) if is_trusted(&address) => continue,
+            Ok(address) => return address,
+            Err(_) => break,
+        }
+    }
+    peer
 }
 
 /// Subscriptions over WebSocket (graphql-transport-ws, or the older graphql-ws). The token comes
@@ -396,6 +448,25 @@ async fn readyz(State(state): State<AppState>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_client_address_is_read_through_trusted_proxies_only() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let peer: IpAddr = "10.0.0.5".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        assert_eq!(client_address(peer, &headers, &trusted), peer);
+        headers.insert(
+            "x-forwarded-for",
+            "6.6.6.6, 198.51.100.7, 10.1.2.3".parse().unwrap(),
+        );
+        let client: IpAddr = "198.51.100.7".parse().unwrap();
+        assert_eq!(client_address(peer, &headers, &trusted), client);
+        // A peer that isn't a trusted proxy can claim any X-Forwarded-For: it is ignored.
+        let direct: IpAddr = "203.0.113.9".parse().unwrap();
+        assert_eq!(client_address(direct, &headers, &trusted), direct);
+        headers.insert("x-forwarded-for", "garbage".parse().unwrap());
+        assert_eq!(client_address(peer, &headers, &trusted), peer);
+    }
 
     #[test]
     fn bearer_tokens_are_read_from_the_authorization_header() {

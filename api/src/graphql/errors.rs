@@ -2,7 +2,8 @@
 //!
 //! Every GraphQL error leaves with an `extensions.code`. Errors raised by our code carry an
 //! [`ApiError`]; anything else with a source (a database error that slipped through with `?`)
-//! is INTERNAL, its detail logged and never sent. Errors without a source come from the
+//! is INTERNAL, its detail logged and never sent, except a statement cancelled by PostgreSQL's
+//! statement timeout, which is TIMEOUT. Errors without a source come from the
 //! GraphQL engine itself: the query limits get their own codes, the rest (syntax, unknown
 //! fields, malformed values such as a bad UUID) are BAD_USER_INPUT.
 
@@ -15,7 +16,9 @@ use async_graphql::futures_util::StreamExt;
 use async_graphql::futures_util::stream::BoxStream;
 use async_graphql::{Response, ServerError};
 
-use crate::error::ApiError;
+use sea_orm::DbErr;
+
+use crate::error::{ApiError, is_statement_timeout};
 
 pub struct ErrorCodes;
 
@@ -74,7 +77,17 @@ fn assign_code(error: &mut ServerError) {
             .get_or_insert_default()
             .set("retryAfter", seconds);
     }
-    let code = if let Some(api_error) = error.source::<ApiError>() {
+    let timed_out = match error.source::<ApiError>() {
+        Some(ApiError::Database(database)) => is_statement_timeout(database),
+        Some(_) => false,
+        None => error.source::<DbErr>().is_some_and(is_statement_timeout),
+    };
+    let code = if timed_out {
+        tracing::warn!(path = ?error.path, "a statement ran past the statement timeout");
+        error.message =
+            "the request took longer than the database allows: ask for less at once".to_owned();
+        "TIMEOUT"
+    } else if let Some(api_error) = error.source::<ApiError>() {
         let code = api_error.code();
         if code == "INTERNAL" {
             tracing::error!(error = ?api_error, path = ?error.path, "request failed");

@@ -299,10 +299,13 @@ backend_tests! {
         }
         // The eleventh attempt this hour is refused before the password is looked at, even the
         // right one.
-        let answers: Value = app.client.post(app.graphql_url()).json(&guess(api::demo::DEMO_PASSWORD)).send().await.unwrap().json().await.unwrap();
+        let response = app.client.post(app.graphql_url()).json(&guess(api::demo::DEMO_PASSWORD)).send().await.unwrap();
+        let header: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        let answers: Value = response.json().await.unwrap();
         assert_eq!(error_code(&answers), "RATE_LIMITED", "{answers}");
         let retry_after = answers["errors"][0]["extensions"]["retryAfter"].as_u64().unwrap();
         assert!((1..=3600).contains(&retry_after), "{answers}");
+        assert_eq!(header, retry_after, "a single operation's wait is also a Retry-After header");
         assert!(answers["data"].is_null() || answers["data"]["signIn"].is_null());
         // Another person is not held back by it.
         app.sign_in("mia.member@acme.test").await;
@@ -322,6 +325,32 @@ backend_tests! {
             }
         }
         assert_eq!(limited, 1, "the 4th attempt in a minute from one address is refused");
+        // A client can't dodge the limit by claiming another address: no proxy is trusted.
+        let answer = app.client.post(app.graphql_url()).header("x-forwarded-for", "198.51.100.1")
+            .json(&json!({ "query": "mutation($i: SignInInput!) { signIn(input: $i) { token } }",
+                "variables": { "i": { "workspaceId": ws, "email": "guess@acme.test", "password": "wrong password" } } }))
+            .send().await.unwrap().json::<Value>().await.unwrap();
+        assert_eq!(error_code(&answer), "RATE_LIMITED");
+    }
+
+    // Behind a trusted proxy (here, the test itself on loopback), each forwarded client has a
+    // limit of its own.
+    async fn behind_a_trusted_proxy_each_client_address_is_limited_apart(app: TestApp) configure(|config: &mut tests::Config| {
+        config.limits.sign_ins_per_address_per_minute = 3;
+        config.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+    }) {
+        let ws = app.demo.workspace_id;
+        let attempt = |client: &'static str| {
+            let request = app.client.post(app.graphql_url()).header("x-forwarded-for", client)
+                .json(&json!({ "query": "mutation($i: SignInInput!) { signIn(input: $i) { token } }",
+                    "variables": { "i": { "workspaceId": ws, "email": format!("{client}@acme.test"), "password": "wrong password" } } }));
+            async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+        };
+        for _ in 0..3 {
+            assert!(attempt("198.51.100.1").await["errors"].is_null());
+        }
+        assert_eq!(error_code(&attempt("198.51.100.1").await), "RATE_LIMITED");
+        assert!(attempt("198.51.100.2").await["errors"].is_null(), "another client behind the same proxy");
     }
 }
 
@@ -384,4 +413,8 @@ async fn api_statements_have_a_timeout_on_postgres() {
         .await
         .unwrap_err();
     assert!(error.to_string().contains("statement timeout"), "{error}");
+    assert!(
+        api::error::is_statement_timeout(&error),
+        "answered TIMEOUT, not INTERNAL"
+    );
 }
