@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 use tests::{TestApp, backend_tests, data};
 use uuid::Uuid;
 
-use crate::flows::ADA;
+use crate::flows::{ADA, MIA};
 
 /// Operations the generator leaves out: `signOut` would end the very sessions it acts with.
 const LEFT_OUT: &[&str] = &["signOut"];
@@ -313,17 +313,22 @@ backend_tests! {
         eprintln!("fuzzing {count} operations on {:?} with FUZZ_SEED={seed}", app.backend);
         let schema = Schema::read(&app).await;
         let mut ids = vec![app.demo.workspace_id, app.demo.organization_id];
+        // Everyone but the people the fuzzer acts as: removing them would end its own sessions
+        // early and leave the rest of the run unauthenticated.
+        let actors = [app.demo.owner_email.as_str(), MIA, ADA];
         for person in entities::user::Entity::find().all(app.db()).await.unwrap() {
-            ids.push(person.id);
+            if !actors.contains(&person.email.as_str()) {
+                ids.push(person.id);
+            }
         }
-        let member = app.sign_in("mia.member@acme.test").await;
+        let member = app.sign_in(MIA).await;
         let ada = app.sign_in(ADA).await;
         let answer = app.graphql(Some(&ada), "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { token } }",
             json!({ "i": { "workspaceId": app.demo.workspace_id, "name": "Fuzz", "role": "ADMIN" } })).await;
         let key = data(&answer)["createApiKey"]["token"].as_str().unwrap().to_owned();
         let tokens = [Some(app.owner_token().to_owned()), Some(member), Some(key), None];
         let mut generator = Generator { rng: StdRng::seed_from_u64(seed), schema: &schema, ids, workspace_id: app.demo.workspace_id, organization_id: app.demo.organization_id, hostile: false };
-        let mut answered_with_data = 0;
+        let mut reached_resolvers = 0;
         let mut codes: std::collections::BTreeMap<String, usize> = Default::default();
         for n in 0..count {
             let (document, variables) = generator.operation();
@@ -344,12 +349,15 @@ backend_tests! {
                 *codes.entry(code.to_owned()).or_default() += 1;
                 assert_ne!(code, "INTERNAL", "operation {n} (FUZZ_SEED={seed}) failed inside: {answer}\n{document}\n{variables}");
             }
-            if answer["data"].as_object().is_some_and(|d| d.values().any(|v| !v.is_null())) {
-                answered_with_data += 1;
+            // Past validation: some field answered, or a resolver raised the error (it has a path).
+            let resolved = answer["data"].as_object().is_some_and(|d| d.values().any(|v| !v.is_null()))
+                || answer["errors"].as_array().into_iter().flatten().any(|e| e["path"].as_array().is_some_and(|p| !p.is_empty()));
+            if resolved {
+                reached_resolvers += 1;
             }
         }
-        eprintln!("{answered_with_data} of {count} answered with data; error codes: {codes:?}");
+        eprintln!("{reached_resolvers} of {count} reached the resolvers; error codes: {codes:?}");
         // The generator must reach the resolvers, not only the validator.
-        assert!(answered_with_data * 5 >= count, "only {answered_with_data} of {count} operations got past validation");
+        assert!(reached_resolvers * 2 >= count, "only {reached_resolvers} of {count} operations got past validation");
     }
 }
