@@ -98,24 +98,31 @@ fn assign_code(error: &mut ServerError) {
         tracing::error!(message = %error.message, path = ?error.path, "request failed");
         error.message = INTERNAL_MESSAGE.to_owned();
         "INTERNAL"
-    } else {
-        if let Some(field) = refused_text_field(&error.message) {
-            let extensions = error.extensions.get_or_insert_default();
-            if extensions.get("field").is_none() {
-                extensions.set("field", field);
-            }
+    } else if let Some((field, message)) = refused_text(&error.message) {
+        let (field, message) = (field.to_owned(), message.to_owned());
+        let extensions = error.extensions.get_or_insert_default();
+        if extensions.get("field").is_none() {
+            extensions.set("field", field);
         }
+        error.message = message;
+        "BAD_USER_INPUT"
+    } else {
         engine_code(&error.message)
     };
     error.extensions.get_or_insert_default().set("code", code);
 }
 
-/// The field a refused free text arrived in. A field whose complexity reads its arguments has
-/// them parsed during validation, where the engine keeps only the message of the refusal
-/// (`crate::text::TextError`, "`field` …"), not its `extensions.field`.
-fn refused_text_field(message: &str) -> Option<&str> {
-    let rest = message.strip_prefix("Failed to parse \"String\": `")?;
-    rest.split_once('`').map(|(field, _)| field)
+/// A refused free text (`crate::text::TextError`) as the engine words it — `Failed to parse
+/// "String": `field` … (occurred while parsing "SomeInput")` — split into its field and our own
+/// message, which is all the client needs. A field whose complexity reads its arguments has them
+/// parsed during validation, where the engine keeps only this message, not `extensions.field`.
+fn refused_text(message: &str) -> Option<(&str, &str)> {
+    let ours = message.strip_prefix("Failed to parse \"String\": ")?;
+    let ours = ours
+        .split_once(" (occurred while parsing")
+        .map_or(ours, |(ours, _)| ours);
+    let field = ours.strip_prefix('`')?.split_once('`')?.0;
+    Some((field, ours))
 }
 
 /// Codes for the errors the GraphQL engine raises by itself, recognised by their fixed text.
@@ -128,5 +135,28 @@ fn engine_code(message: &str) -> &'static str {
         "TOO_MANY_DIRECTIVES"
     } else {
         "BAD_USER_INPUT"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refused_text;
+
+    #[test]
+    fn a_refused_text_keeps_only_our_message_and_its_field() {
+        let engine = "Failed to parse \"String\": `reason` must be at most 1000 characters (occurred while parsing \"RemoveMembersInput\")";
+        assert_eq!(
+            refused_text(engine),
+            Some(("reason", "`reason` must be at most 1000 characters"))
+        );
+        assert_eq!(
+            refused_text("Failed to parse \"String\": `email` is not an email address"),
+            Some(("email", "`email` is not an email address"))
+        );
+        assert_eq!(
+            refused_text("Failed to parse \"UUID\": invalid length"),
+            None
+        );
+        assert_eq!(refused_text("Unknown field \"viewr\""), None);
     }
 }
