@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::{Context, InputObject, Json, Object, Result, SimpleObject};
+use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::{audit_entry, user};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::audit::{self, AuditFilter};
 use crate::graphql::ContextExt;
-use crate::graphql::types::User;
+use crate::graphql::types::{Json, User};
 use crate::people::{encode_cursor, page_size};
 use crate::text::{AuditAction, CursorText};
 
@@ -38,7 +38,7 @@ pub struct AuditEntry {
     /// The `x-request-id` of the request that did it.
     request_id: Option<String>,
     /// Everything else recorded: counts, roles, ids.
-    metadata: Json<serde_json::Value>,
+    metadata: Json,
     created_at: DateTime<Utc>,
 }
 

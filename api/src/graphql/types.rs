@@ -1,6 +1,6 @@
 //! GraphQL types, kept apart from the entity models they are built from.
 
-use async_graphql::{Enum, SimpleObject};
+use async_graphql::{Enum, InputValueError, InputValueResult, Scalar, ScalarType, SimpleObject, Value};
 use chrono::{DateTime, Utc};
 use entities::{api_key, user, user_group, workspace};
 use serde::{Deserialize, Serialize};
@@ -8,6 +8,27 @@ use uuid::Uuid;
 
 use crate::error::{UserError as DomainUserError, UserErrorCode};
 use crate::people::members::MemberRow;
+
+/// A JSON value of the API's own, so its scalar can say what it is and where it is specified.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Json(pub serde_json::Value);
+
+/// Any JSON value, sent as is (used for an audit entry's `metadata`, whose keys depend on its
+/// `action`). Map it to `unknown` or a JSON type in generated clients.
+#[Scalar(name = "JSON", specified_by_url = "https://www.rfc-editor.org/rfc/rfc8259")]
+impl ScalarType for Json {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        value
+            .into_json()
+            .map(Json)
+            .map_err(|error| InputValueError::custom(error.to_string()))
+    }
+
+    fn to_value(&self) -> Value {
+        Value::from_json(self.0.clone()).unwrap_or(Value::Null)
+    }
+}
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[graphql(name = "Role")]
