@@ -43,6 +43,66 @@ pub struct Config {
     /// Reverse proxies whose `X-Forwarded-For` is believed: the client address of a request
     /// they pass on is the last address in it that is not theirs.
     pub trusted_proxies: Vec<IpNet>,
+    /// Which other origins a browser may call the API (and open its WebSocket) from.
+    pub cors: CorsOrigins,
+}
+
+/// The origins, besides the API's own, that browsers may call it from (`CORS_ALLOWED_ORIGINS`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    /// None: the API's own origin only. The default with a configured database.
+    SameOrigin,
+    /// `http://localhost`, `http://127.0.0.1` and `http://[::1]` on any port: the embedded
+    /// default, for a front end under development on this machine.
+    LocalDevelopment,
+    /// Exactly these origins (`scheme://host[:port]`).
+    Exactly(Vec<String>),
+}
+
+impl CorsOrigins {
+    pub fn allows(&self, origin: &str) -> bool {
+        match self {
+            CorsOrigins::SameOrigin => false,
+            CorsOrigins::LocalDevelopment => {
+                let Some(rest) = origin.strip_prefix("http://") else {
+                    return false;
+                };
+                let host = match rest.rsplit_once(':') {
+                    Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
+                    _ => rest,
+                };
+                matches!(host, "localhost" | "127.0.0.1" | "[::1]")
+            }
+            CorsOrigins::Exactly(origins) => origins.iter().any(|allowed| allowed == origin),
+        }
+    }
+
+    /// `CORS_ALLOWED_ORIGINS`: exact origins separated by commas; set but empty means none.
+    fn parse(value: &str) -> Result<CorsOrigins, ConfigError> {
+        let origins: Vec<String> = value
+            .split(',')
+            .map(str::trim)
+            .filter(|origin| !origin.is_empty())
+            .map(|origin| {
+                let (scheme, host) = origin.split_once("://").unwrap_or(("", ""));
+                if matches!(scheme, "http" | "https")
+                    && !host.is_empty()
+                    && !host.contains(['/', '?', '#', '*', ' '])
+                {
+                    Ok(origin.to_owned())
+                } else {
+                    Err(ConfigError(format!(
+                        "CORS_ALLOWED_ORIGINS must list exact origins like https://app.example.com, separated by commas; got {origin:?}"
+                    )))
+                }
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(if origins.is_empty() {
+            CorsOrigins::SameOrigin
+        } else {
+            CorsOrigins::Exactly(origins)
+        })
+    }
 }
 
 /// Bounds on what one request may ask for. async-graphql leaves each unlimited by default.
@@ -105,6 +165,7 @@ impl Config {
             invitation_ttl: Duration::days(7),
             limits: Limits::default(),
             trusted_proxies: Vec::new(),
+            cors: CorsOrigins::LocalDevelopment,
         }
     }
 
@@ -176,6 +237,11 @@ impl Config {
             ),
             limits,
             trusted_proxies: trusted_proxies(env.text("TRUSTED_PROXIES"))?,
+            cors: match vars.get("CORS_ALLOWED_ORIGINS") {
+                Some(value) => CorsOrigins::parse(value)?,
+                None if demo_default => defaults.cors,
+                None => CorsOrigins::SameOrigin,
+            },
         })
     }
 }
@@ -253,6 +319,32 @@ mod tests {
     fn turning_graphiql_off_turns_introspection_off_too() {
         let config = Config::from_vars(vars(&[("GRAPHIQL_ENABLED", "false")])).unwrap();
         assert!(!config.graphiql && !config.introspection);
+    }
+
+    #[test]
+    fn cors_is_local_development_embedded_and_same_origin_with_a_database() {
+        let embedded = Config::from_vars(HashMap::new()).unwrap().cors;
+        assert!(embedded.allows("http://localhost:5173"));
+        assert!(embedded.allows("http://127.0.0.1:3000"));
+        assert!(!embedded.allows("http://localhost.evil.test:80"));
+        assert!(!embedded.allows("https://app.example.com"));
+        let production = Config::from_vars(vars(&[("DATABASE_URL", "postgres://db/x")])).unwrap();
+        assert_eq!(production.cors, CorsOrigins::SameOrigin);
+        let listed = Config::from_vars(vars(&[(
+            "CORS_ALLOWED_ORIGINS",
+            "https://app.example.com, http://localhost:5173",
+        )]))
+        .unwrap()
+        .cors;
+        assert!(listed.allows("https://app.example.com"));
+        assert!(!listed.allows("https://app.example.com:8443"));
+        assert!(!listed.allows("http://localhost:3000"));
+        let none = Config::from_vars(vars(&[("CORS_ALLOWED_ORIGINS", "")])).unwrap();
+        assert_eq!(none.cors, CorsOrigins::SameOrigin);
+        for bad in ["*", "app.example.com", "https://app.example.com/path"] {
+            let error = Config::from_vars(vars(&[("CORS_ALLOWED_ORIGINS", bad)])).unwrap_err();
+            assert!(error.to_string().contains("CORS_ALLOWED_ORIGINS"), "{bad}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod graphiql;
 pub mod graphql;
 pub mod idempotency;
 pub mod offboarding;

@@ -6,12 +6,11 @@ use std::time::Duration;
 
 use async_graphql::Data;
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
-use async_graphql::http::GraphiQLSource;
 use async_graphql::{BatchRequest, BatchResponse, ParseRequestError};
 use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::Utc;
@@ -19,16 +18,21 @@ use ipnet::IpNet;
 use sea_orm::{DatabaseConnection, DbErr};
 use serde_json::json;
 use tokio::net::TcpListener;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::access::authenticate;
-use crate::config::Config;
+use crate::config::{Config, CorsOrigins};
 use crate::demo::{self, DEMO_PASSWORD, DemoAccess};
 use crate::error::ApiError;
+use crate::graphiql;
 use crate::graphql::budget::RequestBudget;
-use crate::graphql::{AppSchema, RequestContext, SocketToken, build_schema};
+use crate::graphql::http::{ReadOnly, is_introspection_only};
+use crate::graphql::{
+    AppSchema, RequestContext, SocketToken, build_introspection_schema, build_schema,
+};
 use worker::JobQueue;
 use worker::mail::Mailer;
 use worker::runner::{self, Dependencies, WorkerHandle};
@@ -51,6 +55,10 @@ pub enum StartupError {
 #[derive(Clone)]
 struct AppState {
     schema: AppSchema,
+    /// Answers introspection-only operations, past the depth limit (None: introspection off).
+    introspection: Option<AppSchema>,
+    /// The GraphiQL page (None: GraphiQL off).
+    graphiql: Option<Arc<str>>,
     db: DatabaseConnection,
     queue: JobQueue,
     config: Arc<Config>,
@@ -107,6 +115,10 @@ impl Application {
         let config = Arc::new(config);
         let state = AppState {
             schema: build_schema(&config, db.clone(), queue.clone()),
+            introspection: build_introspection_schema(&config),
+            graphiql: config
+                .graphiql
+                .then(|| Arc::from(graphiql::page(demo.as_ref()))),
             db: db.clone(),
             queue,
             config: config.clone(),
@@ -213,30 +225,40 @@ async fn shutdown_signal() {
 }
 
 fn router(state: AppState) -> Router {
-    let graphql = if state.config.graphiql {
-        get(graphiql).post(graphql_handler)
-    } else {
-        axum::routing::post(graphql_handler)
-    };
-    Router::new()
-        .route("/graphql", graphql)
+    let mut router = Router::new()
+        .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
+        .route("/readyz", get(readyz));
+    if state.graphiql.is_some() {
+        router = router.route("/graphiql/{file}", get(graphiql::asset));
+    }
+    router
         .layer(RequestBodyLimitLayer::new(state.config.limits.body_bytes))
+        .layer(cors(&state.config.cors))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }
 
-async fn graphiql() -> Html<String> {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql/ws")
-            .finish(),
-    )
+/// Cross-origin browser calls from the configured origins only (`CORS_ALLOWED_ORIGINS`), with
+/// the headers a client sends and reads; browsers cache the preflight for two hours.
+fn cors(origins: &CorsOrigins) -> CorsLayer {
+    let origins = origins.clone();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::predicate(move |origin, _| {
+            origin.to_str().is_ok_and(|origin| origins.allows(origin))
+        }))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
+        .max_age(Duration::from_secs(2 * 60 * 60))
 }
 
 /// A response shaped like GraphQL's, for requests refused before GraphQL runs.
@@ -277,13 +299,45 @@ impl IntoResponse for BadRequest {
     }
 }
 
-async fn graphql_handler(
+async fn graphql_post(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     request: GraphQLBatchRequest<BadRequest>,
 ) -> Response {
-    let batch = request.into_inner();
+    execute(&state, peer, &headers, request.into_inner(), false).await
+}
+
+/// `GET /graphql`: GraphiQL for a browser asking for a page, otherwise a GraphQL request in the
+/// query string (GraphQL over HTTP), which may only read.
+async fn graphql_get(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let query_string = uri.query().unwrap_or_default();
+    let wants_page = query_string.is_empty()
+        && headers
+            .get(header::ACCEPT)
+            .and_then(|accept| accept.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"));
+    if let Some(page) = state.graphiql.as_ref().filter(|_| wants_page) {
+        return graphiql::page_response(page);
+    }
+    match async_graphql::http::parse_query_string(query_string) {
+        Ok(request) => execute(&state, peer, &headers, BatchRequest::Single(request), true).await,
+        Err(error) => BadRequest(error).into_response(),
+    }
+}
+
+async fn execute(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    batch: BatchRequest,
+    read_only: bool,
+) -> Response {
     let limit = state.config.limits.batch_size;
     if let BatchRequest::Batch(requests) = &batch
         && requests.len() > limit
@@ -297,7 +351,7 @@ async fn graphql_handler(
             ),
         );
     }
-    let principal = match bearer_token(&headers) {
+    let principal = match bearer_token(headers) {
         Some(token) => match authenticate(&state.db, token, Utc::now()).await {
             Ok(principal) => principal,
             Err(error) => {
@@ -319,24 +373,83 @@ async fn graphql_handler(
             .map(str::to_owned),
         client_address: Some(client_address(
             peer.ip(),
-            &headers,
+            headers,
             &state.config.trusted_proxies,
         )),
         budget: RequestBudget::new(&state.config.limits),
     };
-    let answer = state.schema.execute_batch(batch.data(context)).await;
-    let retry_after = match &answer {
-        BatchResponse::Single(response) => retry_after(response),
-        BatchResponse::Batch(_) => None,
+    let mut batch = batch.data(context);
+    if read_only {
+        batch = batch.data(ReadOnly);
+    }
+    let answer = match batch {
+        BatchRequest::Single(request) => BatchResponse::Single(run(state, request).await),
+        BatchRequest::Batch(requests) => BatchResponse::Batch(
+            async_graphql::futures_util::future::join_all(
+                requests.into_iter().map(|r| run(state, r)),
+            )
+            .await,
+        ),
+    };
+    respond(answer, headers)
+}
+
+/// Runs one operation: an introspection-only one on the schema without depth limits.
+async fn run(state: &AppState, request: async_graphql::Request) -> async_graphql::Response {
+    match &state.introspection {
+        Some(introspection)
+            if is_introspection_only(&request.query, request.operation_name.as_deref()) =>
+        {
+            introspection.execute(request).await
+        }
+        _ => state.schema.execute(request).await,
+    }
+}
+
+/// The HTTP answer: `application/graphql-response+json` when the client accepts it (then a
+/// request that could not run at all is a 400, per GraphQL over HTTP), else `application/json`
+/// (always 200); a mutation sent by GET is a 405, and a rate-limited operation says when to try
+/// again in `Retry-After`.
+fn respond(answer: BatchResponse, headers: &HeaderMap) -> Response {
+    let graphql_response = headers
+        .get(header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains(GRAPHQL_RESPONSE));
+    let (status, retry_after) = match &answer {
+        BatchResponse::Single(response) => {
+            let status = if has_code(response, "METHOD_NOT_ALLOWED") {
+                StatusCode::METHOD_NOT_ALLOWED
+            } else if graphql_response
+                && response.data == async_graphql::Value::Null
+                && !response.errors.is_empty()
+            {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::OK
+            };
+            (status, retry_after(response))
+        }
+        BatchResponse::Batch(_) => (StatusCode::OK, None),
     };
     let mut response = GraphQLResponse::from(answer).into_response();
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    if graphql_response {
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(GRAPHQL_RESPONSE),
+        );
+    }
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
+    }
     if let Some(seconds) = retry_after {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, seconds.into());
+        headers.insert(header::RETRY_AFTER, seconds.into());
     }
     response
 }
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
 /// When a single operation was RATE_LIMITED, its wait, for a `Retry-After` header as well.
 fn retry_after(response: &async_graphql::Response) -> Option<u64> {
@@ -374,14 +487,37 @@ fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAdd
     peer
 }
 
+fn has_code(response: &async_graphql::Response, code: &str) -> bool {
+    response.errors.iter().any(|error| {
+        error
+            .extensions
+            .as_ref()
+            .and_then(|extensions| extensions.get("code"))
+            .is_some_and(|value| *value == async_graphql::Value::from(code))
+    })
+}
+
 /// Subscriptions over WebSocket (graphql-transport-ws, or the older graphql-ws). The token comes
 /// in `connection_init`'s payload, as `{"Authorization": "Bearer <token>"}`, since browsers can't
 /// set headers on a WebSocket; the subscription checks it, at its start and before every read.
 async fn graphql_ws(
     State(state): State<AppState>,
+    headers: HeaderMap,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    // Browsers let any page open a WebSocket anywhere, sending its Origin: only the API's own
+    // origin and the CORS origins may (clients that aren't browsers send none).
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or_default();
+        if !same_origin(origin, &headers) && !state.config.cors.allows(origin) {
+            return refusal(
+                StatusCode::FORBIDDEN,
+                "FORBIDDEN",
+                "this origin may not open the API's WebSocket: add it to CORS_ALLOWED_ORIGINS",
+            );
+        }
+    }
     upgrade
         .max_message_size(state.config.limits.body_bytes)
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
@@ -400,6 +536,15 @@ async fn graphql_ws(
                 })
                 .serve()
         })
+}
+
+/// Whether `origin` is the API's own: the same host and port the request was sent to.
+fn same_origin(origin: &str, headers: &HeaderMap) -> bool {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok());
+    let origin_host = origin.split_once("://").map(|(_, host)| host);
+    host.is_some() && origin_host == host
 }
 
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {

@@ -133,6 +133,11 @@ fn engine_code(message: &str) -> &'static str {
         "QUERY_TOO_COMPLEX"
     } else if message.starts_with("The number of directives") {
         "TOO_MANY_DIRECTIVES"
+    } else if message == "PersistedQueryNotFound" {
+        // The code Apollo Client looks for before it sends the whole query.
+        "PERSISTED_QUERY_NOT_FOUND"
+    } else if message == crate::graphql::http::MUTATION_OVER_GET {
+        "METHOD_NOT_ALLOWED"
     } else {
         "BAD_USER_INPUT"
     }

@@ -5,6 +5,7 @@ mod audit;
 pub mod budget;
 mod contacts;
 pub mod errors;
+pub mod http;
 mod offboarding;
 mod people;
 mod preview;
@@ -12,6 +13,9 @@ mod progress;
 mod text;
 mod types;
 
+use async_graphql::extensions::apollo_persisted_queries::{
+    ApolloPersistedQueries, LruCacheStorage,
+};
 use async_graphql::{Context, MergedObject, MergedSubscription, Schema, SchemaBuilder};
 use chrono::Utc;
 use sea_orm::{DatabaseConnection, TransactionTrait};
@@ -56,29 +60,52 @@ const DATETIME_DESCRIPTION: &str = "An instant, as an RFC 3339 string in UTC wit
     seconds, e.g. `2026-11-30T09:15:00.123456Z`. Map it to `string` (or parse it to a date) in \
     generated clients.";
 
-/// The schema's types and limits, without runtime data: what `schema.graphql` is made from.
-pub fn schema_builder(config: &Config) -> SchemaBuilder<Query, Mutation, Subscription> {
-    let limits = &config.limits;
-    let builder = Schema::build(
+/// The types, their descriptions and the error codes, shared by both schemas below.
+fn described_types(config: &Config) -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(
         Query::default(),
         Mutation::default(),
         Subscription::default(),
     )
-    .limit_depth(limits.query_depth)
-    .limit_complexity(limits.query_complexity)
-    .limit_directives(limits.directives_per_field)
+    .limit_directives(config.limits.directives_per_field)
     .extension(errors::ErrorCodes)
-    .extension(budget::FieldsAtOnce)
     // The engine's own descriptions speak of its Rust types; clients and codegen read these.
     .override_input_type_description::<uuid::Uuid>(UUID_DESCRIPTION)
     .override_output_type_description::<uuid::Uuid>(UUID_DESCRIPTION)
-    .override_output_type_description::<chrono::DateTime<Utc>>(DATETIME_DESCRIPTION);
+    .override_output_type_description::<chrono::DateTime<Utc>>(DATETIME_DESCRIPTION)
+}
+
+/// The schema's types and limits, without runtime data: what `schema.graphql` is made from.
+pub fn schema_builder(config: &Config) -> SchemaBuilder<Query, Mutation, Subscription> {
+    let limits = &config.limits;
+    let builder = described_types(config)
+        .limit_depth(limits.query_depth)
+        .limit_complexity(limits.query_complexity)
+        .extension(budget::FieldsAtOnce)
+        .extension(http::QueriesOnlyOverGet)
+        // Automatic persisted queries: a client may send a query's SHA-256 alone once the
+        // query was sent with it, so GETs can be cached by URL.
+        .extension(ApolloPersistedQueries::new(LruCacheStorage::new(
+            PERSISTED_QUERIES,
+        )));
     if config.introspection {
         builder
     } else {
         // "Did you mean …?" would hand out the schema that introspection keeps back.
         builder.disable_introspection().disable_suggestions()
     }
+}
+
+/// How many persisted queries one process remembers (the least recently used go first).
+const PERSISTED_QUERIES: usize = 1_000;
+
+/// The schema that answers operations selecting only `__schema`/`__type` (see
+/// [`http::is_introspection_only`]): the same types without the depth and complexity limits,
+/// which such an operation can't use to reach data. `None` when introspection is off.
+pub fn build_introspection_schema(config: &Config) -> Option<AppSchema> {
+    config
+        .introspection
+        .then(|| described_types(config).finish())
 }
 
 pub fn build_schema(config: &Config, db: DatabaseConnection, queue: JobQueue) -> AppSchema {

@@ -249,6 +249,8 @@ pub struct RemoveMembersInput {
 #[derive(SimpleObject, Serialize, Deserialize)]
 pub struct RemovedMember {
     user_id: Uuid,
+    /// The membership removed, with its `removedAt`: a client cache evicts `Member:<id>`.
+    member: Member,
     email: String,
     name: String,
     /// Whether their organization seat is free now (they hold no other membership in it).
@@ -394,6 +396,11 @@ impl OffboardingMutation {
                 .into_iter()
                 .map(|member| RemovedMember {
                     user_id: member.user_id,
+                    member: Member::from(MemberRow {
+                        membership: member.membership,
+                        user: member.user,
+                        groups: Vec::new(),
+                    }),
                     email: member.email,
                     name: member.name,
                     seat_freed: member.seat_freed,

@@ -1,6 +1,8 @@
 //! GraphQL types, kept apart from the entity models they are built from.
 
-use async_graphql::{Enum, InputValueError, InputValueResult, Scalar, ScalarType, SimpleObject, Value};
+use async_graphql::{
+    Enum, InputValueError, InputValueResult, Scalar, ScalarType, SimpleObject, Value,
+};
 use chrono::{DateTime, Utc};
 use entities::{api_key, user, user_group, workspace};
 use serde::{Deserialize, Serialize};
@@ -16,7 +18,10 @@ pub struct Json(pub serde_json::Value);
 
 /// Any JSON value, sent as is (used for an audit entry's `metadata`, whose keys depend on its
 /// `action`). Map it to `unknown` or a JSON type in generated clients.
-#[Scalar(name = "JSON", specified_by_url = "https://www.rfc-editor.org/rfc/rfc8259")]
+#[Scalar(
+    name = "JSON",
+    specified_by_url = "https://www.rfc-editor.org/rfc/rfc8259"
+)]
 impl ScalarType for Json {
     fn parse(value: Value) -> InputValueResult<Self> {
         value
@@ -151,6 +156,8 @@ pub struct Member {
     pub status: StatusValue,
     pub joined_at: Option<DateTime<Utc>>,
     pub deactivated_at: Option<DateTime<Utc>>,
+    /// When they were removed: null while they are a member. `status` stays what it was.
+    pub removed_at: Option<DateTime<Utc>>,
     /// The workspace's user groups this member is in.
     pub groups: Vec<Group>,
 }
@@ -164,6 +171,7 @@ impl From<MemberRow> for Member {
             status: row.membership.status.into(),
             joined_at: row.membership.joined_at,
             deactivated_at: row.membership.deactivated_at,
+            removed_at: row.membership.deleted_at,
             user: row.user.into(),
             groups: row.groups.into_iter().map(Group::from).collect(),
         }

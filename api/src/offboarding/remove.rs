@@ -43,6 +43,9 @@ pub struct RemovedMember {
     pub user_id: Uuid,
     pub email: String,
     pub name: String,
+    /// The membership as the removal left it (`deleted_at` set).
+    pub membership: membership::Model,
+    pub user: entities::user::Model,
     /// No other membership in the organization remains, so the seat is free.
     pub seat_freed: bool,
     pub api_keys_revoked: usize,
@@ -295,6 +298,11 @@ async fn apply_removal<C: ConnectionTrait>(
             user_id: c.user.id,
             email: c.user.email.clone(),
             name: c.user.name.clone(),
+            membership: membership::Model {
+                deleted_at: Some(now),
+                ..c.membership.clone()
+            },
+            user: c.user.clone(),
             seat_freed: !still_seated.contains(&c.user.id),
             api_keys_revoked: keys_revoked.iter().filter(|id| **id == c.user.id).count(),
         })

@@ -1,0 +1,148 @@
+//! GraphiQL, served from the binary: its page, and the pinned production builds of GraphiQL and
+//! React it loads (`api/assets/graphiql`, with their licences). No request leaves the server, so
+//! it works offline, behind a firewall, and under the page's Content-Security-Policy.
+
+use axum::extract::Path;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::demo::DemoAccess;
+
+/// The page's policy: scripts, styles and connections to this origin only (its WebSocket
+/// included); GraphiQL's fonts and icons are `data:` URIs inside its stylesheet, and React sets
+/// inline `style` attributes.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+    style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; \
+    connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// (file name, content type, content)
+const ASSETS: &[(&str, &str, &[u8])] = &[
+    (
+        "graphiql.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/graphiql/graphiql.min.js"),
+    ),
+    (
+        "graphiql.min.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../assets/graphiql/graphiql.min.css"),
+    ),
+    (
+        "react.production.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/graphiql/react.production.min.js"),
+    ),
+    (
+        "react-dom.production.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/graphiql/react-dom.production.min.js"),
+    ),
+    (
+        "start.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/graphiql/start.js"),
+    ),
+    (
+        "LICENSE.graphiql",
+        "text/plain; charset=utf-8",
+        include_bytes!("../assets/graphiql/LICENSE.graphiql"),
+    ),
+    (
+        "LICENSE.react",
+        "text/plain; charset=utf-8",
+        include_bytes!("../assets/graphiql/LICENSE.react"),
+    ),
+    (
+        "LICENSE.react-dom",
+        "text/plain; charset=utf-8",
+        include_bytes!("../assets/graphiql/LICENSE.react-dom"),
+    ),
+];
+
+/// `GET /graphiql/{file}`: one of the assets, cached for a day (they change only with a release).
+pub async fn asset(Path(file): Path<String>) -> Response {
+    match ASSETS.iter().find(|(name, ..)| *name == file) {
+        Some((_, content_type, bytes)) => (
+            [
+                (header::CONTENT_TYPE, *content_type),
+                (header::CACHE_CONTROL, "public, max-age=86400"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+            *bytes,
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// The page, with what a newcomer needs prefilled: with demo data, the demo owner's token in the
+/// Headers tab and a members query of the demo workspace; otherwise a hint and `viewer`.
+pub fn page(demo: Option<&DemoAccess>) -> String {
+    let (headers, query) = match demo {
+        Some(demo) => (
+            json!({ "Authorization": format!("Bearer {}", demo.token) }),
+            format!(
+                "# The demo workspace's members, as its owner (see the Headers tab below).\n\
+                 query Members {{\n  members(workspaceId: \"{}\", first: 20) {{\n    totalCount\n    \
+                 edges {{ node {{ id role status user {{ id name email }} }} }}\n  }}\n}}\n",
+                demo.workspace_id
+            ),
+        ),
+        None => (
+            json!({ "Authorization": "Bearer <a session token from signIn, or an API key>" }),
+            "# Put your token in the Headers tab below, then run:\nquery Viewer {\n  viewer { role permissions user { name email } workspace { id name } }\n}\n".to_owned(),
+        ),
+    };
+    let config = json!({
+        "endpoint": "/graphql",
+        "subscriptionEndpoint": "/graphql/ws",
+        "headers": serde_json::to_string_pretty(&headers).unwrap_or_default(),
+        "query": query,
+    });
+    // In a <script> block, "</" could end it early: JSON allows "<" escaped as \u003c.
+    let config = config.to_string().replace('<', "\\u003c");
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8">
+    <meta name="robots" content="noindex">
+    <meta name="viewport" content="width=device-width, initial-scale=1">
+    <title>Offboarding API — GraphiQL</title>
+    <link rel="icon" href="data:,">
+    <link rel="stylesheet" href="/graphiql/graphiql.min.css">
+    <style>body {{ height: 100%; margin: 0; overflow: hidden; }} #graphiql {{ height: 100vh; }}</style>
+  </head>
+  <body>
+    <div id="graphiql">Loading…</div>
+    <script type="application/json" id="graphiql-config">{config}</script>
+    <script src="/graphiql/react.production.min.js"></script>
+    <script src="/graphiql/react-dom.production.min.js"></script>
+    <script src="/graphiql/graphiql.min.js"></script>
+    <script src="/graphiql/start.js"></script>
+  </body>
+</html>
+"#
+    )
+}
+
+/// The page as a response, with its security headers.
+pub fn page_response(page: &str) -> Response {
+    let mut response = axum::response::Html(page.to_owned()).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
