@@ -8,6 +8,7 @@ mod flows;
 mod fuzz;
 mod health;
 mod hostile;
+mod http_conventions;
 mod idempotency;
 mod invitations;
 mod limits;

@@ -1,0 +1,426 @@
+//! What browsers, SPA clients and tooling expect of the HTTP surface: introspection at the
+//! default limits, GraphiQL from the binary, GraphQL over HTTP (GET, media types), persisted
+//! queries, CORS and the WebSocket's Origin check, and cache-friendly mutation answers.
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tests::{Backend, TestApp, backend_tests, data, error_code, user_error_codes};
+
+use crate::flows::{REMOVE, mutate, people};
+use crate::support::give_all_contacts_to_the_owner;
+
+const GRAPHIQL_INTROSPECTION: &str = include_str!("../../fixtures/introspection-graphiql.graphql");
+const FULL_INTROSPECTION: &str = include_str!("../../fixtures/introspection-full.graphql");
+
+async fn sqlite() -> TestApp {
+    tests::spawn_app(Backend::Sqlite).await.unwrap()
+}
+
+async fn post(app: &TestApp, body: Value, accept: &str) -> reqwest::Response {
+    app.client
+        .post(app.graphql_url())
+        .header("accept", accept)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn introspection_works_at_the_default_limits_and_ordinary_queries_keep_them() {
+    let app = sqlite().await;
+    assert_eq!(app.config.limits.query_depth, 12, "the product's default");
+    // The exact queries GraphiQL 4 and codegen tools send (graphql-js getIntrospectionQuery).
+    for query in [GRAPHIQL_INTROSPECTION, FULL_INTROSPECTION] {
+        let answer: Value = post(
+            &app,
+            json!({ "query": query, "operationName": "IntrospectionQuery" }),
+            "application/json",
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert!(answer["errors"].is_null(), "{answer}");
+        let types = data(&answer)["__schema"]["types"].as_array().unwrap();
+        assert!(types.iter().any(|t| t["name"] == "Member"));
+    }
+    // A query for data as deep as that is still refused, even with introspection beside it.
+    let deep = "{ __schema { description } viewer { user { id } workspace { id } } members(workspaceId: \"00000000-0000-0000-0000-000000000000\") { edges { node { user { id } } } } }";
+    let nested = (0..14).fold(String::from("id"), |inner, _| format!("user {{ {inner} }}"));
+    let too_deep = format!("{{ __schema {{ description }} viewer {{ {nested} }} }}");
+    let answer = app
+        .graphql(Some(app.owner_token()), &too_deep, Value::Null)
+        .await;
+    assert_eq!(error_code(&answer), "QUERY_TOO_DEEP", "{answer}");
+    let answer = app
+        .graphql(Some(app.owner_token()), deep, Value::Null)
+        .await;
+    assert!(answer["errors"].as_array().is_none_or(|e| {
+        e.iter()
+            .all(|e| e["extensions"]["code"] != "QUERY_TOO_DEEP")
+    }));
+    // Introspection switched off stays off, on both paths.
+    let closed = tests::spawn_app_with(Backend::Sqlite, |config| config.introspection = false)
+        .await
+        .unwrap();
+    let answer: Value = post(
+        &closed,
+        json!({ "query": GRAPHIQL_INTROSPECTION }),
+        "application/json",
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert!(
+        answer["data"].is_null() || answer["data"]["__schema"].is_null(),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn graphiql_is_served_from_the_binary_under_a_content_security_policy() {
+    let app = sqlite().await;
+    let page = app
+        .client
+        .get(app.graphql_url())
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("default-src 'none'"),
+        "{csp}"
+    );
+    let html = page.text().await.unwrap();
+    assert!(
+        !html.contains("unpkg") && !html.contains("https://"),
+        "no asset from another host"
+    );
+    // The demo owner's token and the demo workspace are prefilled for a newcomer.
+    assert!(html.contains(&app.demo.token) && html.contains(&app.demo.workspace_id.to_string()));
+    for (asset, kind) in [
+        ("graphiql.min.js", "text/javascript"),
+        ("graphiql.min.css", "text/css"),
+        ("react.production.min.js", "text/javascript"),
+        ("react-dom.production.min.js", "text/javascript"),
+        ("start.js", "text/javascript"),
+        ("LICENSE.graphiql", "text/plain"),
+    ] {
+        assert!(html.contains(asset) || asset.starts_with("LICENSE"));
+        let response = app
+            .client
+            .get(format!("{}/graphiql/{asset}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{asset}");
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(kind)
+        );
+        assert!(!response.bytes().await.unwrap().is_empty());
+    }
+    // React's production build, not its development one.
+    let react = app
+        .client
+        .get(format!("{}/graphiql/react.production.min.js", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(react.contains("production.min.js"));
+    let missing = app
+        .client
+        .get(format!("{}/graphiql/../Cargo.toml", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    // Switched off, neither the page nor its assets are served.
+    let closed = tests::spawn_app_with(Backend::Sqlite, |config| config.graphiql = false)
+        .await
+        .unwrap();
+    let page = closed
+        .client
+        .get(closed.graphql_url())
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    let kind = page.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(!kind.contains("text/html"), "{kind}");
+    let asset = closed
+        .client
+        .get(format!("{}/graphiql/start.js", closed.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asset.status(), 404);
+}
+
+#[tokio::test]
+async fn get_runs_queries_but_never_mutations() {
+    let app = sqlite().await;
+    let get = |query: &str, accept: &'static str| {
+        app.client
+            .get(app.graphql_url())
+            .query(&[("query", query)])
+            .bearer_auth(app.owner_token())
+            .header("accept", accept)
+            .send()
+    };
+    let response = get("{ viewer { role } }", "application/json")
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(data(&answer)["viewer"]["role"], "OWNER");
+    let signed_out = "mutation { signOut { signedOut } }";
+    let response = get(signed_out, "application/json").await.unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["allow"], "POST");
+    assert_eq!(
+        error_code(&response.json().await.unwrap()),
+        "METHOD_NOT_ALLOWED"
+    );
+    // The token still works: the GET changed nothing.
+    let answer = app
+        .graphql(Some(app.owner_token()), "{ viewer { role } }", Value::Null)
+        .await;
+    assert_eq!(data(&answer)["viewer"]["role"], "OWNER");
+    // application/graphql-response+json: that media type, and 400 for a request that can't run.
+    let response = get("{ viewer { role } }", "application/graphql-response+json")
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/graphql-response+json"
+    );
+    let response = get("{ viewer { role ", "application/graphql-response+json")
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        error_code(&response.json().await.unwrap()),
+        "BAD_USER_INPUT"
+    );
+    let response = get("{ viewer { role ", "application/json").await.unwrap();
+    assert_eq!(
+        response.status(),
+        200,
+        "application/json keeps 200, as GraphQL over HTTP says"
+    );
+}
+
+#[tokio::test]
+async fn automatic_persisted_queries_are_registered_then_served_by_hash() {
+    let app = sqlite().await;
+    let query = "query Role { viewer { role } }";
+    let hash = format!("{:x}", Sha256::digest(query.as_bytes()));
+    let extensions = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+    let by_hash = json!({ "extensions": extensions });
+    let answer = app
+        .client
+        .post(app.graphql_url())
+        .bearer_auth(app.owner_token())
+        .json(&by_hash)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(error_code(&answer), "PERSISTED_QUERY_NOT_FOUND");
+    assert_eq!(answer["errors"][0]["message"], "PersistedQueryNotFound");
+    let answer = app
+        .client
+        .post(app.graphql_url())
+        .bearer_auth(app.owner_token())
+        .json(&json!({ "query": query, "extensions": extensions }))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(data(&answer)["viewer"]["role"], "OWNER");
+    // Now by its hash alone, also as a GET a CDN can cache.
+    let answer = app
+        .client
+        .post(app.graphql_url())
+        .bearer_auth(app.owner_token())
+        .json(&by_hash)
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(data(&answer)["viewer"]["role"], "OWNER");
+    let response = app
+        .client
+        .get(app.graphql_url())
+        .bearer_auth(app.owner_token())
+        .query(&[("extensions", extensions.to_string())])
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        data(&response.json().await.unwrap())["viewer"]["role"],
+        "OWNER"
+    );
+    // A mutation registered by POST still can't run by GET through its hash.
+    let mutation = "mutation { signOut { signedOut } }";
+    let mutation_hash = format!("{:x}", Sha256::digest(mutation.as_bytes()));
+    let mutation_extensions =
+        json!({ "persistedQuery": { "version": 1, "sha256Hash": mutation_hash } });
+    let throwaway = app.sign_in("mia.member@acme.test").await;
+    let _ = app
+        .client
+        .post(app.graphql_url())
+        .bearer_auth(&throwaway)
+        .json(&json!({ "query": mutation, "extensions": mutation_extensions }))
+        .send()
+        .await
+        .unwrap();
+    let response = app
+        .client
+        .get(app.graphql_url())
+        .bearer_auth(app.owner_token())
+        .query(&[("extensions", mutation_extensions.to_string())])
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+}
+
+#[tokio::test]
+async fn cors_allows_the_configured_origins_only() {
+    let app = tests::spawn_app_with(Backend::Sqlite, |config| {
+        config.cors = api::config::CorsOrigins::Exactly(vec!["https://app.example.com".into()]);
+    })
+    .await
+    .unwrap();
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.graphql_url())
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type",
+            )
+            .send()
+    };
+    let allowed = preflight("https://app.example.com").await.unwrap();
+    assert!(allowed.status().is_success());
+    let headers = allowed.headers();
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    let allow_headers = headers["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(allow_headers.contains("authorization") && allow_headers.contains("content-type"));
+    assert_eq!(headers["access-control-max-age"], "7200");
+    let other = preflight("https://evil.example.com").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+    // The actual request carries the header too, and exposes x-request-id.
+    let response = app
+        .client
+        .post(app.graphql_url())
+        .header("origin", "https://app.example.com")
+        .bearer_auth(app.owner_token())
+        .json(&json!({ "query": "{ viewer { role } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    assert!(
+        response.headers()["access-control-expose-headers"]
+            .to_str()
+            .unwrap()
+            .contains("x-request-id")
+    );
+}
+
+#[tokio::test]
+async fn the_websocket_checks_origin_against_the_same_list() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let app = tests::spawn_app_with(Backend::Sqlite, |config| {
+        config.cors = api::config::CorsOrigins::Exactly(vec!["https://app.example.com".into()]);
+    })
+    .await
+    .unwrap();
+    let url = format!("{}/graphql/ws", app.address.replace("http://", "ws://"));
+    let open = |origin: Option<String>| {
+        let mut request = url.clone().into_client_request().unwrap();
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            "graphql-transport-ws".parse().unwrap(),
+        );
+        if let Some(origin) = origin {
+            request
+                .headers_mut()
+                .insert("Origin", origin.parse().unwrap());
+        }
+        tokio_tungstenite::connect_async(request)
+    };
+    assert!(open(Some("https://app.example.com".into())).await.is_ok());
+    assert!(
+        open(Some(app.address.clone())).await.is_ok(),
+        "the API's own origin (GraphiQL)"
+    );
+    assert!(
+        open(None).await.is_ok(),
+        "clients that aren't browsers send no Origin"
+    );
+    match open(Some("https://evil.example.com".into())).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 403)
+        }
+        other => panic!(
+            "refused with 403, not {:?}",
+            other.map(|(_, response)| response.status())
+        ),
+    }
+}
+
+backend_tests! {
+    async fn remove_members_answers_the_removed_members_for_a_client_cache(app: TestApp) {
+        give_all_contacts_to_the_owner(&app).await;
+        let mia = people(&app, &["mia.member@acme.test"]).await[0];
+        let listed = app.graphql(Some(app.owner_token()),
+            "query($ws: UUID!) { members(workspaceId: $ws, first: 100) { nodes { id user { id } } } }",
+            json!({ "ws": app.demo.workspace_id })).await;
+        let member_id = data(&listed)["members"]["nodes"].as_array().unwrap().iter()
+            .find(|node| node["user"]["id"] == json!(mia)).unwrap()["id"].clone();
+        let document = REMOVE.replace("removedMembers { userId", "removedMembers { member { id status removedAt user { id } } userId");
+        let payload = mutate(&app, app.owner_token(), &document, "removeMembers", json!({ "userIds": [mia] })).await;
+        assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+        let removed = &payload["removedMembers"][0]["member"];
+        assert_eq!(removed["id"], member_id, "the same Member id the list showed: evict Member:{member_id}");
+        assert!(removed["removedAt"].is_string());
+        assert_eq!(removed["user"]["id"], json!(mia));
+    }
+}
