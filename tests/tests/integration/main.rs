@@ -3,6 +3,7 @@
 mod access;
 mod audit;
 mod audit_log;
+mod browser;
 mod contacts;
 mod flows;
 mod fuzz;

@@ -1,0 +1,115 @@
+// Drives Debian's Chromium (playwright-core, no downloaded browser) for the integration suite:
+//   node check.mjs '<json settings>'
+// and prints one JSON object of what it saw; the Rust test (tests/tests/integration/browser.rs)
+// judges it. Settings: chromium (path), api (the API's origin), token, workspaceId, userId (a
+// member to remove), allowedOrigin and otherOrigin (each serving /page.html).
+import { chromium } from "playwright-core";
+
+const settings = JSON.parse(process.argv[2]);
+const browser = await chromium.launch({
+  executablePath: settings.chromium,
+  args: ["--no-sandbox"],
+});
+const seen = {};
+
+try {
+  // 1. GraphiQL as a newcomer opens it: every request it makes, its console, the schema it
+  //    fetched, and the prefilled query run from the Execute button.
+  {
+    const page = await browser.newPage();
+    const requests = [];
+    const consoleErrors = [];
+    let introspection = null;
+    page.on("request", (request) => requests.push(request.url()));
+    page.on("console", (message) => {
+      if (message.type() === "error") consoleErrors.push(message.text());
+    });
+    page.on("pageerror", (error) => consoleErrors.push(String(error)));
+    page.on("response", async (response) => {
+      const body = response.request().postData() || "";
+      if (body.includes("IntrospectionQuery")) {
+        introspection = { status: response.status(), body: await response.text() };
+      }
+    });
+    await page.goto(`${settings.api}/graphql`, { waitUntil: "networkidle" });
+    await page.waitForSelector(".graphiql-container", { timeout: 20000 });
+    await page.waitForFunction(() => document.querySelector(".graphiql-execute-button"), null, { timeout: 20000 });
+    await page.click(".graphiql-execute-button");
+    await page.waitForFunction(
+      () => (document.querySelector(".result-window")?.textContent || "").includes("totalCount"),
+      null,
+      { timeout: 20000 },
+    );
+    // Docs: the explorer lists the root types once the schema is in.
+    await page.click('[aria-label="Show Documentation Explorer"]');
+    await page.waitForFunction(
+      () => (document.querySelector(".graphiql-doc-explorer")?.textContent || "").includes("Query"),
+      null,
+      { timeout: 20000 },
+    );
+    // Autocomplete: type in the query editor and wait for a hint naming a root field.
+    await page.click(".graphiql-query-editor .CodeMirror");
+    await page.keyboard.press("Control+A");
+    await page.keyboard.type("{ remov");
+    let hints = [];
+    try {
+      await page.waitForSelector(".CodeMirror-hints", { timeout: 10000 });
+      hints = await page.$$eval(".CodeMirror-hint", (items) => items.map((item) => item.textContent));
+    } catch (error) {
+      hints = [];
+    }
+    seen.graphiql = {
+      requests,
+      consoleErrors,
+      introspection,
+      result: await page.textContent(".result-window"),
+      docs: await page.textContent(".graphiql-doc-explorer"),
+      errorShown: (await page.content()).includes("Error fetching schema"),
+      hints,
+    };
+    await page.close();
+  }
+
+  // 2. A SPA on another origin: list the members, then remove one, with fetch and a bearer
+  //    token — from an allowed origin, then from one that isn't.
+  const spa = async (origin, remove) => {
+    const page = await browser.newPage();
+    await page.goto(`${origin}/page.html`);
+    const outcome = await page.evaluate(
+      async ({ api, token, workspaceId, userId, remove }) => {
+        const call = async (query, variables) => {
+          const response = await fetch(`${api}/graphql`, {
+            method: "POST",
+            headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+            body: JSON.stringify({ query, variables }),
+          });
+          return response.json();
+        };
+        try {
+          const listed = await call(
+            "query($ws: UUID!) { members(workspaceId: $ws, first: 100) { totalCount } }",
+            { ws: workspaceId },
+          );
+          let removed = null;
+          if (remove) {
+            removed = await call(
+              "mutation($input: RemoveMembersInput!) { removeMembers(input: $input) { removedMembers { member { id removedAt } } userErrors { code } } }",
+              { input: { workspaceId, userIds: [userId] } },
+            );
+          }
+          return { ok: true, listed, removed };
+        } catch (error) {
+          return { ok: false, error: String(error) };
+        }
+      },
+      { api: settings.api, token: settings.token, workspaceId: settings.workspaceId, userId: settings.userId, remove },
+    );
+    await page.close();
+    return outcome;
+  };
+  seen.otherOrigin = await spa(settings.otherOrigin, true);
+  seen.allowedOrigin = await spa(settings.allowedOrigin, true);
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(seen));

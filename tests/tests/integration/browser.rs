@@ -1,0 +1,165 @@
+//! In a real browser (Debian's Chromium, driven by `tests/browser/check.mjs` through
+//! playwright-core): GraphiQL works on first open with no request to another host, and a SPA on
+//! a second origin can call the API only if that origin is allowed. `.ci/run` installs Chromium
+//! and the script's packages; without them the test is skipped with a message, except under
+//! `CI=true`, where it fails.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+use tests::{Backend, data};
+
+use crate::flows::people;
+use crate::support::give_all_contacts_to_the_owner;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// The browser tools, or why they're missing.
+fn browser_tools() -> Result<PathBuf, String> {
+    let script_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("browser");
+    if !Path::new(CHROMIUM).exists() {
+        return Err(format!(
+            "{CHROMIUM} is not installed (apt-get install chromium)"
+        ));
+    }
+    if !script_dir.join("node_modules/playwright-core").exists() {
+        return Err("tests/browser has no node_modules (npm ci --prefix tests/browser)".into());
+    }
+    if std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        return Err("node is not installed".into());
+    }
+    Ok(script_dir)
+}
+
+/// Serves a blank `/page.html`, so a page can run on an origin of its own.
+async fn second_origin() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let app = axum::Router::new().route(
+        "/page.html",
+        axum::routing::get(|| async {
+            axum::response::Html("<!DOCTYPE html><title>A SPA elsewhere</title><p>SPA</p>")
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graphiql_and_a_spa_on_another_origin_work_in_a_real_browser() {
+    let script_dir = match browser_tools() {
+        Ok(dir) => dir,
+        Err(missing) if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") => {
+            panic!("the browser test is required in CI (CI=true): {missing}")
+        }
+        Err(missing) => {
+            eprintln!("SKIPPED: the browser test ({missing})");
+            return;
+        }
+    };
+    let port = second_origin().await;
+    // The same server under two names is two origins: only the first is allowed.
+    let allowed = format!("http://127.0.0.1:{port}");
+    let other = format!("http://localhost:{port}");
+    let allowed_in_config = allowed.clone();
+    let app = tests::spawn_app_with(Backend::Sqlite, move |config| {
+        config.cors = api::config::CorsOrigins::Exactly(vec![allowed_in_config]);
+    })
+    .await
+    .unwrap();
+    give_all_contacts_to_the_owner(&app).await;
+    let mia = people(&app, &["mia.member@acme.test"]).await[0];
+    let settings = json!({
+        "chromium": CHROMIUM,
+        "api": app.address,
+        "token": app.owner_token(),
+        "workspaceId": app.demo.workspace_id,
+        "userId": mia,
+        "allowedOrigin": allowed,
+        "otherOrigin": other,
+    });
+    // The API runs on this runtime meanwhile: wait for the browser on a blocking thread.
+    let script = script_dir.join("check.mjs");
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .arg(script)
+            .arg(settings.to_string())
+            .current_dir(script_dir)
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the browser script failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let seen: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|_| panic!("the script's answer: {stdout}"));
+
+    // GraphiQL: nothing fetched from another host, no error, the schema in, Docs and
+    // autocomplete working, the prefilled query answered.
+    let graphiql = &seen["graphiql"];
+    for url in graphiql["requests"].as_array().unwrap() {
+        let url = url.as_str().unwrap();
+        assert!(
+            url.starts_with(&app.address) || url.starts_with("data:"),
+            "GraphiQL requested another host: {url}"
+        );
+    }
+    assert_eq!(graphiql["consoleErrors"], json!([]), "{graphiql}");
+    assert_eq!(graphiql["errorShown"], false);
+    assert_eq!(graphiql["introspection"]["status"], 200);
+    let introspection: Value =
+        serde_json::from_str(graphiql["introspection"]["body"].as_str().unwrap()).unwrap();
+    assert!(introspection["errors"].is_null(), "{introspection}");
+    assert!(graphiql["result"].as_str().unwrap().contains("totalCount"));
+    assert!(graphiql["docs"].as_str().unwrap().contains("Query"));
+    let hints: Vec<&str> = graphiql["hints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        hints.contains(&"removalPreview"),
+        "autocomplete offers the schema's fields: {hints:?}"
+    );
+
+    // The SPA: blocked from the other origin (nothing removed), working from the allowed one.
+    let blocked = &seen["otherOrigin"];
+    assert_eq!(blocked["ok"], false, "{blocked}");
+    assert!(
+        blocked["error"]
+            .as_str()
+            .unwrap()
+            .contains("Failed to fetch"),
+        "{blocked}"
+    );
+    let spa = &seen["allowedOrigin"];
+    assert_eq!(spa["ok"], true, "{spa}");
+    assert!(
+        spa["listed"]["data"]["members"]["totalCount"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    let removed = &spa["removed"]["data"]["removeMembers"];
+    assert_eq!(removed["userErrors"], json!([]), "{spa}");
+    assert!(removed["removedMembers"][0]["member"]["removedAt"].is_string());
+    // Removed once, by the allowed origin's call.
+    let answer = app
+        .graphql(
+            Some(app.owner_token()),
+            "query($ws: UUID!) { auditLog(workspaceId: $ws, filter: { action: \"team_membership_remove\" }) { totalCount } }",
+            json!({ "ws": app.demo.workspace_id }),
+        )
+        .await;
+    assert_eq!(data(&answer)["auditLog"]["totalCount"], 1);
+}
