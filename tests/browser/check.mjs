@@ -93,7 +93,7 @@ try {
           let removed = null;
           if (remove) {
             removed = await call(
-              "mutation($input: RemoveMembersInput!) { removeMembers(input: $input) { removedMembers { member { id removedAt } } userErrors { code } } }",
+              "mutation($input: RemoveMembersInput!) { removeMembers(input: $input) { removedMembers { member { id removedAt } } offboarding { id } userErrors { code } } }",
               { input: { workspaceId, userIds: [userId] } },
             );
           }
@@ -109,6 +109,40 @@ try {
   };
   seen.otherOrigin = await spa(settings.otherOrigin, true);
   seen.allowedOrigin = await spa(settings.allowedOrigin, true);
+
+  // 3. The removal's progress, as a subscription from GraphiQL over its WebSocket.
+  const offboardingId = seen.allowedOrigin?.removed?.data?.removeMembers?.offboarding?.id;
+  if (offboardingId) {
+    const page = await browser.newPage();
+    const consoleErrors = [];
+    const sockets = [];
+    page.on("console", (message) => {
+      if (message.type() === "error") consoleErrors.push(message.text());
+    });
+    page.on("websocket", (socket) => sockets.push(socket.url()));
+    await page.goto(`${settings.api}/graphql`, { waitUntil: "networkidle" });
+    await page.waitForSelector(".graphiql-query-editor .CodeMirror", { timeout: 20000 });
+    await page.evaluate((id) => {
+      document.querySelector(".graphiql-query-editor .CodeMirror").CodeMirror.setValue(
+        `subscription Progress { offboardingProgress(id: "${id}") { kind status offboardingStatus } }`,
+      );
+    }, offboardingId);
+    // GraphiQL reads the operation's name from the editor a moment after a change.
+    await page.waitForTimeout(1000);
+    await page.click(".graphiql-execute-button");
+    try {
+      await page.waitForFunction(
+        () => (document.querySelector(".result-window")?.textContent || "").includes("offboardingStatus"),
+        null,
+        { timeout: 20000 },
+      );
+    } catch (error) {
+      consoleErrors.push(`no progress shown: ${error.message.split("\n")[0]}`);
+    }
+    const result = await page.textContent(".result-window");
+    seen.subscription = { sockets, consoleErrors, result };
+    await page.close();
+  }
 } finally {
   await browser.close();
 }

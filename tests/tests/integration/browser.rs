@@ -153,6 +153,23 @@ async fn graphiql_and_a_spa_on_another_origin_work_in_a_real_browser() {
     let removed = &spa["removed"]["data"]["removeMembers"];
     assert_eq!(removed["userErrors"], json!([]), "{spa}");
     assert!(removed["removedMembers"][0]["member"]["removedAt"].is_string());
+    // GraphiQL follows the removal over its WebSocket (same origin, allowed by the page's CSP).
+    let subscription = &seen["subscription"];
+    assert_eq!(subscription["consoleErrors"], json!([]), "{subscription}");
+    assert_eq!(
+        subscription["sockets"],
+        json!([format!(
+            "{}/graphql/ws",
+            app.address.replace("http://", "ws://")
+        )])
+    );
+    assert!(
+        subscription["result"]
+            .as_str()
+            .unwrap()
+            .contains("offboardingStatus"),
+        "{subscription}"
+    );
     // Removed once, by the allowed origin's call.
     let answer = app
         .graphql(
