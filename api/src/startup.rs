@@ -163,11 +163,14 @@ impl Application {
                 "\nGraphiQL: open http://{host}:{}/graphql in a browser",
                 self.port
             ));
+            if self.demo.is_some() {
+                text.push_str(" (the owner's token and a first query are already filled in)");
+            }
         }
         if let Some(demo) = &self.demo {
             text.push_str(&format!(
-                "\n\nDemo data is loaded. Paste this into GraphiQL's Headers tab to act as the owner \
-                 ({owner}) of the Marketing workspace:\n\n  {{\"Authorization\": \"Bearer {token}\"}}\n\n\
+                "\n\nDemo data is loaded. To act as the owner \
+                 ({owner}) of the Marketing workspace from another client, send:\n\n  {{\"Authorization\": \"Bearer {token}\"}}\n\n\
                  Then try:  {{ members(workspaceId: \"{workspace}\") {{ edges {{ node {{ user {{ name email }} role status }} }} }} }}\n\
                  Every demo person signs in with the password \"{password}\".",
                 owner = demo.owner_email,
