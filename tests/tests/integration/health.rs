@@ -16,7 +16,7 @@ backend_tests! {
     }
 
     async fn graphiql_is_served_and_responses_carry_a_request_id(app: TestApp) {
-        let page = app.client.get(app.graphql_url()).send().await.unwrap();
+        let page = app.client.get(app.graphql_url()).header("accept", "text/html").send().await.unwrap();
         assert_eq!(page.status(), 200);
         assert!(page.text().await.unwrap().contains("graphiql"));
 
@@ -90,8 +90,16 @@ async fn graphiql_and_introspection_can_be_switched_off() {
     })
     .await
     .unwrap();
-    let page = app.client.get(app.graphql_url()).send().await.unwrap();
-    assert_eq!(page.status(), 405, "GET /graphql no longer serves GraphiQL");
+    let page = app
+        .client
+        .get(app.graphql_url())
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    // GET /graphql is only GraphQL over HTTP now, and this one sent no query.
+    let answer: Value = page.json().await.unwrap();
+    assert_eq!(tests::error_code(&answer), "BAD_USER_INPUT", "{answer}");
     let answer = app
         .graphql(
             Some(app.owner_token()),
