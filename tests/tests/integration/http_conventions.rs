@@ -224,6 +224,16 @@ async fn get_runs_queries_but_never_mutations() {
     );
 }
 
+/// POSTs a GraphQL body as `token`, with the persisted-query extension as is.
+async fn send(app: &TestApp, token: &str, body: &Value) -> Value {
+    let response = app
+        .client
+        .post(app.graphql_url())
+        .bearer_auth(token)
+        .json(body);
+    response.send().await.unwrap().json().await.unwrap()
+}
+
 #[tokio::test]
 async fn automatic_persisted_queries_are_registered_then_served_by_hash() {
     let app = sqlite().await;
@@ -231,43 +241,18 @@ async fn automatic_persisted_queries_are_registered_then_served_by_hash() {
     let hash = format!("{:x}", Sha256::digest(query.as_bytes()));
     let extensions = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
     let by_hash = json!({ "extensions": extensions });
-    let answer = app
-        .client
-        .post(app.graphql_url())
-        .bearer_auth(app.owner_token())
-        .json(&by_hash)
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
+    let answer = send(&app, app.owner_token(), &by_hash).await;
     assert_eq!(error_code(&answer), "PERSISTED_QUERY_NOT_FOUND");
     assert_eq!(answer["errors"][0]["message"], "PersistedQueryNotFound");
-    let answer = app
-        .client
-        .post(app.graphql_url())
-        .bearer_auth(app.owner_token())
-        .json(&json!({ "query": query, "extensions": extensions }))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
+    let answer = send(
+        &app,
+        app.owner_token(),
+        &json!({ "query": query, "extensions": extensions }),
+    )
+    .await;
     assert_eq!(data(&answer)["viewer"]["role"], "OWNER");
     // Now by its hash alone, also as a GET a CDN can cache.
-    let answer = app
-        .client
-        .post(app.graphql_url())
-        .bearer_auth(app.owner_token())
-        .json(&by_hash)
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
+    let answer = send(&app, app.owner_token(), &by_hash).await;
     assert_eq!(data(&answer)["viewer"]["role"], "OWNER");
     let response = app
         .client
@@ -289,14 +274,13 @@ async fn automatic_persisted_queries_are_registered_then_served_by_hash() {
     let mutation_extensions =
         json!({ "persistedQuery": { "version": 1, "sha256Hash": mutation_hash } });
     let throwaway = app.sign_in("mia.member@acme.test").await;
-    let _ = app
-        .client
-        .post(app.graphql_url())
-        .bearer_auth(&throwaway)
-        .json(&json!({ "query": mutation, "extensions": mutation_extensions }))
-        .send()
-        .await
-        .unwrap();
+    let registered = send(
+        &app,
+        &throwaway,
+        &json!({ "query": mutation, "extensions": mutation_extensions }),
+    )
+    .await;
+    assert_eq!(data(&registered)["signOut"]["signedOut"], true);
     let response = app
         .client
         .get(app.graphql_url())
