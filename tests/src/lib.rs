@@ -1,14 +1,17 @@
 //! Test harness: every test gets the real application, started the way production starts it,
 //! on a random port, with a database of its own, so tests run in parallel.
 //!
-//! [`backend_tests!`] runs one test body twice: against PostgreSQL (with Redis as the queue)
-//! and against the embedded SQLite default. Without a reachable PostgreSQL or Redis the
-//! PostgreSQL variant is skipped with a message, except under `CI=true`, where it fails.
+//! [`backend_tests!`] runs one test body twice: against PostgreSQL (with Redis as the queue and
+//! an SMTP server of its own, [`smtp_sink::SmtpSink`]) and against the embedded SQLite default.
+//! A PostgreSQL or Redis that can't be reached fails the test, saying so. Only when asked, with
+//! `OFFBOARDING_TESTS=sqlite-only` at build time, are the PostgreSQL variants left out: marked
+//! ignored, so cargo's summary counts them.
 
 pub mod smtp_sink;
 
+use smtp_sink::SmtpSink;
+
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use api::Application;
@@ -47,6 +50,8 @@ pub struct TestApp {
     /// The configuration the application runs with.
     pub config: Config,
     db: DatabaseConnection,
+    /// The SMTP server this test's mail goes to, on PostgreSQL (SQLite writes `.eml` files).
+    smtp: Option<SmtpSink>,
     _database: TestDatabase,
 }
 
@@ -85,36 +90,17 @@ fn postgres_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
-/// The SMTP sink `.ci/run` starts (aiosmtpd, storing messages in a maildir).
-pub fn smtp_address() -> String {
-    format!(
-        "{}:{}",
-        std::env::var("TEST_SMTP_HOST").unwrap_or_else(|_| "127.0.0.1".into()),
-        std::env::var("TEST_SMTP_PORT").unwrap_or_else(|_| "2525".into())
-    )
-}
-
-fn smtp_maildir() -> PathBuf {
-    std::env::var_os("TEST_SMTP_MAILDIR").map_or_else(
-        || PathBuf::from("/tmp/offboarding-smtp-sink"),
-        PathBuf::from,
-    )
-}
-
 pub fn redis_url() -> String {
     std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|value| value == "true" || value == "1")
-}
-
-/// A backend that can't be reached: fatal in CI, a loud skip elsewhere.
-fn unavailable(what: &str, error: &dyn std::fmt::Display) {
-    if in_ci() {
-        panic!("{what} is required in CI (CI=true) but unreachable: {error}");
-    }
-    eprintln!("SKIPPED: {what} unreachable ({error}); this test ran only on SQLite");
+/// A backend the PostgreSQL variant needs can't be reached: the test fails, saying what to do.
+fn unreachable_backend(what: &str, error: &dyn std::fmt::Display) -> ! {
+    panic!(
+        "{what} is unreachable ({error}). The PostgreSQL half of the suite needs PostgreSQL at \
+         127.0.0.1:5432 and Redis at 127.0.0.1:6379 (or TEST_POSTGRES_URL / TEST_REDIS_URL); \
+         to run only the SQLite half, build the tests with OFFBOARDING_TESTS=sqlite-only"
+    )
 }
 
 async fn redis_reachable(url: &str) -> Result<(), String> {
@@ -130,39 +116,28 @@ async fn redis_reachable(url: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// Starts the application with demo data on `backend`; `None` when that backend is not
-/// available outside CI.
-pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+/// Starts the application with demo data on `backend`.
+pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, |_| {}).await
 }
 
-pub async fn spawn_app_with(
-    backend: Backend,
-    configure: impl FnOnce(&mut Config),
-) -> Option<TestApp> {
+pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = Config::embedded();
     config.bind_address = SocketAddr::from(([127, 0, 0, 1], 0));
     config.demo_data = true;
+    let mut smtp = None;
     let database = match backend {
         Backend::Postgres => {
             let admin_url = postgres_admin_url();
             let admin = match Database::connect(&admin_url).await {
                 Ok(admin) => admin,
-                Err(error) => {
-                    unavailable("PostgreSQL", &error);
-                    return None;
-                }
+                Err(error) => unreachable_backend("PostgreSQL", &error),
             };
             let redis = redis_url();
             if let Err(error) = redis_reachable(&redis).await {
-                unavailable("Redis", &error);
-                return None;
+                unreachable_backend("Redis", &error);
             }
-            let smtp = smtp_address();
-            if let Err(error) = std::net::TcpStream::connect(&smtp) {
-                unavailable("the SMTP sink", &error);
-                return None;
-            }
+            let sink = SmtpSink::start().await;
             let name = format!("offboarding_test_{}", uuid::Uuid::now_v7().simple());
             admin
                 .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
@@ -174,14 +149,14 @@ pub async fn spawn_app_with(
                 .map_or(admin_url.as_str(), |(base, _)| base);
             config.database_url = format!("{base}/{name}");
             config.worker.queue.backend = QueueBackend::Redis(redis);
-            let (host, port) = smtp.rsplit_once(':').expect("host:port");
             config.worker.mail.transport = MailTransport::Smtp {
-                host: host.to_owned(),
-                port: port.parse().expect("an SMTP port"),
+                host: "127.0.0.1".to_owned(),
+                port: sink.port,
                 tls: SmtpTls::None,
                 credentials: None,
                 timeout: Duration::from_secs(10),
             };
+            smtp = Some(sink);
             TestDatabase::Postgres { admin_url, name }
         }
         Backend::Sqlite => {
@@ -205,15 +180,16 @@ pub async fn spawn_app_with(
     let db = application.db().clone();
     let config = application.config().clone();
     tokio::spawn(application.run_until_stopped());
-    Some(TestApp {
+    TestApp {
         address,
         client: reqwest::Client::new(),
         backend,
         demo,
         db,
         config,
+        smtp,
         _database: database,
-    })
+    }
 }
 
 /// One test body, run on PostgreSQL (+ Redis) and on the embedded SQLite default; an optional
@@ -234,16 +210,14 @@ macro_rules! backend_tests {
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(offboarding_sqlite_only, ignore = "OFFBOARDING_TESTS=sqlite-only")]
                 async fn postgres() {
-                    if let Some(app) = $crate::spawn_app_with($crate::Backend::Postgres, configure).await {
-                        run(app).await;
-                    }
+                    run($crate::spawn_app_with($crate::Backend::Postgres, configure).await).await;
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    let app = $crate::spawn_app_with($crate::Backend::Sqlite, configure).await.expect("SQLite is always available");
-                    run(app).await;
+                    run($crate::spawn_app_with($crate::Backend::Sqlite, configure).await).await;
                 }
             }
         )*
@@ -325,32 +299,39 @@ pub fn user_error_codes(payload: &Value) -> Vec<&str> {
 }
 
 impl TestApp {
-    /// The email a job sent, as raw text: looked up by its Message-ID in the SMTP sink's
-    /// maildir, or as `<job id>.eml` in the embedded default's mail folder.
+    /// The email a job sent, as raw text: from this test's SMTP server by its Message-ID, or
+    /// the embedded default's `.eml` file. A second copy fails the test: every email is sent
+    /// once.
     pub fn sent_email(&self, job_id: uuid::Uuid) -> Option<String> {
-        match &self.config.worker.mail.transport {
-            MailTransport::Folder(dir) => {
-                std::fs::read_to_string(dir.join(format!("{job_id}.eml"))).ok()
+        let mut copies = self.sent_copies(job_id);
+        assert!(
+            copies.len() <= 1,
+            "one message per job, not {}: {job_id}",
+            copies.len()
+        );
+        copies.pop()
+    }
+
+    /// Every copy of a job's email that was delivered.
+    pub fn sent_copies(&self, job_id: uuid::Uuid) -> Vec<String> {
+        match (&self.config.worker.mail.transport, &self.smtp) {
+            (MailTransport::Folder(dir), _) => worker::mail::delivered_to_folder(dir, job_id)
+                .into_iter()
+                .filter_map(|path| std::fs::read_to_string(path).ok())
+                .collect(),
+            (MailTransport::Smtp { .. }, Some(sink)) => {
+                sink.messages(&format!("<{job_id}@offboarding>"))
             }
-            MailTransport::Smtp { .. } => {
-                let needle = format!("<{job_id}@offboarding>");
-                let mut found = None;
-                for folder in ["new", "cur"] {
-                    let Ok(entries) = std::fs::read_dir(smtp_maildir().join(folder)) else {
-                        continue;
-                    };
-                    for entry in entries.flatten() {
-                        if let Ok(text) = std::fs::read_to_string(entry.path())
-                            && text.contains(&needle)
-                        {
-                            assert!(found.is_none(), "one message per job: {needle}");
-                            found = Some(text);
-                        }
-                    }
-                }
-                found
-            }
+            (MailTransport::Smtp { .. }, None) => Vec::new(),
         }
+    }
+
+    /// The port of this test's SMTP server (PostgreSQL tests only).
+    pub fn smtp_port(&self) -> u16 {
+        self.smtp
+            .as_ref()
+            .expect("PostgreSQL tests have an SMTP server")
+            .port
     }
 
     /// Removes these members as the owner and returns the offboarding's id; the call must
@@ -409,29 +390,23 @@ impl TestApp {
         command
     }
 
-    /// How many copies of each job's email the SMTP sink holds, by job id (from the
-    /// Message-ID), read in one pass over its maildir.
+    /// How many copies of each job's email this test's SMTP server received, by job id (from
+    /// the Message-ID).
     pub fn sent_message_ids(&self) -> std::collections::HashMap<uuid::Uuid, usize> {
-        let mut copies = std::collections::HashMap::new();
-        for folder in ["new", "cur"] {
-            let Ok(entries) = std::fs::read_dir(smtp_maildir().join(folder)) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                let Ok(text) = std::fs::read_to_string(entry.path()) else {
-                    continue;
-                };
-                let job_id = text
-                    .lines()
-                    .find_map(|line| line.strip_prefix("Message-ID: <"))
-                    .and_then(|rest| rest.strip_suffix("@offboarding>"))
-                    .and_then(|id| id.parse().ok());
-                if let Some(job_id) = job_id {
-                    *copies.entry(job_id).or_insert(0) += 1;
-                }
-            }
-        }
-        copies
+        let Some(sink) = &self.smtp else {
+            return std::collections::HashMap::new();
+        };
+        sink.copies()
+            .into_iter()
+            .filter_map(|(message_id, copies)| {
+                let job_id = message_id
+                    .strip_prefix('<')?
+                    .strip_suffix("@offboarding>")?
+                    .parse()
+                    .ok()?;
+                Some((job_id, copies))
+            })
+            .collect()
     }
 
     /// Polls `offboarding(id)` until every job has finished (or `timeout` passes) and returns
@@ -677,55 +652,29 @@ impl Drop for PrivateRedis {
     }
 }
 
-/// An SMTP server of one test's own (aiosmtpd, as `.ci/run` installs it), on a free port, storing
-/// what it receives in a maildir of its own; the test may stop and start it again.
+/// An SMTP server of one test's own that starts stopped: mail to its port fails until
+/// [`PrivateSmtp::resume`].
 pub struct PrivateSmtp {
     pub port: u16,
-    maildir: tempfile::TempDir,
-    process: Option<std::process::Child>,
+    sink: Option<SmtpSink>,
 }
 
 impl PrivateSmtp {
-    /// Reserves a port with nothing listening on it yet: mail to it fails until [`resume`].
+    /// Reserves a port with nothing listening on it yet.
     pub fn stopped() -> PrivateSmtp {
-        let port = free_port();
-        let maildir = tempfile::tempdir().expect("a temporary directory");
-        for folder in ["tmp", "new", "cur"] {
-            std::fs::create_dir(maildir.path().join(folder)).expect("a maildir");
-        }
         PrivateSmtp {
-            port,
-            maildir,
-            process: None,
+            port: free_port(),
+            sink: None,
         }
     }
 
-    /// Starts the server and waits until it answers.
-    pub fn resume(&mut self) {
-        let child = std::process::Command::new("python3")
-            .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{}", self.port))
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(self.maildir.path())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("python3 with aiosmtpd is installed (see README: Tests)");
-        self.process = Some(child);
-        wait_until_listening(self.port, "aiosmtpd", Duration::from_secs(10));
+    /// Starts the server on its port.
+    pub async fn resume(&mut self) {
+        self.sink = Some(SmtpSink::start_at(self.port).await);
     }
 
     /// Messages received so far.
     pub fn received(&self) -> usize {
-        std::fs::read_dir(self.maildir.path().join("new")).map_or(0, |entries| entries.count())
-    }
-}
-
-impl Drop for PrivateSmtp {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.process.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.sink.as_ref().map_or(0, SmtpSink::count)
     }
 }

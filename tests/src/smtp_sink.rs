@@ -1,7 +1,7 @@
-//! A small SMTP server for benchmarks: it speaks enough real SMTP over TCP for lettre (EHLO,
-//! MAIL, RCPT, DATA, RSET, NOOP, QUIT, pipelined or not), accepts every message and counts
-//! them by Message-ID. aiosmtpd, the suite's sink, takes a few hundred messages a second on
-//! this machine, which would measure the sink rather than the pipeline.
+//! A small SMTP server for the tests and benchmarks: it speaks enough real SMTP over TCP for
+//! lettre (EHLO, MAIL, RCPT, DATA, RSET, NOOP, QUIT, pipelined or not), accepts every message
+//! and keeps each one, by Message-ID. Every test on PostgreSQL gets one of its own, so the
+//! README's test command needs no mail server started by hand and no test reads another's mail.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -12,13 +12,21 @@ use tokio::net::TcpListener;
 #[derive(Clone)]
 pub struct SmtpSink {
     pub port: u16,
-    received: Arc<Mutex<HashMap<String, usize>>>,
+    /// Every message received, as sent, by Message-ID (each copy kept).
+    received: Arc<Mutex<HashMap<String, Vec<String>>>>,
 }
 
 impl SmtpSink {
     /// Listens on a free loopback port until the process ends.
     pub async fn start() -> SmtpSink {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        SmtpSink::start_at(0).await
+    }
+
+    /// Listens on this loopback port (0: any free one) until the process ends.
+    pub async fn start_at(port: u16) -> SmtpSink {
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .await
+            .expect("a free port");
         let sink = SmtpSink {
             port: listener.local_addr().expect("an address").port(),
             received: Arc::default(),
@@ -40,12 +48,22 @@ impl SmtpSink {
 
     /// Messages received so far.
     pub fn count(&self) -> usize {
-        self.received.lock().unwrap().values().sum()
+        self.received.lock().unwrap().values().map(Vec::len).sum()
     }
 
     /// How many copies of each Message-ID arrived.
     pub fn copies(&self) -> HashMap<String, usize> {
-        self.received.lock().unwrap().clone()
+        let received = self.received.lock().unwrap();
+        received
+            .iter()
+            .map(|(id, copies)| (id.clone(), copies.len()))
+            .collect()
+    }
+
+    /// Every copy received of the message with this Message-ID (`<…>`).
+    pub fn messages(&self, message_id: &str) -> Vec<String> {
+        let received = self.received.lock().unwrap();
+        received.get(message_id).cloned().unwrap_or_default()
     }
 
     async fn serve(&self, stream: tokio::net::TcpStream) -> std::io::Result<()> {
@@ -64,13 +82,13 @@ impl SmtpSink {
                 "HELO" | "MAIL" | "RCPT" | "RSET" | "NOOP" => b"250 OK\r\n",
                 "DATA" => {
                     writer.write_all(b"354 go ahead\r\n").await?;
-                    let message_id = self.read_message(&mut reader).await?;
-                    *self
-                        .received
+                    let (message_id, text) = self.read_message(&mut reader).await?;
+                    self.received
                         .lock()
                         .unwrap()
                         .entry(message_id.unwrap_or_default())
-                        .or_insert(0) += 1;
+                        .or_default()
+                        .push(text);
                     b"250 OK queued\r\n"
                 }
                 "QUIT" => {
@@ -83,18 +101,21 @@ impl SmtpSink {
         }
     }
 
-    /// Reads a message up to its lone "." line; returns its Message-ID.
+    /// Reads a message up to its lone "." line; returns its Message-ID and its text.
     async fn read_message(
         &self,
         reader: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
-    ) -> std::io::Result<Option<String>> {
+    ) -> std::io::Result<(Option<String>, String)> {
         let mut message_id = None;
+        let mut text = String::new();
         let mut line = String::new();
         loop {
             line.clear();
             if reader.read_line(&mut line).await? == 0 || line == ".\r\n" {
-                return Ok(message_id);
+                return Ok((message_id, text));
             }
+            // Dot-stuffing: a line that starts with "." was sent with one more.
+            text.push_str(line.strip_prefix('.').unwrap_or(&line));
             if message_id.is_none()
                 && let Some(id) = line.strip_prefix("Message-ID: ")
             {

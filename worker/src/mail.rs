@@ -1,6 +1,6 @@
 //! Sending email: SMTP in production, a folder of `.eml` files in the embedded default.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::PoolConfig;
@@ -62,8 +62,9 @@ impl Mailer {
         &self.from
     }
 
-    /// Sends a message. In a folder it is written as `<job id>.eml`, so sending the same job's
-    /// message twice leaves one file.
+    /// Sends a message. In a folder it is written as `<job id>.eml`; sent again for the same
+    /// job, as `<job id>.2.eml` and so on, never over an earlier copy: the folder records every
+    /// delivery, as a mailbox would, so a duplicate shows.
     pub async fn send(&self, job_id: Uuid, message: Message) -> Result<(), WorkerError> {
         match &self.transport {
             Transport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| {
@@ -76,15 +77,40 @@ impl Mailer {
             Transport::Folder(dir) => {
                 let io = |e: std::io::Error| WorkerError::Mail(format!("{}: {e}", dir.display()));
                 tokio::fs::create_dir_all(dir).await.map_err(io)?;
-                let path = dir.join(format!("{job_id}.eml"));
-                let partial = dir.join(format!(".{job_id}.eml.partial"));
+                // Written aside, then linked in whole under the first free name: a reader never
+                // sees half a message, and a link never replaces an existing file.
+                let partial = dir.join(format!(".{job_id}.{}.partial", Uuid::now_v7()));
                 tokio::fs::write(&partial, message.formatted())
                     .await
                     .map_err(io)?;
-                tokio::fs::rename(&partial, &path).await.map_err(io)
+                let mut copy = 1;
+                loop {
+                    match tokio::fs::hard_link(&partial, folder_copy(dir, job_id, copy)).await {
+                        Ok(()) => break,
+                        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => copy += 1,
+                        Err(e) => return Err(io(e)),
+                    }
+                }
+                tokio::fs::remove_file(&partial).await.map_err(io)
             }
         }
     }
+}
+
+fn folder_copy(dir: &Path, job_id: Uuid, copy: usize) -> PathBuf {
+    if copy == 1 {
+        dir.join(format!("{job_id}.eml"))
+    } else {
+        dir.join(format!("{job_id}.{copy}.eml"))
+    }
+}
+
+/// Every copy of a job's message delivered to a mail folder, in order.
+pub fn delivered_to_folder(dir: &Path, job_id: Uuid) -> Vec<PathBuf> {
+    (1..)
+        .map(|copy| folder_copy(dir, job_id, copy))
+        .take_while(|path| path.exists())
+        .collect()
 }
 
 /// Whether the server refused this recipient in a way no retry can change: a permanent reply
@@ -187,6 +213,47 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A folder keeps every delivery: sending a job's message again can't hide the first copy.
+    #[tokio::test]
+    async fn a_folder_keeps_each_copy_of_a_message_sent_twice() {
+        let dir = std::env::temp_dir().join(format!("offboarding-mail-{}", Uuid::now_v7()));
+        let mailer = Mailer::new(&MailConfig {
+            transport: MailTransport::Folder(dir.clone()),
+            from: "Offboarding <no-reply@offboarding.invalid>".into(),
+            max_connections: 1,
+        })
+        .unwrap();
+        let job_id = Uuid::now_v7();
+        let message = || {
+            removal_message(
+                mailer.from(),
+                &RemovalEmail {
+                    job_id,
+                    to_email: "mia@acme.test",
+                    to_name: "Mia",
+                    workspace_name: "Marketing",
+                    groups: &[],
+                    reason: None,
+                },
+            )
+            .unwrap()
+        };
+        assert!(delivered_to_folder(&dir, job_id).is_empty());
+        mailer.send(job_id, message()).await.unwrap();
+        assert_eq!(
+            delivered_to_folder(&dir, job_id),
+            [dir.join(format!("{job_id}.eml"))]
+        );
+        mailer.send(job_id, message()).await.unwrap();
+        assert_eq!(delivered_to_folder(&dir, job_id).len(), 2);
+        let names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), 2, "no partial file is left behind: {names:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn the_removal_message_names_the_workspace_and_groups_in_text_and_html() {

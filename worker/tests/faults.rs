@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use entities::{OutboxStatus, outbox};
 use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, PaginatorTrait, QueryFilter};
-use tests::{Backend, PrivateRedis, PrivateSmtp, TestApp, add_members, smtp_address};
+use tests::{Backend, PrivateRedis, PrivateSmtp, TestApp, add_members};
 use uuid::Uuid;
 use worker::config::{MailTransport, QueueBackend, SmtpTls};
 
@@ -76,7 +76,7 @@ async fn app_on(
     redis: Option<&PrivateRedis>,
     smtp: Option<&PrivateSmtp>,
     in_process_worker: bool,
-) -> Option<TestApp> {
+) -> TestApp {
     let redis_url = redis.map(PrivateRedis::url);
     let smtp_port = smtp.map(|smtp| smtp.port);
     tests::spawn_app_with(Backend::Postgres, move |config| {
@@ -100,18 +100,16 @@ async fn app_on(
 
 /// A worker process on the test's database and queue, with the product's defaults.
 fn start_worker(app: &TestApp) -> Child {
-    let port = smtp_address().rsplit_once(':').unwrap().1.parse().unwrap();
-    app.worker_process(env!("CARGO_BIN_EXE_worker").as_ref(), port)
+    app.worker_process(env!("CARGO_BIN_EXE_worker").as_ref(), app.smtp_port())
         .spawn()
         .expect("the worker binary starts")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(offboarding_sqlite_only, ignore = "OFFBOARDING_TESTS=sqlite-only")]
 async fn redis_down_for_20_seconds() {
     let mut redis = PrivateRedis::start();
-    let Some(app) = app_on(Some(&redis), None, true).await else {
-        return;
-    };
+    let app = app_on(Some(&redis), None, true).await;
     let members = add_members(&app, 40).await;
     let before = app.remove_members(&members[..20]).await;
     recovered(&app, &[before], Instant::now(), "before the fault").await;
@@ -127,11 +125,10 @@ async fn redis_down_for_20_seconds() {
 /// Also the state an api killed between marking its rows QUEUED and pushing them leaves: rows
 /// QUEUED that no queue holds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(offboarding_sqlite_only, ignore = "OFFBOARDING_TESTS=sqlite-only")]
 async fn redis_restarted_empty() {
     let mut redis = PrivateRedis::start();
-    let Some(app) = app_on(Some(&redis), None, false).await else {
-        return;
-    };
+    let app = app_on(Some(&redis), None, false).await;
     let members = add_members(&app, 20).await;
     let offboarding = app.remove_members(&members).await;
     // Handed to the queue (no worker runs yet)…
@@ -163,11 +160,10 @@ async fn redis_restarted_empty() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(offboarding_sqlite_only, ignore = "OFFBOARDING_TESTS=sqlite-only")]
 async fn smtp_down_for_30_seconds() {
     let mut smtp = PrivateSmtp::stopped();
-    let Some(app) = app_on(None, Some(&smtp), true).await else {
-        return;
-    };
+    let app = app_on(None, Some(&smtp), true).await;
     let members = add_members(&app, 5).await;
     let offboarding = app.remove_members(&members).await;
     tokio::time::sleep(Duration::from_secs(30)).await;
@@ -175,16 +171,15 @@ async fn smtp_down_for_30_seconds() {
         unfinished(&app, offboarding).await.unwrap() > 0,
         "no email could be sent yet"
     );
-    smtp.resume();
+    smtp.resume().await;
     recovered(&app, &[offboarding], Instant::now(), "SMTP down 30 s").await;
     assert_eq!(smtp.received(), 5, "one email each");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(offboarding_sqlite_only, ignore = "OFFBOARDING_TESTS=sqlite-only")]
 async fn postgres_backends_terminated() {
-    let Some(app) = app_on(None, None, true).await else {
-        return;
-    };
+    let app = app_on(None, None, true).await;
     let members = add_members(&app, 600).await;
     let offboarding = app.remove_members(&members).await;
     let (admin_url, database) = app.config.database_url.rsplit_once('/').unwrap();
@@ -210,10 +205,9 @@ async fn postgres_backends_terminated() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(offboarding_sqlite_only, ignore = "OFFBOARDING_TESTS=sqlite-only")]
 async fn a_worker_killed_mid_batch() {
-    let Some(app) = app_on(None, None, false).await else {
-        return;
-    };
+    let app = app_on(None, None, false).await;
     let members = add_members(&app, 1_000).await;
     let offboarding = app.remove_members(&members).await;
     let mut first = start_worker(&app);

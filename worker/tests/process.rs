@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tests::{Backend, TestApp, data, smtp_address};
+use tests::{Backend, TestApp, data};
 
 /// An SMTP "server" that accepts connections and never says a word: a job sending email to it
 /// hangs mid-conversation, which is where these tests stop the worker.
@@ -38,10 +38,6 @@ fn start_worker_with(app: &TestApp, smtp_port: u16, settings: &[(&str, &str)]) -
         .envs(settings.iter().copied())
         .spawn()
         .expect("the worker binary starts")
-}
-
-fn real_smtp_port() -> u16 {
-    smtp_address().rsplit_once(':').unwrap().1.parse().unwrap()
 }
 
 /// Removes Gus with no worker running and returns the offboarding id and the email job's id.
@@ -112,9 +108,9 @@ struct StalledWorker {
     email_job: String,
 }
 
-async fn stall_a_worker() -> Option<StalledWorker> {
+async fn stall_a_worker() -> StalledWorker {
     let app =
-        tests::spawn_app_with(Backend::Postgres, |config| config.in_process_worker = false).await?;
+        tests::spawn_app_with(Backend::Postgres, |config| config.in_process_worker = false).await;
     let (tarpit_port, accepted) = tarpit();
     let (offboarding_id, email_job) = remove_gus(&app).await;
     let worker = start_worker(&app, tarpit_port);
@@ -125,18 +121,18 @@ async fn stall_a_worker() -> Option<StalledWorker> {
     )
     .await;
     assert_ne!(email_job_status(&app, &offboarding_id).await, "SUCCEEDED");
-    Some(StalledWorker {
+    StalledWorker {
         app,
         worker,
         offboarding_id,
         email_job,
-    })
+    }
 }
 
 impl StalledWorker {
     /// A second worker, with a working SMTP server, finishes the job: the email arrives once.
     async fn finish_with_a_second_worker(self) {
-        let mut second = start_worker(&self.app, real_smtp_port());
+        let mut second = start_worker(&self.app, self.app.smtp_port());
         let offboarding = self
             .app
             .wait_for_offboarding(&self.offboarding_id, Duration::from_secs(60))
@@ -154,20 +150,18 @@ impl StalledWorker {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(offboarding_sqlite_only, ignore = "OFFBOARDING_TESTS=sqlite-only")]
 async fn a_worker_killed_mid_job_leaves_the_job_to_the_next_worker() {
-    let Some(mut stalled) = stall_a_worker().await else {
-        return;
-    };
+    let mut stalled = stall_a_worker().await;
     stalled.worker.kill().unwrap(); // SIGKILL
     stalled.worker.wait().unwrap();
     stalled.finish_with_a_second_worker().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(offboarding_sqlite_only, ignore = "OFFBOARDING_TESTS=sqlite-only")]
 async fn sigterm_stops_a_worker_in_time_and_hands_its_job_back() {
-    let Some(mut stalled) = stall_a_worker().await else {
-        return;
-    };
+    let mut stalled = stall_a_worker().await;
     let stopping = Instant::now();
     let pid = stalled.worker.id().to_string();
     assert!(
@@ -210,12 +204,10 @@ fn statuses_by_job(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(offboarding_sqlite_only, ignore = "OFFBOARDING_TESTS=sqlite-only")]
 async fn the_subscription_streams_every_state_of_jobs_run_by_another_process() {
-    let Some(app) =
-        tests::spawn_app_with(Backend::Postgres, |config| config.in_process_worker = false).await
-    else {
-        return;
-    };
+    let app =
+        tests::spawn_app_with(Backend::Postgres, |config| config.in_process_worker = false).await;
     let (offboarding_id, _) = remove_gus(&app).await;
     // A worker whose SMTP server refuses every connection: the email fails each attempt.
     let closed_port = TcpListener::bind("127.0.0.1:0")

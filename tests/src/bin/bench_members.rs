@@ -63,7 +63,7 @@ async fn main() {
         Some("sqlite") => Backend::Sqlite,
         _ => panic!("usage: bench-members postgres|sqlite"),
     };
-    let app = spawn_app(backend).await.expect("the backend is reachable");
+    let app = spawn_app(backend).await;
     let seeding = Instant::now();
     let ids = add_members(&app, MEMBERS_COUNT).await;
     println!(

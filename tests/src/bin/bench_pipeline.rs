@@ -93,9 +93,7 @@ fn send_to(config: &mut tests::Config, sink: &SmtpSink) {
 /// A removal of `members` made with no worker running, then `workers` worker processes
 /// started, sending to `sink`: side effects per second, from their start to the last SUCCEEDED.
 async fn throughput(sink: &SmtpSink, members: usize, workers: usize) -> f64 {
-    let app = spawn_app_with(Backend::Postgres, |config| config.in_process_worker = false)
-        .await
-        .expect("PostgreSQL, Redis and the SMTP sink are reachable");
+    let app = spawn_app_with(Backend::Postgres, |config| config.in_process_worker = false).await;
     let ids = add_members(&app, members).await;
     let offboarding = app.remove_members(&ids).await;
     let jobs = outbox::Entity::find()
@@ -122,9 +120,7 @@ async fn throughput(sink: &SmtpSink, members: usize, workers: usize) -> f64 {
 /// 50,000 members through five calls of 10,000 at once, with two worker processes already
 /// running: every job SUCCEEDED and every email arrived (duplicates counted).
 async fn five_removals_at_once(sink: &SmtpSink) {
-    let app = spawn_app_with(Backend::Postgres, |config| config.in_process_worker = false)
-        .await
-        .expect("PostgreSQL, Redis and the SMTP sink are reachable");
+    let app = spawn_app_with(Backend::Postgres, |config| config.in_process_worker = false).await;
     let mut processes: Vec<Child> = (0..2).map(|_| start_worker(&app, sink)).collect();
     let members = add_members(&app, 50_000).await;
     let started = Instant::now();
@@ -279,9 +275,7 @@ async fn main() {
     println!("backend: {backend:?} (default settings)");
     let smtp = SmtpSink::start().await;
     {
-        let app = spawn_app_with(backend, |config| send_to(config, &smtp))
-            .await
-            .expect("the backend is reachable");
+        let app = spawn_app_with(backend, |config| send_to(config, &smtp)).await;
         latency(&app, 100).await;
         let members = add_members(&app, 10_000).await;
         let offboarding = app.remove_members(&members).await;
@@ -300,7 +294,7 @@ async fn main() {
         );
     }
     if backend == Backend::Postgres {
-        let app_for_baselines = spawn_app(backend).await.expect("the backend is reachable");
+        let app_for_baselines = spawn_app(backend).await;
         let sink = smtp_sink_rate(&smtp, 10_000).await;
         let redis = redis_rate();
         let postgres = pgbench_rate(&app_for_baselines).await;

@@ -45,7 +45,7 @@ fn ms(duration: Duration) -> String {
 #[tokio::main]
 async fn main() {
     let backend = Backend::from_args("bench-removal");
-    let app = spawn_app(backend).await.expect("the backend is reachable");
+    let app = spawn_app(backend).await;
     println!("backend: {backend:?}");
 
     let singles = add_members(&app, 20).await;

@@ -373,12 +373,11 @@ fn with_hostile(variables: &Value, hostile: &str) -> Value {
 
 #[tokio::test]
 async fn suggestions_are_not_given_when_introspection_is_off() {
-    let open = tests::spawn_app(Backend::Sqlite).await.unwrap();
+    let open = tests::spawn_app(Backend::Sqlite).await;
     let answer = open.graphql(None, "{ viewr { role } }", Value::Null).await;
     assert!(answer.to_string().contains("Did you mean"), "{answer}");
-    let closed = tests::spawn_app_with(Backend::Sqlite, |config| config.introspection = false)
-        .await
-        .unwrap();
+    let closed =
+        tests::spawn_app_with(Backend::Sqlite, |config| config.introspection = false).await;
     for document in [
         "{ viewr { role } }",
         "mutation { removeMember { __typename } }",
@@ -391,10 +390,9 @@ async fn suggestions_are_not_given_when_introspection_is_off() {
 
 /// PostgreSQL cancels any statement of the API that runs longer than the configured timeout.
 #[tokio::test]
+#[cfg_attr(offboarding_sqlite_only, ignore = "OFFBOARDING_TESTS=sqlite-only")]
 async fn api_statements_have_a_timeout_on_postgres() {
-    let Some(app) = tests::spawn_app(Backend::Postgres).await else {
-        return;
-    };
+    let app = tests::spawn_app(Backend::Postgres).await;
     use sea_orm::{ConnectionTrait, Statement};
     let row = app
         .db()

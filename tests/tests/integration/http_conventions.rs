@@ -13,7 +13,7 @@ const GRAPHIQL_INTROSPECTION: &str = include_str!("../../fixtures/introspection-
 const FULL_INTROSPECTION: &str = include_str!("../../fixtures/introspection-full.graphql");
 
 async fn sqlite() -> TestApp {
-    tests::spawn_app(Backend::Sqlite).await.unwrap()
+    tests::spawn_app(Backend::Sqlite).await
 }
 
 async fn post(app: &TestApp, body: Value, accept: &str) -> reqwest::Response {
@@ -61,9 +61,8 @@ async fn introspection_works_at_the_default_limits_and_ordinary_queries_keep_the
             .all(|e| e["extensions"]["code"] != "QUERY_TOO_DEEP")
     }));
     // Introspection switched off stays off, on both paths.
-    let closed = tests::spawn_app_with(Backend::Sqlite, |config| config.introspection = false)
-        .await
-        .unwrap();
+    let closed =
+        tests::spawn_app_with(Backend::Sqlite, |config| config.introspection = false).await;
     let answer: Value = post(
         &closed,
         json!({ "query": GRAPHIQL_INTROSPECTION }),
@@ -148,9 +147,7 @@ async fn graphiql_is_served_from_the_binary_under_a_content_security_policy() {
         .unwrap();
     assert_eq!(missing.status(), 404);
     // Switched off, neither the page nor its assets are served.
-    let closed = tests::spawn_app_with(Backend::Sqlite, |config| config.graphiql = false)
-        .await
-        .unwrap();
+    let closed = tests::spawn_app_with(Backend::Sqlite, |config| config.graphiql = false).await;
     let page = closed
         .client
         .get(closed.graphql_url())
@@ -298,8 +295,7 @@ async fn cors_allows_the_configured_origins_only() {
     let app = tests::spawn_app_with(Backend::Sqlite, |config| {
         config.cors = api::config::CorsOrigins::Exactly(vec!["https://app.example.com".into()]);
     })
-    .await
-    .unwrap();
+    .await;
     let preflight = |origin: &'static str| {
         app.client
             .request(reqwest::Method::OPTIONS, app.graphql_url())
@@ -354,8 +350,7 @@ async fn the_websocket_checks_origin_against_the_same_list() {
     let app = tests::spawn_app_with(Backend::Sqlite, |config| {
         config.cors = api::config::CorsOrigins::Exactly(vec!["https://app.example.com".into()]);
     })
-    .await
-    .unwrap();
+    .await;
     let url = format!("{}/graphql/ws", app.address.replace("http://", "ws://"));
     let open = |origin: Option<String>| {
         let mut request = url.clone().into_client_request().unwrap();

@@ -75,9 +75,7 @@ backend_tests! {
 
 #[tokio::test]
 async fn queries_deeper_than_the_limit_are_refused() {
-    let app = tests::spawn_app_with(Backend::Sqlite, |config| config.limits.query_depth = 3)
-        .await
-        .unwrap();
+    let app = tests::spawn_app_with(Backend::Sqlite, |config| config.limits.query_depth = 3).await;
     let shallow = app
         .graphql(
             Some(app.owner_token()),

@@ -1,0 +1,2 @@
+// The same switch as the test harness: see `tests/build.rs`.
+include!("../tests/build.rs");
