@@ -83,6 +83,26 @@ pub async fn mark_queued<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Gives rows whose run was cut off (the worker stopping) back to the relay: PENDING and due
+/// now, their claim released. Only rows still claimed are touched, so a row another worker
+/// claimed since, or that finished, is left alone. The cut-off run still counts as an attempt.
+pub async fn hand_back<C: ConnectionTrait>(
+    db: &C,
+    ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let handed = outbox::Entity::update_many()
+        .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Pending))
+        .col_expr(outbox::Column::AvailableAt, Expr::value(now))
+        .col_expr(outbox::Column::UpdatedAt, Expr::value(now))
+        .filter(outbox::Column::Id.is_in(ids.iter().copied()))
+        .filter(outbox::Column::AvailableAt.gt(now))
+        .filter(unfinished())
+        .exec(db)
+        .await?;
+    Ok(handed.rows_affected)
+}
+
 pub async fn mark_pending<C: ConnectionTrait>(db: &C, ids: &[Uuid]) -> Result<(), DbErr> {
     if ids.is_empty() {
         return Ok(());

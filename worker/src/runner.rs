@@ -1,6 +1,7 @@
 //! Running jobs: the plain handler [`process`] (what a test calls directly), and the worker that
 //! feeds it from the queue while the relay keeps the queue fed.
 
+use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -198,24 +199,66 @@ async fn fail(
 /// database unreachable) is returned to apalis. A panic is caught and counted as a failed
 /// attempt with its message, and so is a run that outlives the job timeout, so neither can
 /// bring the worker down or come back forever.
-async fn run_queued_job(job: OutboxJob, deps: Data<Arc<Dependencies>>) -> Result<(), BoxDynError> {
+async fn run_queued_job(job: OutboxJob, running: Data<Arc<Running>>) -> Result<(), BoxDynError> {
+    let deps = &running.deps;
+    running.started(job.outbox_id);
     let run = tokio::time::timeout(
         deps.config.job_timeout,
-        catch_panic(process(&deps, job.outbox_id)),
+        catch_panic(process(deps, job.outbox_id)),
     );
     match run.await {
         Ok(Ok(outcome)) => {
             outcome?;
         }
         Ok(Err(message)) => {
-            record_unfinished(&deps, job.outbox_id, WorkerError::Panicked(message)).await?
+            record_unfinished(deps, job.outbox_id, WorkerError::Panicked(message)).await?
         }
         Err(_) => {
             let error = WorkerError::TimedOut(deps.config.job_timeout);
-            record_unfinished(&deps, job.outbox_id, error).await?
+            record_unfinished(deps, job.outbox_id, error).await?
         }
     }
+    running.finished(job.outbox_id);
     Ok(())
+}
+
+/// The worker's state shared with every job it runs.
+struct Running {
+    deps: Arc<Dependencies>,
+    /// The outbox rows being run. A run cut off by shutdown never reaches `finished`: its row
+    /// is still here when the worker stops, and is handed back.
+    in_flight: Mutex<HashSet<Uuid>>,
+}
+
+impl Running {
+    fn started(&self, outbox_id: Uuid) {
+        self.in_flight().insert(outbox_id);
+    }
+
+    fn finished(&self, outbox_id: Uuid) {
+        self.in_flight().remove(&outbox_id);
+    }
+
+    fn in_flight(&self) -> std::sync::MutexGuard<'_, HashSet<Uuid>> {
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Releases the claims of the runs that shutdown cut off, so that another worker takes
+    /// their rows at once instead of after the claim expires.
+    async fn hand_back_unfinished(&self) {
+        let ids: Vec<Uuid> = self.in_flight().drain().collect();
+        if ids.is_empty() {
+            return;
+        }
+        match outbox::hand_back(&self.deps.db, &ids, Utc::now()).await {
+            Ok(handed) => tracing::info!(handed, "handed unfinished jobs back to the queue"),
+            Err(error) => {
+                tracing::warn!(%error, "could not hand unfinished jobs back; their claims expire instead")
+            }
+        }
+    }
 }
 
 /// Runs a future, turning a panic inside it into its message.
@@ -277,6 +320,10 @@ async fn wait_for(mut stopped: watch::Receiver<bool>) {
 /// Runs until `stopped` turns true.
 pub async fn run(deps: Dependencies, queue: JobQueue, stopped: watch::Receiver<bool>) {
     let deps = Arc::new(deps);
+    let running = Arc::new(Running {
+        deps: deps.clone(),
+        in_flight: Default::default(),
+    });
     let relay = tokio::spawn(relay_loop(deps.clone(), queue.clone(), stopped.clone()));
     let listener = {
         let queue = queue.clone();
@@ -308,7 +355,7 @@ pub async fn run(deps: Dependencies, queue: JobQueue, stopped: watch::Receiver<b
     );
     macro_rules! register {
         ($storage:expr) => {{
-            let (storage, deps, queue) = ($storage, deps.clone(), queue.clone());
+            let (storage, running, queue) = ($storage, running.clone(), queue.clone());
             monitor.register(move |_| {
                 let pause = restarts
                     .lock()
@@ -331,7 +378,7 @@ pub async fn run(deps: Dependencies, queue: JobQueue, stopped: watch::Receiver<b
                     .backend(backend)
                     .concurrency(concurrency)
                     .timeout(timeout)
-                    .data(deps.clone())
+                    .data(running.clone())
                     .build(run_queued_job)
             })
         }};
@@ -350,6 +397,7 @@ pub async fn run(deps: Dependencies, queue: JobQueue, stopped: watch::Receiver<b
     if let Err(error) = monitor.run_with_signal(signal).await {
         tracing::error!(%error, "worker stopped with an error");
     }
+    running.hand_back_unfinished().await;
     listener.abort();
     let _ = relay.await;
 }

@@ -85,19 +85,14 @@ async fn wait_until(what: &str, timeout: Duration, check: impl Fn() -> bool) {
     }
 }
 
-async fn email_job_status(app: &TestApp, offboarding_id: &str) -> String {
-    let offboarding = app
-        .wait_for_offboarding(offboarding_id, Duration::ZERO)
-        .await;
-    offboarding["jobs"]
-        .as_array()
+/// The email job's outbox row, as stored.
+async fn email_row(app: &TestApp, email_job: &str) -> entities::outbox::Model {
+    use sea_orm::EntityTrait;
+    entities::outbox::Entity::find_by_id(email_job.parse::<uuid::Uuid>().unwrap())
+        .one(app.db())
+        .await
         .unwrap()
-        .iter()
-        .find(|job| job["kind"] == "send_removal_email")
-        .unwrap()["status"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+        .expect("the email job's row")
 }
 
 /// A worker stuck mid-SMTP on the removal email of a fresh removal of Gus.
@@ -120,7 +115,11 @@ async fn stall_a_worker() -> StalledWorker {
         || accepted.load(Ordering::SeqCst) > 0,
     )
     .await;
-    assert_ne!(email_job_status(&app, &offboarding_id).await, "SUCCEEDED");
+    // Mid-job means claimed: one attempt counted and no other worker may take the row until
+    // the claim expires.
+    let row = email_row(&app, &email_job).await;
+    assert_eq!(row.attempts, 1);
+    assert!(row.available_at > chrono::Utc::now(), "claimed: {row:?}");
     StalledWorker {
         app,
         worker,
@@ -155,6 +154,13 @@ async fn a_worker_killed_mid_job_leaves_the_job_to_the_next_worker() {
     let mut stalled = stall_a_worker().await;
     stalled.worker.kill().unwrap(); // SIGKILL
     stalled.worker.wait().unwrap();
+    // Killed, it could hand nothing back: the row stays claimed until its claim expires, and
+    // only then can the next worker run it.
+    let row = email_row(&stalled.app, &stalled.email_job).await;
+    assert!(
+        row.available_at > chrono::Utc::now(),
+        "still claimed: {row:?}"
+    );
     stalled.finish_with_a_second_worker().await;
 }
 
@@ -162,6 +168,7 @@ async fn a_worker_killed_mid_job_leaves_the_job_to_the_next_worker() {
 #[cfg_attr(offboarding_sqlite_only, ignore = "OFFBOARDING_TESTS=sqlite-only")]
 async fn sigterm_stops_a_worker_in_time_and_hands_its_job_back() {
     let mut stalled = stall_a_worker().await;
+    let shutdown_timeout = stalled.app.config.worker.shutdown_timeout;
     let stopping = Instant::now();
     let pid = stalled.worker.id().to_string();
     assert!(
@@ -176,12 +183,16 @@ async fn sigterm_stops_a_worker_in_time_and_hands_its_job_back() {
             break status;
         }
         assert!(
-            stopping.elapsed() < Duration::from_secs(15),
-            "the worker ignores SIGTERM"
+            stopping.elapsed() < shutdown_timeout + Duration::from_secs(3),
+            "the worker overran its shutdown timeout ({shutdown_timeout:?})"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert!(exited.success(), "a clean exit: {exited:?}");
+    // It handed its job back: due now, not claimed until the claim would have expired.
+    let row = email_row(&stalled.app, &stalled.email_job).await;
+    assert_eq!(row.status, entities::OutboxStatus::Pending, "{row:?}");
+    assert!(row.available_at <= chrono::Utc::now(), "released: {row:?}");
     stalled.finish_with_a_second_worker().await;
 }
 
