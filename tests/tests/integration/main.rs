@@ -19,5 +19,6 @@ mod ownership;
 mod pipeline;
 mod preview;
 mod progress;
+mod races;
 mod restore;
 mod support;

@@ -1,0 +1,162 @@
+//! Races forced to happen. Two requests started with `tokio::join!` rarely overlap inside the
+//! database, so a test like that passes without the lock it is about. Here the test itself
+//! holds the workspace row's lock, starts the calls, waits until PostgreSQL shows them waiting
+//! (`pg_stat_activity`), and only then lets them go: the calls really overlap, and a call that
+//! doesn't wait where it should fails the test. PostgreSQL only: the embedded SQLite backend
+//! has one writer connection, which runs transactions one after the other by construction.
+
+use std::time::{Duration, Instant};
+
+use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
+use serde_json::{Value, json};
+use tests::{Backend, TestApp, data, user_error_codes};
+
+use crate::flows::{DEACTIVATE, GUS, MAX, OMAR, REMOVE, people};
+
+/// The workspace row locked by the test, as a call changing owners locks it.
+async fn hold_workspace_lock(app: &TestApp) -> DatabaseTransaction {
+    let txn = app.db().begin().await.unwrap();
+    txn.execute_unprepared(&format!(
+        "SELECT id FROM workspace WHERE id = '{}' FOR UPDATE",
+        app.demo.workspace_id
+    ))
+    .await
+    .unwrap();
+    txn
+}
+
+/// Waits until `count` sessions of the test's database wait on a lock, or fails.
+async fn wait_for_waiters(app: &TestApp, count: i64, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let row = app
+            .db()
+            .query_one_raw(sea_orm::Statement::from_string(
+                app.db().get_database_backend(),
+                "SELECT count(*) AS waiting FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let waiting: i64 = row.try_get("", "waiting").unwrap();
+        if waiting >= count {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: {waiting} waiting, not {count}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Sends a mutation from a task of its own, so the test can go on while it waits.
+fn send(
+    app: &TestApp,
+    token: &str,
+    document: &str,
+    input: Value,
+) -> tokio::task::JoinHandle<Value> {
+    let request = app
+        .client
+        .post(app.graphql_url())
+        .bearer_auth(token)
+        .json(&json!({ "query": document, "variables": { "input": input } }));
+    tokio::spawn(async move { request.send().await.unwrap().json::<Value>().await.unwrap() })
+}
+
+/// Two owners deactivate each other at the same moment. Without the workspace lock both would
+/// see the other still active and both succeed, leaving the workspace with no active owner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(offboarding_sqlite_only, ignore = "OFFBOARDING_TESTS=sqlite-only")]
+async fn two_owners_deactivating_each_other_wait_on_the_workspace_lock() {
+    let app = tests::spawn_app(Backend::Postgres).await;
+    let [olivia, omar] = people(&app, &[crate::flows::OLIVIA, OMAR]).await[..] else {
+        unreachable!()
+    };
+    let omar_token = app.sign_in(OMAR).await;
+    let ws = app.demo.workspace_id;
+    let held = hold_workspace_lock(&app).await;
+    let first = send(
+        &app,
+        app.owner_token(),
+        DEACTIVATE,
+        json!({ "workspaceId": ws, "userId": omar }),
+    );
+    let second = send(
+        &app,
+        &omar_token,
+        DEACTIVATE,
+        json!({ "workspaceId": ws, "userId": olivia }),
+    );
+    wait_for_waiters(&app, 2, "both calls wait for the workspace lock").await;
+    held.rollback().await.unwrap();
+    let answers = [first.await.unwrap(), second.await.unwrap()];
+    let succeeded = answers
+        .iter()
+        .filter(|answer| {
+            answer["errors"].is_null()
+                && user_error_codes(&data(answer)["deactivateUser"]).is_empty()
+        })
+        .count();
+    assert_eq!(succeeded, 1, "exactly one wins: {answers:?}");
+    let active_owners = app
+        .db()
+        .query_one_raw(sea_orm::Statement::from_string(
+            app.db().get_database_backend(),
+            format!(
+                "SELECT count(*) AS owners FROM membership WHERE workspace_id = '{ws}' \
+                 AND role = 'OWNER' AND status = 'ACTIVE' AND deleted_at IS NULL"
+            ),
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "owners")
+        .unwrap();
+    assert_eq!(active_owners, 1);
+}
+
+/// A client retries while its first call still runs: the second call must wait for the first
+/// one's claim on the key and answer its answer, not run the removal again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(offboarding_sqlite_only, ignore = "OFFBOARDING_TESTS=sqlite-only")]
+async fn a_retry_during_the_first_call_waits_for_its_claim_and_answers_its_answer() {
+    let app = tests::spawn_app_with(Backend::Postgres, crate::flows::no_worker).await;
+    let [gus, max] = people(&app, &[GUS, MAX]).await[..] else {
+        unreachable!()
+    };
+    let input = json!({
+        "workspaceId": app.demo.workspace_id,
+        "userIds": [gus, max],
+        "idempotencyKey": "retry-while-running",
+    });
+    let held = hold_workspace_lock(&app).await;
+    let first = send(&app, app.owner_token(), REMOVE, input.clone());
+    wait_for_waiters(
+        &app,
+        1,
+        "the first call holds its claim and waits for the workspace",
+    )
+    .await;
+    let second = send(&app, app.owner_token(), REMOVE, input);
+    wait_for_waiters(&app, 2, "the retry waits for the first call's claim").await;
+    held.rollback().await.unwrap();
+    let (first, second) = (first.await.unwrap(), second.await.unwrap());
+    let payload = &data(&first)["removeMembers"];
+    assert_eq!(user_error_codes(payload), Vec::<&str>::new(), "{first}");
+    assert_eq!(first, second, "one answer for both");
+    let offboardings = app
+        .db()
+        .query_one_raw(sea_orm::Statement::from_string(
+            app.db().get_database_backend(),
+            "SELECT count(*) AS n FROM offboarding",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap();
+    assert_eq!(offboardings, 1, "the removal ran once");
+}
