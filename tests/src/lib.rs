@@ -420,7 +420,15 @@ impl TestApp {
                 .graphql(Some(self.owner_token()), query, json!({ "id": id }))
                 .await;
             let offboarding = data(&answer)["offboarding"].clone();
-            if offboarding["status"] != "IN_PROGRESS" || tokio::time::Instant::now() > deadline {
+            // `status` and `jobs` are resolved side by side, each from its own read: wait until
+            // the list agrees too, so a test never sees a finished offboarding with a job that
+            // was still running when the list was read.
+            let jobs_finished = offboarding["jobs"].as_array().is_some_and(|jobs| {
+                jobs.iter()
+                    .all(|job| job["status"] == "SUCCEEDED" || job["status"] == "DEAD")
+            });
+            let finished = offboarding["status"] != "IN_PROGRESS" && jobs_finished;
+            if finished || tokio::time::Instant::now() > deadline {
                 return offboarding;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
