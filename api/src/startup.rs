@@ -238,6 +238,9 @@ fn router(state: AppState) -> Router {
     }
     router
         .layer(RequestBodyLimitLayer::new(state.config.limits.body_bytes))
+        // Outside the body limit: its own 413, refused by Content-Length before anything is
+        // read, becomes a GraphQL-shaped answer like every other refusal.
+        .layer(axum::middleware::map_response(shaped_payload_too_large))
         .layer(cors(&state.config.cors))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http())
@@ -262,6 +265,21 @@ fn cors(origins: &CorsOrigins) -> CorsLayer {
         ])
         .expose_headers([HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
         .max_age(Duration::from_secs(2 * 60 * 60))
+}
+
+async fn shaped_payload_too_large(response: Response) -> Response {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|kind| kind.as_bytes().starts_with(b"application/json"));
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
+        return refusal(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            "the request body is larger than the server accepts",
+        );
+    }
+    response
 }
 
 /// A response shaped like GraphQL's, for requests refused before GraphQL runs.

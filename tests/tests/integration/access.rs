@@ -63,7 +63,10 @@ backend_tests! {
         let signed_in = sign_in(&app, app.demo.workspace_id, "  Ada.Admin@ACME.test ", "demo-password").await;
         assert_eq!(user_error_codes(&signed_in), Vec::<&str>::new());
         let token = signed_in["token"].as_str().unwrap().to_owned();
-        assert!(signed_in["expiresAt"].is_string());
+        // The default session lasts 14 days.
+        let expires: chrono::DateTime<chrono::Utc> = signed_in["expiresAt"].as_str().unwrap().parse().unwrap();
+        let lasts = expires - chrono::Utc::now();
+        assert!(lasts > chrono::Duration::days(14) - chrono::Duration::minutes(5) && lasts <= chrono::Duration::days(14), "{lasts:?}");
         let answer = app.graphql(Some(&token), VIEWER, Value::Null).await;
         assert_eq!(data(&answer)["viewer"]["role"], "ADMIN");
 

@@ -43,6 +43,7 @@ backend_tests! {
             .body(format!("{{\"query\": \"{{ __typename }}\", \"operationName\": \"{huge}\"}}"))
             .send().await.unwrap();
         assert_eq!(response.status(), 413);
+        assert_eq!(error_code(&response.json().await.unwrap()), "PAYLOAD_TOO_LARGE");
 
         let response = app.client.post(app.graphql_url())
             .header("content-type", "application/json")

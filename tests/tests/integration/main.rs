@@ -21,4 +21,5 @@ mod preview;
 mod progress;
 mod races;
 mod restore;
+mod rules;
 mod support;

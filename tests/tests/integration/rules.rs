@@ -1,0 +1,103 @@
+//! Rules of deactivation, reactivation and invitation that no other test would catch breaking.
+
+use chrono::{Duration, Utc};
+use entities::{invitation, membership};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::json;
+use tests::{TestApp, backend_tests, error_code, user_error_codes};
+use uuid::Uuid;
+
+use crate::flows::{
+    ADA, DANA, DEACTIVATE, GUS, INVITE, MIA, OLIVIA, OMAR, REACTIVATE, REMOVE, call, mutate, people,
+};
+use crate::support::give_all_contacts_to_the_owner;
+
+async fn live_memberships(app: &TestApp) -> u64 {
+    membership::Entity::find()
+        .filter(membership::Column::DeletedAt.is_null())
+        .count(app.db())
+        .await
+        .unwrap()
+}
+
+backend_tests! {
+    async fn deactivation_and_reactivation_refuse_who_they_may_not_touch(app: TestApp) {
+        let [olivia, omar, ada, dana] = people(&app, &[OLIVIA, OMAR, ADA, DANA]).await[..] else { unreachable!() };
+        let admin = app.sign_in(ADA).await;
+        let member = app.sign_in(MIA).await;
+        let before = live_memberships(&app).await;
+        let deactivate = |token: String, user: Uuid| {
+            let app = &app;
+            async move { mutate(app, &token, DEACTIVATE, "deactivateUser", json!({ "userId": user })).await }
+        };
+        let owner = app.owner_token().to_owned();
+        // Yourself, as an owner or an admin.
+        assert_eq!(user_error_codes(&deactivate(owner.clone(), olivia).await), ["CANNOT_REMOVE_SELF"]);
+        assert_eq!(user_error_codes(&deactivate(admin.clone(), ada).await), ["CANNOT_REMOVE_SELF"]);
+        // An admin on an owner.
+        assert_eq!(user_error_codes(&deactivate(admin.clone(), omar).await), ["ROLE_NOT_MANAGEABLE"]);
+        // Someone who isn't there.
+        assert_eq!(user_error_codes(&deactivate(owner.clone(), Uuid::now_v7()).await), ["MEMBER_NOT_FOUND"]);
+        // A member can't deactivate anyone.
+        let answer = call(&app, &member, DEACTIVATE, json!({ "userId": dana })).await;
+        assert_eq!(error_code(&answer), "FORBIDDEN");
+        // Reactivating yourself: Dana can't sign in while deactivated, so an admin tries on
+        // themselves, and an admin on a deactivated owner.
+        let payload = mutate(&app, &admin, REACTIVATE, "reactivateUser", json!({ "userId": ada })).await;
+        assert_eq!(user_error_codes(&payload), ["CANNOT_REMOVE_SELF"]);
+        let payload = mutate(&app, &owner, DEACTIVATE, "deactivateUser", json!({ "userId": omar })).await;
+        assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+        let payload = mutate(&app, &admin, REACTIVATE, "reactivateUser", json!({ "userId": omar })).await;
+        assert_eq!(user_error_codes(&payload), ["ROLE_NOT_MANAGEABLE"]);
+        assert_eq!(live_memberships(&app).await, before, "nothing removed or added");
+    }
+
+    async fn a_removed_member_is_already_removed_to_deactivation_and_reactivation(app: TestApp) {
+        give_all_contacts_to_the_owner(&app).await;
+        let gus = people(&app, &[GUS]).await[0];
+        let payload = mutate(&app, app.owner_token(), REMOVE, "removeMembers", json!({ "userIds": [gus] })).await;
+        assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+        let payload = mutate(&app, app.owner_token(), DEACTIVATE, "deactivateUser", json!({ "userId": gus })).await;
+        assert_eq!(user_error_codes(&payload), ["ALREADY_REMOVED"]);
+        let payload = mutate(&app, app.owner_token(), REACTIVATE, "reactivateUser", json!({ "userId": gus })).await;
+        assert_eq!(user_error_codes(&payload), ["ALREADY_REMOVED"]);
+    }
+
+    async fn an_idempotency_key_is_refused_with_another_input_on_every_mutation_and_scoped_to_a_key(app: TestApp) {
+        let [mia, gus] = people(&app, &[MIA, GUS]).await[..] else { unreachable!() };
+        let first = mutate(&app, app.owner_token(), DEACTIVATE, "deactivateUser", json!({ "userId": mia, "idempotencyKey": "k1" })).await;
+        assert_eq!(user_error_codes(&first), Vec::<&str>::new());
+        let other = mutate(&app, app.owner_token(), DEACTIVATE, "deactivateUser", json!({ "userId": gus, "idempotencyKey": "k1" })).await;
+        assert_eq!(user_error_codes(&other), ["IDEMPOTENCY_KEY_REUSED"]);
+        // The same key from an API key is its own: it runs.
+        let ada = app.sign_in(ADA).await;
+        let answer = app.graphql(Some(&ada), "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { token } }",
+            json!({ "i": { "workspaceId": app.demo.workspace_id, "name": "Automation", "role": "ADMIN" } })).await;
+        let key = answer["data"]["createApiKey"]["token"].as_str().unwrap().to_owned();
+        let by_key = mutate(&app, &key, DEACTIVATE, "deactivateUser", json!({ "userId": gus, "idempotencyKey": "k1" })).await;
+        assert_eq!(user_error_codes(&by_key), Vec::<&str>::new(), "{by_key}");
+        assert_eq!(by_key["member"]["status"], "DEACTIVATED");
+    }
+
+    async fn a_removed_person_can_be_invited_again_and_an_expired_invitation_is_refused(app: TestApp) {
+        give_all_contacts_to_the_owner(&app).await;
+        let gus = people(&app, &[GUS]).await[0];
+        let payload = mutate(&app, app.owner_token(), REMOVE, "removeMembers", json!({ "userIds": [gus] })).await;
+        assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+        let invited = mutate(&app, app.owner_token(), INVITE, "inviteMember", json!({ "email": GUS, "role": "MEMBER" })).await;
+        assert_eq!(user_error_codes(&invited), Vec::<&str>::new());
+        assert_eq!(invited["member"]["user"]["id"], json!(gus), "the same person, not a new account");
+        assert_eq!(invited["member"]["status"], "INVITED");
+        // The invitation expires after its TTL.
+        invitation::Entity::update_many()
+            .col_expr(invitation::Column::ExpiresAt, (Utc::now() - Duration::seconds(1)).into())
+            .filter(invitation::Column::Email.eq(GUS))
+            .exec(app.db())
+            .await
+            .unwrap();
+        let token = invited["invitationToken"].as_str().unwrap();
+        let answer = app.graphql(None, "mutation($i: AcceptInvitationInput!) { acceptInvitation(input: $i) { token userErrors { code } } }",
+            json!({ "i": { "token": token, "password": "demo-password" } })).await;
+        assert_eq!(user_error_codes(&answer["data"]["acceptInvitation"]), ["INVITATION_INVALID"]);
+    }
+}
