@@ -447,6 +447,20 @@ impl TestApp {
         variables: Value,
         timeout: Duration,
     ) -> Vec<Value> {
+        self.subscribe_telling(token, query, variables, timeout, None)
+            .await
+    }
+
+    /// [`TestApp::subscribe`], sending on `first_event` when the first event arrives: the
+    /// subscription is then authenticated and streaming, so the test can act on it.
+    pub async fn subscribe_telling(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+        timeout: Duration,
+        mut first_event: Option<tokio::sync::oneshot::Sender<()>>,
+    ) -> Vec<Value> {
         use futures_util::{SinkExt, StreamExt};
         use tokio_tungstenite::tungstenite::Message;
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -492,7 +506,12 @@ impl TestApp {
             let message: Value = serde_json::from_str(text.as_str()).expect("a JSON message");
             match message["type"].as_str() {
                 Some("connection_ack" | "ping" | "pong" | "ka") => continue,
-                Some("next") => messages.push(message),
+                Some("next") => {
+                    messages.push(message);
+                    if let Some(tell) = first_event.take() {
+                        let _ = tell.send(());
+                    }
+                }
                 Some("complete" | "error") => {
                     messages.push(message);
                     return messages;

@@ -1,5 +1,5 @@
 use entities::audit_entry;
-use sea_orm::{ConnectionTrait, EntityTrait};
+use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder};
 use serde_json::json;
 use tests::{Backend, backend_tests, data};
 
@@ -11,7 +11,7 @@ backend_tests! {
                 json!({ "input": { "workspaceId": app.demo.workspace_id, "email": "audited@example.com", "role": "GUEST" } }))
             .await;
         data(&answer);
-        let before = audit_entry::Entity::find().all(app.db()).await.unwrap();
+        let before = audit_entry::Entity::find().order_by_asc(audit_entry::Column::Id).all(app.db()).await.unwrap();
         assert_eq!(before.len(), 1);
         assert_eq!(before[0].action, "team_membership_invite");
 
@@ -21,7 +21,7 @@ backend_tests! {
         if app.backend == Backend::Postgres {
             assert!(db.execute_unprepared("TRUNCATE audit_entry").await.is_err());
         }
-        let after = audit_entry::Entity::find().all(db).await.unwrap();
+        let after = audit_entry::Entity::find().order_by_asc(audit_entry::Column::Id).all(db).await.unwrap();
         assert_eq!(after, before);
     }
 }

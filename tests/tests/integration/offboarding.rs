@@ -5,7 +5,7 @@ use entities::{
     OutboxStatus, api_key, audit_entry, campaign, creative, membership, outbox, rule, session,
     workspace,
 };
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 use tests::{Backend, TestApp, backend_tests, data, error_code, user_error_codes};
 use uuid::Uuid;
@@ -137,7 +137,7 @@ backend_tests! {
         assert!(email.contains("Designers"));
         assert!(email.contains("moved team"));
         // The audit trail: the removal, the ended sessions, the revoked key, the campaigns.
-        let actions: Vec<String> = audit_entry::Entity::find().filter(audit_entry::Column::TargetUserId.eq(mia)).all(app.db()).await.unwrap().into_iter().map(|e| e.action).collect();
+        let actions: Vec<String> = audit_entry::Entity::find().filter(audit_entry::Column::TargetUserId.eq(mia)).order_by_asc(audit_entry::Column::Id).all(app.db()).await.unwrap().into_iter().map(|e| e.action).collect();
         for action in ["team_membership_remove", "sessions_end", "api_key_revoke", "campaigns_reattribute"] {
             assert_eq!(actions.iter().filter(|a| *a == action).count(), 1, "{action} in {actions:?}");
         }
@@ -266,7 +266,7 @@ backend_tests! {
         let ivy = user_id(&app, "ivy.invited@acme.test").await;
         let answer = app.graphql(Some(app.owner_token()), DEACTIVATE, json!({ "input": { "workspaceId": app.demo.workspace_id, "userId": ivy } })).await;
         assert_eq!(user_error_codes(&data(&answer)["deactivateUser"]), ["INVITATION_PENDING"]);
-        let actions: Vec<String> = audit_entry::Entity::find().filter(audit_entry::Column::TargetUserId.eq(mia)).all(app.db()).await.unwrap().into_iter().map(|e| e.action).collect();
+        let actions: Vec<String> = audit_entry::Entity::find().filter(audit_entry::Column::TargetUserId.eq(mia)).order_by_asc(audit_entry::Column::Id).all(app.db()).await.unwrap().into_iter().map(|e| e.action).collect();
         assert_eq!(actions, ["team_membership_deactivate", "team_membership_reactivate"]);
     }
 

@@ -122,17 +122,19 @@ backend_tests! {
         let offboarding_id = remove_mia(&app).await;
         let ada = app.sign_in("ada.admin@acme.test").await;
         let ada_id = user_id(&app, "ada.admin@acme.test").await;
+        let (streaming, started) = tokio::sync::oneshot::channel();
         let subscription = {
             let offboarding_id = offboarding_id.clone();
             let ada = ada.clone();
             let app = &app;
             async move {
-                app.subscribe(Some(&ada), PROGRESS, json!({ "id": offboarding_id }), Duration::from_secs(20)).await
+                app.subscribe_telling(Some(&ada), PROGRESS, json!({ "id": offboarding_id }), Duration::from_secs(20), Some(streaming)).await
             }
         };
         let deactivate = async {
-            // No worker runs: the jobs stay PENDING and the stream stays open until Ada is cut off.
-            tokio::time::sleep(Duration::from_millis(800)).await;
+            // No worker runs: the jobs stay PENDING and the stream stays open until Ada is cut
+            // off. Cut her off once her subscription is streaming.
+            started.await.expect("the subscription streams its history");
             let answer = app
                 .graphql(
                     Some(app.owner_token()),
