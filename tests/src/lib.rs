@@ -247,6 +247,16 @@ impl TestApp {
         response.json().await.expect("a JSON answer")
     }
 
+    /// `GET /graphql` as a browser asks for a page (`Accept: text/html`).
+    pub async fn open_in_a_browser(&self) -> reqwest::Response {
+        self.client
+            .get(self.graphql_url())
+            .header("accept", "text/html")
+            .send()
+            .await
+            .expect("the server answers")
+    }
+
     /// The owner's demo token.
     pub fn owner_token(&self) -> &str {
         &self.demo.token

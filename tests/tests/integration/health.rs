@@ -16,7 +16,7 @@ backend_tests! {
     }
 
     async fn graphiql_is_served_and_responses_carry_a_request_id(app: TestApp) {
-        let page = app.client.get(app.graphql_url()).header("accept", "text/html").send().await.unwrap();
+        let page = app.open_in_a_browser().await;
         assert_eq!(page.status(), 200);
         assert!(page.text().await.unwrap().contains("graphiql"));
 
@@ -88,13 +88,7 @@ async fn graphiql_and_introspection_can_be_switched_off() {
         config.introspection = false;
     })
     .await;
-    let page = app
-        .client
-        .get(app.graphql_url())
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap();
+    let page = app.open_in_a_browser().await;
     // GET /graphql is only GraphQL over HTTP now, and this one sent no query.
     let answer: Value = page.json().await.unwrap();
     assert_eq!(tests::error_code(&answer), "BAD_USER_INPUT", "{answer}");

@@ -81,13 +81,7 @@ async fn introspection_works_at_the_default_limits_and_ordinary_queries_keep_the
 #[tokio::test]
 async fn graphiql_is_served_from_the_binary_under_a_content_security_policy() {
     let app = sqlite().await;
-    let page = app
-        .client
-        .get(app.graphql_url())
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap();
+    let page = app.open_in_a_browser().await;
     assert_eq!(page.status(), 200);
     let csp = page.headers()["content-security-policy"]
         .to_str()
@@ -148,13 +142,7 @@ async fn graphiql_is_served_from_the_binary_under_a_content_security_policy() {
     assert_eq!(missing.status(), 404);
     // Switched off, neither the page nor its assets are served.
     let closed = tests::spawn_app_with(Backend::Sqlite, |config| config.graphiql = false).await;
-    let page = closed
-        .client
-        .get(closed.graphql_url())
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap();
+    let page = closed.open_in_a_browser().await;
     let kind = page.headers()["content-type"].to_str().unwrap().to_owned();
     assert!(!kind.contains("text/html"), "{kind}");
     let asset = closed

@@ -116,6 +116,22 @@ fn no_worker(config: &mut tests::Config) {
 }
 
 backend_tests! {
+    /// Signing out ends the session a subscription was opened with: the stream ends too.
+    async fn signing_out_ends_ones_subscription(app: TestApp) configure(no_worker) {
+        let offboarding_id = remove_mia(&app).await;
+        let ada = app.sign_in("ada.admin@acme.test").await;
+        let (streaming, started) = tokio::sync::oneshot::channel();
+        let subscription = app.subscribe_telling(Some(&ada), PROGRESS, json!({ "id": offboarding_id }), Duration::from_secs(20), Some(streaming));
+        let sign_out = async {
+            started.await.expect("the subscription streams its history");
+            let answer = app.graphql(Some(&ada), "mutation { signOut { signedOut } }", Value::Null).await;
+            assert_eq!(data(&answer)["signOut"]["signedOut"], true);
+        };
+        let (messages, ()) = tokio::join!(subscription, sign_out);
+        assert!(events(&messages).iter().any(|e| e["status"] == "PENDING"), "it was streaming: {messages:?}");
+        assert_eq!(error_code(&messages), "UNAUTHENTICATED", "{messages:?}");
+    }
+
     /// A socket outlives any one check: the subscriber's token is checked before every read, so
     /// a subscriber deactivated mid-stream stops receiving at once.
     async fn a_subscriber_cut_off_mid_stream_stops_receiving(app: TestApp) configure(no_worker) {

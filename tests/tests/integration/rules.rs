@@ -101,3 +101,31 @@ backend_tests! {
         assert_eq!(user_error_codes(&answer["data"]["acceptInvitation"]), ["INVITATION_INVALID"]);
     }
 }
+
+backend_tests! {
+    /// Deactivation cuts access at commit and then, as side effects: ends sessions, revokes the
+    /// API keys when asked, and sends no email (the person may come back).
+    async fn deactivation_runs_its_own_side_effects_and_sends_no_email(app: TestApp) {
+        let ada = people(&app, &[ADA]).await[0];
+        let session = app.sign_in(ADA).await;
+        let answer = app.graphql(Some(&session), "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { token apiKey { id } } }",
+            json!({ "i": { "workspaceId": app.demo.workspace_id, "name": "Ada's sync", "role": "MEMBER" } })).await;
+        let key = answer["data"]["createApiKey"]["token"].as_str().unwrap().to_owned();
+        let key_id: Uuid = answer["data"]["createApiKey"]["apiKey"]["id"].as_str().unwrap().parse().unwrap();
+        let payload = mutate(&app, app.owner_token(), DEACTIVATE, "deactivateUser", json!({ "userId": ada, "revokeApiKeys": true })).await;
+        assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+        assert_eq!(payload["offboarding"]["kind"], "deactivate_user");
+        for token in [&session, &key] {
+            let answer = app.graphql(Some(token), "{ viewer { role } }", serde_json::Value::Null).await;
+            assert_eq!(error_code(&answer), "UNAUTHENTICATED", "cut at commit");
+        }
+        let id = payload["offboarding"]["id"].as_str().unwrap();
+        let finished = app.wait_for_offboarding(id, std::time::Duration::from_secs(30)).await;
+        assert_eq!(finished["status"], "SUCCEEDED", "{finished}");
+        let kinds: Vec<&str> = finished["jobs"].as_array().unwrap().iter().map(|job| job["kind"].as_str().unwrap()).collect();
+        assert!(kinds.contains(&"end_sessions") && kinds.contains(&"revoke_api_keys"), "{kinds:?}");
+        assert!(!kinds.contains(&"send_removal_email"), "no email on deactivation: {kinds:?}");
+        let stored = entities::api_key::Entity::find_by_id(key_id).one(app.db()).await.unwrap().unwrap();
+        assert!(stored.revoked_at.is_some(), "the key is revoked for good");
+    }
+}
