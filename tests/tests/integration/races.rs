@@ -15,10 +15,14 @@ use crate::flows::{DEACTIVATE, GUS, MAX, OMAR, REMOVE, people};
 
 /// The workspace row locked by the test, as a call changing owners locks it.
 async fn hold_workspace_lock(app: &TestApp) -> DatabaseTransaction {
+    hold_row_lock(app, "workspace", app.demo.workspace_id).await
+}
+
+/// A row of `table` locked by the test until the transaction returned ends.
+async fn hold_row_lock(app: &TestApp, table: &str, id: uuid::Uuid) -> DatabaseTransaction {
     let txn = app.db().begin().await.unwrap();
     txn.execute_unprepared(&format!(
-        "SELECT id FROM workspace WHERE id = '{}' FOR UPDATE",
-        app.demo.workspace_id
+        "SELECT id FROM {table} WHERE id = '{id}' FOR UPDATE"
     ))
     .await
     .unwrap();
@@ -159,4 +163,47 @@ async fn a_retry_during_the_first_call_waits_for_its_claim_and_answers_its_answe
         .try_get::<i64>("", "n")
         .unwrap();
     assert_eq!(offboardings, 1, "the removal ran once");
+}
+
+/// Two invitations for the organization's last seat at the same moment: one gets it, the other
+/// is SEAT_LIMIT_REACHED. Invitations take the organization's lock before counting seats.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(offboarding_sqlite_only, ignore = "OFFBOARDING_TESTS=sqlite-only")]
+async fn two_invitations_for_the_last_seat_get_one_seat() {
+    let app = tests::spawn_app(Backend::Postgres).await;
+    let org = app.demo.organization_id;
+    let answer = app
+        .graphql(
+            Some(app.owner_token()),
+            "query($org: UUID!) { seatUsage(organizationId: $org) { used } }",
+            json!({ "org": org }),
+        )
+        .await;
+    let used = data(&answer)["seatUsage"]["used"].as_u64().unwrap();
+    app.db()
+        .execute_unprepared(&format!(
+            "UPDATE organization SET seat_limit = {} WHERE id = '{org}'",
+            used + 1
+        ))
+        .await
+        .unwrap();
+    let held = hold_row_lock(&app, "organization", org).await;
+    let invite = |email: &str| {
+        send(
+            &app,
+            app.owner_token(),
+            crate::flows::INVITE,
+            json!({ "workspaceId": app.demo.workspace_id, "email": email, "role": "MEMBER" }),
+        )
+    };
+    let (first, second) = (invite("first@acme.test"), invite("second@acme.test"));
+    wait_for_waiters(&app, 2, "both invitations wait for the organization's lock").await;
+    held.rollback().await.unwrap();
+    let answers = [first.await.unwrap(), second.await.unwrap()];
+    let mut codes: Vec<Vec<&str>> = answers
+        .iter()
+        .map(|answer| user_error_codes(&data(answer)["inviteMember"]))
+        .collect();
+    codes.sort();
+    assert_eq!(codes, [vec![], vec!["SEAT_LIMIT_REACHED"]], "{answers:?}");
 }
