@@ -283,3 +283,47 @@ async fn the_subscription_streams_every_state_of_jobs_run_by_another_process() {
         "only the last event finishes the offboarding"
     );
 }
+
+/// A job that outlives the job timeout in a live worker (its SMTP server never answers) is cut
+/// off, recorded as a failed attempt naming the timeout, and DEAD once its attempts are spent:
+/// it never holds the worker or comes back forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(offboarding_sqlite_only, ignore = "OFFBOARDING_TESTS=sqlite-only")]
+async fn a_job_outliving_the_job_timeout_is_a_failed_attempt_then_dead() {
+    let app =
+        tests::spawn_app_with(Backend::Postgres, |config| config.in_process_worker = false).await;
+    let (tarpit_port, _) = tarpit();
+    let (offboarding_id, email_job) = remove_gus(&app).await;
+    let mut worker = start_worker_with(
+        &app,
+        tarpit_port,
+        &[
+            ("JOB_TIMEOUT_MS", "1000"),
+            ("JOB_MAX_ATTEMPTS", "2"),
+            ("JOB_RETRY_BASE_MS", "100"),
+            ("JOB_RETRY_MAX_MS", "200"),
+        ],
+    );
+    let offboarding = app
+        .wait_for_offboarding(&offboarding_id, Duration::from_secs(30))
+        .await;
+    worker.kill().unwrap();
+    worker.wait().unwrap();
+    assert_eq!(offboarding["status"], "FAILED", "{offboarding}");
+    let row = email_row(&app, &email_job).await;
+    assert_eq!(row.status, entities::OutboxStatus::Dead, "{row:?}");
+    assert_eq!(row.attempts, 2, "{row:?}");
+    let error = row.last_error.unwrap_or_default();
+    assert!(
+        error.contains("timed out") || error.contains("timeout"),
+        "{error}"
+    );
+    // The other side effects ran meanwhile: the worker was never held up.
+    let others_succeeded = offboarding["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|job| job["kind"] != "send_removal_email")
+        .all(|job| job["status"] == "SUCCEEDED");
+    assert!(others_succeeded, "{offboarding}");
+}

@@ -76,6 +76,13 @@ backend_tests! {
         }
         assert_eq!(nodes[1]["targetUserId"], mia.to_string());
         assert_eq!(nodes[4]["reason"], "left the company");
+        // What the removal recorded about Mia as she was.
+        let removal = &nodes[4]["metadata"];
+        assert_eq!(removal["role"], "MEMBER", "{removal}");
+        assert_eq!(removal["status"], "ACTIVE", "{removal}");
+        assert_eq!(removal["member_count"], 1, "{removal}");
+        assert_eq!(removal["revoke_api_keys"], false, "{removal}");
+        assert_eq!(removal["reason"], "left the company", "{removal}");
         assert_eq!(nodes[4]["requestId"], "req-123");
         assert_eq!(nodes[3]["reason"], "on leave");
         let times: Vec<DateTime<FixedOffset>> = nodes.iter()
@@ -178,6 +185,8 @@ backend_tests! {
         }
         let log = audit_log(&app, json!({ "action": "sessions_end" }), None, None).await;
         assert_eq!(actions_and_targets(&log), expected(&[("sessions_end", MIA)]));
-        assert!(log["edges"][0]["node"]["metadata"].is_object());
+        let ended = &log["edges"][0]["node"]["metadata"];
+        assert_eq!(ended["offboarding_id"], payload["offboarding"]["id"], "{ended}");
+        assert!(ended["sessions"].as_u64().is_some_and(|sessions| sessions >= 1), "{ended}");
     }
 }

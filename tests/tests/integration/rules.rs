@@ -129,3 +129,28 @@ backend_tests! {
         assert!(stored.revoked_at.is_some(), "the key is revoked for good");
     }
 }
+
+backend_tests! {
+    async fn a_revoked_invitation_cannot_be_accepted(app: TestApp) {
+        let invited = mutate(&app, app.owner_token(), INVITE, "inviteMember", json!({ "email": "revoked@acme.test", "role": "MEMBER" })).await;
+        assert_eq!(user_error_codes(&invited), Vec::<&str>::new());
+        invitation::Entity::update_many()
+            .col_expr(invitation::Column::RevokedAt, Some(Utc::now()).into())
+            .filter(invitation::Column::Email.eq("revoked@acme.test"))
+            .exec(app.db())
+            .await
+            .unwrap();
+        let answer = app.graphql(None, "mutation($i: AcceptInvitationInput!) { acceptInvitation(input: $i) { token userErrors { code message } } }",
+            json!({ "i": { "token": invited["invitationToken"], "password": "a long password" } })).await;
+        let payload = &answer["data"]["acceptInvitation"];
+        assert_eq!(user_error_codes(payload), ["INVITATION_INVALID"]);
+        assert!(payload["userErrors"][0]["message"].as_str().unwrap().contains("revoked"), "{payload}");
+        assert!(payload["token"].is_null());
+        let still_invited = membership::Entity::find()
+            .filter(membership::Column::Status.eq(entities::MembershipStatus::Invited))
+            .count(app.db())
+            .await
+            .unwrap();
+        assert_eq!(still_invited, 2, "Ivy and the revoked one: nobody joined");
+    }
+}
