@@ -8,7 +8,8 @@ use tests::{TestApp, backend_tests, error_code, user_error_codes};
 use uuid::Uuid;
 
 use crate::flows::{
-    ADA, DANA, DEACTIVATE, GUS, INVITE, MIA, OLIVIA, OMAR, REACTIVATE, REMOVE, call, mutate, people,
+    ADA, DANA, DEACTIVATE, GUS, INVITE, MAX, MIA, OLIVIA, OMAR, REACTIVATE, REMOVE, RESTORE, call,
+    mutate, people,
 };
 use crate::support::give_all_contacts_to_the_owner;
 
@@ -152,5 +153,34 @@ backend_tests! {
             .await
             .unwrap();
         assert_eq!(still_invited, 2, "Ivy and the revoked one: nobody joined");
+    }
+}
+
+backend_tests! {
+    /// A restore brings back the groups the removal took the person out of, not a group they
+    /// had left before it.
+    async fn a_restore_brings_back_the_removals_groups_only(app: TestApp) {
+        use entities::{group_membership, user_group};
+        give_all_contacts_to_the_owner(&app).await;
+        let max = people(&app, &[MAX]).await[0];
+        let analysts = user_group::Entity::find()
+            .filter(user_group::Column::Name.eq("Analysts"))
+            .one(app.db())
+            .await
+            .unwrap()
+            .unwrap();
+        let left = group_membership::Entity::update_many()
+            .col_expr(group_membership::Column::DeletedAt, Some(Utc::now() - Duration::days(1)).into())
+            .filter(group_membership::Column::UserId.eq(max))
+            .filter(group_membership::Column::GroupId.eq(analysts.id))
+            .exec(app.db())
+            .await
+            .unwrap();
+        assert_eq!(left.rows_affected, 1, "Max left Analysts yesterday");
+        let payload = mutate(&app, app.owner_token(), REMOVE, "removeMembers", json!({ "userIds": [max] })).await;
+        assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+        let restored = mutate(&app, app.owner_token(), RESTORE, "restoreMember", json!({ "userId": max })).await;
+        assert_eq!(user_error_codes(&restored), Vec::<&str>::new());
+        assert_eq!(restored["member"]["groups"], json!([{ "name": "Designers" }]), "{restored}");
     }
 }
