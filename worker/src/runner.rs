@@ -206,20 +206,19 @@ async fn run_queued_job(job: OutboxJob, running: Data<Arc<Running>>) -> Result<(
         deps.config.job_timeout,
         catch_panic(process(deps, job.outbox_id)),
     );
-    match run.await {
-        Ok(Ok(outcome)) => {
-            outcome?;
-        }
+    let recorded = match run.await {
+        Ok(Ok(outcome)) => outcome.map(|_| ()),
         Ok(Err(message)) => {
-            record_unfinished(deps, job.outbox_id, WorkerError::Panicked(message)).await?
+            record_unfinished(deps, job.outbox_id, WorkerError::Panicked(message)).await
         }
         Err(_) => {
             let error = WorkerError::TimedOut(deps.config.job_timeout);
-            record_unfinished(deps, job.outbox_id, error).await?
+            record_unfinished(deps, job.outbox_id, error).await
         }
-    }
+    };
+    // Only a run cut off by shutdown (this future dropped) never gets here.
     running.finished(job.outbox_id);
-    Ok(())
+    Ok(recorded?)
 }
 
 /// The worker's state shared with every job it runs.
