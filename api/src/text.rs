@@ -137,30 +137,8 @@ text_kinds! {
     Password { field: "password", min: 0, max: 1000, line_breaks: false, trim: false, debug: false }
     /// An invitation's secret.
     InvitationToken { field: "token", min: 1, max: 200, line_breaks: false, trim: true, debug: false }
-}
-
-/// A paging cursor as a client sends it back: an opaque string, checked when decoded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CursorText(String);
-
-impl CheckedText for CursorText {
-    const RULE: TextRule = TextRule {
-        field: "after",
-        min_chars: 1,
-        max_chars: 400,
-        line_breaks: false,
-        trim: false,
-    };
-
-    fn from_checked(value: String) -> Self {
-        CursorText(value)
-    }
-}
-
-impl CursorText {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
+    /// A paging cursor as a client sends it back: opaque here, checked when decoded.
+    CursorText { field: "after", min: 1, max: 400, line_breaks: false, trim: false, debug: true }
 }
 
 /// The longest address SMTP carries (RFC 5321's path limit, less the angle brackets).

@@ -65,11 +65,16 @@ fn assign_code(error: &mut ServerError) {
     {
         return;
     }
-    let retry_after = match error.source::<ApiError>() {
+    let (retry_after, timed_out) = match error.source::<ApiError>() {
         Some(ApiError::RateLimited {
             retry_after_seconds,
-        }) => Some(*retry_after_seconds),
-        _ => None,
+        }) => (Some(*retry_after_seconds), false),
+        Some(ApiError::Database(database)) => (None, is_statement_timeout(database)),
+        Some(_) => (None, false),
+        None => (
+            None,
+            error.source::<DbErr>().is_some_and(is_statement_timeout),
+        ),
     };
     if let Some(seconds) = retry_after {
         error
@@ -77,11 +82,6 @@ fn assign_code(error: &mut ServerError) {
             .get_or_insert_default()
             .set("retryAfter", seconds);
     }
-    let timed_out = match error.source::<ApiError>() {
-        Some(ApiError::Database(database)) => is_statement_timeout(database),
-        Some(_) => false,
-        None => error.source::<DbErr>().is_some_and(is_statement_timeout),
-    };
     let code = if timed_out {
         tracing::warn!(path = ?error.path, "a statement ran past the statement timeout");
         error.message =

@@ -52,17 +52,17 @@ macro_rules! string_input {
             }
         )*
     };
+    // The kinds of `crate::text` that follow a `TextRule`.
+    (checked: $($ty:ident),* $(,)?) => {
+        string_input! { $($ty => <$ty as CheckedText>::parse;)* }
+    };
 }
 
 string_input! {
-    PersonName => <PersonName as CheckedText>::parse;
-    ApiKeyName => <ApiKeyName as CheckedText>::parse;
-    Reason => <Reason as CheckedText>::parse;
-    SearchText => <SearchText as CheckedText>::parse;
-    IdempotencyKeyText => <IdempotencyKeyText as CheckedText>::parse;
-    AuditAction => <AuditAction as CheckedText>::parse;
-    Password => <Password as CheckedText>::parse;
-    InvitationToken => <InvitationToken as CheckedText>::parse;
-    CursorText => <CursorText as CheckedText>::parse;
+    checked: PersonName, ApiKeyName, Reason, SearchText, IdempotencyKeyText, AuditAction, Password,
+    InvitationToken, CursorText,
+}
+
+string_input! {
     Email => str::parse::<Email>;
 }
