@@ -29,21 +29,30 @@ async fn hold_row_lock(app: &TestApp, table: &str, id: uuid::Uuid) -> DatabaseTr
     txn
 }
 
+/// The `n` a `SELECT count(*) AS n …` answers.
+async fn count_of(app: &TestApp, sql: &str) -> i64 {
+    let row = app
+        .db()
+        .query_one_raw(sea_orm::Statement::from_string(
+            app.db().get_database_backend(),
+            sql,
+        ))
+        .await
+        .unwrap()
+        .expect("a count");
+    row.try_get("", "n").unwrap()
+}
+
 /// Waits until `count` sessions of the test's database wait on a lock, or fails.
 async fn wait_for_waiters(app: &TestApp, count: i64, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let row = app
-            .db()
-            .query_one_raw(sea_orm::Statement::from_string(
-                app.db().get_database_backend(),
-                "SELECT count(*) AS waiting FROM pg_stat_activity \
-                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
-            ))
-            .await
-            .unwrap()
-            .unwrap();
-        let waiting: i64 = row.try_get("", "waiting").unwrap();
+        let waiting = count_of(
+            app,
+            "SELECT count(*) AS n FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .await;
         if waiting >= count {
             return;
         }
@@ -105,20 +114,14 @@ async fn two_owners_deactivating_each_other_wait_on_the_workspace_lock() {
         })
         .count();
     assert_eq!(succeeded, 1, "exactly one wins: {answers:?}");
-    let active_owners = app
-        .db()
-        .query_one_raw(sea_orm::Statement::from_string(
-            app.db().get_database_backend(),
-            format!(
-                "SELECT count(*) AS owners FROM membership WHERE workspace_id = '{ws}' \
-                 AND role = 'OWNER' AND status = 'ACTIVE' AND deleted_at IS NULL"
-            ),
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get::<i64>("", "owners")
-        .unwrap();
+    let active_owners = count_of(
+        &app,
+        &format!(
+            "SELECT count(*) AS n FROM membership WHERE workspace_id = '{ws}' \
+             AND role = 'OWNER' AND status = 'ACTIVE' AND deleted_at IS NULL"
+        ),
+    )
+    .await;
     assert_eq!(active_owners, 1);
 }
 
@@ -151,17 +154,7 @@ async fn a_retry_during_the_first_call_waits_for_its_claim_and_answers_its_answe
     let payload = &data(&first)["removeMembers"];
     assert_eq!(user_error_codes(payload), Vec::<&str>::new(), "{first}");
     assert_eq!(first, second, "one answer for both");
-    let offboardings = app
-        .db()
-        .query_one_raw(sea_orm::Statement::from_string(
-            app.db().get_database_backend(),
-            "SELECT count(*) AS n FROM offboarding",
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get::<i64>("", "n")
-        .unwrap();
+    let offboardings = count_of(&app, "SELECT count(*) AS n FROM offboarding").await;
     assert_eq!(offboardings, 1, "the removal ran once");
 }
 
