@@ -395,14 +395,14 @@ impl OffboardingMutation {
                 .members
                 .into_iter()
                 .map(|member| RemovedMember {
-                    user_id: member.user_id,
+                    user_id: member.user.id,
+                    email: member.user.email.clone(),
+                    name: member.user.name.clone(),
                     member: Member::from(MemberRow {
                         membership: member.membership,
                         user: member.user,
                         groups: Vec::new(),
                     }),
-                    email: member.email,
-                    name: member.name,
                     seat_freed: member.seat_freed,
                     api_keys_revoked: member.api_keys_revoked as u64,
                 })

@@ -40,9 +40,6 @@ pub struct RemoveRequest<'a> {
 }
 
 pub struct RemovedMember {
-    pub user_id: Uuid,
-    pub email: String,
-    pub name: String,
     /// The membership as the removal left it (`deleted_at` set).
     pub membership: membership::Model,
     pub user: entities::user::Model,
@@ -295,9 +292,6 @@ async fn apply_removal<C: ConnectionTrait>(
     let members: Vec<RemovedMember> = leaving
         .iter()
         .map(|c| RemovedMember {
-            user_id: c.user.id,
-            email: c.user.email.clone(),
-            name: c.user.name.clone(),
             membership: membership::Model {
                 deleted_at: Some(now),
                 ..c.membership.clone()
@@ -322,7 +316,7 @@ async fn apply_removal<C: ConnectionTrait>(
         .map(|(candidate, member)| {
             audit(
                 "team_membership_remove",
-                member.user_id,
+                member.user.id,
                 json!({
                     "reason": reason,
                     "role": candidate.membership.role.to_value(),
