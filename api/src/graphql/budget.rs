@@ -88,9 +88,12 @@ impl Extension for FieldsAtOnce {
         info: ResolveInfo<'_>,
         next: NextResolve<'_>,
     ) -> ServerResult<Option<Value>> {
+        // Every field of every request passes here: nested ones go straight on.
+        if info.path_node.parent.is_some() {
+            return next.run(ctx, info).await;
+        }
         let slots = ctx
             .data_opt::<RequestContext>()
-            .filter(|_| info.path_node.parent.is_none())
             .map(|request| request.budget.fields.clone());
         let _slot = match slots {
             Some(slots) => Some(slots.acquire_owned().await),
