@@ -7,7 +7,10 @@
 //! `OFFBOARDING_TESTS=sqlite-only` at build time, are the PostgreSQL variants left out: marked
 //! ignored, so cargo's summary counts them.
 
+pub mod answer;
 pub mod smtp_sink;
+
+pub use answer::Answer;
 
 use smtp_sink::SmtpSink;
 
@@ -235,7 +238,7 @@ impl TestApp {
     }
 
     /// Sends one GraphQL operation and returns the whole JSON answer.
-    pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+    pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Answer {
         let mut request = self
             .client
             .post(self.graphql_url())
@@ -283,28 +286,28 @@ impl TestApp {
 }
 
 /// The `data` of an answer that must have no errors.
-pub fn data(answer: &Value) -> &Value {
-    assert!(
-        answer.get("errors").is_none_or(Value::is_null),
-        "expected no errors: {answer}"
-    );
+pub fn data(answer: &Answer) -> &Answer {
+    assert!(!answer.has_errors(), "expected no errors: {answer}");
     &answer["data"]
 }
 
 /// The `extensions.code` of an answer's first error.
-pub fn error_code(answer: &Value) -> &str {
+pub fn error_code(answer: &Answer) -> &str {
     answer["errors"][0]["extensions"]["code"]
         .as_str()
         .unwrap_or_else(|| panic!("expected an error with a code: {answer}"))
 }
 
 /// The codes of a payload's `userErrors`.
-pub fn user_error_codes(payload: &Value) -> Vec<&str> {
+pub fn user_error_codes(payload: &Answer) -> Vec<&str> {
     payload["userErrors"]
-        .as_array()
-        .unwrap_or_else(|| panic!("expected userErrors: {payload}"))
+        .items()
         .iter()
-        .filter_map(|error| error["code"].as_str())
+        .map(|error| {
+            error["code"]
+                .as_str()
+                .unwrap_or_else(|| panic!("a user error has a code: {payload}"))
+        })
         .collect()
 }
 
@@ -421,7 +424,7 @@ impl TestApp {
 
     /// Polls `offboarding(id)` until every job has finished (or `timeout` passes) and returns
     /// its last answer.
-    pub async fn wait_for_offboarding(&self, id: &str, timeout: Duration) -> Value {
+    pub async fn wait_for_offboarding(&self, id: &str, timeout: Duration) -> Answer {
         let query = "query($id: UUID!) { offboarding(id: $id) { status summary { total pending queued succeeded failed dead }
             jobs(first: 100) { id kind status attempts lastError } } }";
         let deadline = tokio::time::Instant::now() + timeout;
@@ -433,10 +436,10 @@ impl TestApp {
             // `status` and `jobs` are resolved side by side, each from its own read: wait until
             // the list agrees too, so a test never sees a finished offboarding with a job that
             // was still running when the list was read.
-            let jobs_finished = offboarding["jobs"].as_array().is_some_and(|jobs| {
-                jobs.iter()
-                    .all(|job| job["status"] == "SUCCEEDED" || job["status"] == "DEAD")
-            });
+            let jobs_finished = offboarding["jobs"]
+                .items()
+                .iter()
+                .all(|job| job["status"] == "SUCCEEDED" || job["status"] == "DEAD");
             let finished = offboarding["status"] != "IN_PROGRESS" && jobs_finished;
             if finished || tokio::time::Instant::now() > deadline {
                 return offboarding;
@@ -456,7 +459,7 @@ impl TestApp {
         query: &str,
         variables: Value,
         timeout: Duration,
-    ) -> Vec<Value> {
+    ) -> Vec<Answer> {
         self.subscribe_telling(token, query, variables, timeout, None)
             .await
     }
@@ -470,7 +473,7 @@ impl TestApp {
         variables: Value,
         timeout: Duration,
         mut first_event: Option<tokio::sync::oneshot::Sender<()>>,
-    ) -> Vec<Value> {
+    ) -> Vec<Answer> {
         use futures_util::{SinkExt, StreamExt};
         use tokio_tungstenite::tungstenite::Message;
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -513,7 +516,7 @@ impl TestApp {
                     other => panic!("the socket closed unexpectedly: {other:?} after {messages:?}"),
                 }
             };
-            let message: Value = serde_json::from_str(text.as_str()).expect("a JSON message");
+            let message: Answer = serde_json::from_str(text.as_str()).expect("a JSON message");
             match message["type"].as_str() {
                 Some("connection_ack" | "ping" | "pong" | "ka") => continue,
                 Some("next") => {

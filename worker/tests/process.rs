@@ -200,9 +200,7 @@ const PROGRESS: &str = "subscription($id: UUID!) { offboardingProgress(id: $id) 
   jobId kind status attempts lastError offboardingStatus } }";
 
 /// The statuses each job went through, in the order the subscription delivered them.
-fn statuses_by_job(
-    messages: &[serde_json::Value],
-) -> std::collections::HashMap<String, Vec<String>> {
+fn statuses_by_job(messages: &[tests::Answer]) -> std::collections::HashMap<String, Vec<String>> {
     let mut by_job: std::collections::HashMap<String, Vec<String>> = Default::default();
     for message in messages.iter().filter(|m| m["type"] == "next") {
         let event = &message["payload"]["data"]["offboardingProgress"];

@@ -33,7 +33,7 @@ async fn page(
         )
         .await;
     let elapsed = started.elapsed();
-    (elapsed, data(&answer)["members"].clone())
+    (elapsed, data(&answer)["members"].clone().into_value())
 }
 
 async fn median(

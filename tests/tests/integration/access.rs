@@ -2,7 +2,7 @@ use chrono::{Duration, Utc};
 use entities::{MembershipStatus, api_key, session};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
-use tests::{TestApp, backend_tests, data, error_code, user_error_codes};
+use tests::{Answer, TestApp, backend_tests, data, error_code, user_error_codes};
 use uuid::Uuid;
 
 use crate::support::{set_status, soft_delete_membership};
@@ -11,7 +11,7 @@ const VIEWER: &str =
     "{ viewer { user { email } workspace { id name } role permissions apiKey { name role } } }";
 const SIGN_IN: &str = "mutation($input: SignInInput!) { signIn(input: $input) { token expiresAt userErrors { code message field } } }";
 
-async fn sign_in(app: &TestApp, workspace_id: Uuid, email: &str, password: &str) -> Value {
+async fn sign_in(app: &TestApp, workspace_id: Uuid, email: &str, password: &str) -> Answer {
     let answer = app
         .graphql(
             None,
@@ -55,7 +55,7 @@ backend_tests! {
             .send()
             .await
             .unwrap();
-        let answer: Value = response.json().await.unwrap();
+        let answer: Answer = response.json().await.unwrap();
         assert_eq!(error_code(&answer), "UNAUTHENTICATED", "only the Bearer scheme is read");
     }
 

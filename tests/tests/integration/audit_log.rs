@@ -7,7 +7,7 @@ use chrono::{DateTime, FixedOffset};
 use entities::api_key;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
-use tests::{backend_tests, data, error_code, user_error_codes};
+use tests::{Answer, backend_tests, data, error_code, user_error_codes};
 
 use crate::flows::{
     ADA, DEACTIVATE, GUS, INVITE, MAX, MIA, OLIVIA, OMAR, REACTIVATE, REASSIGN, REMOVE, RESTORE,
@@ -31,7 +31,7 @@ fn edge_ids(connection: &Value) -> Vec<String> {
         .collect()
 }
 
-fn ok(payload: &Value) {
+fn ok(payload: &Answer) {
     assert_eq!(user_error_codes(payload), Vec::<&str>::new(), "{payload}");
 }
 
@@ -48,7 +48,7 @@ backend_tests! {
             .json(&json!({ "query": REMOVE, "variables": { "input": {
                 "workspaceId": app.demo.workspace_id, "userIds": [mia], "reason": "left the company" } } }))
             .send().await.unwrap();
-        let answer: Value = response.json().await.unwrap();
+        let answer: Answer = response.json().await.unwrap();
         ok(&data(&answer)["removeMembers"]);
         ok(&mutate(&app, app.owner_token(), DEACTIVATE, "deactivateUser", json!({ "userId": gus, "reason": "on leave" })).await);
         ok(&mutate(&app, &omar_session, REACTIVATE, "reactivateUser", json!({ "userId": gus })).await);
@@ -66,7 +66,7 @@ backend_tests! {
             ("team_membership_remove", MIA),
             ("contacts_reassign", MIA),
         ]));
-        let nodes: Vec<&Value> = log["edges"].as_array().unwrap().iter().map(|e| &e["node"]).collect();
+        let nodes: Vec<&Answer> = log["edges"].items().iter().map(|e| &e["node"]).collect();
         for (i, node) in nodes.iter().enumerate() {
             let actor = if i == 2 { (omar, OMAR) } else { (olivia, OLIVIA) };
             assert_eq!(node["actorUserId"], actor.0.to_string(), "{node}");
@@ -101,7 +101,7 @@ backend_tests! {
         let log = audit_log(&app, json!({ "actorId": olivia }), None, None).await;
         assert_eq!(log["totalCount"], 5);
         let log = audit_log(&app, json!({ "action": "team_membership_restore", "targetUserId": gus }), None, None).await;
-        assert_eq!((log["totalCount"].as_i64(), log["edges"].as_array().map(Vec::len)), (Some(0), Some(0)));
+        assert_eq!((log["totalCount"].as_i64(), log["edges"].as_array().map(<[_]>::len)), (Some(0), Some(0)));
     }
 
     async fn pages_follow_each_other_newest_first_without_overlap(app: TestApp) configure(no_worker) {

@@ -3,7 +3,7 @@
 use entities::{application, audit_entry};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
-use tests::{TestApp, backend_tests, error_code, user_error_codes};
+use tests::{Answer, TestApp, backend_tests, error_code, user_error_codes};
 use uuid::Uuid;
 
 use crate::flows::{
@@ -44,7 +44,7 @@ fn moved(duty: &str, application: Option<(Uuid, &str)>, from: Uuid, to: Uuid) ->
     )
 }
 
-async fn reassign(app: &TestApp, token: &str, from: Uuid, assignments: Value) -> Value {
+async fn reassign(app: &TestApp, token: &str, from: Uuid, assignments: Value) -> Answer {
     mutate(
         app,
         token,
@@ -175,7 +175,7 @@ backend_tests! {
             "userIds": [mia, max],
             "contactReassignments": [{ "fromUserId": mia, "assignments": [{ "duty": "APPLICATION_TECHNICAL_CONTACT", "toUserId": max }] }],
         })).await;
-        let invalid: Vec<&Value> = payload["userErrors"].as_array().unwrap().iter().filter(|e| e["code"] == "INVALID_ASSIGNEE").collect();
+        let invalid: Vec<&Answer> = payload["userErrors"].items().iter().filter(|e| e["code"] == "INVALID_ASSIGNEE").collect();
         assert_eq!(invalid.len(), 1, "{payload}");
         assert_eq!((invalid[0]["userId"].as_str(), invalid[0]["field"].as_str()), (Some(max.to_string().as_str()), Some("assignments")));
         assert!(payload["offboarding"].is_null() && payload["removedMembers"] == json!([]));

@@ -9,7 +9,7 @@ use entities::{
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
-use tests::{TestApp, data};
+use tests::{Answer, TestApp, data, error_code};
 use uuid::Uuid;
 
 use crate::support::user_id;
@@ -89,7 +89,7 @@ pub async fn people(app: &TestApp, emails: &[&str]) -> Vec<Uuid> {
 
 /// Sends `document` with `{ input }`, the demo workspace filled in unless the input names one;
 /// returns the whole answer.
-pub async fn call(app: &TestApp, token: &str, document: &str, input: Value) -> Value {
+pub async fn call(app: &TestApp, token: &str, document: &str, input: Value) -> Answer {
     let mut input = input;
     if input.get("workspaceId").is_none() {
         input["workspaceId"] = json!(app.demo.workspace_id);
@@ -105,13 +105,13 @@ pub async fn mutate(
     document: &str,
     field: &str,
     input: Value,
-) -> Value {
+) -> Answer {
     let answer = call(app, token, document, input).await;
     data(&answer)[field].clone()
 }
 
 /// `removalPreview` of these ids in the demo workspace: the whole answer.
-pub async fn preview_answer(app: &TestApp, token: &str, ids: &[Uuid]) -> Value {
+pub async fn preview_answer(app: &TestApp, token: &str, ids: &[Uuid]) -> Answer {
     app.graphql(
         Some(token),
         PREVIEW,
@@ -120,7 +120,7 @@ pub async fn preview_answer(app: &TestApp, token: &str, ids: &[Uuid]) -> Value {
     .await
 }
 
-pub async fn preview(app: &TestApp, token: &str, ids: &[Uuid]) -> Value {
+pub async fn preview(app: &TestApp, token: &str, ids: &[Uuid]) -> Answer {
     let answer = preview_answer(app, token, ids).await;
     data(&answer)["removalPreview"].clone()
 }
@@ -239,10 +239,12 @@ pub async fn audit_count(app: &TestApp, action: &str) -> u64 {
 /// Whether a token is still let in.
 pub async fn can_act(app: &TestApp, token: &str) -> bool {
     let answer = app.graphql(Some(token), VIEWER, Value::Null).await;
-    match answer["errors"][0]["extensions"]["code"].as_str() {
-        None => true,
-        Some("UNAUTHENTICATED") => false,
-        Some(other) => panic!("unexpected {other}: {answer}"),
+    if !answer.has_errors() {
+        return true;
+    }
+    match error_code(&answer) {
+        "UNAUTHENTICATED" => false,
+        other => panic!("unexpected {other}: {answer}"),
     }
 }
 
@@ -394,7 +396,7 @@ pub async fn undo_removal(app: &TestApp, user_ids: &[Uuid]) {
 }
 
 /// The audit log's edges as (action, target email) pairs, newest first.
-pub fn actions_and_targets(connection: &Value) -> Vec<(String, Option<String>)> {
+pub fn actions_and_targets(connection: &Answer) -> Vec<(String, Option<String>)> {
     connection["edges"]
         .as_array()
         .unwrap_or_else(|| panic!("expected edges: {connection}"))
@@ -415,7 +417,7 @@ pub async fn audit_log_answer(
     filter: Value,
     first: Option<i64>,
     after: Option<&str>,
-) -> Value {
+) -> Answer {
     app.graphql(
         Some(token),
         AUDIT_LOG,
@@ -429,7 +431,7 @@ pub async fn audit_log(
     filter: Value,
     first: Option<i64>,
     after: Option<&str>,
-) -> Value {
+) -> Answer {
     let answer = audit_log_answer(app, app.owner_token(), filter, first, after).await;
     data(&answer)["auditLog"].clone()
 }

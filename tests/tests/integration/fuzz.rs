@@ -40,7 +40,12 @@ impl Schema {
             .as_array()
             .unwrap()
             .iter()
-            .map(|ty| (ty["name"].as_str().unwrap().to_owned(), ty.clone()))
+            .map(|ty| {
+                (
+                    ty["name"].as_str().unwrap().to_owned(),
+                    ty.clone().into_value(),
+                )
+            })
             .collect();
         Schema { types }
     }

@@ -1,5 +1,5 @@
 use serde_json::Value;
-use tests::{Backend, backend_tests};
+use tests::{Answer, Backend, backend_tests};
 use worker::config::QueueBackend;
 
 backend_tests! {
@@ -9,7 +9,7 @@ backend_tests! {
 
         let ready = app.client.get(format!("{}/readyz", app.address)).send().await.unwrap();
         assert_eq!(ready.status(), 200);
-        let body: Value = ready.json().await.unwrap();
+        let body: Answer = ready.json().await.unwrap();
         assert_eq!(body["database"], "ok");
         // Redis on PostgreSQL, the embedded queue file on SQLite.
         assert_eq!(body["queue"], "ok");
@@ -44,7 +44,7 @@ async fn readiness_fails_while_redis_is_down() {
     redis.kill();
     let ready = app.client.get(&readyz).send().await.unwrap();
     assert_eq!(ready.status(), 503);
-    let body: Value = ready.json().await.unwrap();
+    let body: Answer = ready.json().await.unwrap();
     assert_eq!(body["database"], "ok");
     assert_ne!(body["queue"], "ok");
     redis.resume();
@@ -90,7 +90,7 @@ async fn graphiql_and_introspection_can_be_switched_off() {
     .await;
     let page = app.open_in_a_browser().await;
     // GET /graphql is only GraphQL over HTTP now, and this one sent no query.
-    let answer: Value = page.json().await.unwrap();
+    let answer: Answer = page.json().await.unwrap();
     assert_eq!(tests::error_code(&answer), "BAD_USER_INPUT", "{answer}");
     let answer = app
         .graphql(

@@ -2,8 +2,8 @@
 
 use entities::{api_key, idempotency_key, invitation, offboarding, outbox};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
-use serde_json::{Value, json};
-use tests::{TestApp, backend_tests, error_code, user_error_codes};
+use serde_json::json;
+use tests::{Answer, TestApp, backend_tests, error_code, user_error_codes};
 use uuid::Uuid;
 
 use crate::flows::{
@@ -15,11 +15,11 @@ use crate::support::give_all_contacts_to_the_owner;
 const CREATE_KEY: &str = "mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) {
   apiKey { id name role } token userErrors { code message field userId } } }";
 
-fn ok(payload: &Value) {
+fn ok(payload: &Answer) {
     assert_eq!(user_error_codes(payload), Vec::<&str>::new(), "{payload}");
 }
 
-fn assert_key_reused(payload: &Value) {
+fn assert_key_reused(payload: &Answer) {
     assert_eq!(
         user_error_codes(payload),
         ["IDEMPOTENCY_KEY_REUSED"],

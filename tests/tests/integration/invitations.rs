@@ -2,7 +2,7 @@ use chrono::{Duration, Utc};
 use entities::{audit_entry, invitation, membership, organization, user};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
-use tests::{TestApp, backend_tests, data, error_code, user_error_codes};
+use tests::{Answer, TestApp, backend_tests, data, error_code, user_error_codes};
 
 const INVITE: &str = "mutation($input: InviteMemberInput!) { inviteMember(input: $input) {
   invitationToken invitationExpiresAt member { user { email } role status } userErrors { code message field } } }";
@@ -10,7 +10,7 @@ const ACCEPT: &str = "mutation($input: AcceptInvitationInput!) { acceptInvitatio
   token workspaceId userErrors { code message field } } }";
 const VIEWER: &str = "{ viewer { user { email name } role } }";
 
-async fn invite(app: &TestApp, token: &str, email: &str, role: &str) -> Value {
+async fn invite(app: &TestApp, token: &str, email: &str, role: &str) -> Answer {
     app.graphql(
         Some(token),
         INVITE,
@@ -19,7 +19,7 @@ async fn invite(app: &TestApp, token: &str, email: &str, role: &str) -> Value {
     .await
 }
 
-async fn accept(app: &TestApp, token: &str, name: Option<&str>, password: &str) -> Value {
+async fn accept(app: &TestApp, token: &str, name: Option<&str>, password: &str) -> Answer {
     let answer = app
         .graphql(
             None,

@@ -1,5 +1,5 @@
 use serde_json::{Value, json};
-use tests::{Backend, backend_tests, data, error_code};
+use tests::{Answer, Backend, backend_tests, data, error_code};
 
 backend_tests! {
     async fn too_complex_queries_are_refused_before_they_run(app: TestApp) {
@@ -19,7 +19,7 @@ backend_tests! {
         let two = app.client.post(app.graphql_url()).bearer_auth(app.owner_token())
             .json(&json!([operation, operation])).send().await.unwrap();
         assert_eq!(two.status(), 200);
-        let answers: Value = two.json().await.unwrap();
+        let answers: Answer = two.json().await.unwrap();
         assert_eq!(answers.as_array().unwrap().len(), 2);
         assert_eq!(answers[1]["data"]["viewer"]["role"], "OWNER");
 

@@ -7,10 +7,10 @@ use entities::{
 };
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
-use tests::{Backend, TestApp, backend_tests, data, error_code, user_error_codes};
+use tests::{Answer, Backend, TestApp, backend_tests, data, error_code, user_error_codes};
 use uuid::Uuid;
 
-use crate::flows::can_act;
+use crate::flows::{can_act, no_worker};
 use crate::support::{create_api_key, give_all_contacts_to_the_owner, user_id};
 
 const REMOVE: &str = "mutation($input: RemoveMembersInput!) { removeMembers(input: $input) {
@@ -22,7 +22,7 @@ const DEACTIVATE: &str = "mutation($input: DeactivateUserInput!) { deactivateUse
 const REACTIVATE: &str = "mutation($input: ReactivateUserInput!) { reactivateUser(input: $input) {
   member { status role groups { name } } userErrors { code message userId } } }";
 
-async fn remove(app: &TestApp, token: &str, input: Value) -> Value {
+async fn remove(app: &TestApp, token: &str, input: Value) -> Answer {
     let mut input = input;
     input["workspaceId"] = json!(app.demo.workspace_id);
     app.graphql(Some(token), REMOVE, json!({ "input": input }))
@@ -55,11 +55,51 @@ async fn snapshot(app: &TestApp) -> (u64, u64, u64, u64) {
     )
 }
 
-fn no_worker(config: &mut tests::Config) {
-    config.in_process_worker = false;
-}
-
 backend_tests! {
+    /// A removal sends the same statements for one member as for many, but for one more INSERT
+    /// per further 1,000 audit entries and per further 1,000 outbox rows; every row is written.
+    async fn a_removal_is_a_constant_number_of_statements_per_1000_members(app: TestApp) configure(no_worker) {
+        use sea_orm::TransactionTrait;
+        let principal = api::access::authenticate(app.db(), app.owner_token(), Utc::now())
+            .await
+            .unwrap()
+            .expect("the owner's token is valid");
+        let (db, statements) = tests::counting_connection(&app);
+        let one = tests::add_members(&app, 1).await;
+        let many = tests::add_members(&app, 2_500).await;
+        let mut counted = Vec::new();
+        for user_ids in [&one, &many] {
+            let txn = db.begin().await.unwrap();
+            statements.store(0, std::sync::atomic::Ordering::SeqCst);
+            let removed = api::offboarding::remove::remove_members(&txn, &principal, api::offboarding::remove::RemoveRequest {
+                workspace_id: app.demo.workspace_id,
+                user_ids: user_ids.clone(),
+                reason: None,
+                revoke_api_keys: true,
+                reattribute_to: None,
+                contact_reassignments: Vec::new(),
+                request_id: None,
+            }, Utc::now()).await.unwrap_or_else(|e| panic!("{e:?}"));
+            counted.push(statements.load(std::sync::atomic::Ordering::SeqCst));
+            txn.commit().await.unwrap();
+            assert_eq!(removed.members.len(), user_ids.len());
+            let offboarding = removed.recorded.offboarding.id;
+            let audited = audit_entry::Entity::find()
+                .filter(audit_entry::Column::Action.eq("team_membership_remove"))
+                .filter(audit_entry::Column::TargetUserId.is_in(user_ids.iter().copied()))
+                .count(app.db()).await.unwrap();
+            assert_eq!(audited as usize, user_ids.len(), "an audit entry for every member");
+            let rows = outbox::Entity::find().filter(outbox::Column::OffboardingId.eq(offboarding)).count(app.db()).await.unwrap();
+            // Sessions, campaigns, API keys, and an email each.
+            assert_eq!(rows as usize, 3 + user_ids.len());
+        }
+        let [for_one, for_many] = counted[..] else { unreachable!() };
+        // Reading what the rules need, then writing: fewer is welcome, more fails.
+        assert!((5..=14).contains(&for_one), "one member's removal is {for_one} statements");
+        // 2,500 audit entries are 3 INSERTs instead of 1; 2,503 outbox rows 3 instead of 1.
+        assert_eq!(for_many, for_one + 2 + 2, "one member: {for_one} statements; 2,500: {for_many}");
+    }
+
     async fn removal_cuts_access_at_commit_with_no_worker_running(app: TestApp) configure(no_worker) {
         give_all_contacts_to_the_owner(&app).await;
         let omar = app.sign_in("omar.owner@acme.test").await;
@@ -166,6 +206,12 @@ backend_tests! {
         let invitation = entities::invitation::Entity::find().filter(entities::invitation::Column::Email.eq("ivy.invited@acme.test")).one(app.db()).await.unwrap().unwrap();
         assert!(invitation.revoked_at.is_some());
         assert_eq!(payload["offboarding"]["summary"]["total"], 2, "sessions and campaigns; no email");
+        let revoked = audit_entry::Entity::find()
+            .filter(audit_entry::Column::Action.eq("invitation_revoke"))
+            .all(app.db()).await.unwrap();
+        assert_eq!(revoked.len(), 1, "{revoked:?}");
+        assert_eq!(revoked[0].target_user_id, Some(user_id(&app, "ivy.invited@acme.test").await));
+        assert_eq!(revoked[0].metadata, json!({ "invitation_id": invitation.id, "reason": "member removed" }));
     }
 
     async fn one_blocked_member_blocks_the_whole_call_and_changes_nothing(app: TestApp) configure(no_worker) {
@@ -297,7 +343,7 @@ backend_tests! {
         );
         let succeeded = [&a, &b]
             .iter()
-            .filter(|answer| answer["data"]["removeMembers"]["userErrors"] == json!([]))
+            .filter(|answer| !answer.has_errors() && user_error_codes(&answer["data"]["removeMembers"]).is_empty())
             .count();
         assert_eq!(succeeded, 1, "exactly one removal wins: {a} {b}");
         let owners = membership::Entity::find()

@@ -3,7 +3,7 @@
 use entities::{MembershipStatus, Role, audit_entry};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
-use tests::{TestApp, backend_tests, data, user_error_codes};
+use tests::{Answer, TestApp, backend_tests, data, user_error_codes};
 use uuid::Uuid;
 
 use crate::flows::{
@@ -12,7 +12,7 @@ use crate::flows::{
 };
 use crate::support::create_api_key;
 
-async fn transfer(app: &TestApp, token: &str, to: Uuid, demote_self_to: Option<&str>) -> Value {
+async fn transfer(app: &TestApp, token: &str, to: Uuid, demote_self_to: Option<&str>) -> Answer {
     mutate(
         app,
         token,

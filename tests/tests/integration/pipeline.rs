@@ -8,7 +8,7 @@ use entities::{offboarding, outbox, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
-use tests::{TestApp, backend_tests, data, user_error_codes};
+use tests::{Answer, TestApp, backend_tests, data, user_error_codes};
 use uuid::Uuid;
 
 use crate::flows::{
@@ -32,7 +32,7 @@ async fn start_worker(app: &TestApp) -> worker::runner::WorkerHandle {
     worker::runner::spawn(deps, queue)
 }
 
-async fn call(app: &TestApp, token: &str, document: &str, name: &str, input: Value) -> Value {
+async fn call(app: &TestApp, token: &str, document: &str, name: &str, input: Value) -> Answer {
     let answer = app
         .graphql(
             Some(token),
@@ -151,7 +151,7 @@ backend_tests! {
         let offboarding = app.wait_for_offboarding(&offboarding_id, Duration::from_secs(30)).await;
         assert_eq!(offboarding["status"], "FAILED", "{offboarding}");
         let jobs = offboarding["jobs"].as_array().unwrap();
-        let emails: Vec<&Value> = jobs.iter().filter(|job| job["kind"] == "send_removal_email").collect();
+        let emails: Vec<&Answer> = jobs.iter().filter(|job| job["kind"] == "send_removal_email").collect();
         assert_eq!(emails.len(), 2);
         for email in emails {
             assert_eq!(email["status"], "DEAD", "{email}");

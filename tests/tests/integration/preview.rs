@@ -166,7 +166,7 @@ backend_tests! {
         let order: Vec<&str> = members.iter().map(|m| m["userId"].as_str().unwrap()).collect();
         let expected: Vec<String> = [mia, ada, olivia, unknown, ivy, dana, max].iter().map(Uuid::to_string).collect();
         assert_eq!(order, expected);
-        let [mia_p, ada_p, olivia_p, unknown_p, ivy_p, dana_p, max_p] = &members[..] else { unreachable!() };
+        let [mia_p, ada_p, olivia_p, unknown_p, ivy_p, dana_p, max_p] = members else { unreachable!() };
 
         assert_eq!((mia_p["name"].as_str(), mia_p["email"].as_str()), (Some("Mia Member"), Some(MIA)));
         assert_eq!((mia_p["status"].as_str(), mia_p["role"].as_str()), (Some("ACTIVE"), Some("MEMBER")));
@@ -237,7 +237,7 @@ backend_tests! {
         assert_eq!(error_code(&preview_answer(&app, app.owner_token(), &too_many).await), "BAD_USER_INPUT");
         let answer = app.graphql(None, crate::flows::PREVIEW, json!({ "ws": app.demo.workspace_id, "ids": [mia] })).await;
         assert_eq!(error_code(&answer), "UNAUTHENTICATED");
-        assert!(answer["data"].is_null() || answer["data"]["removalPreview"].is_null(), "{answer}");
+        assert!(answer.did_not_run("removalPreview"), "{answer}");
         assert_eq!(snapshot(&app).await, before);
     }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
 use serde_json::{Value, json};
-use tests::{Backend, TestApp, data, user_error_codes};
+use tests::{Answer, Backend, TestApp, data, user_error_codes};
 
 use crate::flows::{DEACTIVATE, GUS, MAX, OMAR, REMOVE, people};
 
@@ -70,13 +70,21 @@ fn send(
     token: &str,
     document: &str,
     input: Value,
-) -> tokio::task::JoinHandle<Value> {
+) -> tokio::task::JoinHandle<Answer> {
     let request = app
         .client
         .post(app.graphql_url())
         .bearer_auth(token)
         .json(&json!({ "query": document, "variables": { "input": input } }));
-    tokio::spawn(async move { request.send().await.unwrap().json::<Value>().await.unwrap() })
+    tokio::spawn(async move {
+        request
+            .send()
+            .await
+            .unwrap()
+            .json::<Answer>()
+            .await
+            .unwrap()
+    })
 }
 
 /// Two owners deactivate each other at the same moment. Without the workspace lock both would
@@ -109,8 +117,7 @@ async fn two_owners_deactivating_each_other_wait_on_the_workspace_lock() {
     let succeeded = answers
         .iter()
         .filter(|answer| {
-            answer["errors"].is_null()
-                && user_error_codes(&data(answer)["deactivateUser"]).is_empty()
+            !answer.has_errors() && user_error_codes(&data(answer)["deactivateUser"]).is_empty()
         })
         .count();
     assert_eq!(succeeded, 1, "exactly one wins: {answers:?}");

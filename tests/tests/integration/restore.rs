@@ -6,7 +6,7 @@ use chrono::Utc;
 use entities::{api_key, audit_entry, membership, organization};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
-use tests::{TestApp, backend_tests, data, user_error_codes};
+use tests::{Answer, TestApp, backend_tests, data, user_error_codes};
 use uuid::Uuid;
 
 use crate::flows::{
@@ -15,7 +15,7 @@ use crate::flows::{
 };
 use crate::support::{give_all_contacts_to_the_owner, user_id};
 
-async fn restore(app: &TestApp, token: &str, user: Uuid) -> Value {
+async fn restore(app: &TestApp, token: &str, user: Uuid) -> Answer {
     mutate(
         app,
         token,
@@ -26,7 +26,7 @@ async fn restore(app: &TestApp, token: &str, user: Uuid) -> Value {
     .await
 }
 
-async fn remove(app: &TestApp, ids: &[Uuid]) -> Value {
+async fn remove(app: &TestApp, ids: &[Uuid]) -> Answer {
     let payload = mutate(
         app,
         app.owner_token(),
