@@ -155,9 +155,11 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
             config.worker.mail.transport = MailTransport::Smtp {
                 host: "127.0.0.1".to_owned(),
                 port: sink.port,
-                tls: SmtpTls::None,
+                // As the product's default: STARTTLS, the relay's certificate verified.
+                tls: SmtpTls::StartTls,
                 credentials: None,
                 timeout: Duration::from_secs(10),
+                ca_certificates: Some(smtp_sink::test_ca_certificate()),
             };
             smtp = Some(sink);
             TestDatabase::Postgres { admin_url, name }
@@ -325,15 +327,24 @@ impl TestApp {
         copies.pop()
     }
 
-    /// Every copy of a job's email that was delivered.
+    /// Every copy of a job's email that was delivered. Over SMTP with TLS configured (as the
+    /// harness and the product's default do), every copy must have come encrypted.
     pub fn sent_copies(&self, job_id: uuid::Uuid) -> Vec<String> {
         match (&self.config.worker.mail.transport, &self.smtp) {
             (MailTransport::Folder(dir), _) => worker::mail::delivered_to_folder(dir, job_id)
                 .into_iter()
                 .filter_map(|path| std::fs::read_to_string(path).ok())
                 .collect(),
-            (MailTransport::Smtp { .. }, Some(sink)) => {
-                sink.messages(&format!("<{job_id}@offboarding>"))
+            (MailTransport::Smtp { tls, .. }, Some(sink)) => {
+                let message_id = format!("<{job_id}@offboarding>");
+                if *tls != SmtpTls::None {
+                    let over_tls = sink.over_tls(&message_id);
+                    assert!(
+                        over_tls.iter().all(|encrypted| *encrypted),
+                        "with TLS configured, every copy comes encrypted: {over_tls:?}"
+                    );
+                }
+                sink.messages(&message_id)
             }
             (MailTransport::Smtp { .. }, None) => Vec::new(),
         }
@@ -398,7 +409,7 @@ impl TestApp {
             .env("QUEUE_NAME", &self.config.worker.queue.name)
             .env("SMTP_HOST", "127.0.0.1")
             .env("SMTP_PORT", smtp_port.to_string())
-            .env("SMTP_TLS", "none")
+            .env("SMTP_CA_CERT", smtp_sink::test_ca_certificate())
             .env("RUST_LOG", "warn");
         command
     }

@@ -98,6 +98,9 @@ pub enum MailTransport {
         tls: SmtpTls,
         credentials: Option<(String, String)>,
         timeout: Duration,
+        /// A PEM file of certificate authorities trusted for the relay's certificate besides
+        /// the public ones (`SMTP_CA_CERT`): for a relay whose certificate a private CA signed.
+        ca_certificates: Option<PathBuf>,
     },
     /// One `.eml` file per message, named after its job: the embedded default.
     Folder(PathBuf),
@@ -195,6 +198,7 @@ impl WorkerConfig {
                     .text("SMTP_USERNAME")
                     .map(|user| (user, env.text("SMTP_PASSWORD").unwrap_or_default())),
                 timeout: env.millis("SMTP_TIMEOUT_MS", Duration::from_secs(10))?,
+                ca_certificates: env.text("SMTP_CA_CERT").map(PathBuf::from),
             },
             None => MailTransport::Folder(
                 env.text("MAIL_DIR")

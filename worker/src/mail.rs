@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use uuid::Uuid;
 
@@ -37,13 +38,17 @@ impl Mailer {
                 tls,
                 credentials,
                 timeout,
+                ca_certificates,
             } => {
+                let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host);
                 let builder = match tls {
-                    SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
-                    SmtpTls::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
-                        .map_err(|e| WorkerError::Config(format!("SMTP_HOST: {e}")))?,
-                    SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)
-                        .map_err(|e| WorkerError::Config(format!("SMTP_HOST: {e}")))?,
+                    SmtpTls::None => builder,
+                    SmtpTls::StartTls => {
+                        builder.tls(Tls::Required(tls_parameters(host, ca_certificates)?))
+                    }
+                    SmtpTls::Tls => {
+                        builder.tls(Tls::Wrapper(tls_parameters(host, ca_certificates)?))
+                    }
                 };
                 let mut builder = builder
                     .port(*port)
@@ -309,4 +314,27 @@ mod tests {
             assert!(error.can_never_succeed(), "{name:?} <{address}>: {error}");
         }
     }
+}
+
+/// TLS to the relay, its certificate checked against the public authorities and those of
+/// `SMTP_CA_CERT`: mail never goes out over a connection that isn't encrypted and verified.
+fn tls_parameters(
+    host: &str,
+    ca_certificates: &Option<PathBuf>,
+) -> Result<TlsParameters, WorkerError> {
+    let mut parameters = TlsParameters::builder(host.to_owned());
+    if let Some(path) = ca_certificates {
+        let refused = |e: &dyn std::fmt::Display| {
+            WorkerError::Config(format!("SMTP_CA_CERT {}: {e}", path.display()))
+        };
+        let pem = std::fs::read(path).map_err(|e| refused(&e))?;
+        if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+            return Err(refused(&"holds no PEM certificate"));
+        }
+        parameters =
+            parameters.add_root_certificate(Certificate::from_pem(&pem).map_err(|e| refused(&e))?);
+    }
+    parameters
+        .build_rustls()
+        .map_err(|e| WorkerError::Config(format!("SMTP TLS: {e}")))
 }

@@ -9,7 +9,7 @@ use entities::{OutboxStatus, outbox};
 use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, PaginatorTrait, QueryFilter};
 use tests::{Backend, PrivateRedis, PrivateSmtp, TestApp, add_members};
 use uuid::Uuid;
-use worker::config::{MailTransport, QueueBackend, SmtpTls};
+use worker::config::{MailTransport, QueueBackend};
 
 /// What the design promises: recovery within 30 s of a fault's end.
 const RECOVERY: Duration = Duration::from_secs(30);
@@ -86,13 +86,10 @@ async fn app_on(
         }
         if let Some(port) = smtp_port
             && let MailTransport::Smtp {
-                port: configured,
-                tls,
-                ..
+                port: configured, ..
             } = &mut config.worker.mail.transport
         {
             *configured = port;
-            *tls = SmtpTls::None;
         }
     })
     .await

@@ -397,6 +397,7 @@ backend_tests! {
             tls: worker::config::SmtpTls::None,
             credentials: None,
             timeout: Duration::from_secs(2),
+            ca_certificates: None,
         };
         // Retries fast enough to watch.
         config.worker.retry = worker::config::RetryPolicy {
