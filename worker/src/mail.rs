@@ -44,10 +44,10 @@ impl Mailer {
                 let builder = match tls {
                     SmtpTls::None => builder,
                     SmtpTls::StartTls => {
-                        builder.tls(Tls::Required(tls_parameters(host, ca_certificates)?))
+                        builder.tls(Tls::Required(tls_parameters(host, ca_certificates.as_deref())?))
                     }
                     SmtpTls::Tls => {
-                        builder.tls(Tls::Wrapper(tls_parameters(host, ca_certificates)?))
+                        builder.tls(Tls::Wrapper(tls_parameters(host, ca_certificates.as_deref())?))
                     }
                 };
                 let mut builder = builder
@@ -215,6 +215,29 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// TLS to the relay, its certificate checked against the public authorities and those of
+/// `SMTP_CA_CERT`: mail never goes out over a connection that isn't encrypted and verified.
+fn tls_parameters(
+    host: &str,
+    ca_certificates: Option<&Path>,
+) -> Result<TlsParameters, WorkerError> {
+    let mut parameters = TlsParameters::builder(host.to_owned());
+    if let Some(path) = ca_certificates {
+        let refused = |e: &dyn std::fmt::Display| {
+            WorkerError::Config(format!("SMTP_CA_CERT {}: {e}", path.display()))
+        };
+        let pem = std::fs::read(path).map_err(|e| refused(&e))?;
+        if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+            return Err(refused(&"holds no PEM certificate"));
+        }
+        parameters =
+            parameters.add_root_certificate(Certificate::from_pem(&pem).map_err(|e| refused(&e))?);
+    }
+    parameters
+        .build_rustls()
+        .map_err(|e| WorkerError::Config(format!("SMTP TLS: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,27 +337,4 @@ mod tests {
             assert!(error.can_never_succeed(), "{name:?} <{address}>: {error}");
         }
     }
-}
-
-/// TLS to the relay, its certificate checked against the public authorities and those of
-/// `SMTP_CA_CERT`: mail never goes out over a connection that isn't encrypted and verified.
-fn tls_parameters(
-    host: &str,
-    ca_certificates: &Option<PathBuf>,
-) -> Result<TlsParameters, WorkerError> {
-    let mut parameters = TlsParameters::builder(host.to_owned());
-    if let Some(path) = ca_certificates {
-        let refused = |e: &dyn std::fmt::Display| {
-            WorkerError::Config(format!("SMTP_CA_CERT {}: {e}", path.display()))
-        };
-        let pem = std::fs::read(path).map_err(|e| refused(&e))?;
-        if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
-            return Err(refused(&"holds no PEM certificate"));
-        }
-        parameters =
-            parameters.add_root_certificate(Certificate::from_pem(&pem).map_err(|e| refused(&e))?);
-    }
-    parameters
-        .build_rustls()
-        .map_err(|e| WorkerError::Config(format!("SMTP TLS: {e}")))
 }

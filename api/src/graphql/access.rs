@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::access::{Actor, Permission, api_keys, sessions};
 use crate::error::ApiError;
 use crate::graphql::types::{ApiKey, RoleValue, User, UserError, Workspace, payloads, respond};
-use crate::graphql::{Begun, ContextExt, MutationTxn};
+use crate::graphql::{ContextExt, Done, run_mutation};
 use crate::text::{ApiKeyName, Email, IdempotencyKeyText, Password};
 
 #[derive(Default)]
@@ -142,32 +142,30 @@ impl AccessMutation {
         ctx: &Context<'_>,
         input: CreateApiKeyInput,
     ) -> Result<CreateApiKeyPayload> {
-        let principal = ctx.principal()?;
-        crate::people::ensure_own_workspace(principal, input.workspace_id)?;
+        crate::people::ensure_own_workspace(ctx.principal()?, input.workspace_id)?;
         let key = input.idempotency_key.clone();
-        let txn = match MutationTxn::begin(ctx, "createApiKey", key, &input).await? {
-            Begun::Fresh(txn) => txn,
-            Begun::Answered(payload) => return Ok(payload),
-        };
-        let result = api_keys::create_api_key(
-            txn.db(),
-            principal,
-            &input.name,
-            input.role.into(),
-            ctx.request_id(),
-            Utc::now(),
+        run_mutation(
+            ctx,
+            "createApiKey",
+            key,
+            input,
+            async |txn, principal, input| {
+                let created = api_keys::create_api_key(
+                    txn,
+                    principal,
+                    &input.name,
+                    input.role.into(),
+                    ctx.request_id(),
+                    Utc::now(),
+                )
+                .await?;
+                Ok(Done::answer(CreateApiKeyPayload {
+                    api_key: Some(created.key.into()),
+                    token: Some(created.token),
+                    user_errors: Vec::new(),
+                }))
+            },
         )
-        .await;
-        let created = match result {
-            Ok(created) => created,
-            Err(error) => return txn.refuse(error).await,
-        };
-        let payload = CreateApiKeyPayload {
-            api_key: Some(created.key.into()),
-            token: Some(created.token),
-            user_errors: Vec::new(),
-        };
-        txn.commit(&payload).await?;
-        Ok(payload)
+        .await
     }
 }

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::graphql::offboarding::member;
 use crate::graphql::types::{Member, RoleValue, UserError, payloads};
-use crate::graphql::{Begun, ContextExt, MutationTxn};
+use crate::graphql::{ContextExt, Done, run_mutation};
 use crate::offboarding::contacts::{self, Assignment, Duty, HeldDuty, Move, Reassignment};
 use crate::offboarding::transfer;
 use crate::text::IdempotencyKeyText;
@@ -174,38 +174,34 @@ impl ContactsMutation {
         input: ReassignContactsInput,
     ) -> Result<ReassignContactsPayload> {
         let key = input.idempotency_key.clone();
-        let txn = match MutationTxn::begin(ctx, "reassignContacts", key, &input).await? {
-            Begun::Fresh(txn) => txn,
-            Begun::Answered(payload) => return Ok(payload),
-        };
-        let result = contacts::reassign_contacts(
-            txn.db(),
-            ctx.principal()?,
-            input.workspace_id,
-            Reassignment {
-                from_user_id: input.from_user_id,
-                assignments: input.assignments.into_iter().map(Into::into).collect(),
+        run_mutation(
+            ctx,
+            "reassignContacts",
+            key,
+            input,
+            async |txn, principal, input| {
+                let reassignment = Reassignment {
+                    from_user_id: input.from_user_id,
+                    assignments: input.assignments.into_iter().map(Into::into).collect(),
+                };
+                let reassigned = contacts::reassign_contacts(
+                    txn,
+                    principal,
+                    input.workspace_id,
+                    reassignment,
+                    ctx.request_id(),
+                    Utc::now(),
+                )
+                .await?;
+                let remaining = reassigned.remaining.held();
+                Ok(Done::answer(ReassignContactsPayload {
+                    moved: reassigned.moves.into_iter().map(Into::into).collect(),
+                    remaining: remaining.into_iter().map(Into::into).collect(),
+                    user_errors: Vec::new(),
+                }))
             },
-            ctx.request_id(),
-            Utc::now(),
         )
-        .await;
-        let reassigned = match result {
-            Ok(reassigned) => reassigned,
-            Err(error) => return txn.refuse(error).await,
-        };
-        let payload = ReassignContactsPayload {
-            moved: reassigned.moves.into_iter().map(Into::into).collect(),
-            remaining: reassigned
-                .remaining
-                .held()
-                .into_iter()
-                .map(Into::into)
-                .collect(),
-            user_errors: Vec::new(),
-        };
-        txn.commit(&payload).await?;
-        Ok(payload)
+        .await
     }
 
     /// Makes another active member an OWNER (only an owner can), optionally stepping down.
@@ -215,34 +211,33 @@ impl ContactsMutation {
         input: TransferOwnershipInput,
     ) -> Result<TransferOwnershipPayload> {
         let key = input.idempotency_key.clone();
-        let txn = match MutationTxn::begin(ctx, "transferOwnership", key, &input).await? {
-            Begun::Fresh(txn) => txn,
-            Begun::Answered(payload) => return Ok(payload),
-        };
-        let result = transfer::transfer_ownership(
-            txn.db(),
-            ctx.principal()?,
-            input.workspace_id,
-            input.to_user_id,
-            input.demote_self_to.map(Into::into),
-            ctx.request_id(),
-            Utc::now(),
+        run_mutation(
+            ctx,
+            "transferOwnership",
+            key,
+            input,
+            async |txn, principal, input| {
+                let transferred = transfer::transfer_ownership(
+                    txn,
+                    principal,
+                    input.workspace_id,
+                    input.to_user_id,
+                    input.demote_self_to.map(Into::into),
+                    ctx.request_id(),
+                    Utc::now(),
+                )
+                .await?;
+                let previous_owner = match transferred.previous_owner {
+                    Some(previous) => Some(member(txn, previous).await?),
+                    None => None,
+                };
+                Ok(Done::answer(TransferOwnershipPayload {
+                    new_owner: Some(member(txn, transferred.new_owner).await?),
+                    previous_owner,
+                    user_errors: Vec::new(),
+                }))
+            },
         )
-        .await;
-        let transferred = match result {
-            Ok(transferred) => transferred,
-            Err(error) => return txn.refuse(error).await,
-        };
-        let previous_owner = match transferred.previous_owner {
-            Some(previous) => Some(member(txn.db(), previous).await?),
-            None => None,
-        };
-        let payload = TransferOwnershipPayload {
-            new_owner: Some(member(txn.db(), transferred.new_owner).await?),
-            previous_owner,
-            user_errors: Vec::new(),
-        };
-        txn.commit(&payload).await?;
-        Ok(payload)
+        .await
     }
 }

@@ -178,13 +178,72 @@ impl ContextExt for Context<'_> {
     }
 }
 
+/// What a mutation's domain call produced: its payload, and the outbox rows to hand to the queue
+/// once committed.
+pub(crate) struct Done<P> {
+    pub payload: P,
+    pub outbox_ids: Vec<uuid::Uuid>,
+}
+
+impl<P> Done<P> {
+    /// A payload with no side effects to hand over.
+    pub(crate) fn answer(payload: P) -> Done<P> {
+        Done {
+            payload,
+            outbox_ids: Vec::new(),
+        }
+    }
+}
+
+/// Runs one mutation, start to finish: answers from its idempotency key if the call was already
+/// made, else runs `act` in one transaction, stores the payload under the key and commits, then
+/// hands the outbox rows to the queue. A refusal rolls everything back (the key's claim too) and
+/// answers as `userErrors`. Each resolver is then its input, one domain call and its payload.
+pub(crate) async fn run_mutation<I, P>(
+    ctx: &Context<'_>,
+    operation: &'static str,
+    key: Option<IdempotencyKeyText>,
+    input: I,
+    act: impl AsyncFnOnce(&sea_orm::DatabaseTransaction, &Principal, I) -> Result<Done<P>, ApiError>,
+) -> async_graphql::Result<P>
+where
+    I: Serialize,
+    P: Payload + Serialize + DeserializeOwned,
+{
+    let txn = match MutationTxn::begin(ctx, operation, key, &input).await? {
+        Begun::Fresh(txn) => txn,
+        Begun::Answered(payload) => return Ok(payload),
+    };
+    let done = match act(txn.db(), ctx.principal()?, input).await {
+        Ok(done) => done,
+        Err(error) => return txn.refuse(error).await,
+    };
+    txn.commit(&done.payload).await?;
+    hand_over(ctx, done.outbox_ids);
+    Ok(done.payload)
+}
+
+/// Queues the committed outbox rows without making the client wait; if the queue is down the
+/// rows stay PENDING and the relay delivers them later.
+fn hand_over(ctx: &Context<'_>, outbox_ids: Vec<uuid::Uuid>) {
+    if outbox_ids.is_empty() {
+        return;
+    }
+    let (db, queue) = (ctx.db().clone(), ctx.queue().clone());
+    tokio::spawn(async move {
+        if let Err(error) = worker::relay::hand_over(&db, &queue, &outbox_ids).await {
+            tracing::warn!(%error, "handing jobs to the queue failed; the relay will retry");
+        }
+    });
+}
+
 /// A mutation's transaction together with its idempotency key.
-pub(crate) struct MutationTxn {
+struct MutationTxn {
     txn: sea_orm::DatabaseTransaction,
     key: Option<IdempotencyKey>,
 }
 
-pub(crate) enum Begun<P> {
+enum Begun<P> {
     /// Run the mutation in this transaction.
     Fresh(MutationTxn),
     /// Nothing to run: the first answer for this idempotency key, or why the key is refused.
@@ -193,7 +252,7 @@ pub(crate) enum Begun<P> {
 
 impl MutationTxn {
     /// Opens the transaction and claims the idempotency key, if the call sent one.
-    pub(crate) async fn begin<P>(
+    async fn begin<P>(
         ctx: &Context<'_>,
         operation: &'static str,
         key: Option<IdempotencyKeyText>,
@@ -223,18 +282,18 @@ impl MutationTxn {
         answer.map(Begun::Answered)
     }
 
-    pub(crate) fn db(&self) -> &sea_orm::DatabaseTransaction {
+    fn db(&self) -> &sea_orm::DatabaseTransaction {
         &self.txn
     }
 
     /// Rolls back a refused or failed mutation (its key claim too) and answers why.
-    pub(crate) async fn refuse<P: Payload>(self, error: ApiError) -> async_graphql::Result<P> {
+    async fn refuse<P: Payload>(self, error: ApiError) -> async_graphql::Result<P> {
         self.txn.rollback().await.map_err(ApiError::from)?;
         respond(Err(error), |()| P::default())
     }
 
     /// Stores the answer under the idempotency key and commits, both or neither.
-    pub(crate) async fn commit<P: Serialize>(self, payload: &P) -> Result<(), ApiError> {
+    async fn commit<P: Serialize>(self, payload: &P) -> Result<(), ApiError> {
         if let Some(key) = &self.key {
             let answer = serde_json::to_value(payload)
                 .map_err(|error| ApiError::Internal(format!("storing the answer: {error}")))?;

@@ -10,7 +10,7 @@ use crate::error::ApiError;
 use crate::graphql::budget::{id_list_cost, spend_ids};
 use crate::graphql::contacts::ContactReassignmentInput;
 use crate::graphql::types::{Member, UserError, payloads};
-use crate::graphql::{Begun, ContextExt, MutationTxn};
+use crate::graphql::{ContextExt, Done, run_mutation};
 use crate::offboarding::deactivate::{self, DeactivateRequest};
 use crate::offboarding::guards::Candidate;
 use crate::offboarding::progress::{self, Summary};
@@ -259,6 +259,23 @@ pub struct RemovedMember {
     api_keys_revoked: u64,
 }
 
+impl From<remove::RemovedMember> for RemovedMember {
+    fn from(removed: remove::RemovedMember) -> RemovedMember {
+        RemovedMember {
+            user_id: removed.user.id,
+            email: removed.user.email.clone(),
+            name: removed.user.name.clone(),
+            member: Member::from(MemberRow {
+                membership: removed.membership,
+                user: removed.user,
+                groups: Vec::new(),
+            }),
+            seat_freed: removed.seat_freed,
+            api_keys_revoked: removed.api_keys_revoked as u64,
+        }
+    }
+}
+
 #[derive(SimpleObject, Default, Serialize, Deserialize)]
 pub struct RemoveMembersPayload {
     removed_members: Vec<RemovedMember>,
@@ -323,17 +340,6 @@ payloads!(
     RestoreMemberPayload
 );
 
-/// Queues the committed outbox rows without making the client wait; if the queue is down the
-/// rows stay PENDING and the relay delivers them later.
-fn hand_over(ctx: &Context<'_>, outbox_ids: Vec<Uuid>) {
-    let (db, queue) = (ctx.db().clone(), ctx.queue().clone());
-    tokio::spawn(async move {
-        if let Err(error) = worker::relay::hand_over(&db, &queue, &outbox_ids).await {
-            tracing::warn!(%error, "handing jobs to the queue failed; the relay will retry");
-        }
-    });
-}
-
 /// A member as the People page shows it, read in the mutation's transaction.
 pub(crate) async fn member<C: ConnectionTrait>(
     db: &C,
@@ -361,58 +367,38 @@ impl OffboardingMutation {
     ) -> Result<RemoveMembersPayload> {
         spend_ids(ctx, input.user_ids.len())?;
         let key = input.idempotency_key.clone();
-        let txn = match MutationTxn::begin(ctx, "removeMembers", key, &input).await? {
-            Begun::Fresh(txn) => txn,
-            Begun::Answered(payload) => return Ok(payload),
-        };
-        let result = remove::remove_members(
-            txn.db(),
-            ctx.principal()?,
-            RemoveRequest {
-                workspace_id: input.workspace_id,
-                user_ids: input.user_ids,
-                reason: input.reason,
-                revoke_api_keys: input.revoke_api_keys,
-                reattribute_to: input.reattribute_to,
-                contact_reassignments: input
-                    .contact_reassignments
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(Into::into)
-                    .collect(),
-                request_id: ctx.request_id(),
-            },
-            Utc::now(),
-        )
-        .await;
-        let removed = match result {
-            Ok(removed) => removed,
-            Err(error) => return txn.refuse(error).await,
-        };
-        let outbox_ids = removed.recorded.outbox_ids;
-        let payload = RemoveMembersPayload {
-            removed_members: removed
-                .members
-                .into_iter()
-                .map(|member| RemovedMember {
-                    user_id: member.user.id,
-                    email: member.user.email.clone(),
-                    name: member.user.name.clone(),
-                    member: Member::from(MemberRow {
-                        membership: member.membership,
-                        user: member.user,
-                        groups: Vec::new(),
-                    }),
-                    seat_freed: member.seat_freed,
-                    api_keys_revoked: member.api_keys_revoked as u64,
+        run_mutation(
+            ctx,
+            "removeMembers",
+            key,
+            input,
+            async |txn, principal, input| {
+                let request = RemoveRequest {
+                    workspace_id: input.workspace_id,
+                    user_ids: input.user_ids,
+                    reason: input.reason,
+                    revoke_api_keys: input.revoke_api_keys,
+                    reattribute_to: input.reattribute_to,
+                    contact_reassignments: input
+                        .contact_reassignments
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(Into::into)
+                        .collect(),
+                    request_id: ctx.request_id(),
+                };
+                let removed = remove::remove_members(txn, principal, request, Utc::now()).await?;
+                Ok(Done {
+                    payload: RemoveMembersPayload {
+                        removed_members: removed.members.into_iter().map(Into::into).collect(),
+                        offboarding: Some(removed.recorded.offboarding.into()),
+                        user_errors: Vec::new(),
+                    },
+                    outbox_ids: removed.recorded.outbox_ids,
                 })
-                .collect(),
-            offboarding: Some(removed.recorded.offboarding.into()),
-            user_errors: Vec::new(),
-        };
-        txn.commit(&payload).await?;
-        hand_over(ctx, outbox_ids);
-        Ok(payload)
+            },
+        )
+        .await
     }
 
     /// Suspends a member's access; membership, role, groups and seat are kept.
@@ -422,35 +408,32 @@ impl OffboardingMutation {
         input: DeactivateUserInput,
     ) -> Result<DeactivateUserPayload> {
         let key = input.idempotency_key.clone();
-        let txn = match MutationTxn::begin(ctx, "deactivateUser", key, &input).await? {
-            Begun::Fresh(txn) => txn,
-            Begun::Answered(payload) => return Ok(payload),
-        };
-        let result = deactivate::deactivate_user(
-            txn.db(),
-            ctx.principal()?,
-            DeactivateRequest {
-                workspace_id: input.workspace_id,
-                user_id: input.user_id,
-                reason: input.reason,
-                revoke_api_keys: input.revoke_api_keys,
-                request_id: ctx.request_id(),
+        run_mutation(
+            ctx,
+            "deactivateUser",
+            key,
+            input,
+            async |txn, principal, input| {
+                let request = DeactivateRequest {
+                    workspace_id: input.workspace_id,
+                    user_id: input.user_id,
+                    reason: input.reason,
+                    revoke_api_keys: input.revoke_api_keys,
+                    request_id: ctx.request_id(),
+                };
+                let deactivated =
+                    deactivate::deactivate_user(txn, principal, request, Utc::now()).await?;
+                Ok(Done {
+                    payload: DeactivateUserPayload {
+                        member: Some(member(txn, deactivated.candidate).await?),
+                        offboarding: Some(deactivated.recorded.offboarding.into()),
+                        user_errors: Vec::new(),
+                    },
+                    outbox_ids: deactivated.recorded.outbox_ids,
+                })
             },
-            Utc::now(),
         )
-        .await;
-        let deactivated = match result {
-            Ok(deactivated) => deactivated,
-            Err(error) => return txn.refuse(error).await,
-        };
-        let payload = DeactivateUserPayload {
-            member: Some(member(txn.db(), deactivated.candidate).await?),
-            offboarding: Some(deactivated.recorded.offboarding.into()),
-            user_errors: Vec::new(),
-        };
-        txn.commit(&payload).await?;
-        hand_over(ctx, deactivated.recorded.outbox_ids);
-        Ok(payload)
+        .await
     }
 
     /// Gives a deactivated member their access back, with the same role and groups.
@@ -460,29 +443,28 @@ impl OffboardingMutation {
         input: ReactivateUserInput,
     ) -> Result<ReactivateUserPayload> {
         let key = input.idempotency_key.clone();
-        let txn = match MutationTxn::begin(ctx, "reactivateUser", key, &input).await? {
-            Begun::Fresh(txn) => txn,
-            Begun::Answered(payload) => return Ok(payload),
-        };
-        let result = deactivate::reactivate_user(
-            txn.db(),
-            ctx.principal()?,
-            input.workspace_id,
-            input.user_id,
-            ctx.request_id(),
-            Utc::now(),
+        run_mutation(
+            ctx,
+            "reactivateUser",
+            key,
+            input,
+            async |txn, principal, input| {
+                let candidate = deactivate::reactivate_user(
+                    txn,
+                    principal,
+                    input.workspace_id,
+                    input.user_id,
+                    ctx.request_id(),
+                    Utc::now(),
+                )
+                .await?;
+                Ok(Done::answer(ReactivateUserPayload {
+                    member: Some(member(txn, candidate).await?),
+                    user_errors: Vec::new(),
+                }))
+            },
         )
-        .await;
-        let candidate = match result {
-            Ok(candidate) => candidate,
-            Err(error) => return txn.refuse(error).await,
-        };
-        let payload = ReactivateUserPayload {
-            member: Some(member(txn.db(), candidate).await?),
-            user_errors: Vec::new(),
-        };
-        txn.commit(&payload).await?;
-        Ok(payload)
+        .await
     }
 
     /// Undoes a removal made in the last 30 days: the membership comes back with its role,
@@ -493,29 +475,28 @@ impl OffboardingMutation {
         input: RestoreMemberInput,
     ) -> Result<RestoreMemberPayload> {
         let key = input.idempotency_key.clone();
-        let txn = match MutationTxn::begin(ctx, "restoreMember", key, &input).await? {
-            Begun::Fresh(txn) => txn,
-            Begun::Answered(payload) => return Ok(payload),
-        };
-        let result = restore::restore_member(
-            txn.db(),
-            ctx.principal()?,
-            input.workspace_id,
-            input.user_id,
-            ctx.request_id(),
-            Utc::now(),
+        run_mutation(
+            ctx,
+            "restoreMember",
+            key,
+            input,
+            async |txn, principal, input| {
+                let restored = restore::restore_member(
+                    txn,
+                    principal,
+                    input.workspace_id,
+                    input.user_id,
+                    ctx.request_id(),
+                    Utc::now(),
+                )
+                .await?;
+                Ok(Done::answer(RestoreMemberPayload {
+                    member: Some(member(txn, restored.candidate).await?),
+                    seat_taken: Some(restored.seat_taken),
+                    user_errors: Vec::new(),
+                }))
+            },
         )
-        .await;
-        let restored = match result {
-            Ok(restored) => restored,
-            Err(error) => return txn.refuse(error).await,
-        };
-        let payload = RestoreMemberPayload {
-            member: Some(member(txn.db(), restored.candidate).await?),
-            seat_taken: Some(restored.seat_taken),
-            user_errors: Vec::new(),
-        };
-        txn.commit(&payload).await?;
-        Ok(payload)
+        .await
     }
 }

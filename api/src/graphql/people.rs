@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::graphql::types::{Member, RoleValue, StatusValue, User, UserError, payloads, respond};
-use crate::graphql::{Begun, ContextExt, MutationTxn, commit_if_ok};
+use crate::graphql::{ContextExt, Done, commit_if_ok, run_mutation};
 use crate::people::invitations::{self, AcceptRequest, InviteRequest};
 use crate::people::members::{self, MemberFilter, MemberRow};
 use crate::people::{Page, encode_cursor, page_size, seats};
@@ -192,39 +192,34 @@ impl PeopleMutation {
         input: InviteMemberInput,
     ) -> Result<InviteMemberPayload> {
         let key = input.idempotency_key.clone();
-        let txn = match MutationTxn::begin(ctx, "inviteMember", key, &input).await? {
-            Begun::Fresh(txn) => txn,
-            Begun::Answered(payload) => return Ok(payload),
-        };
-        let result = invitations::invite_member(
-            txn.db(),
-            ctx.principal()?,
-            InviteRequest {
-                workspace_id: input.workspace_id,
-                email: &input.email,
-                role: input.role.into(),
-                invitation_ttl: ctx.config().invitation_ttl,
-                request_id: ctx.request_id(),
+        run_mutation(
+            ctx,
+            "inviteMember",
+            key,
+            input,
+            async |txn, principal, input| {
+                let request = InviteRequest {
+                    workspace_id: input.workspace_id,
+                    email: &input.email,
+                    role: input.role.into(),
+                    invitation_ttl: ctx.config().invitation_ttl,
+                    request_id: ctx.request_id(),
+                };
+                let invited =
+                    invitations::invite_member(txn, principal, request, Utc::now()).await?;
+                Ok(Done::answer(InviteMemberPayload {
+                    invitation_token: Some(invited.token),
+                    invitation_expires_at: Some(invited.invitation.expires_at),
+                    member: Some(Member::from(MemberRow {
+                        membership: invited.membership,
+                        user: invited.user,
+                        groups: Vec::new(),
+                    })),
+                    user_errors: Vec::new(),
+                }))
             },
-            Utc::now(),
         )
-        .await;
-        let invited = match result {
-            Ok(invited) => invited,
-            Err(error) => return txn.refuse(error).await,
-        };
-        let payload = InviteMemberPayload {
-            invitation_token: Some(invited.token),
-            invitation_expires_at: Some(invited.invitation.expires_at),
-            member: Some(Member::from(MemberRow {
-                membership: invited.membership,
-                user: invited.user,
-                groups: Vec::new(),
-            })),
-            user_errors: Vec::new(),
-        };
-        txn.commit(&payload).await?;
-        Ok(payload)
+        .await
     }
 
     /// Accepts an invitation and signs in to its workspace. Needs no `Authorization`.
