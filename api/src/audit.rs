@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::access::{Actor, Permission, Principal};
 use crate::error::ApiError;
-use crate::people::{Page, decode_cursor, ensure_own_workspace, keep_page, not_a_cursor};
+use crate::people::{Page, decode_cursor, keep_page, not_a_cursor};
 use crate::text::{AuditAction, CursorText};
 
 pub struct AuditEvent<'a> {
@@ -87,12 +87,7 @@ pub async fn list<C: ConnectionTrait>(
     first: u64,
     after: Option<&CursorText>,
 ) -> Result<Page<audit_entry::Model>, ApiError> {
-    ensure_own_workspace(principal, workspace_id)?;
-    if !principal.has(Permission::UserManagement) {
-        return Err(ApiError::Forbidden(
-            "reading the audit log needs the USER_MANAGEMENT permission".into(),
-        ));
-    }
+    principal.require(Permission::UserManagement, workspace_id)?;
     let after = decode_cursor(after)?
         .map(|after| after.parse::<Uuid>().map_err(|_| not_a_cursor()))
         .transpose()?;

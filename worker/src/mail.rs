@@ -43,12 +43,14 @@ impl Mailer {
                 let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host);
                 let builder = match tls {
                     SmtpTls::None => builder,
-                    SmtpTls::StartTls => {
-                        builder.tls(Tls::Required(tls_parameters(host, ca_certificates.as_deref())?))
-                    }
-                    SmtpTls::Tls => {
-                        builder.tls(Tls::Wrapper(tls_parameters(host, ca_certificates.as_deref())?))
-                    }
+                    SmtpTls::StartTls => builder.tls(Tls::Required(tls_parameters(
+                        host,
+                        ca_certificates.as_deref(),
+                    )?)),
+                    SmtpTls::Tls => builder.tls(Tls::Wrapper(tls_parameters(
+                        host,
+                        ca_certificates.as_deref(),
+                    )?)),
                 };
                 let mut builder = builder
                     .port(*port)

@@ -24,16 +24,13 @@ const PREFIX_LENGTH: usize = 12;
 pub async fn create_api_key<C: ConnectionTrait>(
     db: &C,
     principal: &Principal,
+    workspace_id: Uuid,
     name: &ApiKeyName,
     role: Role,
     request_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<CreatedApiKey, ApiError> {
-    if !principal.has(Permission::ApiKeyManagement) {
-        return Err(ApiError::Forbidden(
-            "creating API keys needs the API_KEY_MANAGEMENT permission".into(),
-        ));
-    }
+    principal.require(Permission::ApiKeyManagement, workspace_id)?;
     // A key acting above its creator would be a way around the role rules.
     if role.rank() > principal.role.rank() {
         return Err(ApiError::Rejected(vec![

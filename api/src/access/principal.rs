@@ -3,6 +3,7 @@ use entities::{MembershipStatus, Role, api_key, membership, session, workspace};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
+use crate::error::ApiError;
 use crate::security::{TokenKind, hash_token, hashes_match};
 
 /// Who performs an action: a person through a session, or an API key.
@@ -32,6 +33,17 @@ pub enum Permission {
     ViewMembers,
 }
 
+impl Permission {
+    /// As the schema spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Permission::UserManagement => "USER_MANAGEMENT",
+            Permission::ApiKeyManagement => "API_KEY_MANAGEMENT",
+            Permission::ViewMembers => "VIEW_MEMBERS",
+        }
+    }
+}
+
 /// An authenticated caller, bound to one workspace.
 #[derive(Debug, Clone)]
 pub struct Principal {
@@ -52,6 +64,28 @@ impl Principal {
             permissions.push(Permission::ApiKeyManagement);
         }
         permissions
+    }
+
+    /// The caller may act in this workspace with this permission. Another workspace is
+    /// NOT_FOUND, never FORBIDDEN: no hint that it exists.
+    pub fn require(&self, permission: Permission, workspace_id: Uuid) -> Result<(), ApiError> {
+        if self.workspace_id != workspace_id {
+            return Err(ApiError::NotFound("workspace"));
+        }
+        self.require_permission(permission)
+    }
+
+    /// The caller holds this permission (FORBIDDEN, naming it, if not); for what is checked
+    /// against another scope than the workspace, or found by its own id.
+    pub fn require_permission(&self, permission: Permission) -> Result<(), ApiError> {
+        if self.has(permission) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "this needs the {} permission",
+                permission.name()
+            )))
+        }
     }
 
     pub fn has(&self, permission: Permission) -> bool {
@@ -201,5 +235,22 @@ mod tests {
         assert!(!principal(Role::Member).has(Permission::UserManagement));
         assert!(!principal(Role::Guest).has(Permission::UserManagement));
         assert!(principal(Role::Guest).has(Permission::ViewMembers));
+    }
+
+    #[test]
+    fn another_workspace_is_not_found_before_any_permission_is_looked_at() {
+        let guest = principal(Role::Guest);
+        let elsewhere = Uuid::now_v7();
+        assert!(matches!(
+            guest.require(Permission::UserManagement, elsewhere),
+            Err(ApiError::NotFound("workspace"))
+        ));
+        match guest.require(Permission::UserManagement, guest.workspace_id) {
+            Err(ApiError::Forbidden(message)) => {
+                assert_eq!(message, "this needs the USER_MANAGEMENT permission");
+            }
+            other => panic!("expected FORBIDDEN, got {other:?}"),
+        }
+        assert!(guest.require(Permission::ViewMembers, guest.workspace_id).is_ok());
     }
 }

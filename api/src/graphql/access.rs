@@ -142,7 +142,6 @@ impl AccessMutation {
         ctx: &Context<'_>,
         input: CreateApiKeyInput,
     ) -> Result<CreateApiKeyPayload> {
-        crate::people::ensure_own_workspace(ctx.principal()?, input.workspace_id)?;
         let key = input.idempotency_key.clone();
         run_mutation(
             ctx,
@@ -153,6 +152,7 @@ impl AccessMutation {
                 let created = api_keys::create_api_key(
                     txn,
                     principal,
+                    input.workspace_id,
                     &input.name,
                     input.role.into(),
                     ctx.request_id(),

@@ -12,25 +12,12 @@ use uuid::Uuid;
 
 use crate::access::{Actor, Permission, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
-use crate::people::ensure_own_workspace;
 
 /// A live membership the call acts on, with its person.
 #[derive(Debug, Clone)]
 pub struct Candidate {
     pub membership: membership::Model,
     pub user: user::Model,
-}
-
-/// The caller may manage people in this workspace.
-pub fn authorize(principal: &Principal, workspace_id: Uuid) -> Result<(), ApiError> {
-    ensure_own_workspace(principal, workspace_id)?;
-    if principal.has(Permission::UserManagement) {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(
-            "managing members needs the USER_MANAGEMENT permission".into(),
-        ))
-    }
 }
 
 /// Checks the caller may manage people here, and locks the workspace row until the transaction
@@ -42,7 +29,7 @@ pub async fn authorize_and_lock<C: ConnectionTrait>(
     principal: &Principal,
     workspace_id: Uuid,
 ) -> Result<workspace::Model, ApiError> {
-    authorize(principal, workspace_id)?;
+    principal.require(Permission::UserManagement, workspace_id)?;
     let query = workspace::Entity::find_by_id(workspace_id);
     let workspace = if db.get_database_backend() == DbBackend::Postgres {
         query.lock_exclusive().one(db).await?

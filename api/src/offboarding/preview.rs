@@ -10,11 +10,12 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::access::Permission;
 use crate::access::Principal;
 use crate::error::{ApiError, UserError};
 use crate::offboarding::MAX_MEMBERS_PER_CALL;
 use crate::offboarding::contacts::ContactDuties;
-use crate::offboarding::guards::{authorize, member_ids};
+use crate::offboarding::guards::member_ids;
 use crate::offboarding::remove::{Assessment, assess};
 use crate::people::members::groups_of;
 
@@ -61,7 +62,7 @@ pub async fn removal_preview<C: ConnectionTrait>(
     user_ids: Vec<Uuid>,
 ) -> Result<Preview, ApiError> {
     let user_ids = member_ids(user_ids, MAX_MEMBERS_PER_CALL)?;
-    authorize(principal, workspace_id)?;
+    principal.require(Permission::UserManagement, workspace_id)?;
     let workspace = workspace::Entity::find_by_id(workspace_id)
         .one(db)
         .await?

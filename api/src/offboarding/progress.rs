@@ -22,11 +22,7 @@ pub async fn find<C: ConnectionTrait>(
     principal: &Principal,
     id: Uuid,
 ) -> Result<offboarding::Model, ApiError> {
-    if !principal.has(Permission::UserManagement) {
-        return Err(ApiError::Forbidden(
-            "following offboardings needs the USER_MANAGEMENT permission".into(),
-        ));
-    }
+    principal.require_permission(Permission::UserManagement)?;
     offboarding::Entity::find_by_id(id)
         .one(db)
         .await?

@@ -13,7 +13,6 @@ use crate::access::sessions::{SignedIn, start_session};
 use crate::access::{Actor, Permission, Principal};
 use crate::audit::{self, AuditEvent};
 use crate::error::{ApiError, UserError, UserErrorCode};
-use crate::people::ensure_own_workspace;
 use crate::people::seats::{holds_seat, lock_organization, seats_used};
 use crate::security::{
     MIN_PASSWORD_LENGTH, TokenKind, hash_password, hash_token, new_token, verify_password,
@@ -44,12 +43,7 @@ pub async fn invite_member<C: ConnectionTrait>(
     request: InviteRequest<'_>,
     now: DateTime<Utc>,
 ) -> Result<Invited, ApiError> {
-    ensure_own_workspace(principal, request.workspace_id)?;
-    if !principal.has(Permission::UserManagement) {
-        return Err(ApiError::Forbidden(
-            "inviting members needs the USER_MANAGEMENT permission".into(),
-        ));
-    }
+    principal.require(Permission::UserManagement, request.workspace_id)?;
     let email = request.email.as_str();
     if !principal.can_manage(request.role) {
         return Err(ApiError::Rejected(vec![

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::access::{Permission, Principal};
 use crate::error::ApiError;
-use crate::people::{Page, decode_cursor, ensure_own_workspace, keep_page, prefix_pattern};
+use crate::people::{Page, decode_cursor, keep_page, prefix_pattern};
 use crate::text::{CursorText, SearchText};
 
 #[derive(Debug, Default, Clone)]
@@ -39,12 +39,7 @@ pub async fn list_members<C: ConnectionTrait>(
     first: u64,
     after: Option<&CursorText>,
 ) -> Result<Page<MemberRow>, ApiError> {
-    ensure_own_workspace(principal, workspace_id)?;
-    if !principal.has(Permission::ViewMembers) {
-        return Err(ApiError::Forbidden(
-            "listing members needs VIEW_MEMBERS".into(),
-        ));
-    }
+    principal.require(Permission::ViewMembers, workspace_id)?;
     let after = decode_cursor(after)?;
 
     let mut memberships = membership::Entity::find()

@@ -6,9 +6,7 @@ pub mod seats;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use uuid::Uuid;
 
-use crate::access::Principal;
 use crate::error::ApiError;
 use crate::text::CursorText;
 
@@ -59,15 +57,6 @@ pub fn page_size(first: Option<i32>, max: usize) -> Result<u64, ApiError> {
         )));
     }
     Ok(first as u64)
-}
-
-/// Another workspace's data is NOT_FOUND to the caller, never FORBIDDEN: no hint that it exists.
-pub fn ensure_own_workspace(principal: &Principal, workspace_id: Uuid) -> Result<(), ApiError> {
-    if principal.workspace_id == workspace_id {
-        Ok(())
-    } else {
-        Err(ApiError::NotFound("workspace"))
-    }
 }
 
 /// A LIKE pattern matching values that start with `prefix`, lower-cased, with the wildcard

@@ -46,11 +46,7 @@ async fn visible_organization<C: ConnectionTrait>(
     if principal.organization_id != organization_id {
         return Err(ApiError::NotFound("organization"));
     }
-    if !principal.has(Permission::UserManagement) {
-        return Err(ApiError::Forbidden(
-            "seat usage is shown to those who manage people (USER_MANAGEMENT)".into(),
-        ));
-    }
+    principal.require_permission(Permission::UserManagement)?;
     organization::Entity::find_by_id(organization_id)
         .one(db)
         .await?
