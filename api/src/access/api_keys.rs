@@ -2,7 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use entities::{Role, api_key};
-use sea_orm::{ActiveEnum, ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    Set,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -74,4 +78,22 @@ pub async fn create_api_key<C: ConnectionTrait>(
         token: token.token,
         key,
     })
+}
+
+/// Refuses, from this instant, the API keys these people created in the workspace (removal
+/// and deactivation); the worker then records why and writes the audit entries.
+pub async fn refuse_api_keys<C: ConnectionTrait>(
+    db: &C,
+    workspace_id: Uuid,
+    created_by: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    api_key::Entity::update_many()
+        .col_expr(api_key::Column::RevokedAt, Expr::value(Some(now)))
+        .filter(api_key::Column::WorkspaceId.eq(workspace_id))
+        .filter(api_key::Column::CreatedBy.is_in(created_by.iter().copied()))
+        .filter(api_key::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
 }

@@ -251,6 +251,10 @@ mod tests {
             }
             other => panic!("expected FORBIDDEN, got {other:?}"),
         }
-        assert!(guest.require(Permission::ViewMembers, guest.workspace_id).is_ok());
+        assert!(
+            guest
+                .require(Permission::ViewMembers, guest.workspace_id)
+                .is_ok()
+        );
     }
 }

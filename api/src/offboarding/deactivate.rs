@@ -2,16 +2,14 @@
 //! groups and seat included), and given back.
 
 use chrono::{DateTime, Utc};
-use entities::{MembershipStatus, api_key, membership};
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
-};
+use entities::{MembershipStatus, membership};
+use sea_orm::{ActiveEnum, ActiveModelTrait, ConnectionTrait, Set};
 use serde_json::json;
 use uuid::Uuid;
 use worker::Job;
 
 use crate::access::Principal;
+use crate::access::api_keys::refuse_api_keys;
 use crate::audit::{self, AuditEvent};
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::offboarding::guards::{
@@ -95,13 +93,7 @@ pub async fn deactivate_user<C: ConnectionTrait>(
         user_ids: vec![request.user_id],
     }];
     if request.revoke_api_keys {
-        api_key::Entity::update_many()
-            .col_expr(api_key::Column::RevokedAt, Expr::value(Some(now)))
-            .filter(api_key::Column::WorkspaceId.eq(workspace.id))
-            .filter(api_key::Column::CreatedBy.eq(request.user_id))
-            .filter(api_key::Column::RevokedAt.is_null())
-            .exec(db)
-            .await?;
+        refuse_api_keys(db, workspace.id, &[request.user_id], now).await?;
         jobs.push(Job::RevokeApiKeys {
             workspace_id: workspace.id,
             user_ids: vec![request.user_id],

@@ -3,7 +3,9 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use entities::{MembershipStatus, api_key, group_membership, invitation, membership, workspace};
+use entities::{
+    MembershipStatus, api_key, group_membership, invitation, membership, user_group, workspace,
+};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QuerySelect,
@@ -14,6 +16,7 @@ use uuid::Uuid;
 use worker::Job;
 
 use crate::access::Principal;
+use crate::access::api_keys::refuse_api_keys;
 use crate::audit::{self, AuditEvent};
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::offboarding::contacts::{
@@ -155,18 +158,14 @@ pub async fn remove_members<C: ConnectionTrait>(
         .iter()
         .filter_map(|id| candidates.get(id))
         .collect();
-    apply_removal(
-        db,
-        principal,
-        &workspace,
-        &leaving,
+    let plan = RemovalPlan {
+        workspace: &workspace,
+        leaving,
         reason,
-        request.revoke_api_keys,
-        assignee,
-        request.request_id,
-        now,
-    )
-    .await
+        revoke_api_keys: request.revoke_api_keys,
+        reattribute_to: assignee,
+    };
+    apply_removal(db, principal, plan, request.request_id, now).await
 }
 
 /// The person taking over must be an active member who is not being removed in this call.
@@ -196,24 +195,82 @@ async fn check_assignee<C: ConnectionTrait>(
     }
 }
 
-/// Writes the removal: a constant number of statements, however many members leave.
-#[allow(clippy::too_many_arguments)]
-async fn apply_removal<C: ConnectionTrait>(
-    db: &C,
-    principal: &Principal,
-    workspace: &workspace::Model,
-    leaving: &[&Candidate],
+/// What a removal does, decided before anything is written: who leaves, why, and what follows
+/// for their API keys and campaigns.
+struct RemovalPlan<'a> {
+    workspace: &'a workspace::Model,
+    leaving: Vec<&'a Candidate>,
     reason: Option<String>,
     revoke_api_keys: bool,
     reattribute_to: Uuid,
+}
+
+impl RemovalPlan<'_> {
+    fn user_ids(&self) -> Vec<Uuid> {
+        self.leaving.iter().map(|c| c.user.id).collect()
+    }
+
+    fn membership_ids(&self) -> Vec<Uuid> {
+        self.leaving.iter().map(|c| c.membership.id).collect()
+    }
+}
+
+/// Writes the removal: a constant number of statements, however many members leave.
+async fn apply_removal<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    plan: RemovalPlan<'_>,
     request_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Removed, ApiError> {
-    let user_ids: Vec<Uuid> = leaving.iter().map(|c| c.user.id).collect();
-    let membership_ids: Vec<Uuid> = leaving.iter().map(|c| c.membership.id).collect();
+    let (user_ids, membership_ids) = (plan.user_ids(), plan.membership_ids());
     // The groups they are leaving, named in their email; read before they are left.
-    let mut groups = groups_of(db, workspace.id, &user_ids).await?;
+    let groups = groups_of(db, plan.workspace.id, &user_ids).await?;
+    soft_delete(db, principal, &membership_ids, plan.reason.as_deref(), now).await?;
+    leave_groups(db, plan.workspace.id, &user_ids, now).await?;
+    let revoked_invitations = revoke_pending_invitations(db, &membership_ids, now).await?;
+    let mut keys_of: Vec<Uuid> = Vec::new();
+    if plan.revoke_api_keys {
+        keys_of = api_key_creators(db, plan.workspace.id, &user_ids).await?;
+        refuse_api_keys(db, plan.workspace.id, &user_ids, now).await?;
+    }
+    let still_seated = still_seated(db, plan.workspace.organization_id, &user_ids).await?;
+    let members: Vec<RemovedMember> = plan
+        .leaving
+        .iter()
+        .map(|c| RemovedMember {
+            membership: membership::Model {
+                deleted_at: Some(now),
+                ..c.membership.clone()
+            },
+            user: c.user.clone(),
+            seat_freed: !still_seated.contains(&c.user.id),
+            api_keys_revoked: keys_of.iter().filter(|id| **id == c.user.id).count(),
+        })
+        .collect();
+    let entries = audit_entries(&plan, principal, &members, &revoked_invitations, request_id);
+    audit::record_many(db, entries, now).await?;
+    let jobs = removal_jobs(&plan, user_ids, groups);
+    let recorded = record(
+        db,
+        principal,
+        plan.workspace.id,
+        "remove_members",
+        jobs,
+        now,
+    )
+    .await?;
+    Ok(Removed { members, recorded })
+}
 
+/// Marks the memberships removed; their sessions are refused from this instant.
+async fn soft_delete<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    membership_ids: &[Uuid],
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
     membership::Entity::update_many()
         .col_expr(membership::Column::DeletedAt, Expr::value(Some(now)))
         .col_expr(
@@ -222,7 +279,7 @@ async fn apply_removal<C: ConnectionTrait>(
         )
         .col_expr(
             membership::Column::RemovalReason,
-            Expr::value(reason.clone()),
+            Expr::value(reason.map(str::to_owned)),
         )
         .col_expr(
             membership::Column::SessionsValidAfter,
@@ -231,14 +288,33 @@ async fn apply_removal<C: ConnectionTrait>(
         .filter(membership::Column::Id.is_in(membership_ids.iter().copied()))
         .exec(db)
         .await?;
+    Ok(())
+}
+
+/// Takes them out of this workspace's groups (a restore brings back exactly these).
+async fn leave_groups<C: ConnectionTrait>(
+    db: &C,
+    workspace_id: Uuid,
+    user_ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
     group_membership::Entity::update_many()
         .col_expr(group_membership::Column::DeletedAt, Expr::value(Some(now)))
         .filter(group_membership::Column::UserId.is_in(user_ids.iter().copied()))
         .filter(group_membership::Column::DeletedAt.is_null())
-        .filter(in_workspace_groups(workspace.id))
+        .filter(in_workspace_groups(workspace_id))
         .exec(db)
         .await?;
-    let pending_invitations: Vec<(Uuid, Uuid)> = invitation::Entity::find()
+    Ok(())
+}
+
+/// Revokes the invitations still open for these memberships; returns (invitation, membership).
+async fn revoke_pending_invitations<C: ConnectionTrait>(
+    db: &C,
+    membership_ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<Vec<(Uuid, Uuid)>, ApiError> {
+    let pending: Vec<(Uuid, Uuid)> = invitation::Entity::find()
         .select_only()
         .column(invitation::Column::Id)
         .column(invitation::Column::MembershipId)
@@ -248,91 +324,95 @@ async fn apply_removal<C: ConnectionTrait>(
         .into_tuple()
         .all(db)
         .await?;
-    if !pending_invitations.is_empty() {
+    if !pending.is_empty() {
         invitation::Entity::update_many()
             .col_expr(invitation::Column::RevokedAt, Expr::value(Some(now)))
-            .filter(invitation::Column::Id.is_in(pending_invitations.iter().map(|(id, _)| *id)))
+            .filter(invitation::Column::Id.is_in(pending.iter().map(|(id, _)| *id)))
             .exec(db)
             .await?;
     }
-    let mut keys_revoked: Vec<Uuid> = Vec::new();
-    if revoke_api_keys {
-        keys_revoked = api_key::Entity::find()
-            .select_only()
-            .column(api_key::Column::CreatedBy)
-            .filter(api_key::Column::WorkspaceId.eq(workspace.id))
-            .filter(api_key::Column::CreatedBy.is_in(user_ids.iter().copied()))
-            .filter(api_key::Column::RevokedAt.is_null())
-            .into_tuple()
-            .all(db)
-            .await?;
-        // Refused from this commit on; the worker adds the reason and the audit entries.
-        api_key::Entity::update_many()
-            .col_expr(api_key::Column::RevokedAt, Expr::value(Some(now)))
-            .filter(api_key::Column::WorkspaceId.eq(workspace.id))
-            .filter(api_key::Column::CreatedBy.is_in(user_ids.iter().copied()))
-            .filter(api_key::Column::RevokedAt.is_null())
-            .exec(db)
-            .await?;
-    }
-    let still_seated: HashSet<Uuid> = membership::Entity::find()
+    Ok(pending)
+}
+
+/// The creator of each key of theirs still in use, one entry per key.
+async fn api_key_creators<C: ConnectionTrait>(
+    db: &C,
+    workspace_id: Uuid,
+    user_ids: &[Uuid],
+) -> Result<Vec<Uuid>, ApiError> {
+    Ok(api_key::Entity::find()
+        .select_only()
+        .column(api_key::Column::CreatedBy)
+        .filter(api_key::Column::WorkspaceId.eq(workspace_id))
+        .filter(api_key::Column::CreatedBy.is_in(user_ids.iter().copied()))
+        .filter(api_key::Column::RevokedAt.is_null())
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// Those of them who keep a membership elsewhere in the organization, and so their seat.
+async fn still_seated<C: ConnectionTrait>(
+    db: &C,
+    organization_id: Uuid,
+    user_ids: &[Uuid],
+) -> Result<HashSet<Uuid>, ApiError> {
+    Ok(membership::Entity::find()
         .select_only()
         .column(membership::Column::UserId)
         .distinct()
         .join(JoinType::InnerJoin, membership::Relation::Workspace.def())
-        .filter(workspace::Column::OrganizationId.eq(workspace.organization_id))
+        .filter(workspace::Column::OrganizationId.eq(organization_id))
         .filter(membership::Column::UserId.is_in(user_ids.iter().copied()))
         .filter(membership::Column::DeletedAt.is_null())
         .into_tuple::<Uuid>()
         .all(db)
         .await?
         .into_iter()
-        .collect();
+        .collect())
+}
 
-    let members: Vec<RemovedMember> = leaving
-        .iter()
-        .map(|c| RemovedMember {
-            membership: membership::Model {
-                deleted_at: Some(now),
-                ..c.membership.clone()
-            },
-            user: c.user.clone(),
-            seat_freed: !still_seated.contains(&c.user.id),
-            api_keys_revoked: keys_revoked.iter().filter(|id| **id == c.user.id).count(),
-        })
-        .collect();
-
+/// One entry per member removed, and one per invitation revoked with them.
+fn audit_entries<'a>(
+    plan: &RemovalPlan<'_>,
+    principal: &Principal,
+    members: &[RemovedMember],
+    revoked_invitations: &[(Uuid, Uuid)],
+    request_id: Option<&'a str>,
+) -> Vec<AuditEvent<'a>> {
     let audit = |action, target_user_id, metadata| AuditEvent {
-        workspace_id: workspace.id,
+        workspace_id: plan.workspace.id,
         actor: Some(principal.actor),
         action,
         target_user_id: Some(target_user_id),
         metadata,
         request_id,
     };
-    let mut entries: Vec<AuditEvent> = leaving
+    let mut entries: Vec<AuditEvent> = plan
+        .leaving
         .iter()
-        .zip(&members)
+        .zip(members)
         .map(|(candidate, member)| {
             audit(
                 "team_membership_remove",
                 member.user.id,
                 json!({
-                    "reason": reason,
+                    "reason": plan.reason,
                     "role": candidate.membership.role.to_value(),
                     "status": candidate.membership.status.to_value(),
                     "seat_freed": member.seat_freed,
-                    "revoke_api_keys": revoke_api_keys,
-                    "member_count": leaving.len(),
+                    "revoke_api_keys": plan.revoke_api_keys,
+                    "member_count": plan.leaving.len(),
                 }),
             )
         })
         .collect();
-    let person_of: HashMap<Uuid, Uuid> = leaving
+    let person_of: HashMap<Uuid, Uuid> = plan
+        .leaving
         .iter()
         .map(|c| (c.membership.id, c.user.id))
         .collect();
-    for (invitation_id, membership_id) in &pending_invitations {
+    for (invitation_id, membership_id) in revoked_invitations {
         if let Some(user_id) = person_of.get(membership_id) {
             entries.push(audit(
                 "invitation_revoke",
@@ -341,8 +421,16 @@ async fn apply_removal<C: ConnectionTrait>(
             ));
         }
     }
-    audit::record_many(db, entries, now).await?;
+    entries
+}
 
+/// The side effects carried out after commit: sessions, campaigns, keys, and an email each.
+fn removal_jobs(
+    plan: &RemovalPlan<'_>,
+    user_ids: Vec<Uuid>,
+    mut groups: HashMap<Uuid, Vec<user_group::Model>>,
+) -> Vec<Job> {
+    let workspace = plan.workspace;
     let mut jobs = vec![
         Job::EndSessions {
             workspace_id: workspace.id,
@@ -351,14 +439,14 @@ async fn apply_removal<C: ConnectionTrait>(
         Job::ReattributeCampaigns {
             workspace_id: workspace.id,
             user_ids: user_ids.clone(),
-            to_user_id: reattribute_to,
+            to_user_id: plan.reattribute_to,
         },
     ];
-    if revoke_api_keys {
+    if plan.revoke_api_keys {
         jobs.push(Job::RevokeApiKeys {
             workspace_id: workspace.id,
-            user_ids: user_ids.clone(),
-            reason: reason.clone().map_or_else(
+            user_ids,
+            reason: plan.reason.clone().map_or_else(
                 || "member removed".to_owned(),
                 |r| format!("member removed: {r}"),
             ),
@@ -366,7 +454,7 @@ async fn apply_removal<C: ConnectionTrait>(
     }
     // Someone only invited never had access: their revoked invitation is all they lose.
     jobs.extend(
-        leaving
+        plan.leaving
             .iter()
             .filter(|c| c.membership.status != MembershipStatus::Invited)
             .map(|c| Job::SendRemovalEmail {
@@ -381,9 +469,8 @@ async fn apply_removal<C: ConnectionTrait>(
                     .into_iter()
                     .map(|g| g.name)
                     .collect(),
-                reason: reason.clone(),
+                reason: plan.reason.clone(),
             }),
     );
-    let recorded = record(db, principal, workspace.id, "remove_members", jobs, now).await?;
-    Ok(Removed { members, recorded })
+    jobs
 }
