@@ -248,15 +248,10 @@ pub async fn plan_moves<C: ConnectionTrait>(
                 );
                 continue;
             }
-            let not_held = |what: &str| {
-                UserError::new(
-                    UserErrorCode::NotAContact,
-                    format!("This person is not {what}."),
-                )
-                .on_field("assignments")
-                .for_user(from)
-            };
-            let mut push = |duty: Duty, application: Option<(Uuid, String)>| {
+            let (duties, refused) = duties_asked(&held, assignment);
+            errors.extend(refused.into_iter().map(|error| error.for_user(from)));
+            for (duty, application) in duties {
+                // A later assignment of the same duty in the call wins.
                 moves.retain(|m| {
                     !(m.from_user_id == from && m.duty == duty && m.application == application)
                 });
@@ -266,47 +261,67 @@ pub async fn plan_moves<C: ConnectionTrait>(
                     from_user_id: from,
                     to_user_id: to,
                 });
-            };
-            match assignment.duty {
-                Duty::AdministrativeContact if held.administrative_contact => {
-                    push(Duty::AdministrativeContact, None);
-                }
-                Duty::AdministrativeContact => {
-                    errors.push(not_held("the workspace's administrative contact"));
-                }
-                Duty::TechnicalContact if held.technical_contact => {
-                    push(Duty::TechnicalContact, None);
-                }
-                Duty::TechnicalContact => {
-                    errors.push(not_held("the workspace's technical contact"));
-                }
-                Duty::ApplicationTechnicalContact => {
-                    let wanted: Vec<(Uuid, String)> = match &assignment.application_ids {
-                        None => held.applications.clone(),
-                        Some(ids) => {
-                            let mut wanted = Vec::new();
-                            for id in ids {
-                                match held.applications.iter().find(|(app, _)| app == id) {
-                                    Some(application) => wanted.push(application.clone()),
-                                    None => errors.push(not_held(&format!(
-                                        "the technical contact of application {id}"
-                                    ))),
-                                }
-                            }
-                            wanted
-                        }
-                    };
-                    if wanted.is_empty() && assignment.application_ids.is_none() {
-                        errors.push(not_held("the technical contact of any application"));
-                    }
-                    for application in wanted {
-                        push(Duty::ApplicationTechnicalContact, Some(application));
-                    }
-                }
             }
         }
     }
     Ok((moves, errors))
+}
+
+/// A duty to move, with its application (id, name) for an application's technical contact.
+type DutyAsked = (Duty, Option<(Uuid, String)>);
+
+/// The duties an assignment asks to move out of those `held`, and a refusal for each asked for
+/// but not held.
+fn duties_asked(held: &ContactDuties, assignment: &Assignment) -> (Vec<DutyAsked>, Vec<UserError>) {
+    let not_held = |what: &str| {
+        UserError::new(
+            UserErrorCode::NotAContact,
+            format!("This person is not {what}."),
+        )
+        .on_field("assignments")
+    };
+    match assignment.duty {
+        Duty::AdministrativeContact if held.administrative_contact => {
+            (vec![(Duty::AdministrativeContact, None)], Vec::new())
+        }
+        Duty::AdministrativeContact => (
+            Vec::new(),
+            vec![not_held("the workspace's administrative contact")],
+        ),
+        Duty::TechnicalContact if held.technical_contact => {
+            (vec![(Duty::TechnicalContact, None)], Vec::new())
+        }
+        Duty::TechnicalContact => (
+            Vec::new(),
+            vec![not_held("the workspace's technical contact")],
+        ),
+        Duty::ApplicationTechnicalContact => {
+            let mut refused = Vec::new();
+            let wanted: Vec<(Uuid, String)> = match &assignment.application_ids {
+                None => held.applications.clone(),
+                Some(ids) => ids
+                    .iter()
+                    .filter_map(|id| {
+                        let found = held.applications.iter().find(|(app, _)| app == id);
+                        if found.is_none() {
+                            refused.push(not_held(&format!(
+                                "the technical contact of application {id}"
+                            )));
+                        }
+                        found.cloned()
+                    })
+                    .collect(),
+            };
+            if wanted.is_empty() && assignment.application_ids.is_none() {
+                refused.push(not_held("the technical contact of any application"));
+            }
+            let duties = wanted
+                .into_iter()
+                .map(|application| (Duty::ApplicationTechnicalContact, Some(application)))
+                .collect();
+            (duties, refused)
+        }
+    }
 }
 
 /// Which of these people are live members of the workspace, and which of those are active.

@@ -17,7 +17,7 @@ use crate::audit::{self, AuditEvent};
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::offboarding::guards::{Candidate, authorize_and_lock};
 use crate::people::members::in_workspace_groups;
-use crate::people::seats::{holds_seat, lock_organization, seats_used};
+use crate::people::seats::{lock_organization, take_a_seat};
 
 /// How long after a removal it can be undone.
 pub const RESTORE_WINDOW_DAYS: i64 = 30;
@@ -37,74 +37,28 @@ pub async fn restore_member<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<Restored, ApiError> {
     let workspace = authorize_and_lock(db, principal, workspace_id).await?;
-    let refuse = |code, message: &str| {
-        Err(ApiError::Rejected(vec![
-            UserError::new(code, message).for_user(user_id),
-        ]))
-    };
+    let refuse = |error: UserError| Err(ApiError::Rejected(vec![error.for_user(user_id)]));
     if user_id == principal.user_id {
         // A removed person's API key may still act for them: it must not undo their removal.
-        return refuse(
+        return refuse(UserError::new(
             UserErrorCode::CannotRemoveSelf,
             "You can't restore yourself: another administrator has to.",
-        );
+        ));
     }
     // Invitations take the organization's lock: taken first, no invitation of this person can
     // slip in between the check below and the restore.
     let organization = lock_organization(db, workspace.organization_id)
         .await?
         .ok_or(ApiError::NotFound("organization"))?;
-    let memberships = membership::Entity::find()
-        .filter(membership::Column::WorkspaceId.eq(workspace.id))
-        .filter(membership::Column::UserId.eq(user_id))
-        .order_by_desc(membership::Column::DeletedAt)
-        .all(db)
-        .await?;
-    if memberships.iter().any(|m| m.deleted_at.is_none()) {
-        return refuse(
-            UserErrorCode::AlreadyMember,
-            "This person is a member of the workspace again (or invited): nothing to restore.",
-        );
-    }
-    let Some(removed) = memberships.into_iter().find(|m| m.deleted_at.is_some()) else {
-        return refuse(
-            UserErrorCode::MemberNotFound,
-            "This person was never removed from this workspace.",
-        );
+    let removed = match last_removal(db, principal, workspace.id, user_id, now).await? {
+        Ok(removed) => removed,
+        Err(error) => return refuse(error),
     };
     let removed_at = removed.deleted_at.expect("a removed membership");
-    if now - removed_at > Duration::days(RESTORE_WINDOW_DAYS) {
-        return refuse(
-            UserErrorCode::RestoreWindowExpired,
-            &format!(
-                "The removal is more than {RESTORE_WINDOW_DAYS} days old and can't be undone: invite them again."
-            ),
-        );
-    }
-    if removed.status == MembershipStatus::Invited {
-        return refuse(
-            UserErrorCode::InvitationPending,
-            "This person was only invited and their invitation was revoked: invite them again.",
-        );
-    }
-    if !principal.can_manage(removed.role) {
-        return refuse(
-            UserErrorCode::RoleNotManageable,
-            "You can't manage this member's role.",
-        );
-    }
-    let seat_taken = !holds_seat(db, organization.id, user_id).await?;
-    if let Some(limit) = organization.seat_limit
-        && seat_taken
-        && seats_used(db, organization.id).await? >= limit.max(0) as u64
-    {
-        return refuse(
-            UserErrorCode::SeatLimitReached,
-            &format!(
-                "All {limit} seats of the organization are taken: free one or raise the limit."
-            ),
-        );
-    }
+    let seat_taken = match take_a_seat(db, &organization, Some(user_id)).await? {
+        Ok(seat_taken) => seat_taken,
+        Err(full) => return refuse(full),
+    };
     let person = user::Entity::find_by_id(user_id)
         .one(db)
         .await?
@@ -118,17 +72,7 @@ pub async fn restore_member<C: ConnectionTrait>(
     // removal was committing; this instant is also where the removal's late jobs stop.
     restored.sessions_valid_after = Set(Some(now));
     let membership = restored.update(db).await?;
-    // The groups the removal took them out of: rows soft-deleted at the removal's instant.
-    group_membership::Entity::update_many()
-        .col_expr(
-            group_membership::Column::DeletedAt,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .filter(group_membership::Column::UserId.eq(user_id))
-        .filter(group_membership::Column::DeletedAt.eq(removed_at))
-        .filter(in_workspace_groups(workspace.id))
-        .exec(db)
-        .await?;
+    rejoin_groups(db, workspace.id, user_id, removed_at).await?;
     audit::record(
         db,
         AuditEvent {
@@ -154,4 +98,77 @@ pub async fn restore_member<C: ConnectionTrait>(
         },
         seat_taken,
     })
+}
+
+/// The person's latest removal from this workspace, if it can be undone: nothing live in its
+/// place, within the window, a member who had joined, in a role the caller manages.
+async fn last_removal<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    workspace_id: Uuid,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Result<membership::Model, UserError>, ApiError> {
+    let memberships = membership::Entity::find()
+        .filter(membership::Column::WorkspaceId.eq(workspace_id))
+        .filter(membership::Column::UserId.eq(user_id))
+        .order_by_desc(membership::Column::DeletedAt)
+        .all(db)
+        .await?;
+    let refused = |code, message: &str| Ok(Err(UserError::new(code, message)));
+    if memberships.iter().any(|m| m.deleted_at.is_none()) {
+        return refused(
+            UserErrorCode::AlreadyMember,
+            "This person is a member of the workspace again (or invited): nothing to restore.",
+        );
+    }
+    let Some(removed) = memberships.into_iter().find(|m| m.deleted_at.is_some()) else {
+        return refused(
+            UserErrorCode::MemberNotFound,
+            "This person was never removed from this workspace.",
+        );
+    };
+    let removed_at = removed.deleted_at.expect("a removed membership");
+    if now - removed_at > Duration::days(RESTORE_WINDOW_DAYS) {
+        return refused(
+            UserErrorCode::RestoreWindowExpired,
+            &format!(
+                "The removal is more than {RESTORE_WINDOW_DAYS} days old and can't be undone: invite them again."
+            ),
+        );
+    }
+    if removed.status == MembershipStatus::Invited {
+        return refused(
+            UserErrorCode::InvitationPending,
+            "This person was only invited and their invitation was revoked: invite them again.",
+        );
+    }
+    if !principal.can_manage(removed.role) {
+        return refused(
+            UserErrorCode::RoleNotManageable,
+            "You can't manage this member's role.",
+        );
+    }
+    Ok(Ok(removed))
+}
+
+/// The groups the removal took them out of: rows soft-deleted at the removal's instant, and
+/// only those (groups left before the removal stay left).
+async fn rejoin_groups<C: ConnectionTrait>(
+    db: &C,
+    workspace_id: Uuid,
+    user_id: Uuid,
+    removed_at: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    group_membership::Entity::update_many()
+        .col_expr(
+            group_membership::Column::DeletedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(group_membership::Column::UserId.eq(user_id))
+        .filter(group_membership::Column::DeletedAt.eq(removed_at))
+        .filter(in_workspace_groups(workspace_id))
+        .exec(db)
+        .await?;
+    Ok(())
 }

@@ -31,16 +31,7 @@ pub async fn transfer_ownership<C: ConnectionTrait>(
     request_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Transferred, ApiError> {
-    if demote_self_to == Some(Role::Owner) {
-        return Err(ApiError::BadUserInput(
-            "demoteSelfTo must be a role below OWNER (or left out to stay an owner)".into(),
-        ));
-    }
-    if demote_self_to.is_some() && matches!(principal.actor, Actor::ApiKey(_)) {
-        return Err(ApiError::BadUserInput(
-            "an API key has no membership to demote: leave demoteSelfTo out".into(),
-        ));
-    }
+    check_demotion(principal, demote_self_to)?;
     let workspace = authorize_and_lock(db, principal, workspace_id).await?;
     if principal.role != Role::Owner {
         return Err(ApiError::Rejected(vec![
@@ -90,21 +81,10 @@ pub async fn transfer_ownership<C: ConnectionTrait>(
     let mut keys_lowered = 0;
     let previous_owner = match (demote_self_to, caller) {
         (Some(role), Some((caller, caller_user))) => {
-            let mut demoted: membership::ActiveModel = caller.into();
-            demoted.role = Set(role);
-            // A key acts at most with its creator's role: stepping down lowers their keys too.
-            let above: Vec<Role> = Role::iter().filter(|r| r.rank() > role.rank()).collect();
-            keys_lowered = api_key::Entity::update_many()
-                .col_expr(api_key::Column::Role, Expr::value(role))
-                .filter(api_key::Column::WorkspaceId.eq(workspace.id))
-                .filter(api_key::Column::CreatedBy.eq(principal.user_id))
-                .filter(api_key::Column::RevokedAt.is_null())
-                .filter(api_key::Column::Role.is_in(above))
-                .exec(db)
-                .await?
-                .rows_affected;
+            let (membership, lowered) = step_down(db, caller, role).await?;
+            keys_lowered = lowered;
             Some(Candidate {
-                membership: demoted.update(db).await?,
+                membership,
                 user: caller_user,
             })
         }
@@ -138,4 +118,41 @@ pub async fn transfer_ownership<C: ConnectionTrait>(
         },
         previous_owner,
     })
+}
+
+/// Stepping down is to a role below OWNER, and only a person has a membership to step down.
+fn check_demotion(principal: &Principal, demote_self_to: Option<Role>) -> Result<(), ApiError> {
+    if demote_self_to == Some(Role::Owner) {
+        return Err(ApiError::BadUserInput(
+            "demoteSelfTo must be a role below OWNER (or left out to stay an owner)".into(),
+        ));
+    }
+    if demote_self_to.is_some() && matches!(principal.actor, Actor::ApiKey(_)) {
+        return Err(ApiError::BadUserInput(
+            "an API key has no membership to demote: leave demoteSelfTo out".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The caller takes `role`. A key acts at most with its creator's role, so their keys above it
+/// are lowered too; returns the membership and how many keys were lowered.
+async fn step_down<C: ConnectionTrait>(
+    db: &C,
+    caller: membership::Model,
+    role: Role,
+) -> Result<(membership::Model, u64), ApiError> {
+    let above: Vec<Role> = Role::iter().filter(|r| r.rank() > role.rank()).collect();
+    let keys_lowered = api_key::Entity::update_many()
+        .col_expr(api_key::Column::Role, Expr::value(role))
+        .filter(api_key::Column::WorkspaceId.eq(caller.workspace_id))
+        .filter(api_key::Column::CreatedBy.eq(caller.user_id))
+        .filter(api_key::Column::RevokedAt.is_null())
+        .filter(api_key::Column::Role.is_in(above))
+        .exec(db)
+        .await?
+        .rows_affected;
+    let mut demoted: membership::ActiveModel = caller.into();
+    demoted.role = Set(role);
+    Ok((demoted.update(db).await?, keys_lowered))
 }

@@ -13,7 +13,7 @@ use crate::access::sessions::{SignedIn, start_session};
 use crate::access::{Actor, Permission, Principal};
 use crate::audit::{self, AuditEvent};
 use crate::error::{ApiError, UserError, UserErrorCode};
-use crate::people::seats::{holds_seat, lock_organization, seats_used};
+use crate::people::seats::{lock_organization, take_a_seat};
 use crate::security::{
     MIN_PASSWORD_LENGTH, TokenKind, hash_password, hash_token, new_token, verify_password,
 };
@@ -63,49 +63,10 @@ pub async fn invite_member<C: ConnectionTrait>(
         .one(db)
         .await?;
     if let Some(existing) = &existing {
-        if existing.kind == UserKind::System {
-            return Err(ApiError::BadUserInput(format!(
-                "{email:?} belongs to a system principal and can't be invited"
-            )));
-        }
-        if live_membership(db, request.workspace_id, existing.id)
-            .await?
-            .is_some()
-        {
-            return Err(ApiError::Rejected(vec![
-                UserError::new(
-                    UserErrorCode::AlreadyMember,
-                    "This person is already a member of the workspace (or already invited).",
-                )
-                .on_field("email"),
-            ]));
-        }
-        if existing.id == principal.user_id {
-            // Only a key gets here (a person inviting themselves is a live member): a removed
-            // creator's surviving key must not bring them back.
-            return Err(ApiError::Rejected(vec![
-                UserError::new(
-                    UserErrorCode::CannotRemoveSelf,
-                    "An API key can't invite the person who created it: another administrator has to.",
-                )
-                .on_field("email"),
-            ]));
-        }
+        refuse_existing(db, principal, request.workspace_id, existing).await?;
     }
-    let already_seated = match &existing {
-        Some(existing) => holds_seat(db, organization.id, existing.id).await?,
-        None => false,
-    };
-    if let Some(limit) = organization.seat_limit
-        && !already_seated
-        && seats_used(db, organization.id).await? >= limit.max(0) as u64
-    {
-        return Err(ApiError::rejected(
-            UserErrorCode::SeatLimitReached,
-            format!(
-                "All {limit} seats of the organization are taken: free one or raise the limit."
-            ),
-        ));
+    if let Err(full) = take_a_seat(db, &organization, existing.as_ref().map(|e| e.id)).await? {
+        return Err(ApiError::Rejected(vec![full]));
     }
 
     let user = match existing {
@@ -175,6 +136,46 @@ pub async fn invite_member<C: ConnectionTrait>(
         membership,
         user,
     })
+}
+
+/// Someone already known may be invited unless they are a system principal, already here, or
+/// the creator of the API key inviting them.
+async fn refuse_existing<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    workspace_id: Uuid,
+    existing: &user::Model,
+) -> Result<(), ApiError> {
+    if existing.kind == UserKind::System {
+        return Err(ApiError::BadUserInput(format!(
+            "{:?} belongs to a system principal and can't be invited",
+            existing.email
+        )));
+    }
+    if live_membership(db, workspace_id, existing.id)
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::Rejected(vec![
+            UserError::new(
+                UserErrorCode::AlreadyMember,
+                "This person is already a member of the workspace (or already invited).",
+            )
+            .on_field("email"),
+        ]));
+    }
+    if existing.id == principal.user_id {
+        // Only a key gets here (a person inviting themselves is a live member): a removed
+        // creator's surviving key must not bring them back.
+        return Err(ApiError::Rejected(vec![
+            UserError::new(
+                UserErrorCode::CannotRemoveSelf,
+                "An API key can't invite the person who created it: another administrator has to.",
+            )
+            .on_field("email"),
+        ]));
+    }
+    Ok(())
 }
 
 pub struct AcceptRequest {

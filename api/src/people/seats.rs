@@ -10,7 +10,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::access::{Permission, Principal};
-use crate::error::ApiError;
+use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::people::{Page, decode_cursor, keep_page};
 use crate::text::CursorText;
 
@@ -129,6 +129,32 @@ pub async fn holds_seat<C: ConnectionTrait>(
         .count(db)
         .await?;
     Ok(memberships > 0)
+}
+
+/// Why this person can't take a seat, if they can't: they hold none in the organization and
+/// every seat is taken. Call with the organization locked ([`lock_organization`]), so two
+/// calls can't both take the last seat. Returns whether a new seat is taken.
+pub async fn take_a_seat<C: ConnectionTrait>(
+    db: &C,
+    organization: &organization::Model,
+    user_id: Option<Uuid>,
+) -> Result<Result<bool, UserError>, DbErr> {
+    let needs_a_seat = match user_id {
+        Some(user_id) => !holds_seat(db, organization.id, user_id).await?,
+        None => true,
+    };
+    if let Some(limit) = organization.seat_limit
+        && needs_a_seat
+        && seats_used(db, organization.id).await? >= Ord::max(limit, 0) as u64
+    {
+        return Ok(Err(UserError::new(
+            UserErrorCode::SeatLimitReached,
+            format!(
+                "All {limit} seats of the organization are taken: free one or raise the limit."
+            ),
+        )));
+    }
+    Ok(Ok(needs_a_seat))
 }
 
 /// Locks the organization's row until the transaction ends, so two calls can't both take its
