@@ -1,73 +1,17 @@
-//! The audit trail: one append-only entry per thing done to a person, and reading it back.
+//! Reading the audit trail back: the workspace's entries, newest first, filtered and paged. (The
+//! entries are written by `domain::audit`, in the transaction of what they record.)
 
-use chrono::{DateTime, Utc};
 use entities::audit_entry;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use uuid::Uuid;
 
-use crate::access::{Actor, Permission, Principal};
+use crate::access::{Permission, Principal};
 use crate::error::ApiError;
 use crate::people::{Page, decode_cursor, keep_page, not_a_cursor};
 use crate::text::{AuditAction, CursorText};
-
-pub struct AuditEvent<'a> {
-    pub workspace_id: Uuid,
-    pub actor: Option<Actor>,
-    pub action: &'a str,
-    pub target_user_id: Option<Uuid>,
-    pub metadata: serde_json::Value,
-    pub request_id: Option<&'a str>,
-}
-
-impl AuditEvent<'_> {
-    fn into_model(self, now: DateTime<Utc>) -> audit_entry::ActiveModel {
-        let (actor_user_id, actor_api_key_id) = self.actor.map_or((None, None), Actor::columns);
-        audit_entry::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            workspace_id: Set(self.workspace_id),
-            actor_user_id: Set(actor_user_id),
-            actor_api_key_id: Set(actor_api_key_id),
-            action: Set(self.action.to_owned()),
-            target_user_id: Set(self.target_user_id),
-            metadata: Set(self.metadata),
-            request_id: Set(self.request_id.map(str::to_owned)),
-            created_at: Set(now),
-        }
-    }
-}
-
-pub async fn record<C: ConnectionTrait>(
-    db: &C,
-    event: AuditEvent<'_>,
-    now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    event.into_model(now).insert(db).await?;
-    Ok(())
-}
-
-/// Rows per INSERT: well under PostgreSQL's 65,535 bind parameters (9 columns a row).
-const INSERT_CHUNK: usize = 1_000;
-
-/// Many entries in one statement per 1,000, for calls that act on many people.
-pub async fn record_many<C: ConnectionTrait>(
-    db: &C,
-    events: Vec<AuditEvent<'_>>,
-    now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    let models: Vec<audit_entry::ActiveModel> = events
-        .into_iter()
-        .map(|event| event.into_model(now))
-        .collect();
-    for chunk in models.chunks(INSERT_CHUNK) {
-        audit_entry::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(db)
-            .await?;
-    }
-    Ok(())
-}
 
 #[derive(Debug, Default, Clone)]
 pub struct AuditFilter {

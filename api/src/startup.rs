@@ -79,7 +79,7 @@ impl Application {
     /// listener; the server runs when [`Application::run_until_stopped`] is awaited.
     pub async fn build(config: Config) -> Result<Application, StartupError> {
         let db =
-            worker::db::connect_with(&config.database_url, Some(config.limits.statement_timeout))
+            domain::db::connect_with(&config.database_url, Some(config.limits.statement_timeout))
                 .await?;
         let queue = JobQueue::connect(&config.worker.queue).await?;
         let demo = if config.demo_data {

@@ -4,6 +4,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use domain::outbox::RetryPolicy;
+
 use crate::WorkerError;
 
 /// Reads typed values out of environment variables, naming the variable when one is malformed.
@@ -111,25 +113,6 @@ pub enum SmtpTls {
     None,
     StartTls,
     Tls,
-}
-
-/// Exponential backoff: attempt n waits `base × 2^(n-1)`, at most `max_delay`; after
-/// `max_attempts` failures the job is DEAD.
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    pub max_attempts: i32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-}
-
-impl RetryPolicy {
-    pub fn delay_after(&self, attempts: i32) -> Duration {
-        let exponent = attempts.clamp(1, 31) as u32 - 1;
-        self.base_delay
-            .checked_mul(2u32.saturating_pow(exponent))
-            .unwrap_or(self.max_delay)
-            .min(self.max_delay)
-    }
 }
 
 /// Jobs one worker process runs at once, and SMTP connections it keeps: each job mostly waits on
@@ -256,20 +239,6 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
-    }
-
-    #[test]
-    fn backoff_doubles_up_to_the_cap() {
-        let policy = RetryPolicy {
-            max_attempts: 5,
-            base_delay: Duration::from_secs(2),
-            max_delay: Duration::from_secs(10),
-        };
-        assert_eq!(policy.delay_after(1), Duration::from_secs(2));
-        assert_eq!(policy.delay_after(2), Duration::from_secs(4));
-        assert_eq!(policy.delay_after(3), Duration::from_secs(8));
-        assert_eq!(policy.delay_after(4), Duration::from_secs(10));
-        assert_eq!(policy.delay_after(40), Duration::from_secs(10));
     }
 
     #[test]

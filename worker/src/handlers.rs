@@ -4,12 +4,12 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use entities::{
-    MembershipStatus, api_key, audit_entry, campaign, membership, offboarding, session,
-};
+use domain::Actor;
+use domain::audit::{self, AuditEvent};
+use entities::{MembershipStatus, api_key, campaign, membership, offboarding, session};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -21,22 +21,23 @@ pub struct JobContext<'a> {
 }
 
 impl JobContext<'_> {
+    /// An entry naming the mutation's actor, as the API's own entries do.
     fn audit(
         &self,
-        action: &str,
+        action: &'static str,
         target_user_id: Option<Uuid>,
         metadata: serde_json::Value,
-    ) -> audit_entry::ActiveModel {
-        audit_entry::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            workspace_id: Set(self.offboarding.workspace_id),
-            actor_user_id: Set(self.offboarding.actor_user_id),
-            actor_api_key_id: Set(self.offboarding.actor_api_key_id),
-            action: Set(action.to_owned()),
-            target_user_id: Set(target_user_id),
-            metadata: Set(metadata),
-            request_id: Set(None),
-            created_at: Set(self.now),
+    ) -> AuditEvent<'static> {
+        AuditEvent {
+            workspace_id: self.offboarding.workspace_id,
+            actor: Actor::from_columns(
+                self.offboarding.actor_user_id,
+                self.offboarding.actor_api_key_id,
+            ),
+            action,
+            target_user_id,
+            metadata,
+            request_id: None,
         }
     }
 }
@@ -108,18 +109,6 @@ impl Scope {
     }
 }
 
-async fn insert_audit<C: ConnectionTrait>(
-    db: &C,
-    entries: Vec<audit_entry::ActiveModel>,
-) -> Result<(), DbErr> {
-    for chunk in entries.chunks(1_000) {
-        audit_entry::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(db)
-            .await?;
-    }
-    Ok(())
-}
-
 /// Ends the sessions; one `sessions_end` audit entry per person who had any, with the count.
 pub async fn end_sessions<C: ConnectionTrait>(
     db: &C,
@@ -163,7 +152,7 @@ pub async fn end_sessions<C: ConnectionTrait>(
             )
         })
         .collect();
-    insert_audit(db, entries).await
+    audit::record_many(db, entries, context.now).await
 }
 
 /// Completes the revocation of these people's API keys in the workspace: revoked (if the
@@ -213,7 +202,7 @@ pub async fn revoke_api_keys<C: ConnectionTrait>(
             )
         })
         .collect();
-    insert_audit(db, entries).await
+    audit::record_many(db, entries, context.now).await
 }
 
 /// Gives the campaigns these people own to `to_user_id`; one `campaigns_reattribute` audit entry
@@ -261,5 +250,5 @@ pub async fn reattribute_campaigns<C: ConnectionTrait>(
             )
         })
         .collect();
-    insert_audit(db, entries).await
+    audit::record_many(db, entries, context.now).await
 }

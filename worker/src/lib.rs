@@ -1,5 +1,6 @@
-//! The job side of the service: job definitions, the outbox they are written to, the handlers
-//! that carry them out, the relay that feeds the queue, and the worker that runs them.
+//! The job side of the service: the handlers that carry jobs out, the mail they send, the relay
+//! that feeds the queue, and the worker that runs them. The jobs themselves and the outbox they
+//! wait in are `domain`'s, shared with the API that writes them.
 //!
 //! The outbox table is the truth about every job. The queue (Redis, or an SQLite file in the
 //! embedded default) only carries "run outbox row X"; losing a queue entry delays a job, never
@@ -7,17 +8,13 @@
 //! too long.
 
 pub mod config;
-pub mod db;
 pub mod error;
 pub mod handlers;
-pub mod jobs;
 pub mod mail;
-pub mod outbox;
 pub mod queue;
 pub mod relay;
 pub mod runner;
 
 pub use config::WorkerConfig;
 pub use error::WorkerError;
-pub use jobs::Job;
 pub use queue::JobQueue;

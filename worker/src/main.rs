@@ -3,9 +3,10 @@
 
 use std::collections::HashMap;
 
+use domain::db;
 use tokio::sync::watch;
 use worker::runner::{Dependencies, run};
-use worker::{JobQueue, WorkerConfig, db, mail::Mailer};
+use worker::{JobQueue, WorkerConfig, mail::Mailer};
 
 #[tokio::main]
 async fn main() {

@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use crate::WorkerError;
 use crate::config::WorkerConfig;
-use crate::outbox;
 use crate::queue::{JobQueue, PUSH_CHUNK, WINDOW};
+use domain::outbox;
 
 /// What a hand-over or a sweep came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -17,11 +17,11 @@ use uuid::Uuid;
 
 use crate::config::WorkerConfig;
 use crate::handlers::{self, JobContext};
-use crate::jobs::{Job, OutboxJob};
 use crate::mail::{Mailer, RemovalEmail, removal_message};
-use crate::outbox::{self, AfterFailure, Retry};
 use crate::queue::{Backoff, JobQueue, Storage};
 use crate::{WorkerError, relay};
+use domain::jobs::{Job, OutboxJob};
+use domain::outbox::{self, AfterFailure, Retry};
 
 /// What a job handler needs.
 #[derive(Clone)]

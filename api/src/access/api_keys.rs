@@ -11,10 +11,10 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::access::{Permission, Principal};
-use crate::audit::{self, AuditEvent};
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::security::{TokenKind, new_token};
 use crate::text::ApiKeyName;
+use domain::audit::{self, AuditEvent};
 
 pub struct CreatedApiKey {
     /// Shown once; only its hash is stored.

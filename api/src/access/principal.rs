@@ -6,22 +6,7 @@ use uuid::Uuid;
 use crate::error::ApiError;
 use crate::security::{TokenKind, hash_token, hashes_match};
 
-/// Who performs an action: a person through a session, or an API key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Actor {
-    User(Uuid),
-    ApiKey(Uuid),
-}
-
-impl Actor {
-    /// As stored: (`actor_user_id`, `actor_api_key_id`), exactly one of them set.
-    pub fn columns(self) -> (Option<Uuid>, Option<Uuid>) {
-        match self {
-            Actor::User(id) => (Some(id), None),
-            Actor::ApiKey(id) => (None, Some(id)),
-        }
-    }
-}
+pub use domain::Actor;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
 pub enum Permission {

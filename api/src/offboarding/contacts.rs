@@ -11,9 +11,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::access::Principal;
-use crate::audit::{self, AuditEvent};
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::offboarding::guards::authorize_and_lock;
+use domain::audit::{self, AuditEvent};
 
 // Each is a kind of contact; the API's words (ADMINISTRATIVE_CONTACT, …) say so.
 #[allow(clippy::enum_variant_names)]

@@ -2,21 +2,21 @@
 //! groups and seat included), and given back.
 
 use chrono::{DateTime, Utc};
+use domain::Job;
 use entities::{MembershipStatus, membership};
 use sea_orm::{ActiveEnum, ActiveModelTrait, ConnectionTrait, Set};
 use serde_json::json;
 use uuid::Uuid;
-use worker::Job;
 
 use crate::access::Principal;
 use crate::access::api_keys::refuse_api_keys;
-use crate::audit::{self, AuditEvent};
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::offboarding::guards::{
     Candidate, authorize_and_lock, check_target, last_owner_errors, load_candidates,
 };
 use crate::offboarding::{Recorded, kept_reason, record};
 use crate::text::Reason;
+use domain::audit::{self, AuditEvent};
 
 pub struct DeactivateRequest<'a> {
     pub workspace_id: Uuid,

@@ -12,10 +12,10 @@ pub mod restore;
 pub mod transfer;
 
 use chrono::{DateTime, Utc};
+use domain::Job;
 use entities::offboarding;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use uuid::Uuid;
-use worker::Job;
 
 use crate::access::Principal;
 use crate::error::ApiError;
@@ -50,7 +50,7 @@ pub async fn record<C: ConnectionTrait>(
     }
     .insert(db)
     .await?;
-    let outbox_ids = worker::outbox::enqueue(db, offboarding.id, jobs, now).await?;
+    let outbox_ids = domain::outbox::enqueue(db, offboarding.id, jobs, now).await?;
     Ok(Recorded {
         offboarding,
         outbox_ids,

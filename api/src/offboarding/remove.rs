@@ -3,6 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use domain::Job;
 use entities::{
     MembershipStatus, api_key, group_membership, invitation, membership, user_group, workspace,
 };
@@ -13,11 +14,9 @@ use sea_orm::{
 };
 use serde_json::json;
 use uuid::Uuid;
-use worker::Job;
 
 use crate::access::Principal;
 use crate::access::api_keys::refuse_api_keys;
-use crate::audit::{self, AuditEvent};
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::offboarding::contacts::{
     self, ContactDuties, Move, Reassignment, apply_moves, contact_duties, plan_moves,
@@ -28,6 +27,7 @@ use crate::offboarding::guards::{
 use crate::offboarding::{MAX_MEMBERS_PER_CALL, Recorded, kept_reason, record};
 use crate::people::members::{groups_of, in_workspace_groups};
 use crate::text::Reason;
+use domain::audit::{self, AuditEvent};
 
 pub struct RemoveRequest<'a> {
     pub workspace_id: Uuid,

@@ -13,11 +13,11 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::access::Principal;
-use crate::audit::{self, AuditEvent};
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::offboarding::guards::{Candidate, authorize_and_lock};
 use crate::people::members::in_workspace_groups;
 use crate::people::seats::{lock_organization, take_a_seat};
+use domain::audit::{self, AuditEvent};
 
 /// How long after a removal it can be undone.
 pub const RESTORE_WINDOW_DAYS: i64 = 30;

@@ -12,9 +12,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::access::{Actor, Principal};
-use crate::audit::{self, AuditEvent};
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::offboarding::guards::{Candidate, authorize_and_lock};
+use domain::audit::{self, AuditEvent};
 
 pub struct Transferred {
     pub new_owner: Candidate,

@@ -11,13 +11,13 @@ use uuid::Uuid;
 use crate::access::principal::live_membership;
 use crate::access::sessions::{SignedIn, start_session};
 use crate::access::{Actor, Permission, Principal};
-use crate::audit::{self, AuditEvent};
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::people::seats::{lock_organization, take_a_seat};
 use crate::security::{
     MIN_PASSWORD_LENGTH, TokenKind, hash_password, hash_token, new_token, verify_password,
 };
 use crate::text::{Email, PersonName};
+use domain::audit::{self, AuditEvent};
 
 pub struct Invited {
     /// The invitation link's secret: shown once, stored only as a hash.

@@ -400,7 +400,7 @@ backend_tests! {
             ca_certificates: None,
         };
         // Retries fast enough to watch.
-        config.worker.retry = worker::config::RetryPolicy {
+        config.worker.retry = domain::outbox::RetryPolicy {
             max_attempts: 3,
             base_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(2),

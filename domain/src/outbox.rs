@@ -12,11 +12,29 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::config::RetryPolicy;
 use crate::jobs::Job;
 
 /// Rows per INSERT: well under PostgreSQL's 65,535 bind parameters (11 columns a row).
 const INSERT_CHUNK: usize = 1_000;
+/// Exponential backoff: attempt n waits `base × 2^(n-1)`, at most `max_delay`; after
+/// `max_attempts` failures the job is DEAD.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub max_attempts: i32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl RetryPolicy {
+    pub fn delay_after(&self, attempts: i32) -> Duration {
+        let exponent = attempts.clamp(1, 31) as u32 - 1;
+        self.base_delay
+            .checked_mul(2u32.saturating_pow(exponent))
+            .unwrap_or(self.max_delay)
+            .min(self.max_delay)
+    }
+}
+
 /// What is kept of a failure's message.
 const MAX_ERROR_LENGTH: usize = 2_000;
 
@@ -278,4 +296,23 @@ pub async fn record_failure<C: ConnectionTrait>(
         .exec(db)
         .await?;
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let policy = RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_secs(2),
+            max_delay: Duration::from_secs(10),
+        };
+        assert_eq!(policy.delay_after(1), Duration::from_secs(2));
+        assert_eq!(policy.delay_after(2), Duration::from_secs(4));
+        assert_eq!(policy.delay_after(3), Duration::from_secs(8));
+        assert_eq!(policy.delay_after(4), Duration::from_secs(10));
+        assert_eq!(policy.delay_after(40), Duration::from_secs(10));
+    }
 }

@@ -1,0 +1,65 @@
+//! The audit trail's entries: one append-only row per thing done to a person, written in the
+//! transaction of what it records, by the API and by the worker alike.
+
+use chrono::{DateTime, Utc};
+use entities::audit_entry;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, Set};
+use uuid::Uuid;
+
+use crate::Actor;
+
+pub struct AuditEvent<'a> {
+    pub workspace_id: Uuid,
+    pub actor: Option<Actor>,
+    pub action: &'a str,
+    pub target_user_id: Option<Uuid>,
+    pub metadata: serde_json::Value,
+    pub request_id: Option<&'a str>,
+}
+
+impl AuditEvent<'_> {
+    fn into_model(self, now: DateTime<Utc>) -> audit_entry::ActiveModel {
+        let (actor_user_id, actor_api_key_id) = self.actor.map_or((None, None), Actor::columns);
+        audit_entry::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            workspace_id: Set(self.workspace_id),
+            actor_user_id: Set(actor_user_id),
+            actor_api_key_id: Set(actor_api_key_id),
+            action: Set(self.action.to_owned()),
+            target_user_id: Set(self.target_user_id),
+            metadata: Set(self.metadata),
+            request_id: Set(self.request_id.map(str::to_owned)),
+            created_at: Set(now),
+        }
+    }
+}
+
+pub async fn record<C: ConnectionTrait>(
+    db: &C,
+    event: AuditEvent<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    event.into_model(now).insert(db).await?;
+    Ok(())
+}
+
+/// Rows per INSERT: well under PostgreSQL's 65,535 bind parameters (9 columns a row).
+const INSERT_CHUNK: usize = 1_000;
+
+/// Many entries in one statement per 1,000, for calls that act on many people.
+pub async fn record_many<C: ConnectionTrait>(
+    db: &C,
+    events: Vec<AuditEvent<'_>>,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let models: Vec<audit_entry::ActiveModel> = events
+        .into_iter()
+        .map(|event| event.into_model(now))
+        .collect();
+    for chunk in models.chunks(INSERT_CHUNK) {
+        audit_entry::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
