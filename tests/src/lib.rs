@@ -197,18 +197,17 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
     }
 }
 
-/// One test body, run on PostgreSQL (+ Redis) and on the embedded SQLite default; an optional
-/// `configure(|config| …)` after the signature adjusts the application's configuration.
+/// Runs each listed test, an `async fn name(app: TestApp)` of the same module, twice: on
+/// PostgreSQL (+ Redis) and on the embedded SQLite default, as `name::postgres` and
+/// `name::sqlite`. `name => configure` adjusts the application's configuration first, with a
+/// `fn(&mut Config)` or a closure.
 #[macro_export]
 macro_rules! backend_tests {
-    ($($(#[$meta:meta])* async fn $name:ident($app:ident: TestApp) $(configure($configure:expr))? $body:block)*) => {
+    ($($name:ident $(=> $configure:expr)?),* $(,)?) => {
         $(
-            $(#[$meta])*
             mod $name {
                 #[allow(unused_imports)]
                 use super::*;
-
-                async fn run($app: $crate::TestApp) $body
 
                 fn configure(_config: &mut $crate::Config) {
                     $( ($configure)(_config); )?
@@ -217,12 +216,12 @@ macro_rules! backend_tests {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 #[cfg_attr(offboarding_sqlite_only, ignore = "OFFBOARDING_TESTS=sqlite-only")]
                 async fn postgres() {
-                    run($crate::spawn_app_with($crate::Backend::Postgres, configure).await).await;
+                    super::$name($crate::spawn_app_with($crate::Backend::Postgres, configure).await).await;
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    run($crate::spawn_app_with($crate::Backend::Sqlite, configure).await).await;
+                    super::$name($crate::spawn_app_with($crate::Backend::Sqlite, configure).await).await;
                 }
             }
         )*

@@ -27,202 +27,307 @@ async fn viewer_code(app: &TestApp, token: &str) -> String {
 }
 
 backend_tests! {
-    async fn the_viewer_is_the_token_holder_in_their_workspace(app: TestApp) {
-        let answer = app.graphql(Some(app.owner_token()), VIEWER, Value::Null).await;
-        let viewer = &data(&answer)["viewer"];
-        assert_eq!(viewer["user"]["email"], "olivia.owner@acme.test");
-        assert_eq!(viewer["workspace"]["id"], app.demo.workspace_id.to_string());
-        assert_eq!(viewer["role"], "OWNER");
-        assert_eq!(viewer["permissions"], json!(["VIEW_MEMBERS", "USER_MANAGEMENT", "API_KEY_MANAGEMENT"]));
-        assert!(viewer["apiKey"].is_null());
+    the_viewer_is_the_token_holder_in_their_workspace,
+    missing_malformed_and_unknown_tokens_are_unauthenticated,
+    sign_in_gives_a_working_session_and_sign_out_ends_it,
+    sign_in_does_not_reveal_whether_an_email_exists,
+    sign_in_explains_why_a_proven_person_cannot_enter,
+    membership_status_is_checked_on_every_request,
+    expired_and_revoked_sessions_are_refused,
+    api_keys_act_with_their_role_until_revoked,
+}
 
-        let mia = app.sign_in("mia.member@acme.test").await;
-        let answer = app.graphql(Some(&mia), VIEWER, Value::Null).await;
-        assert_eq!(data(&answer)["viewer"]["role"], "MEMBER");
-        assert_eq!(data(&answer)["viewer"]["permissions"], json!(["VIEW_MEMBERS"]));
-    }
+async fn the_viewer_is_the_token_holder_in_their_workspace(app: TestApp) {
+    let answer = app
+        .graphql(Some(app.owner_token()), VIEWER, Value::Null)
+        .await;
+    let viewer = &data(&answer)["viewer"];
+    assert_eq!(viewer["user"]["email"], "olivia.owner@acme.test");
+    assert_eq!(viewer["workspace"]["id"], app.demo.workspace_id.to_string());
+    assert_eq!(viewer["role"], "OWNER");
+    assert_eq!(
+        viewer["permissions"],
+        json!(["VIEW_MEMBERS", "USER_MANAGEMENT", "API_KEY_MANAGEMENT"])
+    );
+    assert!(viewer["apiKey"].is_null());
 
-    async fn missing_malformed_and_unknown_tokens_are_unauthenticated(app: TestApp) {
-        let answer = app.graphql(None, VIEWER, Value::Null).await;
-        assert_eq!(error_code(&answer), "UNAUTHENTICATED");
-        assert_eq!(viewer_code(&app, "ofs_not-a-real-token").await, "UNAUTHENTICATED");
-        assert_eq!(viewer_code(&app, "garbage").await, "UNAUTHENTICATED");
-        let response = app
-            .client
-            .post(app.graphql_url())
-            .header("Authorization", format!("Basic {}", app.owner_token()))
-            .json(&json!({ "query": VIEWER }))
-            .send()
-            .await
-            .unwrap();
-        let answer: Answer = response.json().await.unwrap();
-        assert_eq!(error_code(&answer), "UNAUTHENTICATED", "only the Bearer scheme is read");
-    }
+    let mia = app.sign_in("mia.member@acme.test").await;
+    let answer = app.graphql(Some(&mia), VIEWER, Value::Null).await;
+    assert_eq!(data(&answer)["viewer"]["role"], "MEMBER");
+    assert_eq!(
+        data(&answer)["viewer"]["permissions"],
+        json!(["VIEW_MEMBERS"])
+    );
+}
 
-    async fn sign_in_gives_a_working_session_and_sign_out_ends_it(app: TestApp) {
-        let signed_in = sign_in(&app, app.demo.workspace_id, "  Ada.Admin@ACME.test ", "demo-password").await;
-        assert_eq!(user_error_codes(&signed_in), Vec::<&str>::new());
-        let token = signed_in["token"].as_str().unwrap().to_owned();
-        // The default session lasts 14 days.
-        let expires: chrono::DateTime<chrono::Utc> = signed_in["expiresAt"].as_str().unwrap().parse().unwrap();
-        let lasts = expires - chrono::Utc::now();
-        assert!(lasts > chrono::Duration::days(14) - chrono::Duration::minutes(5) && lasts <= chrono::Duration::days(14), "{lasts:?}");
-        let answer = app.graphql(Some(&token), VIEWER, Value::Null).await;
-        assert_eq!(data(&answer)["viewer"]["role"], "ADMIN");
+async fn missing_malformed_and_unknown_tokens_are_unauthenticated(app: TestApp) {
+    let answer = app.graphql(None, VIEWER, Value::Null).await;
+    assert_eq!(error_code(&answer), "UNAUTHENTICATED");
+    assert_eq!(
+        viewer_code(&app, "ofs_not-a-real-token").await,
+        "UNAUTHENTICATED"
+    );
+    assert_eq!(viewer_code(&app, "garbage").await, "UNAUTHENTICATED");
+    let response = app
+        .client
+        .post(app.graphql_url())
+        .header("Authorization", format!("Basic {}", app.owner_token()))
+        .json(&json!({ "query": VIEWER }))
+        .send()
+        .await
+        .unwrap();
+    let answer: Answer = response.json().await.unwrap();
+    assert_eq!(
+        error_code(&answer),
+        "UNAUTHENTICATED",
+        "only the Bearer scheme is read"
+    );
+}
 
-        let answer = app.graphql(Some(&token), "mutation { signOut { signedOut } }", Value::Null).await;
-        assert_eq!(data(&answer)["signOut"]["signedOut"], true);
-        assert_eq!(viewer_code(&app, &token).await, "UNAUTHENTICATED");
-        // The owner's own session is untouched by Ada signing out.
-        data(&app.graphql(Some(app.owner_token()), VIEWER, Value::Null).await);
-    }
+async fn sign_in_gives_a_working_session_and_sign_out_ends_it(app: TestApp) {
+    let signed_in = sign_in(
+        &app,
+        app.demo.workspace_id,
+        "  Ada.Admin@ACME.test ",
+        "demo-password",
+    )
+    .await;
+    assert_eq!(user_error_codes(&signed_in), Vec::<&str>::new());
+    let token = signed_in["token"].as_str().unwrap().to_owned();
+    // The default session lasts 14 days.
+    let expires: chrono::DateTime<chrono::Utc> =
+        signed_in["expiresAt"].as_str().unwrap().parse().unwrap();
+    let lasts = expires - chrono::Utc::now();
+    assert!(
+        lasts > chrono::Duration::days(14) - chrono::Duration::minutes(5)
+            && lasts <= chrono::Duration::days(14),
+        "{lasts:?}"
+    );
+    let answer = app.graphql(Some(&token), VIEWER, Value::Null).await;
+    assert_eq!(data(&answer)["viewer"]["role"], "ADMIN");
 
-    async fn sign_in_does_not_reveal_whether_an_email_exists(app: TestApp) {
-        let wrong_password = sign_in(&app, app.demo.workspace_id, "ada.admin@acme.test", "wrong-password").await;
-        let unknown_email = sign_in(&app, app.demo.workspace_id, "nobody@acme.test", "demo-password").await;
-        assert_eq!(user_error_codes(&wrong_password), ["INVALID_CREDENTIALS"]);
-        assert_eq!(wrong_password["userErrors"], unknown_email["userErrors"]);
-        assert!(wrong_password["token"].is_null() && unknown_email["token"].is_null());
-        // Someone invited who never chose a password can't sign in with any password.
-        let invited = sign_in(&app, app.demo.workspace_id, "ivy.invited@acme.test", "").await;
-        assert_eq!(user_error_codes(&invited), ["INVALID_CREDENTIALS"]);
-        // A system principal is not a person and never signs in.
-        let system = sign_in(&app, app.demo.workspace_id, "system+acme-marketing@offboarding.invalid", "").await;
-        assert_eq!(user_error_codes(&system), ["INVALID_CREDENTIALS"]);
-        let sessions = session::Entity::find().count(app.db()).await.unwrap();
-        assert_eq!(sessions, 1, "only the demo owner's session exists: nothing was created");
-    }
+    let answer = app
+        .graphql(
+            Some(&token),
+            "mutation { signOut { signedOut } }",
+            Value::Null,
+        )
+        .await;
+    assert_eq!(data(&answer)["signOut"]["signedOut"], true);
+    assert_eq!(viewer_code(&app, &token).await, "UNAUTHENTICATED");
+    // The owner's own session is untouched by Ada signing out.
+    data(
+        &app.graphql(Some(app.owner_token()), VIEWER, Value::Null)
+            .await,
+    );
+}
 
-    async fn sign_in_explains_why_a_proven_person_cannot_enter(app: TestApp) {
-        let deactivated = sign_in(&app, app.demo.workspace_id, "dana.deactivated@acme.test", "demo-password").await;
-        assert_eq!(user_error_codes(&deactivated), ["MEMBERSHIP_DEACTIVATED"]);
+async fn sign_in_does_not_reveal_whether_an_email_exists(app: TestApp) {
+    let wrong_password = sign_in(
+        &app,
+        app.demo.workspace_id,
+        "ada.admin@acme.test",
+        "wrong-password",
+    )
+    .await;
+    let unknown_email = sign_in(
+        &app,
+        app.demo.workspace_id,
+        "nobody@acme.test",
+        "demo-password",
+    )
+    .await;
+    assert_eq!(user_error_codes(&wrong_password), ["INVALID_CREDENTIALS"]);
+    assert_eq!(wrong_password["userErrors"], unknown_email["userErrors"]);
+    assert!(wrong_password["token"].is_null() && unknown_email["token"].is_null());
+    // Someone invited who never chose a password can't sign in with any password.
+    let invited = sign_in(&app, app.demo.workspace_id, "ivy.invited@acme.test", "").await;
+    assert_eq!(user_error_codes(&invited), ["INVALID_CREDENTIALS"]);
+    // A system principal is not a person and never signs in.
+    let system = sign_in(
+        &app,
+        app.demo.workspace_id,
+        "system+acme-marketing@offboarding.invalid",
+        "",
+    )
+    .await;
+    assert_eq!(user_error_codes(&system), ["INVALID_CREDENTIALS"]);
+    let sessions = session::Entity::find().count(app.db()).await.unwrap();
+    assert_eq!(
+        sessions, 1,
+        "only the demo owner's session exists: nothing was created"
+    );
+}
 
-        soft_delete_membership(&app, "gus.guest@acme.test").await;
-        let removed = sign_in(&app, app.demo.workspace_id, "gus.guest@acme.test", "demo-password").await;
-        assert_eq!(user_error_codes(&removed), ["NOT_A_MEMBER"]);
+async fn sign_in_explains_why_a_proven_person_cannot_enter(app: TestApp) {
+    let deactivated = sign_in(
+        &app,
+        app.demo.workspace_id,
+        "dana.deactivated@acme.test",
+        "demo-password",
+    )
+    .await;
+    assert_eq!(user_error_codes(&deactivated), ["MEMBERSHIP_DEACTIVATED"]);
 
-        let unknown_workspace = sign_in(&app, Uuid::now_v7(), "ada.admin@acme.test", "demo-password").await;
-        assert_eq!(user_error_codes(&unknown_workspace), ["NOT_A_MEMBER"]);
+    soft_delete_membership(&app, "gus.guest@acme.test").await;
+    let removed = sign_in(
+        &app,
+        app.demo.workspace_id,
+        "gus.guest@acme.test",
+        "demo-password",
+    )
+    .await;
+    assert_eq!(user_error_codes(&removed), ["NOT_A_MEMBER"]);
 
-        // Mia is invited to Research but has not accepted yet.
-        let research = research_workspace(&app).await;
-        let olivia_in_research = app.sign_in_to(research, "olivia.owner@acme.test").await;
-        let invited = app
-            .graphql(
-                Some(&olivia_in_research),
-                "mutation($input: InviteMemberInput!) { inviteMember(input: $input) { userErrors { code } } }",
-                json!({ "input": { "workspaceId": research, "email": "mia.member@acme.test", "role": "MEMBER" } }),
+    let unknown_workspace =
+        sign_in(&app, Uuid::now_v7(), "ada.admin@acme.test", "demo-password").await;
+    assert_eq!(user_error_codes(&unknown_workspace), ["NOT_A_MEMBER"]);
+
+    // Mia is invited to Research but has not accepted yet.
+    let research = research_workspace(&app).await;
+    let olivia_in_research = app.sign_in_to(research, "olivia.owner@acme.test").await;
+    let invited = app
+        .graphql(
+            Some(&olivia_in_research),
+            "mutation($input: InviteMemberInput!) { inviteMember(input: $input) { userErrors { code } } }",
+            json!({ "input": { "workspaceId": research, "email": "mia.member@acme.test", "role": "MEMBER" } }),
+        )
+        .await;
+    assert_eq!(
+        user_error_codes(&data(&invited)["inviteMember"]),
+        Vec::<&str>::new()
+    );
+    let pending = sign_in(&app, research, "mia.member@acme.test", "demo-password").await;
+    assert_eq!(user_error_codes(&pending), ["INVITATION_PENDING"]);
+}
+
+async fn membership_status_is_checked_on_every_request(app: TestApp) {
+    let gus = app.sign_in("gus.guest@acme.test").await;
+    let mia = app.sign_in("mia.member@acme.test").await;
+    data(&app.graphql(Some(&gus), VIEWER, Value::Null).await);
+    data(&app.graphql(Some(&mia), VIEWER, Value::Null).await);
+
+    soft_delete_membership(&app, "gus.guest@acme.test").await;
+    set_status(&app, "mia.member@acme.test", MembershipStatus::Deactivated).await;
+    assert_eq!(viewer_code(&app, &gus).await, "UNAUTHENTICATED");
+    assert_eq!(viewer_code(&app, &mia).await, "UNAUTHENTICATED");
+
+    // Sessions made before a membership's cut-off instant are refused even once active again.
+    set_status(&app, "mia.member@acme.test", MembershipStatus::Active).await;
+    data(&app.graphql(Some(&mia), VIEWER, Value::Null).await);
+    entities::membership::Entity::update_many()
+        .col_expr(
+            entities::membership::Column::SessionsValidAfter,
+            Some(Utc::now()).into(),
+        )
+        .filter(
+            entities::membership::Column::UserId.eq(crate::support::user_id(
+                &app,
+                "mia.member@acme.test",
             )
-            .await;
-        assert_eq!(user_error_codes(&data(&invited)["inviteMember"]), Vec::<&str>::new());
-        let pending = sign_in(&app, research, "mia.member@acme.test", "demo-password").await;
-        assert_eq!(user_error_codes(&pending), ["INVITATION_PENDING"]);
-    }
+            .await),
+        )
+        .exec(app.db())
+        .await
+        .unwrap();
+    assert_eq!(viewer_code(&app, &mia).await, "UNAUTHENTICATED");
+    let fresh = app.sign_in("mia.member@acme.test").await;
+    data(&app.graphql(Some(&fresh), VIEWER, Value::Null).await);
+}
 
-    async fn membership_status_is_checked_on_every_request(app: TestApp) {
-        let gus = app.sign_in("gus.guest@acme.test").await;
-        let mia = app.sign_in("mia.member@acme.test").await;
-        data(&app.graphql(Some(&gus), VIEWER, Value::Null).await);
-        data(&app.graphql(Some(&mia), VIEWER, Value::Null).await);
+async fn expired_and_revoked_sessions_are_refused(app: TestApp) {
+    let ada = app.sign_in("ada.admin@acme.test").await;
+    let max = app.sign_in("max.member@acme.test").await;
+    let ada_id = crate::support::user_id(&app, "ada.admin@acme.test").await;
+    let max_id = crate::support::user_id(&app, "max.member@acme.test").await;
+    session::Entity::update_many()
+        .col_expr(
+            session::Column::ExpiresAt,
+            (Utc::now() - Duration::seconds(1)).into(),
+        )
+        .filter(session::Column::UserId.eq(ada_id))
+        .exec(app.db())
+        .await
+        .unwrap();
+    session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Some(Utc::now()).into())
+        .filter(session::Column::UserId.eq(max_id))
+        .exec(app.db())
+        .await
+        .unwrap();
+    assert_eq!(viewer_code(&app, &ada).await, "UNAUTHENTICATED");
+    assert_eq!(viewer_code(&app, &max).await, "UNAUTHENTICATED");
+}
 
-        soft_delete_membership(&app, "gus.guest@acme.test").await;
-        set_status(&app, "mia.member@acme.test", MembershipStatus::Deactivated).await;
-        assert_eq!(viewer_code(&app, &gus).await, "UNAUTHENTICATED");
-        assert_eq!(viewer_code(&app, &mia).await, "UNAUTHENTICATED");
+async fn api_keys_act_with_their_role_until_revoked(app: TestApp) {
+    let ada = app.sign_in("ada.admin@acme.test").await;
+    let create = "mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { token apiKey { id name prefix role } userErrors { code field } } }";
+    let answer = app
+        .graphql(Some(&ada), create, json!({ "input": { "workspaceId": app.demo.workspace_id, "name": "Sync job", "role": "MEMBER" } }))
+        .await;
+    let payload = &data(&answer)["createApiKey"];
+    let token = payload["token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with(payload["apiKey"]["prefix"].as_str().unwrap()));
+    let stored = api_key::Entity::find()
+        .filter(api_key::Column::Name.eq("Sync job"))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !stored.token_hash.contains(&token[4..]),
+        "only a hash of the key is stored"
+    );
 
-        // Sessions made before a membership's cut-off instant are refused even once active again.
-        set_status(&app, "mia.member@acme.test", MembershipStatus::Active).await;
-        data(&app.graphql(Some(&mia), VIEWER, Value::Null).await);
-        entities::membership::Entity::update_many()
-            .col_expr(entities::membership::Column::SessionsValidAfter, Some(Utc::now()).into())
-            .filter(entities::membership::Column::UserId.eq(crate::support::user_id(&app, "mia.member@acme.test").await))
-            .exec(app.db())
-            .await
-            .unwrap();
-        assert_eq!(viewer_code(&app, &mia).await, "UNAUTHENTICATED");
-        let fresh = app.sign_in("mia.member@acme.test").await;
-        data(&app.graphql(Some(&fresh), VIEWER, Value::Null).await);
-    }
+    let answer = app.graphql(Some(&token), VIEWER, Value::Null).await;
+    let viewer = &data(&answer)["viewer"];
+    assert_eq!(viewer["role"], "MEMBER");
+    assert_eq!(viewer["user"]["email"], "ada.admin@acme.test");
+    assert_eq!(viewer["apiKey"]["name"], "Sync job");
 
-    async fn expired_and_revoked_sessions_are_refused(app: TestApp) {
-        let ada = app.sign_in("ada.admin@acme.test").await;
-        let max = app.sign_in("max.member@acme.test").await;
-        let ada_id = crate::support::user_id(&app, "ada.admin@acme.test").await;
-        let max_id = crate::support::user_id(&app, "max.member@acme.test").await;
-        session::Entity::update_many()
-            .col_expr(session::Column::ExpiresAt, (Utc::now() - Duration::seconds(1)).into())
-            .filter(session::Column::UserId.eq(ada_id))
-            .exec(app.db())
-            .await
-            .unwrap();
-        session::Entity::update_many()
-            .col_expr(session::Column::RevokedAt, Some(Utc::now()).into())
-            .filter(session::Column::UserId.eq(max_id))
-            .exec(app.db())
-            .await
-            .unwrap();
-        assert_eq!(viewer_code(&app, &ada).await, "UNAUTHENTICATED");
-        assert_eq!(viewer_code(&app, &max).await, "UNAUTHENTICATED");
-    }
+    // A key above its creator's role is refused, and nothing is created.
+    let answer = app
+        .graphql(Some(&ada), create, json!({ "input": { "workspaceId": app.demo.workspace_id, "name": "Too strong", "role": "OWNER" } }))
+        .await;
+    assert_eq!(
+        user_error_codes(&data(&answer)["createApiKey"]),
+        ["ROLE_NOT_MANAGEABLE"]
+    );
+    assert!(data(&answer)["createApiKey"]["token"].is_null());
+    // Members can't create keys at all; another workspace is not found.
+    let mia = app.sign_in("mia.member@acme.test").await;
+    let answer = app
+        .graphql(Some(&mia), create, json!({ "input": { "workspaceId": app.demo.workspace_id, "name": "Mine", "role": "GUEST" } }))
+        .await;
+    assert_eq!(error_code(&answer), "FORBIDDEN");
+    let answer = app
+        .graphql(Some(&ada), create, json!({ "input": { "workspaceId": Uuid::now_v7(), "name": "Elsewhere", "role": "GUEST" } }))
+        .await;
+    assert_eq!(error_code(&answer), "NOT_FOUND");
+    let answer = app
+        .graphql(Some(&ada), create, json!({ "input": { "workspaceId": app.demo.workspace_id, "name": "  ", "role": "GUEST" } }))
+        .await;
+    assert_eq!(error_code(&answer), "BAD_USER_INPUT");
+    let keys = api_key::Entity::find().count(app.db()).await.unwrap();
+    assert_eq!(keys, 3, "two demo keys and the one created");
 
-    async fn api_keys_act_with_their_role_until_revoked(app: TestApp) {
-        let ada = app.sign_in("ada.admin@acme.test").await;
-        let create = "mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { token apiKey { id name prefix role } userErrors { code field } } }";
-        let answer = app
-            .graphql(Some(&ada), create, json!({ "input": { "workspaceId": app.demo.workspace_id, "name": "Sync job", "role": "MEMBER" } }))
-            .await;
-        let payload = &data(&answer)["createApiKey"];
-        let token = payload["token"].as_str().unwrap().to_owned();
-        assert!(token.starts_with(payload["apiKey"]["prefix"].as_str().unwrap()));
-        let stored = api_key::Entity::find()
-            .filter(api_key::Column::Name.eq("Sync job"))
-            .one(app.db())
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(!stored.token_hash.contains(&token[4..]), "only a hash of the key is stored");
+    // An API key has no session to sign out of.
+    let answer = app
+        .graphql(
+            Some(&token),
+            "mutation { signOut { signedOut } }",
+            Value::Null,
+        )
+        .await;
+    assert_eq!(error_code(&answer), "BAD_USER_INPUT");
 
-        let answer = app.graphql(Some(&token), VIEWER, Value::Null).await;
-        let viewer = &data(&answer)["viewer"];
-        assert_eq!(viewer["role"], "MEMBER");
-        assert_eq!(viewer["user"]["email"], "ada.admin@acme.test");
-        assert_eq!(viewer["apiKey"]["name"], "Sync job");
-
-        // A key above its creator's role is refused, and nothing is created.
-        let answer = app
-            .graphql(Some(&ada), create, json!({ "input": { "workspaceId": app.demo.workspace_id, "name": "Too strong", "role": "OWNER" } }))
-            .await;
-        assert_eq!(user_error_codes(&data(&answer)["createApiKey"]), ["ROLE_NOT_MANAGEABLE"]);
-        assert!(data(&answer)["createApiKey"]["token"].is_null());
-        // Members can't create keys at all; another workspace is not found.
-        let mia = app.sign_in("mia.member@acme.test").await;
-        let answer = app
-            .graphql(Some(&mia), create, json!({ "input": { "workspaceId": app.demo.workspace_id, "name": "Mine", "role": "GUEST" } }))
-            .await;
-        assert_eq!(error_code(&answer), "FORBIDDEN");
-        let answer = app
-            .graphql(Some(&ada), create, json!({ "input": { "workspaceId": Uuid::now_v7(), "name": "Elsewhere", "role": "GUEST" } }))
-            .await;
-        assert_eq!(error_code(&answer), "NOT_FOUND");
-        let answer = app
-            .graphql(Some(&ada), create, json!({ "input": { "workspaceId": app.demo.workspace_id, "name": "  ", "role": "GUEST" } }))
-            .await;
-        assert_eq!(error_code(&answer), "BAD_USER_INPUT");
-        let keys = api_key::Entity::find().count(app.db()).await.unwrap();
-        assert_eq!(keys, 3, "two demo keys and the one created");
-
-        // An API key has no session to sign out of.
-        let answer = app.graphql(Some(&token), "mutation { signOut { signedOut } }", Value::Null).await;
-        assert_eq!(error_code(&answer), "BAD_USER_INPUT");
-
-        api_key::Entity::update_many()
-            .col_expr(api_key::Column::RevokedAt, Some(Utc::now()).into())
-            .filter(api_key::Column::Id.eq(stored.id))
-            .exec(app.db())
-            .await
-            .unwrap();
-        assert_eq!(viewer_code(&app, &token).await, "UNAUTHENTICATED");
-    }
+    api_key::Entity::update_many()
+        .col_expr(api_key::Column::RevokedAt, Some(Utc::now()).into())
+        .filter(api_key::Column::Id.eq(stored.id))
+        .exec(app.db())
+        .await
+        .unwrap();
+    assert_eq!(viewer_code(&app, &token).await, "UNAUTHENTICATED");
 }
 
 pub async fn research_workspace(app: &TestApp) -> Uuid {

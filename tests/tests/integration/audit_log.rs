@@ -7,7 +7,7 @@ use chrono::{DateTime, FixedOffset};
 use entities::api_key;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
-use tests::{Answer, backend_tests, data, error_code, user_error_codes};
+use tests::{Answer, TestApp, backend_tests, data, error_code, user_error_codes};
 
 use crate::flows::{
     ADA, DEACTIVATE, GUS, INVITE, MAX, MIA, OLIVIA, OMAR, REACTIVATE, REASSIGN, REMOVE, RESTORE,
@@ -36,157 +36,327 @@ fn ok(payload: &Answer) {
 }
 
 backend_tests! {
-    async fn each_action_is_listed_with_actor_target_reason_and_request_id(app: TestApp) configure(no_worker) {
-        let [olivia, omar, ada, mia, max, gus] = people(&app, &[OLIVIA, OMAR, ADA, MIA, MAX, GUS]).await[..] else { unreachable!() };
-        let omar_session = app.sign_in(OMAR).await;
+    each_action_is_listed_with_actor_target_reason_and_request_id => no_worker,
+    pages_follow_each_other_newest_first_without_overlap => no_worker,
+    the_audit_log_is_for_managers_of_this_workspace_with_bounded_pages => no_worker,
+    an_api_key_is_an_actor_of_its_own => no_worker,
+    the_workers_side_effects_are_in_the_log,
+}
 
-        ok(&mutate(&app, app.owner_token(), REASSIGN, "reassignContacts", json!({
-            "fromUserId": mia, "assignments": [{ "duty": "APPLICATION_TECHNICAL_CONTACT", "toUserId": max }] })).await);
-        let response = app.client.post(app.graphql_url())
-            .bearer_auth(app.owner_token())
-            .header("x-request-id", "req-123")
-            .json(&json!({ "query": REMOVE, "variables": { "input": {
-                "workspaceId": app.demo.workspace_id, "userIds": [mia], "reason": "left the company" } } }))
-            .send().await.unwrap();
-        let answer: Answer = response.json().await.unwrap();
-        ok(&data(&answer)["removeMembers"]);
-        ok(&mutate(&app, app.owner_token(), DEACTIVATE, "deactivateUser", json!({ "userId": gus, "reason": "on leave" })).await);
-        ok(&mutate(&app, &omar_session, REACTIVATE, "reactivateUser", json!({ "userId": gus })).await);
-        ok(&mutate(&app, app.owner_token(), RESTORE, "restoreMember", json!({ "userId": mia })).await);
-        ok(&mutate(&app, app.owner_token(), TRANSFER, "transferOwnership", json!({ "toUserId": ada })).await);
+async fn each_action_is_listed_with_actor_target_reason_and_request_id(app: TestApp) {
+    let [olivia, omar, ada, mia, max, gus] =
+        people(&app, &[OLIVIA, OMAR, ADA, MIA, MAX, GUS]).await[..]
+    else {
+        unreachable!()
+    };
+    let omar_session = app.sign_in(OMAR).await;
 
-        let log = audit_log(&app, Value::Null, None, None).await;
-        assert_eq!(log["totalCount"], 6, "{log}");
-        assert_eq!(log["pageInfo"]["hasNextPage"], false);
-        assert_eq!(actions_and_targets(&log), expected(&[
+    ok(&mutate(&app, app.owner_token(), REASSIGN, "reassignContacts", json!({
+        "fromUserId": mia, "assignments": [{ "duty": "APPLICATION_TECHNICAL_CONTACT", "toUserId": max }] })).await);
+    let response = app.client.post(app.graphql_url())
+        .bearer_auth(app.owner_token())
+        .header("x-request-id", "req-123")
+        .json(&json!({ "query": REMOVE, "variables": { "input": {
+            "workspaceId": app.demo.workspace_id, "userIds": [mia], "reason": "left the company" } } }))
+        .send().await.unwrap();
+    let answer: Answer = response.json().await.unwrap();
+    ok(&data(&answer)["removeMembers"]);
+    ok(&mutate(
+        &app,
+        app.owner_token(),
+        DEACTIVATE,
+        "deactivateUser",
+        json!({ "userId": gus, "reason": "on leave" }),
+    )
+    .await);
+    ok(&mutate(
+        &app,
+        &omar_session,
+        REACTIVATE,
+        "reactivateUser",
+        json!({ "userId": gus }),
+    )
+    .await);
+    ok(&mutate(
+        &app,
+        app.owner_token(),
+        RESTORE,
+        "restoreMember",
+        json!({ "userId": mia }),
+    )
+    .await);
+    ok(&mutate(
+        &app,
+        app.owner_token(),
+        TRANSFER,
+        "transferOwnership",
+        json!({ "toUserId": ada }),
+    )
+    .await);
+
+    let log = audit_log(&app, Value::Null, None, None).await;
+    assert_eq!(log["totalCount"], 6, "{log}");
+    assert_eq!(log["pageInfo"]["hasNextPage"], false);
+    assert_eq!(
+        actions_and_targets(&log),
+        expected(&[
             ("ownership_transfer", ADA),
             ("team_membership_restore", MIA),
             ("team_membership_reactivate", GUS),
             ("team_membership_deactivate", GUS),
             ("team_membership_remove", MIA),
             ("contacts_reassign", MIA),
-        ]));
-        let nodes: Vec<&Answer> = log["edges"].items().iter().map(|e| &e["node"]).collect();
-        for (i, node) in nodes.iter().enumerate() {
-            let actor = if i == 2 { (omar, OMAR) } else { (olivia, OLIVIA) };
-            assert_eq!(node["actorUserId"], actor.0.to_string(), "{node}");
-            assert_eq!(node["actor"]["email"], actor.1, "{node}");
-            assert!(node["actorApiKeyId"].is_null(), "{node}");
-            assert!(node["metadata"].is_object(), "{node}");
-        }
-        assert_eq!(nodes[1]["targetUserId"], mia.to_string());
-        assert_eq!(nodes[4]["reason"], "left the company");
-        // What the removal recorded about Mia as she was.
-        let removal = &nodes[4]["metadata"];
-        assert_eq!(removal["role"], "MEMBER", "{removal}");
-        assert_eq!(removal["status"], "ACTIVE", "{removal}");
-        assert_eq!(removal["member_count"], 1, "{removal}");
-        assert_eq!(removal["revoke_api_keys"], false, "{removal}");
-        assert_eq!(removal["reason"], "left the company", "{removal}");
-        assert_eq!(nodes[4]["requestId"], "req-123");
-        assert_eq!(nodes[3]["reason"], "on leave");
-        let times: Vec<DateTime<FixedOffset>> = nodes.iter()
-            .map(|n| DateTime::parse_from_rfc3339(n["createdAt"].as_str().unwrap()).unwrap())
-            .collect();
-        assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first: {times:?}");
-
-        // Filters, alone and together.
-        let log = audit_log(&app, json!({ "action": "team_membership_remove" }), None, None).await;
-        assert_eq!(actions_and_targets(&log), expected(&[("team_membership_remove", MIA)]));
-        assert_eq!(log["totalCount"], 1);
-        let log = audit_log(&app, json!({ "targetUserId": gus }), None, None).await;
-        assert_eq!(actions_and_targets(&log), expected(&[("team_membership_reactivate", GUS), ("team_membership_deactivate", GUS)]));
-        let log = audit_log(&app, json!({ "actorId": omar }), None, None).await;
-        assert_eq!(actions_and_targets(&log), expected(&[("team_membership_reactivate", GUS)]));
-        let log = audit_log(&app, json!({ "actorId": olivia }), None, None).await;
-        assert_eq!(log["totalCount"], 5);
-        let log = audit_log(&app, json!({ "action": "team_membership_restore", "targetUserId": gus }), None, None).await;
-        assert_eq!((log["totalCount"].as_i64(), log["edges"].as_array().map(<[_]>::len)), (Some(0), Some(0)));
+        ])
+    );
+    let nodes: Vec<&Answer> = log["edges"].items().iter().map(|e| &e["node"]).collect();
+    for (i, node) in nodes.iter().enumerate() {
+        let actor = if i == 2 {
+            (omar, OMAR)
+        } else {
+            (olivia, OLIVIA)
+        };
+        assert_eq!(node["actorUserId"], actor.0.to_string(), "{node}");
+        assert_eq!(node["actor"]["email"], actor.1, "{node}");
+        assert!(node["actorApiKeyId"].is_null(), "{node}");
+        assert!(node["metadata"].is_object(), "{node}");
     }
+    assert_eq!(nodes[1]["targetUserId"], mia.to_string());
+    assert_eq!(nodes[4]["reason"], "left the company");
+    // What the removal recorded about Mia as she was.
+    let removal = &nodes[4]["metadata"];
+    assert_eq!(removal["role"], "MEMBER", "{removal}");
+    assert_eq!(removal["status"], "ACTIVE", "{removal}");
+    assert_eq!(removal["member_count"], 1, "{removal}");
+    assert_eq!(removal["revoke_api_keys"], false, "{removal}");
+    assert_eq!(removal["reason"], "left the company", "{removal}");
+    assert_eq!(nodes[4]["requestId"], "req-123");
+    assert_eq!(nodes[3]["reason"], "on leave");
+    let times: Vec<DateTime<FixedOffset>> = nodes
+        .iter()
+        .map(|n| DateTime::parse_from_rfc3339(n["createdAt"].as_str().unwrap()).unwrap())
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] >= w[1]),
+        "newest first: {times:?}"
+    );
 
-    async fn pages_follow_each_other_newest_first_without_overlap(app: TestApp) configure(no_worker) {
-        let emails: Vec<String> = (0..5).map(|i| format!("person{i}@example.com")).collect();
-        for email in &emails {
-            ok(&mutate(&app, app.owner_token(), INVITE, "inviteMember", json!({ "email": email, "role": "GUEST" })).await);
-        }
-        let all = audit_log(&app, Value::Null, Some(100), None).await;
-        let all_ids = edge_ids(&all);
-        assert_eq!(all_ids.len(), 5);
-        let targets: Vec<Option<String>> = actions_and_targets(&all).into_iter().map(|(_, target)| target).collect();
-        let newest_first: Vec<Option<String>> = emails.iter().rev().map(|e| Some(e.clone())).collect();
-        assert_eq!(targets, newest_first);
+    // Filters, alone and together.
+    let log = audit_log(
+        &app,
+        json!({ "action": "team_membership_remove" }),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        actions_and_targets(&log),
+        expected(&[("team_membership_remove", MIA)])
+    );
+    assert_eq!(log["totalCount"], 1);
+    let log = audit_log(&app, json!({ "targetUserId": gus }), None, None).await;
+    assert_eq!(
+        actions_and_targets(&log),
+        expected(&[
+            ("team_membership_reactivate", GUS),
+            ("team_membership_deactivate", GUS)
+        ])
+    );
+    let log = audit_log(&app, json!({ "actorId": omar }), None, None).await;
+    assert_eq!(
+        actions_and_targets(&log),
+        expected(&[("team_membership_reactivate", GUS)])
+    );
+    let log = audit_log(&app, json!({ "actorId": olivia }), None, None).await;
+    assert_eq!(log["totalCount"], 5);
+    let log = audit_log(
+        &app,
+        json!({ "action": "team_membership_restore", "targetUserId": gus }),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (
+            log["totalCount"].as_i64(),
+            log["edges"].as_array().map(<[_]>::len)
+        ),
+        (Some(0), Some(0))
+    );
+}
 
-        let mut seen: Vec<String> = Vec::new();
-        let mut after: Option<String> = None;
-        let mut sizes = Vec::new();
-        loop {
-            let page = audit_log(&app, Value::Null, Some(2), after.as_deref()).await;
-            assert_eq!(page["totalCount"], 5, "the total is of all pages");
-            let ids = edge_ids(&page);
-            sizes.push(ids.len());
-            seen.extend(ids);
-            if page["pageInfo"]["hasNextPage"] == false {
-                break;
-            }
-            after = Some(page["pageInfo"]["endCursor"].as_str().unwrap().to_owned());
-            assert!(sizes.len() < 5, "pagination ends");
-        }
-        assert_eq!(sizes, [2, 2, 1]);
-        assert_eq!(seen, all_ids, "the pages, in order, are the whole log");
-        assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 5, "no entry twice");
+async fn pages_follow_each_other_newest_first_without_overlap(app: TestApp) {
+    let emails: Vec<String> = (0..5).map(|i| format!("person{i}@example.com")).collect();
+    for email in &emails {
+        ok(&mutate(
+            &app,
+            app.owner_token(),
+            INVITE,
+            "inviteMember",
+            json!({ "email": email, "role": "GUEST" }),
+        )
+        .await);
     }
+    let all = audit_log(&app, Value::Null, Some(100), None).await;
+    let all_ids = edge_ids(&all);
+    assert_eq!(all_ids.len(), 5);
+    let targets: Vec<Option<String>> = actions_and_targets(&all)
+        .into_iter()
+        .map(|(_, target)| target)
+        .collect();
+    let newest_first: Vec<Option<String>> = emails.iter().rev().map(|e| Some(e.clone())).collect();
+    assert_eq!(targets, newest_first);
 
-    async fn the_audit_log_is_for_managers_of_this_workspace_with_bounded_pages(app: TestApp) configure(no_worker) {
-        ok(&mutate(&app, app.owner_token(), INVITE, "inviteMember", json!({ "email": "someone@example.com", "role": "GUEST" })).await);
-        let before = snapshot(&app).await;
-        for first in [1000, 101, 0, -1] {
-            let answer = audit_log_answer(&app, app.owner_token(), Value::Null, Some(first), None).await;
-            assert_eq!(error_code(&answer), "BAD_USER_INPUT", "first: {first}");
+    let mut seen: Vec<String> = Vec::new();
+    let mut after: Option<String> = None;
+    let mut sizes = Vec::new();
+    loop {
+        let page = audit_log(&app, Value::Null, Some(2), after.as_deref()).await;
+        assert_eq!(page["totalCount"], 5, "the total is of all pages");
+        let ids = edge_ids(&page);
+        sizes.push(ids.len());
+        seen.extend(ids);
+        if page["pageInfo"]["hasNextPage"] == false {
+            break;
         }
-        let answer = audit_log_answer(&app, app.owner_token(), Value::Null, Some(100), None).await;
-        assert_eq!(data(&answer)["auditLog"]["totalCount"], 1, "100 is the page size limit");
-        let member = app.sign_in(MIA).await;
-        assert_eq!(error_code(&audit_log_answer(&app, &member, Value::Null, None, None).await), "FORBIDDEN");
-        let research = crate::access::research_workspace(&app).await;
-        let answer = app.graphql(Some(app.owner_token()), crate::flows::AUDIT_LOG, json!({ "ws": research })).await;
-        assert_eq!(error_code(&answer), "NOT_FOUND");
-        let answer = app.graphql(None, crate::flows::AUDIT_LOG, json!({ "ws": app.demo.workspace_id })).await;
-        assert_eq!(error_code(&answer), "UNAUTHENTICATED");
-        assert_eq!(snapshot(&app).await, before, "reading the log writes nothing");
+        after = Some(page["pageInfo"]["endCursor"].as_str().unwrap().to_owned());
+        assert!(sizes.len() < 5, "pagination ends");
     }
+    assert_eq!(sizes, [2, 2, 1]);
+    assert_eq!(seen, all_ids, "the pages, in order, are the whole log");
+    assert_eq!(
+        seen.iter().collect::<HashSet<_>>().len(),
+        5,
+        "no entry twice"
+    );
+}
 
-    async fn an_api_key_is_an_actor_of_its_own(app: TestApp) configure(no_worker) {
-        let key = create_api_key(&app, app.owner_token(), "Inviter bot", "ADMIN").await;
-        let key_id = api_key::Entity::find().filter(api_key::Column::Name.eq("Inviter bot")).one(app.db()).await.unwrap().unwrap().id;
-        ok(&mutate(&app, &key, INVITE, "inviteMember", json!({ "email": "bot.invited@example.com", "role": "GUEST" })).await);
-
-        let log = audit_log(&app, json!({ "actorId": key_id }), None, None).await;
-        assert_eq!(actions_and_targets(&log), expected(&[("team_membership_invite", "bot.invited@example.com")]));
-        assert_eq!(log["edges"][0]["node"]["actorApiKeyId"], key_id.to_string());
-        let log = audit_log(&app, json!({ "action": "api_key_create" }), None, None).await;
-        assert_eq!(log["totalCount"], 1, "{log}");
-        assert_eq!(log["edges"][0]["node"]["actor"]["email"], OLIVIA);
+async fn the_audit_log_is_for_managers_of_this_workspace_with_bounded_pages(app: TestApp) {
+    ok(&mutate(
+        &app,
+        app.owner_token(),
+        INVITE,
+        "inviteMember",
+        json!({ "email": "someone@example.com", "role": "GUEST" }),
+    )
+    .await);
+    let before = snapshot(&app).await;
+    for first in [1000, 101, 0, -1] {
+        let answer =
+            audit_log_answer(&app, app.owner_token(), Value::Null, Some(first), None).await;
+        assert_eq!(error_code(&answer), "BAD_USER_INPUT", "first: {first}");
     }
+    let answer = audit_log_answer(&app, app.owner_token(), Value::Null, Some(100), None).await;
+    assert_eq!(
+        data(&answer)["auditLog"]["totalCount"],
+        1,
+        "100 is the page size limit"
+    );
+    let member = app.sign_in(MIA).await;
+    assert_eq!(
+        error_code(&audit_log_answer(&app, &member, Value::Null, None, None).await),
+        "FORBIDDEN"
+    );
+    let research = crate::access::research_workspace(&app).await;
+    let answer = app
+        .graphql(
+            Some(app.owner_token()),
+            crate::flows::AUDIT_LOG,
+            json!({ "ws": research }),
+        )
+        .await;
+    assert_eq!(error_code(&answer), "NOT_FOUND");
+    let answer = app
+        .graphql(
+            None,
+            crate::flows::AUDIT_LOG,
+            json!({ "ws": app.demo.workspace_id }),
+        )
+        .await;
+    assert_eq!(error_code(&answer), "UNAUTHENTICATED");
+    assert_eq!(
+        snapshot(&app).await,
+        before,
+        "reading the log writes nothing"
+    );
+}
 
-    async fn the_workers_side_effects_are_in_the_log(app: TestApp) {
-        give_all_contacts_to_the_owner(&app).await;
-        let mia = crate::support::user_id(&app, MIA).await;
-        // Sessions are ended (and logged) only for people who have some.
-        app.sign_in(MIA).await;
-        let payload = mutate(&app, app.owner_token(), REMOVE, "removeMembers", json!({ "userIds": [mia], "revokeApiKeys": true })).await;
-        ok(&payload);
-        let offboarding = app.wait_for_offboarding(payload["offboarding"]["id"].as_str().unwrap(), Duration::from_secs(30)).await;
-        assert_eq!(offboarding["status"], "SUCCEEDED", "{offboarding}");
+async fn an_api_key_is_an_actor_of_its_own(app: TestApp) {
+    let key = create_api_key(&app, app.owner_token(), "Inviter bot", "ADMIN").await;
+    let key_id = api_key::Entity::find()
+        .filter(api_key::Column::Name.eq("Inviter bot"))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    ok(&mutate(
+        &app,
+        &key,
+        INVITE,
+        "inviteMember",
+        json!({ "email": "bot.invited@example.com", "role": "GUEST" }),
+    )
+    .await);
 
-        let log = audit_log(&app, json!({ "targetUserId": mia }), Some(100), None).await;
-        let actions: Vec<String> = actions_and_targets(&log).into_iter().map(|(action, _)| action).collect();
-        for action in ["team_membership_remove", "sessions_end", "api_key_revoke"] {
-            assert_eq!(actions.iter().filter(|a| *a == action).count(), 1, "{action} in {actions:?}");
-        }
-        let log = audit_log(&app, json!({ "action": "sessions_end" }), None, None).await;
-        assert_eq!(actions_and_targets(&log), expected(&[("sessions_end", MIA)]));
-        let ended = &log["edges"][0]["node"]["metadata"];
-        assert_eq!(ended["offboarding_id"], payload["offboarding"]["id"], "{ended}");
-        assert!(ended["sessions"].as_u64().is_some_and(|sessions| sessions >= 1), "{ended}");
+    let log = audit_log(&app, json!({ "actorId": key_id }), None, None).await;
+    assert_eq!(
+        actions_and_targets(&log),
+        expected(&[("team_membership_invite", "bot.invited@example.com")])
+    );
+    assert_eq!(log["edges"][0]["node"]["actorApiKeyId"], key_id.to_string());
+    let log = audit_log(&app, json!({ "action": "api_key_create" }), None, None).await;
+    assert_eq!(log["totalCount"], 1, "{log}");
+    assert_eq!(log["edges"][0]["node"]["actor"]["email"], OLIVIA);
+}
+
+async fn the_workers_side_effects_are_in_the_log(app: TestApp) {
+    give_all_contacts_to_the_owner(&app).await;
+    let mia = crate::support::user_id(&app, MIA).await;
+    // Sessions are ended (and logged) only for people who have some.
+    app.sign_in(MIA).await;
+    let payload = mutate(
+        &app,
+        app.owner_token(),
+        REMOVE,
+        "removeMembers",
+        json!({ "userIds": [mia], "revokeApiKeys": true }),
+    )
+    .await;
+    ok(&payload);
+    let offboarding = app
+        .wait_for_offboarding(
+            payload["offboarding"]["id"].as_str().unwrap(),
+            Duration::from_secs(30),
+        )
+        .await;
+    assert_eq!(offboarding["status"], "SUCCEEDED", "{offboarding}");
+
+    let log = audit_log(&app, json!({ "targetUserId": mia }), Some(100), None).await;
+    let actions: Vec<String> = actions_and_targets(&log)
+        .into_iter()
+        .map(|(action, _)| action)
+        .collect();
+    for action in ["team_membership_remove", "sessions_end", "api_key_revoke"] {
+        assert_eq!(
+            actions.iter().filter(|a| *a == action).count(),
+            1,
+            "{action} in {actions:?}"
+        );
     }
+    let log = audit_log(&app, json!({ "action": "sessions_end" }), None, None).await;
+    assert_eq!(
+        actions_and_targets(&log),
+        expected(&[("sessions_end", MIA)])
+    );
+    let ended = &log["edges"][0]["node"]["metadata"];
+    assert_eq!(
+        ended["offboarding_id"], payload["offboarding"]["id"],
+        "{ended}"
+    );
+    assert!(
+        ended["sessions"]
+            .as_u64()
+            .is_some_and(|sessions| sessions >= 1),
+        "{ended}"
+    );
 }

@@ -65,159 +65,306 @@ fn assert_refused(payload: &Value, expected: &[(&str, Uuid)]) {
 }
 
 backend_tests! {
-    async fn all_of_a_persons_duties_move_and_then_they_can_be_removed(app: TestApp) configure(no_worker) {
-        let [olivia, omar, ada, mia] = people(&app, &[OLIVIA, OMAR, ADA, MIA]).await[..] else { unreachable!() };
-        let crm = application_id(&app, "CRM sync").await;
-        // No applicationIds: all of her applications.
-        let payload = reassign(&app, app.owner_token(), ada, json!([
+    all_of_a_persons_duties_move_and_then_they_can_be_removed => no_worker,
+    one_application_moves_and_the_others_stay => no_worker,
+    duties_only_go_to_another_active_member_and_only_by_a_manager => no_worker,
+    reassign_and_remove_happens_in_one_call_or_not_at_all => no_worker,
+}
+
+async fn all_of_a_persons_duties_move_and_then_they_can_be_removed(app: TestApp) {
+    let [olivia, omar, ada, mia] = people(&app, &[OLIVIA, OMAR, ADA, MIA]).await[..] else {
+        unreachable!()
+    };
+    let crm = application_id(&app, "CRM sync").await;
+    // No applicationIds: all of her applications.
+    let payload = reassign(
+        &app,
+        app.owner_token(),
+        ada,
+        json!([
             { "duty": "TECHNICAL_CONTACT", "toUserId": omar },
             { "duty": "APPLICATION_TECHNICAL_CONTACT", "toUserId": omar },
-        ])).await;
-        assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
-        let mut expected = vec![
-            moved("TECHNICAL_CONTACT", None, ada, omar),
-            moved("APPLICATION_TECHNICAL_CONTACT", Some((crm, "CRM sync")), ada, omar),
-        ];
-        expected.sort();
-        assert_eq!(moves(&payload), expected);
-        assert_eq!(payload["remaining"], json!([]));
+        ]),
+    )
+    .await;
+    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    let mut expected = vec![
+        moved("TECHNICAL_CONTACT", None, ada, omar),
+        moved(
+            "APPLICATION_TECHNICAL_CONTACT",
+            Some((crm, "CRM sync")),
+            ada,
+            omar,
+        ),
+    ];
+    expected.sort();
+    assert_eq!(moves(&payload), expected);
+    assert_eq!(payload["remaining"], json!([]));
 
-        let workspace = marketing(&app).await;
-        assert_eq!(workspace.technical_contact_id, Some(omar));
-        assert_eq!(workspace.administrative_contact_id, Some(olivia), "not asked for: unchanged");
-        assert_eq!(application_contact(&app, "CRM sync").await, Some(omar));
-        assert_eq!(application_contact(&app, "Ad server").await, Some(mia));
+    let workspace = marketing(&app).await;
+    assert_eq!(workspace.technical_contact_id, Some(omar));
+    assert_eq!(
+        workspace.administrative_contact_id,
+        Some(olivia),
+        "not asked for: unchanged"
+    );
+    assert_eq!(application_contact(&app, "CRM sync").await, Some(omar));
+    assert_eq!(application_contact(&app, "Ad server").await, Some(mia));
 
-        let entries = audit_entry::Entity::find().filter(audit_entry::Column::Action.eq("contacts_reassign")).all(app.db()).await.unwrap();
-        assert_eq!(entries.len(), 1);
-        assert_eq!((entries[0].target_user_id, entries[0].actor_user_id), (Some(ada), Some(olivia)));
-        assert_eq!(entries[0].metadata["moves"].as_array().map(Vec::len), Some(2), "{:?}", entries[0].metadata);
+    let entries = audit_entry::Entity::find()
+        .filter(audit_entry::Column::Action.eq("contacts_reassign"))
+        .all(app.db())
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(
+        (entries[0].target_user_id, entries[0].actor_user_id),
+        (Some(ada), Some(olivia))
+    );
+    assert_eq!(
+        entries[0].metadata["moves"].as_array().map(Vec::len),
+        Some(2),
+        "{:?}",
+        entries[0].metadata
+    );
 
-        // Nothing blocks her removal anymore, in the preview and in the mutation.
-        let previewed = preview(&app, app.owner_token(), &[ada]).await;
-        assert_eq!(previewed["canRemove"], true, "{previewed}");
-        assert_eq!(previewed["members"][0]["contactDuties"], json!([]));
-        let payload = mutate(&app, app.owner_token(), REMOVE, "removeMembers", json!({ "userIds": [ada] })).await;
-        assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
-        assert!(marketing_membership(&app, ada).await.deleted_at.is_some());
-    }
+    // Nothing blocks her removal anymore, in the preview and in the mutation.
+    let previewed = preview(&app, app.owner_token(), &[ada]).await;
+    assert_eq!(previewed["canRemove"], true, "{previewed}");
+    assert_eq!(previewed["members"][0]["contactDuties"], json!([]));
+    let payload = mutate(
+        &app,
+        app.owner_token(),
+        REMOVE,
+        "removeMembers",
+        json!({ "userIds": [ada] }),
+    )
+    .await;
+    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    assert!(marketing_membership(&app, ada).await.deleted_at.is_some());
+}
 
-    async fn one_application_moves_and_the_others_stay(app: TestApp) configure(no_worker) {
-        let [mia, max, omar, gus] = people(&app, &[MIA, MAX, OMAR, GUS]).await[..] else { unreachable!() };
-        let (crm, ad_server) = (application_id(&app, "CRM sync").await, application_id(&app, "Ad server").await);
-        application::Entity::update_many()
-            .col_expr(application::Column::TechnicalContactId, Some(mia).into())
-            .filter(application::Column::Id.eq(crm))
-            .exec(app.db())
-            .await
-            .unwrap();
+async fn one_application_moves_and_the_others_stay(app: TestApp) {
+    let [mia, max, omar, gus] = people(&app, &[MIA, MAX, OMAR, GUS]).await[..] else {
+        unreachable!()
+    };
+    let (crm, ad_server) = (
+        application_id(&app, "CRM sync").await,
+        application_id(&app, "Ad server").await,
+    );
+    application::Entity::update_many()
+        .col_expr(application::Column::TechnicalContactId, Some(mia).into())
+        .filter(application::Column::Id.eq(crm))
+        .exec(app.db())
+        .await
+        .unwrap();
 
-        let payload = reassign(&app, app.owner_token(), mia, json!([
+    let payload = reassign(
+        &app,
+        app.owner_token(),
+        mia,
+        json!([
             { "duty": "APPLICATION_TECHNICAL_CONTACT", "applicationIds": [crm], "toUserId": max },
-        ])).await;
-        assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
-        assert_eq!(moves(&payload), [moved("APPLICATION_TECHNICAL_CONTACT", Some((crm, "CRM sync")), mia, max)]);
-        assert_eq!(payload["remaining"], json!([{ "duty": "APPLICATION_TECHNICAL_CONTACT", "applicationId": ad_server.to_string(), "applicationName": "Ad server" }]));
-        assert_eq!(application_contact(&app, "CRM sync").await, Some(max));
-        assert_eq!(application_contact(&app, "Ad server").await, Some(mia));
+        ]),
+    )
+    .await;
+    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    assert_eq!(
+        moves(&payload),
+        [moved(
+            "APPLICATION_TECHNICAL_CONTACT",
+            Some((crm, "CRM sync")),
+            mia,
+            max
+        )]
+    );
+    assert_eq!(
+        payload["remaining"],
+        json!([{ "duty": "APPLICATION_TECHNICAL_CONTACT", "applicationId": ad_server.to_string(), "applicationName": "Ad server" }])
+    );
+    assert_eq!(application_contact(&app, "CRM sync").await, Some(max));
+    assert_eq!(application_contact(&app, "Ad server").await, Some(mia));
 
-        // Duties the person doesn't hold: NOT_A_CONTACT naming them, and nothing moves, not even
-        // the valid part of the same call.
-        let before = snapshot(&app).await;
-        for (from, assignments) in [
-            (mia, json!([{ "duty": "APPLICATION_TECHNICAL_CONTACT", "applicationIds": [crm], "toUserId": max }])),
-            (mia, json!([{ "duty": "ADMINISTRATIVE_CONTACT", "toUserId": max }])),
-            (max, json!([{ "duty": "TECHNICAL_CONTACT", "toUserId": omar }])),
-            (gus, json!([{ "duty": "APPLICATION_TECHNICAL_CONTACT", "toUserId": omar }])),
-            (mia, json!([
+    // Duties the person doesn't hold: NOT_A_CONTACT naming them, and nothing moves, not even
+    // the valid part of the same call.
+    let before = snapshot(&app).await;
+    for (from, assignments) in [
+        (
+            mia,
+            json!([{ "duty": "APPLICATION_TECHNICAL_CONTACT", "applicationIds": [crm], "toUserId": max }]),
+        ),
+        (
+            mia,
+            json!([{ "duty": "ADMINISTRATIVE_CONTACT", "toUserId": max }]),
+        ),
+        (
+            max,
+            json!([{ "duty": "TECHNICAL_CONTACT", "toUserId": omar }]),
+        ),
+        (
+            gus,
+            json!([{ "duty": "APPLICATION_TECHNICAL_CONTACT", "toUserId": omar }]),
+        ),
+        (
+            mia,
+            json!([
                 { "duty": "APPLICATION_TECHNICAL_CONTACT", "toUserId": max },
                 { "duty": "TECHNICAL_CONTACT", "toUserId": max },
-            ])),
-        ] {
-            let payload = reassign(&app, app.owner_token(), from, assignments.clone()).await;
-            assert_refused(&payload, &[("NOT_A_CONTACT", from)]);
-            assert_eq!(snapshot(&app).await, before, "refused {assignments} changed something");
-        }
-        assert_eq!(application_contact(&app, "Ad server").await, Some(mia));
-        assert_eq!(audit_count(&app, "contacts_reassign").await, 1);
+            ]),
+        ),
+    ] {
+        let payload = reassign(&app, app.owner_token(), from, assignments.clone()).await;
+        assert_refused(&payload, &[("NOT_A_CONTACT", from)]);
+        assert_eq!(
+            snapshot(&app).await,
+            before,
+            "refused {assignments} changed something"
+        );
     }
+    assert_eq!(application_contact(&app, "Ad server").await, Some(mia));
+    assert_eq!(audit_count(&app, "contacts_reassign").await, 1);
+}
 
-    async fn duties_only_go_to_another_active_member_and_only_by_a_manager(app: TestApp) configure(no_worker) {
-        let [ada, dana, ivy, gus, omar] = people(&app, &[ADA, DANA, IVY, GUS, OMAR]).await[..] else { unreachable!() };
-        let payload = mutate(&app, app.owner_token(), REMOVE, "removeMembers", json!({ "userIds": [gus] })).await;
-        assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
-        let before = snapshot(&app).await;
+async fn duties_only_go_to_another_active_member_and_only_by_a_manager(app: TestApp) {
+    let [ada, dana, ivy, gus, omar] = people(&app, &[ADA, DANA, IVY, GUS, OMAR]).await[..] else {
+        unreachable!()
+    };
+    let payload = mutate(
+        &app,
+        app.owner_token(),
+        REMOVE,
+        "removeMembers",
+        json!({ "userIds": [gus] }),
+    )
+    .await;
+    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    let before = snapshot(&app).await;
 
-        // Deactivated, invited, removed, unknown, and the person giving the duty up.
-        for assignee in [dana, ivy, gus, Uuid::now_v7(), ada] {
-            let payload = reassign(&app, app.owner_token(), ada, json!([{ "duty": "TECHNICAL_CONTACT", "toUserId": assignee }])).await;
-            assert_refused(&payload, &[("INVALID_ASSIGNEE", assignee)]);
-            assert_eq!(snapshot(&app).await, before);
-        }
-        assert_eq!(marketing(&app).await.technical_contact_id, Some(ada));
-
-        let member = app.sign_in(MIA).await;
-        let answer = crate::flows::call(&app, &member, REASSIGN, json!({ "fromUserId": ada, "assignments": [{ "duty": "TECHNICAL_CONTACT", "toUserId": omar }] })).await;
-        assert_eq!(error_code(&answer), "FORBIDDEN");
-        let answer = crate::flows::call(&app, app.owner_token(), REASSIGN, json!({ "fromUserId": ada, "assignments": [] })).await;
-        assert_eq!(error_code(&answer), "BAD_USER_INPUT");
-        let answer = crate::flows::call(&app, app.owner_token(), REASSIGN, json!({ "fromUserId": ada, "assignments": [{ "duty": "APPLICATION_TECHNICAL_CONTACT", "applicationIds": [], "toUserId": omar }] })).await;
-        assert_eq!(error_code(&answer), "BAD_USER_INPUT", "an empty applicationIds list means nothing");
+    // Deactivated, invited, removed, unknown, and the person giving the duty up.
+    for assignee in [dana, ivy, gus, Uuid::now_v7(), ada] {
+        let payload = reassign(
+            &app,
+            app.owner_token(),
+            ada,
+            json!([{ "duty": "TECHNICAL_CONTACT", "toUserId": assignee }]),
+        )
+        .await;
+        assert_refused(&payload, &[("INVALID_ASSIGNEE", assignee)]);
         assert_eq!(snapshot(&app).await, before);
     }
+    assert_eq!(marketing(&app).await.technical_contact_id, Some(ada));
 
-    async fn reassign_and_remove_happens_in_one_call_or_not_at_all(app: TestApp) configure(no_worker) {
-        let [olivia, omar, ada, mia, max] = people(&app, &[OLIVIA, OMAR, ADA, MIA, MAX]).await[..] else { unreachable!() };
-        let before = snapshot(&app).await;
+    let member = app.sign_in(MIA).await;
+    let answer = crate::flows::call(&app, &member, REASSIGN, json!({ "fromUserId": ada, "assignments": [{ "duty": "TECHNICAL_CONTACT", "toUserId": omar }] })).await;
+    assert_eq!(error_code(&answer), "FORBIDDEN");
+    let answer = crate::flows::call(
+        &app,
+        app.owner_token(),
+        REASSIGN,
+        json!({ "fromUserId": ada, "assignments": [] }),
+    )
+    .await;
+    assert_eq!(error_code(&answer), "BAD_USER_INPUT");
+    let assignments = json!([
+        { "duty": "APPLICATION_TECHNICAL_CONTACT", "applicationIds": [], "toUserId": omar }
+    ]);
+    let input = json!({ "fromUserId": ada, "assignments": assignments });
+    let answer = crate::flows::call(&app, app.owner_token(), REASSIGN, input).await;
+    assert_eq!(
+        error_code(&answer),
+        "BAD_USER_INPUT",
+        "an empty applicationIds list means nothing"
+    );
+    assert_eq!(snapshot(&app).await, before);
+}
 
-        // The assignee leaves in the same call.
-        let payload = mutate(&app, app.owner_token(), REMOVE, "removeMembers", json!({
-            "userIds": [mia, max],
-            "contactReassignments": [{ "fromUserId": mia, "assignments": [{ "duty": "APPLICATION_TECHNICAL_CONTACT", "toUserId": max }] }],
-        })).await;
-        let invalid: Vec<&Answer> = payload["userErrors"].items().iter().filter(|e| e["code"] == "INVALID_ASSIGNEE").collect();
-        assert_eq!(invalid.len(), 1, "{payload}");
-        assert_eq!((invalid[0]["userId"].as_str(), invalid[0]["field"].as_str()), (Some(max.to_string().as_str()), Some("assignments")));
-        assert!(payload["offboarding"].is_null() && payload["removedMembers"] == json!([]));
-        assert_eq!(snapshot(&app).await, before);
+async fn reassign_and_remove_happens_in_one_call_or_not_at_all(app: TestApp) {
+    let [olivia, omar, ada, mia, max] = people(&app, &[OLIVIA, OMAR, ADA, MIA, MAX]).await[..]
+    else {
+        unreachable!()
+    };
+    let before = snapshot(&app).await;
 
-        // A duty left unassigned: Ada hands over the workspace, not CRM sync.
-        let payload = mutate(&app, app.owner_token(), REMOVE, "removeMembers", json!({
-            "userIds": [ada],
-            "contactReassignments": [{ "fromUserId": ada, "assignments": [{ "duty": "TECHNICAL_CONTACT", "toUserId": omar }] }],
-        })).await;
-        assert_eq!(error_pairs(&payload), expected_pairs(&[("CONTACT_REASSIGNMENT_REQUIRED", ada)]));
-        assert_eq!(snapshot(&app).await, before, "the partial handover was not kept either");
-        assert_eq!(marketing(&app).await.technical_contact_id, Some(ada));
+    // The assignee leaves in the same call.
+    let payload = mutate(&app, app.owner_token(), REMOVE, "removeMembers", json!({
+        "userIds": [mia, max],
+        "contactReassignments": [{ "fromUserId": mia, "assignments": [{ "duty": "APPLICATION_TECHNICAL_CONTACT", "toUserId": max }] }],
+    })).await;
+    let invalid: Vec<&Answer> = payload["userErrors"]
+        .items()
+        .iter()
+        .filter(|e| e["code"] == "INVALID_ASSIGNEE")
+        .collect();
+    assert_eq!(invalid.len(), 1, "{payload}");
+    assert_eq!(
+        (invalid[0]["userId"].as_str(), invalid[0]["field"].as_str()),
+        (Some(max.to_string().as_str()), Some("assignments"))
+    );
+    assert!(payload["offboarding"].is_null() && payload["removedMembers"] == json!([]));
+    assert_eq!(snapshot(&app).await, before);
 
-        // Everything handed over: both leave, their duties with Max and Omar.
-        let payload = mutate(&app, app.owner_token(), REMOVE, "removeMembers", json!({
-            "userIds": [mia, ada],
-            "reason": "reorganisation",
-            "contactReassignments": [
-                { "fromUserId": mia, "assignments": [{ "duty": "APPLICATION_TECHNICAL_CONTACT", "toUserId": max }] },
-                { "fromUserId": ada, "assignments": [
-                    { "duty": "TECHNICAL_CONTACT", "toUserId": omar },
-                    { "duty": "APPLICATION_TECHNICAL_CONTACT", "toUserId": omar },
-                ] },
-            ],
-        })).await;
-        assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
-        let mut removed: Vec<&str> = payload["removedMembers"].as_array().unwrap().iter().map(|m| m["email"].as_str().unwrap()).collect();
-        removed.sort_unstable();
-        assert_eq!(removed, [ADA, MIA]);
-        assert_eq!(application_contact(&app, "Ad server").await, Some(max));
-        assert_eq!(application_contact(&app, "CRM sync").await, Some(omar));
-        let workspace = marketing(&app).await;
-        assert_eq!((workspace.technical_contact_id, workspace.administrative_contact_id), (Some(omar), Some(olivia)));
-        assert!(marketing_membership(&app, mia).await.deleted_at.is_some());
-        assert!(marketing_membership(&app, ada).await.deleted_at.is_some());
-        let reassigned: Vec<Option<Uuid>> = audit_entry::Entity::find()
-            .filter(audit_entry::Column::Action.eq("contacts_reassign"))
-            .all(app.db()).await.unwrap()
-            .into_iter().map(|e| e.target_user_id).collect();
-        assert_eq!(reassigned.len(), 2, "one contacts_reassign per person: {reassigned:?}");
-        assert!(reassigned.contains(&Some(mia)) && reassigned.contains(&Some(ada)));
-        assert_eq!(audit_count(&app, "team_membership_remove").await, 2);
-    }
+    // A duty left unassigned: Ada hands over the workspace, not CRM sync.
+    let payload = mutate(&app, app.owner_token(), REMOVE, "removeMembers", json!({
+        "userIds": [ada],
+        "contactReassignments": [{ "fromUserId": ada, "assignments": [{ "duty": "TECHNICAL_CONTACT", "toUserId": omar }] }],
+    })).await;
+    assert_eq!(
+        error_pairs(&payload),
+        expected_pairs(&[("CONTACT_REASSIGNMENT_REQUIRED", ada)])
+    );
+    assert_eq!(
+        snapshot(&app).await,
+        before,
+        "the partial handover was not kept either"
+    );
+    assert_eq!(marketing(&app).await.technical_contact_id, Some(ada));
+
+    // Everything handed over: both leave, their duties with Max and Omar.
+    let payload = mutate(&app, app.owner_token(), REMOVE, "removeMembers", json!({
+        "userIds": [mia, ada],
+        "reason": "reorganisation",
+        "contactReassignments": [
+            { "fromUserId": mia, "assignments": [{ "duty": "APPLICATION_TECHNICAL_CONTACT", "toUserId": max }] },
+            { "fromUserId": ada, "assignments": [
+                { "duty": "TECHNICAL_CONTACT", "toUserId": omar },
+                { "duty": "APPLICATION_TECHNICAL_CONTACT", "toUserId": omar },
+            ] },
+        ],
+    })).await;
+    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    let mut removed: Vec<&str> = payload["removedMembers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["email"].as_str().unwrap())
+        .collect();
+    removed.sort_unstable();
+    assert_eq!(removed, [ADA, MIA]);
+    assert_eq!(application_contact(&app, "Ad server").await, Some(max));
+    assert_eq!(application_contact(&app, "CRM sync").await, Some(omar));
+    let workspace = marketing(&app).await;
+    assert_eq!(
+        (
+            workspace.technical_contact_id,
+            workspace.administrative_contact_id
+        ),
+        (Some(omar), Some(olivia))
+    );
+    assert!(marketing_membership(&app, mia).await.deleted_at.is_some());
+    assert!(marketing_membership(&app, ada).await.deleted_at.is_some());
+    let reassigned: Vec<Option<Uuid>> = audit_entry::Entity::find()
+        .filter(audit_entry::Column::Action.eq("contacts_reassign"))
+        .all(app.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.target_user_id)
+        .collect();
+    assert_eq!(
+        reassigned.len(),
+        2,
+        "one contacts_reassign per person: {reassigned:?}"
+    );
+    assert!(reassigned.contains(&Some(mia)) && reassigned.contains(&Some(ada)));
+    assert_eq!(audit_count(&app, "team_membership_remove").await, 2);
 }

@@ -312,57 +312,106 @@ impl Generator<'_> {
 }
 
 backend_tests! {
-    async fn random_operations_never_fail_inside(app: TestApp) {
-        let seed: u64 = std::env::var("FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rand::random);
-        let count: usize = std::env::var("FUZZ_OPERATIONS").ok().and_then(|s| s.parse().ok()).unwrap_or(2_000);
-        eprintln!("fuzzing {count} operations on {:?} with FUZZ_SEED={seed}", app.backend);
-        let schema = Schema::read(&app).await;
-        let mut ids = vec![app.demo.workspace_id, app.demo.organization_id];
-        // Everyone but the people the fuzzer acts as: removing them would end its own sessions
-        // early and leave the rest of the run unauthenticated.
-        let actors = [app.demo.owner_email.as_str(), MIA, ADA];
-        for person in entities::user::Entity::find().all(app.db()).await.unwrap() {
-            if !actors.contains(&person.email.as_str()) {
-                ids.push(person.id);
-            }
+    random_operations_never_fail_inside,
+}
+
+async fn random_operations_never_fail_inside(app: TestApp) {
+    let seed: u64 = std::env::var("FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random);
+    let count: usize = std::env::var("FUZZ_OPERATIONS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2_000);
+    eprintln!(
+        "fuzzing {count} operations on {:?} with FUZZ_SEED={seed}",
+        app.backend
+    );
+    let schema = Schema::read(&app).await;
+    let mut ids = vec![app.demo.workspace_id, app.demo.organization_id];
+    // Everyone but the people the fuzzer acts as: removing them would end its own sessions
+    // early and leave the rest of the run unauthenticated.
+    let actors = [app.demo.owner_email.as_str(), MIA, ADA];
+    for person in entities::user::Entity::find().all(app.db()).await.unwrap() {
+        if !actors.contains(&person.email.as_str()) {
+            ids.push(person.id);
         }
-        let member = app.sign_in(MIA).await;
-        let ada = app.sign_in(ADA).await;
-        let answer = app.graphql(Some(&ada), "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { token } }",
-            json!({ "i": { "workspaceId": app.demo.workspace_id, "name": "Fuzz", "role": "ADMIN" } })).await;
-        let key = data(&answer)["createApiKey"]["token"].as_str().unwrap().to_owned();
-        let tokens = [Some(app.owner_token().to_owned()), Some(member), Some(key), None];
-        let mut generator = Generator { rng: StdRng::seed_from_u64(seed), schema: &schema, ids, workspace_id: app.demo.workspace_id, organization_id: app.demo.organization_id, hostile: false };
-        let mut reached_resolvers = 0;
-        let mut codes: std::collections::BTreeMap<String, usize> = Default::default();
-        for n in 0..count {
-            let (document, variables) = generator.operation();
-            let token = &tokens[n % tokens.len()];
-            let mut request = app.client.post(app.graphql_url()).json(&json!({ "query": document, "variables": variables }));
-            if let Some(token) = token {
-                request = request.bearer_auth(token);
-            }
-            let response = request.send().await.unwrap_or_else(|error| {
-                panic!("operation {n} (FUZZ_SEED={seed}) got no answer: {error}\n{document}\n{variables}")
-            });
-            let status = response.status();
-            let body = response.text().await.unwrap();
-            assert!(status.as_u16() < 500, "operation {n} (FUZZ_SEED={seed}) answered {status}: {body}\n{document}\n{variables}");
-            let answer: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body}"));
-            for error in answer["errors"].as_array().into_iter().flatten() {
-                let code = error["extensions"]["code"].as_str().unwrap_or_else(|| panic!("an error without a code: {answer}"));
-                *codes.entry(code.to_owned()).or_default() += 1;
-                assert_ne!(code, "INTERNAL", "operation {n} (FUZZ_SEED={seed}) failed inside: {answer}\n{document}\n{variables}");
-            }
-            // Past validation: some field answered, or a resolver raised the error (it has a path).
-            let resolved = answer["data"].as_object().is_some_and(|d| d.values().any(|v| !v.is_null()))
-                || answer["errors"].as_array().into_iter().flatten().any(|e| e["path"].as_array().is_some_and(|p| !p.is_empty()));
-            if resolved {
-                reached_resolvers += 1;
-            }
-        }
-        eprintln!("{reached_resolvers} of {count} reached the resolvers; error codes: {codes:?}");
-        // The generator must reach the resolvers, not only the validator.
-        assert!(reached_resolvers * 2 >= count, "only {reached_resolvers} of {count} operations got past validation");
     }
+    let member = app.sign_in(MIA).await;
+    let ada = app.sign_in(ADA).await;
+    let answer = app.graphql(Some(&ada), "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { token } }",
+        json!({ "i": { "workspaceId": app.demo.workspace_id, "name": "Fuzz", "role": "ADMIN" } })).await;
+    let key = data(&answer)["createApiKey"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let tokens = [
+        Some(app.owner_token().to_owned()),
+        Some(member),
+        Some(key),
+        None,
+    ];
+    let mut generator = Generator {
+        rng: StdRng::seed_from_u64(seed),
+        schema: &schema,
+        ids,
+        workspace_id: app.demo.workspace_id,
+        organization_id: app.demo.organization_id,
+        hostile: false,
+    };
+    let mut reached_resolvers = 0;
+    let mut codes: std::collections::BTreeMap<String, usize> = Default::default();
+    for n in 0..count {
+        let (document, variables) = generator.operation();
+        let token = &tokens[n % tokens.len()];
+        let mut request = app
+            .client
+            .post(app.graphql_url())
+            .json(&json!({ "query": document, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap_or_else(|error| {
+            panic!(
+                "operation {n} (FUZZ_SEED={seed}) got no answer: {error}\n{document}\n{variables}"
+            )
+        });
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        assert!(
+            status.as_u16() < 500,
+            "operation {n} (FUZZ_SEED={seed}) answered {status}: {body}\n{document}\n{variables}"
+        );
+        let answer: Value =
+            serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body}"));
+        for error in answer["errors"].as_array().into_iter().flatten() {
+            let code = error["extensions"]["code"]
+                .as_str()
+                .unwrap_or_else(|| panic!("an error without a code: {answer}"));
+            *codes.entry(code.to_owned()).or_default() += 1;
+            assert_ne!(
+                code, "INTERNAL",
+                "operation {n} (FUZZ_SEED={seed}) failed inside: {answer}\n{document}\n{variables}"
+            );
+        }
+        // Past validation: some field answered, or a resolver raised the error (it has a path).
+        let resolved = answer["data"]
+            .as_object()
+            .is_some_and(|d| d.values().any(|v| !v.is_null()))
+            || answer["errors"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|e| e["path"].as_array().is_some_and(|p| !p.is_empty()));
+        if resolved {
+            reached_resolvers += 1;
+        }
+    }
+    eprintln!("{reached_resolvers} of {count} reached the resolvers; error codes: {codes:?}");
+    // The generator must reach the resolvers, not only the validator.
+    assert!(
+        reached_resolvers * 2 >= count,
+        "only {reached_resolvers} of {count} operations got past validation"
+    );
 }

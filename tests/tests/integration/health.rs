@@ -1,34 +1,47 @@
 use serde_json::Value;
-use tests::{Answer, Backend, backend_tests};
+use tests::{Answer, Backend, TestApp, backend_tests};
 use worker::config::QueueBackend;
 
 backend_tests! {
-    async fn health_and_readiness_report_the_database_and_the_queue(app: TestApp) {
-        let health = app.client.get(format!("{}/healthz", app.address)).send().await.unwrap();
-        assert_eq!(health.status(), 200);
+    health_and_readiness_report_the_database_and_the_queue,
+    graphiql_is_served_and_responses_carry_a_request_id,
+}
 
-        let ready = app.client.get(format!("{}/readyz", app.address)).send().await.unwrap();
-        assert_eq!(ready.status(), 200);
-        let body: Answer = ready.json().await.unwrap();
-        assert_eq!(body["database"], "ok");
-        // Redis on PostgreSQL, the embedded queue file on SQLite.
-        assert_eq!(body["queue"], "ok");
-    }
+async fn health_and_readiness_report_the_database_and_the_queue(app: TestApp) {
+    let health = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
 
-    async fn graphiql_is_served_and_responses_carry_a_request_id(app: TestApp) {
-        let page = app.open_in_a_browser().await;
-        assert_eq!(page.status(), 200);
-        assert!(page.text().await.unwrap().contains("graphiql"));
+    let ready = app
+        .client
+        .get(format!("{}/readyz", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    let body: Answer = ready.json().await.unwrap();
+    assert_eq!(body["database"], "ok");
+    // Redis on PostgreSQL, the embedded queue file on SQLite.
+    assert_eq!(body["queue"], "ok");
+}
 
-        let answer = app
-            .client
-            .post(app.graphql_url())
-            .json(&serde_json::json!({ "query": "{ __typename }" }))
-            .send()
-            .await
-            .unwrap();
-        assert!(answer.headers().get("x-request-id").is_some());
-    }
+async fn graphiql_is_served_and_responses_carry_a_request_id(app: TestApp) {
+    let page = app.open_in_a_browser().await;
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("graphiql"));
+
+    let answer = app
+        .client
+        .post(app.graphql_url())
+        .json(&serde_json::json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.headers().get("x-request-id").is_some());
 }
 
 #[tokio::test]

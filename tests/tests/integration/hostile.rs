@@ -68,290 +68,619 @@ async fn string_inputs(app: &TestApp) -> BTreeSet<String> {
 }
 
 backend_tests! {
-    async fn every_free_text_input_refuses_control_characters_and_names_its_field(app: TestApp) {
-        let owner = app.owner_token().to_owned();
-        let ws = app.demo.workspace_id;
-        let org = app.demo.organization_id;
-        let [mia] = people(&app, &["mia.member@acme.test"]).await[..] else { unreachable!() };
-        let ada = people(&app, &[ADA]).await[0];
-        // (the schema input it covers, its field, the document, its variables with `BAD` where
-        // the hostile text goes)
-        let cases: Vec<(&str, &str, &str, Value)> = vec![
-            ("SignInInput.email", "email", "mutation($i: SignInInput!) { signIn(input: $i) { token } }",
-                json!({ "i": { "workspaceId": ws, "email": "BAD", "password": "pw" } })),
-            ("SignInInput.password", "password", "mutation($i: SignInInput!) { signIn(input: $i) { token } }",
-                json!({ "i": { "workspaceId": ws, "email": OLIVIA, "password": "BAD" } })),
-            ("AcceptInvitationInput.token", "token", "mutation($i: AcceptInvitationInput!) { acceptInvitation(input: $i) { token } }",
-                json!({ "i": { "token": "BAD", "password": "long enough password" } })),
-            ("AcceptInvitationInput.name", "name", "mutation($i: AcceptInvitationInput!) { acceptInvitation(input: $i) { token } }",
-                json!({ "i": { "token": "ofi_x", "name": "BAD", "password": "long enough password" } })),
-            ("AcceptInvitationInput.password", "password", "mutation($i: AcceptInvitationInput!) { acceptInvitation(input: $i) { token } }",
-                json!({ "i": { "token": "ofi_x", "password": "BAD" } })),
-            ("CreateApiKeyInput.name", "name", "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { token } }",
-                json!({ "i": { "workspaceId": ws, "name": "BAD", "role": "MEMBER" } })),
-            ("CreateApiKeyInput.idempotencyKey", "idempotencyKey", "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { token } }",
-                json!({ "i": { "workspaceId": ws, "name": "Sync", "role": "MEMBER", "idempotencyKey": "BAD" } })),
-            ("InviteMemberInput.email", "email", INVITE,
-                json!({ "input": { "workspaceId": ws, "email": "BAD", "role": "MEMBER" } })),
-            ("InviteMemberInput.idempotencyKey", "idempotencyKey", INVITE,
-                json!({ "input": { "workspaceId": ws, "email": "new@acme.test", "role": "MEMBER", "idempotencyKey": "BAD" } })),
-            ("RemoveMembersInput.reason", "reason", REMOVE,
-                json!({ "input": { "workspaceId": ws, "userIds": [mia], "reason": "BAD" } })),
-            ("RemoveMembersInput.idempotencyKey", "idempotencyKey", REMOVE,
-                json!({ "input": { "workspaceId": ws, "userIds": [mia], "idempotencyKey": "BAD" } })),
-            ("DeactivateUserInput.reason", "reason", DEACTIVATE,
-                json!({ "input": { "workspaceId": ws, "userId": mia, "reason": "BAD" } })),
-            ("DeactivateUserInput.idempotencyKey", "idempotencyKey", DEACTIVATE,
-                json!({ "input": { "workspaceId": ws, "userId": mia, "idempotencyKey": "BAD" } })),
-            ("ReactivateUserInput.idempotencyKey", "idempotencyKey", REACTIVATE,
-                json!({ "input": { "workspaceId": ws, "userId": mia, "idempotencyKey": "BAD" } })),
-            ("RestoreMemberInput.idempotencyKey", "idempotencyKey", RESTORE,
-                json!({ "input": { "workspaceId": ws, "userId": mia, "idempotencyKey": "BAD" } })),
-            ("ReassignContactsInput.idempotencyKey", "idempotencyKey", REASSIGN,
-                json!({ "input": { "workspaceId": ws, "fromUserId": ada, "assignments": [{ "duty": "TECHNICAL_CONTACT", "toUserId": mia }], "idempotencyKey": "BAD" } })),
-            ("TransferOwnershipInput.idempotencyKey", "idempotencyKey",
-                "mutation($i: TransferOwnershipInput!) { transferOwnership(input: $i) { userErrors { code } } }",
-                json!({ "i": { "workspaceId": ws, "toUserId": ada, "idempotencyKey": "BAD" } })),
-            ("MemberFilterInput.search", "search",
-                "query($ws: UUID!, $s: String) { members(workspaceId: $ws, filter: { search: $s }) { totalCount } }",
-                json!({ "ws": ws, "s": "BAD" })),
-            ("Query.members(after)", "after",
-                "query($ws: UUID!, $a: String) { members(workspaceId: $ws, after: $a) { totalCount } }",
-                json!({ "ws": ws, "a": "BAD" })),
-            ("AuditLogFilter.action", "action", AUDIT_LOG,
-                json!({ "ws": ws, "filter": { "action": "BAD" } })),
-            ("Query.auditLog(after)", "after", AUDIT_LOG, json!({ "ws": ws, "after": "BAD" })),
-            ("SeatUsage.holders(after)", "after",
-                "query($org: UUID!, $a: String) { seatUsage(organizationId: $org) { holders(after: $a) { totalCount } } }",
-                json!({ "org": org, "a": "BAD" })),
-        ];
-        let covered: BTreeSet<String> = cases.iter().map(|(input, ..)| input.to_string()).collect();
-        let mut in_schema = string_inputs(&app).await;
-        // Directives' arguments are the engine's own, not ours.
-        in_schema.retain(|input| !input.starts_with("Query.__") && !input.contains("@"));
-        assert_eq!(covered, in_schema, "every String input of the schema has a case here");
+    every_free_text_input_refuses_control_characters_and_names_its_field,
+    a_reason_keeps_its_line_breaks,
+    emails_are_parsed_by_a_real_address_parser,
+    nul_never_reaches_the_database,
+    sixty_aliases_over_ten_thousand_ids_are_refused_before_they_run,
+    ids_are_capped_across_aliases_and_batched_operations,
+    a_key_never_brings_back_its_creator,
+    a_stranger_to_the_workspace_is_member_not_found_when_reassigning,
+    a_batch_of_guesses_counts_every_guess,
+    one_client_address_is_limited_across_emails => three_sign_ins_a_minute,
+    behind_a_trusted_proxy_each_client_address_is_limited_apart => behind_a_proxy_on_loopback,
+}
 
-        let before = footprint(&app).await;
-        for hostile in ["x\u{0}y", "x\r\ny", "\u{7}bell", "x\u{1b}[31m", "x\u{7f}"] {
-            for (input, field, document, variables) in &cases {
-                if *field == "reason" && hostile == "x\r\ny" {
-                    // A reason keeps its line breaks: tested below.
-                    continue;
-                }
-                let answer = app.graphql(Some(&owner), document, with_hostile(variables, hostile)).await;
-                assert_eq!(error_code(&answer), "BAD_USER_INPUT", "{input} with {hostile:?}: {answer}");
-                let error = &answer["errors"][0];
-                assert_eq!(error["extensions"]["field"], *field, "{input}: {answer}");
-                assert!(error["message"].as_str().unwrap().starts_with(&format!("`{field}` ")), "{answer}");
-                assert!(answer["data"].is_null() || answer["data"].as_object().is_none_or(|d| d.values().all(Value::is_null)), "{answer}");
+/// Three a minute, so that no cell comes back while a test runs (one every 20 s).
+fn three_sign_ins_a_minute(config: &mut tests::Config) {
+    config.limits.sign_ins_per_address_per_minute = 3;
+}
+
+/// The test itself, on loopback, is the trusted proxy.
+fn behind_a_proxy_on_loopback(config: &mut tests::Config) {
+    three_sign_ins_a_minute(config);
+    config.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+}
+
+async fn every_free_text_input_refuses_control_characters_and_names_its_field(app: TestApp) {
+    let owner = app.owner_token().to_owned();
+    let ws = app.demo.workspace_id;
+    let org = app.demo.organization_id;
+    let [mia] = people(&app, &["mia.member@acme.test"]).await[..] else {
+        unreachable!()
+    };
+    let ada = people(&app, &[ADA]).await[0];
+    // (the schema input it covers, its field, the document, its variables with `BAD` where
+    // the hostile text goes)
+    let cases: Vec<(&str, &str, &str, Value)> = vec![
+        (
+            "SignInInput.email",
+            "email",
+            "mutation($i: SignInInput!) { signIn(input: $i) { token } }",
+            json!({ "i": { "workspaceId": ws, "email": "BAD", "password": "pw" } }),
+        ),
+        (
+            "SignInInput.password",
+            "password",
+            "mutation($i: SignInInput!) { signIn(input: $i) { token } }",
+            json!({ "i": { "workspaceId": ws, "email": OLIVIA, "password": "BAD" } }),
+        ),
+        (
+            "AcceptInvitationInput.token",
+            "token",
+            "mutation($i: AcceptInvitationInput!) { acceptInvitation(input: $i) { token } }",
+            json!({ "i": { "token": "BAD", "password": "long enough password" } }),
+        ),
+        (
+            "AcceptInvitationInput.name",
+            "name",
+            "mutation($i: AcceptInvitationInput!) { acceptInvitation(input: $i) { token } }",
+            json!({ "i": { "token": "ofi_x", "name": "BAD", "password": "long enough password" } }),
+        ),
+        (
+            "AcceptInvitationInput.password",
+            "password",
+            "mutation($i: AcceptInvitationInput!) { acceptInvitation(input: $i) { token } }",
+            json!({ "i": { "token": "ofi_x", "password": "BAD" } }),
+        ),
+        (
+            "CreateApiKeyInput.name",
+            "name",
+            "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { token } }",
+            json!({ "i": { "workspaceId": ws, "name": "BAD", "role": "MEMBER" } }),
+        ),
+        (
+            "CreateApiKeyInput.idempotencyKey",
+            "idempotencyKey",
+            "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { token } }",
+            json!({ "i": { "workspaceId": ws, "name": "Sync", "role": "MEMBER", "idempotencyKey": "BAD" } }),
+        ),
+        (
+            "InviteMemberInput.email",
+            "email",
+            INVITE,
+            json!({ "input": { "workspaceId": ws, "email": "BAD", "role": "MEMBER" } }),
+        ),
+        (
+            "InviteMemberInput.idempotencyKey",
+            "idempotencyKey",
+            INVITE,
+            json!({ "input": { "workspaceId": ws, "email": "new@acme.test", "role": "MEMBER", "idempotencyKey": "BAD" } }),
+        ),
+        (
+            "RemoveMembersInput.reason",
+            "reason",
+            REMOVE,
+            json!({ "input": { "workspaceId": ws, "userIds": [mia], "reason": "BAD" } }),
+        ),
+        (
+            "RemoveMembersInput.idempotencyKey",
+            "idempotencyKey",
+            REMOVE,
+            json!({ "input": { "workspaceId": ws, "userIds": [mia], "idempotencyKey": "BAD" } }),
+        ),
+        (
+            "DeactivateUserInput.reason",
+            "reason",
+            DEACTIVATE,
+            json!({ "input": { "workspaceId": ws, "userId": mia, "reason": "BAD" } }),
+        ),
+        (
+            "DeactivateUserInput.idempotencyKey",
+            "idempotencyKey",
+            DEACTIVATE,
+            json!({ "input": { "workspaceId": ws, "userId": mia, "idempotencyKey": "BAD" } }),
+        ),
+        (
+            "ReactivateUserInput.idempotencyKey",
+            "idempotencyKey",
+            REACTIVATE,
+            json!({ "input": { "workspaceId": ws, "userId": mia, "idempotencyKey": "BAD" } }),
+        ),
+        (
+            "RestoreMemberInput.idempotencyKey",
+            "idempotencyKey",
+            RESTORE,
+            json!({ "input": { "workspaceId": ws, "userId": mia, "idempotencyKey": "BAD" } }),
+        ),
+        (
+            "ReassignContactsInput.idempotencyKey",
+            "idempotencyKey",
+            REASSIGN,
+            json!({ "input": { "workspaceId": ws, "fromUserId": ada, "assignments": [{ "duty": "TECHNICAL_CONTACT", "toUserId": mia }], "idempotencyKey": "BAD" } }),
+        ),
+        (
+            "TransferOwnershipInput.idempotencyKey",
+            "idempotencyKey",
+            "mutation($i: TransferOwnershipInput!) { transferOwnership(input: $i) { userErrors { code } } }",
+            json!({ "i": { "workspaceId": ws, "toUserId": ada, "idempotencyKey": "BAD" } }),
+        ),
+        (
+            "MemberFilterInput.search",
+            "search",
+            "query($ws: UUID!, $s: String) { members(workspaceId: $ws, filter: { search: $s }) { totalCount } }",
+            json!({ "ws": ws, "s": "BAD" }),
+        ),
+        (
+            "Query.members(after)",
+            "after",
+            "query($ws: UUID!, $a: String) { members(workspaceId: $ws, after: $a) { totalCount } }",
+            json!({ "ws": ws, "a": "BAD" }),
+        ),
+        (
+            "AuditLogFilter.action",
+            "action",
+            AUDIT_LOG,
+            json!({ "ws": ws, "filter": { "action": "BAD" } }),
+        ),
+        (
+            "Query.auditLog(after)",
+            "after",
+            AUDIT_LOG,
+            json!({ "ws": ws, "after": "BAD" }),
+        ),
+        (
+            "SeatUsage.holders(after)",
+            "after",
+            "query($org: UUID!, $a: String) { seatUsage(organizationId: $org) { holders(after: $a) { totalCount } } }",
+            json!({ "org": org, "a": "BAD" }),
+        ),
+    ];
+    let covered: BTreeSet<String> = cases.iter().map(|(input, ..)| input.to_string()).collect();
+    let mut in_schema = string_inputs(&app).await;
+    // Directives' arguments are the engine's own, not ours.
+    in_schema.retain(|input| !input.starts_with("Query.__") && !input.contains("@"));
+    assert_eq!(
+        covered, in_schema,
+        "every String input of the schema has a case here"
+    );
+
+    let before = footprint(&app).await;
+    for hostile in ["x\u{0}y", "x\r\ny", "\u{7}bell", "x\u{1b}[31m", "x\u{7f}"] {
+        for (input, field, document, variables) in &cases {
+            if *field == "reason" && hostile == "x\r\ny" {
+                // A reason keeps its line breaks: tested below.
+                continue;
             }
+            let answer = app
+                .graphql(Some(&owner), document, with_hostile(variables, hostile))
+                .await;
+            assert_eq!(
+                error_code(&answer),
+                "BAD_USER_INPUT",
+                "{input} with {hostile:?}: {answer}"
+            );
+            let error = &answer["errors"][0];
+            assert_eq!(error["extensions"]["field"], *field, "{input}: {answer}");
+            assert!(
+                error["message"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(&format!("`{field}` ")),
+                "{answer}"
+            );
+            assert!(
+                answer["data"].is_null()
+                    || answer["data"]
+                        .as_object()
+                        .is_none_or(|d| d.values().all(Value::is_null)),
+                "{answer}"
+            );
         }
-        assert_eq!(footprint(&app).await, before, "no refused input changed anything");
     }
+    assert_eq!(
+        footprint(&app).await,
+        before,
+        "no refused input changed anything"
+    );
+}
 
-    async fn a_reason_keeps_its_line_breaks(app: TestApp) {
-        give_all_contacts_to_the_owner(&app).await;
-        let mia = people(&app, &["mia.member@acme.test"]).await[0];
-        let payload = mutate(&app, app.owner_token(), REMOVE, "removeMembers",
-            json!({ "userIds": [mia], "reason": "Left the company.\r\nContract ended." })).await;
-        assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
-        let answer = app.graphql(Some(app.owner_token()), AUDIT_LOG,
-            json!({ "ws": app.demo.workspace_id, "filter": { "action": "team_membership_remove" } })).await;
-        assert_eq!(data(&answer)["auditLog"]["edges"][0]["node"]["reason"], "Left the company.\nContract ended.");
+async fn a_reason_keeps_its_line_breaks(app: TestApp) {
+    give_all_contacts_to_the_owner(&app).await;
+    let mia = people(&app, &["mia.member@acme.test"]).await[0];
+    let payload = mutate(
+        &app,
+        app.owner_token(),
+        REMOVE,
+        "removeMembers",
+        json!({ "userIds": [mia], "reason": "Left the company.\r\nContract ended." }),
+    )
+    .await;
+    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    let answer = app.graphql(Some(app.owner_token()), AUDIT_LOG,
+        json!({ "ws": app.demo.workspace_id, "filter": { "action": "team_membership_remove" } })).await;
+    assert_eq!(
+        data(&answer)["auditLog"]["edges"][0]["node"]["reason"],
+        "Left the company.\nContract ended."
+    );
+}
+
+async fn emails_are_parsed_by_a_real_address_parser(app: TestApp) {
+    let before = footprint(&app).await;
+    for bad in [
+        "a@b@c.com",
+        "a..b@c.com",
+        "a@.com",
+        "ada",
+        "ada@acme.test\nBcc: eve@evil.test",
+    ] {
+        let answer = call(
+            &app,
+            app.owner_token(),
+            INVITE,
+            json!({ "email": bad, "role": "MEMBER" }),
+        )
+        .await;
+        assert_eq!(error_code(&answer), "BAD_USER_INPUT", "{bad:?}: {answer}");
+        assert_eq!(answer["errors"][0]["extensions"]["field"], "email");
     }
+    assert_eq!(footprint(&app).await, before);
+    // A real address, however it is cased, is kept lower-cased.
+    let payload = mutate(
+        &app,
+        app.owner_token(),
+        INVITE,
+        "inviteMember",
+        json!({ "email": " New.Person@Acme.Test ", "role": "MEMBER" }),
+    )
+    .await;
+    assert_eq!(payload["member"]["user"]["email"], "new.person@acme.test");
+}
 
-    async fn emails_are_parsed_by_a_real_address_parser(app: TestApp) {
-        let before = footprint(&app).await;
-        for bad in ["a@b@c.com", "a..b@c.com", "a@.com", "ada", "ada@acme.test\nBcc: eve@evil.test"] {
-            let answer = call(&app, app.owner_token(), INVITE, json!({ "email": bad, "role": "MEMBER" })).await;
-            assert_eq!(error_code(&answer), "BAD_USER_INPUT", "{bad:?}: {answer}");
-            assert_eq!(answer["errors"][0]["extensions"]["field"], "email");
-        }
-        assert_eq!(footprint(&app).await, before);
-        // A real address, however it is cased, is kept lower-cased.
-        let payload = mutate(&app, app.owner_token(), INVITE, "inviteMember", json!({ "email": " New.Person@Acme.Test ", "role": "MEMBER" })).await;
-        assert_eq!(payload["member"]["user"]["email"], "new.person@acme.test");
-    }
-
-    async fn nul_never_reaches_the_database(app: TestApp) {
-        // Unauthenticated, with NUL in the email: refused at the edge, not INTERNAL.
-        let answer = app.graphql(None, "mutation($i: SignInInput!) { signIn(input: $i) { token } }",
-            json!({ "i": { "workspaceId": app.demo.workspace_id, "email": "a\u{0}b", "password": "x" } })).await;
-        assert_eq!(error_code(&answer), "BAD_USER_INPUT", "{answer}");
-        // "AAAA" is base64 for NUL bytes; "" is no cursor at all. Every list refuses both alike.
-        for after in ["AAAA", "", "%%%"] {
-            let answer = app.graphql(Some(app.owner_token()),
-                "query($ws: UUID!, $a: String) { members(workspaceId: $ws, after: $a) { totalCount } }",
-                json!({ "ws": app.demo.workspace_id, "a": after })).await;
-            assert_eq!(error_code(&answer), "BAD_USER_INPUT", "members after {after:?}: {answer}");
-            let answer = app.graphql(Some(app.owner_token()), AUDIT_LOG,
-                json!({ "ws": app.demo.workspace_id, "after": after })).await;
-            assert_eq!(error_code(&answer), "BAD_USER_INPUT", "auditLog after {after:?}: {answer}");
-            let answer = app.graphql(Some(app.owner_token()),
-                "query($org: UUID!, $a: String) { seatUsage(organizationId: $org) { holders(after: $a) { totalCount } } }",
-                json!({ "org": app.demo.organization_id, "a": after })).await;
-            assert_eq!(error_code(&answer), "BAD_USER_INPUT", "holders after {after:?}: {answer}");
-        }
-        // A cursor the list handed out still works.
+async fn nul_never_reaches_the_database(app: TestApp) {
+    // Unauthenticated, with NUL in the email: refused at the edge, not INTERNAL.
+    let answer = app.graphql(None, "mutation($i: SignInInput!) { signIn(input: $i) { token } }",
+        json!({ "i": { "workspaceId": app.demo.workspace_id, "email": "a\u{0}b", "password": "x" } })).await;
+    assert_eq!(error_code(&answer), "BAD_USER_INPUT", "{answer}");
+    // "AAAA" is base64 for NUL bytes; "" is no cursor at all. Every list refuses both alike.
+    for after in ["AAAA", "", "%%%"] {
         let answer = app.graphql(Some(app.owner_token()),
+            "query($ws: UUID!, $a: String) { members(workspaceId: $ws, after: $a) { totalCount } }",
+            json!({ "ws": app.demo.workspace_id, "a": after })).await;
+        assert_eq!(
+            error_code(&answer),
+            "BAD_USER_INPUT",
+            "members after {after:?}: {answer}"
+        );
+        let answer = app
+            .graphql(
+                Some(app.owner_token()),
+                AUDIT_LOG,
+                json!({ "ws": app.demo.workspace_id, "after": after }),
+            )
+            .await;
+        assert_eq!(
+            error_code(&answer),
+            "BAD_USER_INPUT",
+            "auditLog after {after:?}: {answer}"
+        );
+        let answer = app.graphql(Some(app.owner_token()),
+            "query($org: UUID!, $a: String) { seatUsage(organizationId: $org) { holders(after: $a) { totalCount } } }",
+            json!({ "org": app.demo.organization_id, "a": after })).await;
+        assert_eq!(
+            error_code(&answer),
+            "BAD_USER_INPUT",
+            "holders after {after:?}: {answer}"
+        );
+    }
+    // A cursor the list handed out still works.
+    let answer = app
+        .graphql(
+            Some(app.owner_token()),
             "query($ws: UUID!) { members(workspaceId: $ws, first: 2) { pageInfo { endCursor } } }",
-            json!({ "ws": app.demo.workspace_id })).await;
-        let cursor = data(&answer)["members"]["pageInfo"]["endCursor"].clone();
-        let answer = app.graphql(Some(app.owner_token()),
-            "query($ws: UUID!, $a: String) { members(workspaceId: $ws, after: $a) { edges { node { id } } } }",
-            json!({ "ws": app.demo.workspace_id, "a": cursor })).await;
-        assert!(!data(&answer)["members"]["edges"].as_array().unwrap().is_empty());
-    }
+            json!({ "ws": app.demo.workspace_id }),
+        )
+        .await;
+    let cursor = data(&answer)["members"]["pageInfo"]["endCursor"].clone();
+    let answer = app.graphql(Some(app.owner_token()),
+        "query($ws: UUID!, $a: String) { members(workspaceId: $ws, after: $a) { edges { node { id } } } }",
+        json!({ "ws": app.demo.workspace_id, "a": cursor })).await;
+    assert!(
+        !data(&answer)["members"]["edges"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
 
-    async fn sixty_aliases_over_ten_thousand_ids_are_refused_before_they_run(app: TestApp) {
-        let ids: Vec<Uuid> = (0..10_000).map(|_| Uuid::now_v7()).collect();
-        let aliases: String = (0..60)
-            .map(|i| format!("p{i}: removalPreview(workspaceId: $ws, userIds: $ids) {{ canRemove members {{ userId blockers {{ code }} }} }} "))
-            .collect();
-        let document = format!("query($ws: UUID!, $ids: [UUID!]!) {{ {aliases} }}");
-        let heavy = app.graphql(Some(app.owner_token()), &document, json!({ "ws": app.demo.workspace_id, "ids": ids }));
-        let viewer = async {
-            let answer = app.graphql(Some(app.owner_token()), VIEWER, Value::Null).await;
-            data(&answer)["viewer"]["role"].as_str().unwrap().to_owned()
-        };
-        let (heavy, role) = tokio::join!(heavy, viewer);
-        assert_eq!(error_code(&heavy), "QUERY_TOO_COMPLEX", "{heavy}");
-        assert!(heavy["data"].is_null(), "nothing ran");
-        assert_eq!(role, "OWNER");
-        // One call over all 10,000 fits.
-        let answer = app.graphql(Some(app.owner_token()), PREVIEW, json!({ "ws": app.demo.workspace_id, "ids": ids })).await;
-        assert_eq!(data(&answer)["removalPreview"]["members"].as_array().unwrap().len(), 10_000);
-    }
+async fn sixty_aliases_over_ten_thousand_ids_are_refused_before_they_run(app: TestApp) {
+    let ids: Vec<Uuid> = (0..10_000).map(|_| Uuid::now_v7()).collect();
+    let aliases: String = (0..60)
+        .map(|i| format!("p{i}: removalPreview(workspaceId: $ws, userIds: $ids) {{ canRemove members {{ userId blockers {{ code }} }} }} "))
+        .collect();
+    let document = format!("query($ws: UUID!, $ids: [UUID!]!) {{ {aliases} }}");
+    let heavy = app.graphql(
+        Some(app.owner_token()),
+        &document,
+        json!({ "ws": app.demo.workspace_id, "ids": ids }),
+    );
+    let viewer = async {
+        let answer = app
+            .graphql(Some(app.owner_token()), VIEWER, Value::Null)
+            .await;
+        data(&answer)["viewer"]["role"].as_str().unwrap().to_owned()
+    };
+    let (heavy, role) = tokio::join!(heavy, viewer);
+    assert_eq!(error_code(&heavy), "QUERY_TOO_COMPLEX", "{heavy}");
+    assert!(heavy["data"].is_null(), "nothing ran");
+    assert_eq!(role, "OWNER");
+    // One call over all 10,000 fits.
+    let answer = app
+        .graphql(
+            Some(app.owner_token()),
+            PREVIEW,
+            json!({ "ws": app.demo.workspace_id, "ids": ids }),
+        )
+        .await;
+    assert_eq!(
+        data(&answer)["removalPreview"]["members"]
+            .as_array()
+            .unwrap()
+            .len(),
+        10_000
+    );
+}
 
-    async fn ids_are_capped_across_aliases_and_batched_operations(app: TestApp) {
-        let ids: Vec<Uuid> = (0..6_000).map(|_| Uuid::now_v7()).collect();
-        let one = "p: removalPreview(workspaceId: $ws, userIds: $ids) { canRemove }";
-        // Two aliases of 6,000 ids fit the complexity limit but not the 10,000 ids of a request.
-        let document = format!("query($ws: UUID!, $ids: [UUID!]!) {{ {} {} }}", one, one.replace("p:", "q:"));
-        let answer = app.graphql(Some(app.owner_token()), &document, json!({ "ws": app.demo.workspace_id, "ids": ids })).await;
-        let errors = answer["errors"].as_array().expect("one alias refused");
-        assert_eq!(errors.len(), 1, "{answer}");
-        assert_eq!(errors[0]["extensions"]["code"], "BAD_USER_INPUT");
-        assert!(errors[0]["message"].as_str().unwrap().contains("at most 10000 member ids"));
-        // The same across the operations of a batch.
-        let operation = json!({ "query": PREVIEW, "variables": { "ws": app.demo.workspace_id, "ids": ids } });
-        let answers: Answer = app.client.post(app.graphql_url()).bearer_auth(app.owner_token())
-            .json(&json!([operation, operation])).send().await.unwrap().json().await.unwrap();
-        let refused: Vec<&Answer> = answers.items().iter().filter(|a| a.has_errors()).collect();
-        assert_eq!(refused.len(), 1, "{answers}");
-        assert_eq!(error_code(refused[0]), "BAD_USER_INPUT");
-        // A new request has a budget of its own.
-        let answer = app.graphql(Some(app.owner_token()), PREVIEW, json!({ "ws": app.demo.workspace_id, "ids": ids })).await;
-        assert!(!answer.has_errors(), "{answer}");
-    }
+async fn ids_are_capped_across_aliases_and_batched_operations(app: TestApp) {
+    let ids: Vec<Uuid> = (0..6_000).map(|_| Uuid::now_v7()).collect();
+    let one = "p: removalPreview(workspaceId: $ws, userIds: $ids) { canRemove }";
+    // Two aliases of 6,000 ids fit the complexity limit but not the 10,000 ids of a request.
+    let document = format!(
+        "query($ws: UUID!, $ids: [UUID!]!) {{ {} {} }}",
+        one,
+        one.replace("p:", "q:")
+    );
+    let answer = app
+        .graphql(
+            Some(app.owner_token()),
+            &document,
+            json!({ "ws": app.demo.workspace_id, "ids": ids }),
+        )
+        .await;
+    let errors = answer["errors"].as_array().expect("one alias refused");
+    assert_eq!(errors.len(), 1, "{answer}");
+    assert_eq!(errors[0]["extensions"]["code"], "BAD_USER_INPUT");
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 10000 member ids")
+    );
+    // The same across the operations of a batch.
+    let operation =
+        json!({ "query": PREVIEW, "variables": { "ws": app.demo.workspace_id, "ids": ids } });
+    let answers: Answer = app
+        .client
+        .post(app.graphql_url())
+        .bearer_auth(app.owner_token())
+        .json(&json!([operation, operation]))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refused: Vec<&Answer> = answers.items().iter().filter(|a| a.has_errors()).collect();
+    assert_eq!(refused.len(), 1, "{answers}");
+    assert_eq!(error_code(refused[0]), "BAD_USER_INPUT");
+    // A new request has a budget of its own.
+    let answer = app
+        .graphql(
+            Some(app.owner_token()),
+            PREVIEW,
+            json!({ "ws": app.demo.workspace_id, "ids": ids }),
+        )
+        .await;
+    assert!(!answer.has_errors(), "{answer}");
+}
 
-    async fn a_key_never_brings_back_its_creator(app: TestApp) {
-        give_all_contacts_to_the_owner(&app).await;
-        let ada_id = people(&app, &[ADA]).await[0];
-        let ada = app.sign_in(ADA).await;
-        let answer = app.graphql(Some(&ada), "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { token } }",
-            json!({ "i": { "workspaceId": app.demo.workspace_id, "name": "Automation", "role": "ADMIN" } })).await;
-        let key = data(&answer)["createApiKey"]["token"].as_str().unwrap().to_owned();
-        let payload = mutate(&app, app.owner_token(), REMOVE, "removeMembers", json!({ "userIds": [ada_id] })).await;
-        assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
-        // The key survives (revokeApiKeys was false) and still works for automation…
-        let answer = app.graphql(Some(&key), VIEWER, Value::Null).await;
-        assert_eq!(data(&answer)["viewer"]["role"], "ADMIN");
-        let before = footprint(&app).await;
-        // …but can't invite or restore the person who made it.
-        let payload = mutate(&app, &key, INVITE, "inviteMember", json!({ "email": ADA, "role": "MEMBER" })).await;
-        assert_eq!(user_error_codes(&payload), ["CANNOT_REMOVE_SELF"]);
-        let payload = mutate(&app, &key, RESTORE, "restoreMember", json!({ "userId": ada_id })).await;
-        assert_eq!(user_error_codes(&payload), ["CANNOT_REMOVE_SELF"]);
-        // (The audit trail may still grow: the removal's side effects run meanwhile.)
-        let after = footprint(&app).await;
-        assert_eq!((after.0, after.1), (before.0, before.1));
-        // Anyone else it may invite.
-        let payload = mutate(&app, &key, INVITE, "inviteMember", json!({ "email": "someone.else@acme.test", "role": "MEMBER" })).await;
-        assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
-    }
+async fn a_key_never_brings_back_its_creator(app: TestApp) {
+    give_all_contacts_to_the_owner(&app).await;
+    let ada_id = people(&app, &[ADA]).await[0];
+    let ada = app.sign_in(ADA).await;
+    let answer = app.graphql(Some(&ada), "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { token } }",
+        json!({ "i": { "workspaceId": app.demo.workspace_id, "name": "Automation", "role": "ADMIN" } })).await;
+    let key = data(&answer)["createApiKey"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let payload = mutate(
+        &app,
+        app.owner_token(),
+        REMOVE,
+        "removeMembers",
+        json!({ "userIds": [ada_id] }),
+    )
+    .await;
+    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    // The key survives (revokeApiKeys was false) and still works for automation…
+    let answer = app.graphql(Some(&key), VIEWER, Value::Null).await;
+    assert_eq!(data(&answer)["viewer"]["role"], "ADMIN");
+    let before = footprint(&app).await;
+    // …but can't invite or restore the person who made it.
+    let payload = mutate(
+        &app,
+        &key,
+        INVITE,
+        "inviteMember",
+        json!({ "email": ADA, "role": "MEMBER" }),
+    )
+    .await;
+    assert_eq!(user_error_codes(&payload), ["CANNOT_REMOVE_SELF"]);
+    let payload = mutate(
+        &app,
+        &key,
+        RESTORE,
+        "restoreMember",
+        json!({ "userId": ada_id }),
+    )
+    .await;
+    assert_eq!(user_error_codes(&payload), ["CANNOT_REMOVE_SELF"]);
+    // (The audit trail may still grow: the removal's side effects run meanwhile.)
+    let after = footprint(&app).await;
+    assert_eq!((after.0, after.1), (before.0, before.1));
+    // Anyone else it may invite.
+    let payload = mutate(
+        &app,
+        &key,
+        INVITE,
+        "inviteMember",
+        json!({ "email": "someone.else@acme.test", "role": "MEMBER" }),
+    )
+    .await;
+    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+}
 
-    async fn a_stranger_to_the_workspace_is_member_not_found_when_reassigning(app: TestApp) {
-        // Someone who is a member of Research only.
-        let research = entities::workspace::Entity::find().all(app.db()).await.unwrap()
-            .into_iter().find(|w| w.slug == "acme-research").unwrap().id;
-        let olivia_research = app.sign_in_to(research, OLIVIA).await;
-        let payload = mutate(&app, &olivia_research, INVITE, "inviteMember",
-            json!({ "workspaceId": research, "email": "rita.research@acme.test", "role": "MEMBER" })).await;
-        let rita = payload["member"]["user"]["id"].clone();
-        let mia = people(&app, &["mia.member@acme.test"]).await[0];
-        for stranger in [rita.into_value(), json!(Uuid::now_v7())] {
-            let payload = mutate(&app, app.owner_token(), REASSIGN, "reassignContacts",
-                json!({ "fromUserId": stranger, "assignments": [{ "duty": "TECHNICAL_CONTACT", "toUserId": mia }] })).await;
-            assert_eq!(user_error_codes(&payload), ["MEMBER_NOT_FOUND"], "{payload}");
-            assert_eq!(payload["userErrors"][0]["field"], "fromUserId");
+async fn a_stranger_to_the_workspace_is_member_not_found_when_reassigning(app: TestApp) {
+    // Someone who is a member of Research only.
+    let research = entities::workspace::Entity::find()
+        .all(app.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|w| w.slug == "acme-research")
+        .unwrap()
+        .id;
+    let olivia_research = app.sign_in_to(research, OLIVIA).await;
+    let payload = mutate(
+        &app,
+        &olivia_research,
+        INVITE,
+        "inviteMember",
+        json!({ "workspaceId": research, "email": "rita.research@acme.test", "role": "MEMBER" }),
+    )
+    .await;
+    let rita = payload["member"]["user"]["id"].clone();
+    let mia = people(&app, &["mia.member@acme.test"]).await[0];
+    for stranger in [rita.into_value(), json!(Uuid::now_v7())] {
+        let payload = mutate(&app, app.owner_token(), REASSIGN, "reassignContacts",
+            json!({ "fromUserId": stranger, "assignments": [{ "duty": "TECHNICAL_CONTACT", "toUserId": mia }] })).await;
+        assert_eq!(
+            user_error_codes(&payload),
+            ["MEMBER_NOT_FOUND"],
+            "{payload}"
+        );
+        assert_eq!(payload["userErrors"][0]["field"], "fromUserId");
+    }
+}
+
+async fn a_batch_of_guesses_counts_every_guess(app: TestApp) {
+    let ws = app.demo.workspace_id;
+    let guess = |password: &str| {
+        json!({ "query": "mutation($i: SignInInput!) { signIn(input: $i) { token userErrors { code } } }",
+        "variables": { "i": { "workspaceId": ws, "email": ADA, "password": password } } })
+    };
+    let batch: Vec<Value> = (0..10).map(|i| guess(&format!("guess {i}"))).collect();
+    let answers: Answer = app
+        .client
+        .post(app.graphql_url())
+        .json(&batch)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for answer in answers.as_array().unwrap() {
+        assert_eq!(
+            user_error_codes(&data(answer)["signIn"]),
+            ["INVALID_CREDENTIALS"],
+            "{answer}"
+        );
+    }
+    // The eleventh attempt this hour is refused before the password is looked at, even the
+    // right one.
+    let response = app
+        .client
+        .post(app.graphql_url())
+        .json(&guess(api::demo::DEMO_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    let header: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let answers: Answer = response.json().await.unwrap();
+    assert_eq!(error_code(&answers), "RATE_LIMITED", "{answers}");
+    let retry_after = answers["errors"][0]["extensions"]["retryAfter"]
+        .as_u64()
+        .unwrap();
+    assert!((1..=3600).contains(&retry_after), "{answers}");
+    assert_eq!(
+        header, retry_after,
+        "a single operation's wait is also a Retry-After header"
+    );
+    assert!(answers.did_not_run("signIn"));
+    // Another person is not held back by it.
+    app.sign_in("mia.member@acme.test").await;
+}
+
+async fn one_client_address_is_limited_across_emails(app: TestApp) {
+    let ws = app.demo.workspace_id;
+    let mut limited = 0;
+    for i in 0..4 {
+        let answer = app.graphql(None, "mutation($i: SignInInput!) { signIn(input: $i) { token userErrors { code } } }",
+            json!({ "i": { "workspaceId": ws, "email": format!("guess{i}@acme.test"), "password": "wrong password" } })).await;
+        if answer.has_errors() && error_code(&answer) == "RATE_LIMITED" {
+            limited += 1;
+        } else {
+            assert_eq!(
+                user_error_codes(&data(&answer)["signIn"]),
+                ["INVALID_CREDENTIALS"],
+                "{answer}"
+            );
         }
     }
+    assert_eq!(
+        limited, 1,
+        "the 4th attempt in a minute from one address is refused"
+    );
+    // A client can't dodge the limit by claiming another address: no proxy is trusted.
+    let answer = app.client.post(app.graphql_url()).header("x-forwarded-for", "198.51.100.1")
+        .json(&json!({ "query": "mutation($i: SignInInput!) { signIn(input: $i) { token } }",
+            "variables": { "i": { "workspaceId": ws, "email": "guess@acme.test", "password": "wrong password" } } }))
+        .send().await.unwrap().json::<Answer>().await.unwrap();
+    assert_eq!(error_code(&answer), "RATE_LIMITED");
+}
 
-    async fn a_batch_of_guesses_counts_every_guess(app: TestApp) {
-        let ws = app.demo.workspace_id;
-        let guess = |password: &str| json!({ "query": "mutation($i: SignInInput!) { signIn(input: $i) { token userErrors { code } } }",
-            "variables": { "i": { "workspaceId": ws, "email": ADA, "password": password } } });
-        let batch: Vec<Value> = (0..10).map(|i| guess(&format!("guess {i}"))).collect();
-        let answers: Answer = app.client.post(app.graphql_url()).json(&batch).send().await.unwrap().json().await.unwrap();
-        for answer in answers.as_array().unwrap() {
-            assert_eq!(user_error_codes(&data(answer)["signIn"]), ["INVALID_CREDENTIALS"], "{answer}");
-        }
-        // The eleventh attempt this hour is refused before the password is looked at, even the
-        // right one.
-        let response = app.client.post(app.graphql_url()).json(&guess(api::demo::DEMO_PASSWORD)).send().await.unwrap();
-        let header: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
-        let answers: Answer = response.json().await.unwrap();
-        assert_eq!(error_code(&answers), "RATE_LIMITED", "{answers}");
-        let retry_after = answers["errors"][0]["extensions"]["retryAfter"].as_u64().unwrap();
-        assert!((1..=3600).contains(&retry_after), "{answers}");
-        assert_eq!(header, retry_after, "a single operation's wait is also a Retry-After header");
-        assert!(answers.did_not_run("signIn"));
-        // Another person is not held back by it.
-        app.sign_in("mia.member@acme.test").await;
-    }
-
-    // Three a minute, so that no cell comes back while the test runs (one every 20 s).
-    async fn one_client_address_is_limited_across_emails(app: TestApp) configure(|config: &mut tests::Config| config.limits.sign_ins_per_address_per_minute = 3) {
-        let ws = app.demo.workspace_id;
-        let mut limited = 0;
-        for i in 0..4 {
-            let answer = app.graphql(None, "mutation($i: SignInInput!) { signIn(input: $i) { token userErrors { code } } }",
-                json!({ "i": { "workspaceId": ws, "email": format!("guess{i}@acme.test"), "password": "wrong password" } })).await;
-            if answer.has_errors() && error_code(&answer) == "RATE_LIMITED" {
-                limited += 1;
-            } else {
-                assert_eq!(user_error_codes(&data(&answer)["signIn"]), ["INVALID_CREDENTIALS"], "{answer}");
-            }
-        }
-        assert_eq!(limited, 1, "the 4th attempt in a minute from one address is refused");
-        // A client can't dodge the limit by claiming another address: no proxy is trusted.
-        let answer = app.client.post(app.graphql_url()).header("x-forwarded-for", "198.51.100.1")
+// Behind a trusted proxy (here, the test itself on loopback), each forwarded client has a
+// limit of its own.
+async fn behind_a_trusted_proxy_each_client_address_is_limited_apart(app: TestApp) {
+    let ws = app.demo.workspace_id;
+    let attempt = |client: &'static str| {
+        let request = app.client.post(app.graphql_url()).header("x-forwarded-for", client)
             .json(&json!({ "query": "mutation($i: SignInInput!) { signIn(input: $i) { token } }",
-                "variables": { "i": { "workspaceId": ws, "email": "guess@acme.test", "password": "wrong password" } } }))
-            .send().await.unwrap().json::<Answer>().await.unwrap();
-        assert_eq!(error_code(&answer), "RATE_LIMITED");
-    }
-
-    // Behind a trusted proxy (here, the test itself on loopback), each forwarded client has a
-    // limit of its own.
-    async fn behind_a_trusted_proxy_each_client_address_is_limited_apart(app: TestApp) configure(|config: &mut tests::Config| {
-        config.limits.sign_ins_per_address_per_minute = 3;
-        config.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
-    }) {
-        let ws = app.demo.workspace_id;
-        let attempt = |client: &'static str| {
-            let request = app.client.post(app.graphql_url()).header("x-forwarded-for", client)
-                .json(&json!({ "query": "mutation($i: SignInInput!) { signIn(input: $i) { token } }",
-                    "variables": { "i": { "workspaceId": ws, "email": format!("{client}@acme.test"), "password": "wrong password" } } }));
-            async move { request.send().await.unwrap().json::<Answer>().await.unwrap() }
-        };
-        for _ in 0..3 {
-            assert!(!attempt("198.51.100.1").await.has_errors());
+                "variables": { "i": { "workspaceId": ws, "email": format!("{client}@acme.test"), "password": "wrong password" } } }));
+        async move {
+            request
+                .send()
+                .await
+                .unwrap()
+                .json::<Answer>()
+                .await
+                .unwrap()
         }
-        assert_eq!(error_code(&attempt("198.51.100.1").await), "RATE_LIMITED");
-        assert!(!attempt("198.51.100.2").await.has_errors(), "another client behind the same proxy");
+    };
+    for _ in 0..3 {
+        assert!(!attempt("198.51.100.1").await.has_errors());
     }
+    assert_eq!(error_code(&attempt("198.51.100.1").await), "RATE_LIMITED");
+    assert!(
+        !attempt("198.51.100.2").await.has_errors(),
+        "another client behind the same proxy"
+    );
 }
 
 /// `variables` with every `"BAD"` replaced by `hostile`.

@@ -371,20 +371,40 @@ async fn the_websocket_checks_origin_against_the_same_list() {
 }
 
 backend_tests! {
-    async fn remove_members_answers_the_removed_members_for_a_client_cache(app: TestApp) {
-        give_all_contacts_to_the_owner(&app).await;
-        let mia = people(&app, &["mia.member@acme.test"]).await[0];
-        let listed = app.graphql(Some(app.owner_token()),
-            "query($ws: UUID!) { members(workspaceId: $ws, first: 100) { nodes { id user { id } } } }",
-            json!({ "ws": app.demo.workspace_id })).await;
-        let member_id = data(&listed)["members"]["nodes"].as_array().unwrap().iter()
-            .find(|node| node["user"]["id"] == json!(mia)).unwrap()["id"].clone();
-        let document = REMOVE.replace("removedMembers { userId", "removedMembers { member { id status removedAt user { id } } userId");
-        let payload = mutate(&app, app.owner_token(), &document, "removeMembers", json!({ "userIds": [mia] })).await;
-        assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
-        let removed = &payload["removedMembers"][0]["member"];
-        assert_eq!(removed["id"], member_id, "the same Member id the list showed: evict Member:{member_id}");
-        assert!(removed["removedAt"].is_string());
-        assert_eq!(removed["user"]["id"], json!(mia));
-    }
+    remove_members_answers_the_removed_members_for_a_client_cache,
+}
+
+async fn remove_members_answers_the_removed_members_for_a_client_cache(app: TestApp) {
+    give_all_contacts_to_the_owner(&app).await;
+    let mia = people(&app, &["mia.member@acme.test"]).await[0];
+    let listed = app.graphql(Some(app.owner_token()),
+        "query($ws: UUID!) { members(workspaceId: $ws, first: 100) { nodes { id user { id } } } }",
+        json!({ "ws": app.demo.workspace_id })).await;
+    let member_id = data(&listed)["members"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|node| node["user"]["id"] == json!(mia))
+        .unwrap()["id"]
+        .clone();
+    let document = REMOVE.replace(
+        "removedMembers { userId",
+        "removedMembers { member { id status removedAt user { id } } userId",
+    );
+    let payload = mutate(
+        &app,
+        app.owner_token(),
+        &document,
+        "removeMembers",
+        json!({ "userIds": [mia] }),
+    )
+    .await;
+    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    let removed = &payload["removedMembers"][0]["member"];
+    assert_eq!(
+        removed["id"], member_id,
+        "the same Member id the list showed: evict Member:{member_id}"
+    );
+    assert!(removed["removedAt"].is_string());
+    assert_eq!(removed["user"]["id"], json!(mia));
 }

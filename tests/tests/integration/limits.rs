@@ -1,77 +1,151 @@
 use serde_json::{Value, json};
-use tests::{Answer, Backend, backend_tests, data, error_code};
+use tests::{Answer, Backend, TestApp, backend_tests, data, error_code};
 
 backend_tests! {
-    async fn too_complex_queries_are_refused_before_they_run(app: TestApp) {
-        let fields: String = (0..600).map(|i| format!("a{i}: viewer {{ role }} ")).collect();
-        let answer = app.graphql(Some(app.owner_token()), &format!("{{ {fields} }}"), Value::Null).await;
-        assert_eq!(error_code(&answer), "QUERY_TOO_COMPLEX");
-    }
+    too_complex_queries_are_refused_before_they_run,
+    too_many_directives_on_a_field_are_refused,
+    batches_are_capped_and_answered_in_order,
+    bodies_over_the_limit_and_malformed_bodies_are_refused => |config: &mut tests::Config| {
+        config.limits.body_bytes = 16 * 1024;
+    },
+    syntax_errors_and_unknown_fields_are_bad_input,
+    internal_errors_reach_clients_only_as_internal,
+}
 
-    async fn too_many_directives_on_a_field_are_refused(app: TestApp) {
-        let query = "{ viewer @include(if: true) @include(if: true) @include(if: true) @include(if: true) @include(if: true) { role } }";
-        let answer = app.graphql(Some(app.owner_token()), query, Value::Null).await;
-        assert_eq!(error_code(&answer), "TOO_MANY_DIRECTIVES");
-    }
+async fn too_complex_queries_are_refused_before_they_run(app: TestApp) {
+    let fields: String = (0..600)
+        .map(|i| format!("a{i}: viewer {{ role }} "))
+        .collect();
+    let answer = app
+        .graphql(
+            Some(app.owner_token()),
+            &format!("{{ {fields} }}"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(error_code(&answer), "QUERY_TOO_COMPLEX");
+}
 
-    async fn batches_are_capped_and_answered_in_order(app: TestApp) {
-        let operation = json!({ "query": "{ viewer { role } }" });
-        let two = app.client.post(app.graphql_url()).bearer_auth(app.owner_token())
-            .json(&json!([operation, operation])).send().await.unwrap();
-        assert_eq!(two.status(), 200);
-        let answers: Answer = two.json().await.unwrap();
-        assert_eq!(answers.as_array().unwrap().len(), 2);
-        assert_eq!(answers[1]["data"]["viewer"]["role"], "OWNER");
+async fn too_many_directives_on_a_field_are_refused(app: TestApp) {
+    let query = "{ viewer @include(if: true) @include(if: true) @include(if: true) @include(if: true) @include(if: true) { role } }";
+    let answer = app
+        .graphql(Some(app.owner_token()), query, Value::Null)
+        .await;
+    assert_eq!(error_code(&answer), "TOO_MANY_DIRECTIVES");
+}
 
-        let eleven: Vec<Value> = (0..11).map(|_| operation.clone()).collect();
-        let refused = app.client.post(app.graphql_url()).bearer_auth(app.owner_token())
-            .json(&eleven).send().await.unwrap();
-        assert_eq!(refused.status(), 400);
-        assert_eq!(error_code(&refused.json().await.unwrap()), "BATCH_TOO_LARGE");
+async fn batches_are_capped_and_answered_in_order(app: TestApp) {
+    let operation = json!({ "query": "{ viewer { role } }" });
+    let two = app
+        .client
+        .post(app.graphql_url())
+        .bearer_auth(app.owner_token())
+        .json(&json!([operation, operation]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(two.status(), 200);
+    let answers: Answer = two.json().await.unwrap();
+    assert_eq!(answers.as_array().unwrap().len(), 2);
+    assert_eq!(answers[1]["data"]["viewer"]["role"], "OWNER");
 
-        // An empty list reads as one request with no query.
-        let empty = app.client.post(app.graphql_url()).json(&json!([])).send().await.unwrap();
-        assert_eq!(error_code(&empty.json().await.unwrap()), "BAD_USER_INPUT");
-    }
+    let eleven: Vec<Value> = (0..11).map(|_| operation.clone()).collect();
+    let refused = app
+        .client
+        .post(app.graphql_url())
+        .bearer_auth(app.owner_token())
+        .json(&eleven)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    assert_eq!(
+        error_code(&refused.json().await.unwrap()),
+        "BATCH_TOO_LARGE"
+    );
 
-    // A small limit, so the whole refused body fits in the sockets' buffers: the server may
-    // answer 413 before reading it, and the client must not be cut off mid-write.
-    async fn bodies_over_the_limit_and_malformed_bodies_are_refused(app: TestApp) configure(|config: &mut tests::Config| config.limits.body_bytes = 16 * 1024) {
-        let huge = "x".repeat(32 * 1024);
-        let response = app.client.post(app.graphql_url())
-            .header("content-type", "application/json")
-            .body(format!("{{\"query\": \"{{ __typename }}\", \"operationName\": \"{huge}\"}}"))
-            .send().await.unwrap();
-        assert_eq!(response.status(), 413);
-        assert_eq!(error_code(&response.json().await.unwrap()), "PAYLOAD_TOO_LARGE");
+    // An empty list reads as one request with no query.
+    let empty = app
+        .client
+        .post(app.graphql_url())
+        .json(&json!([]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(&empty.json().await.unwrap()), "BAD_USER_INPUT");
+}
 
-        let response = app.client.post(app.graphql_url())
-            .header("content-type", "application/json")
-            .body("{ this is not json").send().await.unwrap();
-        assert_eq!(response.status(), 400);
-        assert_eq!(error_code(&response.json().await.unwrap()), "BAD_USER_INPUT");
-    }
+// A small limit, so the whole refused body fits in the sockets' buffers: the server may
+// answer 413 before reading it, and the client must not be cut off mid-write.
+async fn bodies_over_the_limit_and_malformed_bodies_are_refused(app: TestApp) {
+    let huge = "x".repeat(32 * 1024);
+    let response = app
+        .client
+        .post(app.graphql_url())
+        .header("content-type", "application/json")
+        .body(format!(
+            "{{\"query\": \"{{ __typename }}\", \"operationName\": \"{huge}\"}}"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    assert_eq!(
+        error_code(&response.json().await.unwrap()),
+        "PAYLOAD_TOO_LARGE"
+    );
 
-    async fn syntax_errors_and_unknown_fields_are_bad_input(app: TestApp) {
-        let answer = app.graphql(Some(app.owner_token()), "{ viewer { role ", Value::Null).await;
-        assert_eq!(error_code(&answer), "BAD_USER_INPUT");
-        let answer = app.graphql(Some(app.owner_token()), "{ viewer { password } }", Value::Null).await;
-        assert_eq!(error_code(&answer), "BAD_USER_INPUT");
-    }
+    let response = app
+        .client
+        .post(app.graphql_url())
+        .header("content-type", "application/json")
+        .body("{ this is not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        error_code(&response.json().await.unwrap()),
+        "BAD_USER_INPUT"
+    );
+}
 
-    async fn internal_errors_reach_clients_only_as_internal(app: TestApp) {
-        // Break the database under the running service: the members list now fails inside.
-        use sea_orm::ConnectionTrait;
-        app.db().execute_unprepared("DROP TABLE group_membership").await.unwrap();
-        let answer = app
-            .graphql(Some(app.owner_token()), "query($ws: UUID!) { members(workspaceId: $ws) { edges { node { groups { name } } } } }",
-                json!({ "ws": app.demo.workspace_id }))
-            .await;
-        assert_eq!(error_code(&answer), "INTERNAL");
-        let message = answer["errors"][0]["message"].as_str().unwrap();
-        assert_eq!(message, "internal error; the details are in the server's log");
-        assert!(!answer.to_string().contains("group_membership"), "no database detail leaks: {answer}");
-    }
+async fn syntax_errors_and_unknown_fields_are_bad_input(app: TestApp) {
+    let answer = app
+        .graphql(Some(app.owner_token()), "{ viewer { role ", Value::Null)
+        .await;
+    assert_eq!(error_code(&answer), "BAD_USER_INPUT");
+    let answer = app
+        .graphql(
+            Some(app.owner_token()),
+            "{ viewer { password } }",
+            Value::Null,
+        )
+        .await;
+    assert_eq!(error_code(&answer), "BAD_USER_INPUT");
+}
+
+async fn internal_errors_reach_clients_only_as_internal(app: TestApp) {
+    // Break the database under the running service: the members list now fails inside.
+    use sea_orm::ConnectionTrait;
+    app.db()
+        .execute_unprepared("DROP TABLE group_membership")
+        .await
+        .unwrap();
+    let answer = app
+        .graphql(Some(app.owner_token()), "query($ws: UUID!) { members(workspaceId: $ws) { edges { node { groups { name } } } } }",
+            json!({ "ws": app.demo.workspace_id }))
+        .await;
+    assert_eq!(error_code(&answer), "INTERNAL");
+    let message = answer["errors"][0]["message"].as_str().unwrap();
+    assert_eq!(
+        message,
+        "internal error; the details are in the server's log"
+    );
+    assert!(
+        !answer.to_string().contains("group_membership"),
+        "no database detail leaks: {answer}"
+    );
 }
 
 #[tokio::test]

@@ -38,138 +38,266 @@ const ALL: [&str; 8] = [
 ];
 
 backend_tests! {
-    async fn members_are_listed_by_email_with_role_status_and_groups(app: TestApp) {
-        let answer = members(&app, app.owner_token(), json!({ "ws": app.demo.workspace_id })).await;
-        assert_eq!(emails(&answer), ALL);
-        let list = &data(&answer)["members"];
-        assert_eq!(list["totalCount"], 8);
-        let max = list["edges"].as_array().unwrap().iter().find(|e| e["node"]["user"]["email"] == "max.member@acme.test").unwrap();
-        assert_eq!(max["node"]["groups"], json!([{ "name": "Analysts" }, { "name": "Designers" }]), "only this workspace's groups");
-        let dana = &list["edges"][1]["node"];
-        assert_eq!(dana["status"], "DEACTIVATED", "deactivated members are listed with their status");
-        assert_eq!(list["edges"][3]["node"]["status"], "INVITED");
-        assert_eq!(list["edges"][6]["node"]["role"], "OWNER");
-    }
+    members_are_listed_by_email_with_role_status_and_groups,
+    pages_follow_each_other_without_gaps_or_repeats,
+    search_matches_the_start_of_name_or_email_ignoring_case,
+    statuses_filter_and_removed_members_never_show,
+    bad_list_arguments_are_refused,
+    another_workspaces_members_are_not_found_never_forbidden,
+    seat_usage_counts_each_person_once_per_organization,
+}
 
-    async fn pages_follow_each_other_without_gaps_or_repeats(app: TestApp) {
-        let mut seen = Vec::new();
-        let mut after: Option<String> = None;
-        for _ in 0..3 {
-            let answer = members(&app, app.owner_token(), json!({ "ws": app.demo.workspace_id, "first": 3, "after": after })).await;
-            seen.extend(emails(&answer));
-            let page = &data(&answer)["members"]["pageInfo"];
-            after = page["endCursor"].as_str().map(str::to_owned);
-            if page["hasNextPage"] == false {
-                break;
-            }
+async fn members_are_listed_by_email_with_role_status_and_groups(app: TestApp) {
+    let answer = members(
+        &app,
+        app.owner_token(),
+        json!({ "ws": app.demo.workspace_id }),
+    )
+    .await;
+    assert_eq!(emails(&answer), ALL);
+    let list = &data(&answer)["members"];
+    assert_eq!(list["totalCount"], 8);
+    let max = list["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["node"]["user"]["email"] == "max.member@acme.test")
+        .unwrap();
+    assert_eq!(
+        max["node"]["groups"],
+        json!([{ "name": "Analysts" }, { "name": "Designers" }]),
+        "only this workspace's groups"
+    );
+    let dana = &list["edges"][1]["node"];
+    assert_eq!(
+        dana["status"], "DEACTIVATED",
+        "deactivated members are listed with their status"
+    );
+    assert_eq!(list["edges"][3]["node"]["status"], "INVITED");
+    assert_eq!(list["edges"][6]["node"]["role"], "OWNER");
+}
+
+async fn pages_follow_each_other_without_gaps_or_repeats(app: TestApp) {
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    for _ in 0..3 {
+        let answer = members(
+            &app,
+            app.owner_token(),
+            json!({ "ws": app.demo.workspace_id, "first": 3, "after": after }),
+        )
+        .await;
+        seen.extend(emails(&answer));
+        let page = &data(&answer)["members"]["pageInfo"];
+        after = page["endCursor"].as_str().map(str::to_owned);
+        if page["hasNextPage"] == false {
+            break;
         }
-        assert_eq!(seen, ALL);
-        let answer = members(&app, app.owner_token(), json!({ "ws": app.demo.workspace_id, "first": 8 })).await;
-        assert_eq!(data(&answer)["members"]["pageInfo"]["hasNextPage"], false);
     }
+    assert_eq!(seen, ALL);
+    let answer = members(
+        &app,
+        app.owner_token(),
+        json!({ "ws": app.demo.workspace_id, "first": 8 }),
+    )
+    .await;
+    assert_eq!(data(&answer)["members"]["pageInfo"]["hasNextPage"], false);
+}
 
-    async fn search_matches_the_start_of_name_or_email_ignoring_case(app: TestApp) {
-        let search = |text: &str| json!({ "ws": app.demo.workspace_id, "filter": { "search": text } });
-        assert_eq!(emails(&members(&app, app.owner_token(), search("MA")).await), ["max.member@acme.test"]);
-        assert_eq!(emails(&members(&app, app.owner_token(), search("o")).await), ["olivia.owner@acme.test", "omar.owner@acme.test"]);
-        assert_eq!(emails(&members(&app, app.owner_token(), search("gus.g")).await), ["gus.guest@acme.test"]);
-        assert_eq!(emails(&members(&app, app.owner_token(), search("member")).await), Vec::<String>::new(), "a prefix, not a substring");
-        // Wildcards typed by a user are literal characters, not patterns.
-        assert_eq!(emails(&members(&app, app.owner_token(), search("%")).await), Vec::<String>::new());
-        assert_eq!(emails(&members(&app, app.owner_token(), search("_")).await), Vec::<String>::new());
-        let answer = members(&app, app.owner_token(), search("m")).await;
-        assert_eq!(data(&answer)["members"]["totalCount"], 2, "the total counts matches, not the workspace");
+async fn search_matches_the_start_of_name_or_email_ignoring_case(app: TestApp) {
+    let search = |text: &str| json!({ "ws": app.demo.workspace_id, "filter": { "search": text } });
+    assert_eq!(
+        emails(&members(&app, app.owner_token(), search("MA")).await),
+        ["max.member@acme.test"]
+    );
+    assert_eq!(
+        emails(&members(&app, app.owner_token(), search("o")).await),
+        ["olivia.owner@acme.test", "omar.owner@acme.test"]
+    );
+    assert_eq!(
+        emails(&members(&app, app.owner_token(), search("gus.g")).await),
+        ["gus.guest@acme.test"]
+    );
+    assert_eq!(
+        emails(&members(&app, app.owner_token(), search("member")).await),
+        Vec::<String>::new(),
+        "a prefix, not a substring"
+    );
+    // Wildcards typed by a user are literal characters, not patterns.
+    assert_eq!(
+        emails(&members(&app, app.owner_token(), search("%")).await),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        emails(&members(&app, app.owner_token(), search("_")).await),
+        Vec::<String>::new()
+    );
+    let answer = members(&app, app.owner_token(), search("m")).await;
+    assert_eq!(
+        data(&answer)["members"]["totalCount"],
+        2,
+        "the total counts matches, not the workspace"
+    );
+}
+
+async fn statuses_filter_and_removed_members_never_show(app: TestApp) {
+    let answer = members(
+        &app,
+        app.owner_token(),
+        json!({ "ws": app.demo.workspace_id, "filter": { "statuses": ["ACTIVE"] } }),
+    )
+    .await;
+    let active = emails(&answer);
+    assert_eq!(active.len(), 6);
+    assert!(!active.contains(&"dana.deactivated@acme.test".to_owned()));
+    assert!(!active.contains(&"ivy.invited@acme.test".to_owned()));
+    let answer = members(&app, app.owner_token(), json!({ "ws": app.demo.workspace_id, "filter": { "statuses": ["DEACTIVATED", "INVITED"] } })).await;
+    assert_eq!(
+        emails(&answer),
+        ["dana.deactivated@acme.test", "ivy.invited@acme.test"]
+    );
+
+    soft_delete_membership(&app, "max.member@acme.test").await;
+    let answer = members(
+        &app,
+        app.owner_token(),
+        json!({ "ws": app.demo.workspace_id }),
+    )
+    .await;
+    assert!(!emails(&answer).contains(&"max.member@acme.test".to_owned()));
+    assert_eq!(data(&answer)["members"]["totalCount"], 7);
+}
+
+async fn bad_list_arguments_are_refused(app: TestApp) {
+    let ws = app.demo.workspace_id;
+    for (variables, code) in [
+        (json!({ "ws": ws, "first": 101 }), "BAD_USER_INPUT"),
+        (json!({ "ws": ws, "first": 0 }), "BAD_USER_INPUT"),
+        (json!({ "ws": ws, "first": -1 }), "BAD_USER_INPUT"),
+        (
+            json!({ "ws": ws, "after": "not a cursor!" }),
+            "BAD_USER_INPUT",
+        ),
+        (json!({ "ws": "not-a-uuid" }), "BAD_USER_INPUT"),
+        (
+            json!({ "ws": ws, "filter": { "statuses": ["REMOVED"] } }),
+            "BAD_USER_INPUT",
+        ),
+        (json!({ "ws": Uuid::now_v7() }), "NOT_FOUND"),
+    ] {
+        let answer = members(&app, app.owner_token(), variables.clone()).await;
+        assert_eq!(error_code(&answer), code, "{variables}");
+        assert!(answer.did_not_run("members"));
     }
+    let answer = members(&app, "ofs_unknown", json!({ "ws": ws })).await;
+    assert_eq!(error_code(&answer), "UNAUTHENTICATED");
+}
 
-    async fn statuses_filter_and_removed_members_never_show(app: TestApp) {
-        let answer = members(&app, app.owner_token(), json!({ "ws": app.demo.workspace_id, "filter": { "statuses": ["ACTIVE"] } })).await;
-        let active = emails(&answer);
-        assert_eq!(active.len(), 6);
-        assert!(!active.contains(&"dana.deactivated@acme.test".to_owned()));
-        assert!(!active.contains(&"ivy.invited@acme.test".to_owned()));
-        let answer = members(&app, app.owner_token(), json!({ "ws": app.demo.workspace_id, "filter": { "statuses": ["DEACTIVATED", "INVITED"] } })).await;
-        assert_eq!(emails(&answer), ["dana.deactivated@acme.test", "ivy.invited@acme.test"]);
+async fn another_workspaces_members_are_not_found_never_forbidden(app: TestApp) {
+    // Olivia owns Research too, but her Marketing session does not reach it.
+    let research = research_workspace(&app).await;
+    let answer = members(&app, app.owner_token(), json!({ "ws": research })).await;
+    assert_eq!(error_code(&answer), "NOT_FOUND");
+    let unknown = members(&app, app.owner_token(), json!({ "ws": Uuid::now_v7() })).await;
+    assert_eq!(
+        answer["errors"][0]["message"], unknown["errors"][0]["message"],
+        "same answer as a workspace that doesn't exist"
+    );
+}
 
-        soft_delete_membership(&app, "max.member@acme.test").await;
-        let answer = members(&app, app.owner_token(), json!({ "ws": app.demo.workspace_id })).await;
-        assert!(!emails(&answer).contains(&"max.member@acme.test".to_owned()));
-        assert_eq!(data(&answer)["members"]["totalCount"], 7);
-    }
+async fn seat_usage_counts_each_person_once_per_organization(app: TestApp) {
+    let query = "query($org: UUID!, $first: Int) { seatUsage(organizationId: $org) { organizationId used limit available holders(first: $first) { totalCount edges { node { email } } } } }";
+    let answer = app
+        .graphql(
+            Some(app.owner_token()),
+            query,
+            json!({ "org": app.demo.organization_id, "first": 100 }),
+        )
+        .await;
+    let usage = &data(&answer)["seatUsage"];
+    // Olivia, Ada and Max are in both workspaces; invited and deactivated people hold seats.
+    assert_eq!(usage["used"], 8);
+    assert_eq!(usage["limit"], 25);
+    assert_eq!(usage["available"], 17);
+    assert_eq!(usage["holders"]["totalCount"], 8);
+    let holders: Vec<&str> = usage["holders"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(holders, ALL);
 
-    async fn bad_list_arguments_are_refused(app: TestApp) {
-        let ws = app.demo.workspace_id;
-        for (variables, code) in [
-            (json!({ "ws": ws, "first": 101 }), "BAD_USER_INPUT"),
-            (json!({ "ws": ws, "first": 0 }), "BAD_USER_INPUT"),
-            (json!({ "ws": ws, "first": -1 }), "BAD_USER_INPUT"),
-            (json!({ "ws": ws, "after": "not a cursor!" }), "BAD_USER_INPUT"),
-            (json!({ "ws": "not-a-uuid" }), "BAD_USER_INPUT"),
-            (json!({ "ws": ws, "filter": { "statuses": ["REMOVED"] } }), "BAD_USER_INPUT"),
-            (json!({ "ws": Uuid::now_v7() }), "NOT_FOUND"),
-        ] {
-            let answer = members(&app, app.owner_token(), variables.clone()).await;
-            assert_eq!(error_code(&answer), code, "{variables}");
-            assert!(answer.did_not_run("members"));
-        }
-        let answer = members(&app, "ofs_unknown", json!({ "ws": ws })).await;
-        assert_eq!(error_code(&answer), "UNAUTHENTICATED");
-    }
+    // Removing Max from Marketing keeps his seat (he is still in Research); removing Gus frees his.
+    soft_delete_membership(&app, "max.member@acme.test").await;
+    soft_delete_membership(&app, "gus.guest@acme.test").await;
+    let answer = app
+        .graphql(
+            Some(app.owner_token()),
+            query,
+            json!({ "org": app.demo.organization_id }),
+        )
+        .await;
+    assert_eq!(data(&answer)["seatUsage"]["used"], 7);
 
-    async fn another_workspaces_members_are_not_found_never_forbidden(app: TestApp) {
-        // Olivia owns Research too, but her Marketing session does not reach it.
-        let research = research_workspace(&app).await;
-        let answer = members(&app, app.owner_token(), json!({ "ws": research })).await;
-        assert_eq!(error_code(&answer), "NOT_FOUND");
-        let unknown = members(&app, app.owner_token(), json!({ "ws": Uuid::now_v7() })).await;
-        assert_eq!(answer["errors"][0]["message"], unknown["errors"][0]["message"], "same answer as a workspace that doesn't exist");
-    }
-
-    async fn seat_usage_counts_each_person_once_per_organization(app: TestApp) {
-        let query = "query($org: UUID!, $first: Int) { seatUsage(organizationId: $org) { organizationId used limit available holders(first: $first) { totalCount edges { node { email } } } } }";
-        let answer = app.graphql(Some(app.owner_token()), query, json!({ "org": app.demo.organization_id, "first": 100 })).await;
-        let usage = &data(&answer)["seatUsage"];
-        // Olivia, Ada and Max are in both workspaces; invited and deactivated people hold seats.
-        assert_eq!(usage["used"], 8);
-        assert_eq!(usage["limit"], 25);
-        assert_eq!(usage["available"], 17);
-        assert_eq!(usage["holders"]["totalCount"], 8);
-        let holders: Vec<&str> = usage["holders"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["email"].as_str().unwrap()).collect();
-        assert_eq!(holders, ALL);
-
-        // Removing Max from Marketing keeps his seat (he is still in Research); removing Gus frees his.
-        soft_delete_membership(&app, "max.member@acme.test").await;
-        soft_delete_membership(&app, "gus.guest@acme.test").await;
-        let answer = app.graphql(Some(app.owner_token()), query, json!({ "org": app.demo.organization_id })).await;
-        assert_eq!(data(&answer)["seatUsage"]["used"], 7);
-
-        let mia = app.sign_in("mia.member@acme.test").await;
-        let answer = app.graphql(Some(&mia), query, json!({ "org": app.demo.organization_id })).await;
-        assert_eq!(error_code(&answer), "FORBIDDEN");
-        let answer = app.graphql(Some(app.owner_token()), query, json!({ "org": Uuid::now_v7() })).await;
-        assert_eq!(error_code(&answer), "NOT_FOUND");
-    }
+    let mia = app.sign_in("mia.member@acme.test").await;
+    let answer = app
+        .graphql(
+            Some(&mia),
+            query,
+            json!({ "org": app.demo.organization_id }),
+        )
+        .await;
+    assert_eq!(error_code(&answer), "FORBIDDEN");
+    let answer = app
+        .graphql(
+            Some(app.owner_token()),
+            query,
+            json!({ "org": Uuid::now_v7() }),
+        )
+        .await;
+    assert_eq!(error_code(&answer), "NOT_FOUND");
 }
 
 backend_tests! {
-    /// No N+1: a page of members (roles, statuses and groups included) is three statements
-    /// whatever its size — the page, the total, the groups of everyone on it.
-    async fn a_page_of_members_is_a_constant_number_of_statements(app: TestApp) {
-        tests::add_members(&app, 300).await;
-        let principal = api::access::authenticate(app.db(), app.owner_token(), chrono::Utc::now())
-            .await
-            .unwrap()
-            .expect("the owner's token is valid");
-        let (db, statements) = tests::counting_connection(&app);
-        let filter = api::people::members::MemberFilter { search: Some(<api::text::SearchText as api::text::CheckedText>::parse("bench").unwrap()), statuses: None };
-        for first in [1_u64, 50, 100] {
-            statements.store(0, std::sync::atomic::Ordering::SeqCst);
-            let page = api::people::members::list_members(&db, &principal, app.demo.workspace_id, &filter, first, None)
-                .await
-                .unwrap();
-            assert_eq!(page.items.len() as u64, first);
-            assert_eq!(page.total_count, 300);
-            assert!(page.items.iter().all(|row| row.groups.len() == 1), "groups are loaded for every row");
-            assert_eq!(statements.load(std::sync::atomic::Ordering::SeqCst), 3, "a page of {first}");
-        }
+    a_page_of_members_is_a_constant_number_of_statements,
+}
+
+/// No N+1: a page of members (roles, statuses and groups included) is three statements
+/// whatever its size — the page, the total, the groups of everyone on it.
+async fn a_page_of_members_is_a_constant_number_of_statements(app: TestApp) {
+    tests::add_members(&app, 300).await;
+    let principal = api::access::authenticate(app.db(), app.owner_token(), chrono::Utc::now())
+        .await
+        .unwrap()
+        .expect("the owner's token is valid");
+    let (db, statements) = tests::counting_connection(&app);
+    let filter = api::people::members::MemberFilter {
+        search: Some(<api::text::SearchText as api::text::CheckedText>::parse("bench").unwrap()),
+        statuses: None,
+    };
+    for first in [1_u64, 50, 100] {
+        statements.store(0, std::sync::atomic::Ordering::SeqCst);
+        let page = api::people::members::list_members(
+            &db,
+            &principal,
+            app.demo.workspace_id,
+            &filter,
+            first,
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(page.items.len() as u64, first);
+        assert_eq!(page.total_count, 300);
+        assert!(
+            page.items.iter().all(|row| row.groups.len() == 1),
+            "groups are loaded for every row"
+        );
+        assert_eq!(
+            statements.load(std::sync::atomic::Ordering::SeqCst),
+            3,
+            "a page of {first}"
+        );
     }
 }

@@ -56,22 +56,57 @@ async fn snapshot(app: &TestApp) -> (u64, u64, u64, u64) {
 }
 
 backend_tests! {
-    /// A removal sends the same statements for one member as for many, but for one more INSERT
-    /// per further 1,000 audit entries and per further 1,000 outbox rows; every row is written.
-    async fn a_removal_is_a_constant_number_of_statements_per_1000_members(app: TestApp) configure(no_worker) {
-        use sea_orm::TransactionTrait;
-        let principal = api::access::authenticate(app.db(), app.owner_token(), Utc::now())
-            .await
-            .unwrap()
-            .expect("the owner's token is valid");
-        let (db, statements) = tests::counting_connection(&app);
-        let one = tests::add_members(&app, 1).await;
-        let many = tests::add_members(&app, 2_500).await;
-        let mut counted = Vec::new();
-        for user_ids in [&one, &many] {
-            let txn = db.begin().await.unwrap();
-            statements.store(0, std::sync::atomic::Ordering::SeqCst);
-            let removed = api::offboarding::remove::remove_members(&txn, &principal, api::offboarding::remove::RemoveRequest {
+    a_removal_is_a_constant_number_of_statements_per_1000_members => no_worker,
+    removal_cuts_access_at_commit_with_no_worker_running => no_worker,
+    the_worker_carries_out_every_side_effect,
+    campaigns_go_to_the_workspace_and_seats_are_freed_only_when_nothing_remains,
+    one_blocked_member_blocks_the_whole_call_and_changes_nothing => no_worker,
+    bad_input_is_refused_and_changes_nothing => no_worker,
+    deactivation_keeps_the_membership_and_reactivation_needs_a_fresh_sign_in => no_worker,
+    the_last_active_owner_can_be_neither_removed_nor_deactivated => no_worker,
+    two_owners_removing_each_other_at_once_leave_one_owner => no_worker,
+    a_job_delivered_twice_takes_effect_once => no_worker,
+    a_failing_job_backs_off_then_goes_dead_with_its_last_error => email_never_gets_through,
+}
+
+/// Email to a port nothing listens on, and retries fast enough to watch.
+fn email_never_gets_through(config: &mut tests::Config) {
+    // Nothing listens on port 1: every attempt to send email fails.
+    config.worker.mail.transport = worker::config::MailTransport::Smtp {
+        host: "127.0.0.1".into(),
+        port: 1,
+        tls: worker::config::SmtpTls::None,
+        credentials: None,
+        timeout: Duration::from_secs(2),
+        ca_certificates: None,
+    };
+    // Retries fast enough to watch.
+    config.worker.retry = domain::outbox::RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::from_millis(200),
+        max_delay: Duration::from_secs(2),
+    };
+}
+
+/// A removal sends the same statements for one member as for many, but for one more INSERT
+/// per further 1,000 audit entries and per further 1,000 outbox rows; every row is written.
+async fn a_removal_is_a_constant_number_of_statements_per_1000_members(app: TestApp) {
+    use sea_orm::TransactionTrait;
+    let principal = api::access::authenticate(app.db(), app.owner_token(), Utc::now())
+        .await
+        .unwrap()
+        .expect("the owner's token is valid");
+    let (db, statements) = tests::counting_connection(&app);
+    let one = tests::add_members(&app, 1).await;
+    let many = tests::add_members(&app, 2_500).await;
+    let mut counted = Vec::new();
+    for user_ids in [&one, &many] {
+        let txn = db.begin().await.unwrap();
+        statements.store(0, std::sync::atomic::Ordering::SeqCst);
+        let removed = api::offboarding::remove::remove_members(
+            &txn,
+            &principal,
+            api::offboarding::remove::RemoveRequest {
                 workspace_id: app.demo.workspace_id,
                 user_ids: user_ids.clone(),
                 reason: None,
@@ -79,352 +114,745 @@ backend_tests! {
                 reattribute_to: None,
                 contact_reassignments: Vec::new(),
                 request_id: None,
-            }, Utc::now()).await.unwrap_or_else(|e| panic!("{e:?}"));
-            counted.push(statements.load(std::sync::atomic::Ordering::SeqCst));
-            txn.commit().await.unwrap();
-            assert_eq!(removed.members.len(), user_ids.len());
-            let offboarding = removed.recorded.offboarding.id;
-            let audited = audit_entry::Entity::find()
-                .filter(audit_entry::Column::Action.eq("team_membership_remove"))
-                .filter(audit_entry::Column::TargetUserId.is_in(user_ids.iter().copied()))
-                .count(app.db()).await.unwrap();
-            assert_eq!(audited as usize, user_ids.len(), "an audit entry for every member");
-            let rows = outbox::Entity::find().filter(outbox::Column::OffboardingId.eq(offboarding)).count(app.db()).await.unwrap();
-            // Sessions, campaigns, API keys, and an email each.
-            assert_eq!(rows as usize, 3 + user_ids.len());
-        }
-        let [for_one, for_many] = counted[..] else { unreachable!() };
-        // Reading what the rules need, then writing: fewer is welcome, more fails.
-        assert!((5..=14).contains(&for_one), "one member's removal is {for_one} statements");
-        // 2,500 audit entries are 3 INSERTs instead of 1; 2,503 outbox rows 3 instead of 1.
-        assert_eq!(for_many, for_one + 2 + 2, "one member: {for_one} statements; 2,500: {for_many}");
-    }
-
-    async fn removal_cuts_access_at_commit_with_no_worker_running(app: TestApp) configure(no_worker) {
-        give_all_contacts_to_the_owner(&app).await;
-        let omar = app.sign_in("omar.owner@acme.test").await;
-        let ada = app.sign_in("ada.admin@acme.test").await;
-        let omar_key = create_api_key(&app, &omar, "Omar's automation", "ADMIN").await;
-        let ada_key = create_api_key(&app, &ada, "Ada's automation", "MEMBER").await;
-
-        // Without revokeApiKeys the person is out, their keys keep working.
-        let answer = remove(&app, app.owner_token(), json!({ "userIds": ids(&app, &["omar.owner@acme.test"]).await, "reason": "left" })).await;
-        let payload = &data(&answer)["removeMembers"];
-        assert_eq!(user_error_codes(payload), Vec::<&str>::new());
-        assert!(!can_act(&app, &omar).await, "the session is refused on the very next request");
-        assert!(can_act(&app, &omar_key).await, "keys keep working without revokeApiKeys");
-        assert_eq!(payload["removedMembers"][0]["apiKeysRevoked"], 0);
-
-        // With revokeApiKeys, the keys are refused at once too.
-        let answer = remove(&app, app.owner_token(), json!({ "userIds": ids(&app, &["ada.admin@acme.test"]).await, "revokeApiKeys": true })).await;
-        let payload = &data(&answer)["removeMembers"];
-        assert_eq!(user_error_codes(payload), Vec::<&str>::new());
-        assert_eq!(payload["removedMembers"][0]["apiKeysRevoked"], 2, "her demo key and the new one");
-        assert!(!can_act(&app, &ada).await);
-        assert!(!can_act(&app, &ada_key).await);
-
-        // No worker ran: the cut comes from the membership, not from ended sessions.
-        let ended = session::Entity::find().filter(session::Column::RevokedAt.is_not_null()).count(app.db()).await.unwrap();
-        assert_eq!(ended, 0);
-        let done = outbox::Entity::find().filter(outbox::Column::Status.eq(OutboxStatus::Succeeded)).count(app.db()).await.unwrap();
-        assert_eq!(done, 0);
-        // The members list no longer shows them; their accounts still exist.
-        let answer = app.graphql(Some(app.owner_token()), "query($ws: UUID!) { members(workspaceId: $ws) { totalCount } }", json!({ "ws": app.demo.workspace_id })).await;
-        assert_eq!(data(&answer)["members"]["totalCount"], 6);
-        assert!(entities::user::Entity::find_by_id(user_id(&app, "ada.admin@acme.test").await).one(app.db()).await.unwrap().is_some());
-        // Removed from this workspace only: Ada still works in Research.
-        let research = crate::access::research_workspace(&app).await;
-        let ada_research = app.sign_in_to(research, "ada.admin@acme.test").await;
-        assert!(can_act(&app, &ada_research).await);
-    }
-
-    async fn the_worker_carries_out_every_side_effect(app: TestApp) {
-        give_all_contacts_to_the_owner(&app).await;
-        let mia_session = app.sign_in("mia.member@acme.test").await;
-        let [mia, gus] = ids(&app, &["mia.member@acme.test", "gus.guest@acme.test"]).await[..] else { unreachable!() };
-        let answer = remove(&app, app.owner_token(), json!({ "userIds": [mia], "reason": "moved team", "reattributeTo": gus, "revokeApiKeys": true })).await;
-        let payload = &data(&answer)["removeMembers"];
-        assert_eq!(user_error_codes(payload), Vec::<&str>::new());
-        assert_eq!(payload["removedMembers"][0]["seatFreed"], true, "Mia had no other membership in Acme");
-        let offboarding_id = payload["offboarding"]["id"].as_str().unwrap().to_owned();
-
-        let offboarding = app.wait_for_offboarding(&offboarding_id, Duration::from_secs(30)).await;
-        assert_eq!(offboarding["status"], "SUCCEEDED", "{offboarding}");
-        let kinds: Vec<&str> = offboarding["jobs"].as_array().unwrap().iter().map(|j| j["kind"].as_str().unwrap()).collect();
-        assert_eq!(kinds, ["end_sessions", "reattribute_campaigns", "revoke_api_keys", "send_removal_email"]);
-
-        // Sessions ended for good.
-        let open = session::Entity::find().filter(session::Column::UserId.eq(mia)).filter(session::Column::RevokedAt.is_null()).count(app.db()).await.unwrap();
-        assert_eq!(open, 0);
-        assert!(!can_act(&app, &mia_session).await);
-        // Her key revoked with a reason.
-        let key = api_key::Entity::find().filter(api_key::Column::CreatedBy.eq(mia)).one(app.db()).await.unwrap().unwrap();
-        assert!(key.revoked_at.is_some());
-        assert_eq!(key.revoked_reason.as_deref(), Some("member removed: moved team"));
-        // Campaigns reattributed, authorship kept; rules and creatives untouched.
-        let campaigns = campaign::Entity::find().filter(campaign::Column::CreatedBy.eq(mia)).all(app.db()).await.unwrap();
-        assert_eq!(campaigns.len(), 2);
-        assert!(campaigns.iter().all(|c| c.owner_id == gus));
-        let rule = rule::Entity::find().filter(rule::Column::Name.eq("Pause low CTR ads")).one(app.db()).await.unwrap().unwrap();
-        assert_eq!((rule.creator_id, rule.enabled), (mia, true));
-        let logo = creative::Entity::find().filter(creative::Column::Name.eq("Logo pack")).one(app.db()).await.unwrap().unwrap();
-        assert_eq!(logo.uploaded_by, mia);
-        // The email reached her, naming the workspace and the group she left.
-        let email_job = offboarding["jobs"][3]["id"].as_str().unwrap().parse().unwrap();
-        let email = app.sent_email(email_job).expect("the removal email was delivered");
-        assert!(email.contains("mia.member@acme.test"));
-        assert!(email.contains("You were removed from Marketing"));
-        assert!(email.contains("Designers"));
-        assert!(email.contains("moved team"));
-        // The audit trail: the removal, the ended sessions, the revoked key, the campaigns.
-        let actions: Vec<String> = audit_entry::Entity::find().filter(audit_entry::Column::TargetUserId.eq(mia)).order_by_asc(audit_entry::Column::Id).all(app.db()).await.unwrap().into_iter().map(|e| e.action).collect();
-        for action in ["team_membership_remove", "sessions_end", "api_key_revoke", "campaigns_reattribute"] {
-            assert_eq!(actions.iter().filter(|a| *a == action).count(), 1, "{action} in {actions:?}");
-        }
-    }
-
-    async fn campaigns_go_to_the_workspace_and_seats_are_freed_only_when_nothing_remains(app: TestApp) {
-        let answer = remove(&app, app.owner_token(), json!({ "userIds": ids(&app, &["max.member@acme.test", "gus.guest@acme.test"]).await })).await;
-        let payload = &data(&answer)["removeMembers"];
-        assert_eq!(user_error_codes(payload), Vec::<&str>::new());
-        let freed: Vec<(&str, bool)> = payload["removedMembers"].as_array().unwrap().iter()
-            .map(|m| (m["email"].as_str().unwrap(), m["seatFreed"].as_bool().unwrap())).collect();
-        assert_eq!(freed, [("max.member@acme.test", false), ("gus.guest@acme.test", true)], "Max stays in Research");
-        let answer = app.graphql(Some(app.owner_token()), "query($org: UUID!) { seatUsage(organizationId: $org) { used } }", json!({ "org": app.demo.organization_id })).await;
-        assert_eq!(data(&answer)["seatUsage"]["used"], 7);
-
-        let offboarding = app.wait_for_offboarding(payload["offboarding"]["id"].as_str().unwrap(), Duration::from_secs(30)).await;
-        assert_eq!(offboarding["status"], "SUCCEEDED", "{offboarding}");
-        let system = workspace::Entity::find_by_id(app.demo.workspace_id).one(app.db()).await.unwrap().unwrap().system_user_id;
-        let max = user_id(&app, "max.member@acme.test").await;
-        let black_friday = campaign::Entity::find().filter(campaign::Column::Name.eq("Black Friday")).one(app.db()).await.unwrap().unwrap();
-        assert_eq!((black_friday.owner_id, black_friday.created_by), (system, max));
-        // Removing an invited person revokes the invitation (and sends no email).
-        let answer = remove(&app, app.owner_token(), json!({ "userIds": ids(&app, &["ivy.invited@acme.test"]).await })).await;
-        let payload = &data(&answer)["removeMembers"];
-        assert_eq!(user_error_codes(payload), Vec::<&str>::new());
-        let invitation = entities::invitation::Entity::find().filter(entities::invitation::Column::Email.eq("ivy.invited@acme.test")).one(app.db()).await.unwrap().unwrap();
-        assert!(invitation.revoked_at.is_some());
-        assert_eq!(payload["offboarding"]["summary"]["total"], 2, "sessions and campaigns; no email");
-        let revoked = audit_entry::Entity::find()
-            .filter(audit_entry::Column::Action.eq("invitation_revoke"))
-            .all(app.db()).await.unwrap();
-        assert_eq!(revoked.len(), 1, "{revoked:?}");
-        assert_eq!(revoked[0].target_user_id, Some(user_id(&app, "ivy.invited@acme.test").await));
-        assert_eq!(revoked[0].metadata, json!({ "invitation_id": invitation.id, "reason": "member removed" }));
-    }
-
-    async fn one_blocked_member_blocks_the_whole_call_and_changes_nothing(app: TestApp) configure(no_worker) {
-        let before = snapshot(&app).await;
-        let [mia, max, olivia, ada, dana] = ids(&app, &["mia.member@acme.test", "max.member@acme.test", "olivia.owner@acme.test", "ada.admin@acme.test", "dana.deactivated@acme.test"]).await[..] else { unreachable!() };
-        let unknown = Uuid::now_v7();
-        let answer = remove(&app, app.owner_token(), json!({ "userIds": [mia, olivia, max, ada, unknown], "revokeApiKeys": true })).await;
-        let payload = &data(&answer)["removeMembers"];
-        let mut errors: Vec<(String, String)> = payload["userErrors"].as_array().unwrap().iter()
-            .map(|e| (e["code"].as_str().unwrap().to_owned(), e["userId"].as_str().unwrap().to_owned())).collect();
-        errors.sort();
-        let mut expected = vec![
-            ("CANNOT_REMOVE_SELF".to_owned(), olivia.to_string()),
-            ("CONTACT_REASSIGNMENT_REQUIRED".to_owned(), ada.to_string()),
-            ("CONTACT_REASSIGNMENT_REQUIRED".to_owned(), mia.to_string()),
-            ("MEMBER_NOT_FOUND".to_owned(), unknown.to_string()),
-        ];
-        expected.sort();
-        assert_eq!(errors, expected);
-        assert!(payload["offboarding"].is_null() && payload["removedMembers"] == json!([]));
-        assert_eq!(snapshot(&app).await, before, "nothing was written");
-
-        // Campaigns can't go to someone deactivated, or to someone leaving in the same call.
-        for assignee in [dana, max] {
-            let answer = remove(&app, app.owner_token(), json!({ "userIds": [max], "reattributeTo": assignee })).await;
-            let payload = &data(&answer)["removeMembers"];
-            assert_eq!(user_error_codes(payload), ["INVALID_ASSIGNEE"]);
-            assert_eq!(payload["userErrors"][0]["field"], "reattributeTo");
-        }
-        // Already removed, and a role above the caller's.
-        let answer = remove(&app, app.owner_token(), json!({ "userIds": [max] })).await;
-        assert_eq!(user_error_codes(&data(&answer)["removeMembers"]), Vec::<&str>::new());
-        let answer = remove(&app, app.owner_token(), json!({ "userIds": [max] })).await;
-        assert_eq!(user_error_codes(&data(&answer)["removeMembers"]), ["ALREADY_REMOVED"]);
-        let ada_token = app.sign_in("ada.admin@acme.test").await;
-        let answer = remove(&app, &ada_token, json!({ "userIds": ids(&app, &["omar.owner@acme.test"]).await })).await;
-        assert_eq!(user_error_codes(&data(&answer)["removeMembers"]), ["ROLE_NOT_MANAGEABLE"]);
-        assert_eq!(snapshot(&app).await.0, before.0 - 1, "only Max's removal went through");
-    }
-
-    async fn bad_input_is_refused_and_changes_nothing(app: TestApp) configure(no_worker) {
-        let before = snapshot(&app).await;
-        let mia = user_id(&app, "mia.member@acme.test").await;
-        let too_many: Vec<Uuid> = (0..10_001).map(|_| Uuid::now_v7()).collect();
-        for input in [
-            json!({ "userIds": [] }),
-            json!({ "userIds": too_many }),
-            json!({ "userIds": ["not-a-uuid"] }),
-            json!({ "userIds": [mia], "reason": "x".repeat(1_001) }),
-        ] {
-            let answer = remove(&app, app.owner_token(), input).await;
-            assert_eq!(error_code(&answer), "BAD_USER_INPUT", "{}", answer["errors"][0]["message"]);
-        }
-        let answer = app.graphql(Some(app.owner_token()), REMOVE, json!({ "input": { "workspaceId": Uuid::now_v7(), "userIds": [mia] } })).await;
-        assert_eq!(error_code(&answer), "NOT_FOUND");
-        let max = app.sign_in("max.member@acme.test").await;
-        let answer = remove(&app, &max, json!({ "userIds": [mia] })).await;
-        assert_eq!(error_code(&answer), "FORBIDDEN");
-        let answer = remove(&app, "ofs_nobody", json!({ "userIds": [mia] })).await;
-        assert_eq!(error_code(&answer), "UNAUTHENTICATED");
-        assert_eq!(snapshot(&app).await, before);
-    }
-
-    async fn deactivation_keeps_the_membership_and_reactivation_needs_a_fresh_sign_in(app: TestApp) configure(no_worker) {
-        let mia_session = app.sign_in("mia.member@acme.test").await;
-        let mia = user_id(&app, "mia.member@acme.test").await;
-        let input = json!({ "input": { "workspaceId": app.demo.workspace_id, "userId": mia, "reason": "on leave" } });
-        let answer = app.graphql(Some(app.owner_token()), DEACTIVATE, input.clone()).await;
-        let payload = &data(&answer)["deactivateUser"];
-        assert_eq!(user_error_codes(payload), Vec::<&str>::new());
-        assert_eq!(payload["member"]["status"], "DEACTIVATED");
-        assert_eq!(payload["member"]["groups"], json!([{ "name": "Designers" }]), "groups kept");
-        assert!(!can_act(&app, &mia_session).await, "refused at once, no worker needed");
-        let answer = app.graphql(None, "mutation($input: SignInInput!) { signIn(input: $input) { userErrors { code } } }",
-            json!({ "input": { "workspaceId": app.demo.workspace_id, "email": "mia.member@acme.test", "password": "demo-password" } })).await;
-        assert_eq!(user_error_codes(&data(&answer)["signIn"]), ["MEMBERSHIP_DEACTIVATED"]);
-        let answer = app.graphql(Some(app.owner_token()), "query($org: UUID!) { seatUsage(organizationId: $org) { used } }", json!({ "org": app.demo.organization_id })).await;
-        assert_eq!(data(&answer)["seatUsage"]["used"], 8, "a deactivated member keeps the seat");
-        let answer = app.graphql(Some(app.owner_token()), DEACTIVATE, input).await;
-        assert_eq!(user_error_codes(&data(&answer)["deactivateUser"]), ["ALREADY_DEACTIVATED"]);
-
-        let reactivate = json!({ "input": { "workspaceId": app.demo.workspace_id, "userId": mia } });
-        let answer = app.graphql(Some(app.owner_token()), REACTIVATE, reactivate.clone()).await;
-        let payload = &data(&answer)["reactivateUser"];
-        assert_eq!(user_error_codes(payload), Vec::<&str>::new());
-        assert_eq!((payload["member"]["status"].as_str(), payload["member"]["role"].as_str()), (Some("ACTIVE"), Some("MEMBER")));
-        assert!(!can_act(&app, &mia_session).await, "old sessions stay dead");
-        let fresh = app.sign_in("mia.member@acme.test").await;
-        assert!(can_act(&app, &fresh).await);
-        let answer = app.graphql(Some(app.owner_token()), REACTIVATE, reactivate).await;
-        assert_eq!(user_error_codes(&data(&answer)["reactivateUser"]), ["NOT_DEACTIVATED"]);
-
-        // A deactivated member can later be removed completely.
-        let dana = user_id(&app, "dana.deactivated@acme.test").await;
-        let answer = remove(&app, app.owner_token(), json!({ "userIds": [dana] })).await;
-        assert_eq!(user_error_codes(&data(&answer)["removeMembers"]), Vec::<&str>::new());
-        // An invited person is not deactivated; they are removed.
-        let ivy = user_id(&app, "ivy.invited@acme.test").await;
-        let answer = app.graphql(Some(app.owner_token()), DEACTIVATE, json!({ "input": { "workspaceId": app.demo.workspace_id, "userId": ivy } })).await;
-        assert_eq!(user_error_codes(&data(&answer)["deactivateUser"]), ["INVITATION_PENDING"]);
-        let actions: Vec<String> = audit_entry::Entity::find().filter(audit_entry::Column::TargetUserId.eq(mia)).order_by_asc(audit_entry::Column::Id).all(app.db()).await.unwrap().into_iter().map(|e| e.action).collect();
-        assert_eq!(actions, ["team_membership_deactivate", "team_membership_reactivate"]);
-    }
-
-    async fn the_last_active_owner_can_be_neither_removed_nor_deactivated(app: TestApp) configure(no_worker) {
-        // Olivia's OWNER key keeps acting after Omar deactivates her: Omar is then the last
-        // active owner.
-        let olivia_key = create_api_key(&app, app.owner_token(), "Olivia's admin bot", "OWNER").await;
-        let omar_session = app.sign_in("omar.owner@acme.test").await;
-        let [olivia, omar] = ids(&app, &["olivia.owner@acme.test", "omar.owner@acme.test"]).await[..] else { unreachable!() };
-        let answer = app.graphql(Some(&omar_session), DEACTIVATE, json!({ "input": { "workspaceId": app.demo.workspace_id, "userId": olivia } })).await;
-        assert_eq!(user_error_codes(&data(&answer)["deactivateUser"]), Vec::<&str>::new());
-
-        let answer = remove(&app, &olivia_key, json!({ "userIds": [omar] })).await;
-        let payload = &data(&answer)["removeMembers"];
-        assert_eq!(user_error_codes(payload), ["LAST_OWNER"]);
-        assert_eq!(payload["userErrors"][0]["userId"], omar.to_string());
-        let answer = app.graphql(Some(&olivia_key), DEACTIVATE, json!({ "input": { "workspaceId": app.demo.workspace_id, "userId": omar } })).await;
-        assert_eq!(user_error_codes(&data(&answer)["deactivateUser"]), ["LAST_OWNER"]);
-        assert!(can_act(&app, &omar_session).await);
-    }
-
-    async fn two_owners_removing_each_other_at_once_leave_one_owner(app: TestApp) configure(no_worker) {
-        let omar_session = app.sign_in("omar.owner@acme.test").await;
-        let [olivia, omar] = ids(&app, &["olivia.owner@acme.test", "omar.owner@acme.test"]).await[..] else { unreachable!() };
-        let (a, b) = tokio::join!(
-            remove(&app, app.owner_token(), json!({ "userIds": [omar] })),
-            remove(&app, &omar_session, json!({ "userIds": [olivia] })),
-        );
-        let succeeded = [&a, &b]
-            .iter()
-            .filter(|answer| !answer.has_errors() && user_error_codes(&answer["data"]["removeMembers"]).is_empty())
-            .count();
-        assert_eq!(succeeded, 1, "exactly one removal wins: {a} {b}");
-        let owners = membership::Entity::find()
-            .filter(membership::Column::WorkspaceId.eq(app.demo.workspace_id))
-            .filter(membership::Column::Role.eq(entities::Role::Owner))
-            .filter(membership::Column::DeletedAt.is_null())
+            },
+            Utc::now(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        counted.push(statements.load(std::sync::atomic::Ordering::SeqCst));
+        txn.commit().await.unwrap();
+        assert_eq!(removed.members.len(), user_ids.len());
+        let offboarding = removed.recorded.offboarding.id;
+        let audited = audit_entry::Entity::find()
+            .filter(audit_entry::Column::Action.eq("team_membership_remove"))
+            .filter(audit_entry::Column::TargetUserId.is_in(user_ids.iter().copied()))
             .count(app.db())
             .await
             .unwrap();
-        assert_eq!(owners, 1);
+        assert_eq!(
+            audited as usize,
+            user_ids.len(),
+            "an audit entry for every member"
+        );
+        let rows = outbox::Entity::find()
+            .filter(outbox::Column::OffboardingId.eq(offboarding))
+            .count(app.db())
+            .await
+            .unwrap();
+        // Sessions, campaigns, API keys, and an email each.
+        assert_eq!(rows as usize, 3 + user_ids.len());
     }
+    let [for_one, for_many] = counted[..] else {
+        unreachable!()
+    };
+    // Reading what the rules need, then writing: fewer is welcome, more fails.
+    assert!(
+        (5..=14).contains(&for_one),
+        "one member's removal is {for_one} statements"
+    );
+    // 2,500 audit entries are 3 INSERTs instead of 1; 2,503 outbox rows 3 instead of 1.
+    assert_eq!(
+        for_many,
+        for_one + 2 + 2,
+        "one member: {for_one} statements; 2,500: {for_many}"
+    );
+}
 
-    async fn a_job_delivered_twice_takes_effect_once(app: TestApp) configure(no_worker) {
-        let mia_session = app.sign_in("mia.member@acme.test").await;
-        let _second = app.sign_in("mia.member@acme.test").await;
-        let mia = user_id(&app, "mia.member@acme.test").await;
-        give_all_contacts_to_the_owner(&app).await;
-        let answer = remove(&app, app.owner_token(), json!({ "userIds": [mia], "revokeApiKeys": true })).await;
-        let offboarding_id: Uuid = data(&answer)["removeMembers"]["offboarding"]["id"].as_str().unwrap().parse().unwrap();
-        let deps = worker::runner::Dependencies {
-            db: app.db().clone(),
-            mailer: worker::mail::Mailer::new(&app.config.worker.mail).unwrap(),
-            config: app.config.worker.clone(),
-        };
-        let jobs = outbox::Entity::find().filter(outbox::Column::OffboardingId.eq(offboarding_id)).all(app.db()).await.unwrap();
-        assert_eq!(jobs.len(), 4);
-        for job in &jobs {
-            // Two deliveries at the same moment, then a late third one.
-            let (first, second) = tokio::join!(worker::runner::process(&deps, job.id), worker::runner::process(&deps, job.id));
-            use worker::runner::Outcome;
-            let outcomes = [first.unwrap(), second.unwrap()];
-            assert_eq!(outcomes.iter().filter(|o| **o == Outcome::Succeeded).count(), 1, "{}: {outcomes:?}", job.kind);
-            assert!(outcomes.iter().all(|o| matches!(o, Outcome::Succeeded | Outcome::AlreadyFinished | Outcome::NotClaimed)), "{outcomes:?}");
-            assert_eq!(worker::runner::process(&deps, job.id).await.unwrap(), worker::runner::Outcome::AlreadyFinished);
-        }
-        let count = |action: &'static str| audit_entry::Entity::find().filter(audit_entry::Column::Action.eq(action)).count(app.db());
-        assert_eq!(count("sessions_end").await.unwrap(), 1);
-        assert_eq!(count("api_key_revoke").await.unwrap(), 1);
-        let entry = audit_entry::Entity::find().filter(audit_entry::Column::Action.eq("sessions_end")).one(app.db()).await.unwrap().unwrap();
-        assert_eq!(entry.metadata["sessions"], 2);
-        let email_job = jobs.iter().find(|j| j.kind == "send_removal_email").unwrap();
-        assert!(app.sent_email(email_job.id).is_some(), "sent once (sent_email asserts one copy)");
-        assert!(!can_act(&app, &mia_session).await);
-    }
+async fn removal_cuts_access_at_commit_with_no_worker_running(app: TestApp) {
+    give_all_contacts_to_the_owner(&app).await;
+    let omar = app.sign_in("omar.owner@acme.test").await;
+    let ada = app.sign_in("ada.admin@acme.test").await;
+    let omar_key = create_api_key(&app, &omar, "Omar's automation", "ADMIN").await;
+    let ada_key = create_api_key(&app, &ada, "Ada's automation", "MEMBER").await;
 
-    async fn a_failing_job_backs_off_then_goes_dead_with_its_last_error(app: TestApp) configure(|config: &mut tests::Config| {
-        // Nothing listens on port 1: every attempt to send email fails.
-        config.worker.mail.transport = worker::config::MailTransport::Smtp {
-            host: "127.0.0.1".into(),
-            port: 1,
-            tls: worker::config::SmtpTls::None,
-            credentials: None,
-            timeout: Duration::from_secs(2),
-            ca_certificates: None,
-        };
-        // Retries fast enough to watch.
-        config.worker.retry = domain::outbox::RetryPolicy {
-            max_attempts: 3,
-            base_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(2),
-        };
-    }) {
-        let gus = user_id(&app, "gus.guest@acme.test").await;
-        let started = Utc::now();
-        let answer = remove(&app, app.owner_token(), json!({ "userIds": [gus] })).await;
-        let id = data(&answer)["removeMembers"]["offboarding"]["id"].as_str().unwrap().to_owned();
-        let offboarding = app.wait_for_offboarding(&id, Duration::from_secs(30)).await;
-        assert_eq!(offboarding["status"], "FAILED", "{offboarding}");
-        assert_eq!(offboarding["summary"]["dead"], 1);
-        assert_eq!(offboarding["summary"]["succeeded"], 2, "the other side effects are done");
-        let email = offboarding["jobs"].as_array().unwrap().iter().find(|j| j["kind"] == "send_removal_email").unwrap();
-        assert_eq!(email["status"], "DEAD");
-        assert_eq!(email["attempts"], 3);
-        assert!(!email["lastError"].as_str().unwrap().is_empty());
-        let row = outbox::Entity::find_by_id(email["id"].as_str().unwrap().parse::<Uuid>().unwrap()).one(app.db()).await.unwrap().unwrap();
-        // Backoff of 200 ms then 400 ms between the three attempts.
-        let took = row.updated_at - started;
-        assert!(took >= chrono::Duration::milliseconds(600), "{took:?}");
-        // …and not much more: the retries wait for their backoff, not for a poll or a requeue.
-        assert!(took < chrono::Duration::seconds(5), "{took:?}");
+    // Without revokeApiKeys the person is out, their keys keep working.
+    let answer = remove(
+        &app,
+        app.owner_token(),
+        json!({ "userIds": ids(&app, &["omar.owner@acme.test"]).await, "reason": "left" }),
+    )
+    .await;
+    let payload = &data(&answer)["removeMembers"];
+    assert_eq!(user_error_codes(payload), Vec::<&str>::new());
+    assert!(
+        !can_act(&app, &omar).await,
+        "the session is refused on the very next request"
+    );
+    assert!(
+        can_act(&app, &omar_key).await,
+        "keys keep working without revokeApiKeys"
+    );
+    assert_eq!(payload["removedMembers"][0]["apiKeysRevoked"], 0);
+
+    // With revokeApiKeys, the keys are refused at once too.
+    let answer = remove(
+        &app,
+        app.owner_token(),
+        json!({ "userIds": ids(&app, &["ada.admin@acme.test"]).await, "revokeApiKeys": true }),
+    )
+    .await;
+    let payload = &data(&answer)["removeMembers"];
+    assert_eq!(user_error_codes(payload), Vec::<&str>::new());
+    assert_eq!(
+        payload["removedMembers"][0]["apiKeysRevoked"], 2,
+        "her demo key and the new one"
+    );
+    assert!(!can_act(&app, &ada).await);
+    assert!(!can_act(&app, &ada_key).await);
+
+    // No worker ran: the cut comes from the membership, not from ended sessions.
+    let ended = session::Entity::find()
+        .filter(session::Column::RevokedAt.is_not_null())
+        .count(app.db())
+        .await
+        .unwrap();
+    assert_eq!(ended, 0);
+    let done = outbox::Entity::find()
+        .filter(outbox::Column::Status.eq(OutboxStatus::Succeeded))
+        .count(app.db())
+        .await
+        .unwrap();
+    assert_eq!(done, 0);
+    // The members list no longer shows them; their accounts still exist.
+    let answer = app
+        .graphql(
+            Some(app.owner_token()),
+            "query($ws: UUID!) { members(workspaceId: $ws) { totalCount } }",
+            json!({ "ws": app.demo.workspace_id }),
+        )
+        .await;
+    assert_eq!(data(&answer)["members"]["totalCount"], 6);
+    assert!(
+        entities::user::Entity::find_by_id(user_id(&app, "ada.admin@acme.test").await)
+            .one(app.db())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // Removed from this workspace only: Ada still works in Research.
+    let research = crate::access::research_workspace(&app).await;
+    let ada_research = app.sign_in_to(research, "ada.admin@acme.test").await;
+    assert!(can_act(&app, &ada_research).await);
+}
+
+async fn the_worker_carries_out_every_side_effect(app: TestApp) {
+    give_all_contacts_to_the_owner(&app).await;
+    let mia_session = app.sign_in("mia.member@acme.test").await;
+    let [mia, gus] = ids(&app, &["mia.member@acme.test", "gus.guest@acme.test"]).await[..] else {
+        unreachable!()
+    };
+    let answer = remove(&app, app.owner_token(), json!({ "userIds": [mia], "reason": "moved team", "reattributeTo": gus, "revokeApiKeys": true })).await;
+    let payload = &data(&answer)["removeMembers"];
+    assert_eq!(user_error_codes(payload), Vec::<&str>::new());
+    assert_eq!(
+        payload["removedMembers"][0]["seatFreed"], true,
+        "Mia had no other membership in Acme"
+    );
+    let offboarding_id = payload["offboarding"]["id"].as_str().unwrap().to_owned();
+
+    let offboarding = app
+        .wait_for_offboarding(&offboarding_id, Duration::from_secs(30))
+        .await;
+    assert_eq!(offboarding["status"], "SUCCEEDED", "{offboarding}");
+    let kinds: Vec<&str> = offboarding["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "end_sessions",
+            "reattribute_campaigns",
+            "revoke_api_keys",
+            "send_removal_email"
+        ]
+    );
+
+    // Sessions ended for good.
+    let open = session::Entity::find()
+        .filter(session::Column::UserId.eq(mia))
+        .filter(session::Column::RevokedAt.is_null())
+        .count(app.db())
+        .await
+        .unwrap();
+    assert_eq!(open, 0);
+    assert!(!can_act(&app, &mia_session).await);
+    // Her key revoked with a reason.
+    let key = api_key::Entity::find()
+        .filter(api_key::Column::CreatedBy.eq(mia))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(key.revoked_at.is_some());
+    assert_eq!(
+        key.revoked_reason.as_deref(),
+        Some("member removed: moved team")
+    );
+    // Campaigns reattributed, authorship kept; rules and creatives untouched.
+    let campaigns = campaign::Entity::find()
+        .filter(campaign::Column::CreatedBy.eq(mia))
+        .all(app.db())
+        .await
+        .unwrap();
+    assert_eq!(campaigns.len(), 2);
+    assert!(campaigns.iter().all(|c| c.owner_id == gus));
+    let rule = rule::Entity::find()
+        .filter(rule::Column::Name.eq("Pause low CTR ads"))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((rule.creator_id, rule.enabled), (mia, true));
+    let logo = creative::Entity::find()
+        .filter(creative::Column::Name.eq("Logo pack"))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(logo.uploaded_by, mia);
+    // The email reached her, naming the workspace and the group she left.
+    let email_job = offboarding["jobs"][3]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let email = app
+        .sent_email(email_job)
+        .expect("the removal email was delivered");
+    assert!(email.contains("mia.member@acme.test"));
+    assert!(email.contains("You were removed from Marketing"));
+    assert!(email.contains("Designers"));
+    assert!(email.contains("moved team"));
+    // The audit trail: the removal, the ended sessions, the revoked key, the campaigns.
+    let actions: Vec<String> = audit_entry::Entity::find()
+        .filter(audit_entry::Column::TargetUserId.eq(mia))
+        .order_by_asc(audit_entry::Column::Id)
+        .all(app.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    for action in [
+        "team_membership_remove",
+        "sessions_end",
+        "api_key_revoke",
+        "campaigns_reattribute",
+    ] {
+        assert_eq!(
+            actions.iter().filter(|a| *a == action).count(),
+            1,
+            "{action} in {actions:?}"
+        );
     }
+}
+
+async fn campaigns_go_to_the_workspace_and_seats_are_freed_only_when_nothing_remains(app: TestApp) {
+    let answer = remove(
+        &app,
+        app.owner_token(),
+        json!({ "userIds": ids(&app, &["max.member@acme.test", "gus.guest@acme.test"]).await }),
+    )
+    .await;
+    let payload = &data(&answer)["removeMembers"];
+    assert_eq!(user_error_codes(payload), Vec::<&str>::new());
+    let freed: Vec<(&str, bool)> = payload["removedMembers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["email"].as_str().unwrap(),
+                m["seatFreed"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        freed,
+        [
+            ("max.member@acme.test", false),
+            ("gus.guest@acme.test", true)
+        ],
+        "Max stays in Research"
+    );
+    let answer = app
+        .graphql(
+            Some(app.owner_token()),
+            "query($org: UUID!) { seatUsage(organizationId: $org) { used } }",
+            json!({ "org": app.demo.organization_id }),
+        )
+        .await;
+    assert_eq!(data(&answer)["seatUsage"]["used"], 7);
+
+    let offboarding = app
+        .wait_for_offboarding(
+            payload["offboarding"]["id"].as_str().unwrap(),
+            Duration::from_secs(30),
+        )
+        .await;
+    assert_eq!(offboarding["status"], "SUCCEEDED", "{offboarding}");
+    let system = workspace::Entity::find_by_id(app.demo.workspace_id)
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap()
+        .system_user_id;
+    let max = user_id(&app, "max.member@acme.test").await;
+    let black_friday = campaign::Entity::find()
+        .filter(campaign::Column::Name.eq("Black Friday"))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (black_friday.owner_id, black_friday.created_by),
+        (system, max)
+    );
+    // Removing an invited person revokes the invitation (and sends no email).
+    let answer = remove(
+        &app,
+        app.owner_token(),
+        json!({ "userIds": ids(&app, &["ivy.invited@acme.test"]).await }),
+    )
+    .await;
+    let payload = &data(&answer)["removeMembers"];
+    assert_eq!(user_error_codes(payload), Vec::<&str>::new());
+    let invitation = entities::invitation::Entity::find()
+        .filter(entities::invitation::Column::Email.eq("ivy.invited@acme.test"))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(invitation.revoked_at.is_some());
+    assert_eq!(
+        payload["offboarding"]["summary"]["total"], 2,
+        "sessions and campaigns; no email"
+    );
+    let revoked = audit_entry::Entity::find()
+        .filter(audit_entry::Column::Action.eq("invitation_revoke"))
+        .all(app.db())
+        .await
+        .unwrap();
+    assert_eq!(revoked.len(), 1, "{revoked:?}");
+    assert_eq!(
+        revoked[0].target_user_id,
+        Some(user_id(&app, "ivy.invited@acme.test").await)
+    );
+    assert_eq!(
+        revoked[0].metadata,
+        json!({ "invitation_id": invitation.id, "reason": "member removed" })
+    );
+}
+
+async fn one_blocked_member_blocks_the_whole_call_and_changes_nothing(app: TestApp) {
+    let before = snapshot(&app).await;
+    let [mia, max, olivia, ada, dana] = ids(
+        &app,
+        &[
+            "mia.member@acme.test",
+            "max.member@acme.test",
+            "olivia.owner@acme.test",
+            "ada.admin@acme.test",
+            "dana.deactivated@acme.test",
+        ],
+    )
+    .await[..] else {
+        unreachable!()
+    };
+    let unknown = Uuid::now_v7();
+    let answer = remove(
+        &app,
+        app.owner_token(),
+        json!({ "userIds": [mia, olivia, max, ada, unknown], "revokeApiKeys": true }),
+    )
+    .await;
+    let payload = &data(&answer)["removeMembers"];
+    let mut errors: Vec<(String, String)> = payload["userErrors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["code"].as_str().unwrap().to_owned(),
+                e["userId"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    errors.sort();
+    let mut expected = vec![
+        ("CANNOT_REMOVE_SELF".to_owned(), olivia.to_string()),
+        ("CONTACT_REASSIGNMENT_REQUIRED".to_owned(), ada.to_string()),
+        ("CONTACT_REASSIGNMENT_REQUIRED".to_owned(), mia.to_string()),
+        ("MEMBER_NOT_FOUND".to_owned(), unknown.to_string()),
+    ];
+    expected.sort();
+    assert_eq!(errors, expected);
+    assert!(payload["offboarding"].is_null() && payload["removedMembers"] == json!([]));
+    assert_eq!(snapshot(&app).await, before, "nothing was written");
+
+    // Campaigns can't go to someone deactivated, or to someone leaving in the same call.
+    for assignee in [dana, max] {
+        let answer = remove(
+            &app,
+            app.owner_token(),
+            json!({ "userIds": [max], "reattributeTo": assignee }),
+        )
+        .await;
+        let payload = &data(&answer)["removeMembers"];
+        assert_eq!(user_error_codes(payload), ["INVALID_ASSIGNEE"]);
+        assert_eq!(payload["userErrors"][0]["field"], "reattributeTo");
+    }
+    // Already removed, and a role above the caller's.
+    let answer = remove(&app, app.owner_token(), json!({ "userIds": [max] })).await;
+    assert_eq!(
+        user_error_codes(&data(&answer)["removeMembers"]),
+        Vec::<&str>::new()
+    );
+    let answer = remove(&app, app.owner_token(), json!({ "userIds": [max] })).await;
+    assert_eq!(
+        user_error_codes(&data(&answer)["removeMembers"]),
+        ["ALREADY_REMOVED"]
+    );
+    let ada_token = app.sign_in("ada.admin@acme.test").await;
+    let answer = remove(
+        &app,
+        &ada_token,
+        json!({ "userIds": ids(&app, &["omar.owner@acme.test"]).await }),
+    )
+    .await;
+    assert_eq!(
+        user_error_codes(&data(&answer)["removeMembers"]),
+        ["ROLE_NOT_MANAGEABLE"]
+    );
+    assert_eq!(
+        snapshot(&app).await.0,
+        before.0 - 1,
+        "only Max's removal went through"
+    );
+}
+
+async fn bad_input_is_refused_and_changes_nothing(app: TestApp) {
+    let before = snapshot(&app).await;
+    let mia = user_id(&app, "mia.member@acme.test").await;
+    let too_many: Vec<Uuid> = (0..10_001).map(|_| Uuid::now_v7()).collect();
+    for input in [
+        json!({ "userIds": [] }),
+        json!({ "userIds": too_many }),
+        json!({ "userIds": ["not-a-uuid"] }),
+        json!({ "userIds": [mia], "reason": "x".repeat(1_001) }),
+    ] {
+        let answer = remove(&app, app.owner_token(), input).await;
+        assert_eq!(
+            error_code(&answer),
+            "BAD_USER_INPUT",
+            "{}",
+            answer["errors"][0]["message"]
+        );
+    }
+    let answer = app
+        .graphql(
+            Some(app.owner_token()),
+            REMOVE,
+            json!({ "input": { "workspaceId": Uuid::now_v7(), "userIds": [mia] } }),
+        )
+        .await;
+    assert_eq!(error_code(&answer), "NOT_FOUND");
+    let max = app.sign_in("max.member@acme.test").await;
+    let answer = remove(&app, &max, json!({ "userIds": [mia] })).await;
+    assert_eq!(error_code(&answer), "FORBIDDEN");
+    let answer = remove(&app, "ofs_nobody", json!({ "userIds": [mia] })).await;
+    assert_eq!(error_code(&answer), "UNAUTHENTICATED");
+    assert_eq!(snapshot(&app).await, before);
+}
+
+async fn deactivation_keeps_the_membership_and_reactivation_needs_a_fresh_sign_in(app: TestApp) {
+    let mia_session = app.sign_in("mia.member@acme.test").await;
+    let mia = user_id(&app, "mia.member@acme.test").await;
+    let input = json!({ "input": { "workspaceId": app.demo.workspace_id, "userId": mia, "reason": "on leave" } });
+    let answer = app
+        .graphql(Some(app.owner_token()), DEACTIVATE, input.clone())
+        .await;
+    let payload = &data(&answer)["deactivateUser"];
+    assert_eq!(user_error_codes(payload), Vec::<&str>::new());
+    assert_eq!(payload["member"]["status"], "DEACTIVATED");
+    assert_eq!(
+        payload["member"]["groups"],
+        json!([{ "name": "Designers" }]),
+        "groups kept"
+    );
+    assert!(
+        !can_act(&app, &mia_session).await,
+        "refused at once, no worker needed"
+    );
+    let answer = app.graphql(None, "mutation($input: SignInInput!) { signIn(input: $input) { userErrors { code } } }",
+        json!({ "input": { "workspaceId": app.demo.workspace_id, "email": "mia.member@acme.test", "password": "demo-password" } })).await;
+    assert_eq!(
+        user_error_codes(&data(&answer)["signIn"]),
+        ["MEMBERSHIP_DEACTIVATED"]
+    );
+    let answer = app
+        .graphql(
+            Some(app.owner_token()),
+            "query($org: UUID!) { seatUsage(organizationId: $org) { used } }",
+            json!({ "org": app.demo.organization_id }),
+        )
+        .await;
+    assert_eq!(
+        data(&answer)["seatUsage"]["used"],
+        8,
+        "a deactivated member keeps the seat"
+    );
+    let answer = app
+        .graphql(Some(app.owner_token()), DEACTIVATE, input)
+        .await;
+    assert_eq!(
+        user_error_codes(&data(&answer)["deactivateUser"]),
+        ["ALREADY_DEACTIVATED"]
+    );
+
+    let reactivate = json!({ "input": { "workspaceId": app.demo.workspace_id, "userId": mia } });
+    let answer = app
+        .graphql(Some(app.owner_token()), REACTIVATE, reactivate.clone())
+        .await;
+    let payload = &data(&answer)["reactivateUser"];
+    assert_eq!(user_error_codes(payload), Vec::<&str>::new());
+    assert_eq!(
+        (
+            payload["member"]["status"].as_str(),
+            payload["member"]["role"].as_str()
+        ),
+        (Some("ACTIVE"), Some("MEMBER"))
+    );
+    assert!(!can_act(&app, &mia_session).await, "old sessions stay dead");
+    let fresh = app.sign_in("mia.member@acme.test").await;
+    assert!(can_act(&app, &fresh).await);
+    let answer = app
+        .graphql(Some(app.owner_token()), REACTIVATE, reactivate)
+        .await;
+    assert_eq!(
+        user_error_codes(&data(&answer)["reactivateUser"]),
+        ["NOT_DEACTIVATED"]
+    );
+
+    // A deactivated member can later be removed completely.
+    let dana = user_id(&app, "dana.deactivated@acme.test").await;
+    let answer = remove(&app, app.owner_token(), json!({ "userIds": [dana] })).await;
+    assert_eq!(
+        user_error_codes(&data(&answer)["removeMembers"]),
+        Vec::<&str>::new()
+    );
+    // An invited person is not deactivated; they are removed.
+    let ivy = user_id(&app, "ivy.invited@acme.test").await;
+    let answer = app
+        .graphql(
+            Some(app.owner_token()),
+            DEACTIVATE,
+            json!({ "input": { "workspaceId": app.demo.workspace_id, "userId": ivy } }),
+        )
+        .await;
+    assert_eq!(
+        user_error_codes(&data(&answer)["deactivateUser"]),
+        ["INVITATION_PENDING"]
+    );
+    let actions: Vec<String> = audit_entry::Entity::find()
+        .filter(audit_entry::Column::TargetUserId.eq(mia))
+        .order_by_asc(audit_entry::Column::Id)
+        .all(app.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions,
+        ["team_membership_deactivate", "team_membership_reactivate"]
+    );
+}
+
+async fn the_last_active_owner_can_be_neither_removed_nor_deactivated(app: TestApp) {
+    // Olivia's OWNER key keeps acting after Omar deactivates her: Omar is then the last
+    // active owner.
+    let olivia_key = create_api_key(&app, app.owner_token(), "Olivia's admin bot", "OWNER").await;
+    let omar_session = app.sign_in("omar.owner@acme.test").await;
+    let [olivia, omar] = ids(&app, &["olivia.owner@acme.test", "omar.owner@acme.test"]).await[..]
+    else {
+        unreachable!()
+    };
+    let answer = app
+        .graphql(
+            Some(&omar_session),
+            DEACTIVATE,
+            json!({ "input": { "workspaceId": app.demo.workspace_id, "userId": olivia } }),
+        )
+        .await;
+    assert_eq!(
+        user_error_codes(&data(&answer)["deactivateUser"]),
+        Vec::<&str>::new()
+    );
+
+    let answer = remove(&app, &olivia_key, json!({ "userIds": [omar] })).await;
+    let payload = &data(&answer)["removeMembers"];
+    assert_eq!(user_error_codes(payload), ["LAST_OWNER"]);
+    assert_eq!(payload["userErrors"][0]["userId"], omar.to_string());
+    let answer = app
+        .graphql(
+            Some(&olivia_key),
+            DEACTIVATE,
+            json!({ "input": { "workspaceId": app.demo.workspace_id, "userId": omar } }),
+        )
+        .await;
+    assert_eq!(
+        user_error_codes(&data(&answer)["deactivateUser"]),
+        ["LAST_OWNER"]
+    );
+    assert!(can_act(&app, &omar_session).await);
+}
+
+async fn two_owners_removing_each_other_at_once_leave_one_owner(app: TestApp) {
+    let omar_session = app.sign_in("omar.owner@acme.test").await;
+    let [olivia, omar] = ids(&app, &["olivia.owner@acme.test", "omar.owner@acme.test"]).await[..]
+    else {
+        unreachable!()
+    };
+    let (a, b) = tokio::join!(
+        remove(&app, app.owner_token(), json!({ "userIds": [omar] })),
+        remove(&app, &omar_session, json!({ "userIds": [olivia] })),
+    );
+    let succeeded = [&a, &b]
+        .iter()
+        .filter(|answer| {
+            !answer.has_errors() && user_error_codes(&answer["data"]["removeMembers"]).is_empty()
+        })
+        .count();
+    assert_eq!(succeeded, 1, "exactly one removal wins: {a} {b}");
+    let owners = membership::Entity::find()
+        .filter(membership::Column::WorkspaceId.eq(app.demo.workspace_id))
+        .filter(membership::Column::Role.eq(entities::Role::Owner))
+        .filter(membership::Column::DeletedAt.is_null())
+        .count(app.db())
+        .await
+        .unwrap();
+    assert_eq!(owners, 1);
+}
+
+async fn a_job_delivered_twice_takes_effect_once(app: TestApp) {
+    let mia_session = app.sign_in("mia.member@acme.test").await;
+    let _second = app.sign_in("mia.member@acme.test").await;
+    let mia = user_id(&app, "mia.member@acme.test").await;
+    give_all_contacts_to_the_owner(&app).await;
+    let answer = remove(
+        &app,
+        app.owner_token(),
+        json!({ "userIds": [mia], "revokeApiKeys": true }),
+    )
+    .await;
+    let offboarding_id: Uuid = data(&answer)["removeMembers"]["offboarding"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let deps = worker::runner::Dependencies {
+        db: app.db().clone(),
+        mailer: worker::mail::Mailer::new(&app.config.worker.mail).unwrap(),
+        config: app.config.worker.clone(),
+    };
+    let jobs = outbox::Entity::find()
+        .filter(outbox::Column::OffboardingId.eq(offboarding_id))
+        .all(app.db())
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 4);
+    for job in &jobs {
+        // Two deliveries at the same moment, then a late third one.
+        let (first, second) = tokio::join!(
+            worker::runner::process(&deps, job.id),
+            worker::runner::process(&deps, job.id)
+        );
+        use worker::runner::Outcome;
+        let outcomes = [first.unwrap(), second.unwrap()];
+        assert_eq!(
+            outcomes
+                .iter()
+                .filter(|o| **o == Outcome::Succeeded)
+                .count(),
+            1,
+            "{}: {outcomes:?}",
+            job.kind
+        );
+        assert!(
+            outcomes.iter().all(|o| matches!(
+                o,
+                Outcome::Succeeded | Outcome::AlreadyFinished | Outcome::NotClaimed
+            )),
+            "{outcomes:?}"
+        );
+        assert_eq!(
+            worker::runner::process(&deps, job.id).await.unwrap(),
+            worker::runner::Outcome::AlreadyFinished
+        );
+    }
+    let count = |action: &'static str| {
+        audit_entry::Entity::find()
+            .filter(audit_entry::Column::Action.eq(action))
+            .count(app.db())
+    };
+    assert_eq!(count("sessions_end").await.unwrap(), 1);
+    assert_eq!(count("api_key_revoke").await.unwrap(), 1);
+    let entry = audit_entry::Entity::find()
+        .filter(audit_entry::Column::Action.eq("sessions_end"))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(entry.metadata["sessions"], 2);
+    let email_job = jobs
+        .iter()
+        .find(|j| j.kind == "send_removal_email")
+        .unwrap();
+    assert!(
+        app.sent_email(email_job.id).is_some(),
+        "sent once (sent_email asserts one copy)"
+    );
+    assert!(!can_act(&app, &mia_session).await);
+}
+
+async fn a_failing_job_backs_off_then_goes_dead_with_its_last_error(app: TestApp) {
+    let gus = user_id(&app, "gus.guest@acme.test").await;
+    let started = Utc::now();
+    let answer = remove(&app, app.owner_token(), json!({ "userIds": [gus] })).await;
+    let id = data(&answer)["removeMembers"]["offboarding"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let offboarding = app.wait_for_offboarding(&id, Duration::from_secs(30)).await;
+    assert_eq!(offboarding["status"], "FAILED", "{offboarding}");
+    assert_eq!(offboarding["summary"]["dead"], 1);
+    assert_eq!(
+        offboarding["summary"]["succeeded"], 2,
+        "the other side effects are done"
+    );
+    let email = offboarding["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["kind"] == "send_removal_email")
+        .unwrap();
+    assert_eq!(email["status"], "DEAD");
+    assert_eq!(email["attempts"], 3);
+    assert!(!email["lastError"].as_str().unwrap().is_empty());
+    let row = outbox::Entity::find_by_id(email["id"].as_str().unwrap().parse::<Uuid>().unwrap())
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    // Backoff of 200 ms then 400 ms between the three attempts.
+    let took = row.updated_at - started;
+    assert!(took >= chrono::Duration::milliseconds(600), "{took:?}");
+    // …and not much more: the retries wait for their backoff, not for a poll or a requeue.
+    assert!(took < chrono::Duration::seconds(5), "{took:?}");
 }
 
 /// Redis is down when the mutation commits: access is cut anyway, the jobs wait in the outbox,

@@ -58,147 +58,283 @@ async fn all_succeeded(app: &TestApp, offboarding_id: &str) {
 }
 
 backend_tests! {
-    /// Remove (no worker) → re-invite → accept: the session from before the removal stays
-    /// refused under the new membership, and the late job doesn't touch the new session.
-    async fn a_new_membership_revives_no_session_and_late_jobs_spare_the_new_one(app: TestApp) configure(no_worker) {
-        give_all_contacts_to_the_owner(&app).await;
-        let mia = user_id(&app, MIA).await;
-        let old_session = app.sign_in(MIA).await;
-        let removed = call(&app, app.owner_token(), REMOVE, "removeMembers", json!({ "userIds": [mia] })).await;
-        let offboarding_id = removed["offboarding"]["id"].as_str().unwrap().to_owned();
-        assert!(!can_act(&app, &old_session).await);
+    a_new_membership_revives_no_session_and_late_jobs_spare_the_new_one => no_worker,
+    late_jobs_of_a_restored_removal_spare_what_came_after_it => no_worker,
+    late_jobs_of_a_reactivated_member_spare_what_came_after_it => no_worker,
+    an_email_that_can_never_be_sent_is_dead_at_once,
+    an_unreadable_payload_is_dead_at_once,
+}
 
-        let invited = call(&app, app.owner_token(), INVITE, "inviteMember", json!({ "email": MIA, "role": "MEMBER" })).await;
-        let accepted = app
-            .graphql(None, ACCEPT, json!({ "input": { "token": invited["invitationToken"], "name": "Mia Again", "password": api::demo::DEMO_PASSWORD } }))
-            .await;
-        let new_session = data(&accepted)["acceptInvitation"]["token"].as_str().unwrap_or_else(|| panic!("{accepted}")).to_owned();
-        assert!(can_act(&app, &new_session).await);
-        assert!(!can_act(&app, &old_session).await, "a new membership must not revive a session of the removed one");
+/// Remove (no worker) → re-invite → accept: the session from before the removal stays
+/// refused under the new membership, and the late job doesn't touch the new session.
+async fn a_new_membership_revives_no_session_and_late_jobs_spare_the_new_one(app: TestApp) {
+    give_all_contacts_to_the_owner(&app).await;
+    let mia = user_id(&app, MIA).await;
+    let old_session = app.sign_in(MIA).await;
+    let removed = call(
+        &app,
+        app.owner_token(),
+        REMOVE,
+        "removeMembers",
+        json!({ "userIds": [mia] }),
+    )
+    .await;
+    let offboarding_id = removed["offboarding"]["id"].as_str().unwrap().to_owned();
+    assert!(!can_act(&app, &old_session).await);
 
-        let worker = start_worker(&app).await;
-        all_succeeded(&app, &offboarding_id).await;
-        worker.stop().await;
-        assert!(can_act(&app, &new_session).await, "the late end_sessions job spared the session made after the removal");
-        assert!(!can_act(&app, &old_session).await);
-    }
+    let invited = call(
+        &app,
+        app.owner_token(),
+        INVITE,
+        "inviteMember",
+        json!({ "email": MIA, "role": "MEMBER" }),
+    )
+    .await;
+    let accepted = app
+        .graphql(None, ACCEPT, json!({ "input": { "token": invited["invitationToken"], "name": "Mia Again", "password": api::demo::DEMO_PASSWORD } }))
+        .await;
+    let new_session = data(&accepted)["acceptInvitation"]["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{accepted}"))
+        .to_owned();
+    assert!(can_act(&app, &new_session).await);
+    assert!(
+        !can_act(&app, &old_session).await,
+        "a new membership must not revive a session of the removed one"
+    );
 
-    /// Remove with revokeApiKeys (no worker) → restore → sign in, create a key → the worker
-    /// runs the removal's jobs: the new session and key keep working.
-    async fn late_jobs_of_a_restored_removal_spare_what_came_after_it(app: TestApp) configure(no_worker) {
-        give_all_contacts_to_the_owner(&app).await;
-        let ada = user_id(&app, ADA).await;
-        let old_session = app.sign_in(ADA).await;
-        let old_key = create_api_key(&app, &old_session, "before", "ADMIN").await;
-        let removed = call(&app, app.owner_token(), REMOVE, "removeMembers", json!({ "userIds": [ada], "revokeApiKeys": true })).await;
-        let offboarding_id = removed["offboarding"]["id"].as_str().unwrap().to_owned();
-        call(&app, app.owner_token(), RESTORE, "restoreMember", json!({ "userId": ada })).await;
-        let new_session = app.sign_in(ADA).await;
-        let new_key = create_api_key(&app, &new_session, "after", "ADMIN").await;
+    let worker = start_worker(&app).await;
+    all_succeeded(&app, &offboarding_id).await;
+    worker.stop().await;
+    assert!(
+        can_act(&app, &new_session).await,
+        "the late end_sessions job spared the session made after the removal"
+    );
+    assert!(!can_act(&app, &old_session).await);
+}
 
-        let worker = start_worker(&app).await;
-        all_succeeded(&app, &offboarding_id).await;
-        worker.stop().await;
-        assert!(can_act(&app, &new_session).await, "a session made after the restore survives the late job");
-        assert!(can_act(&app, &new_key).await, "a key made after the restore survives the late job");
-        assert!(!can_act(&app, &old_session).await);
-        assert!(!can_act(&app, &old_key).await);
-    }
+/// Remove with revokeApiKeys (no worker) → restore → sign in, create a key → the worker
+/// runs the removal's jobs: the new session and key keep working.
+async fn late_jobs_of_a_restored_removal_spare_what_came_after_it(app: TestApp) {
+    give_all_contacts_to_the_owner(&app).await;
+    let ada = user_id(&app, ADA).await;
+    let old_session = app.sign_in(ADA).await;
+    let old_key = create_api_key(&app, &old_session, "before", "ADMIN").await;
+    let removed = call(
+        &app,
+        app.owner_token(),
+        REMOVE,
+        "removeMembers",
+        json!({ "userIds": [ada], "revokeApiKeys": true }),
+    )
+    .await;
+    let offboarding_id = removed["offboarding"]["id"].as_str().unwrap().to_owned();
+    call(
+        &app,
+        app.owner_token(),
+        RESTORE,
+        "restoreMember",
+        json!({ "userId": ada }),
+    )
+    .await;
+    let new_session = app.sign_in(ADA).await;
+    let new_key = create_api_key(&app, &new_session, "after", "ADMIN").await;
 
-    /// Deactivate with revokeApiKeys (no worker) → reactivate → sign in, create a key → the
-    /// worker runs the deactivation's jobs: the new session and key keep working.
-    async fn late_jobs_of_a_reactivated_member_spare_what_came_after_it(app: TestApp) configure(no_worker) {
-        give_all_contacts_to_the_owner(&app).await;
-        let ada = user_id(&app, ADA).await;
-        let old_session = app.sign_in(ADA).await;
-        let old_key = create_api_key(&app, &old_session, "before", "ADMIN").await;
-        let deactivated = call(&app, app.owner_token(), DEACTIVATE, "deactivateUser", json!({ "userId": ada, "revokeApiKeys": true })).await;
-        let offboarding_id = deactivated["offboarding"]["id"].as_str().unwrap().to_owned();
-        call(&app, app.owner_token(), REACTIVATE, "reactivateUser", json!({ "userId": ada })).await;
-        let new_session = app.sign_in(ADA).await;
-        let new_key = create_api_key(&app, &new_session, "after", "ADMIN").await;
+    let worker = start_worker(&app).await;
+    all_succeeded(&app, &offboarding_id).await;
+    worker.stop().await;
+    assert!(
+        can_act(&app, &new_session).await,
+        "a session made after the restore survives the late job"
+    );
+    assert!(
+        can_act(&app, &new_key).await,
+        "a key made after the restore survives the late job"
+    );
+    assert!(!can_act(&app, &old_session).await);
+    assert!(!can_act(&app, &old_key).await);
+}
 
-        let worker = start_worker(&app).await;
-        all_succeeded(&app, &offboarding_id).await;
-        worker.stop().await;
-        assert!(can_act(&app, &new_session).await, "a session made after the reactivation survives the late job");
-        assert!(can_act(&app, &new_key).await, "a key made after the reactivation survives the late job");
-        assert!(!can_act(&app, &old_session).await);
-        assert!(!can_act(&app, &old_key).await);
-    }
+/// Deactivate with revokeApiKeys (no worker) → reactivate → sign in, create a key → the
+/// worker runs the deactivation's jobs: the new session and key keep working.
+async fn late_jobs_of_a_reactivated_member_spare_what_came_after_it(app: TestApp) {
+    give_all_contacts_to_the_owner(&app).await;
+    let ada = user_id(&app, ADA).await;
+    let old_session = app.sign_in(ADA).await;
+    let old_key = create_api_key(&app, &old_session, "before", "ADMIN").await;
+    let deactivated = call(
+        &app,
+        app.owner_token(),
+        DEACTIVATE,
+        "deactivateUser",
+        json!({ "userId": ada, "revokeApiKeys": true }),
+    )
+    .await;
+    let offboarding_id = deactivated["offboarding"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    call(
+        &app,
+        app.owner_token(),
+        REACTIVATE,
+        "reactivateUser",
+        json!({ "userId": ada }),
+    )
+    .await;
+    let new_session = app.sign_in(ADA).await;
+    let new_key = create_api_key(&app, &new_session, "after", "ADMIN").await;
 
-    /// A person whose name holds CR/LF (or whose address can't be parsed), written by SQL past
-    /// the API: their removal email can never be built, so the job is DEAD on its first
-    /// attempt with the reason, the worker keeps running, and the rest of the removal is done.
-    async fn an_email_that_can_never_be_sent_is_dead_at_once(app: TestApp) {
-        give_all_contacts_to_the_owner(&app).await;
-        let mia = user_id(&app, MIA).await;
-        let max = user_id(&app, MAX).await;
-        user::Entity::update_many()
-            .col_expr(user::Column::Name, Expr::value("Eve\r\nBcc: x@x.test"))
-            .filter(user::Column::Id.eq(mia))
-            .exec(app.db())
-            .await
-            .unwrap();
-        user::Entity::update_many()
-            .col_expr(user::Column::Email, Expr::value("a@b@c.com"))
-            .filter(user::Column::Id.eq(max))
-            .exec(app.db())
-            .await
-            .unwrap();
-        let removed = call(&app, app.owner_token(), REMOVE, "removeMembers", json!({ "userIds": [mia, max] })).await;
-        let offboarding_id = removed["offboarding"]["id"].as_str().unwrap().to_owned();
-        let offboarding = app.wait_for_offboarding(&offboarding_id, Duration::from_secs(30)).await;
-        assert_eq!(offboarding["status"], "FAILED", "{offboarding}");
-        let jobs = offboarding["jobs"].as_array().unwrap();
-        let emails: Vec<&Answer> = jobs.iter().filter(|job| job["kind"] == "send_removal_email").collect();
-        assert_eq!(emails.len(), 2);
-        for email in emails {
-            assert_eq!(email["status"], "DEAD", "{email}");
-            assert_eq!(email["attempts"], 1, "no retry for what can never succeed: {email}");
-            assert!(email["lastError"].as_str().unwrap().starts_with("undeliverable"), "{email}");
-        }
-        assert!(jobs.iter().filter(|job| job["kind"] != "send_removal_email").all(|job| job["status"] == "SUCCEEDED"), "{offboarding}");
+    let worker = start_worker(&app).await;
+    all_succeeded(&app, &offboarding_id).await;
+    worker.stop().await;
+    assert!(
+        can_act(&app, &new_session).await,
+        "a session made after the reactivation survives the late job"
+    );
+    assert!(
+        can_act(&app, &new_key).await,
+        "a key made after the reactivation survives the late job"
+    );
+    assert!(!can_act(&app, &old_session).await);
+    assert!(!can_act(&app, &old_key).await);
+}
 
-        // The worker is still serving: the next removal's side effects are carried out.
-        let gus = user_id(&app, GUS).await;
-        let next = call(&app, app.owner_token(), REMOVE, "removeMembers", json!({ "userIds": [gus] })).await;
-        all_succeeded(&app, next["offboarding"]["id"].as_str().unwrap()).await;
-    }
-
-    /// A row whose payload can't be read (written by an older or broken release) is DEAD on its
-    /// first attempt, named as such.
-    async fn an_unreadable_payload_is_dead_at_once(app: TestApp) {
-        let gus = user_id(&app, GUS).await;
-        let removed = call(&app, app.owner_token(), REMOVE, "removeMembers", json!({ "userIds": [gus] })).await;
-        let offboarding_id: Uuid = removed["offboarding"]["id"].as_str().unwrap().parse().unwrap();
-        all_succeeded(&app, &offboarding_id.to_string()).await;
-        let now = chrono::Utc::now();
-        let id = Uuid::now_v7();
-        outbox::Entity::insert(outbox::ActiveModel {
-            id: sea_orm::Set(id),
-            offboarding_id: sea_orm::Set(offboarding_id),
-            kind: sea_orm::Set("send_removal_email".into()),
-            payload: sea_orm::Set(json!({ "kind": "no_such_job" })),
-            status: sea_orm::Set(entities::OutboxStatus::Pending),
-            attempts: sea_orm::Set(0),
-            last_error: sea_orm::Set(None),
-            available_at: sea_orm::Set(now),
-            created_at: sea_orm::Set(now),
-            updated_at: sea_orm::Set(now),
-            completed_at: sea_orm::Set(None),
-        })
-        .exec_without_returning(app.db())
+/// A person whose name holds CR/LF (or whose address can't be parsed), written by SQL past
+/// the API: their removal email can never be built, so the job is DEAD on its first
+/// attempt with the reason, the worker keeps running, and the rest of the removal is done.
+async fn an_email_that_can_never_be_sent_is_dead_at_once(app: TestApp) {
+    give_all_contacts_to_the_owner(&app).await;
+    let mia = user_id(&app, MIA).await;
+    let max = user_id(&app, MAX).await;
+    user::Entity::update_many()
+        .col_expr(user::Column::Name, Expr::value("Eve\r\nBcc: x@x.test"))
+        .filter(user::Column::Id.eq(mia))
+        .exec(app.db())
         .await
         .unwrap();
-        // Nobody hands it over: the relay finds it.
-        let offboarding = app.wait_for_offboarding(&offboarding_id.to_string(), Duration::from_secs(30)).await;
-        let job = offboarding["jobs"].as_array().unwrap().iter().find(|job| job["id"] == json!(id)).unwrap().clone();
-        assert_eq!(job["status"], "DEAD", "{offboarding}");
-        assert_eq!(job["attempts"], 1);
-        assert!(job["lastError"].as_str().unwrap().starts_with("job payload"), "{job}");
-        assert!(offboarding::Entity::find_by_id(offboarding_id).one(app.db()).await.unwrap().is_some());
+    user::Entity::update_many()
+        .col_expr(user::Column::Email, Expr::value("a@b@c.com"))
+        .filter(user::Column::Id.eq(max))
+        .exec(app.db())
+        .await
+        .unwrap();
+    let removed = call(
+        &app,
+        app.owner_token(),
+        REMOVE,
+        "removeMembers",
+        json!({ "userIds": [mia, max] }),
+    )
+    .await;
+    let offboarding_id = removed["offboarding"]["id"].as_str().unwrap().to_owned();
+    let offboarding = app
+        .wait_for_offboarding(&offboarding_id, Duration::from_secs(30))
+        .await;
+    assert_eq!(offboarding["status"], "FAILED", "{offboarding}");
+    let jobs = offboarding["jobs"].as_array().unwrap();
+    let emails: Vec<&Answer> = jobs
+        .iter()
+        .filter(|job| job["kind"] == "send_removal_email")
+        .collect();
+    assert_eq!(emails.len(), 2);
+    for email in emails {
+        assert_eq!(email["status"], "DEAD", "{email}");
+        assert_eq!(
+            email["attempts"], 1,
+            "no retry for what can never succeed: {email}"
+        );
+        assert!(
+            email["lastError"]
+                .as_str()
+                .unwrap()
+                .starts_with("undeliverable"),
+            "{email}"
+        );
     }
+    assert!(
+        jobs.iter()
+            .filter(|job| job["kind"] != "send_removal_email")
+            .all(|job| job["status"] == "SUCCEEDED"),
+        "{offboarding}"
+    );
+
+    // The worker is still serving: the next removal's side effects are carried out.
+    let gus = user_id(&app, GUS).await;
+    let next = call(
+        &app,
+        app.owner_token(),
+        REMOVE,
+        "removeMembers",
+        json!({ "userIds": [gus] }),
+    )
+    .await;
+    all_succeeded(&app, next["offboarding"]["id"].as_str().unwrap()).await;
+}
+
+/// A row whose payload can't be read (written by an older or broken release) is DEAD on its
+/// first attempt, named as such.
+async fn an_unreadable_payload_is_dead_at_once(app: TestApp) {
+    let gus = user_id(&app, GUS).await;
+    let removed = call(
+        &app,
+        app.owner_token(),
+        REMOVE,
+        "removeMembers",
+        json!({ "userIds": [gus] }),
+    )
+    .await;
+    let offboarding_id: Uuid = removed["offboarding"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    all_succeeded(&app, &offboarding_id.to_string()).await;
+    let now = chrono::Utc::now();
+    let id = Uuid::now_v7();
+    outbox::Entity::insert(outbox::ActiveModel {
+        id: sea_orm::Set(id),
+        offboarding_id: sea_orm::Set(offboarding_id),
+        kind: sea_orm::Set("send_removal_email".into()),
+        payload: sea_orm::Set(json!({ "kind": "no_such_job" })),
+        status: sea_orm::Set(entities::OutboxStatus::Pending),
+        attempts: sea_orm::Set(0),
+        last_error: sea_orm::Set(None),
+        available_at: sea_orm::Set(now),
+        created_at: sea_orm::Set(now),
+        updated_at: sea_orm::Set(now),
+        completed_at: sea_orm::Set(None),
+    })
+    .exec_without_returning(app.db())
+    .await
+    .unwrap();
+    // Nobody hands it over: the relay finds it.
+    let offboarding = app
+        .wait_for_offboarding(&offboarding_id.to_string(), Duration::from_secs(30))
+        .await;
+    let job = offboarding["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|job| job["id"] == json!(id))
+        .unwrap()
+        .clone();
+    assert_eq!(job["status"], "DEAD", "{offboarding}");
+    assert_eq!(job["attempts"], 1);
+    assert!(
+        job["lastError"]
+            .as_str()
+            .unwrap()
+            .starts_with("job payload"),
+        "{job}"
+    );
+    assert!(
+        offboarding::Entity::find_by_id(offboarding_id)
+            .one(app.db())
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
 
 /// 10,000 members in one call, on PostgreSQL + Redis with default settings: every job runs
@@ -245,37 +381,61 @@ async fn a_removal_of_10_000_members_runs_every_job_with_default_settings() {
 }
 
 backend_tests! {
-    /// A key the removed person created while their removal was committing (after the
-    /// mutation's own `now`, so the mutation didn't see it) is still revoked by the late job:
-    /// they never regained access, so the job acts on everything they have.
-    async fn a_key_made_while_the_removal_committed_is_revoked_by_the_job(app: TestApp) configure(no_worker) {
-        give_all_contacts_to_the_owner(&app).await;
-        let ada = user_id(&app, ADA).await;
-        let removed = call(&app, app.owner_token(), REMOVE, "removeMembers", json!({ "userIds": [ada], "revokeApiKeys": true })).await;
-        let offboarding_id: Uuid = removed["offboarding"]["id"].as_str().unwrap().parse().unwrap();
-        let offboarding = offboarding::Entity::find_by_id(offboarding_id).one(app.db()).await.unwrap().unwrap();
-        let racing_key = Uuid::now_v7();
-        entities::api_key::Entity::insert(entities::api_key::ActiveModel {
-            id: sea_orm::Set(racing_key),
-            workspace_id: sea_orm::Set(app.demo.workspace_id),
-            created_by: sea_orm::Set(ada),
-            name: sea_orm::Set("racing".into()),
-            prefix: sea_orm::Set("ofk_race".into()),
-            token_hash: sea_orm::Set(format!("{racing_key}")),
-            role: sea_orm::Set(entities::Role::Admin),
-            last_used_at: sea_orm::Set(None),
-            revoked_at: sea_orm::Set(None),
-            revoked_reason: sea_orm::Set(None),
-            created_at: sea_orm::Set(offboarding.created_at + chrono::Duration::milliseconds(1)),
-        })
-        .exec_without_returning(app.db())
-        .await
-        .unwrap();
+    a_key_made_while_the_removal_committed_is_revoked_by_the_job => no_worker,
+}
 
-        let worker = start_worker(&app).await;
-        all_succeeded(&app, &offboarding_id.to_string()).await;
-        worker.stop().await;
-        let key = entities::api_key::Entity::find_by_id(racing_key).one(app.db()).await.unwrap().unwrap();
-        assert!(key.revoked_at.is_some() && key.revoked_reason.is_some(), "{key:?}");
-    }
+/// A key the removed person created while their removal was committing (after the
+/// mutation's own `now`, so the mutation didn't see it) is still revoked by the late job:
+/// they never regained access, so the job acts on everything they have.
+async fn a_key_made_while_the_removal_committed_is_revoked_by_the_job(app: TestApp) {
+    give_all_contacts_to_the_owner(&app).await;
+    let ada = user_id(&app, ADA).await;
+    let removed = call(
+        &app,
+        app.owner_token(),
+        REMOVE,
+        "removeMembers",
+        json!({ "userIds": [ada], "revokeApiKeys": true }),
+    )
+    .await;
+    let offboarding_id: Uuid = removed["offboarding"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let offboarding = offboarding::Entity::find_by_id(offboarding_id)
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    let racing_key = Uuid::now_v7();
+    entities::api_key::Entity::insert(entities::api_key::ActiveModel {
+        id: sea_orm::Set(racing_key),
+        workspace_id: sea_orm::Set(app.demo.workspace_id),
+        created_by: sea_orm::Set(ada),
+        name: sea_orm::Set("racing".into()),
+        prefix: sea_orm::Set("ofk_race".into()),
+        token_hash: sea_orm::Set(format!("{racing_key}")),
+        role: sea_orm::Set(entities::Role::Admin),
+        last_used_at: sea_orm::Set(None),
+        revoked_at: sea_orm::Set(None),
+        revoked_reason: sea_orm::Set(None),
+        created_at: sea_orm::Set(offboarding.created_at + chrono::Duration::milliseconds(1)),
+    })
+    .exec_without_returning(app.db())
+    .await
+    .unwrap();
+
+    let worker = start_worker(&app).await;
+    all_succeeded(&app, &offboarding_id.to_string()).await;
+    worker.stop().await;
+    let key = entities::api_key::Entity::find_by_id(racing_key)
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        key.revoked_at.is_some() && key.revoked_reason.is_some(),
+        "{key:?}"
+    );
 }

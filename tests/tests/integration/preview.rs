@@ -153,135 +153,281 @@ async fn check_agreement(
 }
 
 backend_tests! {
-    async fn the_preview_names_every_consequence_for_each_member(app: TestApp) configure(no_worker) {
-        let [olivia, ada, mia, max, dana, ivy] = people(&app, &[OLIVIA, ADA, MIA, MAX, DANA, IVY]).await[..] else { unreachable!() };
-        let unknown = Uuid::now_v7();
-        let (ad_server, crm_sync) = (application_id(&app, "Ad server").await, application_id(&app, "CRM sync").await);
-        let before = snapshot(&app).await;
+    the_preview_names_every_consequence_for_each_member => no_worker,
+    a_preview_needs_user_management_in_the_callers_workspace_and_one_to_ten_thousand_ids => no_worker,
+    the_preview_agrees_with_remove_members_for_every_pair_as_owner_and_as_admin => no_worker,
+    the_preview_agrees_with_remove_members_when_owners_are_missing => no_worker,
+}
 
-        // Mia twice: one entry per distinct id, in the order first given.
-        let previewed = preview(&app, app.owner_token(), &[mia, ada, olivia, unknown, ivy, dana, max, mia]).await;
-        assert_eq!(previewed["canRemove"], false);
-        let members = previewed["members"].as_array().unwrap();
-        let order: Vec<&str> = members.iter().map(|m| m["userId"].as_str().unwrap()).collect();
-        let expected: Vec<String> = [mia, ada, olivia, unknown, ivy, dana, max].iter().map(Uuid::to_string).collect();
-        assert_eq!(order, expected);
-        let [mia_p, ada_p, olivia_p, unknown_p, ivy_p, dana_p, max_p] = members else { unreachable!() };
+async fn the_preview_names_every_consequence_for_each_member(app: TestApp) {
+    let [olivia, ada, mia, max, dana, ivy] =
+        people(&app, &[OLIVIA, ADA, MIA, MAX, DANA, IVY]).await[..]
+    else {
+        unreachable!()
+    };
+    let unknown = Uuid::now_v7();
+    let (ad_server, crm_sync) = (
+        application_id(&app, "Ad server").await,
+        application_id(&app, "CRM sync").await,
+    );
+    let before = snapshot(&app).await;
 
-        assert_eq!((mia_p["name"].as_str(), mia_p["email"].as_str()), (Some("Mia Member"), Some(MIA)));
-        assert_eq!((mia_p["status"].as_str(), mia_p["role"].as_str()), (Some("ACTIVE"), Some("MEMBER")));
-        assert_eq!(mia_p["loses"], json!({ "workspaceName": "Marketing", "groups": ["Designers"] }));
-        assert_eq!(mia_p["preserved"], json!({ "otherWorkspaces": 0, "otherOrganizations": 0 }));
-        assert_eq!(mia_p["seatFreed"], true);
-        assert_eq!(duties(mia_p), [duty("APPLICATION_TECHNICAL_CONTACT", Some((ad_server, "Ad server")))]);
-        assert_eq!(counts(mia_p), (2, 1, 1), "Spring launch + Newsletter, the Reporting key, the CTR rule");
-        assert_eq!(blockers(mia_p), expected_pairs(&[("CONTACT_REASSIGNMENT_REQUIRED", mia)]));
+    // Mia twice: one entry per distinct id, in the order first given.
+    let previewed = preview(
+        &app,
+        app.owner_token(),
+        &[mia, ada, olivia, unknown, ivy, dana, max, mia],
+    )
+    .await;
+    assert_eq!(previewed["canRemove"], false);
+    let members = previewed["members"].as_array().unwrap();
+    let order: Vec<&str> = members
+        .iter()
+        .map(|m| m["userId"].as_str().unwrap())
+        .collect();
+    let expected: Vec<String> = [mia, ada, olivia, unknown, ivy, dana, max]
+        .iter()
+        .map(Uuid::to_string)
+        .collect();
+    assert_eq!(order, expected);
+    let [mia_p, ada_p, olivia_p, unknown_p, ivy_p, dana_p, max_p] = members else {
+        unreachable!()
+    };
 
-        assert_eq!((ada_p["status"].as_str(), ada_p["role"].as_str()), (Some("ACTIVE"), Some("ADMIN")));
-        assert_eq!(ada_p["loses"], json!({ "workspaceName": "Marketing", "groups": ["Analysts"] }));
-        assert_eq!(ada_p["preserved"], json!({ "otherWorkspaces": 1, "otherOrganizations": 0 }), "she stays in Research");
-        assert_eq!(ada_p["seatFreed"], false, "Research keeps her seat");
-        let mut ada_duties = vec![duty("TECHNICAL_CONTACT", None), duty("APPLICATION_TECHNICAL_CONTACT", Some((crm_sync, "CRM sync")))];
-        ada_duties.sort();
-        assert_eq!(duties(ada_p), ada_duties);
-        assert_eq!(counts(ada_p), (0, 1, 1), "no campaign, the CI deploy key, the Budget alert rule");
-        assert_eq!(blockers(ada_p), expected_pairs(&[("CONTACT_REASSIGNMENT_REQUIRED", ada)]));
+    assert_eq!(
+        (mia_p["name"].as_str(), mia_p["email"].as_str()),
+        (Some("Mia Member"), Some(MIA))
+    );
+    assert_eq!(
+        (mia_p["status"].as_str(), mia_p["role"].as_str()),
+        (Some("ACTIVE"), Some("MEMBER"))
+    );
+    assert_eq!(
+        mia_p["loses"],
+        json!({ "workspaceName": "Marketing", "groups": ["Designers"] })
+    );
+    assert_eq!(
+        mia_p["preserved"],
+        json!({ "otherWorkspaces": 0, "otherOrganizations": 0 })
+    );
+    assert_eq!(mia_p["seatFreed"], true);
+    assert_eq!(
+        duties(mia_p),
+        [duty(
+            "APPLICATION_TECHNICAL_CONTACT",
+            Some((ad_server, "Ad server"))
+        )]
+    );
+    assert_eq!(
+        counts(mia_p),
+        (2, 1, 1),
+        "Spring launch + Newsletter, the Reporting key, the CTR rule"
+    );
+    assert_eq!(
+        blockers(mia_p),
+        expected_pairs(&[("CONTACT_REASSIGNMENT_REQUIRED", mia)])
+    );
 
-        assert_eq!((olivia_p["name"].as_str(), olivia_p["role"].as_str()), (Some("Olivia Owner"), Some("OWNER")));
-        assert!(duties(olivia_p).contains(&duty("ADMINISTRATIVE_CONTACT", None)));
-        assert_eq!(blockers(olivia_p), expected_pairs(&[("CANNOT_REMOVE_SELF", olivia)]));
+    assert_eq!(
+        (ada_p["status"].as_str(), ada_p["role"].as_str()),
+        (Some("ACTIVE"), Some("ADMIN"))
+    );
+    assert_eq!(
+        ada_p["loses"],
+        json!({ "workspaceName": "Marketing", "groups": ["Analysts"] })
+    );
+    assert_eq!(
+        ada_p["preserved"],
+        json!({ "otherWorkspaces": 1, "otherOrganizations": 0 }),
+        "she stays in Research"
+    );
+    assert_eq!(ada_p["seatFreed"], false, "Research keeps her seat");
+    let mut ada_duties = vec![
+        duty("TECHNICAL_CONTACT", None),
+        duty(
+            "APPLICATION_TECHNICAL_CONTACT",
+            Some((crm_sync, "CRM sync")),
+        ),
+    ];
+    ada_duties.sort();
+    assert_eq!(duties(ada_p), ada_duties);
+    assert_eq!(
+        counts(ada_p),
+        (0, 1, 1),
+        "no campaign, the CI deploy key, the Budget alert rule"
+    );
+    assert_eq!(
+        blockers(ada_p),
+        expected_pairs(&[("CONTACT_REASSIGNMENT_REQUIRED", ada)])
+    );
 
-        for field in ["name", "email", "status", "role", "loses", "preserved"] {
-            assert!(unknown_p[field].is_null(), "{field} of an unknown id: {unknown_p}");
-        }
-        assert_eq!(unknown_p["seatFreed"], false);
-        assert_eq!(unknown_p["contactDuties"], json!([]));
-        assert_eq!(counts(unknown_p), (0, 0, 0));
-        assert_eq!(blockers(unknown_p), expected_pairs(&[("MEMBER_NOT_FOUND", unknown)]));
+    assert_eq!(
+        (olivia_p["name"].as_str(), olivia_p["role"].as_str()),
+        (Some("Olivia Owner"), Some("OWNER"))
+    );
+    assert!(duties(olivia_p).contains(&duty("ADMINISTRATIVE_CONTACT", None)));
+    assert_eq!(
+        blockers(olivia_p),
+        expected_pairs(&[("CANNOT_REMOVE_SELF", olivia)])
+    );
 
-        assert_eq!((ivy_p["status"].as_str(), ivy_p["role"].as_str()), (Some("INVITED"), Some("MEMBER")));
-        assert_eq!(ivy_p["loses"]["groups"], json!([]));
-        assert_eq!(ivy_p["seatFreed"], true, "an invitation holds a seat too");
-        assert_eq!(ivy_p["blockers"], json!([]));
-
-        assert_eq!((dana_p["status"].as_str(), dana_p["role"].as_str()), (Some("DEACTIVATED"), Some("MEMBER")));
-        assert_eq!(dana_p["loses"]["groups"], json!(["Designers"]));
-        assert_eq!(dana_p["seatFreed"], true);
-        assert_eq!(dana_p["blockers"], json!([]));
-
-        assert_eq!(max_p["loses"]["groups"], json!(["Analysts", "Designers"]), "sorted by name");
-        assert_eq!(max_p["preserved"], json!({ "otherWorkspaces": 1, "otherOrganizations": 0 }));
-        assert_eq!(max_p["seatFreed"], false);
-        assert_eq!(counts(max_p), (1, 0, 0), "Black Friday");
-        assert_eq!(max_p["contactDuties"], json!([]));
-        assert_eq!(max_p["blockers"], json!([]));
-
-        // Nobody blocked: the removal could go ahead.
-        let gus = crate::support::user_id(&app, GUS).await;
-        let removable = preview(&app, app.owner_token(), &[max, dana, ivy, gus]).await;
-        assert_eq!(removable["canRemove"], true, "{removable}");
-
-        assert_eq!(snapshot(&app).await, before, "a preview writes nothing");
+    for field in ["name", "email", "status", "role", "loses", "preserved"] {
+        assert!(
+            unknown_p[field].is_null(),
+            "{field} of an unknown id: {unknown_p}"
+        );
     }
+    assert_eq!(unknown_p["seatFreed"], false);
+    assert_eq!(unknown_p["contactDuties"], json!([]));
+    assert_eq!(counts(unknown_p), (0, 0, 0));
+    assert_eq!(
+        blockers(unknown_p),
+        expected_pairs(&[("MEMBER_NOT_FOUND", unknown)])
+    );
 
-    async fn a_preview_needs_user_management_in_the_callers_workspace_and_one_to_ten_thousand_ids(app: TestApp) configure(no_worker) {
-        let before = snapshot(&app).await;
-        let mia = crate::support::user_id(&app, MIA).await;
-        let member = app.sign_in(MIA).await;
-        assert_eq!(error_code(&preview_answer(&app, &member, &[mia]).await), "FORBIDDEN");
-        let research = crate::access::research_workspace(&app).await;
-        let answer = app.graphql(Some(app.owner_token()), crate::flows::PREVIEW, json!({ "ws": research, "ids": [mia] })).await;
-        assert_eq!(error_code(&answer), "NOT_FOUND");
-        assert_eq!(error_code(&preview_answer(&app, app.owner_token(), &[]).await), "BAD_USER_INPUT");
-        let too_many: Vec<Uuid> = (0..10_001).map(|_| Uuid::now_v7()).collect();
-        assert_eq!(error_code(&preview_answer(&app, app.owner_token(), &too_many).await), "BAD_USER_INPUT");
-        let answer = app.graphql(None, crate::flows::PREVIEW, json!({ "ws": app.demo.workspace_id, "ids": [mia] })).await;
-        assert_eq!(error_code(&answer), "UNAUTHENTICATED");
-        assert!(answer.did_not_run("removalPreview"), "{answer}");
-        assert_eq!(snapshot(&app).await, before);
-    }
+    assert_eq!(
+        (ivy_p["status"].as_str(), ivy_p["role"].as_str()),
+        (Some("INVITED"), Some("MEMBER"))
+    );
+    assert_eq!(ivy_p["loses"]["groups"], json!([]));
+    assert_eq!(ivy_p["seatFreed"], true, "an invitation holds a seat too");
+    assert_eq!(ivy_p["blockers"], json!([]));
 
-    async fn the_preview_agrees_with_remove_members_for_every_pair_as_owner_and_as_admin(app: TestApp) configure(no_worker) {
-        let mut ids = people(&app, &[OLIVIA, OMAR, ADA, MIA, MAX, GUS, DANA, IVY]).await;
-        ids.push(Uuid::now_v7());
-        let before = live_counts(&app).await;
+    assert_eq!(
+        (dana_p["status"].as_str(), dana_p["role"].as_str()),
+        (Some("DEACTIVATED"), Some("MEMBER"))
+    );
+    assert_eq!(dana_p["loses"]["groups"], json!(["Designers"]));
+    assert_eq!(dana_p["seatFreed"], true);
+    assert_eq!(dana_p["blockers"], json!([]));
 
-        let (codes, removals) = check_agreement(&app, app.owner_token(), &ids, "the owner").await;
-        let expected: BTreeSet<String> = ["CANNOT_REMOVE_SELF", "CONTACT_REASSIGNMENT_REQUIRED", "MEMBER_NOT_FOUND"].iter().map(|c| (*c).to_owned()).collect();
-        assert!(expected.is_subset(&codes), "{codes:?}");
-        assert!(!codes.contains("ROLE_NOT_MANAGEABLE") && !codes.contains("ALREADY_REMOVED"), "{codes:?}");
-        // Omar, Max, Gus, Dana, Ivy alone, and every pair of them.
-        assert_eq!(removals, 5 + 10);
+    assert_eq!(
+        max_p["loses"]["groups"],
+        json!(["Analysts", "Designers"]),
+        "sorted by name"
+    );
+    assert_eq!(
+        max_p["preserved"],
+        json!({ "otherWorkspaces": 1, "otherOrganizations": 0 })
+    );
+    assert_eq!(max_p["seatFreed"], false);
+    assert_eq!(counts(max_p), (1, 0, 0), "Black Friday");
+    assert_eq!(max_p["contactDuties"], json!([]));
+    assert_eq!(max_p["blockers"], json!([]));
 
-        let admin = app.sign_in(ADA).await;
-        let (codes, removals) = check_agreement(&app, &admin, &ids, "an admin").await;
-        assert!(codes.contains("ROLE_NOT_MANAGEABLE"), "{codes:?}");
-        assert!(codes.contains("CANNOT_REMOVE_SELF"), "{codes:?}");
-        // Max, Gus, Dana, Ivy alone, and every pair of them.
-        assert_eq!(removals, 4 + 6);
-        assert_eq!(live_counts(&app).await, before);
-    }
+    // Nobody blocked: the removal could go ahead.
+    let gus = crate::support::user_id(&app, GUS).await;
+    let removable = preview(&app, app.owner_token(), &[max, dana, ivy, gus]).await;
+    assert_eq!(removable["canRemove"], true, "{removable}");
 
-    async fn the_preview_agrees_with_remove_members_when_owners_are_missing(app: TestApp) configure(no_worker) {
-        let mut ids = people(&app, &[OLIVIA, OMAR, ADA, MIA, MAX, GUS, DANA, IVY]).await;
-        ids.push(Uuid::now_v7());
-        let omar = ids[1];
+    assert_eq!(snapshot(&app).await, before, "a preview writes nothing");
+}
 
-        // Olivia's OWNER key acts while she is deactivated: Omar is the last active owner.
-        let key = create_api_key(&app, app.owner_token(), "Owner bot", "OWNER").await;
-        set_status(&app, OLIVIA, entities::MembershipStatus::Deactivated).await;
-        let (codes, _) = check_agreement(&app, &key, &ids, "an owner key, Omar the last active owner").await;
-        assert!(codes.contains("LAST_OWNER"), "{codes:?}");
-        set_status(&app, OLIVIA, entities::MembershipStatus::Active).await;
+async fn a_preview_needs_user_management_in_the_callers_workspace_and_one_to_ten_thousand_ids(
+    app: TestApp,
+) {
+    let before = snapshot(&app).await;
+    let mia = crate::support::user_id(&app, MIA).await;
+    let member = app.sign_in(MIA).await;
+    assert_eq!(
+        error_code(&preview_answer(&app, &member, &[mia]).await),
+        "FORBIDDEN"
+    );
+    let research = crate::access::research_workspace(&app).await;
+    let answer = app
+        .graphql(
+            Some(app.owner_token()),
+            crate::flows::PREVIEW,
+            json!({ "ws": research, "ids": [mia] }),
+        )
+        .await;
+    assert_eq!(error_code(&answer), "NOT_FOUND");
+    assert_eq!(
+        error_code(&preview_answer(&app, app.owner_token(), &[]).await),
+        "BAD_USER_INPUT"
+    );
+    let too_many: Vec<Uuid> = (0..10_001).map(|_| Uuid::now_v7()).collect();
+    assert_eq!(
+        error_code(&preview_answer(&app, app.owner_token(), &too_many).await),
+        "BAD_USER_INPUT"
+    );
+    let answer = app
+        .graphql(
+            None,
+            crate::flows::PREVIEW,
+            json!({ "ws": app.demo.workspace_id, "ids": [mia] }),
+        )
+        .await;
+    assert_eq!(error_code(&answer), "UNAUTHENTICATED");
+    assert!(answer.did_not_run("removalPreview"), "{answer}");
+    assert_eq!(snapshot(&app).await, before);
+}
 
-        // Omar removed for good: his id is now ALREADY_REMOVED in both.
-        let payload = mutate(&app, app.owner_token(), REMOVE, "removeMembers", json!({ "userIds": [omar] })).await;
-        assert_eq!(error_pairs(&payload), Vec::<(String, Option<String>)>::new());
-        let (codes, _) = check_agreement(&app, app.owner_token(), &ids, "the owner, Omar removed").await;
-        assert!(codes.contains("ALREADY_REMOVED"), "{codes:?}");
-        let previewed = preview(&app, app.owner_token(), &[omar]).await;
-        assert!(previewed["members"][0]["name"].is_null(), "{previewed}");
-        assert_eq!(blockers(&previewed["members"][0]), expected_pairs(&[("ALREADY_REMOVED", omar)]));
-        assert_eq!(previewed["members"][0]["seatFreed"], false);
-    }
+async fn the_preview_agrees_with_remove_members_for_every_pair_as_owner_and_as_admin(app: TestApp) {
+    let mut ids = people(&app, &[OLIVIA, OMAR, ADA, MIA, MAX, GUS, DANA, IVY]).await;
+    ids.push(Uuid::now_v7());
+    let before = live_counts(&app).await;
+
+    let (codes, removals) = check_agreement(&app, app.owner_token(), &ids, "the owner").await;
+    let expected: BTreeSet<String> = [
+        "CANNOT_REMOVE_SELF",
+        "CONTACT_REASSIGNMENT_REQUIRED",
+        "MEMBER_NOT_FOUND",
+    ]
+    .iter()
+    .map(|c| (*c).to_owned())
+    .collect();
+    assert!(expected.is_subset(&codes), "{codes:?}");
+    assert!(
+        !codes.contains("ROLE_NOT_MANAGEABLE") && !codes.contains("ALREADY_REMOVED"),
+        "{codes:?}"
+    );
+    // Omar, Max, Gus, Dana, Ivy alone, and every pair of them.
+    assert_eq!(removals, 5 + 10);
+
+    let admin = app.sign_in(ADA).await;
+    let (codes, removals) = check_agreement(&app, &admin, &ids, "an admin").await;
+    assert!(codes.contains("ROLE_NOT_MANAGEABLE"), "{codes:?}");
+    assert!(codes.contains("CANNOT_REMOVE_SELF"), "{codes:?}");
+    // Max, Gus, Dana, Ivy alone, and every pair of them.
+    assert_eq!(removals, 4 + 6);
+    assert_eq!(live_counts(&app).await, before);
+}
+
+async fn the_preview_agrees_with_remove_members_when_owners_are_missing(app: TestApp) {
+    let mut ids = people(&app, &[OLIVIA, OMAR, ADA, MIA, MAX, GUS, DANA, IVY]).await;
+    ids.push(Uuid::now_v7());
+    let omar = ids[1];
+
+    // Olivia's OWNER key acts while she is deactivated: Omar is the last active owner.
+    let key = create_api_key(&app, app.owner_token(), "Owner bot", "OWNER").await;
+    set_status(&app, OLIVIA, entities::MembershipStatus::Deactivated).await;
+    let (codes, _) =
+        check_agreement(&app, &key, &ids, "an owner key, Omar the last active owner").await;
+    assert!(codes.contains("LAST_OWNER"), "{codes:?}");
+    set_status(&app, OLIVIA, entities::MembershipStatus::Active).await;
+
+    // Omar removed for good: his id is now ALREADY_REMOVED in both.
+    let payload = mutate(
+        &app,
+        app.owner_token(),
+        REMOVE,
+        "removeMembers",
+        json!({ "userIds": [omar] }),
+    )
+    .await;
+    assert_eq!(
+        error_pairs(&payload),
+        Vec::<(String, Option<String>)>::new()
+    );
+    let (codes, _) =
+        check_agreement(&app, app.owner_token(), &ids, "the owner, Omar removed").await;
+    assert!(codes.contains("ALREADY_REMOVED"), "{codes:?}");
+    let previewed = preview(&app, app.owner_token(), &[omar]).await;
+    assert!(previewed["members"][0]["name"].is_null(), "{previewed}");
+    assert_eq!(
+        blockers(&previewed["members"][0]),
+        expected_pairs(&[("ALREADY_REMOVED", omar)])
+    );
+    assert_eq!(previewed["members"][0]["seatFreed"], false);
 }

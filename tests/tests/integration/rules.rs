@@ -22,165 +22,364 @@ async fn live_memberships(app: &TestApp) -> u64 {
 }
 
 backend_tests! {
-    async fn deactivation_and_reactivation_refuse_who_they_may_not_touch(app: TestApp) {
-        let [olivia, omar, ada, dana] = people(&app, &[OLIVIA, OMAR, ADA, DANA]).await[..] else { unreachable!() };
-        let admin = app.sign_in(ADA).await;
-        let member = app.sign_in(MIA).await;
-        let before = live_memberships(&app).await;
-        let deactivate = |token: String, user: Uuid| {
-            let app = &app;
-            async move { mutate(app, &token, DEACTIVATE, "deactivateUser", json!({ "userId": user })).await }
-        };
-        let owner = app.owner_token().to_owned();
-        // Yourself, as an owner or an admin.
-        assert_eq!(user_error_codes(&deactivate(owner.clone(), olivia).await), ["CANNOT_REMOVE_SELF"]);
-        assert_eq!(user_error_codes(&deactivate(admin.clone(), ada).await), ["CANNOT_REMOVE_SELF"]);
-        // An admin on an owner.
-        assert_eq!(user_error_codes(&deactivate(admin.clone(), omar).await), ["ROLE_NOT_MANAGEABLE"]);
-        // Someone who isn't there.
-        assert_eq!(user_error_codes(&deactivate(owner.clone(), Uuid::now_v7()).await), ["MEMBER_NOT_FOUND"]);
-        // A member can't deactivate anyone.
-        let answer = call(&app, &member, DEACTIVATE, json!({ "userId": dana })).await;
-        assert_eq!(error_code(&answer), "FORBIDDEN");
-        // Reactivating yourself: Dana can't sign in while deactivated, so an admin tries on
-        // themselves, and an admin on a deactivated owner.
-        let payload = mutate(&app, &admin, REACTIVATE, "reactivateUser", json!({ "userId": ada })).await;
-        assert_eq!(user_error_codes(&payload), ["CANNOT_REMOVE_SELF"]);
-        let payload = mutate(&app, &owner, DEACTIVATE, "deactivateUser", json!({ "userId": omar })).await;
-        assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
-        let payload = mutate(&app, &admin, REACTIVATE, "reactivateUser", json!({ "userId": omar })).await;
-        assert_eq!(user_error_codes(&payload), ["ROLE_NOT_MANAGEABLE"]);
-        assert_eq!(live_memberships(&app).await, before, "nothing removed or added");
-    }
-
-    async fn a_removed_member_is_already_removed_to_deactivation_and_reactivation(app: TestApp) {
-        give_all_contacts_to_the_owner(&app).await;
-        let gus = people(&app, &[GUS]).await[0];
-        let payload = mutate(&app, app.owner_token(), REMOVE, "removeMembers", json!({ "userIds": [gus] })).await;
-        assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
-        let payload = mutate(&app, app.owner_token(), DEACTIVATE, "deactivateUser", json!({ "userId": gus })).await;
-        assert_eq!(user_error_codes(&payload), ["ALREADY_REMOVED"]);
-        let payload = mutate(&app, app.owner_token(), REACTIVATE, "reactivateUser", json!({ "userId": gus })).await;
-        assert_eq!(user_error_codes(&payload), ["ALREADY_REMOVED"]);
-    }
-
-    async fn an_idempotency_key_is_refused_with_another_input_on_every_mutation_and_scoped_to_a_key(app: TestApp) {
-        let [mia, gus] = people(&app, &[MIA, GUS]).await[..] else { unreachable!() };
-        let first = mutate(&app, app.owner_token(), DEACTIVATE, "deactivateUser", json!({ "userId": mia, "idempotencyKey": "k1" })).await;
-        assert_eq!(user_error_codes(&first), Vec::<&str>::new());
-        let other = mutate(&app, app.owner_token(), DEACTIVATE, "deactivateUser", json!({ "userId": gus, "idempotencyKey": "k1" })).await;
-        assert_eq!(user_error_codes(&other), ["IDEMPOTENCY_KEY_REUSED"]);
-        // The same key from an API key is its own: it runs.
-        let ada = app.sign_in(ADA).await;
-        let answer = app.graphql(Some(&ada), "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { token } }",
-            json!({ "i": { "workspaceId": app.demo.workspace_id, "name": "Automation", "role": "ADMIN" } })).await;
-        let key = answer["data"]["createApiKey"]["token"].as_str().unwrap().to_owned();
-        let by_key = mutate(&app, &key, DEACTIVATE, "deactivateUser", json!({ "userId": gus, "idempotencyKey": "k1" })).await;
-        assert_eq!(user_error_codes(&by_key), Vec::<&str>::new(), "{by_key}");
-        assert_eq!(by_key["member"]["status"], "DEACTIVATED");
-    }
-
-    async fn a_removed_person_can_be_invited_again_and_an_expired_invitation_is_refused(app: TestApp) {
-        give_all_contacts_to_the_owner(&app).await;
-        let gus = people(&app, &[GUS]).await[0];
-        let payload = mutate(&app, app.owner_token(), REMOVE, "removeMembers", json!({ "userIds": [gus] })).await;
-        assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
-        let invited = mutate(&app, app.owner_token(), INVITE, "inviteMember", json!({ "email": GUS, "role": "MEMBER" })).await;
-        assert_eq!(user_error_codes(&invited), Vec::<&str>::new());
-        assert_eq!(invited["member"]["user"]["id"], json!(gus), "the same person, not a new account");
-        assert_eq!(invited["member"]["status"], "INVITED");
-        // The invitation expires after its TTL.
-        invitation::Entity::update_many()
-            .col_expr(invitation::Column::ExpiresAt, (Utc::now() - Duration::seconds(1)).into())
-            .filter(invitation::Column::Email.eq(GUS))
-            .exec(app.db())
-            .await
-            .unwrap();
-        let token = invited["invitationToken"].as_str().unwrap();
-        let answer = app.graphql(None, "mutation($i: AcceptInvitationInput!) { acceptInvitation(input: $i) { token userErrors { code } } }",
-            json!({ "i": { "token": token, "password": "demo-password" } })).await;
-        assert_eq!(user_error_codes(&answer["data"]["acceptInvitation"]), ["INVITATION_INVALID"]);
-    }
+    deactivation_and_reactivation_refuse_who_they_may_not_touch,
+    a_removed_member_is_already_removed_to_deactivation_and_reactivation,
+    an_idempotency_key_is_refused_with_another_input_on_every_mutation_and_scoped_to_a_key,
+    a_removed_person_can_be_invited_again_and_an_expired_invitation_is_refused,
 }
 
-backend_tests! {
-    /// Deactivation cuts access at commit and then, as side effects: ends sessions, revokes the
-    /// API keys when asked, and sends no email (the person may come back).
-    async fn deactivation_runs_its_own_side_effects_and_sends_no_email(app: TestApp) {
-        let ada = people(&app, &[ADA]).await[0];
-        let session = app.sign_in(ADA).await;
-        let answer = app.graphql(Some(&session), "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { token apiKey { id } } }",
-            json!({ "i": { "workspaceId": app.demo.workspace_id, "name": "Ada's sync", "role": "MEMBER" } })).await;
-        let key = answer["data"]["createApiKey"]["token"].as_str().unwrap().to_owned();
-        let key_id: Uuid = answer["data"]["createApiKey"]["apiKey"]["id"].as_str().unwrap().parse().unwrap();
-        let payload = mutate(&app, app.owner_token(), DEACTIVATE, "deactivateUser", json!({ "userId": ada, "revokeApiKeys": true })).await;
-        assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
-        assert_eq!(payload["offboarding"]["kind"], "deactivate_user");
-        for token in [&session, &key] {
-            let answer = app.graphql(Some(token), "{ viewer { role } }", serde_json::Value::Null).await;
-            assert_eq!(error_code(&answer), "UNAUTHENTICATED", "cut at commit");
+async fn deactivation_and_reactivation_refuse_who_they_may_not_touch(app: TestApp) {
+    let [olivia, omar, ada, dana] = people(&app, &[OLIVIA, OMAR, ADA, DANA]).await[..] else {
+        unreachable!()
+    };
+    let admin = app.sign_in(ADA).await;
+    let member = app.sign_in(MIA).await;
+    let before = live_memberships(&app).await;
+    let deactivate = |token: String, user: Uuid| {
+        let app = &app;
+        async move {
+            mutate(
+                app,
+                &token,
+                DEACTIVATE,
+                "deactivateUser",
+                json!({ "userId": user }),
+            )
+            .await
         }
-        let id = payload["offboarding"]["id"].as_str().unwrap();
-        let finished = app.wait_for_offboarding(id, std::time::Duration::from_secs(30)).await;
-        assert_eq!(finished["status"], "SUCCEEDED", "{finished}");
-        let kinds: Vec<&str> = finished["jobs"].as_array().unwrap().iter().map(|job| job["kind"].as_str().unwrap()).collect();
-        assert!(kinds.contains(&"end_sessions") && kinds.contains(&"revoke_api_keys"), "{kinds:?}");
-        assert!(!kinds.contains(&"send_removal_email"), "no email on deactivation: {kinds:?}");
-        let stored = entities::api_key::Entity::find_by_id(key_id).one(app.db()).await.unwrap().unwrap();
-        assert!(stored.revoked_at.is_some(), "the key is revoked for good");
-    }
+    };
+    let owner = app.owner_token().to_owned();
+    // Yourself, as an owner or an admin.
+    assert_eq!(
+        user_error_codes(&deactivate(owner.clone(), olivia).await),
+        ["CANNOT_REMOVE_SELF"]
+    );
+    assert_eq!(
+        user_error_codes(&deactivate(admin.clone(), ada).await),
+        ["CANNOT_REMOVE_SELF"]
+    );
+    // An admin on an owner.
+    assert_eq!(
+        user_error_codes(&deactivate(admin.clone(), omar).await),
+        ["ROLE_NOT_MANAGEABLE"]
+    );
+    // Someone who isn't there.
+    assert_eq!(
+        user_error_codes(&deactivate(owner.clone(), Uuid::now_v7()).await),
+        ["MEMBER_NOT_FOUND"]
+    );
+    // A member can't deactivate anyone.
+    let answer = call(&app, &member, DEACTIVATE, json!({ "userId": dana })).await;
+    assert_eq!(error_code(&answer), "FORBIDDEN");
+    // Reactivating yourself: Dana can't sign in while deactivated, so an admin tries on
+    // themselves, and an admin on a deactivated owner.
+    let payload = mutate(
+        &app,
+        &admin,
+        REACTIVATE,
+        "reactivateUser",
+        json!({ "userId": ada }),
+    )
+    .await;
+    assert_eq!(user_error_codes(&payload), ["CANNOT_REMOVE_SELF"]);
+    let payload = mutate(
+        &app,
+        &owner,
+        DEACTIVATE,
+        "deactivateUser",
+        json!({ "userId": omar }),
+    )
+    .await;
+    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    let payload = mutate(
+        &app,
+        &admin,
+        REACTIVATE,
+        "reactivateUser",
+        json!({ "userId": omar }),
+    )
+    .await;
+    assert_eq!(user_error_codes(&payload), ["ROLE_NOT_MANAGEABLE"]);
+    assert_eq!(
+        live_memberships(&app).await,
+        before,
+        "nothing removed or added"
+    );
+}
+
+async fn a_removed_member_is_already_removed_to_deactivation_and_reactivation(app: TestApp) {
+    give_all_contacts_to_the_owner(&app).await;
+    let gus = people(&app, &[GUS]).await[0];
+    let payload = mutate(
+        &app,
+        app.owner_token(),
+        REMOVE,
+        "removeMembers",
+        json!({ "userIds": [gus] }),
+    )
+    .await;
+    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    let payload = mutate(
+        &app,
+        app.owner_token(),
+        DEACTIVATE,
+        "deactivateUser",
+        json!({ "userId": gus }),
+    )
+    .await;
+    assert_eq!(user_error_codes(&payload), ["ALREADY_REMOVED"]);
+    let payload = mutate(
+        &app,
+        app.owner_token(),
+        REACTIVATE,
+        "reactivateUser",
+        json!({ "userId": gus }),
+    )
+    .await;
+    assert_eq!(user_error_codes(&payload), ["ALREADY_REMOVED"]);
+}
+
+async fn an_idempotency_key_is_refused_with_another_input_on_every_mutation_and_scoped_to_a_key(
+    app: TestApp,
+) {
+    let [mia, gus] = people(&app, &[MIA, GUS]).await[..] else {
+        unreachable!()
+    };
+    let first = mutate(
+        &app,
+        app.owner_token(),
+        DEACTIVATE,
+        "deactivateUser",
+        json!({ "userId": mia, "idempotencyKey": "k1" }),
+    )
+    .await;
+    assert_eq!(user_error_codes(&first), Vec::<&str>::new());
+    let other = mutate(
+        &app,
+        app.owner_token(),
+        DEACTIVATE,
+        "deactivateUser",
+        json!({ "userId": gus, "idempotencyKey": "k1" }),
+    )
+    .await;
+    assert_eq!(user_error_codes(&other), ["IDEMPOTENCY_KEY_REUSED"]);
+    // The same key from an API key is its own: it runs.
+    let ada = app.sign_in(ADA).await;
+    let answer = app.graphql(Some(&ada), "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { token } }",
+        json!({ "i": { "workspaceId": app.demo.workspace_id, "name": "Automation", "role": "ADMIN" } })).await;
+    let key = answer["data"]["createApiKey"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let by_key = mutate(
+        &app,
+        &key,
+        DEACTIVATE,
+        "deactivateUser",
+        json!({ "userId": gus, "idempotencyKey": "k1" }),
+    )
+    .await;
+    assert_eq!(user_error_codes(&by_key), Vec::<&str>::new(), "{by_key}");
+    assert_eq!(by_key["member"]["status"], "DEACTIVATED");
+}
+
+async fn a_removed_person_can_be_invited_again_and_an_expired_invitation_is_refused(app: TestApp) {
+    give_all_contacts_to_the_owner(&app).await;
+    let gus = people(&app, &[GUS]).await[0];
+    let payload = mutate(
+        &app,
+        app.owner_token(),
+        REMOVE,
+        "removeMembers",
+        json!({ "userIds": [gus] }),
+    )
+    .await;
+    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    let invited = mutate(
+        &app,
+        app.owner_token(),
+        INVITE,
+        "inviteMember",
+        json!({ "email": GUS, "role": "MEMBER" }),
+    )
+    .await;
+    assert_eq!(user_error_codes(&invited), Vec::<&str>::new());
+    assert_eq!(
+        invited["member"]["user"]["id"],
+        json!(gus),
+        "the same person, not a new account"
+    );
+    assert_eq!(invited["member"]["status"], "INVITED");
+    // The invitation expires after its TTL.
+    invitation::Entity::update_many()
+        .col_expr(
+            invitation::Column::ExpiresAt,
+            (Utc::now() - Duration::seconds(1)).into(),
+        )
+        .filter(invitation::Column::Email.eq(GUS))
+        .exec(app.db())
+        .await
+        .unwrap();
+    let token = invited["invitationToken"].as_str().unwrap();
+    let answer = app.graphql(None, "mutation($i: AcceptInvitationInput!) { acceptInvitation(input: $i) { token userErrors { code } } }",
+        json!({ "i": { "token": token, "password": "demo-password" } })).await;
+    assert_eq!(
+        user_error_codes(&answer["data"]["acceptInvitation"]),
+        ["INVITATION_INVALID"]
+    );
 }
 
 backend_tests! {
-    async fn a_revoked_invitation_cannot_be_accepted(app: TestApp) {
-        let invited = mutate(&app, app.owner_token(), INVITE, "inviteMember", json!({ "email": "revoked@acme.test", "role": "MEMBER" })).await;
-        assert_eq!(user_error_codes(&invited), Vec::<&str>::new());
-        invitation::Entity::update_many()
-            .col_expr(invitation::Column::RevokedAt, Some(Utc::now()).into())
-            .filter(invitation::Column::Email.eq("revoked@acme.test"))
-            .exec(app.db())
-            .await
-            .unwrap();
-        let answer = app.graphql(None, "mutation($i: AcceptInvitationInput!) { acceptInvitation(input: $i) { token userErrors { code message } } }",
-            json!({ "i": { "token": invited["invitationToken"], "password": "a long password" } })).await;
-        let payload = &answer["data"]["acceptInvitation"];
-        assert_eq!(user_error_codes(payload), ["INVITATION_INVALID"]);
-        assert!(payload["userErrors"][0]["message"].as_str().unwrap().contains("revoked"), "{payload}");
-        assert!(payload["token"].is_null());
-        let still_invited = membership::Entity::find()
-            .filter(membership::Column::Status.eq(entities::MembershipStatus::Invited))
-            .count(app.db())
-            .await
-            .unwrap();
-        assert_eq!(still_invited, 2, "Ivy and the revoked one: nobody joined");
+    deactivation_runs_its_own_side_effects_and_sends_no_email,
+}
+
+/// Deactivation cuts access at commit and then, as side effects: ends sessions, revokes the
+/// API keys when asked, and sends no email (the person may come back).
+async fn deactivation_runs_its_own_side_effects_and_sends_no_email(app: TestApp) {
+    let ada = people(&app, &[ADA]).await[0];
+    let session = app.sign_in(ADA).await;
+    let answer = app.graphql(Some(&session), "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { token apiKey { id } } }",
+        json!({ "i": { "workspaceId": app.demo.workspace_id, "name": "Ada's sync", "role": "MEMBER" } })).await;
+    let key = answer["data"]["createApiKey"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let key_id: Uuid = answer["data"]["createApiKey"]["apiKey"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let payload = mutate(
+        &app,
+        app.owner_token(),
+        DEACTIVATE,
+        "deactivateUser",
+        json!({ "userId": ada, "revokeApiKeys": true }),
+    )
+    .await;
+    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    assert_eq!(payload["offboarding"]["kind"], "deactivate_user");
+    for token in [&session, &key] {
+        let answer = app
+            .graphql(Some(token), "{ viewer { role } }", serde_json::Value::Null)
+            .await;
+        assert_eq!(error_code(&answer), "UNAUTHENTICATED", "cut at commit");
     }
+    let id = payload["offboarding"]["id"].as_str().unwrap();
+    let finished = app
+        .wait_for_offboarding(id, std::time::Duration::from_secs(30))
+        .await;
+    assert_eq!(finished["status"], "SUCCEEDED", "{finished}");
+    let kinds: Vec<&str> = finished["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|job| job["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"end_sessions") && kinds.contains(&"revoke_api_keys"),
+        "{kinds:?}"
+    );
+    assert!(
+        !kinds.contains(&"send_removal_email"),
+        "no email on deactivation: {kinds:?}"
+    );
+    let stored = entities::api_key::Entity::find_by_id(key_id)
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.revoked_at.is_some(), "the key is revoked for good");
 }
 
 backend_tests! {
-    /// A restore brings back the groups the removal took the person out of, not a group they
-    /// had left before it.
-    async fn a_restore_brings_back_the_removals_groups_only(app: TestApp) {
-        use entities::{group_membership, user_group};
-        give_all_contacts_to_the_owner(&app).await;
-        let max = people(&app, &[MAX]).await[0];
-        let analysts = user_group::Entity::find()
-            .filter(user_group::Column::Name.eq("Analysts"))
-            .one(app.db())
-            .await
+    a_revoked_invitation_cannot_be_accepted,
+}
+
+async fn a_revoked_invitation_cannot_be_accepted(app: TestApp) {
+    let invited = mutate(
+        &app,
+        app.owner_token(),
+        INVITE,
+        "inviteMember",
+        json!({ "email": "revoked@acme.test", "role": "MEMBER" }),
+    )
+    .await;
+    assert_eq!(user_error_codes(&invited), Vec::<&str>::new());
+    invitation::Entity::update_many()
+        .col_expr(invitation::Column::RevokedAt, Some(Utc::now()).into())
+        .filter(invitation::Column::Email.eq("revoked@acme.test"))
+        .exec(app.db())
+        .await
+        .unwrap();
+    let answer = app.graphql(None, "mutation($i: AcceptInvitationInput!) { acceptInvitation(input: $i) { token userErrors { code message } } }",
+        json!({ "i": { "token": invited["invitationToken"], "password": "a long password" } })).await;
+    let payload = &answer["data"]["acceptInvitation"];
+    assert_eq!(user_error_codes(payload), ["INVITATION_INVALID"]);
+    assert!(
+        payload["userErrors"][0]["message"]
+            .as_str()
             .unwrap()
-            .unwrap();
-        let left = group_membership::Entity::update_many()
-            .col_expr(group_membership::Column::DeletedAt, Some(Utc::now() - Duration::days(1)).into())
-            .filter(group_membership::Column::UserId.eq(max))
-            .filter(group_membership::Column::GroupId.eq(analysts.id))
-            .exec(app.db())
-            .await
-            .unwrap();
-        assert_eq!(left.rows_affected, 1, "Max left Analysts yesterday");
-        let payload = mutate(&app, app.owner_token(), REMOVE, "removeMembers", json!({ "userIds": [max] })).await;
-        assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
-        let restored = mutate(&app, app.owner_token(), RESTORE, "restoreMember", json!({ "userId": max })).await;
-        assert_eq!(user_error_codes(&restored), Vec::<&str>::new());
-        assert_eq!(restored["member"]["groups"], json!([{ "name": "Designers" }]), "{restored}");
-    }
+            .contains("revoked"),
+        "{payload}"
+    );
+    assert!(payload["token"].is_null());
+    let still_invited = membership::Entity::find()
+        .filter(membership::Column::Status.eq(entities::MembershipStatus::Invited))
+        .count(app.db())
+        .await
+        .unwrap();
+    assert_eq!(still_invited, 2, "Ivy and the revoked one: nobody joined");
+}
+
+backend_tests! {
+    a_restore_brings_back_the_removals_groups_only,
+}
+
+/// A restore brings back the groups the removal took the person out of, not a group they
+/// had left before it.
+async fn a_restore_brings_back_the_removals_groups_only(app: TestApp) {
+    use entities::{group_membership, user_group};
+    give_all_contacts_to_the_owner(&app).await;
+    let max = people(&app, &[MAX]).await[0];
+    let analysts = user_group::Entity::find()
+        .filter(user_group::Column::Name.eq("Analysts"))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    let left = group_membership::Entity::update_many()
+        .col_expr(
+            group_membership::Column::DeletedAt,
+            Some(Utc::now() - Duration::days(1)).into(),
+        )
+        .filter(group_membership::Column::UserId.eq(max))
+        .filter(group_membership::Column::GroupId.eq(analysts.id))
+        .exec(app.db())
+        .await
+        .unwrap();
+    assert_eq!(left.rows_affected, 1, "Max left Analysts yesterday");
+    let payload = mutate(
+        &app,
+        app.owner_token(),
+        REMOVE,
+        "removeMembers",
+        json!({ "userIds": [max] }),
+    )
+    .await;
+    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    let restored = mutate(
+        &app,
+        app.owner_token(),
+        RESTORE,
+        "restoreMember",
+        json!({ "userId": max }),
+    )
+    .await;
+    assert_eq!(user_error_codes(&restored), Vec::<&str>::new());
+    assert_eq!(
+        restored["member"]["groups"],
+        json!([{ "name": "Designers" }]),
+        "{restored}"
+    );
 }
