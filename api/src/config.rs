@@ -148,13 +148,11 @@ impl Default for Limits {
     }
 }
 
-pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/offboarding.db?mode=rwc";
-
 impl Config {
     /// The embedded default: what `cargo run -p api` runs with no environment at all.
     pub fn embedded() -> Config {
         Config {
-            database_url: DEFAULT_DATABASE_URL.to_owned(),
+            database_url: domain::db::DEFAULT_DATABASE_URL.to_owned(),
             worker: WorkerConfig::embedded(),
             in_process_worker: true,
             bind_address: SocketAddr::from(([127, 0, 0, 1], 8080)),
@@ -282,7 +280,7 @@ mod tests {
     #[test]
     fn no_environment_is_the_embedded_default_with_demo_data() {
         let config = Config::from_vars(HashMap::new()).unwrap();
-        assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(config.database_url, domain::db::DEFAULT_DATABASE_URL);
         assert!(config.demo_data);
         assert!(
             config.in_process_worker,

@@ -4,6 +4,9 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
 
+/// The embedded default: an SQLite file beside the binary, for the API and its workers alike.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/offboarding.db?mode=rwc";
+
 /// Connects and brings the schema up to date.
 ///
 /// SQLite allows one writer at a time; rather than let concurrent transactions fail with

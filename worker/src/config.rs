@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use domain::outbox::RetryPolicy;
+use secrecy::SecretString;
 
 use crate::WorkerError;
 
@@ -98,7 +99,8 @@ pub enum MailTransport {
         host: String,
         port: u16,
         tls: SmtpTls,
-        credentials: Option<(String, String)>,
+        /// User and password; the password never shows in `Debug` output.
+        credentials: Option<(String, SecretString)>,
         timeout: Duration,
         /// A PEM file of certificate authorities trusted for the relay's certificate besides
         /// the public ones (`SMTP_CA_CERT`): for a relay whose certificate a private CA signed.
@@ -179,7 +181,7 @@ impl WorkerConfig {
                 },
                 credentials: env
                     .text("SMTP_USERNAME")
-                    .map(|user| (user, env.text("SMTP_PASSWORD").unwrap_or_default())),
+                    .map(|user| (user, env.text("SMTP_PASSWORD").unwrap_or_default().into())),
                 timeout: env.millis("SMTP_TIMEOUT_MS", Duration::from_secs(10))?,
                 ca_certificates: env.text("SMTP_CA_CERT").map(PathBuf::from),
             },
@@ -239,6 +241,19 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn the_smtp_password_never_shows_in_debug_output() {
+        let config = WorkerConfig::from_vars(&vars(&[
+            ("SMTP_HOST", "mail"),
+            ("SMTP_USERNAME", "sender"),
+            ("SMTP_PASSWORD", "hunter2-very-secret"),
+        ]))
+        .unwrap();
+        let shown = format!("{config:?}");
+        assert!(shown.contains("sender"), "{shown}");
+        assert!(!shown.contains("hunter2-very-secret"), "{shown}");
     }
 
     #[test]

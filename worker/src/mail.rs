@@ -7,6 +7,7 @@ use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::ExposeSecret;
 use uuid::Uuid;
 
 use crate::WorkerError;
@@ -57,7 +58,8 @@ impl Mailer {
                     .timeout(Some(*timeout))
                     .pool_config(PoolConfig::new().max_size(config.max_connections));
                 if let Some((user, password)) = credentials {
-                    builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+                    let password = password.expose_secret().to_owned();
+                    builder = builder.credentials(Credentials::new(user.clone(), password));
                 }
                 Transport::Smtp(builder.build())
             }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use domain::db;
 use tokio::sync::watch;
-use worker::runner::{Dependencies, run};
+use worker::runner::{Dependencies, run, shutdown_signal};
 use worker::{JobQueue, WorkerConfig, mail::Mailer};
 
 #[tokio::main]
@@ -28,9 +28,9 @@ async fn start() -> Result<(), worker::WorkerError> {
     let config = WorkerConfig::from_vars(&vars)?;
     let database_url = vars
         .get("DATABASE_URL")
-        .cloned()
-        .unwrap_or_else(|| "sqlite://data/offboarding.db?mode=rwc".into());
-    let db = db::connect(&database_url).await?;
+        .filter(|url| !url.is_empty())
+        .map_or(db::DEFAULT_DATABASE_URL, String::as_str);
+    let db = db::connect(database_url).await?;
     let queue = JobQueue::connect(&config.queue).await?;
     let mailer = Mailer::new(&config.mail)?;
     let (stop, stopped) = watch::channel(false);
@@ -42,19 +42,4 @@ async fn start() -> Result<(), worker::WorkerError> {
     tracing::info!(queue = %config.queue.name, "worker started");
     run(Dependencies { db, mailer, config }, queue, stopped).await;
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {},
-        () = terminate => {},
-    }
 }
