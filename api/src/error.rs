@@ -25,8 +25,13 @@ pub enum ApiError {
     RateLimited { retry_after_seconds: u64 },
     #[error("internal error")]
     Database(#[from] DbErr),
-    #[error("internal error")]
-    Internal(String),
+    /// A failure that isn't the caller's: logged with its source chain, answered as INTERNAL.
+    #[error("internal error: {context}")]
+    Internal {
+        context: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl ApiError {
@@ -38,7 +43,18 @@ impl ApiError {
             ApiError::BadUserInput(_) => "BAD_USER_INPUT",
             ApiError::Rejected(_) => "REJECTED",
             ApiError::RateLimited { .. } => "RATE_LIMITED",
-            ApiError::Database(_) | ApiError::Internal(_) => "INTERNAL",
+            ApiError::Database(_) | ApiError::Internal { .. } => "INTERNAL",
+        }
+    }
+
+    /// An internal failure while doing `context`, keeping what caused it.
+    pub fn internal(
+        context: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> ApiError {
+        ApiError::Internal {
+            context,
+            source: source.into(),
         }
     }
 

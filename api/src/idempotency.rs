@@ -46,7 +46,7 @@ impl IdempotencyKey {
             return Ok(None);
         };
         let input = serde_json::to_vec(input)
-            .map_err(|error| ApiError::Internal(format!("hashing the input: {error}")))?;
+            .map_err(|error| ApiError::internal("hashing the input", error))?;
         // Scoped to the caller in this workspace: a person's session elsewhere can't replay it.
         let actor = match principal.actor {
             Actor::User(id) => format!("user:{id}@{}", principal.workspace_id),
@@ -89,7 +89,9 @@ impl IdempotencyKey {
             .filter(idempotency_key::Column::Key.eq(&self.key))
             .one(db)
             .await?
-            .ok_or_else(|| ApiError::Internal("idempotency key vanished".into()))?;
+            .ok_or_else(|| {
+                ApiError::internal("reading a claimed idempotency key", "it vanished")
+            })?;
         if stored.operation != self.operation || stored.request_hash != self.request_hash {
             return Err(ApiError::Rejected(vec![
                 UserError::new(

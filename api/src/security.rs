@@ -66,14 +66,15 @@ pub async fn hash_password(password: String) -> Result<String, ApiError> {
     tokio::task::spawn_blocking(move || {
         let mut salt = [0u8; 16];
         rand::rng().fill_bytes(&mut salt);
-        let salt = SaltString::encode_b64(&salt).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let salt = SaltString::encode_b64(&salt)
+            .map_err(|e| ApiError::internal("encoding a salt", e.to_string()))?;
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|hash| hash.to_string())
-            .map_err(|e| ApiError::Internal(e.to_string()))
+            .map_err(|e| ApiError::internal("hashing a password", e.to_string()))
     })
     .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map_err(|e| ApiError::internal("hashing a password", e))?
 }
 
 /// Checks a password against a stored hash. With no stored hash (unknown email, or an account
@@ -83,14 +84,15 @@ pub async fn verify_password(password: String, stored: Option<String>) -> Result
     tokio::task::spawn_blocking(move || {
         let known = stored.is_some();
         let stored = stored.unwrap_or_else(|| decoy_hash().to_owned());
-        let parsed = PasswordHash::new(&stored).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let parsed = PasswordHash::new(&stored)
+            .map_err(|e| ApiError::internal("reading a stored password hash", e.to_string()))?;
         let matches = Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
             .is_ok();
         Ok(known && matches)
     })
     .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map_err(|e| ApiError::internal("checking a password", e))?
 }
 
 fn decoy_hash() -> &'static str {

@@ -4,8 +4,13 @@ use sea_orm::DbErr;
 pub enum WorkerError {
     #[error("database: {0}")]
     Database(#[from] DbErr),
-    #[error("queue: {0}")]
-    Queue(String),
+    /// The queue failed while doing `context`; the cause is kept, and shown in logs.
+    #[error("queue: {context}: {source}")]
+    Queue {
+        context: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// Sending failed for now (server down, busy, or a temporary refusal): try again later.
     #[error("mail: {0}")]
     Mail(String),
@@ -27,6 +32,17 @@ pub enum WorkerError {
 }
 
 impl WorkerError {
+    /// A queue failure while doing `context`, keeping what caused it.
+    pub fn queue(
+        context: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> WorkerError {
+        WorkerError::Queue {
+            context: context.into(),
+            source: source.into(),
+        }
+    }
+
     /// Whether running the same job again could ever succeed; if not, it is DEAD at once.
     pub fn can_never_succeed(&self) -> bool {
         matches!(

@@ -53,11 +53,11 @@ impl JobQueue {
         let storage = match &config.backend {
             QueueBackend::Redis(url) => {
                 let client = redis::Client::open(url.as_str())
-                    .map_err(|e| WorkerError::Queue(format!("redis: {e}")))?;
+                    .map_err(|e| WorkerError::queue("connecting to redis (REDIS_URL)", e))?;
                 let connection = client
                     .get_connection_manager()
                     .await
-                    .map_err(|e| WorkerError::Queue(format!("redis: {e}")))?;
+                    .map_err(|e| WorkerError::queue("connecting to redis (REDIS_URL)", e))?;
                 let storage = RedisStorage::new(connection).with_config(
                     apalis_redis::Config::default()
                         .queue(&config.name)
@@ -71,17 +71,18 @@ impl JobQueue {
                 }
             }
             QueueBackend::Sqlite(url) => {
-                domain::db::ensure_sqlite_directory(url).map_err(WorkerError::Queue)?;
+                domain::db::ensure_sqlite_directory(url)
+                    .map_err(|e| WorkerError::queue(format!("opening {url}"), e))?;
                 let options = SqliteConnectOptions::from_str(url)
-                    .map_err(|e| WorkerError::Queue(format!("{url}: {e}")))?
+                    .map_err(|e| WorkerError::queue(format!("opening {url}"), e))?
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal);
                 let pool = SqlitePool::connect_with(options)
                     .await
-                    .map_err(|e| WorkerError::Queue(format!("{url}: {e}")))?;
+                    .map_err(|e| WorkerError::queue(format!("opening {url}"), e))?;
                 SqliteStorage::setup(&pool)
                     .await
-                    .map_err(|e| WorkerError::Queue(format!("{url}: {e}")))?;
+                    .map_err(|e| WorkerError::queue(format!("opening {url}"), e))?;
                 Storage::Sqlite(
                     SqliteStorage::new(&pool).with_config(
                         apalis_sqlite::Config::default()
@@ -115,7 +116,6 @@ impl JobQueue {
         if outbox_ids.is_empty() {
             return Ok(());
         }
-        let queue_error = |e: &dyn std::fmt::Display| WorkerError::Queue(e.to_string());
         match &self.storage {
             Storage::Redis { storage, .. } => {
                 let mut storage = storage.as_ref().clone();
@@ -130,14 +130,14 @@ impl JobQueue {
                         .collect::<Result<Vec<_>, _>>()?;
                     apalis_redis::queries::push_tasks(storage.get_connection(), &config, &tasks)
                         .await
-                        .map_err(|e| queue_error(&e))?;
+                        .map_err(|e| WorkerError::queue("pushing jobs", e))?;
                 }
                 redis::cmd("PUBLISH")
                     .arg(self.wake_channel())
                     .arg(1)
                     .query_async::<i64>(storage.get_connection())
                     .await
-                    .map_err(|e| queue_error(&e))?;
+                    .map_err(|e| WorkerError::queue("pushing jobs", e))?;
             }
             Storage::Sqlite(storage) => {
                 let mut storage = storage.clone();
@@ -146,7 +146,10 @@ impl JobQueue {
                         .iter()
                         .map(|&outbox_id| OutboxJob { outbox_id })
                         .collect();
-                    storage.push_bulk(jobs).await.map_err(|e| queue_error(&e))?;
+                    storage
+                        .push_bulk(jobs)
+                        .await
+                        .map_err(|e| WorkerError::queue("pushing jobs", e))?;
                 }
             }
         }
@@ -156,7 +159,6 @@ impl JobQueue {
 
     /// How many jobs wait in the queue, not yet taken by a worker.
     pub async fn waiting(&self) -> Result<u64, WorkerError> {
-        let queue_error = |e: &dyn std::fmt::Display| WorkerError::Queue(e.to_string());
         match &self.storage {
             Storage::Redis { storage, .. } => {
                 let mut storage = storage.as_ref().clone();
@@ -168,7 +170,7 @@ impl JobQueue {
                     .arg(config.active_jobs_list())
                     .query_async(storage.get_connection())
                     .await
-                    .map_err(|e| queue_error(&e))?;
+                    .map_err(|e| WorkerError::queue("counting waiting jobs", e))?;
                 Ok(scheduled + active)
             }
             Storage::Sqlite(storage) => {
@@ -178,7 +180,7 @@ impl JobQueue {
                 .bind(&self.name)
                 .fetch_one(storage.pool())
                 .await
-                .map_err(|e| queue_error(&e))?;
+                .map_err(|e| WorkerError::queue("counting waiting jobs", e))?;
                 Ok(waiting.max(0) as u64)
             }
         }
@@ -193,13 +195,13 @@ impl JobQueue {
                     .query_async::<String>(&mut connection)
                     .await
                     .map(|_| ())
-                    .map_err(|e| WorkerError::Queue(e.to_string()))
+                    .map_err(|e| WorkerError::queue("pinging", e))
             }
             Storage::Sqlite(storage) => sqlx::query("SELECT 1")
                 .execute(storage.pool())
                 .await
                 .map(|_| ())
-                .map_err(|e| WorkerError::Queue(e.to_string())),
+                .map_err(|e| WorkerError::queue("pinging", e)),
         }
     }
 

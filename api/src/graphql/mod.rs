@@ -270,9 +270,8 @@ impl MutationTxn {
         };
         let answer = match claimed {
             Ok(Claim::Fresh) => return Ok(Begun::Fresh(MutationTxn { txn, key })),
-            Ok(Claim::Replay(answer)) => serde_json::from_value(answer).map_err(|error| {
-                ApiError::Internal(format!("a stored answer is unreadable: {error}"))
-            }),
+            Ok(Claim::Replay(answer)) => serde_json::from_value(answer)
+                .map_err(|error| ApiError::internal("reading a stored answer", error)),
             Err(ApiError::Rejected(errors)) => Ok(P::rejected(
                 errors.into_iter().map(UserError::from).collect(),
             )),
@@ -296,7 +295,7 @@ impl MutationTxn {
     async fn commit<P: Serialize>(self, payload: &P) -> Result<(), ApiError> {
         if let Some(key) = &self.key {
             let answer = serde_json::to_value(payload)
-                .map_err(|error| ApiError::Internal(format!("storing the answer: {error}")))?;
+                .map_err(|error| ApiError::internal("storing the answer", error))?;
             key.store(&self.txn, answer).await?;
         }
         self.txn.commit().await?;
