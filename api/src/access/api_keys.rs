@@ -1,6 +1,7 @@
 //! API keys: created by a person, acting in one workspace with a role no higher than theirs.
 
 use chrono::{DateTime, Utc};
+use domain::audit::{self, AuditEvent};
 use entities::{Role, api_key};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -14,7 +15,6 @@ use crate::access::{Permission, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::security::{TokenKind, new_token};
 use crate::text::ApiKeyName;
-use domain::audit::{self, AuditEvent};
 
 pub struct CreatedApiKey {
     /// Shown once; only its hash is stored.

@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use domain::audit::{self, AuditEvent};
 use entities::{MembershipStatus, application, membership, workspace};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
@@ -13,7 +14,6 @@ use uuid::Uuid;
 use crate::access::Principal;
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::offboarding::guards::authorize_and_lock;
-use domain::audit::{self, AuditEvent};
 
 // Each is a kind of contact; the API's words (ADMINISTRATIVE_CONTACT, …) say so.
 #[allow(clippy::enum_variant_names)]

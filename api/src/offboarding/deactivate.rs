@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::Job;
+use domain::audit::{self, AuditEvent};
 use entities::{MembershipStatus, membership};
 use sea_orm::{ActiveEnum, ActiveModelTrait, ConnectionTrait, Set};
 use serde_json::json;
@@ -16,7 +17,6 @@ use crate::offboarding::guards::{
 };
 use crate::offboarding::{Recorded, kept_reason, record};
 use crate::text::Reason;
-use domain::audit::{self, AuditEvent};
 
 pub struct DeactivateRequest<'a> {
     pub workspace_id: Uuid,

@@ -4,6 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use domain::Job;
+use domain::audit::{self, AuditEvent};
 use entities::{
     MembershipStatus, api_key, group_membership, invitation, membership, user_group, workspace,
 };
@@ -27,7 +28,6 @@ use crate::offboarding::guards::{
 use crate::offboarding::{MAX_MEMBERS_PER_CALL, Recorded, kept_reason, record};
 use crate::people::members::{groups_of, in_workspace_groups};
 use crate::text::Reason;
-use domain::audit::{self, AuditEvent};
 
 pub struct RemoveRequest<'a> {
     pub workspace_id: Uuid,

@@ -3,6 +3,7 @@
 //! campaigns already reattributed stay with their new owner.
 
 use chrono::{DateTime, Duration, Utc};
+use domain::audit::{self, AuditEvent};
 use entities::{MembershipStatus, group_membership, membership, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -17,7 +18,6 @@ use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::offboarding::guards::{Candidate, authorize_and_lock};
 use crate::people::members::in_workspace_groups;
 use crate::people::seats::{lock_organization, take_a_seat};
-use domain::audit::{self, AuditEvent};
 
 /// How long after a removal it can be undone.
 pub const RESTORE_WINDOW_DAYS: i64 = 30;

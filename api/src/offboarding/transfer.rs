@@ -2,6 +2,7 @@
 //! down, so that the last-owner rule can be met before the caller leaves.
 
 use chrono::{DateTime, Utc};
+use domain::audit::{self, AuditEvent};
 use entities::{MembershipStatus, Role, api_key, membership, user};
 use sea_orm::Iterable;
 use sea_orm::sea_query::Expr;
@@ -14,7 +15,6 @@ use uuid::Uuid;
 use crate::access::{Actor, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::offboarding::guards::{Candidate, authorize_and_lock};
-use domain::audit::{self, AuditEvent};
 
 pub struct Transferred {
     pub new_owner: Candidate,

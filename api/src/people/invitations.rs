@@ -1,6 +1,7 @@
 //! Inviting people and accepting invitations.
 
 use chrono::{DateTime, Duration, Utc};
+use domain::audit::{self, AuditEvent};
 use entities::{MembershipStatus, Role, UserKind, invitation, membership, user};
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
@@ -17,7 +18,6 @@ use crate::security::{
     MIN_PASSWORD_LENGTH, TokenKind, hash_password, hash_token, new_token, verify_password,
 };
 use crate::text::{Email, PersonName};
-use domain::audit::{self, AuditEvent};
 
 pub struct Invited {
     /// The invitation link's secret: shown once, stored only as a hash.

@@ -327,15 +327,7 @@ async fn the_worker_carries_out_every_side_effect(app: TestApp) {
     assert!(email.contains("Designers"));
     assert!(email.contains("moved team"));
     // The audit trail: the removal, the ended sessions, the revoked key, the campaigns.
-    let actions: Vec<String> = audit_entry::Entity::find()
-        .filter(audit_entry::Column::TargetUserId.eq(mia))
-        .order_by_asc(audit_entry::Column::Id)
-        .all(app.db())
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.action)
-        .collect();
+    let actions = audit_actions_about(&app, mia).await;
     for action in [
         "team_membership_remove",
         "sessions_end",
@@ -657,15 +649,7 @@ async fn deactivation_keeps_the_membership_and_reactivation_needs_a_fresh_sign_i
         user_error_codes(&data(&answer)["deactivateUser"]),
         ["INVITATION_PENDING"]
     );
-    let actions: Vec<String> = audit_entry::Entity::find()
-        .filter(audit_entry::Column::TargetUserId.eq(mia))
-        .order_by_asc(audit_entry::Column::Id)
-        .all(app.db())
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.action)
-        .collect();
+    let actions = audit_actions_about(&app, mia).await;
     assert_eq!(
         actions,
         ["team_membership_deactivate", "team_membership_reactivate"]
@@ -895,4 +879,17 @@ async fn jobs_committed_while_redis_is_down_run_once_it_is_back() {
         app.sent_email(email["id"].as_str().unwrap().parse().unwrap())
             .is_some()
     );
+}
+
+/// The actions of the audit entries about this person, oldest first.
+async fn audit_actions_about(app: &TestApp, user_id: Uuid) -> Vec<String> {
+    audit_entry::Entity::find()
+        .filter(audit_entry::Column::TargetUserId.eq(user_id))
+        .order_by_asc(audit_entry::Column::Id)
+        .all(app.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|entry| entry.action)
+        .collect()
 }
