@@ -11,7 +11,7 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::access::{Permission, Principal};
+use crate::access::{Acting, Permission};
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::security::{TokenKind, new_token};
 use crate::text::ApiKeyName;
@@ -27,13 +27,16 @@ const PREFIX_LENGTH: usize = 12;
 
 pub async fn create_api_key<C: ConnectionTrait>(
     db: &C,
-    principal: &Principal,
+    acting: Acting<'_>,
     workspace_id: Uuid,
     name: &ApiKeyName,
     role: Role,
-    request_id: Option<&str>,
-    now: DateTime<Utc>,
 ) -> Result<CreatedApiKey, ApiError> {
+    let Acting {
+        principal,
+        request_id,
+        now,
+    } = acting;
     principal.require(Permission::ApiKeyManagement, workspace_id)?;
     // A key acting above its creator would be a way around the role rules.
     if role.rank() > principal.role.rank() {

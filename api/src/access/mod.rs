@@ -6,3 +6,12 @@ pub mod sessions;
 pub mod throttle;
 
 pub use principal::{Actor, Permission, Principal, authenticate};
+
+/// Who acts, for which request, at what instant: what every change checks and records.
+#[derive(Debug, Clone, Copy)]
+pub struct Acting<'a> {
+    pub principal: &'a Principal,
+    /// The request's `x-request-id`, kept in the audit entries.
+    pub request_id: Option<&'a str>,
+    pub now: chrono::DateTime<chrono::Utc>,
+}

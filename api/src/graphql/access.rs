@@ -148,15 +148,13 @@ impl AccessMutation {
             "createApiKey",
             key,
             input,
-            async |txn, principal, input| {
+            async |txn, acting, input| {
                 let created = api_keys::create_api_key(
                     txn,
-                    principal,
+                    acting,
                     input.workspace_id,
                     &input.name,
                     input.role.into(),
-                    ctx.request_id(),
-                    Utc::now(),
                 )
                 .await?;
                 Ok(Done::answer(CreateApiKeyPayload {

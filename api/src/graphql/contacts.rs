@@ -1,13 +1,12 @@
 //! Clearing what blocks a removal: handing over contact duties and ownership.
 
 use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::graphql::offboarding::member;
 use crate::graphql::types::{Member, RoleValue, UserError, payloads};
-use crate::graphql::{ContextExt, Done, run_mutation};
+use crate::graphql::{Done, run_mutation};
 use crate::offboarding::contacts::{self, Assignment, Duty, HeldDuty, Move, Reassignment};
 use crate::offboarding::transfer;
 use crate::text::IdempotencyKeyText;
@@ -179,20 +178,14 @@ impl ContactsMutation {
             "reassignContacts",
             key,
             input,
-            async |txn, principal, input| {
+            async |txn, acting, input| {
                 let reassignment = Reassignment {
                     from_user_id: input.from_user_id,
                     assignments: input.assignments.into_iter().map(Into::into).collect(),
                 };
-                let reassigned = contacts::reassign_contacts(
-                    txn,
-                    principal,
-                    input.workspace_id,
-                    reassignment,
-                    ctx.request_id(),
-                    Utc::now(),
-                )
-                .await?;
+                let reassigned =
+                    contacts::reassign_contacts(txn, acting, input.workspace_id, reassignment)
+                        .await?;
                 let remaining = reassigned.remaining.held();
                 Ok(Done::answer(ReassignContactsPayload {
                     moved: reassigned.moves.into_iter().map(Into::into).collect(),
@@ -216,15 +209,13 @@ impl ContactsMutation {
             "transferOwnership",
             key,
             input,
-            async |txn, principal, input| {
+            async |txn, acting, input| {
                 let transferred = transfer::transfer_ownership(
                     txn,
-                    principal,
+                    acting,
                     input.workspace_id,
                     input.to_user_id,
                     input.demote_self_to.map(Into::into),
-                    ctx.request_id(),
-                    Utc::now(),
                 )
                 .await?;
                 let previous_owner = match transferred.previous_owner {

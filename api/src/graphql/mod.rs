@@ -23,8 +23,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use worker::JobQueue;
 
-use crate::access::Principal;
 use crate::access::throttle::SignInThrottle;
+use crate::access::{Acting, Principal};
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::graphql::types::{Payload, UserError, respond};
@@ -204,7 +204,7 @@ pub(crate) async fn run_mutation<I, P>(
     operation: &'static str,
     key: Option<IdempotencyKeyText>,
     input: I,
-    act: impl AsyncFnOnce(&sea_orm::DatabaseTransaction, &Principal, I) -> Result<Done<P>, ApiError>,
+    act: impl AsyncFnOnce(&sea_orm::DatabaseTransaction, Acting<'_>, I) -> Result<Done<P>, ApiError>,
 ) -> async_graphql::Result<P>
 where
     I: Serialize,
@@ -214,7 +214,12 @@ where
         Begun::Fresh(txn) => txn,
         Begun::Answered(payload) => return Ok(payload),
     };
-    let done = match act(txn.db(), ctx.principal()?, input).await {
+    let acting = Acting {
+        principal: ctx.principal()?,
+        request_id: ctx.request_id(),
+        now: Utc::now(),
+    };
+    let done = match act(txn.db(), acting, input).await {
         Ok(done) => done,
         Err(error) => return txn.refuse(error).await,
     };

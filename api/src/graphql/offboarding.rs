@@ -372,7 +372,7 @@ impl OffboardingMutation {
             "removeMembers",
             key,
             input,
-            async |txn, principal, input| {
+            async |txn, acting, input| {
                 let request = RemoveRequest {
                     workspace_id: input.workspace_id,
                     user_ids: input.user_ids,
@@ -385,9 +385,8 @@ impl OffboardingMutation {
                         .into_iter()
                         .map(Into::into)
                         .collect(),
-                    request_id: ctx.request_id(),
                 };
-                let removed = remove::remove_members(txn, principal, request, Utc::now()).await?;
+                let removed = remove::remove_members(txn, acting, request).await?;
                 Ok(Done {
                     payload: RemoveMembersPayload {
                         removed_members: removed.members.into_iter().map(Into::into).collect(),
@@ -413,16 +412,14 @@ impl OffboardingMutation {
             "deactivateUser",
             key,
             input,
-            async |txn, principal, input| {
+            async |txn, acting, input| {
                 let request = DeactivateRequest {
                     workspace_id: input.workspace_id,
                     user_id: input.user_id,
                     reason: input.reason,
                     revoke_api_keys: input.revoke_api_keys,
-                    request_id: ctx.request_id(),
                 };
-                let deactivated =
-                    deactivate::deactivate_user(txn, principal, request, Utc::now()).await?;
+                let deactivated = deactivate::deactivate_user(txn, acting, request).await?;
                 Ok(Done {
                     payload: DeactivateUserPayload {
                         member: Some(member(txn, deactivated.candidate).await?),
@@ -448,16 +445,10 @@ impl OffboardingMutation {
             "reactivateUser",
             key,
             input,
-            async |txn, principal, input| {
-                let candidate = deactivate::reactivate_user(
-                    txn,
-                    principal,
-                    input.workspace_id,
-                    input.user_id,
-                    ctx.request_id(),
-                    Utc::now(),
-                )
-                .await?;
+            async |txn, acting, input| {
+                let candidate =
+                    deactivate::reactivate_user(txn, acting, input.workspace_id, input.user_id)
+                        .await?;
                 Ok(Done::answer(ReactivateUserPayload {
                     member: Some(member(txn, candidate).await?),
                     user_errors: Vec::new(),
@@ -480,16 +471,9 @@ impl OffboardingMutation {
             "restoreMember",
             key,
             input,
-            async |txn, principal, input| {
-                let restored = restore::restore_member(
-                    txn,
-                    principal,
-                    input.workspace_id,
-                    input.user_id,
-                    ctx.request_id(),
-                    Utc::now(),
-                )
-                .await?;
+            async |txn, acting, input| {
+                let restored =
+                    restore::restore_member(txn, acting, input.workspace_id, input.user_id).await?;
                 Ok(Done::answer(RestoreMemberPayload {
                     member: Some(member(txn, restored.candidate).await?),
                     seat_taken: Some(restored.seat_taken),

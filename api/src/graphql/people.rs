@@ -197,16 +197,14 @@ impl PeopleMutation {
             "inviteMember",
             key,
             input,
-            async |txn, principal, input| {
+            async |txn, acting, input| {
                 let request = InviteRequest {
                     workspace_id: input.workspace_id,
                     email: &input.email,
                     role: input.role.into(),
                     invitation_ttl: ctx.config().invitation_ttl,
-                    request_id: ctx.request_id(),
                 };
-                let invited =
-                    invitations::invite_member(txn, principal, request, Utc::now()).await?;
+                let invited = invitations::invite_member(txn, acting, request).await?;
                 Ok(Done::answer(InviteMemberPayload {
                     invitation_token: Some(invited.token),
                     invitation_expires_at: Some(invited.invitation.expires_at),

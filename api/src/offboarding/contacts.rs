@@ -3,7 +3,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, Utc};
 use domain::audit::{self, AuditEvent};
 use entities::{MembershipStatus, application, membership, workspace};
 use sea_orm::sea_query::Expr;
@@ -11,7 +10,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Que
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::access::Principal;
+use crate::access::Acting;
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::offboarding::guards::authorize_and_lock;
 
@@ -356,12 +355,15 @@ async fn live_members<C: ConnectionTrait>(
 /// the audit entries.
 pub async fn apply_moves<C: ConnectionTrait>(
     db: &C,
-    principal: &Principal,
+    acting: Acting<'_>,
     workspace_id: Uuid,
     moves: &[Move],
-    request_id: Option<&str>,
-    now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
+    let Acting {
+        principal,
+        request_id,
+        now,
+    } = acting;
     if moves.is_empty() {
         return Ok(());
     }
@@ -451,12 +453,11 @@ pub struct Reassigned {
 /// `reassignContacts`: moves some or all of one person's contact duties to active members.
 pub async fn reassign_contacts<C: ConnectionTrait>(
     db: &C,
-    principal: &Principal,
+    acting: Acting<'_>,
     workspace_id: Uuid,
     reassignment: Reassignment,
-    request_id: Option<&str>,
-    now: DateTime<Utc>,
 ) -> Result<Reassigned, ApiError> {
+    let principal = acting.principal;
     if reassignment.assignments.is_empty() {
         return Err(ApiError::BadUserInput(
             "assignments must name at least one duty to move".into(),
@@ -474,7 +475,7 @@ pub async fn reassign_contacts<C: ConnectionTrait>(
         .await?
         .remove(&from)
         .unwrap_or_default();
-    apply_moves(db, principal, workspace.id, &moves, request_id, now).await?;
+    apply_moves(db, acting, workspace.id, &moves).await?;
     Ok(Reassigned {
         remaining: before.without(from, &moves),
         moves,

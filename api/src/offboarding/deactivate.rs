@@ -1,7 +1,6 @@
 //! `deactivateUser` and `reactivateUser`: access suspended with the membership kept (role,
 //! groups and seat included), and given back.
 
-use chrono::{DateTime, Utc};
 use domain::Job;
 use domain::audit::{self, AuditEvent};
 use entities::{MembershipStatus, membership};
@@ -9,8 +8,8 @@ use sea_orm::{ActiveEnum, ActiveModelTrait, ConnectionTrait, Set};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::access::Principal;
 use crate::access::api_keys::refuse_api_keys;
+use crate::access::{Acting, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::offboarding::guards::{
     Candidate, authorize_and_lock, check_target, last_owner_errors, load_candidates,
@@ -18,12 +17,11 @@ use crate::offboarding::guards::{
 use crate::offboarding::{Recorded, kept_reason, record};
 use crate::text::Reason;
 
-pub struct DeactivateRequest<'a> {
+pub struct DeactivateRequest {
     pub workspace_id: Uuid,
     pub user_id: Uuid,
     pub reason: Option<Reason>,
     pub revoke_api_keys: bool,
-    pub request_id: Option<&'a str>,
 }
 
 pub struct Deactivated {
@@ -51,10 +49,14 @@ async fn target<C: ConnectionTrait>(
 /// (and ended by the worker), optionally their API keys too.
 pub async fn deactivate_user<C: ConnectionTrait>(
     db: &C,
-    principal: &Principal,
-    request: DeactivateRequest<'_>,
-    now: DateTime<Utc>,
+    acting: Acting<'_>,
+    request: DeactivateRequest,
 ) -> Result<Deactivated, ApiError> {
+    let Acting {
+        principal,
+        request_id,
+        now,
+    } = acting;
     let reason = kept_reason(request.reason);
     let workspace = authorize_and_lock(db, principal, request.workspace_id).await?;
     let candidate = target(db, principal, workspace.id, request.user_id, "deactivate").await?;
@@ -115,7 +117,7 @@ pub async fn deactivate_user<C: ConnectionTrait>(
                 "role": membership.role.to_value(),
                 "revoke_api_keys": request.revoke_api_keys,
             }),
-            request_id: request.request_id,
+            request_id,
         },
         now,
     )
@@ -134,12 +136,15 @@ pub async fn deactivate_user<C: ConnectionTrait>(
 /// before the deactivation stay dead: the person signs in afresh.
 pub async fn reactivate_user<C: ConnectionTrait>(
     db: &C,
-    principal: &Principal,
+    acting: Acting<'_>,
     workspace_id: Uuid,
     user_id: Uuid,
-    request_id: Option<&str>,
-    now: DateTime<Utc>,
 ) -> Result<Candidate, ApiError> {
+    let Acting {
+        principal,
+        request_id,
+        now,
+    } = acting;
     let workspace = authorize_and_lock(db, principal, workspace_id).await?;
     let candidate = target(db, principal, workspace.id, user_id, "reactivate").await?;
     if candidate.membership.status != MembershipStatus::Deactivated {

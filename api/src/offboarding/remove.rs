@@ -16,8 +16,8 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::access::Principal;
 use crate::access::api_keys::refuse_api_keys;
+use crate::access::{Acting, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::offboarding::contacts::{
     self, ContactDuties, Move, Reassignment, apply_moves, contact_duties, plan_moves,
@@ -29,7 +29,7 @@ use crate::offboarding::{MAX_MEMBERS_PER_CALL, Recorded, kept_reason, record};
 use crate::people::members::{groups_of, in_workspace_groups};
 use crate::text::Reason;
 
-pub struct RemoveRequest<'a> {
+pub struct RemoveRequest {
     pub workspace_id: Uuid,
     pub user_ids: Vec<Uuid>,
     pub reason: Option<Reason>,
@@ -39,7 +39,6 @@ pub struct RemoveRequest<'a> {
     pub reattribute_to: Option<Uuid>,
     /// Contact duties handed over in the same transaction ("Reassign and Remove").
     pub contact_reassignments: Vec<Reassignment>,
-    pub request_id: Option<&'a str>,
 }
 
 pub struct RemovedMember {
@@ -121,10 +120,10 @@ pub async fn assess<C: ConnectionTrait>(
 /// blocked member and why, and nothing is written.
 pub async fn remove_members<C: ConnectionTrait>(
     db: &C,
-    principal: &Principal,
-    request: RemoveRequest<'_>,
-    now: DateTime<Utc>,
+    acting: Acting<'_>,
+    request: RemoveRequest,
 ) -> Result<Removed, ApiError> {
+    let principal = acting.principal;
     let user_ids = member_ids(request.user_ids, MAX_MEMBERS_PER_CALL)?;
     let reason = kept_reason(request.reason);
     contacts::validate(&request.contact_reassignments)?;
@@ -153,7 +152,7 @@ pub async fn remove_members<C: ConnectionTrait>(
         return Err(ApiError::Rejected(errors));
     }
 
-    apply_moves(db, principal, workspace.id, &moves, request.request_id, now).await?;
+    apply_moves(db, acting, workspace.id, &moves).await?;
     let leaving: Vec<&Candidate> = user_ids
         .iter()
         .filter_map(|id| candidates.get(id))
@@ -165,7 +164,7 @@ pub async fn remove_members<C: ConnectionTrait>(
         revoke_api_keys: request.revoke_api_keys,
         reattribute_to: assignee,
     };
-    apply_removal(db, principal, plan, request.request_id, now).await
+    apply_removal(db, acting, plan).await
 }
 
 /// The person taking over must be an active member who is not being removed in this call.
@@ -218,11 +217,14 @@ impl RemovalPlan<'_> {
 /// Writes the removal: a constant number of statements, however many members leave.
 async fn apply_removal<C: ConnectionTrait>(
     db: &C,
-    principal: &Principal,
+    acting: Acting<'_>,
     plan: RemovalPlan<'_>,
-    request_id: Option<&str>,
-    now: DateTime<Utc>,
 ) -> Result<Removed, ApiError> {
+    let Acting {
+        principal,
+        request_id,
+        now,
+    } = acting;
     let (user_ids, membership_ids) = (plan.user_ids(), plan.membership_ids());
     // The groups they are leaving, named in their email; read before they are left.
     let groups = groups_of(db, plan.workspace.id, &user_ids).await?;

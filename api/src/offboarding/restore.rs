@@ -13,7 +13,7 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::access::Principal;
+use crate::access::{Acting, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::offboarding::guards::{Candidate, authorize_and_lock};
 use crate::people::members::in_workspace_groups;
@@ -30,12 +30,15 @@ pub struct Restored {
 
 pub async fn restore_member<C: ConnectionTrait>(
     db: &C,
-    principal: &Principal,
+    acting: Acting<'_>,
     workspace_id: Uuid,
     user_id: Uuid,
-    request_id: Option<&str>,
-    now: DateTime<Utc>,
 ) -> Result<Restored, ApiError> {
+    let Acting {
+        principal,
+        request_id,
+        now,
+    } = acting;
     let workspace = authorize_and_lock(db, principal, workspace_id).await?;
     let refuse = |error: UserError| Err(ApiError::Rejected(vec![error.for_user(user_id)]));
     if user_id == principal.user_id {

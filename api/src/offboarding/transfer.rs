@@ -1,7 +1,6 @@
 //! `transferOwnership`: makes another active member an OWNER, optionally stepping the caller
 //! down, so that the last-owner rule can be met before the caller leaves.
 
-use chrono::{DateTime, Utc};
 use domain::audit::{self, AuditEvent};
 use entities::{MembershipStatus, Role, api_key, membership, user};
 use sea_orm::Iterable;
@@ -12,7 +11,7 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::access::{Actor, Principal};
+use crate::access::{Acting, Actor, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::offboarding::guards::{Candidate, authorize_and_lock};
 
@@ -24,13 +23,16 @@ pub struct Transferred {
 
 pub async fn transfer_ownership<C: ConnectionTrait>(
     db: &C,
-    principal: &Principal,
+    acting: Acting<'_>,
     workspace_id: Uuid,
     to_user_id: Uuid,
     demote_self_to: Option<Role>,
-    request_id: Option<&str>,
-    now: DateTime<Utc>,
 ) -> Result<Transferred, ApiError> {
+    let Acting {
+        principal,
+        request_id,
+        now,
+    } = acting;
     check_demotion(principal, demote_self_to)?;
     let workspace = authorize_and_lock(db, principal, workspace_id).await?;
     if principal.role != Role::Owner {

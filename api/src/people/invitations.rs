@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::access::principal::live_membership;
 use crate::access::sessions::{SignedIn, start_session};
-use crate::access::{Actor, Permission, Principal};
+use crate::access::{Acting, Actor, Permission, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::people::seats::{lock_organization, take_a_seat};
 use crate::security::{
@@ -32,17 +32,20 @@ pub struct InviteRequest<'a> {
     pub email: &'a Email,
     pub role: Role,
     pub invitation_ttl: Duration,
-    pub request_id: Option<&'a str>,
 }
 
 /// Invites a person into the workspace: an INVITED membership (which takes a seat) and an
 /// invitation whose token activates it.
 pub async fn invite_member<C: ConnectionTrait>(
     db: &C,
-    principal: &Principal,
+    acting: Acting<'_>,
     request: InviteRequest<'_>,
-    now: DateTime<Utc>,
 ) -> Result<Invited, ApiError> {
+    let Acting {
+        principal,
+        request_id,
+        now,
+    } = acting;
     principal.require(Permission::UserManagement, request.workspace_id)?;
     let email = request.email.as_str();
     if !principal.can_manage(request.role) {
@@ -125,7 +128,7 @@ pub async fn invite_member<C: ConnectionTrait>(
             action: "team_membership_invite",
             target_user_id: Some(user.id),
             metadata: json!({ "role": invitation.role.to_value(), "invitation_id": invitation.id }),
-            request_id: request.request_id,
+            request_id,
         },
         now,
     )

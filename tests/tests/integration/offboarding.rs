@@ -105,7 +105,11 @@ async fn a_removal_is_a_constant_number_of_statements_per_1000_members(app: Test
         statements.store(0, std::sync::atomic::Ordering::SeqCst);
         let removed = api::offboarding::remove::remove_members(
             &txn,
-            &principal,
+            api::access::Acting {
+                principal: &principal,
+                request_id: None,
+                now: Utc::now(),
+            },
             api::offboarding::remove::RemoveRequest {
                 workspace_id: app.demo.workspace_id,
                 user_ids: user_ids.clone(),
@@ -113,9 +117,7 @@ async fn a_removal_is_a_constant_number_of_statements_per_1000_members(app: Test
                 revoke_api_keys: true,
                 reattribute_to: None,
                 contact_reassignments: Vec::new(),
-                request_id: None,
             },
-            Utc::now(),
         )
         .await
         .unwrap_or_else(|e| panic!("{e:?}"));

@@ -266,7 +266,11 @@ async fn a_request_that_waited_out_a_demotion_is_refused(app: TestApp) {
     let before = snapshot(&app).await;
     let result = api::offboarding::remove::remove_members(
         app.db(),
-        &principal,
+        api::access::Acting {
+            principal: &principal,
+            request_id: None,
+            now: chrono::Utc::now(),
+        },
         api::offboarding::remove::RemoveRequest {
             workspace_id: app.demo.workspace_id,
             user_ids: vec![max],
@@ -274,9 +278,7 @@ async fn a_request_that_waited_out_a_demotion_is_refused(app: TestApp) {
             revoke_api_keys: false,
             reattribute_to: None,
             contact_reassignments: Vec::new(),
-            request_id: None,
         },
-        chrono::Utc::now(),
     )
     .await;
     assert!(
