@@ -8,6 +8,7 @@ use entities::api_key;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use tests::{Answer, TestApp, backend_tests, data, error_code, user_error_codes};
+use uuid::Uuid;
 
 use crate::flows::{
     ADA, DEACTIVATE, GUS, INVITE, MAX, MIA, OLIVIA, OMAR, REACTIVATE, REASSIGN, REMOVE, RESTORE,
@@ -140,9 +141,18 @@ async fn each_action_is_listed_with_actor_target_reason_and_request_id(app: Test
         "newest first: {times:?}"
     );
 
-    // Filters, alone and together.
+    filters_narrow_the_log_alone_and_together(&app, olivia, omar, gus).await;
+}
+
+/// The log of `each_action_is_listed…`, filtered by action, target and actor.
+async fn filters_narrow_the_log_alone_and_together(
+    app: &TestApp,
+    olivia: Uuid,
+    omar: Uuid,
+    gus: Uuid,
+) {
     let log = audit_log(
-        &app,
+        app,
         json!({ "action": "team_membership_remove" }),
         None,
         None,
@@ -153,7 +163,7 @@ async fn each_action_is_listed_with_actor_target_reason_and_request_id(app: Test
         expected(&[("team_membership_remove", MIA)])
     );
     assert_eq!(log["totalCount"], 1);
-    let log = audit_log(&app, json!({ "targetUserId": gus }), None, None).await;
+    let log = audit_log(app, json!({ "targetUserId": gus }), None, None).await;
     assert_eq!(
         actions_and_targets(&log),
         expected(&[
@@ -161,15 +171,15 @@ async fn each_action_is_listed_with_actor_target_reason_and_request_id(app: Test
             ("team_membership_deactivate", GUS)
         ])
     );
-    let log = audit_log(&app, json!({ "actorId": omar }), None, None).await;
+    let log = audit_log(app, json!({ "actorId": omar }), None, None).await;
     assert_eq!(
         actions_and_targets(&log),
         expected(&[("team_membership_reactivate", GUS)])
     );
-    let log = audit_log(&app, json!({ "actorId": olivia }), None, None).await;
+    let log = audit_log(app, json!({ "actorId": olivia }), None, None).await;
     assert_eq!(log["totalCount"], 5);
     let log = audit_log(
-        &app,
+        app,
         json!({ "action": "team_membership_restore", "targetUserId": gus }),
         None,
         None,

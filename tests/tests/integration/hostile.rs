@@ -94,15 +94,66 @@ fn behind_a_proxy_on_loopback(config: &mut tests::Config) {
 
 async fn every_free_text_input_refuses_control_characters_and_names_its_field(app: TestApp) {
     let owner = app.owner_token().to_owned();
+    let cases = free_text_cases(&app).await;
+    let covered: BTreeSet<String> = cases.iter().map(|(input, ..)| input.to_string()).collect();
+    let mut in_schema = string_inputs(&app).await;
+    // Directives' arguments are the engine's own, not ours.
+    in_schema.retain(|input| !input.starts_with("Query.__") && !input.contains("@"));
+    assert_eq!(
+        covered, in_schema,
+        "every String input of the schema has a case here"
+    );
+
+    let before = footprint(&app).await;
+    for hostile in ["x\u{0}y", "x\r\ny", "\u{7}bell", "x\u{1b}[31m", "x\u{7f}"] {
+        for (input, field, document, variables) in &cases {
+            if *field == "reason" && hostile == "x\r\ny" {
+                // A reason keeps its line breaks: tested below.
+                continue;
+            }
+            let answer = app
+                .graphql(Some(&owner), document, with_hostile(variables, hostile))
+                .await;
+            assert_eq!(
+                error_code(&answer),
+                "BAD_USER_INPUT",
+                "{input} with {hostile:?}: {answer}"
+            );
+            let error = &answer["errors"][0];
+            assert_eq!(error["extensions"]["field"], *field, "{input}: {answer}");
+            assert!(
+                error["message"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(&format!("`{field}` ")),
+                "{answer}"
+            );
+            assert!(
+                answer["data"].is_null()
+                    || answer["data"]
+                        .as_object()
+                        .is_none_or(|d| d.values().all(Value::is_null)),
+                "{answer}"
+            );
+        }
+    }
+    assert_eq!(
+        footprint(&app).await,
+        before,
+        "no refused input changed anything"
+    );
+}
+
+/// Every free-text input of the schema: (the schema input it covers, its field, the document,
+/// its variables with `BAD` where the hostile text goes).
+async fn free_text_cases(app: &TestApp) -> Vec<(&'static str, &'static str, &'static str, Value)> {
     let ws = app.demo.workspace_id;
     let org = app.demo.organization_id;
-    let [mia] = people(&app, &["mia.member@acme.test"]).await[..] else {
+    let [mia] = people(app, &["mia.member@acme.test"]).await[..] else {
         unreachable!()
     };
-    let ada = people(&app, &[ADA]).await[0];
-    // (the schema input it covers, its field, the document, its variables with `BAD` where
-    // the hostile text goes)
-    let cases: Vec<(&str, &str, &str, Value)> = vec![
+    let ada = people(app, &[ADA]).await[0];
+    vec![
         (
             "SignInInput.email",
             "email",
@@ -235,54 +286,7 @@ async fn every_free_text_input_refuses_control_characters_and_names_its_field(ap
             "query($org: UUID!, $a: String) { seatUsage(organizationId: $org) { holders(after: $a) { totalCount } } }",
             json!({ "org": org, "a": "BAD" }),
         ),
-    ];
-    let covered: BTreeSet<String> = cases.iter().map(|(input, ..)| input.to_string()).collect();
-    let mut in_schema = string_inputs(&app).await;
-    // Directives' arguments are the engine's own, not ours.
-    in_schema.retain(|input| !input.starts_with("Query.__") && !input.contains("@"));
-    assert_eq!(
-        covered, in_schema,
-        "every String input of the schema has a case here"
-    );
-
-    let before = footprint(&app).await;
-    for hostile in ["x\u{0}y", "x\r\ny", "\u{7}bell", "x\u{1b}[31m", "x\u{7f}"] {
-        for (input, field, document, variables) in &cases {
-            if *field == "reason" && hostile == "x\r\ny" {
-                // A reason keeps its line breaks: tested below.
-                continue;
-            }
-            let answer = app
-                .graphql(Some(&owner), document, with_hostile(variables, hostile))
-                .await;
-            assert_eq!(
-                error_code(&answer),
-                "BAD_USER_INPUT",
-                "{input} with {hostile:?}: {answer}"
-            );
-            let error = &answer["errors"][0];
-            assert_eq!(error["extensions"]["field"], *field, "{input}: {answer}");
-            assert!(
-                error["message"]
-                    .as_str()
-                    .unwrap()
-                    .starts_with(&format!("`{field}` ")),
-                "{answer}"
-            );
-            assert!(
-                answer["data"].is_null()
-                    || answer["data"]
-                        .as_object()
-                        .is_none_or(|d| d.values().all(Value::is_null)),
-                "{answer}"
-            );
-        }
-    }
-    assert_eq!(
-        footprint(&app).await,
-        before,
-        "no refused input changed anything"
-    );
+    ]
 }
 
 async fn a_reason_keeps_its_line_breaks(app: TestApp) {

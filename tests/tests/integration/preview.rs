@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
-use tests::{TestApp, backend_tests, error_code};
+use tests::{Answer, TestApp, backend_tests, error_code};
 use uuid::Uuid;
 
 use crate::flows::{
@@ -194,39 +194,7 @@ async fn the_preview_names_every_consequence_for_each_member(app: TestApp) {
         unreachable!()
     };
 
-    assert_eq!(
-        (mia_p["name"].as_str(), mia_p["email"].as_str()),
-        (Some("Mia Member"), Some(MIA))
-    );
-    assert_eq!(
-        (mia_p["status"].as_str(), mia_p["role"].as_str()),
-        (Some("ACTIVE"), Some("MEMBER"))
-    );
-    assert_eq!(
-        mia_p["loses"],
-        json!({ "workspaceName": "Marketing", "groups": ["Designers"] })
-    );
-    assert_eq!(
-        mia_p["preserved"],
-        json!({ "otherWorkspaces": 0, "otherOrganizations": 0 })
-    );
-    assert_eq!(mia_p["seatFreed"], true);
-    assert_eq!(
-        duties(mia_p),
-        [duty(
-            "APPLICATION_TECHNICAL_CONTACT",
-            Some((ad_server, "Ad server"))
-        )]
-    );
-    assert_eq!(
-        counts(mia_p),
-        (2, 1, 1),
-        "Spring launch + Newsletter, the Reporting key, the CTR rule"
-    );
-    assert_eq!(
-        blockers(mia_p),
-        expected_pairs(&[("CONTACT_REASSIGNMENT_REQUIRED", mia)])
-    );
+    mia_is_described(mia_p, mia, ad_server);
 
     assert_eq!(
         (ada_p["status"].as_str(), ada_p["role"].as_str()),
@@ -271,6 +239,63 @@ async fn the_preview_names_every_consequence_for_each_member(app: TestApp) {
         expected_pairs(&[("CANNOT_REMOVE_SELF", olivia)])
     );
 
+    an_unknown_id_and_the_removable_are_described(unknown_p, ivy_p, dana_p, max_p, unknown);
+
+    // Nobody blocked: the removal could go ahead.
+    let gus = crate::support::user_id(&app, GUS).await;
+    let removable = preview(&app, app.owner_token(), &[max, dana, ivy, gus]).await;
+    assert_eq!(removable["canRemove"], true, "{removable}");
+
+    assert_eq!(snapshot(&app).await, before, "a preview writes nothing");
+}
+
+/// Mia in `the_preview_names_every_consequence_for_each_member`: everything she loses, and the
+/// contact duty that blocks her removal.
+fn mia_is_described(mia_p: &Answer, mia: Uuid, ad_server: Uuid) {
+    assert_eq!(
+        (mia_p["name"].as_str(), mia_p["email"].as_str()),
+        (Some("Mia Member"), Some(MIA))
+    );
+    assert_eq!(
+        (mia_p["status"].as_str(), mia_p["role"].as_str()),
+        (Some("ACTIVE"), Some("MEMBER"))
+    );
+    assert_eq!(
+        mia_p["loses"],
+        json!({ "workspaceName": "Marketing", "groups": ["Designers"] })
+    );
+    assert_eq!(
+        mia_p["preserved"],
+        json!({ "otherWorkspaces": 0, "otherOrganizations": 0 })
+    );
+    assert_eq!(mia_p["seatFreed"], true);
+    assert_eq!(
+        duties(mia_p),
+        [duty(
+            "APPLICATION_TECHNICAL_CONTACT",
+            Some((ad_server, "Ad server"))
+        )]
+    );
+    assert_eq!(
+        counts(mia_p),
+        (2, 1, 1),
+        "Spring launch + Newsletter, the Reporting key, the CTR rule"
+    );
+    assert_eq!(
+        blockers(mia_p),
+        expected_pairs(&[("CONTACT_REASSIGNMENT_REQUIRED", mia)])
+    );
+}
+
+/// The rest of `the_preview_names_every_consequence_for_each_member`: an id of no one, then an
+/// invited, a deactivated and a member of two workspaces, none of them blocked.
+fn an_unknown_id_and_the_removable_are_described(
+    unknown_p: &Answer,
+    ivy_p: &Answer,
+    dana_p: &Answer,
+    max_p: &Answer,
+    unknown: Uuid,
+) {
     for field in ["name", "email", "status", "role", "loses", "preserved"] {
         assert!(
             unknown_p[field].is_null(),
@@ -314,13 +339,6 @@ async fn the_preview_names_every_consequence_for_each_member(app: TestApp) {
     assert_eq!(counts(max_p), (1, 0, 0), "Black Friday");
     assert_eq!(max_p["contactDuties"], json!([]));
     assert_eq!(max_p["blockers"], json!([]));
-
-    // Nobody blocked: the removal could go ahead.
-    let gus = crate::support::user_id(&app, GUS).await;
-    let removable = preview(&app, app.owner_token(), &[max, dana, ivy, gus]).await;
-    assert_eq!(removable["canRemove"], true, "{removable}");
-
-    assert_eq!(snapshot(&app).await, before, "a preview writes nothing");
 }
 
 async fn a_preview_needs_user_management_in_the_callers_workspace_and_one_to_ten_thousand_ids(
