@@ -19,13 +19,13 @@ pub enum Permission {
 }
 
 impl Permission {
-    /// As the schema spells it.
+    /// As the schema spells it (the name the GraphQL enum gives it).
     pub fn name(self) -> &'static str {
-        match self {
-            Permission::UserManagement => "USER_MANAGEMENT",
-            Permission::ApiKeyManagement => "API_KEY_MANAGEMENT",
-            Permission::ViewMembers => "VIEW_MEMBERS",
-        }
+        use async_graphql::resolver_utils::EnumType;
+        Permission::items()
+            .iter()
+            .find(|item| item.value == self)
+            .map_or("", |item| item.name)
     }
 }
 
