@@ -432,6 +432,13 @@ impl TestApp {
             .collect()
     }
 
+    /// [`TestApp::wait_for_offboarding`], which must end SUCCEEDED; returns the offboarding.
+    pub async fn wait_until_succeeded(&self, id: &str, timeout: Duration) -> Answer {
+        let offboarding = self.wait_for_offboarding(id, timeout).await;
+        assert_eq!(offboarding["status"], "SUCCEEDED", "{offboarding}");
+        offboarding
+    }
+
     /// Polls `offboarding(id)` until every job has finished (or `timeout` passes) and returns
     /// its last answer.
     pub async fn wait_for_offboarding(&self, id: &str, timeout: Duration) -> Answer {

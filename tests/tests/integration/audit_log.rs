@@ -333,13 +333,11 @@ async fn the_workers_side_effects_are_in_the_log(app: TestApp) {
     )
     .await;
     ok(&payload);
-    let offboarding = app
-        .wait_for_offboarding(
-            payload["offboarding"]["id"].as_str().unwrap(),
-            Duration::from_secs(30),
-        )
-        .await;
-    assert_eq!(offboarding["status"], "SUCCEEDED", "{offboarding}");
+    app.wait_until_succeeded(
+        payload["offboarding"]["id"].as_str().unwrap(),
+        Duration::from_secs(30),
+    )
+    .await;
 
     let log = audit_log(&app, json!({ "targetUserId": mia }), Some(100), None).await;
     let actions: Vec<String> = actions_and_targets(&log)

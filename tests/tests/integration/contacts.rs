@@ -132,15 +132,7 @@ async fn all_of_a_persons_duties_move_and_then_they_can_be_removed(app: TestApp)
     let previewed = preview(&app, app.owner_token(), &[ada]).await;
     assert_eq!(previewed["canRemove"], true, "{previewed}");
     assert_eq!(previewed["members"][0]["contactDuties"], json!([]));
-    let payload = mutate(
-        &app,
-        app.owner_token(),
-        REMOVE,
-        "removeMembers",
-        json!({ "userIds": [ada] }),
-    )
-    .await;
-    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    app.remove_members(&[ada]).await;
     assert!(marketing_membership(&app, ada).await.deleted_at.is_some());
 }
 
@@ -229,15 +221,7 @@ async fn duties_only_go_to_another_active_member_and_only_by_a_manager(app: Test
     let [ada, dana, ivy, gus, omar] = people(&app, &[ADA, DANA, IVY, GUS, OMAR]).await[..] else {
         unreachable!()
     };
-    let payload = mutate(
-        &app,
-        app.owner_token(),
-        REMOVE,
-        "removeMembers",
-        json!({ "userIds": [gus] }),
-    )
-    .await;
-    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    app.remove_members(&[gus]).await;
     let before = snapshot(&app).await;
 
     // Deactivated, invited, removed, unknown, and the person giving the duty up.

@@ -159,15 +159,7 @@ async fn only_an_owner_transfers_and_only_to_another_active_member(app: TestApp)
     else {
         unreachable!()
     };
-    let payload = mutate(
-        &app,
-        app.owner_token(),
-        REMOVE,
-        "removeMembers",
-        json!({ "userIds": [gus] }),
-    )
-    .await;
-    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    app.remove_members(&[gus]).await;
     let before = snapshot(&app).await;
 
     let admin = app.sign_in(ADA).await;

@@ -50,13 +50,6 @@ fn input_for(app: &TestApp, mut input: Value) -> Value {
     input
 }
 
-async fn all_succeeded(app: &TestApp, offboarding_id: &str) {
-    let offboarding = app
-        .wait_for_offboarding(offboarding_id, Duration::from_secs(60))
-        .await;
-    assert_eq!(offboarding["status"], "SUCCEEDED", "{offboarding}");
-}
-
 backend_tests! {
     a_new_membership_revives_no_session_and_late_jobs_spare_the_new_one => no_worker,
     late_jobs_of_a_restored_removal_spare_what_came_after_it => no_worker,
@@ -104,7 +97,8 @@ async fn a_new_membership_revives_no_session_and_late_jobs_spare_the_new_one(app
     );
 
     let worker = start_worker(&app).await;
-    all_succeeded(&app, &offboarding_id).await;
+    app.wait_until_succeeded(&offboarding_id, Duration::from_secs(60))
+        .await;
     worker.stop().await;
     assert!(
         can_act(&app, &new_session).await,
@@ -140,19 +134,36 @@ async fn late_jobs_of_a_restored_removal_spare_what_came_after_it(app: TestApp) 
     let new_session = app.sign_in(ADA).await;
     let new_key = create_api_key(&app, &new_session, "after", "ADMIN").await;
 
-    let worker = start_worker(&app).await;
-    all_succeeded(&app, &offboarding_id).await;
+    late_jobs_spare_what_came_after(
+        &app,
+        &offboarding_id,
+        [&old_session, &old_key],
+        [&new_session, &new_key],
+    )
+    .await;
+}
+
+/// Runs the late jobs of `offboarding_id` in a worker: the session and key made after the
+/// undo keep working, those from before stay refused.
+async fn late_jobs_spare_what_came_after(
+    app: &TestApp,
+    offboarding_id: &str,
+    before: [&str; 2],
+    after: [&str; 2],
+) {
+    let worker = start_worker(app).await;
+    app.wait_until_succeeded(offboarding_id, Duration::from_secs(60))
+        .await;
     worker.stop().await;
-    assert!(
-        can_act(&app, &new_session).await,
-        "a session made after the restore survives the late job"
-    );
-    assert!(
-        can_act(&app, &new_key).await,
-        "a key made after the restore survives the late job"
-    );
-    assert!(!can_act(&app, &old_session).await);
-    assert!(!can_act(&app, &old_key).await);
+    for token in after {
+        assert!(
+            can_act(app, token).await,
+            "made after the undo, it survives the late job"
+        );
+    }
+    for token in before {
+        assert!(!can_act(app, token).await, "made before, it stays refused");
+    }
 }
 
 /// Deactivate with revokeApiKeys (no worker) → reactivate → sign in, create a key → the
@@ -185,19 +196,13 @@ async fn late_jobs_of_a_reactivated_member_spare_what_came_after_it(app: TestApp
     let new_session = app.sign_in(ADA).await;
     let new_key = create_api_key(&app, &new_session, "after", "ADMIN").await;
 
-    let worker = start_worker(&app).await;
-    all_succeeded(&app, &offboarding_id).await;
-    worker.stop().await;
-    assert!(
-        can_act(&app, &new_session).await,
-        "a session made after the reactivation survives the late job"
-    );
-    assert!(
-        can_act(&app, &new_key).await,
-        "a key made after the reactivation survives the late job"
-    );
-    assert!(!can_act(&app, &old_session).await);
-    assert!(!can_act(&app, &old_key).await);
+    late_jobs_spare_what_came_after(
+        &app,
+        &offboarding_id,
+        [&old_session, &old_key],
+        [&new_session, &new_key],
+    )
+    .await;
 }
 
 /// A person whose name holds CR/LF (or whose address can't be parsed), written by SQL past
@@ -269,7 +274,11 @@ async fn an_email_that_can_never_be_sent_is_dead_at_once(app: TestApp) {
         json!({ "userIds": [gus] }),
     )
     .await;
-    all_succeeded(&app, next["offboarding"]["id"].as_str().unwrap()).await;
+    app.wait_until_succeeded(
+        next["offboarding"]["id"].as_str().unwrap(),
+        Duration::from_secs(60),
+    )
+    .await;
 }
 
 /// A row whose payload can't be read (written by an older or broken release) is DEAD on its
@@ -289,7 +298,8 @@ async fn an_unreadable_payload_is_dead_at_once(app: TestApp) {
         .unwrap()
         .parse()
         .unwrap();
-    all_succeeded(&app, &offboarding_id.to_string()).await;
+    app.wait_until_succeeded(&offboarding_id.to_string(), Duration::from_secs(60))
+        .await;
     let now = chrono::Utc::now();
     let id = Uuid::now_v7();
     outbox::Entity::insert(outbox::ActiveModel {
@@ -427,7 +437,8 @@ async fn a_key_made_while_the_removal_committed_is_revoked_by_the_job(app: TestA
     .unwrap();
 
     let worker = start_worker(&app).await;
-    all_succeeded(&app, &offboarding_id.to_string()).await;
+    app.wait_until_succeeded(&offboarding_id.to_string(), Duration::from_secs(60))
+        .await;
     worker.stop().await;
     let key = entities::api_key::Entity::find_by_id(racing_key)
         .one(app.db())

@@ -8,8 +8,8 @@ use tests::{TestApp, backend_tests, error_code, user_error_codes};
 use uuid::Uuid;
 
 use crate::flows::{
-    ADA, DANA, DEACTIVATE, GUS, INVITE, MAX, MIA, OLIVIA, OMAR, REACTIVATE, REMOVE, RESTORE, call,
-    mutate, people,
+    ADA, DANA, DEACTIVATE, GUS, INVITE, MAX, MIA, OLIVIA, OMAR, REACTIVATE, RESTORE, call, mutate,
+    people,
 };
 use crate::support::give_all_contacts_to_the_owner;
 
@@ -110,15 +110,7 @@ async fn deactivation_and_reactivation_refuse_who_they_may_not_touch(app: TestAp
 async fn a_removed_member_is_already_removed_to_deactivation_and_reactivation(app: TestApp) {
     give_all_contacts_to_the_owner(&app).await;
     let gus = people(&app, &[GUS]).await[0];
-    let payload = mutate(
-        &app,
-        app.owner_token(),
-        REMOVE,
-        "removeMembers",
-        json!({ "userIds": [gus] }),
-    )
-    .await;
-    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    app.remove_members(&[gus]).await;
     let payload = mutate(
         &app,
         app.owner_token(),
@@ -186,15 +178,7 @@ async fn an_idempotency_key_is_refused_with_another_input_on_every_mutation_and_
 async fn a_removed_person_can_be_invited_again_and_an_expired_invitation_is_refused(app: TestApp) {
     give_all_contacts_to_the_owner(&app).await;
     let gus = people(&app, &[GUS]).await[0];
-    let payload = mutate(
-        &app,
-        app.owner_token(),
-        REMOVE,
-        "removeMembers",
-        json!({ "userIds": [gus] }),
-    )
-    .await;
-    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    app.remove_members(&[gus]).await;
     let invited = mutate(
         &app,
         app.owner_token(),
@@ -359,15 +343,7 @@ async fn a_restore_brings_back_the_removals_groups_only(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(left.rows_affected, 1, "Max left Analysts yesterday");
-    let payload = mutate(
-        &app,
-        app.owner_token(),
-        REMOVE,
-        "removeMembers",
-        json!({ "userIds": [max] }),
-    )
-    .await;
-    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    app.remove_members(&[max]).await;
     let restored = mutate(
         &app,
         app.owner_token(),
