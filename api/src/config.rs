@@ -7,7 +7,8 @@ use std::net::{IpAddr, SocketAddr};
 use ipnet::IpNet;
 
 use chrono::Duration;
-use worker::config::{Env, QueueBackend};
+use serde::Deserialize;
+use worker::config::{QueueBackend, millis};
 use worker::{WorkerConfig, WorkerError};
 
 #[derive(Debug, thiserror::Error)]
@@ -172,75 +173,99 @@ impl Config {
     }
 
     pub fn from_vars(vars: HashMap<String, String>) -> Result<Config, ConfigError> {
-        let env = Env(&vars);
-        let defaults = Config::embedded();
-        let database_url = env.text("DATABASE_URL");
-        // Demo data is for the embedded default; a configured database gets it only on request.
-        let demo_default = database_url.is_none();
-        let limits = Limits {
-            query_depth: env.number("GRAPHQL_MAX_DEPTH", defaults.limits.query_depth)?,
-            query_complexity: env
-                .number("GRAPHQL_MAX_COMPLEXITY", defaults.limits.query_complexity)?,
-            directives_per_field: env.number(
-                "GRAPHQL_MAX_DIRECTIVES",
-                defaults.limits.directives_per_field,
-            )?,
-            batch_size: env.number("GRAPHQL_MAX_BATCH", defaults.limits.batch_size)?,
-            body_bytes: env.number("HTTP_MAX_BODY_BYTES", defaults.limits.body_bytes)?,
-            page_size: env.number("GRAPHQL_MAX_PAGE_SIZE", defaults.limits.page_size)?,
-            ids_per_request: env.number(
-                "GRAPHQL_MAX_IDS_PER_REQUEST",
-                defaults.limits.ids_per_request,
-            )?,
-            fields_at_once: env
-                .number("GRAPHQL_FIELDS_AT_ONCE", defaults.limits.fields_at_once)?
-                .max(1),
-            statement_timeout: std::time::Duration::from_millis(env.number(
-                "DATABASE_STATEMENT_TIMEOUT_MS",
-                defaults.limits.statement_timeout.as_millis() as u64,
-            )?),
-            sign_ins_per_email_per_hour: env.number(
-                "SIGN_IN_LIMIT_PER_EMAIL_PER_HOUR",
-                defaults.limits.sign_ins_per_email_per_hour,
-            )?,
-            sign_ins_per_address_per_minute: env.number(
-                "SIGN_IN_LIMIT_PER_ADDRESS_PER_MINUTE",
-                defaults.limits.sign_ins_per_address_per_minute,
-            )?,
-        };
-        let bind_address = match env.text("BIND_ADDRESS") {
-            Some(value) => value.parse().map_err(|_| {
-                ConfigError(format!(
-                    "BIND_ADDRESS must be an address like 0.0.0.0:8080, got {value:?}"
-                ))
-            })?,
-            None => defaults.bind_address,
-        };
         let worker = WorkerConfig::from_vars(&vars)?;
+        // Set but empty means "no other origin", unlike every other variable.
+        let cors_origins = vars.get("CORS_ALLOWED_ORIGINS").cloned();
+        let vars: ApiVariables = domain::environment::read(&vars).map_err(ConfigError)?;
+        let defaults = Config::embedded();
+        // Demo data is for the embedded default; a configured database gets it only on request.
+        let demo_default = vars.database_url.is_none();
         let embedded_queue = matches!(worker.queue.backend, QueueBackend::Sqlite(_));
-        let graphiql = env.flag("GRAPHIQL_ENABLED", defaults.graphiql)?;
+        let graphiql = vars.graphiql_enabled.unwrap_or(defaults.graphiql);
+        let limits = vars.limits(defaults.limits);
         Ok(Config {
-            database_url: database_url.unwrap_or(defaults.database_url),
-            in_process_worker: env.flag("IN_PROCESS_WORKER", embedded_queue)?,
+            database_url: vars.database_url.unwrap_or(defaults.database_url),
+            in_process_worker: vars.in_process_worker.unwrap_or(embedded_queue),
             worker,
-            bind_address,
-            demo_data: env.flag("DEMO_DATA", demo_default)?,
+            bind_address: vars.bind_address.unwrap_or(defaults.bind_address),
+            demo_data: vars.demo_data.unwrap_or(demo_default),
             graphiql,
-            introspection: env.flag("GRAPHQL_INTROSPECTION", graphiql)?,
-            session_ttl: Duration::hours(
-                env.number("SESSION_TTL_HOURS", defaults.session_ttl.num_hours())?,
-            ),
-            invitation_ttl: Duration::hours(
-                env.number("INVITATION_TTL_HOURS", defaults.invitation_ttl.num_hours())?,
-            ),
+            introspection: vars.graphql_introspection.unwrap_or(graphiql),
+            session_ttl: vars
+                .session_ttl_hours
+                .map_or(defaults.session_ttl, Duration::hours),
+            invitation_ttl: vars
+                .invitation_ttl_hours
+                .map_or(defaults.invitation_ttl, Duration::hours),
             limits,
-            trusted_proxies: trusted_proxies(env.text("TRUSTED_PROXIES"))?,
-            cors: match vars.get("CORS_ALLOWED_ORIGINS") {
-                Some(value) => CorsOrigins::parse(value)?,
+            trusted_proxies: trusted_proxies(vars.trusted_proxies)?,
+            cors: match cors_origins {
+                Some(value) => CorsOrigins::parse(&value)?,
                 None if demo_default => defaults.cors,
                 None => CorsOrigins::SameOrigin,
             },
         })
+    }
+}
+
+/// The API's environment variables besides the worker's (README.md lists them); each unset one
+/// takes the embedded default's value.
+#[derive(Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+struct ApiVariables {
+    database_url: Option<String>,
+    in_process_worker: Option<bool>,
+    bind_address: Option<SocketAddr>,
+    demo_data: Option<bool>,
+    graphiql_enabled: Option<bool>,
+    graphql_introspection: Option<bool>,
+    session_ttl_hours: Option<i64>,
+    invitation_ttl_hours: Option<i64>,
+    trusted_proxies: Option<String>,
+    graphql_max_depth: Option<usize>,
+    graphql_max_complexity: Option<usize>,
+    graphql_max_directives: Option<usize>,
+    graphql_max_batch: Option<usize>,
+    http_max_body_bytes: Option<usize>,
+    graphql_max_page_size: Option<usize>,
+    graphql_max_ids_per_request: Option<usize>,
+    graphql_fields_at_once: Option<usize>,
+    database_statement_timeout_ms: Option<u64>,
+    sign_in_limit_per_email_per_hour: Option<u32>,
+    sign_in_limit_per_address_per_minute: Option<u32>,
+}
+
+impl ApiVariables {
+    fn limits(&self, defaults: Limits) -> Limits {
+        Limits {
+            query_depth: self.graphql_max_depth.unwrap_or(defaults.query_depth),
+            query_complexity: self
+                .graphql_max_complexity
+                .unwrap_or(defaults.query_complexity),
+            directives_per_field: self
+                .graphql_max_directives
+                .unwrap_or(defaults.directives_per_field),
+            batch_size: self.graphql_max_batch.unwrap_or(defaults.batch_size),
+            body_bytes: self.http_max_body_bytes.unwrap_or(defaults.body_bytes),
+            page_size: self.graphql_max_page_size.unwrap_or(defaults.page_size),
+            ids_per_request: self
+                .graphql_max_ids_per_request
+                .unwrap_or(defaults.ids_per_request),
+            fields_at_once: self
+                .graphql_fields_at_once
+                .unwrap_or(defaults.fields_at_once)
+                .max(1),
+            statement_timeout: millis(
+                self.database_statement_timeout_ms,
+                defaults.statement_timeout,
+            ),
+            sign_ins_per_email_per_hour: self
+                .sign_in_limit_per_email_per_hour
+                .unwrap_or(defaults.sign_ins_per_email_per_hour),
+            sign_ins_per_address_per_minute: self
+                .sign_in_limit_per_address_per_minute
+                .unwrap_or(defaults.sign_ins_per_address_per_minute),
+        }
     }
 }
 

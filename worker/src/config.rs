@@ -6,43 +6,9 @@ use std::time::Duration;
 
 use domain::outbox::RetryPolicy;
 use secrecy::SecretString;
+use serde::Deserialize;
 
 use crate::WorkerError;
-
-/// Reads typed values out of environment variables, naming the variable when one is malformed.
-pub struct Env<'a>(pub &'a HashMap<String, String>);
-
-impl Env<'_> {
-    pub fn text(&self, name: &str) -> Option<String> {
-        self.0.get(name).filter(|value| !value.is_empty()).cloned()
-    }
-
-    pub fn number<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T, WorkerError> {
-        match self.text(name) {
-            None => Ok(default),
-            Some(value) => value.parse().map_err(|_| {
-                WorkerError::Config(format!("{name} must be a whole number, got {value:?}"))
-            }),
-        }
-    }
-
-    pub fn millis(&self, name: &str, default: Duration) -> Result<Duration, WorkerError> {
-        Ok(Duration::from_millis(
-            self.number(name, default.as_millis() as u64)?,
-        ))
-    }
-
-    pub fn flag(&self, name: &str, default: bool) -> Result<bool, WorkerError> {
-        match self.text(name).map(|value| value.to_ascii_lowercase()) {
-            None => Ok(default),
-            Some(value) if ["1", "true", "yes", "on"].contains(&value.as_str()) => Ok(true),
-            Some(value) if ["0", "false", "no", "off"].contains(&value.as_str()) => Ok(false),
-            Some(value) => Err(WorkerError::Config(format!(
-                "{name} must be true or false, got {value:?}"
-            ))),
-        }
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -110,7 +76,8 @@ pub enum MailTransport {
     Folder(PathBuf),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SmtpTls {
     None,
     StartTls,
@@ -158,39 +125,28 @@ impl WorkerConfig {
     }
 
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<WorkerConfig, WorkerError> {
-        let env = Env(vars);
+        let vars: WorkerVariables = domain::environment::read(vars).map_err(WorkerError::Config)?;
         let defaults = WorkerConfig::embedded();
-        let backend = match (env.text("REDIS_URL"), env.text("QUEUE_DATABASE_URL")) {
+        let backend = match (vars.redis_url, vars.queue_database_url) {
             (Some(redis), _) => QueueBackend::Redis(redis),
             (None, Some(sqlite)) => QueueBackend::Sqlite(sqlite),
             (None, None) => defaults.queue.backend,
         };
-        let transport = match env.text("SMTP_HOST") {
+        let transport = match vars.smtp_host {
             Some(host) => MailTransport::Smtp {
                 host,
-                port: env.number("SMTP_PORT", 587)?,
-                tls: match env.text("SMTP_TLS").as_deref().unwrap_or("starttls") {
-                    "none" => SmtpTls::None,
-                    "starttls" => SmtpTls::StartTls,
-                    "tls" => SmtpTls::Tls,
-                    other => {
-                        return Err(WorkerError::Config(format!(
-                            "SMTP_TLS must be none, starttls or tls, got {other:?}"
-                        )));
-                    }
-                },
-                credentials: env
-                    .text("SMTP_USERNAME")
-                    .map(|user| (user, env.text("SMTP_PASSWORD").unwrap_or_default().into())),
-                timeout: env.millis("SMTP_TIMEOUT_MS", Duration::from_secs(10))?,
-                ca_certificates: env.text("SMTP_CA_CERT").map(PathBuf::from),
+                port: vars.smtp_port.unwrap_or(587),
+                tls: vars.smtp_tls.unwrap_or(SmtpTls::StartTls),
+                credentials: vars.smtp_username.map(|user| {
+                    let password = vars.smtp_password.unwrap_or_default();
+                    (user, password.into())
+                }),
+                timeout: millis(vars.smtp_timeout_ms, Duration::from_secs(10)),
+                ca_certificates: vars.smtp_ca_cert,
             },
-            None => MailTransport::Folder(
-                env.text("MAIL_DIR")
-                    .map_or_else(|| DEFAULT_MAIL_DIR.into(), PathBuf::from),
-            ),
+            None => MailTransport::Folder(vars.mail_dir.unwrap_or_else(|| DEFAULT_MAIL_DIR.into())),
         };
-        let max_attempts = env.number("JOB_MAX_ATTEMPTS", defaults.retry.max_attempts)?;
+        let max_attempts = vars.job_max_attempts.unwrap_or(defaults.retry.max_attempts);
         if max_attempts < 1 {
             return Err(WorkerError::Config(
                 "JOB_MAX_ATTEMPTS must be at least 1".into(),
@@ -199,37 +155,78 @@ impl WorkerConfig {
         Ok(WorkerConfig {
             queue: QueueConfig {
                 backend,
-                name: env.text("QUEUE_NAME").unwrap_or(defaults.queue.name),
-                heartbeat_interval: env
-                    .millis("WORKER_HEARTBEAT_MS", defaults.queue.heartbeat_interval)?,
-                missed_heartbeats: env
-                    .number("WORKER_MISSED_HEARTBEATS", defaults.queue.missed_heartbeats)?,
-                fetch_batch: env
-                    .number("WORKER_FETCH_BATCH", defaults.queue.fetch_batch)?
+                name: vars.queue_name.unwrap_or(defaults.queue.name),
+                heartbeat_interval: millis(
+                    vars.worker_heartbeat_ms,
+                    defaults.queue.heartbeat_interval,
+                ),
+                missed_heartbeats: vars
+                    .worker_missed_heartbeats
+                    .unwrap_or(defaults.queue.missed_heartbeats),
+                fetch_batch: vars
+                    .worker_fetch_batch
+                    .unwrap_or(defaults.queue.fetch_batch)
                     .max(1),
             },
             mail: MailConfig {
                 transport,
-                from: env.text("MAIL_FROM").unwrap_or(defaults.mail.from),
-                max_connections: env
-                    .number("SMTP_MAX_CONNECTIONS", defaults.mail.max_connections)?
+                from: vars.mail_from.unwrap_or(defaults.mail.from),
+                max_connections: vars
+                    .smtp_max_connections
+                    .unwrap_or(defaults.mail.max_connections)
                     .max(1),
             },
             retry: RetryPolicy {
                 max_attempts,
-                base_delay: env.millis("JOB_RETRY_BASE_MS", defaults.retry.base_delay)?,
-                max_delay: env.millis("JOB_RETRY_MAX_MS", defaults.retry.max_delay)?,
+                base_delay: millis(vars.job_retry_base_ms, defaults.retry.base_delay),
+                max_delay: millis(vars.job_retry_max_ms, defaults.retry.max_delay),
             },
-            relay_interval: env.millis("RELAY_INTERVAL_MS", defaults.relay_interval)?,
-            requeue_after: env.millis("JOB_REQUEUE_AFTER_MS", defaults.requeue_after)?,
-            concurrency: env
-                .number("WORKER_CONCURRENCY", defaults.concurrency)?
+            relay_interval: millis(vars.relay_interval_ms, defaults.relay_interval),
+            requeue_after: millis(vars.job_requeue_after_ms, defaults.requeue_after),
+            concurrency: vars
+                .worker_concurrency
+                .unwrap_or(defaults.concurrency)
                 .max(1),
-            job_timeout: env.millis("JOB_TIMEOUT_MS", defaults.job_timeout)?,
-            shutdown_timeout: env
-                .millis("WORKER_SHUTDOWN_TIMEOUT_MS", defaults.shutdown_timeout)?,
+            job_timeout: millis(vars.job_timeout_ms, defaults.job_timeout),
+            shutdown_timeout: millis(vars.worker_shutdown_timeout_ms, defaults.shutdown_timeout),
         })
     }
+}
+
+/// The worker's environment variables (README.md lists them); each unset one takes the
+/// embedded default's value.
+#[derive(Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+struct WorkerVariables {
+    redis_url: Option<String>,
+    queue_database_url: Option<String>,
+    queue_name: Option<String>,
+    smtp_host: Option<String>,
+    smtp_port: Option<u16>,
+    smtp_tls: Option<SmtpTls>,
+    smtp_username: Option<String>,
+    smtp_password: Option<String>,
+    smtp_timeout_ms: Option<u64>,
+    smtp_ca_cert: Option<PathBuf>,
+    smtp_max_connections: Option<u32>,
+    mail_dir: Option<PathBuf>,
+    mail_from: Option<String>,
+    job_max_attempts: Option<i32>,
+    job_retry_base_ms: Option<u64>,
+    job_retry_max_ms: Option<u64>,
+    job_requeue_after_ms: Option<u64>,
+    job_timeout_ms: Option<u64>,
+    relay_interval_ms: Option<u64>,
+    worker_heartbeat_ms: Option<u64>,
+    worker_missed_heartbeats: Option<usize>,
+    worker_fetch_batch: Option<usize>,
+    worker_concurrency: Option<usize>,
+    worker_shutdown_timeout_ms: Option<u64>,
+}
+
+/// A `…_MS` variable, or the default.
+pub fn millis(value: Option<u64>, default: Duration) -> Duration {
+    value.map_or(default, Duration::from_millis)
 }
 
 #[cfg(test)]
