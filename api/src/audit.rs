@@ -1,7 +1,7 @@
 //! Reading the audit trail back: the workspace's entries, newest first, filtered and paged. (The
 //! entries are written by `domain::audit`, in the transaction of what they record.)
 
-use entities::audit_entry;
+use entities::{UserId, WorkspaceId, audit_entry};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -16,7 +16,7 @@ use crate::text::{AuditAction, CursorText};
 #[derive(Debug, Default, Clone)]
 pub struct AuditFilter {
     pub action: Option<AuditAction>,
-    pub target_user_id: Option<Uuid>,
+    pub target_user_id: Option<UserId>,
     /// A user or an API key.
     pub actor_id: Option<Uuid>,
 }
@@ -26,7 +26,7 @@ pub struct AuditFilter {
 pub async fn list<C: ConnectionTrait>(
     db: &C,
     principal: &Principal,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     filter: &AuditFilter,
     first: u64,
     after: Option<&CursorText>,

@@ -3,8 +3,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 use entities::{
-    MembershipStatus, Role, UserKind, api_key, application, campaign, creative, group_membership,
-    invitation, membership, organization, rule, user, user_group, workspace,
+    MembershipStatus, OrganizationId, Role, UserId, UserKind, WorkspaceId, api_key, application,
+    campaign, creative, group_membership, invitation, membership, organization, rule, user,
+    user_group, workspace,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
@@ -24,8 +25,8 @@ const MARKETING_SLUG: &str = "acme-marketing";
 /// How to get in: a fresh session for the demo owner, made at every start.
 #[derive(Debug, Clone)]
 pub struct DemoAccess {
-    pub organization_id: Uuid,
-    pub workspace_id: Uuid,
+    pub organization_id: OrganizationId,
+    pub workspace_id: WorkspaceId,
     pub owner_email: String,
     pub token: String,
 }
@@ -73,7 +74,7 @@ struct Seeder<'a, C> {
 }
 
 impl<C: ConnectionTrait> Seeder<'_, C> {
-    async fn person(&self, email: &str, name: &str) -> Result<Uuid, ApiError> {
+    async fn person(&self, email: &str, name: &str) -> Result<UserId, ApiError> {
         self.user(email, name, UserKind::Person, Some(self.password_hash))
             .await
     }
@@ -84,8 +85,8 @@ impl<C: ConnectionTrait> Seeder<'_, C> {
         name: &str,
         kind: UserKind,
         password_hash: Option<&str>,
-    ) -> Result<Uuid, ApiError> {
-        let id = Uuid::now_v7();
+    ) -> Result<UserId, ApiError> {
+        let id = UserId::fresh();
         user::ActiveModel {
             id: Set(id),
             email: Set(email.to_owned()),
@@ -102,10 +103,10 @@ impl<C: ConnectionTrait> Seeder<'_, C> {
 
     async fn workspace(
         &self,
-        organization_id: Uuid,
+        organization_id: OrganizationId,
         name: &str,
         slug: &str,
-    ) -> Result<Uuid, ApiError> {
+    ) -> Result<WorkspaceId, ApiError> {
         let system_user_id = self
             .user(
                 &format!("system+{slug}@offboarding.invalid"),
@@ -114,7 +115,7 @@ impl<C: ConnectionTrait> Seeder<'_, C> {
                 None,
             )
             .await?;
-        let id = Uuid::now_v7();
+        let id = WorkspaceId::fresh();
         workspace::ActiveModel {
             id: Set(id),
             organization_id: Set(organization_id),
@@ -132,8 +133,8 @@ impl<C: ConnectionTrait> Seeder<'_, C> {
 
     async fn member(
         &self,
-        workspace_id: Uuid,
-        user_id: Uuid,
+        workspace_id: WorkspaceId,
+        user_id: UserId,
         role: Role,
         status: MembershipStatus,
     ) -> Result<Uuid, ApiError> {
@@ -159,9 +160,9 @@ impl<C: ConnectionTrait> Seeder<'_, C> {
 
     async fn group(
         &self,
-        workspace_id: Uuid,
+        workspace_id: WorkspaceId,
         name: &str,
-        members: &[Uuid],
+        members: &[UserId],
     ) -> Result<(), ApiError> {
         let group_id = Uuid::now_v7();
         user_group::ActiveModel {
@@ -197,7 +198,7 @@ async fn seed<C: ConnectionTrait>(
         now,
         password_hash,
     };
-    let organization_id = Uuid::now_v7();
+    let organization_id = OrganizationId::fresh();
     organization::ActiveModel {
         id: Set(organization_id),
         name: Set("Acme Inc.".into()),

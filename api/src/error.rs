@@ -5,8 +5,8 @@
 //! `extensions.code` is [`ApiError::code`]; `graphql::errors` does that mapping in one place.
 
 use async_graphql::Enum;
+use entities::UserId;
 use sea_orm::{DbErr, RuntimeErr};
-use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -134,7 +134,7 @@ pub struct UserError {
     /// The input field at fault, when there is one.
     pub field: Option<String>,
     /// The member at fault, in calls that act on several.
-    pub user_id: Option<Uuid>,
+    pub user_id: Option<UserId>,
 }
 
 impl UserError {
@@ -152,7 +152,7 @@ impl UserError {
         self
     }
 
-    pub fn for_user(mut self, user_id: Uuid) -> UserError {
+    pub fn for_user(mut self, user_id: UserId) -> UserError {
         self.user_id = Some(user_id);
         self
     }

@@ -2,17 +2,17 @@
 //! transaction of what it records, by the API and by the worker alike.
 
 use chrono::{DateTime, Utc};
-use entities::audit_entry;
+use entities::{UserId, WorkspaceId, audit_entry};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, Set};
 use uuid::Uuid;
 
 use crate::Actor;
 
 pub struct AuditEvent<'a> {
-    pub workspace_id: Uuid,
+    pub workspace_id: WorkspaceId,
     pub actor: Option<Actor>,
     pub action: &'a str,
-    pub target_user_id: Option<Uuid>,
+    pub target_user_id: Option<UserId>,
     pub metadata: serde_json::Value,
     pub request_id: Option<&'a str>,
 }

@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use entities::{UserId, WorkspaceId};
+
 /// One side effect. Stored as the outbox row's payload; `kind` names it in the row too.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -10,26 +12,26 @@ pub enum Job {
     /// End for good the sessions these people hold in the workspace (access was already cut
     /// at commit by their membership).
     EndSessions {
-        workspace_id: Uuid,
-        user_ids: Vec<Uuid>,
+        workspace_id: WorkspaceId,
+        user_ids: Vec<UserId>,
     },
     /// Complete the revocation of the API keys these people created in the workspace: the
     /// mutation refused them at commit; this records the reason and one audit entry per key.
     RevokeApiKeys {
-        workspace_id: Uuid,
-        user_ids: Vec<Uuid>,
+        workspace_id: WorkspaceId,
+        user_ids: Vec<UserId>,
         reason: String,
     },
     /// Make `to_user_id` the owner of the campaigns these people own. `created_by` stays.
     ReattributeCampaigns {
-        workspace_id: Uuid,
-        user_ids: Vec<Uuid>,
-        to_user_id: Uuid,
+        workspace_id: WorkspaceId,
+        user_ids: Vec<UserId>,
+        to_user_id: UserId,
     },
     /// Tell a removed person they were removed from the workspace and all its groups.
     SendRemovalEmail {
-        workspace_id: Uuid,
-        user_id: Uuid,
+        workspace_id: WorkspaceId,
+        user_id: UserId,
         email: String,
         name: String,
         workspace_name: String,
@@ -62,8 +64,8 @@ mod tests {
     #[test]
     fn a_job_round_trips_through_its_payload_with_its_kind() {
         let job = Job::EndSessions {
-            workspace_id: Uuid::nil(),
-            user_ids: vec![Uuid::max()],
+            workspace_id: WorkspaceId(Uuid::nil()),
+            user_ids: vec![UserId(Uuid::max())],
         };
         let payload = serde_json::to_value(&job).unwrap();
         assert_eq!(payload["kind"], job.kind());

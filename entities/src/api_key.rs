@@ -1,14 +1,15 @@
 use sea_orm::entity::prelude::*;
 
 use crate::Role;
+use crate::{UserId, WorkspaceId};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "api_key")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub workspace_id: Uuid,
-    pub created_by: Uuid,
+    pub workspace_id: WorkspaceId,
+    pub created_by: UserId,
     pub name: String,
     /// The first characters of the token, shown in lists so a person can tell keys apart.
     pub prefix: String,

@@ -1,3 +1,4 @@
+use crate::{UserId, WorkspaceId};
 use sea_orm::entity::prelude::*;
 
 /// Append-only: the database refuses UPDATE and DELETE on this table (a trigger on both backends).
@@ -6,11 +7,11 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub workspace_id: Uuid,
-    pub actor_user_id: Option<Uuid>,
+    pub workspace_id: WorkspaceId,
+    pub actor_user_id: Option<UserId>,
     pub actor_api_key_id: Option<Uuid>,
     pub action: String,
-    pub target_user_id: Option<Uuid>,
+    pub target_user_id: Option<UserId>,
     pub metadata: Json,
     pub request_id: Option<String>,
     pub created_at: DateTimeUtc,

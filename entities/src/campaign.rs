@@ -1,3 +1,4 @@
+use crate::{UserId, WorkspaceId};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -5,12 +6,12 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub workspace_id: Uuid,
+    pub workspace_id: WorkspaceId,
     pub name: String,
     /// The original author; never changes.
-    pub created_by: Uuid,
+    pub created_by: UserId,
     /// Who is responsible now; reattributed when the owner is removed.
-    pub owner_id: Uuid,
+    pub owner_id: UserId,
     pub created_at: DateTimeUtc,
 }
 

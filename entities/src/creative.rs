@@ -1,3 +1,4 @@
+use crate::{UserId, WorkspaceId};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -5,10 +6,10 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub workspace_id: Uuid,
+    pub workspace_id: WorkspaceId,
     pub name: String,
     /// Attribution stays with the uploader; never changes.
-    pub uploaded_by: Uuid,
+    pub uploaded_by: UserId,
     pub created_at: DateTimeUtc,
 }
 

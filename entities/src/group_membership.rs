@@ -1,3 +1,4 @@
+use crate::UserId;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -6,7 +7,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub group_id: Uuid,
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub created_at: DateTimeUtc,
     /// Soft delete, so restoring a removed member brings their groups back.
     pub deleted_at: Option<DateTimeUtc>,

@@ -11,6 +11,7 @@ pub mod creative;
 pub mod enums;
 pub mod group_membership;
 pub mod idempotency_key;
+pub mod ids;
 pub mod invitation;
 pub mod job_event;
 pub mod membership;
@@ -24,3 +25,4 @@ pub mod user_group;
 pub mod workspace;
 
 pub use enums::{MembershipStatus, OutboxStatus, Role, UserKind};
+pub use ids::{OrganizationId, UserId, WorkspaceId};

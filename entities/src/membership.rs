@@ -1,21 +1,22 @@
 use sea_orm::entity::prelude::*;
 
 use crate::{MembershipStatus, Role};
+use crate::{UserId, WorkspaceId};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "membership")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub workspace_id: Uuid,
-    pub user_id: Uuid,
+    pub workspace_id: WorkspaceId,
+    pub user_id: UserId,
     pub role: Role,
     pub status: MembershipStatus,
     pub joined_at: Option<DateTimeUtc>,
     pub deactivated_at: Option<DateTimeUtc>,
     /// Soft delete: a removed membership keeps its role and status so it can be restored.
     pub deleted_at: Option<DateTimeUtc>,
-    pub removed_by: Option<Uuid>,
+    pub removed_by: Option<UserId>,
     pub removal_reason: Option<String>,
     /// Sessions created at or before this instant are refused: set when access is cut.
     pub sessions_valid_after: Option<DateTimeUtc>,

@@ -1,3 +1,4 @@
+use crate::{UserId, WorkspaceId};
 use sea_orm::entity::prelude::*;
 
 /// One per mutation call that has side effects; groups its outbox rows.
@@ -6,8 +7,8 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub workspace_id: Uuid,
-    pub actor_user_id: Option<Uuid>,
+    pub workspace_id: WorkspaceId,
+    pub actor_user_id: Option<UserId>,
     pub actor_api_key_id: Option<Uuid>,
     pub kind: String,
     pub created_at: DateTimeUtc,

@@ -1,10 +1,11 @@
+use crate::OrganizationId;
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "organization")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+    pub id: OrganizationId,
     pub name: String,
     /// `None` means unlimited seats.
     pub seat_limit: Option<i32>,

@@ -1,3 +1,4 @@
+use crate::{UserId, WorkspaceId};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -5,10 +6,10 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub workspace_id: Uuid,
+    pub workspace_id: WorkspaceId,
     pub name: String,
     /// Rules keep firing under their stored creator, even after the creator is removed.
-    pub creator_id: Uuid,
+    pub creator_id: UserId,
     pub enabled: bool,
     pub created_at: DateTimeUtc,
 }

@@ -1,3 +1,4 @@
+use crate::{UserId, WorkspaceId};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -5,8 +6,8 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub user_id: Uuid,
-    pub workspace_id: Uuid,
+    pub user_id: UserId,
+    pub workspace_id: WorkspaceId,
     #[sea_orm(unique)]
     pub token_hash: String,
     pub created_at: DateTimeUtc,

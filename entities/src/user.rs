@@ -1,12 +1,13 @@
 use sea_orm::entity::prelude::*;
 
+use crate::UserId;
 use crate::UserKind;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "user")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
+    pub id: UserId,
     /// Stored trimmed and lower-cased, which makes the unique index case-insensitive.
     #[sea_orm(unique)]
     pub email: String,

@@ -271,7 +271,7 @@ impl TestApp {
         self.sign_in_to(self.demo.workspace_id, email).await
     }
 
-    pub async fn sign_in_to(&self, workspace_id: uuid::Uuid, email: &str) -> String {
+    pub async fn sign_in_to(&self, workspace_id: entities::WorkspaceId, email: &str) -> String {
         let answer = self
             .graphql(
                 None,
@@ -359,7 +359,7 @@ impl TestApp {
 
     /// Removes these members as the owner and returns the offboarding's id; the call must
     /// succeed.
-    pub async fn remove_members(&self, user_ids: &[uuid::Uuid]) -> uuid::Uuid {
+    pub async fn remove_members(&self, user_ids: &[entities::UserId]) -> uuid::Uuid {
         let answer = self
             .graphql(
                 Some(self.owner_token()),
@@ -555,9 +555,9 @@ impl TestApp {
 /// Adds `count` active members to the demo workspace straight into the database, in batches,
 /// each named "Bench Member" with an email `bench-<id>@example.com`, and each in the demo
 /// workspace's first group. Returns their user ids.
-pub async fn add_members(app: &TestApp, count: usize) -> Vec<uuid::Uuid> {
+pub async fn add_members(app: &TestApp, count: usize) -> Vec<entities::UserId> {
     use entities::{
-        MembershipStatus, Role, UserKind, group_membership, membership, user, user_group,
+        MembershipStatus, Role, UserId, UserKind, group_membership, membership, user, user_group,
     };
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
     use uuid::Uuid;
@@ -570,11 +570,11 @@ pub async fn add_members(app: &TestApp, count: usize) -> Vec<uuid::Uuid> {
         .await
         .unwrap()
         .expect("the demo workspace has groups");
-    let ids: Vec<Uuid> = (0..count).map(|_| Uuid::now_v7()).collect();
+    let ids: Vec<UserId> = (0..count).map(|_| UserId::fresh()).collect();
     for chunk in ids.chunks(1_000) {
         user::Entity::insert_many(chunk.iter().map(|id| user::ActiveModel {
             id: Set(*id),
-            email: Set(format!("bench-{}@example.com", id.simple())),
+            email: Set(format!("bench-{}@example.com", id.0.simple())),
             name: Set("Bench Member".into()),
             password_hash: Set(None),
             kind: Set(UserKind::Person),

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use domain::Actor;
 use domain::audit::{self, AuditEvent};
-use entities::{MembershipStatus, api_key, campaign, membership, offboarding, session};
+use entities::{
+    MembershipStatus, UserId, WorkspaceId, api_key, campaign, membership, offboarding, session,
+};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
@@ -25,7 +27,7 @@ impl JobContext<'_> {
     fn audit(
         &self,
         action: &'static str,
-        target_user_id: Option<Uuid>,
+        target_user_id: Option<UserId>,
         metadata: serde_json::Value,
     ) -> AuditEvent<'static> {
         AuditEvent {
@@ -49,18 +51,18 @@ impl JobContext<'_> {
 /// Everyone else is acted on for everything, so nothing made while the mutation was committing
 /// escapes it.
 struct Scope {
-    still_out: Vec<Uuid>,
-    returned: Vec<(Uuid, DateTime<Utc>)>,
+    still_out: Vec<UserId>,
+    returned: Vec<(UserId, DateTime<Utc>)>,
 }
 
 impl Scope {
     async fn of<C: ConnectionTrait>(
         db: &C,
         context: &JobContext<'_>,
-        workspace_id: Uuid,
-        user_ids: &[Uuid],
+        workspace_id: WorkspaceId,
+        user_ids: &[UserId],
     ) -> Result<Scope, DbErr> {
-        let back: Vec<(Uuid, DateTime<Utc>, Option<DateTime<Utc>>)> = membership::Entity::find()
+        let back: Vec<(UserId, DateTime<Utc>, Option<DateTime<Utc>>)> = membership::Entity::find()
             .select_only()
             .column(membership::Column::UserId)
             .column(membership::Column::CreatedAt)
@@ -72,7 +74,7 @@ impl Scope {
             .into_tuple()
             .all(db)
             .await?;
-        let returned: HashMap<Uuid, DateTime<Utc>> = back
+        let returned: HashMap<UserId, DateTime<Utc>> = back
             .into_iter()
             .map(|(user_id, created_at, valid_after)| {
                 (
@@ -113,8 +115,8 @@ impl Scope {
 pub async fn end_sessions<C: ConnectionTrait>(
     db: &C,
     context: &JobContext<'_>,
-    workspace_id: Uuid,
-    user_ids: &[Uuid],
+    workspace_id: WorkspaceId,
+    user_ids: &[UserId],
 ) -> Result<(), DbErr> {
     let scope = Scope::of(db, context, workspace_id, user_ids).await?;
     let sessions = || scope.rows(session::Column::UserId, session::Column::CreatedAt);
@@ -124,7 +126,7 @@ pub async fn end_sessions<C: ConnectionTrait>(
             .filter(sessions())
             .filter(session::Column::RevokedAt.is_null())
     };
-    let counts: Vec<(Uuid, i64)> = open()
+    let counts: Vec<(UserId, i64)> = open()
         .select_only()
         .column(session::Column::UserId)
         .column_as(session::Column::Id.count(), "sessions")
@@ -160,8 +162,8 @@ pub async fn end_sessions<C: ConnectionTrait>(
 pub async fn revoke_api_keys<C: ConnectionTrait>(
     db: &C,
     context: &JobContext<'_>,
-    workspace_id: Uuid,
-    user_ids: &[Uuid],
+    workspace_id: WorkspaceId,
+    user_ids: &[UserId],
     reason: &str,
 ) -> Result<(), DbErr> {
     let scope = Scope::of(db, context, workspace_id, user_ids).await?;
@@ -210,12 +212,12 @@ pub async fn revoke_api_keys<C: ConnectionTrait>(
 pub async fn reattribute_campaigns<C: ConnectionTrait>(
     db: &C,
     context: &JobContext<'_>,
-    workspace_id: Uuid,
-    user_ids: &[Uuid],
-    to_user_id: Uuid,
+    workspace_id: WorkspaceId,
+    user_ids: &[UserId],
+    to_user_id: UserId,
 ) -> Result<(), DbErr> {
     let scope = Scope::of(db, context, workspace_id, user_ids).await?;
-    let owned: Vec<(Uuid, Uuid)> = campaign::Entity::find()
+    let owned: Vec<(Uuid, UserId)> = campaign::Entity::find()
         .select_only()
         .column(campaign::Column::Id)
         .column(campaign::Column::OwnerId)
@@ -232,7 +234,7 @@ pub async fn reattribute_campaigns<C: ConnectionTrait>(
         .filter(campaign::Column::Id.is_in(owned.iter().map(|(id, _)| *id)))
         .exec(db)
         .await?;
-    let mut by_owner: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    let mut by_owner: HashMap<UserId, Vec<Uuid>> = HashMap::new();
     for (campaign_id, owner_id) in owned {
         by_owner.entry(owner_id).or_default().push(campaign_id);
     }

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::audit::{self, AuditEvent};
-use entities::{Role, api_key};
+use entities::{Role, UserId, WorkspaceId, api_key};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
@@ -28,7 +28,7 @@ const PREFIX_LENGTH: usize = 12;
 pub async fn create_api_key<C: ConnectionTrait>(
     db: &C,
     acting: Acting<'_>,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     name: &ApiKeyName,
     role: Role,
 ) -> Result<CreatedApiKey, ApiError> {
@@ -87,8 +87,8 @@ pub async fn create_api_key<C: ConnectionTrait>(
 /// and deactivation); the worker then records why and writes the audit entries.
 pub async fn refuse_api_keys<C: ConnectionTrait>(
     db: &C,
-    workspace_id: Uuid,
-    created_by: &[Uuid],
+    workspace_id: WorkspaceId,
+    created_by: &[UserId],
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     api_key::Entity::update_many()

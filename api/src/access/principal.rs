@@ -1,5 +1,8 @@
 use chrono::{DateTime, Utc};
-use entities::{MembershipStatus, Role, api_key, membership, session, workspace};
+use entities::{
+    MembershipStatus, OrganizationId, Role, UserId, WorkspaceId, api_key, membership, session,
+    workspace,
+};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -34,9 +37,9 @@ impl Permission {
 pub struct Principal {
     pub actor: Actor,
     /// The person acting: the session's user, or the user who created the API key.
-    pub user_id: Uuid,
-    pub workspace_id: Uuid,
-    pub organization_id: Uuid,
+    pub user_id: UserId,
+    pub workspace_id: WorkspaceId,
+    pub organization_id: OrganizationId,
     pub role: Role,
     pub session_id: Option<Uuid>,
 }
@@ -53,7 +56,11 @@ impl Principal {
 
     /// The caller may act in this workspace with this permission. Another workspace is
     /// NOT_FOUND, never FORBIDDEN: no hint that it exists.
-    pub fn require(&self, permission: Permission, workspace_id: Uuid) -> Result<(), ApiError> {
+    pub fn require(
+        &self,
+        permission: Permission,
+        workspace_id: WorkspaceId,
+    ) -> Result<(), ApiError> {
         if self.workspace_id != workspace_id {
             return Err(ApiError::NotFound("workspace"));
         }
@@ -169,8 +176,8 @@ async fn authenticate_api_key<C: ConnectionTrait>(
 /// The person's membership in the workspace that has not been removed, with its workspace.
 pub async fn live_membership<C: ConnectionTrait>(
     db: &C,
-    workspace_id: Uuid,
-    user_id: Uuid,
+    workspace_id: WorkspaceId,
+    user_id: UserId,
 ) -> Result<Option<(membership::Model, Option<workspace::Model>)>, DbErr> {
     membership::Entity::find()
         .filter(membership::Column::WorkspaceId.eq(workspace_id))
@@ -187,10 +194,10 @@ mod tests {
 
     fn principal(role: Role) -> Principal {
         Principal {
-            actor: Actor::User(Uuid::nil()),
-            user_id: Uuid::nil(),
-            workspace_id: Uuid::nil(),
-            organization_id: Uuid::nil(),
+            actor: Actor::User(UserId(Uuid::nil())),
+            user_id: UserId(Uuid::nil()),
+            workspace_id: WorkspaceId(Uuid::nil()),
+            organization_id: OrganizationId(Uuid::nil()),
             role,
             session_id: None,
         }
@@ -225,7 +232,7 @@ mod tests {
     #[test]
     fn another_workspace_is_not_found_before_any_permission_is_looked_at() {
         let guest = principal(Role::Guest);
-        let elsewhere = Uuid::now_v7();
+        let elsewhere = WorkspaceId::fresh();
         assert!(matches!(
             guest.require(Permission::UserManagement, elsewhere),
             Err(ApiError::NotFound("workspace"))

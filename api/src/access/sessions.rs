@@ -1,7 +1,7 @@
 //! Signing in and out.
 
 use chrono::{DateTime, Duration, Utc};
-use entities::{MembershipStatus, UserKind, session, user};
+use entities::{MembershipStatus, UserId, UserKind, WorkspaceId, session, user};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
@@ -23,7 +23,7 @@ pub struct SignedIn {
 /// accepted, not a member), which tells nothing to someone who doesn't know the password.
 pub async fn sign_in<C: ConnectionTrait>(
     db: &C,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     email: &Email,
     password: String,
     session_ttl: Duration,
@@ -68,8 +68,8 @@ pub async fn sign_in<C: ConnectionTrait>(
 
 pub async fn start_session<C: ConnectionTrait>(
     db: &C,
-    user_id: Uuid,
-    workspace_id: Uuid,
+    user_id: UserId,
+    workspace_id: WorkspaceId,
     session_ttl: Duration,
     now: DateTime<Utc>,
 ) -> Result<SignedIn, ApiError> {

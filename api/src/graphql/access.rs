@@ -113,7 +113,7 @@ impl AccessMutation {
             .attempt(&input.email, ctx.client_address())?;
         let result = sessions::sign_in(
             ctx.db(),
-            input.workspace_id,
+            input.workspace_id.into(),
             &input.email,
             input.password.into_string(),
             ctx.config().session_ttl,
@@ -152,7 +152,7 @@ impl AccessMutation {
                 let created = api_keys::create_api_key(
                     txn,
                     acting,
-                    input.workspace_id,
+                    input.workspace_id.into(),
                     &input.name,
                     input.role.into(),
                 )

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use entities::{audit_entry, user};
+use entities::{UserId, audit_entry, user};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -69,26 +69,26 @@ impl AuditQuery {
         let filter = filter.unwrap_or_default();
         let filter = AuditFilter {
             action: filter.action,
-            target_user_id: filter.target_user_id,
+            target_user_id: filter.target_user_id.map(UserId::from),
             actor_id: filter.actor_id,
         };
         let page = audit::list(
             ctx.db(),
             principal,
-            workspace_id,
+            workspace_id.into(),
             &filter,
             first,
             after.as_ref(),
         )
         .await?;
         // Everyone the page names, in one statement.
-        let people: Vec<Uuid> = page
+        let people: Vec<UserId> = page
             .items
             .iter()
             .flat_map(|entry| [entry.actor_user_id, entry.target_user_id])
             .flatten()
             .collect();
-        let people: HashMap<Uuid, user::Model> = if people.is_empty() {
+        let people: HashMap<UserId, user::Model> = if people.is_empty() {
             HashMap::new()
         } else {
             user::Entity::find()
@@ -99,7 +99,8 @@ impl AuditQuery {
                 .map(|person| (person.id, person))
                 .collect()
         };
-        let person = |id: Option<Uuid>| id.and_then(|id| people.get(&id).cloned().map(User::from));
+        let person =
+            |id: Option<UserId>| id.and_then(|id| people.get(&id).cloned().map(User::from));
         let mut connection = Connection::with_additional_fields(
             false,
             page.has_next_page,
@@ -121,9 +122,9 @@ impl AuditQuery {
                         .and_then(|reason| reason.as_str())
                         .map(str::to_owned),
                     action: entry.action,
-                    actor_user_id: entry.actor_user_id,
+                    actor_user_id: entry.actor_user_id.map(Uuid::from),
                     actor_api_key_id: entry.actor_api_key_id,
-                    target_user_id: entry.target_user_id,
+                    target_user_id: entry.target_user_id.map(Uuid::from),
                     request_id: entry.request_id,
                     metadata: Json(entry.metadata),
                     created_at: entry.created_at,

@@ -58,7 +58,7 @@ impl From<ContactAssignmentInput> for Assignment {
         Assignment {
             duty: input.duty.into(),
             application_ids: input.application_ids,
-            to_user_id: input.to_user_id,
+            to_user_id: input.to_user_id.into(),
         }
     }
 }
@@ -73,7 +73,7 @@ pub struct ContactReassignmentInput {
 impl From<ContactReassignmentInput> for Reassignment {
     fn from(input: ContactReassignmentInput) -> Self {
         Reassignment {
-            from_user_id: input.from_user_id,
+            from_user_id: input.from_user_id.into(),
             assignments: input.assignments.into_iter().map(Into::into).collect(),
         }
     }
@@ -115,8 +115,8 @@ impl From<Move> for ContactMove {
             duty: m.duty.into(),
             application_id,
             application_name,
-            from_user_id: m.from_user_id,
-            to_user_id: m.to_user_id,
+            from_user_id: m.from_user_id.into(),
+            to_user_id: m.to_user_id.into(),
         }
     }
 }
@@ -180,12 +180,16 @@ impl ContactsMutation {
             input,
             async |txn, acting, input| {
                 let reassignment = Reassignment {
-                    from_user_id: input.from_user_id,
+                    from_user_id: input.from_user_id.into(),
                     assignments: input.assignments.into_iter().map(Into::into).collect(),
                 };
-                let reassigned =
-                    contacts::reassign_contacts(txn, acting, input.workspace_id, reassignment)
-                        .await?;
+                let reassigned = contacts::reassign_contacts(
+                    txn,
+                    acting,
+                    input.workspace_id.into(),
+                    reassignment,
+                )
+                .await?;
                 let remaining = reassigned.remaining.held();
                 Ok(Done::answer(ReassignContactsPayload {
                     moved: reassigned.moves.into_iter().map(Into::into).collect(),
@@ -213,8 +217,8 @@ impl ContactsMutation {
                 let transferred = transfer::transfer_ownership(
                     txn,
                     acting,
-                    input.workspace_id,
-                    input.to_user_id,
+                    input.workspace_id.into(),
+                    input.to_user_id.into(),
                     input.demote_self_to.map(Into::into),
                 )
                 .await?;

@@ -1,6 +1,6 @@
 use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use entities::{OutboxStatus, offboarding, outbox};
+use entities::{OutboxStatus, UserId, offboarding, outbox};
 use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tokio::sync::OnceCell;
@@ -52,8 +52,8 @@ impl Serialize for Offboarding {
         let model = &self.model;
         StoredOffboarding {
             id: model.id,
-            workspace_id: model.workspace_id,
-            actor_user_id: model.actor_user_id,
+            workspace_id: model.workspace_id.into(),
+            actor_user_id: model.actor_user_id.map(Uuid::from),
             actor_api_key_id: model.actor_api_key_id,
             kind: model.kind.clone(),
             created_at: model.created_at,
@@ -67,8 +67,8 @@ impl<'de> Deserialize<'de> for Offboarding {
         let stored = StoredOffboarding::deserialize(deserializer)?;
         Ok(offboarding::Model {
             id: stored.id,
-            workspace_id: stored.workspace_id,
-            actor_user_id: stored.actor_user_id,
+            workspace_id: stored.workspace_id.into(),
+            actor_user_id: stored.actor_user_id.map(UserId::from),
             actor_api_key_id: stored.actor_api_key_id,
             kind: stored.kind,
             created_at: stored.created_at,
@@ -166,7 +166,7 @@ impl Offboarding {
     }
 
     async fn workspace_id(&self) -> Uuid {
-        self.model.workspace_id
+        self.model.workspace_id.into()
     }
 
     /// What was done: `remove_members` or `deactivate_user`.
@@ -262,7 +262,7 @@ pub struct RemovedMember {
 impl From<remove::RemovedMember> for RemovedMember {
     fn from(removed: remove::RemovedMember) -> RemovedMember {
         RemovedMember {
-            user_id: removed.user.id,
+            user_id: removed.user.id.into(),
             email: removed.user.email.clone(),
             name: removed.user.name.clone(),
             member: Member::from(MemberRow {
@@ -374,11 +374,11 @@ impl OffboardingMutation {
             input,
             async |txn, acting, input| {
                 let request = RemoveRequest {
-                    workspace_id: input.workspace_id,
-                    user_ids: input.user_ids,
+                    workspace_id: input.workspace_id.into(),
+                    user_ids: input.user_ids.into_iter().map(UserId::from).collect(),
                     reason: input.reason,
                     revoke_api_keys: input.revoke_api_keys,
-                    reattribute_to: input.reattribute_to,
+                    reattribute_to: input.reattribute_to.map(UserId::from),
                     contact_reassignments: input
                         .contact_reassignments
                         .unwrap_or_default()
@@ -414,8 +414,8 @@ impl OffboardingMutation {
             input,
             async |txn, acting, input| {
                 let request = DeactivateRequest {
-                    workspace_id: input.workspace_id,
-                    user_id: input.user_id,
+                    workspace_id: input.workspace_id.into(),
+                    user_id: input.user_id.into(),
                     reason: input.reason,
                     revoke_api_keys: input.revoke_api_keys,
                 };
@@ -446,9 +446,13 @@ impl OffboardingMutation {
             key,
             input,
             async |txn, acting, input| {
-                let candidate =
-                    deactivate::reactivate_user(txn, acting, input.workspace_id, input.user_id)
-                        .await?;
+                let candidate = deactivate::reactivate_user(
+                    txn,
+                    acting,
+                    input.workspace_id.into(),
+                    input.user_id.into(),
+                )
+                .await?;
                 Ok(Done::answer(ReactivateUserPayload {
                     member: Some(member(txn, candidate).await?),
                     user_errors: Vec::new(),
@@ -472,8 +476,13 @@ impl OffboardingMutation {
             key,
             input,
             async |txn, acting, input| {
-                let restored =
-                    restore::restore_member(txn, acting, input.workspace_id, input.user_id).await?;
+                let restored = restore::restore_member(
+                    txn,
+                    acting,
+                    input.workspace_id.into(),
+                    input.user_id.into(),
+                )
+                .await?;
                 Ok(Done::answer(RestoreMemberPayload {
                     member: Some(member(txn, restored.candidate).await?),
                     seat_taken: Some(restored.seat_taken),

@@ -61,7 +61,7 @@ pub struct SeatUsage(seats::SeatUsage);
 #[Object]
 impl SeatUsage {
     async fn organization_id(&self) -> Uuid {
-        self.0.organization.id
+        self.0.organization.id.into()
     }
 
     async fn used(&self) -> u64 {
@@ -119,7 +119,7 @@ impl PeopleQuery {
         let page = members::list_members(
             ctx.db(),
             principal,
-            workspace_id,
+            workspace_id.into(),
             &filter,
             first,
             after.as_ref(),
@@ -131,7 +131,7 @@ impl PeopleQuery {
     async fn seat_usage(&self, ctx: &Context<'_>, organization_id: Uuid) -> Result<SeatUsage> {
         let principal = ctx.principal()?;
         Ok(SeatUsage(
-            seats::seat_usage(ctx.db(), principal, organization_id).await?,
+            seats::seat_usage(ctx.db(), principal, organization_id.into()).await?,
         ))
     }
 }
@@ -199,7 +199,7 @@ impl PeopleMutation {
             input,
             async |txn, acting, input| {
                 let request = InviteRequest {
-                    workspace_id: input.workspace_id,
+                    workspace_id: input.workspace_id.into(),
                     email: &input.email,
                     role: input.role.into(),
                     invitation_ttl: ctx.config().invitation_ttl,
@@ -241,7 +241,7 @@ impl PeopleMutation {
         let result = commit_if_ok(txn, result).await;
         respond(result, |accepted| AcceptInvitationPayload {
             token: Some(accepted.signed_in.token),
-            workspace_id: Some(accepted.membership.workspace_id),
+            workspace_id: Some(accepted.membership.workspace_id.into()),
             user_errors: Vec::new(),
         })
     }

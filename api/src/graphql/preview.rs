@@ -1,6 +1,7 @@
 //! `removalPreview`: every consequence of a removal, before confirming it.
 
 use async_graphql::{Context, Object, Result, SimpleObject};
+use entities::UserId;
 use uuid::Uuid;
 
 use crate::graphql::ContextExt;
@@ -62,7 +63,7 @@ pub struct MemberRemovalPreview {
 fn member_preview(workspace_name: &str, preview: MemberPreview) -> MemberRemovalPreview {
     let person = preview.person;
     MemberRemovalPreview {
-        user_id: preview.user_id,
+        user_id: preview.user_id.into(),
         name: person.as_ref().map(|p| p.name.clone()),
         email: person.as_ref().map(|p| p.email.clone()),
         status: person.as_ref().map(|p| p.status.into()),
@@ -104,7 +105,13 @@ impl PreviewQuery {
     ) -> Result<RemovalPreview> {
         let principal = ctx.principal()?;
         spend_ids(ctx, user_ids.len())?;
-        let preview = preview::removal_preview(ctx.db(), principal, workspace_id, user_ids).await?;
+        let preview = preview::removal_preview(
+            ctx.db(),
+            principal,
+            workspace_id.into(),
+            user_ids.into_iter().map(UserId::from).collect(),
+        )
+        .await?;
         let can_remove = preview.can_remove();
         let workspace_name = preview.workspace_name;
         Ok(RemovalPreview {

@@ -104,7 +104,7 @@ pub struct User {
 impl From<user::Model> for User {
     fn from(user: user::Model) -> Self {
         User {
-            id: user.id,
+            id: user.id.into(),
             email: user.email,
             name: user.name,
         }
@@ -122,8 +122,8 @@ pub struct Workspace {
 impl From<workspace::Model> for Workspace {
     fn from(workspace: workspace::Model) -> Self {
         Workspace {
-            id: workspace.id,
-            organization_id: workspace.organization_id,
+            id: workspace.id.into(),
+            organization_id: workspace.organization_id.into(),
             name: workspace.name,
             slug: workspace.slug,
         }
@@ -166,7 +166,7 @@ impl From<MemberRow> for Member {
     fn from(row: MemberRow) -> Self {
         Member {
             id: row.membership.id,
-            workspace_id: row.membership.workspace_id,
+            workspace_id: row.membership.workspace_id.into(),
             role: row.membership.role.into(),
             status: row.membership.status.into(),
             joined_at: row.membership.joined_at,
@@ -196,11 +196,11 @@ impl From<api_key::Model> for ApiKey {
     fn from(key: api_key::Model) -> Self {
         ApiKey {
             id: key.id,
-            workspace_id: key.workspace_id,
+            workspace_id: key.workspace_id.into(),
             name: key.name,
             prefix: key.prefix,
             role: key.role.into(),
-            created_by: key.created_by,
+            created_by: key.created_by.into(),
             created_at: key.created_at,
             revoked_at: key.revoked_at,
         }
@@ -224,7 +224,7 @@ impl From<DomainUserError> for UserError {
             code: error.code,
             message: error.message,
             field: error.field,
-            user_id: error.user_id,
+            user_id: error.user_id.map(Uuid::from),
         }
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use domain::audit::{self, AuditEvent};
-use entities::{MembershipStatus, application, membership, workspace};
+use entities::{MembershipStatus, UserId, WorkspaceId, application, membership, workspace};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 use serde_json::json;
@@ -90,7 +90,7 @@ impl ContactDuties {
     }
 
     /// What is left once these moves are made.
-    pub fn without(&self, from_user_id: Uuid, moves: &[Move]) -> ContactDuties {
+    pub fn without(&self, from_user_id: UserId, moves: &[Move]) -> ContactDuties {
         let moved = |duty: Duty, application: Option<Uuid>| {
             moves.iter().any(|m| {
                 m.from_user_id == from_user_id
@@ -116,10 +116,10 @@ impl ContactDuties {
 pub async fn contact_duties<C: ConnectionTrait>(
     db: &C,
     workspace: &workspace::Model,
-    user_ids: &[Uuid],
-) -> Result<HashMap<Uuid, ContactDuties>, DbErr> {
-    let mut duties: HashMap<Uuid, ContactDuties> = HashMap::new();
-    let wanted: HashSet<Uuid> = user_ids.iter().copied().collect();
+    user_ids: &[UserId],
+) -> Result<HashMap<UserId, ContactDuties>, DbErr> {
+    let mut duties: HashMap<UserId, ContactDuties> = HashMap::new();
+    let wanted: HashSet<UserId> = user_ids.iter().copied().collect();
     if let Some(id) = workspace
         .administrative_contact_id
         .filter(|id| wanted.contains(id))
@@ -160,13 +160,13 @@ pub async fn contact_duties<C: ConnectionTrait>(
 pub struct Assignment {
     pub duty: Duty,
     pub application_ids: Option<Vec<Uuid>>,
-    pub to_user_id: Uuid,
+    pub to_user_id: UserId,
 }
 
 /// Everything one person hands over in a call.
 #[derive(Debug, Clone)]
 pub struct Reassignment {
-    pub from_user_id: Uuid,
+    pub from_user_id: UserId,
     pub assignments: Vec<Assignment>,
 }
 
@@ -175,8 +175,8 @@ pub struct Reassignment {
 pub struct Move {
     pub duty: Duty,
     pub application: Option<(Uuid, String)>,
-    pub from_user_id: Uuid,
-    pub to_user_id: Uuid,
+    pub from_user_id: UserId,
+    pub to_user_id: UserId,
 }
 
 /// Refuses reassignments that can't mean anything: an empty `applicationIds` list.
@@ -202,22 +202,22 @@ pub async fn plan_moves<C: ConnectionTrait>(
     db: &C,
     workspace: &workspace::Model,
     reassignments: &[Reassignment],
-    leaving: &[Uuid],
+    leaving: &[UserId],
 ) -> Result<(Vec<Move>, Vec<UserError>), DbErr> {
     let mut moves: Vec<Move> = Vec::new();
     let mut errors = Vec::new();
     if reassignments.is_empty() {
         return Ok((moves, errors));
     }
-    let from_ids: Vec<Uuid> = reassignments.iter().map(|r| r.from_user_id).collect();
+    let from_ids: Vec<UserId> = reassignments.iter().map(|r| r.from_user_id).collect();
     let duties = contact_duties(db, workspace, &from_ids).await?;
-    let assignees: HashSet<Uuid> = reassignments
+    let assignees: HashSet<UserId> = reassignments
         .iter()
         .flat_map(|r| r.assignments.iter().map(|a| a.to_user_id))
         .chain(from_ids.iter().copied())
         .collect();
     let (members, active) = live_members(db, workspace.id, &assignees).await?;
-    let leaving: HashSet<Uuid> = leaving.iter().copied().collect();
+    let leaving: HashSet<UserId> = leaving.iter().copied().collect();
     for reassignment in reassignments {
         let from = reassignment.from_user_id;
         if !members.contains(&from) {
@@ -326,9 +326,9 @@ fn duties_asked(held: &ContactDuties, assignment: &Assignment) -> (Vec<DutyAsked
 /// Which of these people are live members of the workspace, and which of those are active.
 async fn live_members<C: ConnectionTrait>(
     db: &C,
-    workspace_id: Uuid,
-    user_ids: &HashSet<Uuid>,
-) -> Result<(HashSet<Uuid>, HashSet<Uuid>), DbErr> {
+    workspace_id: WorkspaceId,
+    user_ids: &HashSet<UserId>,
+) -> Result<(HashSet<UserId>, HashSet<UserId>), DbErr> {
     if user_ids.is_empty() {
         return Ok((HashSet::new(), HashSet::new()));
     }
@@ -339,7 +339,7 @@ async fn live_members<C: ConnectionTrait>(
         .filter(membership::Column::WorkspaceId.eq(workspace_id))
         .filter(membership::Column::UserId.is_in(user_ids.iter().copied()))
         .filter(membership::Column::DeletedAt.is_null())
-        .into_tuple::<(Uuid, MembershipStatus)>()
+        .into_tuple::<(UserId, MembershipStatus)>()
         .all(db)
         .await?;
     let active = rows
@@ -356,7 +356,7 @@ async fn live_members<C: ConnectionTrait>(
 pub async fn apply_moves<C: ConnectionTrait>(
     db: &C,
     acting: Acting<'_>,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     moves: &[Move],
 ) -> Result<(), DbErr> {
     let Acting {
@@ -394,7 +394,7 @@ pub async fn apply_moves<C: ConnectionTrait>(
             .exec(db)
             .await?;
     }
-    let mut applications_by_assignee: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    let mut applications_by_assignee: HashMap<UserId, Vec<Uuid>> = HashMap::new();
     for m in moves {
         if let Some((application_id, _)) = &m.application {
             applications_by_assignee
@@ -414,7 +414,7 @@ pub async fn apply_moves<C: ConnectionTrait>(
             .exec(db)
             .await?;
     }
-    let mut by_person: Vec<(Uuid, Vec<serde_json::Value>)> = Vec::new();
+    let mut by_person: Vec<(UserId, Vec<serde_json::Value>)> = Vec::new();
     for m in moves {
         let entry = json!({
             "duty": m.duty.name(),
@@ -454,7 +454,7 @@ pub struct Reassigned {
 pub async fn reassign_contacts<C: ConnectionTrait>(
     db: &C,
     acting: Acting<'_>,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     reassignment: Reassignment,
 ) -> Result<Reassigned, ApiError> {
     let principal = acting.principal;

@@ -3,10 +3,9 @@
 
 use domain::Job;
 use domain::audit::{self, AuditEvent};
-use entities::{MembershipStatus, membership};
+use entities::{MembershipStatus, UserId, WorkspaceId, membership};
 use sea_orm::{ActiveEnum, ActiveModelTrait, ConnectionTrait, Set};
 use serde_json::json;
-use uuid::Uuid;
 
 use crate::access::api_keys::refuse_api_keys;
 use crate::access::{Acting, Principal};
@@ -18,8 +17,8 @@ use crate::offboarding::{Recorded, kept_reason, record};
 use crate::text::Reason;
 
 pub struct DeactivateRequest {
-    pub workspace_id: Uuid,
-    pub user_id: Uuid,
+    pub workspace_id: WorkspaceId,
+    pub user_id: UserId,
     pub reason: Option<Reason>,
     pub revoke_api_keys: bool,
 }
@@ -32,8 +31,8 @@ pub struct Deactivated {
 async fn target<C: ConnectionTrait>(
     db: &C,
     principal: &Principal,
-    workspace_id: Uuid,
-    user_id: Uuid,
+    workspace_id: WorkspaceId,
+    user_id: UserId,
     verb: &str,
 ) -> Result<Candidate, ApiError> {
     let (mut candidates, removed) = load_candidates(db, workspace_id, &[user_id]).await?;
@@ -137,8 +136,8 @@ pub async fn deactivate_user<C: ConnectionTrait>(
 pub async fn reactivate_user<C: ConnectionTrait>(
     db: &C,
     acting: Acting<'_>,
-    workspace_id: Uuid,
-    user_id: Uuid,
+    workspace_id: WorkspaceId,
+    user_id: UserId,
 ) -> Result<Candidate, ApiError> {
     let Acting {
         principal,

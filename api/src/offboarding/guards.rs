@@ -3,12 +3,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use entities::{MembershipStatus, Role, membership, user, workspace};
+use entities::{MembershipStatus, Role, UserId, WorkspaceId, membership, user, workspace};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
     QuerySelect,
 };
-use uuid::Uuid;
 
 use crate::access::{Actor, Permission, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
@@ -27,7 +26,7 @@ pub struct Candidate {
 pub async fn authorize_and_lock<C: ConnectionTrait>(
     db: &C,
     principal: &Principal,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
 ) -> Result<workspace::Model, ApiError> {
     principal.require(Permission::UserManagement, workspace_id)?;
     let query = workspace::Entity::find_by_id(workspace_id);
@@ -65,10 +64,10 @@ pub async fn authorize_and_lock<C: ConnectionTrait>(
 /// others were members once but have been removed (one more).
 pub async fn load_candidates<C: ConnectionTrait>(
     db: &C,
-    workspace_id: Uuid,
-    user_ids: &[Uuid],
-) -> Result<(HashMap<Uuid, Candidate>, HashSet<Uuid>), DbErr> {
-    let live: HashMap<Uuid, Candidate> = membership::Entity::find()
+    workspace_id: WorkspaceId,
+    user_ids: &[UserId],
+) -> Result<(HashMap<UserId, Candidate>, HashSet<UserId>), DbErr> {
+    let live: HashMap<UserId, Candidate> = membership::Entity::find()
         .find_also_related(user::Entity)
         .filter(membership::Column::WorkspaceId.eq(workspace_id))
         .filter(membership::Column::UserId.is_in(user_ids.iter().copied()))
@@ -78,7 +77,7 @@ pub async fn load_candidates<C: ConnectionTrait>(
         .into_iter()
         .filter_map(|(membership, user)| user.map(|user| (user.id, Candidate { membership, user })))
         .collect();
-    let others: Vec<Uuid> = user_ids
+    let others: Vec<UserId> = user_ids
         .iter()
         .filter(|id| !live.contains_key(id))
         .copied()
@@ -93,7 +92,7 @@ pub async fn load_candidates<C: ConnectionTrait>(
             .filter(membership::Column::WorkspaceId.eq(workspace_id))
             .filter(membership::Column::UserId.is_in(others))
             .filter(membership::Column::DeletedAt.is_not_null())
-            .into_tuple::<Uuid>()
+            .into_tuple::<UserId>()
             .all(db)
             .await?
             .into_iter()
@@ -106,9 +105,9 @@ pub async fn load_candidates<C: ConnectionTrait>(
 /// already removed, or a role they can't manage.
 pub fn check_target(
     principal: &Principal,
-    user_id: Uuid,
-    candidates: &HashMap<Uuid, Candidate>,
-    removed: &HashSet<Uuid>,
+    user_id: UserId,
+    candidates: &HashMap<UserId, Candidate>,
+    removed: &HashSet<UserId>,
     verb: &str,
 ) -> Option<UserError> {
     let error = if user_id == principal.user_id {
@@ -149,10 +148,10 @@ pub fn check_target(
 /// LAST_OWNER for each active owner in `leaving` when no active owner would remain.
 pub async fn last_owner_errors<C: ConnectionTrait>(
     db: &C,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     leaving: &[&Candidate],
 ) -> Result<Vec<UserError>, DbErr> {
-    let leaving_owners: Vec<Uuid> = leaving
+    let leaving_owners: Vec<UserId> = leaving
         .iter()
         .filter(|c| {
             c.membership.role == Role::Owner && c.membership.status == MembershipStatus::Active
@@ -186,7 +185,7 @@ pub async fn last_owner_errors<C: ConnectionTrait>(
 }
 
 /// Deduplicates ids (keeping the first occurrence's place) and bounds their number.
-pub fn member_ids(user_ids: Vec<Uuid>, max: usize) -> Result<Vec<Uuid>, ApiError> {
+pub fn member_ids(user_ids: Vec<UserId>, max: usize) -> Result<Vec<UserId>, ApiError> {
     if user_ids.is_empty() {
         return Err(ApiError::BadUserInput(
             "userIds must name at least one member".into(),
@@ -208,7 +207,7 @@ mod tests {
 
     #[test]
     fn member_ids_are_deduplicated_in_order_and_bounded() {
-        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let (a, b) = (UserId::fresh(), UserId::fresh());
         assert_eq!(member_ids(vec![a, b, a], 10).unwrap(), vec![a, b]);
         assert!(matches!(
             member_ids(vec![], 10),

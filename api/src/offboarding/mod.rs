@@ -13,7 +13,7 @@ pub mod transfer;
 
 use chrono::{DateTime, Utc};
 use domain::Job;
-use entities::offboarding;
+use entities::{WorkspaceId, offboarding};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use uuid::Uuid;
 
@@ -34,7 +34,7 @@ pub struct Recorded {
 pub async fn record<C: ConnectionTrait>(
     db: &C,
     principal: &Principal,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     kind: &str,
     jobs: Vec<Job>,
     now: DateTime<Utc>,

@@ -3,12 +3,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use entities::{MembershipStatus, Role, api_key, campaign, membership, rule, workspace};
+use entities::{
+    MembershipStatus, OrganizationId, Role, UserId, WorkspaceId, api_key, campaign, membership,
+    rule, workspace,
+};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter, QuerySelect,
     RelationTrait,
 };
-use uuid::Uuid;
 
 use crate::access::Permission;
 use crate::access::Principal;
@@ -33,7 +35,7 @@ pub struct PreviewedPerson {
 }
 
 pub struct MemberPreview {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub person: Option<PreviewedPerson>,
     pub seat_freed: bool,
     pub contact_duties: ContactDuties,
@@ -58,8 +60,8 @@ impl Preview {
 pub async fn removal_preview<C: ConnectionTrait>(
     db: &C,
     principal: &Principal,
-    workspace_id: Uuid,
-    user_ids: Vec<Uuid>,
+    workspace_id: WorkspaceId,
+    user_ids: Vec<UserId>,
 ) -> Result<Preview, ApiError> {
     let user_ids = member_ids(user_ids, MAX_MEMBERS_PER_CALL)?;
     principal.require(Permission::UserManagement, workspace_id)?;
@@ -73,7 +75,7 @@ pub async fn removal_preview<C: ConnectionTrait>(
         duties,
         errors,
     } = assess(db, principal, &workspace, user_ids, &[]).await?;
-    let live: Vec<Uuid> = candidates.keys().copied().collect();
+    let live: Vec<UserId> = candidates.keys().copied().collect();
     let mut groups = groups_of(db, workspace.id, &live).await?;
     let elsewhere = memberships_elsewhere(db, &workspace, &live).await?;
     let campaigns = count_by(
@@ -152,7 +154,7 @@ pub async fn removal_preview<C: ConnectionTrait>(
 #[derive(Default)]
 struct Elsewhere {
     workspaces: u64,
-    organizations: HashSet<Uuid>,
+    organizations: HashSet<OrganizationId>,
     /// Another workspace of this organization: the seat stays taken.
     same_organization: bool,
 }
@@ -161,13 +163,13 @@ struct Elsewhere {
 async fn memberships_elsewhere<C: ConnectionTrait>(
     db: &C,
     workspace: &workspace::Model,
-    user_ids: &[Uuid],
-) -> Result<HashMap<Uuid, Elsewhere>, DbErr> {
-    let mut elsewhere: HashMap<Uuid, Elsewhere> = HashMap::new();
+    user_ids: &[UserId],
+) -> Result<HashMap<UserId, Elsewhere>, DbErr> {
+    let mut elsewhere: HashMap<UserId, Elsewhere> = HashMap::new();
     if user_ids.is_empty() {
         return Ok(elsewhere);
     }
-    let rows: Vec<(Uuid, Uuid)> = membership::Entity::find()
+    let rows: Vec<(UserId, OrganizationId)> = membership::Entity::find()
         .select_only()
         .column(membership::Column::UserId)
         .column(workspace::Column::OrganizationId)
@@ -195,8 +197,8 @@ async fn count_by<C, E>(
     db: &C,
     query: sea_orm::Select<E>,
     column: E::Column,
-    user_ids: &[Uuid],
-) -> Result<HashMap<Uuid, u64>, DbErr>
+    user_ids: &[UserId],
+) -> Result<HashMap<UserId, u64>, DbErr>
 where
     C: ConnectionTrait,
     E: EntityTrait,
@@ -204,7 +206,7 @@ where
     if user_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<(Uuid, i64)> = query
+    let rows: Vec<(UserId, i64)> = query
         .select_only()
         .column(column)
         .column_as(column.count(), "n")

@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use domain::Job;
 use domain::audit::{self, AuditEvent};
 use entities::{
-    MembershipStatus, api_key, group_membership, invitation, membership, user_group, workspace,
+    MembershipStatus, OrganizationId, UserId, WorkspaceId, api_key, group_membership, invitation,
+    membership, user_group, workspace,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -30,13 +31,13 @@ use crate::people::members::{groups_of, in_workspace_groups};
 use crate::text::Reason;
 
 pub struct RemoveRequest {
-    pub workspace_id: Uuid,
-    pub user_ids: Vec<Uuid>,
+    pub workspace_id: WorkspaceId,
+    pub user_ids: Vec<UserId>,
     pub reason: Option<Reason>,
     /// Refuse the API keys they created in this workspace from commit on.
     pub revoke_api_keys: bool,
     /// Who takes over their campaigns; the workspace's system principal when `None`.
-    pub reattribute_to: Option<Uuid>,
+    pub reattribute_to: Option<UserId>,
     /// Contact duties handed over in the same transaction ("Reassign and Remove").
     pub contact_reassignments: Vec<Reassignment>,
 }
@@ -59,10 +60,10 @@ pub struct Removed {
 /// `removalPreview` use, so the preview never disagrees with the mutation.
 pub struct Assessment {
     /// The ids asked for, deduplicated, in the order given.
-    pub user_ids: Vec<Uuid>,
-    pub candidates: HashMap<Uuid, Candidate>,
+    pub user_ids: Vec<UserId>,
+    pub candidates: HashMap<UserId, Candidate>,
     /// Contact duties each of them holds before any reassignment of this call.
-    pub duties: HashMap<Uuid, ContactDuties>,
+    pub duties: HashMap<UserId, ContactDuties>,
     /// Every blocking reason, each naming its member.
     pub errors: Vec<UserError>,
 }
@@ -73,7 +74,7 @@ pub async fn assess<C: ConnectionTrait>(
     db: &C,
     principal: &Principal,
     workspace: &workspace::Model,
-    user_ids: Vec<Uuid>,
+    user_ids: Vec<UserId>,
     moves: &[Move],
 ) -> Result<Assessment, ApiError> {
     let (candidates, removed) = load_candidates(db, workspace.id, &user_ids).await?;
@@ -81,7 +82,7 @@ pub async fn assess<C: ConnectionTrait>(
         .iter()
         .filter_map(|id| check_target(principal, *id, &candidates, &removed, "remove"))
         .collect();
-    let blocked: HashSet<Uuid> = errors.iter().filter_map(|e| e.user_id).collect();
+    let blocked: HashSet<UserId> = errors.iter().filter_map(|e| e.user_id).collect();
     let leaving: Vec<&Candidate> = user_ids
         .iter()
         .filter(|id| !blocked.contains(id))
@@ -145,7 +146,7 @@ pub async fn remove_members<C: ConnectionTrait>(
         Ok(assignee) => assignee,
         Err(error) => {
             errors.push(error);
-            Uuid::nil()
+            UserId(Uuid::nil())
         }
     };
     if !errors.is_empty() {
@@ -170,10 +171,10 @@ pub async fn remove_members<C: ConnectionTrait>(
 /// The person taking over must be an active member who is not being removed in this call.
 async fn check_assignee<C: ConnectionTrait>(
     db: &C,
-    workspace_id: Uuid,
-    assignee: Uuid,
-    leaving: &[Uuid],
-) -> Result<Result<Uuid, UserError>, ApiError> {
+    workspace_id: WorkspaceId,
+    assignee: UserId,
+    leaving: &[UserId],
+) -> Result<Result<UserId, UserError>, ApiError> {
     let active = membership::Entity::find()
         .filter(membership::Column::WorkspaceId.eq(workspace_id))
         .filter(membership::Column::UserId.eq(assignee))
@@ -201,11 +202,11 @@ struct RemovalPlan<'a> {
     leaving: Vec<&'a Candidate>,
     reason: Option<String>,
     revoke_api_keys: bool,
-    reattribute_to: Uuid,
+    reattribute_to: UserId,
 }
 
 impl RemovalPlan<'_> {
-    fn user_ids(&self) -> Vec<Uuid> {
+    fn user_ids(&self) -> Vec<UserId> {
         self.leaving.iter().map(|c| c.user.id).collect()
     }
 
@@ -231,7 +232,7 @@ async fn apply_removal<C: ConnectionTrait>(
     soft_delete(db, principal, &membership_ids, plan.reason.as_deref(), now).await?;
     leave_groups(db, plan.workspace.id, &user_ids, now).await?;
     let revoked_invitations = revoke_pending_invitations(db, &membership_ids, now).await?;
-    let mut keys_of: Vec<Uuid> = Vec::new();
+    let mut keys_of: Vec<UserId> = Vec::new();
     if plan.revoke_api_keys {
         keys_of = api_key_creators(db, plan.workspace.id, &user_ids).await?;
         refuse_api_keys(db, plan.workspace.id, &user_ids, now).await?;
@@ -296,8 +297,8 @@ async fn soft_delete<C: ConnectionTrait>(
 /// Takes them out of this workspace's groups (a restore brings back exactly these).
 async fn leave_groups<C: ConnectionTrait>(
     db: &C,
-    workspace_id: Uuid,
-    user_ids: &[Uuid],
+    workspace_id: WorkspaceId,
+    user_ids: &[UserId],
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     group_membership::Entity::update_many()
@@ -339,9 +340,9 @@ async fn revoke_pending_invitations<C: ConnectionTrait>(
 /// The creator of each key of theirs still in use, one entry per key.
 async fn api_key_creators<C: ConnectionTrait>(
     db: &C,
-    workspace_id: Uuid,
-    user_ids: &[Uuid],
-) -> Result<Vec<Uuid>, ApiError> {
+    workspace_id: WorkspaceId,
+    user_ids: &[UserId],
+) -> Result<Vec<UserId>, ApiError> {
     Ok(api_key::Entity::find()
         .select_only()
         .column(api_key::Column::CreatedBy)
@@ -356,9 +357,9 @@ async fn api_key_creators<C: ConnectionTrait>(
 /// Those of them who keep a membership elsewhere in the organization, and so their seat.
 async fn still_seated<C: ConnectionTrait>(
     db: &C,
-    organization_id: Uuid,
-    user_ids: &[Uuid],
-) -> Result<HashSet<Uuid>, ApiError> {
+    organization_id: OrganizationId,
+    user_ids: &[UserId],
+) -> Result<HashSet<UserId>, ApiError> {
     Ok(membership::Entity::find()
         .select_only()
         .column(membership::Column::UserId)
@@ -367,7 +368,7 @@ async fn still_seated<C: ConnectionTrait>(
         .filter(workspace::Column::OrganizationId.eq(organization_id))
         .filter(membership::Column::UserId.is_in(user_ids.iter().copied()))
         .filter(membership::Column::DeletedAt.is_null())
-        .into_tuple::<Uuid>()
+        .into_tuple::<UserId>()
         .all(db)
         .await?
         .into_iter()
@@ -409,7 +410,7 @@ fn audit_entries<'a>(
             )
         })
         .collect();
-    let person_of: HashMap<Uuid, Uuid> = plan
+    let person_of: HashMap<Uuid, UserId> = plan
         .leaving
         .iter()
         .map(|c| (c.membership.id, c.user.id))
@@ -429,8 +430,8 @@ fn audit_entries<'a>(
 /// The side effects carried out after commit: sessions, campaigns, keys, and an email each.
 fn removal_jobs(
     plan: &RemovalPlan<'_>,
-    user_ids: Vec<Uuid>,
-    mut groups: HashMap<Uuid, Vec<user_group::Model>>,
+    user_ids: Vec<UserId>,
+    mut groups: HashMap<UserId, Vec<user_group::Model>>,
 ) -> Vec<Job> {
     let workspace = plan.workspace;
     let mut jobs = vec![

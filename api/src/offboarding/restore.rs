@@ -4,14 +4,13 @@
 
 use chrono::{DateTime, Duration, Utc};
 use domain::audit::{self, AuditEvent};
-use entities::{MembershipStatus, group_membership, membership, user};
+use entities::{MembershipStatus, UserId, WorkspaceId, group_membership, membership, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     QueryOrder, Set,
 };
 use serde_json::json;
-use uuid::Uuid;
 
 use crate::access::{Acting, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
@@ -31,8 +30,8 @@ pub struct Restored {
 pub async fn restore_member<C: ConnectionTrait>(
     db: &C,
     acting: Acting<'_>,
-    workspace_id: Uuid,
-    user_id: Uuid,
+    workspace_id: WorkspaceId,
+    user_id: UserId,
 ) -> Result<Restored, ApiError> {
     let Acting {
         principal,
@@ -108,8 +107,8 @@ pub async fn restore_member<C: ConnectionTrait>(
 async fn last_removal<C: ConnectionTrait>(
     db: &C,
     principal: &Principal,
-    workspace_id: Uuid,
-    user_id: Uuid,
+    workspace_id: WorkspaceId,
+    user_id: UserId,
     now: DateTime<Utc>,
 ) -> Result<Result<membership::Model, UserError>, ApiError> {
     let memberships = membership::Entity::find()
@@ -159,8 +158,8 @@ async fn last_removal<C: ConnectionTrait>(
 /// only those (groups left before the removal stay left).
 async fn rejoin_groups<C: ConnectionTrait>(
     db: &C,
-    workspace_id: Uuid,
-    user_id: Uuid,
+    workspace_id: WorkspaceId,
+    user_id: UserId,
     removed_at: DateTime<Utc>,
 ) -> Result<(), ApiError> {
     group_membership::Entity::update_many()

@@ -2,14 +2,13 @@
 //! down, so that the last-owner rule can be met before the caller leaves.
 
 use domain::audit::{self, AuditEvent};
-use entities::{MembershipStatus, Role, api_key, membership, user};
+use entities::{MembershipStatus, Role, UserId, WorkspaceId, api_key, membership, user};
 use sea_orm::Iterable;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
 };
 use serde_json::json;
-use uuid::Uuid;
 
 use crate::access::{Acting, Actor, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
@@ -24,8 +23,8 @@ pub struct Transferred {
 pub async fn transfer_ownership<C: ConnectionTrait>(
     db: &C,
     acting: Acting<'_>,
-    workspace_id: Uuid,
-    to_user_id: Uuid,
+    workspace_id: WorkspaceId,
+    to_user_id: UserId,
     demote_self_to: Option<Role>,
 ) -> Result<Transferred, ApiError> {
     let Acting {
@@ -51,7 +50,7 @@ pub async fn transfer_ownership<C: ConnectionTrait>(
         .filter(membership::Column::DeletedAt.is_null())
         .all(db)
         .await?;
-    let find = |id: Uuid| {
+    let find = |id: UserId| {
         live.iter()
             .find(|(m, _)| m.user_id == id)
             .and_then(|(m, u)| u.clone().map(|u| (m.clone(), u)))

@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 use domain::audit::{self, AuditEvent};
-use entities::{MembershipStatus, Role, UserKind, invitation, membership, user};
+use entities::{
+    MembershipStatus, Role, UserId, UserKind, WorkspaceId, invitation, membership, user,
+};
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
 };
@@ -28,7 +30,7 @@ pub struct Invited {
 }
 
 pub struct InviteRequest<'a> {
-    pub workspace_id: Uuid,
+    pub workspace_id: WorkspaceId,
     pub email: &'a Email,
     pub role: Role,
     pub invitation_ttl: Duration,
@@ -76,7 +78,7 @@ pub async fn invite_member<C: ConnectionTrait>(
         Some(existing) => existing,
         None => {
             user::ActiveModel {
-                id: Set(Uuid::now_v7()),
+                id: Set(UserId::fresh()),
                 email: Set(email.to_owned()),
                 name: Set(email.split('@').next().unwrap_or_default().to_owned()),
                 password_hash: Set(None),
@@ -146,7 +148,7 @@ pub async fn invite_member<C: ConnectionTrait>(
 async fn refuse_existing<C: ConnectionTrait>(
     db: &C,
     principal: &Principal,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     existing: &user::Model,
 ) -> Result<(), ApiError> {
     if existing.kind == UserKind::System {

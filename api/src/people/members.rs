@@ -2,13 +2,14 @@
 
 use std::collections::HashMap;
 
-use entities::{MembershipStatus, group_membership, membership, user, user_group};
+use entities::{
+    MembershipStatus, UserId, WorkspaceId, group_membership, membership, user, user_group,
+};
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func, LikeExpr, Query, SimpleExpr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, RelationTrait,
 };
-use uuid::Uuid;
 
 use crate::access::{Permission, Principal};
 use crate::error::ApiError;
@@ -34,7 +35,7 @@ pub struct MemberRow {
 pub async fn list_members<C: ConnectionTrait>(
     db: &C,
     principal: &Principal,
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     filter: &MemberFilter,
     first: u64,
     after: Option<&CursorText>,
@@ -93,7 +94,7 @@ pub async fn list_members<C: ConnectionTrait>(
         .collect();
     let (rows, has_next_page) = keep_page(rows, first);
 
-    let user_ids: Vec<Uuid> = rows.iter().map(|(_, user)| user.id).collect();
+    let user_ids: Vec<UserId> = rows.iter().map(|(_, user)| user.id).collect();
     let mut groups_by_user = groups_of(db, workspace_id, &user_ids).await?;
     let items = rows
         .into_iter()
@@ -113,10 +114,10 @@ pub async fn list_members<C: ConnectionTrait>(
 /// The workspace groups each of these people is in, in one statement.
 pub async fn groups_of<C: ConnectionTrait>(
     db: &C,
-    workspace_id: Uuid,
-    user_ids: &[Uuid],
-) -> Result<HashMap<Uuid, Vec<user_group::Model>>, ApiError> {
-    let mut by_user: HashMap<Uuid, Vec<user_group::Model>> = HashMap::new();
+    workspace_id: WorkspaceId,
+    user_ids: &[UserId],
+) -> Result<HashMap<UserId, Vec<user_group::Model>>, ApiError> {
+    let mut by_user: HashMap<UserId, Vec<user_group::Model>> = HashMap::new();
     if user_ids.is_empty() {
         return Ok(by_user);
     }
@@ -137,7 +138,7 @@ pub async fn groups_of<C: ConnectionTrait>(
 }
 
 /// `group_membership.group_id IN (the workspace's groups)`: group rows of this workspace only.
-pub fn in_workspace_groups(workspace_id: Uuid) -> SimpleExpr {
+pub fn in_workspace_groups(workspace_id: WorkspaceId) -> SimpleExpr {
     group_membership::Column::GroupId.in_subquery(
         Query::select()
             .column(user_group::Column::Id)

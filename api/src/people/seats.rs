@@ -1,13 +1,12 @@
 //! Seats: a person takes one seat per organization while they hold any membership that has not
 //! been removed (INVITED, ACTIVE or DEACTIVATED) in any of its workspaces.
 
-use entities::{membership, organization, user, workspace};
+use entities::{OrganizationId, UserId, membership, organization, user, workspace};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, JoinType, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, RelationTrait,
 };
-use uuid::Uuid;
 
 use crate::access::{Permission, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
@@ -31,7 +30,7 @@ impl SeatUsage {
 pub async fn seat_usage<C: ConnectionTrait>(
     db: &C,
     principal: &Principal,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
 ) -> Result<SeatUsage, ApiError> {
     let organization = visible_organization(db, principal, organization_id).await?;
     let used = seats_used(db, organization_id).await?;
@@ -41,7 +40,7 @@ pub async fn seat_usage<C: ConnectionTrait>(
 async fn visible_organization<C: ConnectionTrait>(
     db: &C,
     principal: &Principal,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
 ) -> Result<organization::Model, ApiError> {
     if principal.organization_id != organization_id {
         return Err(ApiError::NotFound("organization"));
@@ -56,7 +55,7 @@ async fn visible_organization<C: ConnectionTrait>(
 /// The people holding a seat, by email.
 pub async fn seat_holders<C: ConnectionTrait>(
     db: &C,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     first: u64,
     after: Option<&CursorText>,
 ) -> Result<Page<user::Model>, ApiError> {
@@ -97,7 +96,10 @@ pub async fn seat_holders<C: ConnectionTrait>(
     })
 }
 
-pub async fn seats_used<C: ConnectionTrait>(db: &C, organization_id: Uuid) -> Result<u64, DbErr> {
+pub async fn seats_used<C: ConnectionTrait>(
+    db: &C,
+    organization_id: OrganizationId,
+) -> Result<u64, DbErr> {
     let used: Option<i64> = membership::Entity::find()
         .select_only()
         .column_as(
@@ -118,8 +120,8 @@ pub async fn seats_used<C: ConnectionTrait>(db: &C, organization_id: Uuid) -> Re
 
 pub async fn holds_seat<C: ConnectionTrait>(
     db: &C,
-    organization_id: Uuid,
-    user_id: Uuid,
+    organization_id: OrganizationId,
+    user_id: UserId,
 ) -> Result<bool, DbErr> {
     let memberships = membership::Entity::find()
         .join(JoinType::InnerJoin, membership::Relation::Workspace.def())
@@ -137,7 +139,7 @@ pub async fn holds_seat<C: ConnectionTrait>(
 pub async fn take_a_seat<C: ConnectionTrait>(
     db: &C,
     organization: &organization::Model,
-    user_id: Option<Uuid>,
+    user_id: Option<UserId>,
 ) -> Result<Result<bool, UserError>, DbErr> {
     let needs_a_seat = match user_id {
         Some(user_id) => !holds_seat(db, organization.id, user_id).await?,
@@ -161,7 +163,7 @@ pub async fn take_a_seat<C: ConnectionTrait>(
 /// last seat. SQLite has no row locks; there the single writer connection serializes them.
 pub async fn lock_organization<C: ConnectionTrait>(
     db: &C,
-    organization_id: Uuid,
+    organization_id: OrganizationId,
 ) -> Result<Option<organization::Model>, DbErr> {
     let query = organization::Entity::find_by_id(organization_id);
     if db.get_database_backend() == DbBackend::Postgres {

@@ -75,7 +75,7 @@ async fn main() {
 
     let one = format!(
         "bench-{}",
-        &ids[MEMBERS_COUNT / 2].simple().to_string()[..20]
+        &ids[MEMBERS_COUNT / 2].0.simple().to_string()[..20]
     );
     let (_, first_page) = page(&app, None, None).await;
     let cursor = first_page["pageInfo"]["endCursor"]

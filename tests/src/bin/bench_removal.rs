@@ -10,12 +10,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tests::{Backend, TestApp, add_members, data, spawn_app};
-use uuid::Uuid;
 
 const REMOVE: &str = "mutation($input: RemoveMembersInput!) { removeMembers(input: $input) {
   offboarding { id } userErrors { code } } }";
 
-async fn remove(app: &TestApp, user_ids: &[Uuid]) -> (Duration, String) {
+async fn remove(app: &TestApp, user_ids: &[entities::UserId]) -> (Duration, String) {
     let started = Instant::now();
     let answer = app
         .graphql(

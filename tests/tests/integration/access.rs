@@ -1,5 +1,5 @@
 use chrono::{Duration, Utc};
-use entities::{MembershipStatus, api_key, session};
+use entities::{MembershipStatus, WorkspaceId, api_key, session};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use tests::{Answer, TestApp, backend_tests, data, error_code, user_error_codes};
@@ -11,7 +11,7 @@ const VIEWER: &str =
     "{ viewer { user { email } workspace { id name } role permissions apiKey { name role } } }";
 const SIGN_IN: &str = "mutation($input: SignInInput!) { signIn(input: $input) { token expiresAt userErrors { code message field } } }";
 
-async fn sign_in(app: &TestApp, workspace_id: Uuid, email: &str, password: &str) -> Answer {
+async fn sign_in(app: &TestApp, workspace_id: WorkspaceId, email: &str, password: &str) -> Answer {
     let answer = app
         .graphql(
             None,
@@ -179,8 +179,13 @@ async fn sign_in_explains_why_a_proven_person_cannot_enter(app: TestApp) {
     .await;
     assert_eq!(user_error_codes(&removed), ["NOT_A_MEMBER"]);
 
-    let unknown_workspace =
-        sign_in(&app, Uuid::now_v7(), "ada.admin@acme.test", "demo-password").await;
+    let unknown_workspace = sign_in(
+        &app,
+        WorkspaceId::fresh(),
+        "ada.admin@acme.test",
+        "demo-password",
+    )
+    .await;
     assert_eq!(user_error_codes(&unknown_workspace), ["NOT_A_MEMBER"]);
 
     // Mia is invited to Research but has not accepted yet.
@@ -330,7 +335,7 @@ async fn api_keys_act_with_their_role_until_revoked(app: TestApp) {
     assert_eq!(viewer_code(&app, &token).await, "UNAUTHENTICATED");
 }
 
-pub async fn research_workspace(app: &TestApp) -> Uuid {
+pub async fn research_workspace(app: &TestApp) -> WorkspaceId {
     entities::workspace::Entity::find()
         .filter(entities::workspace::Column::Slug.eq("acme-research"))
         .one(app.db())

@@ -4,11 +4,10 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset};
-use entities::api_key;
+use entities::{UserId, api_key};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use tests::{Answer, TestApp, backend_tests, data, error_code, user_error_codes};
-use uuid::Uuid;
 
 use crate::flows::{
     ADA, DEACTIVATE, GUS, INVITE, MAX, MIA, OLIVIA, OMAR, REACTIVATE, REASSIGN, REMOVE, RESTORE,
@@ -147,9 +146,9 @@ async fn each_action_is_listed_with_actor_target_reason_and_request_id(app: Test
 /// The log of `each_action_is_listed…`, filtered by action, target and actor.
 async fn filters_narrow_the_log_alone_and_together(
     app: &TestApp,
-    olivia: Uuid,
-    omar: Uuid,
-    gus: Uuid,
+    olivia: UserId,
+    omar: UserId,
+    gus: UserId,
 ) {
     let log = audit_log(
         app,

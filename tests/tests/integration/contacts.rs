@@ -1,6 +1,6 @@
 //! `reassignContacts`, and "Reassign and Remove" through `removeMembers`' contactReassignments.
 
-use entities::{application, audit_entry};
+use entities::{UserId, application, audit_entry};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use tests::{Answer, TestApp, backend_tests, error_code, user_error_codes};
@@ -34,7 +34,7 @@ fn moves(payload: &Value) -> Vec<MoveRow> {
     moves
 }
 
-fn moved(duty: &str, application: Option<(Uuid, &str)>, from: Uuid, to: Uuid) -> MoveRow {
+fn moved(duty: &str, application: Option<(Uuid, &str)>, from: UserId, to: UserId) -> MoveRow {
     (
         duty.to_owned(),
         application.map(|(id, _)| id.to_string()),
@@ -44,7 +44,7 @@ fn moved(duty: &str, application: Option<(Uuid, &str)>, from: Uuid, to: Uuid) ->
     )
 }
 
-async fn reassign(app: &TestApp, token: &str, from: Uuid, assignments: Value) -> Answer {
+async fn reassign(app: &TestApp, token: &str, from: UserId, assignments: Value) -> Answer {
     mutate(
         app,
         token,
@@ -56,7 +56,7 @@ async fn reassign(app: &TestApp, token: &str, from: Uuid, assignments: Value) ->
 }
 
 /// Checks a refusal: exactly these (code, userId) errors on the `assignments` field, nothing moved.
-fn assert_refused(payload: &Value, expected: &[(&str, Uuid)]) {
+fn assert_refused(payload: &Value, expected: &[(&str, UserId)]) {
     assert_eq!(error_pairs(payload), expected_pairs(expected), "{payload}");
     for error in payload["userErrors"].as_array().unwrap() {
         assert_eq!(error["field"], "assignments", "{payload}");
@@ -225,7 +225,7 @@ async fn duties_only_go_to_another_active_member_and_only_by_a_manager(app: Test
     let before = snapshot(&app).await;
 
     // Deactivated, invited, removed, unknown, and the person giving the duty up.
-    for assignee in [dana, ivy, gus, Uuid::now_v7(), ada] {
+    for assignee in [dana, ivy, gus, UserId::fresh(), ada] {
         let payload = reassign(
             &app,
             app.owner_token(),
@@ -336,7 +336,7 @@ async fn reassign_and_remove_happens_in_one_call_or_not_at_all(app: TestApp) {
     );
     assert!(marketing_membership(&app, mia).await.deleted_at.is_some());
     assert!(marketing_membership(&app, ada).await.deleted_at.is_some());
-    let reassigned: Vec<Option<Uuid>> = audit_entry::Entity::find()
+    let reassigned: Vec<Option<UserId>> = audit_entry::Entity::find()
         .filter(audit_entry::Column::Action.eq("contacts_reassign"))
         .all(app.db())
         .await

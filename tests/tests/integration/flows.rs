@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use entities::{
-    api_key, application, audit_entry, group_membership, idempotency_key, invitation, membership,
-    offboarding, organization, outbox, workspace,
+    UserId, api_key, application, audit_entry, group_membership, idempotency_key, invitation,
+    membership, offboarding, organization, outbox, workspace,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
@@ -79,7 +79,7 @@ pub fn no_worker(config: &mut tests::Config) {
 }
 
 /// The ids of these demo people, in the order given.
-pub async fn people(app: &TestApp, emails: &[&str]) -> Vec<Uuid> {
+pub async fn people(app: &TestApp, emails: &[&str]) -> Vec<UserId> {
     let mut ids = Vec::new();
     for email in emails {
         ids.push(user_id(app, email).await);
@@ -111,7 +111,7 @@ pub async fn mutate(
 }
 
 /// `removalPreview` of these ids in the demo workspace: the whole answer.
-pub async fn preview_answer(app: &TestApp, token: &str, ids: &[Uuid]) -> Answer {
+pub async fn preview_answer(app: &TestApp, token: &str, ids: &[UserId]) -> Answer {
     app.graphql(
         Some(token),
         PREVIEW,
@@ -120,7 +120,7 @@ pub async fn preview_answer(app: &TestApp, token: &str, ids: &[Uuid]) -> Answer 
     .await
 }
 
-pub async fn preview(app: &TestApp, token: &str, ids: &[Uuid]) -> Answer {
+pub async fn preview(app: &TestApp, token: &str, ids: &[UserId]) -> Answer {
     let answer = preview_answer(app, token, ids).await;
     data(&answer)["removalPreview"].clone()
 }
@@ -145,7 +145,7 @@ pub fn pair(error: &Value) -> (String, Option<String>) {
     )
 }
 
-pub fn expected_pairs(pairs: &[(&str, Uuid)]) -> Vec<(String, Option<String>)> {
+pub fn expected_pairs(pairs: &[(&str, UserId)]) -> Vec<(String, Option<String>)> {
     let mut pairs: Vec<(String, Option<String>)> = pairs
         .iter()
         .map(|(code, id)| ((*code).to_owned(), Some(id.to_string())))
@@ -187,7 +187,7 @@ pub async fn member_emails(app: &TestApp) -> Vec<String> {
 }
 
 /// A person's membership of the demo workspace (the live one, or else the latest removed one).
-pub async fn marketing_membership(app: &TestApp, user: Uuid) -> membership::Model {
+pub async fn marketing_membership(app: &TestApp, user: UserId) -> membership::Model {
     let mut rows = membership::Entity::find()
         .filter(membership::Column::WorkspaceId.eq(app.demo.workspace_id))
         .filter(membership::Column::UserId.eq(user))
@@ -209,7 +209,7 @@ pub async fn application_id(app: &TestApp, name: &str) -> Uuid {
         .id
 }
 
-pub async fn application_contact(app: &TestApp, name: &str) -> Option<Uuid> {
+pub async fn application_contact(app: &TestApp, name: &str) -> Option<UserId> {
     application::Entity::find()
         .filter(application::Column::Name.eq(name))
         .one(app.db())
@@ -328,7 +328,7 @@ pub async fn live_counts(app: &TestApp) -> (u64, u64) {
 /// Undoes a removal of these people from the demo workspace directly in the database (the
 /// membership, its groups, a revoked invitation), so the next check starts from the same state.
 /// Only for states where nobody among them was removed before.
-pub async fn undo_removal(app: &TestApp, user_ids: &[Uuid]) {
+pub async fn undo_removal(app: &TestApp, user_ids: &[UserId]) {
     if user_ids.is_empty() {
         return;
     }

@@ -6,6 +6,7 @@
 //! panic in a resolver looks like from outside). The seed is printed, and `FUZZ_SEED=<n>`
 //! replays a run; `FUZZ_OPERATIONS` sets how many are sent per backend (default 2,000).
 
+use entities::{OrganizationId, WorkspaceId};
 use std::collections::HashMap;
 
 use rand::rngs::StdRng;
@@ -71,8 +72,8 @@ struct Generator<'a> {
     rng: StdRng,
     schema: &'a Schema,
     ids: Vec<Uuid>,
-    workspace_id: Uuid,
-    organization_id: Uuid,
+    workspace_id: WorkspaceId,
+    organization_id: OrganizationId,
     /// This operation's values may be hostile; otherwise they are well-typed and plausible, so
     /// that operations also get past validation and into the rules.
     hostile: bool,
@@ -329,13 +330,13 @@ async fn random_operations_never_fail_inside(app: TestApp) {
         app.backend
     );
     let schema = Schema::read(&app).await;
-    let mut ids = vec![app.demo.workspace_id, app.demo.organization_id];
+    let mut ids = vec![app.demo.workspace_id.0, app.demo.organization_id.0];
     // Everyone but the people the fuzzer acts as: removing them would end its own sessions
     // early and leave the rest of the run unauthenticated.
     let actors = [app.demo.owner_email.as_str(), MIA, ADA];
     for person in entities::user::Entity::find().all(app.db()).await.unwrap() {
         if !actors.contains(&person.email.as_str()) {
-            ids.push(person.id);
+            ids.push(person.id.0);
         }
     }
     let member = app.sign_in(MIA).await;

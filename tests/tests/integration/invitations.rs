@@ -241,6 +241,6 @@ async fn expired_invitations_are_refused(app: TestApp) {
     );
 }
 
-async fn stored_user(app: &TestApp, email: &str) -> uuid::Uuid {
+async fn stored_user(app: &TestApp, email: &str) -> entities::UserId {
     crate::support::user_id(app, email).await
 }

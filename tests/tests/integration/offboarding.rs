@@ -2,8 +2,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use entities::{
-    OutboxStatus, api_key, audit_entry, campaign, creative, membership, outbox, rule, session,
-    workspace,
+    OutboxStatus, UserId, api_key, audit_entry, campaign, creative, membership, outbox, rule,
+    session, workspace,
 };
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
@@ -29,7 +29,7 @@ async fn remove(app: &TestApp, token: &str, input: Value) -> Answer {
         .await
 }
 
-async fn ids(app: &TestApp, emails: &[&str]) -> Vec<Uuid> {
+async fn ids(app: &TestApp, emails: &[&str]) -> Vec<UserId> {
     let mut ids = Vec::new();
     for email in emails {
         ids.push(user_id(app, email).await);
@@ -880,7 +880,7 @@ async fn jobs_committed_while_redis_is_down_run_once_it_is_back() {
 }
 
 /// The actions of the audit entries about this person, oldest first.
-async fn audit_actions_about(app: &TestApp, user_id: Uuid) -> Vec<String> {
+async fn audit_actions_about(app: &TestApp, user_id: UserId) -> Vec<String> {
     audit_entry::Entity::find()
         .filter(audit_entry::Column::TargetUserId.eq(user_id))
         .order_by_asc(audit_entry::Column::Id)

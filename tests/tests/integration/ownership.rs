@@ -1,10 +1,9 @@
 //! `transferOwnership`: another active member becomes an OWNER, so the last-owner rule can be met.
 
-use entities::{MembershipStatus, Role, audit_entry};
+use entities::{MembershipStatus, Role, UserId, audit_entry};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use tests::{Answer, TestApp, backend_tests, data, user_error_codes};
-use uuid::Uuid;
 
 use crate::flows::{
     ADA, DANA, DEACTIVATE, GUS, IVY, MAX, OLIVIA, OMAR, REMOVE, TRANSFER, VIEWER, can_act,
@@ -12,7 +11,7 @@ use crate::flows::{
 };
 use crate::support::create_api_key;
 
-async fn transfer(app: &TestApp, token: &str, to: Uuid, demote_self_to: Option<&str>) -> Answer {
+async fn transfer(app: &TestApp, token: &str, to: UserId, demote_self_to: Option<&str>) -> Answer {
     mutate(
         app,
         token,
@@ -23,7 +22,7 @@ async fn transfer(app: &TestApp, token: &str, to: Uuid, demote_self_to: Option<&
     .await
 }
 
-async fn role(app: &TestApp, user: Uuid) -> Role {
+async fn role(app: &TestApp, user: UserId) -> Role {
     marketing_membership(app, user).await.role
 }
 
@@ -176,7 +175,7 @@ async fn only_an_owner_transfers_and_only_to_another_active_member(app: TestApp)
     assert_eq!(user_error_codes(&payload), ["ROLE_NOT_MANAGEABLE"]);
 
     // Deactivated, invited, removed, unknown, and the caller herself.
-    for to in [dana, ivy, gus, Uuid::now_v7(), olivia] {
+    for to in [dana, ivy, gus, UserId::fresh(), olivia] {
         let payload = transfer(&app, app.owner_token(), to, Some("ADMIN")).await;
         assert_eq!(
             error_pairs(&payload),

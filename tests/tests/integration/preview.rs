@@ -1,5 +1,6 @@
 //! `removalPreview`: what a removal would do, and that it never disagrees with `removeMembers`.
 
+use entities::UserId;
 use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
@@ -66,10 +67,10 @@ fn duty(duty: &str, application: Option<(Uuid, &str)>) -> (String, Option<String
 async fn check_agreement(
     app: &TestApp,
     token: &str,
-    ids: &[Uuid],
+    ids: &[UserId],
     caller: &str,
 ) -> (BTreeSet<String>, usize) {
-    let mut subsets: Vec<Vec<Uuid>> = ids.iter().map(|id| vec![*id]).collect();
+    let mut subsets: Vec<Vec<UserId>> = ids.iter().map(|id| vec![*id]).collect();
     for (i, first) in ids.iter().enumerate() {
         for second in &ids[i + 1..] {
             subsets.push(vec![*first, *second]);
@@ -87,7 +88,7 @@ async fn check_agreement(
             .iter()
             .map(|m| m["userId"].as_str().unwrap().to_owned())
             .collect();
-        let asked: Vec<String> = subset.iter().map(Uuid::to_string).collect();
+        let asked: Vec<String> = subset.iter().map(UserId::to_string).collect();
         assert_eq!(order, asked, "{caller}: one preview per id, in order");
         let mut previewed_blockers: Vec<(String, Option<String>)> = Vec::new();
         for member in members {
@@ -134,7 +135,7 @@ async fn check_agreement(
                     member["seatFreed"], previewed_member["seatFreed"],
                     "{caller} removing {subset:?}: seatFreed of {id}"
                 );
-                removed_ids.push(id.parse::<Uuid>().unwrap());
+                removed_ids.push(UserId(id.parse().unwrap()));
             }
             undo_removal(app, &removed_ids).await;
             assert_eq!(
@@ -165,7 +166,7 @@ async fn the_preview_names_every_consequence_for_each_member(app: TestApp) {
     else {
         unreachable!()
     };
-    let unknown = Uuid::now_v7();
+    let unknown = UserId::fresh();
     let (ad_server, crm_sync) = (
         application_id(&app, "Ad server").await,
         application_id(&app, "CRM sync").await,
@@ -187,7 +188,7 @@ async fn the_preview_names_every_consequence_for_each_member(app: TestApp) {
         .collect();
     let expected: Vec<String> = [mia, ada, olivia, unknown, ivy, dana, max]
         .iter()
-        .map(Uuid::to_string)
+        .map(UserId::to_string)
         .collect();
     assert_eq!(order, expected);
     let [mia_p, ada_p, olivia_p, unknown_p, ivy_p, dana_p, max_p] = members else {
@@ -251,7 +252,7 @@ async fn the_preview_names_every_consequence_for_each_member(app: TestApp) {
 
 /// Mia in `the_preview_names_every_consequence_for_each_member`: everything she loses, and the
 /// contact duty that blocks her removal.
-fn mia_is_described(mia_p: &Answer, mia: Uuid, ad_server: Uuid) {
+fn mia_is_described(mia_p: &Answer, mia: UserId, ad_server: Uuid) {
     assert_eq!(
         (mia_p["name"].as_str(), mia_p["email"].as_str()),
         (Some("Mia Member"), Some(MIA))
@@ -294,7 +295,7 @@ fn an_unknown_id_and_the_removable_are_described(
     ivy_p: &Answer,
     dana_p: &Answer,
     max_p: &Answer,
-    unknown: Uuid,
+    unknown: UserId,
 ) {
     for field in ["name", "email", "status", "role", "loses", "preserved"] {
         assert!(
@@ -364,7 +365,7 @@ async fn a_preview_needs_user_management_in_the_callers_workspace_and_one_to_ten
         error_code(&preview_answer(&app, app.owner_token(), &[]).await),
         "BAD_USER_INPUT"
     );
-    let too_many: Vec<Uuid> = (0..10_001).map(|_| Uuid::now_v7()).collect();
+    let too_many: Vec<UserId> = (0..10_001).map(|_| UserId::fresh()).collect();
     assert_eq!(
         error_code(&preview_answer(&app, app.owner_token(), &too_many).await),
         "BAD_USER_INPUT"
@@ -383,7 +384,7 @@ async fn a_preview_needs_user_management_in_the_callers_workspace_and_one_to_ten
 
 async fn the_preview_agrees_with_remove_members_for_every_pair_as_owner_and_as_admin(app: TestApp) {
     let mut ids = people(&app, &[OLIVIA, OMAR, ADA, MIA, MAX, GUS, DANA, IVY]).await;
-    ids.push(Uuid::now_v7());
+    ids.push(UserId::fresh());
     let before = live_counts(&app).await;
 
     let (codes, removals) = check_agreement(&app, app.owner_token(), &ids, "the owner").await;
@@ -414,7 +415,7 @@ async fn the_preview_agrees_with_remove_members_for_every_pair_as_owner_and_as_a
 
 async fn the_preview_agrees_with_remove_members_when_owners_are_missing(app: TestApp) {
     let mut ids = people(&app, &[OLIVIA, OMAR, ADA, MIA, MAX, GUS, DANA, IVY]).await;
-    ids.push(Uuid::now_v7());
+    ids.push(UserId::fresh());
     let omar = ids[1];
 
     // Olivia's OWNER key acts while she is deactivated: Omar is the last active owner.

@@ -19,7 +19,11 @@ async fn hold_workspace_lock(app: &TestApp) -> DatabaseTransaction {
 }
 
 /// A row of `table` locked by the test until the transaction returned ends.
-async fn hold_row_lock(app: &TestApp, table: &str, id: uuid::Uuid) -> DatabaseTransaction {
+async fn hold_row_lock(
+    app: &TestApp,
+    table: &str,
+    id: impl std::fmt::Display,
+) -> DatabaseTransaction {
     let txn = app.db().begin().await.unwrap();
     txn.execute_unprepared(&format!(
         "SELECT id FROM {table} WHERE id = '{id}' FOR UPDATE"

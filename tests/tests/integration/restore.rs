@@ -3,11 +3,10 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use entities::{api_key, audit_entry, membership, organization};
+use entities::{UserId, api_key, audit_entry, membership, organization};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use tests::{Answer, TestApp, backend_tests, data, user_error_codes};
-use uuid::Uuid;
 
 use crate::flows::{
     ADA, DANA, GUS, INVITE, IVY, MAX, MIA, OMAR, REMOVE, RESTORE, VIEWER, can_act,
@@ -15,7 +14,7 @@ use crate::flows::{
 };
 use crate::support::{give_all_contacts_to_the_owner, user_id};
 
-async fn restore(app: &TestApp, token: &str, user: Uuid) -> Answer {
+async fn restore(app: &TestApp, token: &str, user: UserId) -> Answer {
     mutate(
         app,
         token,
@@ -26,7 +25,7 @@ async fn restore(app: &TestApp, token: &str, user: Uuid) -> Answer {
     .await
 }
 
-async fn remove(app: &TestApp, ids: &[Uuid]) -> Answer {
+async fn remove(app: &TestApp, ids: &[UserId]) -> Answer {
     let payload = mutate(
         app,
         app.owner_token(),
@@ -50,7 +49,7 @@ fn group_names(member: &Value) -> Vec<String> {
     names
 }
 
-async fn set_removed_at(app: &TestApp, user: Uuid, days_ago: i64) {
+async fn set_removed_at(app: &TestApp, user: UserId, days_ago: i64) {
     let updated = membership::Entity::update_many()
         .col_expr(
             membership::Column::DeletedAt,
@@ -263,7 +262,7 @@ async fn only_a_recent_removal_of_a_manageable_member_can_be_restored(app: TestA
     let before = snapshot(&app).await;
 
     for (token, user, code) in [
-        (app.owner_token(), Uuid::now_v7(), "MEMBER_NOT_FOUND"),
+        (app.owner_token(), UserId::fresh(), "MEMBER_NOT_FOUND"),
         (app.owner_token(), lab_only, "MEMBER_NOT_FOUND"),
         (app.owner_token(), ivy, "INVITATION_PENDING"),
         (admin.as_str(), omar, "ROLE_NOT_MANAGEABLE"),

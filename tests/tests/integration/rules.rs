@@ -1,7 +1,7 @@
 //! Rules of deactivation, reactivation and invitation that no other test would catch breaking.
 
 use chrono::{Duration, Utc};
-use entities::{invitation, membership};
+use entities::{UserId, invitation, membership};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 use tests::{TestApp, backend_tests, error_code, user_error_codes};
@@ -35,7 +35,7 @@ async fn deactivation_and_reactivation_refuse_who_they_may_not_touch(app: TestAp
     let admin = app.sign_in(ADA).await;
     let member = app.sign_in(MIA).await;
     let before = live_memberships(&app).await;
-    let deactivate = |token: String, user: Uuid| {
+    let deactivate = |token: String, user: UserId| {
         let app = &app;
         async move {
             mutate(
@@ -65,7 +65,7 @@ async fn deactivation_and_reactivation_refuse_who_they_may_not_touch(app: TestAp
     );
     // Someone who isn't there.
     assert_eq!(
-        user_error_codes(&deactivate(owner.clone(), Uuid::now_v7()).await),
+        user_error_codes(&deactivate(owner.clone(), UserId::fresh()).await),
         ["MEMBER_NOT_FOUND"]
     );
     // A member can't deactivate anyone.

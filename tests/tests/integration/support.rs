@@ -1,12 +1,11 @@
 //! Direct database changes for setting up states the API has no mutation for yet.
 
 use chrono::Utc;
-use entities::{membership, user};
+use entities::{UserId, membership, user};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use tests::TestApp;
-use uuid::Uuid;
 
-pub async fn user_id(app: &TestApp, email: &str) -> Uuid {
+pub async fn user_id(app: &TestApp, email: &str) -> UserId {
     user::Entity::find()
         .filter(user::Column::Email.eq(email))
         .one(app.db())
