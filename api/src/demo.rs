@@ -138,24 +138,11 @@ impl<C: ConnectionTrait> Seeder<'_, C> {
         role: Role,
         status: MembershipStatus,
     ) -> Result<Uuid, ApiError> {
-        let id = Uuid::now_v7();
-        membership::ActiveModel {
-            id: Set(id),
-            workspace_id: Set(workspace_id),
-            user_id: Set(user_id),
-            role: Set(role),
-            status: Set(status),
-            joined_at: Set((status != MembershipStatus::Invited).then_some(self.now)),
-            deactivated_at: Set((status == MembershipStatus::Deactivated).then_some(self.now)),
-            deleted_at: Set(None),
-            removed_by: Set(None),
-            removal_reason: Set(None),
-            sessions_valid_after: Set(None),
-            created_at: Set(self.now),
-        }
-        .insert(self.db)
-        .await?;
-        Ok(id)
+        let membership =
+            membership::ActiveModel::new(workspace_id, user_id, role, status, self.now)
+                .insert(self.db)
+                .await?;
+        Ok(membership.id)
     }
 
     async fn group(
@@ -328,19 +315,15 @@ async fn seed<C: ConnectionTrait>(
         ("Reporting", mia, Role::Member),
     ] {
         let token = new_token(TokenKind::ApiKey);
-        api_key::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            workspace_id: Set(marketing),
-            created_by: Set(creator),
-            name: Set(name.into()),
-            prefix: Set(token.token[..12].to_owned()),
-            token_hash: Set(token.hash),
-            role: Set(role),
-            last_used_at: Set(None),
-            revoked_at: Set(None),
-            revoked_reason: Set(None),
-            created_at: Set(now),
-        }
+        api_key::ActiveModel::new(
+            marketing,
+            creator,
+            name.into(),
+            role,
+            token.token[..12].to_owned(),
+            token.hash,
+            now,
+        )
         .insert(db)
         .await?;
     }

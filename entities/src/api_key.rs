@@ -1,7 +1,7 @@
+use sea_orm::Set;
 use sea_orm::entity::prelude::*;
 
-use crate::Role;
-use crate::{UserId, WorkspaceId};
+use crate::{Role, UserId, WorkspaceId};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "api_key")]
@@ -31,6 +31,13 @@ pub enum Relation {
         to = "super::workspace::Column::Id"
     )]
     Workspace,
+    /// The person who created the key, and whom it acts for.
+    #[sea_orm(
+        belongs_to = "super::user::Entity",
+        from = "Column::CreatedBy",
+        to = "super::user::Column::Id"
+    )]
+    Creator,
 }
 
 impl Related<super::workspace::Entity> for Entity {
@@ -39,4 +46,38 @@ impl Related<super::workspace::Entity> for Entity {
     }
 }
 
+impl Related<super::user::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Creator.def()
+    }
+}
+
 impl ActiveModelBehavior for ActiveModel {}
+
+impl ActiveModel {
+    /// A new key, in use from `now`: `prefix` and `token_hash` are its token's first characters
+    /// and its hash (the token itself is never stored).
+    pub fn new(
+        workspace_id: WorkspaceId,
+        created_by: UserId,
+        name: String,
+        role: Role,
+        prefix: String,
+        token_hash: String,
+        now: DateTimeUtc,
+    ) -> ActiveModel {
+        ActiveModel {
+            id: Set(Uuid::now_v7()),
+            workspace_id: Set(workspace_id),
+            created_by: Set(created_by),
+            name: Set(name),
+            prefix: Set(prefix),
+            token_hash: Set(token_hash),
+            role: Set(role),
+            last_used_at: Set(None),
+            revoked_at: Set(None),
+            revoked_reason: Set(None),
+            created_at: Set(now),
+        }
+    }
+}

@@ -1,7 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::Role;
-use crate::{UserId, WorkspaceId};
+use crate::{Role, UserId, WorkspaceId};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "invitation")]

@@ -1,7 +1,7 @@
+use sea_orm::Set;
 use sea_orm::entity::prelude::*;
 
-use crate::{MembershipStatus, Role};
-use crate::{UserId, WorkspaceId};
+use crate::{MembershipStatus, Role, UserId, WorkspaceId};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "membership")]
@@ -52,3 +52,30 @@ impl Related<super::workspace::Entity> for Entity {
 }
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl ActiveModel {
+    /// A new membership with this status as of `now`: joined unless invited, deactivated only
+    /// if that is its status, not removed.
+    pub fn new(
+        workspace_id: WorkspaceId,
+        user_id: UserId,
+        role: Role,
+        status: MembershipStatus,
+        now: DateTimeUtc,
+    ) -> ActiveModel {
+        ActiveModel {
+            id: Set(Uuid::now_v7()),
+            workspace_id: Set(workspace_id),
+            user_id: Set(user_id),
+            role: Set(role),
+            status: Set(status),
+            joined_at: Set((status != MembershipStatus::Invited).then_some(now)),
+            deactivated_at: Set((status == MembershipStatus::Deactivated).then_some(now)),
+            deleted_at: Set(None),
+            removed_by: Set(None),
+            removal_reason: Set(None),
+            sessions_valid_after: Set(None),
+            created_at: Set(now),
+        }
+    }
+}

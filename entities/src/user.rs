@@ -1,7 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::UserId;
-use crate::UserKind;
+use crate::{UserId, UserKind};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "user")]

@@ -584,19 +584,14 @@ pub async fn add_members(app: &TestApp, count: usize) -> Vec<entities::UserId> {
         .exec_without_returning(app.db())
         .await
         .unwrap();
-        membership::Entity::insert_many(chunk.iter().map(|id| membership::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            workspace_id: Set(app.demo.workspace_id),
-            user_id: Set(*id),
-            role: Set(Role::Member),
-            status: Set(MembershipStatus::Active),
-            joined_at: Set(Some(now)),
-            deactivated_at: Set(None),
-            deleted_at: Set(None),
-            removed_by: Set(None),
-            removal_reason: Set(None),
-            sessions_valid_after: Set(None),
-            created_at: Set(now),
+        membership::Entity::insert_many(chunk.iter().map(|id| {
+            membership::ActiveModel::new(
+                app.demo.workspace_id,
+                *id,
+                Role::Member,
+                MembershipStatus::Active,
+                now,
+            )
         }))
         .exec_without_returning(app.db())
         .await

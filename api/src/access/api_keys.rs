@@ -6,10 +6,8 @@ use entities::{Role, UserId, WorkspaceId, api_key};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    Set,
 };
 use serde_json::json;
-use uuid::Uuid;
 
 use crate::access::{Acting, Permission};
 use crate::error::{ApiError, UserError, UserErrorCode};
@@ -49,19 +47,15 @@ pub async fn create_api_key<C: ConnectionTrait>(
         ]));
     }
     let token = new_token(TokenKind::ApiKey);
-    let key = api_key::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        workspace_id: Set(principal.workspace_id),
-        created_by: Set(principal.user_id),
-        name: Set(name.as_str().to_owned()),
-        prefix: Set(token.token[..PREFIX_LENGTH].to_owned()),
-        token_hash: Set(token.hash),
-        role: Set(role),
-        last_used_at: Set(None),
-        revoked_at: Set(None),
-        revoked_reason: Set(None),
-        created_at: Set(now),
-    }
+    let key = api_key::ActiveModel::new(
+        principal.workspace_id,
+        principal.user_id,
+        name.as_str().to_owned(),
+        role,
+        token.token[..PREFIX_LENGTH].to_owned(),
+        token.hash,
+        now,
+    )
     .insert(db)
     .await?;
     audit::record(

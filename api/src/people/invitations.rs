@@ -90,20 +90,13 @@ pub async fn invite_member<C: ConnectionTrait>(
             .await?
         }
     };
-    let membership = membership::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        workspace_id: Set(request.workspace_id),
-        user_id: Set(user.id),
-        role: Set(request.role),
-        status: Set(MembershipStatus::Invited),
-        joined_at: Set(None),
-        deactivated_at: Set(None),
-        deleted_at: Set(None),
-        removed_by: Set(None),
-        removal_reason: Set(None),
-        sessions_valid_after: Set(None),
-        created_at: Set(now),
-    }
+    let membership = membership::ActiveModel::new(
+        request.workspace_id,
+        user.id,
+        request.role,
+        MembershipStatus::Invited,
+        now,
+    )
     .insert(db)
     .await?;
     let token = new_token(TokenKind::Invitation);

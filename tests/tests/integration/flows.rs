@@ -267,36 +267,12 @@ pub struct Snapshot {
 pub async fn snapshot(app: &TestApp) -> Snapshot {
     let db = app.db();
     Snapshot {
-        memberships: membership::Entity::find()
-            .order_by_asc(membership::Column::Id)
-            .all(db)
-            .await
-            .unwrap(),
-        group_memberships: group_membership::Entity::find()
-            .order_by_asc(group_membership::Column::Id)
-            .all(db)
-            .await
-            .unwrap(),
-        workspaces: workspace::Entity::find()
-            .order_by_asc(workspace::Column::Id)
-            .all(db)
-            .await
-            .unwrap(),
-        applications: application::Entity::find()
-            .order_by_asc(application::Column::Id)
-            .all(db)
-            .await
-            .unwrap(),
-        invitations: invitation::Entity::find()
-            .order_by_asc(invitation::Column::Id)
-            .all(db)
-            .await
-            .unwrap(),
-        organizations: organization::Entity::find()
-            .order_by_asc(organization::Column::Id)
-            .all(db)
-            .await
-            .unwrap(),
+        memberships: every(db, membership::Column::Id).await,
+        group_memberships: every(db, group_membership::Column::Id).await,
+        workspaces: every(db, workspace::Column::Id).await,
+        applications: every(db, application::Column::Id).await,
+        invitations: every(db, invitation::Column::Id).await,
+        organizations: every(db, organization::Column::Id).await,
         unrevoked_api_keys: api_key::Entity::find()
             .filter(api_key::Column::RevokedAt.is_null())
             .count(db)
@@ -307,6 +283,21 @@ pub async fn snapshot(app: &TestApp) -> Snapshot {
         offboardings: offboarding::Entity::find().count(db).await.unwrap(),
         idempotency_keys: idempotency_key::Entity::find().count(db).await.unwrap(),
     }
+}
+
+/// Every row of a table, in the order of `column`.
+async fn every<C: sea_orm::ColumnTrait>(
+    db: &sea_orm::DatabaseConnection,
+    column: C,
+) -> Vec<<C::EntityName as EntityTrait>::Model>
+where
+    C::EntityName: EntityTrait<Column = C>,
+{
+    <C::EntityName as EntityTrait>::find()
+        .order_by_asc(column)
+        .all(db)
+        .await
+        .unwrap()
 }
 
 /// Live memberships and live group memberships: what [`undo_removal`] must bring back.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use entities::{offboarding, outbox, user};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use tests::{Answer, TestApp, backend_tests, data, user_error_codes};
 use uuid::Uuid;
@@ -418,23 +418,19 @@ async fn a_key_made_while_the_removal_committed_is_revoked_by_the_job(app: TestA
         .await
         .unwrap()
         .unwrap();
-    let racing_key = Uuid::now_v7();
-    entities::api_key::Entity::insert(entities::api_key::ActiveModel {
-        id: sea_orm::Set(racing_key),
-        workspace_id: sea_orm::Set(app.demo.workspace_id),
-        created_by: sea_orm::Set(ada),
-        name: sea_orm::Set("racing".into()),
-        prefix: sea_orm::Set("ofk_race".into()),
-        token_hash: sea_orm::Set(format!("{racing_key}")),
-        role: sea_orm::Set(entities::Role::Admin),
-        last_used_at: sea_orm::Set(None),
-        revoked_at: sea_orm::Set(None),
-        revoked_reason: sea_orm::Set(None),
-        created_at: sea_orm::Set(offboarding.created_at + chrono::Duration::milliseconds(1)),
-    })
-    .exec_without_returning(app.db())
+    let racing_key = entities::api_key::ActiveModel::new(
+        app.demo.workspace_id,
+        ada,
+        "racing".into(),
+        entities::Role::Admin,
+        "ofk_race".into(),
+        "racing-key-hash".into(),
+        offboarding.created_at + chrono::Duration::milliseconds(1),
+    )
+    .insert(app.db())
     .await
-    .unwrap();
+    .unwrap()
+    .id;
 
     let worker = start_worker(&app).await;
     app.wait_until_succeeded(&offboarding_id.to_string(), Duration::from_secs(60))
