@@ -1,13 +1,16 @@
 use chrono::{DateTime, Utc};
 use entities::{
     MembershipStatus, OrganizationId, Role, UserId, WorkspaceId, api_key, membership, session,
-    workspace,
+    user, workspace,
 };
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
-use uuid::Uuid;
+use sea_orm::sea_query::{Condition, Expr, ExprTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter, QuerySelect,
+    RelationDef,
+};
 
 use crate::error::ApiError;
-use crate::security::{TokenKind, hash_token, hashes_match};
+use crate::security::{TokenKind, hash_token};
 
 pub use domain::Actor;
 
@@ -41,7 +44,13 @@ pub struct Principal {
     pub workspace_id: WorkspaceId,
     pub organization_id: OrganizationId,
     pub role: Role,
-    pub session_id: Option<Uuid>,
+    /// The hash of the session's token, for `signOut`; `None` for an API key.
+    pub session_token_hash: Option<String>,
+    /// The person (without their password hash), the workspace and the key (if one acts),
+    /// read with the token: `viewer` answers from them without another statement.
+    pub user: user::Model,
+    pub workspace: workspace::Model,
+    pub api_key: Option<api_key::Model>,
 }
 
 impl Principal {
@@ -106,70 +115,90 @@ pub async fn authenticate<C: ConnectionTrait>(
     }
 }
 
+/// One statement: the session's live, active membership with its workspace and person, where
+/// the session is unrevoked, unexpired and younger than both the membership (a session of an
+/// earlier, removed membership must not revive with a new one) and the membership's
+/// `sessions_valid_after` (set when access is cut and given back).
 async fn authenticate_session<C: ConnectionTrait>(
     db: &C,
     hash: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<Principal>, DbErr> {
-    let Some(session) = session::Entity::find()
+    let session_created = Expr::col((session::Entity, session::Column::CreatedAt));
+    let Some((membership, Some(workspace), Some(mut user))) = membership::Entity::find()
+        .find_also_related(workspace::Entity)
+        .find_also_related(user::Entity)
+        .join(JoinType::InnerJoin, sessions_of_membership())
         .filter(session::Column::TokenHash.eq(hash))
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::ExpiresAt.gt(now))
+        .filter(membership::Column::DeletedAt.is_null())
+        .filter(membership::Column::Status.eq(MembershipStatus::Active))
+        .filter(session_created.clone().gte(Expr::col((
+            membership::Entity,
+            membership::Column::CreatedAt,
+        ))))
+        .filter(
+            Condition::any()
+                .add(membership::Column::SessionsValidAfter.is_null())
+                .add(session_created.gt(Expr::col((
+                    membership::Entity,
+                    membership::Column::SessionsValidAfter,
+                )))),
+        )
         .one(db)
         .await?
     else {
         return Ok(None);
     };
-    if !hashes_match(&session.token_hash, hash)
-        || session.revoked_at.is_some()
-        || session.expires_at <= now
-    {
-        return Ok(None);
-    }
-    let Some((membership, Some(workspace))) =
-        live_membership(db, session.workspace_id, session.user_id).await?
-    else {
-        return Ok(None);
-    };
-    // A session older than the membership belongs to an earlier, removed one: a new
-    // membership (re-invited, accepted) must not revive it.
-    let cut_off = session.created_at < membership.created_at
-        || membership
-            .sessions_valid_after
-            .is_some_and(|valid_after| session.created_at <= valid_after);
-    if membership.status != MembershipStatus::Active || cut_off {
-        return Ok(None);
-    }
+    user.password_hash = None;
     Ok(Some(Principal {
-        actor: Actor::User(session.user_id),
-        user_id: session.user_id,
+        actor: Actor::User(user.id),
+        user_id: user.id,
         workspace_id: workspace.id,
         organization_id: workspace.organization_id,
         role: membership.role,
-        session_id: Some(session.id),
+        session_token_hash: Some(hash.to_owned()),
+        user,
+        workspace,
+        api_key: None,
     }))
 }
 
+/// A membership's sessions: those of its person in its workspace.
+fn sessions_of_membership() -> RelationDef {
+    membership::Entity::belongs_to(session::Entity)
+        .from((membership::Column::WorkspaceId, membership::Column::UserId))
+        .to((session::Column::WorkspaceId, session::Column::UserId))
+        .into()
+}
+
+/// One statement: the unrevoked key with its workspace and the person it acts for.
 async fn authenticate_api_key<C: ConnectionTrait>(
     db: &C,
     hash: &str,
 ) -> Result<Option<Principal>, DbErr> {
-    let Some((key, Some(workspace))) = api_key::Entity::find()
-        .filter(api_key::Column::TokenHash.eq(hash))
+    let Some((key, Some(workspace), Some(mut user))) = api_key::Entity::find()
         .find_also_related(workspace::Entity)
+        .find_also_related(user::Entity)
+        .filter(api_key::Column::TokenHash.eq(hash))
+        .filter(api_key::Column::RevokedAt.is_null())
         .one(db)
         .await?
     else {
         return Ok(None);
     };
-    if !hashes_match(&key.token_hash, hash) || key.revoked_at.is_some() {
-        return Ok(None);
-    }
+    user.password_hash = None;
     Ok(Some(Principal {
         actor: Actor::ApiKey(key.id),
         user_id: key.created_by,
         workspace_id: workspace.id,
         organization_id: workspace.organization_id,
         role: key.role,
-        session_id: None,
+        session_token_hash: None,
+        user,
+        workspace,
+        api_key: Some(key),
     }))
 }
 
@@ -191,15 +220,39 @@ pub async fn live_membership<C: ConnectionTrait>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use uuid::Uuid;
 
     fn principal(role: Role) -> Principal {
-        Principal {
-            actor: Actor::User(UserId(Uuid::nil())),
-            user_id: UserId(Uuid::nil()),
-            workspace_id: WorkspaceId(Uuid::nil()),
+        let now = Utc::now();
+        let user = user::Model {
+            id: UserId(Uuid::nil()),
+            email: "someone@example.com".into(),
+            name: "Someone".into(),
+            password_hash: None,
+            kind: entities::UserKind::Person,
+            erased_at: None,
+            created_at: now,
+        };
+        let workspace = workspace::Model {
+            id: WorkspaceId(Uuid::nil()),
             organization_id: OrganizationId(Uuid::nil()),
+            name: "Workspace".into(),
+            slug: "workspace".into(),
+            administrative_contact_id: None,
+            technical_contact_id: None,
+            system_user_id: UserId(Uuid::max()),
+            created_at: now,
+        };
+        Principal {
+            actor: Actor::User(user.id),
+            user_id: user.id,
+            workspace_id: workspace.id,
+            organization_id: workspace.organization_id,
             role,
-            session_id: None,
+            session_token_hash: None,
+            user,
+            workspace,
+            api_key: None,
         }
     }
 

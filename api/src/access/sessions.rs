@@ -94,17 +94,17 @@ pub async fn start_session<C: ConnectionTrait>(
 /// Ends the caller's own session; API keys have no session to end.
 pub async fn sign_out<C: ConnectionTrait>(
     db: &C,
-    session_id: Option<Uuid>,
+    session_token_hash: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    let Some(session_id) = session_id else {
+    let Some(token_hash) = session_token_hash else {
         return Err(ApiError::BadUserInput(
             "signOut ends a session; an API key has none (revoke the key instead)".into(),
         ));
     };
     session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, now.into())
-        .filter(session::Column::Id.eq(session_id))
+        .filter(session::Column::TokenHash.eq(token_hash))
         .filter(session::Column::RevokedAt.is_null())
         .exec(db)
         .await?;

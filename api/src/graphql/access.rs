@@ -1,12 +1,9 @@
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use entities::{api_key, user, workspace};
-use sea_orm::EntityTrait;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::access::{Actor, Permission, api_keys, sessions};
-use crate::error::ApiError;
+use crate::access::{Permission, api_keys, sessions};
 use crate::graphql::types::{ApiKey, RoleValue, User, UserError, Workspace, payloads, respond};
 use crate::graphql::{ContextExt, Done, run_mutation};
 use crate::text::{ApiKeyName, Email, IdempotencyKeyText, Password};
@@ -30,28 +27,12 @@ pub struct Viewer {
 impl AccessQuery {
     async fn viewer(&self, ctx: &Context<'_>) -> Result<Viewer> {
         let principal = ctx.principal()?;
-        let db = ctx.db();
-        let user = user::Entity::find_by_id(principal.user_id)
-            .one(db)
-            .await?
-            .ok_or(ApiError::Unauthenticated)?;
-        let workspace = workspace::Entity::find_by_id(principal.workspace_id)
-            .one(db)
-            .await?
-            .ok_or(ApiError::Unauthenticated)?;
-        let api_key = match principal.actor {
-            Actor::ApiKey(id) => api_key::Entity::find_by_id(id)
-                .one(db)
-                .await?
-                .map(ApiKey::from),
-            Actor::User(_) => None,
-        };
         Ok(Viewer {
-            user: user.into(),
-            workspace: workspace.into(),
+            user: principal.user.clone().into(),
+            workspace: principal.workspace.clone().into(),
             role: principal.role.into(),
             permissions: principal.permissions(),
-            api_key,
+            api_key: principal.api_key.clone().map(ApiKey::from),
         })
     }
 }
@@ -112,7 +93,7 @@ impl AccessMutation {
         ctx.sign_in_throttle()
             .attempt(&input.email, ctx.client_address())?;
         let result = sessions::sign_in(
-            ctx.db(),
+            ctx.writer(),
             input.workspace_id.into(),
             &input.email,
             input.password.into_string(),
@@ -130,7 +111,12 @@ impl AccessMutation {
     /// Ends the session used for this request.
     async fn sign_out(&self, ctx: &Context<'_>) -> Result<SignOutPayload> {
         let principal = ctx.principal()?;
-        let result = sessions::sign_out(ctx.db(), principal.session_id, Utc::now()).await;
+        let result = sessions::sign_out(
+            ctx.writer(),
+            principal.session_token_hash.as_deref(),
+            Utc::now(),
+        )
+        .await;
         respond(result, |()| SignOutPayload {
             signed_out: true,
             user_errors: Vec::new(),

@@ -35,6 +35,7 @@ backend_tests! {
     membership_status_is_checked_on_every_request,
     expired_and_revoked_sessions_are_refused,
     api_keys_act_with_their_role_until_revoked,
+    authenticating_a_token_is_one_statement,
 }
 
 async fn the_viewer_is_the_token_holder_in_their_workspace(app: TestApp) {
@@ -343,4 +344,34 @@ pub async fn research_workspace(app: &TestApp) -> WorkspaceId {
         .unwrap()
         .unwrap()
         .id
+}
+
+/// Every request authenticates its token: one statement reads the session (or key) with the
+/// membership, the workspace and the person, and `viewer` answers from what it read.
+async fn authenticating_a_token_is_one_statement(app: TestApp) {
+    let (db, statements) = tests::counting_connection(&app);
+    let session = app.sign_in("ada.admin@acme.test").await;
+    let key = crate::support::create_api_key(&app, &session, "counted", "MEMBER").await;
+    for (token, kind) in [(session.as_str(), "session"), (key.as_str(), "API key")] {
+        statements.store(0, std::sync::atomic::Ordering::SeqCst);
+        let principal = api::access::authenticate(&db, token, chrono::Utc::now())
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("the {kind} authenticates"));
+        assert_eq!(
+            statements.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "a {kind} is authenticated in one statement"
+        );
+        assert_eq!(principal.user.email, "ada.admin@acme.test");
+        assert_eq!(principal.user.password_hash, None, "never carried along");
+        assert_eq!(principal.workspace.id, app.demo.workspace_id);
+        assert_eq!(principal.api_key.is_some(), kind == "API key");
+    }
+    statements.store(0, std::sync::atomic::Ordering::SeqCst);
+    let unknown = api::access::authenticate(&db, "ofs_unknown", chrono::Utc::now())
+        .await
+        .unwrap();
+    assert!(unknown.is_none());
+    assert_eq!(statements.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
