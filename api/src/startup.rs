@@ -31,7 +31,7 @@ use crate::graphiql;
 use crate::graphql::budget::RequestBudget;
 use crate::graphql::http::{ReadOnly, is_introspection_only};
 use crate::graphql::{
-    AppSchema, RequestContext, SocketToken, build_introspection_schema, build_schema,
+    AppSchema, Reader, RequestContext, SocketToken, build_introspection_schema, build_schema,
 };
 use worker::JobQueue;
 use worker::mail::Mailer;
@@ -59,7 +59,8 @@ struct AppState {
     introspection: Option<AppSchema>,
     /// The GraphiQL page (None: GraphiQL off).
     graphiql: Option<Arc<str>>,
-    db: DatabaseConnection,
+    /// Authenticates requests: reads only.
+    reader: DatabaseConnection,
     queue: JobQueue,
     config: Arc<Config>,
 }
@@ -81,6 +82,7 @@ impl Application {
         let db =
             domain::db::connect_with(&config.database_url, Some(config.limits.statement_timeout))
                 .await?;
+        let reader = domain::db::connect_reader(&config.database_url, &db).await?;
         let queue = JobQueue::connect(&config.worker.queue).await?;
         let demo = if config.demo_data {
             demo::seed_and_sign_in(&db, config.session_ttl, Utc::now())
@@ -114,12 +116,12 @@ impl Application {
         };
         let config = Arc::new(config);
         let state = AppState {
-            schema: build_schema(&config, db.clone(), queue.clone()),
+            schema: build_schema(&config, db.clone(), Reader(reader.clone()), queue.clone()),
             introspection: build_introspection_schema(&config),
             graphiql: config
                 .graphiql
                 .then(|| Arc::from(graphiql::page(demo.as_ref()))),
-            db: db.clone(),
+            reader,
             queue,
             config: config.clone(),
         };
@@ -349,7 +351,7 @@ async fn execute(
         );
     }
     let principal = match bearer_token(headers) {
-        Some(token) => match authenticate(&state.db, token, Utc::now()).await {
+        Some(token) => match authenticate(&state.reader, token, Utc::now()).await {
             Ok(principal) => principal,
             Err(error) => {
                 tracing::error!(?error, "authentication lookup failed");
@@ -559,7 +561,7 @@ fn bearer_value(value: &str) -> Option<&str> {
 
 /// Ready when the database and the queue (Redis, or the embedded queue file) answer.
 async fn readyz(State(state): State<AppState>) -> Response {
-    let database = match state.db.ping().await {
+    let database = match state.reader.ping().await {
         Ok(()) => "ok".to_owned(),
         Err(error) => {
             tracing::warn!(?error, "readiness: database unreachable");

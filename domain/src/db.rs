@@ -47,6 +47,30 @@ pub async fn connect_with(
     Ok(db)
 }
 
+/// Connections that only read, beside [`connect`]'s. PostgreSQL's pool serves reads and writes
+/// alike, so there it is the same pool. SQLite's single connection would queue every read
+/// behind every other request and every write; in WAL mode read-only connections read beside
+/// the one writer, each statement seeing what was committed when it began, so a removal still
+/// cuts access at its commit.
+pub async fn connect_reader(
+    url: &str,
+    writer: &DatabaseConnection,
+) -> Result<DatabaseConnection, DbErr> {
+    if writer.get_database_backend() != DbBackend::Sqlite || sqlite_file(url).is_none() {
+        return Ok(writer.clone());
+    }
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .sqlx_logging(false)
+        .max_connections(SQLITE_READERS)
+        .min_connections(1)
+        .map_sqlx_sqlite_opts(|options| options.read_only(true));
+    Database::connect(options).await
+}
+
+/// Read-only SQLite connections: enough for the cores of a small machine to read at once.
+const SQLITE_READERS: u32 = 4;
+
 fn options(url: &str) -> ConnectOptions {
     let mut options = ConnectOptions::new(url.to_owned());
     options.sqlx_logging(false);

@@ -73,7 +73,7 @@ impl AuditQuery {
             actor_id: filter.actor_id,
         };
         let page = audit::list(
-            ctx.db(),
+            ctx.reader(),
             principal,
             workspace_id.into(),
             &filter,
@@ -93,7 +93,7 @@ impl AuditQuery {
         } else {
             user::Entity::find()
                 .filter(user::Column::Id.is_in(people))
-                .all(ctx.db())
+                .all(ctx.reader())
                 .await?
                 .into_iter()
                 .map(|person| (person.id, person))

@@ -108,9 +108,19 @@ pub fn build_introspection_schema(config: &Config) -> Option<AppSchema> {
         .then(|| described_types(config).finish())
 }
 
-pub fn build_schema(config: &Config, db: DatabaseConnection, queue: JobQueue) -> AppSchema {
+/// The connections queries read through ([`domain::db::connect_reader`]).
+#[derive(Clone)]
+pub struct Reader(pub DatabaseConnection);
+
+pub fn build_schema(
+    config: &Config,
+    db: DatabaseConnection,
+    reader: Reader,
+    queue: JobQueue,
+) -> AppSchema {
     schema_builder(config)
         .data(db)
+        .data(reader)
         .data(queue)
         .data(SignInThrottle::new(&config.limits))
         .data(config.clone())
@@ -135,7 +145,10 @@ pub struct RequestContext {
 }
 
 pub(crate) trait ContextExt {
-    fn db(&self) -> &DatabaseConnection;
+    /// For changes, and for reads that must see them in the same transaction.
+    fn writer(&self) -> &DatabaseConnection;
+    /// For queries: on SQLite, read-only connections beside the single writer.
+    fn reader(&self) -> &DatabaseConnection;
     fn queue(&self) -> &JobQueue;
     fn config(&self) -> &Config;
     fn principal(&self) -> Result<&Principal, ApiError>;
@@ -145,8 +158,12 @@ pub(crate) trait ContextExt {
 }
 
 impl ContextExt for Context<'_> {
-    fn db(&self) -> &DatabaseConnection {
+    fn writer(&self) -> &DatabaseConnection {
         self.data_unchecked::<DatabaseConnection>()
+    }
+
+    fn reader(&self) -> &DatabaseConnection {
+        &self.data_unchecked::<Reader>().0
     }
 
     fn queue(&self) -> &JobQueue {
@@ -234,7 +251,7 @@ fn hand_over(ctx: &Context<'_>, outbox_ids: Vec<uuid::Uuid>) {
     if outbox_ids.is_empty() {
         return;
     }
-    let (db, queue) = (ctx.db().clone(), ctx.queue().clone());
+    let (db, queue) = (ctx.writer().clone(), ctx.queue().clone());
     tokio::spawn(async move {
         if let Err(error) = worker::relay::hand_over(&db, &queue, &outbox_ids).await {
             tracing::warn!(%error, "handing jobs to the queue failed; the relay will retry");
@@ -268,7 +285,7 @@ impl MutationTxn {
     {
         let principal = ctx.principal()?;
         let key = IdempotencyKey::new(principal, operation, key, input)?;
-        let txn = ctx.db().begin().await?;
+        let txn = ctx.writer().begin().await?;
         let claimed = match &key {
             Some(key) => key.claim(&txn, Utc::now()).await,
             None => Ok(Claim::Fresh),

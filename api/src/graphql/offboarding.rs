@@ -81,7 +81,7 @@ impl Offboarding {
     async fn load_summary(&self, ctx: &Context<'_>) -> Result<Summary> {
         Ok(*self
             .summary
-            .get_or_try_init(|| progress::summary(ctx.db(), self.model.id))
+            .get_or_try_init(|| progress::summary(ctx.reader(), self.model.id))
             .await?)
     }
 }
@@ -210,7 +210,7 @@ impl Offboarding {
         after: Option<Uuid>,
     ) -> Result<Vec<OffboardingJob>> {
         let first = page_size(first, ctx.config().limits.page_size)?;
-        let jobs = progress::jobs(ctx.db(), self.model.id, first, after).await?;
+        let jobs = progress::jobs(ctx.reader(), self.model.id, first, after).await?;
         Ok(jobs.into_iter().map(OffboardingJob::from).collect())
     }
 }
@@ -223,7 +223,7 @@ impl OffboardingQuery {
     /// An offboarding of the caller's workspace, to follow its side effects.
     async fn offboarding(&self, ctx: &Context<'_>, id: Uuid) -> Result<Offboarding> {
         let principal = ctx.principal()?;
-        Ok(progress::find(ctx.db(), principal, id).await?.into())
+        Ok(progress::find(ctx.reader(), principal, id).await?.into())
     }
 }
 

@@ -86,8 +86,8 @@ impl SeatUsage {
         after: Option<CursorText>,
     ) -> Result<UserConnection> {
         let first = page_size(first, ctx.config().limits.page_size)?;
-        let page =
-            seats::seat_holders(ctx.db(), self.0.organization.id, first, after.as_ref()).await?;
+        let page = seats::seat_holders(ctx.reader(), self.0.organization.id, first, after.as_ref())
+            .await?;
         Ok(connection(page, |user| &user.email, User::from))
     }
 }
@@ -117,7 +117,7 @@ impl PeopleQuery {
                 .map(|statuses| statuses.into_iter().map(Into::into).collect()),
         };
         let page = members::list_members(
-            ctx.db(),
+            ctx.reader(),
             principal,
             workspace_id.into(),
             &filter,
@@ -131,7 +131,7 @@ impl PeopleQuery {
     async fn seat_usage(&self, ctx: &Context<'_>, organization_id: Uuid) -> Result<SeatUsage> {
         let principal = ctx.principal()?;
         Ok(SeatUsage(
-            seats::seat_usage(ctx.db(), principal, organization_id.into()).await?,
+            seats::seat_usage(ctx.reader(), principal, organization_id.into()).await?,
         ))
     }
 }
@@ -226,7 +226,7 @@ impl PeopleMutation {
         ctx: &Context<'_>,
         input: AcceptInvitationInput,
     ) -> Result<AcceptInvitationPayload> {
-        let txn = ctx.db().begin().await?;
+        let txn = ctx.writer().begin().await?;
         let result = invitations::accept_invitation(
             &txn,
             AcceptRequest {

@@ -106,7 +106,7 @@ impl PreviewQuery {
         let principal = ctx.principal()?;
         spend_ids(ctx, user_ids.len())?;
         let preview = preview::removal_preview(
-            ctx.db(),
+            ctx.reader(),
             principal,
             workspace_id.into(),
             user_ids.into_iter().map(UserId::from).collect(),

@@ -63,13 +63,13 @@ impl ProgressSubscription {
             .data_opt::<SocketToken>()
             .and_then(|token| token.0.clone())
             .ok_or(ApiError::Unauthenticated)?;
-        let principal = authenticate(ctx.db(), &token, Utc::now())
+        let principal = authenticate(ctx.reader(), &token, Utc::now())
             .await
             .map_err(ApiError::from)?
             .ok_or(ApiError::Unauthenticated)?;
-        let offboarding = progress::find(ctx.db(), &principal, id).await?;
+        let offboarding = progress::find(ctx.reader(), &principal, id).await?;
         Ok(progress::follow(
-            ctx.db().clone(),
+            ctx.reader().clone(),
             offboarding.id,
             token,
             progress::POLL_INTERVAL,
