@@ -5,8 +5,8 @@ use entities::{
 };
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter, QuerySelect,
-    RelationDef,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, JoinType, QueryFilter,
+    QuerySelect, RelationDef, RelationTrait,
 };
 
 use crate::error::ApiError;
@@ -35,6 +35,26 @@ impl Permission {
     }
 }
 
+/// The names `viewer` shows.
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
+pub struct Identity {
+    pub email: String,
+    pub name: String,
+    pub workspace_name: String,
+    pub workspace_slug: String,
+}
+
+/// What the authentication statement reads: the principal, and no more.
+#[derive(FromQueryResult)]
+struct Authenticated {
+    user_id: UserId,
+    workspace_id: WorkspaceId,
+    organization_id: OrganizationId,
+    role: Role,
+    #[sea_orm(nested)]
+    identity: Identity,
+}
+
 /// An authenticated caller, bound to one workspace.
 #[derive(Debug, Clone)]
 pub struct Principal {
@@ -46,10 +66,9 @@ pub struct Principal {
     pub role: Role,
     /// The hash of the session's token, for `signOut`; `None` for an API key.
     pub session_token_hash: Option<String>,
-    /// The person (without their password hash), the workspace and the key (if one acts),
-    /// read with the token: `viewer` answers from them without another statement.
-    pub user: user::Model,
-    pub workspace: workspace::Model,
+    /// Names of the person and the workspace, read with the token: `viewer` answers from them
+    /// and from the key (if one acts) without another statement.
+    pub identity: Identity,
     pub api_key: Option<api_key::Model>,
 }
 
@@ -115,20 +134,29 @@ pub async fn authenticate<C: ConnectionTrait>(
     }
 }
 
-/// One statement: the session's live, active membership with its workspace and person, where
-/// the session is unrevoked, unexpired and younger than both the membership (a session of an
-/// earlier, removed membership must not revive with a new one) and the membership's
-/// `sessions_valid_after` (set when access is cut and given back).
+/// One statement of eight columns: the session's person, workspace and role, where the
+/// session is unrevoked and unexpired, its membership live and ACTIVE, and the session younger
+/// than both the membership (a session of an earlier, removed membership must not revive with a
+/// new one) and the membership's `sessions_valid_after` (set when access is cut and given back).
 async fn authenticate_session<C: ConnectionTrait>(
     db: &C,
     hash: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<Principal>, DbErr> {
     let session_created = Expr::col((session::Entity, session::Column::CreatedAt));
-    let Some((membership, Some(workspace), Some(mut user))) = membership::Entity::find()
-        .find_also_related(workspace::Entity)
-        .find_also_related(user::Entity)
-        .join(JoinType::InnerJoin, sessions_of_membership())
+    let found = session::Entity::find()
+        .select_only()
+        .column_as(membership::Column::UserId, "user_id")
+        .column_as(membership::Column::WorkspaceId, "workspace_id")
+        .column_as(membership::Column::Role, "role")
+        .column_as(workspace::Column::OrganizationId, "organization_id")
+        .column_as(workspace::Column::Name, "workspace_name")
+        .column_as(workspace::Column::Slug, "workspace_slug")
+        .column_as(user::Column::Email, "email")
+        .column_as(user::Column::Name, "name")
+        .join(JoinType::InnerJoin, membership_of_session())
+        .join(JoinType::InnerJoin, membership::Relation::Workspace.def())
+        .join(JoinType::InnerJoin, membership::Relation::User.def())
         .filter(session::Column::TokenHash.eq(hash))
         .filter(session::Column::RevokedAt.is_null())
         .filter(session::Column::ExpiresAt.gt(now))
@@ -146,30 +174,26 @@ async fn authenticate_session<C: ConnectionTrait>(
                     membership::Column::SessionsValidAfter,
                 )))),
         )
+        .into_model::<Authenticated>()
         .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    user.password_hash = None;
-    Ok(Some(Principal {
-        actor: Actor::User(user.id),
-        user_id: user.id,
-        workspace_id: workspace.id,
-        organization_id: workspace.organization_id,
-        role: membership.role,
+        .await?;
+    Ok(found.map(|found| Principal {
+        actor: Actor::User(found.user_id),
+        user_id: found.user_id,
+        workspace_id: found.workspace_id,
+        organization_id: found.organization_id,
+        role: found.role,
         session_token_hash: Some(hash.to_owned()),
-        user,
-        workspace,
+        identity: found.identity,
         api_key: None,
     }))
 }
 
-/// A membership's sessions: those of its person in its workspace.
-fn sessions_of_membership() -> RelationDef {
-    membership::Entity::belongs_to(session::Entity)
-        .from((membership::Column::WorkspaceId, membership::Column::UserId))
-        .to((session::Column::WorkspaceId, session::Column::UserId))
+/// A session's membership: its person's in its workspace.
+fn membership_of_session() -> RelationDef {
+    session::Entity::belongs_to(membership::Entity)
+        .from((session::Column::WorkspaceId, session::Column::UserId))
+        .to((membership::Column::WorkspaceId, membership::Column::UserId))
         .into()
 }
 
@@ -178,7 +202,7 @@ async fn authenticate_api_key<C: ConnectionTrait>(
     db: &C,
     hash: &str,
 ) -> Result<Option<Principal>, DbErr> {
-    let Some((key, Some(workspace), Some(mut user))) = api_key::Entity::find()
+    let Some((key, Some(workspace), Some(user))) = api_key::Entity::find()
         .find_also_related(workspace::Entity)
         .find_also_related(user::Entity)
         .filter(api_key::Column::TokenHash.eq(hash))
@@ -188,7 +212,6 @@ async fn authenticate_api_key<C: ConnectionTrait>(
     else {
         return Ok(None);
     };
-    user.password_hash = None;
     Ok(Some(Principal {
         actor: Actor::ApiKey(key.id),
         user_id: key.created_by,
@@ -196,8 +219,12 @@ async fn authenticate_api_key<C: ConnectionTrait>(
         organization_id: workspace.organization_id,
         role: key.role,
         session_token_hash: None,
-        user,
-        workspace,
+        identity: Identity {
+            email: user.email,
+            name: user.name,
+            workspace_name: workspace.name,
+            workspace_slug: workspace.slug,
+        },
         api_key: Some(key),
     }))
 }
@@ -223,35 +250,19 @@ mod tests {
     use uuid::Uuid;
 
     fn principal(role: Role) -> Principal {
-        let now = Utc::now();
-        let user = user::Model {
-            id: UserId(Uuid::nil()),
-            email: "someone@example.com".into(),
-            name: "Someone".into(),
-            password_hash: None,
-            kind: entities::UserKind::Person,
-            erased_at: None,
-            created_at: now,
-        };
-        let workspace = workspace::Model {
-            id: WorkspaceId(Uuid::nil()),
-            organization_id: OrganizationId(Uuid::nil()),
-            name: "Workspace".into(),
-            slug: "workspace".into(),
-            administrative_contact_id: None,
-            technical_contact_id: None,
-            system_user_id: UserId(Uuid::max()),
-            created_at: now,
-        };
         Principal {
-            actor: Actor::User(user.id),
-            user_id: user.id,
-            workspace_id: workspace.id,
-            organization_id: workspace.organization_id,
+            actor: Actor::User(UserId(Uuid::nil())),
+            user_id: UserId(Uuid::nil()),
+            workspace_id: WorkspaceId(Uuid::nil()),
+            organization_id: OrganizationId(Uuid::nil()),
             role,
             session_token_hash: None,
-            user,
-            workspace,
+            identity: Identity {
+                email: "someone@example.com".into(),
+                name: "Someone".into(),
+                workspace_name: "Workspace".into(),
+                workspace_slug: "workspace".into(),
+            },
             api_key: None,
         }
     }

@@ -28,8 +28,17 @@ impl AccessQuery {
     async fn viewer(&self, ctx: &Context<'_>) -> Result<Viewer> {
         let principal = ctx.principal()?;
         Ok(Viewer {
-            user: principal.user.clone().into(),
-            workspace: principal.workspace.clone().into(),
+            user: User {
+                id: principal.user_id.into(),
+                email: principal.identity.email.clone(),
+                name: principal.identity.name.clone(),
+            },
+            workspace: Workspace {
+                id: principal.workspace_id.into(),
+                organization_id: principal.organization_id.into(),
+                name: principal.identity.workspace_name.clone(),
+                slug: principal.identity.workspace_slug.clone(),
+            },
             role: principal.role.into(),
             permissions: principal.permissions(),
             api_key: principal.api_key.clone().map(ApiKey::from),

@@ -5,6 +5,11 @@
 //! - in the embedded default (SQLite) it is the same application answering `{ __typename }`,
 //!   which reads nothing.
 //!
+//! Two more figures say where the time goes: the same bare axum server running the
+//! authentication statement (`api::access::authenticate`) instead of `SELECT 1`, and the
+//! application answering `{ __typename }` with the token (authentication and GraphQL, no
+//! resolver).
+//!
 //!   cargo run --release -p tests --bin bench-read -- postgres
 //!   cargo run --release -p tests --bin bench-read -- sqlite
 //!
@@ -91,23 +96,34 @@ async fn load(url: &str, body: Value, token: Option<&str>) -> Round {
     }
 }
 
-/// A bare axum server on loopback: each POST /graphql runs `SELECT 1` and answers fixed JSON.
-async fn bare_axum(database_url: &str) -> String {
-    let db = Database::connect(database_url).await.unwrap();
+/// A bare axum server on loopback: each POST /graphql runs `SELECT 1`, or authenticates
+/// `token` when there is one, and answers fixed JSON.
+async fn bare_axum(db: DatabaseConnection, token: Option<String>) -> String {
     let router = axum::Router::new()
         .route(
             "/graphql",
             post(
-                |State(db): State<DatabaseConnection>, Json(_): Json<Value>| async move {
-                    let backend = db.get_database_backend();
-                    db.query_one_raw(Statement::from_string(backend, "SELECT 1"))
-                        .await
-                        .unwrap();
+                |State((db, token)): State<(DatabaseConnection, Option<String>)>,
+                 Json(_): Json<Value>| async move {
+                    match token {
+                        Some(token) => {
+                            api::access::authenticate(&db, &token, chrono::Utc::now())
+                                .await
+                                .unwrap()
+                                .expect("the token authenticates");
+                        }
+                        None => {
+                            let backend = db.get_database_backend();
+                            db.query_one_raw(Statement::from_string(backend, "SELECT 1"))
+                                .await
+                                .unwrap();
+                        }
+                    }
                     Json(json!({ "data": { "viewer": { "user": { "id": "baseline" } } } }))
                 },
             ),
         )
-        .with_state(db);
+        .with_state((db, token));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/graphql", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
@@ -128,36 +144,47 @@ fn report(label: &str, round: &Round) {
 async fn main() {
     let backend = Backend::from_args("bench-read");
     let app = spawn_app(backend).await;
-    let service_url = app.graphql_url();
-    let (baseline_label, baseline_url, baseline_body, baseline_token) = match backend {
-        Backend::Postgres => (
-            "bare axum + SELECT 1",
-            bare_axum(&app.config.database_url).await,
-            json!({ "query": VIEWER }),
-            None,
-        ),
-        Backend::Sqlite => (
-            "the same service answering { __typename }",
-            service_url.clone(),
-            json!({ "query": "{ __typename }" }),
-            None,
-        ),
-    };
     let token = app.owner_token().to_owned();
+    let service_url = app.graphql_url();
+    // The connections the application reads through: a pool of the same database on
+    // PostgreSQL, read-only connections to the same file on SQLite.
+    let pool = match backend {
+        Backend::Postgres => Database::connect(&app.config.database_url).await.unwrap(),
+        Backend::Sqlite => domain::db::connect_reader(&app.config.database_url, app.db())
+            .await
+            .unwrap(),
+    };
+    let bare_select = bare_axum(pool.clone(), None).await;
+    let bare_authenticate = bare_axum(pool, Some(token.clone())).await;
+    let viewer = json!({ "query": VIEWER });
+    let typename = json!({ "query": "{ __typename }" });
     let mut ratios = Vec::new();
     for round in 1..=ROUNDS {
         println!("round {round}");
-        let baseline = load(&baseline_url, baseline_body.clone(), baseline_token).await;
-        report(baseline_label, &baseline);
-        let measured = load(&service_url, json!({ "query": VIEWER }), Some(&token)).await;
+        let select = load(&bare_select, viewer.clone(), None).await;
+        report("bare axum + SELECT 1", &select);
+        let anonymous = load(&service_url, typename.clone(), None).await;
+        report("{ __typename } without a token", &anonymous);
+        let statement = load(&bare_authenticate, viewer.clone(), None).await;
+        report("bare axum + the authentication statement", &statement);
+        let authenticated = load(&service_url, typename.clone(), Some(&token)).await;
+        report("{ __typename } with the token", &authenticated);
+        let measured = load(&service_url, viewer.clone(), Some(&token)).await;
         report("{ viewer { user { id } } }", &measured);
+        let baseline = match backend {
+            Backend::Postgres => &select,
+            Backend::Sqlite => &anonymous,
+        };
         ratios.push(measured.rate() / baseline.rate());
         println!("  ratio {:.2}", ratios.last().unwrap());
     }
     ratios.sort_by(f64::total_cmp);
+    let baseline = match backend {
+        Backend::Postgres => "bare axum + SELECT 1",
+        Backend::Sqlite => "the same service answering { __typename } without a token",
+    };
     println!(
-        "{:?}, {CLIENTS} clients: median ratio {:.2} of {baseline_label}",
-        backend,
+        "{backend:?}, {CLIENTS} clients: viewer at a median {:.2} of {baseline}",
         ratios[ROUNDS / 2]
     );
 }

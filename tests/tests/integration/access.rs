@@ -363,9 +363,9 @@ async fn authenticating_a_token_is_one_statement(app: TestApp) {
             1,
             "a {kind} is authenticated in one statement"
         );
-        assert_eq!(principal.user.email, "ada.admin@acme.test");
-        assert_eq!(principal.user.password_hash, None, "never carried along");
-        assert_eq!(principal.workspace.id, app.demo.workspace_id);
+        assert_eq!(principal.identity.email, "ada.admin@acme.test");
+        assert_eq!(principal.identity.workspace_slug, "acme-marketing");
+        assert_eq!(principal.workspace_id, app.demo.workspace_id);
         assert_eq!(principal.api_key.is_some(), kind == "API key");
     }
     statements.store(0, std::sync::atomic::Ordering::SeqCst);
