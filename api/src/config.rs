@@ -295,12 +295,7 @@ fn trusted_proxies(value: Option<String>) -> Result<Vec<IpNet>, ConfigError> {
 mod tests {
     use super::*;
 
-    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use domain::environment::variables;
 
     #[test]
     fn no_environment_is_the_embedded_default_with_demo_data() {
@@ -316,9 +311,9 @@ mod tests {
 
     #[test]
     fn a_configured_database_gets_no_demo_data_unless_asked() {
-        let config = Config::from_vars(vars(&[("DATABASE_URL", "postgres://db/x")])).unwrap();
+        let config = Config::from_vars(variables(&[("DATABASE_URL", "postgres://db/x")])).unwrap();
         assert!(!config.demo_data);
-        let config = Config::from_vars(vars(&[
+        let config = Config::from_vars(variables(&[
             ("DATABASE_URL", "postgres://db/x"),
             ("DEMO_DATA", "true"),
         ]))
@@ -328,9 +323,9 @@ mod tests {
 
     #[test]
     fn with_redis_workers_run_as_their_own_processes_unless_asked() {
-        let config = Config::from_vars(vars(&[("REDIS_URL", "redis://cache")])).unwrap();
+        let config = Config::from_vars(variables(&[("REDIS_URL", "redis://cache")])).unwrap();
         assert!(!config.in_process_worker);
-        let config = Config::from_vars(vars(&[
+        let config = Config::from_vars(variables(&[
             ("REDIS_URL", "redis://cache"),
             ("IN_PROCESS_WORKER", "true"),
         ]))
@@ -340,7 +335,7 @@ mod tests {
 
     #[test]
     fn turning_graphiql_off_turns_introspection_off_too() {
-        let config = Config::from_vars(vars(&[("GRAPHIQL_ENABLED", "false")])).unwrap();
+        let config = Config::from_vars(variables(&[("GRAPHIQL_ENABLED", "false")])).unwrap();
         assert!(!config.graphiql && !config.introspection);
     }
 
@@ -351,9 +346,10 @@ mod tests {
         assert!(embedded.allows("http://127.0.0.1:3000"));
         assert!(!embedded.allows("http://localhost.evil.test:80"));
         assert!(!embedded.allows("https://app.example.com"));
-        let production = Config::from_vars(vars(&[("DATABASE_URL", "postgres://db/x")])).unwrap();
+        let production =
+            Config::from_vars(variables(&[("DATABASE_URL", "postgres://db/x")])).unwrap();
         assert_eq!(production.cors, CorsOrigins::SameOrigin);
-        let listed = Config::from_vars(vars(&[(
+        let listed = Config::from_vars(variables(&[(
             "CORS_ALLOWED_ORIGINS",
             "https://app.example.com, http://localhost:5173",
         )]))
@@ -362,18 +358,21 @@ mod tests {
         assert!(listed.allows("https://app.example.com"));
         assert!(!listed.allows("https://app.example.com:8443"));
         assert!(!listed.allows("http://localhost:3000"));
-        let none = Config::from_vars(vars(&[("CORS_ALLOWED_ORIGINS", "")])).unwrap();
+        let none = Config::from_vars(variables(&[("CORS_ALLOWED_ORIGINS", "")])).unwrap();
         assert_eq!(none.cors, CorsOrigins::SameOrigin);
         for bad in ["*", "app.example.com", "https://app.example.com/path"] {
-            let error = Config::from_vars(vars(&[("CORS_ALLOWED_ORIGINS", bad)])).unwrap_err();
+            let error = Config::from_vars(variables(&[("CORS_ALLOWED_ORIGINS", bad)])).unwrap_err();
             assert!(error.to_string().contains("CORS_ALLOWED_ORIGINS"), "{bad}");
         }
     }
 
     #[test]
     fn trusted_proxies_are_addresses_or_ranges() {
-        let config =
-            Config::from_vars(vars(&[("TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.1,::1")])).unwrap();
+        let config = Config::from_vars(variables(&[(
+            "TRUSTED_PROXIES",
+            "10.0.0.0/8, 192.0.2.1,::1",
+        )]))
+        .unwrap();
         let listed: Vec<String> = config
             .trusted_proxies
             .iter()
@@ -381,17 +380,17 @@ mod tests {
             .collect();
         assert_eq!(listed, ["10.0.0.0/8", "192.0.2.1/32", "::1/128"]);
         let error =
-            Config::from_vars(vars(&[("TRUSTED_PROXIES", "10.0.0.0/8,proxy")])).unwrap_err();
+            Config::from_vars(variables(&[("TRUSTED_PROXIES", "10.0.0.0/8,proxy")])).unwrap_err();
         assert!(error.to_string().contains("TRUSTED_PROXIES"));
     }
 
     #[test]
     fn malformed_values_are_refused_with_their_name() {
-        let error = Config::from_vars(vars(&[("GRAPHQL_MAX_DEPTH", "deep")])).unwrap_err();
+        let error = Config::from_vars(variables(&[("GRAPHQL_MAX_DEPTH", "deep")])).unwrap_err();
         assert!(error.to_string().contains("GRAPHQL_MAX_DEPTH"));
-        let error = Config::from_vars(vars(&[("DEMO_DATA", "maybe")])).unwrap_err();
+        let error = Config::from_vars(variables(&[("DEMO_DATA", "maybe")])).unwrap_err();
         assert!(error.to_string().contains("DEMO_DATA"));
-        let error = Config::from_vars(vars(&[("BIND_ADDRESS", "here")])).unwrap_err();
+        let error = Config::from_vars(variables(&[("BIND_ADDRESS", "here")])).unwrap_err();
         assert!(error.to_string().contains("BIND_ADDRESS"));
     }
 }

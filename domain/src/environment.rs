@@ -18,6 +18,14 @@ pub fn read<T: DeserializeOwned>(vars: &HashMap<String, String>) -> Result<T, St
         .map_err(|error| error.to_string())
 }
 
+/// A set of variables as a test or a tool writes them: `[("SMTP_HOST", "mail")]`.
+pub fn variables(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect()
+}
+
 struct Variables<'a>(&'a HashMap<String, String>);
 
 impl Provider for Variables<'_> {
@@ -49,16 +57,9 @@ mod tests {
         password: Option<String>,
     }
 
-    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(name, value)| (name.to_string(), value.to_string()))
-            .collect()
-    }
-
     #[test]
     fn values_are_parsed_from_their_text() {
-        let sample: Sample = read(&vars(&[
+        let sample: Sample = read(&variables(&[
             ("MAX_DEPTH", "12"),
             ("ENABLED", "yes"),
             ("PASSWORD", "12345"),
@@ -72,7 +73,7 @@ mod tests {
 
     #[test]
     fn an_empty_variable_is_unset() {
-        let sample: Sample = read(&vars(&[("MAX_DEPTH", ""), ("PASSWORD", "")])).unwrap();
+        let sample: Sample = read(&variables(&[("MAX_DEPTH", ""), ("PASSWORD", "")])).unwrap();
         assert!(sample.max_depth.is_none() && sample.password.is_none());
     }
 
@@ -83,7 +84,7 @@ mod tests {
             ("MAX_DEPTH", "-1"),
             ("ENABLED", "maybe"),
         ] {
-            let error = read::<Sample>(&vars(&[(name, value)])).unwrap_err();
+            let error = read::<Sample>(&variables(&[(name, value)])).unwrap_err();
             assert!(error.contains(&format!("\"{name}\"")), "{error}");
         }
     }

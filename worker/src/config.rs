@@ -233,16 +233,11 @@ pub fn millis(value: Option<u64>, default: Duration) -> Duration {
 mod tests {
     use super::*;
 
-    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use domain::environment::variables;
 
     #[test]
     fn the_smtp_password_never_shows_in_debug_output() {
-        let config = WorkerConfig::from_vars(&vars(&[
+        let config = WorkerConfig::from_vars(&variables(&[
             ("SMTP_HOST", "mail"),
             ("SMTP_USERNAME", "sender"),
             ("SMTP_PASSWORD", "hunter2-very-secret"),
@@ -255,7 +250,7 @@ mod tests {
 
     #[test]
     fn redis_and_smtp_come_from_the_environment() {
-        let config = WorkerConfig::from_vars(&vars(&[
+        let config = WorkerConfig::from_vars(&variables(&[
             ("REDIS_URL", "redis://cache:6379"),
             ("SMTP_HOST", "mail"),
             ("SMTP_PORT", "2525"),
@@ -298,7 +293,7 @@ mod tests {
             if name == "SMTP_TLS" {
                 pairs.push(("SMTP_HOST", "mail"));
             }
-            let error = WorkerConfig::from_vars(&vars(&pairs)).unwrap_err();
+            let error = WorkerConfig::from_vars(&variables(&pairs)).unwrap_err();
             assert!(error.to_string().contains(name), "{error}");
         }
     }
