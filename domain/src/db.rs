@@ -59,13 +59,11 @@ pub async fn connect_reader(
     if writer.get_database_backend() != DbBackend::Sqlite || sqlite_file(url).is_none() {
         return Ok(writer.clone());
     }
-    let mut options = ConnectOptions::new(url.to_owned());
-    options
-        .sqlx_logging(false)
+    let mut readers = options(url);
+    readers
         .max_connections(SQLITE_READERS)
-        .min_connections(1)
         .map_sqlx_sqlite_opts(|options| options.read_only(true));
-    Database::connect(options).await
+    Database::connect(readers).await
 }
 
 /// Read-only SQLite connections: enough for the cores of a small machine to read at once.
