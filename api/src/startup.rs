@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::Utc;
+use http_body_util::BodyExt;
 use ipnet::IpNet;
 use sea_orm::{DatabaseConnection, DbErr};
 use serde_json::json;
@@ -215,10 +216,15 @@ fn router(state: AppState) -> Router {
         router = router.route("/graphiql/{file}", get(graphiql::asset));
     }
     router
+        // Bodies without a Content-Length (chunked) are cut off once they pass the limit.
         .layer(RequestBodyLimitLayer::new(state.config.limits.body_bytes))
-        // Outside the body limit: its own 413, refused by Content-Length before anything is
-        // read, becomes a GraphQL-shaped answer like every other refusal.
+        // Outside the body limit: its own 413 becomes a GraphQL-shaped answer like every
+        // other refusal.
         .layer(axum::middleware::map_response(shaped_payload_too_large))
+        .layer(axum::middleware::from_fn_with_state(
+            state.config.limits.body_bytes,
+            refuse_declared_oversized_bodies,
+        ))
         .layer(cors(&state.config.cors))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http())
@@ -243,6 +249,43 @@ fn cors(origins: &CorsOrigins) -> CorsLayer {
         ])
         .expose_headers([HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
         .max_age(Duration::from_secs(2 * 60 * 60))
+}
+
+/// Bodies read and thrown away before a 413, at most: a larger one is refused unread.
+const DRAINED_AT_MOST: u64 = 8 * 1024 * 1024;
+/// How long a refused body may take to arrive before the connection is closed anyway.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A body whose Content-Length is over the limit is refused with 413 — after reading it and
+/// throwing it away, up to a bound. Closing a connection with bytes still unread makes the
+/// kernel reset it, and a client still writing its body (a browser, reqwest) then reports
+/// "connection reset" instead of the 413; nginx's "lingering close" does the same.
+async fn refuse_declared_oversized_bodies(
+    State(limit): State<usize>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|length| length.to_str().ok()?.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > limit as u64 => {
+            if length <= DRAINED_AT_MOST {
+                let mut body = request.into_body();
+                let _ = tokio::time::timeout(DRAIN_TIMEOUT, async {
+                    while let Some(Ok(_)) = body.frame().await {}
+                })
+                .await;
+            }
+            refusal(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                "the request body is larger than the server accepts",
+            )
+        }
+        _ => next.run(request).await,
+    }
 }
 
 async fn shaped_payload_too_large(response: Response) -> Response {
