@@ -64,5 +64,6 @@ pub async fn list<C: ConnectionTrait>(
         items,
         has_next_page,
         total_count,
+        total_count_is_exact: true,
     })
 }

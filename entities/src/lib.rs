@@ -14,6 +14,7 @@ pub mod idempotency_key;
 pub mod ids;
 pub mod invitation;
 pub mod job_event;
+pub mod member_count;
 pub mod membership;
 pub mod offboarding;
 pub mod organization;

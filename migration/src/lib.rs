@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_data_model;
 mod m20261123_000002_job_event;
+mod m20261130_000003_member_search;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_data_model::Migration),
             Box::new(m20261123_000002_job_event::Migration),
+            Box::new(m20261130_000003_member_search::Migration),
         ]
     }
 }

@@ -16,8 +16,11 @@ use crate::text::{
 
 #[derive(SimpleObject)]
 pub struct ListTotals {
-    /// How many items match, across all pages.
+    /// How many items match, across all pages. A members search counts up to 1,000 matches:
+    /// when it finds more, this is 1,000 and `totalCountIsExact` is false.
     total_count: u64,
+    /// False when `totalCount` is a floor ("1,000+"), true when it is the exact number.
+    total_count_is_exact: bool,
 }
 
 pub type MemberConnection = Connection<String, Member, ListTotals, EmptyFields>;
@@ -36,6 +39,7 @@ where
         page.has_next_page,
         ListTotals {
             total_count: page.total_count,
+            total_count_is_exact: page.total_count_is_exact,
         },
     );
     connection.edges = page
@@ -48,7 +52,8 @@ where
 
 #[derive(InputObject, Default)]
 pub struct MemberFilterInput {
-    /// Matches the start of a member's name or email, ignoring case.
+    /// Matches anywhere in a member's name or email, ignoring case ("smith" finds
+    /// "Anna Goldsmith" and "j.smith@…").
     search: Option<SearchText>,
     /// Only these statuses; all of them when absent. Removed members are never listed.
     statuses: Option<Vec<StatusValue>>,

@@ -3,22 +3,28 @@
 use std::collections::HashMap;
 
 use entities::{
-    MembershipStatus, UserId, WorkspaceId, group_membership, membership, user, user_group,
+    MembershipStatus, UserId, WorkspaceId, group_membership, member_count, membership, user,
+    user_group,
 };
-use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func, LikeExpr, Query, SimpleExpr};
+use sea_orm::sea_query::{
+    Condition, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, SimpleExpr,
+};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, PaginatorTrait, QueryFilter, QueryOrder,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, JoinType, QueryFilter, QueryOrder,
     QuerySelect, RelationTrait,
 };
 
 use crate::access::{Permission, Principal};
 use crate::error::ApiError;
-use crate::people::{Page, decode_cursor, keep_page, prefix_pattern};
+use crate::people::{Page, contains_pattern, decode_cursor, keep_page};
 use crate::text::{CursorText, SearchText};
+
+/// A search counts its matches up to this many; past it, the list's total is a floor.
+pub const SEARCH_COUNTED_UP_TO: u64 = 1_000;
 
 #[derive(Debug, Default, Clone)]
 pub struct MemberFilter {
-    /// Matches the start of the name or of the email, ignoring case.
+    /// Matches anywhere in the name or the email, ignoring case.
     pub search: Option<SearchText>,
     /// `None` lists every status; removed members are never listed.
     pub statuses: Option<Vec<MembershipStatus>>,
@@ -30,8 +36,11 @@ pub struct MemberRow {
     pub groups: Vec<user_group::Model>,
 }
 
-/// One page of members in three statements, whatever the page size: the page, the total, and
-/// the groups of everyone on the page.
+/// One page of members in three statements, whatever the page size and the workspace's size:
+/// the total, the page, and the groups of everyone on the page.
+///
+/// Without a search the total is the count the database keeps per workspace and status
+/// (`member_count`); with one, the matches are counted up to [`SEARCH_COUNTED_UP_TO`].
 pub async fn list_members<C: ConnectionTrait>(
     db: &C,
     principal: &Principal,
@@ -42,44 +51,31 @@ pub async fn list_members<C: ConnectionTrait>(
 ) -> Result<Page<MemberRow>, ApiError> {
     principal.require(Permission::ViewMembers, workspace_id)?;
     let after = decode_cursor(after)?;
-
-    let mut memberships = membership::Entity::find()
-        .filter(membership::Column::WorkspaceId.eq(workspace_id))
-        .filter(membership::Column::DeletedAt.is_null());
-    if let Some(statuses) = &filter.statuses {
-        memberships =
-            memberships.filter(membership::Column::Status.is_in(statuses.iter().copied()));
-    }
-    let mut query = memberships
-        .clone()
-        .join(JoinType::InnerJoin, membership::Relation::User.def());
+    let statuses = filter.statuses.as_deref();
     let search = filter
         .search
         .as_ref()
-        .map(SearchText::as_str)
-        .filter(|s| !s.is_empty());
-    if let Some(search) = search {
-        let pattern = prefix_pattern(search);
-        query = query.filter(
-            Condition::any()
-                .add(
-                    Expr::expr(Func::lower(Expr::col((user::Entity, user::Column::Name))))
-                        .like(LikeExpr::new(pattern.clone()).escape('\\')),
-                )
-                .add(
-                    Expr::col((user::Entity, user::Column::Email))
-                        .like(LikeExpr::new(pattern).escape('\\')),
-                ),
-        );
-    }
-    // Without a search the total needs no person: counted from the memberships' own index.
-    let total_count = if search.is_some() {
-        query.clone().count(db).await?
-    } else {
-        memberships.count(db).await?
+        .map(|text| text.as_str().trim())
+        .filter(|text| !text.is_empty())
+        .map(|text| Search::new(db.get_database_backend(), text));
+
+    let (total_count, total_count_is_exact, matching) = match &search {
+        None => (kept_count(db, workspace_id, statuses).await?, true, None),
+        Some(search) => {
+            let live = live_memberships(workspace_id, statuses);
+            let matches = count_rows(db, search.counting(live, SEARCH_COUNTED_UP_TO + 1)).await?;
+            let few = matches <= SEARCH_COUNTED_UP_TO;
+            let matching = search.paging(few);
+            (Ord::min(matches, SEARCH_COUNTED_UP_TO), few, Some(matching))
+        }
     };
 
-    let mut page = query;
+    let mut page = membership::Entity::find()
+        .filter(live_memberships(workspace_id, statuses))
+        .join(JoinType::InnerJoin, membership::Relation::User.def());
+    if let Some(matching) = matching {
+        page = page.filter(matching);
+    }
     if let Some(after) = after {
         page = page.filter(user::Column::Email.gt(after));
     }
@@ -108,8 +104,158 @@ pub async fn list_members<C: ConnectionTrait>(
         items,
         has_next_page,
         total_count,
+        total_count_is_exact,
     })
 }
+
+/// The workspace's live memberships, of these statuses only when given.
+fn live_memberships(workspace_id: WorkspaceId, statuses: Option<&[MembershipStatus]>) -> Condition {
+    let mut live = Condition::all()
+        .add(membership::Column::WorkspaceId.eq(workspace_id))
+        .add(membership::Column::DeletedAt.is_null());
+    if let Some(statuses) = statuses {
+        live = live.add(membership::Column::Status.is_in(statuses.iter().copied()));
+    }
+    live
+}
+
+/// The live memberships of these statuses, from the counts the database keeps: at most three
+/// rows, whatever the workspace's size.
+async fn kept_count<C: ConnectionTrait>(
+    db: &C,
+    workspace_id: WorkspaceId,
+    statuses: Option<&[MembershipStatus]>,
+) -> Result<u64, ApiError> {
+    let mut counts =
+        member_count::Entity::find().filter(member_count::Column::WorkspaceId.eq(workspace_id));
+    if let Some(statuses) = statuses {
+        counts = counts.filter(member_count::Column::Status.is_in(statuses.iter().copied()));
+    }
+    let members: i64 = counts
+        .all(db)
+        .await?
+        .iter()
+        .map(|count| count.members)
+        .sum();
+    Ok(u64::try_from(members).unwrap_or_default())
+}
+
+/// How many rows a query returns (it carries its own `LIMIT`, so this stops there).
+async fn count_rows<C: ConnectionTrait>(db: &C, rows: SelectStatement) -> Result<u64, ApiError> {
+    let count = Query::select()
+        .expr(Expr::cust("COUNT(*)"))
+        .from_subquery(rows, "matching")
+        .take();
+    let counted: i64 = match db.query_one(&count).await? {
+        Some(row) => row.try_get_by_index(0)?,
+        None => 0,
+    };
+    Ok(u64::try_from(counted).unwrap_or_default())
+}
+
+/// How a search finds the people it matches.
+///
+/// Everywhere, a `LIKE '%text%'` on the lower-cased name and on the email. PostgreSQL serves it
+/// from trigram indexes when that pays, and otherwise walks the email order, which finds a page
+/// of a frequent text at once. SQLite can't use an index for it, so when the text has a
+/// trigram (three characters) it also asks the FTS5 trigram index `user_search`: fast to count
+/// any number of matches up to the cap, and to list a few among many people, but slow to list
+/// thousands (they are fetched before they are sorted). So the page uses the index only when
+/// the count found at most [`SEARCH_COUNTED_UP_TO`] matches, and the `LIKE` otherwise.
+struct Search {
+    pattern: String,
+    /// The text as an FTS5 string, on SQLite when it has a trigram.
+    trigrams: Option<String>,
+}
+
+impl Search {
+    fn new(backend: DbBackend, text: &str) -> Self {
+        let trigrams = (backend == DbBackend::Sqlite && text.chars().count() >= 3)
+            .then(|| format!("\"{}\"", text.replace('"', "\"\"")));
+        Search {
+            pattern: contains_pattern(text),
+            trigrams,
+        }
+    }
+
+    fn like(&self) -> Condition {
+        Condition::any()
+            .add(
+                Expr::expr(Func::lower(Expr::col((user::Entity, user::Column::Name))))
+                    .like(LikeExpr::new(self.pattern.clone()).escape('\\')),
+            )
+            .add(
+                Expr::col((user::Entity, user::Column::Email))
+                    .like(LikeExpr::new(self.pattern.clone()).escape('\\')),
+            )
+    }
+
+    /// Up to `cap` rows, one per live membership matched.
+    fn counting(&self, live: Condition, cap: u64) -> SelectStatement {
+        let mut rows = Query::select();
+        rows.expr(Expr::val(1));
+        match &self.trigrams {
+            // From the index to the people's memberships, so the count stops at the cap
+            // without fetching every match first.
+            Some(trigrams) => rows
+                .from(USER_SEARCH)
+                .join(
+                    JoinType::InnerJoin,
+                    USER_SEARCH_KEY,
+                    Expr::cust("user_search_key.id = user_search.rowid"),
+                )
+                .join(
+                    JoinType::InnerJoin,
+                    membership::Entity,
+                    Expr::col((membership::Entity, membership::Column::UserId))
+                        .equals((USER_SEARCH_KEY, "user_id")),
+                )
+                .and_where(Expr::cust_with_values(
+                    "user_search MATCH ?",
+                    [trigrams.clone()],
+                )),
+            None => rows
+                .from(membership::Entity)
+                .join(
+                    JoinType::InnerJoin,
+                    user::Entity,
+                    Expr::col((user::Entity, user::Column::Id))
+                        .equals((membership::Entity, membership::Column::UserId)),
+                )
+                .cond_where(self.like()),
+        };
+        rows.cond_where(live).limit(cap).take()
+    }
+
+    /// The condition a page's people meet; `few`: the count found at most the cap.
+    fn paging(&self, few: bool) -> Condition {
+        match (&self.trigrams, few) {
+            (Some(trigrams), true) => Condition::all().add(
+                Expr::col((user::Entity, user::Column::Id)).in_subquery(
+                    Query::select()
+                        .column((USER_SEARCH_KEY, "user_id"))
+                        .from(USER_SEARCH)
+                        .join(
+                            JoinType::InnerJoin,
+                            USER_SEARCH_KEY,
+                            Expr::cust("user_search_key.id = user_search.rowid"),
+                        )
+                        .and_where(Expr::cust_with_values(
+                            "user_search MATCH ?",
+                            [trigrams.clone()],
+                        ))
+                        .take(),
+                ),
+            ),
+            _ => self.like(),
+        }
+    }
+}
+
+/// SQLite's FTS5 trigram index of names and emails, and each person's number in it (migration
+/// `m20261130_000003_member_search`).
+const USER_SEARCH: &str = "user_search";
+const USER_SEARCH_KEY: &str = "user_search_key";
 
 /// The workspace groups each of these people is in, in one statement.
 pub async fn groups_of<C: ConnectionTrait>(

@@ -15,6 +15,8 @@ pub struct Page<T> {
     pub items: Vec<T>,
     pub has_next_page: bool,
     pub total_count: u64,
+    /// False when a search found more matches than it counts: `total_count` is then a floor.
+    pub total_count_is_exact: bool,
 }
 
 /// Lists read `first + 1` rows: this keeps the first `first` and says whether there were more.
@@ -59,11 +61,12 @@ pub fn page_size(first: Option<i32>, max: usize) -> Result<u64, ApiError> {
     Ok(first as u64)
 }
 
-/// A LIKE pattern matching values that start with `prefix`, lower-cased, with the wildcard
+/// A LIKE pattern matching values that contain `text`, lower-cased, with the wildcard
 /// characters of the user's text escaped (by `\`).
-pub fn prefix_pattern(prefix: &str) -> String {
-    let mut pattern = String::with_capacity(prefix.len() + 1);
-    for c in prefix.trim().to_lowercase().chars() {
+pub fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.trim().to_lowercase().chars() {
         if matches!(c, '%' | '_' | '\\') {
             pattern.push('\\');
         }
@@ -108,7 +111,7 @@ mod tests {
 
     #[test]
     fn search_text_cannot_smuggle_wildcards() {
-        assert_eq!(prefix_pattern(" Ada "), "ada%");
-        assert_eq!(prefix_pattern("100%_x\\"), "100\\%\\_x\\\\%");
+        assert_eq!(contains_pattern(" Ada "), "%ada%");
+        assert_eq!(contains_pattern("100%_x\\"), "%100\\%\\_x\\\\%");
     }
 }

@@ -93,6 +93,7 @@ pub async fn seat_holders<C: ConnectionTrait>(
         items,
         has_next_page,
         total_count,
+        total_count_is_exact: true,
     })
 }
 

@@ -1,13 +1,15 @@
+use entities::UserId;
 use serde_json::{Value, json};
 use tests::{Answer, TestApp, backend_tests, data, error_code};
 use uuid::Uuid;
 
 use crate::access::research_workspace;
-use crate::support::soft_delete_membership;
+use crate::support::{give_all_contacts_to_the_owner, soft_delete_membership, user_id};
 
 const MEMBERS: &str = "query($ws: UUID!, $filter: MemberFilterInput, $first: Int, $after: String) {
   members(workspaceId: $ws, filter: $filter, first: $first, after: $after) {
     totalCount
+    totalCountIsExact
     pageInfo { hasNextPage endCursor }
     edges { cursor node { user { email name } role status groups { name } } }
   }
@@ -40,7 +42,9 @@ const ALL: [&str; 8] = [
 backend_tests! {
     members_are_listed_by_email_with_role_status_and_groups,
     pages_follow_each_other_without_gaps_or_repeats,
-    search_matches_the_start_of_name_or_email_ignoring_case,
+    search_matches_anywhere_in_name_or_email_ignoring_case,
+    a_search_counts_up_to_a_thousand_and_says_when_there_are_more,
+    the_total_follows_every_change_of_membership,
     statuses_filter_and_removed_members_never_show,
     bad_list_arguments_are_refused,
     another_workspaces_members_are_not_found_never_forbidden,
@@ -104,40 +108,151 @@ async fn pages_follow_each_other_without_gaps_or_repeats(app: TestApp) {
     assert_eq!(data(&answer)["members"]["pageInfo"]["hasNextPage"], false);
 }
 
-async fn search_matches_the_start_of_name_or_email_ignoring_case(app: TestApp) {
-    let search = |text: &str| json!({ "ws": app.demo.workspace_id, "filter": { "search": text } });
+/// On SQLite a text of three characters or more is looked up in the FTS5 trigram index and a
+/// shorter one is scanned for; both must mean the same thing.
+async fn search_matches_anywhere_in_name_or_email_ignoring_case(app: TestApp) {
+    let found = async |text: &str| {
+        let variables = json!({ "ws": app.demo.workspace_id, "filter": { "search": text } });
+        emails(&members(&app, app.owner_token(), variables).await)
+    };
     assert_eq!(
-        emails(&members(&app, app.owner_token(), search("MA")).await),
-        ["max.member@acme.test"]
+        found("MEMBER").await,
+        ["max.member@acme.test", "mia.member@acme.test"]
     );
     assert_eq!(
-        emails(&members(&app, app.owner_token(), search("o")).await),
-        ["olivia.owner@acme.test", "omar.owner@acme.test"]
+        found("wner").await,
+        ["olivia.owner@acme.test", "omar.owner@acme.test"],
+        "inside a word"
     );
     assert_eq!(
-        emails(&members(&app, app.owner_token(), search("gus.g")).await),
-        ["gus.guest@acme.test"]
+        found("a A").await,
+        ["ada.admin@acme.test"],
+        "across the name's space"
     );
     assert_eq!(
-        emails(&members(&app, app.owner_token(), search("member")).await),
-        Vec::<String>::new(),
-        "a prefix, not a substring"
+        found("ar").await,
+        ["omar.owner@acme.test"],
+        "two characters"
     );
-    // Wildcards typed by a user are literal characters, not patterns.
-    assert_eq!(
-        emails(&members(&app, app.owner_token(), search("%")).await),
-        Vec::<String>::new()
-    );
-    assert_eq!(
-        emails(&members(&app, app.owner_token(), search("_")).await),
-        Vec::<String>::new()
-    );
-    let answer = members(&app, app.owner_token(), search("m")).await;
+    assert_eq!(found("gus.g").await, ["gus.guest@acme.test"]);
+    assert_eq!(found("  ACME.TEST ").await, ALL, "trimmed");
+    // Wildcards and quotes typed by a user are literal characters, not patterns or syntax.
+    for text in ["%", "_", "a%d", "a_a", "\"ad", "ad\"", "\\"] {
+        assert_eq!(found(text).await, Vec::<String>::new(), "{text}");
+    }
+    let answer = members(
+        &app,
+        app.owner_token(),
+        json!({ "ws": app.demo.workspace_id, "filter": { "search": "member" } }),
+    )
+    .await;
     assert_eq!(
         data(&answer)["members"]["totalCount"],
         2,
         "the total counts matches, not the workspace"
     );
+}
+
+/// Past 1,000 matches a search stops counting and says so; its pages are still complete.
+async fn a_search_counts_up_to_a_thousand_and_says_when_there_are_more(app: TestApp) {
+    tests::add_members(&app, 1_001).await;
+    let search = |text: &str, first: u64, after: Option<&str>| json!({ "ws": app.demo.workspace_id, "filter": { "search": text }, "first": first, "after": after });
+    let answer = members(&app, app.owner_token(), search("bench", 10, None)).await;
+    assert_eq!(data(&answer)["members"]["totalCount"], 1_000);
+    assert_eq!(data(&answer)["members"]["totalCountIsExact"], false);
+
+    let mut every = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let answer = members(
+            &app,
+            app.owner_token(),
+            search("BENCH MEM", 100, after.as_deref()),
+        )
+        .await;
+        every.extend(emails(&answer));
+        let page = &data(&answer)["members"]["pageInfo"];
+        if page["hasNextPage"] == false {
+            break;
+        }
+        after = Some(page["endCursor"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(every.len(), 1_001, "every match, on 11 pages");
+    assert!(
+        every.windows(2).all(|pair| pair[0] < pair[1]),
+        "in email order, once each"
+    );
+
+    let one = every[500].split('@').next().unwrap().to_owned();
+    let answer = members(&app, app.owner_token(), search(&one, 10, None)).await;
+    assert_eq!(emails(&answer), [every[500].clone()]);
+    assert_eq!(data(&answer)["members"]["totalCount"], 1);
+    assert_eq!(data(&answer)["members"]["totalCountIsExact"], true);
+}
+
+/// The total without a search is the count the database keeps: it must follow every kind of
+/// change, made through the API or by SQL.
+async fn the_total_follows_every_change_of_membership(app: TestApp) {
+    let ws = app.demo.workspace_id;
+    let check = async |moment: &str| {
+        for statuses in [
+            json!(null),
+            json!(["ACTIVE"]),
+            json!(["INVITED"]),
+            json!(["DEACTIVATED"]),
+            json!(["ACTIVE", "DEACTIVATED"]),
+        ] {
+            let answer = members(
+                &app,
+                app.owner_token(),
+                json!({ "ws": ws, "filter": { "statuses": statuses }, "first": 100 }),
+            )
+            .await;
+            assert_eq!(
+                data(&answer)["members"]["totalCount"],
+                emails(&answer).len(),
+                "{moment}, statuses {statuses}"
+            );
+            assert_eq!(data(&answer)["members"]["totalCountIsExact"], true);
+        }
+    };
+    check("the demo data").await;
+    tests::add_members(&app, 3).await;
+    check("members added by SQL").await;
+    let invited = app
+        .graphql(
+            Some(app.owner_token()),
+            "mutation($ws: UUID!) { inviteMember(input: { workspaceId: $ws, email: \"new.person@acme.test\", role: MEMBER }) { userErrors { code } } }",
+            json!({ "ws": ws }),
+        )
+        .await;
+    assert_eq!(data(&invited)["inviteMember"]["userErrors"], json!([]));
+    check("an invitation").await;
+    give_all_contacts_to_the_owner(&app).await;
+    let mia = user_id(&app, "mia.member@acme.test").await;
+    let dana = user_id(&app, "dana.deactivated@acme.test").await;
+    let act = async |mutation: &str, user: UserId| {
+        let answer = app
+            .graphql(
+                Some(app.owner_token()),
+                &format!("mutation($ws: UUID!, $user: UUID!) {{ {mutation}(input: {{ workspaceId: $ws, userId: $user }}) {{ userErrors {{ code }} }} }}"),
+                json!({ "ws": ws, "user": user }),
+            )
+            .await;
+        assert_eq!(
+            data(&answer)[mutation]["userErrors"],
+            json!([]),
+            "{mutation}"
+        );
+        check(mutation).await;
+    };
+    act("deactivateUser", mia).await;
+    act("reactivateUser", dana).await;
+    app.remove_members(&[mia]).await;
+    check("a removal").await;
+    act("restoreMember", mia).await;
+    soft_delete_membership(&app, "max.member@acme.test").await;
+    check("a membership deleted by SQL").await;
 }
 
 async fn statuses_filter_and_removed_members_never_show(app: TestApp) {
@@ -264,7 +379,8 @@ backend_tests! {
 }
 
 /// No N+1: a page of members (roles, statuses and groups included) is three statements
-/// whatever its size — the page, the total, the groups of everyone on it.
+/// whatever its size — the total, the page, the groups of everyone on it — with or without a
+/// search, by the trigram index or by a scan.
 async fn a_page_of_members_is_a_constant_number_of_statements(app: TestApp) {
     tests::add_members(&app, 300).await;
     let principal = api::access::authenticate(app.db(), app.owner_token(), chrono::Utc::now())
@@ -272,32 +388,46 @@ async fn a_page_of_members_is_a_constant_number_of_statements(app: TestApp) {
         .unwrap()
         .expect("the owner's token is valid");
     let (db, statements) = tests::counting_connection(&app);
-    let filter = api::people::members::MemberFilter {
-        search: Some(<api::text::SearchText as api::text::CheckedText>::parse("bench").unwrap()),
+    let search = |text: &str| api::people::members::MemberFilter {
+        search: Some(<api::text::SearchText as api::text::CheckedText>::parse(text).unwrap()),
         statuses: None,
     };
-    for first in [1_u64, 50, 100] {
-        statements.store(0, std::sync::atomic::Ordering::SeqCst);
-        let page = api::people::members::list_members(
-            &db,
-            &principal,
-            app.demo.workspace_id,
-            &filter,
-            first,
-            None,
-        )
-        .await
-        .unwrap();
-        assert_eq!(page.items.len() as u64, first);
-        assert_eq!(page.total_count, 300);
-        assert!(
-            page.items.iter().all(|row| row.groups.len() == 1),
-            "groups are loaded for every row"
-        );
-        assert_eq!(
-            statements.load(std::sync::atomic::Ordering::SeqCst),
-            3,
-            "a page of {first}"
-        );
+    for (filter, total) in [
+        (search("bench"), Some(300)),
+        (search("be"), None),
+        (
+            api::people::members::MemberFilter::default(),
+            Some(300 + ALL.len() as u64),
+        ),
+    ] {
+        for first in [1_u64, 50, 100] {
+            statements.store(0, std::sync::atomic::Ordering::SeqCst);
+            let page = api::people::members::list_members(
+                &db,
+                &principal,
+                app.demo.workspace_id,
+                &filter,
+                first,
+                None,
+            )
+            .await
+            .unwrap();
+            assert_eq!(page.items.len() as u64, first);
+            if let Some(total) = total {
+                assert_eq!(page.total_count, total);
+            }
+            assert!(
+                page.items
+                    .iter()
+                    .filter(|row| row.user.email.starts_with("bench-"))
+                    .all(|row| row.groups.len() == 1),
+                "groups are loaded for every row"
+            );
+            assert_eq!(
+                statements.load(std::sync::atomic::Ordering::SeqCst),
+                3,
+                "a page of {first}, {filter:?}"
+            );
+        }
     }
 }
