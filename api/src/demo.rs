@@ -8,8 +8,8 @@ use entities::{
     user_group, workspace,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
-    TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, NotSet, PaginatorTrait,
+    QueryFilter, Set, TransactionSession, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -125,6 +125,7 @@ impl<C: ConnectionTrait> Seeder<'_, C> {
             technical_contact_id: Set(None),
             system_user_id: Set(system_user_id),
             created_at: Set(self.now),
+            access_version: NotSet,
         }
         .insert(self.db)
         .await?;

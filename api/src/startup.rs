@@ -24,7 +24,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::access::authenticate;
+use crate::access::PrincipalCache;
 use crate::config::{Config, CorsOrigins};
 use crate::demo::{self, DEMO_PASSWORD, DemoAccess};
 use crate::error::ApiError;
@@ -62,6 +62,8 @@ struct AppState {
     graphiql: Option<Arc<str>>,
     /// Authenticates requests: reads only.
     reader: DatabaseConnection,
+    /// The principals of recently seen tokens, used while their workspace's access is unchanged.
+    principals: Arc<PrincipalCache>,
     queue: JobQueue,
     config: Arc<Config>,
 }
@@ -123,6 +125,7 @@ impl Application {
                 .graphiql
                 .then(|| Arc::from(graphiql::page(demo.as_ref()))),
             reader,
+            principals: Arc::default(),
             queue,
             config: config.clone(),
         };
@@ -394,7 +397,11 @@ async fn execute(
         );
     }
     let principal = match bearer_token(headers) {
-        Some(token) => match authenticate(&state.reader, token, Utc::now()).await {
+        Some(token) => match state
+            .principals
+            .authenticate(&state.reader, token, Utc::now())
+            .await
+        {
             Ok(principal) => principal,
             Err(error) => {
                 tracing::error!(?error, "authentication lookup failed");

@@ -16,6 +16,10 @@ pub struct Model {
     /// is reattributed to it by default.
     pub system_user_id: UserId,
     pub created_at: DateTimeUtc,
+    /// Grows with every change that may change a token's access here; kept by database
+    /// triggers, never written by application code (a cached principal is used only while it
+    /// is unchanged).
+    pub access_version: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_data_model;
 mod m20261123_000002_job_event;
 mod m20261130_000003_member_search;
+mod m20261130_000004_access_version;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_data_model::Migration),
             Box::new(m20261123_000002_job_event::Migration),
             Box::new(m20261130_000003_member_search::Migration),
+            Box::new(m20261130_000004_access_version::Migration),
         ]
     }
 }

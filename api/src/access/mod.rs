@@ -1,10 +1,12 @@
 //! Who is calling: sessions, API keys, and the permission rules that follow from a role.
 
 pub mod api_keys;
+pub mod cache;
 pub mod principal;
 pub mod sessions;
 pub mod throttle;
 
+pub use cache::PrincipalCache;
 pub use principal::{Actor, Permission, Principal, authenticate};
 
 /// Who acts, for which request, at what instant: what every change checks and records.

@@ -44,15 +44,27 @@ pub struct Identity {
     pub workspace_slug: String,
 }
 
-/// What the authentication statement reads: the principal, and no more.
+/// What the authentication statement reads: the principal, and how long it holds.
 #[derive(FromQueryResult)]
 struct Authenticated {
     user_id: UserId,
     workspace_id: WorkspaceId,
     organization_id: OrganizationId,
     role: Role,
+    access_version: i64,
+    expires_at: DateTime<Utc>,
     #[sea_orm(nested)]
     identity: Identity,
+}
+
+/// A principal with what bounds its use: the workspace's access version it was read at (any
+/// change that bears on access raises it, see `workspace::Model::access_version`) and, for a
+/// session, its expiry.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub principal: Principal,
+    pub access_version: i64,
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// An authenticated caller, bound to one workspace.
@@ -119,13 +131,24 @@ impl Principal {
 }
 
 /// Resolves a bearer token to a principal, or `None` if it is unknown, revoked, expired, or
-/// belongs to someone whose membership is no longer active. Runs on every request: removal and
-/// deactivation cut access at commit, not when a token expires.
+/// belongs to someone whose membership is no longer active. Removal and deactivation cut access
+/// at commit, not when a token expires.
 pub async fn authenticate<C: ConnectionTrait>(
     db: &C,
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<Principal>, DbErr> {
+    Ok(verify(db, token, now)
+        .await?
+        .map(|verified| verified.principal))
+}
+
+/// [`authenticate`], with what bounds the principal's use (for [`super::PrincipalCache`]).
+pub async fn verify<C: ConnectionTrait>(
+    db: &C,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Verified>, DbErr> {
     let hash = hash_token(token);
     match TokenKind::of(token) {
         Some(TokenKind::Session) => authenticate_session(db, &hash, now).await,
@@ -134,7 +157,7 @@ pub async fn authenticate<C: ConnectionTrait>(
     }
 }
 
-/// One statement of eight columns: the session's person, workspace and role, where the
+/// One statement of ten columns: the session's person, workspace and role, where the
 /// session is unrevoked and unexpired, its membership live and ACTIVE, and the session younger
 /// than both the membership (a session of an earlier, removed membership must not revive with a
 /// new one) and the membership's `sessions_valid_after` (set when access is cut and given back).
@@ -142,7 +165,7 @@ async fn authenticate_session<C: ConnectionTrait>(
     db: &C,
     hash: &str,
     now: DateTime<Utc>,
-) -> Result<Option<Principal>, DbErr> {
+) -> Result<Option<Verified>, DbErr> {
     let session_created = Expr::col((session::Entity, session::Column::CreatedAt));
     let found = session::Entity::find()
         .select_only()
@@ -152,6 +175,8 @@ async fn authenticate_session<C: ConnectionTrait>(
         .column_as(workspace::Column::OrganizationId, "organization_id")
         .column_as(workspace::Column::Name, "workspace_name")
         .column_as(workspace::Column::Slug, "workspace_slug")
+        .column_as(workspace::Column::AccessVersion, "access_version")
+        .column_as(session::Column::ExpiresAt, "expires_at")
         .column_as(user::Column::Email, "email")
         .column_as(user::Column::Name, "name")
         .join(JoinType::InnerJoin, membership_of_session())
@@ -177,15 +202,19 @@ async fn authenticate_session<C: ConnectionTrait>(
         .into_model::<Authenticated>()
         .one(db)
         .await?;
-    Ok(found.map(|found| Principal {
-        actor: Actor::User(found.user_id),
-        user_id: found.user_id,
-        workspace_id: found.workspace_id,
-        organization_id: found.organization_id,
-        role: found.role,
-        session_token_hash: Some(hash.to_owned()),
-        identity: found.identity,
-        api_key: None,
+    Ok(found.map(|found| Verified {
+        principal: Principal {
+            actor: Actor::User(found.user_id),
+            user_id: found.user_id,
+            workspace_id: found.workspace_id,
+            organization_id: found.organization_id,
+            role: found.role,
+            session_token_hash: Some(hash.to_owned()),
+            identity: found.identity,
+            api_key: None,
+        },
+        access_version: found.access_version,
+        expires_at: Some(found.expires_at),
     }))
 }
 
@@ -201,7 +230,7 @@ fn membership_of_session() -> RelationDef {
 async fn authenticate_api_key<C: ConnectionTrait>(
     db: &C,
     hash: &str,
-) -> Result<Option<Principal>, DbErr> {
+) -> Result<Option<Verified>, DbErr> {
     let Some((key, Some(workspace), Some(user))) = api_key::Entity::find()
         .find_also_related(workspace::Entity)
         .find_also_related(user::Entity)
@@ -212,20 +241,24 @@ async fn authenticate_api_key<C: ConnectionTrait>(
     else {
         return Ok(None);
     };
-    Ok(Some(Principal {
-        actor: Actor::ApiKey(key.id),
-        user_id: key.created_by,
-        workspace_id: workspace.id,
-        organization_id: workspace.organization_id,
-        role: key.role,
-        session_token_hash: None,
-        identity: Identity {
-            email: user.email,
-            name: user.name,
-            workspace_name: workspace.name,
-            workspace_slug: workspace.slug,
+    Ok(Some(Verified {
+        principal: Principal {
+            actor: Actor::ApiKey(key.id),
+            user_id: key.created_by,
+            workspace_id: workspace.id,
+            organization_id: workspace.organization_id,
+            role: key.role,
+            session_token_hash: None,
+            identity: Identity {
+                email: user.email,
+                name: user.name,
+                workspace_name: workspace.name,
+                workspace_slug: workspace.slug,
+            },
+            api_key: Some(key),
         },
-        api_key: Some(key),
+        access_version: workspace.access_version,
+        expires_at: None,
     }))
 }
 

@@ -36,6 +36,7 @@ backend_tests! {
     expired_and_revoked_sessions_are_refused,
     api_keys_act_with_their_role_until_revoked,
     authenticating_a_token_is_one_statement,
+    a_known_token_costs_one_read_and_any_change_to_its_access_shows_at_once,
 }
 
 async fn the_viewer_is_the_token_holder_in_their_workspace(app: TestApp) {
@@ -374,4 +375,103 @@ async fn authenticating_a_token_is_one_statement(app: TestApp) {
         .unwrap();
     assert!(unknown.is_none());
     assert_eq!(statements.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+/// The api keeps the principals of tokens it saw, with their workspace's access version: a
+/// known token costs one single-row read, and any change that bears on it — by the API or by
+/// SQL, to the membership, the session, the key, the person or the workspace — shows at the
+/// next request.
+async fn a_known_token_costs_one_read_and_any_change_to_its_access_shows_at_once(app: TestApp) {
+    use entities::{membership, user, workspace};
+    use sea_orm::sea_query::Expr;
+    use std::sync::atomic::Ordering::SeqCst;
+
+    let cache = api::access::PrincipalCache::default();
+    let (db, statements) = tests::counting_connection(&app);
+    let now = Utc::now();
+    let ada = app.sign_in("ada.admin@acme.test").await;
+    let key = crate::support::create_api_key(&app, &ada, "cached", "MEMBER").await;
+    let ada_id = crate::support::user_id(&app, "ada.admin@acme.test").await;
+    let read = async |token: &str, at: chrono::DateTime<Utc>| {
+        statements.store(0, SeqCst);
+        let principal = cache.authenticate(&db, token, at).await.unwrap();
+        (principal, statements.load(SeqCst))
+    };
+
+    for token in [ada.as_str(), key.as_str()] {
+        let (first, statements) = read(token, now).await;
+        assert!(first.is_some());
+        assert_eq!(
+            statements, 1,
+            "unknown to the cache: the authentication statement"
+        );
+        let (again, statements) = read(token, now).await;
+        assert_eq!(again.unwrap().role, first.unwrap().role);
+        assert_eq!(statements, 1, "known: one read of the access version");
+    }
+
+    // Time passes past the session's expiry: no update, so no new version, yet refused.
+    let (expired, _) = read(&ada, now + Duration::days(400)).await;
+    assert!(
+        expired.is_none(),
+        "an expired session is refused even when kept"
+    );
+    assert!(read(&ada, now).await.0.is_some());
+
+    let changes: [(&str, sea_orm::UpdateResult); 3] = [
+        (
+            "role",
+            membership::Entity::update_many()
+                .col_expr(membership::Column::Role, Expr::value("MEMBER"))
+                .filter(membership::Column::UserId.eq(ada_id))
+                .filter(membership::Column::WorkspaceId.eq(app.demo.workspace_id))
+                .exec(app.db())
+                .await
+                .unwrap(),
+        ),
+        (
+            "name",
+            user::Entity::update_many()
+                .col_expr(user::Column::Name, Expr::value("Ada Renamed"))
+                .filter(user::Column::Id.eq(ada_id))
+                .exec(app.db())
+                .await
+                .unwrap(),
+        ),
+        (
+            "workspace",
+            workspace::Entity::update_many()
+                .col_expr(workspace::Column::Name, Expr::value("Renamed"))
+                .filter(workspace::Column::Id.eq(app.demo.workspace_id))
+                .exec(app.db())
+                .await
+                .unwrap(),
+        ),
+    ];
+    assert!(changes.iter().all(|(_, result)| result.rows_affected == 1));
+    let (changed, statements) = read(&ada, now).await;
+    let changed = changed.unwrap();
+    assert_eq!(statements, 2, "the version moved: read again");
+    assert_eq!(changed.role, entities::Role::Member);
+    assert_eq!(changed.identity.name, "Ada Renamed");
+    assert_eq!(changed.identity.workspace_name, "Renamed");
+    let (by_key, _) = read(&key, now).await;
+    assert_eq!(by_key.unwrap().identity.name, "Ada Renamed");
+
+    api_key::Entity::update_many()
+        .col_expr(api_key::Column::RevokedAt, Expr::value(Some(Utc::now())))
+        .filter(api_key::Column::CreatedBy.eq(ada_id))
+        .exec(app.db())
+        .await
+        .unwrap();
+    assert!(read(&key, now).await.0.is_none(), "a revoked key");
+    let signed_out = app
+        .graphql(
+            Some(&ada),
+            "mutation { signOut { userErrors { code } } }",
+            Value::Null,
+        )
+        .await;
+    assert_eq!(data(&signed_out)["signOut"]["userErrors"], json!([]));
+    assert!(read(&ada, now).await.0.is_none(), "a signed-out session");
 }
