@@ -137,7 +137,9 @@ async fn search_matches_anywhere_in_name_or_email_ignoring_case(app: TestApp) {
     assert_eq!(found("gus.g").await, ["gus.guest@acme.test"]);
     assert_eq!(found("  ACME.TEST ").await, ALL, "trimmed");
     // Wildcards and quotes typed by a user are literal characters, not patterns or syntax.
-    for text in ["%", "_", "a%d", "a_a", "\"ad", "ad\"", "\\"] {
+    for text in [
+        "%", "_", "a%d", "a_a", "\"ad", "ad\"", "\\", "'", "o'b", "\\'", "a\\%", "$1", "?",
+    ] {
         assert_eq!(found(text).await, Vec::<String>::new(), "{text}");
     }
     let answer = members(
