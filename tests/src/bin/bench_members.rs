@@ -159,8 +159,7 @@ async fn page_statements(
     )
     .await
     .unwrap();
-    let statements = statements.lock().unwrap().clone();
-    statements
+    std::mem::take(&mut *statements.lock().unwrap())
 }
 
 /// p50 and p99 in seconds of `statements` run one after another by pgbench, 200 times on one
