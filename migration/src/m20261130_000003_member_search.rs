@@ -24,7 +24,8 @@ const POSTGRES_UP: &[&str] = &[
     "CREATE INDEX ix_user_name_trigram ON \"user\" USING gin (lower(name) gin_trgm_ops)",
     // One function for the three triggers: each statement adds up its rows' changes per
     // workspace and status, and applies them in status order, so two transactions touching
-    // the same counts lock them in the same order and can't deadlock.
+    // the same counts lock them in the same order and can't deadlock. A deletion only lowers
+    // counts that exist: when a workspace is deleted, its counts may be gone first.
     "CREATE FUNCTION count_members() RETURNS trigger AS $$ \
      BEGIN \
        IF TG_OP = 'INSERT' THEN \
@@ -42,10 +43,11 @@ const POSTGRES_UP: &[&str] = &[
          ORDER BY workspace_id, status \
          ON CONFLICT (workspace_id, status) DO UPDATE SET members = member_count.members + EXCLUDED.members; \
        ELSE \
-         INSERT INTO member_count (workspace_id, status, members) \
-         SELECT workspace_id, status, -count(*) FROM old_rows WHERE deleted_at IS NULL \
-         GROUP BY workspace_id, status ORDER BY workspace_id, status \
-         ON CONFLICT (workspace_id, status) DO UPDATE SET members = member_count.members + EXCLUDED.members; \
+         UPDATE member_count SET members = member_count.members - gone.members FROM ( \
+           SELECT workspace_id, status, count(*) AS members FROM old_rows WHERE deleted_at IS NULL \
+           GROUP BY workspace_id, status \
+         ) AS gone \
+         WHERE member_count.workspace_id = gone.workspace_id AND member_count.status = gone.status; \
        END IF; \
        RETURN NULL; \
      END; $$ LANGUAGE plpgsql",
@@ -140,6 +142,13 @@ impl MigrationTrait for Migration {
             )
             .await?;
         let db = manager.get_connection();
+        if manager.get_database_backend() == DbBackend::Postgres {
+            // No membership may change between the count below and its triggers (PostgreSQL
+            // runs this migration in a transaction; the embedded default migrates before it
+            // serves anything).
+            db.execute_unprepared("LOCK TABLE membership IN SHARE ROW EXCLUSIVE MODE")
+                .await?;
+        }
         db.execute_unprepared(
             "INSERT INTO member_count (workspace_id, status, members) \
              SELECT workspace_id, status, count(*) FROM membership WHERE deleted_at IS NULL \

@@ -20,12 +20,13 @@ fn postgres_up() -> Vec<String> {
     let mut statements = vec![
         // Statement-level: one update per statement and workspace, however many rows changed.
         // Workspaces are locked in id order, so two statements raising the same ones can't
-        // deadlock.
+        // deadlock; FOR NO KEY UPDATE, as the update itself, so inserts checking their foreign
+        // key to the workspace don't wait.
         "CREATE FUNCTION bump_access_version() RETURNS trigger AS $$ \
          BEGIN \
            UPDATE workspace SET access_version = access_version + 1 WHERE id IN ( \
              SELECT id FROM workspace WHERE id IN (SELECT workspace_id FROM old_rows) \
-             ORDER BY id FOR UPDATE); \
+             ORDER BY id FOR NO KEY UPDATE); \
            RETURN NULL; \
          END; $$ LANGUAGE plpgsql"
             .to_owned(),
@@ -34,7 +35,7 @@ fn postgres_up() -> Vec<String> {
            UPDATE workspace SET access_version = access_version + 1 WHERE id IN ( \
              SELECT id FROM workspace WHERE id IN ( \
                SELECT workspace_id FROM membership WHERE user_id IN (SELECT id FROM old_rows)) \
-             ORDER BY id FOR UPDATE); \
+             ORDER BY id FOR NO KEY UPDATE); \
            RETURN NULL; \
          END; $$ LANGUAGE plpgsql"
             .to_owned(),

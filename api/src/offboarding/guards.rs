@@ -19,6 +19,22 @@ pub struct Candidate {
     pub user: user::Model,
 }
 
+/// Locks the workspace row until the transaction ends (PostgreSQL; SQLite's single writer
+/// connection serializes writes anyway). Every transaction that changes memberships takes it
+/// before touching them: the triggers that raise `access_version` lock it after, and two
+/// transactions taking the same locks in opposite orders would deadlock.
+pub async fn lock_workspace<C: ConnectionTrait>(
+    db: &C,
+    workspace_id: WorkspaceId,
+) -> Result<Option<workspace::Model>, DbErr> {
+    let query = workspace::Entity::find_by_id(workspace_id);
+    if db.get_database_backend() == DbBackend::Postgres {
+        query.lock_exclusive().one(db).await
+    } else {
+        query.one(db).await
+    }
+}
+
 /// Checks the caller may manage people here, and locks the workspace row until the transaction
 /// ends: every change that could leave the workspace without an owner takes this lock first, so
 /// two such calls run one after the other and the second sees the first's result. (SQLite has
@@ -29,13 +45,9 @@ pub async fn authorize_and_lock<C: ConnectionTrait>(
     workspace_id: WorkspaceId,
 ) -> Result<workspace::Model, ApiError> {
     principal.require(Permission::UserManagement, workspace_id)?;
-    let query = workspace::Entity::find_by_id(workspace_id);
-    let workspace = if db.get_database_backend() == DbBackend::Postgres {
-        query.lock_exclusive().one(db).await?
-    } else {
-        query.one(db).await?
-    };
-    let workspace = workspace.ok_or(ApiError::NotFound("workspace"))?;
+    let workspace = lock_workspace(db, workspace_id)
+        .await?
+        .ok_or(ApiError::NotFound("workspace"))?;
     // The caller was checked before the lock; a call that waited for it may find them removed,
     // deactivated or given another role by the call it waited for.
     if let Actor::User(user_id) = principal.actor {

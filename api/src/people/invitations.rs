@@ -15,6 +15,7 @@ use crate::access::principal::live_membership;
 use crate::access::sessions::{SignedIn, start_session};
 use crate::access::{Acting, Actor, Permission, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
+use crate::offboarding::guards::lock_workspace;
 use crate::people::seats::{lock_organization, take_a_seat};
 use crate::security::{
     MIN_PASSWORD_LENGTH, TokenKind, hash_password, hash_token, new_token, verify_password,
@@ -263,10 +264,20 @@ pub async fn accept_invitation<C: ConnectionTrait>(
             if let Some(name) = request.name {
                 account.name = Set(name.into_string());
             }
-            account.update(db).await?;
         }
     }
 
+    // Locked before any write, as removals lock it, and only now: never across the password
+    // hash. A removal of this invitation that committed meanwhile wins.
+    lock_workspace(db, invitation.workspace_id).await?;
+    let membership = membership::Entity::find_by_id(membership.id)
+        .one(db)
+        .await?
+        .filter(|m| m.deleted_at.is_none() && m.status == MembershipStatus::Invited)
+        .ok_or_else(|| invalid_invitation("This invitation is no longer valid."))?;
+    if account.is_changed() {
+        account.update(db).await?;
+    }
     let mut activated: membership::ActiveModel = membership.into();
     activated.status = Set(MembershipStatus::Active);
     activated.joined_at = Set(Some(now));
