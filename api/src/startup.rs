@@ -274,7 +274,13 @@ async fn refuse_declared_oversized_bodies(
         .and_then(|length| length.to_str().ok()?.parse::<u64>().ok());
     match declared {
         Some(length) if length > limit as u64 => {
-            if length <= DRAINED_AT_MOST {
+            // A client that asked first (`Expect: 100-continue`, curl's way with large bodies)
+            // waits for a go-ahead before sending: refused unread, it has nothing in flight.
+            let sends_after_go_ahead = request
+                .headers()
+                .get(header::EXPECT)
+                .is_some_and(|expect| expect.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+            if length <= DRAINED_AT_MOST && !sends_after_go_ahead {
                 let mut body = request.into_body();
                 let _ = tokio::time::timeout(DRAIN_TIMEOUT, async {
                     while let Some(Ok(_)) = body.frame().await {}

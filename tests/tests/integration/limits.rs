@@ -96,6 +96,26 @@ async fn bodies_over_the_limit_and_malformed_bodies_are_refused(app: TestApp) {
         "PAYLOAD_TOO_LARGE"
     );
 
+    // A client that asks before sending (`Expect: 100-continue`) is told 413 at once, without
+    // being invited to send what would be thrown away.
+    let mut socket = tokio::net::TcpStream::connect(app.address.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nExpect: 100-continue\r\n\r\n",
+        huge.len()
+    );
+    tokio::io::AsyncWriteExt::write_all(&mut socket, head.as_bytes())
+        .await
+        .unwrap();
+    let mut answer = vec![0; 64];
+    let read = tokio::io::AsyncReadExt::read(&mut socket, &mut answer)
+        .await
+        .unwrap();
+    let status_line = String::from_utf8_lossy(&answer[..read]);
+    assert!(status_line.starts_with("HTTP/1.1 413"), "{status_line}");
+
     let response = app
         .client
         .post(app.graphql_url())
