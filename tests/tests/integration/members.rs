@@ -1,4 +1,6 @@
 use entities::UserId;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use tests::{Answer, TestApp, backend_tests, data, error_code};
 use uuid::Uuid;
@@ -153,6 +155,34 @@ async fn search_matches_anywhere_in_name_or_email_ignoring_case(app: TestApp) {
         2,
         "the total counts matches, not the workspace"
     );
+
+    // Quotes and backslashes in what is stored, searched and paged after (PostgreSQL gets the
+    // search's statements with their values written in).
+    let gus = user_id(&app, "gus.guest@acme.test").await;
+    entities::user::Entity::update_many()
+        .col_expr(
+            entities::user::Column::Name,
+            Expr::value("Gus O'Brien \\ 100%\""),
+        )
+        .col_expr(
+            entities::user::Column::Email,
+            Expr::value("o'brien@acme.test"),
+        )
+        .filter(entities::user::Column::Id.eq(gus))
+        .exec(app.db())
+        .await
+        .unwrap();
+    assert_eq!(found("'").await, ["o'brien@acme.test"]);
+    assert_eq!(found("o'brien \\ 100%\"").await, ["o'brien@acme.test"]);
+    let page = |after: Option<String>| json!({ "ws": app.demo.workspace_id, "filter": { "search": "O'B" }, "first": 1, "after": after });
+    let first = members(&app, app.owner_token(), page(None)).await;
+    assert_eq!(emails(&first), ["o'brien@acme.test"]);
+    let cursor = data(&first)["members"]["edges"][0]["cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let second = members(&app, app.owner_token(), page(Some(cursor))).await;
+    assert_eq!(emails(&second), Vec::<String>::new());
 }
 
 /// Past 1,000 matches a search stops counting and says so; its pages are still complete.
