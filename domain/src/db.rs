@@ -2,10 +2,26 @@ use std::path::Path;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    QuerySelect, Select,
+};
 
 /// The embedded default: an SQLite file beside the binary, for the API and its workers alike.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/offboarding.db?mode=rwc";
+
+/// The row a query finds, locked until the transaction ends on PostgreSQL (`FOR UPDATE`).
+/// SQLite has no row locks; its single writer connection serializes writes instead.
+pub async fn one_locked<E: EntityTrait, C: ConnectionTrait>(
+    db: &C,
+    query: Select<E>,
+) -> Result<Option<E::Model>, DbErr> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        query.lock_exclusive().one(db).await
+    } else {
+        query.one(db).await
+    }
+}
 
 /// Connects and brings the schema up to date.
 ///

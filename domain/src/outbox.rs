@@ -183,12 +183,7 @@ pub async fn take_due<C: ConnectionTrait>(
 /// Reads a row for running, locking it on PostgreSQL until the transaction ends, so two
 /// deliveries of the same job can't apply it twice: the second waits, then sees it done.
 pub async fn lock<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Option<outbox::Model>, DbErr> {
-    let query = outbox::Entity::find_by_id(id);
-    if db.get_database_backend() == DbBackend::Postgres {
-        query.lock_exclusive().one(db).await
-    } else {
-        query.one(db).await
-    }
+    crate::db::one_locked(db, outbox::Entity::find_by_id(id)).await
 }
 
 /// Claims a row for one run and reads it, in one statement: its availability moves to `until`

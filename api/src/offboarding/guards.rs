@@ -5,8 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use entities::{MembershipStatus, Role, UserId, WorkspaceId, membership, user, workspace};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    QuerySelect,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
 };
 
 use crate::access::{Actor, Permission, Principal};
@@ -27,12 +26,7 @@ pub async fn lock_workspace<C: ConnectionTrait>(
     db: &C,
     workspace_id: WorkspaceId,
 ) -> Result<Option<workspace::Model>, DbErr> {
-    let query = workspace::Entity::find_by_id(workspace_id);
-    if db.get_database_backend() == DbBackend::Postgres {
-        query.lock_exclusive().one(db).await
-    } else {
-        query.one(db).await
-    }
+    domain::db::one_locked(db, workspace::Entity::find_by_id(workspace_id)).await
 }
 
 /// Checks the caller may manage people here, and locks the workspace row until the transaction

@@ -4,8 +4,8 @@
 use entities::{OrganizationId, UserId, membership, organization, user, workspace};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, JoinType, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, RelationTrait,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, RelationTrait,
 };
 
 use crate::access::{Permission, Principal};
@@ -166,10 +166,5 @@ pub async fn lock_organization<C: ConnectionTrait>(
     db: &C,
     organization_id: OrganizationId,
 ) -> Result<Option<organization::Model>, DbErr> {
-    let query = organization::Entity::find_by_id(organization_id);
-    if db.get_database_backend() == DbBackend::Postgres {
-        query.lock_exclusive().one(db).await
-    } else {
-        query.one(db).await
-    }
+    domain::db::one_locked(db, organization::Entity::find_by_id(organization_id)).await
 }
