@@ -9,6 +9,19 @@ mod m20261130_000004_access_version;
 
 pub struct Migrator;
 
+/// Runs hand-written SQL statements, in order (triggers, functions: what the schema builder
+/// can't express).
+async fn execute_all(
+    manager: &SchemaManager<'_>,
+    statements: &[impl AsRef<str>],
+) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    for statement in statements {
+        db.execute_unprepared(statement.as_ref()).await?;
+    }
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {

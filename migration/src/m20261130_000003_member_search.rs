@@ -159,10 +159,7 @@ impl MigrationTrait for Migration {
             DbBackend::Postgres => POSTGRES_UP,
             _ => SQLITE_UP,
         };
-        for statement in statements {
-            db.execute_unprepared(statement).await?;
-        }
-        Ok(())
+        crate::execute_all(manager, statements).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -170,10 +167,7 @@ impl MigrationTrait for Migration {
             DbBackend::Postgres => POSTGRES_DOWN,
             _ => SQLITE_DOWN,
         };
-        let db = manager.get_connection();
-        for statement in statements {
-            db.execute_unprepared(statement).await?;
-        }
+        crate::execute_all(manager, statements).await?;
         manager
             .drop_table(Table::drop().table("member_count").take())
             .await

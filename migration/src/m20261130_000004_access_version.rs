@@ -148,11 +148,7 @@ impl MigrationTrait for Migration {
             DbBackend::Postgres => postgres_up(),
             _ => sqlite_up(),
         };
-        let db = manager.get_connection();
-        for statement in statements {
-            db.execute_unprepared(&statement).await?;
-        }
-        Ok(())
+        crate::execute_all(manager, &statements).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -160,10 +156,7 @@ impl MigrationTrait for Migration {
             DbBackend::Postgres => postgres_down(),
             _ => sqlite_down(),
         };
-        let db = manager.get_connection();
-        for statement in statements {
-            db.execute_unprepared(&statement).await?;
-        }
+        crate::execute_all(manager, &statements).await?;
         manager
             .alter_table(
                 Table::alter()
