@@ -7,6 +7,7 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, Set};
 use uuid::Uuid;
 
 use crate::Actor;
+use crate::db::Writes;
 
 pub struct AuditEvent<'a> {
     pub workspace_id: WorkspaceId,
@@ -52,14 +53,18 @@ pub async fn record_many<C: ConnectionTrait>(
     events: Vec<AuditEvent<'_>>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
+    let mut writes = Writes::new(db.get_database_backend());
+    add_many(&mut writes, events, now);
+    writes.execute(db).await
+}
+
+/// [`record_many`]'s inserts, sent with the other writes of the caller's batch.
+pub fn add_many(writes: &mut Writes, events: Vec<AuditEvent<'_>>, now: DateTime<Utc>) {
     let models: Vec<audit_entry::ActiveModel> = events
         .into_iter()
         .map(|event| event.into_model(now))
         .collect();
     for chunk in models.chunks(INSERT_CHUNK) {
-        audit_entry::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(db)
-            .await?;
+        writes.push(&audit_entry::Entity::insert_many(chunk.to_vec()));
     }
-    Ok(())
 }

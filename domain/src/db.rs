@@ -4,7 +4,7 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    QuerySelect, Select,
+    QuerySelect, QueryTrait, Select, Statement, Values,
 };
 
 /// The embedded default: an SQLite file beside the binary, for the API and its workers alike.
@@ -21,6 +21,127 @@ pub async fn one_locked<E: EntityTrait, C: ConnectionTrait>(
     } else {
         query.one(db).await
     }
+}
+
+/// Writes gathered while a mutation decides, then sent together. PostgreSQL receives them as
+/// one statement, every write but the last a data-modifying `WITH`, so they cost one round trip
+/// while the workspace lock is held, however many there are (one more per 65,535 bound values,
+/// the most one statement takes). SQLite, in process, has no round trips: it runs them one
+/// after another.
+///
+/// PostgreSQL runs a statement's parts on one snapshot and can't change a row twice in one
+/// statement: the writes of one batch must not depend on each other's effects, and no two may
+/// update the same row. Foreign keys are checked at the end of the statement, so a row may
+/// reference one inserted by an earlier write of the batch.
+pub struct Writes {
+    backend: DbBackend,
+    statements: Vec<Statement>,
+}
+
+/// The most values one PostgreSQL statement can bind: the protocol counts them in 16 bits.
+const MAX_BOUND_VALUES: usize = 65_535;
+
+impl Writes {
+    pub fn new(backend: DbBackend) -> Writes {
+        Writes {
+            backend,
+            statements: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, write: &impl QueryTrait) {
+        self.statements.push(write.build(self.backend));
+    }
+
+    /// Sends them: as [`combined`] on PostgreSQL, one after another on SQLite.
+    pub async fn execute<C: ConnectionTrait>(self, db: &C) -> Result<(), DbErr> {
+        let statements = match self.backend {
+            DbBackend::Postgres => combined(self.statements),
+            _ => self.statements,
+        };
+        for statement in statements {
+            db.execute_raw(statement).await?;
+        }
+        Ok(())
+    }
+}
+
+/// As few PostgreSQL statements as hold these, in order, each binding at most
+/// [`MAX_BOUND_VALUES`].
+fn combined(statements: Vec<Statement>) -> Vec<Statement> {
+    let mut sent = Vec::new();
+    let mut batch: Vec<Statement> = Vec::new();
+    let mut bound = 0;
+    for statement in statements {
+        let values = statement.values.as_ref().map_or(0, |values| values.0.len());
+        if !batch.is_empty() && bound + values > MAX_BOUND_VALUES {
+            sent.push(one_statement(std::mem::take(&mut batch)));
+            bound = 0;
+        }
+        bound += values;
+        batch.push(statement);
+    }
+    if !batch.is_empty() {
+        sent.push(one_statement(batch));
+    }
+    sent
+}
+
+/// `WITH w1 AS (first), w2 AS (second), … last`, the placeholders of each renumbered after the
+/// values of those before it.
+fn one_statement(mut statements: Vec<Statement>) -> Statement {
+    if statements.len() == 1 {
+        return statements.remove(0);
+    }
+    let last = statements.len() - 1;
+    let mut sql = String::from("WITH ");
+    let mut values = Vec::new();
+    for (index, statement) in statements.into_iter().enumerate() {
+        let renumbered = renumber_placeholders(&statement.sql, values.len());
+        if index == last {
+            sql.push(' ');
+            sql.push_str(&renumbered);
+        } else {
+            if index > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("w{index} AS ({renumbered})"));
+        }
+        values.extend(statement.values.map_or_else(Vec::new, |values| values.0));
+    }
+    Statement::from_sql_and_values(DbBackend::Postgres, sql, Values(values))
+}
+
+/// PostgreSQL's `$n` placeholders moved up by `offset`; quoted names and strings left alone.
+fn renumber_placeholders(sql: &str, offset: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut chars = sql.chars().peekable();
+    let mut quote: Option<char> = None;
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) => {
+                out.push(c);
+                if c == q {
+                    quote = None;
+                }
+            }
+            None if c == '"' || c == '\'' => {
+                quote = Some(c);
+                out.push(c);
+            }
+            None if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) => {
+                let mut digits = String::new();
+                while let Some(d) = chars.next_if(char::is_ascii_digit) {
+                    digits.push(d);
+                }
+                let number: usize = digits.parse().expect("digits");
+                out.push('$');
+                out.push_str(&(number + offset).to_string());
+            }
+            None => out.push(c),
+        }
+    }
+    out
 }
 
 /// Connects and brings the schema up to date.
@@ -115,7 +236,62 @@ fn sqlite_file(url: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::sqlite_file;
+    use super::{MAX_BOUND_VALUES, combined, renumber_placeholders, sqlite_file};
+    use sea_orm::{DbBackend, Statement, Value, Values};
+
+    fn binding(table: &str, count: usize) -> Statement {
+        let placeholders: Vec<String> = (1..=count).map(|n| format!("${n}")).collect();
+        Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!(
+                r#"DELETE FROM "{table}" WHERE "id" IN ({})"#,
+                placeholders.join(", ")
+            ),
+            Values((0..count).map(|n| Value::from(n as i64)).collect()),
+        )
+    }
+
+    #[test]
+    fn writes_become_one_statement_until_their_values_overflow_it() {
+        let one = combined(vec![binding("a", 2), binding("b", 1), binding("c", 2)]);
+        assert_eq!(one.len(), 1);
+        assert_eq!(
+            one[0].sql,
+            r#"WITH w0 AS (DELETE FROM "a" WHERE "id" IN ($1, $2)), w1 AS (DELETE FROM "b" WHERE "id" IN ($3)) DELETE FROM "c" WHERE "id" IN ($4, $5)"#
+        );
+        let values = &one[0].values.as_ref().unwrap().0;
+        assert_eq!(values, &[0i64, 1, 0, 0, 1].map(Value::from).to_vec());
+
+        let many = combined(vec![
+            binding("a", 30_000),
+            binding("b", 30_000),
+            binding("c", 30_000),
+        ]);
+        assert_eq!(
+            many.len(),
+            2,
+            "60,000 values fit in one statement, 90,000 don't"
+        );
+        assert!(many[0].sql.starts_with("WITH w0 AS"));
+        assert!(many[0].sql.ends_with("$60000)"));
+        assert_eq!(many[1].sql, binding("c", 30_000).sql);
+        assert!(
+            many.iter()
+                .all(|s| s.values.as_ref().unwrap().0.len() <= MAX_BOUND_VALUES)
+        );
+    }
+
+    #[test]
+    fn placeholders_are_renumbered_outside_quotes_only() {
+        assert_eq!(
+            renumber_placeholders(
+                r#"UPDATE "t$1" SET "a" = $1, b = '$2' WHERE c IN ($2, $10)"#,
+                5
+            ),
+            r#"UPDATE "t$1" SET "a" = $6, b = '$2' WHERE c IN ($7, $15)"#
+        );
+        assert_eq!(renumber_placeholders("SELECT 1", 3), "SELECT 1");
+    }
 
     #[test]
     fn finds_the_file_of_an_sqlite_url() {

@@ -12,10 +12,12 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::db::Writes;
 use crate::jobs::Job;
 
 /// Rows per INSERT: well under PostgreSQL's 65,535 bind parameters (11 columns a row).
 const INSERT_CHUNK: usize = 1_000;
+
 /// Exponential backoff: attempt n waits `base × 2^(n-1)`, at most `max_delay`; after
 /// `max_attempts` failures the job is DEAD.
 #[derive(Debug, Clone, Copy)]
@@ -38,13 +40,14 @@ impl RetryPolicy {
 /// What is kept of a failure's message.
 const MAX_ERROR_LENGTH: usize = 2_000;
 
-/// Writes one PENDING row per job, in a constant number of statements per 1,000 jobs.
-pub async fn enqueue<C: ConnectionTrait>(
-    db: &C,
+/// One PENDING row per job, in one INSERT per 1,000 jobs, sent with the other writes of the
+/// caller's batch; returns the rows' ids.
+pub fn add_jobs(
+    writes: &mut Writes,
     offboarding_id: Uuid,
     jobs: Vec<Job>,
     now: DateTime<Utc>,
-) -> Result<Vec<Uuid>, DbErr> {
+) -> Vec<Uuid> {
     let mut ids = Vec::with_capacity(jobs.len());
     let rows: Vec<outbox::ActiveModel> = jobs
         .into_iter()
@@ -66,14 +69,10 @@ pub async fn enqueue<C: ConnectionTrait>(
             }
         })
         .collect();
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<_> = rows.by_ref().take(INSERT_CHUNK).collect();
-        outbox::Entity::insert_many(chunk)
-            .exec_without_returning(db)
-            .await?;
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        writes.push(&outbox::Entity::insert_many(chunk.to_vec()));
     }
-    Ok(ids)
+    ids
 }
 
 fn unfinished() -> Condition {

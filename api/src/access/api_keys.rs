@@ -2,10 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use domain::audit::{self, AuditEvent};
+use domain::db::Writes;
 use entities::{Role, UserId, WorkspaceId, api_key};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
 };
 use serde_json::json;
 
@@ -78,19 +79,19 @@ pub async fn create_api_key<C: ConnectionTrait>(
 }
 
 /// Refuses, from this instant, the API keys these people created in the workspace (removal
-/// and deactivation); the worker then records why and writes the audit entries.
-pub async fn refuse_api_keys<C: ConnectionTrait>(
-    db: &C,
+/// and deactivation); the worker then records why and writes the audit entries. Sent with the
+/// other writes of the caller's batch.
+pub fn refuse_api_keys(
+    writes: &mut Writes,
     workspace_id: WorkspaceId,
     created_by: &[UserId],
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    api_key::Entity::update_many()
-        .col_expr(api_key::Column::RevokedAt, Expr::value(Some(now)))
-        .filter(api_key::Column::WorkspaceId.eq(workspace_id))
-        .filter(api_key::Column::CreatedBy.is_in(created_by.iter().copied()))
-        .filter(api_key::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
-    Ok(())
+) {
+    writes.push(
+        &api_key::Entity::update_many()
+            .col_expr(api_key::Column::RevokedAt, Expr::value(Some(now)))
+            .filter(api_key::Column::WorkspaceId.eq(workspace_id))
+            .filter(api_key::Column::CreatedBy.is_in(created_by.iter().copied()))
+            .filter(api_key::Column::RevokedAt.is_null()),
+    );
 }

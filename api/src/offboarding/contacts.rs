@@ -118,6 +118,31 @@ pub async fn contact_duties<C: ConnectionTrait>(
     workspace: &workspace::Model,
     user_ids: &[UserId],
 ) -> Result<HashMap<UserId, ContactDuties>, DbErr> {
+    let applications = if user_ids.is_empty() {
+        Vec::new()
+    } else {
+        application::Entity::find()
+            .filter(application::Column::WorkspaceId.eq(workspace.id))
+            .filter(application::Column::TechnicalContactId.is_in(user_ids.iter().copied()))
+            .all(db)
+            .await?
+            .into_iter()
+            .filter_map(|application| {
+                let contact = application.technical_contact_id?;
+                Some((contact, application.id, application.name))
+            })
+            .collect()
+    };
+    Ok(duties_of(workspace, user_ids, applications))
+}
+
+/// The contact duties of each of these people, given the workspace and the applications they
+/// are the technical contact of, as (contact, application id, name).
+pub fn duties_of(
+    workspace: &workspace::Model,
+    user_ids: &[UserId],
+    applications: Vec<(UserId, Uuid, String)>,
+) -> HashMap<UserId, ContactDuties> {
     let mut duties: HashMap<UserId, ContactDuties> = HashMap::new();
     let wanted: HashSet<UserId> = user_ids.iter().copied().collect();
     if let Some(id) = workspace
@@ -132,27 +157,19 @@ pub async fn contact_duties<C: ConnectionTrait>(
     {
         duties.entry(id).or_default().technical_contact = true;
     }
-    if wanted.is_empty() {
-        return Ok(duties);
-    }
-    let applications = application::Entity::find()
-        .filter(application::Column::WorkspaceId.eq(workspace.id))
-        .filter(application::Column::TechnicalContactId.is_in(wanted.iter().copied()))
-        .all(db)
-        .await?;
-    for application in applications {
-        if let Some(contact) = application.technical_contact_id {
+    for (contact, id, name) in applications {
+        if wanted.contains(&contact) {
             duties
                 .entry(contact)
                 .or_default()
                 .applications
-                .push((application.id, application.name));
+                .push((id, name));
         }
     }
     for held in duties.values_mut() {
         held.applications.sort_by(|a, b| a.1.cmp(&b.1));
     }
-    Ok(duties)
+    duties
 }
 
 /// Hand `duty` (for `applications`, or all of the person's applications when `None`) to someone.

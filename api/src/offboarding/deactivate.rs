@@ -3,8 +3,12 @@
 
 use domain::Job;
 use domain::audit::{self, AuditEvent};
+use domain::db::Writes;
 use entities::{MembershipStatus, UserId, WorkspaceId, membership};
-use sea_orm::{ActiveEnum, ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+};
 use serde_json::json;
 
 use crate::access::api_keys::refuse_api_keys;
@@ -45,7 +49,7 @@ async fn target<C: ConnectionTrait>(
 }
 
 /// Deactivates an active member: status DEACTIVATED, their sessions refused from commit on
-/// (and ended by the worker), optionally their API keys too.
+/// (and ended by the worker), optionally their API keys too. Its writes are sent at once.
 pub async fn deactivate_user<C: ConnectionTrait>(
     db: &C,
     acting: Acting<'_>,
@@ -84,17 +88,32 @@ pub async fn deactivate_user<C: ConnectionTrait>(
         return Err(ApiError::Rejected(errors));
     }
 
-    let mut deactivated: membership::ActiveModel = candidate.membership.clone().into();
-    deactivated.status = Set(MembershipStatus::Deactivated);
-    deactivated.deactivated_at = Set(Some(now));
-    deactivated.sessions_valid_after = Set(Some(now));
-    let membership = deactivated.update(db).await?;
+    let membership = membership::Model {
+        status: MembershipStatus::Deactivated,
+        deactivated_at: Some(now),
+        sessions_valid_after: Some(now),
+        ..candidate.membership.clone()
+    };
+    let mut writes = Writes::new(db.get_database_backend());
+    writes.push(
+        &membership::Entity::update_many()
+            .col_expr(membership::Column::Status, Expr::value(membership.status))
+            .col_expr(
+                membership::Column::DeactivatedAt,
+                Expr::value(membership.deactivated_at),
+            )
+            .col_expr(
+                membership::Column::SessionsValidAfter,
+                Expr::value(membership.sessions_valid_after),
+            )
+            .filter(membership::Column::Id.eq(membership.id)),
+    );
     let mut jobs = vec![Job::EndSessions {
         workspace_id: workspace.id,
         user_ids: vec![request.user_id],
     }];
     if request.revoke_api_keys {
-        refuse_api_keys(db, workspace.id, &[request.user_id], now).await?;
+        refuse_api_keys(&mut writes, workspace.id, &[request.user_id], now);
         jobs.push(Job::RevokeApiKeys {
             workspace_id: workspace.id,
             user_ids: vec![request.user_id],
@@ -104,9 +123,9 @@ pub async fn deactivate_user<C: ConnectionTrait>(
             ),
         });
     }
-    audit::record(
-        db,
-        AuditEvent {
+    audit::add_many(
+        &mut writes,
+        vec![AuditEvent {
             workspace_id: workspace.id,
             actor: Some(principal.actor),
             action: "team_membership_deactivate",
@@ -117,11 +136,18 @@ pub async fn deactivate_user<C: ConnectionTrait>(
                 "revoke_api_keys": request.revoke_api_keys,
             }),
             request_id,
-        },
+        }],
         now,
-    )
-    .await?;
-    let recorded = record(db, principal, workspace.id, "deactivate_user", jobs, now).await?;
+    );
+    let recorded = record(
+        &mut writes,
+        principal,
+        workspace.id,
+        "deactivate_user",
+        jobs,
+        now,
+    );
+    writes.execute(db).await?;
     Ok(Deactivated {
         candidate: Candidate {
             membership,

@@ -13,12 +13,12 @@ pub mod transfer;
 
 use chrono::{DateTime, Utc};
 use domain::Job;
+use domain::db::Writes;
 use entities::{WorkspaceId, offboarding};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::EntityTrait;
 use uuid::Uuid;
 
 use crate::access::Principal;
-use crate::error::ApiError;
 use crate::text::Reason;
 
 /// The most members one `removeMembers` call takes.
@@ -30,31 +30,33 @@ pub struct Recorded {
     pub outbox_ids: Vec<Uuid>,
 }
 
-/// Writes the offboarding row and one outbox row per job, in the caller's transaction.
-pub async fn record<C: ConnectionTrait>(
-    db: &C,
+/// The offboarding row and one outbox row per job, sent with the other writes of the caller's
+/// batch.
+pub fn record(
+    writes: &mut Writes,
     principal: &Principal,
     workspace_id: WorkspaceId,
     kind: &str,
     jobs: Vec<Job>,
     now: DateTime<Utc>,
-) -> Result<Recorded, ApiError> {
+) -> Recorded {
     let (actor_user_id, actor_api_key_id) = principal.actor.columns();
-    let offboarding = offboarding::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        workspace_id: Set(workspace_id),
-        actor_user_id: Set(actor_user_id),
-        actor_api_key_id: Set(actor_api_key_id),
-        kind: Set(kind.to_owned()),
-        created_at: Set(now),
-    }
-    .insert(db)
-    .await?;
-    let outbox_ids = domain::outbox::enqueue(db, offboarding.id, jobs, now).await?;
-    Ok(Recorded {
+    let offboarding = offboarding::Model {
+        id: Uuid::now_v7(),
+        workspace_id,
+        actor_user_id,
+        actor_api_key_id,
+        kind: kind.to_owned(),
+        created_at: now,
+    };
+    writes.push(&offboarding::Entity::insert(
+        offboarding::ActiveModel::from(offboarding.clone()),
+    ));
+    let outbox_ids = domain::outbox::add_jobs(writes, offboarding.id, jobs, now);
+    Recorded {
         offboarding,
         outbox_ids,
-    })
+    }
 }
 
 /// The reason kept with a removal or deactivation; a blank one is none.

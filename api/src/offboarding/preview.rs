@@ -4,8 +4,8 @@
 use std::collections::{HashMap, HashSet};
 
 use entities::{
-    MembershipStatus, OrganizationId, Role, UserId, WorkspaceId, api_key, campaign, membership,
-    rule, workspace,
+    MembershipStatus, OrganizationId, Role, UserId, WorkspaceId, campaign, membership, rule,
+    workspace,
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter, QuerySelect,
@@ -18,8 +18,7 @@ use crate::error::{ApiError, UserError};
 use crate::offboarding::MAX_MEMBERS_PER_CALL;
 use crate::offboarding::contacts::ContactDuties;
 use crate::offboarding::guards::member_ids;
-use crate::offboarding::remove::{Assessment, assess};
-use crate::people::members::groups_of;
+use crate::offboarding::remove::{Assessment, Facts, assess};
 
 /// Who the member is; `None` for an id that is not a live member of the workspace.
 pub struct PreviewedPerson {
@@ -74,9 +73,13 @@ pub async fn removal_preview<C: ConnectionTrait>(
         candidates,
         duties,
         errors,
+        facts: Facts {
+            mut groups,
+            api_keys_of,
+            ..
+        },
     } = assess(db, principal, &workspace, user_ids, &[]).await?;
     let live: Vec<UserId> = candidates.keys().copied().collect();
-    let mut groups = groups_of(db, workspace.id, &live).await?;
     let elsewhere = memberships_elsewhere(db, &workspace, &live).await?;
     let campaigns = count_by(
         db,
@@ -87,16 +90,13 @@ pub async fn removal_preview<C: ConnectionTrait>(
         &live,
     )
     .await?;
-    let api_keys = count_by(
-        db,
-        api_key::Entity::find()
-            .filter(api_key::Column::WorkspaceId.eq(workspace.id))
-            .filter(api_key::Column::CreatedBy.is_in(live.iter().copied()))
-            .filter(api_key::Column::RevokedAt.is_null()),
-        api_key::Column::CreatedBy,
-        &live,
-    )
-    .await?;
+    let mut api_keys: HashMap<UserId, u64> = HashMap::new();
+    for creator in api_keys_of
+        .into_iter()
+        .filter(|id| candidates.contains_key(id))
+    {
+        *api_keys.entry(creator).or_default() += 1;
+    }
     let rules = count_by(
         db,
         rule::Entity::find()
@@ -118,12 +118,7 @@ pub async fn removal_preview<C: ConnectionTrait>(
                     email: candidate.user.email.clone(),
                     status: candidate.membership.status,
                     role: candidate.membership.role,
-                    groups: groups
-                        .remove(&user_id)
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|g| g.name)
-                        .collect(),
+                    groups: groups.remove(&user_id).unwrap_or_default(),
                     other_workspaces: other.map_or(0, |o| o.workspaces),
                     other_organizations: other.map_or(0, |o| o.organizations.len() as u64),
                 }

@@ -5,15 +5,13 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use domain::Job;
 use domain::audit::{self, AuditEvent};
+use domain::db::Writes;
 use entities::{
-    MembershipStatus, OrganizationId, UserId, WorkspaceId, api_key, group_membership, invitation,
+    MembershipStatus, UserId, WorkspaceId, api_key, application, group_membership, invitation,
     membership, user_group, workspace,
 };
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QuerySelect,
-    RelationTrait,
-};
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, UnionType};
+use sea_orm::{ActiveEnum, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -21,13 +19,13 @@ use crate::access::api_keys::refuse_api_keys;
 use crate::access::{Acting, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::offboarding::contacts::{
-    self, ContactDuties, Move, Reassignment, apply_moves, contact_duties, plan_moves,
+    self, ContactDuties, Move, Reassignment, apply_moves, duties_of, plan_moves,
 };
 use crate::offboarding::guards::{
     Candidate, authorize_and_lock, check_target, last_owner_errors, load_candidates, member_ids,
 };
 use crate::offboarding::{MAX_MEMBERS_PER_CALL, Recorded, kept_reason, record};
-use crate::people::members::{groups_of, in_workspace_groups};
+use crate::people::members::in_workspace_groups;
 use crate::text::Reason;
 
 pub struct RemoveRequest {
@@ -66,10 +64,12 @@ pub struct Assessment {
     pub duties: HashMap<UserId, ContactDuties>,
     /// Every blocking reason, each naming its member.
     pub errors: Vec<UserError>,
+    /// What leaving would take from them, for the writes and the answer.
+    pub facts: Facts,
 }
 
 /// Checks every rule of removal for these members, given the contact duties the same call moves
-/// away (`moves`); a constant number of statements, however many members.
+/// away (`moves`): two statements (three when an owner leaves), however many members.
 pub async fn assess<C: ConnectionTrait>(
     db: &C,
     principal: &Principal,
@@ -88,7 +88,8 @@ pub async fn assess<C: ConnectionTrait>(
         .filter(|id| !blocked.contains(id))
         .filter_map(|id| candidates.get(id))
         .collect();
-    let duties = contact_duties(db, workspace, &user_ids).await?;
+    let (facts, applications) = Facts::read(db, workspace, &user_ids).await?;
+    let duties = duties_of(workspace, &user_ids, applications);
     for candidate in &leaving {
         let remaining = duties
             .get(&candidate.user.id)
@@ -114,6 +115,7 @@ pub async fn assess<C: ConnectionTrait>(
         candidates,
         duties,
         errors,
+        facts,
     })
 }
 
@@ -135,6 +137,7 @@ pub async fn remove_members<C: ConnectionTrait>(
         user_ids,
         candidates,
         mut errors,
+        facts,
         ..
     } = assess(db, principal, &workspace, user_ids, &moves).await?;
     errors.extend(move_errors);
@@ -165,7 +168,7 @@ pub async fn remove_members<C: ConnectionTrait>(
         revoke_api_keys: request.revoke_api_keys,
         reattribute_to: assignee,
     };
-    apply_removal(db, acting, plan).await
+    apply_removal(db, acting, plan, facts).await
 }
 
 /// The person taking over must be an active member who is not being removed in this call.
@@ -215,11 +218,13 @@ impl RemovalPlan<'_> {
     }
 }
 
-/// Writes the removal: a constant number of statements, however many members leave.
+/// Writes the removal, every write at once: one statement on PostgreSQL, however many members
+/// leave (one more per 65,535 values).
 async fn apply_removal<C: ConnectionTrait>(
     db: &C,
     acting: Acting<'_>,
     plan: RemovalPlan<'_>,
+    facts: Facts,
 ) -> Result<Removed, ApiError> {
     let Acting {
         principal,
@@ -227,17 +232,12 @@ async fn apply_removal<C: ConnectionTrait>(
         now,
     } = acting;
     let (user_ids, membership_ids) = (plan.user_ids(), plan.membership_ids());
-    // The groups they are leaving, named in their email; read before they are left.
-    let groups = groups_of(db, plan.workspace.id, &user_ids).await?;
-    soft_delete(db, principal, &membership_ids, plan.reason.as_deref(), now).await?;
-    leave_groups(db, plan.workspace.id, &user_ids, now).await?;
-    let revoked_invitations = revoke_pending_invitations(db, &membership_ids, now).await?;
-    let mut keys_of: Vec<UserId> = Vec::new();
-    if plan.revoke_api_keys {
-        keys_of = api_key_creators(db, plan.workspace.id, &user_ids).await?;
-        refuse_api_keys(db, plan.workspace.id, &user_ids, now).await?;
-    }
-    let still_seated = still_seated(db, plan.workspace.organization_id, &user_ids).await?;
+    let Facts {
+        mut groups,
+        pending_invitations,
+        api_keys_of,
+        seated_elsewhere,
+    } = facts;
     let members: Vec<RemovedMember> = plan
         .leaving
         .iter()
@@ -247,132 +247,242 @@ async fn apply_removal<C: ConnectionTrait>(
                 ..c.membership.clone()
             },
             user: c.user.clone(),
-            seat_freed: !still_seated.contains(&c.user.id),
-            api_keys_revoked: keys_of.iter().filter(|id| **id == c.user.id).count(),
+            seat_freed: !seated_elsewhere.contains(&c.user.id),
+            api_keys_revoked: if plan.revoke_api_keys {
+                api_keys_of.iter().filter(|id| **id == c.user.id).count()
+            } else {
+                0
+            },
         })
         .collect();
-    let entries = audit_entries(&plan, principal, &members, &revoked_invitations, request_id);
-    audit::record_many(db, entries, now).await?;
-    let jobs = removal_jobs(&plan, user_ids, groups);
+
+    let mut writes = Writes::new(db.get_database_backend());
+    soft_delete(
+        &mut writes,
+        principal,
+        &membership_ids,
+        plan.reason.as_deref(),
+        now,
+    );
+    leave_groups(&mut writes, plan.workspace.id, &user_ids, now);
+    if !pending_invitations.is_empty() {
+        revoke_invitations(&mut writes, &pending_invitations, now);
+    }
+    if plan.revoke_api_keys {
+        refuse_api_keys(&mut writes, plan.workspace.id, &user_ids, now);
+    }
+    let entries = audit_entries(&plan, principal, &members, &pending_invitations, request_id);
+    audit::add_many(&mut writes, entries, now);
+    let jobs = removal_jobs(&plan, user_ids, &mut groups);
     let recorded = record(
-        db,
+        &mut writes,
         principal,
         plan.workspace.id,
         "remove_members",
         jobs,
         now,
-    )
-    .await?;
+    );
+    writes.execute(db).await?;
     Ok(Removed { members, recorded })
 }
 
 /// Marks the memberships removed; their sessions are refused from this instant.
-async fn soft_delete<C: ConnectionTrait>(
-    db: &C,
+fn soft_delete(
+    writes: &mut Writes,
     principal: &Principal,
     membership_ids: &[Uuid],
     reason: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    membership::Entity::update_many()
-        .col_expr(membership::Column::DeletedAt, Expr::value(Some(now)))
-        .col_expr(
-            membership::Column::RemovedBy,
-            Expr::value(Some(principal.user_id)),
-        )
-        .col_expr(
-            membership::Column::RemovalReason,
-            Expr::value(reason.map(str::to_owned)),
-        )
-        .col_expr(
-            membership::Column::SessionsValidAfter,
-            Expr::value(Some(now)),
-        )
-        .filter(membership::Column::Id.is_in(membership_ids.iter().copied()))
-        .exec(db)
-        .await?;
-    Ok(())
+) {
+    writes.push(
+        &membership::Entity::update_many()
+            .col_expr(membership::Column::DeletedAt, Expr::value(Some(now)))
+            .col_expr(
+                membership::Column::RemovedBy,
+                Expr::value(Some(principal.user_id)),
+            )
+            .col_expr(
+                membership::Column::RemovalReason,
+                Expr::value(reason.map(str::to_owned)),
+            )
+            .col_expr(
+                membership::Column::SessionsValidAfter,
+                Expr::value(Some(now)),
+            )
+            .filter(membership::Column::Id.is_in(membership_ids.iter().copied())),
+    );
 }
 
 /// Takes them out of this workspace's groups (a restore brings back exactly these).
-async fn leave_groups<C: ConnectionTrait>(
-    db: &C,
+fn leave_groups(
+    writes: &mut Writes,
     workspace_id: WorkspaceId,
     user_ids: &[UserId],
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    group_membership::Entity::update_many()
-        .col_expr(group_membership::Column::DeletedAt, Expr::value(Some(now)))
-        .filter(group_membership::Column::UserId.is_in(user_ids.iter().copied()))
-        .filter(group_membership::Column::DeletedAt.is_null())
-        .filter(in_workspace_groups(workspace_id))
-        .exec(db)
-        .await?;
-    Ok(())
+) {
+    writes.push(
+        &group_membership::Entity::update_many()
+            .col_expr(group_membership::Column::DeletedAt, Expr::value(Some(now)))
+            .filter(group_membership::Column::UserId.is_in(user_ids.iter().copied()))
+            .filter(group_membership::Column::DeletedAt.is_null())
+            .filter(in_workspace_groups(workspace_id)),
+    );
 }
 
-/// Revokes the invitations still open for these memberships; returns (invitation, membership).
-async fn revoke_pending_invitations<C: ConnectionTrait>(
-    db: &C,
-    membership_ids: &[Uuid],
-    now: DateTime<Utc>,
-) -> Result<Vec<(Uuid, Uuid)>, ApiError> {
-    let pending: Vec<(Uuid, Uuid)> = invitation::Entity::find()
-        .select_only()
-        .column(invitation::Column::Id)
-        .column(invitation::Column::MembershipId)
-        .filter(invitation::Column::MembershipId.is_in(membership_ids.iter().copied()))
-        .filter(invitation::Column::RevokedAt.is_null())
-        .filter(invitation::Column::AcceptedAt.is_null())
-        .into_tuple()
-        .all(db)
-        .await?;
-    if !pending.is_empty() {
-        invitation::Entity::update_many()
+fn revoke_invitations(writes: &mut Writes, invitations: &[(Uuid, UserId)], now: DateTime<Utc>) {
+    writes.push(
+        &invitation::Entity::update_many()
             .col_expr(invitation::Column::RevokedAt, Expr::value(Some(now)))
-            .filter(invitation::Column::Id.is_in(pending.iter().map(|(id, _)| *id)))
-            .exec(db)
+            .filter(invitation::Column::Id.is_in(invitations.iter().map(|(id, _)| *id))),
+    );
+}
+
+/// What leaving would take from these people, read in one statement with the applications
+/// they are the technical contact of (the rules need those).
+pub struct Facts {
+    /// The names of the workspace's groups each is in, for their email.
+    pub groups: HashMap<UserId, Vec<String>>,
+    /// Their invitations to this workspace still open, as (invitation, person).
+    pub pending_invitations: Vec<(Uuid, UserId)>,
+    /// The creator of each of their keys in this workspace still in use, one entry per key.
+    pub api_keys_of: Vec<UserId>,
+    /// Those with a live membership in another workspace of the organization: they keep their
+    /// seat.
+    pub seated_elsewhere: HashSet<UserId>,
+}
+
+impl Facts {
+    /// The facts, and the applications as (technical contact, application id, name).
+    async fn read<C: ConnectionTrait>(
+        db: &C,
+        workspace: &workspace::Model,
+        user_ids: &[UserId],
+    ) -> Result<(Facts, Vec<(UserId, Uuid, String)>), ApiError> {
+        // One row per fact, (kind, person, id, name): a UNION ALL of one SELECT per kind.
+        let kind = |kind: &str| Expr::val(kind.to_owned());
+        let no_id = || Expr::val(None::<Uuid>);
+        let no_name = || Expr::val(None::<String>);
+        let people = || user_ids.iter().copied();
+        let live_membership_here = || {
+            Condition::all()
+                .add(
+                    Expr::col((membership::Entity, membership::Column::WorkspaceId))
+                        .eq(workspace.id),
+                )
+                .add(Expr::col((membership::Entity, membership::Column::UserId)).is_in(people()))
+                .add(Expr::col((membership::Entity, membership::Column::DeletedAt)).is_null())
+        };
+        let mut query = Query::select()
+            .expr_as(kind("application"), "kind")
+            .expr_as(
+                Expr::col(application::Column::TechnicalContactId),
+                "user_id",
+            )
+            .expr_as(Expr::col(application::Column::Id), "id")
+            .expr_as(Expr::col(application::Column::Name), "name")
+            .from(application::Entity)
+            .and_where(application::Column::WorkspaceId.eq(workspace.id))
+            .and_where(application::Column::TechnicalContactId.is_in(people()))
+            .to_owned();
+        let groups = Query::select()
+            .expr(kind("group"))
+            .expr(Expr::col((
+                group_membership::Entity,
+                group_membership::Column::UserId,
+            )))
+            .expr(no_id())
+            .expr(Expr::col((user_group::Entity, user_group::Column::Name)))
+            .from(group_membership::Entity)
+            .inner_join(
+                user_group::Entity,
+                Expr::col((user_group::Entity, user_group::Column::Id))
+                    .equals((group_membership::Entity, group_membership::Column::GroupId)),
+            )
+            .and_where(group_membership::Column::UserId.is_in(people()))
+            .and_where(group_membership::Column::DeletedAt.is_null())
+            .and_where(user_group::Column::WorkspaceId.eq(workspace.id))
+            .to_owned();
+        let invitations = Query::select()
+            .expr(kind("invitation"))
+            .expr(Expr::col((membership::Entity, membership::Column::UserId)))
+            .expr(Expr::col((invitation::Entity, invitation::Column::Id)))
+            .expr(no_name())
+            .from(invitation::Entity)
+            .inner_join(
+                membership::Entity,
+                Expr::col((membership::Entity, membership::Column::Id))
+                    .equals((invitation::Entity, invitation::Column::MembershipId)),
+            )
+            .cond_where(live_membership_here())
+            .and_where(invitation::Column::RevokedAt.is_null())
+            .and_where(invitation::Column::AcceptedAt.is_null())
+            .to_owned();
+        let api_keys = Query::select()
+            .expr(kind("api_key"))
+            .expr(Expr::col(api_key::Column::CreatedBy))
+            .expr(Expr::col(api_key::Column::Id))
+            .expr(no_name())
+            .from(api_key::Entity)
+            .and_where(api_key::Column::WorkspaceId.eq(workspace.id))
+            .and_where(api_key::Column::CreatedBy.is_in(people()))
+            .and_where(api_key::Column::RevokedAt.is_null())
+            .to_owned();
+        let seats = Query::select()
+            .expr(kind("seat"))
+            .expr(Expr::col((membership::Entity, membership::Column::UserId)))
+            .expr(no_id())
+            .expr(no_name())
+            .from(membership::Entity)
+            .inner_join(
+                workspace::Entity,
+                Expr::col((workspace::Entity, workspace::Column::Id))
+                    .equals((membership::Entity, membership::Column::WorkspaceId)),
+            )
+            .and_where(workspace::Column::OrganizationId.eq(workspace.organization_id))
+            .and_where(membership::Column::WorkspaceId.ne(workspace.id))
+            .and_where(membership::Column::UserId.is_in(people()))
+            .and_where(membership::Column::DeletedAt.is_null())
+            .to_owned();
+        query
+            .union(UnionType::All, groups)
+            .union(UnionType::All, invitations)
+            .union(UnionType::All, api_keys)
+            .union(UnionType::All, seats)
+            .order_by("kind", Order::Asc)
+            .order_by("name", Order::Asc);
+        let rows = db
+            .query_all_raw(db.get_database_backend().build(&query))
             .await?;
+        let mut facts = Facts {
+            groups: HashMap::new(),
+            pending_invitations: Vec::new(),
+            api_keys_of: Vec::new(),
+            seated_elsewhere: HashSet::new(),
+        };
+        let mut applications = Vec::new();
+        for row in rows {
+            let kind: String = row.try_get("", "kind")?;
+            let user_id: UserId = row.try_get("", "user_id")?;
+            match kind.as_str() {
+                "application" => {
+                    applications.push((user_id, row.try_get("", "id")?, row.try_get("", "name")?));
+                }
+                "group" => facts
+                    .groups
+                    .entry(user_id)
+                    .or_default()
+                    .push(row.try_get("", "name")?),
+                "invitation" => facts
+                    .pending_invitations
+                    .push((row.try_get("", "id")?, user_id)),
+                "api_key" => facts.api_keys_of.push(user_id),
+                _ => {
+                    facts.seated_elsewhere.insert(user_id);
+                }
+            }
+        }
+        Ok((facts, applications))
     }
-    Ok(pending)
-}
-
-/// The creator of each key of theirs still in use, one entry per key.
-async fn api_key_creators<C: ConnectionTrait>(
-    db: &C,
-    workspace_id: WorkspaceId,
-    user_ids: &[UserId],
-) -> Result<Vec<UserId>, ApiError> {
-    Ok(api_key::Entity::find()
-        .select_only()
-        .column(api_key::Column::CreatedBy)
-        .filter(api_key::Column::WorkspaceId.eq(workspace_id))
-        .filter(api_key::Column::CreatedBy.is_in(user_ids.iter().copied()))
-        .filter(api_key::Column::RevokedAt.is_null())
-        .into_tuple()
-        .all(db)
-        .await?)
-}
-
-/// Those of them who keep a membership elsewhere in the organization, and so their seat.
-async fn still_seated<C: ConnectionTrait>(
-    db: &C,
-    organization_id: OrganizationId,
-    user_ids: &[UserId],
-) -> Result<HashSet<UserId>, ApiError> {
-    Ok(membership::Entity::find()
-        .select_only()
-        .column(membership::Column::UserId)
-        .distinct()
-        .join(JoinType::InnerJoin, membership::Relation::Workspace.def())
-        .filter(workspace::Column::OrganizationId.eq(organization_id))
-        .filter(membership::Column::UserId.is_in(user_ids.iter().copied()))
-        .filter(membership::Column::DeletedAt.is_null())
-        .into_tuple::<UserId>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect())
 }
 
 /// One entry per member removed, and one per invitation revoked with them.
@@ -380,7 +490,7 @@ fn audit_entries<'a>(
     plan: &RemovalPlan<'_>,
     principal: &Principal,
     members: &[RemovedMember],
-    revoked_invitations: &[(Uuid, Uuid)],
+    revoked_invitations: &[(Uuid, UserId)],
     request_id: Option<&'a str>,
 ) -> Vec<AuditEvent<'a>> {
     let audit = |action, target_user_id, metadata| AuditEvent {
@@ -410,20 +520,13 @@ fn audit_entries<'a>(
             )
         })
         .collect();
-    let person_of: HashMap<Uuid, UserId> = plan
-        .leaving
-        .iter()
-        .map(|c| (c.membership.id, c.user.id))
-        .collect();
-    for (invitation_id, membership_id) in revoked_invitations {
-        if let Some(user_id) = person_of.get(membership_id) {
-            entries.push(audit(
-                "invitation_revoke",
-                *user_id,
-                json!({ "invitation_id": invitation_id, "reason": "member removed" }),
-            ));
-        }
-    }
+    entries.extend(revoked_invitations.iter().map(|(invitation_id, user_id)| {
+        audit(
+            "invitation_revoke",
+            *user_id,
+            json!({ "invitation_id": invitation_id, "reason": "member removed" }),
+        )
+    }));
     entries
 }
 
@@ -431,7 +534,7 @@ fn audit_entries<'a>(
 fn removal_jobs(
     plan: &RemovalPlan<'_>,
     user_ids: Vec<UserId>,
-    mut groups: HashMap<UserId, Vec<user_group::Model>>,
+    groups: &mut HashMap<UserId, Vec<String>>,
 ) -> Vec<Job> {
     let workspace = plan.workspace;
     let mut jobs = vec![
@@ -466,12 +569,7 @@ fn removal_jobs(
                 email: c.user.email.clone(),
                 name: c.user.name.clone(),
                 workspace_name: workspace.name.clone(),
-                groups: groups
-                    .remove(&c.user.id)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|g| g.name)
-                    .collect(),
+                groups: groups.remove(&c.user.id).unwrap_or_default(),
                 reason: plan.reason.clone(),
             }),
     );
