@@ -53,7 +53,8 @@ where
 #[derive(InputObject, Default)]
 pub struct MemberFilterInput {
     /// Matches anywhere in a member's name or email, ignoring case ("smith" finds
-    /// "Anna Goldsmith" and "j.smith@…").
+    /// "Anna Goldsmith" and "j.smith@…"); a text of one or two characters matches the start
+    /// of the name or the email ("an" finds "Anna Goldsmith", not "Joanna").
     search: Option<SearchText>,
     /// Only these statuses; all of them when absent. Removed members are never listed.
     statuses: Option<Vec<StatusValue>>,

@@ -7,7 +7,7 @@ use entities::{
     user_group,
 };
 use sea_orm::sea_query::{
-    Condition, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, SimpleExpr,
+    Condition, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement, SimpleExpr,
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, JoinType,
@@ -16,7 +16,7 @@ use sea_orm::{
 
 use crate::access::{Permission, Principal};
 use crate::error::ApiError;
-use crate::people::{Page, contains_pattern, decode_cursor, keep_page};
+use crate::people::{Page, contains_pattern, decode_cursor, keep_page, starts_with_pattern};
 use crate::text::{CursorText, SearchText};
 
 /// A search counts its matches up to this many; past it, the list's total is a floor.
@@ -75,23 +75,35 @@ pub async fn list_members<C: ConnectionTrait>(
             }
             let few = matches <= SEARCH_COUNTED_UP_TO;
             let matching = search.paging(few);
-            (Ord::min(matches, SEARCH_COUNTED_UP_TO), few, Some(matching))
+            (
+                Ord::min(matches, SEARCH_COUNTED_UP_TO),
+                few,
+                Some((matching, few)),
+            )
         }
     };
 
     let mut page = membership::Entity::find()
         .filter(live_memberships(workspace_id, statuses))
         .join(JoinType::InnerJoin, membership::Relation::User.def());
-    if let Some(matching) = matching {
+    let mut sort_matches = false;
+    if let Some((matching, few)) = matching {
         page = page.filter(matching);
+        sort_matches = few;
     }
     if let Some(after) = after {
         page = page.filter(user::Column::Email.gt(after));
     }
-    let page = page
-        .select_also(user::Entity)
-        .order_by_asc(user::Column::Email)
-        .limit(first + 1);
+    let page = page.select_also(user::Entity).limit(first + 1);
+    let page = if sort_matches {
+        // At most SEARCH_COUNTED_UP_TO matches: fetched through the search's indexes and
+        // sorted, in the same order as the email (same collation), rather than found by
+        // walking every member in email order. An expression keeps the planner off the email
+        // index's order.
+        page.order_by(Expr::cust(r#""user"."email" || ''"#), Order::Asc)
+    } else {
+        page.order_by_asc(user::Column::Email)
+    };
     let rows: Vec<(membership::Model, user::Model)> = if search.is_some() {
         let page = planned_with_values(page.build(db.get_database_backend()));
         db.query_all_raw(page)
@@ -179,39 +191,71 @@ async fn count_rows<C: ConnectionTrait>(db: &C, rows: SelectStatement) -> Result
 
 /// How a search finds the people it matches.
 ///
-/// Everywhere, a `LIKE '%text%'` on the lower-cased name and on the email. PostgreSQL serves it
-/// from trigram indexes when that pays, and otherwise walks the email order, which finds a page
-/// of a frequent text at once. SQLite can't use an index for it, so when the text has a
-/// trigram (three characters) it also asks the FTS5 trigram index `user_search`: fast to count
-/// any number of matches up to the cap, and to list a few among many people, but slow to list
-/// thousands (they are fetched before they are sorted). So the page uses the index only when
-/// the count found at most [`SEARCH_COUNTED_UP_TO`] matches, and the `LIKE` otherwise.
+/// A text of three characters or more matches anywhere in the lower-cased name or the email
+/// (`LIKE '%text%'`). PostgreSQL serves it from trigram indexes when that pays, and otherwise
+/// walks the email order, which finds a page of a frequent text at once. SQLite can't use an
+/// index for it, so it also asks the FTS5 trigram index `user_search`: fast to count any number
+/// of matches up to the cap, and to list a few among many people, but slow to list thousands
+/// (they are fetched before they are sorted). So the page uses the index only when the count
+/// found at most [`SEARCH_COUNTED_UP_TO`] matches, and the `LIKE` otherwise.
+///
+/// A shorter text matches the start of the name or of the email: one or two characters are
+/// in nearly every name somewhere, and no trigram index holds them, so "anywhere" would read
+/// every member. Their start is a range of a plain index on both backends.
 struct Search {
     pattern: String,
+    /// For a text under three characters, the values starting with it lie in
+    /// `[text, upper bound)`; the bound is missing past the last character Unicode has.
+    prefix_range: Option<(String, Option<String>)>,
     /// The text as an FTS5 string, on SQLite when it has a trigram.
     trigrams: Option<String>,
 }
 
+/// Texts shorter than this match at the start only.
+const TRIGRAM: usize = 3;
+
 impl Search {
     fn new(backend: DbBackend, text: &str) -> Self {
-        let trigrams = (backend == DbBackend::Sqlite && text.chars().count() >= 3)
+        let short = text.chars().count() < TRIGRAM;
+        let trigrams = (backend == DbBackend::Sqlite && !short)
             .then(|| format!("\"{}\"", text.replace('"', "\"\"")));
+        let prefix_range = short.then(|| {
+            let lower = text.to_lowercase();
+            (lower.clone(), after_every_extension_of(&lower))
+        });
         Search {
-            pattern: contains_pattern(text),
+            pattern: if short {
+                starts_with_pattern(text)
+            } else {
+                contains_pattern(text)
+            },
+            prefix_range,
             trigrams,
         }
     }
 
     fn like(&self) -> Condition {
+        let name = Expr::expr(Func::lower(Expr::col((user::Entity, user::Column::Name))));
+        let email = Expr::col((user::Entity, user::Column::Email));
         Condition::any()
-            .add(
-                Expr::expr(Func::lower(Expr::col((user::Entity, user::Column::Name))))
-                    .like(LikeExpr::new(self.pattern.clone()).escape('\\')),
-            )
-            .add(
-                Expr::col((user::Entity, user::Column::Email))
-                    .like(LikeExpr::new(self.pattern.clone()).escape('\\')),
-            )
+            .add(self.matches(name))
+            .add(self.matches(email))
+    }
+
+    /// The pattern on one value, within the prefix's range when the text is short.
+    fn matches(&self, value: Expr) -> Condition {
+        let mut matches = Condition::all().add(
+            value
+                .clone()
+                .like(LikeExpr::new(self.pattern.clone()).escape('\\')),
+        );
+        if let Some((from, until)) = &self.prefix_range {
+            matches = matches.add(value.clone().gte(from.clone()));
+            if let Some(until) = until {
+                matches = matches.add(value.lt(until.clone()));
+            }
+        }
+        matches
     }
 
     /// Up to `cap` rows, one per live membership matched.
@@ -276,6 +320,20 @@ impl Search {
     }
 }
 
+/// The least string greater than every string that starts with `prefix` (its last character
+/// raised by one), if there is one.
+fn after_every_extension_of(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32);
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
 /// A search's statement, to run: on PostgreSQL with its values written into the SQL. With
 /// parameters, PostgreSQL's plan cache settles after five runs on a generic plan, made without
 /// knowing the text, the workspace or the limit, and that plan walks every member in email
@@ -334,4 +392,23 @@ pub fn in_workspace_groups(workspace_id: WorkspaceId) -> SimpleExpr {
             .and_where(user_group::Column::WorkspaceId.eq(workspace_id))
             .take(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::after_every_extension_of;
+
+    #[test]
+    fn a_prefix_range_ends_past_every_string_it_starts() {
+        assert_eq!(after_every_extension_of("ab").as_deref(), Some("ac"));
+        assert_eq!(
+            after_every_extension_of("a\u{d7ff}").as_deref(),
+            Some("a\u{e000}")
+        );
+        assert_eq!(
+            after_every_extension_of("a\u{10ffff}").as_deref(),
+            Some("b")
+        );
+        assert_eq!(after_every_extension_of("\u{10ffff}"), None);
+    }
 }

@@ -64,8 +64,13 @@ pub fn page_size(first: Option<i32>, max: usize) -> Result<u64, ApiError> {
 /// A LIKE pattern matching values that contain `text`, lower-cased, with the wildcard
 /// characters of the user's text escaped (by `\`).
 pub fn contains_pattern(text: &str) -> String {
-    let mut pattern = String::with_capacity(text.len() + 2);
-    pattern.push('%');
+    format!("%{}", starts_with_pattern(text))
+}
+
+/// A LIKE pattern matching values that start with `text`, lower-cased and escaped as
+/// [`contains_pattern`]'s.
+pub fn starts_with_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 1);
     for c in text.trim().to_lowercase().chars() {
         if matches!(c, '%' | '_' | '\\') {
             pattern.push('\\');
@@ -113,5 +118,6 @@ mod tests {
     fn search_text_cannot_smuggle_wildcards() {
         assert_eq!(contains_pattern(" Ada "), "%ada%");
         assert_eq!(contains_pattern("100%_x\\"), "%100\\%\\_x\\\\%");
+        assert_eq!(starts_with_pattern(" A_"), "a\\_%");
     }
 }

@@ -108,7 +108,12 @@ async fn main() {
         ("search, 12 characters inside one email", Some(one), None),
         ("search, 3 characters inside some emails", Some(three), None),
         ("search matching nobody", Some("zzz-nobody"), None),
-        ("search, 2 characters matching nobody", Some("zq"), None),
+        ("search, 2 characters starting nobody", Some("zq"), None),
+        (
+            "search, 1 character starting every email (\"b\")",
+            Some("b"),
+            None,
+        ),
     ] {
         let (p50, p99, total, rows) = percentiles(&app, search, after).await;
         let statements = page_statements(&app, &principal, search, after).await;

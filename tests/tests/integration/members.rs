@@ -110,8 +110,9 @@ async fn pages_follow_each_other_without_gaps_or_repeats(app: TestApp) {
     assert_eq!(data(&answer)["members"]["pageInfo"]["hasNextPage"], false);
 }
 
-/// On SQLite a text of three characters or more is looked up in the FTS5 trigram index and a
-/// shorter one is scanned for; both must mean the same thing.
+/// A text of three characters or more matches anywhere (on SQLite through the FTS5 trigram
+/// index, which must agree with the `LIKE`); a shorter one matches the start of the name or of
+/// the email.
 async fn search_matches_anywhere_in_name_or_email_ignoring_case(app: TestApp) {
     let found = async |text: &str| {
         let variables = json!({ "ws": app.demo.workspace_id, "filter": { "search": text } });
@@ -132,9 +133,19 @@ async fn search_matches_anywhere_in_name_or_email_ignoring_case(app: TestApp) {
         "across the name's space"
     );
     assert_eq!(
-        found("ar").await,
-        ["omar.owner@acme.test"],
-        "two characters"
+        found("mA").await,
+        ["max.member@acme.test"],
+        "two characters: the start of the name or the email"
+    );
+    assert_eq!(
+        found("ME").await,
+        Vec::<String>::new(),
+        "two characters: not inside a word"
+    );
+    assert_eq!(
+        found("d").await,
+        ["dana.deactivated@acme.test"],
+        "one character"
     );
     assert_eq!(found("gus.g").await, ["gus.guest@acme.test"]);
     assert_eq!(found("  ACME.TEST ").await, ALL, "trimmed");
@@ -172,7 +183,16 @@ async fn search_matches_anywhere_in_name_or_email_ignoring_case(app: TestApp) {
         .exec(app.db())
         .await
         .unwrap();
-    assert_eq!(found("'").await, ["o'brien@acme.test"]);
+    assert_eq!(
+        found("O'").await,
+        ["o'brien@acme.test"],
+        "the start of the email"
+    );
+    assert_eq!(
+        found("'").await,
+        Vec::<String>::new(),
+        "not the start of anything"
+    );
     assert_eq!(found("o'brien \\ 100%\"").await, ["o'brien@acme.test"]);
     let page = |after: Option<String>| json!({ "ws": app.demo.workspace_id, "filter": { "search": "O'B" }, "first": 1, "after": after });
     let first = members(&app, app.owner_token(), page(None)).await;
