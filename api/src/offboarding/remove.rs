@@ -10,7 +10,7 @@ use entities::{
     MembershipStatus, UserId, WorkspaceId, api_key, application, group_membership, invitation,
     membership, user_group, workspace,
 };
-use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, UnionType};
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, SelectStatement, UnionType};
 use sea_orm::{ActiveEnum, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
@@ -337,8 +337,9 @@ fn revoke_invitations(writes: &mut Writes, invitations: &[(Uuid, UserId)], now: 
     );
 }
 
-/// What leaving would take from these people, read in one statement with the applications
-/// they are the technical contact of (the rules need those).
+/// What leaving would take from these people, read in one statement per 1,000 of them with the
+/// applications they are the technical contact of (the rules need those).
+#[derive(Default)]
 pub struct Facts {
     /// The names of the workspace's groups each is in, for their email.
     pub groups: HashMap<UserId, Vec<String>>,
@@ -351,6 +352,10 @@ pub struct Facts {
     pub seated_elsewhere: HashSet<UserId>,
 }
 
+/// People per statement of [`Facts::read`]: it binds their ids five times, and SQLite binds at
+/// most 32,766 values.
+const PEOPLE_PER_READ: usize = 1_000;
+
 impl Facts {
     /// The facts, and the applications as (technical contact, application id, name).
     async fn read<C: ConnectionTrait>(
@@ -358,7 +363,45 @@ impl Facts {
         workspace: &workspace::Model,
         user_ids: &[UserId],
     ) -> Result<(Facts, Vec<(UserId, Uuid, String)>), ApiError> {
-        // One row per fact, (kind, person, id, name): a UNION ALL of one SELECT per kind.
+        let mut facts = Facts::default();
+        let mut applications = Vec::new();
+        for people in user_ids.chunks(PEOPLE_PER_READ) {
+            let query = Facts::query(workspace, people);
+            for row in db
+                .query_all_raw(db.get_database_backend().build(&query))
+                .await?
+            {
+                let kind: String = row.try_get("", "kind")?;
+                let user_id: UserId = row.try_get("", "user_id")?;
+                match kind.as_str() {
+                    "application" => {
+                        applications.push((
+                            user_id,
+                            row.try_get("", "id")?,
+                            row.try_get("", "name")?,
+                        ));
+                    }
+                    "group" => facts
+                        .groups
+                        .entry(user_id)
+                        .or_default()
+                        .push(row.try_get("", "name")?),
+                    "invitation" => facts
+                        .pending_invitations
+                        .push((row.try_get("", "id")?, user_id)),
+                    "api_key" => facts.api_keys_of.push(user_id),
+                    _ => {
+                        facts.seated_elsewhere.insert(user_id);
+                    }
+                }
+            }
+        }
+        Ok((facts, applications))
+    }
+
+    /// One row per fact about these people, (kind, person, id, name): a UNION ALL of one
+    /// SELECT per kind.
+    fn query(workspace: &workspace::Model, user_ids: &[UserId]) -> SelectStatement {
         let kind = |kind: &str| Expr::val(kind.to_owned());
         let no_id = || Expr::val(None::<Uuid>);
         let no_name = || Expr::val(None::<String>);
@@ -450,38 +493,7 @@ impl Facts {
             .union(UnionType::All, seats)
             .order_by("kind", Order::Asc)
             .order_by("name", Order::Asc);
-        let rows = db
-            .query_all_raw(db.get_database_backend().build(&query))
-            .await?;
-        let mut facts = Facts {
-            groups: HashMap::new(),
-            pending_invitations: Vec::new(),
-            api_keys_of: Vec::new(),
-            seated_elsewhere: HashSet::new(),
-        };
-        let mut applications = Vec::new();
-        for row in rows {
-            let kind: String = row.try_get("", "kind")?;
-            let user_id: UserId = row.try_get("", "user_id")?;
-            match kind.as_str() {
-                "application" => {
-                    applications.push((user_id, row.try_get("", "id")?, row.try_get("", "name")?));
-                }
-                "group" => facts
-                    .groups
-                    .entry(user_id)
-                    .or_default()
-                    .push(row.try_get("", "name")?),
-                "invitation" => facts
-                    .pending_invitations
-                    .push((row.try_get("", "id")?, user_id)),
-                "api_key" => facts.api_keys_of.push(user_id),
-                _ => {
-                    facts.seated_elsewhere.insert(user_id);
-                }
-            }
-        }
-        Ok((facts, applications))
+        query
     }
 }
 
