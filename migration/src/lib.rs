@@ -6,7 +6,7 @@ mod m20261123_000001_data_model;
 mod m20261123_000002_job_event;
 mod m20261130_000003_member_search;
 mod m20261130_000004_access_version;
-mod m20261130_000005_name_start_index;
+mod m20261130_000005_prefix_indexes;
 
 pub struct Migrator;
 
@@ -31,7 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_job_event::Migration),
             Box::new(m20261130_000003_member_search::Migration),
             Box::new(m20261130_000004_access_version::Migration),
-            Box::new(m20261130_000005_name_start_index::Migration),
+            Box::new(m20261130_000005_prefix_indexes::Migration),
         ]
     }
 }

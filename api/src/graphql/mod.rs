@@ -17,7 +17,7 @@ use async_graphql::extensions::apollo_persisted_queries::{
     ApolloPersistedQueries, LruCacheStorage,
 };
 use async_graphql::{Context, MergedObject, MergedSubscription, Schema, SchemaBuilder};
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -234,7 +234,9 @@ where
     let acting = Acting {
         principal: ctx.principal()?,
         request_id: ctx.request_id(),
-        now: Utc::now(),
+        // To the microsecond, as the databases keep it: what a mutation answers is what a later
+        // read finds (its writes don't read their rows back).
+        now: Utc::now().trunc_subsecs(6),
     };
     let done = match act(txn.db(), acting, input).await {
         Ok(done) => done,

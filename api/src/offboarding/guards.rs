@@ -4,10 +4,8 @@
 use std::collections::{HashMap, HashSet};
 
 use entities::{MembershipStatus, Role, UserId, WorkspaceId, membership, user, workspace};
-use sea_orm::sea_query::{Expr, ExprTrait, LockType};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, JoinType,
-    PaginatorTrait, QueryFilter, QuerySelect, QueryTrait, RelationTrait,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
 };
 
 use crate::access::{Actor, Permission, Principal};
@@ -40,57 +38,89 @@ pub async fn authorize_and_lock<C: ConnectionTrait>(
     principal: &Principal,
     workspace_id: WorkspaceId,
 ) -> Result<workspace::Model, ApiError> {
-    principal.require(Permission::UserManagement, workspace_id)?;
-    let Actor::User(user_id) = principal.actor else {
-        return lock_workspace(db, workspace_id)
-            .await?
-            .ok_or(ApiError::NotFound("workspace"));
-    };
-    let (workspace, current) = lock_workspace_reading_member(db, workspace_id, user_id)
-        .await?
-        .ok_or(ApiError::NotFound("workspace"))?;
-    // The caller was checked before the lock; a call that waited for it may find them removed,
-    // deactivated or given another role by the call it waited for.
-    match current {
-        Some(current) if current.status == MembershipStatus::Active => {
-            if current.role != principal.role {
-                return Err(ApiError::Forbidden(
-                    "your role in this workspace changed while this request waited: send it again"
-                        .into(),
-                ));
-            }
-        }
-        _ => return Err(ApiError::Unauthenticated),
+    let workspace = authorize_and_lock_unchecked(db, principal, workspace_id).await?;
+    if let Actor::User(user_id) = principal.actor {
+        let current = membership::Entity::find()
+            .filter(membership::Column::WorkspaceId.eq(workspace_id))
+            .filter(membership::Column::UserId.eq(user_id))
+            .filter(membership::Column::DeletedAt.is_null())
+            .one(db)
+            .await?;
+        check_caller(principal, current.as_ref())?;
     }
     Ok(workspace)
 }
 
-/// [`lock_workspace`], reading in the same statement the person's live membership there, as
-/// it is once the lock is held: one round trip instead of two while holding it.
-async fn lock_workspace_reading_member<C: ConnectionTrait>(
+/// [`authorize_and_lock`], then the live memberships of these people as [`load_candidates`]
+/// reads them, the caller's read in the same statement: one round trip fewer while the lock is
+/// held. (The caller can't be read with the lock itself: on PostgreSQL a statement that waited
+/// for a row lock sees the other rows it joins as they were before it waited.)
+pub async fn authorize_lock_and_load<C: ConnectionTrait>(
     db: &C,
+    principal: &Principal,
     workspace_id: WorkspaceId,
-    user_id: UserId,
-) -> Result<Option<(workspace::Model, Option<membership::Model>)>, DbErr> {
-    let live_membership =
-        workspace::Relation::Membership
-            .def()
-            .on_condition(move |_, membership_table| {
-                Condition::all()
-                    .add(
-                        Expr::col((membership_table.clone(), membership::Column::UserId))
-                            .eq(user_id),
-                    )
-                    .add(Expr::col((membership_table, membership::Column::DeletedAt)).is_null())
-            });
-    let mut query = workspace::Entity::find_by_id(workspace_id)
-        .join(JoinType::LeftJoin, live_membership)
-        .select_also(membership::Entity);
-    if db.get_database_backend() == DbBackend::Postgres {
-        // The workspace row only: PostgreSQL can't lock the nullable side of an outer join.
-        QueryTrait::query(&mut query).lock_with_tables(LockType::Update, [workspace::Entity]);
+    user_ids: &[UserId],
+) -> Result<
+    (
+        workspace::Model,
+        HashMap<UserId, Candidate>,
+        HashSet<UserId>,
+    ),
+    ApiError,
+> {
+    let workspace = authorize_and_lock_unchecked(db, principal, workspace_id).await?;
+    let Actor::User(caller) = principal.actor else {
+        let (candidates, removed) = load_candidates(db, workspace_id, user_ids).await?;
+        return Ok((workspace, candidates, removed));
+    };
+    let named = user_ids.contains(&caller);
+    let mut with_caller = user_ids.to_vec();
+    if !named {
+        with_caller.push(caller);
     }
-    query.one(db).await
+    let (mut candidates, mut removed) = load_candidates(db, workspace_id, &with_caller).await?;
+    check_caller(
+        principal,
+        candidates.get(&caller).map(|caller| &caller.membership),
+    )?;
+    if !named {
+        candidates.remove(&caller);
+        removed.remove(&caller);
+    }
+    Ok((workspace, candidates, removed))
+}
+
+async fn authorize_and_lock_unchecked<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    workspace_id: WorkspaceId,
+) -> Result<workspace::Model, ApiError> {
+    principal.require(Permission::UserManagement, workspace_id)?;
+    lock_workspace(db, workspace_id)
+        .await?
+        .ok_or(ApiError::NotFound("workspace"))
+}
+
+/// The caller was checked before the lock; a call that waited for it may find them removed,
+/// deactivated or given another role by the call it waited for. `current`: their live
+/// membership, read once the lock is held.
+fn check_caller(
+    principal: &Principal,
+    current: Option<&membership::Model>,
+) -> Result<(), ApiError> {
+    match current {
+        Some(current) if current.status == MembershipStatus::Active => {
+            if current.role == principal.role {
+                Ok(())
+            } else {
+                Err(ApiError::Forbidden(
+                    "your role in this workspace changed while this request waited: send it again"
+                        .into(),
+                ))
+            }
+        }
+        _ => Err(ApiError::Unauthenticated),
+    }
 }
 
 /// The live memberships of these people in the workspace (one statement), and which of the

@@ -17,7 +17,7 @@ use crate::access::Principal;
 use crate::error::{ApiError, UserError};
 use crate::offboarding::MAX_MEMBERS_PER_CALL;
 use crate::offboarding::contacts::ContactDuties;
-use crate::offboarding::guards::member_ids;
+use crate::offboarding::guards::{load_candidates, member_ids};
 use crate::offboarding::remove::{Assessment, Facts, assess};
 
 /// Who the member is; `None` for an id that is not a live member of the workspace.
@@ -68,6 +68,7 @@ pub async fn removal_preview<C: ConnectionTrait>(
         .one(db)
         .await?
         .ok_or(ApiError::NotFound("workspace"))?;
+    let loaded = load_candidates(db, workspace.id, &user_ids).await?;
     let Assessment {
         user_ids,
         candidates,
@@ -78,7 +79,7 @@ pub async fn removal_preview<C: ConnectionTrait>(
             api_keys_of,
             ..
         },
-    } = assess(db, principal, &workspace, user_ids, &[]).await?;
+    } = assess(db, principal, &workspace, user_ids, loaded, &[]).await?;
     let live: Vec<UserId> = candidates.keys().copied().collect();
     let elsewhere = memberships_elsewhere(db, &workspace, &live).await?;
     let campaigns = count_by(

@@ -22,7 +22,7 @@ use crate::offboarding::contacts::{
     self, ContactDuties, Move, Reassignment, apply_moves, duties_of, plan_moves,
 };
 use crate::offboarding::guards::{
-    Candidate, authorize_and_lock, check_target, last_owner_errors, load_candidates, member_ids,
+    Candidate, authorize_lock_and_load, check_target, last_owner_errors, member_ids,
 };
 use crate::offboarding::{MAX_MEMBERS_PER_CALL, Recorded, kept_reason, record};
 use crate::people::members::in_workspace_groups;
@@ -68,16 +68,17 @@ pub struct Assessment {
     pub facts: Facts,
 }
 
-/// Checks every rule of removal for these members, given the contact duties the same call moves
-/// away (`moves`): two statements (three when an owner leaves), however many members.
+/// Checks every rule of removal for these members (their live memberships `candidates`, and
+/// those `removed` before), given the contact duties the same call moves away (`moves`): one
+/// statement per 1,000 members, and one more when an owner leaves.
 pub async fn assess<C: ConnectionTrait>(
     db: &C,
     principal: &Principal,
     workspace: &workspace::Model,
     user_ids: Vec<UserId>,
+    (candidates, removed): (HashMap<UserId, Candidate>, HashSet<UserId>),
     moves: &[Move],
 ) -> Result<Assessment, ApiError> {
-    let (candidates, removed) = load_candidates(db, workspace.id, &user_ids).await?;
     let mut errors: Vec<UserError> = user_ids
         .iter()
         .filter_map(|id| check_target(principal, *id, &candidates, &removed, "remove"))
@@ -130,7 +131,8 @@ pub async fn remove_members<C: ConnectionTrait>(
     let user_ids = member_ids(request.user_ids, MAX_MEMBERS_PER_CALL)?;
     let reason = kept_reason(request.reason);
     contacts::validate(&request.contact_reassignments)?;
-    let workspace = authorize_and_lock(db, principal, request.workspace_id).await?;
+    let (workspace, candidates, removed) =
+        authorize_lock_and_load(db, principal, request.workspace_id, &user_ids).await?;
     let (moves, move_errors) =
         plan_moves(db, &workspace, &request.contact_reassignments, &user_ids).await?;
     let Assessment {
@@ -139,7 +141,15 @@ pub async fn remove_members<C: ConnectionTrait>(
         mut errors,
         facts,
         ..
-    } = assess(db, principal, &workspace, user_ids, &moves).await?;
+    } = assess(
+        db,
+        principal,
+        &workspace,
+        user_ids,
+        (candidates, removed),
+        &moves,
+    )
+    .await?;
     errors.extend(move_errors);
     let assignee = match request.reattribute_to {
         None => Ok(workspace.system_user_id),

@@ -201,10 +201,12 @@ async fn count_rows<C: ConnectionTrait>(db: &C, rows: SelectStatement) -> Result
 ///
 /// A shorter text matches the start of the name or of the email: one or two characters are
 /// in nearly every name somewhere, and no trigram index holds them, so "anywhere" would read
-/// every member. Their start is a range of a plain index on both backends.
+/// every member. Their start is a range of an index: PostgreSQL finds it from the `LIKE 'text%'`
+/// in its `text_pattern_ops` indexes (which compare characters, whatever the database's
+/// collation); SQLite, whose indexes compare bytes, is given the range.
 struct Search {
     pattern: String,
-    /// For a text under three characters, the values starting with it lie in
+    /// On SQLite, for a text under three characters: the values starting with it lie in
     /// `[text, upper bound)`; the bound is missing past the last character Unicode has.
     prefix_range: Option<(String, Option<String>)>,
     /// The text as an FTS5 string, on SQLite when it has a trigram.
@@ -219,7 +221,7 @@ impl Search {
         let short = text.chars().count() < TRIGRAM;
         let trigrams = (backend == DbBackend::Sqlite && !short)
             .then(|| format!("\"{}\"", text.replace('"', "\"\"")));
-        let prefix_range = short.then(|| {
+        let prefix_range = (backend == DbBackend::Sqlite && short).then(|| {
             let lower = text.to_lowercase();
             (lower.clone(), after_every_extension_of(&lower))
         });
@@ -242,7 +244,7 @@ impl Search {
             .add(self.matches(email))
     }
 
-    /// The pattern on one value, within the prefix's range when the text is short.
+    /// The pattern on one value, within the prefix's range when SQLite is given one.
     fn matches(&self, value: Expr) -> Condition {
         let mut matches = Condition::all().add(
             value
