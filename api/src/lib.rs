@@ -8,6 +8,7 @@ pub mod demo;
 pub mod error;
 pub mod graphiql;
 pub mod graphql;
+pub mod healthcheck;
 pub mod idempotency;
 pub mod offboarding;
 pub mod people;

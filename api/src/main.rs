@@ -1,8 +1,27 @@
-use api::{Application, Config, telemetry};
+use api::{Application, Config, healthcheck, telemetry};
+use clap::{Parser, Subcommand};
+
+/// The offboarding service's GraphQL API (and, in the embedded default, its worker).
+/// Configured by environment variables: see the README.
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Exit 0 when the API on BIND_ADDRESS is ready (GET /readyz), 1 when it isn't: for
+    /// container healthchecks.
+    Healthcheck,
+}
 
 #[tokio::main]
 async fn main() {
-    telemetry::init();
+    let command = Cli::parse().command.unwrap_or(Command::Serve);
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(error) => {
@@ -10,6 +29,19 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    match command {
+        Command::Serve => serve(config).await,
+        Command::Healthcheck => {
+            if let Err(error) = healthcheck::probe(config.bind_address).await {
+                eprintln!("not ready: {error}");
+                std::process::exit(1);
+            }
+        }
+    }
+}
+
+async fn serve(config: Config) {
+    telemetry::init();
     let application = match Application::build(config).await {
         Ok(application) => application,
         Err(error) => {
