@@ -125,6 +125,8 @@ pub enum UserErrorCode {
     RestoreWindowExpired,
     /// The idempotency key was already used by this caller with a different input.
     IdempotencyKeyReused,
+    /// Only a DEAD job can be retried: this one is still running, waiting, or done.
+    JobNotDead,
 }
 
 #[derive(Debug, Clone)]

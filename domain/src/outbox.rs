@@ -235,6 +235,26 @@ pub async fn mark_succeeded<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Gives a DEAD row a fresh set of attempts: PENDING, due now, no attempt counted (its last
+/// error stays until a run replaces or clears it). `None` when the row isn't DEAD, so of two
+/// retries at once only one takes effect.
+pub async fn retry_dead<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<outbox::Model>, DbErr> {
+    let mut retried = outbox::Entity::update_many()
+        .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Pending))
+        .col_expr(outbox::Column::Attempts, Expr::value(0))
+        .col_expr(outbox::Column::AvailableAt, Expr::value(now))
+        .col_expr(outbox::Column::UpdatedAt, Expr::value(now))
+        .filter(outbox::Column::Id.eq(id))
+        .filter(outbox::Column::Status.eq(OutboxStatus::Dead))
+        .exec_with_returning(db)
+        .await?;
+    Ok(retried.pop())
+}
+
 /// What became of a failed attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AfterFailure {

@@ -96,7 +96,7 @@ pub enum OffboardingStatus {
     Failed,
 }
 
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum JobStatus {
     Pending,
     Queued,
@@ -131,7 +131,7 @@ pub struct JobSummary {
 }
 
 /// One side effect: end sessions, revoke API keys, reattribute campaigns, send an email.
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Serialize, Deserialize)]
 pub struct OffboardingJob {
     id: Uuid,
     kind: String,
@@ -333,11 +333,28 @@ pub struct RestoreMemberPayload {
     user_errors: Vec<UserError>,
 }
 
+#[derive(InputObject, Serialize)]
+pub struct RetryJobInput {
+    /// A DEAD job (`Offboarding.jobs`), of the caller's workspace.
+    job_id: Uuid,
+    #[serde(skip)]
+    idempotency_key: Option<IdempotencyKeyText>,
+}
+
+#[derive(SimpleObject, Default, Serialize, Deserialize)]
+pub struct RetryJobPayload {
+    /// The job as retried: PENDING, no attempt counted yet, its last error kept until it runs.
+    job: Option<OffboardingJob>,
+    offboarding: Option<Offboarding>,
+    user_errors: Vec<UserError>,
+}
+
 payloads!(
     RemoveMembersPayload,
     DeactivateUserPayload,
     ReactivateUserPayload,
-    RestoreMemberPayload
+    RestoreMemberPayload,
+    RetryJobPayload
 );
 
 /// A member as the People page shows it, read in the mutation's transaction.
@@ -430,6 +447,25 @@ impl OffboardingMutation {
                 })
             },
         )
+        .await
+    }
+
+    /// Gives a DEAD job a fresh set of attempts, once what made it fail is fixed (SMTP down, a
+    /// relay refusing): it is queued at once. Refused (JOB_NOT_DEAD) for a job that isn't DEAD.
+    async fn retry_job(&self, ctx: &Context<'_>, input: RetryJobInput) -> Result<RetryJobPayload> {
+        let key = input.idempotency_key.clone();
+        run_mutation(ctx, "retryJob", key, input, async |txn, acting, input| {
+            let (job, offboarding) = progress::retry_job(txn, acting, input.job_id).await?;
+            let outbox_ids = vec![job.id];
+            Ok(Done {
+                payload: RetryJobPayload {
+                    job: Some(job.into()),
+                    offboarding: Some(offboarding.into()),
+                    user_errors: Vec::new(),
+                },
+                outbox_ids,
+            })
+        })
         .await
     }
 

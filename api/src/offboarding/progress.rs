@@ -5,16 +5,18 @@ use std::time::Duration;
 
 use async_graphql::futures_util::stream::{self, Stream};
 use chrono::Utc;
+use domain::audit::{self, AuditEvent};
 use entities::{OutboxStatus, job_event, offboarding, outbox};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveEnum, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
+use serde_json::json;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use crate::access::{Permission, Principal, authenticate};
-use crate::error::ApiError;
+use crate::access::{Acting, Permission, Principal, authenticate};
+use crate::error::{ApiError, UserError, UserErrorCode};
 
 /// An offboarding of the caller's workspace; anyone else's is NOT_FOUND.
 pub async fn find<C: ConnectionTrait>(
@@ -28,6 +30,61 @@ pub async fn find<C: ConnectionTrait>(
         .await?
         .filter(|offboarding| offboarding.workspace_id == principal.workspace_id)
         .ok_or(ApiError::NotFound("offboarding"))
+}
+
+/// `retryJob`: a DEAD job gets a fresh set of attempts (after the operator fixed what killed
+/// it, SMTP for instance), with an audit entry; returns the job as retried and its
+/// offboarding. A job of another workspace is NOT_FOUND; one that isn't DEAD is refused.
+pub async fn retry_job<C: ConnectionTrait>(
+    db: &C,
+    acting: Acting<'_>,
+    job_id: Uuid,
+) -> Result<(outbox::Model, offboarding::Model), ApiError> {
+    let Acting {
+        principal,
+        request_id,
+        now,
+    } = acting;
+    principal.require_permission(Permission::UserManagement)?;
+    let (job, offboarding) = outbox::Entity::find_by_id(job_id)
+        .find_also_related(offboarding::Entity)
+        .one(db)
+        .await?
+        .and_then(|(job, offboarding)| Some((job, offboarding?)))
+        .filter(|(_, offboarding)| offboarding.workspace_id == principal.workspace_id)
+        .ok_or(ApiError::NotFound("job"))?;
+    let Some(retried) = domain::outbox::retry_dead(db, job.id, now).await? else {
+        return Err(ApiError::Rejected(vec![
+            UserError::new(
+                UserErrorCode::JobNotDead,
+                format!(
+                    "Only a DEAD job can be retried; this one is {}.",
+                    job.status.to_value()
+                ),
+            )
+            .on_field("jobId"),
+        ]));
+    };
+    audit::record(
+        db,
+        AuditEvent {
+            workspace_id: offboarding.workspace_id,
+            actor: Some(principal.actor),
+            action: "job_retry",
+            target_user_id: None,
+            metadata: json!({
+                "job_id": job.id,
+                "kind": job.kind,
+                "offboarding_id": offboarding.id,
+                "attempts": job.attempts,
+                "last_error": job.last_error,
+            }),
+            request_id,
+        },
+        now,
+    )
+    .await?;
+    Ok((retried, offboarding))
 }
 
 /// How many of an offboarding's jobs are in each state.

@@ -67,6 +67,7 @@ backend_tests! {
     two_owners_removing_each_other_at_once_leave_one_owner => no_worker,
     a_job_delivered_twice_takes_effect_once => no_worker,
     a_failing_job_backs_off_then_goes_dead_with_its_last_error => email_never_gets_through,
+    a_dead_job_retried_once_the_mail_is_fixed_succeeds => email_fails_until_fixed,
 }
 
 /// Email to a port nothing listens on, and retries fast enough to watch.
@@ -86,6 +87,167 @@ fn email_never_gets_through(config: &mut tests::Config) {
         base_delay: Duration::from_millis(200),
         max_delay: Duration::from_secs(2),
     };
+}
+
+/// Email that fails until the test fixes it: on PostgreSQL, SMTP on a port where a server starts
+/// later; embedded, a mail folder whose path is a file until the test removes it.
+fn email_fails_until_fixed(config: &mut tests::Config) {
+    config.worker.mail.transport = match &config.worker.mail.transport {
+        worker::config::MailTransport::Smtp {
+            host,
+            tls,
+            credentials,
+            timeout,
+            ca_certificates,
+            ..
+        } => worker::config::MailTransport::Smtp {
+            host: host.clone(),
+            port: std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|free| free.local_addr())
+                .unwrap()
+                .port(),
+            tls: *tls,
+            credentials: credentials.clone(),
+            timeout: *timeout,
+            ca_certificates: ca_certificates.clone(),
+        },
+        worker::config::MailTransport::Folder(folder) => {
+            let blocked = folder.with_extension("blocked");
+            std::fs::write(&blocked, "a file where the mail folder should be").unwrap();
+            worker::config::MailTransport::Folder(blocked)
+        }
+    };
+    config.worker.retry = domain::outbox::RetryPolicy {
+        max_attempts: 2,
+        base_delay: Duration::from_millis(100),
+        max_delay: Duration::from_secs(1),
+    };
+}
+
+const RETRY_JOB: &str = "mutation($input: RetryJobInput!) { retryJob(input: $input) {
+  job { id status attempts lastError } offboarding { id status } userErrors { code field } } }";
+
+/// An operator fixes the mail and retries the DEAD email: it runs again with a fresh set of
+/// attempts and succeeds, with an audit entry. A job that isn't DEAD is refused and left as it
+/// is; another workspace's job, or no job, is NOT_FOUND.
+async fn a_dead_job_retried_once_the_mail_is_fixed_succeeds(app: TestApp) {
+    let gus = user_id(&app, "gus.guest@acme.test").await;
+    let answer = remove(&app, app.owner_token(), json!({ "userIds": [gus] })).await;
+    let id = data(&answer)["removeMembers"]["offboarding"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let offboarding = app.wait_for_offboarding(&id, Duration::from_secs(30)).await;
+    assert_eq!(offboarding["status"], "FAILED", "{offboarding}");
+    let job = |kind: &str| {
+        offboarding["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|j| j["kind"] == kind)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (email, sessions) = (job("send_removal_email"), job("end_sessions"));
+    let retry = async |job_id: &str, key: &str| {
+        app.graphql(
+            Some(app.owner_token()),
+            RETRY_JOB,
+            json!({ "input": { "jobId": job_id, "idempotencyKey": key } }),
+        )
+        .await
+    };
+
+    // Not DEAD: refused, nothing changes.
+    let before = outbox::Entity::find_by_id(sessions.parse::<Uuid>().unwrap())
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    let refused = retry(&sessions, "retry-sessions").await;
+    assert_eq!(
+        user_error_codes(&data(&refused)["retryJob"]),
+        ["JOB_NOT_DEAD"]
+    );
+    assert_eq!(
+        data(&refused)["retryJob"]["userErrors"][0]["field"],
+        "jobId"
+    );
+    let after = outbox::Entity::find_by_id(before.id)
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after, before, "a refused retry changes nothing");
+    // No such job, and a job of the other workspace, read the same.
+    assert_eq!(
+        error_code(&retry(&Uuid::now_v7().to_string(), "retry-none").await),
+        "NOT_FOUND"
+    );
+    let research = crate::access::research_workspace(&app).await;
+    let in_research = app.sign_in_to(research, "olivia.owner@acme.test").await;
+    let elsewhere = app
+        .graphql(
+            Some(&in_research),
+            RETRY_JOB,
+            json!({ "input": { "jobId": email } }),
+        )
+        .await;
+    assert_eq!(error_code(&elsewhere), "NOT_FOUND", "{elsewhere}");
+
+    // The operator fixes the mail, then retries.
+    let sink = match &app.config.worker.mail.transport {
+        worker::config::MailTransport::Smtp { port, .. } => {
+            Some(tests::smtp_sink::SmtpSink::start_at(*port).await)
+        }
+        worker::config::MailTransport::Folder(blocked) => {
+            std::fs::remove_file(blocked).unwrap();
+            None
+        }
+    };
+    let retried = retry(&email, "retry-email").await;
+    assert_eq!(
+        data(&retried)["retryJob"]["userErrors"],
+        json!([]),
+        "{retried}"
+    );
+    assert_eq!(data(&retried)["retryJob"]["job"]["status"], "PENDING");
+    assert_eq!(data(&retried)["retryJob"]["job"]["attempts"], 0);
+    assert_eq!(data(&retried)["retryJob"]["offboarding"]["id"], id.as_str());
+    let again = retry(&email, "retry-email").await;
+    assert_eq!(
+        data(&again)["retryJob"],
+        data(&retried)["retryJob"],
+        "the same key answers the same"
+    );
+    let offboarding = app.wait_for_offboarding(&id, Duration::from_secs(30)).await;
+    assert_eq!(offboarding["status"], "SUCCEEDED", "{offboarding}");
+    assert_eq!(offboarding["summary"]["dead"], 0);
+    let delivered = match &sink {
+        Some(sink) => sink.messages(&format!("<{email}@offboarding>")).len(),
+        None => app.sent_copies(email.parse().unwrap()).len(),
+    };
+    assert_eq!(delivered, 1, "the email went out once");
+    // Retrying what is done now is refused.
+    let done = retry(&email, "retry-email-again").await;
+    assert_eq!(user_error_codes(&data(&done)["retryJob"]), ["JOB_NOT_DEAD"]);
+
+    let audited = audit_entry::Entity::find()
+        .filter(audit_entry::Column::Action.eq("job_retry"))
+        .all(app.db())
+        .await
+        .unwrap();
+    assert_eq!(audited.len(), 1, "one retry took effect");
+    assert_eq!(audited[0].metadata["job_id"], email.as_str());
+    assert_eq!(audited[0].metadata["kind"], "send_removal_email");
+    assert_eq!(audited[0].metadata["attempts"], 2);
+    assert!(
+        audited[0].metadata["last_error"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty())
+    );
 }
 
 /// A removal sends a constant number of statements per 1,000 members: one more read per
