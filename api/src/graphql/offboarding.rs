@@ -1,3 +1,4 @@
+use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::{OutboxStatus, UserId, offboarding, outbox};
@@ -13,12 +14,12 @@ use crate::graphql::types::{Member, UserError, payloads};
 use crate::graphql::{ContextExt, Done, run_mutation};
 use crate::offboarding::deactivate::{self, DeactivateRequest};
 use crate::offboarding::guards::Candidate;
-use crate::offboarding::progress::{self, Summary};
+use crate::offboarding::progress::{self, OffboardingFilter, Standing, Summary};
 use crate::offboarding::remove::{self, RemoveRequest};
 use crate::offboarding::restore;
 use crate::people::members::{MemberRow, groups_of};
-use crate::people::page_size;
-use crate::text::{IdempotencyKeyText, Reason};
+use crate::people::{encode_cursor, page_size};
+use crate::text::{CursorText, IdempotencyKeyText, Reason};
 
 /// One call's side effects, to follow until they are all carried out.
 pub struct Offboarding {
@@ -78,6 +79,14 @@ impl<'de> Deserialize<'de> for Offboarding {
 }
 
 impl Offboarding {
+    /// An offboarding of a list, its summary read with the others of the page.
+    fn with_summary(model: offboarding::Model, summary: Summary) -> Self {
+        Offboarding {
+            model,
+            summary: OnceCell::new_with(Some(summary)),
+        }
+    }
+
     async fn load_summary(&self, ctx: &Context<'_>) -> Result<Summary> {
         Ok(*self
             .summary
@@ -95,6 +104,48 @@ pub enum OffboardingStatus {
     /// Every side effect ran, but some are DEAD: they failed all their attempts.
     Failed,
 }
+
+impl From<OffboardingStatus> for Standing {
+    fn from(status: OffboardingStatus) -> Self {
+        match status {
+            OffboardingStatus::InProgress => Standing::InProgress,
+            OffboardingStatus::Succeeded => Standing::Succeeded,
+            OffboardingStatus::Failed => Standing::Failed,
+        }
+    }
+}
+
+/// What an offboarding did.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffboardingKind {
+    /// `removeMembers`: `kind` is `remove_members`.
+    RemoveMembers,
+    /// `deactivateUser`: `kind` is `deactivate_user`.
+    DeactivateUser,
+}
+
+impl OffboardingKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            OffboardingKind::RemoveMembers => "remove_members",
+            OffboardingKind::DeactivateUser => "deactivate_user",
+        }
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct OffboardingsFilter {
+    status: Option<OffboardingStatus>,
+    kind: Option<OffboardingKind>,
+}
+
+#[derive(SimpleObject)]
+pub struct OffboardingTotals {
+    /// How many offboardings match, across all pages.
+    total_count: u64,
+}
+
+pub type OffboardingConnection = Connection<String, Offboarding, OffboardingTotals, EmptyFields>;
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum JobStatus {
@@ -224,6 +275,60 @@ impl OffboardingQuery {
     async fn offboarding(&self, ctx: &Context<'_>, id: Uuid) -> Result<Offboarding> {
         let principal = ctx.principal()?;
         Ok(progress::find(ctx.reader(), principal, id).await?.into())
+    }
+
+    /// The workspace's offboardings, newest first: how a People page or an operator finds the
+    /// ones IN_PROGRESS or FAILED without knowing their ids. Each one's `status` and `summary`
+    /// are read with the page's others.
+    async fn offboardings(
+        &self,
+        ctx: &Context<'_>,
+        workspace_id: Uuid,
+        filter: Option<OffboardingsFilter>,
+        first: Option<i32>,
+        after: Option<CursorText>,
+    ) -> Result<OffboardingConnection> {
+        let principal = ctx.principal()?;
+        let first = page_size(first, ctx.config().limits.page_size)?;
+        let filter = filter.unwrap_or_default();
+        let filter = OffboardingFilter {
+            standing: filter.status.map(Standing::from),
+            kind: filter.kind.map(OffboardingKind::as_str),
+        };
+        let page = progress::list(
+            ctx.reader(),
+            principal,
+            workspace_id.into(),
+            &filter,
+            first,
+            after.as_ref(),
+        )
+        .await?;
+        let ids: Vec<Uuid> = page
+            .items
+            .iter()
+            .map(|offboarding| offboarding.id)
+            .collect();
+        let mut summaries = progress::summaries(ctx.reader(), &ids).await?;
+        let mut connection = Connection::with_additional_fields(
+            false,
+            page.has_next_page,
+            OffboardingTotals {
+                total_count: page.total_count,
+            },
+        );
+        connection.edges = page
+            .items
+            .into_iter()
+            .map(|model| {
+                let summary = summaries.remove(&model.id).unwrap_or_default();
+                Edge::new(
+                    encode_cursor(&model.id.to_string()),
+                    Offboarding::with_summary(model, summary),
+                )
+            })
+            .collect();
+        Ok(connection)
     }
 }
 

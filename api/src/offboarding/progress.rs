@@ -6,10 +6,11 @@ use std::time::Duration;
 use async_graphql::futures_util::stream::{self, Stream};
 use chrono::Utc;
 use domain::audit::{self, AuditEvent};
-use entities::{OutboxStatus, job_event, offboarding, outbox};
+use entities::{OutboxStatus, WorkspaceId, job_event, offboarding, outbox};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
 use sea_orm::{
-    ActiveEnum, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveEnum, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::json;
 use tokio::time::Instant;
@@ -17,6 +18,8 @@ use uuid::Uuid;
 
 use crate::access::{Acting, Permission, Principal, authenticate};
 use crate::error::{ApiError, UserError, UserErrorCode};
+use crate::people::{Page, decode_cursor, keep_page, not_a_cursor};
+use crate::text::CursorText;
 
 /// An offboarding of the caller's workspace; anyone else's is NOT_FOUND.
 pub async fn find<C: ConnectionTrait>(
@@ -87,6 +90,121 @@ pub async fn retry_job<C: ConnectionTrait>(
     Ok((retried, offboarding))
 }
 
+/// Where an offboarding stands, from its jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// Some jobs are still to run (or to retry).
+    InProgress,
+    /// Every job succeeded.
+    Succeeded,
+    /// Every job ran, and some are DEAD.
+    Failed,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct OffboardingFilter {
+    pub standing: Option<Standing>,
+    /// `remove_members` or `deactivate_user`.
+    pub kind: Option<&'static str>,
+}
+
+/// The workspace's offboardings, newest first, keyset-paginated by id (UUID v7, so in creation
+/// order): the page and the total, two statements. Their standing is judged in SQL from their
+/// jobs, so a status filter pages like any other.
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    workspace_id: WorkspaceId,
+    filter: &OffboardingFilter,
+    first: u64,
+    after: Option<&CursorText>,
+) -> Result<Page<offboarding::Model>, ApiError> {
+    principal.require(Permission::UserManagement, workspace_id)?;
+    let after = decode_cursor(after)?
+        .map(|after| after.parse::<Uuid>().map_err(|_| not_a_cursor()))
+        .transpose()?;
+    let mut query =
+        offboarding::Entity::find().filter(offboarding::Column::WorkspaceId.eq(workspace_id));
+    if let Some(kind) = filter.kind {
+        query = query.filter(offboarding::Column::Kind.eq(kind));
+    }
+    if let Some(standing) = filter.standing {
+        let unfinished = jobs_of_each(
+            outbox::Column::Status.is_not_in([OutboxStatus::Succeeded, OutboxStatus::Dead]),
+        );
+        let dead = jobs_of_each(outbox::Column::Status.eq(OutboxStatus::Dead));
+        query = query.filter(match standing {
+            Standing::InProgress => Condition::all().add(Expr::exists(unfinished)),
+            Standing::Succeeded => Condition::all()
+                .add(Expr::exists(unfinished).not())
+                .add(Expr::exists(dead).not()),
+            Standing::Failed => Condition::all()
+                .add(Expr::exists(unfinished).not())
+                .add(Expr::exists(dead)),
+        });
+    }
+    let total_count = query.clone().count(db).await?;
+    if let Some(after) = after {
+        query = query.filter(offboarding::Column::Id.lt(after));
+    }
+    let rows = query
+        .order_by_desc(offboarding::Column::Id)
+        .limit(first + 1)
+        .all(db)
+        .await?;
+    let (items, has_next_page) = keep_page(rows, first);
+    Ok(Page {
+        items,
+        has_next_page,
+        total_count,
+        total_count_is_exact: true,
+    })
+}
+
+/// `SELECT 1 FROM outbox WHERE outbox.offboarding_id = offboarding.id AND <condition>`.
+fn jobs_of_each(condition: SimpleExpr) -> SelectStatement {
+    Query::select()
+        .expr(Expr::val(1))
+        .from(outbox::Entity)
+        .and_where(
+            Expr::col((outbox::Entity, outbox::Column::OffboardingId))
+                .equals((offboarding::Entity, offboarding::Column::Id)),
+        )
+        .and_where(condition)
+        .take()
+}
+
+/// The summaries of these offboardings, in one statement.
+pub async fn summaries<C: ConnectionTrait>(
+    db: &C,
+    offboarding_ids: &[Uuid],
+) -> Result<HashMap<Uuid, Summary>, DbErr> {
+    let mut summaries: HashMap<Uuid, Summary> = offboarding_ids
+        .iter()
+        .map(|id| (*id, Summary::default()))
+        .collect();
+    if offboarding_ids.is_empty() {
+        return Ok(summaries);
+    }
+    let counts: Vec<(Uuid, OutboxStatus, i64)> = outbox::Entity::find()
+        .select_only()
+        .column(outbox::Column::OffboardingId)
+        .column(outbox::Column::Status)
+        .column_as(outbox::Column::Id.count(), "jobs")
+        .filter(outbox::Column::OffboardingId.is_in(offboarding_ids.iter().copied()))
+        .group_by(outbox::Column::OffboardingId)
+        .group_by(outbox::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (id, status, count) in counts {
+        if let Some(summary) = summaries.get_mut(&id) {
+            summary.add(status, count);
+        }
+    }
+    Ok(summaries)
+}
+
 /// How many of an offboarding's jobs are in each state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Summary {
@@ -100,6 +218,17 @@ pub struct Summary {
 impl Summary {
     pub fn total(&self) -> u64 {
         self.pending + self.queued + self.succeeded + self.failed + self.dead
+    }
+
+    fn add(&mut self, status: OutboxStatus, count: i64) {
+        let count = u64::try_from(count).unwrap_or(0);
+        match status {
+            OutboxStatus::Pending => self.pending += count,
+            OutboxStatus::Queued => self.queued += count,
+            OutboxStatus::Succeeded => self.succeeded += count,
+            OutboxStatus::Failed => self.failed += count,
+            OutboxStatus::Dead => self.dead += count,
+        }
     }
 
     /// Nothing left to run: every job succeeded or is dead.
@@ -120,14 +249,7 @@ pub async fn summary<C: ConnectionTrait>(db: &C, offboarding_id: Uuid) -> Result
         .await?;
     let mut summary = Summary::default();
     for (status, count) in counts {
-        let count = u64::try_from(count).unwrap_or(0);
-        match status {
-            OutboxStatus::Pending => summary.pending = count,
-            OutboxStatus::Queued => summary.queued = count,
-            OutboxStatus::Succeeded => summary.succeeded = count,
-            OutboxStatus::Failed => summary.failed = count,
-            OutboxStatus::Dead => summary.dead = count,
-        }
+        summary.add(status, count);
     }
     Ok(summary)
 }
@@ -208,7 +330,7 @@ impl Follower {
             .is_some_and(|(at, _)| now.duration_since(*at) > COMMIT_GRACE)
         {
             if let Some((_, id)) = self.marks.pop_front() {
-                self.floor = self.floor.max(id);
+                self.floor = Ord::max(self.floor, id);
             }
         }
         self.seen.retain(|id| *id > self.floor);
@@ -233,7 +355,7 @@ impl Follower {
         }
         let mut largest = self.floor;
         for event in events {
-            largest = largest.max(event.id);
+            largest = Ord::max(largest, event.id);
             if !self.seen.insert(event.id) {
                 continue;
             }

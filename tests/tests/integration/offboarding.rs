@@ -68,6 +68,7 @@ backend_tests! {
     a_job_delivered_twice_takes_effect_once => no_worker,
     a_failing_job_backs_off_then_goes_dead_with_its_last_error => email_never_gets_through,
     a_dead_job_retried_once_the_mail_is_fixed_succeeds => email_fails_until_fixed,
+    offboardings_are_listed_newest_first_by_status_and_kind => email_fails_until_fixed,
 }
 
 /// Email to a port nothing listens on, and retries fast enough to watch.
@@ -248,6 +249,123 @@ async fn a_dead_job_retried_once_the_mail_is_fixed_succeeds(app: TestApp) {
             .as_str()
             .is_some_and(|e| !e.is_empty())
     );
+}
+
+const OFFBOARDINGS: &str = "query($ws: UUID!, $filter: OffboardingsFilter, $first: Int, $after: String) {
+  offboardings(workspaceId: $ws, filter: $filter, first: $first, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { id kind status summary { dead } } } } }";
+
+/// `offboardings`: newest first, by status and kind, paged; a bad cursor and another
+/// workspace are refused.
+async fn offboardings_are_listed_newest_first_by_status_and_kind(app: TestApp) {
+    let [gus, mia] = ids(&app, &["gus.guest@acme.test", "mia.member@acme.test"]).await[..] else {
+        unreachable!()
+    };
+    let answer = remove(&app, app.owner_token(), json!({ "userIds": [gus] })).await;
+    let removal = data(&answer)["removeMembers"]["offboarding"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let input = json!({ "input": { "workspaceId": app.demo.workspace_id, "userId": mia } });
+    let answer = app
+        .graphql(Some(app.owner_token()), DEACTIVATE, input)
+        .await;
+    let deactivation = data(&answer)["deactivateUser"]["offboarding"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The removal's email can't go out (FAILED); the deactivation sends none (SUCCEEDED).
+    let failed = app
+        .wait_for_offboarding(&removal, Duration::from_secs(30))
+        .await;
+    assert_eq!(failed["status"], "FAILED", "{failed}");
+    let done = app
+        .wait_for_offboarding(&deactivation, Duration::from_secs(30))
+        .await;
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+
+    let list = async |filter: Value, first: u64, after: Option<&str>| {
+        app.graphql(
+            Some(app.owner_token()),
+            OFFBOARDINGS,
+            json!({ "ws": app.demo.workspace_id, "filter": filter, "first": first, "after": after }),
+        )
+        .await
+    };
+    let listed = |answer: &Answer| -> Vec<String> {
+        data(answer)["offboardings"]["edges"]
+            .items()
+            .iter()
+            .map(|edge| edge["node"]["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let all = list(json!(null), 10, None).await;
+    assert_eq!(
+        listed(&all),
+        [deactivation.clone(), removal.clone()],
+        "newest first"
+    );
+    assert_eq!(data(&all)["offboardings"]["totalCount"], 2);
+    let nodes = data(&all)["offboardings"]["edges"].items();
+    assert_eq!(nodes[0]["node"]["kind"], "deactivate_user");
+    assert_eq!(nodes[1]["node"]["status"], "FAILED");
+    assert_eq!(nodes[1]["node"]["summary"]["dead"], 1);
+
+    for (filter, expected) in [
+        (json!({ "status": "FAILED" }), vec![removal.clone()]),
+        (json!({ "status": "SUCCEEDED" }), vec![deactivation.clone()]),
+        (json!({ "status": "IN_PROGRESS" }), vec![]),
+        (
+            json!({ "kind": "DEACTIVATE_USER" }),
+            vec![deactivation.clone()],
+        ),
+        (
+            json!({ "kind": "REMOVE_MEMBERS", "status": "FAILED" }),
+            vec![removal.clone()],
+        ),
+        (
+            json!({ "kind": "REMOVE_MEMBERS", "status": "SUCCEEDED" }),
+            vec![],
+        ),
+    ] {
+        let answer = list(filter.clone(), 10, None).await;
+        assert_eq!(listed(&answer), expected, "{filter}");
+        assert_eq!(
+            data(&answer)["offboardings"]["totalCount"],
+            expected.len(),
+            "{filter}"
+        );
+    }
+
+    let first = list(json!(null), 1, None).await;
+    assert_eq!(listed(&first), [deactivation.clone()]);
+    let page = &data(&first)["offboardings"]["pageInfo"];
+    assert_eq!(page["hasNextPage"], true);
+    let second = list(json!(null), 1, page["endCursor"].as_str()).await;
+    assert_eq!(listed(&second), [removal.clone()]);
+    assert_eq!(
+        data(&second)["offboardings"]["pageInfo"]["hasNextPage"],
+        false
+    );
+
+    assert_eq!(
+        error_code(&list(json!(null), 1, Some("garbage")).await),
+        "BAD_USER_INPUT"
+    );
+    assert_eq!(
+        error_code(&list(json!({ "status": "LOST" }), 1, None).await),
+        "BAD_USER_INPUT"
+    );
+    let research = crate::access::research_workspace(&app).await;
+    let in_research = app.sign_in_to(research, "olivia.owner@acme.test").await;
+    let elsewhere = app
+        .graphql(
+            Some(&in_research),
+            OFFBOARDINGS,
+            json!({ "ws": app.demo.workspace_id }),
+        )
+        .await;
+    assert_eq!(error_code(&elsewhere), "NOT_FOUND", "{elsewhere}");
 }
 
 /// A removal sends a constant number of statements per 1,000 members: one more read per
