@@ -19,6 +19,8 @@ pub struct AuditFilter {
     pub target_user_id: Option<UserId>,
     /// A user or an API key.
     pub actor_id: Option<Uuid>,
+    /// The entries of one offboarding: its mutation's and its jobs'.
+    pub offboarding_id: Option<Uuid>,
 }
 
 /// One page of the workspace's audit trail, newest first, keyset-paginated by entry id (UUID v7,
@@ -49,6 +51,9 @@ pub async fn list<C: ConnectionTrait>(
                 .add(audit_entry::Column::ActorUserId.eq(actor))
                 .add(audit_entry::Column::ActorApiKeyId.eq(actor)),
         );
+    }
+    if let Some(offboarding) = filter.offboarding_id {
+        query = query.filter(audit_entry::Column::OffboardingId.eq(offboarding));
     }
     let total_count = query.clone().count(db).await?;
     if let Some(after) = after {

@@ -16,6 +16,8 @@ pub struct AuditEvent<'a> {
     pub target_user_id: Option<UserId>,
     pub metadata: serde_json::Value,
     pub request_id: Option<&'a str>,
+    /// The offboarding it belongs to, for the mutation's entries and its jobs'.
+    pub offboarding_id: Option<Uuid>,
 }
 
 impl AuditEvent<'_> {
@@ -31,6 +33,7 @@ impl AuditEvent<'_> {
             metadata: Set(self.metadata),
             request_id: Set(self.request_id.map(str::to_owned)),
             created_at: Set(now),
+            offboarding_id: Set(self.offboarding_id),
         }
     }
 }

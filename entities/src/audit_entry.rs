@@ -15,6 +15,8 @@ pub struct Model {
     pub metadata: Json,
     pub request_id: Option<String>,
     pub created_at: DateTimeUtc,
+    /// The offboarding this entry belongs to: its mutation's entries and its jobs'.
+    pub offboarding_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

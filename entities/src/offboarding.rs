@@ -12,6 +12,8 @@ pub struct Model {
     pub actor_api_key_id: Option<Uuid>,
     pub kind: String,
     pub created_at: DateTimeUtc,
+    /// The `x-request-id` of the mutation, which its jobs' audit entries carry too.
+    pub request_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -7,6 +7,7 @@ mod m20261123_000002_job_event;
 mod m20261130_000003_member_search;
 mod m20261130_000004_access_version;
 mod m20261130_000005_prefix_indexes;
+mod m20261130_000006_offboarding_trail;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000003_member_search::Migration),
             Box::new(m20261130_000004_access_version::Migration),
             Box::new(m20261130_000005_prefix_indexes::Migration),
+            Box::new(m20261130_000006_offboarding_trail::Migration),
         ]
     }
 }

@@ -29,7 +29,7 @@ impl JobContext<'_> {
         action: &'static str,
         target_user_id: Option<UserId>,
         metadata: serde_json::Value,
-    ) -> AuditEvent<'static> {
+    ) -> AuditEvent<'_> {
         AuditEvent {
             workspace_id: self.offboarding.workspace_id,
             actor: Actor::from_columns(
@@ -39,7 +39,8 @@ impl JobContext<'_> {
             action,
             target_user_id,
             metadata,
-            request_id: None,
+            request_id: self.offboarding.request_id.as_deref(),
+            offboarding_id: Some(self.offboarding.id),
         }
     }
 }

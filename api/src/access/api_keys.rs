@@ -68,6 +68,7 @@ pub async fn create_api_key<C: ConnectionTrait>(
             target_user_id: Some(principal.user_id),
             metadata: json!({ "api_key_id": key.id, "name": key.name, "role": key.role.to_value() }),
             request_id,
+            offboarding_id: None,
         },
         now,
     )

@@ -22,6 +22,8 @@ pub struct AuditLogFilter {
     target_user_id: Option<Uuid>,
     /// A user or an API key.
     actor_id: Option<Uuid>,
+    /// The entries of one offboarding: its mutation's and those its jobs wrote.
+    offboarding_id: Option<Uuid>,
 }
 
 #[derive(SimpleObject)]
@@ -35,8 +37,10 @@ pub struct AuditEntry {
     target_user_id: Option<Uuid>,
     target: Option<User>,
     reason: Option<String>,
-    /// The `x-request-id` of the request that did it.
+    /// The `x-request-id` of the request that did it; a job's entry carries its mutation's.
     request_id: Option<String>,
+    /// The offboarding it belongs to, when it belongs to one.
+    offboarding_id: Option<Uuid>,
     /// Everything else recorded: counts, roles, ids.
     metadata: Json,
     created_at: DateTime<Utc>,
@@ -71,6 +75,7 @@ impl AuditQuery {
             action: filter.action,
             target_user_id: filter.target_user_id.map(UserId::from),
             actor_id: filter.actor_id,
+            offboarding_id: filter.offboarding_id,
         };
         let page = audit::list(
             ctx.reader(),
@@ -126,6 +131,7 @@ impl AuditQuery {
                     actor_api_key_id: entry.actor_api_key_id,
                     target_user_id: entry.target_user_id.map(Uuid::from),
                     request_id: entry.request_id,
+                    offboarding_id: entry.offboarding_id,
                     metadata: Json(entry.metadata),
                     created_at: entry.created_at,
                 };

@@ -46,6 +46,9 @@ struct StoredOffboarding {
     actor_api_key_id: Option<Uuid>,
     kind: String,
     created_at: DateTime<Utc>,
+    /// Absent from answers stored before offboardings kept it.
+    #[serde(default)]
+    request_id: Option<String>,
 }
 
 impl Serialize for Offboarding {
@@ -58,6 +61,7 @@ impl Serialize for Offboarding {
             actor_api_key_id: model.actor_api_key_id,
             kind: model.kind.clone(),
             created_at: model.created_at,
+            request_id: model.request_id.clone(),
         }
         .serialize(serializer)
     }
@@ -73,6 +77,7 @@ impl<'de> Deserialize<'de> for Offboarding {
             actor_api_key_id: stored.actor_api_key_id,
             kind: stored.kind,
             created_at: stored.created_at,
+            request_id: stored.request_id,
         }
         .into())
     }
@@ -227,6 +232,11 @@ impl Offboarding {
 
     async fn created_at(&self) -> DateTime<Utc> {
         self.model.created_at
+    }
+
+    /// The `x-request-id` of the mutation that made it; its jobs' audit entries carry it too.
+    async fn request_id(&self) -> Option<&str> {
+        self.model.request_id.as_deref()
     }
 
     async fn status(&self, ctx: &Context<'_>) -> Result<OffboardingStatus> {

@@ -456,6 +456,7 @@ pub async fn apply_moves<C: ConnectionTrait>(
             target_user_id: Some(from),
             metadata: json!({ "moves": entries }),
             request_id,
+            offboarding_id: None,
         })
         .collect();
     audit::record_many(db, events, now).await

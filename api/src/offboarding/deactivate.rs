@@ -123,6 +123,7 @@ pub async fn deactivate_user<C: ConnectionTrait>(
             ),
         });
     }
+    let recorded = record(&mut writes, acting, workspace.id, "deactivate_user", jobs);
     audit::add_many(
         &mut writes,
         vec![AuditEvent {
@@ -136,15 +137,8 @@ pub async fn deactivate_user<C: ConnectionTrait>(
                 "revoke_api_keys": request.revoke_api_keys,
             }),
             request_id,
+            offboarding_id: Some(recorded.offboarding.id),
         }],
-        now,
-    );
-    let recorded = record(
-        &mut writes,
-        principal,
-        workspace.id,
-        "deactivate_user",
-        jobs,
         now,
     );
     writes.execute(db).await?;
@@ -197,6 +191,7 @@ pub async fn reactivate_user<C: ConnectionTrait>(
             target_user_id: Some(user_id),
             metadata: json!({ "role": membership.role.to_value() }),
             request_id,
+            offboarding_id: None,
         },
         now,
     )

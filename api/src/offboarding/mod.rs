@@ -11,14 +11,13 @@ pub mod remove;
 pub mod restore;
 pub mod transfer;
 
-use chrono::{DateTime, Utc};
 use domain::Job;
 use domain::db::Writes;
 use entities::{WorkspaceId, offboarding};
 use sea_orm::EntityTrait;
 use uuid::Uuid;
 
-use crate::access::Principal;
+use crate::access::Acting;
 use crate::text::Reason;
 
 /// The most members one `removeMembers` call takes.
@@ -30,29 +29,29 @@ pub struct Recorded {
     pub outbox_ids: Vec<Uuid>,
 }
 
-/// The offboarding row and one outbox row per job, sent with the other writes of the caller's
-/// batch.
+/// The offboarding row (with the request's id) and one outbox row per job, sent with the other
+/// writes of the caller's batch.
 pub fn record(
     writes: &mut Writes,
-    principal: &Principal,
+    acting: Acting<'_>,
     workspace_id: WorkspaceId,
     kind: &str,
     jobs: Vec<Job>,
-    now: DateTime<Utc>,
 ) -> Recorded {
-    let (actor_user_id, actor_api_key_id) = principal.actor.columns();
+    let (actor_user_id, actor_api_key_id) = acting.principal.actor.columns();
     let offboarding = offboarding::Model {
         id: Uuid::now_v7(),
         workspace_id,
         actor_user_id,
         actor_api_key_id,
         kind: kind.to_owned(),
-        created_at: now,
+        created_at: acting.now,
+        request_id: acting.request_id.map(str::to_owned),
     };
     writes.push(&offboarding::Entity::insert(
         offboarding::ActiveModel::from(offboarding.clone()),
     ));
-    let outbox_ids = domain::outbox::add_jobs(writes, offboarding.id, jobs, now);
+    let outbox_ids = domain::outbox::add_jobs(writes, offboarding.id, jobs, acting.now);
     Recorded {
         offboarding,
         outbox_ids,

@@ -83,6 +83,7 @@ pub async fn retry_job<C: ConnectionTrait>(
                 "last_error": job.last_error,
             }),
             request_id,
+            offboarding_id: Some(offboarding.id),
         },
         now,
     )

@@ -281,17 +281,22 @@ async fn apply_removal<C: ConnectionTrait>(
     if plan.revoke_api_keys {
         refuse_api_keys(&mut writes, plan.workspace.id, &user_ids, now);
     }
-    let entries = audit_entries(&plan, principal, &members, &pending_invitations, request_id);
-    audit::add_many(&mut writes, entries, now);
     let jobs = removal_jobs(&plan, user_ids, &mut groups);
     let recorded = record(
         &mut writes,
-        principal,
+        acting,
         plan.workspace.id,
         "remove_members",
         jobs,
-        now,
     );
+    let entries = audit_entries(
+        &plan,
+        principal,
+        &members,
+        &pending_invitations,
+        (request_id, recorded.offboarding.id),
+    );
+    audit::add_many(&mut writes, entries, now);
     writes.execute(db).await?;
     Ok(Removed { members, recorded })
 }
@@ -513,7 +518,7 @@ fn audit_entries<'a>(
     principal: &Principal,
     members: &[RemovedMember],
     revoked_invitations: &[(Uuid, UserId)],
-    request_id: Option<&'a str>,
+    (request_id, offboarding_id): (Option<&'a str>, Uuid),
 ) -> Vec<AuditEvent<'a>> {
     let audit = |action, target_user_id, metadata| AuditEvent {
         workspace_id: plan.workspace.id,
@@ -522,6 +527,7 @@ fn audit_entries<'a>(
         target_user_id: Some(target_user_id),
         metadata,
         request_id,
+        offboarding_id: Some(offboarding_id),
     };
     let mut entries: Vec<AuditEvent> = plan
         .leaving

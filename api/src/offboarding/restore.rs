@@ -89,6 +89,7 @@ pub async fn restore_member<C: ConnectionTrait>(
                 "seat_taken": seat_taken,
             }),
             request_id,
+            offboarding_id: None,
         },
         now,
     )

@@ -108,6 +108,7 @@ pub async fn transfer_ownership<C: ConnectionTrait>(
                 "caller_api_keys_lowered": keys_lowered,
             }),
             request_id,
+            offboarding_id: None,
         },
         now,
     )

@@ -125,6 +125,7 @@ pub async fn invite_member<C: ConnectionTrait>(
             target_user_id: Some(user.id),
             metadata: json!({ "role": invitation.role.to_value(), "invitation_id": invitation.id }),
             request_id,
+            offboarding_id: None,
         },
         now,
     )
@@ -294,6 +295,7 @@ pub async fn accept_invitation<C: ConnectionTrait>(
             target_user_id: Some(membership.user_id),
             metadata: json!({ "invitation_id": invitation.id }),
             request_id: None,
+            offboarding_id: None,
         },
         now,
     )

@@ -323,14 +323,21 @@ async fn the_workers_side_effects_are_in_the_log(app: TestApp) {
     let mia = crate::support::user_id(&app, MIA).await;
     // Sessions are ended (and logged) only for people who have some.
     app.sign_in(MIA).await;
-    let payload = mutate(
-        &app,
-        app.owner_token(),
-        REMOVE,
-        "removeMembers",
-        json!({ "userIds": [mia], "revokeApiKeys": true }),
-    )
-    .await;
+    // An entry that belongs to no offboarding.
+    let ada = app.sign_in(ADA).await;
+    create_api_key(&app, &ada, "Ada's automation", "MEMBER").await;
+    let response = app
+        .client
+        .post(app.graphql_url())
+        .bearer_auth(app.owner_token())
+        .header("x-request-id", "req-remove-mia")
+        .json(&json!({ "query": REMOVE, "variables": { "input": {
+            "workspaceId": app.demo.workspace_id, "userIds": [mia], "revokeApiKeys": true } } }))
+        .send()
+        .await
+        .unwrap();
+    let answer: Answer = response.json().await.unwrap();
+    let payload = data(&answer)["removeMembers"].clone();
     ok(&payload);
     app.wait_until_succeeded(
         payload["offboarding"]["id"].as_str().unwrap(),
@@ -366,4 +373,46 @@ async fn the_workers_side_effects_are_in_the_log(app: TestApp) {
             .is_some_and(|sessions| sessions >= 1),
         "{ended}"
     );
+
+    // One id finds the mutation's entries and its jobs', each with the mutation's request id,
+    // and only those.
+    let offboarding = payload["offboarding"]["id"].as_str().unwrap();
+    let log = audit_log(
+        &app,
+        json!({ "offboardingId": offboarding }),
+        Some(100),
+        None,
+    )
+    .await;
+    let actions: HashSet<String> = actions_and_targets(&log)
+        .into_iter()
+        .map(|(action, _)| action)
+        .collect();
+    assert!(
+        ["team_membership_remove", "sessions_end", "api_key_revoke"]
+            .iter()
+            .all(|action| actions.contains(*action)),
+        "{actions:?}"
+    );
+    let everything = audit_log(&app, json!(null), Some(100), None).await;
+    let belonging = everything["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|edge| edge["node"]["offboardingId"] == offboarding)
+        .count();
+    assert_eq!(log["totalCount"], belonging);
+    assert!(everything["totalCount"].as_u64() > log["totalCount"].as_u64());
+    for edge in log["edges"].as_array().unwrap() {
+        assert_eq!(edge["node"]["offboardingId"], offboarding, "{edge}");
+        assert_eq!(edge["node"]["requestId"], "req-remove-mia", "{edge}");
+    }
+    let answer = app
+        .graphql(
+            Some(app.owner_token()),
+            "query($id: UUID!) { offboarding(id: $id) { requestId } }",
+            json!({ "id": offboarding }),
+        )
+        .await;
+    assert_eq!(data(&answer)["offboarding"]["requestId"], "req-remove-mia");
 }

@@ -67,7 +67,7 @@ pub const AUDIT_LOG: &str =
     pageInfo { hasNextPage endCursor }
     edges { cursor node {
       id action actorUserId actorApiKeyId actor { email } targetUserId target { email }
-      reason requestId metadata createdAt } } } }";
+      reason requestId offboardingId metadata createdAt } } } }";
 pub const SEATS: &str =
     "query($org: UUID!) { seatUsage(organizationId: $org) { used limit available } }";
 pub const MEMBERS: &str = "query($ws: UUID!) { members(workspaceId: $ws, first: 100) {
