@@ -2,79 +2,12 @@
 //! SIGKILL while jobs are being retried, then started again, it finishes every side effect
 //! within 30 s.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+mod support;
+
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-
-struct Api {
-    process: Child,
-    url: String,
-}
-
-impl Drop for Api {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
-}
-
-/// Starts the api binary in `dir` with nothing configured but the port; returns it once it
-/// listens, with the owner token it prints on its first start.
-fn start_api(dir: &Path, port: u16, first_start: bool) -> (Api, Option<String>) {
-    let mut process = Command::new(env!("CARGO_BIN_EXE_api"))
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("BIND_ADDRESS", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the api binary starts");
-    let (lines, printed) = std::sync::mpsc::channel();
-    let stdout = process.stdout.take().unwrap();
-    // Read everything it prints, so that a full pipe never blocks it.
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = lines.send(line);
-        }
-    });
-    let mut token = None;
-    while let Ok(line) = printed.recv_timeout(Duration::from_secs(60)) {
-        if let Some((_, rest)) = line.split_once("\"Bearer ") {
-            token = rest.split('"').next().map(str::to_owned);
-        }
-        let last = if first_start {
-            "Every demo person"
-        } else {
-            "GraphiQL"
-        };
-        if line.starts_with(last) {
-            break;
-        }
-    }
-    let api = Api {
-        process,
-        url: format!("http://127.0.0.1:{port}/graphql"),
-    };
-    (api, token)
-}
-
-async fn graphql(api: &Api, token: &str, query: &str, variables: Value) -> Value {
-    reqwest::Client::new()
-        .post(&api.url)
-        .bearer_auth(token)
-        .json(&json!({ "query": query, "variables": variables }))
-        .send()
-        .await
-        .expect("the api answers")
-        .json()
-        .await
-        .expect("a JSON answer")
-}
+use support::{graphql, start_api};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_embedded_default_killed_mid_run_finishes_its_jobs_after_a_restart() {
@@ -89,7 +22,7 @@ async fn the_embedded_default_killed_mid_run_finishes_its_jobs_after_a_restart()
         .unwrap()
         .port();
 
-    let (api, token) = start_api(dir.path(), port, true);
+    let (api, token) = start_api(dir.path(), port, true, &[]);
     let token = token.expect("the first start prints the owner's token");
     let viewer = graphql(&api, &token, "{ viewer { workspace { id } } }", Value::Null).await;
     let workspace = viewer["data"]["viewer"]["workspace"]["id"].clone();
@@ -135,7 +68,7 @@ async fn the_embedded_default_killed_mid_run_finishes_its_jobs_after_a_restart()
     drop(api); // SIGKILL, with the email being retried
     std::fs::remove_file(dir.path().join("data/mail")).unwrap();
 
-    let (api, _) = start_api(dir.path(), port, false);
+    let (api, _) = start_api(dir.path(), port, false, &[]);
     let restarted = Instant::now();
     loop {
         let answer = graphql(&api, &token, status_query, json!({ "id": offboarding })).await;

@@ -52,15 +52,46 @@ pub async fn process(deps: &Dependencies, outbox_id: Uuid) -> Result<Outcome, Wo
     let until =
         now + chrono::Duration::from_std(deps.config.job_timeout).unwrap_or(chrono::Duration::MAX);
     let Some(row) = outbox::claim(&deps.db, outbox_id, until, now).await? else {
-        return why_not_claimed(deps, outbox_id).await;
+        let outcome = why_not_claimed(deps, outbox_id).await;
+        tracing::debug!(%outbox_id, ?outcome, "job not run");
+        return outcome;
     };
+    let started = std::time::Instant::now();
+    let outcome = run_claimed(deps, &row).await;
+    // One line per run: what an operator follows a job by.
+    tracing::info!(
+        kind = %row.kind,
+        outbox_id = %row.id,
+        offboarding_id = %row.offboarding_id,
+        attempt = row.attempts,
+        outcome = match &outcome {
+            Ok(Outcome::Succeeded) => "succeeded",
+            Ok(Outcome::Failed(AfterFailure::RetryAt(_))) => "failed",
+            Ok(Outcome::Failed(AfterFailure::Dead)) => "dead",
+            Ok(Outcome::AlreadyFinished) => "already_finished",
+            Ok(Outcome::Missing) => "missing",
+            Ok(Outcome::NotClaimed) => "not_claimed",
+            Err(_) => "error",
+        },
+        duration_ms = started.elapsed().as_secs_f64() * 1_000.0,
+        "job"
+    );
+    outcome
+}
+
+/// [`process`] once the row is claimed.
+async fn run_claimed(
+    deps: &Dependencies,
+    row: &outbox_entity::Model,
+) -> Result<Outcome, WorkerError> {
+    let outbox_id = row.id;
     if row.attempts > deps.config.retry.max_attempts {
         // Every earlier run was killed or timed out before it could record anything.
-        return fail(deps, &row, &WorkerError::GaveUp(row.attempts - 1)).await;
+        return fail(deps, row, &WorkerError::GaveUp(row.attempts - 1)).await;
     }
     let job: Job = match serde_json::from_value(row.payload.clone()) {
         Ok(job) => job,
-        Err(error) => return fail(deps, &row, &WorkerError::Payload(error)).await,
+        Err(error) => return fail(deps, row, &WorkerError::Payload(error)).await,
     };
     let done = match job {
         Job::SendRemovalEmail {
@@ -92,11 +123,11 @@ pub async fn process(deps: &Dependencies, outbox_id: Uuid) -> Result<Outcome, Wo
     };
     match done {
         Ok(None) => {
-            outbox::mark_succeeded(&deps.db, &row, Utc::now()).await?;
+            outbox::mark_succeeded(&deps.db, row, Utc::now()).await?;
             Ok(Outcome::Succeeded)
         }
         Ok(Some(outcome)) => Ok(outcome),
-        Err(error) => fail(deps, &row, &error).await,
+        Err(error) => fail(deps, row, &error).await,
     }
 }
 

@@ -10,6 +10,7 @@ mod offboarding;
 mod people;
 mod preview;
 mod progress;
+mod request_log;
 mod text;
 mod types;
 
@@ -68,6 +69,8 @@ fn described_types(config: &Config) -> SchemaBuilder<Query, Mutation, Subscripti
         Subscription::default(),
     )
     .limit_directives(config.limits.directives_per_field)
+    // Outermost, so that its line sees the codes ErrorCodes gives.
+    .extension(request_log::RequestLog)
     .extension(errors::ErrorCodes)
     // The engine's own descriptions speak of its Rust types; clients and codegen read these.
     .override_input_type_description::<uuid::Uuid>(UUID_DESCRIPTION)

@@ -1,0 +1,147 @@
+//! What an operator reads at `RUST_LOG=info` with `LOG_FORMAT=json`: one line per GraphQL
+//! operation (operation, outcome, duration, request id, kind of principal; never a token) and
+//! one per job run (kind, outbox row, offboarding, attempt, outcome, duration).
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use support::{Api, graphql, start_api};
+
+async fn post(api: &Api, token: &str, request_id: &str, query: &str, variables: Value) -> Value {
+    reqwest::Client::new()
+        .post(&api.url)
+        .bearer_auth(token)
+        .header("x-request-id", request_id)
+        .json(&json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .expect("the api answers")
+        .json()
+        .await
+        .expect("a JSON answer")
+}
+
+/// The JSON lines logged so far with this message.
+fn lines(log: &str, message: &str) -> Vec<Value> {
+    log.lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["fields"]["message"] == message)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_and_every_job_run_is_one_json_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (api, token) = start_api(
+        dir.path(),
+        port,
+        true,
+        &[("LOG_FORMAT", "json"), ("RUST_LOG", "info")],
+    );
+    let token = token.expect("the first start prints the owner's token");
+    let viewer = graphql(&api, &token, "{ viewer { workspace { id } } }", Value::Null).await;
+    let workspace = viewer["data"]["viewer"]["workspace"]["id"].clone();
+    let members = graphql(
+        &api,
+        &token,
+        "query($ws: UUID!) { members(workspaceId: $ws, filter: { search: \"gus\" }) { edges { node { user { id } } } } }",
+        json!({ "ws": workspace }),
+    )
+    .await;
+    let gus = members["data"]["members"]["edges"][0]["node"]["user"]["id"].clone();
+    let remove = "mutation($input: RemoveMembersInput!) { removeMembers(input: $input) { offboarding { id } userErrors { code } } }";
+    let removed = post(
+        &api,
+        &token,
+        "req-remove-gus",
+        remove,
+        json!({ "input": { "workspaceId": workspace, "userIds": [gus] } }),
+    )
+    .await;
+    let offboarding = removed["data"]["removeMembers"]["offboarding"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{removed}"))
+        .to_owned();
+    // Refused (gus is out now), and malformed.
+    post(
+        &api,
+        &token,
+        "req-again",
+        remove,
+        json!({ "input": { "workspaceId": workspace, "userIds": [gus] } }),
+    )
+    .await;
+    post(&api, &token, "req-garbage", "{ nothing }", Value::Null).await;
+
+    let log_path = dir.path().join("api.log");
+    let waiting = Instant::now();
+    let jobs = loop {
+        let log = std::fs::read_to_string(&log_path).unwrap();
+        let jobs: Vec<Value> = lines(&log, "job")
+            .into_iter()
+            .filter(|line| line["fields"]["offboarding_id"] == offboarding.as_str())
+            .collect();
+        // Sessions, campaigns, and gus's email.
+        if jobs.len() >= 3 {
+            break jobs;
+        }
+        assert!(
+            waiting.elapsed() < Duration::from_secs(30),
+            "a line per job run: {log}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    drop(api);
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(!log.contains(&token), "no token is ever logged");
+
+    let kinds: Vec<&str> = jobs
+        .iter()
+        .map(|job| job["fields"]["kind"].as_str().unwrap())
+        .collect();
+    for kind in [
+        "end_sessions",
+        "reattribute_campaigns",
+        "send_removal_email",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+    }
+    for job in &jobs {
+        let fields = &job["fields"];
+        assert_eq!(fields["outcome"], "succeeded", "{job}");
+        assert_eq!(fields["attempt"], 1, "{job}");
+        assert!(fields["outbox_id"].is_string(), "{job}");
+        assert!(fields["duration_ms"].is_number(), "{job}");
+        assert_eq!(job["level"], "INFO");
+    }
+
+    let requests = lines(&log, "graphql request");
+    let line = |request_id: &str| {
+        requests
+            .iter()
+            .find(|line| line["fields"]["request_id"] == request_id)
+            .unwrap_or_else(|| panic!("a line for {request_id}: {requests:?}"))["fields"]
+            .clone()
+    };
+    let removal = line("req-remove-gus");
+    assert_eq!(removal["operation"], "mutation removeMembers");
+    assert_eq!(removal["outcome"], "ok");
+    assert_eq!(removal["principal"], "session");
+    assert!(removal["duration_ms"].is_number());
+    assert_eq!(line("req-again")["outcome"], "user_errors");
+    assert_eq!(line("req-garbage")["outcome"], "BAD_USER_INPUT");
+    // Requests without an x-request-id get one of the api's.
+    assert!(
+        requests
+            .iter()
+            .all(|line| line["fields"]["request_id"].is_string()),
+        "{requests:?}"
+    );
+}

@@ -1,0 +1,88 @@
+//! The api binary as a person runs it: started in a folder of its own, nothing configured but
+//! what a test gives.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+pub struct Api {
+    process: Child,
+    pub url: String,
+}
+
+impl Drop for Api {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// Starts the api binary in `dir` with nothing configured but the port and `variables`; returns
+/// it once it listens, with the owner token it prints on its first start. What it logs goes to
+/// `dir/api.log`.
+pub fn start_api(
+    dir: &Path,
+    port: u16,
+    first_start: bool,
+    variables: &[(&str, &str)],
+) -> (Api, Option<String>) {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("api.log"))
+        .expect("a log file");
+    let mut process = Command::new(env!("CARGO_BIN_EXE_api"))
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("BIND_ADDRESS", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .envs(variables.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .expect("the api binary starts");
+    let (lines, printed) = std::sync::mpsc::channel();
+    let stdout = process.stdout.take().unwrap();
+    // Read everything it prints, so that a full pipe never blocks it.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let mut token = None;
+    while let Ok(line) = printed.recv_timeout(Duration::from_secs(60)) {
+        if let Some((_, rest)) = line.split_once("\"Bearer ") {
+            token = rest.split('"').next().map(str::to_owned);
+        }
+        let last = if first_start {
+            "Every demo person"
+        } else {
+            "GraphiQL"
+        };
+        if line.starts_with(last) {
+            break;
+        }
+    }
+    let api = Api {
+        process,
+        url: format!("http://127.0.0.1:{port}/graphql"),
+    };
+    (api, token)
+}
+
+pub async fn graphql(api: &Api, token: &str, query: &str, variables: Value) -> Value {
+    reqwest::Client::new()
+        .post(&api.url)
+        .bearer_auth(token)
+        .json(&json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .expect("the api answers")
+        .json()
+        .await
+        .expect("a JSON answer")
+}
