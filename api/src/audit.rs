@@ -2,15 +2,12 @@
 //! entries are written by `domain::audit`, in the transaction of what they record.)
 
 use entities::{UserId, WorkspaceId, audit_entry};
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, QueryFilter};
 use uuid::Uuid;
 
 use crate::access::{Permission, Principal};
 use crate::error::ApiError;
-use crate::people::{Page, decode_cursor, keep_page, not_a_cursor};
+use crate::people::{Page, decode_id_cursor, page_of};
 use crate::text::{AuditAction, CursorText};
 
 #[derive(Debug, Default, Clone)]
@@ -34,9 +31,7 @@ pub async fn list<C: ConnectionTrait>(
     after: Option<&CursorText>,
 ) -> Result<Page<audit_entry::Model>, ApiError> {
     principal.require(Permission::UserManagement, workspace_id)?;
-    let after = decode_cursor(after)?
-        .map(|after| after.parse::<Uuid>().map_err(|_| not_a_cursor()))
-        .transpose()?;
+    let after = decode_id_cursor(after)?;
     let mut query =
         audit_entry::Entity::find().filter(audit_entry::Column::WorkspaceId.eq(workspace_id));
     if let Some(action) = &filter.action {
@@ -55,20 +50,12 @@ pub async fn list<C: ConnectionTrait>(
     if let Some(offboarding) = filter.offboarding_id {
         query = query.filter(audit_entry::Column::OffboardingId.eq(offboarding));
     }
-    let total_count = query.clone().count(db).await?;
-    if let Some(after) = after {
-        query = query.filter(audit_entry::Column::Id.lt(after));
-    }
-    let rows = query
-        .order_by_desc(audit_entry::Column::Id)
-        .limit(first + 1)
-        .all(db)
-        .await?;
-    let (items, has_next_page) = keep_page(rows, first);
-    Ok(Page {
-        items,
-        has_next_page,
-        total_count,
-        total_count_is_exact: true,
-    })
+    page_of(
+        db,
+        query,
+        after.map(|after| audit_entry::Column::Id.lt(after)),
+        (audit_entry::Column::Id, Order::Desc),
+        first,
+    )
+    .await
 }

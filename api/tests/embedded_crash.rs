@@ -6,8 +6,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-use support::{graphql, start_api};
+use serde_json::json;
+use support::{graphql, start_api, workspace_and_gus};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_embedded_default_killed_mid_run_finishes_its_jobs_after_a_restart() {
@@ -24,16 +24,7 @@ async fn the_embedded_default_killed_mid_run_finishes_its_jobs_after_a_restart()
 
     let (api, token) = start_api(dir.path(), port, true, &[]);
     let token = token.expect("the first start prints the owner's token");
-    let viewer = graphql(&api, &token, "{ viewer { workspace { id } } }", Value::Null).await;
-    let workspace = viewer["data"]["viewer"]["workspace"]["id"].clone();
-    let members = graphql(
-        &api,
-        &token,
-        "query($ws: UUID!) { members(workspaceId: $ws, filter: { search: \"gus\" }) { edges { node { user { id } } } } }",
-        json!({ "ws": workspace }),
-    )
-    .await;
-    let gus = members["data"]["members"]["edges"][0]["node"]["user"]["id"].clone();
+    let (workspace, gus) = workspace_and_gus(&api, &token).await;
     let removed = graphql(
         &api,
         &token,

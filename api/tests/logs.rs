@@ -7,7 +7,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Api, graphql, start_api};
+use support::{Api, start_api, workspace_and_gus};
 
 async fn post(api: &Api, token: &str, request_id: &str, query: &str, variables: Value) -> Value {
     reqwest::Client::new()
@@ -46,16 +46,7 @@ async fn every_request_and_every_job_run_is_one_json_line() {
         &[("LOG_FORMAT", "json"), ("RUST_LOG", "info")],
     );
     let token = token.expect("the first start prints the owner's token");
-    let viewer = graphql(&api, &token, "{ viewer { workspace { id } } }", Value::Null).await;
-    let workspace = viewer["data"]["viewer"]["workspace"]["id"].clone();
-    let members = graphql(
-        &api,
-        &token,
-        "query($ws: UUID!) { members(workspaceId: $ws, filter: { search: \"gus\" }) { edges { node { user { id } } } } }",
-        json!({ "ws": workspace }),
-    )
-    .await;
-    let gus = members["data"]["members"]["edges"][0]["node"]["user"]["id"].clone();
+    let (workspace, gus) = workspace_and_gus(&api, &token).await;
     let remove = "mutation($input: RemoveMembersInput!) { removeMembers(input: $input) { offboarding { id } userErrors { code } } }";
     let removed = post(
         &api,

@@ -10,7 +10,7 @@ use entities::{OutboxStatus, WorkspaceId, job_event, offboarding, outbox};
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
 use sea_orm::{
     ActiveEnum, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Order, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::json;
 use tokio::time::Instant;
@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::access::{Acting, Permission, Principal, authenticate};
 use crate::error::{ApiError, UserError, UserErrorCode};
-use crate::people::{Page, decode_cursor, keep_page, not_a_cursor};
+use crate::people::{Page, decode_id_cursor, page_of};
 use crate::text::CursorText;
 
 /// An offboarding of the caller's workspace; anyone else's is NOT_FOUND.
@@ -121,9 +121,7 @@ pub async fn list<C: ConnectionTrait>(
     after: Option<&CursorText>,
 ) -> Result<Page<offboarding::Model>, ApiError> {
     principal.require(Permission::UserManagement, workspace_id)?;
-    let after = decode_cursor(after)?
-        .map(|after| after.parse::<Uuid>().map_err(|_| not_a_cursor()))
-        .transpose()?;
+    let after = decode_id_cursor(after)?;
     let mut query =
         offboarding::Entity::find().filter(offboarding::Column::WorkspaceId.eq(workspace_id));
     if let Some(kind) = filter.kind {
@@ -144,22 +142,14 @@ pub async fn list<C: ConnectionTrait>(
                 .add(Expr::exists(dead)),
         });
     }
-    let total_count = query.clone().count(db).await?;
-    if let Some(after) = after {
-        query = query.filter(offboarding::Column::Id.lt(after));
-    }
-    let rows = query
-        .order_by_desc(offboarding::Column::Id)
-        .limit(first + 1)
-        .all(db)
-        .await?;
-    let (items, has_next_page) = keep_page(rows, first);
-    Ok(Page {
-        items,
-        has_next_page,
-        total_count,
-        total_count_is_exact: true,
-    })
+    page_of(
+        db,
+        query,
+        after.map(|after| offboarding::Column::Id.lt(after)),
+        (offboarding::Column::Id, Order::Desc),
+        first,
+    )
+    .await
 }
 
 /// `SELECT 1 FROM outbox WHERE outbox.offboarding_id = offboarding.id AND <condition>`.

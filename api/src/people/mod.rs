@@ -7,6 +7,13 @@ pub mod seats;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use sea_orm::sea_query::SimpleExpr;
+use sea_orm::{
+    ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select,
+};
+use uuid::Uuid;
+
 use crate::error::ApiError;
 use crate::text::CursorText;
 
@@ -17,6 +24,46 @@ pub struct Page<T> {
     pub total_count: u64,
     /// False when a search found more matches than it counts: `total_count` is then a floor.
     pub total_count_is_exact: bool,
+}
+
+/// One page of `query` in `order`, after the cursor's row when `after` (a condition on the
+/// order's column) is given, with the total of the whole list: two statements.
+pub async fn page_of<E, C>(
+    db: &C,
+    query: Select<E>,
+    after: Option<SimpleExpr>,
+    (column, order): (E::Column, Order),
+    first: u64,
+) -> Result<Page<E::Model>, ApiError>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+    C: ConnectionTrait,
+{
+    let total_count = query.clone().count(db).await?;
+    let mut page = query;
+    if let Some(after) = after {
+        page = page.filter(after);
+    }
+    let rows = page
+        .order_by(column, order)
+        .limit(first + 1)
+        .all(db)
+        .await?;
+    let (items, has_next_page) = keep_page(rows, first);
+    Ok(Page {
+        items,
+        has_next_page,
+        total_count,
+        total_count_is_exact: true,
+    })
+}
+
+/// The id a cursor of a list paged by id (UUID v7, so newest first by `Id < after`) stands for.
+pub fn decode_id_cursor(cursor: Option<&CursorText>) -> Result<Option<Uuid>, ApiError> {
+    decode_cursor(cursor)?
+        .map(|after| after.parse::<Uuid>().map_err(|_| not_a_cursor()))
+        .transpose()
 }
 
 /// Lists read `first + 1` rows: this keeps the first `first` and says whether there were more.

@@ -4,13 +4,13 @@
 use entities::{OrganizationId, UserId, membership, organization, user, workspace};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, RelationTrait,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, Order, PaginatorTrait, QueryFilter,
+    QuerySelect, RelationTrait,
 };
 
 use crate::access::{Permission, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
-use crate::people::{Page, decode_cursor, keep_page};
+use crate::people::{Page, decode_cursor, page_of};
 use crate::text::CursorText;
 
 pub struct SeatUsage {
@@ -78,23 +78,14 @@ pub async fn seat_holders<C: ConnectionTrait>(
                 .take(),
         ),
     );
-    let total_count = holders.clone().count(db).await?;
-    let mut page = holders;
-    if let Some(after) = after {
-        page = page.filter(user::Column::Email.gt(after));
-    }
-    let rows = page
-        .order_by_asc(user::Column::Email)
-        .limit(first + 1)
-        .all(db)
-        .await?;
-    let (items, has_next_page) = keep_page(rows, first);
-    Ok(Page {
-        items,
-        has_next_page,
-        total_count,
-        total_count_is_exact: true,
-    })
+    page_of(
+        db,
+        holders,
+        after.map(|after| user::Column::Email.gt(after)),
+        (user::Column::Email, Order::Asc),
+        first,
+    )
+    .await
 }
 
 pub async fn seats_used<C: ConnectionTrait>(

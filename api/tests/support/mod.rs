@@ -86,3 +86,18 @@ pub async fn graphql(api: &Api, token: &str, query: &str, variables: Value) -> V
         .await
         .expect("a JSON answer")
 }
+
+/// The demo workspace's id and Gus Guest's, a demo member a test can remove.
+pub async fn workspace_and_gus(api: &Api, token: &str) -> (Value, Value) {
+    let viewer = graphql(api, token, "{ viewer { workspace { id } } }", Value::Null).await;
+    let workspace = viewer["data"]["viewer"]["workspace"]["id"].clone();
+    let members = graphql(
+        api,
+        token,
+        "query($ws: UUID!) { members(workspaceId: $ws, filter: { search: \"gus\" }) { edges { node { user { id } } } } }",
+        json!({ "ws": workspace }),
+    )
+    .await;
+    let gus = members["data"]["members"]["edges"][0]["node"]["user"]["id"].clone();
+    (workspace, gus)
+}
