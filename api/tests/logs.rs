@@ -7,20 +7,10 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Api, start_api, workspace_and_gus};
+use support::{Api, graphql_as_request, start_api, workspace_and_gus};
 
 async fn post(api: &Api, token: &str, request_id: &str, query: &str, variables: Value) -> Value {
-    reqwest::Client::new()
-        .post(&api.url)
-        .bearer_auth(token)
-        .header("x-request-id", request_id)
-        .json(&json!({ "query": query, "variables": variables }))
-        .send()
-        .await
-        .expect("the api answers")
-        .json()
-        .await
-        .expect("a JSON answer")
+    graphql_as_request(api, token, Some(request_id), query, variables).await
 }
 
 /// The JSON lines logged so far with this message.

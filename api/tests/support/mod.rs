@@ -75,9 +75,22 @@ pub fn start_api(
 }
 
 pub async fn graphql(api: &Api, token: &str, query: &str, variables: Value) -> Value {
-    reqwest::Client::new()
-        .post(&api.url)
-        .bearer_auth(token)
+    graphql_as_request(api, token, None, query, variables).await
+}
+
+/// [`graphql`], sending `x-request-id` when given.
+pub async fn graphql_as_request(
+    api: &Api,
+    token: &str,
+    request_id: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Value {
+    let mut request = reqwest::Client::new().post(&api.url).bearer_auth(token);
+    if let Some(request_id) = request_id {
+        request = request.header("x-request-id", request_id);
+    }
+    request
         .json(&json!({ "query": query, "variables": variables }))
         .send()
         .await
