@@ -46,6 +46,8 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     /// Which other origins a browser may call the API (and open its WebSocket) from.
     pub cors: CorsOrigins,
+    /// Serve Prometheus metrics at `GET /metrics`.
+    pub metrics_enabled: bool,
 }
 
 /// The origins, besides the API's own, that browsers may call it from (`CORS_ALLOWED_ORIGINS`).
@@ -165,6 +167,7 @@ impl Config {
             limits: Limits::default(),
             trusted_proxies: Vec::new(),
             cors: CorsOrigins::LocalDevelopment,
+            metrics_enabled: true,
         }
     }
 
@@ -204,6 +207,7 @@ impl Config {
                 None if demo_default => defaults.cors,
                 None => CorsOrigins::SameOrigin,
             },
+            metrics_enabled: vars.metrics_enabled.unwrap_or(defaults.metrics_enabled),
         })
     }
 }
@@ -233,6 +237,7 @@ struct ApiVariables {
     database_statement_timeout_ms: Option<u64>,
     sign_in_limit_per_email_per_hour: Option<u32>,
     sign_in_limit_per_address_per_minute: Option<u32>,
+    metrics_enabled: Option<bool>,
 }
 
 impl ApiVariables {
@@ -392,5 +397,14 @@ mod tests {
         assert!(error.to_string().contains("DEMO_DATA"));
         let error = Config::from_vars(variables(&[("BIND_ADDRESS", "here")])).unwrap_err();
         assert!(error.to_string().contains("BIND_ADDRESS"));
+        let error = Config::from_vars(variables(&[("METRICS_ENABLED", "sure")])).unwrap_err();
+        assert!(error.to_string().contains("METRICS_ENABLED"));
+    }
+
+    #[test]
+    fn metrics_are_on_unless_turned_off() {
+        assert!(Config::from_vars(variables(&[])).unwrap().metrics_enabled);
+        let off = Config::from_vars(variables(&[("METRICS_ENABLED", "false")])).unwrap();
+        assert!(!off.metrics_enabled);
     }
 }

@@ -10,6 +10,7 @@ pub mod graphiql;
 pub mod graphql;
 pub mod healthcheck;
 pub mod idempotency;
+pub mod metrics;
 pub mod offboarding;
 pub mod people;
 pub mod security;

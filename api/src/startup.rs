@@ -16,6 +16,7 @@ use axum::{Json, Router};
 use chrono::Utc;
 use http_body_util::BodyExt;
 use ipnet::IpNet;
+use metrics_exporter_prometheus::PrometheusHandle;
 use sea_orm::{DatabaseConnection, DbErr};
 use serde_json::json;
 use tokio::net::TcpListener;
@@ -66,6 +67,8 @@ struct AppState {
     principals: Arc<PrincipalCache>,
     queue: JobQueue,
     config: Arc<Config>,
+    /// Renders `GET /metrics` (None: METRICS_ENABLED=false).
+    metrics: Option<PrometheusHandle>,
 }
 
 pub struct Application {
@@ -128,6 +131,7 @@ impl Application {
             principals: Arc::default(),
             queue,
             config: config.clone(),
+            metrics: config.metrics_enabled.then(domain::metrics::recorder),
         };
         Ok(Application {
             listener,
@@ -217,6 +221,9 @@ fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz));
     if state.graphiql.is_some() {
         router = router.route("/graphiql/{file}", get(graphiql::asset));
+    }
+    if state.metrics.is_some() {
+        router = router.route("/metrics", get(metrics));
     }
     router
         // Bodies without a Content-Length (chunked) are cut off once they pass the limit.
@@ -613,6 +620,13 @@ fn bearer_value(value: &str) -> Option<&str> {
         .eq_ignore_ascii_case("bearer")
         .then(|| token.trim())
         .filter(|token| !token.is_empty())
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    match &state.metrics {
+        Some(handle) => crate::metrics::render(handle, &state.reader, &state.queue).await,
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 /// Ready when the database and the queue (Redis, or the embedded queue file) answer.

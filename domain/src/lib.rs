@@ -9,6 +9,7 @@ pub mod audit;
 pub mod db;
 pub mod environment;
 pub mod jobs;
+pub mod metrics;
 pub mod outbox;
 
 pub use actor::Actor;

@@ -58,22 +58,26 @@ pub async fn process(deps: &Dependencies, outbox_id: Uuid) -> Result<Outcome, Wo
     };
     let started = std::time::Instant::now();
     let outcome = run_claimed(deps, &row).await;
+    let seconds = started.elapsed().as_secs_f64();
+    let label = match &outcome {
+        Ok(Outcome::Succeeded) => "succeeded",
+        Ok(Outcome::Failed(AfterFailure::RetryAt(_))) => "failed",
+        Ok(Outcome::Failed(AfterFailure::Dead)) => "dead",
+        Ok(Outcome::AlreadyFinished) => "already_finished",
+        Ok(Outcome::Missing) => "missing",
+        Ok(Outcome::NotClaimed) => "not_claimed",
+        Err(_) => "error",
+    };
+    metrics::counter!("jobs_total", "kind" => row.kind.clone(), "outcome" => label).increment(1);
+    metrics::histogram!("job_duration_seconds", "kind" => row.kind.clone()).record(seconds);
     // One line per run: what an operator follows a job by.
     tracing::info!(
         kind = %row.kind,
         outbox_id = %row.id,
         offboarding_id = %row.offboarding_id,
         attempt = row.attempts,
-        outcome = match &outcome {
-            Ok(Outcome::Succeeded) => "succeeded",
-            Ok(Outcome::Failed(AfterFailure::RetryAt(_))) => "failed",
-            Ok(Outcome::Failed(AfterFailure::Dead)) => "dead",
-            Ok(Outcome::AlreadyFinished) => "already_finished",
-            Ok(Outcome::Missing) => "missing",
-            Ok(Outcome::NotClaimed) => "not_claimed",
-            Err(_) => "error",
-        },
-        duration_ms = started.elapsed().as_secs_f64() * 1_000.0,
+        outcome = label,
+        duration_ms = seconds * 1_000.0,
         "job"
     );
     outcome

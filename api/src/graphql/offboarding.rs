@@ -519,6 +519,10 @@ impl OffboardingMutation {
                         .collect(),
                 };
                 let removed = remove::remove_members(txn, acting, request).await?;
+                // Counted once written (a replay of its idempotency key isn't).
+                metrics::counter!("offboardings_total", "kind" => "remove_members").increment(1);
+                metrics::histogram!("members_removed_per_call")
+                    .record(removed.members.len() as f64);
                 Ok(Done {
                     payload: RemoveMembersPayload {
                         removed_members: removed.members.into_iter().map(Into::into).collect(),
@@ -552,6 +556,7 @@ impl OffboardingMutation {
                     revoke_api_keys: input.revoke_api_keys,
                 };
                 let deactivated = deactivate::deactivate_user(txn, acting, request).await?;
+                metrics::counter!("offboardings_total", "kind" => "deactivate_user").increment(1);
                 Ok(Done {
                     payload: DeactivateUserPayload {
                         member: Some(member(txn, deactivated.candidate).await?),
@@ -634,6 +639,7 @@ impl OffboardingMutation {
                     input.user_id.into(),
                 )
                 .await?;
+                metrics::counter!("members_restored_total").increment(1);
                 Ok(Done::answer(RestoreMemberPayload {
                     member: Some(member(txn, restored.candidate).await?),
                     seat_taken: Some(restored.seat_taken),

@@ -1,5 +1,6 @@
 //! One `info` line per GraphQL operation: what ran, how it ended, how long it took, who asked
-//! (the kind of principal, never a token) and the request id — what an operator greps for.
+//! (the kind of principal, never a token) and the request id — what an operator greps for —
+//! and the same as metrics (`graphql_requests_total`, `graphql_request_duration_seconds`).
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -28,6 +29,9 @@ impl ExtensionFactory for RequestLog {
 struct RequestLogLine {
     /// The operation's name, or its kind and root fields when it has none.
     operation: Mutex<Option<String>>,
+    /// Its kind and root fields (`mutation removeMembers`): the metrics' label, which the
+    /// schema bounds (a client names its operations as it likes).
+    fields: Mutex<Option<String>>,
     /// Who asked and the request id, read from the request's data before it runs.
     caller: Mutex<Caller>,
 }
@@ -62,10 +66,26 @@ impl Extension for RequestLogLine {
             .lock()
             .map(|operation| operation.clone())
             .unwrap_or_default();
+        let outcome = outcome(&response);
+        let seconds = started.elapsed().as_secs_f64();
+        let fields = self
+            .fields
+            .lock()
+            .ok()
+            .and_then(|fields| fields.clone())
+            .unwrap_or_else(|| "-".to_owned());
+        metrics::counter!(
+            "graphql_requests_total",
+            "operation" => fields.clone(),
+            "outcome" => outcome.clone(),
+        )
+        .increment(1);
+        metrics::histogram!("graphql_request_duration_seconds", "operation" => fields)
+            .record(seconds);
         tracing::info!(
             operation = operation.as_deref().unwrap_or("-"),
-            outcome = outcome(&response),
-            duration_ms = started.elapsed().as_secs_f64() * 1_000.0,
+            outcome,
+            duration_ms = seconds * 1_000.0,
             request_id = caller.request_id.as_deref(),
             principal = caller.principal,
             "graphql request"
@@ -104,8 +124,12 @@ impl Extension for RequestLogLine {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
+        let (name, fields) = operation_of(&document);
         if let Ok(mut operation) = self.operation.lock() {
-            *operation = Some(operation_of(&document));
+            *operation = Some(name.unwrap_or_else(|| fields.clone()));
+        }
+        if let Ok(mut kept) = self.fields.lock() {
+            *kept = Some(fields);
         }
         Ok(document)
     }
@@ -148,14 +172,12 @@ fn outcome(response: &Response) -> String {
     if refused { "user_errors" } else { "ok" }.to_owned()
 }
 
-/// The operation's name, else its kind and root fields: `mutation removeMembers`.
-fn operation_of(document: &ExecutableDocument) -> String {
+/// The operation's name, if it has one, and its kind and root fields:
+/// `mutation removeMembers`.
+fn operation_of(document: &ExecutableDocument) -> (Option<String>, String) {
     let Some((name, operation)) = document.operations.iter().next() else {
-        return "-".to_owned();
+        return (None, "-".to_owned());
     };
-    if let Some(name) = name {
-        return name.to_string();
-    }
     let kind = match operation.node.ty {
         OperationType::Query => "query",
         OperationType::Mutation => "mutation",
@@ -172,5 +194,8 @@ fn operation_of(document: &ExecutableDocument) -> String {
             _ => None,
         })
         .collect();
-    format!("{kind} {}", fields.join(","))
+    (
+        name.map(|name| name.to_string()),
+        format!("{kind} {}", fields.join(",")),
+    )
 }

@@ -286,6 +286,18 @@ async fn free_text_cases(app: &TestApp) -> Vec<(&'static str, &'static str, &'st
             "query($org: UUID!, $a: String) { seatUsage(organizationId: $org) { holders(after: $a) { totalCount } } }",
             json!({ "org": org, "a": "BAD" }),
         ),
+        (
+            "Query.offboardings(after)",
+            "after",
+            "query($ws: UUID!, $a: String) { offboardings(workspaceId: $ws, after: $a) { totalCount } }",
+            json!({ "ws": ws, "a": "BAD" }),
+        ),
+        (
+            "RetryJobInput.idempotencyKey",
+            "idempotencyKey",
+            "mutation($i: RetryJobInput!) { retryJob(input: $i) { userErrors { code } } }",
+            json!({ "i": { "jobId": uuid::Uuid::now_v7(), "idempotencyKey": "BAD" } }),
+        ),
     ]
 }
 

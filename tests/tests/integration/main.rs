@@ -14,6 +14,7 @@ mod idempotency;
 mod invitations;
 mod limits;
 mod members;
+mod metrics;
 mod offboarding;
 mod ownership;
 mod pipeline;

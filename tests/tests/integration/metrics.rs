@@ -1,0 +1,129 @@
+//! `GET /metrics` in the Prometheus text format: a removal and its jobs move the counters, and
+//! the pipeline's state is read at each scrape. (One recorder serves the whole test process,
+//! so counters are compared with what they were before, never with an exact total.)
+
+use std::time::Duration;
+
+use serde_json::json;
+use tests::{TestApp, backend_tests, data};
+
+use crate::flows::{GUS, REMOVE, people};
+
+backend_tests! {
+    a_removal_and_its_jobs_move_the_metrics,
+    metrics_can_be_turned_off => |config: &mut tests::Config| config.metrics_enabled = false,
+}
+
+async fn scrape(app: &TestApp) -> String {
+    let response = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    response.text().await.unwrap()
+}
+
+/// The value of the sample named `name` with these labels (among others), if there is one.
+fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter(|line| {
+            line.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        })
+        .filter(|line| {
+            labels
+                .iter()
+                .all(|(key, value)| line.contains(&format!("{key}=\"{value}\"")))
+        })
+        .find_map(|line| line.rsplit(' ').next()?.parse().ok())
+}
+
+async fn a_removal_and_its_jobs_move_the_metrics(app: TestApp) {
+    let before = scrape(&app).await;
+    let count =
+        |text: &str, name: &str, labels: &[(&str, &str)]| sample(text, name, labels).unwrap_or(0.0);
+    let [gus] = people(&app, &[GUS]).await[..] else {
+        unreachable!()
+    };
+    let answer = app
+        .graphql(
+            Some(app.owner_token()),
+            REMOVE,
+            json!({ "input": { "workspaceId": app.demo.workspace_id, "userIds": [gus] } }),
+        )
+        .await;
+    let id = data(&answer)["removeMembers"]["offboarding"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.wait_until_succeeded(&id, Duration::from_secs(30)).await;
+    let after = scrape(&app).await;
+
+    let removals = [("operation", "mutation removeMembers"), ("outcome", "ok")];
+    assert!(
+        count(&after, "graphql_requests_total", &removals)
+            > count(&before, "graphql_requests_total", &removals),
+        "{after}"
+    );
+    assert!(
+        sample(
+            &after,
+            "graphql_request_duration_seconds_count",
+            &[("operation", "mutation removeMembers")]
+        )
+        .is_some(),
+        "{after}"
+    );
+    for kind in [
+        "end_sessions",
+        "reattribute_campaigns",
+        "send_removal_email",
+    ] {
+        let labels = [("kind", kind), ("outcome", "succeeded")];
+        assert!(
+            count(&after, "jobs_total", &labels) > count(&before, "jobs_total", &labels),
+            "{kind}: {after}"
+        );
+        assert!(
+            sample(&after, "job_duration_seconds_count", &[("kind", kind)]).is_some(),
+            "{kind}: {after}"
+        );
+    }
+    let offboardings = [("kind", "remove_members")];
+    assert!(
+        count(&after, "offboardings_total", &offboardings)
+            > count(&before, "offboardings_total", &offboardings),
+        "{after}"
+    );
+    assert!(sample(&after, "members_removed_per_call_count", &[]).is_some());
+    for status in ["PENDING", "QUEUED", "FAILED", "DEAD"] {
+        assert!(
+            sample(&after, "outbox_jobs", &[("status", status)]).is_some(),
+            "{status}: {after}"
+        );
+    }
+    assert!(
+        sample(&after, "outbox_oldest_unfinished_age_seconds", &[]).is_some_and(|age| age >= 0.0)
+    );
+    assert_eq!(sample(&after, "queue_up", &[]), Some(1.0), "{after}");
+    assert!(sample(&after, "db_pool_connections", &[("state", "idle")]).is_some());
+}
+
+async fn metrics_can_be_turned_off(app: TestApp) {
+    let response = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+}
