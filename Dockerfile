@@ -12,7 +12,7 @@ RUN cargo chef prepare --recipe-path recipe.json
 
 FROM chef AS build
 COPY --from=planner /src/recipe.json recipe.json
-RUN cargo chef cook --release --recipe-path recipe.json
+RUN cargo chef cook --release --recipe-path recipe.json -p api -p worker -p migration
 COPY . .
 RUN cargo build --release --locked -p api -p worker -p migration
 

@@ -15,7 +15,6 @@ pub mod offboarding;
 pub mod people;
 pub mod security;
 pub mod startup;
-pub mod telemetry;
 pub mod text;
 
 pub use config::Config;

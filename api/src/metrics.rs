@@ -1,8 +1,9 @@
-//! `GET /metrics`: what the process recorded (requests, jobs, offboardings), and, read at each
-//! scrape, the state of the pipeline (outbox rows by status, the age of the oldest unfinished
-//! one), the database pool and the queue. README.md ("Operating it") lists every metric.
+//! `GET /metrics`: what the process recorded (requests, jobs, offboardings), then what a scrape
+//! reads of this api's own state: the outbox by status, the age of its oldest unfinished row,
+//! the queue and the database pool. README.md ("Operating it") lists every metric.
 
-use std::time::Duration;
+use std::fmt::Write;
+use std::time::{Duration, Instant};
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -10,9 +11,10 @@ use chrono::{DateTime, Utc};
 use entities::{OutboxStatus, outbox};
 use metrics_exporter_prometheus::PrometheusHandle;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QuerySelect,
+    ActiveEnum, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    QueryFilter, QuerySelect,
 };
+use tokio::sync::Mutex;
 use worker::JobQueue;
 
 /// The statuses of rows still to run, and DEAD ones: the counts a scrape reads (SUCCEEDED rows
@@ -24,32 +26,97 @@ const WATCHED: [OutboxStatus; 4] = [
     OutboxStatus::Dead,
 ];
 
-pub async fn render(
-    handle: &PrometheusHandle,
-    db: &DatabaseConnection,
-    queue: &JobQueue,
-) -> Response {
-    if let Err(error) = record_pipeline(db, Utc::now()).await {
-        tracing::warn!(%error, "metrics: the outbox could not be read");
+/// How long what a scrape read is answered again: however often `/metrics` is asked (it is on
+/// the api's port), the outbox is read and the queue pinged at most once a second.
+const FRESH_FOR: Duration = Duration::from_secs(1);
+
+pub struct Metrics {
+    recorder: PrometheusHandle,
+    /// The last scrape's reading of the pipeline, and when it was made.
+    read: Mutex<Option<(Instant, String)>>,
+}
+
+impl Metrics {
+    pub fn new(recorder: PrometheusHandle) -> Metrics {
+        Metrics {
+            recorder,
+            read: Mutex::new(None),
+        }
     }
-    record_pool(db);
+
+    pub async fn render(&self, db: &DatabaseConnection, queue: &JobQueue) -> Response {
+        let mut read = self.read.lock().await;
+        let state = match &*read {
+            Some((at, state)) if at.elapsed() < FRESH_FOR => state.clone(),
+            _ => {
+                let state = read_state(db, queue).await;
+                *read = Some((Instant::now(), state.clone()));
+                state
+            }
+        };
+        drop(read);
+        self.recorder.run_upkeep();
+        (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            self.recorder.render() + &state,
+        )
+            .into_response()
+    }
+}
+
+/// This api's state, in the Prometheus text format.
+async fn read_state(db: &DatabaseConnection, queue: &JobQueue) -> String {
+    let mut text = String::new();
+    match outbox_state(db, Utc::now()).await {
+        Ok((jobs, oldest_age)) => {
+            gauge_header(
+                &mut text,
+                "outbox_jobs",
+                "Side effects in each state still to run, and DEAD ones.",
+            );
+            for (status, count) in jobs {
+                let _ = writeln!(text, "outbox_jobs{{status=\"{status}\"}} {count}");
+            }
+            gauge_header(
+                &mut text,
+                "outbox_oldest_unfinished_age_seconds",
+                "How long the oldest side effect not yet done has waited (0: none).",
+            );
+            let _ = writeln!(text, "outbox_oldest_unfinished_age_seconds {oldest_age}");
+        }
+        Err(error) => tracing::warn!(%error, "metrics: the outbox could not be read"),
+    }
     let queue_up = matches!(
         tokio::time::timeout(Duration::from_secs(2), queue.ping()).await,
         Ok(Ok(()))
     );
-    metrics::gauge!("queue_up").set(if queue_up { 1.0 } else { 0.0 });
-    handle.run_upkeep();
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        handle.render(),
-    )
-        .into_response()
+    gauge_header(&mut text, "queue_up", "1 when the job queue answers.");
+    let _ = writeln!(text, "queue_up {}", u8::from(queue_up));
+    let (size, idle) = pool(db);
+    gauge_header(
+        &mut text,
+        "db_pool_connections",
+        "The api's read pool (on PostgreSQL, its one pool).",
+    );
+    let _ = writeln!(text, "db_pool_connections{{state=\"idle\"}} {idle}");
+    let _ = writeln!(
+        text,
+        "db_pool_connections{{state=\"in_use\"}} {}",
+        size.saturating_sub(idle)
+    );
+    text
 }
 
-/// `outbox_jobs{status}` and `outbox_oldest_unfinished_age_seconds`, the one number that says
-/// the pipeline is stuck (0 when nothing waits).
-async fn record_pipeline<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> Result<(), DbErr> {
+fn gauge_header(text: &mut String, name: &str, help: &str) {
+    let _ = writeln!(text, "# HELP {name} {help}\n# TYPE {name} gauge");
+}
+
+/// Rows by watched status, and the age in seconds of the oldest row not finished.
+async fn outbox_state<C: ConnectionTrait>(
+    db: &C,
+    now: DateTime<Utc>,
+) -> Result<(Vec<(String, i64)>, f64), DbErr> {
     let rows: Vec<(OutboxStatus, i64, Option<DateTime<Utc>>)> = outbox::Entity::find()
         .select_only()
         .column(outbox::Column::Status)
@@ -60,39 +127,29 @@ async fn record_pipeline<C: ConnectionTrait>(db: &C, now: DateTime<Utc>) -> Resu
         .into_tuple()
         .all(db)
         .await?;
-    let mut oldest: Option<DateTime<Utc>> = None;
-    for status in WATCHED {
-        let (jobs, first) = rows
-            .iter()
-            .find(|(of, _, _)| *of == status)
-            .map_or((0, None), |(_, jobs, first)| (*jobs, *first));
-        metrics::gauge!("outbox_jobs", "status" => status_label(status)).set(jobs as f64);
-        if status != OutboxStatus::Dead {
-            oldest = match (oldest, first) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-        }
-    }
+    let jobs = WATCHED
+        .iter()
+        .map(|status| {
+            let count = rows
+                .iter()
+                .find(|(of, _, _)| of == status)
+                .map_or(0, |(_, count, _)| *count);
+            (status.to_value(), count)
+        })
+        .collect();
+    let oldest = rows
+        .iter()
+        .filter(|(status, _, _)| *status != OutboxStatus::Dead)
+        .filter_map(|(_, _, oldest)| *oldest)
+        .min();
     let age = oldest.map_or(0.0, |oldest| {
         (now - oldest).num_milliseconds().max(0) as f64 / 1_000.0
     });
-    metrics::gauge!("outbox_oldest_unfinished_age_seconds").set(age);
-    Ok(())
+    Ok((jobs, age))
 }
 
-fn status_label(status: OutboxStatus) -> &'static str {
-    match status {
-        OutboxStatus::Pending => "PENDING",
-        OutboxStatus::Queued => "QUEUED",
-        OutboxStatus::Succeeded => "SUCCEEDED",
-        OutboxStatus::Failed => "FAILED",
-        OutboxStatus::Dead => "DEAD",
-    }
-}
-
-/// `db_pool_connections{state}`: the pool's connections in use and idle.
-fn record_pool(db: &DatabaseConnection) {
+/// The read pool's size and idle connections.
+fn pool(db: &DatabaseConnection) -> (u32, u32) {
     let (size, idle) = match db.get_database_backend() {
         DbBackend::Postgres => {
             let pool = db.get_postgres_connection_pool();
@@ -103,8 +160,5 @@ fn record_pool(db: &DatabaseConnection) {
             (pool.size(), pool.num_idle())
         }
     };
-    let idle = u32::try_from(idle).unwrap_or(u32::MAX);
-    metrics::gauge!("db_pool_connections", "state" => "idle").set(f64::from(idle));
-    metrics::gauge!("db_pool_connections", "state" => "in_use")
-        .set(f64::from(size.saturating_sub(idle)));
+    (size, u32::try_from(idle).unwrap_or(u32::MAX))
 }

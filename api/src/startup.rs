@@ -16,7 +16,6 @@ use axum::{Json, Router};
 use chrono::Utc;
 use http_body_util::BodyExt;
 use ipnet::IpNet;
-use metrics_exporter_prometheus::PrometheusHandle;
 use sea_orm::{DatabaseConnection, DbErr};
 use serde_json::json;
 use tokio::net::TcpListener;
@@ -68,7 +67,7 @@ struct AppState {
     queue: JobQueue,
     config: Arc<Config>,
     /// Renders `GET /metrics` (None: METRICS_ENABLED=false).
-    metrics: Option<PrometheusHandle>,
+    metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 pub struct Application {
@@ -131,7 +130,9 @@ impl Application {
             principals: Arc::default(),
             queue,
             config: config.clone(),
-            metrics: config.metrics_enabled.then(domain::metrics::recorder),
+            metrics: config
+                .metrics_enabled
+                .then(|| Arc::new(crate::metrics::Metrics::new(domain::metrics::recorder()))),
         };
         Ok(Application {
             listener,
@@ -624,7 +625,7 @@ fn bearer_value(value: &str) -> Option<&str> {
 
 async fn metrics(State(state): State<AppState>) -> Response {
     match &state.metrics {
-        Some(handle) => crate::metrics::render(handle, &state.reader, &state.queue).await,
+        Some(metrics) => metrics.render(&state.reader, &state.queue).await,
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }

@@ -11,6 +11,7 @@ pub mod environment;
 pub mod jobs;
 pub mod metrics;
 pub mod outbox;
+pub mod telemetry;
 
 pub use actor::Actor;
 pub use jobs::Job;

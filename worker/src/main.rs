@@ -10,13 +10,7 @@ use worker::{JobQueue, WorkerConfig, mail::Mailer};
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    domain::telemetry::init();
     if let Err(error) = start().await {
         eprintln!("worker: {error}");
         std::process::exit(1);

@@ -519,7 +519,8 @@ impl OffboardingMutation {
                         .collect(),
                 };
                 let removed = remove::remove_members(txn, acting, request).await?;
-                // Counted once written (a replay of its idempotency key isn't).
+                // Counted when written, in the transaction (a replay of its idempotency key
+                // isn't counted; a commit that then fails, rare, is).
                 metrics::counter!("offboardings_total", "kind" => "remove_members").increment(1);
                 metrics::histogram!("members_removed_per_call")
                     .record(removed.members.len() as f64);

@@ -27,11 +27,12 @@ impl ExtensionFactory for RequestLog {
 
 #[derive(Default)]
 struct RequestLogLine {
-    /// The operation's name, or its kind and root fields when it has none.
-    operation: Mutex<Option<String>>,
-    /// Its kind and root fields (`mutation removeMembers`): the metrics' label, which the
-    /// schema bounds (a client names its operations as it likes).
-    fields: Mutex<Option<String>>,
+    /// Each operation of the document: its name, if it has one, and its kind and root fields.
+    parsed: Mutex<Vec<(Option<String>, String)>>,
+    /// The operation that ran, once the document passed validation: (its name or its kind and
+    /// fields, its kind and fields). Only then do the fields name metrics: the schema bounds
+    /// them, where a document that failed validation may name anything.
+    executed: Mutex<Option<(String, String)>>,
     /// Who asked and the request id, read from the request's data before it runs.
     caller: Mutex<Caller>,
 }
@@ -61,29 +62,35 @@ impl Extension for RequestLogLine {
             .lock()
             .map(|caller| caller.clone())
             .unwrap_or_default();
-        let operation = self
-            .operation
-            .lock()
-            .map(|operation| operation.clone())
-            .unwrap_or_default();
-        let outcome = outcome(&response);
-        let seconds = started.elapsed().as_secs_f64();
-        let fields = self
-            .fields
+        let executed = self
+            .executed
             .lock()
             .ok()
-            .and_then(|fields| fields.clone())
-            .unwrap_or_else(|| "-".to_owned());
+            .and_then(|executed| executed.clone());
+        let (operation, label) = match executed {
+            Some((operation, fields)) => (operation, fields),
+            // Refused before it ran: logged as parsed, counted under "-".
+            None => {
+                let parsed = self
+                    .parsed
+                    .lock()
+                    .ok()
+                    .and_then(|parsed| parsed.first().map(|(_, fields)| fields.clone()));
+                (parsed.unwrap_or_else(|| "-".to_owned()), "-".to_owned())
+            }
+        };
+        let outcome = outcome(&response);
+        let seconds = started.elapsed().as_secs_f64();
         metrics::counter!(
             "graphql_requests_total",
-            "operation" => fields.clone(),
+            "operation" => label.clone(),
             "outcome" => outcome.clone(),
         )
         .increment(1);
-        metrics::histogram!("graphql_request_duration_seconds", "operation" => fields)
+        metrics::histogram!("graphql_request_duration_seconds", "operation" => label)
             .record(seconds);
         tracing::info!(
-            operation = operation.as_deref().unwrap_or("-"),
+            operation,
             outcome,
             duration_ms = seconds * 1_000.0,
             request_id = caller.request_id.as_deref(),
@@ -124,25 +131,32 @@ impl Extension for RequestLogLine {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
-        let (name, fields) = operation_of(&document);
-        if let Ok(mut operation) = self.operation.lock() {
-            *operation = Some(name.unwrap_or_else(|| fields.clone()));
-        }
-        if let Ok(mut kept) = self.fields.lock() {
-            *kept = Some(fields);
+        if let Ok(mut parsed) = self.parsed.lock() {
+            *parsed = operations_of(&document);
         }
         Ok(document)
     }
 
-    /// The operation that runs, when the document holds several and the request named one.
+    /// Reached once the document passed validation, with the operation that runs.
     async fn execute(
         &self,
         ctx: &ExtensionContext<'_>,
         operation_name: Option<&str>,
         next: NextExecute<'_>,
     ) -> Response {
-        if let (Some(name), Ok(mut operation)) = (operation_name, self.operation.lock()) {
-            *operation = Some(name.to_owned());
+        let ran = self.parsed.lock().ok().and_then(|parsed| {
+            parsed
+                .iter()
+                .find(|(name, _)| operation_name.is_none() || name.as_deref() == operation_name)
+                .map(|(name, fields)| {
+                    (
+                        name.clone().unwrap_or_else(|| fields.clone()),
+                        fields.clone(),
+                    )
+                })
+        });
+        if let (Some(ran), Ok(mut executed)) = (ran, self.executed.lock()) {
+            *executed = Some(ran);
         }
         next.run(ctx, operation_name).await
     }
@@ -172,30 +186,41 @@ fn outcome(response: &Response) -> String {
     if refused { "user_errors" } else { "ok" }.to_owned()
 }
 
-/// The operation's name, if it has one, and its kind and root fields:
+/// Root fields named in a metric label, at most; more are counted (`+2`).
+const FIELDS_IN_A_LABEL: usize = 3;
+
+/// Each operation's name, if it has one, and its kind and root fields, sorted and each once:
 /// `mutation removeMembers`.
-fn operation_of(document: &ExecutableDocument) -> (Option<String>, String) {
-    let Some((name, operation)) = document.operations.iter().next() else {
-        return (None, "-".to_owned());
-    };
-    let kind = match operation.node.ty {
-        OperationType::Query => "query",
-        OperationType::Mutation => "mutation",
-        OperationType::Subscription => "subscription",
-    };
-    let fields: Vec<String> = operation
-        .node
-        .selection_set
-        .node
-        .items
+fn operations_of(document: &ExecutableDocument) -> Vec<(Option<String>, String)> {
+    document
+        .operations
         .iter()
-        .filter_map(|selection| match &selection.node {
-            Selection::Field(field) => Some(field.node.name.node.to_string()),
-            _ => None,
+        .map(|(name, operation)| {
+            let kind = match operation.node.ty {
+                OperationType::Query => "query",
+                OperationType::Mutation => "mutation",
+                OperationType::Subscription => "subscription",
+            };
+            let mut fields: Vec<String> = operation
+                .node
+                .selection_set
+                .node
+                .items
+                .iter()
+                .filter_map(|selection| match &selection.node {
+                    Selection::Field(field) => Some(field.node.name.node.to_string()),
+                    _ => None,
+                })
+                .collect();
+            fields.sort();
+            fields.dedup();
+            let more = fields.len().saturating_sub(FIELDS_IN_A_LABEL);
+            fields.truncate(FIELDS_IN_A_LABEL);
+            let mut label = format!("{kind} {}", fields.join(","));
+            if more > 0 {
+                label.push_str(&format!(" +{more}"));
+            }
+            (name.map(|name| name.to_string()), label)
         })
-        .collect();
-    (
-        name.map(|name| name.to_string()),
-        format!("{kind} {}", fields.join(",")),
-    )
+        .collect()
 }

@@ -57,12 +57,17 @@ pub async fn retry_job<C: ConnectionTrait>(
         .filter(|(_, offboarding)| offboarding.workspace_id == principal.workspace_id)
         .ok_or(ApiError::NotFound("job"))?;
     let Some(retried) = domain::outbox::retry_dead(db, job.id, now).await? else {
+        // As it is now: a retry that ran meanwhile made it PENDING.
+        let status = outbox::Entity::find_by_id(job.id)
+            .one(db)
+            .await?
+            .map_or(job.status, |current| current.status);
         return Err(ApiError::Rejected(vec![
             UserError::new(
                 UserErrorCode::JobNotDead,
                 format!(
                     "Only a DEAD job can be retried; this one is {}.",
-                    job.status.to_value()
+                    status.to_value()
                 ),
             )
             .on_field("jobId"),
@@ -229,20 +234,10 @@ impl Summary {
 }
 
 pub async fn summary<C: ConnectionTrait>(db: &C, offboarding_id: Uuid) -> Result<Summary, DbErr> {
-    let counts: Vec<(OutboxStatus, i64)> = outbox::Entity::find()
-        .select_only()
-        .column(outbox::Column::Status)
-        .column_as(outbox::Column::Id.count(), "jobs")
-        .filter(outbox::Column::OffboardingId.eq(offboarding_id))
-        .group_by(outbox::Column::Status)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let mut summary = Summary::default();
-    for (status, count) in counts {
-        summary.add(status, count);
-    }
-    Ok(summary)
+    Ok(summaries(db, &[offboarding_id])
+        .await?
+        .remove(&offboarding_id)
+        .unwrap_or_default())
 }
 
 /// The jobs in the order they were written, `first` at a time after the job `after`.

@@ -7,10 +7,11 @@ use std::time::Duration;
 use serde_json::json;
 use tests::{TestApp, backend_tests, data};
 
-use crate::flows::{GUS, REMOVE, people};
+use crate::flows::{GUS, REMOVE, no_worker, people};
 
 backend_tests! {
     a_removal_and_its_jobs_move_the_metrics,
+    a_stuck_pipeline_shows_in_the_metrics => no_worker,
     metrics_can_be_turned_off => |config: &mut tests::Config| config.metrics_enabled = false,
 }
 
@@ -111,11 +112,61 @@ async fn a_removal_and_its_jobs_move_the_metrics(app: TestApp) {
             "{status}: {after}"
         );
     }
-    assert!(
-        sample(&after, "outbox_oldest_unfinished_age_seconds", &[]).is_some_and(|age| age >= 0.0)
+    // Everything ran: nothing waits.
+    assert_eq!(
+        sample(&after, "outbox_oldest_unfinished_age_seconds", &[]),
+        Some(0.0),
+        "{after}"
     );
     assert_eq!(sample(&after, "queue_up", &[]), Some(1.0), "{after}");
     assert!(sample(&after, "db_pool_connections", &[("state", "idle")]).is_some());
+
+    // A document that fails validation names no series of its own.
+    let invented = app
+        .graphql(Some(app.owner_token()), "{ inventedField }", json!(null))
+        .await;
+    assert!(invented.has_errors());
+    let text = scrape(&app).await;
+    assert!(!text.contains("inventedField"), "{text}");
+    assert!(
+        sample(
+            &text,
+            "graphql_requests_total",
+            &[("operation", "-"), ("outcome", "BAD_USER_INPUT")]
+        )
+        .is_some(),
+        "{text}"
+    );
+}
+
+/// No worker runs: the removal's side effects wait, and the scrape says so.
+async fn a_stuck_pipeline_shows_in_the_metrics(app: TestApp) {
+    let [gus] = people(&app, &[GUS]).await[..] else {
+        unreachable!()
+    };
+    let answer = app
+        .graphql(
+            Some(app.owner_token()),
+            REMOVE,
+            json!({ "input": { "workspaceId": app.demo.workspace_id, "userIds": [gus] } }),
+        )
+        .await;
+    assert!(data(&answer)["removeMembers"]["offboarding"]["id"].is_string());
+    // Past the second a scrape's reading is answered again.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let text = scrape(&app).await;
+    let waiting = ["PENDING", "QUEUED"]
+        .iter()
+        .filter_map(|status| sample(&text, "outbox_jobs", &[("status", status)]))
+        .sum::<f64>();
+    assert_eq!(
+        waiting, 3.0,
+        "sessions, campaigns and an email wait: {text}"
+    );
+    assert!(
+        sample(&text, "outbox_oldest_unfinished_age_seconds", &[]).is_some_and(|age| age >= 1.0),
+        "{text}"
+    );
 }
 
 async fn metrics_can_be_turned_off(app: TestApp) {

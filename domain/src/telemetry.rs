@@ -1,6 +1,7 @@
 use tracing_subscriber::{EnvFilter, fmt};
 
-/// Logs to stderr; `RUST_LOG` filters (default `info`), `LOG_FORMAT=json` for machines.
+/// Logs to stderr, for the api and the worker alike; `RUST_LOG` filters (default `info`),
+/// `LOG_FORMAT=json` for machines.
 pub fn init() {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
