@@ -15,6 +15,18 @@ backend_tests! {
     metrics_can_be_turned_off => |config: &mut tests::Config| config.metrics_enabled = false,
 }
 
+async fn remove_gus(app: &TestApp) -> tests::Answer {
+    let [gus] = people(app, &[GUS]).await[..] else {
+        unreachable!()
+    };
+    app.graphql(
+        Some(app.owner_token()),
+        REMOVE,
+        json!({ "input": { "workspaceId": app.demo.workspace_id, "userIds": [gus] } }),
+    )
+    .await
+}
+
 async fn scrape(app: &TestApp) -> String {
     let response = app
         .client
@@ -52,16 +64,7 @@ async fn a_removal_and_its_jobs_move_the_metrics(app: TestApp) {
     let before = scrape(&app).await;
     let count =
         |text: &str, name: &str, labels: &[(&str, &str)]| sample(text, name, labels).unwrap_or(0.0);
-    let [gus] = people(&app, &[GUS]).await[..] else {
-        unreachable!()
-    };
-    let answer = app
-        .graphql(
-            Some(app.owner_token()),
-            REMOVE,
-            json!({ "input": { "workspaceId": app.demo.workspace_id, "userIds": [gus] } }),
-        )
-        .await;
+    let answer = remove_gus(&app).await;
     let id = data(&answer)["removeMembers"]["offboarding"]["id"]
         .as_str()
         .unwrap()
@@ -141,16 +144,7 @@ async fn a_removal_and_its_jobs_move_the_metrics(app: TestApp) {
 
 /// No worker runs: the removal's side effects wait, and the scrape says so.
 async fn a_stuck_pipeline_shows_in_the_metrics(app: TestApp) {
-    let [gus] = people(&app, &[GUS]).await[..] else {
-        unreachable!()
-    };
-    let answer = app
-        .graphql(
-            Some(app.owner_token()),
-            REMOVE,
-            json!({ "input": { "workspaceId": app.demo.workspace_id, "userIds": [gus] } }),
-        )
-        .await;
+    let answer = remove_gus(&app).await;
     assert!(data(&answer)["removeMembers"]["offboarding"]["id"].is_string());
     // Past the second a scrape's reading is answered again.
     tokio::time::sleep(Duration::from_millis(1_100)).await;

@@ -125,6 +125,13 @@ fn email_fails_until_fixed(config: &mut tests::Config) {
     };
 }
 
+/// The demo owner, signed in to the other workspace, asks this.
+async fn as_research_owner(app: &TestApp, query: &str, variables: Value) -> Answer {
+    let research = crate::access::research_workspace(app).await;
+    let in_research = app.sign_in_to(research, "olivia.owner@acme.test").await;
+    app.graphql(Some(&in_research), query, variables).await
+}
+
 const RETRY_JOB: &str = "mutation($input: RetryJobInput!) { retryJob(input: $input) {
   job { id status attempts lastError } offboarding { id status } userErrors { code field } } }";
 
@@ -187,15 +194,8 @@ async fn a_dead_job_retried_once_the_mail_is_fixed_succeeds(app: TestApp) {
         error_code(&retry(&Uuid::now_v7().to_string(), "retry-none").await),
         "NOT_FOUND"
     );
-    let research = crate::access::research_workspace(&app).await;
-    let in_research = app.sign_in_to(research, "olivia.owner@acme.test").await;
-    let elsewhere = app
-        .graphql(
-            Some(&in_research),
-            RETRY_JOB,
-            json!({ "input": { "jobId": email } }),
-        )
-        .await;
+    let elsewhere =
+        as_research_owner(&app, RETRY_JOB, json!({ "input": { "jobId": email } })).await;
     assert_eq!(error_code(&elsewhere), "NOT_FOUND", "{elsewhere}");
 
     // The operator fixes the mail, then retries.
@@ -356,15 +356,8 @@ async fn offboardings_are_listed_newest_first_by_status_and_kind(app: TestApp) {
         error_code(&list(json!({ "status": "LOST" }), 1, None).await),
         "BAD_USER_INPUT"
     );
-    let research = crate::access::research_workspace(&app).await;
-    let in_research = app.sign_in_to(research, "olivia.owner@acme.test").await;
-    let elsewhere = app
-        .graphql(
-            Some(&in_research),
-            OFFBOARDINGS,
-            json!({ "ws": app.demo.workspace_id }),
-        )
-        .await;
+    let elsewhere =
+        as_research_owner(&app, OFFBOARDINGS, json!({ "ws": app.demo.workspace_id })).await;
     assert_eq!(error_code(&elsewhere), "NOT_FOUND", "{elsewhere}");
 }
 
