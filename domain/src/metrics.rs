@@ -2,6 +2,7 @@
 //! recorder per process, which `GET /metrics` renders. README.md ("Operating it") lists every
 //! metric.
 
+use std::net::SocketAddr;
 use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -21,20 +22,41 @@ static RECORDER: OnceLock<PrometheusHandle> = OnceLock::new();
 pub fn recorder() -> PrometheusHandle {
     RECORDER
         .get_or_init(|| {
-            let recorder = PrometheusBuilder::new()
-                .set_buckets(DURATION_BUCKETS)
-                .and_then(|builder| {
-                    builder.set_buckets_for_metric(
-                        Matcher::Full("members_removed_per_call".into()),
-                        MEMBER_BUCKETS,
-                    )
-                })
-                .expect("bucket lists are not empty")
-                .build_recorder();
+            let recorder = builder().build_recorder();
             let handle = recorder.handle();
             // Fails only if another recorder was installed first; metrics then go there.
             let _ = metrics::set_global_recorder(recorder);
             handle
         })
         .clone()
+}
+
+/// Installs the process's recorder and answers `GET /metrics` (any path, in fact) on `address`
+/// with what it recorded: for a worker process, which serves nothing else. Call it inside the
+/// Tokio runtime, before anything is recorded.
+pub fn serve(address: SocketAddr) -> Result<(), String> {
+    let (recorder, exporter) = builder()
+        .with_http_listener(address)
+        .build()
+        .map_err(|error| format!("metrics on {address}: {error}"))?;
+    metrics::set_global_recorder(recorder)
+        .map_err(|error| format!("metrics on {address}: {error}"))?;
+    tokio::spawn(async move {
+        if exporter.await.is_err() {
+            tracing::error!(%address, "metrics: the listener stopped");
+        }
+    });
+    Ok(())
+}
+
+fn builder() -> PrometheusBuilder {
+    PrometheusBuilder::new()
+        .set_buckets(DURATION_BUCKETS)
+        .and_then(|builder| {
+            builder.set_buckets_for_metric(
+                Matcher::Full("members_removed_per_call".into()),
+                MEMBER_BUCKETS,
+            )
+        })
+        .expect("bucket lists are not empty")
 }

@@ -193,6 +193,23 @@ impl WorkerConfig {
     }
 }
 
+/// Where a worker process serves its metrics: `METRICS_BIND_ADDRESS`, unless
+/// `METRICS_ENABLED=false`; none by default (the api serves those of its in-process worker).
+pub fn metrics_address(
+    vars: &HashMap<String, String>,
+) -> Result<Option<std::net::SocketAddr>, WorkerError> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+    struct MetricsVariables {
+        metrics_enabled: Option<bool>,
+        metrics_bind_address: Option<std::net::SocketAddr>,
+    }
+    let vars: MetricsVariables = domain::environment::read(vars).map_err(WorkerError::Config)?;
+    Ok(vars
+        .metrics_bind_address
+        .filter(|_| vars.metrics_enabled.unwrap_or(true)))
+}
+
 /// The worker's environment variables (README.md lists them); each unset one takes the
 /// embedded default's value.
 #[derive(Deserialize)]
@@ -234,6 +251,26 @@ mod tests {
     use super::*;
 
     use domain::environment::variables;
+
+    #[test]
+    fn a_worker_serves_metrics_only_where_told() {
+        assert_eq!(metrics_address(&variables(&[])).unwrap(), None);
+        let told = variables(&[("METRICS_BIND_ADDRESS", "0.0.0.0:9100")]);
+        assert_eq!(
+            metrics_address(&told).unwrap(),
+            Some("0.0.0.0:9100".parse().unwrap())
+        );
+        let off = variables(&[
+            ("METRICS_BIND_ADDRESS", "0.0.0.0:9100"),
+            ("METRICS_ENABLED", "false"),
+        ]);
+        assert_eq!(metrics_address(&off).unwrap(), None);
+        let error = metrics_address(&variables(&[("METRICS_BIND_ADDRESS", "here")])).unwrap_err();
+        assert!(
+            error.to_string().contains("METRICS_BIND_ADDRESS"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn the_smtp_password_never_shows_in_debug_output() {

@@ -20,6 +20,10 @@ async fn main() {
 async fn start() -> Result<(), worker::WorkerError> {
     let vars: HashMap<String, String> = std::env::vars().collect();
     let config = WorkerConfig::from_vars(&vars)?;
+    if let Some(address) = worker::config::metrics_address(&vars)? {
+        domain::metrics::serve(address).map_err(worker::WorkerError::Config)?;
+        tracing::info!(%address, "serving metrics");
+    }
     let database_url = vars
         .get("DATABASE_URL")
         .filter(|url| !url.is_empty())

@@ -325,3 +325,52 @@ async fn a_job_outliving_the_job_timeout_is_a_failed_attempt_then_dead() {
         .all(|job| job["status"] == "SUCCEEDED");
     assert!(others_succeeded, "{offboarding}");
 }
+
+/// A worker process with `METRICS_BIND_ADDRESS` answers Prometheus text there, with the job runs
+/// it made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(offboarding_sqlite_only, ignore = "OFFBOARDING_TESTS=sqlite-only")]
+async fn a_worker_serves_its_metrics_where_told() {
+    let app =
+        tests::spawn_app_with(Backend::Postgres, |config| config.in_process_worker = false).await;
+    let (offboarding_id, _) = remove_gus(&app).await;
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let address = format!("127.0.0.1:{port}");
+    let mut worker = start_worker_with(
+        &app,
+        app.smtp_port(),
+        &[("METRICS_BIND_ADDRESS", address.as_str())],
+    );
+    let finished = app
+        .wait_for_offboarding(&offboarding_id, Duration::from_secs(30))
+        .await;
+    assert_eq!(finished["status"], "SUCCEEDED", "{finished}");
+    let text = app
+        .client
+        .get(format!("http://{address}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    worker.kill().unwrap();
+    worker.wait().unwrap();
+    for kind in [
+        "end_sessions",
+        "reattribute_campaigns",
+        "send_removal_email",
+    ] {
+        assert!(
+            text.lines().any(|line| line.starts_with("jobs_total{")
+                && line.contains(&format!("kind=\"{kind}\""))
+                && line.contains("outcome=\"succeeded\"")),
+            "{kind}: {text}"
+        );
+    }
+    assert!(text.contains("job_duration_seconds_bucket"), "{text}");
+}
