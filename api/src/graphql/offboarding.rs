@@ -110,6 +110,16 @@ pub enum OffboardingStatus {
     Failed,
 }
 
+impl From<Standing> for OffboardingStatus {
+    fn from(standing: Standing) -> Self {
+        match standing {
+            Standing::InProgress => OffboardingStatus::InProgress,
+            Standing::Succeeded => OffboardingStatus::Succeeded,
+            Standing::Failed => OffboardingStatus::Failed,
+        }
+    }
+}
+
 impl From<OffboardingStatus> for Standing {
     fn from(status: OffboardingStatus) -> Self {
         match status {
@@ -240,14 +250,7 @@ impl Offboarding {
     }
 
     async fn status(&self, ctx: &Context<'_>) -> Result<OffboardingStatus> {
-        let summary = self.load_summary(ctx).await?;
-        Ok(if !summary.finished() {
-            OffboardingStatus::InProgress
-        } else if summary.dead > 0 {
-            OffboardingStatus::Failed
-        } else {
-            OffboardingStatus::Succeeded
-        })
+        Ok(self.load_summary(ctx).await?.standing().into())
     }
 
     async fn summary(&self, ctx: &Context<'_>) -> Result<JobSummary> {

@@ -227,9 +227,15 @@ impl Summary {
         }
     }
 
-    /// Nothing left to run: every job succeeded or is dead.
-    pub fn finished(&self) -> bool {
-        self.succeeded + self.dead == self.total()
+    /// Where the offboarding stands: the judgement `list`'s status filter makes in SQL.
+    pub fn standing(&self) -> Standing {
+        if self.succeeded + self.dead != self.total() {
+            Standing::InProgress
+        } else if self.dead > 0 {
+            Standing::Failed
+        } else {
+            Standing::Succeeded
+        }
     }
 }
 

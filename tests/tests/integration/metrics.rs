@@ -27,13 +27,16 @@ async fn remove_gus(app: &TestApp) -> tests::Answer {
     .await
 }
 
-async fn scrape(app: &TestApp) -> String {
-    let response = app
-        .client
+async fn get_metrics(app: &TestApp) -> reqwest::Response {
+    app.client
         .get(format!("{}/metrics", app.address))
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn scrape(app: &TestApp) -> String {
+    let response = get_metrics(app).await;
     assert_eq!(response.status(), 200);
     assert!(
         response.headers()["content-type"]
@@ -164,11 +167,5 @@ async fn a_stuck_pipeline_shows_in_the_metrics(app: TestApp) {
 }
 
 async fn metrics_can_be_turned_off(app: TestApp) {
-    let response = app
-        .client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 404);
+    assert_eq!(get_metrics(&app).await.status(), 404);
 }

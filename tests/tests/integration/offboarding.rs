@@ -90,6 +90,20 @@ fn email_never_gets_through(config: &mut tests::Config) {
     };
 }
 
+/// Removes Gus with mail that can't go out, and waits until the offboarding is FAILED: its
+/// id, and the offboarding as `offboarding(id)` answers then.
+async fn remove_gus_whose_email_fails(app: &TestApp) -> (String, Answer) {
+    let gus = user_id(app, "gus.guest@acme.test").await;
+    let answer = remove(app, app.owner_token(), json!({ "userIds": [gus] })).await;
+    let id = data(&answer)["removeMembers"]["offboarding"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let offboarding = app.wait_for_offboarding(&id, Duration::from_secs(30)).await;
+    assert_eq!(offboarding["status"], "FAILED", "{offboarding}");
+    (id, offboarding)
+}
+
 /// Email that fails until the test fixes it: on PostgreSQL, SMTP on a port where a server starts
 /// later; embedded, a mail folder whose path is a file until the test removes it.
 fn email_fails_until_fixed(config: &mut tests::Config) {
@@ -139,14 +153,7 @@ const RETRY_JOB: &str = "mutation($input: RetryJobInput!) { retryJob(input: $inp
 /// attempts and succeeds, with an audit entry. A job that isn't DEAD is refused and left as it
 /// is; another workspace's job, or no job, is NOT_FOUND.
 async fn a_dead_job_retried_once_the_mail_is_fixed_succeeds(app: TestApp) {
-    let gus = user_id(&app, "gus.guest@acme.test").await;
-    let answer = remove(&app, app.owner_token(), json!({ "userIds": [gus] })).await;
-    let id = data(&answer)["removeMembers"]["offboarding"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let offboarding = app.wait_for_offboarding(&id, Duration::from_secs(30)).await;
-    assert_eq!(offboarding["status"], "FAILED", "{offboarding}");
+    let (id, offboarding) = remove_gus_whose_email_fails(&app).await;
     let job = |kind: &str| {
         offboarding["jobs"]
             .as_array()
@@ -1086,15 +1093,8 @@ async fn a_job_delivered_twice_takes_effect_once(app: TestApp) {
 }
 
 async fn a_failing_job_backs_off_then_goes_dead_with_its_last_error(app: TestApp) {
-    let gus = user_id(&app, "gus.guest@acme.test").await;
     let started = Utc::now();
-    let answer = remove(&app, app.owner_token(), json!({ "userIds": [gus] })).await;
-    let id = data(&answer)["removeMembers"]["offboarding"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let offboarding = app.wait_for_offboarding(&id, Duration::from_secs(30)).await;
-    assert_eq!(offboarding["status"], "FAILED", "{offboarding}");
+    let (_, offboarding) = remove_gus_whose_email_fails(&app).await;
     assert_eq!(offboarding["summary"]["dead"], 1);
     assert_eq!(
         offboarding["summary"]["succeeded"], 2,
