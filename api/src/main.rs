@@ -42,7 +42,7 @@ async fn main() {
 }
 
 async fn serve(config: Config) {
-    telemetry::init();
+    let telemetry = telemetry::init("offboarding-api");
     let application = match Application::build(config).await {
         Ok(application) => application,
         Err(error) => {
@@ -51,7 +51,9 @@ async fn serve(config: Config) {
         }
     };
     println!("{}", application.welcome());
-    if let Err(error) = application.run_until_stopped().await {
+    let served = application.run_until_stopped().await;
+    telemetry.shutdown().await;
+    if let Err(error) = served {
         eprintln!("server error: {error}");
         std::process::exit(1);
     }

@@ -8,7 +8,7 @@ use async_graphql::Data;
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::{BatchRequest, BatchResponse, ParseRequestError};
 use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
-use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, MatchedPath, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -238,9 +238,45 @@ fn router(state: AppState) -> Router {
         ))
         .layer(cors(&state.config.cors))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(count_response),
+        )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+/// Every request runs in an `info` span with its request id, so each log line of it says which
+/// request it belongs to, and traces (when exported) start here, continuing a caller's W3C
+/// `traceparent`. Named by route, not by path, to keep span names few.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let headers = request.headers();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("", MatchedPath::as_str);
+    let span = tracing::info_span!(
+        "http request",
+        otel.name = format!("{} {route}", request.method()).trim_end(),
+        otel.kind = "server",
+        http.request.method = %request.method(),
+        http.route = route,
+        request_id = headers.get("x-request-id").and_then(|id| id.to_str().ok()),
+        http.response.status_code = tracing::field::Empty,
+    );
+    let traceparent = headers
+        .get("traceparent")
+        .and_then(|value| value.to_str().ok());
+    domain::telemetry::continue_trace(&span, traceparent);
+    span
+}
+
+/// Counts every answer by status (`http_requests_total`) and puts the status on the span.
+fn count_response<B>(response: &Response<B>, _latency: Duration, span: &tracing::Span) {
+    let status = response.status().as_u16();
+    span.record("http.response.status_code", status);
+    metrics::counter!("http_requests_total", "status" => status.to_string()).increment(1);
 }
 
 /// Cross-origin browser calls from the configured origins only (`CORS_ALLOWED_ORIGINS`), with
@@ -257,6 +293,7 @@ fn cors(origins: &CorsOrigins) -> CorsLayer {
             header::CONTENT_TYPE,
             header::ACCEPT,
             HeaderName::from_static("x-request-id"),
+            HeaderName::from_static("traceparent"),
         ])
         .expose_headers([HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
         .max_age(Duration::from_secs(2 * 60 * 60))

@@ -1,15 +1,136 @@
-use tracing_subscriber::{EnvFilter, fmt};
+//! Logs to stderr and, when `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`)
+//! is set, traces over OTLP (HTTP, protobuf). A mutation's trace context is stored with its
+//! offboarding ([`current_trace_parent`]), and each job's span continues it
+//! ([`continue_trace`]), so one trace shows a removal and every side effect it caused, in
+//! whichever process ran them.
 
-/// Logs to stderr, for the api and the worker alike; `RUST_LOG` filters (default `info`),
-/// `LOG_FORMAT=json` for machines.
-pub fn init() {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+use std::collections::HashMap;
+
+use opentelemetry::propagation::{Extractor, TextMapPropagator};
+use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer, fmt};
+
+/// What must outlive the process's work: the trace exporter, flushed by [`Telemetry::shutdown`].
+#[must_use = "call shutdown() before exiting, or the last spans are lost"]
+pub struct Telemetry {
+    traces: Option<SdkTracerProvider>,
+}
+
+impl Telemetry {
+    /// Sends the spans still buffered. Blocks until they are sent (or the exporter's timeout).
+    pub async fn shutdown(self) {
+        if let Some(provider) = self.traces {
+            let flushed = tokio::task::spawn_blocking(move || provider.shutdown()).await;
+            if let Ok(Err(error)) = flushed {
+                eprintln!("traces: the last spans were not sent: {error}");
+            }
+        }
+    }
+}
+
+/// What is traced when traces are exported, whatever `RUST_LOG` keeps of the logs: the spans
+/// of requests, operations and jobs, not the database driver's.
+const TRACED: &str = "info,sqlx=warn,sea_orm=warn";
+
+/// Installs the process's logging and tracing: `RUST_LOG` filters the logs (default `info`),
+/// `LOG_FORMAT=json` for machines, and OTLP traces when an endpoint is configured, under
+/// `service` unless `OTEL_SERVICE_NAME` names it.
+pub fn init(service: &'static str) -> Telemetry {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(TRACED));
     let json = std::env::var("LOG_FORMAT").is_ok_and(|format| format == "json");
-    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    if json {
-        builder.json().init();
+    let logs = fmt::layer().with_writer(std::io::stderr);
+    let logs = if json {
+        logs.json().boxed()
     } else {
-        builder.init();
+        logs.boxed()
+    };
+    let traces = tracer_provider(service);
+    let trace_layer = traces.as_ref().map(|provider| {
+        tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer("offboarding-service"))
+            .with_filter(EnvFilter::new(TRACED))
+    });
+    tracing_subscriber::registry()
+        .with(logs.with_filter(filter))
+        .with(trace_layer)
+        .init();
+    Telemetry { traces }
+}
+
+fn configured(variable: &str) -> bool {
+    std::env::var(variable).is_ok_and(|value| !value.trim().is_empty())
+}
+
+/// The OTLP exporter, when an endpoint is configured. It reads the standard `OTEL_EXPORTER_OTLP_*`
+/// variables (endpoint, headers, timeout) itself; an exporter that can't be built is reported
+/// and the process runs without traces rather than not at all.
+fn tracer_provider(service: &'static str) -> Option<SdkTracerProvider> {
+    if !configured("OTEL_EXPORTER_OTLP_ENDPOINT")
+        && !configured("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    {
+        return None;
+    }
+    let exporter = match opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .build()
+    {
+        Ok(exporter) => exporter,
+        Err(error) => {
+            eprintln!("traces: not exported, the OTLP exporter failed to start: {error}");
+            return None;
+        }
+    };
+    let mut resource = Resource::builder();
+    if !configured("OTEL_SERVICE_NAME") {
+        resource = resource.with_service_name(service);
+    }
+    Some(
+        SdkTracerProvider::builder()
+            .with_resource(resource.build())
+            .with_batch_exporter(exporter)
+            .build(),
+    )
+}
+
+/// The W3C `traceparent` of the current span, when it is being traced: what an offboarding
+/// stores so that its jobs join the mutation's trace.
+pub fn current_trace_parent() -> Option<String> {
+    let context = tracing::Span::current().context();
+    if !context.span().span_context().is_valid() {
+        return None;
+    }
+    let mut carrier = HashMap::new();
+    TraceContextPropagator::new().inject_context(&context, &mut carrier);
+    carrier.remove("traceparent")
+}
+
+/// Makes `span` a child of the span a `traceparent` names (one stored by
+/// [`current_trace_parent`], or a caller's header); a missing or malformed one leaves it a root.
+pub fn continue_trace(span: &tracing::Span, traceparent: Option<&str>) {
+    let Some(traceparent) = traceparent else {
+        return;
+    };
+    let parent = TraceContextPropagator::new().extract(&TraceParent(traceparent));
+    if parent.span().span_context().is_valid() {
+        // Fails only when the span isn't traced (no OTLP endpoint): nothing to continue then.
+        let _ = span.set_parent(parent);
+    }
+}
+
+struct TraceParent<'a>(&'a str);
+
+impl Extractor for TraceParent<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        (key == "traceparent").then_some(self.0)
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        vec!["traceparent"]
     }
 }

@@ -14,6 +14,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// The `x-request-id` of the mutation, which its jobs' audit entries carry too.
     pub request_id: Option<String>,
+    /// The W3C `traceparent` of the mutation, when it was traced: its jobs' spans continue it.
+    pub trace_parent: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

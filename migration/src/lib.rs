@@ -8,6 +8,7 @@ mod m20261130_000003_member_search;
 mod m20261130_000004_access_version;
 mod m20261130_000005_prefix_indexes;
 mod m20261130_000006_offboarding_trail;
+mod m20261130_000007_offboarding_trace;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000004_access_version::Migration),
             Box::new(m20261130_000005_prefix_indexes::Migration),
             Box::new(m20261130_000006_offboarding_trail::Migration),
+            Box::new(m20261130_000007_offboarding_trace::Migration),
         ]
     }
 }

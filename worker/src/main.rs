@@ -10,8 +10,10 @@ use worker::{JobQueue, WorkerConfig, mail::Mailer};
 
 #[tokio::main]
 async fn main() {
-    domain::telemetry::init();
-    if let Err(error) = start().await {
+    let telemetry = domain::telemetry::init("offboarding-worker");
+    let started = start().await;
+    telemetry.shutdown().await;
+    if let Err(error) = started {
         eprintln!("worker: {error}");
         std::process::exit(1);
     }

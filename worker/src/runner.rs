@@ -13,6 +13,7 @@ use entities::{offboarding, outbox as outbox_entity};
 use futures::{FutureExt, StreamExt};
 use sea_orm::{DatabaseConnection, EntityTrait, TransactionTrait};
 use tokio::sync::watch;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::config::WorkerConfig;
@@ -46,7 +47,8 @@ pub enum Outcome {
 
 /// Runs one outbox row. It is claimed and read in one statement, so a second delivery of the
 /// same job leaves it alone. Database jobs apply their effect and mark the row SUCCEEDED in one
-/// transaction; an email is sent with no transaction open, then the row is marked.
+/// transaction; an email is sent with no transaction open, then the row is marked. The run is a
+/// span carrying the mutation's request id, continuing the mutation's trace.
 pub async fn process(deps: &Dependencies, outbox_id: Uuid) -> Result<Outcome, WorkerError> {
     let now = Utc::now();
     let until =
@@ -56,37 +58,67 @@ pub async fn process(deps: &Dependencies, outbox_id: Uuid) -> Result<Outcome, Wo
         tracing::debug!(%outbox_id, ?outcome, "job not run");
         return outcome;
     };
-    let started = std::time::Instant::now();
-    let outcome = run_claimed(deps, &row).await;
-    let seconds = started.elapsed().as_secs_f64();
-    let label = match &outcome {
-        Ok(Outcome::Succeeded) => "succeeded",
-        Ok(Outcome::Failed(AfterFailure::RetryAt(_))) => "failed",
-        Ok(Outcome::Failed(AfterFailure::Dead)) => "dead",
-        Ok(Outcome::AlreadyFinished) => "already_finished",
-        Ok(Outcome::Missing) => "missing",
-        Ok(Outcome::NotClaimed) => "not_claimed",
-        Err(_) => "error",
-    };
-    metrics::counter!("jobs_total", "kind" => row.kind.clone(), "outcome" => label).increment(1);
-    metrics::histogram!("job_duration_seconds", "kind" => row.kind.clone()).record(seconds);
-    // One line per run: what an operator follows a job by.
-    tracing::info!(
+    // Read outside the job's transaction: nothing a job reads of it ever changes.
+    let offboarding = offboarding::Entity::find_by_id(row.offboarding_id)
+        .one(&deps.db)
+        .await?;
+    let request_id = offboarding
+        .as_ref()
+        .and_then(|offboarding| offboarding.request_id.clone());
+    let span = tracing::info_span!(
+        "job",
+        otel.name = format!("job {}", row.kind),
+        otel.kind = "consumer",
         kind = %row.kind,
         outbox_id = %row.id,
         offboarding_id = %row.offboarding_id,
+        request_id = request_id.as_deref(),
         attempt = row.attempts,
-        outcome = label,
-        duration_ms = seconds * 1_000.0,
-        "job"
     );
-    outcome
+    domain::telemetry::continue_trace(
+        &span,
+        offboarding
+            .as_ref()
+            .and_then(|offboarding| offboarding.trace_parent.as_deref()),
+    );
+    async {
+        let started = std::time::Instant::now();
+        let outcome = run_claimed(deps, &row, offboarding.as_ref()).await;
+        let seconds = started.elapsed().as_secs_f64();
+        let label = match &outcome {
+            Ok(Outcome::Succeeded) => "succeeded",
+            Ok(Outcome::Failed(AfterFailure::RetryAt(_))) => "failed",
+            Ok(Outcome::Failed(AfterFailure::Dead)) => "dead",
+            Ok(Outcome::AlreadyFinished) => "already_finished",
+            Ok(Outcome::Missing) => "missing",
+            Ok(Outcome::NotClaimed) => "not_claimed",
+            Err(_) => "error",
+        };
+        metrics::counter!("jobs_total", "kind" => row.kind.clone(), "outcome" => label)
+            .increment(1);
+        metrics::histogram!("job_duration_seconds", "kind" => row.kind.clone()).record(seconds);
+        // One line per run: what an operator follows a job by.
+        tracing::info!(
+            kind = %row.kind,
+            outbox_id = %row.id,
+            offboarding_id = %row.offboarding_id,
+            request_id = request_id.as_deref(),
+            attempt = row.attempts,
+            outcome = label,
+            duration_ms = seconds * 1_000.0,
+            "job"
+        );
+        outcome
+    }
+    .instrument(span)
+    .await
 }
 
 /// [`process`] once the row is claimed.
 async fn run_claimed(
     deps: &Dependencies,
     row: &outbox_entity::Model,
+    offboarding: Option<&offboarding::Model>,
 ) -> Result<Outcome, WorkerError> {
     let outbox_id = row.id;
     if row.attempts > deps.config.retry.max_attempts {
@@ -123,7 +155,7 @@ async fn run_claimed(
             }
             .map(|()| None)
         }
-        job => apply_in_transaction(&deps.db, outbox_id, &job).await,
+        job => apply_in_transaction(&deps.db, outbox_id, offboarding, &job).await,
     };
     match done {
         Ok(None) => {
@@ -155,6 +187,7 @@ async fn why_not_claimed(deps: &Dependencies, outbox_id: Uuid) -> Result<Outcome
 async fn apply_in_transaction(
     db: &DatabaseConnection,
     outbox_id: Uuid,
+    offboarding: Option<&offboarding::Model>,
     job: &Job,
 ) -> Result<Option<Outcome>, WorkerError> {
     let txn = db.begin().await?;
@@ -164,7 +197,7 @@ async fn apply_in_transaction(
     if outbox::is_finished(&row) {
         return Ok(Some(Outcome::AlreadyFinished));
     }
-    apply(&txn, &row, job).await?;
+    apply(&txn, offboarding, job).await?;
     outbox::mark_succeeded(&txn, &row, Utc::now()).await?;
     txn.commit().await?;
     Ok(Some(Outcome::Succeeded))
@@ -172,15 +205,13 @@ async fn apply_in_transaction(
 
 async fn apply(
     txn: &sea_orm::DatabaseTransaction,
-    row: &outbox_entity::Model,
+    offboarding: Option<&offboarding::Model>,
     job: &Job,
 ) -> Result<(), WorkerError> {
-    let offboarding = offboarding::Entity::find_by_id(row.offboarding_id)
-        .one(txn)
-        .await?
+    let offboarding = offboarding
         .ok_or_else(|| WorkerError::Payload(serde::de::Error::custom("offboarding row missing")))?;
     let context = JobContext {
-        offboarding: &offboarding,
+        offboarding,
         now: Utc::now(),
     };
     match job {

@@ -78,6 +78,8 @@ impl<'de> Deserialize<'de> for Offboarding {
             kind: stored.kind,
             created_at: stored.created_at,
             request_id: stored.request_id,
+            // Not part of an answer: only a job reads it, from the row.
+            trace_parent: None,
         }
         .into())
     }

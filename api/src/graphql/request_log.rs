@@ -1,6 +1,7 @@
 //! One `info` line per GraphQL operation: what ran, how it ended, how long it took, who asked
 //! (the kind of principal, never a token) and the request id — what an operator greps for —
 //! and the same as metrics (`graphql_requests_total`, `graphql_request_duration_seconds`).
+//! The operation runs in a span of its own, named like its metric label, which traces show.
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -13,6 +14,7 @@ use async_graphql::extensions::{
 };
 use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection};
 use async_graphql::{Request, Response, ServerResult, Value, Variables};
+use tracing::Instrument;
 
 use crate::access::Actor;
 use crate::graphql::RequestContext;
@@ -155,10 +157,15 @@ impl Extension for RequestLogLine {
                     )
                 })
         });
+        let span = tracing::info_span!(
+            "graphql",
+            otel.name = ran.as_ref().map(|(_, fields)| fields.as_str()),
+            graphql.operation.name = operation_name,
+        );
         if let (Some(ran), Ok(mut executed)) = (ran, self.executed.lock()) {
             *executed = Some(ran);
         }
-        next.run(ctx, operation_name).await
+        next.run(ctx, operation_name).instrument(span).await
     }
 }
 

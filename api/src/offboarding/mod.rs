@@ -29,7 +29,7 @@ pub struct Recorded {
     pub outbox_ids: Vec<Uuid>,
 }
 
-/// The offboarding row (with the request's id) and one outbox row per job, sent with the other
+/// The offboarding row (with the request's id and trace) and one outbox row per job, sent with the other
 /// writes of the caller's batch.
 pub fn record(
     writes: &mut Writes,
@@ -47,6 +47,7 @@ pub fn record(
         kind: kind.to_owned(),
         created_at: acting.now,
         request_id: acting.request_id.map(str::to_owned),
+        trace_parent: domain::telemetry::current_trace_parent(),
     };
     writes.push(&offboarding::Entity::insert(
         offboarding::ActiveModel::from(offboarding.clone()),
