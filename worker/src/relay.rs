@@ -25,9 +25,11 @@ pub struct Relayed {
     pub more_due: bool,
 }
 
-/// Room in the queue for the next chunk.
+/// Room in the queue for the next chunk. A queue that doesn't answer counts as a failed push.
 async fn room(queue: &JobQueue) -> Result<(u64, u64), WorkerError> {
-    let waiting = queue.waiting().await?;
+    let waiting = queue.waiting().await.inspect_err(|_| {
+        metrics::counter!("queue_push_failures_total").increment(1);
+    })?;
     Ok((
         waiting,
         WINDOW.saturating_sub(waiting).min(PUSH_CHUNK as u64),
@@ -42,6 +44,7 @@ async fn push<C: ConnectionTrait>(
     ids: &[Uuid],
 ) -> Result<bool, WorkerError> {
     if let Err(error) = queue.push(ids).await {
+        metrics::counter!("queue_push_failures_total").increment(1);
         tracing::warn!(%error, jobs = ids.len(), "queue unavailable; the relay will retry");
         outbox::mark_pending(db, ids).await?;
         return Ok(false);
@@ -74,6 +77,8 @@ pub async fn hand_over<C: ConnectionTrait>(
         relayed.queued += chunk.len();
         rest = later;
     }
+    metrics::counter!("relay_jobs_queued_total", "by" => "hand_over")
+        .increment(relayed.queued as u64);
     Ok(relayed)
 }
 
@@ -83,6 +88,7 @@ pub async fn relay_once<C: ConnectionTrait>(
     queue: &JobQueue,
     config: &WorkerConfig,
 ) -> Result<Relayed, WorkerError> {
+    metrics::counter!("relay_sweeps_total").increment(1);
     let (waiting, room) = room(queue).await?;
     if room == 0 {
         return Ok(Relayed {
@@ -98,6 +104,9 @@ pub async fn relay_once<C: ConnectionTrait>(
         return Ok(Relayed::default());
     }
     let pushed = push(db, queue, &due).await?;
+    if pushed {
+        metrics::counter!("relay_jobs_queued_total", "by" => "sweep").increment(due.len() as u64);
+    }
     Ok(Relayed {
         queued: if pushed { due.len() } else { 0 },
         more_due: !pushed || due.len() as u64 == room,

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use tests::{TestApp, backend_tests, data};
+use tests::{Backend, TestApp, backend_tests, data};
 
 use crate::flows::{GUS, REMOVE, no_worker, people};
 
@@ -125,6 +125,18 @@ async fn a_removal_and_its_jobs_move_the_metrics(app: TestApp) {
         "{after}"
     );
     assert_eq!(sample(&after, "queue_up", &[]), Some(1.0), "{after}");
+    let ok = [("status", "200")];
+    assert!(
+        count(&after, "http_requests_total", &ok) > count(&before, "http_requests_total", &ok),
+        "{after}"
+    );
+    let handed_over = [("by", "hand_over")];
+    assert!(
+        count(&after, "relay_jobs_queued_total", &handed_over)
+            >= count(&before, "relay_jobs_queued_total", &handed_over) + 3.0,
+        "the removal's three jobs went to the queue at once: {after}"
+    );
+    assert!(sample(&after, "relay_sweeps_total", &[]).is_some_and(|sweeps| sweeps > 0.0));
     assert!(sample(&after, "db_pool_connections", &[("state", "idle")]).is_some());
 
     // A document that fails validation names no series of its own.
@@ -168,4 +180,45 @@ async fn a_stuck_pipeline_shows_in_the_metrics(app: TestApp) {
 
 async fn metrics_can_be_turned_off(app: TestApp) {
     assert_eq!(get_metrics(&app).await.status(), 404);
+}
+
+/// Redis is down when a removal commits: the failed pushes are counted and the queue shows
+/// down; once it is back, a relay sweep queues the jobs that waited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(offboarding_sqlite_only, ignore = "OFFBOARDING_TESTS=sqlite-only")]
+async fn a_queue_that_is_down_shows_in_the_metrics() {
+    let mut redis = tests::PrivateRedis::start();
+    let url = redis.url();
+    let app = tests::spawn_app_with(Backend::Postgres, move |config| {
+        config.worker.queue.backend = worker::config::QueueBackend::Redis(url);
+    })
+    .await;
+    let before = scrape(&app).await;
+    let count =
+        |text: &str, name: &str, labels: &[(&str, &str)]| sample(text, name, labels).unwrap_or(0.0);
+    redis.kill();
+    let answer = remove_gus(&app).await;
+    let id = data(&answer)["removeMembers"]["offboarding"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Past the second a scrape's reading is answered again.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let down = scrape(&app).await;
+    assert!(
+        count(&down, "queue_push_failures_total", &[])
+            > count(&before, "queue_push_failures_total", &[]),
+        "{down}"
+    );
+    assert_eq!(sample(&down, "queue_up", &[]), Some(0.0), "{down}");
+
+    redis.resume();
+    app.wait_until_succeeded(&id, Duration::from_secs(60)).await;
+    let after = scrape(&app).await;
+    let swept = [("by", "sweep")];
+    assert!(
+        count(&after, "relay_jobs_queued_total", &swept)
+            >= count(&before, "relay_jobs_queued_total", &swept) + 3.0,
+        "the three jobs that waited were queued by a sweep: {after}"
+    );
 }
