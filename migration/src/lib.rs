@@ -9,6 +9,7 @@ mod m20261130_000004_access_version;
 mod m20261130_000005_prefix_indexes;
 mod m20261130_000006_offboarding_trail;
 mod m20261130_000007_offboarding_trace;
+mod m20261201_000008_removed_members;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000005_prefix_indexes::Migration),
             Box::new(m20261130_000006_offboarding_trail::Migration),
             Box::new(m20261130_000007_offboarding_trace::Migration),
+            Box::new(m20261201_000008_removed_members::Migration),
         ]
     }
 }

@@ -9,7 +9,7 @@ use crate::graphql::types::{Member, RoleValue, StatusValue, User, UserError, pay
 use crate::graphql::{ContextExt, Done, commit_if_ok, run_mutation};
 use crate::people::invitations::{self, AcceptRequest, InviteRequest};
 use crate::people::members::{self, MemberFilter, MemberRow};
-use crate::people::{Page, encode_cursor, page_size, seats};
+use crate::people::{Page, encode_cursor, page_size, removed, seats};
 use crate::text::{
     CursorText, Email, IdempotencyKeyText, InvitationToken, Password, PersonName, SearchText,
 };
@@ -25,10 +25,11 @@ pub struct ListTotals {
 
 pub type MemberConnection = Connection<String, Member, ListTotals, EmptyFields>;
 pub type UserConnection = Connection<String, User, ListTotals, EmptyFields>;
+pub type FormerMemberConnection = Connection<String, FormerMember, ListTotals, EmptyFields>;
 
 fn connection<T, N>(
     page: Page<T>,
-    email: impl Fn(&T) -> &str,
+    cursor: impl Fn(&T) -> String,
     node: impl Fn(T) -> N,
 ) -> Connection<String, N, ListTotals, EmptyFields>
 where
@@ -45,9 +46,43 @@ where
     connection.edges = page
         .items
         .into_iter()
-        .map(|item| Edge::new(encode_cursor(email(&item)), node(item)))
+        .map(|item| Edge::new(cursor(&item), node(item)))
         .collect();
     connection
+}
+
+/// Someone removed from the workspace and not back: what the People page's "Undo" shows.
+#[derive(SimpleObject)]
+pub struct FormerMember {
+    user: User,
+    /// The role they had, and get back when restored (with their status).
+    role: RoleValue,
+    status: StatusValue,
+    removed_at: DateTime<Utc>,
+    /// Who removed them: the person behind the session or API key.
+    removed_by: Option<User>,
+    /// The removal's reason, when one was given.
+    reason: Option<String>,
+    /// Until when `restoreMember` can undo the removal.
+    restorable_until: DateTime<Utc>,
+    /// Whether the caller can restore them now: within the window, a role the caller manages,
+    /// not the caller. `restoreMember` still needs a free seat if they hold none.
+    can_restore: bool,
+}
+
+impl From<removed::FormerMember> for FormerMember {
+    fn from(removed: removed::FormerMember) -> Self {
+        FormerMember {
+            user: removed.user.into(),
+            role: removed.membership.role.into(),
+            status: removed.membership.status.into(),
+            removed_at: removed.removed_at,
+            removed_by: removed.removed_by.map(User::from),
+            reason: removed.membership.removal_reason,
+            restorable_until: removed.restorable_until,
+            can_restore: removed.can_restore,
+        }
+    }
 }
 
 #[derive(InputObject, Default)]
@@ -94,7 +129,11 @@ impl SeatUsage {
         let first = page_size(first, ctx.config().limits.page_size)?;
         let page = seats::seat_holders(ctx.reader(), self.0.organization.id, first, after.as_ref())
             .await?;
-        Ok(connection(page, |user| &user.email, User::from))
+        Ok(connection(
+            page,
+            |user| encode_cursor(&user.email),
+            User::from,
+        ))
     }
 }
 
@@ -131,7 +170,39 @@ impl PeopleQuery {
             after.as_ref(),
         )
         .await?;
-        Ok(connection(page, |row| &row.user.email, Member::from))
+        Ok(connection(
+            page,
+            |row| encode_cursor(&row.user.email),
+            Member::from,
+        ))
+    }
+
+    /// The people removed from the workspace and not back (neither member nor invited again),
+    /// newest removal first, each once: who can still be restored, and until when. Needs
+    /// USER_MANAGEMENT. A revoked invitation is not a removal and is not listed.
+    async fn removed_members(
+        &self,
+        ctx: &Context<'_>,
+        workspace_id: Uuid,
+        first: Option<i32>,
+        after: Option<CursorText>,
+    ) -> Result<FormerMemberConnection> {
+        let principal = ctx.principal()?;
+        let first = page_size(first, ctx.config().limits.page_size)?;
+        let page = removed::list_removed(
+            ctx.reader(),
+            principal,
+            workspace_id.into(),
+            first,
+            after.as_ref(),
+            Utc::now(),
+        )
+        .await?;
+        Ok(connection(
+            page,
+            removed::RemovalCursor::of,
+            FormerMember::from,
+        ))
     }
 
     async fn seat_usage(&self, ctx: &Context<'_>, organization_id: Uuid) -> Result<SeatUsage> {

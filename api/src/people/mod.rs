@@ -2,6 +2,7 @@
 
 pub mod invitations;
 pub mod members;
+pub mod removed;
 pub mod seats;
 
 use base64::Engine;

@@ -293,6 +293,12 @@ async fn free_text_cases(app: &TestApp) -> Vec<(&'static str, &'static str, &'st
             json!({ "ws": ws, "a": "BAD" }),
         ),
         (
+            "Query.removedMembers(after)",
+            "after",
+            "query($ws: UUID!, $a: String) { removedMembers(workspaceId: $ws, after: $a) { totalCount } }",
+            json!({ "ws": ws, "a": "BAD" }),
+        ),
+        (
             "RetryJobInput.idempotencyKey",
             "idempotencyKey",
             "mutation($i: RetryJobInput!) { retryJob(input: $i) { userErrors { code } } }",

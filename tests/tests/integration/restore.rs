@@ -2,11 +2,12 @@
 
 use std::time::Duration;
 
+use api::demo::DEMO_PASSWORD;
 use chrono::Utc;
 use entities::{UserId, api_key, audit_entry, membership, organization};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
-use tests::{Answer, TestApp, backend_tests, data, user_error_codes};
+use tests::{Answer, TestApp, backend_tests, data, error_code, user_error_codes};
 
 use crate::flows::{
     ADA, DANA, GUS, INVITE, IVY, MAX, MIA, OMAR, REMOVE, RESTORE, VIEWER, can_act,
@@ -279,6 +280,8 @@ async fn only_a_recent_removal_of_a_manageable_member_can_be_restored(app: TestA
 
 backend_tests! {
     nobody_restores_themself_not_even_through_their_key => no_worker,
+    the_removed_are_listed_newest_first_with_whether_and_until_when_they_can_be_restored => no_worker,
+    a_page_of_the_removed_is_three_statements_whatever_its_size => no_worker,
 }
 
 /// A removed owner's key keeps working (without `revokeApiKeys`), but it can't undo its
@@ -296,4 +299,239 @@ async fn nobody_restores_themself_not_even_through_their_key(app: TestApp) {
     let payload = restore(&app, app.owner_token(), omar).await;
     assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
     assert_eq!(payload["member"]["role"], "OWNER");
+}
+
+const REMOVED_MEMBERS: &str = "query($ws: UUID!, $first: Int, $after: String) {
+    removedMembers(workspaceId: $ws, first: $first, after: $after) {
+        totalCount pageInfo { hasNextPage endCursor }
+        nodes { user { email } role status removedAt removedBy { email } reason
+                restorableUntil canRestore } } }";
+
+async fn removed_members(app: &TestApp, token: &str, first: i64, after: Option<&str>) -> Answer {
+    let answer = app
+        .graphql(
+            Some(token),
+            REMOVED_MEMBERS,
+            json!({ "ws": app.demo.workspace_id, "first": first, "after": after }),
+        )
+        .await;
+    data(&answer)["removedMembers"].clone()
+}
+
+/// (email, canRestore) of a page, in its order.
+fn who_and_whether(connection: &Answer) -> Vec<(String, bool)> {
+    connection["nodes"]
+        .items()
+        .iter()
+        .map(|node| {
+            (
+                node["user"]["email"].as_str().unwrap().to_owned(),
+                node["canRestore"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// What the People page's "Undo" lists: each person out of the workspace once, by their latest
+/// removal; not those back (restored) nor a revoked invitation; whether the caller can restore
+/// them and until when.
+async fn the_removed_are_listed_newest_first_with_whether_and_until_when_they_can_be_restored(
+    app: TestApp,
+) {
+    give_all_contacts_to_the_owner(&app).await;
+    let [mia, gus, ivy, omar, dana, max] =
+        people(&app, &[MIA, GUS, IVY, OMAR, DANA, MAX]).await[..]
+    else {
+        unreachable!()
+    };
+    let owner = app.owner_token().to_owned();
+    let none = removed_members(&app, &owner, 10, None).await;
+    assert_eq!(
+        (none["totalCount"].as_u64(), none["nodes"].items().len()),
+        (Some(0), 0)
+    );
+
+    remove(&app, &[gus]).await;
+    set_removed_at(&app, gus, 31).await;
+    let payload = mutate(
+        &app,
+        &owner,
+        REMOVE,
+        "removeMembers",
+        json!({ "userIds": [mia], "reason": "moved team" }),
+    )
+    .await;
+    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    // Dana is removed and restored: back, so not listed.
+    remove(&app, &[dana]).await;
+    assert_eq!(
+        user_error_codes(&restore(&app, &owner, dana).await),
+        Vec::<&str>::new()
+    );
+    // Ivy was only invited: her removal revokes an invitation, not listed either.
+    remove(&app, &[ivy, omar]).await;
+    // Max is removed, invited back as a guest, joins, and is removed again: listed once, by his
+    // latest removal.
+    remove(&app, &[max]).await;
+    let invited = mutate(
+        &app,
+        &owner,
+        INVITE,
+        "inviteMember",
+        json!({ "email": MAX, "role": "GUEST" }),
+    )
+    .await;
+    assert_eq!(user_error_codes(&invited), Vec::<&str>::new());
+    let accepted = app
+        .graphql(
+            None,
+            "mutation($input: AcceptInvitationInput!) { acceptInvitation(input: $input) { token } }",
+            json!({ "input": { "token": invited["invitationToken"], "password": DEMO_PASSWORD } }),
+        )
+        .await;
+    assert!(data(&accepted)["acceptInvitation"]["token"].is_string());
+    remove(&app, &[max]).await;
+
+    let all = removed_members(&app, &owner, 10, None).await;
+    assert_eq!(all["totalCount"], 4);
+    assert_eq!(
+        who_and_whether(&all),
+        [
+            (MAX.to_owned(), true),
+            (OMAR.to_owned(), true),
+            (MIA.to_owned(), true),
+            (GUS.to_owned(), false)
+        ],
+        "newest removal first, each person once; Gus's is past the window"
+    );
+    let nodes = all["nodes"].items();
+    assert_eq!(nodes[0]["role"], "GUEST", "Max's latest membership");
+    let mia_node = &nodes[2];
+    assert_eq!(
+        (mia_node["role"].as_str(), mia_node["status"].as_str()),
+        (Some("MEMBER"), Some("ACTIVE"))
+    );
+    assert_eq!(mia_node["reason"], "moved team");
+    assert!(nodes[1]["reason"].is_null());
+    let owner_email = data(&app.graphql(Some(&owner), VIEWER, Value::Null).await)["viewer"]["user"]
+        ["email"]
+        .clone();
+    assert_eq!(mia_node["removedBy"]["email"], owner_email);
+    let instant = |node: &Answer, field: &str| {
+        chrono::DateTime::parse_from_rfc3339(node[field].as_str().unwrap()).unwrap()
+    };
+    for node in nodes {
+        assert_eq!(
+            instant(node, "restorableUntil") - instant(node, "removedAt"),
+            chrono::Duration::days(30)
+        );
+    }
+    let stored = marketing_membership(&app, mia).await.deleted_at.unwrap();
+    assert_eq!(instant(mia_node, "removedAt"), stored);
+
+    // An admin sees the same people, and can't restore an owner.
+    let admin = app.sign_in(ADA).await;
+    assert_eq!(
+        who_and_whether(&removed_members(&app, &admin, 10, None).await),
+        [
+            (MAX.to_owned(), true),
+            (OMAR.to_owned(), false),
+            (MIA.to_owned(), true),
+            (GUS.to_owned(), false)
+        ]
+    );
+
+    // Pages follow one another without a gap or a repeat.
+    let first = removed_members(&app, &owner, 3, None).await;
+    assert_eq!(first["pageInfo"]["hasNextPage"], true);
+    let cursor = first["pageInfo"]["endCursor"].as_str().unwrap().to_owned();
+    let second = removed_members(&app, &owner, 3, Some(&cursor)).await;
+    assert_eq!(second["pageInfo"]["hasNextPage"], false);
+    let paged: Vec<_> = who_and_whether(&first)
+        .into_iter()
+        .chain(who_and_whether(&second))
+        .collect();
+    assert_eq!(paged, who_and_whether(&all));
+
+    // Restored, Mia leaves the list; invited again, so does Gus.
+    assert_eq!(
+        user_error_codes(&restore(&app, &owner, mia).await),
+        Vec::<&str>::new()
+    );
+    let invited = mutate(
+        &app,
+        &owner,
+        INVITE,
+        "inviteMember",
+        json!({ "email": GUS, "role": "GUEST" }),
+    )
+    .await;
+    assert_eq!(user_error_codes(&invited), Vec::<&str>::new());
+    let now_removed = removed_members(&app, &owner, 10, None).await;
+    assert_eq!(now_removed["totalCount"], 2);
+    assert_eq!(
+        who_and_whether(&now_removed),
+        [(MAX.to_owned(), true), (OMAR.to_owned(), true)]
+    );
+
+    // Garbage for a cursor is bad input; a member may not look; another workspace is not found.
+    let member = crate::support::create_api_key(&app, &admin, "Reader", "MEMBER").await;
+    let before = snapshot(&app).await;
+    let answer = app
+        .graphql(
+            Some(&owner),
+            REMOVED_MEMBERS,
+            json!({ "ws": app.demo.workspace_id, "after": "bm90IGEgY3Vyc29y" }),
+        )
+        .await;
+    assert_eq!(error_code(&answer), "BAD_USER_INPUT");
+    let answer = app
+        .graphql(
+            Some(&member),
+            REMOVED_MEMBERS,
+            json!({ "ws": app.demo.workspace_id }),
+        )
+        .await;
+    assert_eq!(error_code(&answer), "FORBIDDEN");
+    let research = crate::access::research_workspace(&app).await;
+    let answer = app
+        .graphql(Some(&owner), REMOVED_MEMBERS, json!({ "ws": research }))
+        .await;
+    assert_eq!(error_code(&answer), "NOT_FOUND");
+    assert_eq!(snapshot(&app).await, before);
+}
+
+/// No N+1: the total, the page, and the people on it with those who removed them.
+async fn a_page_of_the_removed_is_three_statements_whatever_its_size(app: TestApp) {
+    let bench = tests::add_members(&app, 120).await;
+    app.remove_members(&bench).await;
+    let principal = api::access::authenticate(app.db(), app.owner_token(), Utc::now())
+        .await
+        .unwrap()
+        .expect("the owner's token is valid");
+    let (db, statements) = tests::counting_connection(&app);
+    for first in [1_u64, 50, 100] {
+        statements.store(0, std::sync::atomic::Ordering::SeqCst);
+        let page = api::people::removed::list_removed(
+            &db,
+            &principal,
+            app.demo.workspace_id,
+            first,
+            None,
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!((page.items.len() as u64, page.total_count), (first, 120));
+        assert!(
+            page.items
+                .iter()
+                .all(|row| row.removed_by.is_some() && row.can_restore)
+        );
+        assert_eq!(
+            statements.load(std::sync::atomic::Ordering::SeqCst),
+            3,
+            "a page of {first}"
+        );
+    }
 }
