@@ -58,7 +58,7 @@ pub async fn seed_and_sign_in<C: TransactionTrait + ConnectionTrait>(
     else {
         return Ok(None);
     };
-    let signed_in = start_session(db, owner.id, marketing.id, session_ttl, now).await?;
+    let signed_in = start_session(db, owner.id, marketing.id, session_ttl, None, now).await?;
     Ok(Some(DemoAccess {
         organization_id: marketing.organization_id,
         workspace_id: marketing.id,

@@ -24,7 +24,8 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::access::PrincipalCache;
+use crate::access::activity::SessionActivity;
+use crate::access::{Principal, PrincipalCache};
 use crate::config::{Config, CorsOrigins};
 use crate::demo::{self, DEMO_PASSWORD, DemoAccess};
 use crate::error::ApiError;
@@ -64,6 +65,10 @@ struct AppState {
     reader: DatabaseConnection,
     /// The principals of recently seen tokens, used while their workspace's access is unchanged.
     principals: Arc<PrincipalCache>,
+    /// Writes when sessions were last used, at most once a minute each.
+    activity: Arc<SessionActivity>,
+    /// For the writes above, which happen beside a request, not in it.
+    writer: DatabaseConnection,
     queue: JobQueue,
     config: Arc<Config>,
     /// Renders `GET /metrics` (None: METRICS_ENABLED=false).
@@ -128,6 +133,8 @@ impl Application {
                 .then(|| Arc::from(graphiql::page(demo.as_ref()))),
             reader,
             principals: Arc::default(),
+            activity: Arc::default(),
+            writer: db.clone(),
             queue,
             config: config.clone(),
             metrics: config
@@ -453,7 +460,10 @@ async fn execute(
             .authenticate(&state.reader, token, Utc::now())
             .await
         {
-            Ok(principal) => principal,
+            Ok(principal) => {
+                note_session_use(state, principal.as_ref());
+                principal
+            }
             Err(error) => {
                 tracing::error!(?error, "authentication lookup failed");
                 return refusal(
@@ -476,6 +486,10 @@ async fn execute(
             headers,
             &state.config.trusted_proxies,
         )),
+        // Bytes past ASCII are allowed in a header: kept, as UTF-8 where they are.
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned()),
         budget: RequestBudget::new(&state.config.limits),
     };
     let mut batch = batch.data(context);
@@ -492,6 +506,25 @@ async fn execute(
         ),
     };
     respond(answer, headers)
+}
+
+/// Records, beside the request, that its session was used (at most once a minute per session):
+/// a slow or failed write never holds up or fails the request it describes.
+fn note_session_use(state: &AppState, principal: Option<&Principal>) {
+    let Some(token_hash) = principal.and_then(|principal| principal.session_token_hash.clone())
+    else {
+        return;
+    };
+    let now = Utc::now();
+    if !state.activity.due(&token_hash, now) {
+        return;
+    }
+    let writer = state.writer.clone();
+    tokio::spawn(async move {
+        if let Err(error) = crate::access::activity::record_use(&writer, &token_hash, now).await {
+            tracing::warn!(?error, "a session's last use was not recorded");
+        }
+    });
 }
 
 /// Runs one operation: an introspection-only one on the schema without depth limits.

@@ -1,5 +1,6 @@
 //! Who is calling: sessions, API keys, and the permission rules that follow from a role.
 
+pub mod activity;
 pub mod api_keys;
 pub mod cache;
 pub mod principal;

@@ -101,10 +101,18 @@ impl Principal {
         permission: Permission,
         workspace_id: WorkspaceId,
     ) -> Result<(), ApiError> {
-        if self.workspace_id != workspace_id {
-            return Err(ApiError::NotFound("workspace"));
-        }
+        self.require_workspace(workspace_id)?;
         self.require_permission(permission)
+    }
+
+    /// The caller's token is for this workspace: any other is NOT_FOUND, never FORBIDDEN, so
+    /// a caller learns nothing of workspaces they aren't in.
+    pub fn require_workspace(&self, workspace_id: WorkspaceId) -> Result<(), ApiError> {
+        if self.workspace_id == workspace_id {
+            Ok(())
+        } else {
+            Err(ApiError::NotFound("workspace"))
+        }
     }
 
     /// The caller holds this permission (FORBIDDEN, naming it, if not); for what is checked

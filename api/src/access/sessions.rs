@@ -1,13 +1,22 @@
 //! Signing in and out.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, Utc};
-use entities::{MembershipStatus, UserId, UserKind, WorkspaceId, session, user};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use domain::audit::{self, AuditEvent};
+use entities::{MembershipStatus, UserId, UserKind, WorkspaceId, session, session_activity, user};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, Set,
+};
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::access::principal::live_membership;
-use crate::error::{ApiError, UserErrorCode};
+use crate::access::{Acting, Permission, Principal};
+use crate::error::{ApiError, UserError, UserErrorCode};
+use crate::people::{Page, decode_id_cursor, page_of};
 use crate::security::{TokenKind, new_token, verify_password};
+use crate::text::CursorText;
 use crate::text::Email;
 
 pub struct SignedIn {
@@ -27,6 +36,7 @@ pub async fn sign_in<C: ConnectionTrait>(
     email: &Email,
     password: String,
     session_ttl: Duration,
+    user_agent: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<SignedIn, ApiError> {
     let person = user::Entity::find()
@@ -60,7 +70,7 @@ pub async fn sign_in<C: ConnectionTrait>(
                 "Accept your invitation to this workspace before signing in.",
             )),
             MembershipStatus::Active => {
-                start_session(db, person.id, workspace_id, session_ttl, now).await
+                start_session(db, person.id, workspace_id, session_ttl, user_agent, now).await
             }
         },
     }
@@ -71,6 +81,7 @@ pub async fn start_session<C: ConnectionTrait>(
     user_id: UserId,
     workspace_id: WorkspaceId,
     session_ttl: Duration,
+    user_agent: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<SignedIn, ApiError> {
     let token = new_token(TokenKind::Session);
@@ -82,6 +93,7 @@ pub async fn start_session<C: ConnectionTrait>(
         created_at: Set(now),
         expires_at: Set(now + session_ttl),
         revoked_at: Set(None),
+        user_agent: Set(user_agent.map(kept_user_agent)),
     }
     .insert(db)
     .await?;
@@ -109,4 +121,149 @@ pub async fn sign_out<C: ConnectionTrait>(
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// What is kept of a `User-Agent`: enough to tell browsers and clients apart, bounded whatever a
+/// client sends, control characters (a tab) made spaces.
+const USER_AGENT_KEPT_CHARS: usize = 300;
+
+fn kept_user_agent(user_agent: &str) -> String {
+    user_agent
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(USER_AGENT_KEPT_CHARS)
+        .collect()
+}
+
+pub struct SessionRow {
+    pub session: session::Model,
+    /// When a request last used it (to the minute); `None` if none has since signing in.
+    pub last_seen_at: Option<DateTime<Utc>>,
+    /// The session of the request asking.
+    pub current: bool,
+}
+
+/// The sessions a person can use in the workspace now, newest first: unrevoked, unexpired, and
+/// not cut off by a removal or a "sign out everywhere" — the ones authentication accepts. A
+/// person sees their own; USER_MANAGEMENT sees anyone's. Four statements a page.
+pub async fn list_sessions<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    workspace_id: WorkspaceId,
+    user_id: UserId,
+    first: u64,
+    after: Option<&CursorText>,
+    now: DateTime<Utc>,
+) -> Result<Page<SessionRow>, ApiError> {
+    if user_id == principal.user_id {
+        principal.require_workspace(workspace_id)?;
+    } else {
+        principal.require(Permission::UserManagement, workspace_id)?;
+    }
+    let after = decode_id_cursor(after)?;
+    let membership = live_membership(db, workspace_id, user_id)
+        .await?
+        .map(|(membership, _)| membership)
+        .filter(|membership| membership.status == MembershipStatus::Active);
+    let Some(membership) = membership else {
+        return Ok(Page::empty());
+    };
+    let mut query = session::Entity::find()
+        .filter(session::Column::WorkspaceId.eq(workspace_id))
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::ExpiresAt.gt(now))
+        .filter(session::Column::CreatedAt.gte(membership.created_at));
+    if let Some(valid_after) = membership.sessions_valid_after {
+        query = query.filter(session::Column::CreatedAt.gt(valid_after));
+    }
+    let page = page_of(
+        db,
+        query,
+        after.map(|after| session::Column::Id.lt(after)),
+        (session::Column::Id, Order::Desc),
+        first,
+    )
+    .await?;
+    let seen: HashMap<Uuid, DateTime<Utc>> = if page.items.is_empty() {
+        HashMap::new()
+    } else {
+        session_activity::Entity::find()
+            .filter(session_activity::Column::SessionId.is_in(page.items.iter().map(|s| s.id)))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|activity| (activity.session_id, activity.last_seen_at))
+            .collect()
+    };
+    let current = principal.session_token_hash.as_deref();
+    Ok(page.map(|session| SessionRow {
+        last_seen_at: seen.get(&session.id).copied(),
+        current: current == Some(session.token_hash.as_str()),
+        session,
+    }))
+}
+
+/// "Sign out everywhere": ends every session the person has in the workspace, this request's
+/// too when it is theirs, with an audit entry `sessions_end`. Anyone may end their own; ending
+/// another member's needs USER_MANAGEMENT and a role the caller manages. Access is cut at
+/// commit. Returns how many sessions were ended (0 is not an error: nothing was open).
+pub async fn end_sessions<C: ConnectionTrait>(
+    db: &C,
+    acting: Acting<'_>,
+    workspace_id: WorkspaceId,
+    user_id: UserId,
+) -> Result<u64, ApiError> {
+    let Acting {
+        principal,
+        request_id,
+        now,
+    } = acting;
+    let own = user_id == principal.user_id;
+    if own {
+        principal.require_workspace(workspace_id)?;
+    } else {
+        principal.require(Permission::UserManagement, workspace_id)?;
+    }
+    let refuse = |code, message: &str| {
+        Err(ApiError::Rejected(vec![
+            UserError::new(code, message).for_user(user_id),
+        ]))
+    };
+    let Some((membership, _)) = live_membership(db, workspace_id, user_id).await? else {
+        return refuse(
+            UserErrorCode::MemberNotFound,
+            "This person is not a member of the workspace.",
+        );
+    };
+    if !own && !principal.can_manage(membership.role) {
+        return refuse(
+            UserErrorCode::RoleNotManageable,
+            "You can't manage this member's role.",
+        );
+    }
+    let ended = session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, now.into())
+        .filter(session::Column::WorkspaceId.eq(workspace_id))
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::ExpiresAt.gt(now))
+        .exec(db)
+        .await?
+        .rows_affected;
+    audit::record(
+        db,
+        AuditEvent {
+            workspace_id,
+            actor: Some(principal.actor),
+            action: "sessions_end",
+            target_user_id: Some(user_id),
+            metadata: json!({ "sessions": ended }),
+            request_id,
+            offboarding_id: None,
+        },
+        now,
+    )
+    .await?;
+    Ok(ended)
 }

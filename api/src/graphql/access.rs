@@ -1,12 +1,15 @@
+use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::access::{Permission, api_keys, sessions};
+use crate::graphql::people::{ListTotals, connection};
 use crate::graphql::types::{ApiKey, RoleValue, User, UserError, Workspace, payloads, respond};
 use crate::graphql::{ContextExt, Done, run_mutation};
-use crate::text::{ApiKeyName, Email, IdempotencyKeyText, Password};
+use crate::people::{encode_cursor, page_size};
+use crate::text::{ApiKeyName, CursorText, Email, IdempotencyKeyText, Password};
 
 #[derive(Default)]
 pub struct AccessQuery;
@@ -43,6 +46,35 @@ impl AccessQuery {
             permissions: principal.permissions(),
             api_key: principal.api_key.clone().map(ApiKey::from),
         })
+    }
+
+    /// A person's open sessions in the workspace, newest first: the ones authentication would
+    /// accept now. Your own, or anyone's with USER_MANAGEMENT.
+    async fn sessions(
+        &self,
+        ctx: &Context<'_>,
+        workspace_id: Uuid,
+        user_id: Uuid,
+        first: Option<i32>,
+        after: Option<CursorText>,
+    ) -> Result<SessionConnection> {
+        let principal = ctx.principal()?;
+        let first = page_size(first, ctx.config().limits.page_size)?;
+        let page = sessions::list_sessions(
+            ctx.reader(),
+            principal,
+            workspace_id.into(),
+            user_id.into(),
+            first,
+            after.as_ref(),
+            Utc::now(),
+        )
+        .await?;
+        Ok(connection(
+            page,
+            |row| encode_cursor(&row.session.id.to_string()),
+            Session::from,
+        ))
     }
 }
 
@@ -90,7 +122,58 @@ pub struct CreateApiKeyPayload {
     user_errors: Vec<UserError>,
 }
 
-payloads!(SignInPayload, SignOutPayload, CreateApiKeyPayload);
+/// A signed-in session: which client, since when, last used when — never its token.
+#[derive(SimpleObject)]
+pub struct Session {
+    id: Uuid,
+    created_at: DateTime<Utc>,
+    /// When a request last used it, to the minute; null if none has since it signed in.
+    last_seen_at: Option<DateTime<Utc>>,
+    expires_at: DateTime<Utc>,
+    /// The `User-Agent` that signed in (its first 300 characters).
+    user_agent: Option<String>,
+    /// The session of this very request.
+    current: bool,
+}
+
+impl From<sessions::SessionRow> for Session {
+    fn from(row: sessions::SessionRow) -> Self {
+        Session {
+            id: row.session.id,
+            created_at: row.session.created_at,
+            last_seen_at: row.last_seen_at,
+            expires_at: row.session.expires_at,
+            user_agent: row.session.user_agent,
+            current: row.current,
+        }
+    }
+}
+
+pub type SessionConnection = Connection<String, Session, ListTotals, EmptyFields>;
+
+#[derive(InputObject, Serialize)]
+pub struct EndSessionsInput {
+    workspace_id: Uuid,
+    /// Whose sessions: yourself, or (with USER_MANAGEMENT) a member whose role you manage.
+    user_id: Uuid,
+    /// Send the same key again to retry safely: the first answer comes back.
+    #[serde(skip)]
+    idempotency_key: Option<IdempotencyKeyText>,
+}
+
+#[derive(SimpleObject, Default, Serialize, Deserialize)]
+pub struct EndSessionsPayload {
+    /// How many sessions were open and are now ended.
+    sessions_ended: Option<u64>,
+    user_errors: Vec<UserError>,
+}
+
+payloads!(
+    SignInPayload,
+    SignOutPayload,
+    CreateApiKeyPayload,
+    EndSessionsPayload
+);
 
 #[derive(Default)]
 pub struct AccessMutation;
@@ -107,6 +190,7 @@ impl AccessMutation {
             &input.email,
             input.password.into_string(),
             ctx.config().session_ttl,
+            ctx.user_agent(),
             Utc::now(),
         )
         .await;
@@ -155,6 +239,37 @@ impl AccessMutation {
                 Ok(Done::answer(CreateApiKeyPayload {
                     api_key: Some(created.key.into()),
                     token: Some(created.token),
+                    user_errors: Vec::new(),
+                }))
+            },
+        )
+        .await
+    }
+
+    /// "Sign out everywhere": ends all of a person's sessions in the workspace at once (this
+    /// request's too, when they are yours), before or instead of a deactivation. Their API keys
+    /// are untouched. Audit entry `sessions_end`.
+    async fn end_sessions(
+        &self,
+        ctx: &Context<'_>,
+        input: EndSessionsInput,
+    ) -> Result<EndSessionsPayload> {
+        let key = input.idempotency_key.clone();
+        run_mutation(
+            ctx,
+            "endSessions",
+            key,
+            input,
+            async |txn, acting, input| {
+                let ended = sessions::end_sessions(
+                    txn,
+                    acting,
+                    input.workspace_id.into(),
+                    input.user_id.into(),
+                )
+                .await?;
+                Ok(Done::answer(EndSessionsPayload {
+                    sessions_ended: Some(ended),
                     user_errors: Vec::new(),
                 }))
             },

@@ -169,6 +169,7 @@ mod tests {
             principal: None,
             request_id: None,
             client_address: None,
+            user_agent: None,
             budget: budget(10, 2),
         });
         let response = schema.execute(request).await;

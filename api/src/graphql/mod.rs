@@ -144,6 +144,8 @@ pub struct RequestContext {
     pub request_id: Option<String>,
     /// The peer's address, for the sign-in limit per client address.
     pub client_address: Option<std::net::IpAddr>,
+    /// The client's `User-Agent`, kept with a session it signs in to.
+    pub user_agent: Option<String>,
     pub budget: budget::RequestBudget,
 }
 
@@ -157,6 +159,7 @@ pub(crate) trait ContextExt {
     fn principal(&self) -> Result<&Principal, ApiError>;
     fn request_id(&self) -> Option<&str>;
     fn client_address(&self) -> Option<std::net::IpAddr>;
+    fn user_agent(&self) -> Option<&str>;
     fn sign_in_throttle(&self) -> &SignInThrottle;
 }
 
@@ -191,6 +194,11 @@ impl ContextExt for Context<'_> {
     fn client_address(&self) -> Option<std::net::IpAddr> {
         self.data_opt::<RequestContext>()
             .and_then(|request| request.client_address)
+    }
+
+    fn user_agent(&self) -> Option<&str> {
+        self.data_opt::<RequestContext>()
+            .and_then(|request| request.user_agent.as_deref())
     }
 
     fn sign_in_throttle(&self) -> &SignInThrottle {

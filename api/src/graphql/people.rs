@@ -27,7 +27,7 @@ pub type MemberConnection = Connection<String, Member, ListTotals, EmptyFields>;
 pub type UserConnection = Connection<String, User, ListTotals, EmptyFields>;
 pub type FormerMemberConnection = Connection<String, FormerMember, ListTotals, EmptyFields>;
 
-fn connection<T, N>(
+pub(crate) fn connection<T, N>(
     page: Page<T>,
     cursor: impl Fn(&T) -> String,
     node: impl Fn(T) -> N,
@@ -311,6 +311,7 @@ impl PeopleMutation {
                 name: input.name,
                 password: input.password.into_string(),
                 session_ttl: ctx.config().session_ttl,
+                user_agent: ctx.user_agent().map(str::to_owned),
             },
             Utc::now(),
         )

@@ -183,6 +183,8 @@ pub struct AcceptRequest {
     pub name: Option<PersonName>,
     pub password: String,
     pub session_ttl: Duration,
+    /// The client's `User-Agent`, kept with the new session.
+    pub user_agent: Option<String>,
 }
 
 pub struct Accepted {
@@ -305,6 +307,7 @@ pub async fn accept_invitation<C: ConnectionTrait>(
         membership.user_id,
         membership.workspace_id,
         request.session_ttl,
+        request.user_agent.as_deref(),
         now,
     )
     .await?;

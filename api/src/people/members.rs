@@ -66,12 +66,7 @@ pub async fn list_members<C: ConnectionTrait>(
             let live = live_memberships(workspace_id, statuses);
             let matches = count_rows(db, search.counting(live, SEARCH_COUNTED_UP_TO + 1)).await?;
             if matches == 0 {
-                return Ok(Page {
-                    items: Vec::new(),
-                    has_next_page: false,
-                    total_count: 0,
-                    total_count_is_exact: true,
-                });
+                return Ok(Page::empty());
             }
             let few = matches <= SEARCH_COUNTED_UP_TO;
             let matching = search.paging(few);

@@ -27,6 +27,28 @@ pub struct Page<T> {
     pub total_count_is_exact: bool,
 }
 
+impl<T> Page<T> {
+    /// An empty list.
+    pub fn empty() -> Page<T> {
+        Page {
+            items: Vec::new(),
+            has_next_page: false,
+            total_count: 0,
+            total_count_is_exact: true,
+        }
+    }
+
+    /// The same page, each item turned into another.
+    pub fn map<U>(self, item: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(item).collect(),
+            has_next_page: self.has_next_page,
+            total_count: self.total_count,
+            total_count_is_exact: self.total_count_is_exact,
+        }
+    }
+}
+
 /// One page of `query` in `order`, after the cursor's row when `after` (a condition on the
 /// order's column) is given, with the total of the whole list: two statements.
 pub async fn page_of<E, C>(

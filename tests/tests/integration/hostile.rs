@@ -299,6 +299,18 @@ async fn free_text_cases(app: &TestApp) -> Vec<(&'static str, &'static str, &'st
             json!({ "ws": ws, "a": "BAD" }),
         ),
         (
+            "Query.sessions(after)",
+            "after",
+            "query($ws: UUID!, $u: UUID!, $a: String) { sessions(workspaceId: $ws, userId: $u, after: $a) { totalCount } }",
+            json!({ "ws": ws, "u": mia, "a": "BAD" }),
+        ),
+        (
+            "EndSessionsInput.idempotencyKey",
+            "idempotencyKey",
+            "mutation($i: EndSessionsInput!) { endSessions(input: $i) { sessionsEnded } }",
+            json!({ "i": { "workspaceId": ws, "userId": mia, "idempotencyKey": "BAD" } }),
+        ),
+        (
             "RetryJobInput.idempotencyKey",
             "idempotencyKey",
             "mutation($i: RetryJobInput!) { retryJob(input: $i) { userErrors { code } } }",

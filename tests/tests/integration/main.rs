@@ -23,4 +23,5 @@ mod progress;
 mod races;
 mod restore;
 mod rules;
+mod sessions;
 mod support;
