@@ -137,6 +137,8 @@ text_kinds! {
     Password { field: "password", min: 0, max: 1000, line_breaks: false, trim: false, debug: false }
     /// An invitation's secret.
     InvitationToken { field: "token", min: 1, max: 200, line_breaks: false, trim: true, debug: false }
+    /// A workspace's slug, to sign in by (`acme-marketing`).
+    WorkspaceSlug { field: "workspaceSlug", min: 1, max: 100, line_breaks: false, trim: true, debug: true }
     /// A paging cursor as a client sends it back: opaque here, checked when decoded.
     CursorText { field: "after", min: 1, max: 400, line_breaks: false, trim: false, debug: true }
 }

@@ -6,7 +6,7 @@ use entities::{
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, JoinType, QueryFilter,
-    QuerySelect, RelationDef, RelationTrait,
+    QueryOrder, QuerySelect, RelationDef, RelationTrait,
 };
 
 use crate::error::ApiError;
@@ -268,6 +268,30 @@ async fn authenticate_api_key<C: ConnectionTrait>(
         access_version: workspace.access_version,
         expires_at: None,
     }))
+}
+
+/// The workspaces the caller belongs to (invited, active or deactivated), by name, with their
+/// memberships, in one statement: every one of the person's for a session, only its own
+/// workspace's for an API key, which acts in that workspace alone.
+pub async fn memberships_of<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+) -> Result<Vec<(membership::Model, workspace::Model)>, DbErr> {
+    let mut query = membership::Entity::find()
+        .find_also_related(workspace::Entity)
+        .filter(membership::Column::UserId.eq(principal.user_id))
+        .filter(membership::Column::DeletedAt.is_null());
+    if principal.api_key.is_some() {
+        query = query.filter(membership::Column::WorkspaceId.eq(principal.workspace_id));
+    }
+    Ok(query
+        .order_by_asc(workspace::Column::Name)
+        .order_by_asc(workspace::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|(membership, workspace)| Some((membership, workspace?)))
+        .collect())
 }
 
 /// The person's membership in the workspace that has not been removed, with its workspace.

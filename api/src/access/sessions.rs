@@ -4,9 +4,12 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use domain::audit::{self, AuditEvent};
-use entities::{MembershipStatus, UserId, UserKind, WorkspaceId, session, session_activity, user};
+use entities::{
+    MembershipStatus, UserId, UserKind, WorkspaceId, session, session_activity, user, workspace,
+};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, QuerySelect,
+    Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -16,13 +19,19 @@ use crate::access::{Acting, Permission, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::people::{Page, decode_id_cursor, page_of};
 use crate::security::{TokenKind, new_token, verify_password};
-use crate::text::CursorText;
 use crate::text::Email;
+use crate::text::{CursorText, WorkspaceSlug};
 
 pub struct SignedIn {
     /// Shown once; only its hash is stored.
     pub token: String,
     pub session: session::Model,
+}
+
+/// The workspace a person signs in to: by id, or by its slug (what a person can type).
+pub enum WorkspaceRef {
+    Id(WorkspaceId),
+    Slug(WorkspaceSlug),
 }
 
 /// Signs a person in to one workspace.
@@ -32,7 +41,7 @@ pub struct SignedIn {
 /// accepted, not a member), which tells nothing to someone who doesn't know the password.
 pub async fn sign_in<C: ConnectionTrait>(
     db: &C,
-    workspace_id: WorkspaceId,
+    workspace: &WorkspaceRef,
     email: &Email,
     password: String,
     session_ttl: Duration,
@@ -55,7 +64,24 @@ pub async fn sign_in<C: ConnectionTrait>(
             "Wrong email or password.",
         ));
     };
-    match live_membership(db, workspace_id, person.id).await? {
+    // An unknown slug is "not a member", as an unknown id is: said only to the password's owner.
+    let workspace_id = match workspace {
+        WorkspaceRef::Id(id) => Some(*id),
+        WorkspaceRef::Slug(slug) => {
+            workspace::Entity::find()
+                .select_only()
+                .column(workspace::Column::Id)
+                .filter(workspace::Column::Slug.eq(slug.as_str()))
+                .into_tuple()
+                .one(db)
+                .await?
+        }
+    };
+    let membership = match workspace_id {
+        Some(workspace_id) => live_membership(db, workspace_id, person.id).await?,
+        None => None,
+    };
+    match membership {
         None => Err(ApiError::rejected(
             UserErrorCode::NotAMember,
             "You are not a member of this workspace.",
@@ -70,7 +96,15 @@ pub async fn sign_in<C: ConnectionTrait>(
                 "Accept your invitation to this workspace before signing in.",
             )),
             MembershipStatus::Active => {
-                start_session(db, person.id, workspace_id, session_ttl, user_agent, now).await
+                start_session(
+                    db,
+                    person.id,
+                    membership.workspace_id,
+                    session_ttl,
+                    user_agent,
+                    now,
+                )
+                .await
             }
         },
     }

@@ -1,21 +1,26 @@
 use async_graphql::connection::{Connection, EmptyFields};
-use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::access::principal::memberships_of;
 use crate::access::{Permission, api_keys, sessions};
+use crate::error::ApiError;
 use crate::graphql::people::{ListTotals, connection};
-use crate::graphql::types::{ApiKey, RoleValue, User, UserError, Workspace, payloads, respond};
+use crate::graphql::types::{
+    ApiKey, RoleValue, StatusValue, User, UserError, Workspace, payloads, respond,
+};
 use crate::graphql::{ContextExt, Done, run_mutation};
 use crate::people::{encode_cursor, page_size};
-use crate::text::{ApiKeyName, CursorText, Email, IdempotencyKeyText, Password};
+use crate::text::{ApiKeyName, CursorText, Email, IdempotencyKeyText, Password, WorkspaceSlug};
 
 #[derive(Default)]
 pub struct AccessQuery;
 
 /// Who the caller is, in which workspace, and what they may do there.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct Viewer {
     /// The person: the session's user, or the creator of the API key in use.
     user: User,
@@ -24,6 +29,38 @@ pub struct Viewer {
     permissions: Vec<Permission>,
     /// Set when the caller authenticated with an API key.
     api_key: Option<ApiKey>,
+}
+
+/// One of the caller's workspaces, for a workspace switcher.
+#[derive(SimpleObject)]
+pub struct WorkspaceMembership {
+    workspace: Workspace,
+    role: RoleValue,
+    /// INVITED until the invitation is accepted; a DEACTIVATED membership can't sign in.
+    status: StatusValue,
+    /// The workspace of this request.
+    current: bool,
+}
+
+#[ComplexObject]
+impl Viewer {
+    /// The workspaces the signed-in person belongs to (invited, active or deactivated), by
+    /// name: sign in to another with `signIn(workspaceSlug)`. An API key sees only its own.
+    async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<WorkspaceMembership>> {
+        let principal = ctx.principal()?;
+        let memberships = memberships_of(ctx.reader(), principal)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(memberships
+            .into_iter()
+            .map(|(membership, workspace)| WorkspaceMembership {
+                current: workspace.id == principal.workspace_id,
+                workspace: workspace.into(),
+                role: membership.role.into(),
+                status: membership.status.into(),
+            })
+            .collect())
+    }
 }
 
 #[Object]
@@ -80,7 +117,10 @@ impl AccessQuery {
 
 #[derive(InputObject)]
 pub struct SignInInput {
-    workspace_id: Uuid,
+    /// The workspace, by id; or give `workspaceSlug` instead (exactly one of the two).
+    workspace_id: Option<Uuid>,
+    /// The workspace by its slug, as `viewer.memberships` and the workspace's address show it.
+    workspace_slug: Option<WorkspaceSlug>,
     email: Email,
     #[graphql(secret)]
     password: Password,
@@ -184,9 +224,20 @@ impl AccessMutation {
     async fn sign_in(&self, ctx: &Context<'_>, input: SignInInput) -> Result<SignInPayload> {
         ctx.sign_in_throttle()
             .attempt(&input.email, ctx.client_address())?;
+        let workspace = match (input.workspace_id, input.workspace_slug) {
+            (Some(id), None) => sessions::WorkspaceRef::Id(id.into()),
+            (None, Some(slug)) => sessions::WorkspaceRef::Slug(slug),
+            _ => {
+                return Err(ApiError::BadUserInput(
+                    "give the workspace by `workspaceId` or by `workspaceSlug`, one of the two"
+                        .into(),
+                )
+                .into());
+            }
+        };
         let result = sessions::sign_in(
             ctx.writer(),
-            input.workspace_id.into(),
+            &workspace,
             &input.email,
             input.password.into_string(),
             ctx.config().session_ttl,

@@ -9,7 +9,7 @@ use async_graphql::{InputType, InputValueError, InputValueResult, OutputType, Va
 
 use crate::text::{
     ApiKeyName, AuditAction, CheckedText, CursorText, Email, IdempotencyKeyText, InvitationToken,
-    Password, PersonName, Reason, SearchText, TextError,
+    Password, PersonName, Reason, SearchText, TextError, WorkspaceSlug,
 };
 
 fn refuse<T: InputType>(error: TextError) -> InputValueError<T> {
@@ -60,7 +60,7 @@ macro_rules! string_input {
 
 string_input! {
     checked: PersonName, ApiKeyName, Reason, SearchText, IdempotencyKeyText, AuditAction, Password,
-    InvitationToken, CursorText,
+    InvitationToken, CursorText, WorkspaceSlug,
 }
 
 string_input! {

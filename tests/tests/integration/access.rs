@@ -5,6 +5,8 @@ use serde_json::{Value, json};
 use tests::{Answer, TestApp, backend_tests, data, error_code, user_error_codes};
 use uuid::Uuid;
 
+use api::demo::DEMO_PASSWORD;
+
 use crate::support::{set_status, soft_delete_membership};
 
 const VIEWER: &str =
@@ -37,6 +39,7 @@ backend_tests! {
     api_keys_act_with_their_role_until_revoked,
     authenticating_a_token_is_one_statement,
     a_known_token_costs_one_read_and_any_change_to_its_access_shows_at_once,
+    a_person_signs_in_by_slug_and_sees_every_workspace_they_belong_to,
 }
 
 async fn the_viewer_is_the_token_holder_in_their_workspace(app: TestApp) {
@@ -482,4 +485,118 @@ async fn a_known_token_costs_one_read_and_any_change_to_its_access_shows_at_once
         .await;
     assert_eq!(data(&signed_out)["signOut"]["userErrors"], json!([]));
     assert!(read(&ada, now).await.0.is_none(), "a signed-out session");
+}
+
+const MEMBERSHIPS: &str = "{ viewer { workspace { slug } memberships {
+    workspace { name slug } role status current } } }";
+
+/// (slug, role, status, current) of each of the caller's workspaces, in the answer's order.
+async fn memberships(app: &TestApp, token: &str) -> Vec<(String, String, String, bool)> {
+    let answer = app.graphql(Some(token), MEMBERSHIPS, Value::Null).await;
+    data(&answer)["viewer"]["memberships"]
+        .items()
+        .iter()
+        .map(|m| {
+            (
+                m["workspace"]["slug"].as_str().unwrap().to_owned(),
+                m["role"].as_str().unwrap().to_owned(),
+                m["status"].as_str().unwrap().to_owned(),
+                m["current"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn membership(
+    slug: &str,
+    role: &str,
+    status: &str,
+    current: bool,
+) -> (String, String, String, bool) {
+    (slug.to_owned(), role.to_owned(), status.to_owned(), current)
+}
+
+/// The workspace switcher: `viewer.memberships` names the caller's workspaces by slug, and
+/// `signIn` takes a slug as well as an id.
+async fn a_person_signs_in_by_slug_and_sees_every_workspace_they_belong_to(app: TestApp) {
+    let by_slug = |slug: Value, id: Value, password: &str| {
+        let app = &app;
+        let password = password.to_owned();
+        async move {
+            app.graphql(
+                None,
+                SIGN_IN,
+                json!({ "input": { "workspaceSlug": slug, "workspaceId": id,
+                                   "email": "ada.admin@acme.test", "password": password } }),
+            )
+            .await
+        }
+    };
+    let answer = by_slug(json!(" acme-research "), Value::Null, DEMO_PASSWORD).await;
+    let research_token = data(&answer)["signIn"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        memberships(&app, &research_token).await,
+        [
+            membership("acme-marketing", "ADMIN", "ACTIVE", false),
+            membership("acme-research", "ADMIN", "ACTIVE", true),
+        ],
+        "by workspace name; this request's marked"
+    );
+    // An unknown slug is "not a member" once the password is proven, and before it nothing.
+    let answer = by_slug(json!("acme-nowhere"), Value::Null, DEMO_PASSWORD).await;
+    assert_eq!(user_error_codes(&data(&answer)["signIn"]), ["NOT_A_MEMBER"]);
+    let answer = by_slug(json!("acme-nowhere"), Value::Null, "not-the-password").await;
+    assert_eq!(
+        user_error_codes(&data(&answer)["signIn"]),
+        ["INVALID_CREDENTIALS"]
+    );
+    // Exactly one of id and slug.
+    let research = research_workspace(&app).await;
+    for (slug, id) in [
+        (Value::Null, Value::Null),
+        (json!("acme-research"), json!(research)),
+    ] {
+        let answer = by_slug(slug, id, DEMO_PASSWORD).await;
+        assert_eq!(error_code(&answer), "BAD_USER_INPUT", "{answer}");
+    }
+
+    // Invited to Research, Mia sees it pending beside Marketing.
+    let answer = app
+        .graphql(
+            Some(&research_token),
+            "mutation($input: InviteMemberInput!) { inviteMember(input: $input) { userErrors { code } } }",
+            json!({ "input": { "workspaceId": research, "email": "mia.member@acme.test", "role": "GUEST" } }),
+        )
+        .await;
+    assert_eq!(
+        user_error_codes(&data(&answer)["inviteMember"]),
+        Vec::<&str>::new()
+    );
+    let mia = app.sign_in("mia.member@acme.test").await;
+    assert_eq!(
+        memberships(&app, &mia).await,
+        [
+            membership("acme-marketing", "MEMBER", "ACTIVE", true),
+            membership("acme-research", "GUEST", "INVITED", false),
+        ]
+    );
+    // An API key acts in its own workspace only, and sees only that one.
+    let answer = app
+        .graphql(
+            Some(&research_token),
+            "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { token } }",
+            json!({ "i": { "workspaceId": research, "name": "Lab bot", "role": "MEMBER" } }),
+        )
+        .await;
+    let key = data(&answer)["createApiKey"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        memberships(&app, &key).await,
+        [membership("acme-research", "ADMIN", "ACTIVE", true)]
+    );
 }

@@ -161,6 +161,12 @@ async fn free_text_cases(app: &TestApp) -> Vec<(&'static str, &'static str, &'st
             json!({ "i": { "workspaceId": ws, "email": "BAD", "password": "pw" } }),
         ),
         (
+            "SignInInput.workspaceSlug",
+            "workspaceSlug",
+            "mutation($i: SignInInput!) { signIn(input: $i) { token } }",
+            json!({ "i": { "workspaceSlug": "BAD", "email": OLIVIA, "password": "pw" } }),
+        ),
+        (
             "SignInInput.password",
             "password",
             "mutation($i: SignInInput!) { signIn(input: $i) { token } }",

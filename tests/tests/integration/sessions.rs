@@ -175,12 +175,7 @@ async fn a_person_sees_their_sessions_and_an_admin_signs_them_out_everywhere(app
         .unwrap();
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].target_user_id, Some(mia));
-    assert_eq!(
-        entries[0].actor_user_id,
-        Some(ada),
-        "{:?}",
-        entries[0]
-    );
+    assert_eq!(entries[0].actor_user_id, Some(ada), "{:?}", entries[0]);
     assert_eq!(entries[0].metadata["sessions"], 2);
     // She can sign in again: it is not a deactivation.
     let again = app.sign_in(MIA).await;
