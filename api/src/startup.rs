@@ -24,7 +24,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::access::activity::SessionActivity;
+use crate::access::activity::TokenActivity;
 use crate::access::{Principal, PrincipalCache};
 use crate::config::{Config, CorsOrigins};
 use crate::demo::{self, DEMO_PASSWORD, DemoAccess};
@@ -65,8 +65,8 @@ struct AppState {
     reader: DatabaseConnection,
     /// The principals of recently seen tokens, used while their workspace's access is unchanged.
     principals: Arc<PrincipalCache>,
-    /// Writes when sessions were last used, at most once a minute each.
-    activity: Arc<SessionActivity>,
+    /// Writes when sessions and API keys were last used, at most once a minute each.
+    activity: Arc<TokenActivity>,
     /// For the writes above, which happen beside a request, not in it.
     writer: DatabaseConnection,
     queue: JobQueue,
@@ -461,7 +461,7 @@ async fn execute(
             .await
         {
             Ok(principal) => {
-                note_session_use(state, principal.as_ref());
+                note_token_use(state, principal.as_ref());
                 principal
             }
             Err(error) => {
@@ -508,11 +508,15 @@ async fn execute(
     respond(answer, headers)
 }
 
-/// Records, beside the request, that its session was used (at most once a minute per session):
-/// a slow or failed write never holds up or fails the request it describes.
-fn note_session_use(state: &AppState, principal: Option<&Principal>) {
-    let Some(token_hash) = principal.and_then(|principal| principal.session_token_hash.clone())
-    else {
+/// Records, beside the request, that its session or API key was used (at most once a minute
+/// per token): a slow or failed write never holds up or fails the request it describes.
+fn note_token_use(state: &AppState, principal: Option<&Principal>) {
+    let Some(token_hash) = principal.and_then(|principal| {
+        principal
+            .session_token_hash
+            .clone()
+            .or_else(|| principal.api_key.as_ref().map(|key| key.token_hash.clone()))
+    }) else {
         return;
     };
     let now = Utc::now();
@@ -522,7 +526,7 @@ fn note_session_use(state: &AppState, principal: Option<&Principal>) {
     let writer = state.writer.clone();
     tokio::spawn(async move {
         if let Err(error) = crate::access::activity::record_use(&writer, &token_hash, now).await {
-            tracing::warn!(?error, "a session's last use was not recorded");
+            tracing::warn!(?error, "a token's last use was not recorded");
         }
     });
 }

@@ -17,7 +17,6 @@ pub struct Model {
     pub token_hash: String,
     /// The role the key acts with.
     pub role: Role,
-    pub last_used_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,
     pub revoked_reason: Option<String>,
     pub created_at: DateTimeUtc,
@@ -74,7 +73,6 @@ impl ActiveModel {
             prefix: Set(prefix),
             token_hash: Set(token_hash),
             role: Set(role),
-            last_used_at: Set(None),
             revoked_at: Set(None),
             revoked_reason: Set(None),
             created_at: Set(now),

@@ -21,7 +21,7 @@ pub mod organization;
 pub mod outbox;
 pub mod rule;
 pub mod session;
-pub mod session_activity;
+pub mod token_activity;
 pub mod user;
 pub mod user_group;
 pub mod workspace;

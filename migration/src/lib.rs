@@ -10,7 +10,7 @@ mod m20261130_000005_prefix_indexes;
 mod m20261130_000006_offboarding_trail;
 mod m20261130_000007_offboarding_trace;
 mod m20261201_000008_removed_members;
-mod m20261201_000009_session_activity;
+mod m20261201_000009_token_activity;
 
 pub struct Migrator;
 
@@ -39,7 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000006_offboarding_trail::Migration),
             Box::new(m20261130_000007_offboarding_trace::Migration),
             Box::new(m20261201_000008_removed_members::Migration),
-            Box::new(m20261201_000009_session_activity::Migration),
+            Box::new(m20261201_000009_token_activity::Migration),
         ]
     }
 }

@@ -1,37 +1,38 @@
-//! When each session was last used (`Session.lastSeenAt`), without a write per request: an api
-//! process writes a session's use at most once a minute, off the request's path.
+//! When each session and API key was last used (`lastSeenAt`, `lastUsedAt`), without a write per
+//! request: an api process writes a token's use at most once a minute, beside the request.
 
+use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
-use entities::{session, session_activity};
+use entities::token_activity;
 use lru::LruCache;
-use sea_orm::sea_query::{Expr, OnConflict, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
 
-/// A session's use is written again only this long after this process last wrote it.
-pub const LAST_SEEN_PRECISION: Duration = Duration::minutes(1);
+/// A token's use is written again only this long after this process last wrote it.
+pub const LAST_USE_PRECISION: Duration = Duration::minutes(1);
 
-/// Sessions remembered per api process; one forgotten is written again at its next use.
-const KEPT_SESSIONS: NonZeroUsize = NonZeroUsize::new(10_000).expect("not zero");
+/// Tokens remembered per api process; one forgotten is written again at its next use.
+const KEPT_TOKENS: NonZeroUsize = NonZeroUsize::new(10_000).expect("not zero");
 
-pub struct SessionActivity {
-    /// By the session token's hash: when this process last wrote that session's use.
+pub struct TokenActivity {
+    /// By the token's hash: when this process last wrote that token's use.
     written: Mutex<LruCache<String, DateTime<Utc>>>,
 }
 
-impl Default for SessionActivity {
+impl Default for TokenActivity {
     fn default() -> Self {
-        SessionActivity {
-            written: Mutex::new(LruCache::new(KEPT_SESSIONS)),
+        TokenActivity {
+            written: Mutex::new(LruCache::new(KEPT_TOKENS)),
         }
     }
 }
 
-impl SessionActivity {
-    /// Whether this use of the session is to be written (and, if so, counts as written): its
-    /// first in this process, or [`LAST_SEEN_PRECISION`] after the last one written.
+impl TokenActivity {
+    /// Whether this use of the token is to be written (and, if so, counts as written): its
+    /// first in this process, or [`LAST_USE_PRECISION`] after the last one written.
     pub fn due(&self, token_hash: &str, now: DateTime<Utc>) -> bool {
         // A panic while holding the lock leaves nothing half-written: an LRU map stays whole.
         let mut written = self
@@ -40,7 +41,7 @@ impl SessionActivity {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if written
             .get(token_hash)
-            .is_some_and(|at| now - *at < LAST_SEEN_PRECISION)
+            .is_some_and(|at| now - *at < LAST_USE_PRECISION)
         {
             return false;
         }
@@ -49,35 +50,43 @@ impl SessionActivity {
     }
 }
 
-/// Records that the session with this token hash was used at `now`, in one statement.
+/// Records that the session or key with this token hash was used at `now`, in one statement.
 pub async fn record_use<C: ConnectionTrait>(
     db: &C,
     token_hash: &str,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let session = Query::select()
-        .column(session::Column::Id)
-        .expr(Expr::val(now))
-        .from(session::Entity)
-        .and_where(session::Column::TokenHash.eq(token_hash))
-        .take();
-    let upsert = Query::insert()
-        .into_table(session_activity::Entity)
-        .columns([
-            session_activity::Column::SessionId,
-            session_activity::Column::LastSeenAt,
-        ])
-        .select_from(session)
-        .map_err(|error| DbErr::Custom(error.to_string()))?
-        .on_conflict(
-            OnConflict::column(session_activity::Column::SessionId)
-                .update_column(session_activity::Column::LastSeenAt)
-                .to_owned(),
-        )
-        .take();
-    db.execute_raw(db.get_database_backend().build(&upsert))
-        .await?;
+    token_activity::Entity::insert(token_activity::ActiveModel {
+        token_hash: Set(token_hash.to_owned()),
+        last_used_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::column(token_activity::Column::TokenHash)
+            .update_column(token_activity::Column::LastUsedAt)
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
     Ok(())
+}
+
+/// When each of these tokens was last used, in one statement (none for no tokens); a token never
+/// used since it was made is absent.
+pub async fn last_uses<'a, C: ConnectionTrait>(
+    db: &C,
+    token_hashes: impl IntoIterator<Item = &'a str>,
+) -> Result<HashMap<String, DateTime<Utc>>, DbErr> {
+    let token_hashes: Vec<&str> = token_hashes.into_iter().collect();
+    if token_hashes.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(token_activity::Entity::find()
+        .filter(token_activity::Column::TokenHash.is_in(token_hashes))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|activity| (activity.token_hash, activity.last_used_at))
+        .collect())
 }
 
 #[cfg(test)]
@@ -85,14 +94,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_use_is_written_at_most_once_a_minute_per_session() {
-        let activity = SessionActivity::default();
+    fn a_use_is_written_at_most_once_a_minute_per_token() {
+        let activity = TokenActivity::default();
         let start = Utc::now();
         assert!(activity.due("a", start));
         assert!(!activity.due("a", start + Duration::seconds(59)));
         assert!(
             activity.due("b", start + Duration::seconds(59)),
-            "per session"
+            "per token"
         );
         assert!(activity.due("a", start + Duration::seconds(60)));
         assert!(!activity.due("a", start + Duration::seconds(61)));

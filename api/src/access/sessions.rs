@@ -1,12 +1,8 @@
 //! Signing in and out.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Duration, Utc};
 use domain::audit::{self, AuditEvent};
-use entities::{
-    MembershipStatus, UserId, UserKind, WorkspaceId, session, session_activity, user, workspace,
-};
+use entities::{MembershipStatus, UserId, UserKind, WorkspaceId, session, user, workspace};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, QuerySelect,
     Set,
@@ -14,6 +10,7 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::access::activity::last_uses;
 use crate::access::principal::live_membership;
 use crate::access::{Acting, Permission, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
@@ -219,20 +216,10 @@ pub async fn list_sessions<C: ConnectionTrait>(
         first,
     )
     .await?;
-    let seen: HashMap<Uuid, DateTime<Utc>> = if page.items.is_empty() {
-        HashMap::new()
-    } else {
-        session_activity::Entity::find()
-            .filter(session_activity::Column::SessionId.is_in(page.items.iter().map(|s| s.id)))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|activity| (activity.session_id, activity.last_seen_at))
-            .collect()
-    };
+    let seen = last_uses(db, page.items.iter().map(|s| s.token_hash.as_str())).await?;
     let current = principal.session_token_hash.as_deref();
     Ok(page.map(|session| SessionRow {
-        last_seen_at: seen.get(&session.id).copied(),
+        last_seen_at: seen.get(&session.token_hash).copied(),
         current: current == Some(session.token_hash.as_str()),
         session,
     }))
