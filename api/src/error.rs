@@ -117,6 +117,8 @@ pub enum UserErrorCode {
     NotDeactivated,
     /// The member is already deactivated.
     AlreadyDeactivated,
+    /// The API key is already revoked.
+    AlreadyRevoked,
     /// The person named to take something over is not an active member staying in the workspace.
     InvalidAssignee,
     /// The person does not hold the contact duty named.

@@ -1,19 +1,25 @@
 //! API keys: created by a person, acting in one workspace with a role no higher than theirs.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, Utc};
 use domain::audit::{self, AuditEvent};
 use domain::db::Writes;
-use entities::{Role, UserId, WorkspaceId, api_key};
-use sea_orm::sea_query::Expr;
+use entities::{MembershipStatus, Role, UserId, WorkspaceId, api_key, membership, user};
+use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Iterable, Order,
+    QueryFilter, QuerySelect,
 };
 use serde_json::json;
+use uuid::Uuid;
 
-use crate::access::{Acting, Permission};
+use crate::access::activity::last_uses;
+use crate::access::{Acting, Permission, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
+use crate::people::{Page, decode_id_cursor, page_of};
 use crate::security::{TokenKind, new_token};
-use crate::text::ApiKeyName;
+use crate::text::{ApiKeyName, CursorText, Reason};
 
 pub struct CreatedApiKey {
     /// Shown once; only its hash is stored.
@@ -95,4 +101,179 @@ pub fn refuse_api_keys(
             .filter(api_key::Column::CreatedBy.is_in(created_by.iter().copied()))
             .filter(api_key::Column::RevokedAt.is_null()),
     );
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ApiKeyFilter {
+    pub created_by: Option<UserId>,
+    /// `Some(true)`: revoked keys only; `Some(false)`: keys in use only.
+    pub revoked: Option<bool>,
+}
+
+pub struct ApiKeyRow {
+    pub key: api_key::Model,
+    pub creator: user::Model,
+    /// The creator is an ACTIVE member of the workspace. When not (removed without
+    /// `revokeApiKeys`, or deactivated), an unrevoked key still acts with its role.
+    pub creator_is_active_member: bool,
+    /// When a request last used it (to the minute).
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// The workspace's API keys the caller may see, newest first: their own, and with
+/// API_KEY_MANAGEMENT every key of a role they manage. Five statements a page: the total, the
+/// page, the creators, which of them are still active members, and the keys' last uses.
+pub async fn list_api_keys<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    workspace_id: WorkspaceId,
+    filter: ApiKeyFilter,
+    first: u64,
+    after: Option<&CursorText>,
+) -> Result<Page<ApiKeyRow>, ApiError> {
+    principal.require_workspace(workspace_id)?;
+    let after = decode_id_cursor(after)?;
+    let mut visible = Condition::any().add(api_key::Column::CreatedBy.eq(principal.user_id));
+    if principal.has(Permission::ApiKeyManagement) {
+        let manageable = Role::iter().filter(|role| principal.can_manage(*role));
+        visible = visible.add(api_key::Column::Role.is_in(manageable));
+    }
+    let mut query = api_key::Entity::find()
+        .filter(api_key::Column::WorkspaceId.eq(workspace_id))
+        .filter(visible);
+    if let Some(created_by) = filter.created_by {
+        query = query.filter(api_key::Column::CreatedBy.eq(created_by));
+    }
+    query = match filter.revoked {
+        Some(true) => query.filter(api_key::Column::RevokedAt.is_not_null()),
+        Some(false) => query.filter(api_key::Column::RevokedAt.is_null()),
+        None => query,
+    };
+    let page = page_of(
+        db,
+        query,
+        after.map(|after| api_key::Column::Id.lt(after)),
+        (api_key::Column::Id, Order::Desc),
+        first,
+    )
+    .await?;
+    let (has_next_page, total_count) = (page.has_next_page, page.total_count);
+    if page.items.is_empty() {
+        return Ok(Page {
+            total_count,
+            ..Page::empty()
+        });
+    }
+    let creators: HashSet<UserId> = page.items.iter().map(|key| key.created_by).collect();
+    let people: HashMap<UserId, user::Model> = user::Entity::find()
+        .filter(user::Column::Id.is_in(creators.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|person| (person.id, person))
+        .collect();
+    let active: HashSet<UserId> = membership::Entity::find()
+        .select_only()
+        .column(membership::Column::UserId)
+        .filter(membership::Column::WorkspaceId.eq(workspace_id))
+        .filter(membership::Column::UserId.is_in(creators.iter().copied()))
+        .filter(membership::Column::DeletedAt.is_null())
+        .filter(membership::Column::Status.eq(MembershipStatus::Active))
+        .into_tuple()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let used = last_uses(db, page.items.iter().map(|key| key.token_hash.as_str())).await?;
+    let mut rows = Vec::with_capacity(page.items.len());
+    for key in page.items {
+        let creator = people
+            .get(&key.created_by)
+            .cloned()
+            .ok_or_else(|| ApiError::internal("listing API keys", "a key's creator is missing"))?;
+        rows.push(ApiKeyRow {
+            creator_is_active_member: active.contains(&key.created_by),
+            last_used_at: used.get(&key.token_hash).copied(),
+            creator,
+            key,
+        });
+    }
+    Ok(Page {
+        items: rows,
+        has_next_page,
+        total_count,
+        total_count_is_exact: true,
+    })
+}
+
+/// Revokes one API key, refused from this commit on, with an audit entry `api_key_revoke`.
+/// Anyone may revoke their own keys; another's needs API_KEY_MANAGEMENT and a key role the
+/// caller manages. A key of another workspace, or unknown, is NOT_FOUND.
+pub async fn revoke_api_key<C: ConnectionTrait>(
+    db: &C,
+    acting: Acting<'_>,
+    api_key_id: Uuid,
+    reason: Option<&Reason>,
+) -> Result<api_key::Model, ApiError> {
+    let Acting {
+        principal,
+        request_id,
+        now,
+    } = acting;
+    let key = api_key::Entity::find_by_id(api_key_id)
+        .one(db)
+        .await?
+        .filter(|key| key.workspace_id == principal.workspace_id)
+        .ok_or(ApiError::NotFound("API key"))?;
+    if key.created_by != principal.user_id {
+        principal.require_permission(Permission::ApiKeyManagement)?;
+        if !principal.can_manage(key.role) {
+            return Err(ApiError::rejected(
+                UserErrorCode::RoleNotManageable,
+                "You can't manage keys acting with this role.",
+            ));
+        }
+    }
+    let reason = reason
+        .map(|reason| reason.as_str().to_owned())
+        .filter(|reason| !reason.is_empty());
+    let revoked = api_key::Entity::update_many()
+        .col_expr(api_key::Column::RevokedAt, Expr::value(Some(now)))
+        .col_expr(api_key::Column::RevokedReason, Expr::value(reason.clone()))
+        .filter(api_key::Column::Id.eq(key.id))
+        .filter(api_key::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?
+        .rows_affected;
+    if revoked == 0 {
+        return Err(ApiError::rejected(
+            UserErrorCode::AlreadyRevoked,
+            "This API key is already revoked.",
+        ));
+    }
+    audit::record(
+        db,
+        AuditEvent {
+            workspace_id: key.workspace_id,
+            actor: Some(principal.actor),
+            action: "api_key_revoke",
+            target_user_id: Some(key.created_by),
+            metadata: json!({
+                "api_key_id": key.id,
+                "name": key.name,
+                "prefix": key.prefix,
+                "role": key.role.to_value(),
+                "reason": reason,
+            }),
+            request_id,
+            offboarding_id: None,
+        },
+        now,
+    )
+    .await?;
+    Ok(api_key::Model {
+        revoked_at: Some(now),
+        revoked_reason: reason,
+        ..key
+    })
 }

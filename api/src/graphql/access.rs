@@ -13,7 +13,9 @@ use crate::graphql::types::{
 };
 use crate::graphql::{ContextExt, Done, run_mutation};
 use crate::people::{encode_cursor, page_size};
-use crate::text::{ApiKeyName, CursorText, Email, IdempotencyKeyText, Password, WorkspaceSlug};
+use crate::text::{
+    ApiKeyName, CursorText, Email, IdempotencyKeyText, Password, Reason, WorkspaceSlug,
+};
 
 #[derive(Default)]
 pub struct AccessQuery;
@@ -83,6 +85,39 @@ impl AccessQuery {
             permissions: principal.permissions(),
             api_key: principal.api_key.clone().map(ApiKey::from),
         })
+    }
+
+    /// The workspace's API keys, newest first: your own, and with API_KEY_MANAGEMENT every key
+    /// of a role you manage. `creatorIsActiveMember: false` marks keys that outlived their
+    /// creator's membership and still act unless revoked.
+    async fn api_keys(
+        &self,
+        ctx: &Context<'_>,
+        workspace_id: Uuid,
+        filter: Option<ApiKeyFilterInput>,
+        first: Option<i32>,
+        after: Option<CursorText>,
+    ) -> Result<ApiKeyConnection> {
+        let principal = ctx.principal()?;
+        let first = page_size(first, ctx.config().limits.page_size)?;
+        let filter = filter.unwrap_or_default();
+        let page = api_keys::list_api_keys(
+            ctx.reader(),
+            principal,
+            workspace_id.into(),
+            api_keys::ApiKeyFilter {
+                created_by: filter.created_by.map(Into::into),
+                revoked: filter.revoked,
+            },
+            first,
+            after.as_ref(),
+        )
+        .await?;
+        Ok(connection(
+            page,
+            |row| encode_cursor(&row.key.id.to_string()),
+            ApiKeyListing::from,
+        ))
     }
 
     /// A person's open sessions in the workspace, newest first: the ones authentication would
@@ -208,7 +243,60 @@ pub struct EndSessionsPayload {
     user_errors: Vec<UserError>,
 }
 
+/// An API key as its workspace's list shows it — never its secret.
+#[derive(SimpleObject)]
+pub struct ApiKeyListing {
+    api_key: ApiKey,
+    /// The person who created it; the key acts for them, with its own role.
+    creator: User,
+    /// False when the creator is no longer an active member (removed without
+    /// `revokeApiKeys`, or deactivated): the key, unless revoked, still acts with its role.
+    /// Revoke it if nobody should.
+    creator_is_active_member: bool,
+    /// When a request last used it, to the minute; null if never.
+    last_used_at: Option<DateTime<Utc>>,
+}
+
+impl From<api_keys::ApiKeyRow> for ApiKeyListing {
+    fn from(row: api_keys::ApiKeyRow) -> Self {
+        ApiKeyListing {
+            api_key: row.key.into(),
+            creator: row.creator.into(),
+            creator_is_active_member: row.creator_is_active_member,
+            last_used_at: row.last_used_at,
+        }
+    }
+}
+
+pub type ApiKeyConnection = Connection<String, ApiKeyListing, ListTotals, EmptyFields>;
+
+#[derive(InputObject, Default)]
+pub struct ApiKeyFilterInput {
+    /// Only the keys this person created.
+    created_by: Option<Uuid>,
+    /// True: only revoked keys; false: only keys in use; absent: both.
+    revoked: Option<bool>,
+}
+
+#[derive(InputObject, Serialize)]
+pub struct RevokeApiKeyInput {
+    api_key_id: Uuid,
+    /// Why, kept with the key and in the audit entry.
+    reason: Option<Reason>,
+    /// Send the same key again to retry safely: the first answer comes back.
+    #[serde(skip)]
+    idempotency_key: Option<IdempotencyKeyText>,
+}
+
+#[derive(SimpleObject, Default, Serialize, Deserialize)]
+pub struct RevokeApiKeyPayload {
+    /// The key, revoked.
+    api_key: Option<ApiKey>,
+    user_errors: Vec<UserError>,
+}
+
 payloads!(
+    RevokeApiKeyPayload,
     SignInPayload,
     SignOutPayload,
     CreateApiKeyPayload,
@@ -290,6 +378,32 @@ impl AccessMutation {
                 Ok(Done::answer(CreateApiKeyPayload {
                     api_key: Some(created.key.into()),
                     token: Some(created.token),
+                    user_errors: Vec::new(),
+                }))
+            },
+        )
+        .await
+    }
+
+    /// Revokes an API key: refused from this commit on. Your own keys, or with
+    /// API_KEY_MANAGEMENT any key of a role you manage. Audit entry `api_key_revoke`.
+    async fn revoke_api_key(
+        &self,
+        ctx: &Context<'_>,
+        input: RevokeApiKeyInput,
+    ) -> Result<RevokeApiKeyPayload> {
+        let key = input.idempotency_key.clone();
+        run_mutation(
+            ctx,
+            "revokeApiKey",
+            key,
+            input,
+            async |txn, acting, input| {
+                let revoked =
+                    api_keys::revoke_api_key(txn, acting, input.api_key_id, input.reason.as_ref())
+                        .await?;
+                Ok(Done::answer(RevokeApiKeyPayload {
+                    api_key: Some(revoked.into()),
                     user_errors: Vec::new(),
                 }))
             },

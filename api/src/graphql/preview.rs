@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::graphql::ContextExt;
 use crate::graphql::budget::{id_list_cost, spend_ids};
 use crate::graphql::contacts::ContactDutyHeld;
-use crate::graphql::types::{RoleValue, StatusValue, UserError};
+use crate::graphql::types::{ApiKey, RoleValue, StatusValue, UserError};
 use crate::offboarding::preview::{self, MemberPreview};
 
 /// What removing these members would do, and whether anything blocks it.
@@ -54,6 +54,10 @@ pub struct MemberRemovalPreview {
     campaigns_to_reattribute: u64,
     /// Their active API keys in this workspace: what `revokeApiKeys` would revoke.
     api_keys_to_revoke: u64,
+    /// Those keys, each with the role it acts with. Without `revokeApiKeys` every one keeps
+    /// acting after the removal (`apiKeys` then marks it `creatorIsActiveMember: false`);
+    /// `revokeApiKey` revokes one later.
+    api_keys: Vec<ApiKey>,
     /// Enabled rules they created: these keep running under their stored creator.
     rules_keep_running: u64,
     /// Why `removeMembers` would refuse this member, with the same codes.
@@ -84,7 +88,8 @@ fn member_preview(workspace_name: &str, preview: MemberPreview) -> MemberRemoval
             .map(Into::into)
             .collect(),
         campaigns_to_reattribute: preview.campaigns_to_reattribute,
-        api_keys_to_revoke: preview.api_keys_to_revoke,
+        api_keys_to_revoke: preview.api_keys.len() as u64,
+        api_keys: preview.api_keys.into_iter().map(ApiKey::from).collect(),
         rules_keep_running: preview.rules_keep_running,
         blockers: preview.blockers.into_iter().map(Into::into).collect(),
     }

@@ -190,6 +190,8 @@ pub struct ApiKey {
     pub created_by: Uuid,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Why it was revoked, when a reason was given.
+    pub revoked_reason: Option<String>,
 }
 
 impl From<api_key::Model> for ApiKey {
@@ -203,6 +205,7 @@ impl From<api_key::Model> for ApiKey {
             created_by: key.created_by.into(),
             created_at: key.created_at,
             revoked_at: key.revoked_at,
+            revoked_reason: key.revoked_reason,
         }
     }
 }

@@ -4,8 +4,8 @@
 use std::collections::{HashMap, HashSet};
 
 use entities::{
-    MembershipStatus, OrganizationId, Role, UserId, WorkspaceId, campaign, membership, rule,
-    workspace,
+    MembershipStatus, OrganizationId, Role, UserId, WorkspaceId, api_key, campaign, membership,
+    rule, workspace,
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter, QuerySelect,
@@ -39,7 +39,9 @@ pub struct MemberPreview {
     pub seat_freed: bool,
     pub contact_duties: ContactDuties,
     pub campaigns_to_reattribute: u64,
-    pub api_keys_to_revoke: u64,
+    /// Their keys in use in this workspace: what `revokeApiKeys` would revoke, and what keeps
+    /// acting, each with its role, without it.
+    pub api_keys: Vec<api_key::Model>,
     pub rules_keep_running: u64,
     pub blockers: Vec<UserError>,
 }
@@ -74,11 +76,7 @@ pub async fn removal_preview<C: ConnectionTrait>(
         candidates,
         duties,
         errors,
-        facts: Facts {
-            mut groups,
-            api_keys_of,
-            ..
-        },
+        facts: Facts { mut groups, .. },
     } = assess(db, principal, &workspace, user_ids, loaded, &[]).await?;
     let live: Vec<UserId> = candidates.keys().copied().collect();
     let elsewhere = memberships_elsewhere(db, &workspace, &live).await?;
@@ -91,12 +89,15 @@ pub async fn removal_preview<C: ConnectionTrait>(
         &live,
     )
     .await?;
-    let mut api_keys: HashMap<UserId, u64> = HashMap::new();
-    for creator in api_keys_of
-        .into_iter()
-        .filter(|id| candidates.contains_key(id))
+    let mut api_keys: HashMap<UserId, Vec<api_key::Model>> = HashMap::new();
+    for key in api_key::Entity::find()
+        .filter(api_key::Column::WorkspaceId.eq(workspace.id))
+        .filter(api_key::Column::CreatedBy.is_in(live.iter().copied()))
+        .filter(api_key::Column::RevokedAt.is_null())
+        .all(db)
+        .await?
     {
-        *api_keys.entry(creator).or_default() += 1;
+        api_keys.entry(key.created_by).or_default().push(key);
     }
     let rules = count_by(
         db,
@@ -131,7 +132,7 @@ pub async fn removal_preview<C: ConnectionTrait>(
                 person,
                 contact_duties: duties.get(&user_id).cloned().unwrap_or_default(),
                 campaigns_to_reattribute: campaigns.get(&user_id).copied().unwrap_or(0),
-                api_keys_to_revoke: api_keys.get(&user_id).copied().unwrap_or(0),
+                api_keys: api_keys.remove(&user_id).unwrap_or_default(),
                 rules_keep_running: rules.get(&user_id).copied().unwrap_or(0),
                 blockers: errors
                     .iter()

@@ -317,6 +317,24 @@ async fn free_text_cases(app: &TestApp) -> Vec<(&'static str, &'static str, &'st
             json!({ "i": { "workspaceId": ws, "userId": mia, "idempotencyKey": "BAD" } }),
         ),
         (
+            "Query.apiKeys(after)",
+            "after",
+            "query($ws: UUID!, $a: String) { apiKeys(workspaceId: $ws, after: $a) { totalCount } }",
+            json!({ "ws": ws, "a": "BAD" }),
+        ),
+        (
+            "RevokeApiKeyInput.reason",
+            "reason",
+            "mutation($i: RevokeApiKeyInput!) { revokeApiKey(input: $i) { userErrors { code } } }",
+            json!({ "i": { "apiKeyId": uuid::Uuid::now_v7(), "reason": "BAD" } }),
+        ),
+        (
+            "RevokeApiKeyInput.idempotencyKey",
+            "idempotencyKey",
+            "mutation($i: RevokeApiKeyInput!) { revokeApiKey(input: $i) { userErrors { code } } }",
+            json!({ "i": { "apiKeyId": uuid::Uuid::now_v7(), "idempotencyKey": "BAD" } }),
+        ),
+        (
             "RetryJobInput.idempotencyKey",
             "idempotencyKey",
             "mutation($i: RetryJobInput!) { retryJob(input: $i) { userErrors { code } } }",

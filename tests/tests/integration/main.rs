@@ -1,6 +1,7 @@
 //! The integration suite: the real HTTP/GraphQL surface, on PostgreSQL and on SQLite.
 
 mod access;
+mod api_keys;
 mod audit;
 mod audit_log;
 mod browser;
