@@ -5,11 +5,12 @@ use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::graphql::offboarding::member;
 use crate::graphql::types::{Member, RoleValue, StatusValue, User, UserError, payloads, respond};
 use crate::graphql::{ContextExt, Done, commit_if_ok, run_mutation};
 use crate::people::invitations::{self, AcceptRequest, InviteRequest};
 use crate::people::members::{self, MemberFilter, MemberRow};
-use crate::people::{Page, encode_cursor, page_size, removed, seats};
+use crate::people::{Page, encode_cursor, page_size, removed, roles, seats};
 use crate::text::{
     CursorText, Email, IdempotencyKeyText, InvitationToken, Password, PersonName, SearchText,
 };
@@ -255,7 +256,30 @@ pub struct AcceptInvitationPayload {
     user_errors: Vec<UserError>,
 }
 
-payloads!(InviteMemberPayload, AcceptInvitationPayload);
+#[derive(InputObject, Serialize)]
+pub struct UpdateMemberRoleInput {
+    workspace_id: Uuid,
+    user_id: Uuid,
+    /// The new role: one you could grant by invitation.
+    role: RoleValue,
+    /// Send the same key again to retry safely: the first answer comes back.
+    #[serde(skip)]
+    idempotency_key: Option<IdempotencyKeyText>,
+}
+
+#[derive(SimpleObject, Default, Serialize, Deserialize)]
+pub struct UpdateMemberRolePayload {
+    member: Option<Member>,
+    /// Their API keys that acted above the new role, lowered to it.
+    api_keys_lowered: Option<u64>,
+    user_errors: Vec<UserError>,
+}
+
+payloads!(
+    InviteMemberPayload,
+    AcceptInvitationPayload,
+    UpdateMemberRolePayload
+);
 
 #[derive(Default)]
 pub struct PeopleMutation;
@@ -290,6 +314,40 @@ impl PeopleMutation {
                         user: invited.user,
                         groups: Vec::new(),
                     })),
+                    user_errors: Vec::new(),
+                }))
+            },
+        )
+        .await
+    }
+
+    /// Changes a member's role (invited, active or deactivated), with the removal's guards: not
+    /// yourself, a member whose role you manage, a role you could grant, never the last active
+    /// owner's. Their API keys acting above the new role are lowered to it. Audit entry
+    /// `team_membership_role_change` with `from` and `to`; the same role again changes nothing.
+    async fn update_member_role(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateMemberRoleInput,
+    ) -> Result<UpdateMemberRolePayload> {
+        let key = input.idempotency_key.clone();
+        run_mutation(
+            ctx,
+            "updateMemberRole",
+            key,
+            input,
+            async |txn, acting, input| {
+                let changed = roles::update_member_role(
+                    txn,
+                    acting,
+                    input.workspace_id.into(),
+                    input.user_id.into(),
+                    input.role.into(),
+                )
+                .await?;
+                Ok(Done::answer(UpdateMemberRolePayload {
+                    member: Some(member(txn, changed.member).await?),
+                    api_keys_lowered: Some(changed.api_keys_lowered),
                     user_errors: Vec::new(),
                 }))
             },

@@ -2,9 +2,7 @@
 //! down, so that the last-owner rule can be met before the caller leaves.
 
 use domain::audit::{self, AuditEvent};
-use entities::{MembershipStatus, Role, UserId, WorkspaceId, api_key, membership, user};
-use sea_orm::Iterable;
-use sea_orm::sea_query::Expr;
+use entities::{MembershipStatus, Role, UserId, WorkspaceId, membership, user};
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
 };
@@ -13,6 +11,7 @@ use serde_json::json;
 use crate::access::{Acting, Actor, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::offboarding::guards::{Candidate, authorize_and_lock};
+use crate::people::roles::change_role;
 
 pub struct Transferred {
     pub new_owner: Candidate,
@@ -82,7 +81,7 @@ pub async fn transfer_ownership<C: ConnectionTrait>(
     let mut keys_lowered = 0;
     let previous_owner = match (demote_self_to, caller) {
         (Some(role), Some((caller, caller_user))) => {
-            let (membership, lowered) = step_down(db, caller, role).await?;
+            let (membership, lowered) = change_role(db, caller, role).await?;
             keys_lowered = lowered;
             Some(Candidate {
                 membership,
@@ -135,26 +134,4 @@ fn check_demotion(principal: &Principal, demote_self_to: Option<Role>) -> Result
         ));
     }
     Ok(())
-}
-
-/// The caller takes `role`. A key acts at most with its creator's role, so their keys above it
-/// are lowered too; returns the membership and how many keys were lowered.
-async fn step_down<C: ConnectionTrait>(
-    db: &C,
-    caller: membership::Model,
-    role: Role,
-) -> Result<(membership::Model, u64), ApiError> {
-    let above: Vec<Role> = Role::iter().filter(|r| r.rank() > role.rank()).collect();
-    let keys_lowered = api_key::Entity::update_many()
-        .col_expr(api_key::Column::Role, Expr::value(role))
-        .filter(api_key::Column::WorkspaceId.eq(caller.workspace_id))
-        .filter(api_key::Column::CreatedBy.eq(caller.user_id))
-        .filter(api_key::Column::RevokedAt.is_null())
-        .filter(api_key::Column::Role.is_in(above))
-        .exec(db)
-        .await?
-        .rows_affected;
-    let mut demoted: membership::ActiveModel = caller.into();
-    demoted.role = Set(role);
-    Ok((demoted.update(db).await?, keys_lowered))
 }

@@ -3,6 +3,7 @@
 pub mod invitations;
 pub mod members;
 pub mod removed;
+pub mod roles;
 pub mod seats;
 
 use base64::Engine;

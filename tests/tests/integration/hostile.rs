@@ -335,6 +335,12 @@ async fn free_text_cases(app: &TestApp) -> Vec<(&'static str, &'static str, &'st
             json!({ "i": { "apiKeyId": uuid::Uuid::now_v7(), "idempotencyKey": "BAD" } }),
         ),
         (
+            "UpdateMemberRoleInput.idempotencyKey",
+            "idempotencyKey",
+            "mutation($i: UpdateMemberRoleInput!) { updateMemberRole(input: $i) { userErrors { code } } }",
+            json!({ "i": { "workspaceId": ws, "userId": mia, "role": "GUEST", "idempotencyKey": "BAD" } }),
+        ),
+        (
             "RetryJobInput.idempotencyKey",
             "idempotencyKey",
             "mutation($i: RetryJobInput!) { retryJob(input: $i) { userErrors { code } } }",

@@ -23,6 +23,7 @@ mod preview;
 mod progress;
 mod races;
 mod restore;
+mod roles;
 mod rules;
 mod sessions;
 mod support;
