@@ -6,10 +6,11 @@ use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::{UserId, audit_entry, user};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::audit::{self, AuditFilter};
+use crate::error::ApiError;
 use crate::graphql::ContextExt;
 use crate::graphql::types::{Json, User};
 use crate::people::{encode_cursor, page_size};
@@ -86,26 +87,6 @@ impl AuditQuery {
             after.as_ref(),
         )
         .await?;
-        // Everyone the page names, in one statement.
-        let people: Vec<UserId> = page
-            .items
-            .iter()
-            .flat_map(|entry| [entry.actor_user_id, entry.target_user_id])
-            .flatten()
-            .collect();
-        let people: HashMap<UserId, user::Model> = if people.is_empty() {
-            HashMap::new()
-        } else {
-            user::Entity::find()
-                .filter(user::Column::Id.is_in(people))
-                .all(ctx.reader())
-                .await?
-                .into_iter()
-                .map(|person| (person.id, person))
-                .collect()
-        };
-        let person =
-            |id: Option<UserId>| id.and_then(|id| people.get(&id).cloned().map(User::from));
         let mut connection = Connection::with_additional_fields(
             false,
             page.has_next_page,
@@ -113,31 +94,56 @@ impl AuditQuery {
                 total_count: page.total_count,
             },
         );
-        connection.edges = page
-            .items
+        connection.edges = audit_entries(ctx.reader(), page.items)
+            .await?
             .into_iter()
-            .map(|entry: audit_entry::Model| {
-                let node = AuditEntry {
-                    id: entry.id,
-                    actor: person(entry.actor_user_id),
-                    target: person(entry.target_user_id),
-                    reason: entry
-                        .metadata
-                        .get("reason")
-                        .and_then(|reason| reason.as_str())
-                        .map(str::to_owned),
-                    action: entry.action,
-                    actor_user_id: entry.actor_user_id.map(Uuid::from),
-                    actor_api_key_id: entry.actor_api_key_id,
-                    target_user_id: entry.target_user_id.map(Uuid::from),
-                    request_id: entry.request_id,
-                    offboarding_id: entry.offboarding_id,
-                    metadata: Json(entry.metadata),
-                    created_at: entry.created_at,
-                };
-                Edge::new(encode_cursor(&entry.id.to_string()), node)
-            })
+            .map(|entry| Edge::new(encode_cursor(&entry.id.to_string()), entry))
             .collect();
         Ok(connection)
     }
+}
+
+/// These entries as the API shows them, with everyone they name read in one statement.
+pub(crate) async fn audit_entries<C: ConnectionTrait>(
+    db: &C,
+    entries: Vec<audit_entry::Model>,
+) -> Result<Vec<AuditEntry>, ApiError> {
+    let people: Vec<UserId> = entries
+        .iter()
+        .flat_map(|entry| [entry.actor_user_id, entry.target_user_id])
+        .flatten()
+        .collect();
+    let people: HashMap<UserId, user::Model> = if people.is_empty() {
+        HashMap::new()
+    } else {
+        user::Entity::find()
+            .filter(user::Column::Id.is_in(people))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|person| (person.id, person))
+            .collect()
+    };
+    let person = |id: Option<UserId>| id.and_then(|id| people.get(&id).cloned().map(User::from));
+    Ok(entries
+        .into_iter()
+        .map(|entry| AuditEntry {
+            id: entry.id,
+            actor: person(entry.actor_user_id),
+            target: person(entry.target_user_id),
+            reason: entry
+                .metadata
+                .get("reason")
+                .and_then(|reason| reason.as_str())
+                .map(str::to_owned),
+            action: entry.action,
+            actor_user_id: entry.actor_user_id.map(Uuid::from),
+            actor_api_key_id: entry.actor_api_key_id,
+            target_user_id: entry.target_user_id.map(Uuid::from),
+            request_id: entry.request_id,
+            offboarding_id: entry.offboarding_id,
+            metadata: Json(entry.metadata),
+            created_at: entry.created_at,
+        })
+        .collect())
 }

@@ -5,12 +5,16 @@ use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::graphql::audit::{AuditEntry, audit_entries};
+use crate::graphql::contacts::ContactDutyHeld;
 use crate::graphql::offboarding::member;
-use crate::graphql::types::{Member, RoleValue, StatusValue, User, UserError, payloads, respond};
+use crate::graphql::types::{
+    ApiKey, Member, RoleValue, StatusValue, User, UserError, payloads, respond,
+};
 use crate::graphql::{ContextExt, Done, commit_if_ok, run_mutation};
 use crate::people::invitations::{self, AcceptRequest, InviteRequest};
 use crate::people::members::{self, MemberFilter, MemberRow};
-use crate::people::{Page, encode_cursor, page_size, removed, roles, seats};
+use crate::people::{Page, detail, encode_cursor, page_size, removed, roles, seats};
 use crate::text::{
     CursorText, Email, IdempotencyKeyText, InvitationToken, Password, PersonName, SearchText,
 };
@@ -84,6 +88,59 @@ impl From<removed::FormerMember> for FormerMember {
             can_restore: removed.can_restore,
         }
     }
+}
+
+/// Something attributed to a member: a campaign, a rule or a creative.
+#[derive(SimpleObject)]
+pub struct WorkItem {
+    id: Uuid,
+    name: String,
+    created_at: DateTime<Utc>,
+}
+
+/// The newest 100 items of a kind, and how many there are in all.
+#[derive(SimpleObject)]
+pub struct WorkItems {
+    total_count: u64,
+    items: Vec<WorkItem>,
+}
+
+impl From<detail::WorkItems> for WorkItems {
+    fn from(work: detail::WorkItems) -> Self {
+        WorkItems {
+            total_count: work.total_count,
+            items: work
+                .items
+                .into_iter()
+                .map(|item| WorkItem {
+                    id: item.id,
+                    name: item.name,
+                    created_at: item.created_at,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// One member as a detail drawer shows them.
+#[derive(SimpleObject)]
+pub struct MemberDetail {
+    /// Role, status and groups; `removedAt` is set when they are out (then no groups).
+    member: Member,
+    /// Contact duties they hold: what blocks their removal until reassigned.
+    contact_duties: Vec<ContactDutyHeld>,
+    /// The API keys they created here, revoked ones too, newest first.
+    api_keys: Vec<ApiKey>,
+    /// Campaigns they are responsible for now: none once a removal's reattribution ran.
+    campaigns_owned: WorkItems,
+    /// Campaigns they wrote; authorship never changes.
+    campaigns_created: WorkItems,
+    /// Rules they made, which keep running after they leave.
+    rules_created: WorkItems,
+    creatives_uploaded: WorkItems,
+    /// Invited, joined, role changes, deactivations, removals and restores, oldest first (100
+    /// at most; `auditLog(filter: {targetUserId})` has all).
+    status_history: Vec<AuditEntry>,
 }
 
 #[derive(InputObject, Default)]
@@ -204,6 +261,39 @@ impl PeopleQuery {
             removed::RemovalCursor::of,
             FormerMember::from,
         ))
+    }
+
+    /// One member in detail: yourself, or anyone who is or was a member (removed people too,
+    /// to check what happened to their work) with USER_MANAGEMENT.
+    async fn member(
+        &self,
+        ctx: &Context<'_>,
+        workspace_id: Uuid,
+        user_id: Uuid,
+    ) -> Result<MemberDetail> {
+        let principal = ctx.principal()?;
+        let db = ctx.reader();
+        let found =
+            detail::member_detail(db, principal, workspace_id.into(), user_id.into()).await?;
+        Ok(MemberDetail {
+            contact_duties: found
+                .contact_duties
+                .held()
+                .into_iter()
+                .map(ContactDutyHeld::from)
+                .collect(),
+            api_keys: found.api_keys.into_iter().map(ApiKey::from).collect(),
+            campaigns_owned: found.campaigns_owned.into(),
+            campaigns_created: found.campaigns_created.into(),
+            rules_created: found.rules_created.into(),
+            creatives_uploaded: found.creatives_uploaded.into(),
+            status_history: audit_entries(db, found.status_history).await?,
+            member: Member::from(MemberRow {
+                membership: found.membership,
+                user: found.user,
+                groups: found.groups,
+            }),
+        })
     }
 
     async fn seat_usage(&self, ctx: &Context<'_>, organization_id: Uuid) -> Result<SeatUsage> {

@@ -1,5 +1,6 @@
 //! The people of a workspace: listing them, inviting them, and the seats they take.
 
+pub mod detail;
 pub mod invitations;
 pub mod members;
 pub mod removed;

@@ -14,6 +14,7 @@ mod http_conventions;
 mod idempotency;
 mod invitations;
 mod limits;
+mod member_detail;
 mod members;
 mod metrics;
 mod offboarding;
