@@ -119,6 +119,8 @@ pub enum UserErrorCode {
     AlreadyDeactivated,
     /// The API key is already revoked.
     AlreadyRevoked,
+    /// A seat limit below the seats already in use.
+    SeatLimitBelowUsage,
     /// The person named to take something over is not an active member staying in the workspace.
     InvalidAssignee,
     /// The person does not hold the contact duty named.

@@ -1,10 +1,11 @@
 use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::error::ApiError;
 use crate::graphql::audit::{AuditEntry, audit_entries};
 use crate::graphql::contacts::ContactDutyHeld;
 use crate::graphql::offboarding::member;
@@ -14,7 +15,7 @@ use crate::graphql::types::{
 use crate::graphql::{ContextExt, Done, commit_if_ok, run_mutation};
 use crate::people::invitations::{self, AcceptRequest, InviteRequest};
 use crate::people::members::{self, MemberFilter, MemberRow};
-use crate::people::{Page, detail, encode_cursor, page_size, removed, roles, seats};
+use crate::people::{Page, detail, encode_cursor, groups, page_size, removed, roles, seats};
 use crate::text::{
     CursorText, Email, IdempotencyKeyText, InvitationToken, Password, PersonName, SearchText,
 };
@@ -118,6 +119,28 @@ impl From<detail::WorkItems> for WorkItems {
                     created_at: item.created_at,
                 })
                 .collect(),
+        }
+    }
+}
+
+/// A group of the workspace with its members.
+#[derive(SimpleObject)]
+pub struct UserGroup {
+    id: Uuid,
+    name: String,
+    /// Everyone in it (a removal takes the person out of every group of the workspace).
+    member_count: u64,
+    /// The first 100 members by email; `memberCount` says whether there are more.
+    members: Vec<User>,
+}
+
+impl From<groups::GroupRow> for UserGroup {
+    fn from(row: groups::GroupRow) -> Self {
+        UserGroup {
+            id: row.group.id,
+            name: row.group.name,
+            member_count: row.member_count,
+            members: row.members.into_iter().map(User::from).collect(),
         }
     }
 }
@@ -296,6 +319,13 @@ impl PeopleQuery {
         })
     }
 
+    /// The workspace's groups by name, with their members.
+    async fn groups(&self, ctx: &Context<'_>, workspace_id: Uuid) -> Result<Vec<UserGroup>> {
+        let principal = ctx.principal()?;
+        let groups = groups::list_groups(ctx.reader(), principal, workspace_id.into()).await?;
+        Ok(groups.into_iter().map(UserGroup::from).collect())
+    }
+
     async fn seat_usage(&self, ctx: &Context<'_>, organization_id: Uuid) -> Result<SeatUsage> {
         let principal = ctx.principal()?;
         Ok(SeatUsage(
@@ -365,7 +395,27 @@ pub struct UpdateMemberRolePayload {
     user_errors: Vec<UserError>,
 }
 
+#[derive(InputObject, Serialize)]
+pub struct UpdateSeatLimitInput {
+    organization_id: Uuid,
+    /// The new limit; `null` for unlimited. Must be given: leaving it out is not "unlimited".
+    seat_limit: MaybeUndefined<i32>,
+    /// Send the same key again to retry safely: the first answer comes back.
+    #[serde(skip)]
+    idempotency_key: Option<IdempotencyKeyText>,
+}
+
+#[derive(SimpleObject, Default, Serialize, Deserialize)]
+pub struct UpdateSeatLimitPayload {
+    /// The limit now in force (null: unlimited), when the change was made.
+    seat_limit: Option<i32>,
+    /// The seats in use when it was made.
+    seats_used: Option<u64>,
+    user_errors: Vec<UserError>,
+}
+
 payloads!(
+    UpdateSeatLimitPayload,
     InviteMemberPayload,
     AcceptInvitationPayload,
     UpdateMemberRolePayload
@@ -438,6 +488,43 @@ impl PeopleMutation {
                 Ok(Done::answer(UpdateMemberRolePayload {
                     member: Some(member(txn, changed.member).await?),
                     api_keys_lowered: Some(changed.api_keys_lowered),
+                    user_errors: Vec::new(),
+                }))
+            },
+        )
+        .await
+    }
+
+    /// Changes the organization's seat limit; an OWNER only. A limit below the seats in use is
+    /// refused (SEAT_LIMIT_BELOW_USAGE). Audit entry `seat_limit_change` with `from` and `to`.
+    async fn update_seat_limit(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateSeatLimitInput,
+    ) -> Result<UpdateSeatLimitPayload> {
+        let seat_limit = match &input.seat_limit {
+            MaybeUndefined::Value(limit) => Some(*limit),
+            MaybeUndefined::Null => None,
+            MaybeUndefined::Undefined => {
+                return Err(ApiError::BadUserInput(
+                    "give `seatLimit`: a number, or null for unlimited".into(),
+                )
+                .into());
+            }
+        };
+        let key = input.idempotency_key.clone();
+        run_mutation(
+            ctx,
+            "updateSeatLimit",
+            key,
+            input,
+            async |txn, acting, input| {
+                let usage =
+                    seats::update_seat_limit(txn, acting, input.organization_id.into(), seat_limit)
+                        .await?;
+                Ok(Done::answer(UpdateSeatLimitPayload {
+                    seat_limit: usage.organization.seat_limit,
+                    seats_used: Some(usage.used),
                     user_errors: Vec::new(),
                 }))
             },

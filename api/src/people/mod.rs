@@ -1,6 +1,7 @@
 //! The people of a workspace: listing them, inviting them, and the seats they take.
 
 pub mod detail;
+pub mod groups;
 pub mod invitations;
 pub mod members;
 pub mod removed;

@@ -1,14 +1,16 @@
 //! Seats: a person takes one seat per organization while they hold any membership that has not
 //! been removed (INVITED, ACTIVE or DEACTIVATED) in any of its workspaces.
 
-use entities::{OrganizationId, UserId, membership, organization, user, workspace};
+use domain::audit::{self, AuditEvent};
+use entities::{OrganizationId, Role, UserId, membership, organization, user, workspace};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, Order, PaginatorTrait, QueryFilter,
-    QuerySelect, RelationTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, Order,
+    PaginatorTrait, QueryFilter, QuerySelect, RelationTrait, Set,
 };
+use serde_json::json;
 
-use crate::access::{Permission, Principal};
+use crate::access::{Acting, Permission, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::people::{Page, decode_cursor, page_of};
 use crate::text::CursorText;
@@ -158,4 +160,73 @@ pub async fn lock_organization<C: ConnectionTrait>(
     organization_id: OrganizationId,
 ) -> Result<Option<organization::Model>, DbErr> {
     domain::db::one_locked(db, organization::Entity::find_by_id(organization_id)).await
+}
+
+/// Sets the organization's seat limit (`None`: unlimited), for an OWNER of one of its
+/// workspaces, with an audit entry `seat_limit_change` there. A limit below the seats in use is
+/// refused (SEAT_LIMIT_BELOW_USAGE): nobody loses a seat to it. Takes the organization's lock,
+/// as invitations do, so no seat is taken between the count and the change.
+pub async fn update_seat_limit<C: ConnectionTrait>(
+    db: &C,
+    acting: Acting<'_>,
+    organization_id: OrganizationId,
+    seat_limit: Option<i32>,
+) -> Result<SeatUsage, ApiError> {
+    let Acting {
+        principal,
+        request_id,
+        now,
+    } = acting;
+    if principal.organization_id != organization_id {
+        return Err(ApiError::NotFound("organization"));
+    }
+    if principal.role != Role::Owner {
+        return Err(ApiError::Forbidden(
+            "only an OWNER can change the organization's seat limit".into(),
+        ));
+    }
+    if seat_limit.is_some_and(|limit| limit < 0) {
+        return Err(ApiError::BadUserInput(
+            "`seatLimit` must be 0 or more, or null for unlimited".into(),
+        ));
+    }
+    let organization = lock_organization(db, organization_id)
+        .await?
+        .ok_or(ApiError::NotFound("organization"))?;
+    let used = seats_used(db, organization_id).await?;
+    if let Some(limit) = seat_limit.filter(|limit| u64::try_from(*limit).unwrap_or(0) < used) {
+        return Err(ApiError::Rejected(vec![
+            UserError::new(
+                UserErrorCode::SeatLimitBelowUsage,
+                format!(
+                    "{used} seats are in use: a limit of {limit} would be below them. Remove members or revoke invitations first."
+                ),
+            )
+            .on_field("seatLimit"),
+        ]));
+    }
+    let from = organization.seat_limit;
+    let mut changed: organization::ActiveModel = organization.into();
+    changed.seat_limit = Set(seat_limit);
+    let organization = changed.update(db).await?;
+    audit::record(
+        db,
+        AuditEvent {
+            workspace_id: principal.workspace_id,
+            actor: Some(principal.actor),
+            action: "seat_limit_change",
+            target_user_id: None,
+            metadata: json!({
+                "organization_id": organization_id,
+                "from": from,
+                "to": seat_limit,
+                "used": used,
+            }),
+            request_id,
+            offboarding_id: None,
+        },
+        now,
+    )
+    .await?;
+    Ok(SeatUsage { organization, used })
 }

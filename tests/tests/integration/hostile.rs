@@ -341,6 +341,12 @@ async fn free_text_cases(app: &TestApp) -> Vec<(&'static str, &'static str, &'st
             json!({ "i": { "workspaceId": ws, "userId": mia, "role": "GUEST", "idempotencyKey": "BAD" } }),
         ),
         (
+            "UpdateSeatLimitInput.idempotencyKey",
+            "idempotencyKey",
+            "mutation($i: UpdateSeatLimitInput!) { updateSeatLimit(input: $i) { userErrors { code } } }",
+            json!({ "i": { "organizationId": org, "seatLimit": 100, "idempotencyKey": "BAD" } }),
+        ),
+        (
             "RetryJobInput.idempotencyKey",
             "idempotencyKey",
             "mutation($i: RetryJobInput!) { retryJob(input: $i) { userErrors { code } } }",

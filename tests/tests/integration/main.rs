@@ -8,6 +8,7 @@ mod browser;
 mod contacts;
 mod flows;
 mod fuzz;
+mod groups;
 mod health;
 mod hostile;
 mod http_conventions;
