@@ -13,7 +13,7 @@ use crate::graphql::types::{
     ApiKey, Member, RoleValue, StatusValue, User, UserError, payloads, respond,
 };
 use crate::graphql::{ContextExt, Done, commit_if_ok, run_mutation};
-use crate::people::invitations::{self, AcceptRequest, InviteRequest};
+use crate::people::invitations::{self, AcceptRequest, InvitationStatus, InviteRequest};
 use crate::people::members::{self, MemberFilter, MemberRow};
 use crate::people::{Page, detail, encode_cursor, groups, page_size, removed, roles, seats};
 use crate::text::{
@@ -121,6 +121,106 @@ impl From<detail::WorkItems> for WorkItems {
                 .collect(),
         }
     }
+}
+
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "InvitationStatus")]
+pub enum InvitationStatusValue {
+    /// Can be accepted.
+    Pending,
+    /// Not accepted in time; it still holds a seat until revoked or sent again.
+    Expired,
+    Revoked,
+    Accepted,
+}
+
+impl From<InvitationStatus> for InvitationStatusValue {
+    fn from(status: InvitationStatus) -> Self {
+        match status {
+            InvitationStatus::Pending => InvitationStatusValue::Pending,
+            InvitationStatus::Expired => InvitationStatusValue::Expired,
+            InvitationStatus::Revoked => InvitationStatusValue::Revoked,
+            InvitationStatus::Accepted => InvitationStatusValue::Accepted,
+        }
+    }
+}
+
+impl From<InvitationStatusValue> for InvitationStatus {
+    fn from(status: InvitationStatusValue) -> Self {
+        match status {
+            InvitationStatusValue::Pending => InvitationStatus::Pending,
+            InvitationStatusValue::Expired => InvitationStatus::Expired,
+            InvitationStatusValue::Revoked => InvitationStatus::Revoked,
+            InvitationStatusValue::Accepted => InvitationStatus::Accepted,
+        }
+    }
+}
+
+/// An invitation to the workspace — never its link's secret.
+#[derive(SimpleObject, Serialize, Deserialize)]
+pub struct Invitation {
+    id: Uuid,
+    email: String,
+    role: RoleValue,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+    accepted_at: Option<DateTime<Utc>>,
+}
+
+impl From<entities::invitation::Model> for Invitation {
+    fn from(invitation: entities::invitation::Model) -> Self {
+        Invitation {
+            id: invitation.id,
+            email: invitation.email,
+            role: invitation.role.into(),
+            created_at: invitation.created_at,
+            expires_at: invitation.expires_at,
+            revoked_at: invitation.revoked_at,
+            accepted_at: invitation.accepted_at,
+        }
+    }
+}
+
+/// An invitation as the workspace's list shows it.
+#[derive(SimpleObject)]
+pub struct InvitationListing {
+    invitation: Invitation,
+    status: InvitationStatusValue,
+    /// Who sent it.
+    invited_by: Option<User>,
+}
+
+pub type InvitationConnection = Connection<String, InvitationListing, ListTotals, EmptyFields>;
+
+#[derive(InputObject, Default)]
+pub struct InvitationFilterInput {
+    /// Only invitations in these statuses; all of them when absent.
+    statuses: Option<Vec<InvitationStatusValue>>,
+}
+
+#[derive(InputObject, Serialize)]
+pub struct InvitationActionInput {
+    invitation_id: Uuid,
+    /// Send the same key again to retry safely: the first answer comes back.
+    #[serde(skip)]
+    idempotency_key: Option<IdempotencyKeyText>,
+}
+
+#[derive(SimpleObject, Default, Serialize, Deserialize)]
+pub struct RevokeInvitationPayload {
+    invitation: Option<Invitation>,
+    user_errors: Vec<UserError>,
+}
+
+#[derive(SimpleObject, Default, Serialize, Deserialize)]
+pub struct ResendInvitationPayload {
+    invitation: Option<Invitation>,
+    /// The new link's secret, for `acceptInvitation`; the old one no longer works. Shown only
+    /// here: null when an idempotent retry answers.
+    #[serde(skip)]
+    invitation_token: Option<String>,
+    user_errors: Vec<UserError>,
 }
 
 /// A group of the workspace with its members.
@@ -319,6 +419,43 @@ impl PeopleQuery {
         })
     }
 
+    /// The workspace's invitations, newest first, by status (all when no filter). Needs
+    /// USER_MANAGEMENT.
+    async fn invitations(
+        &self,
+        ctx: &Context<'_>,
+        workspace_id: Uuid,
+        filter: Option<InvitationFilterInput>,
+        first: Option<i32>,
+        after: Option<CursorText>,
+    ) -> Result<InvitationConnection> {
+        let principal = ctx.principal()?;
+        let first = page_size(first, ctx.config().limits.page_size)?;
+        let statuses: Option<Vec<InvitationStatus>> = filter
+            .unwrap_or_default()
+            .statuses
+            .map(|statuses| statuses.into_iter().map(Into::into).collect());
+        let page = invitations::list_invitations(
+            ctx.reader(),
+            principal,
+            workspace_id.into(),
+            statuses.as_deref(),
+            first,
+            after.as_ref(),
+            Utc::now(),
+        )
+        .await?;
+        Ok(connection(
+            page,
+            |row| encode_cursor(&row.invitation.id.to_string()),
+            |row| InvitationListing {
+                status: row.status.into(),
+                invited_by: row.invited_by.map(User::from),
+                invitation: row.invitation.into(),
+            },
+        ))
+    }
+
     /// The workspace's groups by name, with their members.
     async fn groups(&self, ctx: &Context<'_>, workspace_id: Uuid) -> Result<Vec<UserGroup>> {
         let principal = ctx.principal()?;
@@ -415,6 +552,8 @@ pub struct UpdateSeatLimitPayload {
 }
 
 payloads!(
+    RevokeInvitationPayload,
+    ResendInvitationPayload,
     UpdateSeatLimitPayload,
     InviteMemberPayload,
     AcceptInvitationPayload,
@@ -488,6 +627,63 @@ impl PeopleMutation {
                 Ok(Done::answer(UpdateMemberRolePayload {
                     member: Some(member(txn, changed.member).await?),
                     api_keys_lowered: Some(changed.api_keys_lowered),
+                    user_errors: Vec::new(),
+                }))
+            },
+        )
+        .await
+    }
+
+    /// Revokes a pending or expired invitation: its link stops working and the seat it held is
+    /// freed. Needs USER_MANAGEMENT and a role you could grant. Audit entry
+    /// `invitation_revoke`.
+    async fn revoke_invitation(
+        &self,
+        ctx: &Context<'_>,
+        input: InvitationActionInput,
+    ) -> Result<RevokeInvitationPayload> {
+        let key = input.idempotency_key.clone();
+        run_mutation(
+            ctx,
+            "revokeInvitation",
+            key,
+            input,
+            async |txn, acting, input| {
+                let revoked =
+                    invitations::revoke_invitation(txn, acting, input.invitation_id).await?;
+                Ok(Done::answer(RevokeInvitationPayload {
+                    invitation: Some(revoked.into()),
+                    user_errors: Vec::new(),
+                }))
+            },
+        )
+        .await
+    }
+
+    /// Sends a pending or expired invitation again with a new link, valid for the invitation
+    /// TTL from now; the old link stops working. Audit entry `invitation_resend`.
+    async fn resend_invitation(
+        &self,
+        ctx: &Context<'_>,
+        input: InvitationActionInput,
+    ) -> Result<ResendInvitationPayload> {
+        let key = input.idempotency_key.clone();
+        run_mutation(
+            ctx,
+            "resendInvitation",
+            key,
+            input,
+            async |txn, acting, input| {
+                let resent = invitations::resend_invitation(
+                    txn,
+                    acting,
+                    input.invitation_id,
+                    ctx.config().invitation_ttl,
+                )
+                .await?;
+                Ok(Done::answer(ResendInvitationPayload {
+                    invitation: Some(resent.invitation.into()),
+                    invitation_token: Some(resent.token),
                     user_errors: Vec::new(),
                 }))
             },

@@ -1,12 +1,17 @@
-//! Inviting people and accepting invitations.
+//! Inviting people, accepting invitations, and managing the invitations of a workspace: listing
+//! them by status, sending one again with a new link, revoking one.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use domain::audit::{self, AuditEvent};
 use entities::{
     MembershipStatus, Role, UserId, UserKind, WorkspaceId, invitation, membership, user,
 };
+use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter,
+    Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -17,10 +22,11 @@ use crate::access::{Acting, Actor, Permission, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::offboarding::guards::lock_workspace;
 use crate::people::seats::{lock_organization, take_a_seat};
+use crate::people::{Page, decode_id_cursor, page_of};
 use crate::security::{
     MIN_PASSWORD_LENGTH, TokenKind, hash_password, hash_token, new_token, verify_password,
 };
-use crate::text::{Email, PersonName};
+use crate::text::{CursorText, Email, PersonName};
 
 pub struct Invited {
     /// The invitation link's secret: shown once, stored only as a hash.
@@ -314,5 +320,241 @@ pub async fn accept_invitation<C: ConnectionTrait>(
     Ok(Accepted {
         signed_in,
         membership,
+    })
+}
+
+/// Where an invitation stands, judged at one instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvitationStatus {
+    /// Can be accepted.
+    Pending,
+    /// Past `expires_at` without being accepted; its INVITED membership still holds a seat
+    /// until the invitation is revoked (or sent again).
+    Expired,
+    Revoked,
+    Accepted,
+}
+
+impl InvitationStatus {
+    pub fn of(invitation: &invitation::Model, now: DateTime<Utc>) -> InvitationStatus {
+        if invitation.accepted_at.is_some() {
+            InvitationStatus::Accepted
+        } else if invitation.revoked_at.is_some() {
+            InvitationStatus::Revoked
+        } else if invitation.expires_at <= now {
+            InvitationStatus::Expired
+        } else {
+            InvitationStatus::Pending
+        }
+    }
+
+    /// The rows in this status at `now`, as a condition for the list.
+    fn condition(self, now: DateTime<Utc>) -> Condition {
+        let open = Condition::all()
+            .add(invitation::Column::AcceptedAt.is_null())
+            .add(invitation::Column::RevokedAt.is_null());
+        match self {
+            InvitationStatus::Accepted => {
+                Condition::all().add(invitation::Column::AcceptedAt.is_not_null())
+            }
+            InvitationStatus::Revoked => Condition::all()
+                .add(invitation::Column::AcceptedAt.is_null())
+                .add(invitation::Column::RevokedAt.is_not_null()),
+            InvitationStatus::Expired => open.add(invitation::Column::ExpiresAt.lte(now)),
+            InvitationStatus::Pending => open.add(invitation::Column::ExpiresAt.gt(now)),
+        }
+    }
+}
+
+pub struct InvitationRow {
+    pub invitation: invitation::Model,
+    pub status: InvitationStatus,
+    /// Who sent it, when they are known.
+    pub invited_by: Option<user::Model>,
+}
+
+/// The workspace's invitations, newest first, in some statuses (all when `None`). Needs
+/// USER_MANAGEMENT. Three statements a page: the total, the page, and who sent them.
+pub async fn list_invitations<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    workspace_id: WorkspaceId,
+    statuses: Option<&[InvitationStatus]>,
+    first: u64,
+    after: Option<&CursorText>,
+    now: DateTime<Utc>,
+) -> Result<Page<InvitationRow>, ApiError> {
+    principal.require(Permission::UserManagement, workspace_id)?;
+    let after = decode_id_cursor(after)?;
+    let mut query =
+        invitation::Entity::find().filter(invitation::Column::WorkspaceId.eq(workspace_id));
+    if let Some(statuses) = statuses {
+        query = query.filter(statuses.iter().fold(Condition::any(), |any, status| {
+            any.add(status.condition(now))
+        }));
+    }
+    let page = page_of(
+        db,
+        query,
+        after.map(|after| invitation::Column::Id.lt(after)),
+        (invitation::Column::Id, Order::Desc),
+        first,
+    )
+    .await?;
+    let senders: Vec<UserId> = page.items.iter().filter_map(|i| i.invited_by).collect();
+    let senders: HashMap<UserId, user::Model> = if senders.is_empty() {
+        HashMap::new()
+    } else {
+        user::Entity::find()
+            .filter(user::Column::Id.is_in(senders))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|person| (person.id, person))
+            .collect()
+    };
+    Ok(page.map(|invitation| InvitationRow {
+        status: InvitationStatus::of(&invitation, now),
+        invited_by: invitation
+            .invited_by
+            .and_then(|id| senders.get(&id).cloned()),
+        invitation,
+    }))
+}
+
+/// The invitation, if it is of the caller's workspace and the caller may manage it: needs
+/// USER_MANAGEMENT and a role the caller could grant. Accepted or revoked, it can't be managed.
+async fn manageable_invitation<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    invitation_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<invitation::Model, ApiError> {
+    let invitation = invitation::Entity::find_by_id(invitation_id)
+        .one(db)
+        .await?
+        .filter(|invitation| invitation.workspace_id == principal.workspace_id)
+        .ok_or(ApiError::NotFound("invitation"))?;
+    principal.require_permission(Permission::UserManagement)?;
+    if !principal.can_manage(invitation.role) {
+        return Err(ApiError::rejected(
+            UserErrorCode::RoleNotManageable,
+            "You can't manage invitations to this role.",
+        ));
+    }
+    match InvitationStatus::of(&invitation, now) {
+        InvitationStatus::Accepted => Err(ApiError::rejected(
+            UserErrorCode::InvitationInvalid,
+            "This invitation was accepted: the person is a member now (remove them instead).",
+        )),
+        InvitationStatus::Revoked => Err(ApiError::rejected(
+            UserErrorCode::AlreadyRevoked,
+            "This invitation is already revoked.",
+        )),
+        InvitationStatus::Pending | InvitationStatus::Expired => Ok(invitation),
+    }
+}
+
+/// Revokes a pending or expired invitation: its link stops working and the INVITED membership
+/// it would activate is removed, freeing the seat it held. Audit entry `invitation_revoke`.
+pub async fn revoke_invitation<C: ConnectionTrait>(
+    db: &C,
+    acting: Acting<'_>,
+    invitation_id: Uuid,
+) -> Result<invitation::Model, ApiError> {
+    let Acting {
+        principal,
+        request_id,
+        now,
+    } = acting;
+    // The workspace's lock orders this after an acceptance of the same invitation, or before.
+    lock_workspace(db, principal.workspace_id).await?;
+    let invitation = manageable_invitation(db, principal, invitation_id, now).await?;
+    membership::Entity::update_many()
+        .col_expr(membership::Column::DeletedAt, Expr::value(Some(now)))
+        .col_expr(
+            membership::Column::RemovedBy,
+            Expr::value(Some(principal.user_id)),
+        )
+        .filter(membership::Column::Id.eq(invitation.membership_id))
+        .filter(membership::Column::DeletedAt.is_null())
+        .filter(membership::Column::Status.eq(MembershipStatus::Invited))
+        .exec(db)
+        .await?;
+    let mut revoked: invitation::ActiveModel = invitation.into();
+    revoked.revoked_at = Set(Some(now));
+    let invitation = revoked.update(db).await?;
+    let invitee = membership::Entity::find_by_id(invitation.membership_id)
+        .one(db)
+        .await?
+        .map(|membership| membership.user_id);
+    audit::record(
+        db,
+        AuditEvent {
+            workspace_id: invitation.workspace_id,
+            actor: Some(principal.actor),
+            action: "invitation_revoke",
+            target_user_id: invitee,
+            metadata: json!({
+                "invitation_id": invitation.id,
+                "email": invitation.email,
+                "role": invitation.role.to_value(),
+            }),
+            request_id,
+            offboarding_id: None,
+        },
+        now,
+    )
+    .await?;
+    Ok(invitation)
+}
+
+pub struct Resent {
+    /// The new link's secret: shown once, stored only as a hash. The old one stops working.
+    pub token: String,
+    pub invitation: invitation::Model,
+}
+
+/// Sends a pending or expired invitation again: a new token (the old link stops working) valid
+/// for another `invitation_ttl`. Audit entry `invitation_resend`.
+pub async fn resend_invitation<C: ConnectionTrait>(
+    db: &C,
+    acting: Acting<'_>,
+    invitation_id: Uuid,
+    invitation_ttl: Duration,
+) -> Result<Resent, ApiError> {
+    let Acting {
+        principal,
+        request_id,
+        now,
+    } = acting;
+    lock_workspace(db, principal.workspace_id).await?;
+    let invitation = manageable_invitation(db, principal, invitation_id, now).await?;
+    let token = new_token(TokenKind::Invitation);
+    let mut renewed: invitation::ActiveModel = invitation.into();
+    renewed.token_hash = Set(token.hash);
+    renewed.expires_at = Set(now + invitation_ttl);
+    let invitation = renewed.update(db).await?;
+    let invitee = membership::Entity::find_by_id(invitation.membership_id)
+        .one(db)
+        .await?
+        .map(|membership| membership.user_id);
+    audit::record(
+        db,
+        AuditEvent {
+            workspace_id: invitation.workspace_id,
+            actor: Some(principal.actor),
+            action: "invitation_resend",
+            target_user_id: invitee,
+            metadata: json!({ "invitation_id": invitation.id, "expires_at": invitation.expires_at }),
+            request_id,
+            offboarding_id: None,
+        },
+        now,
+    )
+    .await?;
+    Ok(Resent {
+        token: token.token,
+        invitation,
     })
 }

@@ -347,6 +347,18 @@ async fn free_text_cases(app: &TestApp) -> Vec<(&'static str, &'static str, &'st
             json!({ "i": { "organizationId": org, "seatLimit": 100, "idempotencyKey": "BAD" } }),
         ),
         (
+            "InvitationActionInput.idempotencyKey",
+            "idempotencyKey",
+            "mutation($i: InvitationActionInput!) { revokeInvitation(input: $i) { userErrors { code } } }",
+            json!({ "i": { "invitationId": uuid::Uuid::now_v7(), "idempotencyKey": "BAD" } }),
+        ),
+        (
+            "Query.invitations(after)",
+            "after",
+            "query($ws: UUID!, $a: String) { invitations(workspaceId: $ws, after: $a) { totalCount } }",
+            json!({ "ws": ws, "a": "BAD" }),
+        ),
+        (
             "RetryJobInput.idempotencyKey",
             "idempotencyKey",
             "mutation($i: RetryJobInput!) { retryJob(input: $i) { userErrors { code } } }",

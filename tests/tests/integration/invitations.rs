@@ -244,3 +244,311 @@ async fn expired_invitations_are_refused(app: TestApp) {
 async fn stored_user(app: &TestApp, email: &str) -> entities::UserId {
     crate::support::user_id(app, email).await
 }
+
+const INVITATIONS: &str = "query($ws: UUID!, $filter: InvitationFilterInput) {
+    invitations(workspaceId: $ws, filter: $filter, first: 50) {
+        totalCount nodes { status invitedBy { email } invitation { id email role expiresAt } } } }";
+const REVOKE_INVITATION: &str = "mutation($input: InvitationActionInput!) {
+    revokeInvitation(input: $input) { invitation { id revokedAt } userErrors { code message } } }";
+const RESEND_INVITATION: &str = "mutation($input: InvitationActionInput!) {
+    resendInvitation(input: $input) { invitation { id expiresAt } invitationToken
+        userErrors { code message } } }";
+
+/// (email, status) of the workspace's invitations in these statuses, newest first.
+async fn invitations(app: &TestApp, token: &str, statuses: Value) -> Vec<(String, String)> {
+    let filter = if statuses.is_null() {
+        Value::Null
+    } else {
+        json!({ "statuses": statuses })
+    };
+    let answer = app
+        .graphql(
+            Some(token),
+            INVITATIONS,
+            json!({ "ws": app.demo.workspace_id, "filter": filter }),
+        )
+        .await;
+    data(&answer)["invitations"]["nodes"]
+        .items()
+        .iter()
+        .map(|node| {
+            (
+                node["invitation"]["email"].as_str().unwrap().to_owned(),
+                node["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+async fn invitation_id(app: &TestApp, email: &str) -> uuid::Uuid {
+    invitation::Entity::find()
+        .filter(invitation::Column::Email.eq(email))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+async fn expire(app: &TestApp, email: &str) {
+    invitation::Entity::update_many()
+        .col_expr(
+            invitation::Column::ExpiresAt,
+            (Utc::now() - Duration::seconds(1)).into(),
+        )
+        .filter(invitation::Column::Email.eq(email))
+        .exec(app.db())
+        .await
+        .unwrap();
+}
+
+async fn act(app: &TestApp, token: &str, document: &str, field: &str, id: uuid::Uuid) -> Answer {
+    let answer = app
+        .graphql(
+            Some(token),
+            document,
+            json!({ "input": { "invitationId": id } }),
+        )
+        .await;
+    data(&answer)[field].clone()
+}
+
+async fn seats(app: &TestApp) -> Value {
+    let answer = app
+        .graphql(
+            Some(app.owner_token()),
+            "query($org: UUID!) { seatUsage(organizationId: $org) { used } }",
+            json!({ "org": app.demo.organization_id }),
+        )
+        .await;
+    data(&answer)["seatUsage"]["used"].clone().into_value()
+}
+
+backend_tests! {
+    invitations_are_listed_by_status_with_who_sent_them,
+    revoking_an_invitation_frees_its_seat_and_kills_its_link,
+    resending_an_invitation_gives_a_new_link_and_the_old_one_stops,
+}
+
+async fn invitations_are_listed_by_status_with_who_sent_them(app: TestApp) {
+    let owner = app.owner_token().to_owned();
+    for email in ["late@example.com", "joins@example.com", "fresh@example.com"] {
+        let answer = invite(&app, &owner, email, "MEMBER").await;
+        assert_eq!(
+            user_error_codes(&data(&answer)["inviteMember"]),
+            Vec::<&str>::new()
+        );
+    }
+    expire(&app, "late@example.com").await;
+    let answer = invite(&app, &owner, "gone@example.com", "GUEST").await;
+    assert_eq!(
+        user_error_codes(&data(&answer)["inviteMember"]),
+        Vec::<&str>::new()
+    );
+    let revoked = act(
+        &app,
+        &owner,
+        REVOKE_INVITATION,
+        "revokeInvitation",
+        invitation_id(&app, "gone@example.com").await,
+    )
+    .await;
+    assert_eq!(user_error_codes(&revoked), Vec::<&str>::new());
+    let listed = data(&app
+        .graphql(
+            Some(&owner),
+            "query($ws: UUID!) { invitations(workspaceId: $ws) { nodes { invitation { email } } } }",
+            json!({ "ws": app.demo.workspace_id }),
+        )
+        .await)["invitations"]["nodes"]
+        .items()
+        .len();
+    assert_eq!(listed, 5, "the demo's and these four");
+    let joined_token = {
+        let answer = app
+            .graphql(
+                Some(&owner),
+                RESEND_INVITATION,
+                json!({ "input": { "invitationId": invitation_id(&app, "joins@example.com").await } }),
+            )
+            .await;
+        data(&answer)["resendInvitation"]["invitationToken"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let accepted = accept(&app, &joined_token, Some("Joins"), "a-long-password").await;
+    assert_eq!(user_error_codes(&accepted), Vec::<&str>::new());
+
+    assert_eq!(
+        invitations(&app, &owner, Value::Null).await,
+        [
+            ("gone@example.com".to_owned(), "REVOKED".to_owned()),
+            ("fresh@example.com".to_owned(), "PENDING".to_owned()),
+            ("joins@example.com".to_owned(), "ACCEPTED".to_owned()),
+            ("late@example.com".to_owned(), "EXPIRED".to_owned()),
+            ("ivy.invited@acme.test".to_owned(), "PENDING".to_owned()),
+        ],
+        "newest first"
+    );
+    assert_eq!(
+        invitations(&app, &owner, json!(["PENDING", "EXPIRED"])).await,
+        [
+            ("fresh@example.com".to_owned(), "PENDING".to_owned()),
+            ("late@example.com".to_owned(), "EXPIRED".to_owned()),
+            ("ivy.invited@acme.test".to_owned(), "PENDING".to_owned()),
+        ]
+    );
+    let answer = app
+        .graphql(
+            Some(&owner),
+            INVITATIONS,
+            json!({ "ws": app.demo.workspace_id, "filter": { "statuses": ["ACCEPTED"] } }),
+        )
+        .await;
+    let node = &data(&answer)["invitations"]["nodes"][0];
+    assert_eq!(node["invitedBy"]["email"], "olivia.owner@acme.test");
+
+    // A member may not look; another workspace's are not found.
+    let mia = app.sign_in("mia.member@acme.test").await;
+    let answer = app
+        .graphql(
+            Some(&mia),
+            INVITATIONS,
+            json!({ "ws": app.demo.workspace_id }),
+        )
+        .await;
+    assert_eq!(error_code(&answer), "FORBIDDEN");
+    let research = crate::access::research_workspace(&app).await;
+    let answer = app
+        .graphql(Some(&owner), INVITATIONS, json!({ "ws": research }))
+        .await;
+    assert_eq!(error_code(&answer), "NOT_FOUND");
+}
+
+async fn revoking_an_invitation_frees_its_seat_and_kills_its_link(app: TestApp) {
+    let owner = app.owner_token().to_owned();
+    let before_seats = seats(&app).await;
+    let answer = invite(&app, &owner, "maybe@example.com", "MEMBER").await;
+    let token = data(&answer)["inviteMember"]["invitationToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(seats(&app).await, before_seats.as_u64().unwrap() + 1);
+    let id = invitation_id(&app, "maybe@example.com").await;
+
+    // Who may not: a member (FORBIDDEN), an admin on an OWNER invitation, unknown ids.
+    let answer = invite(&app, &owner, "boss@example.com", "OWNER").await;
+    assert_eq!(
+        user_error_codes(&data(&answer)["inviteMember"]),
+        Vec::<&str>::new()
+    );
+    let admin = app.sign_in("ada.admin@acme.test").await;
+    let refused = act(
+        &app,
+        &admin,
+        REVOKE_INVITATION,
+        "revokeInvitation",
+        invitation_id(&app, "boss@example.com").await,
+    )
+    .await;
+    assert_eq!(user_error_codes(&refused), ["ROLE_NOT_MANAGEABLE"]);
+    let mia = app.sign_in("mia.member@acme.test").await;
+    let answer = app
+        .graphql(
+            Some(&mia),
+            REVOKE_INVITATION,
+            json!({ "input": { "invitationId": id } }),
+        )
+        .await;
+    assert_eq!(error_code(&answer), "FORBIDDEN");
+    let answer = app
+        .graphql(
+            Some(&owner),
+            REVOKE_INVITATION,
+            json!({ "input": { "invitationId": uuid::Uuid::now_v7() } }),
+        )
+        .await;
+    assert_eq!(error_code(&answer), "NOT_FOUND");
+
+    let revoked = act(&app, &admin, REVOKE_INVITATION, "revokeInvitation", id).await;
+    assert_eq!(user_error_codes(&revoked), Vec::<&str>::new());
+    assert!(revoked["invitation"]["revokedAt"].is_string());
+    assert_eq!(
+        seats(&app).await,
+        before_seats.as_u64().unwrap() + 1,
+        "only the OWNER invitation holds a seat now"
+    );
+    let refused = accept(&app, &token, Some("Maybe"), "a-long-password").await;
+    assert_eq!(user_error_codes(&refused), ["INVITATION_INVALID"]);
+    assert_eq!(
+        audit_entry::Entity::find()
+            .filter(audit_entry::Column::Action.eq("invitation_revoke"))
+            .count(app.db())
+            .await
+            .unwrap(),
+        1
+    );
+    let again = act(&app, &owner, REVOKE_INVITATION, "revokeInvitation", id).await;
+    assert_eq!(user_error_codes(&again), ["ALREADY_REVOKED"]);
+    // An accepted invitation is a member now: remove them instead.
+    let accepted_id = invitation_id(&app, "boss@example.com").await;
+    let resent = act(
+        &app,
+        &owner,
+        RESEND_INVITATION,
+        "resendInvitation",
+        accepted_id,
+    )
+    .await;
+    let boss_token = resent["invitationToken"].as_str().unwrap().to_owned();
+    let joined = accept(&app, &boss_token, Some("Boss"), "a-long-password").await;
+    assert_eq!(user_error_codes(&joined), Vec::<&str>::new());
+    let refused = act(
+        &app,
+        &owner,
+        REVOKE_INVITATION,
+        "revokeInvitation",
+        accepted_id,
+    )
+    .await;
+    assert_eq!(user_error_codes(&refused), ["INVITATION_INVALID"]);
+}
+
+async fn resending_an_invitation_gives_a_new_link_and_the_old_one_stops(app: TestApp) {
+    let owner = app.owner_token().to_owned();
+    let answer = invite(&app, &owner, "slow@example.com", "GUEST").await;
+    let old_token = data(&answer)["inviteMember"]["invitationToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    expire(&app, "slow@example.com").await;
+    let id = invitation_id(&app, "slow@example.com").await;
+    let resent = act(&app, &owner, RESEND_INVITATION, "resendInvitation", id).await;
+    assert_eq!(user_error_codes(&resent), Vec::<&str>::new());
+    let new_token = resent["invitationToken"].as_str().unwrap().to_owned();
+    assert_ne!(new_token, old_token);
+    let expires_at =
+        chrono::DateTime::parse_from_rfc3339(resent["invitation"]["expiresAt"].as_str().unwrap())
+            .unwrap();
+    assert!(
+        expires_at > Utc::now() + Duration::days(6),
+        "a full TTL again"
+    );
+    assert_eq!(
+        invitations(&app, &owner, json!(["PENDING"])).await[0],
+        ("slow@example.com".to_owned(), "PENDING".to_owned())
+    );
+    let refused = accept(&app, &old_token, Some("Slow"), "a-long-password").await;
+    assert_eq!(user_error_codes(&refused), ["INVITATION_INVALID"]);
+    let joined = accept(&app, &new_token, Some("Slow"), "a-long-password").await;
+    assert_eq!(user_error_codes(&joined), Vec::<&str>::new());
+    assert_eq!(
+        audit_entry::Entity::find()
+            .filter(audit_entry::Column::Action.eq("invitation_resend"))
+            .count(app.db())
+            .await
+            .unwrap(),
+        1
+    );
+}
