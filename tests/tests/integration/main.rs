@@ -4,6 +4,7 @@ mod access;
 mod api_keys;
 mod audit;
 mod audit_log;
+mod authorization;
 mod browser;
 mod contacts;
 mod flows;

@@ -1,0 +1,319 @@
+//! The authorization matrix: every operation that needs a permission, asked by a MEMBER who
+//! lacks it (FORBIDDEN), and with another workspace's (or organization's) ids by an OWNER of
+//! this one (NOT_FOUND, never a hint that they exist). Each refused call changes nothing.
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+use tests::{TestApp, backend_tests, data, error_code};
+
+use crate::flows::{
+    ADA, DEACTIVATE, INVITE, MAX, MIA, OLIVIA, PREVIEW, REACTIVATE, REASSIGN, REMOVE, RESTORE,
+    TRANSFER, people, snapshot,
+};
+
+/// An operation: its document, and its variables given a workspace, an organization and a
+/// person of that workspace.
+struct Operation {
+    name: &'static str,
+    document: &'static str,
+    variables: fn(&Ids) -> Value,
+    /// What a MEMBER asking about someone else gets: FORBIDDEN, or None where any member may.
+    member_gets: Option<&'static str>,
+}
+
+/// The ids an operation is sent with: the demo workspace's, or Research's (another workspace)
+/// with a random organization.
+struct Ids {
+    workspace: Value,
+    organization: Value,
+    person: Value,
+    other_person: Value,
+    api_key: Value,
+    invitation: Value,
+}
+
+const FORBIDDEN: Option<&str> = Some("FORBIDDEN");
+
+fn input(ids: &Ids, more: Value) -> Value {
+    let mut input = json!({ "workspaceId": ids.workspace });
+    for (key, value) in more.as_object().unwrap() {
+        input[key] = value.clone();
+    }
+    json!({ "input": input })
+}
+
+const OPERATIONS: &[Operation] = &[
+    Operation {
+        name: "seatUsage",
+        document: "query($org: UUID!) { seatUsage(organizationId: $org) { used } }",
+        variables: |ids| json!({ "org": ids.organization }),
+        member_gets: FORBIDDEN,
+    },
+    Operation {
+        name: "removalPreview",
+        document: PREVIEW,
+        variables: |ids| json!({ "ws": ids.workspace, "ids": [ids.person] }),
+        member_gets: FORBIDDEN,
+    },
+    Operation {
+        name: "offboardings",
+        document: "query($ws: UUID!) { offboardings(workspaceId: $ws) { totalCount } }",
+        variables: |ids| json!({ "ws": ids.workspace }),
+        member_gets: FORBIDDEN,
+    },
+    Operation {
+        name: "auditLog",
+        document: "query($ws: UUID!) { auditLog(workspaceId: $ws) { totalCount } }",
+        variables: |ids| json!({ "ws": ids.workspace }),
+        member_gets: FORBIDDEN,
+    },
+    Operation {
+        name: "removedMembers",
+        document: "query($ws: UUID!) { removedMembers(workspaceId: $ws) { totalCount } }",
+        variables: |ids| json!({ "ws": ids.workspace }),
+        member_gets: FORBIDDEN,
+    },
+    Operation {
+        name: "invitations",
+        document: "query($ws: UUID!) { invitations(workspaceId: $ws) { totalCount } }",
+        variables: |ids| json!({ "ws": ids.workspace }),
+        member_gets: FORBIDDEN,
+    },
+    Operation {
+        name: "sessions",
+        document: "query($ws: UUID!, $u: UUID!) { sessions(workspaceId: $ws, userId: $u) { totalCount } }",
+        variables: |ids| json!({ "ws": ids.workspace, "u": ids.person }),
+        member_gets: FORBIDDEN,
+    },
+    Operation {
+        name: "member",
+        document: "query($ws: UUID!, $u: UUID!) { member(workspaceId: $ws, userId: $u) { member { role } } }",
+        variables: |ids| json!({ "ws": ids.workspace, "u": ids.person }),
+        member_gets: FORBIDDEN,
+    },
+    Operation {
+        name: "members",
+        document: "query($ws: UUID!) { members(workspaceId: $ws) { totalCount } }",
+        variables: |ids| json!({ "ws": ids.workspace }),
+        member_gets: None,
+    },
+    Operation {
+        name: "groups",
+        document: "query($ws: UUID!) { groups(workspaceId: $ws) { name } }",
+        variables: |ids| json!({ "ws": ids.workspace }),
+        member_gets: None,
+    },
+    Operation {
+        name: "apiKeys",
+        document: "query($ws: UUID!) { apiKeys(workspaceId: $ws) { totalCount } }",
+        variables: |ids| json!({ "ws": ids.workspace }),
+        member_gets: None,
+    },
+    Operation {
+        name: "inviteMember",
+        document: INVITE,
+        variables: |ids| {
+            input(
+                ids,
+                json!({ "email": "matrix@example.com", "role": "GUEST" }),
+            )
+        },
+        member_gets: FORBIDDEN,
+    },
+    Operation {
+        name: "removeMembers",
+        document: REMOVE,
+        variables: |ids| input(ids, json!({ "userIds": [ids.person] })),
+        member_gets: FORBIDDEN,
+    },
+    Operation {
+        name: "deactivateUser",
+        document: DEACTIVATE,
+        variables: |ids| input(ids, json!({ "userId": ids.person })),
+        member_gets: FORBIDDEN,
+    },
+    Operation {
+        name: "reactivateUser",
+        document: REACTIVATE,
+        variables: |ids| input(ids, json!({ "userId": ids.person })),
+        member_gets: FORBIDDEN,
+    },
+    Operation {
+        name: "reassignContacts",
+        document: REASSIGN,
+        variables: |ids| {
+            input(
+                ids,
+                json!({ "fromUserId": ids.other_person,
+                        "assignments": [{ "duty": "TECHNICAL_CONTACT", "toUserId": ids.person }] }),
+            )
+        },
+        member_gets: FORBIDDEN,
+    },
+    Operation {
+        name: "transferOwnership",
+        document: TRANSFER,
+        variables: |ids| input(ids, json!({ "toUserId": ids.person })),
+        member_gets: FORBIDDEN,
+    },
+    Operation {
+        name: "restoreMember",
+        document: RESTORE,
+        variables: |ids| input(ids, json!({ "userId": ids.person })),
+        member_gets: FORBIDDEN,
+    },
+    Operation {
+        name: "createApiKey",
+        document: "mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { token } }",
+        variables: |ids| input(ids, json!({ "name": "Matrix", "role": "GUEST" })),
+        member_gets: FORBIDDEN,
+    },
+    Operation {
+        name: "updateMemberRole",
+        document: "mutation($input: UpdateMemberRoleInput!) { updateMemberRole(input: $input) { userErrors { code } } }",
+        variables: |ids| input(ids, json!({ "userId": ids.person, "role": "GUEST" })),
+        member_gets: FORBIDDEN,
+    },
+    Operation {
+        name: "endSessions",
+        document: "mutation($input: EndSessionsInput!) { endSessions(input: $input) { sessionsEnded } }",
+        variables: |ids| input(ids, json!({ "userId": ids.person })),
+        member_gets: FORBIDDEN,
+    },
+    Operation {
+        name: "updateSeatLimit",
+        document: "mutation($input: UpdateSeatLimitInput!) { updateSeatLimit(input: $input) { seatLimit } }",
+        variables: |ids| json!({ "input": { "organizationId": ids.organization, "seatLimit": 1000 } }),
+        member_gets: FORBIDDEN,
+    },
+    Operation {
+        name: "revokeApiKey",
+        document: "mutation($input: RevokeApiKeyInput!) { revokeApiKey(input: $input) { userErrors { code } } }",
+        variables: |ids| json!({ "input": { "apiKeyId": ids.api_key } }),
+        member_gets: FORBIDDEN,
+    },
+    Operation {
+        name: "revokeInvitation",
+        document: "mutation($input: InvitationActionInput!) { revokeInvitation(input: $input) { userErrors { code } } }",
+        variables: |ids| json!({ "input": { "invitationId": ids.invitation } }),
+        member_gets: FORBIDDEN,
+    },
+    Operation {
+        name: "resendInvitation",
+        document: "mutation($input: InvitationActionInput!) { resendInvitation(input: $input) { userErrors { code } } }",
+        variables: |ids| json!({ "input": { "invitationId": ids.invitation } }),
+        member_gets: FORBIDDEN,
+    },
+];
+
+backend_tests! {
+    every_operation_refuses_a_member_without_its_permission_and_another_workspaces_ids,
+}
+
+async fn every_operation_refuses_a_member_without_its_permission_and_another_workspaces_ids(
+    app: TestApp,
+) {
+    let [max, ada] = people(&app, &[MAX, ADA]).await[..] else {
+        unreachable!()
+    };
+    let id_of = |answer: &tests::Answer, pointer: &str| {
+        let value = data(answer).clone().into_value();
+        let id = value.pointer(pointer).cloned().unwrap_or(Value::Null);
+        assert!(id.is_string(), "{pointer} in {value}");
+        id
+    };
+    // This workspace's key (Ada's: Mia may revoke her own) and invitation (Ivy's).
+    let owner = app.owner_token().to_owned();
+    let here = Ids {
+        workspace: json!(app.demo.workspace_id),
+        organization: json!(app.demo.organization_id),
+        person: json!(max),
+        other_person: json!(ada),
+        api_key: id_of(
+            &app.graphql(
+                Some(&owner),
+                "query($ws: UUID!, $ada: UUID!) {
+                    apiKeys(workspaceId: $ws, filter: { createdBy: $ada }) { nodes { apiKey { id } } } }",
+                json!({ "ws": app.demo.workspace_id, "ada": ada }),
+            )
+            .await,
+            "/apiKeys/nodes/0/apiKey/id",
+        ),
+        invitation: id_of(
+            &app.graphql(
+                Some(&owner),
+                "query($ws: UUID!) { invitations(workspaceId: $ws) { nodes { invitation { id } } } }",
+                json!({ "ws": app.demo.workspace_id }),
+            )
+            .await,
+            "/invitations/nodes/0/invitation/id",
+        ),
+    };
+    // Research's: a key and an invitation made there by its owner.
+    let research = crate::access::research_workspace(&app).await;
+    let olivia_there = app.sign_in_to(research, OLIVIA).await;
+    let key_there = app
+        .graphql(
+            Some(&olivia_there),
+            "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { apiKey { id } } }",
+            json!({ "i": { "workspaceId": research, "name": "Lab", "role": "GUEST" } }),
+        )
+        .await;
+    let invited_there = app
+        .graphql(
+            Some(&olivia_there),
+            "mutation($i: InviteMemberInput!) { inviteMember(input: $i) { invitationToken } }",
+            json!({ "i": { "workspaceId": research, "email": "lab@example.com", "role": "GUEST" } }),
+        )
+        .await;
+    assert!(data(&invited_there)["inviteMember"]["invitationToken"].is_string());
+    let invitation_there = entities::invitation::Entity::find()
+        .filter(entities::invitation::Column::Email.eq("lab@example.com"))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let there = Ids {
+        workspace: json!(research),
+        organization: json!(uuid::Uuid::now_v7()),
+        person: json!(max),
+        other_person: json!(ada),
+        api_key: id_of(&key_there, "/createApiKey/apiKey/id"),
+        invitation: json!(invitation_there),
+    };
+
+    let mia = app.sign_in(MIA).await;
+    let before = snapshot(&app).await;
+    for operation in OPERATIONS {
+        if let Some(expected) = operation.member_gets {
+            let answer = app
+                .graphql(Some(&mia), operation.document, (operation.variables)(&here))
+                .await;
+            assert_eq!(
+                error_code(&answer),
+                expected,
+                "{} by a member: {answer}",
+                operation.name
+            );
+        }
+        let answer = app
+            .graphql(
+                Some(&owner),
+                operation.document,
+                (operation.variables)(&there),
+            )
+            .await;
+        assert_eq!(
+            error_code(&answer),
+            "NOT_FOUND",
+            "{} with another workspace's ids: {answer}",
+            operation.name
+        );
+    }
+    assert_eq!(
+        snapshot(&app).await,
+        before,
+        "no refused call changed anything"
+    );
+}
