@@ -54,6 +54,9 @@ pub struct MemberRemovalPreview {
     campaigns_to_reattribute: u64,
     /// Their active API keys in this workspace: what `revokeApiKeys` would revoke.
     api_keys_to_revoke: u64,
+    /// Open invitations they sent to people who aren't being removed with them: revoked by
+    /// the removal, freeing the seats they hold.
+    invitations_to_revoke: u64,
     /// Those keys, each with the role it acts with. Without `revokeApiKeys` every one keeps
     /// acting after the removal (`apiKeys` then marks it `creatorIsActiveMember: false`);
     /// `revokeApiKey` revokes one later.
@@ -89,6 +92,7 @@ fn member_preview(workspace_name: &str, preview: MemberPreview) -> MemberRemoval
             .collect(),
         campaigns_to_reattribute: preview.campaigns_to_reattribute,
         api_keys_to_revoke: preview.api_keys.len() as u64,
+        invitations_to_revoke: preview.invitations_to_revoke,
         api_keys: preview.api_keys.into_iter().map(ApiKey::from).collect(),
         rules_keep_running: preview.rules_keep_running,
         blockers: preview.blockers.into_iter().map(Into::into).collect(),

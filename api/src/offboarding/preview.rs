@@ -4,12 +4,12 @@
 use std::collections::{HashMap, HashSet};
 
 use entities::{
-    MembershipStatus, OrganizationId, Role, UserId, WorkspaceId, api_key, campaign, membership,
-    rule, workspace,
+    MembershipStatus, OrganizationId, Role, UserId, WorkspaceId, api_key, campaign, invitation,
+    membership, rule, workspace,
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter, QuerySelect,
-    RelationTrait,
+    RelationDef, RelationTrait,
 };
 
 use crate::access::Permission;
@@ -39,6 +39,8 @@ pub struct MemberPreview {
     pub seat_freed: bool,
     pub contact_duties: ContactDuties,
     pub campaigns_to_reattribute: u64,
+    /// Open invitations they sent to people staying: revoked with them, freeing those seats.
+    pub invitations_to_revoke: u64,
     /// Their keys in use in this workspace: what `revokeApiKeys` would revoke, and what keeps
     /// acting, each with its role, without it.
     pub api_keys: Vec<api_key::Model>,
@@ -99,6 +101,21 @@ pub async fn removal_preview<C: ConnectionTrait>(
     {
         api_keys.entry(key.created_by).or_default().push(key);
     }
+    let invitations_sent = count_by(
+        db,
+        invitation::Entity::find()
+            .join(JoinType::InnerJoin, invitation_membership())
+            .filter(invitation::Column::WorkspaceId.eq(workspace.id))
+            .filter(invitation::Column::InvitedBy.is_in(live.iter().copied()))
+            .filter(invitation::Column::RevokedAt.is_null())
+            .filter(invitation::Column::AcceptedAt.is_null())
+            .filter(membership::Column::DeletedAt.is_null())
+            .filter(membership::Column::Status.eq(MembershipStatus::Invited))
+            .filter(membership::Column::UserId.is_not_in(user_ids.iter().copied())),
+        invitation::Column::InvitedBy,
+        &live,
+    )
+    .await?;
     let rules = count_by(
         db,
         rule::Entity::find()
@@ -133,6 +150,7 @@ pub async fn removal_preview<C: ConnectionTrait>(
                 contact_duties: duties.get(&user_id).cloned().unwrap_or_default(),
                 campaigns_to_reattribute: campaigns.get(&user_id).copied().unwrap_or(0),
                 api_keys: api_keys.remove(&user_id).unwrap_or_default(),
+                invitations_to_revoke: invitations_sent.get(&user_id).copied().unwrap_or(0),
                 rules_keep_running: rules.get(&user_id).copied().unwrap_or(0),
                 blockers: errors
                     .iter()
@@ -154,6 +172,14 @@ struct Elsewhere {
     organizations: HashSet<OrganizationId>,
     /// Another workspace of this organization: the seat stays taken.
     same_organization: bool,
+}
+
+/// An invitation's membership: the one it would activate.
+fn invitation_membership() -> RelationDef {
+    invitation::Entity::belongs_to(membership::Entity)
+        .from(invitation::Column::MembershipId)
+        .to(membership::Column::Id)
+        .into()
 }
 
 /// Each person's live memberships outside this workspace, in one statement.

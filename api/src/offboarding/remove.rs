@@ -245,6 +245,7 @@ async fn apply_removal<C: ConnectionTrait>(
     let Facts {
         mut groups,
         pending_invitations,
+        sent_invitations,
         api_keys_of,
         seated_elsewhere,
     } = facts;
@@ -278,6 +279,10 @@ async fn apply_removal<C: ConnectionTrait>(
     if !pending_invitations.is_empty() {
         revoke_invitations(&mut writes, &pending_invitations, now);
     }
+    if !sent_invitations.is_empty() {
+        revoke_invitations(&mut writes, &sent_invitations, now);
+        withdraw_invited(&mut writes, principal, &sent_invitations, now);
+    }
     if plan.revoke_api_keys {
         refuse_api_keys(&mut writes, plan.workspace.id, &user_ids, now);
     }
@@ -293,7 +298,7 @@ async fn apply_removal<C: ConnectionTrait>(
         &plan,
         principal,
         &members,
-        &pending_invitations,
+        (&pending_invitations, &sent_invitations),
         (request_id, recorded.offboarding.id),
     );
     audit::add_many(&mut writes, entries, now);
@@ -352,6 +357,39 @@ fn revoke_invitations(writes: &mut Writes, invitations: &[(Uuid, UserId)], now: 
     );
 }
 
+/// An invitation and the person it invites.
+type InvitationOf = (Uuid, UserId);
+
+/// Removes the INVITED memberships these invitations would have activated, freeing their seats:
+/// the invitations of someone leaving go with them.
+fn withdraw_invited(
+    writes: &mut Writes,
+    principal: &Principal,
+    invitations: &[(Uuid, UserId)],
+    now: DateTime<Utc>,
+) {
+    writes.push(
+        &membership::Entity::update_many()
+            .col_expr(membership::Column::DeletedAt, Expr::value(Some(now)))
+            .col_expr(
+                membership::Column::RemovedBy,
+                Expr::value(Some(principal.user_id)),
+            )
+            .filter(
+                membership::Column::Id.in_subquery(
+                    Query::select()
+                        .column(invitation::Column::MembershipId)
+                        .from(invitation::Entity)
+                        .and_where(
+                            invitation::Column::Id.is_in(invitations.iter().map(|(id, _)| *id)),
+                        )
+                        .take(),
+                ),
+            )
+            .filter(membership::Column::DeletedAt.is_null()),
+    );
+}
+
 /// What leaving would take from these people, read in one statement per 1,000 of them with the
 /// applications they are the technical contact of (the rules need those).
 #[derive(Default)]
@@ -360,6 +398,9 @@ pub struct Facts {
     pub groups: HashMap<UserId, Vec<String>>,
     /// Their invitations to this workspace still open, as (invitation, person).
     pub pending_invitations: Vec<(Uuid, UserId)>,
+    /// Invitations they sent that are still open, to people not leaving with them, as
+    /// (invitation, invited person): revoked with them, as GitLab and Zulip do.
+    pub sent_invitations: Vec<(Uuid, UserId)>,
     /// The creator of each of their keys in this workspace still in use, one entry per key.
     pub api_keys_of: Vec<UserId>,
     /// Those with a live membership in another workspace of the organization: they keep their
@@ -367,7 +408,7 @@ pub struct Facts {
     pub seated_elsewhere: HashSet<UserId>,
 }
 
-/// People per statement of [`Facts::read`]: it binds their ids five times, and SQLite binds at
+/// People per statement of [`Facts::read`]: it binds their ids seven times, and SQLite binds at
 /// most 32,766 values.
 const PEOPLE_PER_READ: usize = 1_000;
 
@@ -403,6 +444,9 @@ impl Facts {
                         .push(row.try_get("", "name")?),
                     "invitation" => facts
                         .pending_invitations
+                        .push((row.try_get("", "id")?, user_id)),
+                    "sent_invitation" => facts
+                        .sent_invitations
                         .push((row.try_get("", "id")?, user_id)),
                     "api_key" => facts.api_keys_of.push(user_id),
                     _ => {
@@ -475,6 +519,30 @@ impl Facts {
             .and_where(invitation::Column::RevokedAt.is_null())
             .and_where(invitation::Column::AcceptedAt.is_null())
             .to_owned();
+        let sent_invitations = Query::select()
+            .expr(kind("sent_invitation"))
+            .expr(Expr::col((membership::Entity, membership::Column::UserId)))
+            .expr(Expr::col((invitation::Entity, invitation::Column::Id)))
+            .expr(no_name())
+            .from(invitation::Entity)
+            .inner_join(
+                membership::Entity,
+                Expr::col((membership::Entity, membership::Column::Id))
+                    .equals((invitation::Entity, invitation::Column::MembershipId)),
+            )
+            .and_where(invitation::Column::WorkspaceId.eq(workspace.id))
+            .and_where(invitation::Column::InvitedBy.is_in(people()))
+            .and_where(invitation::Column::RevokedAt.is_null())
+            .and_where(invitation::Column::AcceptedAt.is_null())
+            .and_where(Expr::col((membership::Entity, membership::Column::DeletedAt)).is_null())
+            .and_where(
+                Expr::col((membership::Entity, membership::Column::Status))
+                    .eq(MembershipStatus::Invited),
+            )
+            .and_where(
+                Expr::col((membership::Entity, membership::Column::UserId)).is_not_in(people()),
+            )
+            .to_owned();
         let api_keys = Query::select()
             .expr(kind("api_key"))
             .expr(Expr::col(api_key::Column::CreatedBy))
@@ -504,6 +572,7 @@ impl Facts {
         query
             .union(UnionType::All, groups)
             .union(UnionType::All, invitations)
+            .union(UnionType::All, sent_invitations)
             .union(UnionType::All, api_keys)
             .union(UnionType::All, seats)
             .order_by("kind", Order::Asc)
@@ -517,7 +586,7 @@ fn audit_entries<'a>(
     plan: &RemovalPlan<'_>,
     principal: &Principal,
     members: &[RemovedMember],
-    revoked_invitations: &[(Uuid, UserId)],
+    (revoked_invitations, sent_invitations): (&[InvitationOf], &[InvitationOf]),
     (request_id, offboarding_id): (Option<&'a str>, Uuid),
 ) -> Vec<AuditEvent<'a>> {
     let audit = |action, target_user_id, metadata| AuditEvent {
@@ -553,6 +622,13 @@ fn audit_entries<'a>(
             "invitation_revoke",
             *user_id,
             json!({ "invitation_id": invitation_id, "reason": "member removed" }),
+        )
+    }));
+    entries.extend(sent_invitations.iter().map(|(invitation_id, user_id)| {
+        audit(
+            "invitation_revoke",
+            *user_id,
+            json!({ "invitation_id": invitation_id, "reason": "inviter removed" }),
         )
     }));
     entries

@@ -328,6 +328,7 @@ backend_tests! {
     invitations_are_listed_by_status_with_who_sent_them,
     revoking_an_invitation_frees_its_seat_and_kills_its_link,
     resending_an_invitation_gives_a_new_link_and_the_old_one_stops,
+    the_open_invitations_a_removed_person_sent_go_with_them,
 }
 
 async fn invitations_are_listed_by_status_with_who_sent_them(app: TestApp) {
@@ -551,4 +552,99 @@ async fn resending_an_invitation_gives_a_new_link_and_the_old_one_stops(app: Tes
             .unwrap(),
         1
     );
+}
+
+/// As GitLab and Zulip do: removing someone revokes the invitations they sent that are still
+/// open, freeing those seats, and the preview says how many.
+async fn the_open_invitations_a_removed_person_sent_go_with_them(app: TestApp) {
+    crate::support::give_all_contacts_to_the_owner(&app).await;
+    let owner = app.owner_token().to_owned();
+    let ada = app.sign_in("ada.admin@acme.test").await;
+    let mut tokens = Vec::new();
+    for email in [
+        "friend@example.com",
+        "colleague@example.com",
+        "both@example.com",
+    ] {
+        let answer = invite(&app, &ada, email, "GUEST").await;
+        tokens.push(
+            data(&answer)["inviteMember"]["invitationToken"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let answer = invite(&app, &owner, "other@example.com", "GUEST").await;
+    assert_eq!(
+        user_error_codes(&data(&answer)["inviteMember"]),
+        Vec::<&str>::new()
+    );
+    let [ada_id, both] =
+        crate::flows::people(&app, &["ada.admin@acme.test", "both@example.com"]).await[..]
+    else {
+        unreachable!()
+    };
+    let answer = app
+        .graphql(
+            Some(&owner),
+            "query($ws: UUID!, $ids: [UUID!]!) { removalPreview(workspaceId: $ws, userIds: $ids) {
+                members { email invitationsToRevoke } } }",
+            json!({ "ws": app.demo.workspace_id, "ids": [ada_id, both] }),
+        )
+        .await;
+    assert_eq!(
+        data(&answer)["removalPreview"]["members"],
+        json!([
+            { "email": "ada.admin@acme.test", "invitationsToRevoke": 2 },
+            { "email": "both@example.com", "invitationsToRevoke": 0 },
+        ]),
+        "the invitation of someone removed in the same call is theirs, not Ada's"
+    );
+    let seats_before = seats(&app).await.as_u64().unwrap();
+    let payload = crate::flows::mutate(
+        &app,
+        &owner,
+        crate::flows::REMOVE,
+        "removeMembers",
+        json!({ "userIds": [ada_id, both] }),
+    )
+    .await;
+    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    assert_eq!(
+        seats(&app).await.as_u64().unwrap(),
+        seats_before - 3,
+        "the three invitees' seats (Ada keeps hers through Research)"
+    );
+    let mut revoked: Vec<String> = invitations(&app, &owner, json!(["REVOKED"]))
+        .await
+        .into_iter()
+        .map(|(email, _)| email)
+        .collect();
+    revoked.sort();
+    assert_eq!(
+        revoked,
+        [
+            "both@example.com",
+            "colleague@example.com",
+            "friend@example.com"
+        ]
+    );
+    assert!(
+        invitations(&app, &owner, json!(["PENDING"]))
+            .await
+            .contains(&("other@example.com".to_owned(), "PENDING".to_owned())),
+        "another sender's invitation stays"
+    );
+    let reasons: Vec<String> = audit_entry::Entity::find()
+        .filter(audit_entry::Column::Action.eq("invitation_revoke"))
+        .all(app.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|entry| entry.metadata["reason"].as_str().unwrap().to_owned())
+        .collect();
+    let inviter_removed = reasons.iter().filter(|r| *r == "inviter removed").count();
+    assert_eq!((reasons.len(), inviter_removed), (3, 2));
+    let refused = accept(&app, &tokens[0], Some("Friend"), "a-long-password").await;
+    assert_eq!(user_error_codes(&refused), ["INVITATION_INVALID"]);
 }
