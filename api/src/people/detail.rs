@@ -38,6 +38,24 @@ pub struct WorkItem {
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
+macro_rules! work_item_from {
+    ($($model:path),*) => {
+        $(
+            impl From<$model> for WorkItem {
+                fn from(model: $model) -> Self {
+                    WorkItem {
+                        id: model.id,
+                        name: model.name,
+                        created_at: model.created_at,
+                    }
+                }
+            }
+        )*
+    };
+}
+
+work_item_from!(campaign::Model, rule::Model, creative::Model);
+
 /// The newest [`WORK_ITEMS_LISTED`] items of a kind, and how many there are.
 pub struct WorkItems {
     pub total_count: u64,
@@ -116,22 +134,14 @@ pub async fn member_detail<C: ConnectionTrait>(
         db,
         campaigns(campaign::Column::OwnerId),
         campaign::Column::CreatedAt,
-        |c| WorkItem {
-            id: c.id,
-            name: c.name,
-            created_at: c.created_at,
-        },
+        WorkItem::from,
     )
     .await?;
     let campaigns_created = work_items(
         db,
         campaigns(campaign::Column::CreatedBy),
         campaign::Column::CreatedAt,
-        |c| WorkItem {
-            id: c.id,
-            name: c.name,
-            created_at: c.created_at,
-        },
+        WorkItem::from,
     )
     .await?;
     let rules_created = work_items(
@@ -140,11 +150,7 @@ pub async fn member_detail<C: ConnectionTrait>(
             .filter(rule::Column::WorkspaceId.eq(workspace_id))
             .filter(rule::Column::CreatorId.eq(user_id)),
         rule::Column::CreatedAt,
-        |r| WorkItem {
-            id: r.id,
-            name: r.name,
-            created_at: r.created_at,
-        },
+        WorkItem::from,
     )
     .await?;
     let creatives_uploaded = work_items(
@@ -153,11 +159,7 @@ pub async fn member_detail<C: ConnectionTrait>(
             .filter(creative::Column::WorkspaceId.eq(workspace_id))
             .filter(creative::Column::UploadedBy.eq(user_id)),
         creative::Column::CreatedAt,
-        |c| WorkItem {
-            id: c.id,
-            name: c.name,
-            created_at: c.created_at,
-        },
+        WorkItem::from,
     )
     .await?;
     let status_history = audit_entry::Entity::find()

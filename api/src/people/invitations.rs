@@ -422,14 +422,15 @@ pub async fn list_invitations<C: ConnectionTrait>(
     }))
 }
 
-/// The invitation, if it is of the caller's workspace and the caller may manage it: needs
-/// USER_MANAGEMENT and a role the caller could grant. Accepted or revoked, it can't be managed.
+/// The invitation and the person it invites, if it is of the caller's workspace and the caller
+/// may manage it: needs USER_MANAGEMENT and a role the caller could grant. Accepted or revoked,
+/// it can't be managed.
 async fn manageable_invitation<C: ConnectionTrait>(
     db: &C,
     principal: &Principal,
     invitation_id: Uuid,
     now: DateTime<Utc>,
-) -> Result<invitation::Model, ApiError> {
+) -> Result<(invitation::Model, Option<UserId>), ApiError> {
     let invitation = invitation::Entity::find_by_id(invitation_id)
         .one(db)
         .await?
@@ -451,7 +452,13 @@ async fn manageable_invitation<C: ConnectionTrait>(
             UserErrorCode::AlreadyRevoked,
             "This invitation is already revoked.",
         )),
-        InvitationStatus::Pending | InvitationStatus::Expired => Ok(invitation),
+        InvitationStatus::Pending | InvitationStatus::Expired => {
+            let invitee = membership::Entity::find_by_id(invitation.membership_id)
+                .one(db)
+                .await?
+                .map(|membership| membership.user_id);
+            Ok((invitation, invitee))
+        }
     }
 }
 
@@ -469,7 +476,7 @@ pub async fn revoke_invitation<C: ConnectionTrait>(
     } = acting;
     // The workspace's lock orders this after an acceptance of the same invitation, or before.
     lock_workspace(db, principal.workspace_id).await?;
-    let invitation = manageable_invitation(db, principal, invitation_id, now).await?;
+    let (invitation, invitee) = manageable_invitation(db, principal, invitation_id, now).await?;
     membership::Entity::update_many()
         .col_expr(membership::Column::DeletedAt, Expr::value(Some(now)))
         .col_expr(
@@ -484,10 +491,6 @@ pub async fn revoke_invitation<C: ConnectionTrait>(
     let mut revoked: invitation::ActiveModel = invitation.into();
     revoked.revoked_at = Set(Some(now));
     let invitation = revoked.update(db).await?;
-    let invitee = membership::Entity::find_by_id(invitation.membership_id)
-        .one(db)
-        .await?
-        .map(|membership| membership.user_id);
     audit::record(
         db,
         AuditEvent {
@@ -529,16 +532,12 @@ pub async fn resend_invitation<C: ConnectionTrait>(
         now,
     } = acting;
     lock_workspace(db, principal.workspace_id).await?;
-    let invitation = manageable_invitation(db, principal, invitation_id, now).await?;
+    let (invitation, invitee) = manageable_invitation(db, principal, invitation_id, now).await?;
     let token = new_token(TokenKind::Invitation);
     let mut renewed: invitation::ActiveModel = invitation.into();
     renewed.token_hash = Set(token.hash);
     renewed.expires_at = Set(now + invitation_ttl);
     let invitation = renewed.update(db).await?;
-    let invitee = membership::Entity::find_by_id(invitation.membership_id)
-        .one(db)
-        .await?
-        .map(|membership| membership.user_id);
     audit::record(
         db,
         AuditEvent {
