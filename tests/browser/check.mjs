@@ -70,8 +70,8 @@ try {
     await page.close();
   }
 
-  // 2. A SPA on another origin: list the members, then remove one, with fetch and a bearer
-  //    token — from an allowed origin, then from one that isn't.
+  // 2. A SPA on another origin: list the members, remove one and undo it, with fetch and a
+  //    bearer token — from an allowed origin, then from one that isn't.
   const spa = async (origin, remove) => {
     const page = await browser.newPage();
     await page.goto(`${origin}/page.html`);
@@ -97,7 +97,20 @@ try {
               { input: { workspaceId, userIds: [userId] } },
             );
           }
-          return { ok: true, listed, removed };
+          // The People page's "Undo": find the person among the removed, and restore them.
+          let undone = null;
+          if (remove && removed?.data?.removeMembers?.userErrors?.length === 0) {
+            const out = await call(
+              "query($ws: UUID!) { removedMembers(workspaceId: $ws) { nodes { user { id } canRestore restorableUntil } } }",
+              { ws: workspaceId },
+            );
+            const restored = await call(
+              "mutation($input: RestoreMemberInput!) { restoreMember(input: $input) { member { status } userErrors { code } } }",
+              { input: { workspaceId, userId } },
+            );
+            undone = { out, restored };
+          }
+          return { ok: true, listed, removed, undone };
         } catch (error) {
           return { ok: false, error: String(error) };
         }

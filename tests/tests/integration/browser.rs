@@ -177,4 +177,11 @@ fn the_spa_worked_from_the_allowed_origin_only(seen: &Answer) {
     let removed = &spa["removed"]["data"]["removeMembers"];
     assert_eq!(removed["userErrors"], json!([]), "{spa}");
     assert!(removed["removedMembers"][0]["member"]["removedAt"].is_string());
+    // The "Undo": the person is among the removed, restorable, and comes back.
+    let out = &spa["undone"]["out"]["data"]["removedMembers"]["nodes"][0];
+    assert_eq!(out["canRestore"], true, "{spa}");
+    assert!(out["restorableUntil"].is_string(), "{spa}");
+    let restored = &spa["undone"]["restored"]["data"]["restoreMember"];
+    assert_eq!(restored["userErrors"], json!([]), "{spa}");
+    assert_eq!(restored["member"]["status"], "ACTIVE", "{spa}");
 }
