@@ -15,7 +15,8 @@ use uuid::Uuid;
 
 use crate::access::sessions::start_session;
 use crate::error::ApiError;
-use crate::security::{TokenKind, hash_password, new_token};
+use crate::security::hash_password;
+use domain::tokens::{TokenKind, new_token};
 
 /// Every demo person signs in with this password.
 pub const DEMO_PASSWORD: &str = "demo-password";
@@ -242,6 +243,7 @@ async fn seed<C: ConnectionTrait>(
         role: Set(Role::Member),
         // Nobody knows this token: the demo invitation exists to be revoked or listed.
         token_hash: Set(new_token(TokenKind::Invitation).hash),
+        email_token_hash: Set(None),
         invited_by: Set(Some(olivia)),
         expires_at: Set(now + Duration::days(7)),
         revoked_at: Set(None),

@@ -38,6 +38,14 @@ pub enum Job {
         groups: Vec<String>,
         reason: Option<String>,
     },
+    /// Email an invitation's link to the person invited. The link is made as the email goes out
+    /// (only its hash is kept); `token_hash` is the invitation's link when the job was written,
+    /// so no email goes out for an invitation resent since, revoked, accepted or expired.
+    SendInvitationEmail {
+        workspace_id: WorkspaceId,
+        invitation_id: Uuid,
+        token_hash: String,
+    },
 }
 
 impl Job {
@@ -47,6 +55,7 @@ impl Job {
             Job::RevokeApiKeys { .. } => "revoke_api_keys",
             Job::ReattributeCampaigns { .. } => "reattribute_campaigns",
             Job::SendRemovalEmail { .. } => "send_removal_email",
+            Job::SendInvitationEmail { .. } => "send_invitation_email",
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod outbox;
 pub mod telemetry;
+pub mod tokens;
 
 pub use actor::Actor;
 pub use jobs::Job;

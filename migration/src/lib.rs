@@ -11,6 +11,7 @@ mod m20261130_000006_offboarding_trail;
 mod m20261130_000007_offboarding_trace;
 mod m20261201_000008_removed_members;
 mod m20261201_000009_token_activity;
+mod m20261201_000010_invitation_email;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000007_offboarding_trace::Migration),
             Box::new(m20261201_000008_removed_members::Migration),
             Box::new(m20261201_000009_token_activity::Migration),
+            Box::new(m20261201_000010_invitation_email::Migration),
         ]
     }
 }

@@ -14,6 +14,9 @@ use crate::WorkerError;
 pub struct WorkerConfig {
     pub queue: QueueConfig,
     pub mail: MailConfig,
+    /// Where people reach the service (`PUBLIC_URL`): the start of the links emails carry.
+    /// Its path ends with `/`, so links go under it.
+    pub public_url: url::Url,
     pub retry: RetryPolicy,
     /// How often the relay looks for jobs to (re)queue.
     pub relay_interval: Duration,
@@ -90,6 +93,8 @@ pub enum SmtpTls {
 pub const DEFAULT_CONCURRENCY: usize = 64;
 pub const DEFAULT_QUEUE_URL: &str = "sqlite://data/queue.db?mode=rwc";
 pub const DEFAULT_MAIL_DIR: &str = "data/mail";
+/// The api's own default address: right for someone trying it on their machine.
+pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080/";
 
 impl WorkerConfig {
     /// The embedded default: SQLite queue file, emails to a folder.
@@ -107,6 +112,7 @@ impl WorkerConfig {
                 from: "Offboarding <no-reply@offboarding.invalid>".into(),
                 max_connections: DEFAULT_CONCURRENCY as u32,
             },
+            public_url: url::Url::parse(DEFAULT_PUBLIC_URL).expect("the default parses"),
             // Retries come at most 15 s apart, so a job catches up within that of an outage's
             // end; 25 attempts span about five minutes of failures before a job is DEAD.
             retry: RetryPolicy {
@@ -152,6 +158,10 @@ impl WorkerConfig {
                 "JOB_MAX_ATTEMPTS must be at least 1".into(),
             ));
         }
+        let public_url = match vars.public_url {
+            Some(text) => public_url(&text)?,
+            None => defaults.public_url,
+        };
         Ok(WorkerConfig {
             queue: QueueConfig {
                 backend,
@@ -176,6 +186,7 @@ impl WorkerConfig {
                     .unwrap_or(defaults.mail.max_connections)
                     .max(1),
             },
+            public_url,
             retry: RetryPolicy {
                 max_attempts,
                 base_delay: millis(vars.job_retry_base_ms, defaults.retry.base_delay),
@@ -191,6 +202,24 @@ impl WorkerConfig {
             shutdown_timeout: millis(vars.worker_shutdown_timeout_ms, defaults.shutdown_timeout),
         })
     }
+}
+
+/// `PUBLIC_URL`: an absolute http(s) address with no query or fragment (a link is built by
+/// adding a path under it), read as a folder.
+fn public_url(text: &str) -> Result<url::Url, WorkerError> {
+    let refused = |why: &str| WorkerError::Config(format!("PUBLIC_URL {text:?}: {why}"));
+    let mut url = url::Url::parse(text).map_err(|e| refused(&e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(refused("give an http:// or https:// address"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(refused("give it without a query or fragment"));
+    }
+    if !url.path().ends_with('/') {
+        let folder = format!("{}/", url.path());
+        url.set_path(&folder);
+    }
+    Ok(url)
 }
 
 /// Where a worker process serves its metrics: `METRICS_BIND_ADDRESS`, unless
@@ -228,6 +257,7 @@ struct WorkerVariables {
     smtp_max_connections: Option<u32>,
     mail_dir: Option<PathBuf>,
     mail_from: Option<String>,
+    public_url: Option<String>,
     job_max_attempts: Option<i32>,
     job_retry_base_ms: Option<u64>,
     job_retry_max_ms: Option<u64>,
@@ -320,11 +350,34 @@ mod tests {
     }
 
     #[test]
+    fn links_go_under_the_public_url_as_a_folder() {
+        let embedded = WorkerConfig::from_vars(&HashMap::new()).unwrap();
+        assert_eq!(embedded.public_url.as_str(), DEFAULT_PUBLIC_URL);
+        for (given, kept) in [
+            ("https://people.acme.test", "https://people.acme.test/"),
+            (
+                "https://acme.test/offboarding",
+                "https://acme.test/offboarding/",
+            ),
+            (
+                "https://acme.test/offboarding/",
+                "https://acme.test/offboarding/",
+            ),
+        ] {
+            let config = WorkerConfig::from_vars(&variables(&[("PUBLIC_URL", given)])).unwrap();
+            assert_eq!(config.public_url.as_str(), kept);
+        }
+    }
+
+    #[test]
     fn malformed_values_are_refused_with_their_name() {
         for (name, value) in [
             ("SMTP_TLS", "maybe"),
             ("JOB_MAX_ATTEMPTS", "0"),
             ("RELAY_INTERVAL_MS", "soon"),
+            ("PUBLIC_URL", "people.acme.test"),
+            ("PUBLIC_URL", "ftp://people.acme.test"),
+            ("PUBLIC_URL", "https://people.acme.test/?next=1"),
         ] {
             let mut pairs = vec![(name, value)];
             if name == "SMTP_TLS" {

@@ -1,13 +1,16 @@
 //! What each job does to the database. Each handler runs inside the transaction that also marks
-//! its outbox row SUCCEEDED, and is idempotent: a second run finds nothing left to do.
+//! its outbox row SUCCEEDED, and is idempotent: a second run finds nothing left to do. An
+//! invitation email's link is made here too, before the email is sent.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use domain::Actor;
 use domain::audit::{self, AuditEvent};
+use domain::tokens::{TokenKind, new_token};
 use entities::{
-    MembershipStatus, UserId, WorkspaceId, api_key, campaign, membership, offboarding, session,
+    MembershipStatus, Role, UserId, WorkspaceId, api_key, campaign, invitation, membership,
+    offboarding, session, user, workspace,
 };
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -254,4 +257,79 @@ pub async fn reattribute_campaigns<C: ConnectionTrait>(
         })
         .collect();
     audit::record_many(db, entries, context.now).await
+}
+
+/// What an invitation email says, with the link it carries.
+pub struct InvitationLink {
+    /// The link's secret: sent in the email, kept only as `invitation.email_token_hash`.
+    pub token: String,
+    pub email: String,
+    pub role: Role,
+    pub workspace_name: String,
+    /// Who invited them, when still known.
+    pub inviter_name: Option<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Makes the link of an invitation's email, unless the invitation no longer waits on the link
+/// the job was written for (`token_hash`: resent since, revoked, accepted or expired), in which
+/// case there is nothing to send. Its hash replaces the one of any earlier email (a send that
+/// failed and is retried), so only the newest email's link works beside the caller's.
+///
+/// Not a handler of the job's transaction: it is written before the email is sent, with no
+/// transaction held open across the send.
+pub async fn make_invitation_link<C: ConnectionTrait>(
+    db: &C,
+    invitation_id: Uuid,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<InvitationLink>, DbErr> {
+    let waiting = || {
+        Condition::all()
+            .add(invitation::Column::Id.eq(invitation_id))
+            .add(invitation::Column::TokenHash.eq(token_hash))
+            .add(invitation::Column::RevokedAt.is_null())
+            .add(invitation::Column::AcceptedAt.is_null())
+            .add(invitation::Column::ExpiresAt.gt(now))
+    };
+    let Some(invitation) = invitation::Entity::find().filter(waiting()).one(db).await? else {
+        return Ok(None);
+    };
+    let link = new_token(TokenKind::Invitation);
+    let written = invitation::Entity::update_many()
+        .col_expr(
+            invitation::Column::EmailTokenHash,
+            Expr::value(Some(link.hash)),
+        )
+        .filter(waiting())
+        .exec(db)
+        .await?;
+    if written.rows_affected == 0 {
+        return Ok(None);
+    }
+    let workspace_name: Option<String> = workspace::Entity::find_by_id(invitation.workspace_id)
+        .select_only()
+        .column(workspace::Column::Name)
+        .into_tuple()
+        .one(db)
+        .await?;
+    let inviter_name: Option<String> = match invitation.invited_by {
+        Some(inviter) => {
+            user::Entity::find_by_id(inviter)
+                .select_only()
+                .column(user::Column::Name)
+                .into_tuple()
+                .one(db)
+                .await?
+        }
+        None => None,
+    };
+    Ok(Some(InvitationLink {
+        token: link.token,
+        email: invitation.email,
+        role: invitation.role,
+        workspace_name: workspace_name.unwrap_or_default(),
+        inviter_name,
+        expires_at: invitation.expires_at,
+    }))
 }

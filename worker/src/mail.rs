@@ -7,11 +7,14 @@ use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use sea_orm::ActiveEnum;
 use secrecy::ExposeSecret;
+use url::Url;
 use uuid::Uuid;
 
 use crate::WorkerError;
 use crate::config::{MailConfig, MailTransport, SmtpTls};
+use crate::handlers::InvitationLink;
 
 #[derive(Clone)]
 pub struct Mailer {
@@ -151,27 +154,14 @@ pub struct RemovalEmail<'a> {
 }
 
 /// The message that tells a person they were removed. Its Message-ID is derived from the job,
-/// so a re-sent copy is recognisably the same message.
-///
-/// A message that can't be built is [`WorkerError::Undeliverable`]: an address that doesn't
-/// parse, or a header value (name, workspace) with a control character, which lettre would
-/// otherwise panic on or which could smuggle in a header.
+/// so a re-sent copy is recognisably the same message. A message that can't be built (see
+/// [`recipient`]) is [`WorkerError::Undeliverable`].
 pub fn removal_message(from: &Mailbox, email: &RemovalEmail<'_>) -> Result<Message, WorkerError> {
-    for (what, value) in [
-        ("recipient name", email.to_name),
-        ("workspace name", email.workspace_name),
-    ] {
-        if value.chars().any(char::is_control) {
-            return Err(WorkerError::Undeliverable(format!(
-                "the {what} {value:?} holds a control character"
-            )));
-        }
-    }
-    let address = email
-        .to_email
-        .parse()
-        .map_err(|e| WorkerError::Undeliverable(format!("recipient {:?}: {e}", email.to_email)))?;
-    let to = Mailbox::new(Some(email.to_name.to_owned()), address);
+    let to = recipient(
+        email.to_email,
+        Some(email.to_name),
+        &[("workspace name", email.workspace_name)],
+    )?;
     let groups = if email.groups.is_empty() {
         "You were not in any of its groups.".to_owned()
     } else {
@@ -207,6 +197,94 @@ pub fn removal_message(from: &Mailbox, email: &RemovalEmail<'_>) -> Result<Messa
         .from(from.clone())
         .to(to)
         .subject(format!("You were removed from {}", email.workspace_name))
+        .message_id(Some(format!("<{}@offboarding>", email.job_id)))
+        .multipart(MultiPart::alternative_plain_html(text, html))
+        .map_err(|e| WorkerError::Undeliverable(e.to_string()))
+}
+
+/// The recipient's mailbox, once every value bound for a header is known to be safe: an
+/// address that doesn't parse, or a header value with a control character (which lettre would
+/// otherwise panic on, or which could smuggle in a header), is [`WorkerError::Undeliverable`].
+fn recipient(
+    to_email: &str,
+    to_name: Option<&str>,
+    header_values: &[(&str, &str)],
+) -> Result<Mailbox, WorkerError> {
+    let named = to_name.map(|name| ("recipient name", name));
+    for (what, value) in named.iter().chain(header_values) {
+        if value.chars().any(char::is_control) {
+            return Err(WorkerError::Undeliverable(format!(
+                "the {what} {value:?} holds a control character"
+            )));
+        }
+    }
+    let address = to_email
+        .parse()
+        .map_err(|e| WorkerError::Undeliverable(format!("recipient {to_email:?}: {e}")))?;
+    Ok(Mailbox::new(to_name.map(str::to_owned), address))
+}
+
+pub struct InvitationEmail<'a> {
+    pub job_id: Uuid,
+    pub invitation: &'a InvitationLink,
+    /// `PUBLIC_URL`: the link goes under it.
+    pub public_url: &'a Url,
+}
+
+/// The address that accepts an invitation: `accept-invitation` under `PUBLIC_URL`, the token in
+/// the fragment, which browsers never send to a server nor pass on in a `Referer`.
+pub fn accept_link(public_url: &Url, token: &str) -> Url {
+    let mut link = public_url
+        .join("accept-invitation")
+        .expect("a relative path joins any http(s) address");
+    link.set_fragment(Some(&format!("token={token}")));
+    link
+}
+
+/// The message that invites a person, with the link that accepts the invitation and until when
+/// it works. As with a removal, its Message-ID is derived from the job, and a message that
+/// can't be built is [`WorkerError::Undeliverable`].
+pub fn invitation_message(
+    from: &Mailbox,
+    email: &InvitationEmail<'_>,
+) -> Result<Message, WorkerError> {
+    let invitation = email.invitation;
+    let inviter = invitation
+        .inviter_name
+        .as_deref()
+        .unwrap_or("An administrator");
+    let to = recipient(
+        &invitation.email,
+        None,
+        &[
+            ("workspace name", &invitation.workspace_name),
+            ("inviter name", inviter),
+        ],
+    )?;
+    let link = accept_link(email.public_url, &invitation.token);
+    let role = invitation.role.to_value().to_lowercase();
+    let until = invitation.expires_at.format("%Y-%m-%d %H:%M UTC");
+    let text = format!(
+        "Hello,\n\n{inviter} invited you to join the workspace \"{workspace}\" as {role}.\n\n\
+         Accept the invitation: {link}\n\n\
+         The link works until {until}. If you weren't expecting this, ignore this email.\n",
+        workspace = invitation.workspace_name,
+    );
+    let html = format!(
+        "<p>Hello,</p><p>{inviter} invited you to join the workspace <strong>{workspace}</strong> as {role}.</p>\
+         <p><a href=\"{link}\">Accept the invitation</a></p>\
+         <p>The link works until {until}. If you weren't expecting this, ignore this email.</p>",
+        inviter = escape(inviter),
+        workspace = escape(&invitation.workspace_name),
+        link = escape(link.as_str()),
+    );
+    Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(format!(
+            "{inviter} invited you to {}",
+            invitation.workspace_name
+        ))
         .message_id(Some(format!("<{}@offboarding>", email.job_id)))
         .multipart(MultiPart::alternative_plain_html(text, html))
         .map_err(|e| WorkerError::Undeliverable(e.to_string()))
@@ -339,6 +417,69 @@ mod tests {
             )
             .unwrap_err();
             assert!(error.can_never_succeed(), "{name:?} <{address}>: {error}");
+        }
+    }
+
+    fn invitation(inviter_name: &str, workspace_name: &str) -> InvitationLink {
+        InvitationLink {
+            token: "ofi_secret-token".into(),
+            email: "new@acme.test".into(),
+            role: entities::Role::Admin,
+            workspace_name: workspace_name.into(),
+            inviter_name: Some(inviter_name.into()),
+            expires_at: chrono::DateTime::parse_from_rfc3339("2026-12-08T09:30:00Z")
+                .unwrap()
+                .into(),
+        }
+    }
+
+    #[test]
+    fn the_invitation_message_carries_its_link_and_refuses_header_smuggling() {
+        let from: Mailbox = "Offboarding <no-reply@offboarding.invalid>"
+            .parse()
+            .unwrap();
+        let public_url = Url::parse("https://people.acme.test/app/").unwrap();
+        let job_id = Uuid::now_v7();
+        let sent = invitation("Olivia <Owner>", "Marketing");
+        let message = invitation_message(
+            &from,
+            &InvitationEmail {
+                job_id,
+                invitation: &sent,
+                public_url: &public_url,
+            },
+        )
+        .unwrap();
+        let raw = String::from_utf8(message.formatted()).unwrap();
+        assert!(raw.contains(&format!("Message-ID: <{job_id}@offboarding>")));
+        assert!(raw.contains("To: new@acme.test"), "{raw}");
+        assert!(
+            raw.contains("Olivia <Owner> invited you to Marketing"),
+            "{raw}"
+        );
+        assert!(
+            raw.contains("Olivia &lt;Owner&gt;"),
+            "HTML is escaped: {raw}"
+        );
+        assert!(raw.contains("as admin") && raw.contains("2026-12-08 09:30 UTC"));
+        assert_eq!(
+            accept_link(&public_url, &sent.token).as_str(),
+            "https://people.acme.test/app/accept-invitation#token=ofi_secret-token"
+        );
+        for (inviter, workspace) in [("Eve\r\nBcc: x@x.test", "Marketing"), ("Eve", "M\u{0}")] {
+            let error = invitation_message(
+                &from,
+                &InvitationEmail {
+                    job_id,
+                    invitation: &invitation(inviter, workspace),
+                    public_url: &public_url,
+                },
+            )
+            .unwrap_err();
+            assert!(
+                error.can_never_succeed(),
+                "{inviter:?} {workspace:?}: {error}"
+            );
         }
     }
 }

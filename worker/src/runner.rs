@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::config::WorkerConfig;
 use crate::handlers::{self, JobContext};
-use crate::mail::{Mailer, RemovalEmail, removal_message};
+use crate::mail::{InvitationEmail, Mailer, RemovalEmail, invitation_message, removal_message};
 use crate::queue::{Backoff, JobQueue, Storage};
 use crate::{WorkerError, relay};
 use domain::jobs::{Job, OutboxJob};
@@ -155,6 +155,13 @@ async fn run_claimed(
             }
             .map(|()| None)
         }
+        Job::SendInvitationEmail {
+            invitation_id,
+            token_hash,
+            ..
+        } => send_invitation_email(deps, row.id, invitation_id, &token_hash)
+            .await
+            .map(|()| None),
         job => apply_in_transaction(&deps.db, outbox_id, offboarding, &job).await,
     };
     match done {
@@ -165,6 +172,31 @@ async fn run_claimed(
         Ok(Some(outcome)) => Ok(outcome),
         Err(error) => fail(deps, row, &error).await,
     }
+}
+
+/// Makes the invitation's email link and sends it; sends nothing for an invitation that no
+/// longer waits on the job's link.
+async fn send_invitation_email(
+    deps: &Dependencies,
+    job_id: Uuid,
+    invitation_id: Uuid,
+    token_hash: &str,
+) -> Result<(), WorkerError> {
+    let link =
+        handlers::make_invitation_link(&deps.db, invitation_id, token_hash, Utc::now()).await?;
+    let Some(invitation) = link else {
+        tracing::info!(%invitation_id, "invitation resent, revoked, accepted or expired since: no email");
+        return Ok(());
+    };
+    let message = invitation_message(
+        deps.mailer.from(),
+        &InvitationEmail {
+            job_id,
+            invitation: &invitation,
+            public_url: &deps.config.public_url,
+        },
+    )?;
+    deps.mailer.send(job_id, message).await
 }
 
 /// Why a row could not be claimed: the rare path, so it costs a second read.
@@ -232,7 +264,9 @@ async fn apply(
             handlers::reattribute_campaigns(txn, &context, *workspace_id, user_ids, *to_user_id)
                 .await?
         }
-        Job::SendRemovalEmail { .. } => unreachable!("emails are sent outside a transaction"),
+        Job::SendRemovalEmail { .. } | Job::SendInvitationEmail { .. } => {
+            unreachable!("emails are sent outside a transaction")
+        }
     }
     Ok(())
 }

@@ -18,8 +18,8 @@ use crate::access::activity::last_uses;
 use crate::access::{Acting, Permission, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::people::{Page, decode_id_cursor, page_of};
-use crate::security::{TokenKind, new_token};
 use crate::text::{ApiKeyName, CursorText, Reason};
+use domain::tokens::{TokenKind, new_token};
 
 pub struct CreatedApiKey {
     /// Shown once; only its hash is stored.

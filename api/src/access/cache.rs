@@ -15,7 +15,7 @@ use sea_orm::{ConnectionTrait, DbErr, EntityTrait, QuerySelect};
 
 use crate::access::Principal;
 use crate::access::principal::{Verified, verify};
-use crate::security::hash_token;
+use domain::tokens::hash_token;
 
 /// Tokens kept per api process; the least recently used is dropped past this.
 const KEPT_TOKENS: NonZeroUsize = NonZeroUsize::new(10_000).expect("not zero");

@@ -10,7 +10,7 @@ use sea_orm::{
 };
 
 use crate::error::ApiError;
-use crate::security::{TokenKind, hash_token};
+use domain::tokens::{TokenKind, hash_token};
 
 pub use domain::Actor;
 

@@ -15,9 +15,10 @@ use crate::access::principal::live_membership;
 use crate::access::{Acting, Permission, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::people::{Page, decode_id_cursor, page_of};
-use crate::security::{TokenKind, new_token, verify_password};
+use crate::security::verify_password;
 use crate::text::Email;
 use crate::text::{CursorText, WorkspaceSlug};
+use domain::tokens::{TokenKind, new_token};
 
 pub struct SignedIn {
     /// Shown once; only its hash is stored.

@@ -139,6 +139,10 @@ pub enum OffboardingKind {
     RemoveMembers,
     /// `deactivateUser`: `kind` is `deactivate_user`.
     DeactivateUser,
+    /// `inviteMember`'s email: `kind` is `invite_member`.
+    InviteMember,
+    /// `resendInvitation`'s email: `kind` is `resend_invitation`.
+    ResendInvitation,
 }
 
 impl OffboardingKind {
@@ -146,6 +150,8 @@ impl OffboardingKind {
         match self {
             OffboardingKind::RemoveMembers => "remove_members",
             OffboardingKind::DeactivateUser => "deactivate_user",
+            OffboardingKind::InviteMember => "invite_member",
+            OffboardingKind::ResendInvitation => "resend_invitation",
         }
     }
 }
@@ -237,7 +243,8 @@ impl Offboarding {
         self.model.workspace_id.into()
     }
 
-    /// What was done: `remove_members` or `deactivate_user`.
+    /// What was done: `remove_members`, `deactivate_user`, or an invitation's email
+    /// (`invite_member`, `resend_invitation`).
     async fn kind(&self) -> &str {
         &self.model.kind
     }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::error::ApiError;
 use crate::graphql::audit::{AuditEntry, audit_entries};
 use crate::graphql::contacts::ContactDutyHeld;
-use crate::graphql::offboarding::member;
+use crate::graphql::offboarding::{Offboarding, member};
 use crate::graphql::types::{
     ApiKey, Member, RoleValue, StatusValue, User, UserError, payloads, respond,
 };
@@ -220,6 +220,8 @@ pub struct ResendInvitationPayload {
     /// here: null when an idempotent retry answers.
     #[serde(skip)]
     invitation_token: Option<String>,
+    /// The new invitation email's side effect (kind `resend_invitation`).
+    email_delivery: Option<Offboarding>,
     user_errors: Vec<UserError>,
 }
 
@@ -476,6 +478,11 @@ pub struct InviteMemberInput {
     workspace_id: Uuid,
     email: Email,
     role: RoleValue,
+    /// Email the invitation to the person (default true), with a link of its own under
+    /// `PUBLIC_URL`; `emailDelivery` follows it. False when you deliver
+    /// `invitationToken` yourself.
+    #[graphql(default = true)]
+    send_email: bool,
     /// Send the same key again to retry safely: the first answer comes back (without the
     /// invitation's secret, which is never stored), nothing is applied twice.
     #[serde(skip)]
@@ -491,6 +498,9 @@ pub struct InviteMemberPayload {
     #[serde(skip)]
     invitation_token: Option<String>,
     invitation_expires_at: Option<DateTime<Utc>>,
+    /// The invitation email's side effect (kind `invite_member`), to follow as any offboarding;
+    /// null when `sendEmail` was false.
+    email_delivery: Option<Offboarding>,
     user_errors: Vec<UserError>,
 }
 
@@ -565,7 +575,8 @@ pub struct PeopleMutation;
 
 #[Object]
 impl PeopleMutation {
-    /// Invites a person by email. The invited membership takes a seat at once.
+    /// Invites a person by email. The invited membership takes a seat at once, and the
+    /// invitation is emailed with its link (unless `sendEmail` is false).
     async fn invite_member(
         &self,
         ctx: &Context<'_>,
@@ -583,18 +594,28 @@ impl PeopleMutation {
                     email: &input.email,
                     role: input.role.into(),
                     invitation_ttl: ctx.config().invitation_ttl,
+                    send_email: input.send_email,
                 };
                 let invited = invitations::invite_member(txn, acting, request).await?;
-                Ok(Done::answer(InviteMemberPayload {
+                let (email_delivery, outbox_ids) = match invited.email {
+                    Some(email) => (Some(email.offboarding.into()), email.outbox_ids),
+                    None => (None, Vec::new()),
+                };
+                let payload = InviteMemberPayload {
                     invitation_token: Some(invited.token),
                     invitation_expires_at: Some(invited.invitation.expires_at),
+                    email_delivery,
                     member: Some(Member::from(MemberRow {
                         membership: invited.membership,
                         user: invited.user,
                         groups: Vec::new(),
                     })),
                     user_errors: Vec::new(),
-                }))
+                };
+                Ok(Done {
+                    payload,
+                    outbox_ids,
+                })
             },
         )
         .await
@@ -661,7 +682,8 @@ impl PeopleMutation {
     }
 
     /// Sends a pending or expired invitation again with a new link, valid for the invitation
-    /// TTL from now; the old link stops working. Audit entry `invitation_resend`.
+    /// TTL from now, by email and in the answer; the old links stop working. Audit entry
+    /// `invitation_resend`.
     async fn resend_invitation(
         &self,
         ctx: &Context<'_>,
@@ -681,11 +703,15 @@ impl PeopleMutation {
                     ctx.config().invitation_ttl,
                 )
                 .await?;
-                Ok(Done::answer(ResendInvitationPayload {
-                    invitation: Some(resent.invitation.into()),
-                    invitation_token: Some(resent.token),
-                    user_errors: Vec::new(),
-                }))
+                Ok(Done {
+                    payload: ResendInvitationPayload {
+                        invitation: Some(resent.invitation.into()),
+                        invitation_token: Some(resent.token),
+                        email_delivery: Some(resent.email.offboarding.into()),
+                        user_errors: Vec::new(),
+                    },
+                    outbox_ids: resent.email.outbox_ids,
+                })
             },
         )
         .await

@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
+use domain::Job;
 use domain::audit::{self, AuditEvent};
+use domain::db::Writes;
 use entities::{
     MembershipStatus, Role, UserId, UserKind, WorkspaceId, invitation, membership, user,
 };
@@ -21,12 +23,12 @@ use crate::access::sessions::{SignedIn, start_session};
 use crate::access::{Acting, Actor, Permission, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::offboarding::guards::lock_workspace;
+use crate::offboarding::{self, Recorded};
 use crate::people::seats::{lock_organization, take_a_seat};
 use crate::people::{Page, decode_id_cursor, page_of};
-use crate::security::{
-    MIN_PASSWORD_LENGTH, TokenKind, hash_password, hash_token, new_token, verify_password,
-};
+use crate::security::{MIN_PASSWORD_LENGTH, hash_password, verify_password};
 use crate::text::{CursorText, Email, PersonName};
+use domain::tokens::{TokenKind, hash_token, new_token};
 
 pub struct Invited {
     /// The invitation link's secret: shown once, stored only as a hash.
@@ -34,6 +36,8 @@ pub struct Invited {
     pub invitation: invitation::Model,
     pub membership: membership::Model,
     pub user: user::Model,
+    /// The invitation email's job, when one was asked for.
+    pub email: Option<Recorded>,
 }
 
 pub struct InviteRequest<'a> {
@@ -41,6 +45,8 @@ pub struct InviteRequest<'a> {
     pub email: &'a Email,
     pub role: Role,
     pub invitation_ttl: Duration,
+    /// Whether the invitation email goes out (through the outbox, like a removal's email).
+    pub send_email: bool,
 }
 
 /// Invites a person into the workspace: an INVITED membership (which takes a seat) and an
@@ -114,6 +120,7 @@ pub async fn invite_member<C: ConnectionTrait>(
         email: Set(email.to_owned()),
         role: Set(request.role),
         token_hash: Set(token.hash),
+        email_token_hash: Set(None),
         invited_by: Set(Some(principal.user_id)),
         expires_at: Set(now + request.invitation_ttl),
         revoked_at: Set(None),
@@ -136,12 +143,44 @@ pub async fn invite_member<C: ConnectionTrait>(
         now,
     )
     .await?;
+    let email = if request.send_email {
+        Some(write_invitation_email(db, acting, &invitation, "invite_member").await?)
+    } else {
+        None
+    };
     Ok(Invited {
         token: token.token,
         invitation,
         membership,
         user,
+        email,
     })
+}
+
+/// The invitation email, written with the invitation's change: an offboarding row named after
+/// the mutation (`kind`), so the email is followed, retried and audited as any side effect is,
+/// and its one job.
+async fn write_invitation_email<C: ConnectionTrait>(
+    db: &C,
+    acting: Acting<'_>,
+    invitation: &invitation::Model,
+    kind: &str,
+) -> Result<Recorded, ApiError> {
+    let mut writes = Writes::new(db.get_database_backend());
+    let job = Job::SendInvitationEmail {
+        workspace_id: invitation.workspace_id,
+        invitation_id: invitation.id,
+        token_hash: invitation.token_hash.clone(),
+    };
+    let recorded = offboarding::record(
+        &mut writes,
+        acting,
+        invitation.workspace_id,
+        kind,
+        vec![job],
+    );
+    writes.execute(db).await?;
+    Ok(recorded)
 }
 
 /// Someone already known may be invited unless they are a system principal, already here, or
@@ -217,7 +256,11 @@ pub async fn accept_invitation<C: ConnectionTrait>(
         return Err(invalid_invitation("This is not an invitation token."));
     }
     let Some(invitation) = invitation::Entity::find()
-        .filter(invitation::Column::TokenHash.eq(hash_token(&request.token)))
+        .filter(
+            Condition::any()
+                .add(invitation::Column::TokenHash.eq(hash_token(&request.token)))
+                .add(invitation::Column::EmailTokenHash.eq(hash_token(&request.token))),
+        )
         .one(db)
         .await?
     else {
@@ -516,10 +559,13 @@ pub struct Resent {
     /// The new link's secret: shown once, stored only as a hash. The old one stops working.
     pub token: String,
     pub invitation: invitation::Model,
+    /// The new invitation email's job.
+    pub email: Recorded,
 }
 
-/// Sends a pending or expired invitation again: a new token (the old link stops working) valid
-/// for another `invitation_ttl`. Audit entry `invitation_resend`.
+/// Sends a pending or expired invitation again: a new token (the old links, the caller's and the
+/// earlier email's, stop working) valid for another `invitation_ttl`, and a new email with a
+/// link of its own. Audit entry `invitation_resend`.
 pub async fn resend_invitation<C: ConnectionTrait>(
     db: &C,
     acting: Acting<'_>,
@@ -536,6 +582,7 @@ pub async fn resend_invitation<C: ConnectionTrait>(
     let token = new_token(TokenKind::Invitation);
     let mut renewed: invitation::ActiveModel = invitation.into();
     renewed.token_hash = Set(token.hash);
+    renewed.email_token_hash = Set(None);
     renewed.expires_at = Set(now + invitation_ttl);
     let invitation = renewed.update(db).await?;
     audit::record(
@@ -552,8 +599,10 @@ pub async fn resend_invitation<C: ConnectionTrait>(
         now,
     )
     .await?;
+    let email = write_invitation_email(db, acting, &invitation, "resend_invitation").await?;
     Ok(Resent {
         token: token.token,
         invitation,
+        email,
     })
 }

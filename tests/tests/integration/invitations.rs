@@ -648,3 +648,229 @@ async fn the_open_invitations_a_removed_person_sent_go_with_them(app: TestApp) {
     let refused = accept(&app, &tokens[0], Some("Friend"), "a-long-password").await;
     assert_eq!(user_error_codes(&refused), ["INVITATION_INVALID"]);
 }
+
+const INVITE_BY_EMAIL: &str = "mutation($input: InviteMemberInput!) { inviteMember(input: $input) {
+  invitationToken emailDelivery { id kind } userErrors { code } } }";
+
+/// Invites `email` as the owner, with or without the email; returns the payload.
+async fn invite_by_email(app: &TestApp, email: &str, send_email: Option<bool>) -> Answer {
+    let mut input =
+        json!({ "workspaceId": app.demo.workspace_id, "email": email, "role": "MEMBER" });
+    if let Some(send_email) = send_email {
+        input["sendEmail"] = json!(send_email);
+    }
+    let answer = app
+        .graphql(
+            Some(app.owner_token()),
+            INVITE_BY_EMAIL,
+            json!({ "input": input }),
+        )
+        .await;
+    let payload = data(&answer)["inviteMember"].clone();
+    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    payload
+}
+
+/// Waits for an invitation email's side effect to finish and returns the email, raw.
+async fn delivered_invitation(app: &TestApp, email_delivery: &Answer) -> String {
+    let id = email_delivery["id"].as_str().unwrap();
+    let done = app
+        .wait_until_succeeded(id, std::time::Duration::from_secs(30))
+        .await;
+    let jobs = done["jobs"].items();
+    assert_eq!(jobs.len(), 1, "{done}");
+    assert_eq!(jobs[0]["kind"], "send_invitation_email");
+    let job_id = jobs[0]["id"].as_str().unwrap().parse().unwrap();
+    app.sent_email(job_id)
+        .unwrap_or_else(|| panic!("the invitation email of {id} was delivered"))
+}
+
+/// The accept link a raw email carries (its text part, quoted-printable or not).
+fn accept_link_in(raw: &str) -> String {
+    let text = raw.replace("=\r\n", "").replace("=3D", "=");
+    let at = text
+        .find("accept-invitation#token=")
+        .unwrap_or_else(|| panic!("an accept link in {raw}"));
+    let start = text[..at].rfind("http").expect("the link is absolute");
+    let end = text[at..]
+        .find(|c: char| c.is_whitespace() || c == '"' || c == '<')
+        .map_or(text.len(), |length| at + length);
+    text[start..end].to_owned()
+}
+
+fn token_of(link: &str) -> &str {
+    link.split_once("#token=")
+        .expect("a token in the fragment")
+        .1
+}
+
+backend_tests! {
+    the_invitation_email_carries_a_link_of_its_own_under_the_public_url,
+    a_resent_invitation_is_emailed_again_and_the_earlier_email_stops_working,
+    an_invitation_without_email_writes_no_job,
+    no_email_goes_out_for_an_invitation_that_no_longer_waits_on_its_link,
+}
+
+async fn the_invitation_email_carries_a_link_of_its_own_under_the_public_url(app: TestApp) {
+    let payload = invite_by_email(&app, "mailed@example.com", None).await;
+    assert_eq!(payload["emailDelivery"]["kind"], "invite_member");
+    let caller_token = payload["invitationToken"].as_str().unwrap().to_owned();
+    let raw = delivered_invitation(&app, &payload["emailDelivery"]).await;
+    assert!(raw.contains("mailed@example.com"), "{raw}");
+    assert!(
+        raw.contains("Marketing") && raw.contains("as member"),
+        "{raw}"
+    );
+
+    let link = accept_link_in(&raw);
+    let public_url = app.config.worker.public_url.as_str();
+    assert_eq!(
+        link,
+        format!("{public_url}accept-invitation#token={}", token_of(&link))
+    );
+    let emailed = token_of(&link).to_owned();
+    assert_ne!(emailed, caller_token, "the email's link is its own");
+
+    // Only its hash is stored: not in the invitation, not in the outbox.
+    let stored = invitation::Entity::find_by_id(invitation_id(&app, "mailed@example.com").await)
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.email_token_hash.as_deref(),
+        Some(domain::tokens::hash_token(&emailed).as_str())
+    );
+    let payloads: Vec<serde_json::Value> = entities::outbox::Entity::find()
+        .all(app.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| row.payload)
+        .collect();
+    assert!(
+        payloads
+            .iter()
+            .all(|payload| !payload.to_string().contains(&emailed[4..])),
+        "{payloads:?}"
+    );
+
+    // An operator finds the email among the workspace's side effects by its kind.
+    let listed = app
+        .graphql(
+            Some(app.owner_token()),
+            "query($ws: UUID!) { offboardings(workspaceId: $ws, filter: { kind: INVITE_MEMBER }) { nodes { id status } } }",
+            json!({ "ws": app.demo.workspace_id }),
+        )
+        .await;
+    assert_eq!(
+        data(&listed)["offboardings"]["nodes"],
+        json!([{ "id": payload["emailDelivery"]["id"], "status": "SUCCEEDED" }])
+    );
+
+    let joined = accept(&app, &emailed, Some("Mailed"), "a-long-password").await;
+    assert_eq!(user_error_codes(&joined), Vec::<&str>::new());
+    let viewer = app
+        .graphql(joined["token"].as_str(), VIEWER, json!({}))
+        .await;
+    assert_eq!(
+        data(&viewer)["viewer"]["user"]["email"],
+        "mailed@example.com"
+    );
+    let again = accept(&app, &caller_token, Some("Mailed"), "a-long-password").await;
+    assert_eq!(
+        user_error_codes(&again),
+        ["INVITATION_INVALID"],
+        "accepted through either link, the invitation is used"
+    );
+}
+
+async fn a_resent_invitation_is_emailed_again_and_the_earlier_email_stops_working(app: TestApp) {
+    let payload = invite_by_email(&app, "twice@example.com", None).await;
+    let first = token_of(&accept_link_in(
+        &delivered_invitation(&app, &payload["emailDelivery"]).await,
+    ))
+    .to_owned();
+    let id = invitation_id(&app, "twice@example.com").await;
+    let resent = app
+        .graphql(
+            Some(app.owner_token()),
+            "mutation($input: InvitationActionInput!) { resendInvitation(input: $input) {
+                invitationToken emailDelivery { id kind } userErrors { code } } }",
+            json!({ "input": { "invitationId": id } }),
+        )
+        .await;
+    let resent = &data(&resent)["resendInvitation"];
+    assert_eq!(resent["emailDelivery"]["kind"], "resend_invitation");
+    let second = token_of(&accept_link_in(
+        &delivered_invitation(&app, &resent["emailDelivery"]).await,
+    ))
+    .to_owned();
+    assert_ne!(first, second);
+
+    let refused = accept(&app, &first, Some("Twice"), "a-long-password").await;
+    assert_eq!(user_error_codes(&refused), ["INVITATION_INVALID"]);
+    let joined = accept(&app, &second, Some("Twice"), "a-long-password").await;
+    assert_eq!(user_error_codes(&joined), Vec::<&str>::new());
+}
+
+async fn an_invitation_without_email_writes_no_job(app: TestApp) {
+    let payload = invite_by_email(&app, "quiet@example.com", Some(false)).await;
+    assert_eq!(payload["emailDelivery"], Value::Null);
+    assert!(payload["invitationToken"].as_str().is_some());
+    let jobs = entities::outbox::Entity::find()
+        .filter(entities::outbox::Column::Kind.eq("send_invitation_email"))
+        .count(app.db())
+        .await
+        .unwrap();
+    assert_eq!(jobs, 0);
+}
+
+/// The link is made as the email goes out, for the invitation's link of the moment the job was
+/// written: a job for a link since replaced, or an invitation revoked, sends nothing; a retried
+/// send replaces the earlier email's link.
+async fn no_email_goes_out_for_an_invitation_that_no_longer_waits_on_its_link(app: TestApp) {
+    invite_by_email(&app, "later@example.com", Some(false)).await;
+    let id = invitation_id(&app, "later@example.com").await;
+    let stored = invitation::Entity::find_by_id(id)
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    let now = Utc::now();
+    let db = app.db();
+    let make = |hash: String| async move {
+        worker::handlers::make_invitation_link(db, id, &hash, now)
+            .await
+            .unwrap()
+    };
+    assert!(make("a-replaced-link".into()).await.is_none());
+
+    let first = make(stored.token_hash.clone())
+        .await
+        .expect("a link to send");
+    let retried = make(stored.token_hash.clone())
+        .await
+        .expect("a link to send");
+    assert_eq!(retried.email, "later@example.com");
+    assert_eq!(retried.workspace_name, "Marketing");
+    let refused = accept(&app, &first.token, Some("Later"), "a-long-password").await;
+    assert_eq!(
+        user_error_codes(&refused),
+        ["INVITATION_INVALID"],
+        "a retried send's link replaces the earlier one"
+    );
+
+    let revoked = act(
+        &app,
+        app.owner_token(),
+        REVOKE_INVITATION,
+        "revokeInvitation",
+        id,
+    )
+    .await;
+    assert_eq!(user_error_codes(&revoked), Vec::<&str>::new());
+    assert!(make(stored.token_hash.clone()).await.is_none());
+    let refused = accept(&app, &retried.token, Some("Later"), "a-long-password").await;
+    assert_eq!(user_error_codes(&refused), ["INVITATION_INVALID"]);
+}
