@@ -13,6 +13,7 @@ pub mod idempotency;
 pub mod metrics;
 pub mod offboarding;
 pub mod people;
+pub mod people_page;
 pub mod security;
 pub mod startup;
 pub mod text;

@@ -35,6 +35,7 @@ use crate::graphql::http::{ReadOnly, is_introspection_only};
 use crate::graphql::{
     AppSchema, Reader, RequestContext, SocketToken, build_introspection_schema, build_schema,
 };
+use crate::people_page;
 use worker::JobQueue;
 use worker::mail::Mailer;
 use worker::runner::{self, Dependencies, WorkerHandle};
@@ -176,6 +177,13 @@ impl Application {
             "GraphQL API listening on http://{host}:{}/graphql",
             self.port
         );
+        text.push_str(&format!(
+            "\nPeople page: open http://{host}:{}/ in a browser",
+            self.port
+        ));
+        if self.demo.is_some() {
+            text.push_str(" (workspace acme-marketing, olivia.owner@acme.test)");
+        }
         if self.config.graphiql {
             text.push_str(&format!(
                 "\nGraphiQL: open http://{host}:{}/graphql in a browser",
@@ -226,7 +234,10 @@ fn router(state: AppState) -> Router {
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz));
+        .route("/readyz", get(readyz))
+        .route("/", get(people_page::page))
+        .route("/accept-invitation", get(people_page::page))
+        .route("/people/{file}", get(people_page::asset));
     if state.graphiql.is_some() {
         router = router.route("/graphiql/{file}", get(graphiql::asset));
     }

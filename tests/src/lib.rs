@@ -8,6 +8,7 @@
 //! ignored, so cargo's summary counts them.
 
 pub mod answer;
+pub mod browser;
 pub mod smtp_sink;
 
 pub use answer::Answer;
@@ -19,7 +20,8 @@ use std::time::Duration;
 
 use api::Application;
 pub use api::Config;
-use api::demo::{DEMO_PASSWORD, DemoAccess};
+pub use api::demo::DEMO_PASSWORD;
+use api::demo::DemoAccess;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
 use worker::config::{MailTransport, QueueBackend, SmtpTls};
@@ -299,6 +301,19 @@ pub fn error_code(answer: &Answer) -> &str {
         .unwrap_or_else(|| panic!("expected an error with a code: {answer}"))
 }
 
+/// The accept link a raw email carries (its text part, quoted-printable or not).
+pub fn accept_link_in(raw: &str) -> String {
+    let text = raw.replace("=\r\n", "").replace("=3D", "=");
+    let at = text
+        .find("accept-invitation#token=")
+        .unwrap_or_else(|| panic!("an accept link in {raw}"));
+    let start = text[..at].rfind("http").expect("the link is absolute");
+    let end = text[at..]
+        .find(|c: char| c.is_whitespace() || c == '"' || c == '<')
+        .map_or(text.len(), |length| at + length);
+    text[start..end].to_owned()
+}
+
 /// The codes of a payload's `userErrors`.
 pub fn user_error_codes(payload: &Answer) -> Vec<&str> {
     payload["userErrors"]
@@ -324,6 +339,21 @@ impl TestApp {
             copies.len()
         );
         copies.pop()
+    }
+
+    /// Waits for an offboarding with one job, an email, to succeed; returns the job's kind and
+    /// the email, raw.
+    pub async fn delivered_email(&self, offboarding_id: &str) -> (String, String) {
+        let done = self
+            .wait_until_succeeded(offboarding_id, Duration::from_secs(30))
+            .await;
+        let jobs = done["jobs"].items();
+        assert_eq!(jobs.len(), 1, "{done}");
+        let job_id = jobs[0]["id"].as_str().unwrap().parse().unwrap();
+        let email = self
+            .sent_email(job_id)
+            .unwrap_or_else(|| panic!("the email of {offboarding_id} was delivered"));
+        (jobs[0]["kind"].as_str().unwrap().to_owned(), email)
     }
 
     /// Every copy of a job's email that was delivered. Over SMTP with TLS configured (as the

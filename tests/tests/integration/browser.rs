@@ -1,37 +1,13 @@
 //! In a real browser (Debian's Chromium, driven by `tests/browser/check.mjs` through
 //! playwright-core): GraphiQL works on first open with no request to another host, and a SPA on
-//! a second origin can call the API only if that origin is allowed. `.ci/run` installs Chromium
-//! and the script's packages; without them the test fails, saying what to install, unless the
-//! suite was built with `OFFBOARDING_TESTS=no-browser`.
-
-use std::path::{Path, PathBuf};
+//! a second origin can call the API only if that origin is allowed. The People page's own walk
+//! is `worker/tests/people_page.rs`, beside the worker binary it runs on PostgreSQL.
 
 use serde_json::json;
 use tests::{Answer, Backend, data};
 
 use crate::flows::people;
 use crate::support::give_all_contacts_to_the_owner;
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-/// The browser tools, or why they're missing.
-fn browser_tools() -> Result<PathBuf, String> {
-    let script_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("browser");
-    if !Path::new(CHROMIUM).exists() {
-        return Err(format!("Chromium at {CHROMIUM} (apt-get install chromium)"));
-    }
-    if !script_dir.join("node_modules/playwright-core").exists() {
-        return Err("playwright-core in tests/browser (npm ci --prefix tests/browser)".into());
-    }
-    if std::process::Command::new("node")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        return Err("Node.js (node on the PATH)".into());
-    }
-    Ok(script_dir)
-}
 
 /// Serves a blank `/page.html`, so a page can run on an origin of its own.
 async fn second_origin() -> u16 {
@@ -50,11 +26,6 @@ async fn second_origin() -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(offboarding_no_browser, ignore = "OFFBOARDING_TESTS=no-browser")]
 async fn graphiql_and_a_spa_on_another_origin_work_in_a_real_browser() {
-    let script_dir = browser_tools().unwrap_or_else(|missing| {
-        panic!(
-            "the browser test needs {missing}; or build the suite with OFFBOARDING_TESTS=no-browser"
-        )
-    });
     let port = second_origin().await;
     // The same server under two names is two origins: only the first is allowed.
     let allowed = format!("http://127.0.0.1:{port}");
@@ -67,7 +38,6 @@ async fn graphiql_and_a_spa_on_another_origin_work_in_a_real_browser() {
     give_all_contacts_to_the_owner(&app).await;
     let mia = people(&app, &["mia.member@acme.test"]).await[0];
     let settings = json!({
-        "chromium": CHROMIUM,
         "api": app.address,
         "token": app.owner_token(),
         "workspaceId": app.demo.workspace_id,
@@ -75,26 +45,7 @@ async fn graphiql_and_a_spa_on_another_origin_work_in_a_real_browser() {
         "allowedOrigin": allowed,
         "otherOrigin": other,
     });
-    // The API runs on this runtime meanwhile: wait for the browser on a blocking thread.
-    let script = script_dir.join("check.mjs");
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node")
-            .arg(script)
-            .arg(settings.to_string())
-            .current_dir(script_dir)
-            .output()
-    })
-    .await
-    .unwrap()
-    .expect("node runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "the browser script failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let seen: Answer = serde_json::from_str(stdout.lines().last().unwrap_or_default())
-        .unwrap_or_else(|_| panic!("the script's answer: {stdout}"));
+    let seen = tests::browser::run("check.mjs", settings).await;
     graphiql_worked(&seen["graphiql"], &app.address);
     the_spa_worked_from_the_allowed_origin_only(&seen);
     // GraphiQL follows the removal over its WebSocket (same origin, allowed by the page's CSP).

@@ -151,6 +151,74 @@ async fn graphiql_is_served_from_the_binary_under_a_content_security_policy() {
     assert_eq!(asset.status(), 404);
 }
 
+/// The People page: one HTML page at `/` and at `/accept-invitation` (where invitation emails
+/// link), its modules under `/people/`, all from the binary, under a policy that allows this
+/// origin only and no inline code; first load well under 300 KB.
+#[tokio::test]
+async fn the_people_page_is_served_from_the_binary_under_a_content_security_policy() {
+    let app = sqlite().await;
+    let mut first_load = 0;
+    for path in ["/", "/accept-invitation"] {
+        let page = app
+            .client
+            .get(format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 200, "{path}");
+        let headers = page.headers().clone();
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("default-src 'none'")
+                && csp.contains("script-src 'self'")
+                && csp.contains("connect-src 'self'")
+                && !csp.contains("unsafe-inline"),
+            "{csp}"
+        );
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
+        let html = page.text().await.unwrap();
+        assert!(html.contains("/people/app.js") && !html.contains("https://"));
+        first_load = html.len();
+    }
+    for (asset, kind) in [
+        ("app.js", "text/javascript"),
+        ("api.js", "text/javascript"),
+        ("ui.js", "text/javascript"),
+        ("people.js", "text/javascript"),
+        ("removal.js", "text/javascript"),
+        ("history.js", "text/javascript"),
+        ("app.css", "text/css"),
+    ] {
+        let response = app
+            .client
+            .get(format!("{}/people/{asset}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{asset}");
+        let content_type = response.headers()["content-type"].to_str().unwrap();
+        assert!(content_type.starts_with(kind), "{asset}: {content_type}");
+        let body = response.bytes().await.unwrap();
+        assert!(!body.is_empty());
+        assert!(
+            !String::from_utf8_lossy(&body).contains("https://"),
+            "{asset} loads nothing from another host"
+        );
+        first_load += body.len();
+    }
+    assert!(
+        first_load < 300_000,
+        "the first load, uncompressed, is {first_load} bytes"
+    );
+    let missing = app
+        .client
+        .get(format!("{}/people/../Cargo.toml", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+}
+
 #[tokio::test]
 async fn get_runs_queries_but_never_mutations() {
     let app = sqlite().await;

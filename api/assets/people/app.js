@@ -1,0 +1,199 @@
+// The People page: signs in, then shows the workspace's people, the recently removed and the
+// audit log. Every view reaches the service through api.js; a token the service no longer
+// accepts (signed out elsewhere, or this person's access removed) brings back the sign-in form.
+
+import { gql, session, Unauthenticated } from "./api.js";
+import { announce, busy, errorBox, field, h, replace } from "./ui.js";
+import { peopleView } from "./people.js";
+import { auditView, removedView } from "./history.js";
+
+const root = document.getElementById("app");
+
+const VIEWER = `{ viewer { role permissions user { id name email }
+  workspace { id name slug organizationId } } }`;
+
+/// What every view needs: who is signed in, where, and what they may do; and `fail`, the one
+/// way a view reports an error it can't show itself.
+function context(viewer) {
+  return {
+    viewer,
+    workspaceId: viewer.workspace.id,
+    organizationId: viewer.workspace.organizationId,
+    userId: viewer.user.id,
+    can: (permission) => viewer.permissions.includes(permission),
+    fail: (error) => {
+      if (error instanceof Unauthenticated) {
+        signInView("Your session has ended: you were signed out, or your access to this workspace changed. Sign in again.");
+        return true;
+      }
+      return false;
+    },
+  };
+}
+
+async function start() {
+  if (location.pathname === "/accept-invitation") {
+    acceptView(new URLSearchParams(location.hash.slice(1)).get("token"));
+    return;
+  }
+  if (!session.token) {
+    signInView();
+    return;
+  }
+  replace(root, h("p", { class: "loading" }, "Loading…"));
+  try {
+    const { viewer } = await gql(VIEWER);
+    shell(context(viewer));
+  } catch (error) {
+    if (error instanceof Unauthenticated) signInView();
+    else replace(root, errorBox(error.message), h("button", { onclick: start }, "Try again"));
+  }
+}
+
+function signInView(notice) {
+  const previous = JSON.parse(localStorage.getItem("offboarding.workspace") || "null");
+  const workspace = h("input", { name: "workspace", required: true, autocomplete: "organization", value: previous || "" });
+  const email = h("input", { name: "email", type: "email", required: true, autocomplete: "username" });
+  const password = h("input", { name: "password", type: "password", required: true, autocomplete: "current-password" });
+  const submit = h("button", { class: "primary", type: "submit" }, "Sign in");
+  const problems = h("div", { "aria-live": "assertive" });
+  const form = h(
+    "form",
+    {
+      class: "card sign-in",
+      "aria-labelledby": "sign-in-title",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        replace(problems);
+        await busy(submit, async () => {
+          try {
+            const { signIn } = await gql(
+              `mutation($input: SignInInput!) { signIn(input: $input) { token userErrors { code message field } } }`,
+              { input: { workspaceSlug: workspace.value.trim(), email: email.value, password: password.value } },
+            );
+            if (signIn.userErrors.length > 0) {
+              replace(problems, errorBox(signIn.userErrors.map((error) => error.message)));
+              password.select();
+              return;
+            }
+            session.token = signIn.token;
+            localStorage.setItem("offboarding.workspace", JSON.stringify(workspace.value.trim()));
+            history.replaceState(null, "", "/");
+            await start();
+          } catch (error) {
+            replace(problems, errorBox(error.message));
+          }
+        });
+      },
+    },
+    h("h1", { id: "sign-in-title" }, "Sign in"),
+    notice ? h("p", { class: "notice", role: "status" }, notice) : null,
+    field("Workspace", workspace, "Its short name, as in acme-marketing."),
+    field("Email", email),
+    field("Password", password),
+    problems,
+    submit,
+  );
+  replace(root, h("main", { class: "centered" }, form));
+  (workspace.value ? email : workspace).focus();
+}
+
+function acceptView(token) {
+  const name = h("input", { name: "name", autocomplete: "name" });
+  const password = h("input", { name: "password", type: "password", required: true, autocomplete: "new-password" });
+  const submit = h("button", { class: "primary", type: "submit" }, "Join the workspace");
+  const problems = h("div", { "aria-live": "assertive" });
+  const form = h(
+    "form",
+    {
+      class: "card sign-in",
+      "aria-labelledby": "accept-title",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        replace(problems);
+        await busy(submit, async () => {
+          try {
+            const { acceptInvitation } = await gql(
+              `mutation($input: AcceptInvitationInput!) { acceptInvitation(input: $input) { token userErrors { code message field } } }`,
+              { input: { token, name: name.value.trim() || null, password: password.value } },
+            );
+            if (acceptInvitation.userErrors.length > 0) {
+              replace(problems, errorBox(acceptInvitation.userErrors.map((error) => error.message)));
+              return;
+            }
+            session.token = acceptInvitation.token;
+            history.replaceState(null, "", "/");
+            await start();
+          } catch (error) {
+            replace(problems, errorBox(error.message));
+          }
+        });
+      },
+    },
+    h("h1", { id: "accept-title" }, "Accept your invitation"),
+    token
+      ? h("p", {}, "Choose your name and a password (at least 8 characters). If you already have an account, enter its password.")
+      : errorBox("This link has no invitation in it: open the link from your invitation email again."),
+    field("Your name", name),
+    field("Password", password),
+    problems,
+    submit,
+  );
+  submit.disabled = !token;
+  replace(root, h("main", { class: "centered" }, form));
+  name.focus();
+}
+
+function shell(app) {
+  const { viewer } = app;
+  const views = [
+    { id: "people", label: "People", show: () => peopleView(app) },
+    app.can("USER_MANAGEMENT") ? { id: "removed", label: "Recently removed", show: () => removedView(app) } : null,
+    app.can("USER_MANAGEMENT") ? { id: "audit", label: "Audit log", show: () => auditView(app) } : null,
+  ].filter(Boolean);
+  const content = h("main", { id: "content", tabindex: "-1" });
+  const tabs = views.map((view) =>
+    h("a", { href: `#${view.id}`, "data-view": view.id }, view.label),
+  );
+  const signOut = h("button", { type: "button", onclick: async () => {
+    await busy(signOut, async () => {
+      try {
+        await gql(`mutation { signOut { signedOut } }`);
+      } catch {
+        // Signed out already, or unreachable: the token is forgotten either way.
+      }
+      session.clear();
+      signInView("You are signed out.");
+    });
+  } }, "Sign out");
+  replace(
+    root,
+    h("a", { class: "skip", href: "#content" }, "Skip to content"),
+    h(
+      "header",
+      { class: "top" },
+      h("div", { class: "brand" }, h("strong", {}, viewer.workspace.name), " · People"),
+      h("nav", { "aria-label": "Sections" }, tabs),
+      h("div", { class: "who" }, h("span", {}, `${viewer.user.name} (${viewer.role.toLowerCase()})`), signOut),
+    ),
+    content,
+    h("p", { id: "status", class: "visually-hidden", role: "status", "aria-live": "polite" }),
+  );
+  const show = () => {
+    const id = location.hash.slice(1);
+    const view = views.find((candidate) => candidate.id === id) || views[0];
+    for (const tab of tabs) {
+      if (tab.dataset.view === view.id) tab.setAttribute("aria-current", "page");
+      else tab.removeAttribute("aria-current");
+    }
+    replace(content);
+    view.show().catch((error) => {
+      if (!app.fail(error)) replace(content, errorBox(error.message));
+    });
+    announce(`${view.label}`);
+  };
+  window.onhashchange = show;
+  show();
+}
+
+start();

@@ -1,0 +1,279 @@
+// The People list: members with their role, status and groups, searched as you type, filtered
+// by status (or with the deactivated hidden), a page at a time, with the organization's seat
+// usage; and the actions on them: remove (one or several), deactivate, reactivate, transfer
+// ownership.
+
+import { gql, idempotencyKey } from "./api.js";
+import {
+  announce, busy, debounce, errorBox, field, h, openDialog, replace, roleLabel, statusBadge,
+} from "./ui.js";
+import { openDeactivation, openRemoval } from "./removal.js";
+
+const PAGE_SIZE = 20;
+
+const MEMBERS = `query($ws: UUID!, $filter: MemberFilterInput, $first: Int, $after: String) {
+  members(workspaceId: $ws, filter: $filter, first: $first, after: $after) {
+    totalCount totalCountIsExact
+    pageInfo { hasNextPage endCursor }
+    nodes { id role status user { id name email } groups { id name } } } }`;
+
+const SEATS = `query($org: UUID!) { seatUsage(organizationId: $org) { used limit available } }`;
+
+export async function peopleView(app) {
+  const content = document.getElementById("content");
+  const manage = app.can("USER_MANAGEMENT");
+  const state = { search: "", status: "", hideDeactivated: false, cursors: [null], page: 0, selected: new Map() };
+
+  const seats = h("p", { class: "seats", "aria-live": "polite" });
+  const search = h("input", { type: "search", name: "search", placeholder: "Name or email", autocomplete: "off" });
+  const status = h(
+    "select",
+    { name: "status" },
+    h("option", { value: "" }, "All statuses"),
+    h("option", { value: "ACTIVE" }, "Active"),
+    h("option", { value: "INVITED" }, "Invited"),
+    h("option", { value: "DEACTIVATED" }, "Deactivated"),
+  );
+  const hide = h("input", { type: "checkbox", name: "hideDeactivated", id: "hide-deactivated" });
+  const removeSelected = h("button", { type: "button", class: "danger", disabled: true }, "Remove selected");
+  const list = h("div", { class: "list", "aria-live": "polite", "aria-busy": "true" });
+  const pager = h("nav", { class: "pager", "aria-label": "Pages" });
+  const problems = h("div");
+
+  replace(
+    content,
+    h("div", { class: "title-row" }, h("h1", {}, "People"), seats),
+    h(
+      "div",
+      { class: "filters", role: "search" },
+      field("Search", search),
+      field("Status", status),
+      h("div", { class: "check" }, hide, h("label", { for: "hide-deactivated" }, "Hide deactivated")),
+      manage ? removeSelected : null,
+    ),
+    problems,
+    list,
+    pager,
+  );
+
+  // Seat usage is the organization's business: shown to those who manage members.
+  const refreshSeats = async () => {
+    if (!manage) return;
+    const { seatUsage } = await gql(SEATS, { org: app.organizationId });
+    seats.textContent = seatUsage.limit === null
+      ? `${seatUsage.used} seats used (no limit)`
+      : `${seatUsage.used} of ${seatUsage.limit} seats used`;
+  };
+
+  const filter = () => {
+    const statuses = state.status
+      ? [state.status]
+      : state.hideDeactivated ? ["ACTIVE", "INVITED"] : null;
+    return { search: state.search || null, statuses };
+  };
+
+  const updateSelection = () => {
+    removeSelected.disabled = state.selected.size === 0;
+    removeSelected.textContent = state.selected.size > 1
+      ? `Remove ${state.selected.size} selected`
+      : "Remove selected";
+  };
+
+  let loading = 0;
+  const load = async () => {
+    const mine = ++loading;
+    list.setAttribute("aria-busy", "true");
+    replace(problems);
+    try {
+      const [{ members }] = await Promise.all([
+        gql(MEMBERS, { ws: app.workspaceId, filter: filter(), first: PAGE_SIZE, after: state.cursors[state.page] }),
+        refreshSeats(),
+      ]);
+      if (mine !== loading) return;
+      render(members);
+    } catch (error) {
+      if (!app.fail(error)) replace(problems, errorBox(error.message));
+    } finally {
+      if (mine === loading) list.setAttribute("aria-busy", "false");
+    }
+  };
+
+  const reload = () => {
+    state.selected.clear();
+    updateSelection();
+    return load();
+  };
+
+  const render = (members) => {
+    if (members.nodes.length === 0) {
+      replace(list, h("p", { class: "empty" }, state.search ? `Nobody matches “${state.search}”.` : "Nobody here with these filters."));
+    } else {
+      replace(
+        list,
+        h(
+          "table",
+          { class: "people" },
+          h("caption", { class: "visually-hidden" }, "Members of the workspace"),
+          h(
+            "thead",
+            {},
+            h(
+              "tr",
+              {},
+              manage ? h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Select")) : null,
+              h("th", { scope: "col" }, "Name"),
+              h("th", { scope: "col" }, "Role"),
+              h("th", { scope: "col" }, "Status"),
+              h("th", { scope: "col" }, "Groups"),
+              manage ? h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")) : null,
+            ),
+          ),
+          h("tbody", {}, members.nodes.map((member) => row(member))),
+        ),
+      );
+    }
+    const first = state.page * PAGE_SIZE + 1;
+    const last = state.page * PAGE_SIZE + members.nodes.length;
+    const total = `${members.totalCount}${members.totalCountIsExact ? "" : "+"}`;
+    state.cursors[state.page + 1] = members.pageInfo.endCursor;
+    replace(
+      pager,
+      h("button", { type: "button", disabled: state.page === 0, onclick: () => { state.page -= 1; reload(); } }, "Previous"),
+      h("span", {}, members.nodes.length ? `${first}–${last} of ${total}` : `0 of ${total}`),
+      h("button", { type: "button", disabled: !members.pageInfo.hasNextPage, onclick: () => { state.page += 1; reload(); } }, "Next"),
+    );
+    announce(`${members.totalCount} people`);
+  };
+
+  const row = (member) => {
+    const self = member.user.id === app.userId;
+    const select = h("input", {
+      type: "checkbox",
+      "aria-label": `Select ${member.user.name}`,
+      checked: state.selected.has(member.user.id),
+      disabled: self,
+      onchange: (event) => {
+        if (event.target.checked) state.selected.set(member.user.id, member);
+        else state.selected.delete(member.user.id);
+        updateSelection();
+      },
+    });
+    return h(
+      "tr",
+      { "data-email": member.user.email },
+      manage ? h("td", { class: "select" }, select) : null,
+      h("td", { class: "name" }, h("strong", {}, member.user.name), h("span", { class: "email" }, member.user.email)),
+      h("td", { "data-label": "Role" }, roleLabel(member.role)),
+      h("td", { "data-label": "Status" }, statusBadge(member.status)),
+      h("td", { "data-label": "Groups" }, member.groups.map((group) => group.name).join(", ") || "—"),
+      manage ? h("td", { class: "actions" }, self ? null : h("div", { class: "row-actions" }, actions(member))) : null,
+    );
+  };
+
+  const actions = (member) => {
+    const name = member.user.name;
+    const buttons = [
+      h("button", { type: "button", class: "danger", "aria-label": `Remove ${name}`, onclick: () => openRemoval(app, [member], reload) }, "Remove"),
+    ];
+    if (member.status === "ACTIVE") {
+      buttons.push(h("button", { type: "button", "aria-label": `Deactivate ${name}`, onclick: () => openDeactivation(app, member, reload) }, "Deactivate"));
+    }
+    if (member.status === "DEACTIVATED") {
+      buttons.push(h("button", { type: "button", "aria-label": `Reactivate ${name}`, onclick: () => openReactivation(app, member, reload) }, "Reactivate"));
+    }
+    if (member.status === "ACTIVE" && app.viewer.role === "OWNER" && member.role !== "OWNER") {
+      buttons.push(h("button", { type: "button", "aria-label": `Transfer ownership to ${name}`, onclick: () => openTransfer(app, member, reload) }, "Make owner"));
+    }
+    return buttons;
+  };
+
+  search.addEventListener("input", debounce(() => {
+    state.search = search.value.trim();
+    state.page = 0;
+    reload();
+  }, 250));
+  status.addEventListener("change", () => {
+    state.status = status.value;
+    state.page = 0;
+    reload();
+  });
+  hide.addEventListener("change", () => {
+    state.hideDeactivated = hide.checked;
+    state.page = 0;
+    reload();
+  });
+  removeSelected.addEventListener("click", () => openRemoval(app, [...state.selected.values()], reload));
+
+  await load();
+}
+
+function openReactivation(app, member, done) {
+  openDialog(`Reactivate ${member.user.name}?`, (close) => {
+    const problems = h("div");
+    const confirm = h("button", { type: "button", class: "primary" }, "Reactivate");
+    confirm.addEventListener("click", () => busy(confirm, async () => {
+      replace(problems);
+      try {
+        const { reactivateUser } = await gql(
+          `mutation($input: ReactivateUserInput!) { reactivateUser(input: $input) { member { status } userErrors { code message } } }`,
+          { input: { workspaceId: app.workspaceId, userId: member.user.id, idempotencyKey: idempotencyKey() } },
+        );
+        if (reactivateUser.userErrors.length) {
+          replace(problems, errorBox(reactivateUser.userErrors.map((error) => error.message)));
+          return;
+        }
+        close();
+        announce(`${member.user.name} is active again.`);
+        done();
+      } catch (error) {
+        if (app.fail(error)) close();
+        else replace(problems, errorBox(error.message));
+      }
+    }));
+    return [
+      h("p", {}, `${member.user.name} (${member.user.email}) can sign in again and takes a seat. Sessions and API keys ended by the deactivation stay ended.`),
+      problems,
+      h("div", { class: "buttons" }, h("button", { type: "button", onclick: close }, "Cancel"), confirm),
+    ];
+  });
+}
+
+function openTransfer(app, member, done) {
+  openDialog(`Make ${member.user.name} an owner?`, (close) => {
+    const problems = h("div");
+    const demote = h(
+      "select",
+      { name: "demoteSelfTo" },
+      h("option", { value: "" }, "Stay an owner"),
+      h("option", { value: "ADMIN" }, "Become an admin"),
+      h("option", { value: "MEMBER" }, "Become a member"),
+    );
+    const confirm = h("button", { type: "button", class: "primary" }, "Transfer ownership");
+    confirm.addEventListener("click", () => busy(confirm, async () => {
+      replace(problems);
+      try {
+        const { transferOwnership } = await gql(
+          `mutation($input: TransferOwnershipInput!) { transferOwnership(input: $input) { newOwner { role } userErrors { code message } } }`,
+          { input: { workspaceId: app.workspaceId, toUserId: member.user.id, demoteSelfTo: demote.value || null, idempotencyKey: idempotencyKey() } },
+        );
+        if (transferOwnership.userErrors.length) {
+          replace(problems, errorBox(transferOwnership.userErrors.map((error) => error.message)));
+          return;
+        }
+        close();
+        announce(`${member.user.name} is now an owner.`);
+        if (demote.value) location.reload();
+        else done();
+      } catch (error) {
+        if (app.fail(error)) close();
+        else replace(problems, errorBox(error.message));
+      }
+    }));
+    return [
+      h("p", {}, `${member.user.name} becomes an owner of the workspace, with every permission.`),
+      field("Your role afterwards", demote),
+      problems,
+      h("div", { class: "buttons" }, h("button", { type: "button", onclick: close }, "Cancel"), confirm),
+    ];
+  });
+}

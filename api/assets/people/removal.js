@@ -1,0 +1,368 @@
+// The Remove dialog (what `removalPreview` says each person loses and keeps, what blocks it, and
+// the choices it needs: who takes their campaigns and contact duties, whether their API keys
+// go too), the Deactivate dialog, and the live progress of the side effects that follow.
+
+import { gql, idempotencyKey, subscribe, Unauthenticated } from "./api.js";
+import { announce, busy, errorBox, field, h, openDialog, replace, roleLabel, statusBadge } from "./ui.js";
+
+const PREVIEW = `query($ws: UUID!, $ids: [UUID!]!) { removalPreview(workspaceId: $ws, userIds: $ids) {
+  canRemove members { userId name email status role seatFreed
+    loses { workspaceName groups } preserved { otherWorkspaces otherOrganizations }
+    contactDuties { duty applicationId applicationName }
+    campaignsToReattribute apiKeysToRevoke invitationsToRevoke rulesKeepRunning
+    apiKeys { id name prefix role } blockers { code message userId } } } }`;
+
+const ACTIVE_MEMBERS = `query($ws: UUID!) { members(workspaceId: $ws, filter: { statuses: [ACTIVE] }, first: 100) {
+  nodes { user { id name email } } } }`;
+
+const REMOVE = `mutation($input: RemoveMembersInput!) { removeMembers(input: $input) {
+  offboarding { id } userErrors { code message userId field } } }`;
+
+const DUTY_LABELS = {
+  ADMINISTRATIVE_CONTACT: "administrative contact of the workspace",
+  TECHNICAL_CONTACT: "technical contact of the workspace",
+  APPLICATION_TECHNICAL_CONTACT: "technical contact of an application",
+};
+
+const JOB_LABELS = {
+  end_sessions: "End their sessions",
+  revoke_api_keys: "Revoke their API keys",
+  reattribute_campaigns: "Give their campaigns to the new owner",
+  send_removal_email: "Tell them by email",
+  send_invitation_email: "Send the invitation email",
+};
+
+const plural = (count, one, many) => `${count} ${count === 1 ? one : many}`;
+
+/// The assignee choices: the active members not being removed.
+function assigneeSelect(name, candidates, { placeholder }) {
+  return h(
+    "select",
+    { name, required: true },
+    h("option", { value: "" }, placeholder),
+    candidates.map((person) => h("option", { value: person.id }, `${person.name} (${person.email})`)),
+  );
+}
+
+export function openRemoval(app, members, done) {
+  const names = members.map((member) => member.user.name);
+  const title = members.length === 1 ? `Remove ${names[0]}?` : `Remove ${members.length} people?`;
+  openDialog(title, (close, dialog) => {
+    const body = h("div", { "aria-live": "polite", "aria-busy": "true" }, h("p", { class: "loading" }, "Checking what removing them would do…"));
+    load(app, members, body, close, dialog, done);
+    return body;
+  }, { wide: true });
+}
+
+async function load(app, members, body, close, dialog, done) {
+  const ids = members.map((member) => member.user.id);
+  let preview;
+  let candidates;
+  try {
+    const [{ removalPreview }, { members: active }] = await Promise.all([
+      gql(PREVIEW, { ws: app.workspaceId, ids }),
+      gql(ACTIVE_MEMBERS, { ws: app.workspaceId }),
+    ]);
+    preview = removalPreview;
+    candidates = active.nodes.map((node) => node.user).filter((person) => !ids.includes(person.id));
+  } catch (error) {
+    if (app.fail(error)) return close();
+    body.setAttribute("aria-busy", "false");
+    replace(body, errorBox(error.message), h("div", { class: "buttons" }, h("button", { type: "button", onclick: close }, "Close")));
+    return;
+  }
+  body.setAttribute("aria-busy", "false");
+
+  const dutyPickers = new Map();
+  const people = preview.members.map((person) => {
+    const otherBlockers = person.blockers.filter((blocker) => blocker.code !== "CONTACT_REASSIGNMENT_REQUIRED");
+    let dutyPicker = null;
+    if (person.contactDuties.length > 0) {
+      dutyPicker = assigneeSelect(`duties-${person.userId}`, candidates, { placeholder: "Choose who takes them over" });
+      dutyPickers.set(person.userId, { select: dutyPicker, duties: person.contactDuties });
+    }
+    const facts = [
+      person.loses
+        ? h("li", {}, `Loses access to ${person.loses.workspaceName}${person.loses.groups.length ? ` and its groups: ${person.loses.groups.join(", ")}` : ""}.`)
+        : null,
+      person.preserved && (person.preserved.otherWorkspaces || person.preserved.otherOrganizations)
+        ? h("li", {}, `Keeps ${plural(person.preserved.otherWorkspaces, "other workspace", "other workspaces")} and ${plural(person.preserved.otherOrganizations, "other organization", "other organizations")}.`)
+        : null,
+      h("li", {}, person.seatFreed ? "Their seat is freed." : "Their seat stays taken (they keep another membership in the organization)."),
+      person.campaignsToReattribute
+        ? h("li", {}, `${plural(person.campaignsToReattribute, "campaign", "campaigns")} they own will be reattributed.`)
+        : null,
+      person.rulesKeepRunning
+        ? h("li", {}, `${plural(person.rulesKeepRunning, "automation rule", "automation rules")} they made keep running.`)
+        : null,
+      person.invitationsToRevoke
+        ? h("li", {}, `${plural(person.invitationsToRevoke, "open invitation", "open invitations")} they sent will be revoked.`)
+        : null,
+      person.apiKeys.length
+        ? h(
+            "li",
+            {},
+            `${plural(person.apiKeys.length, "API key", "API keys")} they created: `,
+            person.apiKeys.map((key) => `${key.name} (${key.prefix}…, acts as ${roleLabel(key.role)})`).join("; "),
+            ". They keep working unless you revoke them below.",
+          )
+        : null,
+    ];
+    return h(
+      "section",
+      { class: "person", "aria-label": person.name || person.email || "Unknown member" },
+      h("h3", {}, person.name || "Unknown member", " ", person.email ? h("span", { class: "email" }, person.email) : null, " ", person.status ? statusBadge(person.status) : null),
+      h("ul", { class: "facts" }, facts),
+      dutyPicker
+        ? h(
+            "div",
+            { class: "duties" },
+            h("p", {}, "They are the ", person.contactDuties.map((duty) => duty.applicationName ? `${DUTY_LABELS[duty.duty]} (${duty.applicationName})` : DUTY_LABELS[duty.duty]).join(", "), ": someone must take this over first."),
+            field("Reassign their contact duties to", dutyPicker),
+          )
+        : null,
+      errorBox(otherBlockers.map((blocker) => blocker.message)),
+    );
+  });
+
+  const campaigns = preview.members.reduce((sum, person) => sum + person.campaignsToReattribute, 0);
+  const keys = preview.members.reduce((sum, person) => sum + person.apiKeysToRevoke, 0);
+  const reattribute = campaigns
+    ? h(
+        "select",
+        { name: "reattributeTo" },
+        h("option", { value: "" }, "The workspace itself"),
+        candidates.map((person) => h("option", { value: person.id }, `${person.name} (${person.email})`)),
+      )
+    : null;
+  const revoke = h("input", { type: "checkbox", name: "revokeApiKeys", id: "revoke-api-keys", disabled: keys === 0 });
+  const reason = h("textarea", { name: "reason", rows: 2, maxlength: 1000 });
+  const hardBlocked = preview.members.some((person) => person.blockers.some((blocker) => blocker.code !== "CONTACT_REASSIGNMENT_REQUIRED"));
+  const confirm = h("button", { type: "submit", class: "danger", disabled: hardBlocked }, dutyPickers.size ? "Reassign and remove" : "Remove");
+  const problems = h("div", { "aria-live": "assertive" });
+
+  const form = h(
+    "form",
+    {
+      // Checked here, to name what is missing beside the dialog's other errors.
+      novalidate: true,
+      onsubmit: async (event) => {
+        event.preventDefault();
+        replace(problems);
+        const missing = [...dutyPickers.values()].filter(({ select }) => !select.value);
+        if (missing.length) {
+          replace(problems, errorBox("Choose who takes over each person's contact duties."));
+          missing[0].select.focus();
+          return;
+        }
+        const input = {
+          workspaceId: app.workspaceId,
+          userIds: ids,
+          reason: reason.value.trim() || null,
+          revokeApiKeys: revoke.checked,
+          reattributeTo: reattribute?.value || null,
+          contactReassignments: [...dutyPickers.entries()].map(([fromUserId, { select, duties }]) => ({
+            fromUserId,
+            assignments: assignments(duties, select.value),
+          })),
+          idempotencyKey: idempotencyKey(),
+        };
+        await busy(confirm, async () => {
+          try {
+            const { removeMembers } = await gql(REMOVE, { input });
+            if (removeMembers.userErrors.length) {
+              replace(problems, errorBox(removeMembers.userErrors.map((error) => error.message)));
+              return;
+            }
+            announce(members.length === 1 ? `${members[0].user.name} was removed.` : `${members.length} people were removed.`);
+            done();
+            replace(body, progressPanel(app, removeMembers.offboarding.id, close));
+          } catch (error) {
+            if (app.fail(error)) close();
+            else replace(problems, errorBox(error.message));
+          }
+        });
+      },
+    },
+    people,
+    reattribute ? field("Give their campaigns to", reattribute, "Their author stays recorded; only the owner changes.") : null,
+    h(
+      "div",
+      { class: "check" },
+      revoke,
+      h("label", { for: "revoke-api-keys" }, `Also revoke their API keys (${keys})`),
+    ),
+    field("Reason (optional, kept in the audit log and told to them)", reason),
+    problems,
+    h("div", { class: "buttons" }, h("button", { type: "button", onclick: close }, "Cancel"), confirm),
+  );
+  replace(body, form);
+  const first = dialog.querySelector("select, input:not([disabled]), textarea");
+  (first || confirm).focus();
+}
+
+/// The assignments moving all of a person's duties to one assignee.
+function assignments(duties, toUserId) {
+  const applicationIds = duties.filter((duty) => duty.applicationId).map((duty) => duty.applicationId);
+  const kinds = [...new Set(duties.map((duty) => duty.duty))];
+  return kinds.map((duty) => ({
+    duty,
+    applicationIds: duty === "APPLICATION_TECHNICAL_CONTACT" ? applicationIds : null,
+    toUserId,
+  }));
+}
+
+export function openDeactivation(app, member, done) {
+  openDialog(`Deactivate ${member.user.name}?`, (close) => {
+    const body = h("div");
+    const reason = h("textarea", { name: "reason", rows: 2, maxlength: 1000 });
+    const revoke = h("input", { type: "checkbox", name: "revokeApiKeys", id: "deactivate-revoke" });
+    const confirm = h("button", { type: "submit", class: "danger" }, "Deactivate");
+    const problems = h("div", { "aria-live": "assertive" });
+    const form = h(
+      "form",
+      {
+        onsubmit: async (event) => {
+          event.preventDefault();
+          replace(problems);
+          await busy(confirm, async () => {
+            try {
+              const { deactivateUser } = await gql(
+                `mutation($input: DeactivateUserInput!) { deactivateUser(input: $input) { offboarding { id } userErrors { code message } } }`,
+                { input: { workspaceId: app.workspaceId, userId: member.user.id, reason: reason.value.trim() || null, revokeApiKeys: revoke.checked, idempotencyKey: idempotencyKey() } },
+              );
+              if (deactivateUser.userErrors.length) {
+                replace(problems, errorBox(deactivateUser.userErrors.map((error) => error.message)));
+                return;
+              }
+              announce(`${member.user.name} was deactivated.`);
+              done();
+              replace(body, progressPanel(app, deactivateUser.offboarding.id, close));
+            } catch (error) {
+              if (app.fail(error)) close();
+              else replace(problems, errorBox(error.message));
+            }
+          });
+        },
+      },
+      h("p", {}, `${member.user.name} (${member.user.email}) is signed out at once and can't sign in until reactivated. Their seat is freed; their groups, duties and work stay as they are.`),
+      h("div", { class: "check" }, revoke, h("label", { for: "deactivate-revoke" }, "Also revoke their API keys")),
+      field("Reason (optional)", reason),
+      problems,
+      h("div", { class: "buttons" }, h("button", { type: "button", onclick: close }, "Cancel"), confirm),
+    );
+    replace(body, form);
+    return body;
+  });
+}
+
+/// The side effects of an offboarding, live: each job's state as the worker carries it out,
+/// until all are done, or the failed ones with their errors and a Retry for those that gave up.
+export function progressPanel(app, offboardingId, close) {
+  const jobs = new Map();
+  let overall = "IN_PROGRESS";
+  let stop = () => {};
+  const meter = h("progress", { max: 1, value: 0, "aria-label": "Side effects carried out" });
+  const summary = h("p", { class: "progress-summary", role: "status" }, "Carrying out the side effects…");
+  const list = h("ol", { class: "jobs" });
+  const problems = h("div");
+  const closeButton = h("button", { type: "button", class: "primary", onclick: () => { stop(); close(); } }, "Close");
+  const panel = h("div", { class: "progress", "data-offboarding": offboardingId }, summary, meter, list, problems, h("div", { class: "buttons" }, closeButton));
+
+  const render = () => {
+    const all = [...jobs.values()];
+    const finished = all.filter((job) => job.status === "SUCCEEDED").length;
+    meter.max = Math.max(all.length, 1);
+    meter.value = finished;
+    panel.dataset.status = overall;
+    summary.textContent =
+      overall === "SUCCEEDED" ? `Done: ${all.length === 1 ? "the side effect was" : `all ${all.length} side effects were`} carried out.`
+        : overall === "FAILED" ? `Some side effects failed (${finished} of ${all.length} done).`
+          : `Carrying out the side effects… ${finished} of ${all.length} done.`;
+    replace(
+      list,
+      all.map((job) =>
+        h(
+          "li",
+          { class: `job job-${job.status.toLowerCase()}`, "data-kind": job.kind },
+          h("span", {}, JOB_LABELS[job.kind] || job.kind),
+          " ",
+          h("span", { class: "job-status" }, job.status === "FAILED" ? `failed, retrying (attempt ${job.attempts})` : job.status.toLowerCase()),
+          job.lastError && job.status !== "SUCCEEDED" ? h("span", { class: "job-error" }, job.lastError) : null,
+          job.status === "DEAD" && app.can("USER_MANAGEMENT")
+            ? h("button", { type: "button", onclick: (event) => retry(job, event.target) }, "Retry")
+            : null,
+        ),
+      ),
+    );
+  };
+
+  const retry = (job, button) => busy(button, async () => {
+    replace(problems);
+    try {
+      const { retryJob } = await gql(
+        `mutation($input: RetryJobInput!) { retryJob(input: $input) { job { id status attempts lastError kind } userErrors { message } } }`,
+        { input: { jobId: job.id, idempotencyKey: idempotencyKey() } },
+      );
+      if (retryJob.userErrors.length) {
+        replace(problems, errorBox(retryJob.userErrors.map((error) => error.message)));
+        return;
+      }
+      jobs.set(job.id, { ...job, ...retryJob.job });
+      panel.dataset.retries = String(Number(panel.dataset.retries || 0) + 1);
+      announce(`${JOB_LABELS[job.kind] || job.kind}: retrying.`);
+      overall = "IN_PROGRESS";
+      render();
+      follow();
+    } catch (error) {
+      if (app.fail(error)) close();
+      else replace(problems, errorBox(error.message));
+    }
+  });
+
+  // The current state first, then every change as it happens; if the live connection fails,
+  // the state is read again every second instead.
+  const poll = async () => {
+    try {
+      const { offboarding } = await gql(
+        `query($id: UUID!) { offboarding(id: $id) { status jobs(first: 100) { id kind status attempts lastError } } }`,
+        { id: offboardingId },
+      );
+      for (const job of offboarding.jobs) jobs.set(job.id, job);
+      overall = offboarding.status;
+      render();
+      return overall;
+    } catch (error) {
+      if (app.fail(error)) close();
+      else replace(problems, errorBox(error.message));
+      return "UNKNOWN";
+    }
+  };
+  const follow = () => {
+    stop();
+    stop = subscribe(
+      `subscription($id: UUID!) { offboardingProgress(id: $id) { jobId kind status attempts lastError offboardingStatus } }`,
+      { id: offboardingId },
+      {
+        onEvent: ({ offboardingProgress: event }) => {
+          jobs.set(event.jobId, { id: event.jobId, kind: event.kind, status: event.status, attempts: event.attempts, lastError: event.lastError });
+          overall = event.offboardingStatus;
+          render();
+        },
+        onEnd: () => poll(),
+        onError: (error) => {
+          if (error instanceof Unauthenticated) return app.fail(error) && close();
+          const again = async () => {
+            if ((await poll()) === "IN_PROGRESS" && document.contains(panel)) setTimeout(again, 1000);
+          };
+          again();
+        },
+      },
+    );
+  };
+  poll().then((status) => {
+    if (status === "IN_PROGRESS") follow();
+  });
+  setTimeout(() => closeButton.focus(), 0);
+  return panel;
+}

@@ -1,0 +1,125 @@
+// Small DOM helpers shared by the views: elements built from data (text is always set as text,
+// never parsed as HTML), modal dialogs, status badges, dates, and messages for screen readers.
+
+/// `h("button", { class: "primary", onclick }, "Remove")`: an element with attributes, event
+/// handlers (`on…`) and children (strings become text nodes; null and false are skipped).
+export function h(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name.startsWith("on")) element.addEventListener(name.slice(2), value);
+    else if (name === "class") element.className = value;
+    else if (name in element && typeof value !== "string") element[name] = value;
+    else element.setAttribute(name, value === true ? "" : value);
+  }
+  append(element, children);
+  return element;
+}
+
+function append(element, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+/// Replaces an element's children.
+export function replace(element, ...children) {
+  element.replaceChildren();
+  append(element, children);
+}
+
+let idCounter = 0;
+/// A unique id, to tie a label or a description to its control.
+export function uid(prefix) {
+  idCounter += 1;
+  return `${prefix}-${idCounter}`;
+}
+
+/// A labelled field: `field("Email", input)` ties the label to the control.
+export function field(label, control, hint) {
+  control.id ||= uid("field");
+  const hintElement = hint ? h("p", { class: "hint", id: uid("hint") }, hint) : null;
+  if (hintElement) control.setAttribute("aria-describedby", hintElement.id);
+  return h("div", { class: "field" }, h("label", { for: control.id }, label), control, hintElement);
+}
+
+/// A message said to screen readers (and shown in the status line) without moving focus.
+export function announce(message) {
+  const status = document.getElementById("status");
+  if (status) status.textContent = message;
+}
+
+/// An error shown where it happened: `role="alert"` so it is read out at once.
+export function errorBox(messages) {
+  const list = [messages].flat().filter(Boolean);
+  if (list.length === 0) return null;
+  return h(
+    "div",
+    { class: "error", role: "alert" },
+    list.length === 1 ? list[0] : h("ul", {}, list.map((message) => h("li", {}, message))),
+  );
+}
+
+const STATUS_LABELS = { INVITED: "Invited", ACTIVE: "Active", DEACTIVATED: "Deactivated" };
+
+export function statusBadge(status) {
+  return h("span", { class: `badge badge-${status.toLowerCase()}` }, STATUS_LABELS[status] || status);
+}
+
+export function roleLabel(role) {
+  return role.charAt(0) + role.slice(1).toLowerCase();
+}
+
+export function formatDate(value) {
+  if (!value) return "";
+  return new Date(value).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+/// Opens a modal dialog. The browser's modal <dialog> keeps focus inside it and makes the page
+/// behind inert; Escape closes it. Focus returns to what opened it. `build(close)` returns the
+/// dialog's content; `close()` closes it. Returns the dialog element.
+export function openDialog(title, build, { wide = false } = {}) {
+  const opener = document.activeElement;
+  const titleId = uid("dialog-title");
+  const dialog = h("dialog", { class: wide ? "wide" : "", "aria-labelledby": titleId });
+  const close = () => dialog.close();
+  dialog.addEventListener("close", () => {
+    dialog.remove();
+    if (opener && document.contains(opener)) opener.focus();
+  });
+  replace(
+    dialog,
+    h(
+      "header",
+      { class: "dialog-header" },
+      h("h2", { id: titleId }, title),
+      h("button", { class: "icon", type: "button", "aria-label": "Close", onclick: close }, "×"),
+    ),
+    h("div", { class: "dialog-body" }, build(close, dialog)),
+  );
+  document.body.append(dialog);
+  dialog.showModal();
+  return dialog;
+}
+
+/// Runs `action` with `button` disabled and marked busy, so a double click acts once.
+export async function busy(button, action) {
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  try {
+    return await action();
+  } finally {
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+  }
+}
+
+/// Calls `fn` once input has paused for `ms`.
+export function debounce(fn, ms) {
+  let timer;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+}

@@ -1,0 +1,234 @@
+// Walks the People page (served by the api at `/`) as its users would, in Debian's Chromium:
+//   node people.mjs '<json settings>'
+// and prints one JSON object of what it saw; the Rust test (worker/tests/people_page.rs) judges
+// it. Settings: chromium (path), api (the api's origin), workspace (slug), owner and member
+// (emails; the member is removed while their own page is open), password, invitationLink (the
+// path and fragment of an emailed invitation link), screenshots (a folder for the PNGs).
+import { chromium } from "playwright-core";
+
+const settings = JSON.parse(process.argv[2]);
+const browser = await chromium.launch({ executablePath: settings.chromium, args: ["--no-sandbox"] });
+const seen = { steps: [], consoleErrors: [], foreignRequests: [], error: null };
+const origin = new URL(settings.api).origin;
+
+async function open(viewport = { width: 1280, height: 800 }) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  page.setDefaultTimeout(20000);
+  page.on("console", (message) => {
+    if (message.type() === "error") seen.consoleErrors.push(message.text());
+  });
+  page.on("pageerror", (error) => seen.consoleErrors.push(String(error)));
+  page.on("request", (request) => {
+    const url = new URL(request.url());
+    if (!["data:"].includes(url.protocol) && url.origin !== origin && !url.href.startsWith(origin.replace("http", "ws"))) {
+      seen.foreignRequests.push(request.url());
+    }
+  });
+  return page;
+}
+
+async function signIn(page, email) {
+  await page.goto(`${settings.api}/`);
+  await page.getByLabel("Workspace").fill(settings.workspace);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(settings.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForSelector("table.people");
+}
+
+/// The emails of the rows the list shows, once it has settled.
+async function rows(page) {
+  await page.waitForSelector('.list[aria-busy="false"]');
+  return page.$$eval("table.people tbody tr", (trs) => trs.map((tr) => tr.dataset.email));
+}
+
+async function statusOf(page, email) {
+  await page.waitForSelector('.list[aria-busy="false"]');
+  return page.$eval(`tr[data-email="${email}"] .badge`, (badge) => badge.textContent);
+}
+
+async function confirmAndFollow(page, buttonName) {
+  await page.locator("dialog").getByRole("button", { name: buttonName }).click();
+  await page.waitForSelector('dialog .progress[data-status="SUCCEEDED"]', { timeout: 60000 });
+  const jobs = await page.$$eval("dialog .job", (items) => items.map((item) => ({
+    kind: item.dataset.kind,
+    status: item.querySelector(".job-status").textContent,
+  })));
+  const summary = await page.textContent("dialog .progress-summary");
+  return { jobs, summary };
+}
+
+async function closeDialog(page) {
+  await page.locator("dialog").getByRole("button", { name: "Close", exact: true }).last().click();
+  await page.waitForSelector("dialog", { state: "detached" });
+}
+
+const step = (name, value) => seen.steps.push({ name, ...value });
+
+try {
+  const owner = await open();
+  await signIn(owner, settings.owner);
+  step("signedIn", {
+    rows: await rows(owner),
+    seats: await owner.textContent(".seats"),
+    heading: await owner.textContent("main h1"),
+  });
+  await owner.screenshot({ path: `${settings.screenshots}/people-list.png` });
+
+  // The member's own page, open while they are removed later.
+  const member = await open();
+  await signIn(member, settings.member);
+  step("memberView", {
+    rows: (await rows(member)).length,
+    removeButtons: await member.getByRole("button", { name: /^Remove/ }).count(),
+  });
+
+  // Search as you type (debounced), the status filter and "hide deactivated".
+  await owner.getByLabel("Search").fill("mia");
+  await owner.waitForFunction(() => document.querySelectorAll("table.people tbody tr").length === 1);
+  step("search", { rows: await rows(owner) });
+  await owner.getByLabel("Search").fill("");
+  await owner.waitForFunction(() => document.querySelectorAll("table.people tbody tr").length > 1);
+  await owner.getByLabel("Hide deactivated").check();
+  await owner.waitForFunction(() => !document.querySelector('tr[data-email^="dana"]'));
+  step("hideDeactivated", { rows: await rows(owner) });
+  await owner.getByLabel("Hide deactivated").uncheck();
+  await owner.getByLabel("Status").selectOption("INVITED");
+  await owner.waitForFunction(() => {
+    const badges = [...document.querySelectorAll("table.people tbody tr .badge")];
+    return badges.length > 0 && badges.every((badge) => badge.classList.contains("badge-invited"));
+  });
+  step("statusFilter", { rows: await rows(owner) });
+  await owner.getByLabel("Status").selectOption("");
+  await owner.waitForFunction(() => document.querySelectorAll("table.people tbody tr").length > 1);
+
+  // A dialog keeps focus, and Escape closes it, giving focus back to what opened it.
+  const removeGus = owner.getByRole("button", { name: "Remove Gus Guest" });
+  await removeGus.click();
+  await owner.waitForSelector("dialog form");
+  const focusInDialog = await owner.evaluate(() => document.querySelector("dialog").contains(document.activeElement));
+  for (let i = 0; i < 12; i += 1) await owner.keyboard.press("Tab");
+  const focusStaysInDialog = await owner.evaluate(() => document.querySelector("dialog").contains(document.activeElement));
+  await owner.keyboard.press("Escape");
+  await owner.waitForSelector("dialog", { state: "detached" });
+  step("escape", {
+    focusInDialog,
+    focusStaysInDialog,
+    focusBackOn: await owner.evaluate(() => document.activeElement?.getAttribute("aria-label")),
+  });
+
+  // Remove one member with the dialog, watch the side effects to done, then undo it.
+  await removeGus.click();
+  await owner.waitForSelector("dialog form");
+  step("removeGusPreview", { text: await owner.textContent("dialog .person") });
+  step("removeGus", await confirmAndFollow(owner, "Remove"));
+  await closeDialog(owner);
+  step("afterRemoveGus", { rows: await rows(owner) });
+  await owner.getByRole("link", { name: "Recently removed" }).click();
+  await owner.getByRole("button", { name: "Undo the removal of Gus Guest" }).click();
+  await owner.waitForSelector("#content .empty, #content table");
+  await owner.waitForFunction(() => !document.querySelector('tr[data-email="gus.guest@acme.test"]'));
+  await owner.getByRole("link", { name: "People" }).click();
+  step("afterUndo", { gus: await statusOf(owner, "gus.guest@acme.test") });
+
+  // Deactivate, then reactivate.
+  await owner.getByRole("button", { name: "Deactivate Gus Guest" }).click();
+  step("deactivateGus", await confirmAndFollow(owner, "Deactivate"));
+  await closeDialog(owner);
+  await owner.waitForSelector('tr[data-email="gus.guest@acme.test"] .badge-deactivated');
+  step("afterDeactivate", { gus: await statusOf(owner, "gus.guest@acme.test") });
+  await owner.getByRole("button", { name: "Reactivate Gus Guest" }).click();
+  await owner.locator("dialog").getByRole("button", { name: "Reactivate" }).click();
+  await owner.waitForSelector('tr[data-email="gus.guest@acme.test"] .badge-active');
+  step("afterReactivate", { gus: await statusOf(owner, "gus.guest@acme.test") });
+
+  // Reassign and Remove: Mia holds a contact duty; the dialog asks who takes it over.
+  await owner.getByRole("button", { name: "Remove Mia Member" }).click();
+  await owner.waitForSelector("dialog form");
+  await owner.screenshot({ path: `${settings.screenshots}/remove-dialog.png` });
+  await owner.locator("dialog").getByRole("button", { name: "Reassign and remove" }).click();
+  await owner.waitForSelector("dialog .error");
+  step("reassignRequired", { error: await owner.textContent("dialog .error") });
+  await owner.getByLabel("Reassign their contact duties to").selectOption({ label: "Ada Admin (ada.admin@acme.test)" });
+  const reassigned = await confirmAndFollow(owner, "Reassign and remove");
+  await owner.screenshot({ path: `${settings.screenshots}/removal-progress.png` });
+  step("reassignAndRemoveMia", reassigned);
+  await closeDialog(owner);
+
+  // Transfer ownership to Ada, staying an owner.
+  await owner.getByRole("button", { name: "Transfer ownership to Ada Admin" }).click();
+  await owner.locator("dialog").getByRole("button", { name: "Transfer ownership" }).click();
+  await owner.waitForSelector("dialog", { state: "detached" });
+  await owner.waitForFunction(() => document.querySelector('tr[data-email="ada.admin@acme.test"] td[data-label="Role"]')?.textContent === "Owner");
+  step("transfer", { adaRole: "Owner" });
+
+  // Remove the member whose page is open: their next action brings back the sign-in form.
+  await owner.getByRole("button", { name: `Remove ${settings.memberName}` }).click();
+  step("removeMember", await confirmAndFollow(owner, "Remove"));
+  await closeDialog(owner);
+  await member.getByLabel("Search").fill("a");
+  await member.waitForSelector("form.sign-in");
+  step("removedMemberPage", {
+    notice: await member.textContent(".notice"),
+    tokenKept: await member.evaluate(() => sessionStorage.length),
+  });
+
+  // A side effect that can never succeed (the test gave Omar an address no mail server takes)
+  // ends the progress in FAILED, with the job's error and a Retry, which runs it again.
+  await owner.locator('tr[data-email="omar..owner@acme.test"]').getByRole("button", { name: /^Remove/ }).click();
+  await owner.locator("dialog").getByRole("button", { name: "Remove", exact: true }).click();
+  await owner.waitForSelector('dialog .progress[data-status="FAILED"] .job-dead', { timeout: 60000 });
+  const failed = {
+    summary: await owner.textContent("dialog .progress-summary"),
+    dead: await owner.$$eval("dialog .job-dead", (items) => items.map((item) => ({
+      kind: item.dataset.kind,
+      error: item.querySelector(".job-error")?.textContent,
+    }))),
+  };
+  await owner.locator("dialog .job-dead").getByRole("button", { name: "Retry" }).click();
+  await owner.waitForSelector('dialog .progress[data-retries="1"][data-status="FAILED"] .job-dead', { timeout: 60000 });
+  step("failedJob", failed);
+  await closeDialog(owner);
+
+  // The audit log, filtered by action.
+  await owner.getByRole("link", { name: "Audit log" }).click();
+  await owner.waitForSelector("table.audit");
+  await owner.getByLabel("Action").selectOption("team_membership_remove");
+  await owner.waitForFunction(() => [...document.querySelectorAll("table.audit tbody tr")].every((tr) => tr.dataset.action === "team_membership_remove"));
+  step("audit", {
+    actions: await owner.$$eval("table.audit tbody tr", (trs) => trs.map((tr) => tr.dataset.action)),
+  });
+
+  // At 390 px wide: no sideways scrolling, every action still there.
+  await owner.setViewportSize({ width: 390, height: 844 });
+  await owner.getByRole("link", { name: "People" }).click();
+  await rows(owner);
+  await owner.screenshot({ path: `${settings.screenshots}/people-narrow.png`, fullPage: true });
+  step("narrow", {
+    scrollWidth: await owner.evaluate(() => document.documentElement.scrollWidth),
+    removeButtons: await owner.getByRole("button", { name: /^Remove .+/ }).count(),
+  });
+
+  // An emailed invitation link opens the page, which accepts it and signs the person in.
+  const invited = await open();
+  await invited.goto(`${settings.api}${settings.invitationLink}`);
+  await invited.getByLabel("Your name").fill("Nora New");
+  await invited.getByLabel("Password").fill("a-long-password");
+  await invited.getByRole("button", { name: "Join the workspace" }).click();
+  await invited.waitForSelector("table.people");
+  step("accepted", {
+    who: await invited.textContent(".who span"),
+    path: await invited.evaluate(() => location.pathname + location.hash),
+  });
+
+  // Signing out forgets the token.
+  await owner.getByRole("button", { name: "Sign out" }).click();
+  await owner.waitForSelector("form.sign-in");
+  step("signedOut", { tokenKept: await owner.evaluate(() => sessionStorage.length) });
+} catch (error) {
+  seen.error = String(error.stack || error);
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(seen));

@@ -1,0 +1,307 @@
+//! The People page, served by the api at `/`, walked in Debian's Chromium as its users would
+//! (`tests/browser/people.mjs`): sign in, search and filter, remove a member with the dialog and
+//! watch the side effects to done, undo it, deactivate and reactivate, Reassign and Remove,
+//! transfer ownership, the audit log, a narrow screen, an emailed invitation's link, and a removed
+//! member's own open page falling back to sign-in. Once on the embedded default, once on
+//! PostgreSQL and Redis with the side effects run by a separate worker process (this package's
+//! binary), as compose runs them.
+//!
+//! `UPDATE_SCREENSHOTS=1` writes the README's screenshots (`docs/screenshots`) from the embedded
+//! default's walk.
+
+use std::path::{Path, PathBuf};
+use std::process::Child;
+
+use entities::{MembershipStatus, Role, application, audit_entry, membership, user};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::{Value, json};
+use tests::{Answer, Backend, TestApp, accept_link_in, data, spawn_app, spawn_app_with};
+
+const MEMBER: &str = "max.member@acme.test";
+const UNDELIVERABLE: &str = "omar..owner@acme.test";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(offboarding_no_browser, ignore = "OFFBOARDING_TESTS=no-browser")]
+async fn the_people_page_on_the_embedded_default() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let screenshots = std::env::var_os("UPDATE_SCREENSHOTS")
+        .map(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots"));
+    walk_and_judge(&app, screenshots).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    any(offboarding_no_browser, offboarding_sqlite_only),
+    ignore = "OFFBOARDING_TESTS"
+)]
+async fn the_people_page_on_postgres_with_a_worker_process() {
+    let app = spawn_app_with(Backend::Postgres, |config| {
+        config.in_process_worker = false;
+    })
+    .await;
+    let worker = app
+        .worker_process(env!("CARGO_BIN_EXE_worker").as_ref(), app.smtp_port())
+        .env("PUBLIC_URL", &app.address)
+        .spawn()
+        .expect("the worker binary starts");
+    let _worker = StopOnDrop(worker);
+    walk_and_judge(&app, None).await;
+}
+
+/// Stops the worker process however the test ends.
+struct StopOnDrop(Child);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn walk_and_judge(app: &TestApp, screenshots: Option<PathBuf>) {
+    let invitation_link = emailed_invitation(app, "nora@acme.test").await;
+    // An address no mail server takes (from an import, say): the removal email to Omar can never
+    // be sent, so the walk sees a side effect fail, and retries it.
+    user::Entity::update_many()
+        .col_expr(user::Column::Email, UNDELIVERABLE.into())
+        .filter(user::Column::Email.eq("omar.owner@acme.test"))
+        .exec(app.db())
+        .await
+        .unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let screenshots = screenshots.unwrap_or_else(|| scratch.path().to_owned());
+    std::fs::create_dir_all(&screenshots).unwrap();
+    let seen = tests::browser::run(
+        "people.mjs",
+        json!({
+            "api": app.address,
+            "workspace": "acme-marketing",
+            "owner": app.demo.owner_email,
+            "member": MEMBER,
+            "memberName": "Max Member",
+            "password": tests::DEMO_PASSWORD,
+            "invitationLink": invitation_link,
+            "screenshots": screenshots,
+        }),
+    )
+    .await;
+    judge(&seen);
+    for name in [
+        "people-list",
+        "remove-dialog",
+        "removal-progress",
+        "people-narrow",
+    ] {
+        let png = std::fs::read(screenshots.join(format!("{name}.png"))).unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "{name}.png is a PNG");
+    }
+    what_the_page_did_is_what_the_database_holds(app).await;
+}
+
+/// Invites someone (the invitation is emailed) and returns the path and fragment of the link
+/// the email carries, to open on this test's server.
+async fn emailed_invitation(app: &TestApp, email: &str) -> String {
+    let answer = app
+        .graphql(
+            Some(app.owner_token()),
+            "mutation($input: InviteMemberInput!) { inviteMember(input: $input) { emailDelivery { id } userErrors { code } } }",
+            json!({ "input": { "workspaceId": app.demo.workspace_id, "email": email, "role": "MEMBER" } }),
+        )
+        .await;
+    let id = data(&answer)["inviteMember"]["emailDelivery"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("an emailed invitation: {answer}"))
+        .to_owned();
+    let (_, raw) = app.delivered_email(&id).await;
+    let link = accept_link_in(&raw);
+    let path = &link[link.find("/accept-invitation").expect("the accept path")..];
+    path.to_owned()
+}
+
+/// The steps, by name.
+fn step<'a>(seen: &'a Answer, name: &str) -> &'a Answer {
+    seen["steps"]
+        .items()
+        .iter()
+        .find(|step| step["name"] == name)
+        .unwrap_or_else(|| panic!("the walk reached {name}: {seen}"))
+}
+
+fn rows(step: &Answer) -> Vec<&str> {
+    step["rows"]
+        .items()
+        .iter()
+        .map(|row| row.as_str().unwrap())
+        .collect()
+}
+
+fn done(step: &Answer) {
+    assert!(
+        step["summary"].as_str().unwrap().starts_with("Done"),
+        "{step}"
+    );
+    let kinds: Vec<&str> = step["jobs"]
+        .items()
+        .iter()
+        .map(|job| {
+            assert_eq!(job["status"], "succeeded", "{step}");
+            job["kind"].as_str().unwrap()
+        })
+        .collect();
+    assert!(kinds.contains(&"end_sessions"), "{step}");
+}
+
+fn judge(seen: &Answer) {
+    assert_eq!(seen["error"], Value::Null, "{seen}");
+    assert_eq!(seen["consoleErrors"], json!([]), "{seen}");
+    assert_eq!(
+        seen["foreignRequests"],
+        json!([]),
+        "no request leaves the server"
+    );
+
+    let signed_in = step(seen, "signedIn");
+    assert!(rows(signed_in).contains(&"mia.member@acme.test"));
+    assert!(
+        signed_in["seats"]
+            .as_str()
+            .unwrap()
+            .ends_with("of 25 seats used"),
+        "{signed_in}"
+    );
+    let member_view = step(seen, "memberView");
+    assert!(member_view["rows"].as_u64().unwrap() > 1);
+    assert_eq!(
+        member_view["removeButtons"], 0,
+        "a member sees no actions they may not take"
+    );
+    assert_eq!(rows(step(seen, "search")), ["mia.member@acme.test"]);
+    assert!(!rows(step(seen, "hideDeactivated")).contains(&"dana.deactivated@acme.test"));
+    assert_eq!(
+        rows(step(seen, "statusFilter")),
+        ["ivy.invited@acme.test", "nora@acme.test"]
+    );
+
+    let escape = step(seen, "escape");
+    assert_eq!(escape["focusInDialog"], true);
+    assert_eq!(escape["focusStaysInDialog"], true, "focus is trapped");
+    assert_eq!(escape["focusBackOn"], "Remove Gus Guest");
+
+    assert!(
+        step(seen, "removeGusPreview")["text"]
+            .as_str()
+            .unwrap()
+            .contains("Their seat is freed.")
+    );
+    done(step(seen, "removeGus"));
+    assert!(!rows(step(seen, "afterRemoveGus")).contains(&"gus.guest@acme.test"));
+    assert_eq!(step(seen, "afterUndo")["gus"], "Active");
+    done(step(seen, "deactivateGus"));
+    assert_eq!(step(seen, "afterDeactivate")["gus"], "Deactivated");
+    assert_eq!(step(seen, "afterReactivate")["gus"], "Active");
+    assert!(
+        step(seen, "reassignRequired")["error"]
+            .as_str()
+            .unwrap()
+            .contains("contact duties")
+    );
+    done(step(seen, "reassignAndRemoveMia"));
+    done(step(seen, "removeMember"));
+    let fallen_back = step(seen, "removedMemberPage");
+    assert!(
+        fallen_back["notice"]
+            .as_str()
+            .unwrap()
+            .contains("Sign in again"),
+        "{fallen_back}"
+    );
+    assert_eq!(fallen_back["tokenKept"], 0);
+
+    let failed = step(seen, "failedJob");
+    assert!(
+        failed["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("Some side effects failed"),
+        "{failed}"
+    );
+    assert_eq!(failed["dead"][0]["kind"], "send_removal_email", "{failed}");
+    assert!(
+        failed["dead"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains(UNDELIVERABLE),
+        "{failed}"
+    );
+
+    let audit = step(seen, "audit")["actions"].items();
+    assert!(audit.len() >= 4, "Gus, Mia, Max and Omar: {audit:?}");
+    assert!(
+        audit
+            .iter()
+            .all(|action| *action == "team_membership_remove")
+    );
+    let narrow = step(seen, "narrow");
+    assert!(narrow["scrollWidth"].as_u64().unwrap() <= 390, "{narrow}");
+    assert!(narrow["removeButtons"].as_u64().unwrap() > 0);
+    let accepted = step(seen, "accepted");
+    assert_eq!(accepted["who"], "Nora New (member)");
+    assert_eq!(accepted["path"], "/", "the token leaves the address bar");
+    assert_eq!(step(seen, "signedOut")["tokenKept"], 0);
+}
+
+/// What the walk did, read back from the database.
+async fn what_the_page_did_is_what_the_database_holds(app: &TestApp) {
+    let db = app.db();
+    let person = async |email: &str| {
+        user::Entity::find()
+            .filter(user::Column::Email.eq(email))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+    };
+    let membership_of = async |email: &str| {
+        membership::Entity::find()
+            .filter(membership::Column::WorkspaceId.eq(app.demo.workspace_id))
+            .filter(membership::Column::UserId.eq(person(email).await))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    for removed in ["mia.member@acme.test", MEMBER] {
+        assert!(
+            membership_of(removed).await.deleted_at.is_some(),
+            "{removed}"
+        );
+    }
+    let gus = membership_of("gus.guest@acme.test").await;
+    assert_eq!(
+        (gus.status, gus.deleted_at),
+        (MembershipStatus::Active, None)
+    );
+    assert_eq!(membership_of("ada.admin@acme.test").await.role, Role::Owner);
+    let retried = audit_entry::Entity::find()
+        .filter(audit_entry::Column::Action.eq("job_retry"))
+        .count(db)
+        .await
+        .unwrap();
+    assert_eq!(retried, 1, "the Retry button retried the dead job");
+    assert_eq!(
+        membership_of("nora@acme.test").await.status,
+        MembershipStatus::Active
+    );
+    let ad_server = application::Entity::find()
+        .filter(application::Column::Name.eq("Ad server"))
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        ad_server.technical_contact_id,
+        Some(person("ada.admin@acme.test").await),
+        "Mia's duty went to whom the dialog named"
+    );
+}
