@@ -10,13 +10,15 @@ const settings = JSON.parse(process.argv[2]);
 const browser = await chromium.launch({ executablePath: settings.chromium, args: ["--no-sandbox"] });
 const seen = { steps: [], consoleErrors: [], foreignRequests: [], error: null };
 const origin = new URL(settings.api).origin;
+let offline = false;
 
 async function open(viewport = { width: 1280, height: 800 }) {
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   page.setDefaultTimeout(20000);
   page.on("console", (message) => {
-    if (message.type() === "error") seen.consoleErrors.push(message.text());
+    // Offline on purpose, the browser reports each request it could not send.
+    if (message.type() === "error" && !offline) seen.consoleErrors.push(message.text());
   });
   page.on("pageerror", (error) => seen.consoleErrors.push(String(error)));
   page.on("request", (request) => {
@@ -66,7 +68,32 @@ async function closeDialog(page) {
 
 const step = (name, value) => seen.steps.push({ name, ...value });
 
+/// `settings.walk: "pages"`: only paging through a search with more than one page of results.
+async function pages() {
+  const owner = await open();
+  await signIn(owner, settings.owner);
+  // The page's rows once the pager shows `from` as the first row's number.
+  const pageFrom = async (from) => {
+    await owner.waitForFunction((from) => (document.querySelector(".pager span")?.textContent || "").startsWith(`${from}–`), from);
+    return { rows: await rows(owner), pager: await owner.textContent(".pager span") };
+  };
+  await owner.getByLabel("Search").fill(settings.search);
+  await owner.waitForFunction((search) => {
+    const shown = [...document.querySelectorAll("table.people tbody tr")];
+    return shown.length > 0 && shown.every((tr) => tr.dataset.email.startsWith(search));
+  }, settings.search);
+  const first = await pageFrom(1);
+  await owner.getByRole("button", { name: "Next" }).click();
+  const second = await pageFrom(21);
+  await owner.getByRole("button", { name: "Previous" }).click();
+  step("pages", { first, second, back: await pageFrom(1) });
+}
+
 try {
+  if (settings.walk === "pages") {
+    await pages();
+    throw null;
+  }
   const owner = await open();
   await signIn(owner, settings.owner);
   step("signedIn", {
@@ -191,6 +218,18 @@ try {
   step("failedJob", failed);
   await closeDialog(owner);
 
+  // The network gone: the error shows where the action was, and the page recovers after.
+  offline = true;
+  await owner.context().setOffline(true);
+  await owner.getByLabel("Search").fill("gus");
+  await owner.waitForSelector("#content .error");
+  const offlineError = await owner.textContent("#content .error");
+  await owner.context().setOffline(false);
+  offline = false;
+  await owner.getByLabel("Search").fill("");
+  await owner.waitForFunction(() => !document.querySelector("#content .error") && document.querySelectorAll("table.people tbody tr").length > 1);
+  step("offline", { error: offlineError });
+
   // The audit log, filtered by action.
   await owner.getByRole("link", { name: "Audit log" }).click();
   await owner.waitForSelector("table.audit");
@@ -227,7 +266,7 @@ try {
   await owner.waitForSelector("form.sign-in");
   step("signedOut", { tokenKept: await owner.evaluate(() => sessionStorage.length) });
 } catch (error) {
-  seen.error = String(error.stack || error);
+  if (error !== null) seen.error = String(error.stack || error);
 } finally {
   await browser.close();
 }

@@ -48,6 +48,39 @@ async fn the_people_page_on_postgres_with_a_worker_process() {
     walk_and_judge(&app, None).await;
 }
 
+/// Paging: a search with more than one page of results, forward and back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(offboarding_no_browser, ignore = "OFFBOARDING_TESTS=no-browser")]
+async fn the_people_page_pages_through_a_long_list() {
+    let app = spawn_app(Backend::Sqlite).await;
+    tests::add_members(&app, 25).await;
+    let seen = tests::browser::run(
+        "people.mjs",
+        json!({
+            "walk": "pages",
+            "api": app.address,
+            "workspace": "acme-marketing",
+            "owner": app.demo.owner_email,
+            "password": tests::DEMO_PASSWORD,
+            "search": "bench",
+        }),
+    )
+    .await;
+    assert_eq!(seen["error"], Value::Null, "{seen}");
+    assert_eq!(seen["consoleErrors"], json!([]), "{seen}");
+    let pages = step(&seen, "pages");
+    let (first, second) = (rows(&pages["first"]), rows(&pages["second"]));
+    assert_eq!((first.len(), second.len()), (20, 5), "{pages}");
+    assert!(first.iter().all(|email| email.starts_with("bench-")));
+    assert!(
+        first.iter().all(|email| !second.contains(email)),
+        "no one twice"
+    );
+    assert_eq!(pages["first"]["pager"], "1–20 of 25");
+    assert_eq!(pages["second"]["pager"], "21–25 of 25");
+    assert_eq!(rows(&pages["back"]), first);
+}
+
 /// Stops the worker process however the test ends.
 struct StopOnDrop(Child);
 
@@ -234,6 +267,13 @@ fn judge(seen: &Answer) {
         "{failed}"
     );
 
+    assert!(
+        step(seen, "offline")["error"]
+            .as_str()
+            .unwrap()
+            .contains("can't be reached"),
+        "a network failure is said where it happened"
+    );
     let audit = step(seen, "audit")["actions"].items();
     assert!(audit.len() >= 4, "Gus, Mia, Max and Omar: {audit:?}");
     assert!(
