@@ -3,11 +3,11 @@
 //! it works offline, behind a firewall, and under the page's Content-Security-Policy.
 
 use axum::extract::Path;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::json;
 
 use crate::demo::DemoAccess;
+use crate::web::{self, Asset};
 
 /// The page's policy: scripts, styles and connections to this origin only (its WebSocket
 /// included); GraphiQL's fonts and icons are `data:` URIs inside its stylesheet, and React sets
@@ -17,7 +17,7 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
     connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /// (file name, content type, content)
-const ASSETS: &[(&str, &str, &[u8])] = &[
+const ASSETS: &[Asset] = &[
     (
         "graphiql.min.js",
         "text/javascript; charset=utf-8",
@@ -62,18 +62,7 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
 
 /// `GET /graphiql/{file}`: one of the assets, cached for a day (they change only with a release).
 pub async fn asset(Path(file): Path<String>) -> Response {
-    match ASSETS.iter().find(|(name, ..)| *name == file) {
-        Some((_, content_type, bytes)) => (
-            [
-                (header::CONTENT_TYPE, *content_type),
-                (header::CACHE_CONTROL, "public, max-age=86400"),
-                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            ],
-            *bytes,
-        )
-            .into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
+    web::asset(ASSETS, &file, "public, max-age=86400")
 }
 
 /// The page, with what a newcomer needs prefilled: with demo data, the demo owner's token in the
@@ -129,20 +118,5 @@ pub fn page(demo: Option<&DemoAccess>) -> String {
 
 /// The page as a response, with its security headers.
 pub fn page_response(page: &str) -> Response {
-    let mut response = axum::response::Html(page.to_owned()).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    web::page(page.to_owned(), CONTENT_SECURITY_POLICY, "no-store")
 }

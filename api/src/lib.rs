@@ -17,6 +17,7 @@ pub mod people_page;
 pub mod security;
 pub mod startup;
 pub mod text;
+pub mod web;
 
 pub use config::Config;
 pub use error::ApiError;

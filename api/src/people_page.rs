@@ -4,8 +4,9 @@
 //! public GraphQL API, as any SPA would, and no request leaves the server.
 
 use axum::extract::Path;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
+
+use crate::web::{self, Asset};
 
 /// The page's policy: its own scripts and styles only, no inline code, and connections to this
 /// origin only (`/graphql` and its WebSocket).
@@ -16,7 +17,7 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
 
 /// (file name, content type, content)
-const ASSETS: &[(&str, &str, &[u8])] = &[
+const ASSETS: &[Asset] = &[
     (
         "app.css",
         "text/css; charset=utf-8",
@@ -59,37 +60,11 @@ const PAGE: &str = include_str!("../assets/people/index.html");
 /// `GET /` and `GET /accept-invitation`: the page; it reads the path (and an invitation's token
 /// from the fragment, which never reaches the server) itself.
 pub async fn page() -> Response {
-    let mut response = axum::response::Html(PAGE).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    response
+    web::page(PAGE, CONTENT_SECURITY_POLICY, "no-cache")
 }
 
 /// `GET /people/{file}`: a module or the stylesheet. Revalidated on each load (`no-cache`), so
 /// an upgrade never mixes old and new modules.
 pub async fn asset(Path(file): Path<String>) -> Response {
-    match ASSETS.iter().find(|(name, ..)| *name == file) {
-        Some((_, content_type, bytes)) => (
-            [
-                (header::CONTENT_TYPE, *content_type),
-                (header::CACHE_CONTROL, "no-cache"),
-                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            ],
-            *bytes,
-        )
-            .into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
+    web::asset(ASSETS, &file, "no-cache")
 }

@@ -95,6 +95,13 @@ try {
     throw null;
   }
   const owner = await open();
+  await owner.goto(`${settings.api}/`);
+  await owner.getByLabel("Workspace").fill(settings.workspace);
+  await owner.getByLabel("Email").fill(settings.owner);
+  await owner.getByLabel("Password").fill("not-the-password");
+  await owner.getByRole("button", { name: "Sign in" }).click();
+  await owner.waitForSelector("form.sign-in .error");
+  step("refused", { error: await owner.textContent("form.sign-in .error") });
   await signIn(owner, settings.owner);
   step("signedIn", {
     rows: await rows(owner),
@@ -182,6 +189,16 @@ try {
   await owner.screenshot({ path: `${settings.screenshots}/removal-progress.png` });
   step("reassignAndRemoveMia", reassigned);
   await closeDialog(owner);
+
+  // Several at once: select two people, one dialog for both, one removal.
+  await owner.getByLabel("Select Dana Deactivated").check();
+  await owner.getByLabel("Select ivy.invited").check();
+  await owner.getByRole("button", { name: "Remove 2 selected" }).click();
+  await owner.waitForSelector("dialog form");
+  const sections = await owner.$$eval("dialog section.person h3", (headings) => headings.map((heading) => heading.textContent));
+  step("removeTwo", { sections, ...(await confirmAndFollow(owner, "Remove")) });
+  await closeDialog(owner);
+  step("afterRemoveTwo", { rows: await rows(owner) });
 
   // Transfer ownership to Ada, staying an owner.
   await owner.getByRole("button", { name: "Transfer ownership to Ada Admin" }).click();

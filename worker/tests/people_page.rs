@@ -193,6 +193,13 @@ fn judge(seen: &Answer) {
         "no request leaves the server"
     );
 
+    assert!(
+        step(seen, "refused")["error"]
+            .as_str()
+            .unwrap()
+            .contains("password"),
+        "a wrong password is said on the form"
+    );
     let signed_in = step(seen, "signedIn");
     assert!(rows(signed_in).contains(&"mia.member@acme.test"));
     assert!(
@@ -239,6 +246,13 @@ fn judge(seen: &Answer) {
             .contains("contact duties")
     );
     done(step(seen, "reassignAndRemoveMia"));
+    let two = step(seen, "removeTwo");
+    assert_eq!(two["sections"].items().len(), 2, "{two}");
+    done(two);
+    let after = rows(step(seen, "afterRemoveTwo"));
+    assert!(
+        !after.contains(&"dana.deactivated@acme.test") && !after.contains(&"ivy.invited@acme.test")
+    );
     done(step(seen, "removeMember"));
     let fallen_back = step(seen, "removedMemberPage");
     assert!(
@@ -275,7 +289,10 @@ fn judge(seen: &Answer) {
         "a network failure is said where it happened"
     );
     let audit = step(seen, "audit")["actions"].items();
-    assert!(audit.len() >= 4, "Gus, Mia, Max and Omar: {audit:?}");
+    assert!(
+        audit.len() >= 6,
+        "Gus, Mia, Dana, Ivy, Max and Omar: {audit:?}"
+    );
     assert!(
         audit
             .iter()
@@ -311,7 +328,12 @@ async fn what_the_page_did_is_what_the_database_holds(app: &TestApp) {
             .unwrap()
             .unwrap()
     };
-    for removed in ["mia.member@acme.test", MEMBER] {
+    for removed in [
+        "mia.member@acme.test",
+        MEMBER,
+        "dana.deactivated@acme.test",
+        "ivy.invited@acme.test",
+    ] {
         assert!(
             membership_of(removed).await.deleted_at.is_some(),
             "{removed}"

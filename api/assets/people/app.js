@@ -50,34 +50,30 @@ async function start() {
   }
 }
 
-function signInView(notice) {
-  const previous = JSON.parse(localStorage.getItem("offboarding.workspace") || "null");
-  const workspace = h("input", { name: "workspace", required: true, autocomplete: "organization", value: previous || "" });
-  const email = h("input", { name: "email", type: "email", required: true, autocomplete: "username" });
-  const password = h("input", { name: "password", type: "password", required: true, autocomplete: "current-password" });
-  const submit = h("button", { class: "primary", type: "submit" }, "Sign in");
+/// A form alone on the page that signs someone in: `title`, what it says first (`intro`), its
+/// fields, and `act()`, which returns a payload with `token` and `userErrors`. Errors show in the
+/// form; a token starts the app.
+function signInForm({ title, intro, fields, submitLabel, act, refused }) {
+  const submit = h("button", { class: "primary", type: "submit" }, submitLabel);
   const problems = h("div", { "aria-live": "assertive" });
+  const titleId = `${submitLabel.replace(/\W+/g, "-").toLowerCase()}-title`;
   const form = h(
     "form",
     {
       class: "card sign-in",
-      "aria-labelledby": "sign-in-title",
+      "aria-labelledby": titleId,
       onsubmit: async (event) => {
         event.preventDefault();
         replace(problems);
         await busy(submit, async () => {
           try {
-            const { signIn } = await gql(
-              `mutation($input: SignInInput!) { signIn(input: $input) { token userErrors { code message field } } }`,
-              { input: { workspaceSlug: workspace.value.trim(), email: email.value, password: password.value } },
-            );
-            if (signIn.userErrors.length > 0) {
-              replace(problems, errorBox(signIn.userErrors.map((error) => error.message)));
-              password.select();
+            const payload = await act();
+            if (payload.userErrors.length > 0) {
+              replace(problems, errorBox(payload.userErrors.map((error) => error.message)));
+              refused?.();
               return;
             }
-            session.token = signIn.token;
-            localStorage.setItem("offboarding.workspace", JSON.stringify(workspace.value.trim()));
+            session.token = payload.token;
             history.replaceState(null, "", "/");
             await start();
           } catch (error) {
@@ -86,61 +82,62 @@ function signInView(notice) {
         });
       },
     },
-    h("h1", { id: "sign-in-title" }, "Sign in"),
-    notice ? h("p", { class: "notice", role: "status" }, notice) : null,
-    field("Workspace", workspace, "Its short name, as in acme-marketing."),
-    field("Email", email),
-    field("Password", password),
+    h("h1", { id: titleId }, title),
+    intro,
+    fields,
     problems,
     submit,
   );
   replace(root, h("main", { class: "centered" }, form));
+  return submit;
+}
+
+function signInView(notice) {
+  const previous = JSON.parse(localStorage.getItem("offboarding.workspace") || "null");
+  const workspace = h("input", { name: "workspace", required: true, autocomplete: "organization", value: previous || "" });
+  const email = h("input", { name: "email", type: "email", required: true, autocomplete: "username" });
+  const password = h("input", { name: "password", type: "password", required: true, autocomplete: "current-password" });
+  signInForm({
+    title: "Sign in",
+    intro: notice ? h("p", { class: "notice", role: "status" }, notice) : null,
+    fields: [
+      field("Workspace", workspace, "Its short name, as in acme-marketing."),
+      field("Email", email),
+      field("Password", password),
+    ],
+    submitLabel: "Sign in",
+    act: async () => {
+      const { signIn } = await gql(
+        `mutation($input: SignInInput!) { signIn(input: $input) { token userErrors { code message field } } }`,
+        { input: { workspaceSlug: workspace.value.trim(), email: email.value, password: password.value } },
+      );
+      if (signIn.token) localStorage.setItem("offboarding.workspace", JSON.stringify(workspace.value.trim()));
+      return signIn;
+    },
+    refused: () => password.select(),
+  });
   (workspace.value ? email : workspace).focus();
 }
 
 function acceptView(token) {
   const name = h("input", { name: "name", autocomplete: "name" });
   const password = h("input", { name: "password", type: "password", required: true, autocomplete: "new-password" });
-  const submit = h("button", { class: "primary", type: "submit" }, "Join the workspace");
-  const problems = h("div", { "aria-live": "assertive" });
-  const form = h(
-    "form",
-    {
-      class: "card sign-in",
-      "aria-labelledby": "accept-title",
-      onsubmit: async (event) => {
-        event.preventDefault();
-        replace(problems);
-        await busy(submit, async () => {
-          try {
-            const { acceptInvitation } = await gql(
-              `mutation($input: AcceptInvitationInput!) { acceptInvitation(input: $input) { token userErrors { code message field } } }`,
-              { input: { token, name: name.value.trim() || null, password: password.value } },
-            );
-            if (acceptInvitation.userErrors.length > 0) {
-              replace(problems, errorBox(acceptInvitation.userErrors.map((error) => error.message)));
-              return;
-            }
-            session.token = acceptInvitation.token;
-            history.replaceState(null, "", "/");
-            await start();
-          } catch (error) {
-            replace(problems, errorBox(error.message));
-          }
-        });
-      },
-    },
-    h("h1", { id: "accept-title" }, "Accept your invitation"),
-    token
+  const submit = signInForm({
+    title: "Accept your invitation",
+    intro: token
       ? h("p", {}, "Choose your name and a password (at least 8 characters). If you already have an account, enter its password.")
       : errorBox("This link has no invitation in it: open the link from your invitation email again."),
-    field("Your name", name),
-    field("Password", password),
-    problems,
-    submit,
-  );
+    fields: [field("Your name", name), field("Password", password)],
+    submitLabel: "Join the workspace",
+    act: async () => {
+      const { acceptInvitation } = await gql(
+        `mutation($input: AcceptInvitationInput!) { acceptInvitation(input: $input) { token userErrors { code message field } } }`,
+        { input: { token, name: name.value.trim() || null, password: password.value } },
+      );
+      return acceptInvitation;
+    },
+  });
   submit.disabled = !token;
-  replace(root, h("main", { class: "centered" }, form));
   name.focus();
 }
 
