@@ -176,7 +176,8 @@ impl Config {
     }
 
     pub fn from_vars(vars: HashMap<String, String>) -> Result<Config, ConfigError> {
-        let worker = WorkerConfig::from_vars(&vars)?;
+        let mut worker = WorkerConfig::from_vars(&vars)?;
+        let public_url_set = vars.contains_key("PUBLIC_URL");
         // Set but empty means "no other origin", unlike every other variable.
         let cors_origins = vars.get("CORS_ALLOWED_ORIGINS").cloned();
         let vars: ApiVariables = domain::environment::read(&vars).map_err(ConfigError)?;
@@ -186,11 +187,16 @@ impl Config {
         let embedded_queue = matches!(worker.queue.backend, QueueBackend::Sqlite(_));
         let graphiql = vars.graphiql_enabled.unwrap_or(defaults.graphiql);
         let limits = vars.limits(defaults.limits);
+        let bind_address = vars.bind_address.unwrap_or(defaults.bind_address);
+        if !public_url_set {
+            // The links the in-process worker emails point at this server, as it listens.
+            worker.public_url = local_url(bind_address);
+        }
         Ok(Config {
             database_url: vars.database_url.unwrap_or(defaults.database_url),
             in_process_worker: vars.in_process_worker.unwrap_or(embedded_queue),
             worker,
-            bind_address: vars.bind_address.unwrap_or(defaults.bind_address),
+            bind_address,
             demo_data: vars.demo_data.unwrap_or(demo_default),
             graphiql,
             introspection: vars.graphql_introspection.unwrap_or(graphiql),
@@ -296,6 +302,17 @@ fn trusted_proxies(value: Option<String>) -> Result<Vec<IpNet>, ConfigError> {
         .collect()
 }
 
+/// The address a browser on this machine reaches a server listening on `bind_address` at.
+fn local_url(bind_address: SocketAddr) -> url::Url {
+    let host = match bind_address.ip() {
+        ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    url::Url::parse(&format!("http://{host}:{}/", bind_address.port()))
+        .expect("an address and a port make a URL")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -387,6 +404,33 @@ mod tests {
         let error =
             Config::from_vars(variables(&[("TRUSTED_PROXIES", "10.0.0.0/8,proxy")])).unwrap_err();
         assert!(error.to_string().contains("TRUSTED_PROXIES"));
+    }
+
+    #[test]
+    fn emailed_links_point_at_the_server_unless_public_url_says_otherwise() {
+        let link = |pairs: &[(&str, &str)]| {
+            Config::from_vars(variables(pairs))
+                .unwrap()
+                .worker
+                .public_url
+                .to_string()
+        };
+        assert_eq!(link(&[]), "http://127.0.0.1:8080/");
+        assert_eq!(
+            link(&[("BIND_ADDRESS", "127.0.0.1:9000")]),
+            "http://127.0.0.1:9000/"
+        );
+        assert_eq!(
+            link(&[("BIND_ADDRESS", "0.0.0.0:9000")]),
+            "http://127.0.0.1:9000/"
+        );
+        assert_eq!(
+            link(&[
+                ("BIND_ADDRESS", "0.0.0.0:9000"),
+                ("PUBLIC_URL", "https://people.acme.test")
+            ]),
+            "https://people.acme.test/"
+        );
     }
 
     #[test]

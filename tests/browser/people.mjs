@@ -230,8 +230,14 @@ try {
       error: item.querySelector(".job-error")?.textContent,
     }))),
   };
+  const deadAt = await owner.getAttribute("dialog .job-dead", "data-at");
   await owner.locator("dialog .job-dead").getByRole("button", { name: "Retry" }).click();
-  await owner.waitForSelector('dialog .progress[data-retries="1"][data-status="FAILED"] .job-dead', { timeout: 60000 });
+  // Run again and dead again: a later state than the one retried, not its replay.
+  await owner.waitForFunction((deadAt) => {
+    const panel = document.querySelector('dialog .progress[data-retries="1"]');
+    const dead = panel?.querySelector(".job-dead");
+    return panel?.dataset.status === "FAILED" && dead && Date.parse(dead.dataset.at) > Date.parse(deadAt);
+  }, deadAt, { timeout: 60000 });
   step("failedJob", failed);
   await closeDialog(owner);
 

@@ -29,7 +29,8 @@ export async function gql(query, variables = {}) {
   if (session.token) headers.authorization = `Bearer ${session.token}`;
   let response;
   try {
-    response = await fetch("/graphql", {
+    // Relative to the page, so it works under a path prefix too.
+    response = await fetch("graphql", {
       method: "POST",
       headers,
       body: JSON.stringify({ query, variables }),
@@ -57,8 +58,10 @@ export async function gql(query, variables = {}) {
 /// Follows a subscription: `onEvent(data)` for each event, `onEnd()` when the server completes
 /// it, `onError(error)` if it fails. Returns a function that stops it.
 export function subscribe(query, variables, { onEvent, onEnd, onError }) {
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}/graphql/ws`, "graphql-transport-ws");
+  const url = new URL("graphql/ws", location.href);
+  url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+  url.hash = "";
+  const socket = new WebSocket(url, "graphql-transport-ws");
   let finished = false;
   const finish = (callback, value) => {
     if (finished) return;
@@ -107,8 +110,19 @@ export function subscribe(query, variables, { onEvent, onEnd, onError }) {
   return () => finish(undefined);
 }
 
-/// A fresh idempotency key for one confirmed action: a retried request is applied once.
-export function idempotencyKey() {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+/// Idempotency for one action (a dialog, a button): `withKey(input)` returns the input with an
+/// idempotency key — the same key again while the input is the same, so a retry after a failure
+/// the server may already have applied is not applied twice, and a new one when it changes.
+export function idempotent() {
+  let input = null;
+  let key = null;
+  return (next) => {
+    const text = JSON.stringify(next);
+    if (text !== input) {
+      input = text;
+      const bytes = crypto.getRandomValues(new Uint8Array(16));
+      key = Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+    }
+    return { ...next, idempotencyKey: key };
+  };
 }

@@ -9,8 +9,7 @@ import { auditView, removedView } from "./history.js";
 
 const root = document.getElementById("app");
 
-const VIEWER = `{ viewer { role permissions user { id name email }
-  workspace { id name slug organizationId } } }`;
+const VIEWER = `{ viewer { role permissions user { id name } workspace { id name organizationId } } }`;
 
 /// What every view needs: who is signed in, where, and what they may do; and `fail`, the one
 /// way a view reports an error it can't show itself.
@@ -32,8 +31,11 @@ function context(viewer) {
 }
 
 async function start() {
-  if (location.pathname === "/accept-invitation") {
-    acceptView(new URLSearchParams(location.hash.slice(1)).get("token"));
+  if (location.pathname.endsWith("/accept-invitation")) {
+    const token = new URLSearchParams(location.hash.slice(1)).get("token");
+    // Out of the address bar and the history at once; kept in this page only.
+    history.replaceState(null, "", location.pathname);
+    acceptView(token);
     return;
   }
   if (!session.token) {
@@ -55,7 +57,7 @@ async function start() {
 /// form; a token starts the app.
 function signInForm({ title, intro, fields, submitLabel, act, refused }) {
   const submit = h("button", { class: "primary", type: "submit" }, submitLabel);
-  const problems = h("div", { "aria-live": "assertive" });
+  const problems = h("div");
   const titleId = `${submitLabel.replace(/\W+/g, "-").toLowerCase()}-title`;
   const form = h(
     "form",
@@ -74,7 +76,7 @@ function signInForm({ title, intro, fields, submitLabel, act, refused }) {
               return;
             }
             session.token = payload.token;
-            history.replaceState(null, "", "/");
+            history.replaceState(null, "", "./");
             await start();
           } catch (error) {
             replace(problems, errorBox(error.message));
@@ -93,8 +95,9 @@ function signInForm({ title, intro, fields, submitLabel, act, refused }) {
 }
 
 function signInView(notice) {
-  const previous = JSON.parse(localStorage.getItem("offboarding.workspace") || "null");
-  const workspace = h("input", { name: "workspace", required: true, autocomplete: "organization", value: previous || "" });
+  window.onhashchange = null;
+  const previous = localStorage.getItem("offboarding.workspace") || "";
+  const workspace = h("input", { name: "workspace", required: true, autocomplete: "organization", value: previous });
   const email = h("input", { name: "email", type: "email", required: true, autocomplete: "username" });
   const password = h("input", { name: "password", type: "password", required: true, autocomplete: "current-password" });
   signInForm({
@@ -111,7 +114,7 @@ function signInView(notice) {
         `mutation($input: SignInInput!) { signIn(input: $input) { token userErrors { code message field } } }`,
         { input: { workspaceSlug: workspace.value.trim(), email: email.value, password: password.value } },
       );
-      if (signIn.token) localStorage.setItem("offboarding.workspace", JSON.stringify(workspace.value.trim()));
+      if (signIn.token) localStorage.setItem("offboarding.workspace", workspace.value.trim());
       return signIn;
     },
     refused: () => password.select(),
@@ -120,6 +123,7 @@ function signInView(notice) {
 }
 
 function acceptView(token) {
+  window.onhashchange = null;
   const name = h("input", { name: "name", autocomplete: "name" });
   const password = h("input", { name: "password", type: "password", required: true, autocomplete: "new-password" });
   const submit = signInForm({
@@ -165,7 +169,10 @@ function shell(app) {
   } }, "Sign out");
   replace(
     root,
-    h("a", { class: "skip", href: "#content" }, "Skip to content"),
+    h("a", { class: "skip", href: "#content", onclick: (event) => {
+      event.preventDefault();
+      content.focus();
+    } }, "Skip to content"),
     h(
       "header",
       { class: "top" },

@@ -3,7 +3,7 @@
 // usage; and the actions on them: remove (one or several), deactivate, reactivate, transfer
 // ownership.
 
-import { gql, idempotencyKey } from "./api.js";
+import { gql, idempotent } from "./api.js";
 import {
   announce, busy, debounce, errorBox, field, h, openDialog, replace, roleLabel, statusBadge,
 } from "./ui.js";
@@ -36,13 +36,13 @@ export async function peopleView(app) {
   );
   const hide = h("input", { type: "checkbox", name: "hideDeactivated", id: "hide-deactivated" });
   const removeSelected = h("button", { type: "button", class: "danger", disabled: true }, "Remove selected");
-  const list = h("div", { class: "list", "aria-live": "polite", "aria-busy": "true" });
+  const list = h("div", { class: "list", "aria-busy": "true" });
   const pager = h("nav", { class: "pager", "aria-label": "Pages" });
   const problems = h("div");
 
   replace(
     content,
-    h("div", { class: "title-row" }, h("h1", {}, "People"), seats),
+    h("div", { class: "title-row" }, h("h1", { tabindex: "-1" }, "People"), seats),
     h(
       "div",
       { class: "filters", role: "search" },
@@ -83,6 +83,8 @@ export async function peopleView(app) {
   const load = async () => {
     const mine = ++loading;
     list.setAttribute("aria-busy", "true");
+    // One page at a time: the pager waits for the page it asked for.
+    for (const button of pager.querySelectorAll("button")) button.disabled = true;
     replace(problems);
     try {
       const [{ members }] = await Promise.all([
@@ -92,7 +94,7 @@ export async function peopleView(app) {
       if (mine !== loading) return;
       render(members);
     } catch (error) {
-      if (!app.fail(error)) replace(problems, errorBox(error.message));
+      if (mine === loading && !app.fail(error)) replace(problems, errorBox(error.message));
     } finally {
       if (mine === loading) list.setAttribute("aria-busy", "false");
     }
@@ -138,11 +140,19 @@ export async function peopleView(app) {
     state.cursors[state.page + 1] = members.pageInfo.endCursor;
     replace(
       pager,
-      h("button", { type: "button", disabled: state.page === 0, onclick: () => { state.page -= 1; reload(); } }, "Previous"),
+      h("button", { type: "button", disabled: state.page === 0, onclick: () => turn(-1) }, "Previous"),
       h("span", {}, members.nodes.length ? `${first}–${last} of ${total}` : `0 of ${total}`),
-      h("button", { type: "button", disabled: !members.pageInfo.hasNextPage, onclick: () => { state.page += 1; reload(); } }, "Next"),
+      h("button", { type: "button", disabled: !members.pageInfo.hasNextPage, onclick: () => turn(1) }, "Next"),
     );
     announce(`${members.totalCount} people`);
+  };
+
+  /// To the next or the previous page, if its cursor is known.
+  const turn = (by) => {
+    const page = state.page + by;
+    if (page < 0 || (page > 0 && !state.cursors[page])) return;
+    state.page = page;
+    reload();
   };
 
   const row = (member) => {
@@ -209,6 +219,7 @@ export async function peopleView(app) {
 
 function openReactivation(app, member, done) {
   openDialog(`Reactivate ${member.user.name}?`, (close) => {
+    const withKey = idempotent();
     const problems = h("div");
     const confirm = h("button", { type: "button", class: "primary" }, "Reactivate");
     confirm.addEventListener("click", () => busy(confirm, async () => {
@@ -216,7 +227,7 @@ function openReactivation(app, member, done) {
       try {
         const { reactivateUser } = await gql(
           `mutation($input: ReactivateUserInput!) { reactivateUser(input: $input) { member { status } userErrors { code message } } }`,
-          { input: { workspaceId: app.workspaceId, userId: member.user.id, idempotencyKey: idempotencyKey() } },
+          { input: withKey({ workspaceId: app.workspaceId, userId: member.user.id }) },
         );
         if (reactivateUser.userErrors.length) {
           replace(problems, errorBox(reactivateUser.userErrors.map((error) => error.message)));
@@ -240,6 +251,7 @@ function openReactivation(app, member, done) {
 
 function openTransfer(app, member, done) {
   openDialog(`Make ${member.user.name} an owner?`, (close) => {
+    const withKey = idempotent();
     const problems = h("div");
     const demote = h(
       "select",
@@ -254,7 +266,7 @@ function openTransfer(app, member, done) {
       try {
         const { transferOwnership } = await gql(
           `mutation($input: TransferOwnershipInput!) { transferOwnership(input: $input) { newOwner { role } userErrors { code message } } }`,
-          { input: { workspaceId: app.workspaceId, toUserId: member.user.id, demoteSelfTo: demote.value || null, idempotencyKey: idempotencyKey() } },
+          { input: withKey({ workspaceId: app.workspaceId, toUserId: member.user.id, demoteSelfTo: demote.value || null }) },
         );
         if (transferOwnership.userErrors.length) {
           replace(problems, errorBox(transferOwnership.userErrors.map((error) => error.message)));

@@ -2,7 +2,7 @@
 // the choices it needs: who takes their campaigns and contact duties, whether their API keys
 // go too), the Deactivate dialog, and the live progress of the side effects that follow.
 
-import { gql, idempotencyKey, subscribe, Unauthenticated } from "./api.js";
+import { gql, idempotent, RequestFailed, subscribe, Unauthenticated } from "./api.js";
 import { announce, busy, errorBox, field, h, openDialog, replace, roleLabel, statusBadge } from "./ui.js";
 
 const PREVIEW = `query($ws: UUID!, $ids: [UUID!]!) { removalPreview(workspaceId: $ws, userIds: $ids) {
@@ -29,7 +29,6 @@ const JOB_LABELS = {
   revoke_api_keys: "Revoke their API keys",
   reattribute_campaigns: "Give their campaigns to the new owner",
   send_removal_email: "Tell them by email",
-  send_invitation_email: "Send the invitation email",
 };
 
 const plural = (count, one, many) => `${count} ${count === 1 ? one : many}`;
@@ -48,7 +47,7 @@ export function openRemoval(app, members, done) {
   const names = members.map((member) => member.user.name);
   const title = members.length === 1 ? `Remove ${names[0]}?` : `Remove ${members.length} people?`;
   openDialog(title, (close, dialog) => {
-    const body = h("div", { "aria-live": "polite", "aria-busy": "true" }, h("p", { class: "loading" }, "Checking what removing them would do…"));
+    const body = h("div", { "aria-busy": "true" }, h("p", { class: "loading" }, "Checking what removing them would do…"));
     load(app, members, body, close, dialog, done);
     return body;
   }, { wide: true });
@@ -73,6 +72,7 @@ async function load(app, members, body, close, dialog, done) {
   }
   body.setAttribute("aria-busy", "false");
 
+  const withKey = idempotent();
   const dutyPickers = new Map();
   const people = preview.members.map((person) => {
     const otherBlockers = person.blockers.filter((blocker) => blocker.code !== "CONTACT_REASSIGNMENT_REQUIRED");
@@ -139,7 +139,7 @@ async function load(app, members, body, close, dialog, done) {
   const reason = h("textarea", { name: "reason", rows: 2, maxlength: 1000 });
   const hardBlocked = preview.members.some((person) => person.blockers.some((blocker) => blocker.code !== "CONTACT_REASSIGNMENT_REQUIRED"));
   const confirm = h("button", { type: "submit", class: "danger", disabled: hardBlocked }, dutyPickers.size ? "Reassign and remove" : "Remove");
-  const problems = h("div", { "aria-live": "assertive" });
+  const problems = h("div");
 
   const form = h(
     "form",
@@ -165,18 +165,17 @@ async function load(app, members, body, close, dialog, done) {
             fromUserId,
             assignments: assignments(duties, select.value),
           })),
-          idempotencyKey: idempotencyKey(),
         };
         await busy(confirm, async () => {
           try {
-            const { removeMembers } = await gql(REMOVE, { input });
+            const { removeMembers } = await gql(REMOVE, { input: withKey(input) });
             if (removeMembers.userErrors.length) {
               replace(problems, errorBox(removeMembers.userErrors.map((error) => error.message)));
               return;
             }
             announce(members.length === 1 ? `${members[0].user.name} was removed.` : `${members.length} people were removed.`);
             done();
-            replace(body, progressPanel(app, removeMembers.offboarding.id, close));
+            replace(body, progressPanel(app, removeMembers.offboarding.id, close, dialog));
           } catch (error) {
             if (app.fail(error)) close();
             else replace(problems, errorBox(error.message));
@@ -213,12 +212,13 @@ function assignments(duties, toUserId) {
 }
 
 export function openDeactivation(app, member, done) {
-  openDialog(`Deactivate ${member.user.name}?`, (close) => {
+  openDialog(`Deactivate ${member.user.name}?`, (close, dialog) => {
+    const withKey = idempotent();
     const body = h("div");
     const reason = h("textarea", { name: "reason", rows: 2, maxlength: 1000 });
     const revoke = h("input", { type: "checkbox", name: "revokeApiKeys", id: "deactivate-revoke" });
     const confirm = h("button", { type: "submit", class: "danger" }, "Deactivate");
-    const problems = h("div", { "aria-live": "assertive" });
+    const problems = h("div");
     const form = h(
       "form",
       {
@@ -229,7 +229,7 @@ export function openDeactivation(app, member, done) {
             try {
               const { deactivateUser } = await gql(
                 `mutation($input: DeactivateUserInput!) { deactivateUser(input: $input) { offboarding { id } userErrors { code message } } }`,
-                { input: { workspaceId: app.workspaceId, userId: member.user.id, reason: reason.value.trim() || null, revokeApiKeys: revoke.checked, idempotencyKey: idempotencyKey() } },
+                { input: withKey({ workspaceId: app.workspaceId, userId: member.user.id, reason: reason.value.trim() || null, revokeApiKeys: revoke.checked }) },
               );
               if (deactivateUser.userErrors.length) {
                 replace(problems, errorBox(deactivateUser.userErrors.map((error) => error.message)));
@@ -237,7 +237,7 @@ export function openDeactivation(app, member, done) {
               }
               announce(`${member.user.name} was deactivated.`);
               done();
-              replace(body, progressPanel(app, deactivateUser.offboarding.id, close));
+              replace(body, progressPanel(app, deactivateUser.offboarding.id, close, dialog));
             } catch (error) {
               if (app.fail(error)) close();
               else replace(problems, errorBox(error.message));
@@ -258,16 +258,29 @@ export function openDeactivation(app, member, done) {
 
 /// The side effects of an offboarding, live: each job's state as the worker carries it out,
 /// until all are done, or the failed ones with their errors and a Retry for those that gave up.
-export function progressPanel(app, offboardingId, close) {
+/// It stops following when its dialog closes, however it closes.
+export function progressPanel(app, offboardingId, close, dialog) {
   const jobs = new Map();
+  const retries = new Map();
   let overall = "IN_PROGRESS";
   let stop = () => {};
+  let closed = false;
+  dialog.addEventListener("close", () => {
+    closed = true;
+    stop();
+  });
   const meter = h("progress", { max: 1, value: 0, "aria-label": "Side effects carried out" });
   const summary = h("p", { class: "progress-summary", role: "status" }, "Carrying out the side effects…");
   const list = h("ol", { class: "jobs" });
   const problems = h("div");
-  const closeButton = h("button", { type: "button", class: "primary", onclick: () => { stop(); close(); } }, "Close");
+  const closeButton = h("button", { type: "button", class: "primary", onclick: close }, "Close");
   const panel = h("div", { class: "progress", "data-offboarding": offboardingId }, summary, meter, list, problems, h("div", { class: "buttons" }, closeButton));
+
+  /// A job's state, unless an older one than what is shown (the subscription replays history).
+  const update = (job) => {
+    const shown = jobs.get(job.id);
+    if (!shown || Date.parse(job.at) >= Date.parse(shown.at)) jobs.set(job.id, job);
+  };
 
   const render = () => {
     const all = [...jobs.values()];
@@ -284,7 +297,7 @@ export function progressPanel(app, offboardingId, close) {
       all.map((job) =>
         h(
           "li",
-          { class: `job job-${job.status.toLowerCase()}`, "data-kind": job.kind },
+          { class: `job job-${job.status.toLowerCase()}`, "data-kind": job.kind, "data-at": job.at },
           h("span", {}, JOB_LABELS[job.kind] || job.kind),
           " ",
           h("span", { class: "job-status" }, job.status === "FAILED" ? `failed, retrying (attempt ${job.attempts})` : job.status.toLowerCase()),
@@ -299,16 +312,18 @@ export function progressPanel(app, offboardingId, close) {
 
   const retry = (job, button) => busy(button, async () => {
     replace(problems);
+    if (!retries.has(job.id)) retries.set(job.id, idempotent());
     try {
       const { retryJob } = await gql(
-        `mutation($input: RetryJobInput!) { retryJob(input: $input) { job { id status attempts lastError kind } userErrors { message } } }`,
-        { input: { jobId: job.id, idempotencyKey: idempotencyKey() } },
+        `mutation($input: RetryJobInput!) { retryJob(input: $input) { job { id status attempts lastError kind updatedAt } userErrors { message } } }`,
+        { input: retries.get(job.id)({ jobId: job.id }) },
       );
       if (retryJob.userErrors.length) {
         replace(problems, errorBox(retryJob.userErrors.map((error) => error.message)));
         return;
       }
-      jobs.set(job.id, { ...job, ...retryJob.job });
+      retries.delete(job.id);
+      update({ ...retryJob.job, at: retryJob.job.updatedAt });
       panel.dataset.retries = String(Number(panel.dataset.retries || 0) + 1);
       announce(`${JOB_LABELS[job.kind] || job.kind}: retrying.`);
       overall = "IN_PROGRESS";
@@ -320,48 +335,58 @@ export function progressPanel(app, offboardingId, close) {
     }
   });
 
-  // The current state first, then every change as it happens; if the live connection fails,
-  // the state is read again every second instead.
+  // The state now, then every change as it happens. If the live connection fails, or ends while
+  // a job is running again, the state is read once a second until it settles.
   const poll = async () => {
     try {
       const { offboarding } = await gql(
-        `query($id: UUID!) { offboarding(id: $id) { status jobs(first: 100) { id kind status attempts lastError } } }`,
+        `query($id: UUID!) { offboarding(id: $id) { status jobs(first: 100) { id kind status attempts lastError updatedAt } } }`,
         { id: offboardingId },
       );
-      for (const job of offboarding.jobs) jobs.set(job.id, job);
+      for (const job of offboarding.jobs) update({ ...job, at: job.updatedAt });
       overall = offboarding.status;
+      replace(problems);
       render();
       return overall;
     } catch (error) {
-      if (app.fail(error)) close();
-      else replace(problems, errorBox(error.message));
-      return "UNKNOWN";
+      if (app.fail(error)) {
+        close();
+        return "STOPPED";
+      }
+      replace(problems, errorBox(error.message));
+      return error instanceof RequestFailed ? "UNKNOWN" : "STOPPED";
     }
+  };
+  const pollUntilSettled = async () => {
+    if (closed) return;
+    const status = await poll();
+    if (status === "IN_PROGRESS" || status === "UNKNOWN") setTimeout(pollUntilSettled, 1000);
   };
   const follow = () => {
     stop();
     stop = subscribe(
-      `subscription($id: UUID!) { offboardingProgress(id: $id) { jobId kind status attempts lastError offboardingStatus } }`,
+      `subscription($id: UUID!) { offboardingProgress(id: $id) { jobId kind status attempts lastError at offboardingStatus } }`,
       { id: offboardingId },
       {
         onEvent: ({ offboardingProgress: event }) => {
-          jobs.set(event.jobId, { id: event.jobId, kind: event.kind, status: event.status, attempts: event.attempts, lastError: event.lastError });
+          update({ id: event.jobId, kind: event.kind, status: event.status, attempts: event.attempts, lastError: event.lastError, at: event.at });
           overall = event.offboardingStatus;
           render();
         },
-        onEnd: () => poll(),
+        onEnd: pollUntilSettled,
         onError: (error) => {
-          if (error instanceof Unauthenticated) return app.fail(error) && close();
-          const again = async () => {
-            if ((await poll()) === "IN_PROGRESS" && document.contains(panel)) setTimeout(again, 1000);
-          };
-          again();
+          if (error instanceof Unauthenticated) {
+            if (app.fail(error)) close();
+            return;
+          }
+          pollUntilSettled();
         },
       },
     );
   };
   poll().then((status) => {
-    if (status === "IN_PROGRESS") follow();
+    if (status === "IN_PROGRESS" && !closed) follow();
+    else if (status === "UNKNOWN") pollUntilSettled();
   });
   setTimeout(() => closeButton.focus(), 0);
   return panel;

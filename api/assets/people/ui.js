@@ -1,16 +1,22 @@
 // Small DOM helpers shared by the views: elements built from data (text is always set as text,
 // never parsed as HTML), modal dialogs, status badges, dates, and messages for screen readers.
 
+/// The attributes set as properties: the live state of a control, not its initial markup.
+const PROPERTIES = new Set(["checked", "disabled", "value", "selected", "required"]);
+
 /// `h("button", { class: "primary", onclick }, "Remove")`: an element with attributes, event
 /// handlers (`on…`) and children (strings become text nodes; null and false are skipped).
+/// `aria-*` values are always written out (`false` as "false"); other attributes are left out
+/// when null or false, and written empty when true.
 export function h(tag, attributes = {}, ...children) {
   const element = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes || {})) {
-    if (value === null || value === undefined || value === false) continue;
+    if (value === null || value === undefined) continue;
     if (name.startsWith("on")) element.addEventListener(name.slice(2), value);
     else if (name === "class") element.className = value;
-    else if (name in element && typeof value !== "string") element[name] = value;
-    else element.setAttribute(name, value === true ? "" : value);
+    else if (PROPERTIES.has(name)) element[name] = value;
+    else if (name.startsWith("aria-")) element.setAttribute(name, String(value));
+    else if (value !== false) element.setAttribute(name, value === true ? "" : String(value));
   }
   append(element, children);
   return element;
@@ -86,7 +92,9 @@ export function openDialog(title, build, { wide = false } = {}) {
   const close = () => dialog.close();
   dialog.addEventListener("close", () => {
     dialog.remove();
+    // What opened it may be gone (its row redrawn after the change): the page's heading then.
     if (opener && document.contains(opener)) opener.focus();
+    else document.querySelector("#content h1")?.focus();
   });
   replace(
     dialog,

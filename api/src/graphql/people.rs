@@ -13,6 +13,7 @@ use crate::graphql::types::{
     ApiKey, Member, RoleValue, StatusValue, User, UserError, payloads, respond,
 };
 use crate::graphql::{ContextExt, Done, commit_if_ok, run_mutation};
+use crate::offboarding::Recorded;
 use crate::people::invitations::{self, AcceptRequest, InvitationStatus, InviteRequest};
 use crate::people::members::{self, MemberFilter, MemberRow};
 use crate::people::{Page, detail, encode_cursor, groups, page_size, removed, roles, seats};
@@ -207,6 +208,17 @@ pub struct InvitationActionInput {
     idempotency_key: Option<IdempotencyKeyText>,
 }
 
+#[derive(InputObject, Serialize)]
+pub struct ResendInvitationInput {
+    invitation_id: Uuid,
+    /// Email the new link (default true); false when you deliver `invitationToken` yourself.
+    #[graphql(default = true)]
+    send_email: bool,
+    /// Send the same key again to retry safely: the first answer comes back.
+    #[serde(skip)]
+    idempotency_key: Option<IdempotencyKeyText>,
+}
+
 #[derive(SimpleObject, Default, Serialize, Deserialize)]
 pub struct RevokeInvitationPayload {
     invitation: Option<Invitation>,
@@ -220,7 +232,8 @@ pub struct ResendInvitationPayload {
     /// here: null when an idempotent retry answers.
     #[serde(skip)]
     invitation_token: Option<String>,
-    /// The new invitation email's side effect (kind `resend_invitation`).
+    /// The new invitation email's side effect (kind `resend_invitation`); null when
+    /// `sendEmail` was false.
     email_delivery: Option<Offboarding>,
     user_errors: Vec<UserError>,
 }
@@ -499,7 +512,8 @@ pub struct InviteMemberPayload {
     invitation_token: Option<String>,
     invitation_expires_at: Option<DateTime<Utc>>,
     /// The invitation email's side effect (kind `invite_member`), to follow as any offboarding;
-    /// null when `sendEmail` was false.
+    /// null when `sendEmail` was false. SUCCEEDED also when nothing was sent because the
+    /// invitation was resent, revoked, accepted or expired before the email went out.
     email_delivery: Option<Offboarding>,
     user_errors: Vec<UserError>,
 }
@@ -570,6 +584,14 @@ payloads!(
     UpdateMemberRolePayload
 );
 
+/// An invitation email's side effect as answered, and its outbox rows to hand over.
+fn delivery(email: Option<Recorded>) -> (Option<Offboarding>, Vec<Uuid>) {
+    match email {
+        Some(email) => (Some(email.offboarding.into()), email.outbox_ids),
+        None => (None, Vec::new()),
+    }
+}
+
 #[derive(Default)]
 pub struct PeopleMutation;
 
@@ -597,10 +619,7 @@ impl PeopleMutation {
                     send_email: input.send_email,
                 };
                 let invited = invitations::invite_member(txn, acting, request).await?;
-                let (email_delivery, outbox_ids) = match invited.email {
-                    Some(email) => (Some(email.offboarding.into()), email.outbox_ids),
-                    None => (None, Vec::new()),
-                };
+                let (email_delivery, outbox_ids) = delivery(invited.email);
                 let payload = InviteMemberPayload {
                     invitation_token: Some(invited.token),
                     invitation_expires_at: Some(invited.invitation.expires_at),
@@ -687,7 +706,7 @@ impl PeopleMutation {
     async fn resend_invitation(
         &self,
         ctx: &Context<'_>,
-        input: InvitationActionInput,
+        input: ResendInvitationInput,
     ) -> Result<ResendInvitationPayload> {
         let key = input.idempotency_key.clone();
         run_mutation(
@@ -701,16 +720,18 @@ impl PeopleMutation {
                     acting,
                     input.invitation_id,
                     ctx.config().invitation_ttl,
+                    input.send_email,
                 )
                 .await?;
+                let (email_delivery, outbox_ids) = delivery(resent.email);
                 Ok(Done {
                     payload: ResendInvitationPayload {
                         invitation: Some(resent.invitation.into()),
                         invitation_token: Some(resent.token),
-                        email_delivery: Some(resent.email.offboarding.into()),
+                        email_delivery,
                         user_errors: Vec::new(),
                     },
-                    outbox_ids: resent.email.outbox_ids,
+                    outbox_ids,
                 })
             },
         )

@@ -110,7 +110,8 @@ pub enum Standing {
 #[derive(Debug, Default, Clone)]
 pub struct OffboardingFilter {
     pub standing: Option<Standing>,
-    /// `remove_members` or `deactivate_user`.
+    /// The mutation that made it: `remove_members`, `deactivate_user`, `invite_member` or
+    /// `resend_invitation`.
     pub kind: Option<&'static str>,
 }
 
@@ -355,11 +356,19 @@ impl Follower {
                 matches!(status, OutboxStatus::Succeeded | OutboxStatus::Dead)
             };
             let before = self.states.insert(event.outbox_id, event.status);
-            if before.is_none_or(|status| !finished(status)) && finished(event.status) {
-                self.unfinished = self.unfinished.saturating_sub(1);
+            // A job finishes, or starts again after it finished (a DEAD job retried).
+            match (before.is_some_and(finished), finished(event.status)) {
+                (false, true) => self.unfinished = self.unfinished.saturating_sub(1),
+                (true, false) => self.unfinished += 1,
+                _ => {}
             }
-            if event.status == OutboxStatus::Dead && before != Some(OutboxStatus::Dead) {
-                self.dead += 1;
+            match (
+                before == Some(OutboxStatus::Dead),
+                event.status == OutboxStatus::Dead,
+            ) {
+                (false, true) => self.dead += 1,
+                (true, false) => self.dead = self.dead.saturating_sub(1),
+                _ => {}
             }
             let overall = if self.unfinished > 0 {
                 Overall::InProgress

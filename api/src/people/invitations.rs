@@ -559,18 +559,19 @@ pub struct Resent {
     /// The new link's secret: shown once, stored only as a hash. The old one stops working.
     pub token: String,
     pub invitation: invitation::Model,
-    /// The new invitation email's job.
-    pub email: Recorded,
+    /// The new invitation email's job, when one was asked for.
+    pub email: Option<Recorded>,
 }
 
 /// Sends a pending or expired invitation again: a new token (the old links, the caller's and the
-/// earlier email's, stop working) valid for another `invitation_ttl`, and a new email with a
-/// link of its own. Audit entry `invitation_resend`.
+/// earlier email's, stop working) valid for another `invitation_ttl`, and, if asked, a new email
+/// with a link of its own. Audit entry `invitation_resend`.
 pub async fn resend_invitation<C: ConnectionTrait>(
     db: &C,
     acting: Acting<'_>,
     invitation_id: Uuid,
     invitation_ttl: Duration,
+    send_email: bool,
 ) -> Result<Resent, ApiError> {
     let Acting {
         principal,
@@ -599,7 +600,11 @@ pub async fn resend_invitation<C: ConnectionTrait>(
         now,
     )
     .await?;
-    let email = write_invitation_email(db, acting, &invitation, "resend_invitation").await?;
+    let email = if send_email {
+        Some(write_invitation_email(db, acting, &invitation, "resend_invitation").await?)
+    } else {
+        None
+    };
     Ok(Resent {
         token: token.token,
         invitation,

@@ -200,7 +200,7 @@ const OPERATIONS: &[Operation] = &[
     },
     Operation {
         name: "resendInvitation",
-        document: "mutation($input: InvitationActionInput!) { resendInvitation(input: $input) { userErrors { code } } }",
+        document: "mutation($input: ResendInvitationInput!) { resendInvitation(input: $input) { userErrors { code } } }",
         variables: |ids| json!({ "input": { "invitationId": ids.invitation } }),
         member_gets: FORBIDDEN,
     },

@@ -353,6 +353,12 @@ async fn free_text_cases(app: &TestApp) -> Vec<(&'static str, &'static str, &'st
             json!({ "i": { "invitationId": uuid::Uuid::now_v7(), "idempotencyKey": "BAD" } }),
         ),
         (
+            "ResendInvitationInput.idempotencyKey",
+            "idempotencyKey",
+            "mutation($i: ResendInvitationInput!) { resendInvitation(input: $i) { userErrors { code } } }",
+            json!({ "i": { "invitationId": uuid::Uuid::now_v7(), "idempotencyKey": "BAD" } }),
+        ),
+        (
             "Query.invitations(after)",
             "after",
             "query($ws: UUID!, $a: String) { invitations(workspaceId: $ws, after: $a) { totalCount } }",

@@ -250,7 +250,7 @@ const INVITATIONS: &str = "query($ws: UUID!, $filter: InvitationFilterInput) {
         totalCount nodes { status invitedBy { email } invitation { id email role expiresAt } } } }";
 const REVOKE_INVITATION: &str = "mutation($input: InvitationActionInput!) {
     revokeInvitation(input: $input) { invitation { id revokedAt } userErrors { code message } } }";
-const RESEND_INVITATION: &str = "mutation($input: InvitationActionInput!) {
+const RESEND_INVITATION: &str = "mutation($input: ResendInvitationInput!) {
     resendInvitation(input: $input) { invitation { id expiresAt } invitationToken
         userErrors { code message } } }";
 
@@ -730,12 +730,14 @@ async fn the_invitation_email_carries_a_link_of_its_own_under_the_public_url(app
         .into_iter()
         .map(|row| row.payload)
         .collect();
-    assert!(
-        payloads
-            .iter()
-            .all(|payload| !payload.to_string().contains(&emailed[4..])),
-        "{payloads:?}"
-    );
+    for token in [&emailed, &caller_token] {
+        assert!(
+            payloads
+                .iter()
+                .all(|payload| !payload.to_string().contains(&token[4..])),
+            "{payloads:?}"
+        );
+    }
 
     // An operator finds the email among the workspace's side effects by its kind.
     let listed = app
@@ -777,7 +779,7 @@ async fn a_resent_invitation_is_emailed_again_and_the_earlier_email_stops_workin
     let resent = app
         .graphql(
             Some(app.owner_token()),
-            "mutation($input: InvitationActionInput!) { resendInvitation(input: $input) {
+            "mutation($input: ResendInvitationInput!) { resendInvitation(input: $input) {
                 invitationToken emailDelivery { id kind } userErrors { code } } }",
             json!({ "input": { "invitationId": id } }),
         )
@@ -855,4 +857,33 @@ async fn no_email_goes_out_for_an_invitation_that_no_longer_waits_on_its_link(ap
     assert!(make(stored.token_hash.clone()).await.is_none());
     let refused = accept(&app, &retried.token, Some("Later"), "a-long-password").await;
     assert_eq!(user_error_codes(&refused), ["INVITATION_INVALID"]);
+
+    // Accepted (through the caller's link) or expired before the email went out: nothing either.
+    for (email, end) in [
+        ("taken@example.com", "accepted"),
+        ("stale@example.com", "expired"),
+    ] {
+        let payload = invite_by_email(&app, email, Some(false)).await;
+        if end == "accepted" {
+            let token = payload["invitationToken"].as_str().unwrap();
+            let joined = accept(&app, token, Some("Taken"), "a-long-password").await;
+            assert_eq!(user_error_codes(&joined), Vec::<&str>::new());
+        } else {
+            expire(&app, email).await;
+        }
+        let invitation = invitation::Entity::find_by_id(invitation_id(&app, email).await)
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        let link = worker::handlers::make_invitation_link(
+            db,
+            invitation.id,
+            &invitation.token_hash,
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        assert!(link.is_none(), "{end}: no email");
+    }
 }

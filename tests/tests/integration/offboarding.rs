@@ -238,6 +238,42 @@ async fn a_dead_job_retried_once_the_mail_is_fixed_succeeds(app: TestApp) {
         None => app.sent_copies(email.parse().unwrap()).len(),
     };
     assert_eq!(delivered, 1, "the email went out once");
+    // Its progress, replayed: FAILED once the email was DEAD, IN_PROGRESS again from the retry,
+    // SUCCEEDED at the end, where the stream ends.
+    let messages = app
+        .subscribe(
+            Some(app.owner_token()),
+            "subscription($id: UUID!) { offboardingProgress(id: $id) { jobId status offboardingStatus } }",
+            json!({ "id": id }),
+            Duration::from_secs(10),
+        )
+        .await;
+    let overall: Vec<(&str, &str)> = messages
+        .iter()
+        .filter(|message| message["type"] == "next")
+        .map(|message| &message["payload"]["data"]["offboardingProgress"])
+        .filter(|event| event["jobId"] == email.as_str())
+        .map(|event| {
+            (
+                event["status"].as_str().unwrap(),
+                event["offboardingStatus"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let dead = overall
+        .iter()
+        .position(|(status, _)| *status == "DEAD")
+        .unwrap();
+    assert_eq!(overall[dead].1, "FAILED", "{overall:?}");
+    assert!(
+        overall[dead + 1..overall.len() - 1]
+            .iter()
+            .all(|(_, standing)| *standing == "IN_PROGRESS"),
+        "retried, it is in progress again: {overall:?}"
+    );
+    assert_eq!(overall.last(), Some(&("SUCCEEDED", "SUCCEEDED")));
+    assert_eq!(messages.last().unwrap()["type"], "complete");
+
     // Retrying what is done now is refused.
     let done = retry(&email, "retry-email-again").await;
     assert_eq!(user_error_codes(&data(&done)["retryJob"]), ["JOB_NOT_DEAD"]);
