@@ -4,6 +4,8 @@
 // it. Settings: chromium (path), api (the api's origin), workspace (slug), owner and member
 // (emails; the member is removed while their own page is open), password, invitationLink (the
 // path and fragment of an emailed invitation link), screenshots (a folder for the PNGs).
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
 
 const settings = JSON.parse(process.argv[2]);
@@ -283,6 +285,33 @@ try {
     who: await invited.textContent(".who span"),
     path: await invited.evaluate(() => location.pathname + location.hash),
   });
+
+  // axe-core's WCAG 2 A/AA and best-practice rules on each screen, in a context of its own
+  // (injecting axe needs the page's policy lifted, which the walk above keeps).
+  const axe = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+  const audited = await (await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 800 } })).newPage();
+  audited.setDefaultTimeout(20000);
+  const violations = {};
+  const check = async (screen) => {
+    await audited.addScriptTag({ content: axe });
+    const found = await audited.evaluate(async () => (await window.axe.run(document, { runOnly: ["wcag2a", "wcag2aa", "best-practice"] })).violations);
+    violations[screen] = found.map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`);
+  };
+  await audited.goto(`${settings.api}/`);
+  await check("signIn");
+  await signIn(audited, settings.owner);
+  await check("people");
+  await audited.locator("table.people tbody tr").first().getByRole("button", { name: /^Remove/ }).click();
+  await audited.waitForSelector("dialog form");
+  await check("removeDialog");
+  await audited.keyboard.press("Escape");
+  await audited.getByRole("link", { name: "Recently removed" }).click();
+  await audited.waitForSelector("#content table, #content .empty");
+  await check("recentlyRemoved");
+  await audited.getByRole("link", { name: "Audit log" }).click();
+  await audited.waitForSelector("#content table.audit, #content .empty");
+  await check("auditLog");
+  step("accessibility", { violations });
 
   // Signing out forgets the token.
   await owner.getByRole("button", { name: "Sign out" }).click();

@@ -17,8 +17,12 @@ pub fn tools() -> Result<PathBuf, String> {
     if !Path::new(CHROMIUM).exists() {
         return Err(format!("Chromium at {CHROMIUM} (apt-get install chromium)"));
     }
-    if !script_dir.join("node_modules/playwright-core").exists() {
-        return Err("playwright-core in tests/browser (npm ci --prefix tests/browser)".into());
+    for package in ["playwright-core", "axe-core"] {
+        if !script_dir.join("node_modules").join(package).exists() {
+            return Err(format!(
+                "{package} in tests/browser (npm ci --prefix tests/browser)"
+            ));
+        }
     }
     if std::process::Command::new("node")
         .arg("--version")

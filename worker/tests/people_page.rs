@@ -305,6 +305,20 @@ fn judge(seen: &Answer) {
     assert_eq!(accepted["who"], "Nora New (member)");
     assert_eq!(accepted["path"], "/", "the token leaves the address bar");
     assert_eq!(step(seen, "signedOut")["tokenKept"], 0);
+    let violations = &step(seen, "accessibility")["violations"];
+    for screen in [
+        "signIn",
+        "people",
+        "removeDialog",
+        "recentlyRemoved",
+        "auditLog",
+    ] {
+        assert_eq!(
+            violations[screen],
+            json!([]),
+            "axe finds nothing on {screen}"
+        );
+    }
 }
 
 /// What the walk did, read back from the database.

@@ -74,7 +74,16 @@ export async function removedView(app) {
               "table",
               { class: "people" },
               h("caption", { class: "visually-hidden" }, "People removed from the workspace"),
-              h("thead", {}, h("tr", {}, ["Name", "Role", "Removed", "Reason", ""].map((label) => h("th", { scope: "col" }, label)))),
+              h(
+                "thead",
+                {},
+                h(
+                  "tr",
+                  {},
+                  ["Name", "Role", "Removed", "Reason"].map((label) => h("th", { scope: "col" }, label)),
+                  h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Undo")),
+                ),
+              ),
               rows,
             ),
       );
