@@ -365,15 +365,14 @@ impl TestApp {
                 .filter_map(|path| std::fs::read_to_string(path).ok())
                 .collect(),
             (MailTransport::Smtp { tls, .. }, Some(sink)) => {
-                let message_id = format!("<{job_id}@offboarding>");
                 if *tls != SmtpTls::None {
-                    let over_tls = sink.over_tls(&message_id);
+                    let over_tls = sink.job_over_tls(job_id);
                     assert!(
                         over_tls.iter().all(|encrypted| *encrypted),
                         "with TLS configured, every copy comes encrypted: {over_tls:?}"
                     );
                 }
-                sink.messages(&message_id)
+                sink.job_messages(job_id)
             }
             (MailTransport::Smtp { .. }, None) => Vec::new(),
         }
@@ -449,17 +448,15 @@ impl TestApp {
         let Some(sink) = &self.smtp else {
             return std::collections::HashMap::new();
         };
-        sink.copies()
-            .into_iter()
-            .filter_map(|(message_id, copies)| {
-                let job_id = message_id
-                    .strip_prefix('<')?
-                    .strip_suffix("@offboarding>")?
-                    .parse()
-                    .ok()?;
-                Some((job_id, copies))
-            })
-            .collect()
+        sink.copies().into_iter().fold(
+            std::collections::HashMap::new(),
+            |mut by_job, (message_id, copies)| {
+                if let Some(job_id) = smtp_sink::job_of(&message_id) {
+                    *by_job.entry(job_id).or_default() += copies;
+                }
+                by_job
+            },
+        )
     }
 
     /// [`TestApp::wait_for_offboarding`], which must end SUCCEEDED; returns the offboarding.

@@ -110,12 +110,32 @@ impl SmtpSink {
         self.received_as(message_id, |copy| copy.over_tls)
     }
 
+    /// Every copy received of a job's messages: those whose Message-ID is the job's own
+    /// (`<job@offboarding>`) or names the job and more (`<job.…@offboarding>`).
+    pub fn job_messages(&self, job_id: uuid::Uuid) -> Vec<String> {
+        self.received_for_job(job_id, |copy| copy.text.clone())
+    }
+
+    /// For every copy of a job's messages, whether it came over TLS.
+    pub fn job_over_tls(&self, job_id: uuid::Uuid) -> Vec<bool> {
+        self.received_for_job(job_id, |copy| copy.over_tls)
+    }
+
     fn received_as<T>(&self, message_id: &str, read: impl Fn(&Received) -> T) -> Vec<T> {
         let received = self.received.lock().unwrap();
         received
             .get(message_id)
             .map(|copies| copies.iter().map(read).collect())
             .unwrap_or_default()
+    }
+
+    fn received_for_job<T>(&self, job_id: uuid::Uuid, read: impl Fn(&Received) -> T) -> Vec<T> {
+        let received = self.received.lock().unwrap();
+        received
+            .iter()
+            .filter(|(message_id, _)| job_of(message_id) == Some(job_id))
+            .flat_map(|(_, copies)| copies.iter().map(&read))
+            .collect()
     }
 
     async fn serve(&self, stream: TcpStream) -> std::io::Result<()> {
@@ -227,4 +247,13 @@ fn acceptor() -> TlsAcceptor {
         .with_single_cert(certificates, key)
         .expect("the certificate matches its key");
     TlsAcceptor::from(Arc::new(config))
+}
+
+/// The job a Message-ID names: `<job@offboarding>`, or `<job.…@offboarding>` for a message that
+/// names more than its job (an invitation email names its link too).
+pub fn job_of(message_id: &str) -> Option<uuid::Uuid> {
+    let inner = message_id
+        .strip_prefix('<')?
+        .strip_suffix("@offboarding>")?;
+    inner.split('.').next()?.parse().ok()
 }

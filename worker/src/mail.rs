@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::WorkerError;
 use crate::config::{MailConfig, MailTransport, SmtpTls};
 use crate::handlers::InvitationLink;
+use domain::tokens::hash_token;
 
 #[derive(Clone)]
 pub struct Mailer {
@@ -242,8 +243,10 @@ pub fn accept_link(public_url: &Url, token: &str) -> Url {
 }
 
 /// The message that invites a person, with the link that accepts the invitation and until when
-/// it works. As with a removal, its Message-ID is derived from the job, and a message that
-/// can't be built is [`WorkerError::Undeliverable`].
+/// it works. Its Message-ID names the job and the link: a send retried after a failure carries a
+/// new link, and must not look like a copy of the first message, which a mailbox would drop as
+/// a duplicate while the first copy's link no longer works. A message that can't be built is
+/// [`WorkerError::Undeliverable`].
 pub fn invitation_message(
     from: &Mailbox,
     email: &InvitationEmail<'_>,
@@ -285,7 +288,11 @@ pub fn invitation_message(
             "{inviter} invited you to {}",
             invitation.workspace_name
         ))
-        .message_id(Some(format!("<{}@offboarding>", email.job_id)))
+        .message_id(Some(format!(
+            "<{}.{}@offboarding>",
+            email.job_id,
+            &hash_token(&invitation.token)[..16]
+        )))
         .multipart(MultiPart::alternative_plain_html(text, html))
         .map_err(|e| WorkerError::Undeliverable(e.to_string()))
 }
@@ -451,7 +458,11 @@ mod tests {
         )
         .unwrap();
         let raw = String::from_utf8(message.formatted()).unwrap();
-        assert!(raw.contains(&format!("Message-ID: <{job_id}@offboarding>")));
+        let link_tag = &hash_token(&sent.token)[..16];
+        assert!(
+            raw.contains(&format!("Message-ID: <{job_id}.{link_tag}@offboarding>")),
+            "the job and the link: {raw}"
+        );
         assert!(raw.contains("To: new@acme.test"), "{raw}");
         assert!(
             raw.contains("Olivia <Owner> invited you to Marketing"),
