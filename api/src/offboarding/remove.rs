@@ -25,6 +25,7 @@ use crate::offboarding::guards::{
     Candidate, authorize_lock_and_load, check_target, last_owner_errors, member_ids,
 };
 use crate::offboarding::{MAX_MEMBERS_PER_CALL, Recorded, kept_reason, record};
+use crate::people::invitations::withdraw_invited;
 use crate::people::members::in_workspace_groups;
 use crate::text::Reason;
 
@@ -281,7 +282,12 @@ async fn apply_removal<C: ConnectionTrait>(
     }
     if !sent_invitations.is_empty() {
         revoke_invitations(&mut writes, &sent_invitations, now);
-        withdraw_invited(&mut writes, principal, &sent_invitations, now);
+        withdraw_invited(
+            &mut writes,
+            principal,
+            sent_invitations.iter().map(|(id, _)| *id),
+            now,
+        );
     }
     if plan.revoke_api_keys {
         refuse_api_keys(&mut writes, plan.workspace.id, &user_ids, now);
@@ -349,7 +355,7 @@ fn leave_groups(
     );
 }
 
-fn revoke_invitations(writes: &mut Writes, invitations: &[(Uuid, UserId)], now: DateTime<Utc>) {
+fn revoke_invitations(writes: &mut Writes, invitations: &[InvitationOf], now: DateTime<Utc>) {
     writes.push(
         &invitation::Entity::update_many()
             .col_expr(invitation::Column::RevokedAt, Expr::value(Some(now)))
@@ -358,37 +364,7 @@ fn revoke_invitations(writes: &mut Writes, invitations: &[(Uuid, UserId)], now: 
 }
 
 /// An invitation and the person it invites.
-type InvitationOf = (Uuid, UserId);
-
-/// Removes the INVITED memberships these invitations would have activated, freeing their seats:
-/// the invitations of someone leaving go with them.
-fn withdraw_invited(
-    writes: &mut Writes,
-    principal: &Principal,
-    invitations: &[(Uuid, UserId)],
-    now: DateTime<Utc>,
-) {
-    writes.push(
-        &membership::Entity::update_many()
-            .col_expr(membership::Column::DeletedAt, Expr::value(Some(now)))
-            .col_expr(
-                membership::Column::RemovedBy,
-                Expr::value(Some(principal.user_id)),
-            )
-            .filter(
-                membership::Column::Id.in_subquery(
-                    Query::select()
-                        .column(invitation::Column::MembershipId)
-                        .from(invitation::Entity)
-                        .and_where(
-                            invitation::Column::Id.is_in(invitations.iter().map(|(id, _)| *id)),
-                        )
-                        .take(),
-                ),
-            )
-            .filter(membership::Column::DeletedAt.is_null()),
-    );
-}
+pub type InvitationOf = (Uuid, UserId);
 
 /// What leaving would take from these people, read in one statement per 1,000 of them with the
 /// applications they are the technical contact of (the rules need those).
@@ -397,10 +373,10 @@ pub struct Facts {
     /// The names of the workspace's groups each is in, for their email.
     pub groups: HashMap<UserId, Vec<String>>,
     /// Their invitations to this workspace still open, as (invitation, person).
-    pub pending_invitations: Vec<(Uuid, UserId)>,
+    pub pending_invitations: Vec<InvitationOf>,
     /// Invitations they sent that are still open, to people not leaving with them, as
     /// (invitation, invited person): revoked with them, as GitLab and Zulip do.
-    pub sent_invitations: Vec<(Uuid, UserId)>,
+    pub sent_invitations: Vec<InvitationOf>,
     /// The creator of each of their keys in this workspace still in use, one entry per key.
     pub api_keys_of: Vec<UserId>,
     /// Those with a live membership in another workspace of the organization: they keep their

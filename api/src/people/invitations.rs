@@ -10,7 +10,7 @@ use domain::db::Writes;
 use entities::{
     MembershipStatus, Role, UserId, UserKind, WorkspaceId, invitation, membership, user,
 };
-use sea_orm::sea_query::{Condition, Expr};
+use sea_orm::sea_query::{Condition, Expr, Query};
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter,
     Set,
@@ -520,17 +520,9 @@ pub async fn revoke_invitation<C: ConnectionTrait>(
     // The workspace's lock orders this after an acceptance of the same invitation, or before.
     lock_workspace(db, principal.workspace_id).await?;
     let (invitation, invitee) = manageable_invitation(db, principal, invitation_id, now).await?;
-    membership::Entity::update_many()
-        .col_expr(membership::Column::DeletedAt, Expr::value(Some(now)))
-        .col_expr(
-            membership::Column::RemovedBy,
-            Expr::value(Some(principal.user_id)),
-        )
-        .filter(membership::Column::Id.eq(invitation.membership_id))
-        .filter(membership::Column::DeletedAt.is_null())
-        .filter(membership::Column::Status.eq(MembershipStatus::Invited))
-        .exec(db)
-        .await?;
+    let mut writes = Writes::new(db.get_database_backend());
+    withdraw_invited(&mut writes, principal, [invitation.id], now);
+    writes.execute(db).await?;
     let mut revoked: invitation::ActiveModel = invitation.into();
     revoked.revoked_at = Set(Some(now));
     let invitation = revoked.update(db).await?;
@@ -553,6 +545,35 @@ pub async fn revoke_invitation<C: ConnectionTrait>(
     )
     .await?;
     Ok(invitation)
+}
+
+/// Removes the INVITED memberships these invitations would have activated, freeing their seats:
+/// what revoking an invitation does, and what a removal does to the invitations its people sent.
+pub fn withdraw_invited(
+    writes: &mut Writes,
+    principal: &Principal,
+    invitation_ids: impl IntoIterator<Item = Uuid>,
+    now: DateTime<Utc>,
+) {
+    writes.push(
+        &membership::Entity::update_many()
+            .col_expr(membership::Column::DeletedAt, Expr::value(Some(now)))
+            .col_expr(
+                membership::Column::RemovedBy,
+                Expr::value(Some(principal.user_id)),
+            )
+            .filter(
+                membership::Column::Id.in_subquery(
+                    Query::select()
+                        .column(invitation::Column::MembershipId)
+                        .from(invitation::Entity)
+                        .and_where(invitation::Column::Id.is_in(invitation_ids))
+                        .take(),
+                ),
+            )
+            .filter(membership::Column::DeletedAt.is_null())
+            .filter(membership::Column::Status.eq(MembershipStatus::Invited)),
+    );
 }
 
 pub struct Resent {
