@@ -4,6 +4,46 @@
 import { gql, idempotent } from "./api.js";
 import { announce, busy, errorBox, field, formatDate, h, replace, roleLabel } from "./ui.js";
 
+/// A table that grows a page at a time, under `list` with its "more" button in `more`:
+/// `load(null)` shows the first page (or `empty` when there is none), the button appends the next.
+/// `fetch(after)` returns a connection (`nodes`, `pageInfo`); `row(node)` makes a row. A page
+/// still coming when the first page is asked for again (a filter changed) is dropped; errors
+/// show in `problems`. Returns `load`.
+function growingTable(app, { list, more, problems }, { table, caption, headers, empty, moreLabel, fetch, row }) {
+  const rows = h("tbody");
+  let loading = 0;
+  const load = async (after) => {
+    const mine = ++loading;
+    replace(problems);
+    try {
+      const connection = await fetch(after);
+      if (mine !== loading) return;
+      if (!after) {
+        replace(rows);
+        replace(
+          list,
+          connection.nodes.length === 0
+            ? h("p", { class: "empty" }, empty)
+            : h(
+                "table",
+                { class: table },
+                h("caption", { class: "visually-hidden" }, caption),
+                h("thead", {}, h("tr", {}, headers.map((label) => h("th", { scope: "col" }, label)))),
+                rows,
+              ),
+        );
+      }
+      rows.append(...connection.nodes.map(row));
+      const next = h("button", { type: "button" }, moreLabel);
+      next.addEventListener("click", () => busy(next, () => load(connection.pageInfo.endCursor)));
+      replace(more, connection.pageInfo.hasNextPage ? next : null);
+    } catch (error) {
+      if (mine === loading && !app.fail(error)) replace(problems, errorBox(error.message));
+    }
+  };
+  return load;
+}
+
 const REMOVED = `query($ws: UUID!, $after: String) { removedMembers(workspaceId: $ws, first: 20, after: $after) {
   pageInfo { hasNextPage endCursor }
   nodes { user { id name email } role removedAt removedBy { name } reason restorableUntil canRestore } } }`;
@@ -13,7 +53,6 @@ export async function removedView(app) {
   const list = h("div");
   const more = h("div", { class: "pager" });
   const problems = h("div");
-  const rows = h("tbody");
   replace(
     content,
     h("div", { class: "title-row" }, h("h1", { tabindex: "-1" }, "Recently removed")),
@@ -61,44 +100,15 @@ export async function removedView(app) {
       ),
     );
   };
-  /// The first page (`after` null), or the next one after it.
-  const load = async (after) => {
-    const { removedMembers } = await gql(REMOVED, { ws: app.workspaceId, after });
-    if (!after) {
-      replace(rows);
-      replace(
-        list,
-        removedMembers.nodes.length === 0
-          ? h("p", { class: "empty" }, "Nobody was removed recently.")
-          : h(
-              "table",
-              { class: "people" },
-              h("caption", { class: "visually-hidden" }, "People removed from the workspace"),
-              h(
-                "thead",
-                {},
-                h(
-                  "tr",
-                  {},
-                  ["Name", "Role", "Removed", "Reason"].map((label) => h("th", { scope: "col" }, label)),
-                  h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Undo")),
-                ),
-              ),
-              rows,
-            ),
-      );
-    }
-    rows.append(...removedMembers.nodes.map(row));
-    const next = h("button", { type: "button" }, "Show earlier removals");
-    next.addEventListener("click", () => busy(next, async () => {
-      try {
-        await load(removedMembers.pageInfo.endCursor);
-      } catch (error) {
-        if (!app.fail(error)) replace(problems, errorBox(error.message));
-      }
-    }));
-    replace(more, removedMembers.pageInfo.hasNextPage ? next : null);
-  };
+  const load = growingTable(app, { list, more, problems }, {
+    table: "people",
+    caption: "People removed from the workspace",
+    headers: ["Name", "Role", "Removed", "Reason", h("span", { class: "visually-hidden" }, "Undo")],
+    empty: "Nobody was removed recently.",
+    moreLabel: "Show earlier removals",
+    fetch: async (after) => (await gql(REMOVED, { ws: app.workspaceId, after })).removedMembers,
+    row,
+  });
   await load(null);
 }
 
@@ -139,54 +149,27 @@ export async function auditView(app) {
   for (const member of members.nodes) target.append(h("option", { value: member.user.id }, member.user.name));
   for (const former of removedMembers.nodes) target.append(h("option", { value: former.user.id }, `${former.user.name} (removed)`));
 
-  const rows = h("tbody");
-  let loading = 0;
-  const load = async (after) => {
-    // A page still coming for an earlier filter is dropped.
-    const mine = ++loading;
-    replace(problems);
-    try {
+  const load = growingTable(app, { list, more, problems }, {
+    table: "audit",
+    caption: "Audit log entries, newest first",
+    headers: ["When", "Action", "By", "About", "Reason"],
+    empty: "No entries match.",
+    moreLabel: "Show older entries",
+    fetch: async (after) => {
       const filter = { action: action.value || null, targetUserId: target.value || null };
-      const { auditLog } = await gql(AUDIT, { ws: app.workspaceId, filter, after });
-      if (mine !== loading) return;
-      if (!after) {
-        replace(rows);
-        replace(
-          list,
-          auditLog.nodes.length === 0
-            ? h("p", { class: "empty" }, "No entries match.")
-            : h(
-                "table",
-                { class: "audit" },
-                h("caption", { class: "visually-hidden" }, "Audit log entries, newest first"),
-                h("thead", {}, h("tr", {}, ["When", "Action", "By", "About", "Reason"].map((label) => h("th", { scope: "col" }, label)))),
-                rows,
-              ),
-        );
-      }
-      for (const entry of auditLog.nodes) {
-        rows.append(
-          h(
-            "tr",
-            { "data-action": entry.action },
-            h("td", { "data-label": "When" }, formatDate(entry.createdAt)),
-            h("td", { "data-label": "Action" }, h("code", {}, entry.action)),
-            h("td", { "data-label": "By" }, entry.actor?.name || (entry.actorApiKeyId ? "an API key" : "the system")),
-            h("td", { "data-label": "About" }, entry.target ? entry.target.name : "—"),
-            h("td", { "data-label": "Reason" }, entry.reason || ""),
-          ),
-        );
-      }
-      replace(
-        more,
-        auditLog.pageInfo.hasNextPage
-          ? h("button", { type: "button", onclick: () => load(auditLog.pageInfo.endCursor) }, "Show older entries")
-          : null,
-      );
-    } catch (error) {
-      if (mine === loading && !app.fail(error)) replace(problems, errorBox(error.message));
-    }
-  };
+      return (await gql(AUDIT, { ws: app.workspaceId, filter, after })).auditLog;
+    },
+    row: (entry) =>
+      h(
+        "tr",
+        { "data-action": entry.action },
+        h("td", { "data-label": "When" }, formatDate(entry.createdAt)),
+        h("td", { "data-label": "Action" }, h("code", {}, entry.action)),
+        h("td", { "data-label": "By" }, entry.actor?.name || (entry.actorApiKeyId ? "an API key" : "the system")),
+        h("td", { "data-label": "About" }, entry.target ? entry.target.name : "—"),
+        h("td", { "data-label": "Reason" }, entry.reason || ""),
+      ),
+  });
   action.addEventListener("change", () => load(null));
   target.addEventListener("change", () => load(null));
   await load(null);
