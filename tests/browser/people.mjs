@@ -58,6 +58,7 @@ async function confirmAndFollow(page, buttonName) {
   const jobs = await page.$$eval("dialog .job", (items) => items.map((item) => ({
     kind: item.dataset.kind,
     status: item.querySelector(".job-status").textContent,
+    at: item.dataset.at,
   })));
   const summary = await page.textContent("dialog .progress-summary");
   return { jobs, summary };

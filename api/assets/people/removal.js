@@ -256,6 +256,13 @@ export function openDeactivation(app, member, done) {
   });
 }
 
+/// Where an offboarding stands, as the server judges it: in progress while a job is unfinished
+/// (a FAILED one waits for its next attempt), else failed if one is DEAD, else done.
+function standing(jobs) {
+  if (jobs.some((job) => !["SUCCEEDED", "DEAD"].includes(job.status))) return "IN_PROGRESS";
+  return jobs.some((job) => job.status === "DEAD") ? "FAILED" : "SUCCEEDED";
+}
+
 /// The side effects of an offboarding, live: each job's state as the worker carries it out,
 /// until all are done, or the failed ones with their errors and a Retry for those that gave up.
 /// It stops following when its dialog closes, however it closes.
@@ -340,11 +347,13 @@ export function progressPanel(app, offboardingId, close, dialog) {
   const poll = async () => {
     try {
       const { offboarding } = await gql(
-        `query($id: UUID!) { offboarding(id: $id) { status jobs(first: 100) { id kind status attempts lastError updatedAt } } }`,
+        `query($id: UUID!) { offboarding(id: $id) { jobs(first: 100) { id kind status attempts lastError updatedAt } } }`,
         { id: offboardingId },
       );
       for (const job of offboarding.jobs) update({ ...job, at: job.updatedAt });
-      overall = offboarding.status;
+      // Judged from the jobs read, not from `status`, which the server reads on its own: the
+      // two could disagree about a job finishing in between.
+      overall = standing([...jobs.values()]);
       replace(problems);
       render();
       return overall;
