@@ -1,14 +1,15 @@
 //! Reading the audit trail back: the workspace's entries, newest first, filtered and paged. (The
 //! entries are written by `domain::audit`, in the transaction of what they record.)
 
+use crate::people::Paging;
 use entities::{UserId, WorkspaceId, audit_entry};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::access::{Permission, Principal};
 use crate::error::ApiError;
-use crate::people::{Page, decode_id_cursor, page_of};
-use crate::text::{AuditAction, CursorText};
+use crate::people::{Page, newest_first};
+use crate::text::AuditAction;
 
 #[derive(Debug, Default, Clone)]
 pub struct AuditFilter {
@@ -27,11 +28,9 @@ pub async fn list<C: ConnectionTrait>(
     principal: &Principal,
     workspace_id: WorkspaceId,
     filter: &AuditFilter,
-    first: u64,
-    after: Option<&CursorText>,
+    paging: Paging<'_>,
 ) -> Result<Page<audit_entry::Model>, ApiError> {
     principal.require(Permission::UserManagement, workspace_id)?;
-    let after = decode_id_cursor(after)?;
     let mut query =
         audit_entry::Entity::find().filter(audit_entry::Column::WorkspaceId.eq(workspace_id));
     if let Some(action) = &filter.action {
@@ -50,12 +49,5 @@ pub async fn list<C: ConnectionTrait>(
     if let Some(offboarding) = filter.offboarding_id {
         query = query.filter(audit_entry::Column::OffboardingId.eq(offboarding));
     }
-    page_of(
-        db,
-        query,
-        after.map(|after| audit_entry::Column::Id.lt(after)),
-        (audit_entry::Column::Id, Order::Desc),
-        first,
-    )
-    .await
+    newest_first(db, query, audit_entry::Column::Id, paging).await
 }

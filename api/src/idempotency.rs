@@ -23,7 +23,7 @@ use crate::text::IdempotencyKeyText;
 pub struct IdempotencyKey {
     actor: String,
     key: String,
-    operation: &'static str,
+    operation: String,
     request_hash: String,
 }
 
@@ -38,7 +38,7 @@ impl IdempotencyKey {
     /// `None` when the call sent no key.
     pub fn new(
         principal: &Principal,
-        operation: &'static str,
+        operation: &str,
         key: Option<IdempotencyKeyText>,
         input: &impl Serialize,
     ) -> Result<Option<IdempotencyKey>, ApiError> {
@@ -55,7 +55,7 @@ impl IdempotencyKey {
         Ok(Some(IdempotencyKey {
             actor,
             key: key.into_string(),
-            operation,
+            operation: operation.to_owned(),
             request_hash: hex::encode(Sha256::digest(&input)),
         }))
     }
@@ -69,7 +69,7 @@ impl IdempotencyKey {
             id: Set(Uuid::now_v7()),
             actor: Set(self.actor.clone()),
             key: Set(self.key.clone()),
-            operation: Set(self.operation.to_owned()),
+            operation: Set(self.operation.clone()),
             request_hash: Set(self.request_hash.clone()),
             response: Set(serde_json::Value::Null),
             created_at: Set(now),

@@ -1,15 +1,15 @@
 //! API keys: created by a person, acting in one workspace with a role no higher than theirs.
 
+use crate::people::Paging;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use domain::audit::{self, AuditEvent};
 use domain::db::Writes;
 use entities::{MembershipStatus, Role, UserId, WorkspaceId, api_key, membership, user};
 use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Iterable, Order,
-    QueryFilter, QuerySelect,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Iterable, QueryFilter,
+    QuerySelect,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -17,8 +17,8 @@ use uuid::Uuid;
 use crate::access::activity::last_uses;
 use crate::access::{Acting, Permission, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
-use crate::people::{Page, decode_id_cursor, page_of};
-use crate::text::{ApiKeyName, CursorText, Reason};
+use crate::people::{Page, newest_first};
+use crate::text::{ApiKeyName, Reason};
 use domain::tokens::{TokenKind, new_token};
 
 pub struct CreatedApiKey {
@@ -37,11 +37,7 @@ pub async fn create_api_key<C: ConnectionTrait>(
     name: &ApiKeyName,
     role: Role,
 ) -> Result<CreatedApiKey, ApiError> {
-    let Acting {
-        principal,
-        request_id,
-        now,
-    } = acting;
+    let (principal, now) = (acting.principal, acting.now);
     principal.require(Permission::ApiKeyManagement, workspace_id)?;
     // A key acting above its creator would be a way around the role rules.
     if role.rank() > principal.role.rank() {
@@ -65,20 +61,15 @@ pub async fn create_api_key<C: ConnectionTrait>(
     )
     .insert(db)
     .await?;
-    audit::record(
-        db,
-        AuditEvent {
-            workspace_id: principal.workspace_id,
-            actor: Some(principal.actor),
-            action: "api_key_create",
-            target_user_id: Some(principal.user_id),
-            metadata: json!({ "api_key_id": key.id, "name": key.name, "role": key.role.to_value() }),
-            request_id,
-            offboarding_id: None,
-        },
-        now,
-    )
-    .await?;
+    acting
+        .record(
+            db,
+            principal.workspace_id,
+            "api_key_create",
+            Some(principal.user_id),
+            json!({ "api_key_id": key.id, "name": key.name, "role": key.role.to_value() }),
+        )
+        .await?;
     Ok(CreatedApiKey {
         token: token.token,
         key,
@@ -128,11 +119,9 @@ pub async fn list_api_keys<C: ConnectionTrait>(
     principal: &Principal,
     workspace_id: WorkspaceId,
     filter: ApiKeyFilter,
-    first: u64,
-    after: Option<&CursorText>,
+    paging: Paging<'_>,
 ) -> Result<Page<ApiKeyRow>, ApiError> {
     principal.require_workspace(workspace_id)?;
-    let after = decode_id_cursor(after)?;
     let mut visible = Condition::any().add(api_key::Column::CreatedBy.eq(principal.user_id));
     if principal.has(Permission::ApiKeyManagement) {
         let manageable = Role::iter().filter(|role| principal.can_manage(*role));
@@ -149,14 +138,7 @@ pub async fn list_api_keys<C: ConnectionTrait>(
         Some(false) => query.filter(api_key::Column::RevokedAt.is_null()),
         None => query,
     };
-    let page = page_of(
-        db,
-        query,
-        after.map(|after| api_key::Column::Id.lt(after)),
-        (api_key::Column::Id, Order::Desc),
-        first,
-    )
-    .await?;
+    let page = newest_first(db, query, api_key::Column::Id, paging).await?;
     let (has_next_page, total_count) = (page.has_next_page, page.total_count);
     if page.items.is_empty() {
         return Ok(Page {
@@ -215,11 +197,7 @@ pub async fn revoke_api_key<C: ConnectionTrait>(
     api_key_id: Uuid,
     reason: Option<&Reason>,
 ) -> Result<api_key::Model, ApiError> {
-    let Acting {
-        principal,
-        request_id,
-        now,
-    } = acting;
+    let (principal, now) = (acting.principal, acting.now);
     let key = api_key::Entity::find_by_id(api_key_id)
         .one(db)
         .await?
@@ -251,26 +229,21 @@ pub async fn revoke_api_key<C: ConnectionTrait>(
             "This API key is already revoked.",
         ));
     }
-    audit::record(
-        db,
-        AuditEvent {
-            workspace_id: key.workspace_id,
-            actor: Some(principal.actor),
-            action: "api_key_revoke",
-            target_user_id: Some(key.created_by),
-            metadata: json!({
+    acting
+        .record(
+            db,
+            key.workspace_id,
+            "api_key_revoke",
+            Some(key.created_by),
+            json!({
                 "api_key_id": key.id,
                 "name": key.name,
                 "prefix": key.prefix,
                 "role": key.role.to_value(),
                 "reason": reason,
             }),
-            request_id,
-            offboarding_id: None,
-        },
-        now,
-    )
-    .await?;
+        )
+        .await?;
     Ok(api_key::Model {
         revoked_at: Some(now),
         revoked_reason: reason,

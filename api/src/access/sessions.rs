@@ -1,11 +1,10 @@
 //! Signing in and out.
 
+use crate::people::Paging;
 use chrono::{DateTime, Duration, Utc};
-use domain::audit::{self, AuditEvent};
 use entities::{MembershipStatus, UserId, UserKind, WorkspaceId, session, user, workspace};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, QuerySelect,
-    Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -14,10 +13,10 @@ use crate::access::activity::last_uses;
 use crate::access::principal::live_membership;
 use crate::access::{Acting, Permission, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
-use crate::people::{Page, decode_id_cursor, page_of};
+use crate::people::{Page, newest_first};
 use crate::security::verify_password;
 use crate::text::Email;
-use crate::text::{CursorText, WorkspaceSlug};
+use crate::text::WorkspaceSlug;
 use domain::tokens::{TokenKind, new_token};
 
 pub struct SignedIn {
@@ -183,8 +182,7 @@ pub async fn list_sessions<C: ConnectionTrait>(
     principal: &Principal,
     workspace_id: WorkspaceId,
     user_id: UserId,
-    first: u64,
-    after: Option<&CursorText>,
+    paging: Paging<'_>,
     now: DateTime<Utc>,
 ) -> Result<Page<SessionRow>, ApiError> {
     if user_id == principal.user_id {
@@ -192,7 +190,6 @@ pub async fn list_sessions<C: ConnectionTrait>(
     } else {
         principal.require(Permission::UserManagement, workspace_id)?;
     }
-    let after = decode_id_cursor(after)?;
     let membership = live_membership(db, workspace_id, user_id)
         .await?
         .map(|(membership, _)| membership)
@@ -209,14 +206,7 @@ pub async fn list_sessions<C: ConnectionTrait>(
     if let Some(valid_after) = membership.sessions_valid_after {
         query = query.filter(session::Column::CreatedAt.gt(valid_after));
     }
-    let page = page_of(
-        db,
-        query,
-        after.map(|after| session::Column::Id.lt(after)),
-        (session::Column::Id, Order::Desc),
-        first,
-    )
-    .await?;
+    let page = newest_first(db, query, session::Column::Id, paging).await?;
     let seen = last_uses(db, page.items.iter().map(|s| s.token_hash.as_str())).await?;
     let current = principal.session_token_hash.as_deref();
     Ok(page.map(|session| SessionRow {
@@ -236,11 +226,7 @@ pub async fn end_sessions<C: ConnectionTrait>(
     workspace_id: WorkspaceId,
     user_id: UserId,
 ) -> Result<u64, ApiError> {
-    let Acting {
-        principal,
-        request_id,
-        now,
-    } = acting;
+    let (principal, now) = (acting.principal, acting.now);
     let own = user_id == principal.user_id;
     if own {
         principal.require_workspace(workspace_id)?;
@@ -273,19 +259,14 @@ pub async fn end_sessions<C: ConnectionTrait>(
         .exec(db)
         .await?
         .rows_affected;
-    audit::record(
-        db,
-        AuditEvent {
+    acting
+        .record(
+            db,
             workspace_id,
-            actor: Some(principal.actor),
-            action: "sessions_end",
-            target_user_id: Some(user_id),
-            metadata: json!({ "sessions": ended }),
-            request_id,
-            offboarding_id: None,
-        },
-        now,
-    )
-    .await?;
+            "sessions_end",
+            Some(user_id),
+            json!({ "sessions": ended }),
+        )
+        .await?;
     Ok(ended)
 }

@@ -11,8 +11,8 @@ use crate::graphql::people::{ListTotals, connection};
 use crate::graphql::types::{
     ApiKey, RoleValue, StatusValue, User, UserError, Workspace, payloads, respond,
 };
-use crate::graphql::{ContextExt, Done, run_mutation};
-use crate::people::{encode_cursor, page_size};
+use crate::graphql::{ContextExt, Done, mutation_inputs, run_mutation};
+use crate::people::encode_cursor;
 use crate::text::{
     ApiKeyName, CursorText, Email, IdempotencyKeyText, Password, Reason, WorkspaceSlug,
 };
@@ -99,7 +99,7 @@ impl AccessQuery {
         after: Option<CursorText>,
     ) -> Result<ApiKeyConnection> {
         let principal = ctx.principal()?;
-        let first = page_size(first, ctx.config().limits.page_size)?;
+        let paging = ctx.paging(first, after.as_ref())?;
         let filter = filter.unwrap_or_default();
         let page = api_keys::list_api_keys(
             ctx.reader(),
@@ -109,8 +109,7 @@ impl AccessQuery {
                 created_by: filter.created_by.map(Into::into),
                 revoked: filter.revoked,
             },
-            first,
-            after.as_ref(),
+            paging,
         )
         .await?;
         Ok(connection(
@@ -131,14 +130,13 @@ impl AccessQuery {
         after: Option<CursorText>,
     ) -> Result<SessionConnection> {
         let principal = ctx.principal()?;
-        let first = page_size(first, ctx.config().limits.page_size)?;
+        let paging = ctx.paging(first, after.as_ref())?;
         let page = sessions::list_sessions(
             ctx.reader(),
             principal,
             workspace_id.into(),
             user_id.into(),
-            first,
-            after.as_ref(),
+            paging,
             Utc::now(),
         )
         .await?;
@@ -295,6 +293,7 @@ pub struct RevokeApiKeyPayload {
     user_errors: Vec<UserError>,
 }
 
+mutation_inputs!(CreateApiKeyInput, EndSessionsInput, RevokeApiKeyInput);
 payloads!(
     RevokeApiKeyPayload,
     SignInPayload,
@@ -360,28 +359,21 @@ impl AccessMutation {
         ctx: &Context<'_>,
         input: CreateApiKeyInput,
     ) -> Result<CreateApiKeyPayload> {
-        let key = input.idempotency_key.clone();
-        run_mutation(
-            ctx,
-            "createApiKey",
-            key,
-            input,
-            async |txn, acting, input| {
-                let created = api_keys::create_api_key(
-                    txn,
-                    acting,
-                    input.workspace_id.into(),
-                    &input.name,
-                    input.role.into(),
-                )
-                .await?;
-                Ok(Done::answer(CreateApiKeyPayload {
-                    api_key: Some(created.key.into()),
-                    token: Some(created.token),
-                    user_errors: Vec::new(),
-                }))
-            },
-        )
+        run_mutation(ctx, input, async |txn, acting, input| {
+            let created = api_keys::create_api_key(
+                txn,
+                acting,
+                input.workspace_id.into(),
+                &input.name,
+                input.role.into(),
+            )
+            .await?;
+            Ok(Done::answer(CreateApiKeyPayload {
+                api_key: Some(created.key.into()),
+                token: Some(created.token),
+                user_errors: Vec::new(),
+            }))
+        })
         .await
     }
 
@@ -392,22 +384,15 @@ impl AccessMutation {
         ctx: &Context<'_>,
         input: RevokeApiKeyInput,
     ) -> Result<RevokeApiKeyPayload> {
-        let key = input.idempotency_key.clone();
-        run_mutation(
-            ctx,
-            "revokeApiKey",
-            key,
-            input,
-            async |txn, acting, input| {
-                let revoked =
-                    api_keys::revoke_api_key(txn, acting, input.api_key_id, input.reason.as_ref())
-                        .await?;
-                Ok(Done::answer(RevokeApiKeyPayload {
-                    api_key: Some(revoked.into()),
-                    user_errors: Vec::new(),
-                }))
-            },
-        )
+        run_mutation(ctx, input, async |txn, acting, input| {
+            let revoked =
+                api_keys::revoke_api_key(txn, acting, input.api_key_id, input.reason.as_ref())
+                    .await?;
+            Ok(Done::answer(RevokeApiKeyPayload {
+                api_key: Some(revoked.into()),
+                user_errors: Vec::new(),
+            }))
+        })
         .await
     }
 
@@ -419,26 +404,19 @@ impl AccessMutation {
         ctx: &Context<'_>,
         input: EndSessionsInput,
     ) -> Result<EndSessionsPayload> {
-        let key = input.idempotency_key.clone();
-        run_mutation(
-            ctx,
-            "endSessions",
-            key,
-            input,
-            async |txn, acting, input| {
-                let ended = sessions::end_sessions(
-                    txn,
-                    acting,
-                    input.workspace_id.into(),
-                    input.user_id.into(),
-                )
-                .await?;
-                Ok(Done::answer(EndSessionsPayload {
-                    sessions_ended: Some(ended),
-                    user_errors: Vec::new(),
-                }))
-            },
-        )
+        run_mutation(ctx, input, async |txn, acting, input| {
+            let ended = sessions::end_sessions(
+                txn,
+                acting,
+                input.workspace_id.into(),
+                input.user_id.into(),
+            )
+            .await?;
+            Ok(Done::answer(EndSessionsPayload {
+                sessions_ended: Some(ended),
+                user_errors: Vec::new(),
+            }))
+        })
         .await
     }
 }

@@ -13,7 +13,7 @@ use crate::audit::{self, AuditFilter};
 use crate::error::ApiError;
 use crate::graphql::ContextExt;
 use crate::graphql::types::{Json, User};
-use crate::people::{encode_cursor, page_size};
+use crate::people::encode_cursor;
 use crate::text::{AuditAction, CursorText};
 
 #[derive(InputObject, Default)]
@@ -70,7 +70,7 @@ impl AuditQuery {
         after: Option<CursorText>,
     ) -> Result<AuditEntryConnection> {
         let principal = ctx.principal()?;
-        let first = page_size(first, ctx.config().limits.page_size)?;
+        let paging = ctx.paging(first, after.as_ref())?;
         let filter = filter.unwrap_or_default();
         let filter = AuditFilter {
             action: filter.action,
@@ -83,8 +83,7 @@ impl AuditQuery {
             principal,
             workspace_id.into(),
             &filter,
-            first,
-            after.as_ref(),
+            paging,
         )
         .await?;
         let mut connection = Connection::with_additional_fields(

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::graphql::offboarding::member;
 use crate::graphql::types::{Member, RoleValue, UserError, payloads};
-use crate::graphql::{Done, run_mutation};
+use crate::graphql::{Done, mutation_inputs, run_mutation};
 use crate::offboarding::contacts::{self, Assignment, Duty, HeldDuty, Move, Reassignment};
 use crate::offboarding::transfer;
 use crate::text::IdempotencyKeyText;
@@ -159,6 +159,7 @@ pub struct TransferOwnershipPayload {
     user_errors: Vec<UserError>,
 }
 
+mutation_inputs!(ReassignContactsInput, TransferOwnershipInput);
 payloads!(ReassignContactsPayload, TransferOwnershipPayload);
 
 #[derive(Default)]
@@ -172,32 +173,21 @@ impl ContactsMutation {
         ctx: &Context<'_>,
         input: ReassignContactsInput,
     ) -> Result<ReassignContactsPayload> {
-        let key = input.idempotency_key.clone();
-        run_mutation(
-            ctx,
-            "reassignContacts",
-            key,
-            input,
-            async |txn, acting, input| {
-                let reassignment = Reassignment {
-                    from_user_id: input.from_user_id.into(),
-                    assignments: input.assignments.into_iter().map(Into::into).collect(),
-                };
-                let reassigned = contacts::reassign_contacts(
-                    txn,
-                    acting,
-                    input.workspace_id.into(),
-                    reassignment,
-                )
-                .await?;
-                let remaining = reassigned.remaining.held();
-                Ok(Done::answer(ReassignContactsPayload {
-                    moved: reassigned.moves.into_iter().map(Into::into).collect(),
-                    remaining: remaining.into_iter().map(Into::into).collect(),
-                    user_errors: Vec::new(),
-                }))
-            },
-        )
+        run_mutation(ctx, input, async |txn, acting, input| {
+            let reassignment = Reassignment {
+                from_user_id: input.from_user_id.into(),
+                assignments: input.assignments.into_iter().map(Into::into).collect(),
+            };
+            let reassigned =
+                contacts::reassign_contacts(txn, acting, input.workspace_id.into(), reassignment)
+                    .await?;
+            let remaining = reassigned.remaining.held();
+            Ok(Done::answer(ReassignContactsPayload {
+                moved: reassigned.moves.into_iter().map(Into::into).collect(),
+                remaining: remaining.into_iter().map(Into::into).collect(),
+                user_errors: Vec::new(),
+            }))
+        })
         .await
     }
 
@@ -207,32 +197,25 @@ impl ContactsMutation {
         ctx: &Context<'_>,
         input: TransferOwnershipInput,
     ) -> Result<TransferOwnershipPayload> {
-        let key = input.idempotency_key.clone();
-        run_mutation(
-            ctx,
-            "transferOwnership",
-            key,
-            input,
-            async |txn, acting, input| {
-                let transferred = transfer::transfer_ownership(
-                    txn,
-                    acting,
-                    input.workspace_id.into(),
-                    input.to_user_id.into(),
-                    input.demote_self_to.map(Into::into),
-                )
-                .await?;
-                let previous_owner = match transferred.previous_owner {
-                    Some(previous) => Some(member(txn, previous).await?),
-                    None => None,
-                };
-                Ok(Done::answer(TransferOwnershipPayload {
-                    new_owner: Some(member(txn, transferred.new_owner).await?),
-                    previous_owner,
-                    user_errors: Vec::new(),
-                }))
-            },
-        )
+        run_mutation(ctx, input, async |txn, acting, input| {
+            let transferred = transfer::transfer_ownership(
+                txn,
+                acting,
+                input.workspace_id.into(),
+                input.to_user_id.into(),
+                input.demote_self_to.map(Into::into),
+            )
+            .await?;
+            let previous_owner = match transferred.previous_owner {
+                Some(previous) => Some(member(txn, previous).await?),
+                None => None,
+            };
+            Ok(Done::answer(TransferOwnershipPayload {
+                new_owner: Some(member(txn, transferred.new_owner).await?),
+                previous_owner,
+                user_errors: Vec::new(),
+            }))
+        })
         .await
     }
 }

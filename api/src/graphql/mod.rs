@@ -30,7 +30,8 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::graphql::types::{Payload, UserError, respond};
 use crate::idempotency::{Claim, IdempotencyKey};
-use crate::text::IdempotencyKeyText;
+use crate::people::Paging;
+use crate::text::{CursorText, IdempotencyKeyText};
 
 #[derive(MergedObject, Default)]
 pub struct Query(
@@ -161,6 +162,12 @@ pub(crate) trait ContextExt {
     fn client_address(&self) -> Option<std::net::IpAddr>;
     fn user_agent(&self) -> Option<&str>;
     fn sign_in_throttle(&self) -> &SignInThrottle;
+    /// A list query's `first` and `after`, `first` checked against the configured page size.
+    fn paging<'a>(
+        &self,
+        first: Option<i32>,
+        after: Option<&'a CursorText>,
+    ) -> Result<Paging<'a>, ApiError>;
 }
 
 impl ContextExt for Context<'_> {
@@ -204,6 +211,14 @@ impl ContextExt for Context<'_> {
     fn sign_in_throttle(&self) -> &SignInThrottle {
         self.data_unchecked::<SignInThrottle>()
     }
+
+    fn paging<'a>(
+        &self,
+        first: Option<i32>,
+        after: Option<&'a CursorText>,
+    ) -> Result<Paging<'a>, ApiError> {
+        Paging::new(first, after, self.config().limits.page_size)
+    }
 }
 
 /// What a mutation's domain call produced: its payload, and the outbox rows to hand to the queue
@@ -223,21 +238,39 @@ impl<P> Done<P> {
     }
 }
 
+/// A mutation's input: what its idempotency key is.
+pub(crate) trait MutationInput: Serialize {
+    fn idempotency_key(&self) -> Option<IdempotencyKeyText>;
+}
+
+/// Every mutation input carries an optional `idempotencyKey`.
+macro_rules! mutation_inputs {
+    ($($input:ty),+ $(,)?) => {
+        $(impl $crate::graphql::MutationInput for $input {
+            fn idempotency_key(&self) -> Option<$crate::text::IdempotencyKeyText> {
+                self.idempotency_key.clone()
+            }
+        })+
+    };
+}
+pub(crate) use mutation_inputs;
+
 /// Runs one mutation, start to finish: answers from its idempotency key if the call was already
 /// made, else runs `act` in one transaction, stores the payload under the key and commits, then
 /// hands the outbox rows to the queue. A refusal rolls everything back (the key's claim too) and
 /// answers as `userErrors`. Each resolver is then its input, one domain call and its payload.
+/// The key is scoped to the operation by the resolver's field name.
 pub(crate) async fn run_mutation<I, P>(
     ctx: &Context<'_>,
-    operation: &'static str,
-    key: Option<IdempotencyKeyText>,
     input: I,
     act: impl AsyncFnOnce(&sea_orm::DatabaseTransaction, Acting<'_>, I) -> Result<Done<P>, ApiError>,
 ) -> async_graphql::Result<P>
 where
-    I: Serialize,
+    I: MutationInput,
     P: Payload + Serialize + DeserializeOwned,
 {
+    let operation = ctx.field().name();
+    let key = input.idempotency_key();
     let txn = match MutationTxn::begin(ctx, operation, key, &input).await? {
         Begun::Fresh(txn) => txn,
         Begun::Answered(payload) => return Ok(payload),
@@ -289,7 +322,7 @@ impl MutationTxn {
     /// Opens the transaction and claims the idempotency key, if the call sent one.
     async fn begin<P>(
         ctx: &Context<'_>,
-        operation: &'static str,
+        operation: &str,
         key: Option<IdempotencyKeyText>,
         input: &impl Serialize,
     ) -> Result<Begun<P>, ApiError>

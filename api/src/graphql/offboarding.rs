@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::graphql::budget::{id_list_cost, spend_ids};
 use crate::graphql::contacts::ContactReassignmentInput;
 use crate::graphql::types::{Member, UserError, payloads};
-use crate::graphql::{ContextExt, Done, run_mutation};
+use crate::graphql::{ContextExt, Done, mutation_inputs, run_mutation};
 use crate::offboarding::deactivate::{self, DeactivateRequest};
 use crate::offboarding::guards::Candidate;
 use crate::offboarding::progress::{self, OffboardingFilter, Standing, Summary};
@@ -311,7 +311,7 @@ impl OffboardingQuery {
         after: Option<CursorText>,
     ) -> Result<OffboardingConnection> {
         let principal = ctx.principal()?;
-        let first = page_size(first, ctx.config().limits.page_size)?;
+        let paging = ctx.paging(first, after.as_ref())?;
         let filter = filter.unwrap_or_default();
         let filter = OffboardingFilter {
             standing: filter.status.map(Standing::from),
@@ -322,8 +322,7 @@ impl OffboardingQuery {
             principal,
             workspace_id.into(),
             &filter,
-            first,
-            after.as_ref(),
+            paging,
         )
         .await?;
         let ids: Vec<Uuid> = page
@@ -476,6 +475,13 @@ pub struct RetryJobPayload {
     user_errors: Vec<UserError>,
 }
 
+mutation_inputs!(
+    RemoveMembersInput,
+    DeactivateUserInput,
+    ReactivateUserInput,
+    RestoreMemberInput,
+    RetryJobInput
+);
 payloads!(
     RemoveMembersPayload,
     DeactivateUserPayload,
@@ -510,42 +516,34 @@ impl OffboardingMutation {
         input: RemoveMembersInput,
     ) -> Result<RemoveMembersPayload> {
         spend_ids(ctx, input.user_ids.len())?;
-        let key = input.idempotency_key.clone();
-        run_mutation(
-            ctx,
-            "removeMembers",
-            key,
-            input,
-            async |txn, acting, input| {
-                let request = RemoveRequest {
-                    workspace_id: input.workspace_id.into(),
-                    user_ids: input.user_ids.into_iter().map(UserId::from).collect(),
-                    reason: input.reason,
-                    revoke_api_keys: input.revoke_api_keys,
-                    reattribute_to: input.reattribute_to.map(UserId::from),
-                    contact_reassignments: input
-                        .contact_reassignments
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(Into::into)
-                        .collect(),
-                };
-                let removed = remove::remove_members(txn, acting, request).await?;
-                // Counted when written, in the transaction (a replay of its idempotency key
-                // isn't counted; a commit that then fails, rare, is).
-                metrics::counter!("offboardings_total", "kind" => "remove_members").increment(1);
-                metrics::histogram!("members_removed_per_call")
-                    .record(removed.members.len() as f64);
-                Ok(Done {
-                    payload: RemoveMembersPayload {
-                        removed_members: removed.members.into_iter().map(Into::into).collect(),
-                        offboarding: Some(removed.recorded.offboarding.into()),
-                        user_errors: Vec::new(),
-                    },
-                    outbox_ids: removed.recorded.outbox_ids,
-                })
-            },
-        )
+        run_mutation(ctx, input, async |txn, acting, input| {
+            let request = RemoveRequest {
+                workspace_id: input.workspace_id.into(),
+                user_ids: input.user_ids.into_iter().map(UserId::from).collect(),
+                reason: input.reason,
+                revoke_api_keys: input.revoke_api_keys,
+                reattribute_to: input.reattribute_to.map(UserId::from),
+                contact_reassignments: input
+                    .contact_reassignments
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(Into::into)
+                    .collect(),
+            };
+            let removed = remove::remove_members(txn, acting, request).await?;
+            // Counted when written, in the transaction (a replay of its idempotency key
+            // isn't counted; a commit that then fails, rare, is).
+            metrics::counter!("offboardings_total", "kind" => "remove_members").increment(1);
+            metrics::histogram!("members_removed_per_call").record(removed.members.len() as f64);
+            Ok(Done {
+                payload: RemoveMembersPayload {
+                    removed_members: removed.members.into_iter().map(Into::into).collect(),
+                    offboarding: Some(removed.recorded.offboarding.into()),
+                    user_errors: Vec::new(),
+                },
+                outbox_ids: removed.recorded.outbox_ids,
+            })
+        })
         .await
     }
 
@@ -555,39 +553,31 @@ impl OffboardingMutation {
         ctx: &Context<'_>,
         input: DeactivateUserInput,
     ) -> Result<DeactivateUserPayload> {
-        let key = input.idempotency_key.clone();
-        run_mutation(
-            ctx,
-            "deactivateUser",
-            key,
-            input,
-            async |txn, acting, input| {
-                let request = DeactivateRequest {
-                    workspace_id: input.workspace_id.into(),
-                    user_id: input.user_id.into(),
-                    reason: input.reason,
-                    revoke_api_keys: input.revoke_api_keys,
-                };
-                let deactivated = deactivate::deactivate_user(txn, acting, request).await?;
-                metrics::counter!("offboardings_total", "kind" => "deactivate_user").increment(1);
-                Ok(Done {
-                    payload: DeactivateUserPayload {
-                        member: Some(member(txn, deactivated.candidate).await?),
-                        offboarding: Some(deactivated.recorded.offboarding.into()),
-                        user_errors: Vec::new(),
-                    },
-                    outbox_ids: deactivated.recorded.outbox_ids,
-                })
-            },
-        )
+        run_mutation(ctx, input, async |txn, acting, input| {
+            let request = DeactivateRequest {
+                workspace_id: input.workspace_id.into(),
+                user_id: input.user_id.into(),
+                reason: input.reason,
+                revoke_api_keys: input.revoke_api_keys,
+            };
+            let deactivated = deactivate::deactivate_user(txn, acting, request).await?;
+            metrics::counter!("offboardings_total", "kind" => "deactivate_user").increment(1);
+            Ok(Done {
+                payload: DeactivateUserPayload {
+                    member: Some(member(txn, deactivated.candidate).await?),
+                    offboarding: Some(deactivated.recorded.offboarding.into()),
+                    user_errors: Vec::new(),
+                },
+                outbox_ids: deactivated.recorded.outbox_ids,
+            })
+        })
         .await
     }
 
     /// Gives a DEAD job a fresh set of attempts, once what made it fail is fixed (SMTP down, a
     /// relay refusing): it is queued at once. Refused (JOB_NOT_DEAD) for a job that isn't DEAD.
     async fn retry_job(&self, ctx: &Context<'_>, input: RetryJobInput) -> Result<RetryJobPayload> {
-        let key = input.idempotency_key.clone();
-        run_mutation(ctx, "retryJob", key, input, async |txn, acting, input| {
+        run_mutation(ctx, input, async |txn, acting, input| {
             let (job, offboarding) = progress::retry_job(txn, acting, input.job_id).await?;
             let outbox_ids = vec![job.id];
             Ok(Done {
@@ -608,26 +598,19 @@ impl OffboardingMutation {
         ctx: &Context<'_>,
         input: ReactivateUserInput,
     ) -> Result<ReactivateUserPayload> {
-        let key = input.idempotency_key.clone();
-        run_mutation(
-            ctx,
-            "reactivateUser",
-            key,
-            input,
-            async |txn, acting, input| {
-                let candidate = deactivate::reactivate_user(
-                    txn,
-                    acting,
-                    input.workspace_id.into(),
-                    input.user_id.into(),
-                )
-                .await?;
-                Ok(Done::answer(ReactivateUserPayload {
-                    member: Some(member(txn, candidate).await?),
-                    user_errors: Vec::new(),
-                }))
-            },
-        )
+        run_mutation(ctx, input, async |txn, acting, input| {
+            let candidate = deactivate::reactivate_user(
+                txn,
+                acting,
+                input.workspace_id.into(),
+                input.user_id.into(),
+            )
+            .await?;
+            Ok(Done::answer(ReactivateUserPayload {
+                member: Some(member(txn, candidate).await?),
+                user_errors: Vec::new(),
+            }))
+        })
         .await
     }
 
@@ -638,28 +621,21 @@ impl OffboardingMutation {
         ctx: &Context<'_>,
         input: RestoreMemberInput,
     ) -> Result<RestoreMemberPayload> {
-        let key = input.idempotency_key.clone();
-        run_mutation(
-            ctx,
-            "restoreMember",
-            key,
-            input,
-            async |txn, acting, input| {
-                let restored = restore::restore_member(
-                    txn,
-                    acting,
-                    input.workspace_id.into(),
-                    input.user_id.into(),
-                )
-                .await?;
-                metrics::counter!("members_restored_total").increment(1);
-                Ok(Done::answer(RestoreMemberPayload {
-                    member: Some(member(txn, restored.candidate).await?),
-                    seat_taken: Some(restored.seat_taken),
-                    user_errors: Vec::new(),
-                }))
-            },
-        )
+        run_mutation(ctx, input, async |txn, acting, input| {
+            let restored = restore::restore_member(
+                txn,
+                acting,
+                input.workspace_id.into(),
+                input.user_id.into(),
+            )
+            .await?;
+            metrics::counter!("members_restored_total").increment(1);
+            Ok(Done::answer(RestoreMemberPayload {
+                member: Some(member(txn, restored.candidate).await?),
+                seat_taken: Some(restored.seat_taken),
+                user_errors: Vec::new(),
+            }))
+        })
         .await
     }
 }

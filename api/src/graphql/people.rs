@@ -12,11 +12,11 @@ use crate::graphql::offboarding::{Offboarding, member};
 use crate::graphql::types::{
     ApiKey, Member, RoleValue, StatusValue, User, UserError, payloads, respond,
 };
-use crate::graphql::{ContextExt, Done, commit_if_ok, run_mutation};
+use crate::graphql::{ContextExt, Done, commit_if_ok, mutation_inputs, run_mutation};
 use crate::offboarding::Recorded;
 use crate::people::invitations::{self, AcceptRequest, InvitationStatus, InviteRequest};
 use crate::people::members::{self, MemberFilter, MemberRow};
-use crate::people::{Page, detail, encode_cursor, groups, page_size, removed, roles, seats};
+use crate::people::{Page, detail, encode_cursor, groups, removed, roles, seats};
 use crate::text::{
     CursorText, Email, IdempotencyKeyText, InvitationToken, Password, PersonName, SearchText,
 };
@@ -322,9 +322,8 @@ impl SeatUsage {
         first: Option<i32>,
         after: Option<CursorText>,
     ) -> Result<UserConnection> {
-        let first = page_size(first, ctx.config().limits.page_size)?;
-        let page = seats::seat_holders(ctx.reader(), self.0.organization.id, first, after.as_ref())
-            .await?;
+        let paging = ctx.paging(first, after.as_ref())?;
+        let page = seats::seat_holders(ctx.reader(), self.0.organization.id, paging).await?;
         Ok(connection(
             page,
             |user| encode_cursor(&user.email),
@@ -349,7 +348,7 @@ impl PeopleQuery {
         after: Option<CursorText>,
     ) -> Result<MemberConnection> {
         let principal = ctx.principal()?;
-        let first = page_size(first, ctx.config().limits.page_size)?;
+        let paging = ctx.paging(first, after.as_ref())?;
         let filter = filter.unwrap_or_default();
         let filter = MemberFilter {
             search: filter.search,
@@ -362,8 +361,7 @@ impl PeopleQuery {
             principal,
             workspace_id.into(),
             &filter,
-            first,
-            after.as_ref(),
+            paging,
         )
         .await?;
         Ok(connection(
@@ -384,13 +382,12 @@ impl PeopleQuery {
         after: Option<CursorText>,
     ) -> Result<FormerMemberConnection> {
         let principal = ctx.principal()?;
-        let first = page_size(first, ctx.config().limits.page_size)?;
+        let paging = ctx.paging(first, after.as_ref())?;
         let page = removed::list_removed(
             ctx.reader(),
             principal,
             workspace_id.into(),
-            first,
-            after.as_ref(),
+            paging,
             Utc::now(),
         )
         .await?;
@@ -445,7 +442,7 @@ impl PeopleQuery {
         after: Option<CursorText>,
     ) -> Result<InvitationConnection> {
         let principal = ctx.principal()?;
-        let first = page_size(first, ctx.config().limits.page_size)?;
+        let paging = ctx.paging(first, after.as_ref())?;
         let statuses: Option<Vec<InvitationStatus>> = filter
             .unwrap_or_default()
             .statuses
@@ -455,8 +452,7 @@ impl PeopleQuery {
             principal,
             workspace_id.into(),
             statuses.as_deref(),
-            first,
-            after.as_ref(),
+            paging,
             Utc::now(),
         )
         .await?;
@@ -575,6 +571,13 @@ pub struct UpdateSeatLimitPayload {
     user_errors: Vec<UserError>,
 }
 
+mutation_inputs!(
+    InvitationActionInput,
+    ResendInvitationInput,
+    InviteMemberInput,
+    UpdateMemberRoleInput,
+    UpdateSeatLimitInput
+);
 payloads!(
     RevokeInvitationPayload,
     ResendInvitationPayload,
@@ -604,39 +607,32 @@ impl PeopleMutation {
         ctx: &Context<'_>,
         input: InviteMemberInput,
     ) -> Result<InviteMemberPayload> {
-        let key = input.idempotency_key.clone();
-        run_mutation(
-            ctx,
-            "inviteMember",
-            key,
-            input,
-            async |txn, acting, input| {
-                let request = InviteRequest {
-                    workspace_id: input.workspace_id.into(),
-                    email: &input.email,
-                    role: input.role.into(),
-                    invitation_ttl: ctx.config().invitation_ttl,
-                    send_email: input.send_email,
-                };
-                let invited = invitations::invite_member(txn, acting, request).await?;
-                let (email_delivery, outbox_ids) = delivery(invited.email);
-                let payload = InviteMemberPayload {
-                    invitation_token: Some(invited.token),
-                    invitation_expires_at: Some(invited.invitation.expires_at),
-                    email_delivery,
-                    member: Some(Member::from(MemberRow {
-                        membership: invited.membership,
-                        user: invited.user,
-                        groups: Vec::new(),
-                    })),
-                    user_errors: Vec::new(),
-                };
-                Ok(Done {
-                    payload,
-                    outbox_ids,
-                })
-            },
-        )
+        run_mutation(ctx, input, async |txn, acting, input| {
+            let request = InviteRequest {
+                workspace_id: input.workspace_id.into(),
+                email: &input.email,
+                role: input.role.into(),
+                invitation_ttl: ctx.config().invitation_ttl,
+                send_email: input.send_email,
+            };
+            let invited = invitations::invite_member(txn, acting, request).await?;
+            let (email_delivery, outbox_ids) = delivery(invited.email);
+            let payload = InviteMemberPayload {
+                invitation_token: Some(invited.token),
+                invitation_expires_at: Some(invited.invitation.expires_at),
+                email_delivery,
+                member: Some(Member::from(MemberRow {
+                    membership: invited.membership,
+                    user: invited.user,
+                    groups: Vec::new(),
+                })),
+                user_errors: Vec::new(),
+            };
+            Ok(Done {
+                payload,
+                outbox_ids,
+            })
+        })
         .await
     }
 
@@ -649,28 +645,21 @@ impl PeopleMutation {
         ctx: &Context<'_>,
         input: UpdateMemberRoleInput,
     ) -> Result<UpdateMemberRolePayload> {
-        let key = input.idempotency_key.clone();
-        run_mutation(
-            ctx,
-            "updateMemberRole",
-            key,
-            input,
-            async |txn, acting, input| {
-                let changed = roles::update_member_role(
-                    txn,
-                    acting,
-                    input.workspace_id.into(),
-                    input.user_id.into(),
-                    input.role.into(),
-                )
-                .await?;
-                Ok(Done::answer(UpdateMemberRolePayload {
-                    member: Some(member(txn, changed.member).await?),
-                    api_keys_lowered: Some(changed.api_keys_lowered),
-                    user_errors: Vec::new(),
-                }))
-            },
-        )
+        run_mutation(ctx, input, async |txn, acting, input| {
+            let changed = roles::update_member_role(
+                txn,
+                acting,
+                input.workspace_id.into(),
+                input.user_id.into(),
+                input.role.into(),
+            )
+            .await?;
+            Ok(Done::answer(UpdateMemberRolePayload {
+                member: Some(member(txn, changed.member).await?),
+                api_keys_lowered: Some(changed.api_keys_lowered),
+                user_errors: Vec::new(),
+            }))
+        })
         .await
     }
 
@@ -682,21 +671,13 @@ impl PeopleMutation {
         ctx: &Context<'_>,
         input: InvitationActionInput,
     ) -> Result<RevokeInvitationPayload> {
-        let key = input.idempotency_key.clone();
-        run_mutation(
-            ctx,
-            "revokeInvitation",
-            key,
-            input,
-            async |txn, acting, input| {
-                let revoked =
-                    invitations::revoke_invitation(txn, acting, input.invitation_id).await?;
-                Ok(Done::answer(RevokeInvitationPayload {
-                    invitation: Some(revoked.into()),
-                    user_errors: Vec::new(),
-                }))
-            },
-        )
+        run_mutation(ctx, input, async |txn, acting, input| {
+            let revoked = invitations::revoke_invitation(txn, acting, input.invitation_id).await?;
+            Ok(Done::answer(RevokeInvitationPayload {
+                invitation: Some(revoked.into()),
+                user_errors: Vec::new(),
+            }))
+        })
         .await
     }
 
@@ -708,33 +689,26 @@ impl PeopleMutation {
         ctx: &Context<'_>,
         input: ResendInvitationInput,
     ) -> Result<ResendInvitationPayload> {
-        let key = input.idempotency_key.clone();
-        run_mutation(
-            ctx,
-            "resendInvitation",
-            key,
-            input,
-            async |txn, acting, input| {
-                let resent = invitations::resend_invitation(
-                    txn,
-                    acting,
-                    input.invitation_id,
-                    ctx.config().invitation_ttl,
-                    input.send_email,
-                )
-                .await?;
-                let (email_delivery, outbox_ids) = delivery(resent.email);
-                Ok(Done {
-                    payload: ResendInvitationPayload {
-                        invitation: Some(resent.invitation.into()),
-                        invitation_token: Some(resent.token),
-                        email_delivery,
-                        user_errors: Vec::new(),
-                    },
-                    outbox_ids,
-                })
-            },
-        )
+        run_mutation(ctx, input, async |txn, acting, input| {
+            let resent = invitations::resend_invitation(
+                txn,
+                acting,
+                input.invitation_id,
+                ctx.config().invitation_ttl,
+                input.send_email,
+            )
+            .await?;
+            let (email_delivery, outbox_ids) = delivery(resent.email);
+            Ok(Done {
+                payload: ResendInvitationPayload {
+                    invitation: Some(resent.invitation.into()),
+                    invitation_token: Some(resent.token),
+                    email_delivery,
+                    user_errors: Vec::new(),
+                },
+                outbox_ids,
+            })
+        })
         .await
     }
 
@@ -755,23 +729,16 @@ impl PeopleMutation {
                 .into());
             }
         };
-        let key = input.idempotency_key.clone();
-        run_mutation(
-            ctx,
-            "updateSeatLimit",
-            key,
-            input,
-            async |txn, acting, input| {
-                let usage =
-                    seats::update_seat_limit(txn, acting, input.organization_id.into(), seat_limit)
-                        .await?;
-                Ok(Done::answer(UpdateSeatLimitPayload {
-                    seat_limit: usage.organization.seat_limit,
-                    seats_used: Some(usage.used),
-                    user_errors: Vec::new(),
-                }))
-            },
-        )
+        run_mutation(ctx, input, async |txn, acting, input| {
+            let usage =
+                seats::update_seat_limit(txn, acting, input.organization_id.into(), seat_limit)
+                    .await?;
+            Ok(Done::answer(UpdateSeatLimitPayload {
+                seat_limit: usage.organization.seat_limit,
+                seats_used: Some(usage.used),
+                user_errors: Vec::new(),
+            }))
+        })
         .await
     }
 

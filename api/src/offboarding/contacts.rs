@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use domain::audit::{self, AuditEvent};
+use domain::audit;
 use entities::{MembershipStatus, UserId, WorkspaceId, application, membership, workspace};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
@@ -376,11 +376,7 @@ pub async fn apply_moves<C: ConnectionTrait>(
     workspace_id: WorkspaceId,
     moves: &[Move],
 ) -> Result<(), DbErr> {
-    let Acting {
-        principal,
-        request_id,
-        now,
-    } = acting;
+    let now = acting.now;
     if moves.is_empty() {
         return Ok(());
     }
@@ -449,14 +445,13 @@ pub async fn apply_moves<C: ConnectionTrait>(
     }
     let events = by_person
         .into_iter()
-        .map(|(from, entries)| AuditEvent {
-            workspace_id,
-            actor: Some(principal.actor),
-            action: "contacts_reassign",
-            target_user_id: Some(from),
-            metadata: json!({ "moves": entries }),
-            request_id,
-            offboarding_id: None,
+        .map(|(from, entries)| {
+            acting.event(
+                workspace_id,
+                "contacts_reassign",
+                Some(from),
+                json!({ "moves": entries }),
+            )
         })
         .collect();
     audit::record_many(db, events, now).await

@@ -55,11 +55,7 @@ pub async fn deactivate_user<C: ConnectionTrait>(
     acting: Acting<'_>,
     request: DeactivateRequest,
 ) -> Result<Deactivated, ApiError> {
-    let Acting {
-        principal,
-        request_id,
-        now,
-    } = acting;
+    let (principal, now) = (acting.principal, acting.now);
     let reason = kept_reason(request.reason);
     let workspace = authorize_and_lock(db, principal, request.workspace_id).await?;
     let candidate = target(db, principal, workspace.id, request.user_id, "deactivate").await?;
@@ -127,17 +123,17 @@ pub async fn deactivate_user<C: ConnectionTrait>(
     audit::add_many(
         &mut writes,
         vec![AuditEvent {
-            workspace_id: workspace.id,
-            actor: Some(principal.actor),
-            action: "team_membership_deactivate",
-            target_user_id: Some(request.user_id),
-            metadata: json!({
-                "reason": reason,
-                "role": membership.role.to_value(),
-                "revoke_api_keys": request.revoke_api_keys,
-            }),
-            request_id,
             offboarding_id: Some(recorded.offboarding.id),
+            ..acting.event(
+                workspace.id,
+                "team_membership_deactivate",
+                Some(request.user_id),
+                json!({
+                    "reason": reason,
+                    "role": membership.role.to_value(),
+                    "revoke_api_keys": request.revoke_api_keys,
+                }),
+            )
         }],
         now,
     );
@@ -159,11 +155,7 @@ pub async fn reactivate_user<C: ConnectionTrait>(
     workspace_id: WorkspaceId,
     user_id: UserId,
 ) -> Result<Candidate, ApiError> {
-    let Acting {
-        principal,
-        request_id,
-        now,
-    } = acting;
+    let (principal, now) = (acting.principal, acting.now);
     let workspace = authorize_and_lock(db, principal, workspace_id).await?;
     let candidate = target(db, principal, workspace.id, user_id, "reactivate").await?;
     if candidate.membership.status != MembershipStatus::Deactivated {
@@ -182,20 +174,15 @@ pub async fn reactivate_user<C: ConnectionTrait>(
     // deactivation's late jobs stop.
     reactivated.sessions_valid_after = Set(Some(now));
     let membership = reactivated.update(db).await?;
-    audit::record(
-        db,
-        AuditEvent {
-            workspace_id: workspace.id,
-            actor: Some(principal.actor),
-            action: "team_membership_reactivate",
-            target_user_id: Some(user_id),
-            metadata: json!({ "role": membership.role.to_value() }),
-            request_id,
-            offboarding_id: None,
-        },
-        now,
-    )
-    .await?;
+    acting
+        .record(
+            db,
+            workspace.id,
+            "team_membership_reactivate",
+            Some(user_id),
+            json!({ "role": membership.role.to_value() }),
+        )
+        .await?;
     Ok(Candidate {
         membership,
         user: candidate.user,

@@ -11,17 +11,30 @@ pub mod remove;
 pub mod restore;
 pub mod transfer;
 
+use chrono::{DateTime, Utc};
 use domain::Job;
 use domain::db::Writes;
-use entities::{WorkspaceId, offboarding};
-use sea_orm::EntityTrait;
+use entities::{WorkspaceId, membership, offboarding};
+use sea_orm::sea_query::Expr;
+use sea_orm::{EntityTrait, UpdateMany};
 use uuid::Uuid;
 
-use crate::access::Acting;
+use crate::access::{Acting, Principal};
 use crate::text::Reason;
 
 /// The most members one `removeMembers` call takes.
 pub const MAX_MEMBERS_PER_CALL: usize = 10_000;
+
+/// The update that takes memberships out of their workspace, by whom and when (a removal's, or
+/// the withdrawal of an invitation): the caller says which memberships.
+pub fn mark_removed(principal: &Principal, now: DateTime<Utc>) -> UpdateMany<membership::Entity> {
+    membership::Entity::update_many()
+        .col_expr(membership::Column::DeletedAt, Expr::value(Some(now)))
+        .col_expr(
+            membership::Column::RemovedBy,
+            Expr::value(Some(principal.user_id)),
+        )
+}
 
 /// An offboarding and the outbox rows of its side effects, to hand to the queue after commit.
 pub struct Recorded {

@@ -1,5 +1,6 @@
 //! Following an offboarding: the state of each of its side effects, now or as they change.
 
+use crate::people::Paging;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use entities::{OutboxStatus, WorkspaceId, job_event, offboarding, outbox};
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
 use sea_orm::{
     ActiveEnum, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    Order, QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::json;
 use tokio::time::Instant;
@@ -18,8 +19,7 @@ use uuid::Uuid;
 
 use crate::access::{Acting, Permission, Principal, authenticate};
 use crate::error::{ApiError, UserError, UserErrorCode};
-use crate::people::{Page, decode_id_cursor, page_of};
-use crate::text::CursorText;
+use crate::people::{Page, newest_first};
 
 /// An offboarding of the caller's workspace; anyone else's is NOT_FOUND.
 pub async fn find<C: ConnectionTrait>(
@@ -43,11 +43,7 @@ pub async fn retry_job<C: ConnectionTrait>(
     acting: Acting<'_>,
     job_id: Uuid,
 ) -> Result<(outbox::Model, offboarding::Model), ApiError> {
-    let Acting {
-        principal,
-        request_id,
-        now,
-    } = acting;
+    let (principal, now) = (acting.principal, acting.now);
     principal.require_permission(Permission::UserManagement)?;
     let (job, offboarding) = outbox::Entity::find_by_id(job_id)
         .find_also_related(offboarding::Entity)
@@ -76,19 +72,19 @@ pub async fn retry_job<C: ConnectionTrait>(
     audit::record(
         db,
         AuditEvent {
-            workspace_id: offboarding.workspace_id,
-            actor: Some(principal.actor),
-            action: "job_retry",
-            target_user_id: None,
-            metadata: json!({
-                "job_id": job.id,
-                "kind": job.kind,
-                "offboarding_id": offboarding.id,
-                "attempts": job.attempts,
-                "last_error": job.last_error,
-            }),
-            request_id,
             offboarding_id: Some(offboarding.id),
+            ..acting.event(
+                offboarding.workspace_id,
+                "job_retry",
+                None,
+                json!({
+                    "job_id": job.id,
+                    "kind": job.kind,
+                    "offboarding_id": offboarding.id,
+                    "attempts": job.attempts,
+                    "last_error": job.last_error,
+                }),
+            )
         },
         now,
     )
@@ -123,11 +119,9 @@ pub async fn list<C: ConnectionTrait>(
     principal: &Principal,
     workspace_id: WorkspaceId,
     filter: &OffboardingFilter,
-    first: u64,
-    after: Option<&CursorText>,
+    paging: Paging<'_>,
 ) -> Result<Page<offboarding::Model>, ApiError> {
     principal.require(Permission::UserManagement, workspace_id)?;
-    let after = decode_id_cursor(after)?;
     let mut query =
         offboarding::Entity::find().filter(offboarding::Column::WorkspaceId.eq(workspace_id));
     if let Some(kind) = filter.kind {
@@ -148,14 +142,7 @@ pub async fn list<C: ConnectionTrait>(
                 .add(Expr::exists(dead)),
         });
     }
-    page_of(
-        db,
-        query,
-        after.map(|after| offboarding::Column::Id.lt(after)),
-        (offboarding::Column::Id, Order::Desc),
-        first,
-    )
-    .await
+    newest_first(db, query, offboarding::Column::Id, paging).await
 }
 
 /// `SELECT 1 FROM outbox WHERE outbox.offboarding_id = offboarding.id AND <condition>`.

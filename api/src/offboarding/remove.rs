@@ -24,7 +24,7 @@ use crate::offboarding::contacts::{
 use crate::offboarding::guards::{
     Candidate, authorize_lock_and_load, check_target, last_owner_errors, member_ids,
 };
-use crate::offboarding::{MAX_MEMBERS_PER_CALL, Recorded, kept_reason, record};
+use crate::offboarding::{MAX_MEMBERS_PER_CALL, Recorded, kept_reason, mark_removed, record};
 use crate::people::invitations::withdraw_invited;
 use crate::people::members::in_workspace_groups;
 use crate::text::Reason;
@@ -237,11 +237,7 @@ async fn apply_removal<C: ConnectionTrait>(
     plan: RemovalPlan<'_>,
     facts: Facts,
 ) -> Result<Removed, ApiError> {
-    let Acting {
-        principal,
-        request_id,
-        now,
-    } = acting;
+    let (principal, now) = (acting.principal, acting.now);
     let (user_ids, membership_ids) = (plan.user_ids(), plan.membership_ids());
     let Facts {
         mut groups,
@@ -302,10 +298,9 @@ async fn apply_removal<C: ConnectionTrait>(
     );
     let entries = audit_entries(
         &plan,
-        principal,
+        (acting, recorded.offboarding.id),
         &members,
         (&pending_invitations, &sent_invitations),
-        (request_id, recorded.offboarding.id),
     );
     audit::add_many(&mut writes, entries, now);
     writes.execute(db).await?;
@@ -321,12 +316,7 @@ fn soft_delete(
     now: DateTime<Utc>,
 ) {
     writes.push(
-        &membership::Entity::update_many()
-            .col_expr(membership::Column::DeletedAt, Expr::value(Some(now)))
-            .col_expr(
-                membership::Column::RemovedBy,
-                Expr::value(Some(principal.user_id)),
-            )
+        &mark_removed(principal, now)
             .col_expr(
                 membership::Column::RemovalReason,
                 Expr::value(reason.map(str::to_owned)),
@@ -436,6 +426,25 @@ impl Facts {
 
     /// One row per fact about these people, (kind, person, id, name): a UNION ALL of one
     /// SELECT per kind.
+    /// Invitations not yet accepted nor revoked, with the invitee's membership joined, as
+    /// rows of [`Self::query`] of this kind.
+    fn open_invitations(kind: &str) -> SelectStatement {
+        Query::select()
+            .expr(Expr::val(kind.to_owned()))
+            .expr(Expr::col((membership::Entity, membership::Column::UserId)))
+            .expr(Expr::col((invitation::Entity, invitation::Column::Id)))
+            .expr(Expr::val(None::<String>))
+            .from(invitation::Entity)
+            .inner_join(
+                membership::Entity,
+                Expr::col((membership::Entity, membership::Column::Id))
+                    .equals((invitation::Entity, invitation::Column::MembershipId)),
+            )
+            .and_where(invitation::Column::RevokedAt.is_null())
+            .and_where(invitation::Column::AcceptedAt.is_null())
+            .to_owned()
+    }
+
     fn query(workspace: &workspace::Model, user_ids: &[UserId]) -> SelectStatement {
         let kind = |kind: &str| Expr::val(kind.to_owned());
         let no_id = || Expr::val(None::<Uuid>);
@@ -480,36 +489,12 @@ impl Facts {
             .and_where(group_membership::Column::DeletedAt.is_null())
             .and_where(user_group::Column::WorkspaceId.eq(workspace.id))
             .to_owned();
-        let invitations = Query::select()
-            .expr(kind("invitation"))
-            .expr(Expr::col((membership::Entity, membership::Column::UserId)))
-            .expr(Expr::col((invitation::Entity, invitation::Column::Id)))
-            .expr(no_name())
-            .from(invitation::Entity)
-            .inner_join(
-                membership::Entity,
-                Expr::col((membership::Entity, membership::Column::Id))
-                    .equals((invitation::Entity, invitation::Column::MembershipId)),
-            )
+        let invitations = Self::open_invitations("invitation")
             .cond_where(live_membership_here())
-            .and_where(invitation::Column::RevokedAt.is_null())
-            .and_where(invitation::Column::AcceptedAt.is_null())
             .to_owned();
-        let sent_invitations = Query::select()
-            .expr(kind("sent_invitation"))
-            .expr(Expr::col((membership::Entity, membership::Column::UserId)))
-            .expr(Expr::col((invitation::Entity, invitation::Column::Id)))
-            .expr(no_name())
-            .from(invitation::Entity)
-            .inner_join(
-                membership::Entity,
-                Expr::col((membership::Entity, membership::Column::Id))
-                    .equals((invitation::Entity, invitation::Column::MembershipId)),
-            )
+        let sent_invitations = Self::open_invitations("sent_invitation")
             .and_where(invitation::Column::WorkspaceId.eq(workspace.id))
             .and_where(invitation::Column::InvitedBy.is_in(people()))
-            .and_where(invitation::Column::RevokedAt.is_null())
-            .and_where(invitation::Column::AcceptedAt.is_null())
             .and_where(Expr::col((membership::Entity, membership::Column::DeletedAt)).is_null())
             .and_where(
                 Expr::col((membership::Entity, membership::Column::Status))
@@ -560,19 +545,13 @@ impl Facts {
 /// One entry per member removed, and one per invitation revoked with them.
 fn audit_entries<'a>(
     plan: &RemovalPlan<'_>,
-    principal: &Principal,
+    (acting, offboarding_id): (Acting<'a>, Uuid),
     members: &[RemovedMember],
     (revoked_invitations, sent_invitations): (&[InvitationOf], &[InvitationOf]),
-    (request_id, offboarding_id): (Option<&'a str>, Uuid),
 ) -> Vec<AuditEvent<'a>> {
     let audit = |action, target_user_id, metadata| AuditEvent {
-        workspace_id: plan.workspace.id,
-        actor: Some(principal.actor),
-        action,
-        target_user_id: Some(target_user_id),
-        metadata,
-        request_id,
         offboarding_id: Some(offboarding_id),
+        ..acting.event(plan.workspace.id, action, Some(target_user_id), metadata)
     };
     let mut entries: Vec<AuditEvent> = plan
         .leaving

@@ -3,7 +3,6 @@
 //! campaigns already reattributed stay with their new owner.
 
 use chrono::{DateTime, Duration, Utc};
-use domain::audit::{self, AuditEvent};
 use entities::{MembershipStatus, UserId, WorkspaceId, group_membership, membership, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -33,11 +32,7 @@ pub async fn restore_member<C: ConnectionTrait>(
     workspace_id: WorkspaceId,
     user_id: UserId,
 ) -> Result<Restored, ApiError> {
-    let Acting {
-        principal,
-        request_id,
-        now,
-    } = acting;
+    let (principal, now) = (acting.principal, acting.now);
     let workspace = authorize_and_lock(db, principal, workspace_id).await?;
     let refuse = |error: UserError| Err(ApiError::Rejected(vec![error.for_user(user_id)]));
     if user_id == principal.user_id {
@@ -75,25 +70,20 @@ pub async fn restore_member<C: ConnectionTrait>(
     restored.sessions_valid_after = Set(Some(now));
     let membership = restored.update(db).await?;
     rejoin_groups(db, workspace.id, user_id, removed_at).await?;
-    audit::record(
-        db,
-        AuditEvent {
-            workspace_id: workspace.id,
-            actor: Some(principal.actor),
-            action: "team_membership_restore",
-            target_user_id: Some(user_id),
-            metadata: json!({
+    acting
+        .record(
+            db,
+            workspace.id,
+            "team_membership_restore",
+            Some(user_id),
+            json!({
                 "role": membership.role.to_value(),
                 "status": membership.status.to_value(),
                 "removed_at": removed_at,
                 "seat_taken": seat_taken,
             }),
-            request_id,
-            offboarding_id: None,
-        },
-        now,
-    )
-    .await?;
+        )
+        .await?;
     Ok(Restored {
         candidate: Candidate {
             membership,

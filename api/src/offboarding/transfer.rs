@@ -1,7 +1,6 @@
 //! `transferOwnership`: makes another active member an OWNER, optionally stepping the caller
 //! down, so that the last-owner rule can be met before the caller leaves.
 
-use domain::audit::{self, AuditEvent};
 use entities::{MembershipStatus, Role, UserId, WorkspaceId, membership, user};
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
@@ -26,11 +25,7 @@ pub async fn transfer_ownership<C: ConnectionTrait>(
     to_user_id: UserId,
     demote_self_to: Option<Role>,
 ) -> Result<Transferred, ApiError> {
-    let Acting {
-        principal,
-        request_id,
-        now,
-    } = acting;
+    let principal = acting.principal;
     check_demotion(principal, demote_self_to)?;
     let workspace = authorize_and_lock(db, principal, workspace_id).await?;
     if principal.role != Role::Owner {
@@ -94,24 +89,19 @@ pub async fn transfer_ownership<C: ConnectionTrait>(
         }),
         (_, None) => None,
     };
-    audit::record(
-        db,
-        AuditEvent {
-            workspace_id: workspace.id,
-            actor: Some(principal.actor),
-            action: "ownership_transfer",
-            target_user_id: Some(to_user_id),
-            metadata: json!({
+    acting
+        .record(
+            db,
+            workspace.id,
+            "ownership_transfer",
+            Some(to_user_id),
+            json!({
                 "previous_role": previous_role.to_value(),
                 "caller_demoted_to": demote_self_to.map(|role| role.to_value()),
                 "caller_api_keys_lowered": keys_lowered,
             }),
-            request_id,
-            offboarding_id: None,
-        },
-        now,
-    )
-    .await?;
+        )
+        .await?;
     Ok(Transferred {
         new_owner: Candidate {
             membership: new_owner,

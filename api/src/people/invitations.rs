@@ -10,10 +10,9 @@ use domain::db::Writes;
 use entities::{
     MembershipStatus, Role, UserId, UserKind, WorkspaceId, invitation, membership, user,
 };
-use sea_orm::sea_query::{Condition, Expr, Query};
+use sea_orm::sea_query::{Condition, Query};
 use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter,
-    Set,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -23,11 +22,11 @@ use crate::access::sessions::{SignedIn, start_session};
 use crate::access::{Acting, Actor, Permission, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::offboarding::guards::lock_workspace;
-use crate::offboarding::{self, Recorded};
+use crate::offboarding::{self, Recorded, mark_removed};
 use crate::people::seats::{lock_organization, take_a_seat};
-use crate::people::{Page, decode_id_cursor, page_of};
+use crate::people::{Page, Paging, newest_first};
 use crate::security::{MIN_PASSWORD_LENGTH, hash_password, verify_password};
-use crate::text::{CursorText, Email, PersonName};
+use crate::text::{Email, PersonName};
 use domain::tokens::{TokenKind, hash_token, new_token};
 
 pub struct Invited {
@@ -56,11 +55,7 @@ pub async fn invite_member<C: ConnectionTrait>(
     acting: Acting<'_>,
     request: InviteRequest<'_>,
 ) -> Result<Invited, ApiError> {
-    let Acting {
-        principal,
-        request_id,
-        now,
-    } = acting;
+    let (principal, now) = (acting.principal, acting.now);
     principal.require(Permission::UserManagement, request.workspace_id)?;
     let email = request.email.as_str();
     if !principal.can_manage(request.role) {
@@ -129,20 +124,15 @@ pub async fn invite_member<C: ConnectionTrait>(
     }
     .insert(db)
     .await?;
-    audit::record(
-        db,
-        AuditEvent {
-            workspace_id: request.workspace_id,
-            actor: Some(principal.actor),
-            action: "team_membership_invite",
-            target_user_id: Some(user.id),
-            metadata: json!({ "role": invitation.role.to_value(), "invitation_id": invitation.id }),
-            request_id,
-            offboarding_id: None,
-        },
-        now,
-    )
-    .await?;
+    acting
+        .record(
+            db,
+            request.workspace_id,
+            "team_membership_invite",
+            Some(user.id),
+            json!({ "role": invitation.role.to_value(), "invitation_id": invitation.id }),
+        )
+        .await?;
     let email = if request.send_email {
         Some(write_invitation_email(db, acting, &invitation, "invite_member").await?)
     } else {
@@ -252,81 +242,18 @@ pub async fn accept_invitation<C: ConnectionTrait>(
     request: AcceptRequest,
     now: DateTime<Utc>,
 ) -> Result<Accepted, ApiError> {
-    if TokenKind::of(&request.token) != Some(TokenKind::Invitation) {
-        return Err(invalid_invitation("This is not an invitation token."));
-    }
-    let Some(invitation) = invitation::Entity::find()
-        .filter(
-            Condition::any()
-                .add(invitation::Column::TokenHash.eq(hash_token(&request.token)))
-                .add(invitation::Column::EmailTokenHash.eq(hash_token(&request.token))),
-        )
-        .one(db)
-        .await?
-    else {
-        return Err(invalid_invitation("This invitation does not exist."));
-    };
-    if invitation.revoked_at.is_some() {
-        return Err(invalid_invitation("This invitation has been revoked."));
-    }
-    if invitation.accepted_at.is_some() {
-        return Err(invalid_invitation(
-            "This invitation has already been accepted.",
-        ));
-    }
-    if invitation.expires_at <= now {
-        return Err(invalid_invitation(
-            "This invitation has expired: ask for a new one.",
-        ));
-    }
-    let membership = membership::Entity::find_by_id(invitation.membership_id)
-        .one(db)
-        .await?
-        .filter(|m| m.deleted_at.is_none() && m.status == MembershipStatus::Invited)
-        .ok_or_else(|| invalid_invitation("This invitation is no longer valid."))?;
+    let invitation = open_invitation(db, &request.token, now).await?;
+    let membership = still_invited(db, invitation.membership_id).await?;
     let person = user::Entity::find_by_id(membership.user_id)
         .one(db)
         .await?
         .ok_or(ApiError::NotFound("user"))?;
-
-    let mut account: user::ActiveModel = person.clone().into();
-    match person.password_hash {
-        Some(stored) => {
-            if !verify_password(request.password, Some(stored)).await? {
-                return Err(ApiError::Rejected(vec![
-                    UserError::new(
-                        UserErrorCode::PasswordMismatch,
-                        "You already have an account: enter its password to accept.",
-                    )
-                    .on_field("password"),
-                ]));
-            }
-        }
-        None => {
-            if request.password.chars().count() < MIN_PASSWORD_LENGTH {
-                return Err(ApiError::Rejected(vec![
-                    UserError::new(
-                        UserErrorCode::PasswordTooShort,
-                        format!("Choose a password of at least {MIN_PASSWORD_LENGTH} characters."),
-                    )
-                    .on_field("password"),
-                ]));
-            }
-            account.password_hash = Set(Some(hash_password(request.password).await?));
-            if let Some(name) = request.name {
-                account.name = Set(name.into_string());
-            }
-        }
-    }
+    let account = account_for(person, request.password, request.name).await?;
 
     // Locked before any write, as removals lock it, and only now: never across the password
     // hash. A removal of this invitation that committed meanwhile wins.
     lock_workspace(db, invitation.workspace_id).await?;
-    let membership = membership::Entity::find_by_id(membership.id)
-        .one(db)
-        .await?
-        .filter(|m| m.deleted_at.is_none() && m.status == MembershipStatus::Invited)
-        .ok_or_else(|| invalid_invitation("This invitation is no longer valid."))?;
+    let membership = still_invited(db, membership.id).await?;
     if account.is_changed() {
         account.update(db).await?;
     }
@@ -364,6 +291,93 @@ pub async fn accept_invitation<C: ConnectionTrait>(
         signed_in,
         membership,
     })
+}
+
+/// The invitation this token opens: one not revoked, accepted or expired.
+async fn open_invitation<C: ConnectionTrait>(
+    db: &C,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<invitation::Model, ApiError> {
+    if TokenKind::of(token) != Some(TokenKind::Invitation) {
+        return Err(invalid_invitation("This is not an invitation token."));
+    }
+    let Some(invitation) = invitation::Entity::find()
+        .filter(
+            Condition::any()
+                .add(invitation::Column::TokenHash.eq(hash_token(token)))
+                .add(invitation::Column::EmailTokenHash.eq(hash_token(token))),
+        )
+        .one(db)
+        .await?
+    else {
+        return Err(invalid_invitation("This invitation does not exist."));
+    };
+    if invitation.revoked_at.is_some() {
+        return Err(invalid_invitation("This invitation has been revoked."));
+    }
+    if invitation.accepted_at.is_some() {
+        return Err(invalid_invitation(
+            "This invitation has already been accepted.",
+        ));
+    }
+    if invitation.expires_at <= now {
+        return Err(invalid_invitation(
+            "This invitation has expired: ask for a new one.",
+        ));
+    }
+    Ok(invitation)
+}
+
+/// The invitation's membership, if it is still INVITED and not removed.
+async fn still_invited<C: ConnectionTrait>(
+    db: &C,
+    membership_id: Uuid,
+) -> Result<membership::Model, ApiError> {
+    membership::Entity::find_by_id(membership_id)
+        .one(db)
+        .await?
+        .filter(|m| m.deleted_at.is_none() && m.status == MembershipStatus::Invited)
+        .ok_or_else(|| invalid_invitation("This invitation is no longer valid."))
+}
+
+/// Someone with an account proves it with their password, which an invitation never
+/// overwrites; someone new sets theirs (and their name) here.
+async fn account_for(
+    person: user::Model,
+    password: String,
+    name: Option<PersonName>,
+) -> Result<user::ActiveModel, ApiError> {
+    let mut account: user::ActiveModel = person.clone().into();
+    match person.password_hash {
+        Some(stored) => {
+            if !verify_password(password, Some(stored)).await? {
+                return Err(ApiError::Rejected(vec![
+                    UserError::new(
+                        UserErrorCode::PasswordMismatch,
+                        "You already have an account: enter its password to accept.",
+                    )
+                    .on_field("password"),
+                ]));
+            }
+        }
+        None => {
+            if password.chars().count() < MIN_PASSWORD_LENGTH {
+                return Err(ApiError::Rejected(vec![
+                    UserError::new(
+                        UserErrorCode::PasswordTooShort,
+                        format!("Choose a password of at least {MIN_PASSWORD_LENGTH} characters."),
+                    )
+                    .on_field("password"),
+                ]));
+            }
+            account.password_hash = Set(Some(hash_password(password).await?));
+            if let Some(name) = name {
+                account.name = Set(name.into_string());
+            }
+        }
+    }
+    Ok(account)
 }
 
 /// Where an invitation stands, judged at one instant.
@@ -423,12 +437,10 @@ pub async fn list_invitations<C: ConnectionTrait>(
     principal: &Principal,
     workspace_id: WorkspaceId,
     statuses: Option<&[InvitationStatus]>,
-    first: u64,
-    after: Option<&CursorText>,
+    paging: Paging<'_>,
     now: DateTime<Utc>,
 ) -> Result<Page<InvitationRow>, ApiError> {
     principal.require(Permission::UserManagement, workspace_id)?;
-    let after = decode_id_cursor(after)?;
     let mut query =
         invitation::Entity::find().filter(invitation::Column::WorkspaceId.eq(workspace_id));
     if let Some(statuses) = statuses {
@@ -436,14 +448,7 @@ pub async fn list_invitations<C: ConnectionTrait>(
             any.add(status.condition(now))
         }));
     }
-    let page = page_of(
-        db,
-        query,
-        after.map(|after| invitation::Column::Id.lt(after)),
-        (invitation::Column::Id, Order::Desc),
-        first,
-    )
-    .await?;
+    let page = newest_first(db, query, invitation::Column::Id, paging).await?;
     let senders: Vec<UserId> = page.items.iter().filter_map(|i| i.invited_by).collect();
     let senders: HashMap<UserId, user::Model> = if senders.is_empty() {
         HashMap::new()
@@ -512,11 +517,7 @@ pub async fn revoke_invitation<C: ConnectionTrait>(
     acting: Acting<'_>,
     invitation_id: Uuid,
 ) -> Result<invitation::Model, ApiError> {
-    let Acting {
-        principal,
-        request_id,
-        now,
-    } = acting;
+    let (principal, now) = (acting.principal, acting.now);
     // The workspace's lock orders this after an acceptance of the same invitation, or before.
     lock_workspace(db, principal.workspace_id).await?;
     let (invitation, invitee) = manageable_invitation(db, principal, invitation_id, now).await?;
@@ -526,24 +527,19 @@ pub async fn revoke_invitation<C: ConnectionTrait>(
     let mut revoked: invitation::ActiveModel = invitation.into();
     revoked.revoked_at = Set(Some(now));
     let invitation = revoked.update(db).await?;
-    audit::record(
-        db,
-        AuditEvent {
-            workspace_id: invitation.workspace_id,
-            actor: Some(principal.actor),
-            action: "invitation_revoke",
-            target_user_id: invitee,
-            metadata: json!({
+    acting
+        .record(
+            db,
+            invitation.workspace_id,
+            "invitation_revoke",
+            invitee,
+            json!({
                 "invitation_id": invitation.id,
                 "email": invitation.email,
                 "role": invitation.role.to_value(),
             }),
-            request_id,
-            offboarding_id: None,
-        },
-        now,
-    )
-    .await?;
+        )
+        .await?;
     Ok(invitation)
 }
 
@@ -556,12 +552,7 @@ pub fn withdraw_invited(
     now: DateTime<Utc>,
 ) {
     writes.push(
-        &membership::Entity::update_many()
-            .col_expr(membership::Column::DeletedAt, Expr::value(Some(now)))
-            .col_expr(
-                membership::Column::RemovedBy,
-                Expr::value(Some(principal.user_id)),
-            )
+        &mark_removed(principal, now)
             .filter(
                 membership::Column::Id.in_subquery(
                     Query::select()
@@ -594,11 +585,7 @@ pub async fn resend_invitation<C: ConnectionTrait>(
     invitation_ttl: Duration,
     send_email: bool,
 ) -> Result<Resent, ApiError> {
-    let Acting {
-        principal,
-        request_id,
-        now,
-    } = acting;
+    let (principal, now) = (acting.principal, acting.now);
     lock_workspace(db, principal.workspace_id).await?;
     let (invitation, invitee) = manageable_invitation(db, principal, invitation_id, now).await?;
     let token = new_token(TokenKind::Invitation);
@@ -607,20 +594,15 @@ pub async fn resend_invitation<C: ConnectionTrait>(
     renewed.email_token_hash = Set(None);
     renewed.expires_at = Set(now + invitation_ttl);
     let invitation = renewed.update(db).await?;
-    audit::record(
-        db,
-        AuditEvent {
-            workspace_id: invitation.workspace_id,
-            actor: Some(principal.actor),
-            action: "invitation_resend",
-            target_user_id: invitee,
-            metadata: json!({ "invitation_id": invitation.id, "expires_at": invitation.expires_at }),
-            request_id,
-            offboarding_id: None,
-        },
-        now,
-    )
-    .await?;
+    acting
+        .record(
+            db,
+            invitation.workspace_id,
+            "invitation_resend",
+            invitee,
+            json!({ "invitation_id": invitation.id, "expires_at": invitation.expires_at }),
+        )
+        .await?;
     let email = if send_email {
         Some(write_invitation_email(db, acting, &invitation, "resend_invitation").await?)
     } else {

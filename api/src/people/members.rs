@@ -16,8 +16,10 @@ use sea_orm::{
 
 use crate::access::{Permission, Principal};
 use crate::error::ApiError;
-use crate::people::{Page, contains_pattern, decode_cursor, keep_page, starts_with_pattern};
-use crate::text::{CursorText, SearchText};
+use crate::people::{
+    Page, Paging, contains_pattern, decode_cursor, keep_page, starts_with_pattern,
+};
+use crate::text::SearchText;
 
 /// A search counts its matches up to this many; past it, the list's total is a floor.
 pub const SEARCH_COUNTED_UP_TO: u64 = 1_000;
@@ -47,11 +49,10 @@ pub async fn list_members<C: ConnectionTrait>(
     principal: &Principal,
     workspace_id: WorkspaceId,
     filter: &MemberFilter,
-    first: u64,
-    after: Option<&CursorText>,
+    paging: Paging<'_>,
 ) -> Result<Page<MemberRow>, ApiError> {
     principal.require(Permission::ViewMembers, workspace_id)?;
-    let after = decode_cursor(after)?;
+    let after = decode_cursor(paging.after)?;
     let statuses = filter.statuses.as_deref();
     let search = filter
         .search
@@ -89,7 +90,7 @@ pub async fn list_members<C: ConnectionTrait>(
     if let Some(after) = after {
         page = page.filter(user::Column::Email.gt(after));
     }
-    let page = page.select_also(user::Entity).limit(first + 1);
+    let page = page.select_also(user::Entity).limit(paging.first + 1);
     let page = if sort_matches {
         // At most SEARCH_COUNTED_UP_TO matches: fetched through the search's indexes and
         // sorted, in the same order as the email (same collation), rather than found by
@@ -118,7 +119,7 @@ pub async fn list_members<C: ConnectionTrait>(
             .filter_map(|(membership, user)| user.map(|user| (membership, user)))
             .collect()
     };
-    let (rows, has_next_page) = keep_page(rows, first);
+    let (rows, has_next_page) = keep_page(rows, paging.first);
 
     let user_ids: Vec<UserId> = rows.iter().map(|(_, user)| user.id).collect();
     let mut groups_by_user = groups_of(db, workspace_id, &user_ids).await?;

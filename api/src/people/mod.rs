@@ -13,8 +13,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use sea_orm::sea_query::SimpleExpr;
 use sea_orm::{
-    ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Select,
+    ColumnTrait, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
 };
 use uuid::Uuid;
 
@@ -85,6 +85,24 @@ where
     })
 }
 
+/// One page of `query` newest first by its `id` column (UUID v7, so in creation order), after
+/// the row the cursor names: two statements.
+pub async fn newest_first<E, C>(
+    db: &C,
+    query: Select<E>,
+    id: E::Column,
+    paging: Paging<'_>,
+) -> Result<Page<E::Model>, ApiError>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+    C: ConnectionTrait,
+{
+    let after = decode_id_cursor(paging.after)?;
+    let after = after.map(|after| ColumnTrait::lt(&id, after));
+    page_of(db, query, after, (id, Order::Desc), paging.first).await
+}
+
 /// The id a cursor of a list paged by id (UUID v7, so newest first by `Id < after`) stands for.
 pub fn decode_id_cursor(cursor: Option<&CursorText>) -> Result<Option<Uuid>, ApiError> {
     decode_cursor(cursor)?
@@ -121,6 +139,27 @@ pub fn decode_cursor(cursor: Option<&CursorText>) -> Result<Option<String>, ApiE
 
 pub fn not_a_cursor() -> ApiError {
     ApiError::BadUserInput("`after` is not a cursor returned by this list".into())
+}
+
+/// Which page of a list a query asks for: at most `first` items after the cursor `after`.
+#[derive(Debug, Clone, Copy)]
+pub struct Paging<'a> {
+    pub first: u64,
+    pub after: Option<&'a CursorText>,
+}
+
+impl<'a> Paging<'a> {
+    /// `first` (20 when not given) checked against the configured page size.
+    pub fn new(
+        first: Option<i32>,
+        after: Option<&'a CursorText>,
+        max: usize,
+    ) -> Result<Paging<'a>, ApiError> {
+        Ok(Paging {
+            first: page_size(first, max)?,
+            after,
+        })
+    }
 }
 
 /// `first` must be between 1 and the configured page size.

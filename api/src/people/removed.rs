@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::access::{Permission, Principal};
 use crate::error::ApiError;
 use crate::offboarding::restore::RESTORE_WINDOW_DAYS;
-use crate::people::{Page, decode_cursor, keep_page, not_a_cursor};
+use crate::people::{Page, Paging, decode_cursor, keep_page, not_a_cursor};
 use crate::text::CursorText;
 
 pub struct FormerMember {
@@ -43,12 +43,11 @@ pub async fn list_removed<C: ConnectionTrait>(
     db: &C,
     principal: &Principal,
     workspace_id: WorkspaceId,
-    first: u64,
-    after: Option<&CursorText>,
+    paging: Paging<'_>,
     now: DateTime<Utc>,
 ) -> Result<Page<FormerMember>, ApiError> {
     principal.require(Permission::UserManagement, workspace_id)?;
-    let after = after.map(RemovalCursor::decode).transpose()?;
+    let after = paging.after.map(RemovalCursor::decode).transpose()?;
     let query = membership::Entity::find()
         .filter(membership::Column::WorkspaceId.eq(workspace_id))
         .filter(membership::Column::DeletedAt.is_not_null())
@@ -62,10 +61,10 @@ pub async fn list_removed<C: ConnectionTrait>(
     let rows = page
         .order_by(membership::Column::DeletedAt, Order::Desc)
         .order_by(membership::Column::Id, Order::Desc)
-        .limit(first + 1)
+        .limit(paging.first + 1)
         .all(db)
         .await?;
-    let (rows, has_next_page) = keep_page(rows, first);
+    let (rows, has_next_page) = keep_page(rows, paging.first);
 
     let people: HashMap<UserId, user::Model> = if rows.is_empty() {
         HashMap::new()

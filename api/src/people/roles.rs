@@ -1,7 +1,6 @@
 //! `updateMemberRole`: a member's role changes under the removal's guards, and their API keys
 //! never act above it.
 
-use domain::audit::{self, AuditEvent};
 use entities::{Role, UserId, WorkspaceId, api_key, invitation, membership};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -34,11 +33,7 @@ pub async fn update_member_role<C: ConnectionTrait>(
     user_id: UserId,
     role: Role,
 ) -> Result<RoleChanged, ApiError> {
-    let Acting {
-        principal,
-        request_id,
-        now,
-    } = acting;
+    let principal = acting.principal;
     let workspace = authorize_and_lock(db, principal, workspace_id).await?;
     let refuse = |error: UserError| Err(ApiError::Rejected(vec![error.for_user(user_id)]));
     if user_id == principal.user_id {
@@ -89,24 +84,19 @@ pub async fn update_member_role<C: ConnectionTrait>(
         .filter(invitation::Column::RevokedAt.is_null())
         .exec(db)
         .await?;
-    audit::record(
-        db,
-        AuditEvent {
-            workspace_id: workspace.id,
-            actor: Some(principal.actor),
-            action: "team_membership_role_change",
-            target_user_id: Some(user_id),
-            metadata: json!({
+    acting
+        .record(
+            db,
+            workspace.id,
+            "team_membership_role_change",
+            Some(user_id),
+            json!({
                 "from": from.to_value(),
                 "to": role.to_value(),
                 "api_keys_lowered": api_keys_lowered,
             }),
-            request_id,
-            offboarding_id: None,
-        },
-        now,
-    )
-    .await?;
+        )
+        .await?;
     Ok(RoleChanged {
         member: Candidate {
             membership,

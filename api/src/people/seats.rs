@@ -1,7 +1,6 @@
 //! Seats: a person takes one seat per organization while they hold any membership that has not
 //! been removed (INVITED, ACTIVE or DEACTIVATED) in any of its workspaces.
 
-use domain::audit::{self, AuditEvent};
 use entities::{OrganizationId, Role, UserId, membership, organization, user, workspace};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{
@@ -12,8 +11,7 @@ use serde_json::json;
 
 use crate::access::{Acting, Permission, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
-use crate::people::{Page, decode_cursor, page_of};
-use crate::text::CursorText;
+use crate::people::{Page, Paging, decode_cursor, page_of};
 
 pub struct SeatUsage {
     pub organization: organization::Model,
@@ -58,10 +56,9 @@ async fn visible_organization<C: ConnectionTrait>(
 pub async fn seat_holders<C: ConnectionTrait>(
     db: &C,
     organization_id: OrganizationId,
-    first: u64,
-    after: Option<&CursorText>,
+    paging: Paging<'_>,
 ) -> Result<Page<user::Model>, ApiError> {
-    let after = decode_cursor(after)?;
+    let after = decode_cursor(paging.after)?;
     let holders = user::Entity::find().filter(
         user::Column::Id.in_subquery(
             Query::select()
@@ -85,7 +82,7 @@ pub async fn seat_holders<C: ConnectionTrait>(
         holders,
         after.map(|after| user::Column::Email.gt(after)),
         (user::Column::Email, Order::Asc),
-        first,
+        paging.first,
     )
     .await
 }
@@ -172,11 +169,7 @@ pub async fn update_seat_limit<C: ConnectionTrait>(
     organization_id: OrganizationId,
     seat_limit: Option<i32>,
 ) -> Result<SeatUsage, ApiError> {
-    let Acting {
-        principal,
-        request_id,
-        now,
-    } = acting;
+    let principal = acting.principal;
     if principal.organization_id != organization_id {
         return Err(ApiError::NotFound("organization"));
     }
@@ -209,24 +202,19 @@ pub async fn update_seat_limit<C: ConnectionTrait>(
     let mut changed: organization::ActiveModel = organization.into();
     changed.seat_limit = Set(seat_limit);
     let organization = changed.update(db).await?;
-    audit::record(
-        db,
-        AuditEvent {
-            workspace_id: principal.workspace_id,
-            actor: Some(principal.actor),
-            action: "seat_limit_change",
-            target_user_id: None,
-            metadata: json!({
+    acting
+        .record(
+            db,
+            principal.workspace_id,
+            "seat_limit_change",
+            None,
+            json!({
                 "organization_id": organization_id,
                 "from": from,
                 "to": seat_limit,
                 "used": used,
             }),
-            request_id,
-            offboarding_id: None,
-        },
-        now,
-    )
-    .await?;
+        )
+        .await?;
     Ok(SeatUsage { organization, used })
 }

@@ -159,8 +159,10 @@ async fn page_statements(
         principal,
         app.demo.workspace_id,
         &filter,
-        50,
-        after.as_ref(),
+        api::people::Paging {
+            first: 50,
+            after: after.as_ref(),
+        },
     )
     .await
     .unwrap();

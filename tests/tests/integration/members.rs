@@ -459,8 +459,7 @@ async fn a_page_of_members_is_a_constant_number_of_statements(app: TestApp) {
                 &principal,
                 app.demo.workspace_id,
                 &filter,
-                first,
-                None,
+                api::people::Paging { first, after: None },
             )
             .await
             .unwrap();

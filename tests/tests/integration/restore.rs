@@ -516,8 +516,7 @@ async fn a_page_of_the_removed_is_three_statements_whatever_its_size(app: TestAp
             &db,
             &principal,
             app.demo.workspace_id,
-            first,
-            None,
+            api::people::Paging { first, after: None },
             Utc::now(),
         )
         .await
