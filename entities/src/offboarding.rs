@@ -19,15 +19,6 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(has_many = "super::outbox::Entity")]
-    Outbox,
-}
-
-impl Related<super::outbox::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Outbox.def()
-    }
-}
+pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}

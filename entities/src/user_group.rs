@@ -12,15 +12,6 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(has_many = "super::group_membership::Entity")]
-    GroupMembership,
-}
-
-impl Related<super::group_membership::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::GroupMembership.def()
-    }
-}
+pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
