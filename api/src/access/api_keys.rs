@@ -1,7 +1,7 @@
 //! API keys: created by a person, acting in one workspace with a role no higher than theirs.
 
 use crate::people::Paging;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use domain::db::Writes;
@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::access::activity::last_uses;
 use crate::access::{Acting, Permission, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
-use crate::people::{Page, newest_first};
+use crate::people::{Page, newest_first, users_by_id};
 use crate::text::{ApiKeyName, Reason};
 use domain::tokens::{TokenKind, new_token};
 
@@ -147,13 +147,7 @@ pub async fn list_api_keys<C: ConnectionTrait>(
         });
     }
     let creators: HashSet<UserId> = page.items.iter().map(|key| key.created_by).collect();
-    let people: HashMap<UserId, user::Model> = user::Entity::find()
-        .filter(user::Column::Id.is_in(creators.iter().copied()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|person| (person.id, person))
-        .collect();
+    let people = users_by_id(db, creators.iter().copied()).await?;
     let active: HashSet<UserId> = membership::Entity::find()
         .select_only()
         .column(membership::Column::UserId)

@@ -1,12 +1,10 @@
 //! `auditLog`: the workspace's append-only trail, newest first.
 
-use std::collections::HashMap;
-
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use entities::{UserId, audit_entry, user};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use entities::{UserId, audit_entry};
+use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use crate::audit::{self, AuditFilter};
@@ -14,6 +12,7 @@ use crate::error::ApiError;
 use crate::graphql::ContextExt;
 use crate::graphql::types::{Json, User};
 use crate::people::encode_cursor;
+use crate::people::users_by_id;
 use crate::text::{AuditAction, CursorText};
 
 #[derive(InputObject, Default)]
@@ -112,17 +111,7 @@ pub(crate) async fn audit_entries<C: ConnectionTrait>(
         .flat_map(|entry| [entry.actor_user_id, entry.target_user_id])
         .flatten()
         .collect();
-    let people: HashMap<UserId, user::Model> = if people.is_empty() {
-        HashMap::new()
-    } else {
-        user::Entity::find()
-            .filter(user::Column::Id.is_in(people))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|person| (person.id, person))
-            .collect()
-    };
+    let people = users_by_id(db, people).await?;
     let person = |id: Option<UserId>| id.and_then(|id| people.get(&id).cloned().map(User::from));
     Ok(entries
         .into_iter()

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::access::{Permission, Principal};
 use crate::error::ApiError;
 use crate::people::members::in_workspace_groups;
+use crate::people::users_by_id;
 
 /// Members listed per group, by email; `member_count` counts them all.
 pub const GROUP_MEMBERS_LISTED: i64 = 100;
@@ -109,17 +110,7 @@ async fn first_members<C: ConnectionTrait>(
         .into_iter()
         .map(|row| Ok((row.try_get("", "group_id")?, row.try_get("", "user_id")?)))
         .collect::<Result<_, sea_orm::DbErr>>()?;
-    let people: HashMap<UserId, user::Model> = if rows.is_empty() {
-        HashMap::new()
-    } else {
-        user::Entity::find()
-            .filter(user::Column::Id.is_in(rows.iter().map(|(_, user_id)| *user_id)))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|person| (person.id, person))
-            .collect()
-    };
+    let people = users_by_id(db, rows.iter().map(|(_, user_id)| *user_id)).await?;
     let mut by_group: HashMap<Uuid, Vec<user::Model>> = HashMap::new();
     for (group_id, user_id) in rows {
         if let Some(person) = people.get(&user_id) {

@@ -1,8 +1,6 @@
 //! Inviting people, accepting invitations, and managing the invitations of a workspace: listing
 //! them by status, sending one again with a new link, revoking one.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Duration, Utc};
 use domain::Job;
 use domain::audit::{self, AuditEvent};
@@ -24,7 +22,7 @@ use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::offboarding::guards::lock_workspace;
 use crate::offboarding::{self, Recorded, mark_removed};
 use crate::people::seats::{lock_organization, take_a_seat};
-use crate::people::{Page, Paging, newest_first};
+use crate::people::{Page, Paging, newest_first, users_by_id};
 use crate::security::{MIN_PASSWORD_LENGTH, hash_password, verify_password};
 use crate::text::{Email, PersonName};
 use domain::tokens::{TokenKind, hash_token, new_token};
@@ -449,18 +447,7 @@ pub async fn list_invitations<C: ConnectionTrait>(
         }));
     }
     let page = newest_first(db, query, invitation::Column::Id, paging).await?;
-    let senders: Vec<UserId> = page.items.iter().filter_map(|i| i.invited_by).collect();
-    let senders: HashMap<UserId, user::Model> = if senders.is_empty() {
-        HashMap::new()
-    } else {
-        user::Entity::find()
-            .filter(user::Column::Id.is_in(senders))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|person| (person.id, person))
-            .collect()
-    };
+    let senders = users_by_id(db, page.items.iter().filter_map(|i| i.invited_by)).await?;
     Ok(page.map(|invitation| InvitationRow {
         status: InvitationStatus::of(&invitation, now),
         invited_by: invitation

@@ -1,12 +1,10 @@
 //! The recently removed: who is out of a workspace, since when, by whom and why, and until when
 //! `restoreMember` can bring them back — what a People page's "Undo" lists.
 
-use std::collections::HashMap;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
-use entities::{MembershipStatus, UserId, WorkspaceId, membership, user};
+use entities::{MembershipStatus, WorkspaceId, membership, user};
 use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
@@ -17,7 +15,7 @@ use uuid::Uuid;
 use crate::access::{Permission, Principal};
 use crate::error::ApiError;
 use crate::offboarding::restore::RESTORE_WINDOW_DAYS;
-use crate::people::{Page, Paging, decode_cursor, keep_page, not_a_cursor};
+use crate::people::{Page, Paging, decode_cursor, keep_page, not_a_cursor, users_by_id};
 use crate::text::CursorText;
 
 pub struct FormerMember {
@@ -66,21 +64,11 @@ pub async fn list_removed<C: ConnectionTrait>(
         .await?;
     let (rows, has_next_page) = keep_page(rows, paging.first);
 
-    let people: HashMap<UserId, user::Model> = if rows.is_empty() {
-        HashMap::new()
-    } else {
-        let ids = rows
-            .iter()
-            .flat_map(|row| [Some(row.user_id), row.removed_by])
-            .flatten();
-        user::Entity::find()
-            .filter(user::Column::Id.is_in(ids))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|person| (person.id, person))
-            .collect()
-    };
+    let ids = rows
+        .iter()
+        .flat_map(|row| [Some(row.user_id), row.removed_by])
+        .flatten();
+    let people = users_by_id(db, ids).await?;
     let items = rows
         .into_iter()
         .filter_map(|membership| {
