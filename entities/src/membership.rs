@@ -51,6 +51,20 @@ impl Related<super::workspace::Entity> for Entity {
     }
 }
 
+impl Entity {
+    /// These people's memberships of the workspace that have not been removed (at most one
+    /// each).
+    pub fn find_live(
+        workspace_id: WorkspaceId,
+        user_ids: impl IntoIterator<Item = UserId>,
+    ) -> Select<Entity> {
+        Entity::find()
+            .filter(Column::WorkspaceId.eq(workspace_id))
+            .filter(Column::UserId.is_in(user_ids))
+            .filter(Column::DeletedAt.is_null())
+    }
+}
+
 impl ActiveModelBehavior for ActiveModel {}
 
 impl ActiveModel {

@@ -66,18 +66,16 @@ impl Scope {
         workspace_id: WorkspaceId,
         user_ids: &[UserId],
     ) -> Result<Scope, DbErr> {
-        let back: Vec<(UserId, DateTime<Utc>, Option<DateTime<Utc>>)> = membership::Entity::find()
-            .select_only()
-            .column(membership::Column::UserId)
-            .column(membership::Column::CreatedAt)
-            .column(membership::Column::SessionsValidAfter)
-            .filter(membership::Column::WorkspaceId.eq(workspace_id))
-            .filter(membership::Column::UserId.is_in(user_ids.iter().copied()))
-            .filter(membership::Column::DeletedAt.is_null())
-            .filter(membership::Column::Status.ne(MembershipStatus::Deactivated))
-            .into_tuple()
-            .all(db)
-            .await?;
+        let back: Vec<(UserId, DateTime<Utc>, Option<DateTime<Utc>>)> =
+            membership::Entity::find_live(workspace_id, user_ids.iter().copied())
+                .select_only()
+                .column(membership::Column::UserId)
+                .column(membership::Column::CreatedAt)
+                .column(membership::Column::SessionsValidAfter)
+                .filter(membership::Column::Status.ne(MembershipStatus::Deactivated))
+                .into_tuple()
+                .all(db)
+                .await?;
         let returned: HashMap<UserId, DateTime<Utc>> = back
             .into_iter()
             .map(|(user_id, created_at, valid_after)| {

@@ -148,18 +148,16 @@ pub async fn list_api_keys<C: ConnectionTrait>(
     }
     let creators: HashSet<UserId> = page.items.iter().map(|key| key.created_by).collect();
     let people = users_by_id(db, creators.iter().copied()).await?;
-    let active: HashSet<UserId> = membership::Entity::find()
-        .select_only()
-        .column(membership::Column::UserId)
-        .filter(membership::Column::WorkspaceId.eq(workspace_id))
-        .filter(membership::Column::UserId.is_in(creators.iter().copied()))
-        .filter(membership::Column::DeletedAt.is_null())
-        .filter(membership::Column::Status.eq(MembershipStatus::Active))
-        .into_tuple()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
+    let active: HashSet<UserId> =
+        membership::Entity::find_live(workspace_id, creators.iter().copied())
+            .select_only()
+            .column(membership::Column::UserId)
+            .filter(membership::Column::Status.eq(MembershipStatus::Active))
+            .into_tuple()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect();
     let used = last_uses(db, page.items.iter().map(|key| key.token_hash.as_str())).await?;
     let mut rows = Vec::with_capacity(page.items.len());
     for key in page.items {

@@ -300,10 +300,7 @@ pub async fn live_membership<C: ConnectionTrait>(
     workspace_id: WorkspaceId,
     user_id: UserId,
 ) -> Result<Option<(membership::Model, Option<workspace::Model>)>, DbErr> {
-    membership::Entity::find()
-        .filter(membership::Column::WorkspaceId.eq(workspace_id))
-        .filter(membership::Column::UserId.eq(user_id))
-        .filter(membership::Column::DeletedAt.is_null())
+    membership::Entity::find_live(workspace_id, [user_id])
         .find_also_related(workspace::Entity)
         .one(db)
         .await

@@ -349,13 +349,10 @@ async fn live_members<C: ConnectionTrait>(
     if user_ids.is_empty() {
         return Ok((HashSet::new(), HashSet::new()));
     }
-    let rows = membership::Entity::find()
+    let rows = membership::Entity::find_live(workspace_id, user_ids.iter().copied())
         .select_only()
         .column(membership::Column::UserId)
         .column(membership::Column::Status)
-        .filter(membership::Column::WorkspaceId.eq(workspace_id))
-        .filter(membership::Column::UserId.is_in(user_ids.iter().copied()))
-        .filter(membership::Column::DeletedAt.is_null())
         .into_tuple::<(UserId, MembershipStatus)>()
         .all(db)
         .await?;

@@ -40,10 +40,7 @@ pub async fn authorize_and_lock<C: ConnectionTrait>(
 ) -> Result<workspace::Model, ApiError> {
     let workspace = authorize_and_lock_unchecked(db, principal, workspace_id).await?;
     if let Actor::User(user_id) = principal.actor {
-        let current = membership::Entity::find()
-            .filter(membership::Column::WorkspaceId.eq(workspace_id))
-            .filter(membership::Column::UserId.eq(user_id))
-            .filter(membership::Column::DeletedAt.is_null())
+        let current = membership::Entity::find_live(workspace_id, [user_id])
             .one(db)
             .await?;
         check_caller(principal, current.as_ref())?;

@@ -189,10 +189,7 @@ async fn check_assignee<C: ConnectionTrait>(
     assignee: UserId,
     leaving: &[UserId],
 ) -> Result<Result<UserId, UserError>, ApiError> {
-    let active = membership::Entity::find()
-        .filter(membership::Column::WorkspaceId.eq(workspace_id))
-        .filter(membership::Column::UserId.eq(assignee))
-        .filter(membership::Column::DeletedAt.is_null())
+    let active = membership::Entity::find_live(workspace_id, [assignee])
         .filter(membership::Column::Status.eq(MembershipStatus::Active))
         .one(db)
         .await?
