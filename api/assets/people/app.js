@@ -3,7 +3,7 @@
 // accepts (signed out elsewhere, or this person's access removed) brings back the sign-in form.
 
 import { gql, session, Unauthenticated } from "./api.js";
-import { announce, busy, errorBox, field, h, replace } from "./ui.js";
+import { accepted, announce, busy, errorBox, field, h, replace } from "./ui.js";
 import { peopleView } from "./people.js";
 import { auditView, removedView } from "./history.js";
 
@@ -70,8 +70,7 @@ function signInForm({ title, intro, fields, submitLabel, act, refused }) {
         await busy(submit, async () => {
           try {
             const payload = await act();
-            if (payload.userErrors.length > 0) {
-              replace(problems, errorBox(payload.userErrors.map((error) => error.message)));
+            if (!accepted(payload, problems)) {
               refused?.();
               return;
             }

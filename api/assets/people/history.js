@@ -2,7 +2,7 @@
 // audit log, filtered by action or by the person it was about.
 
 import { gql, idempotent } from "./api.js";
-import { announce, busy, errorBox, field, formatDate, h, replace, roleLabel } from "./ui.js";
+import { accepted, announce, busy, errorBox, field, formatDate, h, replace, roleLabel } from "./ui.js";
 
 /// A table that grows a page at a time, under `list` with its "more" button in `more`:
 /// `load(null)` shows the first page (or `empty` when there is none), the button appends the next.
@@ -71,10 +71,7 @@ export async function removedView(app) {
           `mutation($input: RestoreMemberInput!) { restoreMember(input: $input) { member { status } userErrors { code message } } }`,
           { input: withKey({ workspaceId: app.workspaceId, userId: former.user.id }) },
         );
-        if (restoreMember.userErrors.length) {
-          replace(problems, errorBox(restoreMember.userErrors.map((error) => error.message)));
-          return;
-        }
+        if (!accepted(restoreMember, problems)) return;
         announce(`${former.user.name} is back in the workspace.`);
         await load(null);
       } catch (error) {

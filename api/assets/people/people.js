@@ -5,7 +5,7 @@
 
 import { gql, idempotent } from "./api.js";
 import {
-  announce, busy, debounce, errorBox, field, h, openDialog, replace, roleLabel, statusBadge,
+  accepted, announce, busy, debounce, errorBox, field, h, openDialog, replace, roleLabel, statusBadge,
 } from "./ui.js";
 import { openDeactivation, openRemoval } from "./removal.js";
 
@@ -229,10 +229,7 @@ function openReactivation(app, member, done) {
           `mutation($input: ReactivateUserInput!) { reactivateUser(input: $input) { member { status } userErrors { code message } } }`,
           { input: withKey({ workspaceId: app.workspaceId, userId: member.user.id }) },
         );
-        if (reactivateUser.userErrors.length) {
-          replace(problems, errorBox(reactivateUser.userErrors.map((error) => error.message)));
-          return;
-        }
+        if (!accepted(reactivateUser, problems)) return;
         close();
         announce(`${member.user.name} is active again.`);
         done();
@@ -268,10 +265,7 @@ function openTransfer(app, member, done) {
           `mutation($input: TransferOwnershipInput!) { transferOwnership(input: $input) { newOwner { role } userErrors { code message } } }`,
           { input: withKey({ workspaceId: app.workspaceId, toUserId: member.user.id, demoteSelfTo: demote.value || null }) },
         );
-        if (transferOwnership.userErrors.length) {
-          replace(problems, errorBox(transferOwnership.userErrors.map((error) => error.message)));
-          return;
-        }
+        if (!accepted(transferOwnership, problems)) return;
         close();
         announce(`${member.user.name} is now an owner.`);
         if (demote.value) location.reload();

@@ -3,7 +3,7 @@
 // go too), the Deactivate dialog, and the live progress of the side effects that follow.
 
 import { gql, idempotent, RequestFailed, subscribe, Unauthenticated } from "./api.js";
-import { announce, busy, errorBox, field, h, openDialog, replace, roleLabel, statusBadge } from "./ui.js";
+import { accepted, announce, busy, errorBox, field, h, openDialog, replace, roleLabel, statusBadge } from "./ui.js";
 
 const PREVIEW = `query($ws: UUID!, $ids: [UUID!]!) { removalPreview(workspaceId: $ws, userIds: $ids) {
   canRemove members { userId name email status role seatFreed
@@ -169,10 +169,7 @@ async function load(app, members, body, close, dialog, done) {
         await busy(confirm, async () => {
           try {
             const { removeMembers } = await gql(REMOVE, { input: withKey(input) });
-            if (removeMembers.userErrors.length) {
-              replace(problems, errorBox(removeMembers.userErrors.map((error) => error.message)));
-              return;
-            }
+            if (!accepted(removeMembers, problems)) return;
             announce(members.length === 1 ? `${members[0].user.name} was removed.` : `${members.length} people were removed.`);
             done();
             replace(body, progressPanel(app, removeMembers.offboarding.id, close, dialog));
@@ -231,10 +228,7 @@ export function openDeactivation(app, member, done) {
                 `mutation($input: DeactivateUserInput!) { deactivateUser(input: $input) { offboarding { id } userErrors { code message } } }`,
                 { input: withKey({ workspaceId: app.workspaceId, userId: member.user.id, reason: reason.value.trim() || null, revokeApiKeys: revoke.checked }) },
               );
-              if (deactivateUser.userErrors.length) {
-                replace(problems, errorBox(deactivateUser.userErrors.map((error) => error.message)));
-                return;
-              }
+              if (!accepted(deactivateUser, problems)) return;
               announce(`${member.user.name} was deactivated.`);
               done();
               replace(body, progressPanel(app, deactivateUser.offboarding.id, close, dialog));
@@ -325,10 +319,7 @@ export function progressPanel(app, offboardingId, close, dialog) {
         `mutation($input: RetryJobInput!) { retryJob(input: $input) { job { id status attempts lastError kind updatedAt } userErrors { message } } }`,
         { input: retries.get(job.id)({ jobId: job.id }) },
       );
-      if (retryJob.userErrors.length) {
-        replace(problems, errorBox(retryJob.userErrors.map((error) => error.message)));
-        return;
-      }
+      if (!accepted(retryJob, problems)) return;
       retries.delete(job.id);
       update({ ...retryJob.job, at: retryJob.job.updatedAt });
       panel.dataset.retries = String(Number(panel.dataset.retries || 0) + 1);

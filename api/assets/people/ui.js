@@ -69,6 +69,13 @@ export function errorBox(messages) {
 
 const STATUS_LABELS = { INVITED: "Invited", ACTIVE: "Active", DEACTIVATED: "Deactivated" };
 
+/** Shows a mutation payload's userErrors in `box`; true when it had none. */
+export function accepted(payload, box) {
+  if (payload.userErrors.length === 0) return true;
+  replace(box, errorBox(payload.userErrors.map((error) => error.message)));
+  return false;
+}
+
 export function statusBadge(status) {
   return h("span", { class: `badge badge-${status.toLowerCase()}` }, STATUS_LABELS[status] || status);
 }
