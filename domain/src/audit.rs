@@ -2,8 +2,9 @@
 //! transaction of what it records, by the API and by the worker alike.
 
 use chrono::{DateTime, Utc};
-use entities::{UserId, WorkspaceId, audit_entry};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, Set};
+use entities::{UserId, WorkspaceId, api_key, audit_entry};
+use sea_orm::{ActiveEnum, ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, Set};
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::Actor;
@@ -70,4 +71,16 @@ pub fn add_many(writes: &mut Writes, events: Vec<AuditEvent<'_>>, now: DateTime<
     for chunk in models.chunks(INSERT_CHUNK) {
         writes.push(&audit_entry::Entity::insert_many(chunk.to_vec()));
     }
+}
+
+/// What an `api_key_revoke` entry says of the key, whether an administrator revoked it or a
+/// removal's job did.
+pub fn api_key_revoked(key: &api_key::Model, reason: Option<&str>) -> serde_json::Value {
+    json!({
+        "api_key_id": key.id,
+        "name": key.name,
+        "prefix": key.prefix,
+        "role": key.role.to_value(),
+        "reason": reason,
+    })
 }

@@ -193,17 +193,9 @@ pub async fn revoke_api_keys<C: ConnectionTrait>(
     let entries = keys
         .iter()
         .map(|key| {
-            context.audit(
-                "api_key_revoke",
-                Some(key.created_by),
-                json!({
-                    "api_key_id": key.id,
-                    "name": key.name,
-                    "prefix": key.prefix,
-                    "reason": reason,
-                    "offboarding_id": context.offboarding.id,
-                }),
-            )
+            let mut metadata = audit::api_key_revoked(key, Some(reason));
+            metadata["offboarding_id"] = json!(context.offboarding.id);
+            context.audit("api_key_revoke", Some(key.created_by), metadata)
         })
         .collect();
     audit::record_many(db, entries, context.now).await

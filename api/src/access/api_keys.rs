@@ -4,6 +4,7 @@ use crate::people::Paging;
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
+use domain::audit;
 use domain::db::Writes;
 use entities::{MembershipStatus, Role, UserId, WorkspaceId, api_key, membership, user};
 use sea_orm::sea_query::{Condition, Expr};
@@ -227,13 +228,7 @@ pub async fn revoke_api_key<C: ConnectionTrait>(
             key.workspace_id,
             "api_key_revoke",
             Some(key.created_by),
-            json!({
-                "api_key_id": key.id,
-                "name": key.name,
-                "prefix": key.prefix,
-                "role": key.role.to_value(),
-                "reason": reason,
-            }),
+            audit::api_key_revoked(&key, reason.as_deref()),
         )
         .await?;
     Ok(api_key::Model {
