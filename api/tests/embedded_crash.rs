@@ -4,10 +4,10 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
-use support::{graphql, start_api, workspace_and_gus};
+use support::{free_port, graphql, start_api, wait_for, workspace_and_gus};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_embedded_default_killed_mid_run_finishes_its_jobs_after_a_restart() {
@@ -16,11 +16,7 @@ async fn the_embedded_default_killed_mid_run_finishes_its_jobs_after_a_restart()
     // retried until it is removed.
     std::fs::create_dir_all(dir.path().join("data")).unwrap();
     std::fs::write(dir.path().join("data/mail"), "not a folder").unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
 
     let (api, token) = start_api(dir.path(), port, true, &[]);
     let token = token.expect("the first start prints the owner's token");
@@ -37,41 +33,29 @@ async fn the_embedded_default_killed_mid_run_finishes_its_jobs_after_a_restart()
 
     let status_query =
         "query($id: UUID!) { offboarding(id: $id) { status jobs { kind status attempts } } }";
-    let failing = Instant::now();
-    loop {
+    wait_for(10, Duration::from_millis(50), async || {
         let answer = graphql(&api, &token, status_query, json!({ "id": offboarding })).await;
-        let jobs = answer["data"]["offboarding"]["jobs"]
-            .as_array()
-            .unwrap()
-            .clone();
-        if jobs
+        let jobs = answer["data"]["offboarding"]["jobs"].as_array().unwrap();
+        let attempted = jobs
             .iter()
-            .any(|job| job["kind"] == "send_removal_email" && job["attempts"].as_i64() > Some(0))
-        {
-            break;
-        }
-        assert!(
-            failing.elapsed() < Duration::from_secs(10),
-            "the email is attempted: {answer}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+            .any(|job| job["kind"] == "send_removal_email" && job["attempts"].as_i64() > Some(0));
+        attempted
+            .then_some(())
+            .ok_or_else(|| format!("the email is attempted: {answer}"))
+    })
+    .await;
     drop(api); // SIGKILL, with the email being retried
     std::fs::remove_file(dir.path().join("data/mail")).unwrap();
 
     let (api, _) = start_api(dir.path(), port, false, &[]);
-    let restarted = Instant::now();
-    loop {
+    wait_for(30, Duration::from_millis(100), async || {
         let answer = graphql(&api, &token, status_query, json!({ "id": offboarding })).await;
-        if answer["data"]["offboarding"]["status"] == "SUCCEEDED" {
-            break;
-        }
-        assert!(
-            restarted.elapsed() < Duration::from_secs(30),
-            "every job finished within 30 s of the restart: {answer}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        let succeeded = answer["data"]["offboarding"]["status"] == "SUCCEEDED";
+        succeeded
+            .then_some(())
+            .ok_or_else(|| format!("every job finished within 30 s of the restart: {answer}"))
+    })
+    .await;
     let sent = std::fs::read_dir(dir.path().join("data/mail"))
         .unwrap()
         .count();

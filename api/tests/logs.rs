@@ -4,10 +4,10 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{Api, graphql_as_request, start_api, workspace_and_gus};
+use support::{Api, free_port, graphql_as_request, start_api, wait_for, workspace_and_gus};
 
 async fn post(api: &Api, token: &str, request_id: &str, query: &str, variables: Value) -> Value {
     graphql_as_request(api, token, Some(request_id), query, variables).await
@@ -24,11 +24,7 @@ fn lines(log: &str, message: &str) -> Vec<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_request_and_every_job_run_is_one_json_line() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let (api, token) = start_api(
         dir.path(),
         port,
@@ -38,32 +34,18 @@ async fn every_request_and_every_job_run_is_one_json_line() {
     let token = token.expect("the first start prints the owner's token");
     let (workspace, gus) = workspace_and_gus(&api, &token).await;
     let remove = "mutation($input: RemoveMembersInput!) { removeMembers(input: $input) { offboarding { id } userErrors { code } } }";
-    let removed = post(
-        &api,
-        &token,
-        "req-remove-gus",
-        remove,
-        json!({ "input": { "workspaceId": workspace, "userIds": [gus] } }),
-    )
-    .await;
+    let gus_out = json!({ "input": { "workspaceId": workspace, "userIds": [gus] } });
+    let removed = post(&api, &token, "req-remove-gus", remove, gus_out.clone()).await;
     let offboarding = removed["data"]["removeMembers"]["offboarding"]["id"]
         .as_str()
         .unwrap_or_else(|| panic!("{removed}"))
         .to_owned();
     // Refused (gus is out now), and malformed.
-    post(
-        &api,
-        &token,
-        "req-again",
-        remove,
-        json!({ "input": { "workspaceId": workspace, "userIds": [gus] } }),
-    )
-    .await;
+    post(&api, &token, "req-again", remove, gus_out).await;
     post(&api, &token, "req-garbage", "{ nothing }", Value::Null).await;
 
     let log_path = dir.path().join("api.log");
-    let waiting = Instant::now();
-    let jobs = loop {
+    let jobs = wait_for(30, Duration::from_millis(100), async || {
         let log = std::fs::read_to_string(&log_path).unwrap();
         let jobs: Vec<Value> = lines(&log, "job")
             .into_iter()
@@ -71,14 +53,12 @@ async fn every_request_and_every_job_run_is_one_json_line() {
             .collect();
         // Sessions, campaigns, and gus's email.
         if jobs.len() >= 3 {
-            break jobs;
+            Ok(jobs)
+        } else {
+            Err(format!("a line per job run: {log}"))
         }
-        assert!(
-            waiting.elapsed() < Duration::from_secs(30),
-            "a line per job run: {log}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    })
+    .await;
     drop(api);
     let log = std::fs::read_to_string(&log_path).unwrap();
     assert!(!log.contains(&token), "no token is ever logged");

@@ -6,7 +6,7 @@
 mod support;
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -16,7 +16,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use prost::Message;
 use serde_json::{Value, json};
-use support::{start_api, workspace_and_gus};
+use support::{free_port, start_api, wait_for, workspace_and_gus};
 
 /// A span as the collector received it.
 #[derive(Debug, Clone)]
@@ -103,14 +103,6 @@ async fn start_collector() -> (String, Spans) {
     (format!("http://{address}"), spans)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_removal_s_trace_holds_its_request_its_operation_and_every_job() {
     let (collector, spans) = start_collector().await;
@@ -160,8 +152,8 @@ async fn a_removal_s_trace_holds_its_request_its_operation_and_every_job() {
     );
 
     // Spans leave in batches (every 5 s by default), jobs a moment after the mutation.
-    let waiting = Instant::now();
-    let trace = loop {
+    let every = Duration::from_millis(200);
+    let trace = wait_for(60, every, async || {
         let trace: Vec<Received> = spans
             .lock()
             .unwrap()
@@ -175,31 +167,20 @@ async fn a_removal_s_trace_holds_its_request_its_operation_and_every_job() {
             .count();
         // Sessions, campaigns, and gus's email.
         if jobs >= 3 {
-            break trace;
+            Ok(trace)
+        } else {
+            Err(format!("the removal's jobs in its trace: {trace:#?}"))
         }
-        assert!(
-            waiting.elapsed() < Duration::from_secs(60),
-            "the removal's jobs in its trace: {trace:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    let waiting = Instant::now();
-    let garbage_request = loop {
+    })
+    .await;
+    let garbage_request = wait_for(30, every, async || {
+        let spans = spans.lock().unwrap();
         let found = spans
-            .lock()
-            .unwrap()
             .iter()
-            .find(|span| span.attribute("request_id") == Some("req-garbage-trace"))
-            .cloned();
-        if let Some(found) = found {
-            break found;
-        }
-        assert!(
-            waiting.elapsed() < Duration::from_secs(30),
-            "the request with garbage"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+            .find(|span| span.attribute("request_id") == Some("req-garbage-trace"));
+        found.cloned().ok_or("the request with garbage".to_owned())
+    })
+    .await;
     drop(api);
     assert_eq!(garbage_request.parent_span_id, "", "a root span");
     assert_ne!(garbage_request.trace_id, trace_id);

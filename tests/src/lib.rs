@@ -199,6 +199,12 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
     }
 }
 
+/// Configures the application without its in-process worker: jobs wait until a test runs
+/// one.
+pub fn no_worker(config: &mut Config) {
+    config.in_process_worker = false;
+}
+
 /// Runs each listed test, an `async fn name(app: TestApp)` of the same module, twice: on
 /// PostgreSQL (+ Redis) and on the embedded SQLite default, as `name::postgres` and
 /// `name::sqlite`. `name => configure` adjusts the application's configuration first, with a
@@ -242,15 +248,40 @@ impl TestApp {
 
     /// Sends one GraphQL operation and returns the whole JSON answer.
     pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> Answer {
-        let mut request = self
+        self.graphql_request(token, query, variables).answer().await
+    }
+
+    /// The request [`TestApp::graphql`] sends, for a test that reads the response itself.
+    pub fn graphql_request(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> reqwest::RequestBuilder {
+        let request = self
             .client
             .post(self.graphql_url())
             .json(&json!({ "query": query, "variables": variables }));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
         }
-        let response = request.send().await.expect("the server answers");
-        response.json().await.expect("a JSON answer")
+    }
+
+    /// Sends one GraphQL operation as the demo owner and returns the whole JSON answer.
+    pub async fn as_owner(&self, query: &str, variables: Value) -> Answer {
+        self.graphql(Some(self.owner_token()), query, variables)
+            .await
+    }
+
+    /// `GET` of a path of the application (`/healthz`, `/people/app.js`, ...).
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        let url = format!("{}{path}", self.address);
+        self.client
+            .get(url)
+            .send()
+            .await
+            .expect("the server answers")
     }
 
     /// `GET /graphql` as a browser asks for a page (`Accept: text/html`).
@@ -288,10 +319,40 @@ impl TestApp {
     }
 }
 
+/// A request a test built itself (a batch, a header of its own, another path), sent for what
+/// the server answers.
+pub trait Fetch {
+    /// The JSON answer.
+    fn answer(self) -> impl std::future::Future<Output = Answer> + Send;
+    /// The body, as text.
+    fn body_text(self) -> impl std::future::Future<Output = String> + Send;
+}
+
+impl Fetch for reqwest::RequestBuilder {
+    async fn answer(self) -> Answer {
+        sent(self).await.json().await.expect("a JSON answer")
+    }
+
+    async fn body_text(self) -> String {
+        sent(self).await.text().await.expect("a text answer")
+    }
+}
+
+async fn sent(request: reqwest::RequestBuilder) -> reqwest::Response {
+    request.send().await.expect("the server answers")
+}
+
 /// The `data` of an answer that must have no errors.
 pub fn data(answer: &Answer) -> &Answer {
     assert!(!answer.has_errors(), "expected no errors: {answer}");
     &answer["data"]
+}
+
+/// A response that must be refused with this HTTP status and this error code.
+pub async fn assert_http_refused(response: reqwest::Response, status: u16, code: &str) {
+    assert_eq!(response.status(), status);
+    let answer: Answer = response.json().await.expect("a JSON answer");
+    assert_eq!(error_code(&answer), code, "{answer}");
 }
 
 /// The `extensions.code` of an answer's first error.
@@ -312,6 +373,12 @@ pub fn accept_link_in(raw: &str) -> String {
         .find(|c: char| c.is_whitespace() || c == '"' || c == '<')
         .map_or(text.len(), |length| at + length);
     text[start..end].to_owned()
+}
+
+/// A payload that must have no `userErrors`: asserts so, showing it, and hands it back.
+pub fn ok(payload: &Answer) -> &Answer {
+    assert_eq!(user_error_codes(payload), Vec::<&str>::new(), "{payload}");
+    payload
 }
 
 /// The codes of a payload's `userErrors`.
@@ -493,7 +560,24 @@ impl TestApp {
     }
 }
 
+/// `offboardingProgress`, with every field of an event.
+pub const PROGRESS: &str = "subscription($id: UUID!) { offboardingProgress(id: $id) {
+  offboardingId jobId kind status attempts lastError at offboardingStatus } }";
+
 impl TestApp {
+    /// Follows `offboardingProgress(id)` as `token` until the stream ends, which it must within
+    /// `seconds`: every message, as [`TestApp::subscribe`] returns them.
+    pub async fn follow_progress(
+        &self,
+        token: Option<&str>,
+        id: impl serde::Serialize,
+        seconds: u64,
+    ) -> Vec<Answer> {
+        let timeout = Duration::from_secs(seconds);
+        self.subscribe(token, PROGRESS, json!({ "id": id }), timeout)
+            .await
+    }
+
     /// Runs a subscription over WebSocket (graphql-transport-ws), authenticated in
     /// `connection_init`, and returns every message the server sent for it: `next` payloads,
     /// then the final `complete` or `error` message. Panics if it hasn't ended by `timeout`.
@@ -639,6 +723,32 @@ pub async fn add_members(app: &TestApp, count: usize) -> Vec<entities::UserId> {
     ids
 }
 
+/// Removes `user_ids` from the demo workspace through the API's own removal, on `db` (the
+/// application's database, a counting connection, or a transaction), as `principal`, now, with
+/// no reason, reattribution or handover.
+pub async fn remove_in_process<C: ConnectionTrait>(
+    app: &TestApp,
+    db: &C,
+    principal: &api::access::Principal,
+    user_ids: Vec<entities::UserId>,
+    revoke_api_keys: bool,
+) -> Result<api::offboarding::remove::Removed, api::ApiError> {
+    let acting = api::access::Acting {
+        principal,
+        request_id: None,
+        now: chrono::Utc::now(),
+    };
+    let request = api::offboarding::remove::RemoveRequest {
+        workspace_id: app.demo.workspace_id,
+        user_ids,
+        reason: None,
+        revoke_api_keys,
+        reattribute_to: None,
+        contact_reassignments: Vec::new(),
+    };
+    api::offboarding::remove::remove_members(db, acting, request).await
+}
+
 /// A connection to the application's database that counts the SQL statements run through it.
 pub fn counting_connection(
     app: &TestApp,
@@ -656,7 +766,7 @@ pub fn counting_connection(
 }
 
 /// A loopback port nothing listens on (now).
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .expect("a free port")

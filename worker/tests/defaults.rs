@@ -96,11 +96,7 @@ async fn the_production_shape_with_default_settings_removes_a_member_end_to_end(
     // The default body limit takes a 10,000-id call and refuses what is over 1 MiB.
     let ids: Vec<uuid::Uuid> = (0..10_000).map(|_| uuid::Uuid::now_v7()).collect();
     let answer = app
-        .graphql(
-            Some(app.owner_token()),
-            "query($ws: UUID!, $ids: [UUID!]!) { removalPreview(workspaceId: $ws, userIds: $ids) { canRemove } }",
-            json!({ "ws": app.demo.workspace_id, "ids": ids }),
-        )
+        .as_owner("query($ws: UUID!, $ids: [UUID!]!) { removalPreview(workspaceId: $ws, userIds: $ids) { canRemove } }", json!({ "ws": app.demo.workspace_id, "ids": ids }))
         .await;
     assert_eq!(data(&answer)["removalPreview"]["canRemove"], false);
     let too_large = app

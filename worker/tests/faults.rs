@@ -24,19 +24,12 @@ async fn unfinished(app: &TestApp, offboarding_id: Uuid) -> Option<u64> {
         .ok()
 }
 
-/// Waits until every job of these offboardings is SUCCEEDED, at most [`RECOVERY`] after
-/// `fault_ended`, and returns how long after it that was.
-async fn recovered(
-    app: &TestApp,
-    offboardings: &[Uuid],
-    fault_ended: Instant,
-    fault: &str,
-) -> Duration {
+/// Waits until every job of this offboarding is SUCCEEDED, at most [`RECOVERY`] after the
+/// fault ended (now), and returns how long after it that was.
+async fn recovered(app: &TestApp, offboarding: Uuid, fault: &str) -> Duration {
+    let fault_ended = Instant::now();
     loop {
-        let mut left = 0;
-        for id in offboardings {
-            left += unfinished(app, *id).await.unwrap_or(u64::MAX / 4);
-        }
+        let left = unfinished(app, offboarding).await.unwrap_or(u64::MAX / 4);
         if left == 0 {
             let recovery = fault_ended.elapsed();
             println!(
@@ -47,7 +40,7 @@ async fn recovered(
         }
         if fault_ended.elapsed() > RECOVERY {
             let stuck: Vec<_> = outbox::Entity::find()
-                .filter(outbox::Column::OffboardingId.is_in(offboardings.iter().copied()))
+                .filter(outbox::Column::OffboardingId.eq(offboarding))
                 .filter(outbox::Column::Status.ne(OutboxStatus::Succeeded))
                 .all(app.db())
                 .await
@@ -109,14 +102,14 @@ async fn redis_down_for_20_seconds() {
     let app = app_on(Some(&redis), None, true).await;
     let members = add_members(&app, 40).await;
     let before = app.remove_members(&members[..20]).await;
-    recovered(&app, &[before], Instant::now(), "before the fault").await;
+    recovered(&app, before, "before the fault").await;
 
     redis.kill();
     // Committed while Redis is down: the rows wait in the outbox.
     let during = app.remove_members(&members[20..]).await;
     tokio::time::sleep(Duration::from_secs(20)).await;
     redis.resume();
-    recovered(&app, &[during], Instant::now(), "Redis down 20 s").await;
+    recovered(&app, during, "Redis down 20 s").await;
 }
 
 /// Also the state an api killed between marking its rows QUEUED and pushing them leaves: rows
@@ -145,13 +138,7 @@ async fn redis_restarted_empty() {
     redis.kill();
     redis.resume();
     let mut worker = start_worker(&app);
-    recovered(
-        &app,
-        &[offboarding],
-        Instant::now(),
-        "Redis restarted empty",
-    )
-    .await;
+    recovered(&app, offboarding, "Redis restarted empty").await;
     worker.kill().unwrap();
     worker.wait().unwrap();
 }
@@ -169,7 +156,7 @@ async fn smtp_down_for_30_seconds() {
         "no email could be sent yet"
     );
     smtp.resume().await;
-    recovered(&app, &[offboarding], Instant::now(), "SMTP down 30 s").await;
+    recovered(&app, offboarding, "SMTP down 30 s").await;
     assert_eq!(smtp.received(), 5, "one email each");
 }
 
@@ -192,13 +179,7 @@ async fn postgres_backends_terminated() {
             .await
             .unwrap();
     }
-    recovered(
-        &app,
-        &[offboarding],
-        Instant::now(),
-        "PostgreSQL backends terminated",
-    )
-    .await;
+    recovered(&app, offboarding, "PostgreSQL backends terminated").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -216,13 +197,7 @@ async fn a_worker_killed_mid_batch() {
     first.kill().unwrap(); // SIGKILL, mid-batch
     first.wait().unwrap();
     let mut second = start_worker(&app);
-    recovered(
-        &app,
-        &[offboarding],
-        Instant::now(),
-        "worker SIGKILLed mid-batch",
-    )
-    .await;
+    recovered(&app, offboarding, "worker SIGKILLed mid-batch").await;
     second.kill().unwrap();
     second.wait().unwrap();
 

@@ -135,11 +135,7 @@ async fn walk_and_judge(app: &TestApp, screenshots: Option<PathBuf>) {
 /// the email carries, to open on this test's server.
 async fn emailed_invitation(app: &TestApp, email: &str) -> String {
     let answer = app
-        .graphql(
-            Some(app.owner_token()),
-            "mutation($input: InviteMemberInput!) { inviteMember(input: $input) { emailDelivery { id } userErrors { code } } }",
-            json!({ "input": { "workspaceId": app.demo.workspace_id, "email": email, "role": "MEMBER" } }),
-        )
+        .as_owner("mutation($input: InviteMemberInput!) { inviteMember(input: $input) { emailDelivery { id } userErrors { code } } }", json!({ "input": { "workspaceId": app.demo.workspace_id, "email": email, "role": "MEMBER" } }))
         .await;
     let id = data(&answer)["inviteMember"]["emailDelivery"]["id"]
         .as_str()

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use tests::{Backend, TestApp, data};
+use tests::{Backend, Fetch, TestApp, data};
 
 /// An SMTP "server" that accepts connections and never says a word: a job sending email to it
 /// hangs mid-conversation, which is where these tests stop the worker.
@@ -44,11 +44,7 @@ fn start_worker_with(app: &TestApp, smtp_port: u16, settings: &[(&str, &str)]) -
 async fn remove_gus(app: &TestApp) -> (String, String) {
     let gus = entities_user_id(app, "gus.guest@acme.test").await;
     let answer = app
-        .graphql(
-            Some(app.owner_token()),
-            "mutation($input: RemoveMembersInput!) { removeMembers(input: $input) { offboarding { id jobs { id kind } } userErrors { code } } }",
-            json!({ "input": { "workspaceId": app.demo.workspace_id, "userIds": [gus] } }),
-        )
+        .as_owner("mutation($input: RemoveMembersInput!) { removeMembers(input: $input) { offboarding { id jobs { id kind } } userErrors { code } } }", json!({ "input": { "workspaceId": app.demo.workspace_id, "userIds": [gus] } }))
         .await;
     let offboarding = &data(&answer)["removeMembers"]["offboarding"];
     let email = offboarding["jobs"]
@@ -65,11 +61,7 @@ async fn remove_gus(app: &TestApp) -> (String, String) {
 
 async fn entities_user_id(app: &TestApp, email: &str) -> String {
     let answer = app
-        .graphql(
-            Some(app.owner_token()),
-            "query($ws: UUID!, $q: String) { members(workspaceId: $ws, filter: { search: $q }) { edges { node { user { id } } } } }",
-            json!({ "ws": app.demo.workspace_id, "q": email }),
-        )
+        .as_owner("query($ws: UUID!, $q: String) { members(workspaceId: $ws, filter: { search: $q }) { edges { node { user { id } } } } }", json!({ "ws": app.demo.workspace_id, "q": email }))
         .await;
     data(&answer)["members"]["edges"][0]["node"]["user"]["id"]
         .as_str()
@@ -104,8 +96,7 @@ struct StalledWorker {
 }
 
 async fn stall_a_worker() -> StalledWorker {
-    let app =
-        tests::spawn_app_with(Backend::Postgres, |config| config.in_process_worker = false).await;
+    let app = tests::spawn_app_with(Backend::Postgres, tests::no_worker).await;
     let (tarpit_port, accepted) = tarpit();
     let (offboarding_id, email_job) = remove_gus(&app).await;
     let worker = start_worker(&app, tarpit_port);
@@ -196,9 +187,6 @@ async fn sigterm_stops_a_worker_in_time_and_hands_its_job_back() {
     stalled.finish_with_a_second_worker().await;
 }
 
-const PROGRESS: &str = "subscription($id: UUID!) { offboardingProgress(id: $id) {
-  jobId kind status attempts lastError offboardingStatus } }";
-
 /// The statuses each job went through, in the order the subscription delivered them.
 fn statuses_by_job(messages: &[tests::Answer]) -> std::collections::HashMap<String, Vec<String>> {
     let mut by_job: std::collections::HashMap<String, Vec<String>> = Default::default();
@@ -215,15 +203,10 @@ fn statuses_by_job(messages: &[tests::Answer]) -> std::collections::HashMap<Stri
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(offboarding_sqlite_only, ignore = "OFFBOARDING_TESTS=sqlite-only")]
 async fn the_subscription_streams_every_state_of_jobs_run_by_another_process() {
-    let app =
-        tests::spawn_app_with(Backend::Postgres, |config| config.in_process_worker = false).await;
+    let app = tests::spawn_app_with(Backend::Postgres, tests::no_worker).await;
     let (offboarding_id, _) = remove_gus(&app).await;
     // A worker whose SMTP server refuses every connection: the email fails each attempt.
-    let closed_port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed_port = tests::free_port();
     let mut worker = start_worker_with(
         &app,
         closed_port,
@@ -234,12 +217,7 @@ async fn the_subscription_streams_every_state_of_jobs_run_by_another_process() {
         ],
     );
     let messages = app
-        .subscribe(
-            Some(app.owner_token()),
-            PROGRESS,
-            json!({ "id": offboarding_id }),
-            Duration::from_secs(60),
-        )
+        .follow_progress(Some(app.owner_token()), &offboarding_id, 60)
         .await;
     worker.kill().unwrap();
     worker.wait().unwrap();
@@ -288,8 +266,7 @@ async fn the_subscription_streams_every_state_of_jobs_run_by_another_process() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(offboarding_sqlite_only, ignore = "OFFBOARDING_TESTS=sqlite-only")]
 async fn a_job_outliving_the_job_timeout_is_a_failed_attempt_then_dead() {
-    let app =
-        tests::spawn_app_with(Backend::Postgres, |config| config.in_process_worker = false).await;
+    let app = tests::spawn_app_with(Backend::Postgres, tests::no_worker).await;
     let (tarpit_port, _) = tarpit();
     let (offboarding_id, email_job) = remove_gus(&app).await;
     let mut worker = start_worker_with(
@@ -331,14 +308,9 @@ async fn a_job_outliving_the_job_timeout_is_a_failed_attempt_then_dead() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(offboarding_sqlite_only, ignore = "OFFBOARDING_TESTS=sqlite-only")]
 async fn a_worker_serves_its_metrics_where_told() {
-    let app =
-        tests::spawn_app_with(Backend::Postgres, |config| config.in_process_worker = false).await;
+    let app = tests::spawn_app_with(Backend::Postgres, tests::no_worker).await;
     let (offboarding_id, _) = remove_gus(&app).await;
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = tests::free_port();
     let address = format!("127.0.0.1:{port}");
     let mut worker = start_worker_with(
         &app,
@@ -352,12 +324,8 @@ async fn a_worker_serves_its_metrics_where_told() {
     let text = app
         .client
         .get(format!("http://{address}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .body_text()
+        .await;
     worker.kill().unwrap();
     worker.wait().unwrap();
     for kind in [

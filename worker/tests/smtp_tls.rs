@@ -30,6 +30,18 @@ fn mailer(
     })
 }
 
+/// Sends one message for a new job to `sink` with this TLS setting: the job's id, and whether
+/// the mailer sent it.
+async fn send_to(
+    sink: &SmtpSink,
+    tls: SmtpTls,
+    ca_certificates: Option<PathBuf>,
+) -> (Uuid, Result<(), WorkerError>) {
+    let job_id = Uuid::now_v7();
+    let mailer = mailer(sink.port, tls, ca_certificates).unwrap();
+    (job_id, mailer.send(job_id, message(job_id)).await)
+}
+
 fn message(job_id: Uuid) -> Message {
     Message::builder()
         .from("no-reply@offboarding.invalid".parse().unwrap())
@@ -43,25 +55,17 @@ fn message(job_id: Uuid) -> Message {
 #[tokio::test]
 async fn starttls_sends_encrypted_to_a_relay_whose_certificate_checks_out() {
     let sink = SmtpSink::start().await;
-    let job_id = Uuid::now_v7();
-    mailer(sink.port, SmtpTls::StartTls, Some(test_ca_certificate()))
-        .unwrap()
-        .send(job_id, message(job_id))
-        .await
-        .expect("sent over STARTTLS");
+    let (job_id, sent) = send_to(&sink, SmtpTls::StartTls, Some(test_ca_certificate())).await;
+    sent.expect("sent over STARTTLS");
     assert_eq!(sink.over_tls(&format!("<{job_id}@offboarding>")), [true]);
 }
 
 #[tokio::test]
 async fn starttls_refuses_a_certificate_no_trusted_authority_signed() {
     let sink = SmtpSink::start().await;
-    let job_id = Uuid::now_v7();
     // Without SMTP_CA_CERT, only the public authorities are trusted.
-    let error = mailer(sink.port, SmtpTls::StartTls, None)
-        .unwrap()
-        .send(job_id, message(job_id))
-        .await
-        .expect_err("an unknown authority is refused");
+    let (_, sent) = send_to(&sink, SmtpTls::StartTls, None).await;
+    let error = sent.expect_err("an unknown authority is refused");
     assert!(
         matches!(error, WorkerError::Mail(_)),
         "retried later: {error:?}"
@@ -72,20 +76,13 @@ async fn starttls_refuses_a_certificate_no_trusted_authority_signed() {
 #[tokio::test]
 async fn starttls_never_falls_back_to_the_clear() {
     let sink = SmtpSink::start_with(0, StartTls::NotOffered).await;
-    let job_id = Uuid::now_v7();
-    let error = mailer(sink.port, SmtpTls::StartTls, Some(test_ca_certificate()))
-        .unwrap()
-        .send(job_id, message(job_id))
-        .await
-        .expect_err("a relay without STARTTLS is refused");
+    let (_, sent) = send_to(&sink, SmtpTls::StartTls, Some(test_ca_certificate())).await;
+    let error = sent.expect_err("a relay without STARTTLS is refused");
     assert!(matches!(error, WorkerError::Mail(_)), "{error:?}");
     assert_eq!(sink.count(), 0, "nothing was sent in the clear: {error}");
     // Asked for no TLS, the same relay takes the message in the clear.
-    mailer(sink.port, SmtpTls::None, None)
-        .unwrap()
-        .send(job_id, message(job_id))
-        .await
-        .expect("sent in the clear when asked to");
+    let (job_id, sent) = send_to(&sink, SmtpTls::None, None).await;
+    sent.expect("sent in the clear when asked to");
     assert_eq!(sink.over_tls(&format!("<{job_id}@offboarding>")), [false]);
 }
 

@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -72,6 +72,31 @@ pub fn start_api(
         url: format!("http://127.0.0.1:{port}/graphql"),
     };
     (api, token)
+}
+
+/// A loopback port nothing listens on (now).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Looks with `look` every `every` until it finds what it looks for; once `seconds` have
+/// passed, panics with what the last look saw.
+pub async fn wait_for<T>(
+    seconds: u64,
+    every: Duration,
+    mut look: impl AsyncFnMut() -> Result<T, String>,
+) -> T {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        match look().await {
+            Ok(found) => return found,
+            Err(seen) => assert!(Instant::now() < deadline, "{seen}"),
+        }
+        tokio::time::sleep(every).await;
+    }
 }
 
 pub async fn graphql(api: &Api, token: &str, query: &str, variables: Value) -> Value {

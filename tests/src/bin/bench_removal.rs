@@ -198,24 +198,9 @@ async fn removal_statements(app: &TestApp, user_id: entities::UserId) -> Vec<Str
     let mut db = app.db().clone();
     db.set_metric_callback(move |info| recorded.lock().unwrap().push(info.statement.to_string()));
     let txn = db.begin().await.unwrap();
-    api::offboarding::remove::remove_members(
-        &txn,
-        api::access::Acting {
-            principal: &principal,
-            request_id: None,
-            now: chrono::Utc::now(),
-        },
-        api::offboarding::remove::RemoveRequest {
-            workspace_id: app.demo.workspace_id,
-            user_ids: vec![user_id],
-            reason: None,
-            revoke_api_keys: false,
-            reattribute_to: None,
-            contact_reassignments: Vec::new(),
-        },
-    )
-    .await
-    .unwrap_or_else(|error| panic!("{error:?}"));
+    tests::remove_in_process(app, &txn, &principal, vec![user_id], false)
+        .await
+        .unwrap_or_else(|error| panic!("{error:?}"));
     txn.rollback().await.unwrap();
     std::mem::take(&mut *statements.lock().unwrap())
 }

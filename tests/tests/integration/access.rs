@@ -2,12 +2,12 @@ use chrono::{Duration, Utc};
 use entities::{MembershipStatus, WorkspaceId, api_key, session};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
-use tests::{Answer, TestApp, backend_tests, data, error_code, user_error_codes};
+use tests::{Answer, TestApp, backend_tests, data, error_code, ok, user_error_codes};
 use uuid::Uuid;
 
 use api::demo::DEMO_PASSWORD;
 
-use crate::support::{set_status, soft_delete_membership};
+use crate::support::{INVITE, MIA, SIGN_OUT, mutate, set_status, soft_delete_membership};
 
 const VIEWER: &str =
     "{ viewer { user { email } workspace { id name } role permissions apiKey { name role } } }";
@@ -43,9 +43,7 @@ backend_tests! {
 }
 
 async fn the_viewer_is_the_token_holder_in_their_workspace(app: TestApp) {
-    let answer = app
-        .graphql(Some(app.owner_token()), VIEWER, Value::Null)
-        .await;
+    let answer = app.as_owner(VIEWER, Value::Null).await;
     let viewer = &data(&answer)["viewer"];
     assert_eq!(viewer["user"]["email"], "olivia.owner@acme.test");
     assert_eq!(viewer["workspace"]["id"], app.demo.workspace_id.to_string());
@@ -90,14 +88,9 @@ async fn missing_malformed_and_unknown_tokens_are_unauthenticated(app: TestApp) 
 }
 
 async fn sign_in_gives_a_working_session_and_sign_out_ends_it(app: TestApp) {
-    let signed_in = sign_in(
-        &app,
-        app.demo.workspace_id,
-        "  Ada.Admin@ACME.test ",
-        "demo-password",
-    )
-    .await;
-    assert_eq!(user_error_codes(&signed_in), Vec::<&str>::new());
+    let ws = app.demo.workspace_id;
+    let signed_in = sign_in(&app, ws, "  Ada.Admin@ACME.test ", DEMO_PASSWORD).await;
+    ok(&signed_in);
     let token = signed_in["token"].as_str().unwrap().to_owned();
     // The default session lasts 14 days.
     let expires: chrono::DateTime<chrono::Utc> =
@@ -111,51 +104,25 @@ async fn sign_in_gives_a_working_session_and_sign_out_ends_it(app: TestApp) {
     let answer = app.graphql(Some(&token), VIEWER, Value::Null).await;
     assert_eq!(data(&answer)["viewer"]["role"], "ADMIN");
 
-    let answer = app
-        .graphql(
-            Some(&token),
-            "mutation { signOut { signedOut } }",
-            Value::Null,
-        )
-        .await;
+    let answer = app.graphql(Some(&token), SIGN_OUT, Value::Null).await;
     assert_eq!(data(&answer)["signOut"]["signedOut"], true);
     assert_eq!(viewer_code(&app, &token).await, "UNAUTHENTICATED");
     // The owner's own session is untouched by Ada signing out.
-    data(
-        &app.graphql(Some(app.owner_token()), VIEWER, Value::Null)
-            .await,
-    );
+    data(&app.as_owner(VIEWER, Value::Null).await);
 }
 
 async fn sign_in_does_not_reveal_whether_an_email_exists(app: TestApp) {
-    let wrong_password = sign_in(
-        &app,
-        app.demo.workspace_id,
-        "ada.admin@acme.test",
-        "wrong-password",
-    )
-    .await;
-    let unknown_email = sign_in(
-        &app,
-        app.demo.workspace_id,
-        "nobody@acme.test",
-        "demo-password",
-    )
-    .await;
+    let ws = app.demo.workspace_id;
+    let wrong_password = sign_in(&app, ws, "ada.admin@acme.test", "wrong-password").await;
+    let unknown_email = sign_in(&app, ws, "nobody@acme.test", DEMO_PASSWORD).await;
     assert_eq!(user_error_codes(&wrong_password), ["INVALID_CREDENTIALS"]);
     assert_eq!(wrong_password["userErrors"], unknown_email["userErrors"]);
     assert!(wrong_password["token"].is_null() && unknown_email["token"].is_null());
     // Someone invited who never chose a password can't sign in with any password.
-    let invited = sign_in(&app, app.demo.workspace_id, "ivy.invited@acme.test", "").await;
+    let invited = sign_in(&app, ws, "ivy.invited@acme.test", "").await;
     assert_eq!(user_error_codes(&invited), ["INVALID_CREDENTIALS"]);
     // A system principal is not a person and never signs in.
-    let system = sign_in(
-        &app,
-        app.demo.workspace_id,
-        "system+acme-marketing@offboarding.invalid",
-        "",
-    )
-    .await;
+    let system = sign_in(&app, ws, "system+acme-marketing@offboarding.invalid", "").await;
     assert_eq!(user_error_codes(&system), ["INVALID_CREDENTIALS"]);
     let sessions = session::Entity::find().count(app.db()).await.unwrap();
     assert_eq!(
@@ -165,30 +132,19 @@ async fn sign_in_does_not_reveal_whether_an_email_exists(app: TestApp) {
 }
 
 async fn sign_in_explains_why_a_proven_person_cannot_enter(app: TestApp) {
-    let deactivated = sign_in(
-        &app,
-        app.demo.workspace_id,
-        "dana.deactivated@acme.test",
-        "demo-password",
-    )
-    .await;
+    let ws = app.demo.workspace_id;
+    let deactivated = sign_in(&app, ws, "dana.deactivated@acme.test", DEMO_PASSWORD).await;
     assert_eq!(user_error_codes(&deactivated), ["MEMBERSHIP_DEACTIVATED"]);
 
     soft_delete_membership(&app, "gus.guest@acme.test").await;
-    let removed = sign_in(
-        &app,
-        app.demo.workspace_id,
-        "gus.guest@acme.test",
-        "demo-password",
-    )
-    .await;
+    let removed = sign_in(&app, ws, "gus.guest@acme.test", DEMO_PASSWORD).await;
     assert_eq!(user_error_codes(&removed), ["NOT_A_MEMBER"]);
 
     let unknown_workspace = sign_in(
         &app,
         WorkspaceId::fresh(),
         "ada.admin@acme.test",
-        "demo-password",
+        DEMO_PASSWORD,
     )
     .await;
     assert_eq!(user_error_codes(&unknown_workspace), ["NOT_A_MEMBER"]);
@@ -196,18 +152,9 @@ async fn sign_in_explains_why_a_proven_person_cannot_enter(app: TestApp) {
     // Mia is invited to Research but has not accepted yet.
     let research = research_workspace(&app).await;
     let olivia_in_research = app.sign_in_to(research, "olivia.owner@acme.test").await;
-    let invited = app
-        .graphql(
-            Some(&olivia_in_research),
-            "mutation($input: InviteMemberInput!) { inviteMember(input: $input) { userErrors { code } } }",
-            json!({ "input": { "workspaceId": research, "email": "mia.member@acme.test", "role": "MEMBER" } }),
-        )
-        .await;
-    assert_eq!(
-        user_error_codes(&data(&invited)["inviteMember"]),
-        Vec::<&str>::new()
-    );
-    let pending = sign_in(&app, research, "mia.member@acme.test", "demo-password").await;
+    let invitation = json!({ "workspaceId": research, "email": MIA, "role": "MEMBER" });
+    ok(&mutate(&app, &olivia_in_research, INVITE, invitation).await);
+    let pending = sign_in(&app, research, "mia.member@acme.test", DEMO_PASSWORD).await;
     assert_eq!(user_error_codes(&pending), ["INVITATION_PENDING"]);
 }
 
@@ -325,13 +272,7 @@ async fn api_keys_act_with_their_role_until_revoked(app: TestApp) {
     assert_eq!(keys, 3, "two demo keys and the one created");
 
     // An API key has no session to sign out of.
-    let answer = app
-        .graphql(
-            Some(&token),
-            "mutation { signOut { signedOut } }",
-            Value::Null,
-        )
-        .await;
+    let answer = app.graphql(Some(&token), SIGN_OUT, Value::Null).await;
     assert_eq!(error_code(&answer), "BAD_USER_INPUT");
 
     api_key::Entity::update_many()
@@ -564,17 +505,8 @@ async fn a_person_signs_in_by_slug_and_sees_every_workspace_they_belong_to(app: 
     }
 
     // Invited to Research, Mia sees it pending beside Marketing.
-    let answer = app
-        .graphql(
-            Some(&research_token),
-            "mutation($input: InviteMemberInput!) { inviteMember(input: $input) { userErrors { code } } }",
-            json!({ "input": { "workspaceId": research, "email": "mia.member@acme.test", "role": "GUEST" } }),
-        )
-        .await;
-    assert_eq!(
-        user_error_codes(&data(&answer)["inviteMember"]),
-        Vec::<&str>::new()
-    );
+    let invitation = json!({ "workspaceId": research, "email": MIA, "role": "GUEST" });
+    ok(&mutate(&app, &research_token, INVITE, invitation).await);
     let mia = app.sign_in("mia.member@acme.test").await;
     assert_eq!(
         memberships(&app, &mia).await,

@@ -3,13 +3,14 @@
 
 use std::time::Duration;
 
-use entities::{UserId, audit_entry};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use entities::UserId;
 use serde_json::{Value, json};
-use tests::{Answer, TestApp, backend_tests, data, error_code, user_error_codes};
+use tests::{Answer, TestApp, backend_tests, data, error_code, ok, user_error_codes};
 
-use crate::flows::{ADA, MIA, OMAR, REMOVE, VIEWER, can_act, mutate, people, snapshot};
-use crate::support::create_api_key;
+use crate::support::{
+    ADA, MIA, OMAR, REMOVE, VIEWER, audit_entries, can_act, create_api_key, owner_mutates, people,
+    snapshot,
+};
 
 const API_KEYS: &str =
     "query($ws: UUID!, $filter: ApiKeyFilterInput, $first: Int, $after: String) {
@@ -55,6 +56,17 @@ async fn revoke(app: &TestApp, token: &str, input: Value) -> Answer {
     data(&answer)["revokeApiKey"].clone()
 }
 
+/// Omar and Ada sign in and each create a key, "Omar's bot" (OWNER) and "Ada's sync" (MEMBER);
+/// Mia signs in. (Omar's key, Ada's session, her key, Mia's session)
+async fn signed_in_with_keys(app: &TestApp) -> (String, String, String, String) {
+    let omar_session = app.sign_in(OMAR).await;
+    let omar_key = create_api_key(app, &omar_session, "Omar's bot", "OWNER").await;
+    let ada = app.sign_in(ADA).await;
+    let ada_key = create_api_key(app, &ada, "Ada's sync", "MEMBER").await;
+    let mia = app.sign_in(MIA).await;
+    (omar_key, ada, ada_key, mia)
+}
+
 backend_tests! {
     each_caller_sees_the_keys_they_may_manage_and_never_a_secret,
     a_revoked_key_is_refused_at_once_and_only_whom_may_revoke_it_can,
@@ -62,11 +74,7 @@ backend_tests! {
 }
 
 async fn each_caller_sees_the_keys_they_may_manage_and_never_a_secret(app: TestApp) {
-    let omar_session = app.sign_in(OMAR).await;
-    let omar_key = create_api_key(&app, &omar_session, "Omar's bot", "OWNER").await;
-    let ada = app.sign_in(ADA).await;
-    let ada_key = create_api_key(&app, &ada, "Ada's sync", "MEMBER").await;
-    let mia = app.sign_in(MIA).await;
+    let (omar_key, ada, ada_key, mia) = signed_in_with_keys(&app).await;
 
     let all = api_keys(&app, app.owner_token(), Value::Null).await;
     assert_eq!(
@@ -114,20 +122,12 @@ async fn each_caller_sees_the_keys_they_may_manage_and_never_a_secret(app: TestA
     );
     // Pages of two follow each other.
     let first = data(
-        &app.graphql(
-            Some(app.owner_token()),
-            API_KEYS,
-            json!({ "ws": app.demo.workspace_id, "first": 2 }),
-        )
-        .await,
+        &app.as_owner(API_KEYS, json!({ "ws": app.demo.workspace_id, "first": 2 }))
+            .await,
     )["apiKeys"]
         .clone();
     let second = data(
-        &app.graphql(
-            Some(app.owner_token()),
-            API_KEYS,
-            json!({ "ws": app.demo.workspace_id, "first": 2, "after": first["pageInfo"]["endCursor"] }),
-        )
+        &app.as_owner(API_KEYS, json!({ "ws": app.demo.workspace_id, "first": 2, "after": first["pageInfo"]["endCursor"] }))
         .await,
     )["apiKeys"]
         .clone();
@@ -156,18 +156,12 @@ async fn each_caller_sees_the_keys_they_may_manage_and_never_a_secret(app: TestA
 
     // Another workspace's list is not found.
     let research = crate::access::research_workspace(&app).await;
-    let answer = app
-        .graphql(Some(app.owner_token()), API_KEYS, json!({ "ws": research }))
-        .await;
+    let answer = app.as_owner(API_KEYS, json!({ "ws": research })).await;
     assert_eq!(error_code(&answer), "NOT_FOUND");
 }
 
 async fn a_revoked_key_is_refused_at_once_and_only_whom_may_revoke_it_can(app: TestApp) {
-    let omar_session = app.sign_in(OMAR).await;
-    let omar_key = create_api_key(&app, &omar_session, "Omar's bot", "OWNER").await;
-    let ada = app.sign_in(ADA).await;
-    let ada_key = create_api_key(&app, &ada, "Ada's sync", "MEMBER").await;
-    let mia = app.sign_in(MIA).await;
+    let (omar_key, ada, ada_key, mia) = signed_in_with_keys(&app).await;
     let all = api_keys(&app, app.owner_token(), Value::Null).await;
     let id_of = |name: &str| node(&all, name)["apiKey"]["id"].clone().into_value();
     let [mia_id] = people(&app, &[MIA]).await[..] else {
@@ -190,7 +184,7 @@ async fn a_revoked_key_is_refused_at_once_and_only_whom_may_revoke_it_can(app: T
     assert_eq!(snapshot(&app).await, before, "nothing revoked");
     // Unknown, or of another workspace: not found.
     let research = crate::access::research_workspace(&app).await;
-    let olivia_in_research = app.sign_in_to(research, crate::flows::OLIVIA).await;
+    let olivia_in_research = app.sign_in_to(research, crate::support::OLIVIA).await;
     let answer = app
         .graphql(
             Some(&olivia_in_research),
@@ -204,11 +198,7 @@ async fn a_revoked_key_is_refused_at_once_and_only_whom_may_revoke_it_can(app: T
     let before_unknown = snapshot(&app).await;
     for id in [json!(uuid::Uuid::now_v7()), lab_key] {
         let answer = app
-            .graphql(
-                Some(app.owner_token()),
-                REVOKE,
-                json!({ "input": { "apiKeyId": id } }),
-            )
+            .as_owner(REVOKE, json!({ "input": { "apiKeyId": id } }))
             .await;
         assert_eq!(error_code(&answer), "NOT_FOUND");
     }
@@ -220,16 +210,12 @@ async fn a_revoked_key_is_refused_at_once_and_only_whom_may_revoke_it_can(app: T
     let input =
         json!({ "apiKeyId": reporting, "reason": "Leaked in a log", "idempotencyKey": "rk-1" });
     let revoked = revoke(&app, &ada, input.clone()).await;
-    assert_eq!(user_error_codes(&revoked), Vec::<&str>::new());
+    ok(&revoked);
     assert_eq!(revoked["apiKey"]["revokedReason"], "Leaked in a log");
     assert!(revoked["apiKey"]["revokedAt"].is_string());
     let listed = api_keys(&app, app.owner_token(), json!({ "revoked": true })).await;
     assert_eq!(names(&listed), ["Reporting"]);
-    let entries = audit_entry::Entity::find()
-        .filter(audit_entry::Column::Action.eq("api_key_revoke"))
-        .all(app.db())
-        .await
-        .unwrap();
+    let entries = audit_entries(&app, "api_key_revoke").await;
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].target_user_id, Some(mia_id));
     assert_eq!(entries[0].metadata["reason"], "Leaked in a log");
@@ -244,8 +230,7 @@ async fn a_revoked_key_is_refused_at_once_and_only_whom_may_revoke_it_can(app: T
     assert_eq!(user_error_codes(&again), ["ALREADY_REVOKED"]);
 
     // Anyone revokes their own: Ada's key, through itself.
-    let own = revoke(&app, &ada_key, json!({ "apiKeyId": id_of("Ada's sync") })).await;
-    assert_eq!(user_error_codes(&own), Vec::<&str>::new());
+    ok(&revoke(&app, &ada_key, json!({ "apiKeyId": id_of("Ada's sync") })).await);
     assert!(!can_act(&app, &ada_key).await);
     assert!(can_act(&app, &omar_key).await, "other keys keep working");
 }
@@ -257,8 +242,7 @@ async fn a_key_that_outlives_its_creator_is_marked_and_the_preview_names_it(app:
         unreachable!()
     };
     let answer = app
-        .graphql(
-            Some(app.owner_token()),
+        .as_owner(
             "query($ws: UUID!, $ids: [UUID!]!) { removalPreview(workspaceId: $ws, userIds: $ids) {
                 members { apiKeysToRevoke apiKeys { name role } } } }",
             json!({ "ws": app.demo.workspace_id, "ids": [omar] }),
@@ -272,15 +256,8 @@ async fn a_key_that_outlives_its_creator_is_marked_and_the_preview_names_it(app:
     );
 
     // Removed without revokeApiKeys: the key keeps acting as OWNER, and the list says why.
-    let payload = mutate(
-        &app,
-        app.owner_token(),
-        REMOVE,
-        "removeMembers",
-        json!({ "userIds": [omar as UserId] }),
-    )
-    .await;
-    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    let payload = owner_mutates(&app, REMOVE, json!({ "userIds": [omar as UserId] })).await;
+    ok(&payload);
     let viewer = app.graphql(Some(&omar_key), VIEWER, Value::Null).await;
     assert_eq!(data(&viewer)["viewer"]["role"], "OWNER");
     let listed = api_keys(&app, app.owner_token(), json!({ "revoked": false })).await;
@@ -294,6 +271,6 @@ async fn a_key_that_outlives_its_creator_is_marked_and_the_preview_names_it(app:
         json!({ "apiKeyId": outlived["apiKey"]["id"] }),
     )
     .await;
-    assert_eq!(user_error_codes(&revoked), Vec::<&str>::new());
+    ok(&revoked);
     assert!(!can_act(&app, &omar_key).await);
 }

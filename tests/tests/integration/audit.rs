@@ -9,9 +9,7 @@ backend_tests! {
 
 async fn the_audit_trail_cannot_be_changed_even_with_direct_sql(app: TestApp) {
     let answer = app
-        .graphql(Some(app.owner_token()),
-            "mutation($input: InviteMemberInput!) { inviteMember(input: $input) { userErrors { code } } }",
-            json!({ "input": { "workspaceId": app.demo.workspace_id, "email": "audited@example.com", "role": "GUEST" } }))
+        .as_owner("mutation($input: InviteMemberInput!) { inviteMember(input: $input) { userErrors { code } } }", json!({ "input": { "workspaceId": app.demo.workspace_id, "email": "audited@example.com", "role": "GUEST" } }))
         .await;
     data(&answer);
     let before = audit_entry::Entity::find()

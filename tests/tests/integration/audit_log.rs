@@ -7,14 +7,13 @@ use chrono::{DateTime, FixedOffset};
 use entities::{UserId, api_key};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
-use tests::{Answer, TestApp, backend_tests, data, error_code, user_error_codes};
+use tests::{Answer, TestApp, backend_tests, data, error_code, ok};
 
-use crate::flows::{
+use crate::support::{
     ADA, DEACTIVATE, GUS, INVITE, MAX, MIA, OLIVIA, OMAR, REACTIVATE, REASSIGN, REMOVE, RESTORE,
-    TRANSFER, actions_and_targets, audit_log, audit_log_answer, mutate, no_worker, people,
-    snapshot,
+    TRANSFER, actions_and_targets, audit_log, audit_log_answer, create_api_key,
+    give_all_contacts_to_the_owner, mutate, no_worker, owner_mutates, people, snapshot,
 };
-use crate::support::{create_api_key, give_all_contacts_to_the_owner};
 
 fn expected(rows: &[(&str, &str)]) -> Vec<(String, Option<String>)> {
     rows.iter()
@@ -29,10 +28,6 @@ fn edge_ids(connection: &Value) -> Vec<String> {
         .iter()
         .map(|edge| edge["node"]["id"].as_str().unwrap().to_owned())
         .collect()
-}
-
-fn ok(payload: &Answer) {
-    assert_eq!(user_error_codes(payload), Vec::<&str>::new(), "{payload}");
 }
 
 backend_tests! {
@@ -51,7 +46,7 @@ async fn each_action_is_listed_with_actor_target_reason_and_request_id(app: Test
     };
     let omar_session = app.sign_in(OMAR).await;
 
-    ok(&mutate(&app, app.owner_token(), REASSIGN, "reassignContacts", json!({
+    ok(&owner_mutates(&app, REASSIGN, json!({
         "fromUserId": mia, "assignments": [{ "duty": "APPLICATION_TECHNICAL_CONTACT", "toUserId": max }] })).await);
     let response = app.client.post(app.graphql_url())
         .bearer_auth(app.owner_token())
@@ -61,38 +56,15 @@ async fn each_action_is_listed_with_actor_target_reason_and_request_id(app: Test
         .send().await.unwrap();
     let answer: Answer = response.json().await.unwrap();
     ok(&data(&answer)["removeMembers"]);
-    ok(&mutate(
+    ok(&owner_mutates(
         &app,
-        app.owner_token(),
         DEACTIVATE,
-        "deactivateUser",
         json!({ "userId": gus, "reason": "on leave" }),
     )
     .await);
-    ok(&mutate(
-        &app,
-        &omar_session,
-        REACTIVATE,
-        "reactivateUser",
-        json!({ "userId": gus }),
-    )
-    .await);
-    ok(&mutate(
-        &app,
-        app.owner_token(),
-        RESTORE,
-        "restoreMember",
-        json!({ "userId": mia }),
-    )
-    .await);
-    ok(&mutate(
-        &app,
-        app.owner_token(),
-        TRANSFER,
-        "transferOwnership",
-        json!({ "toUserId": ada }),
-    )
-    .await);
+    ok(&mutate(&app, &omar_session, REACTIVATE, json!({ "userId": gus })).await);
+    ok(&owner_mutates(&app, RESTORE, json!({ "userId": mia })).await);
+    ok(&owner_mutates(&app, TRANSFER, json!({ "toUserId": ada })).await);
 
     let log = audit_log(&app, Value::Null, None, None).await;
     assert_eq!(log["totalCount"], 6, "{log}");
@@ -196,14 +168,7 @@ async fn filters_narrow_the_log_alone_and_together(
 async fn pages_follow_each_other_newest_first_without_overlap(app: TestApp) {
     let emails: Vec<String> = (0..5).map(|i| format!("person{i}@example.com")).collect();
     for email in &emails {
-        ok(&mutate(
-            &app,
-            app.owner_token(),
-            INVITE,
-            "inviteMember",
-            json!({ "email": email, "role": "GUEST" }),
-        )
-        .await);
+        ok(&owner_mutates(&app, INVITE, json!({ "email": email, "role": "GUEST" })).await);
     }
     let all = audit_log(&app, Value::Null, Some(100), None).await;
     let all_ids = edge_ids(&all);
@@ -240,11 +205,9 @@ async fn pages_follow_each_other_newest_first_without_overlap(app: TestApp) {
 }
 
 async fn the_audit_log_is_for_managers_of_this_workspace_with_bounded_pages(app: TestApp) {
-    ok(&mutate(
+    ok(&owner_mutates(
         &app,
-        app.owner_token(),
         INVITE,
-        "inviteMember",
         json!({ "email": "someone@example.com", "role": "GUEST" }),
     )
     .await);
@@ -267,17 +230,13 @@ async fn the_audit_log_is_for_managers_of_this_workspace_with_bounded_pages(app:
     );
     let research = crate::access::research_workspace(&app).await;
     let answer = app
-        .graphql(
-            Some(app.owner_token()),
-            crate::flows::AUDIT_LOG,
-            json!({ "ws": research }),
-        )
+        .as_owner(crate::support::AUDIT_LOG, json!({ "ws": research }))
         .await;
     assert_eq!(error_code(&answer), "NOT_FOUND");
     let answer = app
         .graphql(
             None,
-            crate::flows::AUDIT_LOG,
+            crate::support::AUDIT_LOG,
             json!({ "ws": app.demo.workspace_id }),
         )
         .await;
@@ -302,7 +261,6 @@ async fn an_api_key_is_an_actor_of_its_own(app: TestApp) {
         &app,
         &key,
         INVITE,
-        "inviteMember",
         json!({ "email": "bot.invited@example.com", "role": "GUEST" }),
     )
     .await);
@@ -408,8 +366,7 @@ async fn the_workers_side_effects_are_in_the_log(app: TestApp) {
         assert_eq!(edge["node"]["requestId"], "req-remove-mia", "{edge}");
     }
     let answer = app
-        .graphql(
-            Some(app.owner_token()),
+        .as_owner(
             "query($id: UUID!) { offboarding(id: $id) { requestId } }",
             json!({ "id": offboarding }),
         )

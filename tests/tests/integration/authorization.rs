@@ -6,7 +6,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use tests::{TestApp, backend_tests, data, error_code};
 
-use crate::flows::{
+use crate::support::{
     ADA, DEACTIVATE, INVITE, MAX, MIA, OLIVIA, PREVIEW, REACTIVATE, REASSIGN, REMOVE, RESTORE,
     TRANSFER, people, snapshot,
 };

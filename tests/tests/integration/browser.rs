@@ -6,8 +6,7 @@
 use serde_json::json;
 use tests::{Answer, Backend, data};
 
-use crate::flows::people;
-use crate::support::give_all_contacts_to_the_owner;
+use crate::support::{give_all_contacts_to_the_owner, people};
 
 /// Serves a blank `/page.html`, so a page can run on an origin of its own.
 async fn second_origin() -> u16 {
@@ -67,11 +66,7 @@ async fn graphiql_and_a_spa_on_another_origin_work_in_a_real_browser() {
     );
     // Removed once, by the allowed origin's call.
     let answer = app
-        .graphql(
-            Some(app.owner_token()),
-            "query($ws: UUID!) { auditLog(workspaceId: $ws, filter: { action: \"team_membership_remove\" }) { totalCount } }",
-            json!({ "ws": app.demo.workspace_id }),
-        )
+        .as_owner("query($ws: UUID!) { auditLog(workspaceId: $ws, filter: { action: \"team_membership_remove\" }) { totalCount } }", json!({ "ws": app.demo.workspace_id }))
         .await;
     assert_eq!(data(&answer)["auditLog"]["totalCount"], 1);
 }

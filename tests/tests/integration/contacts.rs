@@ -1,15 +1,15 @@
 //! `reassignContacts`, and "Reassign and Remove" through `removeMembers`' contactReassignments.
 
-use entities::{UserId, application, audit_entry};
+use entities::{UserId, application};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
-use tests::{Answer, TestApp, backend_tests, error_code, user_error_codes};
+use tests::{Answer, TestApp, backend_tests, error_code, ok};
 use uuid::Uuid;
 
-use crate::flows::{
+use crate::support::{
     ADA, DANA, GUS, IVY, MAX, MIA, OLIVIA, OMAR, REASSIGN, REMOVE, application_contact,
-    application_id, audit_count, error_pairs, expected_pairs, marketing, marketing_membership,
-    mutate, no_worker, people, preview, snapshot,
+    application_id, audit_count, audit_entries, error_pairs, expected_pairs, marketing,
+    marketing_membership, mutate, no_worker, owner_mutates, people, preview, snapshot,
 };
 
 type MoveRow = (String, Option<String>, Option<String>, String, String);
@@ -49,7 +49,6 @@ async fn reassign(app: &TestApp, token: &str, from: UserId, assignments: Value) 
         app,
         token,
         REASSIGN,
-        "reassignContacts",
         json!({ "fromUserId": from, "assignments": assignments }),
     )
     .await
@@ -87,7 +86,7 @@ async fn all_of_a_persons_duties_move_and_then_they_can_be_removed(app: TestApp)
         ]),
     )
     .await;
-    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    ok(&payload);
     let mut expected = vec![
         moved("TECHNICAL_CONTACT", None, ada, omar),
         moved(
@@ -111,11 +110,7 @@ async fn all_of_a_persons_duties_move_and_then_they_can_be_removed(app: TestApp)
     assert_eq!(application_contact(&app, "CRM sync").await, Some(omar));
     assert_eq!(application_contact(&app, "Ad server").await, Some(mia));
 
-    let entries = audit_entry::Entity::find()
-        .filter(audit_entry::Column::Action.eq("contacts_reassign"))
-        .all(app.db())
-        .await
-        .unwrap();
+    let entries = audit_entries(&app, "contacts_reassign").await;
     assert_eq!(entries.len(), 1);
     assert_eq!(
         (entries[0].target_user_id, entries[0].actor_user_id),
@@ -160,7 +155,7 @@ async fn one_application_moves_and_the_others_stay(app: TestApp) {
         ]),
     )
     .await;
-    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    ok(&payload);
     assert_eq!(
         moves(&payload),
         [moved(
@@ -239,9 +234,9 @@ async fn duties_only_go_to_another_active_member_and_only_by_a_manager(app: Test
     assert_eq!(marketing(&app).await.technical_contact_id, Some(ada));
 
     let member = app.sign_in(MIA).await;
-    let answer = crate::flows::call(&app, &member, REASSIGN, json!({ "fromUserId": ada, "assignments": [{ "duty": "TECHNICAL_CONTACT", "toUserId": omar }] })).await;
+    let answer = crate::support::call(&app, &member, REASSIGN, json!({ "fromUserId": ada, "assignments": [{ "duty": "TECHNICAL_CONTACT", "toUserId": omar }] })).await;
     assert_eq!(error_code(&answer), "FORBIDDEN");
-    let answer = crate::flows::call(
+    let answer = crate::support::call(
         &app,
         app.owner_token(),
         REASSIGN,
@@ -253,7 +248,7 @@ async fn duties_only_go_to_another_active_member_and_only_by_a_manager(app: Test
         { "duty": "APPLICATION_TECHNICAL_CONTACT", "applicationIds": [], "toUserId": omar }
     ]);
     let input = json!({ "fromUserId": ada, "assignments": assignments });
-    let answer = crate::flows::call(&app, app.owner_token(), REASSIGN, input).await;
+    let answer = crate::support::call(&app, app.owner_token(), REASSIGN, input).await;
     assert_eq!(
         error_code(&answer),
         "BAD_USER_INPUT",
@@ -270,7 +265,7 @@ async fn reassign_and_remove_happens_in_one_call_or_not_at_all(app: TestApp) {
     let before = snapshot(&app).await;
 
     // The assignee leaves in the same call.
-    let payload = mutate(&app, app.owner_token(), REMOVE, "removeMembers", json!({
+    let payload = owner_mutates(&app, REMOVE, json!({
         "userIds": [mia, max],
         "contactReassignments": [{ "fromUserId": mia, "assignments": [{ "duty": "APPLICATION_TECHNICAL_CONTACT", "toUserId": max }] }],
     })).await;
@@ -288,7 +283,7 @@ async fn reassign_and_remove_happens_in_one_call_or_not_at_all(app: TestApp) {
     assert_eq!(snapshot(&app).await, before);
 
     // A duty left unassigned: Ada hands over the workspace, not CRM sync.
-    let payload = mutate(&app, app.owner_token(), REMOVE, "removeMembers", json!({
+    let payload = owner_mutates(&app, REMOVE, json!({
         "userIds": [ada],
         "contactReassignments": [{ "fromUserId": ada, "assignments": [{ "duty": "TECHNICAL_CONTACT", "toUserId": omar }] }],
     })).await;
@@ -304,7 +299,7 @@ async fn reassign_and_remove_happens_in_one_call_or_not_at_all(app: TestApp) {
     assert_eq!(marketing(&app).await.technical_contact_id, Some(ada));
 
     // Everything handed over: both leave, their duties with Max and Omar.
-    let payload = mutate(&app, app.owner_token(), REMOVE, "removeMembers", json!({
+    let payload = owner_mutates(&app, REMOVE, json!({
         "userIds": [mia, ada],
         "reason": "reorganisation",
         "contactReassignments": [
@@ -315,7 +310,7 @@ async fn reassign_and_remove_happens_in_one_call_or_not_at_all(app: TestApp) {
             ] },
         ],
     })).await;
-    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    ok(&payload);
     let mut removed: Vec<&str> = payload["removedMembers"]
         .as_array()
         .unwrap()
@@ -336,11 +331,8 @@ async fn reassign_and_remove_happens_in_one_call_or_not_at_all(app: TestApp) {
     );
     assert!(marketing_membership(&app, mia).await.deleted_at.is_some());
     assert!(marketing_membership(&app, ada).await.deleted_at.is_some());
-    let reassigned: Vec<Option<UserId>> = audit_entry::Entity::find()
-        .filter(audit_entry::Column::Action.eq("contacts_reassign"))
-        .all(app.db())
+    let reassigned: Vec<Option<UserId>> = audit_entries(&app, "contacts_reassign")
         .await
-        .unwrap()
         .into_iter()
         .map(|e| e.target_user_id)
         .collect();

@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 use tests::{TestApp, backend_tests, data};
 use uuid::Uuid;
 
-use crate::flows::{ADA, MIA};
+use crate::support::{ADA, MIA};
 
 /// Operations the generator leaves out: `signOut` would end the very sessions it acts with.
 const LEFT_OUT: &[&str] = &["signOut"];
@@ -366,13 +366,7 @@ async fn random_operations_never_fail_inside(app: TestApp) {
     for n in 0..count {
         let (document, variables) = generator.operation();
         let token = &tokens[n % tokens.len()];
-        let mut request = app
-            .client
-            .post(app.graphql_url())
-            .json(&json!({ "query": document, "variables": variables }));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
+        let request = app.graphql_request(token.as_deref(), &document, variables.clone());
         let response = request.send().await.unwrap_or_else(|error| {
             panic!(
                 "operation {n} (FUZZ_SEED={seed}) got no answer: {error}\n{document}\n{variables}"

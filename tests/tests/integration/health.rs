@@ -8,20 +8,10 @@ backend_tests! {
 }
 
 async fn health_and_readiness_report_the_database_and_the_queue(app: TestApp) {
-    let health = app
-        .client
-        .get(format!("{}/healthz", app.address))
-        .send()
-        .await
-        .unwrap();
+    let health = app.get("/healthz").await;
     assert_eq!(health.status(), 200);
 
-    let ready = app
-        .client
-        .get(format!("{}/readyz", app.address))
-        .send()
-        .await
-        .unwrap();
+    let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 200);
     let body: Answer = ready.json().await.unwrap();
     assert_eq!(body["database"], "ok");
@@ -52,10 +42,9 @@ async fn readiness_fails_while_redis_is_down() {
         config.worker.queue.backend = QueueBackend::Redis(url);
     })
     .await;
-    let readyz = format!("{}/readyz", app.address);
-    assert_eq!(app.client.get(&readyz).send().await.unwrap().status(), 200);
+    assert_eq!(app.get("/readyz").await.status(), 200);
     redis.kill();
-    let ready = app.client.get(&readyz).send().await.unwrap();
+    let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 503);
     let body: Answer = ready.json().await.unwrap();
     assert_eq!(body["database"], "ok");
@@ -63,14 +52,7 @@ async fn readiness_fails_while_redis_is_down() {
     redis.resume();
     let mut status = 0;
     for _ in 0..50 {
-        status = app
-            .client
-            .get(&readyz)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16();
+        status = app.get("/readyz").await.status().as_u16();
         if status == 200 {
             break;
         }
@@ -106,19 +88,14 @@ async fn graphiql_and_introspection_can_be_switched_off() {
     let answer: Answer = page.json().await.unwrap();
     assert_eq!(tests::error_code(&answer), "BAD_USER_INPUT", "{answer}");
     let answer = app
-        .graphql(
-            Some(app.owner_token()),
-            "{ __schema { types { name } } }",
-            Value::Null,
-        )
+        .as_owner("{ __schema { types { name } } }", Value::Null)
         .await;
     assert!(
         answer["data"]["__schema"].is_null(),
         "introspection answers nothing: {answer}"
     );
     let answer = app
-        .graphql(
-            Some(app.owner_token()),
+        .as_owner(
             "{ __type(name: \"Member\") { fields { name } } }",
             Value::Null,
         )
@@ -128,8 +105,6 @@ async fn graphiql_and_introspection_can_be_switched_off() {
         "types are hidden too: {answer}"
     );
     // Ordinary queries still work.
-    let answer = app
-        .graphql(Some(app.owner_token()), "{ viewer { role } }", Value::Null)
-        .await;
+    let answer = app.as_owner("{ viewer { role } }", Value::Null).await;
     assert_eq!(tests::data(&answer)["viewer"]["role"], "OWNER");
 }

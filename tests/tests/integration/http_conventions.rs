@@ -4,10 +4,11 @@
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use tests::{Answer, Backend, TestApp, backend_tests, data, error_code, user_error_codes};
+use tests::{
+    Answer, Backend, Fetch, TestApp, assert_http_refused, backend_tests, data, error_code, ok,
+};
 
-use crate::flows::{REMOVE, mutate, people};
-use crate::support::give_all_contacts_to_the_owner;
+use crate::support::{REMOVE, give_all_contacts_to_the_owner, owner_mutates, people};
 
 const GRAPHIQL_INTROSPECTION: &str = include_str!("../../fixtures/introspection-graphiql.graphql");
 const FULL_INTROSPECTION: &str = include_str!("../../fixtures/introspection-full.graphql");
@@ -49,13 +50,9 @@ async fn introspection_works_at_the_default_limits_and_ordinary_queries_keep_the
     let deep = "{ __schema { description } viewer { user { id } workspace { id } } members(workspaceId: \"00000000-0000-0000-0000-000000000000\") { edges { node { user { id } } } } }";
     let nested = (0..14).fold(String::from("id"), |inner, _| format!("user {{ {inner} }}"));
     let too_deep = format!("{{ __schema {{ description }} viewer {{ {nested} }} }}");
-    let answer = app
-        .graphql(Some(app.owner_token()), &too_deep, Value::Null)
-        .await;
+    let answer = app.as_owner(&too_deep, Value::Null).await;
     assert_eq!(error_code(&answer), "QUERY_TOO_DEEP", "{answer}");
-    let answer = app
-        .graphql(Some(app.owner_token()), deep, Value::Null)
-        .await;
+    let answer = app.as_owner(deep, Value::Null).await;
     assert!(answer["errors"].as_array().is_none_or(|e| {
         e.iter()
             .all(|e| e["extensions"]["code"] != "QUERY_TOO_DEEP")
@@ -104,12 +101,7 @@ async fn graphiql_is_served_from_the_binary_under_a_content_security_policy() {
         ("LICENSE.graphiql", "text/plain"),
     ] {
         assert!(html.contains(asset) || asset.starts_with("LICENSE"));
-        let response = app
-            .client
-            .get(format!("{}/graphiql/{asset}", app.address))
-            .send()
-            .await
-            .unwrap();
+        let response = app.get(&format!("/graphiql/{asset}")).await;
         assert_eq!(response.status(), 200, "{asset}");
         assert!(
             response.headers()["content-type"]
@@ -123,31 +115,17 @@ async fn graphiql_is_served_from_the_binary_under_a_content_security_policy() {
     let react = app
         .client
         .get(format!("{}/graphiql/react.production.min.js", app.address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .body_text()
+        .await;
     assert!(react.contains("production.min.js"));
-    let missing = app
-        .client
-        .get(format!("{}/graphiql/..%2FCargo.toml", app.address))
-        .send()
-        .await
-        .unwrap();
+    let missing = app.get("/graphiql/..%2FCargo.toml").await;
     assert_eq!(missing.status(), 404);
     // Switched off, neither the page nor its assets are served.
     let closed = tests::spawn_app_with(Backend::Sqlite, |config| config.graphiql = false).await;
     let page = closed.open_in_a_browser().await;
     let kind = page.headers()["content-type"].to_str().unwrap().to_owned();
     assert!(!kind.contains("text/html"), "{kind}");
-    let asset = closed
-        .client
-        .get(format!("{}/graphiql/start.js", closed.address))
-        .send()
-        .await
-        .unwrap();
+    let asset = closed.get("/graphiql/start.js").await;
     assert_eq!(asset.status(), 404);
 }
 
@@ -159,12 +137,7 @@ async fn the_people_page_is_served_from_the_binary_under_a_content_security_poli
     let app = sqlite().await;
     let mut first_load = 0;
     for path in ["/", "/accept-invitation"] {
-        let page = app
-            .client
-            .get(format!("{}{path}", app.address))
-            .send()
-            .await
-            .unwrap();
+        let page = app.get(path).await;
         assert_eq!(page.status(), 200, "{path}");
         let headers = page.headers().clone();
         let csp = headers["content-security-policy"].to_str().unwrap();
@@ -190,12 +163,7 @@ async fn the_people_page_is_served_from_the_binary_under_a_content_security_poli
         ("history.js", "text/javascript"),
         ("app.css", "text/css"),
     ] {
-        let response = app
-            .client
-            .get(format!("{}/people/{asset}", app.address))
-            .send()
-            .await
-            .unwrap();
+        let response = app.get(&format!("/people/{asset}")).await;
         assert_eq!(response.status(), 200, "{asset}");
         let content_type = response.headers()["content-type"].to_str().unwrap();
         assert!(content_type.starts_with(kind), "{asset}: {content_type}");
@@ -211,12 +179,7 @@ async fn the_people_page_is_served_from_the_binary_under_a_content_security_poli
         first_load < 300_000,
         "the first load, uncompressed, is {first_load} bytes"
     );
-    let missing = app
-        .client
-        .get(format!("{}/people/..%2FCargo.toml", app.address))
-        .send()
-        .await
-        .unwrap();
+    let missing = app.get("/people/..%2FCargo.toml").await;
     assert_eq!(missing.status(), 404);
 }
 
@@ -246,9 +209,7 @@ async fn get_runs_queries_but_never_mutations() {
         "METHOD_NOT_ALLOWED"
     );
     // The token still works: the GET changed nothing.
-    let answer = app
-        .graphql(Some(app.owner_token()), "{ viewer { role } }", Value::Null)
-        .await;
+    let answer = app.as_owner("{ viewer { role } }", Value::Null).await;
     assert_eq!(data(&answer)["viewer"]["role"], "OWNER");
     // application/graphql-response+json: that media type, and 400 for a request that can't run.
     let response = get("{ viewer { role } }", "application/graphql-response+json")
@@ -262,11 +223,7 @@ async fn get_runs_queries_but_never_mutations() {
     let response = get("{ viewer { role ", "application/graphql-response+json")
         .await
         .unwrap();
-    assert_eq!(response.status(), 400);
-    assert_eq!(
-        error_code(&response.json().await.unwrap()),
-        "BAD_USER_INPUT"
-    );
+    assert_http_refused(response, 400, "BAD_USER_INPUT").await;
     let response = get("{ viewer { role ", "application/json").await.unwrap();
     assert_eq!(
         response.status(),
@@ -446,9 +403,7 @@ backend_tests! {
 async fn remove_members_answers_the_removed_members_for_a_client_cache(app: TestApp) {
     give_all_contacts_to_the_owner(&app).await;
     let mia = people(&app, &["mia.member@acme.test"]).await[0];
-    let listed = app.graphql(Some(app.owner_token()),
-        "query($ws: UUID!) { members(workspaceId: $ws, first: 100) { nodes { id user { id } } } }",
-        json!({ "ws": app.demo.workspace_id })).await;
+    let listed = app.as_owner("query($ws: UUID!) { members(workspaceId: $ws, first: 100) { nodes { id user { id } } } }", json!({ "ws": app.demo.workspace_id })).await;
     let member_id = data(&listed)["members"]["nodes"]
         .as_array()
         .unwrap()
@@ -460,15 +415,8 @@ async fn remove_members_answers_the_removed_members_for_a_client_cache(app: Test
         "removedMembers { userId",
         "removedMembers { member { id status removedAt user { id } } userId",
     );
-    let payload = mutate(
-        &app,
-        app.owner_token(),
-        &document,
-        "removeMembers",
-        json!({ "userIds": [mia] }),
-    )
-    .await;
-    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    let payload = owner_mutates(&app, &document, json!({ "userIds": [mia] })).await;
+    ok(&payload);
     let removed = &payload["removedMembers"][0]["member"];
     assert_eq!(
         removed["id"], member_id,

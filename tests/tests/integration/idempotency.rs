@@ -3,21 +3,17 @@
 use entities::{api_key, idempotency_key, invitation, offboarding, outbox};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
-use tests::{Answer, TestApp, backend_tests, error_code, user_error_codes};
+use tests::{Answer, TestApp, backend_tests, error_code, ok, user_error_codes};
 use uuid::Uuid;
 
-use crate::flows::{
+use crate::support::{
     ADA, DEACTIVATE, GUS, INVITE, MAX, MIA, OMAR, REASSIGN, REMOVE, RESTORE, TRANSFER, audit_count,
-    call, error_pairs, expected_pairs, marketing_membership, mutate, no_worker, people, snapshot,
+    call, error_pairs, expected_pairs, give_all_contacts_to_the_owner, marketing_membership,
+    mutate, no_worker, owner_mutates, people, snapshot,
 };
-use crate::support::give_all_contacts_to_the_owner;
 
 const CREATE_KEY: &str = "mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) {
   apiKey { id name role } token userErrors { code message field userId } } }";
-
-fn ok(payload: &Answer) {
-    assert_eq!(user_error_codes(payload), Vec::<&str>::new(), "{payload}");
-}
 
 fn assert_key_reused(payload: &Answer) {
     assert_eq!(
@@ -46,14 +42,7 @@ async fn a_removal_sent_twice_with_one_key_is_applied_once(app: TestApp) {
     };
     let omar_session = app.sign_in(OMAR).await;
     let input = json!({ "userIds": [gus], "reason": "contract ended", "idempotencyKey": "k1" });
-    let first = mutate(
-        &app,
-        app.owner_token(),
-        REMOVE,
-        "removeMembers",
-        input.clone(),
-    )
-    .await;
+    let first = owner_mutates(&app, REMOVE, input.clone()).await;
     ok(&first);
     let offboarding_id: Uuid = first["offboarding"]["id"]
         .as_str()
@@ -68,7 +57,7 @@ async fn a_removal_sent_twice_with_one_key_is_applied_once(app: TestApp) {
     assert!(jobs > 0);
     let after_first = snapshot(&app).await;
 
-    let second = mutate(&app, app.owner_token(), REMOVE, "removeMembers", input).await;
+    let second = owner_mutates(&app, REMOVE, input).await;
     assert_eq!(
         second, first,
         "the same answer: same offboarding, same removed members"
@@ -86,7 +75,7 @@ async fn a_removal_sent_twice_with_one_key_is_applied_once(app: TestApp) {
         json!({ "userIds": [gus], "reason": "another reason", "idempotencyKey": "k1" }),
         json!({ "userIds": [max], "reason": "contract ended", "idempotencyKey": "k1" }),
     ] {
-        let payload = mutate(&app, app.owner_token(), REMOVE, "removeMembers", other).await;
+        let payload = owner_mutates(&app, REMOVE, other).await;
         assert_key_reused(&payload);
         assert!(payload["offboarding"].is_null());
         assert_eq!(snapshot(&app).await, after_first);
@@ -98,7 +87,6 @@ async fn a_removal_sent_twice_with_one_key_is_applied_once(app: TestApp) {
         &app,
         &omar_session,
         REMOVE,
-        "removeMembers",
         json!({ "userIds": [max], "idempotencyKey": "k1" }),
     )
     .await;
@@ -112,18 +100,11 @@ async fn a_removal_sent_twice_with_one_key_is_applied_once(app: TestApp) {
 async fn deactivation_invitation_and_key_replays_answer_as_the_first_time(app: TestApp) {
     let gus = crate::support::user_id(&app, GUS).await;
     let input = json!({ "userId": gus, "reason": "on leave", "idempotencyKey": "d1" });
-    let first = mutate(
-        &app,
-        app.owner_token(),
-        DEACTIVATE,
-        "deactivateUser",
-        input.clone(),
-    )
-    .await;
+    let first = owner_mutates(&app, DEACTIVATE, input.clone()).await;
     ok(&first);
     assert_eq!(first["member"]["status"], "DEACTIVATED");
     let after = snapshot(&app).await;
-    let second = mutate(&app, app.owner_token(), DEACTIVATE, "deactivateUser", input).await;
+    let second = owner_mutates(&app, DEACTIVATE, input).await;
     assert_eq!(
         second, first,
         "not ALREADY_DEACTIVATED: the first answer again"
@@ -131,11 +112,9 @@ async fn deactivation_invitation_and_key_replays_answer_as_the_first_time(app: T
     assert_eq!(snapshot(&app).await, after);
     assert_eq!(audit_count(&app, "team_membership_deactivate").await, 1);
     // Without a key the same call is judged afresh.
-    let fresh = mutate(
+    let fresh = owner_mutates(
         &app,
-        app.owner_token(),
         DEACTIVATE,
-        "deactivateUser",
         json!({ "userId": gus, "reason": "on leave" }),
     )
     .await;
@@ -144,18 +123,11 @@ async fn deactivation_invitation_and_key_replays_answer_as_the_first_time(app: T
     // An invitation's secret is never stored: the replay answers it as null.
     let input =
         json!({ "email": "replayed@example.com", "role": "MEMBER", "idempotencyKey": "i1" });
-    let first = mutate(
-        &app,
-        app.owner_token(),
-        INVITE,
-        "inviteMember",
-        input.clone(),
-    )
-    .await;
+    let first = owner_mutates(&app, INVITE, input.clone()).await;
     ok(&first);
     assert!(first["invitationToken"].is_string());
     let after = snapshot(&app).await;
-    let second = mutate(&app, app.owner_token(), INVITE, "inviteMember", input).await;
+    let second = owner_mutates(&app, INVITE, input).await;
     ok(&second);
     assert_eq!(second["member"], first["member"], "the same member id");
     assert!(second["invitationToken"].is_null(), "{second}");
@@ -170,17 +142,10 @@ async fn deactivation_invitation_and_key_replays_answer_as_the_first_time(app: T
 
     // Same for an API key's token.
     let input = json!({ "name": "Replayed key", "role": "MEMBER", "idempotencyKey": "c1" });
-    let first = mutate(
-        &app,
-        app.owner_token(),
-        CREATE_KEY,
-        "createApiKey",
-        input.clone(),
-    )
-    .await;
+    let first = owner_mutates(&app, CREATE_KEY, input.clone()).await;
     ok(&first);
     assert!(first["token"].is_string());
-    let second = mutate(&app, app.owner_token(), CREATE_KEY, "createApiKey", input).await;
+    let second = owner_mutates(&app, CREATE_KEY, input).await;
     ok(&second);
     assert_eq!(second["apiKey"]["id"], first["apiKey"]["id"]);
     assert!(second["token"].is_null(), "{second}");
@@ -199,14 +164,7 @@ async fn replays_of_handovers_and_restores_are_not_judged_again(app: TestApp) {
     // Judged again, these would be NOT_A_CONTACT, ROLE_NOT_MANAGEABLE and ALREADY_MEMBER.
     let reassign = json!({ "fromUserId": mia, "assignments": [{ "duty": "APPLICATION_TECHNICAL_CONTACT", "toUserId": max }], "idempotencyKey": "a1" });
     let transfer = json!({ "toUserId": ada, "demoteSelfTo": "ADMIN", "idempotencyKey": "t1" });
-    ok(&mutate(
-        &app,
-        app.owner_token(),
-        REMOVE,
-        "removeMembers",
-        json!({ "userIds": [gus] }),
-    )
-    .await);
+    ok(&owner_mutates(&app, REMOVE, json!({ "userIds": [gus] })).await);
     let restore = json!({ "userId": gus, "idempotencyKey": "s1" });
     for (document, field, input, action) in [
         (REASSIGN, "reassignContacts", reassign, "contacts_reassign"),
@@ -218,10 +176,10 @@ async fn replays_of_handovers_and_restores_are_not_judged_again(app: TestApp) {
             "ownership_transfer",
         ),
     ] {
-        let first = mutate(&app, app.owner_token(), document, field, input.clone()).await;
+        let first = owner_mutates(&app, document, input.clone()).await;
         ok(&first);
         let after = snapshot(&app).await;
-        let second = mutate(&app, app.owner_token(), document, field, input).await;
+        let second = owner_mutates(&app, document, input).await;
         assert_eq!(second, first, "{field}");
         assert_eq!(snapshot(&app).await, after, "{field}");
         assert_eq!(audit_count(&app, action).await, 1, "{action}");
@@ -236,14 +194,7 @@ async fn a_refused_call_is_not_kept_so_its_retry_is_judged_afresh(app: TestApp) 
     let mia = crate::support::user_id(&app, MIA).await;
     let input = json!({ "userIds": [mia], "idempotencyKey": "r1" });
     let before = snapshot(&app).await;
-    let refused = mutate(
-        &app,
-        app.owner_token(),
-        REMOVE,
-        "removeMembers",
-        input.clone(),
-    )
-    .await;
+    let refused = owner_mutates(&app, REMOVE, input.clone()).await;
     assert_eq!(
         error_pairs(&refused),
         expected_pairs(&[("CONTACT_REASSIGNMENT_REQUIRED", mia)])
@@ -258,14 +209,7 @@ async fn a_refused_call_is_not_kept_so_its_retry_is_judged_afresh(app: TestApp) 
     );
 
     give_all_contacts_to_the_owner(&app).await;
-    let retried = mutate(
-        &app,
-        app.owner_token(),
-        REMOVE,
-        "removeMembers",
-        input.clone(),
-    )
-    .await;
+    let retried = owner_mutates(&app, REMOVE, input.clone()).await;
     ok(&retried);
     assert_eq!(retried["removedMembers"][0]["userId"], mia.to_string());
     assert!(marketing_membership(&app, mia).await.deleted_at.is_some());
@@ -276,7 +220,7 @@ async fn a_refused_call_is_not_kept_so_its_retry_is_judged_afresh(app: TestApp) 
             .unwrap(),
         1
     );
-    let replay = mutate(&app, app.owner_token(), REMOVE, "removeMembers", input).await;
+    let replay = owner_mutates(&app, REMOVE, input).await;
     assert_eq!(
         replay, retried,
         "now the success is kept, not ALREADY_REMOVED"
@@ -305,11 +249,9 @@ async fn a_key_is_one_to_two_hundred_characters(app: TestApp) {
         }
     }
     assert_eq!(snapshot(&app).await, before);
-    let payload = mutate(
+    let payload = owner_mutates(
         &app,
-        app.owner_token(),
         REMOVE,
-        "removeMembers",
         json!({ "userIds": [gus], "idempotencyKey": "k".repeat(200) }),
     )
     .await;
@@ -329,14 +271,8 @@ async fn two_concurrent_calls_with_one_key_apply_once(app: TestApp) {
     };
     let input = json!({ "userIds": [gus, max], "reason": "left", "idempotencyKey": "race" });
     let (first, second) = tokio::join!(
-        mutate(
-            &app,
-            app.owner_token(),
-            REMOVE,
-            "removeMembers",
-            input.clone()
-        ),
-        mutate(&app, app.owner_token(), REMOVE, "removeMembers", input),
+        owner_mutates(&app, REMOVE, input.clone()),
+        owner_mutates(&app, REMOVE, input),
     );
     ok(&first);
     assert_eq!(first, second, "one answer for both");

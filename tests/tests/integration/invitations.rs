@@ -1,8 +1,11 @@
+use crate::support::{REMOVE, audit_entries, owner_mutates, people, seats_used};
 use chrono::{Duration, Utc};
 use entities::{audit_entry, invitation, membership, organization, user};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
-use tests::{Answer, TestApp, accept_link_in, backend_tests, data, error_code, user_error_codes};
+use tests::{
+    Answer, TestApp, accept_link_in, backend_tests, data, error_code, ok, user_error_codes,
+};
 
 const INVITE: &str = "mutation($input: InviteMemberInput!) { inviteMember(input: $input) {
   invitationToken invitationExpiresAt member { user { email } role status } userErrors { code message field } } }";
@@ -56,7 +59,7 @@ async fn an_invited_person_joins_and_signs_in(app: TestApp) {
     )
     .await;
     let payload = &data(&answer)["inviteMember"];
-    assert_eq!(user_error_codes(payload), Vec::<&str>::new());
+    ok(payload);
     assert_eq!(payload["member"]["user"]["email"], "new.person@example.com");
     assert_eq!(payload["member"]["status"], "INVITED");
     let token = payload["invitationToken"].as_str().unwrap().to_owned();
@@ -83,7 +86,7 @@ async fn an_invited_person_joins_and_signs_in(app: TestApp) {
     );
 
     let accepted = accept(&app, &token, Some("New Person"), "a long password").await;
-    assert_eq!(user_error_codes(&accepted), Vec::<&str>::new());
+    ok(&accepted);
     assert_eq!(accepted["workspaceId"], app.demo.workspace_id.to_string());
     let session = accepted["token"].as_str().unwrap();
     let answer = app.graphql(Some(session), VIEWER, Value::Null).await;
@@ -131,17 +134,14 @@ async fn invitations_that_break_a_rule_change_nothing(app: TestApp) {
     let answer = invite(&app, app.owner_token(), "someone@example.com", "SUPERUSER").await;
     assert_eq!(error_code(&answer), "BAD_USER_INPUT");
     let answer = app
-        .graphql(Some(app.owner_token()), INVITE, json!({ "input": { "workspaceId": uuid::Uuid::now_v7(), "email": "x@example.com", "role": "GUEST" } }))
+        .as_owner(INVITE, json!({ "input": { "workspaceId": uuid::Uuid::now_v7(), "email": "x@example.com", "role": "GUEST" } }))
         .await;
     assert_eq!(error_code(&answer), "NOT_FOUND");
     assert_eq!(counts(&app).await, before, "nothing was written");
 
     // Admins may invite below their own role.
     let answer = invite(&app, &ada, "helper@example.com", "MEMBER").await;
-    assert_eq!(
-        user_error_codes(&data(&answer)["inviteMember"]),
-        Vec::<&str>::new()
-    );
+    ok(&data(&answer)["inviteMember"]);
 }
 
 async fn the_seat_limit_refuses_new_people_but_not_people_already_seated(app: TestApp) {
@@ -165,10 +165,7 @@ async fn the_seat_limit_refuses_new_people_but_not_people_already_seated(app: Te
     let answer = app
         .graphql(Some(&olivia), INVITE, json!({ "input": { "workspaceId": research, "email": "mia.member@acme.test", "role": "GUEST" } }))
         .await;
-    assert_eq!(
-        user_error_codes(&data(&answer)["inviteMember"]),
-        Vec::<&str>::new()
-    );
+    ok(&data(&answer)["inviteMember"]);
 }
 
 async fn bad_acceptances_are_refused_and_leave_the_invitation_usable(app: TestApp) {
@@ -188,8 +185,7 @@ async fn bad_acceptances_are_refused_and_leave_the_invitation_usable(app: TestAp
             ["INVITATION_INVALID"]
         );
     }
-    let ok = accept(&app, &token, Some("Careful"), "long enough").await;
-    assert_eq!(user_error_codes(&ok), Vec::<&str>::new());
+    ok(&accept(&app, &token, Some("Careful"), "long enough").await);
 }
 
 async fn someone_with_an_account_accepts_with_their_own_password(app: TestApp) {
@@ -204,10 +200,14 @@ async fn someone_with_an_account_accepts_with_their_own_password(app: TestApp) {
         .to_owned();
     let wrong = accept(&app, &token, Some("Mallory"), "not gus's password").await;
     assert_eq!(user_error_codes(&wrong), ["PASSWORD_MISMATCH"]);
-    let ok = accept(&app, &token, Some("Mallory"), "demo-password").await;
-    assert_eq!(user_error_codes(&ok), Vec::<&str>::new());
+    let accepted = accept(&app, &token, Some("Mallory"), "demo-password").await;
+    ok(&accepted);
     let answer = app
-        .graphql(Some(ok["token"].as_str().unwrap()), VIEWER, Value::Null)
+        .graphql(
+            Some(accepted["token"].as_str().unwrap()),
+            VIEWER,
+            Value::Null,
+        )
         .await;
     assert_eq!(
         data(&answer)["viewer"]["user"]["name"],
@@ -313,17 +313,6 @@ async fn act(app: &TestApp, token: &str, document: &str, field: &str, id: uuid::
     data(&answer)[field].clone()
 }
 
-async fn seats(app: &TestApp) -> Value {
-    let answer = app
-        .graphql(
-            Some(app.owner_token()),
-            "query($org: UUID!) { seatUsage(organizationId: $org) { used } }",
-            json!({ "org": app.demo.organization_id }),
-        )
-        .await;
-    data(&answer)["seatUsage"]["used"].clone().into_value()
-}
-
 backend_tests! {
     invitations_are_listed_by_status_with_who_sent_them,
     revoking_an_invitation_frees_its_seat_and_kills_its_link,
@@ -335,17 +324,11 @@ async fn invitations_are_listed_by_status_with_who_sent_them(app: TestApp) {
     let owner = app.owner_token().to_owned();
     for email in ["late@example.com", "joins@example.com", "fresh@example.com"] {
         let answer = invite(&app, &owner, email, "MEMBER").await;
-        assert_eq!(
-            user_error_codes(&data(&answer)["inviteMember"]),
-            Vec::<&str>::new()
-        );
+        ok(&data(&answer)["inviteMember"]);
     }
     expire(&app, "late@example.com").await;
     let answer = invite(&app, &owner, "gone@example.com", "GUEST").await;
-    assert_eq!(
-        user_error_codes(&data(&answer)["inviteMember"]),
-        Vec::<&str>::new()
-    );
+    ok(&data(&answer)["inviteMember"]);
     let revoked = act(
         &app,
         &owner,
@@ -354,7 +337,7 @@ async fn invitations_are_listed_by_status_with_who_sent_them(app: TestApp) {
         invitation_id(&app, "gone@example.com").await,
     )
     .await;
-    assert_eq!(user_error_codes(&revoked), Vec::<&str>::new());
+    ok(&revoked);
     let listed = data(&app
         .graphql(
             Some(&owner),
@@ -378,8 +361,7 @@ async fn invitations_are_listed_by_status_with_who_sent_them(app: TestApp) {
             .unwrap()
             .to_owned()
     };
-    let accepted = accept(&app, &joined_token, Some("Joins"), "a-long-password").await;
-    assert_eq!(user_error_codes(&accepted), Vec::<&str>::new());
+    ok(&accept(&app, &joined_token, Some("Joins"), "a-long-password").await);
 
     assert_eq!(
         invitations(&app, &owner, Value::Null).await,
@@ -429,21 +411,18 @@ async fn invitations_are_listed_by_status_with_who_sent_them(app: TestApp) {
 
 async fn revoking_an_invitation_frees_its_seat_and_kills_its_link(app: TestApp) {
     let owner = app.owner_token().to_owned();
-    let before_seats = seats(&app).await;
+    let before_seats = seats_used(&app).await;
     let answer = invite(&app, &owner, "maybe@example.com", "MEMBER").await;
     let token = data(&answer)["inviteMember"]["invitationToken"]
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(seats(&app).await, before_seats.as_u64().unwrap() + 1);
+    assert_eq!(seats_used(&app).await, before_seats + 1);
     let id = invitation_id(&app, "maybe@example.com").await;
 
     // Who may not: a member (FORBIDDEN), an admin on an OWNER invitation, unknown ids.
     let answer = invite(&app, &owner, "boss@example.com", "OWNER").await;
-    assert_eq!(
-        user_error_codes(&data(&answer)["inviteMember"]),
-        Vec::<&str>::new()
-    );
+    ok(&data(&answer)["inviteMember"]);
     let admin = app.sign_in("ada.admin@acme.test").await;
     let refused = act(
         &app,
@@ -473,11 +452,11 @@ async fn revoking_an_invitation_frees_its_seat_and_kills_its_link(app: TestApp) 
     assert_eq!(error_code(&answer), "NOT_FOUND");
 
     let revoked = act(&app, &admin, REVOKE_INVITATION, "revokeInvitation", id).await;
-    assert_eq!(user_error_codes(&revoked), Vec::<&str>::new());
+    ok(&revoked);
     assert!(revoked["invitation"]["revokedAt"].is_string());
     assert_eq!(
-        seats(&app).await,
-        before_seats.as_u64().unwrap() + 1,
+        seats_used(&app).await,
+        before_seats + 1,
         "only the OWNER invitation holds a seat now"
     );
     let refused = accept(&app, &token, Some("Maybe"), "a-long-password").await;
@@ -503,8 +482,7 @@ async fn revoking_an_invitation_frees_its_seat_and_kills_its_link(app: TestApp) 
     )
     .await;
     let boss_token = resent["invitationToken"].as_str().unwrap().to_owned();
-    let joined = accept(&app, &boss_token, Some("Boss"), "a-long-password").await;
-    assert_eq!(user_error_codes(&joined), Vec::<&str>::new());
+    ok(&accept(&app, &boss_token, Some("Boss"), "a-long-password").await);
     let refused = act(
         &app,
         &owner,
@@ -526,7 +504,7 @@ async fn resending_an_invitation_gives_a_new_link_and_the_old_one_stops(app: Tes
     expire(&app, "slow@example.com").await;
     let id = invitation_id(&app, "slow@example.com").await;
     let resent = act(&app, &owner, RESEND_INVITATION, "resendInvitation", id).await;
-    assert_eq!(user_error_codes(&resent), Vec::<&str>::new());
+    ok(&resent);
     let new_token = resent["invitationToken"].as_str().unwrap().to_owned();
     assert_ne!(new_token, old_token);
     let expires_at =
@@ -542,8 +520,7 @@ async fn resending_an_invitation_gives_a_new_link_and_the_old_one_stops(app: Tes
     );
     let refused = accept(&app, &old_token, Some("Slow"), "a-long-password").await;
     assert_eq!(user_error_codes(&refused), ["INVITATION_INVALID"]);
-    let joined = accept(&app, &new_token, Some("Slow"), "a-long-password").await;
-    assert_eq!(user_error_codes(&joined), Vec::<&str>::new());
+    ok(&accept(&app, &new_token, Some("Slow"), "a-long-password").await);
     assert_eq!(
         audit_entry::Entity::find()
             .filter(audit_entry::Column::Action.eq("invitation_resend"))
@@ -575,12 +552,8 @@ async fn the_open_invitations_a_removed_person_sent_go_with_them(app: TestApp) {
         );
     }
     let answer = invite(&app, &owner, "other@example.com", "GUEST").await;
-    assert_eq!(
-        user_error_codes(&data(&answer)["inviteMember"]),
-        Vec::<&str>::new()
-    );
-    let [ada_id, both] =
-        crate::flows::people(&app, &["ada.admin@acme.test", "both@example.com"]).await[..]
+    ok(&data(&answer)["inviteMember"]);
+    let [ada_id, both] = people(&app, &["ada.admin@acme.test", "both@example.com"]).await[..]
     else {
         unreachable!()
     };
@@ -600,18 +573,10 @@ async fn the_open_invitations_a_removed_person_sent_go_with_them(app: TestApp) {
         ]),
         "the invitation of someone removed in the same call is theirs, not Ada's"
     );
-    let seats_before = seats(&app).await.as_u64().unwrap();
-    let payload = crate::flows::mutate(
-        &app,
-        &owner,
-        crate::flows::REMOVE,
-        "removeMembers",
-        json!({ "userIds": [ada_id, both] }),
-    )
-    .await;
-    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    let seats_before = seats_used(&app).await;
+    ok(&owner_mutates(&app, REMOVE, json!({ "userIds": [ada_id, both] })).await);
     assert_eq!(
-        seats(&app).await.as_u64().unwrap(),
+        seats_used(&app).await,
         seats_before - 3,
         "the three invitees' seats (Ada keeps hers through Research)"
     );
@@ -635,11 +600,8 @@ async fn the_open_invitations_a_removed_person_sent_go_with_them(app: TestApp) {
             .contains(&("other@example.com".to_owned(), "PENDING".to_owned())),
         "another sender's invitation stays"
     );
-    let reasons: Vec<String> = audit_entry::Entity::find()
-        .filter(audit_entry::Column::Action.eq("invitation_revoke"))
-        .all(app.db())
+    let reasons: Vec<String> = audit_entries(&app, "invitation_revoke")
         .await
-        .unwrap()
         .into_iter()
         .map(|entry| entry.metadata["reason"].as_str().unwrap().to_owned())
         .collect();
@@ -660,14 +622,10 @@ async fn invite_by_email(app: &TestApp, email: &str, send_email: Option<bool>) -
         input["sendEmail"] = json!(send_email);
     }
     let answer = app
-        .graphql(
-            Some(app.owner_token()),
-            INVITE_BY_EMAIL,
-            json!({ "input": input }),
-        )
+        .as_owner(INVITE_BY_EMAIL, json!({ "input": input }))
         .await;
     let payload = data(&answer)["inviteMember"].clone();
-    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    ok(&payload);
     payload
 }
 
@@ -741,11 +699,7 @@ async fn the_invitation_email_carries_a_link_of_its_own_under_the_public_url(app
 
     // An operator finds the email among the workspace's side effects by its kind.
     let listed = app
-        .graphql(
-            Some(app.owner_token()),
-            "query($ws: UUID!) { offboardings(workspaceId: $ws, filter: { kind: INVITE_MEMBER }) { nodes { id status } } }",
-            json!({ "ws": app.demo.workspace_id }),
-        )
+        .as_owner("query($ws: UUID!) { offboardings(workspaceId: $ws, filter: { kind: INVITE_MEMBER }) { nodes { id status } } }", json!({ "ws": app.demo.workspace_id }))
         .await;
     assert_eq!(
         data(&listed)["offboardings"]["nodes"],
@@ -753,7 +707,7 @@ async fn the_invitation_email_carries_a_link_of_its_own_under_the_public_url(app
     );
 
     let joined = accept(&app, &emailed, Some("Mailed"), "a-long-password").await;
-    assert_eq!(user_error_codes(&joined), Vec::<&str>::new());
+    ok(&joined);
     let viewer = app
         .graphql(joined["token"].as_str(), VIEWER, json!({}))
         .await;
@@ -777,8 +731,7 @@ async fn a_resent_invitation_is_emailed_again_and_the_earlier_email_stops_workin
     .to_owned();
     let id = invitation_id(&app, "twice@example.com").await;
     let resent = app
-        .graphql(
-            Some(app.owner_token()),
+        .as_owner(
             "mutation($input: ResendInvitationInput!) { resendInvitation(input: $input) {
                 invitationToken emailDelivery { id kind } userErrors { code } } }",
             json!({ "input": { "invitationId": id } }),
@@ -794,8 +747,7 @@ async fn a_resent_invitation_is_emailed_again_and_the_earlier_email_stops_workin
 
     let refused = accept(&app, &first, Some("Twice"), "a-long-password").await;
     assert_eq!(user_error_codes(&refused), ["INVITATION_INVALID"]);
-    let joined = accept(&app, &second, Some("Twice"), "a-long-password").await;
-    assert_eq!(user_error_codes(&joined), Vec::<&str>::new());
+    ok(&accept(&app, &second, Some("Twice"), "a-long-password").await);
 }
 
 async fn an_invitation_without_email_writes_no_job(app: TestApp) {
@@ -853,7 +805,7 @@ async fn no_email_goes_out_for_an_invitation_that_no_longer_waits_on_its_link(ap
         id,
     )
     .await;
-    assert_eq!(user_error_codes(&revoked), Vec::<&str>::new());
+    ok(&revoked);
     assert!(make(stored.token_hash.clone()).await.is_none());
     let refused = accept(&app, &retried.token, Some("Later"), "a-long-password").await;
     assert_eq!(user_error_codes(&refused), ["INVITATION_INVALID"]);
@@ -866,8 +818,7 @@ async fn no_email_goes_out_for_an_invitation_that_no_longer_waits_on_its_link(ap
         let payload = invite_by_email(&app, email, Some(false)).await;
         if end == "accepted" {
             let token = payload["invitationToken"].as_str().unwrap();
-            let joined = accept(&app, token, Some("Taken"), "a-long-password").await;
-            assert_eq!(user_error_codes(&joined), Vec::<&str>::new());
+            ok(&accept(&app, token, Some("Taken"), "a-long-password").await);
         } else {
             expire(&app, email).await;
         }

@@ -1,5 +1,5 @@
 use serde_json::{Value, json};
-use tests::{Answer, Backend, TestApp, backend_tests, data, error_code};
+use tests::{Answer, Backend, TestApp, assert_http_refused, backend_tests, data, error_code};
 
 backend_tests! {
     too_complex_queries_are_refused_before_they_run,
@@ -16,21 +16,13 @@ async fn too_complex_queries_are_refused_before_they_run(app: TestApp) {
     let fields: String = (0..600)
         .map(|i| format!("a{i}: viewer {{ role }} "))
         .collect();
-    let answer = app
-        .graphql(
-            Some(app.owner_token()),
-            &format!("{{ {fields} }}"),
-            Value::Null,
-        )
-        .await;
+    let answer = app.as_owner(&format!("{{ {fields} }}"), Value::Null).await;
     assert_eq!(error_code(&answer), "QUERY_TOO_COMPLEX");
 }
 
 async fn too_many_directives_on_a_field_are_refused(app: TestApp) {
     let query = "{ viewer @include(if: true) @include(if: true) @include(if: true) @include(if: true) @include(if: true) { role } }";
-    let answer = app
-        .graphql(Some(app.owner_token()), query, Value::Null)
-        .await;
+    let answer = app.as_owner(query, Value::Null).await;
     assert_eq!(error_code(&answer), "TOO_MANY_DIRECTIVES");
 }
 
@@ -58,11 +50,7 @@ async fn batches_are_capped_and_answered_in_order(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(refused.status(), 400);
-    assert_eq!(
-        error_code(&refused.json().await.unwrap()),
-        "BATCH_TOO_LARGE"
-    );
+    assert_http_refused(refused, 400, "BATCH_TOO_LARGE").await;
 
     // An empty list reads as one request with no query.
     let empty = app
@@ -90,11 +78,7 @@ async fn bodies_over_the_limit_and_malformed_bodies_are_refused(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 413);
-    assert_eq!(
-        error_code(&response.json().await.unwrap()),
-        "PAYLOAD_TOO_LARGE"
-    );
+    assert_http_refused(response, 413, "PAYLOAD_TOO_LARGE").await;
 
     // A client that asks before sending (`Expect: 100-continue`) is told 413 at once, without
     // being invited to send what would be thrown away.
@@ -124,25 +108,13 @@ async fn bodies_over_the_limit_and_malformed_bodies_are_refused(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 400);
-    assert_eq!(
-        error_code(&response.json().await.unwrap()),
-        "BAD_USER_INPUT"
-    );
+    assert_http_refused(response, 400, "BAD_USER_INPUT").await;
 }
 
 async fn syntax_errors_and_unknown_fields_are_bad_input(app: TestApp) {
-    let answer = app
-        .graphql(Some(app.owner_token()), "{ viewer { role ", Value::Null)
-        .await;
+    let answer = app.as_owner("{ viewer { role ", Value::Null).await;
     assert_eq!(error_code(&answer), "BAD_USER_INPUT");
-    let answer = app
-        .graphql(
-            Some(app.owner_token()),
-            "{ viewer { password } }",
-            Value::Null,
-        )
-        .await;
+    let answer = app.as_owner("{ viewer { password } }", Value::Null).await;
     assert_eq!(error_code(&answer), "BAD_USER_INPUT");
 }
 
@@ -154,8 +126,7 @@ async fn internal_errors_reach_clients_only_as_internal(app: TestApp) {
         .await
         .unwrap();
     let answer = app
-        .graphql(Some(app.owner_token()), "query($ws: UUID!) { members(workspaceId: $ws) { edges { node { groups { name } } } } }",
-            json!({ "ws": app.demo.workspace_id }))
+        .as_owner("query($ws: UUID!) { members(workspaceId: $ws) { edges { node { groups { name } } } } }", json!({ "ws": app.demo.workspace_id }))
         .await;
     assert_eq!(error_code(&answer), "INTERNAL");
     let message = answer["errors"][0]["message"].as_str().unwrap();
@@ -173,16 +144,11 @@ async fn internal_errors_reach_clients_only_as_internal(app: TestApp) {
 async fn queries_deeper_than_the_limit_are_refused() {
     let app = tests::spawn_app_with(Backend::Sqlite, |config| config.limits.query_depth = 3).await;
     let shallow = app
-        .graphql(
-            Some(app.owner_token()),
-            "{ viewer { user { email } } }",
-            Value::Null,
-        )
+        .as_owner("{ viewer { user { email } } }", Value::Null)
         .await;
     data(&shallow);
     let deep = app
-        .graphql(
-            Some(app.owner_token()),
+        .as_owner(
             "query($ws: UUID!) { members(workspaceId: $ws) { edges { node { user { email } } } } }",
             json!({ "ws": app.demo.workspace_id }),
         )

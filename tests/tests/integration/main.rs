@@ -7,7 +7,6 @@ mod audit_log;
 mod authorization;
 mod browser;
 mod contacts;
-mod flows;
 mod fuzz;
 mod groups;
 mod health;

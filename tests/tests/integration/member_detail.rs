@@ -6,8 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 use tests::{Answer, TestApp, backend_tests, data, error_code};
 
-use crate::flows::{MAX, MIA, REMOVE, mutate, people};
-use crate::support::give_all_contacts_to_the_owner;
+use crate::support::{MAX, MIA, REMOVE, give_all_contacts_to_the_owner, mutate, people};
 
 const MEMBER: &str = "query($ws: UUID!, $user: UUID!) { member(workspaceId: $ws, userId: $user) {
     member { role status removedAt user { email } groups { name } }
@@ -88,7 +87,6 @@ async fn a_member_in_detail_before_and_after_their_removal(app: TestApp) {
         &app,
         &owner,
         REMOVE,
-        "removeMembers",
         json!({ "userIds": [mia], "reason": "left the company", "reattributeTo": max }),
     )
     .await;

@@ -272,11 +272,7 @@ async fn the_total_follows_every_change_of_membership(app: TestApp) {
     tests::add_members(&app, 3).await;
     check("members added by SQL").await;
     let invited = app
-        .graphql(
-            Some(app.owner_token()),
-            "mutation($ws: UUID!) { inviteMember(input: { workspaceId: $ws, email: \"new.person@acme.test\", role: MEMBER }) { userErrors { code } } }",
-            json!({ "ws": ws }),
-        )
+        .as_owner("mutation($ws: UUID!) { inviteMember(input: { workspaceId: $ws, email: \"new.person@acme.test\", role: MEMBER }) { userErrors { code } } }", json!({ "ws": ws }))
         .await;
     assert_eq!(data(&invited)["inviteMember"]["userErrors"], json!([]));
     check("an invitation").await;
@@ -285,11 +281,7 @@ async fn the_total_follows_every_change_of_membership(app: TestApp) {
     let dana = user_id(&app, "dana.deactivated@acme.test").await;
     let act = async |mutation: &str, user: UserId| {
         let answer = app
-            .graphql(
-                Some(app.owner_token()),
-                &format!("mutation($ws: UUID!, $user: UUID!) {{ {mutation}(input: {{ workspaceId: $ws, userId: $user }}) {{ userErrors {{ code }} }} }}"),
-                json!({ "ws": ws, "user": user }),
-            )
+            .as_owner(&format!("mutation($ws: UUID!, $user: UUID!) {{ {mutation}(input: {{ workspaceId: $ws, userId: $user }}) {{ userErrors {{ code }} }} }}"), json!({ "ws": ws, "user": user }))
             .await;
         assert_eq!(
             data(&answer)[mutation]["userErrors"],
@@ -375,8 +367,7 @@ async fn another_workspaces_members_are_not_found_never_forbidden(app: TestApp) 
 async fn seat_usage_counts_each_person_once_per_organization(app: TestApp) {
     let query = "query($org: UUID!, $first: Int) { seatUsage(organizationId: $org) { organizationId used limit available holders(first: $first) { totalCount edges { node { email } } } } }";
     let answer = app
-        .graphql(
-            Some(app.owner_token()),
+        .as_owner(
             query,
             json!({ "org": app.demo.organization_id, "first": 100 }),
         )
@@ -399,11 +390,7 @@ async fn seat_usage_counts_each_person_once_per_organization(app: TestApp) {
     soft_delete_membership(&app, "max.member@acme.test").await;
     soft_delete_membership(&app, "gus.guest@acme.test").await;
     let answer = app
-        .graphql(
-            Some(app.owner_token()),
-            query,
-            json!({ "org": app.demo.organization_id }),
-        )
+        .as_owner(query, json!({ "org": app.demo.organization_id }))
         .await;
     assert_eq!(data(&answer)["seatUsage"]["used"], 7);
 
@@ -416,13 +403,7 @@ async fn seat_usage_counts_each_person_once_per_organization(app: TestApp) {
         )
         .await;
     assert_eq!(error_code(&answer), "FORBIDDEN");
-    let answer = app
-        .graphql(
-            Some(app.owner_token()),
-            query,
-            json!({ "org": Uuid::now_v7() }),
-        )
-        .await;
+    let answer = app.as_owner(query, json!({ "org": Uuid::now_v7() })).await;
     assert_eq!(error_code(&answer), "NOT_FOUND");
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 use tests::{Backend, TestApp, backend_tests, data};
 
-use crate::flows::{GUS, REMOVE, no_worker, people};
+use crate::support::{GUS, REMOVE, no_worker, people};
 
 backend_tests! {
     a_removal_and_its_jobs_move_the_metrics,
@@ -19,8 +19,7 @@ async fn remove_gus(app: &TestApp) -> tests::Answer {
     let [gus] = people(app, &[GUS]).await[..] else {
         unreachable!()
     };
-    app.graphql(
-        Some(app.owner_token()),
+    app.as_owner(
         REMOVE,
         json!({ "input": { "workspaceId": app.demo.workspace_id, "userIds": [gus] } }),
     )
@@ -28,11 +27,7 @@ async fn remove_gus(app: &TestApp) -> tests::Answer {
 }
 
 async fn get_metrics(app: &TestApp) -> reqwest::Response {
-    app.client
-        .get(format!("{}/metrics", app.address))
-        .send()
-        .await
-        .unwrap()
+    app.get("/metrics").await
 }
 
 async fn scrape(app: &TestApp) -> String {
@@ -140,9 +135,7 @@ async fn a_removal_and_its_jobs_move_the_metrics(app: TestApp) {
     assert!(sample(&after, "db_pool_connections", &[("state", "idle")]).is_some());
 
     // A document that fails validation names no series of its own.
-    let invented = app
-        .graphql(Some(app.owner_token()), "{ inventedField }", json!(null))
-        .await;
+    let invented = app.as_owner("{ inventedField }", json!(null)).await;
     assert!(invented.has_errors());
     let text = scrape(&app).await;
     assert!(!text.contains("inventedField"), "{text}");

@@ -7,35 +7,14 @@ use entities::{
 };
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
-use tests::{Answer, Backend, TestApp, backend_tests, data, error_code, user_error_codes};
+use tests::{Answer, Backend, TestApp, backend_tests, data, error_code, ok, user_error_codes};
 use uuid::Uuid;
 
-use crate::flows::{can_act, no_worker};
-use crate::support::{create_api_key, give_all_contacts_to_the_owner, user_id};
-
-const REMOVE: &str = "mutation($input: RemoveMembersInput!) { removeMembers(input: $input) {
-  removedMembers { userId email seatFreed apiKeysRevoked }
-  offboarding { id status summary { total } }
-  userErrors { code message field userId } } }";
-const DEACTIVATE: &str = "mutation($input: DeactivateUserInput!) { deactivateUser(input: $input) {
-  member { status role groups { name } } offboarding { id } userErrors { code message userId } } }";
-const REACTIVATE: &str = "mutation($input: ReactivateUserInput!) { reactivateUser(input: $input) {
-  member { status role groups { name } } userErrors { code message userId } } }";
-
-async fn remove(app: &TestApp, token: &str, input: Value) -> Answer {
-    let mut input = input;
-    input["workspaceId"] = json!(app.demo.workspace_id);
-    app.graphql(Some(token), REMOVE, json!({ "input": input }))
-        .await
-}
-
-async fn ids(app: &TestApp, emails: &[&str]) -> Vec<UserId> {
-    let mut ids = Vec::new();
-    for email in emails {
-        ids.push(user_id(app, email).await);
-    }
-    ids
-}
+use crate::support::{
+    DEACTIVATE, REACTIVATE, REMOVE, audit_entries, call, can_act, create_api_key, error_pairs,
+    expected_pairs, give_all_contacts_to_the_owner, key_created_by, mutate, no_worker,
+    offboarding_id, owner_mutates, people, seats_used, user_id,
+};
 
 /// What a refused call must leave untouched.
 async fn snapshot(app: &TestApp) -> (u64, u64, u64, u64) {
@@ -94,11 +73,7 @@ fn email_never_gets_through(config: &mut tests::Config) {
 /// id, and the offboarding as `offboarding(id)` answers then.
 async fn remove_gus_whose_email_fails(app: &TestApp) -> (String, Answer) {
     let gus = user_id(app, "gus.guest@acme.test").await;
-    let answer = remove(app, app.owner_token(), json!({ "userIds": [gus] })).await;
-    let id = data(&answer)["removeMembers"]["offboarding"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = offboarding_id(&owner_mutates(app, REMOVE, json!({ "userIds": [gus] })).await);
     let offboarding = app.wait_for_offboarding(&id, Duration::from_secs(30)).await;
     assert_eq!(offboarding["status"], "FAILED", "{offboarding}");
     (id, offboarding)
@@ -117,10 +92,7 @@ fn email_fails_until_fixed(config: &mut tests::Config) {
             ..
         } => worker::config::MailTransport::Smtp {
             host: host.clone(),
-            port: std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|free| free.local_addr())
-                .unwrap()
-                .port(),
+            port: tests::free_port(),
             tls: *tls,
             credentials: credentials.clone(),
             timeout: *timeout,
@@ -167,8 +139,7 @@ async fn a_dead_job_retried_once_the_mail_is_fixed_succeeds(app: TestApp) {
     };
     let (email, sessions) = (job("send_removal_email"), job("end_sessions"));
     let retry = async |job_id: &str, key: &str| {
-        app.graphql(
-            Some(app.owner_token()),
+        app.as_owner(
             RETRY_JOB,
             json!({ "input": { "jobId": job_id, "idempotencyKey": key } }),
         )
@@ -278,11 +249,7 @@ async fn a_dead_job_retried_once_the_mail_is_fixed_succeeds(app: TestApp) {
     let done = retry(&email, "retry-email-again").await;
     assert_eq!(user_error_codes(&data(&done)["retryJob"]), ["JOB_NOT_DEAD"]);
 
-    let audited = audit_entry::Entity::find()
-        .filter(audit_entry::Column::Action.eq("job_retry"))
-        .all(app.db())
-        .await
-        .unwrap();
+    let audited = audit_entries(&app, "job_retry").await;
     assert_eq!(audited.len(), 1, "one retry took effect");
     assert_eq!(audited[0].metadata["job_id"], email.as_str());
     assert_eq!(audited[0].metadata["kind"], "send_removal_email");
@@ -301,22 +268,13 @@ const OFFBOARDINGS: &str = "query($ws: UUID!, $filter: OffboardingsFilter, $firs
 /// `offboardings`: newest first, by status and kind, paged; a bad cursor and another
 /// workspace are refused.
 async fn offboardings_are_listed_newest_first_by_status_and_kind(app: TestApp) {
-    let [gus, mia] = ids(&app, &["gus.guest@acme.test", "mia.member@acme.test"]).await[..] else {
+    let [gus, mia] = people(&app, &["gus.guest@acme.test", "mia.member@acme.test"]).await[..]
+    else {
         unreachable!()
     };
-    let answer = remove(&app, app.owner_token(), json!({ "userIds": [gus] })).await;
-    let removal = data(&answer)["removeMembers"]["offboarding"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let input = json!({ "input": { "workspaceId": app.demo.workspace_id, "userId": mia } });
-    let answer = app
-        .graphql(Some(app.owner_token()), DEACTIVATE, input)
-        .await;
-    let deactivation = data(&answer)["deactivateUser"]["offboarding"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let removal = offboarding_id(&owner_mutates(&app, REMOVE, json!({ "userIds": [gus] })).await);
+    let deactivated = owner_mutates(&app, DEACTIVATE, json!({ "userId": mia })).await;
+    let deactivation = offboarding_id(&deactivated);
     // The removal's email can't go out (FAILED); the deactivation sends none (SUCCEEDED).
     let failed = app
         .wait_for_offboarding(&removal, Duration::from_secs(30))
@@ -328,11 +286,7 @@ async fn offboardings_are_listed_newest_first_by_status_and_kind(app: TestApp) {
     assert_eq!(done["status"], "SUCCEEDED", "{done}");
 
     let list = async |filter: Value, first: u64, after: Option<&str>| {
-        app.graphql(
-            Some(app.owner_token()),
-            OFFBOARDINGS,
-            json!({ "ws": app.demo.workspace_id, "filter": filter, "first": first, "after": after }),
-        )
+        app.as_owner(OFFBOARDINGS, json!({ "ws": app.demo.workspace_id, "filter": filter, "first": first, "after": after }))
         .await
     };
     let listed = |answer: &Answer| -> Vec<String> {
@@ -421,24 +375,9 @@ async fn a_removal_is_a_constant_number_of_statements_per_1000_members(app: Test
     for user_ids in [&one, &many] {
         let txn = db.begin().await.unwrap();
         statements.store(0, std::sync::atomic::Ordering::SeqCst);
-        let removed = api::offboarding::remove::remove_members(
-            &txn,
-            api::access::Acting {
-                principal: &principal,
-                request_id: None,
-                now: Utc::now(),
-            },
-            api::offboarding::remove::RemoveRequest {
-                workspace_id: app.demo.workspace_id,
-                user_ids: user_ids.clone(),
-                reason: None,
-                revoke_api_keys: true,
-                reattribute_to: None,
-                contact_reassignments: Vec::new(),
-            },
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e:?}"));
+        let removed = tests::remove_in_process(&app, &txn, &principal, user_ids.clone(), true)
+            .await
+            .unwrap_or_else(|e| panic!("{e:?}"));
         counted.push(statements.load(std::sync::atomic::Ordering::SeqCst));
         txn.commit().await.unwrap();
         assert_eq!(removed.members.len(), user_ids.len());
@@ -494,14 +433,13 @@ async fn removal_cuts_access_at_commit_with_no_worker_running(app: TestApp) {
     let ada_key = create_api_key(&app, &ada, "Ada's automation", "MEMBER").await;
 
     // Without revokeApiKeys the person is out, their keys keep working.
-    let answer = remove(
+    let payload = &owner_mutates(
         &app,
-        app.owner_token(),
-        json!({ "userIds": ids(&app, &["omar.owner@acme.test"]).await, "reason": "left" }),
+        REMOVE,
+        json!({ "userIds": people(&app, &["omar.owner@acme.test"]).await, "reason": "left" }),
     )
     .await;
-    let payload = &data(&answer)["removeMembers"];
-    assert_eq!(user_error_codes(payload), Vec::<&str>::new());
+    ok(payload);
     assert!(
         !can_act(&app, &omar).await,
         "the session is refused on the very next request"
@@ -513,14 +451,13 @@ async fn removal_cuts_access_at_commit_with_no_worker_running(app: TestApp) {
     assert_eq!(payload["removedMembers"][0]["apiKeysRevoked"], 0);
 
     // With revokeApiKeys, the keys are refused at once too.
-    let answer = remove(
+    let payload = &owner_mutates(
         &app,
-        app.owner_token(),
-        json!({ "userIds": ids(&app, &["ada.admin@acme.test"]).await, "revokeApiKeys": true }),
+        REMOVE,
+        json!({ "userIds": people(&app, &["ada.admin@acme.test"]).await, "revokeApiKeys": true }),
     )
     .await;
-    let payload = &data(&answer)["removeMembers"];
-    assert_eq!(user_error_codes(payload), Vec::<&str>::new());
+    ok(payload);
     assert_eq!(
         payload["removedMembers"][0]["apiKeysRevoked"], 2,
         "her demo key and the new one"
@@ -543,8 +480,7 @@ async fn removal_cuts_access_at_commit_with_no_worker_running(app: TestApp) {
     assert_eq!(done, 0);
     // The members list no longer shows them; their accounts still exist.
     let answer = app
-        .graphql(
-            Some(app.owner_token()),
+        .as_owner(
             "query($ws: UUID!) { members(workspaceId: $ws) { totalCount } }",
             json!({ "ws": app.demo.workspace_id }),
         )
@@ -566,12 +502,12 @@ async fn removal_cuts_access_at_commit_with_no_worker_running(app: TestApp) {
 async fn the_worker_carries_out_every_side_effect(app: TestApp) {
     give_all_contacts_to_the_owner(&app).await;
     let mia_session = app.sign_in("mia.member@acme.test").await;
-    let [mia, gus] = ids(&app, &["mia.member@acme.test", "gus.guest@acme.test"]).await[..] else {
+    let [mia, gus] = people(&app, &["mia.member@acme.test", "gus.guest@acme.test"]).await[..]
+    else {
         unreachable!()
     };
-    let answer = remove(&app, app.owner_token(), json!({ "userIds": [mia], "reason": "moved team", "reattributeTo": gus, "revokeApiKeys": true })).await;
-    let payload = &data(&answer)["removeMembers"];
-    assert_eq!(user_error_codes(payload), Vec::<&str>::new());
+    let payload = &owner_mutates(&app, REMOVE, json!({ "userIds": [mia], "reason": "moved team", "reattributeTo": gus, "revokeApiKeys": true })).await;
+    ok(payload);
     assert_eq!(
         payload["removedMembers"][0]["seatFreed"], true,
         "Mia had no other membership in Acme"
@@ -607,12 +543,7 @@ async fn the_worker_carries_out_every_side_effect(app: TestApp) {
     assert_eq!(open, 0);
     assert!(!can_act(&app, &mia_session).await);
     // Her key revoked with a reason.
-    let key = api_key::Entity::find()
-        .filter(api_key::Column::CreatedBy.eq(mia))
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap();
+    let key = key_created_by(&app, mia).await;
     assert!(key.revoked_at.is_some());
     assert_eq!(
         key.revoked_reason.as_deref(),
@@ -670,14 +601,13 @@ async fn the_worker_carries_out_every_side_effect(app: TestApp) {
 }
 
 async fn campaigns_go_to_the_workspace_and_seats_are_freed_only_when_nothing_remains(app: TestApp) {
-    let answer = remove(
+    let payload = &owner_mutates(
         &app,
-        app.owner_token(),
-        json!({ "userIds": ids(&app, &["max.member@acme.test", "gus.guest@acme.test"]).await }),
+        REMOVE,
+        json!({ "userIds": people(&app, &["max.member@acme.test", "gus.guest@acme.test"]).await }),
     )
     .await;
-    let payload = &data(&answer)["removeMembers"];
-    assert_eq!(user_error_codes(payload), Vec::<&str>::new());
+    ok(payload);
     let freed: Vec<(&str, bool)> = payload["removedMembers"]
         .as_array()
         .unwrap()
@@ -697,14 +627,7 @@ async fn campaigns_go_to_the_workspace_and_seats_are_freed_only_when_nothing_rem
         ],
         "Max stays in Research"
     );
-    let answer = app
-        .graphql(
-            Some(app.owner_token()),
-            "query($org: UUID!) { seatUsage(organizationId: $org) { used } }",
-            json!({ "org": app.demo.organization_id }),
-        )
-        .await;
-    assert_eq!(data(&answer)["seatUsage"]["used"], 7);
+    assert_eq!(seats_used(&app).await, 7);
 
     app.wait_until_succeeded(
         payload["offboarding"]["id"].as_str().unwrap(),
@@ -729,14 +652,13 @@ async fn campaigns_go_to_the_workspace_and_seats_are_freed_only_when_nothing_rem
         (system, max)
     );
     // Removing an invited person revokes the invitation (and sends no email).
-    let answer = remove(
+    let payload = &owner_mutates(
         &app,
-        app.owner_token(),
-        json!({ "userIds": ids(&app, &["ivy.invited@acme.test"]).await }),
+        REMOVE,
+        json!({ "userIds": people(&app, &["ivy.invited@acme.test"]).await }),
     )
     .await;
-    let payload = &data(&answer)["removeMembers"];
-    assert_eq!(user_error_codes(payload), Vec::<&str>::new());
+    ok(payload);
     let invitation = entities::invitation::Entity::find()
         .filter(entities::invitation::Column::Email.eq("ivy.invited@acme.test"))
         .one(app.db())
@@ -748,11 +670,7 @@ async fn campaigns_go_to_the_workspace_and_seats_are_freed_only_when_nothing_rem
         payload["offboarding"]["summary"]["total"], 2,
         "sessions and campaigns; no email"
     );
-    let revoked = audit_entry::Entity::find()
-        .filter(audit_entry::Column::Action.eq("invitation_revoke"))
-        .all(app.db())
-        .await
-        .unwrap();
+    let revoked = audit_entries(&app, "invitation_revoke").await;
     assert_eq!(revoked.len(), 1, "{revoked:?}");
     assert_eq!(
         revoked[0].target_user_id,
@@ -766,7 +684,7 @@ async fn campaigns_go_to_the_workspace_and_seats_are_freed_only_when_nothing_rem
 
 async fn one_blocked_member_blocks_the_whole_call_and_changes_nothing(app: TestApp) {
     let before = snapshot(&app).await;
-    let [mia, max, olivia, ada, dana] = ids(
+    let [mia, max, olivia, ada, dana] = people(
         &app,
         &[
             "mia.member@acme.test",
@@ -780,70 +698,46 @@ async fn one_blocked_member_blocks_the_whole_call_and_changes_nothing(app: TestA
         unreachable!()
     };
     let unknown = Uuid::now_v7();
-    let answer = remove(
+    let payload = &owner_mutates(
         &app,
-        app.owner_token(),
+        REMOVE,
         json!({ "userIds": [mia, olivia, max, ada, unknown], "revokeApiKeys": true }),
     )
     .await;
-    let payload = &data(&answer)["removeMembers"];
-    let mut errors: Vec<(String, String)> = payload["userErrors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["code"].as_str().unwrap().to_owned(),
-                e["userId"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    errors.sort();
-    let mut expected = vec![
-        ("CANNOT_REMOVE_SELF".to_owned(), olivia.to_string()),
-        ("CONTACT_REASSIGNMENT_REQUIRED".to_owned(), ada.to_string()),
-        ("CONTACT_REASSIGNMENT_REQUIRED".to_owned(), mia.to_string()),
-        ("MEMBER_NOT_FOUND".to_owned(), unknown.to_string()),
+    let expected = [
+        ("CANNOT_REMOVE_SELF", olivia),
+        ("CONTACT_REASSIGNMENT_REQUIRED", ada),
+        ("CONTACT_REASSIGNMENT_REQUIRED", mia),
+        ("MEMBER_NOT_FOUND", UserId(unknown)),
     ];
-    expected.sort();
-    assert_eq!(errors, expected);
+    assert_eq!(error_pairs(payload), expected_pairs(&expected));
     assert!(payload["offboarding"].is_null() && payload["removedMembers"] == json!([]));
     assert_eq!(snapshot(&app).await, before, "nothing was written");
 
     // Campaigns can't go to someone deactivated, or to someone leaving in the same call.
     for assignee in [dana, max] {
-        let answer = remove(
+        let payload = &owner_mutates(
             &app,
-            app.owner_token(),
+            REMOVE,
             json!({ "userIds": [max], "reattributeTo": assignee }),
         )
         .await;
-        let payload = &data(&answer)["removeMembers"];
         assert_eq!(user_error_codes(payload), ["INVALID_ASSIGNEE"]);
         assert_eq!(payload["userErrors"][0]["field"], "reattributeTo");
     }
     // Already removed, and a role above the caller's.
-    let answer = remove(&app, app.owner_token(), json!({ "userIds": [max] })).await;
-    assert_eq!(
-        user_error_codes(&data(&answer)["removeMembers"]),
-        Vec::<&str>::new()
-    );
-    let answer = remove(&app, app.owner_token(), json!({ "userIds": [max] })).await;
-    assert_eq!(
-        user_error_codes(&data(&answer)["removeMembers"]),
-        ["ALREADY_REMOVED"]
-    );
+    ok(&owner_mutates(&app, REMOVE, json!({ "userIds": [max] })).await);
+    let payload = owner_mutates(&app, REMOVE, json!({ "userIds": [max] })).await;
+    assert_eq!(user_error_codes(&payload), ["ALREADY_REMOVED"]);
     let ada_token = app.sign_in("ada.admin@acme.test").await;
-    let answer = remove(
+    let payload = mutate(
         &app,
         &ada_token,
-        json!({ "userIds": ids(&app, &["omar.owner@acme.test"]).await }),
+        REMOVE,
+        json!({ "userIds": people(&app, &["omar.owner@acme.test"]).await }),
     )
     .await;
-    assert_eq!(
-        user_error_codes(&data(&answer)["removeMembers"]),
-        ["ROLE_NOT_MANAGEABLE"]
-    );
+    assert_eq!(user_error_codes(&payload), ["ROLE_NOT_MANAGEABLE"]);
     assert_eq!(
         snapshot(&app).await.0,
         before.0 - 1,
@@ -861,7 +755,7 @@ async fn bad_input_is_refused_and_changes_nothing(app: TestApp) {
         json!({ "userIds": ["not-a-uuid"] }),
         json!({ "userIds": [mia], "reason": "x".repeat(1_001) }),
     ] {
-        let answer = remove(&app, app.owner_token(), input).await;
+        let answer = call(&app, app.owner_token(), REMOVE, input).await;
         assert_eq!(
             error_code(&answer),
             "BAD_USER_INPUT",
@@ -870,17 +764,16 @@ async fn bad_input_is_refused_and_changes_nothing(app: TestApp) {
         );
     }
     let answer = app
-        .graphql(
-            Some(app.owner_token()),
+        .as_owner(
             REMOVE,
             json!({ "input": { "workspaceId": Uuid::now_v7(), "userIds": [mia] } }),
         )
         .await;
     assert_eq!(error_code(&answer), "NOT_FOUND");
     let max = app.sign_in("max.member@acme.test").await;
-    let answer = remove(&app, &max, json!({ "userIds": [mia] })).await;
+    let answer = call(&app, &max, REMOVE, json!({ "userIds": [mia] })).await;
     assert_eq!(error_code(&answer), "FORBIDDEN");
-    let answer = remove(&app, "ofs_nobody", json!({ "userIds": [mia] })).await;
+    let answer = call(&app, "ofs_nobody", REMOVE, json!({ "userIds": [mia] })).await;
     assert_eq!(error_code(&answer), "UNAUTHENTICATED");
     assert_eq!(snapshot(&app).await, before);
 }
@@ -888,12 +781,9 @@ async fn bad_input_is_refused_and_changes_nothing(app: TestApp) {
 async fn deactivation_keeps_the_membership_and_reactivation_needs_a_fresh_sign_in(app: TestApp) {
     let mia_session = app.sign_in("mia.member@acme.test").await;
     let mia = user_id(&app, "mia.member@acme.test").await;
-    let input = json!({ "input": { "workspaceId": app.demo.workspace_id, "userId": mia, "reason": "on leave" } });
-    let answer = app
-        .graphql(Some(app.owner_token()), DEACTIVATE, input.clone())
-        .await;
-    let payload = &data(&answer)["deactivateUser"];
-    assert_eq!(user_error_codes(payload), Vec::<&str>::new());
+    let input = json!({ "userId": mia, "reason": "on leave" });
+    let payload = &owner_mutates(&app, DEACTIVATE, input.clone()).await;
+    ok(payload);
     assert_eq!(payload["member"]["status"], "DEACTIVATED");
     assert_eq!(
         payload["member"]["groups"],
@@ -910,32 +800,17 @@ async fn deactivation_keeps_the_membership_and_reactivation_needs_a_fresh_sign_i
         user_error_codes(&data(&answer)["signIn"]),
         ["MEMBERSHIP_DEACTIVATED"]
     );
-    let answer = app
-        .graphql(
-            Some(app.owner_token()),
-            "query($org: UUID!) { seatUsage(organizationId: $org) { used } }",
-            json!({ "org": app.demo.organization_id }),
-        )
-        .await;
     assert_eq!(
-        data(&answer)["seatUsage"]["used"],
+        seats_used(&app).await,
         8,
         "a deactivated member keeps the seat"
     );
-    let answer = app
-        .graphql(Some(app.owner_token()), DEACTIVATE, input)
-        .await;
-    assert_eq!(
-        user_error_codes(&data(&answer)["deactivateUser"]),
-        ["ALREADY_DEACTIVATED"]
-    );
+    let payload = owner_mutates(&app, DEACTIVATE, input).await;
+    assert_eq!(user_error_codes(&payload), ["ALREADY_DEACTIVATED"]);
 
-    let reactivate = json!({ "input": { "workspaceId": app.demo.workspace_id, "userId": mia } });
-    let answer = app
-        .graphql(Some(app.owner_token()), REACTIVATE, reactivate.clone())
-        .await;
-    let payload = &data(&answer)["reactivateUser"];
-    assert_eq!(user_error_codes(payload), Vec::<&str>::new());
+    let mia_back = json!({ "userId": mia });
+    let payload = &owner_mutates(&app, REACTIVATE, mia_back.clone()).await;
+    ok(payload);
     assert_eq!(
         (
             payload["member"]["status"].as_str(),
@@ -946,34 +821,16 @@ async fn deactivation_keeps_the_membership_and_reactivation_needs_a_fresh_sign_i
     assert!(!can_act(&app, &mia_session).await, "old sessions stay dead");
     let fresh = app.sign_in("mia.member@acme.test").await;
     assert!(can_act(&app, &fresh).await);
-    let answer = app
-        .graphql(Some(app.owner_token()), REACTIVATE, reactivate)
-        .await;
-    assert_eq!(
-        user_error_codes(&data(&answer)["reactivateUser"]),
-        ["NOT_DEACTIVATED"]
-    );
+    let payload = owner_mutates(&app, REACTIVATE, mia_back).await;
+    assert_eq!(user_error_codes(&payload), ["NOT_DEACTIVATED"]);
 
     // A deactivated member can later be removed completely.
     let dana = user_id(&app, "dana.deactivated@acme.test").await;
-    let answer = remove(&app, app.owner_token(), json!({ "userIds": [dana] })).await;
-    assert_eq!(
-        user_error_codes(&data(&answer)["removeMembers"]),
-        Vec::<&str>::new()
-    );
+    ok(&owner_mutates(&app, REMOVE, json!({ "userIds": [dana] })).await);
     // An invited person is not deactivated; they are removed.
     let ivy = user_id(&app, "ivy.invited@acme.test").await;
-    let answer = app
-        .graphql(
-            Some(app.owner_token()),
-            DEACTIVATE,
-            json!({ "input": { "workspaceId": app.demo.workspace_id, "userId": ivy } }),
-        )
-        .await;
-    assert_eq!(
-        user_error_codes(&data(&answer)["deactivateUser"]),
-        ["INVITATION_PENDING"]
-    );
+    let payload = owner_mutates(&app, DEACTIVATE, json!({ "userId": ivy })).await;
+    assert_eq!(user_error_codes(&payload), ["INVITATION_PENDING"]);
     let actions = audit_actions_about(&app, mia).await;
     assert_eq!(
         actions,
@@ -986,49 +843,36 @@ async fn the_last_active_owner_can_be_neither_removed_nor_deactivated(app: TestA
     // active owner.
     let olivia_key = create_api_key(&app, app.owner_token(), "Olivia's admin bot", "OWNER").await;
     let omar_session = app.sign_in("omar.owner@acme.test").await;
-    let [olivia, omar] = ids(&app, &["olivia.owner@acme.test", "omar.owner@acme.test"]).await[..]
+    let [olivia, omar] =
+        people(&app, &["olivia.owner@acme.test", "omar.owner@acme.test"]).await[..]
     else {
         unreachable!()
     };
-    let answer = app
-        .graphql(
-            Some(&omar_session),
-            DEACTIVATE,
-            json!({ "input": { "workspaceId": app.demo.workspace_id, "userId": olivia } }),
-        )
-        .await;
-    assert_eq!(
-        user_error_codes(&data(&answer)["deactivateUser"]),
-        Vec::<&str>::new()
-    );
+    ok(&mutate(&app, &omar_session, DEACTIVATE, json!({ "userId": olivia })).await);
 
-    let answer = remove(&app, &olivia_key, json!({ "userIds": [omar] })).await;
-    let payload = &data(&answer)["removeMembers"];
+    let payload = &mutate(&app, &olivia_key, REMOVE, json!({ "userIds": [omar] })).await;
     assert_eq!(user_error_codes(payload), ["LAST_OWNER"]);
     assert_eq!(payload["userErrors"][0]["userId"], omar.to_string());
-    let answer = app
-        .graphql(
-            Some(&olivia_key),
-            DEACTIVATE,
-            json!({ "input": { "workspaceId": app.demo.workspace_id, "userId": omar } }),
-        )
-        .await;
-    assert_eq!(
-        user_error_codes(&data(&answer)["deactivateUser"]),
-        ["LAST_OWNER"]
-    );
+    let payload = mutate(&app, &olivia_key, DEACTIVATE, json!({ "userId": omar })).await;
+    assert_eq!(user_error_codes(&payload), ["LAST_OWNER"]);
     assert!(can_act(&app, &omar_session).await);
 }
 
 async fn two_owners_removing_each_other_at_once_leave_one_owner(app: TestApp) {
     let omar_session = app.sign_in("omar.owner@acme.test").await;
-    let [olivia, omar] = ids(&app, &["olivia.owner@acme.test", "omar.owner@acme.test"]).await[..]
+    let [olivia, omar] =
+        people(&app, &["olivia.owner@acme.test", "omar.owner@acme.test"]).await[..]
     else {
         unreachable!()
     };
     let (a, b) = tokio::join!(
-        remove(&app, app.owner_token(), json!({ "userIds": [omar] })),
-        remove(&app, &omar_session, json!({ "userIds": [olivia] })),
+        call(
+            &app,
+            app.owner_token(),
+            REMOVE,
+            json!({ "userIds": [omar] })
+        ),
+        call(&app, &omar_session, REMOVE, json!({ "userIds": [olivia] })),
     );
     let succeeded = [&a, &b]
         .iter()
@@ -1052,17 +896,16 @@ async fn a_job_delivered_twice_takes_effect_once(app: TestApp) {
     let _second = app.sign_in("mia.member@acme.test").await;
     let mia = user_id(&app, "mia.member@acme.test").await;
     give_all_contacts_to_the_owner(&app).await;
-    let answer = remove(
-        &app,
-        app.owner_token(),
-        json!({ "userIds": [mia], "revokeApiKeys": true }),
+    let offboarding_id: Uuid = offboarding_id(
+        &owner_mutates(
+            &app,
+            REMOVE,
+            json!({ "userIds": [mia], "revokeApiKeys": true }),
+        )
+        .await,
     )
-    .await;
-    let offboarding_id: Uuid = data(&answer)["removeMembers"]["offboarding"]["id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    .parse()
+    .unwrap();
     let deps = worker::runner::Dependencies {
         db: app.db().clone(),
         mailer: worker::mail::Mailer::new(&app.config.worker.mail).unwrap(),
@@ -1171,11 +1014,7 @@ async fn jobs_committed_while_redis_is_down_run_once_it_is_back() {
     let gus_session = app.sign_in("gus.guest@acme.test").await;
     let gus = user_id(&app, "gus.guest@acme.test").await;
     redis.kill();
-    let answer = remove(&app, app.owner_token(), json!({ "userIds": [gus] })).await;
-    let id = data(&answer)["removeMembers"]["offboarding"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = offboarding_id(&owner_mutates(&app, REMOVE, json!({ "userIds": [gus] })).await);
     assert!(!can_act(&app, &gus_session).await);
     tokio::time::sleep(Duration::from_secs(1)).await;
     let waiting = outbox::Entity::find()

@@ -1,22 +1,20 @@
 //! `transferOwnership`: another active member becomes an OWNER, so the last-owner rule can be met.
 
-use entities::{MembershipStatus, Role, UserId, audit_entry};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use entities::{MembershipStatus, Role, UserId};
 use serde_json::{Value, json};
-use tests::{Answer, TestApp, backend_tests, data, user_error_codes};
+use tests::{Answer, TestApp, backend_tests, data, ok, user_error_codes};
 
-use crate::flows::{
-    ADA, DANA, DEACTIVATE, GUS, IVY, MAX, OLIVIA, OMAR, REMOVE, TRANSFER, VIEWER, can_act,
-    error_pairs, expected_pairs, marketing_membership, mutate, no_worker, people, snapshot,
+use crate::support::{
+    ADA, DANA, DEACTIVATE, GUS, IVY, MAX, OLIVIA, OMAR, REMOVE, TRANSFER, VIEWER, audit_entries,
+    can_act, create_api_key, error_pairs, expected_pairs, marketing_membership, mutate, no_worker,
+    people, snapshot,
 };
-use crate::support::create_api_key;
 
 async fn transfer(app: &TestApp, token: &str, to: UserId, demote_self_to: Option<&str>) -> Answer {
     mutate(
         app,
         token,
         TRANSFER,
-        "transferOwnership",
         json!({ "toUserId": to, "demoteSelfTo": demote_self_to }),
     )
     .await
@@ -38,7 +36,7 @@ async fn an_owner_hands_ownership_over_and_steps_down(app: TestApp) {
         unreachable!()
     };
     let payload = transfer(&app, app.owner_token(), ada, Some("ADMIN")).await;
-    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    ok(&payload);
     assert_eq!(payload["newOwner"]["user"]["email"], ADA);
     assert_eq!(
         (
@@ -53,9 +51,7 @@ async fn an_owner_hands_ownership_over_and_steps_down(app: TestApp) {
         (role(&app, ada).await, role(&app, olivia).await),
         (Role::Owner, Role::Admin)
     );
-    let answer = app
-        .graphql(Some(app.owner_token()), VIEWER, Value::Null)
-        .await;
+    let answer = app.as_owner(VIEWER, Value::Null).await;
     assert_eq!(
         data(&answer)["viewer"]["role"],
         "ADMIN",
@@ -67,11 +63,7 @@ async fn an_owner_hands_ownership_over_and_steps_down(app: TestApp) {
         "OWNER"
     );
 
-    let entries = audit_entry::Entity::find()
-        .filter(audit_entry::Column::Action.eq("ownership_transfer"))
-        .all(app.db())
-        .await
-        .unwrap();
+    let entries = audit_entries(&app, "ownership_transfer").await;
     assert_eq!(entries.len(), 1);
     assert_eq!(
         (entries[0].actor_user_id, entries[0].target_user_id),
@@ -91,7 +83,7 @@ async fn without_demotion_both_are_owners(app: TestApp) {
         unreachable!()
     };
     let payload = transfer(&app, app.owner_token(), max, None).await;
-    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    ok(&payload);
     assert_eq!(payload["newOwner"]["role"], "OWNER");
     assert_eq!(payload["previousOwner"]["role"], "OWNER");
     assert_eq!(
@@ -111,25 +103,10 @@ async fn the_last_owner_rule_is_met_by_transferring_ownership_first(app: TestApp
     let [olivia, omar, ada] = people(&app, &[OLIVIA, OMAR, ADA]).await[..] else {
         unreachable!()
     };
-    let payload = mutate(
-        &app,
-        &omar_session,
-        DEACTIVATE,
-        "deactivateUser",
-        json!({ "userId": olivia }),
-    )
-    .await;
-    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    ok(&mutate(&app, &omar_session, DEACTIVATE, json!({ "userId": olivia })).await);
 
     let before = snapshot(&app).await;
-    let payload = mutate(
-        &app,
-        &key,
-        REMOVE,
-        "removeMembers",
-        json!({ "userIds": [omar] }),
-    )
-    .await;
+    let payload = mutate(&app, &key, REMOVE, json!({ "userIds": [omar] })).await;
     assert_eq!(
         error_pairs(&payload),
         expected_pairs(&[("LAST_OWNER", omar)])
@@ -137,17 +114,8 @@ async fn the_last_owner_rule_is_met_by_transferring_ownership_first(app: TestApp
     assert_eq!(snapshot(&app).await, before);
 
     // Omar makes Ada an owner; now he can be removed.
-    let payload = transfer(&app, &omar_session, ada, None).await;
-    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
-    let payload = mutate(
-        &app,
-        &key,
-        REMOVE,
-        "removeMembers",
-        json!({ "userIds": [omar] }),
-    )
-    .await;
-    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    ok(&transfer(&app, &omar_session, ada, None).await);
+    ok(&mutate(&app, &key, REMOVE, json!({ "userIds": [omar] })).await);
     assert!(marketing_membership(&app, omar).await.deleted_at.is_some());
     assert!(!can_act(&app, &omar_session).await);
     assert_eq!(role(&app, ada).await, Role::Owner);
@@ -204,8 +172,7 @@ async fn stepping_down_lowers_the_callers_keys(app: TestApp) {
     let [ada, max] = people(&app, &[ADA, MAX]).await[..] else {
         unreachable!()
     };
-    let payload = transfer(&app, app.owner_token(), ada, Some("MEMBER")).await;
-    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    ok(&transfer(&app, app.owner_token(), ada, Some("MEMBER")).await);
     let answer = app.graphql(Some(&key), VIEWER, Value::Null).await;
     assert_eq!(
         data(&answer)["viewer"]["role"],
@@ -214,9 +181,9 @@ async fn stepping_down_lowers_the_callers_keys(app: TestApp) {
     );
     // So it can't make owners or remove anyone any more.
     let before = snapshot(&app).await;
-    let answer = crate::flows::call(&app, &key, TRANSFER, json!({ "toUserId": max })).await;
+    let answer = crate::support::call(&app, &key, TRANSFER, json!({ "toUserId": max })).await;
     assert_eq!(tests::error_code(&answer), "FORBIDDEN");
-    let answer = crate::flows::call(&app, &key, REMOVE, json!({ "userIds": [max] })).await;
+    let answer = crate::support::call(&app, &key, REMOVE, json!({ "userIds": [max] })).await;
     assert_eq!(tests::error_code(&answer), "FORBIDDEN");
     assert_eq!(snapshot(&app).await, before);
 }
@@ -225,7 +192,7 @@ async fn an_api_key_transfers_without_a_previous_owner(app: TestApp) {
     let key = create_api_key(&app, app.owner_token(), "Owner automation", "OWNER").await;
     let max = crate::support::user_id(&app, MAX).await;
     let payload = transfer(&app, &key, max, None).await;
-    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    ok(&payload);
     assert_eq!(payload["newOwner"]["role"], "OWNER");
     assert!(payload["previousOwner"].is_null(), "{payload}");
     assert_eq!(role(&app, max).await, Role::Owner);
@@ -255,23 +222,7 @@ async fn a_request_that_waited_out_a_demotion_is_refused(app: TestApp) {
         .unwrap();
 
     let before = snapshot(&app).await;
-    let result = api::offboarding::remove::remove_members(
-        app.db(),
-        api::access::Acting {
-            principal: &principal,
-            request_id: None,
-            now: chrono::Utc::now(),
-        },
-        api::offboarding::remove::RemoveRequest {
-            workspace_id: app.demo.workspace_id,
-            user_ids: vec![max],
-            reason: None,
-            revoke_api_keys: false,
-            reattribute_to: None,
-            contact_reassignments: Vec::new(),
-        },
-    )
-    .await;
+    let result = tests::remove_in_process(&app, app.db(), &principal, vec![max], false).await;
     assert!(
         matches!(result, Err(api::ApiError::Forbidden(_))),
         "refused, not acted on as an owner"

@@ -7,14 +7,14 @@ use std::time::Duration;
 use entities::{offboarding, outbox, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter};
-use serde_json::{Value, json};
-use tests::{Answer, TestApp, backend_tests, data, user_error_codes};
+use serde_json::json;
+use tests::{Answer, TestApp, backend_tests, data, ok};
 use uuid::Uuid;
 
-use crate::flows::{
-    ADA, DEACTIVATE, GUS, INVITE, MAX, MIA, REACTIVATE, REMOVE, RESTORE, can_act, no_worker,
+use crate::support::{
+    ADA, DEACTIVATE, GUS, INVITE, MAX, MIA, REACTIVATE, REMOVE, RESTORE, can_act, create_api_key,
+    give_all_contacts_to_the_owner, no_worker, offboarding_id, owner_mutates, user_id,
 };
-use crate::support::{create_api_key, give_all_contacts_to_the_owner, user_id};
 
 const ACCEPT: &str = "mutation($input: AcceptInvitationInput!) { acceptInvitation(input: $input) {
   token userErrors { code message } } }";
@@ -32,24 +32,6 @@ async fn start_worker(app: &TestApp) -> worker::runner::WorkerHandle {
     worker::runner::spawn(deps, queue)
 }
 
-async fn call(app: &TestApp, token: &str, document: &str, name: &str, input: Value) -> Answer {
-    let answer = app
-        .graphql(
-            Some(token),
-            document,
-            json!({ "input": input_for(app, input) }),
-        )
-        .await;
-    let payload = data(&answer)[name].clone();
-    assert_eq!(user_error_codes(&payload), Vec::<&str>::new(), "{answer}");
-    payload
-}
-
-fn input_for(app: &TestApp, mut input: Value) -> Value {
-    input["workspaceId"] = json!(app.demo.workspace_id);
-    input
-}
-
 backend_tests! {
     a_new_membership_revives_no_session_and_late_jobs_spare_the_new_one => no_worker,
     late_jobs_of_a_restored_removal_spare_what_came_after_it => no_worker,
@@ -64,25 +46,12 @@ async fn a_new_membership_revives_no_session_and_late_jobs_spare_the_new_one(app
     give_all_contacts_to_the_owner(&app).await;
     let mia = user_id(&app, MIA).await;
     let old_session = app.sign_in(MIA).await;
-    let removed = call(
-        &app,
-        app.owner_token(),
-        REMOVE,
-        "removeMembers",
-        json!({ "userIds": [mia] }),
-    )
-    .await;
-    let offboarding_id = removed["offboarding"]["id"].as_str().unwrap().to_owned();
+    let removed = owner_mutates(&app, REMOVE, json!({ "userIds": [mia] })).await;
+    let offboarding_id = offboarding_id(ok(&removed));
     assert!(!can_act(&app, &old_session).await);
 
-    let invited = call(
-        &app,
-        app.owner_token(),
-        INVITE,
-        "inviteMember",
-        json!({ "email": MIA, "role": "MEMBER" }),
-    )
-    .await;
+    let invited = owner_mutates(&app, INVITE, json!({ "email": MIA, "role": "MEMBER" })).await;
+    ok(&invited);
     let accepted = app
         .graphql(None, ACCEPT, json!({ "input": { "token": invited["invitationToken"], "name": "Mia Again", "password": api::demo::DEMO_PASSWORD } }))
         .await;
@@ -110,99 +79,63 @@ async fn a_new_membership_revives_no_session_and_late_jobs_spare_the_new_one(app
 /// Remove with revokeApiKeys (no worker) → restore → sign in, create a key → the worker
 /// runs the removal's jobs: the new session and key keep working.
 async fn late_jobs_of_a_restored_removal_spare_what_came_after_it(app: TestApp) {
-    give_all_contacts_to_the_owner(&app).await;
-    let ada = user_id(&app, ADA).await;
-    let old_session = app.sign_in(ADA).await;
-    let old_key = create_api_key(&app, &old_session, "before", "ADMIN").await;
-    let removed = call(
-        &app,
-        app.owner_token(),
-        REMOVE,
-        "removeMembers",
-        json!({ "userIds": [ada], "revokeApiKeys": true }),
-    )
-    .await;
-    let offboarding_id = removed["offboarding"]["id"].as_str().unwrap().to_owned();
-    call(
-        &app,
-        app.owner_token(),
-        RESTORE,
-        "restoreMember",
-        json!({ "userId": ada }),
-    )
-    .await;
-    let new_session = app.sign_in(ADA).await;
-    let new_key = create_api_key(&app, &new_session, "after", "ADMIN").await;
-
-    late_jobs_spare_what_came_after(
-        &app,
-        &offboarding_id,
-        [&old_session, &old_key],
-        [&new_session, &new_key],
-    )
-    .await;
-}
-
-/// Runs the late jobs of `offboarding_id` in a worker: the session and key made after the
-/// undo keep working, those from before stay refused.
-async fn late_jobs_spare_what_came_after(
-    app: &TestApp,
-    offboarding_id: &str,
-    before: [&str; 2],
-    after: [&str; 2],
-) {
-    let worker = start_worker(app).await;
-    app.wait_until_succeeded(offboarding_id, Duration::from_secs(60))
-        .await;
-    worker.stop().await;
-    for token in after {
-        assert!(
-            can_act(app, token).await,
-            "made after the undo, it survives the late job"
-        );
-    }
-    for token in before {
-        assert!(!can_act(app, token).await, "made before, it stays refused");
-    }
+    late_jobs_of_an_undone_offboarding_spare_what_came_after_it(app, Offboarding::Removal).await;
 }
 
 /// Deactivate with revokeApiKeys (no worker) → reactivate → sign in, create a key → the
 /// worker runs the deactivation's jobs: the new session and key keep working.
 async fn late_jobs_of_a_reactivated_member_spare_what_came_after_it(app: TestApp) {
+    late_jobs_of_an_undone_offboarding_spare_what_came_after_it(app, Offboarding::Deactivation)
+        .await;
+}
+
+/// What is undone before the worker runs: a removal (then restored) or a deactivation (then
+/// reactivated).
+enum Offboarding {
+    Removal,
+    Deactivation,
+}
+
+/// Offboards Ada with revokeApiKeys (no worker) and undoes it; she signs in and creates a key;
+/// then a worker runs the late jobs: the session and key made after the undo keep working,
+/// those from before stay refused.
+async fn late_jobs_of_an_undone_offboarding_spare_what_came_after_it(
+    app: TestApp,
+    offboarding: Offboarding,
+) {
     give_all_contacts_to_the_owner(&app).await;
     let ada = user_id(&app, ADA).await;
     let old_session = app.sign_in(ADA).await;
     let old_key = create_api_key(&app, &old_session, "before", "ADMIN").await;
-    let deactivated = call(
-        &app,
-        app.owner_token(),
-        DEACTIVATE,
-        "deactivateUser",
-        json!({ "userId": ada, "revokeApiKeys": true }),
-    )
-    .await;
-    let offboarding_id = deactivated["offboarding"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    call(
-        &app,
-        app.owner_token(),
-        REACTIVATE,
-        "reactivateUser",
-        json!({ "userId": ada }),
-    )
-    .await;
+    let (offboard, input, undo) = match offboarding {
+        Offboarding::Removal => {
+            let input = json!({ "userIds": [ada], "revokeApiKeys": true });
+            (REMOVE, input, RESTORE)
+        }
+        Offboarding::Deactivation => {
+            let input = json!({ "userId": ada, "revokeApiKeys": true });
+            (DEACTIVATE, input, REACTIVATE)
+        }
+    };
+    let offboarded = owner_mutates(&app, offboard, input).await;
+    let offboarding_id = offboarding_id(ok(&offboarded));
+    ok(&owner_mutates(&app, undo, json!({ "userId": ada })).await);
     let new_session = app.sign_in(ADA).await;
     let new_key = create_api_key(&app, &new_session, "after", "ADMIN").await;
 
-    late_jobs_spare_what_came_after(
-        &app,
-        &offboarding_id,
-        [&old_session, &old_key],
-        [&new_session, &new_key],
-    )
-    .await;
+    let worker = start_worker(&app).await;
+    app.wait_until_succeeded(&offboarding_id, Duration::from_secs(60))
+        .await;
+    worker.stop().await;
+    for token in [&new_session, &new_key] {
+        assert!(
+            can_act(&app, token).await,
+            "made after the undo, it survives the late job"
+        );
+    }
+    for token in [&old_session, &old_key] {
+        assert!(!can_act(&app, token).await, "made before, it stays refused");
+    }
 }
 
 /// A person whose name holds CR/LF (or whose address can't be parsed), written by SQL past
@@ -224,17 +157,10 @@ async fn an_email_that_can_never_be_sent_is_dead_at_once(app: TestApp) {
         .exec(app.db())
         .await
         .unwrap();
-    let removed = call(
-        &app,
-        app.owner_token(),
-        REMOVE,
-        "removeMembers",
-        json!({ "userIds": [mia, max] }),
-    )
-    .await;
-    let offboarding_id = removed["offboarding"]["id"].as_str().unwrap().to_owned();
+    let removed = owner_mutates(&app, REMOVE, json!({ "userIds": [mia, max] })).await;
+    let failing = offboarding_id(ok(&removed));
     let offboarding = app
-        .wait_for_offboarding(&offboarding_id, Duration::from_secs(30))
+        .wait_for_offboarding(&failing, Duration::from_secs(30))
         .await;
     assert_eq!(offboarding["status"], "FAILED", "{offboarding}");
     let jobs = offboarding["jobs"].as_array().unwrap();
@@ -266,38 +192,17 @@ async fn an_email_that_can_never_be_sent_is_dead_at_once(app: TestApp) {
 
     // The worker is still serving: the next removal's side effects are carried out.
     let gus = user_id(&app, GUS).await;
-    let next = call(
-        &app,
-        app.owner_token(),
-        REMOVE,
-        "removeMembers",
-        json!({ "userIds": [gus] }),
-    )
-    .await;
-    app.wait_until_succeeded(
-        next["offboarding"]["id"].as_str().unwrap(),
-        Duration::from_secs(60),
-    )
-    .await;
+    let next = owner_mutates(&app, REMOVE, json!({ "userIds": [gus] })).await;
+    app.wait_until_succeeded(&offboarding_id(ok(&next)), Duration::from_secs(60))
+        .await;
 }
 
 /// A row whose payload can't be read (written by an older or broken release) is DEAD on its
 /// first attempt, named as such.
 async fn an_unreadable_payload_is_dead_at_once(app: TestApp) {
     let gus = user_id(&app, GUS).await;
-    let removed = call(
-        &app,
-        app.owner_token(),
-        REMOVE,
-        "removeMembers",
-        json!({ "userIds": [gus] }),
-    )
-    .await;
-    let offboarding_id: Uuid = removed["offboarding"]["id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let removed = owner_mutates(&app, REMOVE, json!({ "userIds": [gus] })).await;
+    let offboarding_id: Uuid = offboarding_id(ok(&removed)).parse().unwrap();
     app.wait_until_succeeded(&offboarding_id.to_string(), Duration::from_secs(60))
         .await;
     let now = chrono::Utc::now();
@@ -354,15 +259,8 @@ async fn an_unreadable_payload_is_dead_at_once(app: TestApp) {
 async fn a_removal_of_10_000_members_runs_every_job_with_default_settings() {
     let app = tests::spawn_app(tests::Backend::Postgres).await;
     let members = tests::add_members(&app, 10_000).await;
-    let removed = call(
-        &app,
-        app.owner_token(),
-        REMOVE,
-        "removeMembers",
-        json!({ "userIds": members }),
-    )
-    .await;
-    let offboarding_id = removed["offboarding"]["id"].as_str().unwrap().to_owned();
+    let removed = owner_mutates(&app, REMOVE, json!({ "userIds": members })).await;
+    let offboarding_id = offboarding_id(ok(&removed));
     let offboarding = app
         .wait_for_offboarding(&offboarding_id, Duration::from_secs(600))
         .await;
@@ -400,19 +298,13 @@ backend_tests! {
 async fn a_key_made_while_the_removal_committed_is_revoked_by_the_job(app: TestApp) {
     give_all_contacts_to_the_owner(&app).await;
     let ada = user_id(&app, ADA).await;
-    let removed = call(
+    let removed = owner_mutates(
         &app,
-        app.owner_token(),
         REMOVE,
-        "removeMembers",
         json!({ "userIds": [ada], "revokeApiKeys": true }),
     )
     .await;
-    let offboarding_id: Uuid = removed["offboarding"]["id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let offboarding_id: Uuid = offboarding_id(ok(&removed)).parse().unwrap();
     let offboarding = offboarding::Entity::find_by_id(offboarding_id)
         .one(app.db())
         .await

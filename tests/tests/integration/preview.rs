@@ -7,12 +7,11 @@ use serde_json::{Value, json};
 use tests::{Answer, TestApp, backend_tests, error_code};
 use uuid::Uuid;
 
-use crate::flows::{
-    ADA, DANA, GUS, IVY, MAX, MIA, OLIVIA, OMAR, REMOVE, application_id, error_pairs,
-    expected_pairs, live_counts, mutate, no_worker, pair, people, preview, preview_answer,
-    snapshot, undo_removal,
+use crate::support::{
+    ADA, DANA, GUS, IVY, MAX, MIA, OLIVIA, OMAR, REMOVE, application_id, create_api_key,
+    error_pairs, expected_pairs, live_counts, mutate, no_worker, owner_mutates, pair, people,
+    preview, preview_answer, set_status, snapshot, undo_removal,
 };
-use crate::support::{create_api_key, set_status};
 
 /// A member's contact duties as sorted (duty, applicationId, applicationName).
 fn duties(member: &Value) -> Vec<(String, Option<String>, Option<String>)> {
@@ -103,14 +102,7 @@ async fn check_agreement(
         }
         previewed_blockers.sort();
 
-        let payload = mutate(
-            app,
-            token,
-            REMOVE,
-            "removeMembers",
-            json!({ "userIds": subset }),
-        )
-        .await;
+        let payload = mutate(app, token, REMOVE, json!({ "userIds": subset })).await;
         let refused = error_pairs(&payload);
         let succeeded = refused.is_empty();
         assert_eq!(
@@ -354,9 +346,8 @@ async fn a_preview_needs_user_management_in_the_callers_workspace_and_one_to_ten
     );
     let research = crate::access::research_workspace(&app).await;
     let answer = app
-        .graphql(
-            Some(app.owner_token()),
-            crate::flows::PREVIEW,
+        .as_owner(
+            crate::support::PREVIEW,
             json!({ "ws": research, "ids": [mia] }),
         )
         .await;
@@ -373,7 +364,7 @@ async fn a_preview_needs_user_management_in_the_callers_workspace_and_one_to_ten
     let answer = app
         .graphql(
             None,
-            crate::flows::PREVIEW,
+            crate::support::PREVIEW,
             json!({ "ws": app.demo.workspace_id, "ids": [mia] }),
         )
         .await;
@@ -427,14 +418,7 @@ async fn the_preview_agrees_with_remove_members_when_owners_are_missing(app: Tes
     set_status(&app, OLIVIA, entities::MembershipStatus::Active).await;
 
     // Omar removed for good: his id is now ALREADY_REMOVED in both.
-    let payload = mutate(
-        &app,
-        app.owner_token(),
-        REMOVE,
-        "removeMembers",
-        json!({ "userIds": [omar] }),
-    )
-    .await;
+    let payload = owner_mutates(&app, REMOVE, json!({ "userIds": [omar] })).await;
     assert_eq!(
         error_pairs(&payload),
         Vec::<(String, Option<String>)>::new()

@@ -4,23 +4,15 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tests::{Answer, TestApp, backend_tests, data};
+use tests::{Answer, PROGRESS, TestApp, backend_tests, data};
 
-use crate::flows::no_worker;
-use crate::support::{give_all_contacts_to_the_owner, user_id};
-
-const PROGRESS: &str = "subscription($id: UUID!) { offboardingProgress(id: $id) {
-  offboardingId jobId kind status attempts lastError at offboardingStatus } }";
+use crate::support::{give_all_contacts_to_the_owner, no_worker, user_id};
 
 async fn remove_mia(app: &TestApp) -> String {
     give_all_contacts_to_the_owner(app).await;
     let mia = user_id(app, "mia.member@acme.test").await;
     let answer = app
-        .graphql(
-            Some(app.owner_token()),
-            "mutation($input: RemoveMembersInput!) { removeMembers(input: $input) { offboarding { id } userErrors { code } } }",
-            json!({ "input": { "workspaceId": app.demo.workspace_id, "userIds": [mia], "revokeApiKeys": true } }),
-        )
+        .as_owner("mutation($input: RemoveMembersInput!) { removeMembers(input: $input) { offboarding { id } userErrors { code } } }", json!({ "input": { "workspaceId": app.demo.workspace_id, "userIds": [mia], "revokeApiKeys": true } }))
         .await;
     data(&answer)["removeMembers"]["offboarding"]["id"]
         .as_str()
@@ -60,12 +52,7 @@ backend_tests! {
 async fn every_state_of_every_job_is_streamed_until_all_are_done(app: TestApp) {
     let offboarding_id = remove_mia(&app).await;
     let messages = app
-        .subscribe(
-            Some(app.owner_token()),
-            PROGRESS,
-            json!({ "id": offboarding_id }),
-            Duration::from_secs(60),
-        )
+        .follow_progress(Some(app.owner_token()), &offboarding_id, 60)
         .await;
     assert_eq!(
         messages.last().unwrap()["type"],
@@ -102,12 +89,7 @@ async fn every_state_of_every_job_is_streamed_until_all_are_done(app: TestApp) {
 
     // Subscribing after the fact replays the same history and ends at once.
     let replay = app
-        .subscribe(
-            Some(app.owner_token()),
-            PROGRESS,
-            json!({ "id": offboarding_id }),
-            Duration::from_secs(10),
-        )
+        .follow_progress(Some(app.owner_token()), &offboarding_id, 10)
         .await;
     let replayed: Vec<(&Answer, &Answer)> = self::events(&replay)
         .iter()
@@ -120,54 +102,25 @@ async fn every_state_of_every_job_is_streamed_until_all_are_done(app: TestApp) {
 
 async fn the_subscription_needs_a_token_and_an_offboarding_of_ones_own(app: TestApp) {
     let offboarding_id = remove_mia(&app).await;
-    let messages = app
-        .subscribe(
-            None,
-            PROGRESS,
-            json!({ "id": offboarding_id }),
-            Duration::from_secs(10),
-        )
-        .await;
+    let messages = app.follow_progress(None, &offboarding_id, 10).await;
     assert_eq!(error_code(&messages), "UNAUTHENTICATED");
     assert!(
         events(&messages).is_empty(),
         "nothing streamed: {messages:?}"
     );
     let messages = app
-        .subscribe(
-            Some("ofs_not-a-real-token"),
-            PROGRESS,
-            json!({ "id": offboarding_id }),
-            Duration::from_secs(10),
-        )
+        .follow_progress(Some("ofs_not-a-real-token"), &offboarding_id, 10)
         .await;
     assert_eq!(error_code(&messages), "UNAUTHENTICATED");
     let messages = app
-        .subscribe(
-            Some(app.owner_token()),
-            PROGRESS,
-            json!({ "id": uuid::Uuid::now_v7() }),
-            Duration::from_secs(10),
-        )
+        .follow_progress(Some(app.owner_token()), uuid::Uuid::now_v7(), 10)
         .await;
     assert_eq!(error_code(&messages), "NOT_FOUND");
     let max = app.sign_in("max.member@acme.test").await;
-    let messages = app
-        .subscribe(
-            Some(&max),
-            PROGRESS,
-            json!({ "id": offboarding_id }),
-            Duration::from_secs(10),
-        )
-        .await;
+    let messages = app.follow_progress(Some(&max), &offboarding_id, 10).await;
     assert_eq!(error_code(&messages), "FORBIDDEN");
     let messages = app
-        .subscribe(
-            Some(app.owner_token()),
-            PROGRESS,
-            json!({ "id": "not-a-uuid" }),
-            Duration::from_secs(10),
-        )
+        .follow_progress(Some(app.owner_token()), "not-a-uuid", 10)
         .await;
     assert_eq!(error_code(&messages), "BAD_USER_INPUT");
 }
@@ -236,11 +189,7 @@ async fn a_subscriber_cut_off_mid_stream_stops_receiving(app: TestApp) {
         // off. Cut her off once her subscription is streaming.
         started.await.expect("the subscription streams its history");
         let answer = app
-            .graphql(
-                Some(app.owner_token()),
-                "mutation($input: DeactivateUserInput!) { deactivateUser(input: $input) { userErrors { code } } }",
-                json!({ "input": { "workspaceId": app.demo.workspace_id, "userId": ada_id } }),
-            )
+            .as_owner("mutation($input: DeactivateUserInput!) { deactivateUser(input: $input) { userErrors { code } } }", json!({ "input": { "workspaceId": app.demo.workspace_id, "userId": ada_id } }))
             .await;
         assert_eq!(data(&answer)["deactivateUser"]["userErrors"], json!([]));
     };

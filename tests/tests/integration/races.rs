@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
 use serde_json::{Value, json};
-use tests::{Answer, Backend, TestApp, data, user_error_codes};
+use tests::{Answer, Backend, Fetch, TestApp, data, user_error_codes};
 
-use crate::flows::{DEACTIVATE, GUS, MAX, OMAR, REMOVE, people};
+use crate::support::{DEACTIVATE, GUS, MAX, OMAR, REMOVE, people};
 
 /// The workspace row locked by the test, as a call changing owners locks it.
 async fn hold_workspace_lock(app: &TestApp) -> DatabaseTransaction {
@@ -80,15 +80,7 @@ fn send(
         .post(app.graphql_url())
         .bearer_auth(token)
         .json(&json!({ "query": document, "variables": { "input": input } }));
-    tokio::spawn(async move {
-        request
-            .send()
-            .await
-            .unwrap()
-            .json::<Answer>()
-            .await
-            .unwrap()
-    })
+    tokio::spawn(async move { request.answer().await })
 }
 
 /// Two owners deactivate each other at the same moment. Without the workspace lock both would
@@ -97,7 +89,7 @@ fn send(
 #[cfg_attr(offboarding_sqlite_only, ignore = "OFFBOARDING_TESTS=sqlite-only")]
 async fn two_owners_deactivating_each_other_wait_on_the_workspace_lock() {
     let app = tests::spawn_app(Backend::Postgres).await;
-    let [olivia, omar] = people(&app, &[crate::flows::OLIVIA, OMAR]).await[..] else {
+    let [olivia, omar] = people(&app, &[crate::support::OLIVIA, OMAR]).await[..] else {
         unreachable!()
     };
     let omar_token = app.sign_in(OMAR).await;
@@ -141,7 +133,7 @@ async fn two_owners_deactivating_each_other_wait_on_the_workspace_lock() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(offboarding_sqlite_only, ignore = "OFFBOARDING_TESTS=sqlite-only")]
 async fn a_retry_during_the_first_call_waits_for_its_claim_and_answers_its_answer() {
-    let app = tests::spawn_app_with(Backend::Postgres, crate::flows::no_worker).await;
+    let app = tests::spawn_app_with(Backend::Postgres, crate::support::no_worker).await;
     let [gus, max] = people(&app, &[GUS, MAX]).await[..] else {
         unreachable!()
     };
@@ -177,8 +169,7 @@ async fn two_invitations_for_the_last_seat_get_one_seat() {
     let app = tests::spawn_app(Backend::Postgres).await;
     let org = app.demo.organization_id;
     let answer = app
-        .graphql(
-            Some(app.owner_token()),
+        .as_owner(
             "query($org: UUID!) { seatUsage(organizationId: $org) { used } }",
             json!({ "org": org }),
         )
@@ -196,7 +187,7 @@ async fn two_invitations_for_the_last_seat_get_one_seat() {
         send(
             &app,
             app.owner_token(),
-            crate::flows::INVITE,
+            crate::support::INVITE,
             json!({ "workspaceId": app.demo.workspace_id, "email": email, "role": "MEMBER" }),
         )
     };

@@ -4,40 +4,16 @@ use std::time::Duration;
 
 use api::demo::DEMO_PASSWORD;
 use chrono::Utc;
-use entities::{UserId, api_key, audit_entry, membership, organization};
+use entities::{UserId, membership, organization};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
-use tests::{Answer, TestApp, backend_tests, data, error_code, user_error_codes};
+use tests::{Answer, TestApp, backend_tests, data, error_code, ok, user_error_codes};
 
-use crate::flows::{
-    ADA, DANA, GUS, INVITE, IVY, MAX, MIA, OMAR, REMOVE, RESTORE, VIEWER, can_act,
-    marketing_membership, member_emails, mutate, no_worker, people, seats_used, snapshot,
+use crate::support::{
+    ADA, DANA, GUS, INVITE, IVY, MAX, MIA, OMAR, REMOVE, RESTORE, VIEWER, audit_entries, can_act,
+    give_all_contacts_to_the_owner, key_created_by, marketing_membership, member_emails, mutate,
+    no_worker, owner_mutates, people, seats_used, snapshot, user_id,
 };
-use crate::support::{give_all_contacts_to_the_owner, user_id};
-
-async fn restore(app: &TestApp, token: &str, user: UserId) -> Answer {
-    mutate(
-        app,
-        token,
-        RESTORE,
-        "restoreMember",
-        json!({ "userId": user }),
-    )
-    .await
-}
-
-async fn remove(app: &TestApp, ids: &[UserId]) -> Answer {
-    let payload = mutate(
-        app,
-        app.owner_token(),
-        REMOVE,
-        "removeMembers",
-        json!({ "userIds": ids }),
-    )
-    .await;
-    assert_eq!(user_error_codes(&payload), Vec::<&str>::new(), "{payload}");
-    payload
-}
 
 fn group_names(member: &Value) -> Vec<String> {
     let mut names: Vec<String> = member["groups"]
@@ -79,15 +55,13 @@ async fn a_restored_member_is_back_with_role_and_groups_but_keys_and_old_session
     give_all_contacts_to_the_owner(&app).await;
     let mia_session = app.sign_in(MIA).await;
     let mia = user_id(&app, MIA).await;
-    let payload = mutate(
+    let payload = owner_mutates(
         &app,
-        app.owner_token(),
         REMOVE,
-        "removeMembers",
         json!({ "userIds": [mia], "reason": "moved team", "revokeApiKeys": true }),
     )
     .await;
-    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    ok(&payload);
     assert_eq!(payload["removedMembers"][0]["apiKeysRevoked"], 1);
     app.wait_until_succeeded(
         payload["offboarding"]["id"].as_str().unwrap(),
@@ -97,8 +71,8 @@ async fn a_restored_member_is_back_with_role_and_groups_but_keys_and_old_session
     assert!(!member_emails(&app).await.iter().any(|e| e == MIA));
     let seats = seats_used(&app).await;
 
-    let payload = restore(&app, app.owner_token(), mia).await;
-    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    let payload = owner_mutates(&app, RESTORE, json!({ "userId": mia })).await;
+    ok(&payload);
     assert_eq!(payload["member"]["user"]["email"], MIA);
     assert_eq!(
         (
@@ -120,12 +94,7 @@ async fn a_restored_member_is_back_with_role_and_groups_but_keys_and_old_session
     );
 
     // What the removal revoked stays revoked.
-    let key = api_key::Entity::find()
-        .filter(api_key::Column::CreatedBy.eq(mia))
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap();
+    let key = key_created_by(&app, mia).await;
     assert!(key.revoked_at.is_some(), "the Reporting key stays revoked");
     assert!(
         !can_act(&app, &mia_session).await,
@@ -135,11 +104,7 @@ async fn a_restored_member_is_back_with_role_and_groups_but_keys_and_old_session
     let answer = app.graphql(Some(&fresh), VIEWER, Value::Null).await;
     assert_eq!(data(&answer)["viewer"]["role"], "MEMBER");
 
-    let entries = audit_entry::Entity::find()
-        .filter(audit_entry::Column::Action.eq("team_membership_restore"))
-        .all(app.db())
-        .await
-        .unwrap();
+    let entries = audit_entries(&app, "team_membership_restore").await;
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].target_user_id, Some(mia));
 }
@@ -148,11 +113,11 @@ async fn a_restore_brings_back_the_status_and_says_whether_it_took_a_seat(app: T
     let [dana, max] = people(&app, &[DANA, MAX]).await[..] else {
         unreachable!()
     };
-    remove(&app, &[dana, max]).await;
+    app.remove_members(&[dana, max]).await;
     let seats = seats_used(&app).await;
 
-    let payload = restore(&app, app.owner_token(), dana).await;
-    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    let payload = owner_mutates(&app, RESTORE, json!({ "userId": dana })).await;
+    ok(&payload);
     assert_eq!(
         (
             payload["member"]["role"].as_str(),
@@ -175,8 +140,8 @@ async fn a_restore_brings_back_the_status_and_says_whether_it_took_a_seat(app: T
     );
 
     // Max kept his seat through Research.
-    let payload = restore(&app, app.owner_token(), max).await;
-    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    let payload = owner_mutates(&app, RESTORE, json!({ "userId": max })).await;
+    ok(&payload);
     assert_eq!(payload["member"]["status"], "ACTIVE");
     assert_eq!(group_names(&payload["member"]), ["Analysts", "Designers"]);
     assert_eq!(payload["seatTaken"], false);
@@ -184,7 +149,7 @@ async fn a_restore_brings_back_the_status_and_says_whether_it_took_a_seat(app: T
 
     // Twice: nothing left to restore.
     let before = snapshot(&app).await;
-    let payload = restore(&app, app.owner_token(), max).await;
+    let payload = owner_mutates(&app, RESTORE, json!({ "userId": max })).await;
     assert_eq!(user_error_codes(&payload), ["ALREADY_MEMBER"]);
     assert!(payload["member"].is_null());
     assert_eq!(snapshot(&app).await, before);
@@ -192,17 +157,17 @@ async fn a_restore_brings_back_the_status_and_says_whether_it_took_a_seat(app: T
 
 async fn a_removal_older_than_thirty_days_cannot_be_undone(app: TestApp) {
     let gus = user_id(&app, GUS).await;
-    remove(&app, &[gus]).await;
+    app.remove_members(&[gus]).await;
     set_removed_at(&app, gus, 31).await;
     let before = snapshot(&app).await;
-    let payload = restore(&app, app.owner_token(), gus).await;
+    let payload = owner_mutates(&app, RESTORE, json!({ "userId": gus })).await;
     assert_eq!(user_error_codes(&payload), ["RESTORE_WINDOW_EXPIRED"]);
     assert_eq!(snapshot(&app).await, before);
     assert!(marketing_membership(&app, gus).await.deleted_at.is_some());
 
     set_removed_at(&app, gus, 29).await;
-    let payload = restore(&app, app.owner_token(), gus).await;
-    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    let payload = owner_mutates(&app, RESTORE, json!({ "userId": gus })).await;
+    ok(&payload);
     assert_eq!(payload["member"]["role"], "GUEST");
     assert!(marketing_membership(&app, gus).await.deleted_at.is_none());
 }
@@ -212,17 +177,15 @@ async fn a_restore_needs_a_free_seat_unless_the_person_still_holds_one(app: Test
     let [mia, max] = people(&app, &[MIA, MAX]).await[..] else {
         unreachable!()
     };
-    remove(&app, &[mia, max]).await;
+    app.remove_members(&[mia, max]).await;
     // Someone new takes Mia's freed seat; then the limit is what is used.
-    let payload = mutate(
+    let payload = owner_mutates(
         &app,
-        app.owner_token(),
         INVITE,
-        "inviteMember",
         json!({ "email": "filler@example.com", "role": "GUEST" }),
     )
     .await;
-    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    ok(&payload);
     let used = seats_used(&app).await;
     organization::Entity::update_many()
         .col_expr(organization::Column::SeatLimit, Some(used as i32).into())
@@ -232,14 +195,14 @@ async fn a_restore_needs_a_free_seat_unless_the_person_still_holds_one(app: Test
         .unwrap();
 
     let before = snapshot(&app).await;
-    let payload = restore(&app, app.owner_token(), mia).await;
+    let payload = owner_mutates(&app, RESTORE, json!({ "userId": mia })).await;
     assert_eq!(user_error_codes(&payload), ["SEAT_LIMIT_REACHED"]);
     assert!(payload["member"].is_null());
     assert_eq!(snapshot(&app).await, before);
     assert!(!member_emails(&app).await.iter().any(|e| e == MIA));
 
-    let payload = restore(&app, app.owner_token(), max).await;
-    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    let payload = owner_mutates(&app, RESTORE, json!({ "userId": max })).await;
+    ok(&payload);
     assert_eq!(payload["seatTaken"], false);
     assert_eq!(seats_used(&app).await, used, "no seat taken");
 }
@@ -250,15 +213,12 @@ async fn only_a_recent_removal_of_a_manageable_member_can_be_restored(app: TestA
     };
     // Someone who has only ever been in Research.
     let research = crate::access::research_workspace(&app).await;
-    let olivia_in_research = app.sign_in_to(research, crate::flows::OLIVIA).await;
+    let olivia_in_research = app.sign_in_to(research, crate::support::OLIVIA).await;
     let answer = app.graphql(Some(&olivia_in_research), INVITE,
         json!({ "input": { "workspaceId": research, "email": "lab.only@acme.test", "role": "MEMBER" } })).await;
-    assert_eq!(
-        user_error_codes(&data(&answer)["inviteMember"]),
-        Vec::<&str>::new()
-    );
+    ok(&data(&answer)["inviteMember"]);
     let lab_only = user_id(&app, "lab.only@acme.test").await;
-    remove(&app, &[ivy, omar]).await;
+    app.remove_members(&[ivy, omar]).await;
     let admin = app.sign_in(ADA).await;
     let before = snapshot(&app).await;
 
@@ -268,7 +228,7 @@ async fn only_a_recent_removal_of_a_manageable_member_can_be_restored(app: TestA
         (app.owner_token(), ivy, "INVITATION_PENDING"),
         (admin.as_str(), omar, "ROLE_NOT_MANAGEABLE"),
     ] {
-        let payload = restore(&app, token, user).await;
+        let payload = mutate(&app, token, RESTORE, json!({ "userId": user })).await;
         assert_eq!(user_error_codes(&payload), [code], "{payload}");
         assert!(
             payload["member"].is_null() && payload["seatTaken"].is_null(),
@@ -290,14 +250,14 @@ async fn nobody_restores_themself_not_even_through_their_key(app: TestApp) {
     let omar_session = app.sign_in(OMAR).await;
     let omar_key = crate::support::create_api_key(&app, &omar_session, "Omar's bot", "OWNER").await;
     let omar = user_id(&app, OMAR).await;
-    remove(&app, &[omar]).await;
+    app.remove_members(&[omar]).await;
     let before = snapshot(&app).await;
-    let payload = restore(&app, &omar_key, omar).await;
+    let payload = mutate(&app, &omar_key, RESTORE, json!({ "userId": omar })).await;
     assert_eq!(user_error_codes(&payload), ["CANNOT_REMOVE_SELF"]);
     assert_eq!(snapshot(&app).await, before, "still removed");
     // Another owner can.
-    let payload = restore(&app, app.owner_token(), omar).await;
-    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    let payload = owner_mutates(&app, RESTORE, json!({ "userId": omar })).await;
+    ok(&payload);
     assert_eq!(payload["member"]["role"], "OWNER");
 }
 
@@ -351,37 +311,32 @@ async fn the_removed_are_listed_newest_first_with_whether_and_until_when_they_ca
         (Some(0), 0)
     );
 
-    remove(&app, &[gus]).await;
+    app.remove_members(&[gus]).await;
     set_removed_at(&app, gus, 31).await;
     let payload = mutate(
         &app,
         &owner,
         REMOVE,
-        "removeMembers",
         json!({ "userIds": [mia], "reason": "moved team" }),
     )
     .await;
-    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    ok(&payload);
     // Dana is removed and restored: back, so not listed.
-    remove(&app, &[dana]).await;
-    assert_eq!(
-        user_error_codes(&restore(&app, &owner, dana).await),
-        Vec::<&str>::new()
-    );
+    app.remove_members(&[dana]).await;
+    ok(&mutate(&app, &owner, RESTORE, json!({ "userId": dana })).await);
     // Ivy was only invited: her removal revokes an invitation, not listed either.
-    remove(&app, &[ivy, omar]).await;
+    app.remove_members(&[ivy, omar]).await;
     // Max is removed, invited back as a guest, joins, and is removed again: listed once, by his
     // latest removal.
-    remove(&app, &[max]).await;
+    app.remove_members(&[max]).await;
     let invited = mutate(
         &app,
         &owner,
         INVITE,
-        "inviteMember",
         json!({ "email": MAX, "role": "GUEST" }),
     )
     .await;
-    assert_eq!(user_error_codes(&invited), Vec::<&str>::new());
+    ok(&invited);
     let accepted = app
         .graphql(
             None,
@@ -390,7 +345,7 @@ async fn the_removed_are_listed_newest_first_with_whether_and_until_when_they_ca
         )
         .await;
     assert!(data(&accepted)["acceptInvitation"]["token"].is_string());
-    remove(&app, &[max]).await;
+    app.remove_members(&[max]).await;
 
     let all = removed_members(&app, &owner, 10, None).await;
     assert_eq!(all["totalCount"], 4);
@@ -454,19 +409,14 @@ async fn the_removed_are_listed_newest_first_with_whether_and_until_when_they_ca
     assert_eq!(paged, who_and_whether(&all));
 
     // Restored, Mia leaves the list; invited again, so does Gus.
-    assert_eq!(
-        user_error_codes(&restore(&app, &owner, mia).await),
-        Vec::<&str>::new()
-    );
-    let invited = mutate(
+    ok(&mutate(&app, &owner, RESTORE, json!({ "userId": mia })).await);
+    ok(&mutate(
         &app,
         &owner,
         INVITE,
-        "inviteMember",
         json!({ "email": GUS, "role": "GUEST" }),
     )
-    .await;
-    assert_eq!(user_error_codes(&invited), Vec::<&str>::new());
+    .await);
     let now_removed = removed_members(&app, &owner, 10, None).await;
     assert_eq!(now_removed["totalCount"], 2);
     assert_eq!(

@@ -4,10 +4,12 @@
 use entities::{Role, audit_entry, invitation};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
-use tests::{Answer, TestApp, backend_tests, data, error_code, user_error_codes};
+use tests::{Answer, TestApp, backend_tests, data, error_code, ok, user_error_codes};
 
-use crate::flows::{ADA, IVY, MIA, OLIVIA, OMAR, REMOVE, call, mutate, people, snapshot};
-use crate::support::create_api_key;
+use crate::support::{
+    ADA, IVY, MIA, OLIVIA, OMAR, REMOVE, audit_entries, call, create_api_key, mutate,
+    owner_mutates, people, snapshot,
+};
 
 const UPDATE_ROLE: &str = "mutation($input: UpdateMemberRoleInput!) {
     updateMemberRole(input: $input) {
@@ -19,18 +21,14 @@ async fn update_role(app: &TestApp, token: &str, user: entities::UserId, role: &
         app,
         token,
         UPDATE_ROLE,
-        "updateMemberRole",
         json!({ "userId": user, "role": role }),
     )
     .await
 }
 
 async fn role_changes(app: &TestApp) -> Vec<(String, String)> {
-    audit_entry::Entity::find()
-        .filter(audit_entry::Column::Action.eq("team_membership_role_change"))
-        .all(app.db())
+    audit_entries(&app, "team_membership_role_change")
         .await
-        .unwrap()
         .into_iter()
         .map(|entry| {
             (
@@ -56,7 +54,7 @@ async fn a_new_role_takes_effect_at_once_and_keys_never_act_above_it(app: TestAp
 
     // Mia is promoted: her open session has the new permissions on its next request.
     let promoted = update_role(&app, app.owner_token(), mia, "ADMIN").await;
-    assert_eq!(user_error_codes(&promoted), Vec::<&str>::new());
+    ok(&promoted);
     assert_eq!(promoted["member"]["role"], "ADMIN");
     assert_eq!(promoted["apiKeysLowered"], 0);
     let viewer = app
@@ -72,7 +70,7 @@ async fn a_new_role_takes_effect_at_once_and_keys_never_act_above_it(app: TestAp
 
     // Ada is demoted: her two ADMIN keys (the demo's and her new one) now act as MEMBER.
     let demoted = update_role(&app, app.owner_token(), ada, "MEMBER").await;
-    assert_eq!(user_error_codes(&demoted), Vec::<&str>::new());
+    ok(&demoted);
     assert_eq!(demoted["apiKeysLowered"], 2);
     let viewer = app.graphql(Some(&ada_key), PERMISSIONS, Value::Null).await;
     assert_eq!(data(&viewer)["viewer"]["role"], "MEMBER");
@@ -86,10 +84,9 @@ async fn a_new_role_takes_effect_at_once_and_keys_never_act_above_it(app: TestAp
     assert_eq!(error_code(&answer), "FORBIDDEN", "no longer an admin");
 
     // The same role again records nothing; an invited person's pending invitation follows.
-    let again = update_role(&app, app.owner_token(), ada, "MEMBER").await;
-    assert_eq!(user_error_codes(&again), Vec::<&str>::new());
+    ok(&update_role(&app, app.owner_token(), ada, "MEMBER").await);
     let invited = update_role(&app, app.owner_token(), ivy, "GUEST").await;
-    assert_eq!(user_error_codes(&invited), Vec::<&str>::new());
+    ok(&invited);
     assert_eq!(
         (
             invited["member"]["role"].as_str(),
@@ -177,15 +174,7 @@ async fn role_changes_refuse_who_the_caller_may_not_touch(app: TestApp) {
 
     // Omar is removed, his OWNER key kept: through it, Olivia — now the only active owner —
     // can't be made anything else.
-    let payload = mutate(
-        &app,
-        app.owner_token(),
-        REMOVE,
-        "removeMembers",
-        json!({ "userIds": [omar] }),
-    )
-    .await;
-    assert_eq!(user_error_codes(&payload), Vec::<&str>::new());
+    ok(&owner_mutates(&app, REMOVE, json!({ "userIds": [omar] })).await);
     let payload = update_role(&app, &omar_key, olivia, "ADMIN").await;
     assert_eq!(codes(&payload), ["LAST_OWNER"]);
 }

@@ -6,10 +6,9 @@ use std::time::Duration;
 use entities::{audit_entry, session};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
-use tests::{Answer, TestApp, backend_tests, data, error_code, user_error_codes};
+use tests::{Answer, Fetch, TestApp, backend_tests, data, error_code, ok, user_error_codes};
 
-use crate::flows::{ADA, MAX, MIA, OMAR, can_act, mutate, people};
-use crate::support::user_id;
+use crate::support::{ADA, MAX, MIA, OMAR, audit_entries, can_act, mutate, people, user_id};
 
 const SESSIONS: &str = "query($ws: UUID!, $user: UUID!, $first: Int, $after: String) {
     sessions(workspaceId: $ws, userId: $user, first: $first, after: $after) {
@@ -29,12 +28,8 @@ async fn sign_in_as(app: &TestApp, email: &str, user_agent: &str) -> String {
             "variables": { "input": { "workspaceId": app.demo.workspace_id, "email": email,
                                       "password": api::demo::DEMO_PASSWORD } }
         }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .answer()
+        .await;
     data(&answer)["signIn"]["token"]
         .as_str()
         .unwrap()
@@ -55,14 +50,7 @@ async fn sessions_of(app: &TestApp, token: &str, user: entities::UserId) -> Answ
 }
 
 async fn end_sessions(app: &TestApp, token: &str, user: entities::UserId) -> Answer {
-    mutate(
-        app,
-        token,
-        END_SESSIONS,
-        "endSessions",
-        json!({ "userId": user }),
-    )
-    .await
+    mutate(app, token, END_SESSIONS, json!({ "userId": user })).await
 }
 
 async fn open_sessions(app: &TestApp, user: entities::UserId) -> u64 {
@@ -159,7 +147,7 @@ async fn a_person_sees_their_sessions_and_an_admin_signs_them_out_everywhere(app
     assert_eq!(second["nodes"][0]["userAgent"], "Firefox/140 on a laptop");
 
     let ended = end_sessions(&app, &admin, mia).await;
-    assert_eq!(user_error_codes(&ended), Vec::<&str>::new());
+    ok(&ended);
     assert_eq!(ended["sessionsEnded"], 2);
     assert!(!can_act(&app, &laptop).await && !can_act(&app, &phone).await);
     assert!(
@@ -168,11 +156,7 @@ async fn a_person_sees_their_sessions_and_an_admin_signs_them_out_everywhere(app
     );
     assert_eq!(open_sessions(&app, mia).await, 0);
     assert_eq!(sessions_of(&app, &admin, mia).await["totalCount"], 0);
-    let entries = audit_entry::Entity::find()
-        .filter(audit_entry::Column::Action.eq("sessions_end"))
-        .all(app.db())
-        .await
-        .unwrap();
+    let entries = audit_entries(&app, "sessions_end").await;
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].target_user_id, Some(mia));
     assert_eq!(entries[0].actor_user_id, Some(ada), "{:?}", entries[0]);
@@ -187,16 +171,16 @@ async fn a_person_signs_themself_out_everywhere_and_a_replay_ends_nothing_more(a
     let here = app.sign_in(MAX).await;
     let elsewhere = app.sign_in(MAX).await;
     let input = json!({ "userId": max, "idempotencyKey": "everywhere-1" });
-    let ended = mutate(&app, &here, END_SESSIONS, "endSessions", input.clone()).await;
-    assert_eq!(user_error_codes(&ended), Vec::<&str>::new());
+    let ended = mutate(&app, &here, END_SESSIONS, input.clone()).await;
+    ok(&ended);
     assert_eq!(ended["sessionsEnded"], 2, "this request's session too");
     assert!(!can_act(&app, &here).await && !can_act(&app, &elsewhere).await);
 
     // Sent again (from a new session: the key belongs to the person), it answers its first
     // answer and ends nothing: a retry, not a second "sign out everywhere".
     let fresh = app.sign_in(MAX).await;
-    let replay = mutate(&app, &fresh, END_SESSIONS, "endSessions", input).await;
-    assert_eq!(user_error_codes(&replay), Vec::<&str>::new());
+    let replay = mutate(&app, &fresh, END_SESSIONS, input).await;
+    ok(&replay);
     assert_eq!(replay["sessionsEnded"], 2);
     assert!(can_act(&app, &fresh).await);
 }
@@ -237,8 +221,7 @@ async fn ending_sessions_refuses_who_the_caller_may_not_touch(app: TestApp) {
     // Another workspace's ids are not found, even for yourself.
     let research = crate::access::research_workspace(&app).await;
     let answer = app
-        .graphql(
-            Some(app.owner_token()),
+        .as_owner(
             END_SESSIONS,
             json!({ "input": { "workspaceId": research, "userId": mia } }),
         )

@@ -1,9 +1,440 @@
-//! Direct database changes for setting up states the API has no mutation for yet.
+//! The integration suite's one support module: the demo people, the GraphQL documents and
+//! typed calls the tests share, reads of what was written, database snapshots and undo, and
+//! direct database changes for setting up states the API has no mutation for yet.
 
-use chrono::Utc;
-use entities::{UserId, membership, user};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use tests::TestApp;
+use chrono::{DateTime, Utc};
+use entities::{
+    UserId, api_key, application, audit_entry, group_membership, idempotency_key, invitation,
+    membership, offboarding, organization, outbox, user, workspace,
+};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use serde_json::{Value, json};
+use tests::{Answer, TestApp, data, error_code};
+use uuid::Uuid;
+
+pub const OLIVIA: &str = "olivia.owner@acme.test";
+pub const OMAR: &str = "omar.owner@acme.test";
+pub const ADA: &str = "ada.admin@acme.test";
+pub const MIA: &str = "mia.member@acme.test";
+pub const MAX: &str = "max.member@acme.test";
+pub const GUS: &str = "gus.guest@acme.test";
+pub const DANA: &str = "dana.deactivated@acme.test";
+pub const IVY: &str = "ivy.invited@acme.test";
+
+pub const PREVIEW: &str =
+    "query($ws: UUID!, $ids: [UUID!]!) { removalPreview(workspaceId: $ws, userIds: $ids) {
+  canRemove
+  members {
+    userId name email status role
+    loses { workspaceName groups }
+    preserved { otherWorkspaces otherOrganizations }
+    seatFreed
+    contactDuties { duty applicationId applicationName }
+    campaignsToReattribute apiKeysToRevoke rulesKeepRunning
+    blockers { code message field userId }
+  } } }";
+pub const REMOVE: &str = "mutation($input: RemoveMembersInput!) { removeMembers(input: $input) {
+  removedMembers { userId email seatFreed apiKeysRevoked }
+  offboarding { id kind status summary { total } }
+  userErrors { code message field userId } } }";
+pub const REASSIGN: &str =
+    "mutation($input: ReassignContactsInput!) { reassignContacts(input: $input) {
+  moved { duty applicationId applicationName fromUserId toUserId }
+  remaining { duty applicationId applicationName }
+  userErrors { code message field userId } } }";
+pub const TRANSFER: &str =
+    "mutation($input: TransferOwnershipInput!) { transferOwnership(input: $input) {
+  newOwner { role status user { id email } }
+  previousOwner { role status user { id email } }
+  userErrors { code message field userId } } }";
+pub const RESTORE: &str = "mutation($input: RestoreMemberInput!) { restoreMember(input: $input) {
+  member { role status user { id email } groups { name } }
+  seatTaken
+  userErrors { code message field userId } } }";
+pub const DEACTIVATE: &str =
+    "mutation($input: DeactivateUserInput!) { deactivateUser(input: $input) {
+  member { status role user { email } groups { name } } offboarding { id kind }
+  userErrors { code message field userId } } }";
+pub const REACTIVATE: &str =
+    "mutation($input: ReactivateUserInput!) { reactivateUser(input: $input) {
+  member { status role user { email } groups { name } } userErrors { code message field userId } } }";
+pub const INVITE: &str = "mutation($input: InviteMemberInput!) { inviteMember(input: $input) {
+  member { id status role user { id email } } invitationToken userErrors { code message field userId } } }";
+pub const AUDIT_LOG: &str =
+    "query($ws: UUID!, $filter: AuditLogFilter, $first: Int, $after: String) {
+  auditLog(workspaceId: $ws, filter: $filter, first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { cursor node {
+      id action actorUserId actorApiKeyId actor { email } targetUserId target { email }
+      reason requestId offboardingId metadata createdAt } } } }";
+pub const SEATS: &str =
+    "query($org: UUID!) { seatUsage(organizationId: $org) { used limit available } }";
+pub const MEMBERS: &str = "query($ws: UUID!) { members(workspaceId: $ws, first: 100) {
+  totalCount nodes { role status user { email } groups { name } } } }";
+pub const VIEWER: &str = "{ viewer { role user { email } } }";
+
+pub use tests::no_worker;
+
+/// The ids of these demo people, in the order given.
+pub async fn people(app: &TestApp, emails: &[&str]) -> Vec<UserId> {
+    let mut ids = Vec::new();
+    for email in emails {
+        ids.push(user_id(app, email).await);
+    }
+    ids
+}
+
+/// Sends `document` with `{ input }`, the demo workspace filled in unless the input names one;
+/// returns the whole answer.
+pub async fn call(app: &TestApp, token: &str, document: &str, input: Value) -> Answer {
+    let mut input = input;
+    if input.get("workspaceId").is_none() {
+        input["workspaceId"] = json!(app.demo.workspace_id);
+    }
+    app.graphql(Some(token), document, json!({ "input": input }))
+        .await
+}
+
+/// Like [`call`], for a mutation that must answer without top-level errors: its payload, the
+/// field the document's mutation answers in.
+pub async fn mutate(app: &TestApp, token: &str, document: &str, input: Value) -> Answer {
+    let answer = call(app, token, document, input).await;
+    data(&answer)[mutation_of(document)].clone()
+}
+
+/// [`mutate`] as the demo owner.
+pub async fn owner_mutates(app: &TestApp, document: &str, input: Value) -> Answer {
+    mutate(app, app.owner_token(), document, input).await
+}
+
+/// The mutation a document sends: the first field of its selection.
+fn mutation_of(document: &str) -> &str {
+    let (_, selection) = document
+        .split_once('{')
+        .unwrap_or_else(|| panic!("a selection in {document}"));
+    let selection = selection.trim_start();
+    let end = selection
+        .find(|c: char| !c.is_alphanumeric() && c != '_')
+        .unwrap_or(selection.len());
+    &selection[..end]
+}
+
+/// The id of the offboarding a payload names.
+pub fn offboarding_id(payload: &Answer) -> String {
+    payload["offboarding"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("an offboarding: {payload}"))
+        .to_owned()
+}
+
+/// `removalPreview` of these ids in the demo workspace: the whole answer.
+pub async fn preview_answer(app: &TestApp, token: &str, ids: &[UserId]) -> Answer {
+    app.graphql(
+        Some(token),
+        PREVIEW,
+        json!({ "ws": app.demo.workspace_id, "ids": ids }),
+    )
+    .await
+}
+
+pub async fn preview(app: &TestApp, token: &str, ids: &[UserId]) -> Answer {
+    let answer = preview_answer(app, token, ids).await;
+    data(&answer)["removalPreview"].clone()
+}
+
+/// A payload's `userErrors` as sorted (code, userId) pairs.
+pub fn error_pairs(payload: &Value) -> Vec<(String, Option<String>)> {
+    let mut pairs: Vec<(String, Option<String>)> = payload["userErrors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("expected userErrors: {payload}"))
+        .iter()
+        .map(pair)
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+/// One `UserError` as (code, userId).
+pub fn pair(error: &Value) -> (String, Option<String>) {
+    (
+        error["code"].as_str().unwrap_or_default().to_owned(),
+        error["userId"].as_str().map(str::to_owned),
+    )
+}
+
+pub fn expected_pairs(pairs: &[(&str, UserId)]) -> Vec<(String, Option<String>)> {
+    let mut pairs: Vec<(String, Option<String>)> = pairs
+        .iter()
+        .map(|(code, id)| ((*code).to_owned(), Some(id.to_string())))
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+pub async fn seats_used(app: &TestApp) -> i64 {
+    let answer = app
+        .as_owner(SEATS, json!({ "org": app.demo.organization_id }))
+        .await;
+    data(&answer)["seatUsage"]["used"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("seatUsage.used: {answer}"))
+}
+
+/// The emails of the demo workspace's listed members.
+pub async fn member_emails(app: &TestApp) -> Vec<String> {
+    let answer = app
+        .as_owner(MEMBERS, json!({ "ws": app.demo.workspace_id }))
+        .await;
+    let mut emails: Vec<String> = data(&answer)["members"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["user"]["email"].as_str().unwrap().to_owned())
+        .collect();
+    emails.sort();
+    emails
+}
+
+/// A person's membership of the demo workspace (the live one, or else the latest removed one).
+pub async fn marketing_membership(app: &TestApp, user: UserId) -> membership::Model {
+    let mut rows = membership::Entity::find()
+        .filter(membership::Column::WorkspaceId.eq(app.demo.workspace_id))
+        .filter(membership::Column::UserId.eq(user))
+        .all(app.db())
+        .await
+        .unwrap();
+    rows.sort_by_key(|m| (m.deleted_at.is_none(), m.deleted_at, m.created_at));
+    rows.pop()
+        .unwrap_or_else(|| panic!("{user} has a membership"))
+}
+
+async fn application(app: &TestApp, name: &str) -> application::Model {
+    application::Entity::find()
+        .filter(application::Column::Name.eq(name))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("application {name}"))
+}
+
+pub async fn application_id(app: &TestApp, name: &str) -> Uuid {
+    application(app, name).await.id
+}
+
+pub async fn application_contact(app: &TestApp, name: &str) -> Option<UserId> {
+    application(app, name).await.technical_contact_id
+}
+
+pub async fn marketing(app: &TestApp) -> workspace::Model {
+    workspace::Entity::find_by_id(app.demo.workspace_id)
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// The API key a person created (the demo people have one each at most).
+pub async fn key_created_by(app: &TestApp, user: UserId) -> api_key::Model {
+    api_key::Entity::find()
+        .filter(api_key::Column::CreatedBy.eq(user))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("{user} created a key"))
+}
+
+pub const SIGN_OUT: &str = "mutation { signOut { signedOut } }";
+
+/// The audit entries of one action.
+pub async fn audit_entries(app: &TestApp, action: &str) -> Vec<audit_entry::Model> {
+    of_action(action).all(app.db()).await.unwrap()
+}
+
+/// Audit entries of one action, in the database.
+pub async fn audit_count(app: &TestApp, action: &str) -> u64 {
+    of_action(action).count(app.db()).await.unwrap()
+}
+
+fn of_action(action: &str) -> sea_orm::Select<audit_entry::Entity> {
+    audit_entry::Entity::find().filter(audit_entry::Column::Action.eq(action))
+}
+
+/// Whether a token is still let in.
+pub async fn can_act(app: &TestApp, token: &str) -> bool {
+    let answer = app.graphql(Some(token), VIEWER, Value::Null).await;
+    if !answer.has_errors() {
+        return true;
+    }
+    match error_code(&answer) {
+        "UNAUTHENTICATED" => false,
+        other => panic!("unexpected {other}: {answer}"),
+    }
+}
+
+/// Everything a refused call must leave exactly as it was.
+#[derive(Debug, PartialEq)]
+pub struct Snapshot {
+    memberships: Vec<membership::Model>,
+    group_memberships: Vec<group_membership::Model>,
+    workspaces: Vec<workspace::Model>,
+    applications: Vec<application::Model>,
+    invitations: Vec<invitation::Model>,
+    organizations: Vec<organization::Model>,
+    unrevoked_api_keys: u64,
+    audit_entries: u64,
+    outbox_rows: u64,
+    offboardings: u64,
+    idempotency_keys: u64,
+}
+
+pub async fn snapshot(app: &TestApp) -> Snapshot {
+    let db = app.db();
+    Snapshot {
+        memberships: every(db, membership::Column::Id).await,
+        group_memberships: every(db, group_membership::Column::Id).await,
+        workspaces: every(db, workspace::Column::Id).await,
+        applications: every(db, application::Column::Id).await,
+        invitations: every(db, invitation::Column::Id).await,
+        organizations: every(db, organization::Column::Id).await,
+        unrevoked_api_keys: api_key::Entity::find()
+            .filter(api_key::Column::RevokedAt.is_null())
+            .count(db)
+            .await
+            .unwrap(),
+        audit_entries: audit_entry::Entity::find().count(db).await.unwrap(),
+        outbox_rows: outbox::Entity::find().count(db).await.unwrap(),
+        offboardings: offboarding::Entity::find().count(db).await.unwrap(),
+        idempotency_keys: idempotency_key::Entity::find().count(db).await.unwrap(),
+    }
+}
+
+/// Every row of a table, in the order of `column`.
+async fn every<C: sea_orm::ColumnTrait>(
+    db: &sea_orm::DatabaseConnection,
+    column: C,
+) -> Vec<<C::EntityName as EntityTrait>::Model>
+where
+    C::EntityName: EntityTrait<Column = C>,
+{
+    <C::EntityName as EntityTrait>::find()
+        .order_by_asc(column)
+        .all(db)
+        .await
+        .unwrap()
+}
+
+/// Live memberships and live group memberships: what [`undo_removal`] must bring back.
+pub async fn live_counts(app: &TestApp) -> (u64, u64) {
+    (
+        membership::Entity::find()
+            .filter(membership::Column::DeletedAt.is_null())
+            .count(app.db())
+            .await
+            .unwrap(),
+        group_membership::Entity::find()
+            .filter(group_membership::Column::DeletedAt.is_null())
+            .count(app.db())
+            .await
+            .unwrap(),
+    )
+}
+
+/// Undoes a removal of these people from the demo workspace directly in the database (the
+/// membership, its groups, a revoked invitation), so the next check starts from the same state.
+/// Only for states where nobody among them was removed before.
+pub async fn undo_removal(app: &TestApp, user_ids: &[UserId]) {
+    if user_ids.is_empty() {
+        return;
+    }
+    let db = app.db();
+    let memberships = membership::Entity::find()
+        .filter(membership::Column::WorkspaceId.eq(app.demo.workspace_id))
+        .filter(membership::Column::UserId.is_in(user_ids.iter().copied()))
+        .filter(membership::Column::DeletedAt.is_not_null())
+        .all(db)
+        .await
+        .unwrap();
+    let removed = || memberships.iter().map(|m| m.id);
+    let never = || Expr::value(Option::<DateTime<Utc>>::None);
+    membership::Entity::update_many()
+        .col_expr(membership::Column::DeletedAt, never())
+        .col_expr(
+            membership::Column::RemovedBy,
+            Expr::value(Option::<Uuid>::None),
+        )
+        .col_expr(
+            membership::Column::RemovalReason,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(membership::Column::SessionsValidAfter, never())
+        .filter(membership::Column::Id.is_in(removed()))
+        .exec(db)
+        .await
+        .unwrap();
+    let groups = entities::user_group::Entity::find()
+        .filter(entities::user_group::Column::WorkspaceId.eq(app.demo.workspace_id))
+        .all(db)
+        .await
+        .unwrap();
+    group_membership::Entity::update_many()
+        .col_expr(group_membership::Column::DeletedAt, never())
+        .filter(group_membership::Column::UserId.is_in(user_ids.iter().copied()))
+        .filter(group_membership::Column::GroupId.is_in(groups.iter().map(|g| g.id)))
+        .filter(group_membership::Column::DeletedAt.is_not_null())
+        .exec(db)
+        .await
+        .unwrap();
+    invitation::Entity::update_many()
+        .col_expr(invitation::Column::RevokedAt, never())
+        .filter(invitation::Column::MembershipId.is_in(removed()))
+        .filter(invitation::Column::AcceptedAt.is_null())
+        .exec(db)
+        .await
+        .unwrap();
+}
+
+/// The audit log's edges as (action, target email) pairs, newest first.
+pub fn actions_and_targets(connection: &Answer) -> Vec<(String, Option<String>)> {
+    connection["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("expected edges: {connection}"))
+        .iter()
+        .map(|edge| {
+            (
+                edge["node"]["action"].as_str().unwrap().to_owned(),
+                edge["node"]["target"]["email"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+/// `auditLog` of the demo workspace: the whole answer.
+pub async fn audit_log_answer(
+    app: &TestApp,
+    token: &str,
+    filter: Value,
+    first: Option<i64>,
+    after: Option<&str>,
+) -> Answer {
+    app.graphql(
+        Some(token),
+        AUDIT_LOG,
+        json!({ "ws": app.demo.workspace_id, "filter": filter, "first": first, "after": after }),
+    )
+    .await
+}
+
+pub async fn audit_log(
+    app: &TestApp,
+    filter: Value,
+    first: Option<i64>,
+    after: Option<&str>,
+) -> Answer {
+    let answer = audit_log_answer(app, app.owner_token(), filter, first, after).await;
+    data(&answer)["auditLog"].clone()
+}
 
 pub async fn user_id(app: &TestApp, email: &str) -> UserId {
     user::Entity::find()
@@ -42,7 +473,6 @@ pub async fn set_status(app: &TestApp, email: &str, status: entities::Membership
 /// Hands every contact duty of the demo workspace to the owner, so that the demo admin and
 /// members can be removed without reassigning contacts first.
 pub async fn give_all_contacts_to_the_owner(app: &TestApp) {
-    use entities::{application, workspace};
     let owner = user_id(app, "olivia.owner@acme.test").await;
     workspace::Entity::update_many()
         .col_expr(workspace::Column::TechnicalContactId, Some(owner).into())
