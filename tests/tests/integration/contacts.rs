@@ -9,29 +9,22 @@ use uuid::Uuid;
 use crate::support::{
     ADA, DANA, GUS, IVY, MAX, MIA, OLIVIA, OMAR, REASSIGN, REMOVE, application_contact,
     application_id, audit_count, audit_entries, error_pairs, expected_pairs, marketing,
-    marketing_membership, no_worker, people, preview, snapshot,
+    marketing_membership, no_worker, people, preview, snapshot, sorted_rows,
 };
 
 type MoveRow = (String, Option<String>, Option<String>, String, String);
 
 /// `moved` as sorted (duty, applicationId, applicationName, fromUserId, toUserId).
 fn moves(payload: &Value) -> Vec<MoveRow> {
-    let mut moves: Vec<MoveRow> = payload["moved"]
-        .as_array()
-        .unwrap_or_else(|| panic!("moved: {payload}"))
-        .iter()
-        .map(|m| {
-            (
-                m["duty"].as_str().unwrap().to_owned(),
-                m["applicationId"].as_str().map(str::to_owned),
-                m["applicationName"].as_str().map(str::to_owned),
-                m["fromUserId"].as_str().unwrap().to_owned(),
-                m["toUserId"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    moves.sort();
-    moves
+    sorted_rows(payload, "moved", |m| {
+        (
+            m["duty"].as_str().unwrap().to_owned(),
+            m["applicationId"].as_str().map(str::to_owned),
+            m["applicationName"].as_str().map(str::to_owned),
+            m["fromUserId"].as_str().unwrap().to_owned(),
+            m["toUserId"].as_str().unwrap().to_owned(),
+        )
+    })
 }
 
 fn moved(duty: &str, application: Option<(Uuid, &str)>, from: UserId, to: UserId) -> MoveRow {

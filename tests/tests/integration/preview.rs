@@ -10,36 +10,22 @@ use uuid::Uuid;
 use crate::support::{
     ADA, DANA, GUS, IVY, MAX, MIA, OLIVIA, OMAR, REMOVE, application_id, create_api_key,
     error_pairs, expected_pairs, live_counts, no_worker, pair, people, preview, preview_answer,
-    set_status, snapshot, undo_removal,
+    set_status, snapshot, sorted_rows, undo_removal,
 };
 
 /// A member's contact duties as sorted (duty, applicationId, applicationName).
 fn duties(member: &Value) -> Vec<(String, Option<String>, Option<String>)> {
-    let mut duties: Vec<(String, Option<String>, Option<String>)> = member["contactDuties"]
-        .as_array()
-        .unwrap_or_else(|| panic!("contactDuties: {member}"))
-        .iter()
-        .map(|d| {
-            (
-                d["duty"].as_str().unwrap().to_owned(),
-                d["applicationId"].as_str().map(str::to_owned),
-                d["applicationName"].as_str().map(str::to_owned),
-            )
-        })
-        .collect();
-    duties.sort();
-    duties
+    sorted_rows(member, "contactDuties", |d| {
+        (
+            d["duty"].as_str().unwrap().to_owned(),
+            d["applicationId"].as_str().map(str::to_owned),
+            d["applicationName"].as_str().map(str::to_owned),
+        )
+    })
 }
 
 fn blockers(member: &Value) -> Vec<(String, Option<String>)> {
-    let mut blockers: Vec<(String, Option<String>)> = member["blockers"]
-        .as_array()
-        .unwrap_or_else(|| panic!("blockers: {member}"))
-        .iter()
-        .map(pair)
-        .collect();
-    blockers.sort();
-    blockers
+    sorted_rows(member, "blockers", pair)
 }
 
 fn counts(member: &Value) -> (i64, i64, i64) {
@@ -361,11 +347,16 @@ async fn a_preview_needs_user_management_in_the_callers_workspace_and_one_to_ten
     assert_eq!(snapshot(&app).await, before);
 }
 
-async fn the_preview_agrees_with_remove_members_for_every_pair_as_owner_and_as_admin(app: TestApp) {
-    let mut ids = people(&app, [OLIVIA, OMAR, ADA, MIA, MAX, GUS, DANA, IVY])
-        .await
-        .to_vec();
+/// The ids of every demo person of the workspace, then an id of no one.
+async fn everyone_and_a_stranger(app: &TestApp) -> Vec<UserId> {
+    let everyone = people(app, [OLIVIA, OMAR, ADA, MIA, MAX, GUS, DANA, IVY]).await;
+    let mut ids = everyone.to_vec();
     ids.push(UserId::fresh());
+    ids
+}
+
+async fn the_preview_agrees_with_remove_members_for_every_pair_as_owner_and_as_admin(app: TestApp) {
+    let ids = everyone_and_a_stranger(&app).await;
     let before = live_counts(&app).await;
 
     let (codes, removals) = check_agreement(&app, app.owner_token(), &ids, "the owner").await;
@@ -395,10 +386,7 @@ async fn the_preview_agrees_with_remove_members_for_every_pair_as_owner_and_as_a
 }
 
 async fn the_preview_agrees_with_remove_members_when_owners_are_missing(app: TestApp) {
-    let mut ids = people(&app, [OLIVIA, OMAR, ADA, MIA, MAX, GUS, DANA, IVY])
-        .await
-        .to_vec();
-    ids.push(UserId::fresh());
+    let ids = everyone_and_a_stranger(&app).await;
     let omar = ids[1];
 
     // Olivia's OWNER key acts while she is deactivated: Omar is the last active owner.

@@ -111,14 +111,19 @@ pub async fn preview(app: &TestApp, token: &str, ids: &[UserId]) -> Answer {
 
 /// A payload's `userErrors` as sorted (code, userId) pairs.
 pub fn error_pairs(payload: &Value) -> Vec<(String, Option<String>)> {
-    let mut pairs: Vec<(String, Option<String>)> = payload["userErrors"]
+    sorted_rows(payload, "userErrors", pair)
+}
+
+/// The items of the list `field` of `object`, each read by `row`, sorted.
+pub fn sorted_rows<T: Ord>(object: &Value, field: &str, row: impl FnMut(&Value) -> T) -> Vec<T> {
+    let mut rows: Vec<T> = object[field]
         .as_array()
-        .unwrap_or_else(|| panic!("expected userErrors: {payload}"))
+        .unwrap_or_else(|| panic!("expected {field}: {object}"))
         .iter()
-        .map(pair)
+        .map(row)
         .collect();
-    pairs.sort();
-    pairs
+    rows.sort();
+    rows
 }
 
 /// One `UserError` as (code, userId).
