@@ -274,6 +274,29 @@ impl TestApp {
             .await
     }
 
+    /// Sends the mutation `document` with `{ input }`, the demo workspace filled in unless the
+    /// input names one; returns the whole answer.
+    pub async fn call(&self, token: &str, document: &str, input: Value) -> Answer {
+        let mut input = input;
+        if input.get("workspaceId").is_none() {
+            input["workspaceId"] = json!(self.demo.workspace_id);
+        }
+        self.graphql(Some(token), document, json!({ "input": input }))
+            .await
+    }
+
+    /// Like [`TestApp::call`], for a mutation that must answer without top-level errors: its
+    /// payload, the field the document's mutation answers in.
+    pub async fn mutate(&self, token: &str, document: &str, input: Value) -> Answer {
+        let answer = self.call(token, document, input).await;
+        data(&answer)[mutation_of(document)].clone()
+    }
+
+    /// [`TestApp::mutate`] as the demo owner.
+    pub async fn owner_mutates(&self, document: &str, input: Value) -> Answer {
+        self.mutate(self.owner_token(), document, input).await
+    }
+
     /// `GET` of a path of the application (`/healthz`, `/people/app.js`, ...).
     pub async fn get(&self, path: &str) -> reqwest::Response {
         let url = format!("{}{path}", self.address);
@@ -342,6 +365,18 @@ async fn sent(request: reqwest::RequestBuilder) -> reqwest::Response {
     request.send().await.expect("the server answers")
 }
 
+/// The mutation a document sends: the first field of its selection.
+fn mutation_of(document: &str) -> &str {
+    let (_, selection) = document
+        .split_once('{')
+        .unwrap_or_else(|| panic!("a selection in {document}"));
+    let selection = selection.trim_start();
+    let end = selection
+        .find(|c: char| !c.is_alphanumeric() && c != '_')
+        .unwrap_or(selection.len());
+    &selection[..end]
+}
+
 /// The `data` of an answer that must have no errors.
 pub fn data(answer: &Answer) -> &Answer {
     assert!(!answer.has_errors(), "expected no errors: {answer}");
@@ -379,6 +414,24 @@ pub fn accept_link_in(raw: &str) -> String {
 pub fn ok(payload: &Answer) -> &Answer {
     assert_eq!(user_error_codes(payload), Vec::<&str>::new(), "{payload}");
     payload
+}
+
+/// The kinds of an offboarding's `jobs`, in the order listed.
+pub fn job_kinds(offboarding: &Answer) -> Vec<&str> {
+    offboarding["jobs"]
+        .items()
+        .iter()
+        .map(|job| job["kind"].as_str().expect("a job has a kind"))
+        .collect()
+}
+
+/// The job of this kind among an offboarding's `jobs`.
+pub fn job_of<'a>(offboarding: &'a Answer, kind: &str) -> &'a Answer {
+    offboarding["jobs"]
+        .items()
+        .iter()
+        .find(|job| job["kind"] == kind)
+        .unwrap_or_else(|| panic!("a {kind} job: {offboarding}"))
 }
 
 /// The codes of a payload's `userErrors`.
@@ -574,27 +627,16 @@ impl TestApp {
         seconds: u64,
     ) -> Vec<Answer> {
         let timeout = Duration::from_secs(seconds);
-        self.subscribe(token, PROGRESS, json!({ "id": id }), timeout)
+        self.subscribe(token, PROGRESS, json!({ "id": id }), timeout, None)
             .await
     }
 
     /// Runs a subscription over WebSocket (graphql-transport-ws), authenticated in
     /// `connection_init`, and returns every message the server sent for it: `next` payloads,
     /// then the final `complete` or `error` message. Panics if it hasn't ended by `timeout`.
+    /// Sends on `first_event`, if given, when the first event arrives: the subscription is then
+    /// authenticated and streaming, so the test can act on it.
     pub async fn subscribe(
-        &self,
-        token: Option<&str>,
-        query: &str,
-        variables: Value,
-        timeout: Duration,
-    ) -> Vec<Answer> {
-        self.subscribe_telling(token, query, variables, timeout, None)
-            .await
-    }
-
-    /// [`TestApp::subscribe`], sending on `first_event` when the first event arrives: the
-    /// subscription is then authenticated and streaming, so the test can act on it.
-    pub async fn subscribe_telling(
         &self,
         token: Option<&str>,
         query: &str,
@@ -804,6 +846,15 @@ impl PrivateRedis {
 
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// The application on `backend`, with this Redis as its queue.
+    pub async fn app_on(&self, backend: Backend) -> TestApp {
+        let url = self.url();
+        spawn_app_with(backend, move |config| {
+            config.worker.queue.backend = QueueBackend::Redis(url);
+        })
+        .await
     }
 
     /// Starts the server (again) and waits until it answers.

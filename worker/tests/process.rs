@@ -47,12 +47,7 @@ async fn remove_gus(app: &TestApp) -> (String, String) {
         .as_owner("mutation($input: RemoveMembersInput!) { removeMembers(input: $input) { offboarding { id jobs { id kind } } userErrors { code } } }", json!({ "input": { "workspaceId": app.demo.workspace_id, "userIds": [gus] } }))
         .await;
     let offboarding = &data(&answer)["removeMembers"]["offboarding"];
-    let email = offboarding["jobs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|job| job["kind"] == "send_removal_email")
-        .unwrap();
+    let email = tests::job_of(offboarding, "send_removal_email");
     (
         offboarding["id"].as_str().unwrap().to_owned(),
         email["id"].as_str().unwrap().to_owned(),

@@ -7,7 +7,9 @@ use uuid::Uuid;
 
 use api::demo::DEMO_PASSWORD;
 
-use crate::support::{INVITE, MIA, SIGN_OUT, mutate, set_status, soft_delete_membership};
+use crate::support::{
+    INVITE, MIA, SIGN_OUT, create_api_key_in, expire, set_status, soft_delete_membership,
+};
 
 const VIEWER: &str =
     "{ viewer { user { email } workspace { id name } role permissions apiKey { name role } } }";
@@ -153,7 +155,7 @@ async fn sign_in_explains_why_a_proven_person_cannot_enter(app: TestApp) {
     let research = research_workspace(&app).await;
     let olivia_in_research = app.sign_in_to(research, "olivia.owner@acme.test").await;
     let invitation = json!({ "workspaceId": research, "email": MIA, "role": "MEMBER" });
-    ok(&mutate(&app, &olivia_in_research, INVITE, invitation).await);
+    ok(&app.mutate(&olivia_in_research, INVITE, invitation).await);
     let pending = sign_in(&app, research, "mia.member@acme.test", DEMO_PASSWORD).await;
     assert_eq!(user_error_codes(&pending), ["INVITATION_PENDING"]);
 }
@@ -200,15 +202,8 @@ async fn expired_and_revoked_sessions_are_refused(app: TestApp) {
     data(&app.graphql(Some(&max), VIEWER, Value::Null).await);
     let ada_id = crate::support::user_id(&app, "ada.admin@acme.test").await;
     let max_id = crate::support::user_id(&app, "max.member@acme.test").await;
-    session::Entity::update_many()
-        .col_expr(
-            session::Column::ExpiresAt,
-            (Utc::now() - Duration::seconds(1)).into(),
-        )
-        .filter(session::Column::UserId.eq(ada_id))
-        .exec(app.db())
-        .await
-        .unwrap();
+    let adas = session::Column::UserId.eq(ada_id);
+    expire(&app, session::Column::ExpiresAt, adas).await;
     session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Some(Utc::now()).into())
         .filter(session::Column::UserId.eq(max_id))
@@ -506,7 +501,7 @@ async fn a_person_signs_in_by_slug_and_sees_every_workspace_they_belong_to(app: 
 
     // Invited to Research, Mia sees it pending beside Marketing.
     let invitation = json!({ "workspaceId": research, "email": MIA, "role": "GUEST" });
-    ok(&mutate(&app, &research_token, INVITE, invitation).await);
+    ok(&app.mutate(&research_token, INVITE, invitation).await);
     let mia = app.sign_in("mia.member@acme.test").await;
     assert_eq!(
         memberships(&app, &mia).await,
@@ -516,17 +511,8 @@ async fn a_person_signs_in_by_slug_and_sees_every_workspace_they_belong_to(app: 
         ]
     );
     // An API key acts in its own workspace only, and sees only that one.
-    let answer = app
-        .graphql(
-            Some(&research_token),
-            "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { token } }",
-            json!({ "i": { "workspaceId": research, "name": "Lab bot", "role": "MEMBER" } }),
-        )
-        .await;
-    let key = data(&answer)["createApiKey"]["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let lab_bot = create_api_key_in(&app, &research_token, research, "Lab bot", "MEMBER").await;
+    let key = lab_bot["token"].as_str().unwrap().to_owned();
     assert_eq!(
         memberships(&app, &key).await,
         [membership("acme-research", "ADMIN", "ACTIVE", true)]

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use tests::{Answer, TestApp, backend_tests, data, error_code, ok, user_error_codes};
 
 use crate::support::{
-    ADA, MIA, OMAR, REMOVE, VIEWER, audit_entries, can_act, create_api_key, owner_mutates, people,
-    snapshot,
+    ADA, MIA, OMAR, REMOVE, VIEWER, audit_entries, can_act, create_api_key, create_api_key_in,
+    people, snapshot,
 };
 
 const API_KEYS: &str =
@@ -109,9 +109,7 @@ async fn each_caller_sees_the_keys_they_may_manage_and_never_a_secret(app: TestA
         ["Reporting"]
     );
     // Filters.
-    let [ada_id] = people(&app, &[ADA]).await[..] else {
-        unreachable!()
-    };
+    let [ada_id] = people(&app, [ADA]).await;
     assert_eq!(
         names(&api_keys(&app, app.owner_token(), json!({ "createdBy": ada_id })).await),
         ["Ada's sync", "CI deploy"]
@@ -164,9 +162,7 @@ async fn a_revoked_key_is_refused_at_once_and_only_whom_may_revoke_it_can(app: T
     let (omar_key, ada, ada_key, mia) = signed_in_with_keys(&app).await;
     let all = api_keys(&app, app.owner_token(), Value::Null).await;
     let id_of = |name: &str| node(&all, name)["apiKey"]["id"].clone().into_value();
-    let [mia_id] = people(&app, &[MIA]).await[..] else {
-        unreachable!()
-    };
+    let [mia_id] = people(&app, [MIA]).await;
 
     let before = snapshot(&app).await;
     // An admin can't revoke an owner's key; a member can't revoke someone else's.
@@ -185,16 +181,8 @@ async fn a_revoked_key_is_refused_at_once_and_only_whom_may_revoke_it_can(app: T
     // Unknown, or of another workspace: not found.
     let research = crate::access::research_workspace(&app).await;
     let olivia_in_research = app.sign_in_to(research, crate::support::OLIVIA).await;
-    let answer = app
-        .graphql(
-            Some(&olivia_in_research),
-            "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { apiKey { id } } }",
-            json!({ "i": { "workspaceId": research, "name": "Lab", "role": "MEMBER" } }),
-        )
-        .await;
-    let lab_key = data(&answer)["createApiKey"]["apiKey"]["id"]
-        .clone()
-        .into_value();
+    let lab = create_api_key_in(&app, &olivia_in_research, research, "Lab", "MEMBER").await;
+    let lab_key = lab["apiKey"]["id"].clone().into_value();
     let before_unknown = snapshot(&app).await;
     for id in [json!(uuid::Uuid::now_v7()), lab_key] {
         let answer = app
@@ -238,9 +226,7 @@ async fn a_revoked_key_is_refused_at_once_and_only_whom_may_revoke_it_can(app: T
 async fn a_key_that_outlives_its_creator_is_marked_and_the_preview_names_it(app: TestApp) {
     let omar_session = app.sign_in(OMAR).await;
     let omar_key = create_api_key(&app, &omar_session, "Omar's bot", "OWNER").await;
-    let [omar] = people(&app, &[OMAR]).await[..] else {
-        unreachable!()
-    };
+    let [omar] = people(&app, [OMAR]).await;
     let answer = app
         .as_owner(
             "query($ws: UUID!, $ids: [UUID!]!) { removalPreview(workspaceId: $ws, userIds: $ids) {
@@ -256,7 +242,9 @@ async fn a_key_that_outlives_its_creator_is_marked_and_the_preview_names_it(app:
     );
 
     // Removed without revokeApiKeys: the key keeps acting as OWNER, and the list says why.
-    let payload = owner_mutates(&app, REMOVE, json!({ "userIds": [omar as UserId] })).await;
+    let payload = app
+        .owner_mutates(REMOVE, json!({ "userIds": [omar as UserId] }))
+        .await;
     ok(&payload);
     let viewer = app.graphql(Some(&omar_key), VIEWER, Value::Null).await;
     assert_eq!(data(&viewer)["viewer"]["role"], "OWNER");

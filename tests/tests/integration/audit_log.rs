@@ -12,7 +12,7 @@ use tests::{Answer, TestApp, backend_tests, data, error_code, ok};
 use crate::support::{
     ADA, DEACTIVATE, GUS, INVITE, MAX, MIA, OLIVIA, OMAR, REACTIVATE, REASSIGN, REMOVE, RESTORE,
     TRANSFER, actions_and_targets, audit_log, audit_log_answer, create_api_key,
-    give_all_contacts_to_the_owner, mutate, no_worker, owner_mutates, people, snapshot,
+    give_all_contacts_to_the_owner, no_worker, people, snapshot,
 };
 
 fn expected(rows: &[(&str, &str)]) -> Vec<(String, Option<String>)> {
@@ -39,14 +39,10 @@ backend_tests! {
 }
 
 async fn each_action_is_listed_with_actor_target_reason_and_request_id(app: TestApp) {
-    let [olivia, omar, ada, mia, max, gus] =
-        people(&app, &[OLIVIA, OMAR, ADA, MIA, MAX, GUS]).await[..]
-    else {
-        unreachable!()
-    };
+    let [olivia, omar, ada, mia, max, gus] = people(&app, [OLIVIA, OMAR, ADA, MIA, MAX, GUS]).await;
     let omar_session = app.sign_in(OMAR).await;
 
-    ok(&owner_mutates(&app, REASSIGN, json!({
+    ok(&app.owner_mutates(REASSIGN, json!({
         "fromUserId": mia, "assignments": [{ "duty": "APPLICATION_TECHNICAL_CONTACT", "toUserId": max }] })).await);
     let response = app.client.post(app.graphql_url())
         .bearer_auth(app.owner_token())
@@ -56,15 +52,16 @@ async fn each_action_is_listed_with_actor_target_reason_and_request_id(app: Test
         .send().await.unwrap();
     let answer: Answer = response.json().await.unwrap();
     ok(&data(&answer)["removeMembers"]);
-    ok(&owner_mutates(
-        &app,
-        DEACTIVATE,
-        json!({ "userId": gus, "reason": "on leave" }),
-    )
-    .await);
-    ok(&mutate(&app, &omar_session, REACTIVATE, json!({ "userId": gus })).await);
-    ok(&owner_mutates(&app, RESTORE, json!({ "userId": mia })).await);
-    ok(&owner_mutates(&app, TRANSFER, json!({ "toUserId": ada })).await);
+    ok(&app
+        .owner_mutates(DEACTIVATE, json!({ "userId": gus, "reason": "on leave" }))
+        .await);
+    ok(&app
+        .mutate(&omar_session, REACTIVATE, json!({ "userId": gus }))
+        .await);
+    ok(&app.owner_mutates(RESTORE, json!({ "userId": mia })).await);
+    ok(&app
+        .owner_mutates(TRANSFER, json!({ "toUserId": ada }))
+        .await);
 
     let log = audit_log(&app, Value::Null, None, None).await;
     assert_eq!(log["totalCount"], 6, "{log}");
@@ -168,7 +165,9 @@ async fn filters_narrow_the_log_alone_and_together(
 async fn pages_follow_each_other_newest_first_without_overlap(app: TestApp) {
     let emails: Vec<String> = (0..5).map(|i| format!("person{i}@example.com")).collect();
     for email in &emails {
-        ok(&owner_mutates(&app, INVITE, json!({ "email": email, "role": "GUEST" })).await);
+        ok(&app
+            .owner_mutates(INVITE, json!({ "email": email, "role": "GUEST" }))
+            .await);
     }
     let all = audit_log(&app, Value::Null, Some(100), None).await;
     let all_ids = edge_ids(&all);
@@ -205,12 +204,12 @@ async fn pages_follow_each_other_newest_first_without_overlap(app: TestApp) {
 }
 
 async fn the_audit_log_is_for_managers_of_this_workspace_with_bounded_pages(app: TestApp) {
-    ok(&owner_mutates(
-        &app,
-        INVITE,
-        json!({ "email": "someone@example.com", "role": "GUEST" }),
-    )
-    .await);
+    ok(&app
+        .owner_mutates(
+            INVITE,
+            json!({ "email": "someone@example.com", "role": "GUEST" }),
+        )
+        .await);
     let before = snapshot(&app).await;
     for first in [1000, 101, 0, -1] {
         let answer =
@@ -257,13 +256,13 @@ async fn an_api_key_is_an_actor_of_its_own(app: TestApp) {
         .unwrap()
         .unwrap()
         .id;
-    ok(&mutate(
-        &app,
-        &key,
-        INVITE,
-        json!({ "email": "bot.invited@example.com", "role": "GUEST" }),
-    )
-    .await);
+    ok(&app
+        .mutate(
+            &key,
+            INVITE,
+            json!({ "email": "bot.invited@example.com", "role": "GUEST" }),
+        )
+        .await);
 
     let log = audit_log(&app, json!({ "actorId": key_id }), None, None).await;
     assert_eq!(

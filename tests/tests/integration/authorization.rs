@@ -2,13 +2,12 @@
 //! lacks it (FORBIDDEN), and with another workspace's (or organization's) ids by an OWNER of
 //! this one (NOT_FOUND, never a hint that they exist). Each refused call changes nothing.
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use tests::{TestApp, backend_tests, data, error_code};
 
 use crate::support::{
     ADA, DEACTIVATE, INVITE, MAX, MIA, OLIVIA, PREVIEW, REACTIVATE, REASSIGN, REMOVE, RESTORE,
-    TRANSFER, people, snapshot,
+    TRANSFER, create_api_key_in, people, snapshot, stored_invitation,
 };
 
 /// An operation: its document, and its variables given a workspace, an organization and a
@@ -213,9 +212,7 @@ backend_tests! {
 async fn every_operation_refuses_a_member_without_its_permission_and_another_workspaces_ids(
     app: TestApp,
 ) {
-    let [max, ada] = people(&app, &[MAX, ADA]).await[..] else {
-        unreachable!()
-    };
+    let [max, ada] = people(&app, [MAX, ADA]).await;
     let id_of = |answer: &tests::Answer, pointer: &str| {
         let value = data(answer).clone().into_value();
         let id = value.pointer(pointer).cloned().unwrap_or(Value::Null);
@@ -252,13 +249,7 @@ async fn every_operation_refuses_a_member_without_its_permission_and_another_wor
     // Research's: a key and an invitation made there by its owner.
     let research = crate::access::research_workspace(&app).await;
     let olivia_there = app.sign_in_to(research, OLIVIA).await;
-    let key_there = app
-        .graphql(
-            Some(&olivia_there),
-            "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { apiKey { id } } }",
-            json!({ "i": { "workspaceId": research, "name": "Lab", "role": "GUEST" } }),
-        )
-        .await;
+    let key_there = create_api_key_in(&app, &olivia_there, research, "Lab", "GUEST").await;
     let invited_there = app
         .graphql(
             Some(&olivia_there),
@@ -268,19 +259,13 @@ async fn every_operation_refuses_a_member_without_its_permission_and_another_wor
         )
         .await;
     assert!(data(&invited_there)["inviteMember"]["invitationToken"].is_string());
-    let invitation_there = entities::invitation::Entity::find()
-        .filter(entities::invitation::Column::Email.eq("lab@example.com"))
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let invitation_there = stored_invitation(&app, "lab@example.com").await.id;
     let there = Ids {
         workspace: json!(research),
         organization: json!(uuid::Uuid::now_v7()),
         person: json!(max),
         other_person: json!(ada),
-        api_key: id_of(&key_there, "/createApiKey/apiKey/id"),
+        api_key: key_there["apiKey"]["id"].clone().into_value(),
         invitation: json!(invitation_there),
     };
 

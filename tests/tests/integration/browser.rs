@@ -35,7 +35,7 @@ async fn graphiql_and_a_spa_on_another_origin_work_in_a_real_browser() {
     })
     .await;
     give_all_contacts_to_the_owner(&app).await;
-    let mia = people(&app, &["mia.member@acme.test"]).await[0];
+    let mia = people(&app, ["mia.member@acme.test"]).await[0];
     let settings = json!({
         "api": app.address,
         "token": app.owner_token(),

@@ -9,29 +9,22 @@ use uuid::Uuid;
 use crate::support::{
     ADA, DANA, GUS, IVY, MAX, MIA, OLIVIA, OMAR, REASSIGN, REMOVE, application_contact,
     application_id, audit_count, audit_entries, error_pairs, expected_pairs, marketing,
-    marketing_membership, mutate, no_worker, owner_mutates, people, preview, snapshot,
+    marketing_membership, no_worker, people, preview, snapshot, sorted_rows,
 };
 
 type MoveRow = (String, Option<String>, Option<String>, String, String);
 
 /// `moved` as sorted (duty, applicationId, applicationName, fromUserId, toUserId).
 fn moves(payload: &Value) -> Vec<MoveRow> {
-    let mut moves: Vec<MoveRow> = payload["moved"]
-        .as_array()
-        .unwrap_or_else(|| panic!("moved: {payload}"))
-        .iter()
-        .map(|m| {
-            (
-                m["duty"].as_str().unwrap().to_owned(),
-                m["applicationId"].as_str().map(str::to_owned),
-                m["applicationName"].as_str().map(str::to_owned),
-                m["fromUserId"].as_str().unwrap().to_owned(),
-                m["toUserId"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    moves.sort();
-    moves
+    sorted_rows(payload, "moved", |m| {
+        (
+            m["duty"].as_str().unwrap().to_owned(),
+            m["applicationId"].as_str().map(str::to_owned),
+            m["applicationName"].as_str().map(str::to_owned),
+            m["fromUserId"].as_str().unwrap().to_owned(),
+            m["toUserId"].as_str().unwrap().to_owned(),
+        )
+    })
 }
 
 fn moved(duty: &str, application: Option<(Uuid, &str)>, from: UserId, to: UserId) -> MoveRow {
@@ -45,13 +38,8 @@ fn moved(duty: &str, application: Option<(Uuid, &str)>, from: UserId, to: UserId
 }
 
 async fn reassign(app: &TestApp, token: &str, from: UserId, assignments: Value) -> Answer {
-    mutate(
-        app,
-        token,
-        REASSIGN,
-        json!({ "fromUserId": from, "assignments": assignments }),
-    )
-    .await
+    let input = json!({ "fromUserId": from, "assignments": assignments });
+    app.mutate(token, REASSIGN, input).await
 }
 
 /// Checks a refusal: exactly these (code, userId) errors on the `assignments` field, nothing moved.
@@ -71,9 +59,7 @@ backend_tests! {
 }
 
 async fn all_of_a_persons_duties_move_and_then_they_can_be_removed(app: TestApp) {
-    let [olivia, omar, ada, mia] = people(&app, &[OLIVIA, OMAR, ADA, MIA]).await[..] else {
-        unreachable!()
-    };
+    let [olivia, omar, ada, mia] = people(&app, [OLIVIA, OMAR, ADA, MIA]).await;
     let crm = application_id(&app, "CRM sync").await;
     // No applicationIds: all of her applications.
     let payload = reassign(
@@ -132,9 +118,7 @@ async fn all_of_a_persons_duties_move_and_then_they_can_be_removed(app: TestApp)
 }
 
 async fn one_application_moves_and_the_others_stay(app: TestApp) {
-    let [mia, max, omar, gus] = people(&app, &[MIA, MAX, OMAR, GUS]).await[..] else {
-        unreachable!()
-    };
+    let [mia, max, omar, gus] = people(&app, [MIA, MAX, OMAR, GUS]).await;
     let (crm, ad_server) = (
         application_id(&app, "CRM sync").await,
         application_id(&app, "Ad server").await,
@@ -213,9 +197,7 @@ async fn one_application_moves_and_the_others_stay(app: TestApp) {
 }
 
 async fn duties_only_go_to_another_active_member_and_only_by_a_manager(app: TestApp) {
-    let [ada, dana, ivy, gus, omar] = people(&app, &[ADA, DANA, IVY, GUS, OMAR]).await[..] else {
-        unreachable!()
-    };
+    let [ada, dana, ivy, gus, omar] = people(&app, [ADA, DANA, IVY, GUS, OMAR]).await;
     app.remove_members(&[gus]).await;
     let before = snapshot(&app).await;
 
@@ -234,21 +216,21 @@ async fn duties_only_go_to_another_active_member_and_only_by_a_manager(app: Test
     assert_eq!(marketing(&app).await.technical_contact_id, Some(ada));
 
     let member = app.sign_in(MIA).await;
-    let answer = crate::support::call(&app, &member, REASSIGN, json!({ "fromUserId": ada, "assignments": [{ "duty": "TECHNICAL_CONTACT", "toUserId": omar }] })).await;
+    let answer = app.call(&member, REASSIGN, json!({ "fromUserId": ada, "assignments": [{ "duty": "TECHNICAL_CONTACT", "toUserId": omar }] })).await;
     assert_eq!(error_code(&answer), "FORBIDDEN");
-    let answer = crate::support::call(
-        &app,
-        app.owner_token(),
-        REASSIGN,
-        json!({ "fromUserId": ada, "assignments": [] }),
-    )
-    .await;
+    let answer = app
+        .call(
+            app.owner_token(),
+            REASSIGN,
+            json!({ "fromUserId": ada, "assignments": [] }),
+        )
+        .await;
     assert_eq!(error_code(&answer), "BAD_USER_INPUT");
     let assignments = json!([
         { "duty": "APPLICATION_TECHNICAL_CONTACT", "applicationIds": [], "toUserId": omar }
     ]);
     let input = json!({ "fromUserId": ada, "assignments": assignments });
-    let answer = crate::support::call(&app, app.owner_token(), REASSIGN, input).await;
+    let answer = app.call(app.owner_token(), REASSIGN, input).await;
     assert_eq!(
         error_code(&answer),
         "BAD_USER_INPUT",
@@ -258,14 +240,11 @@ async fn duties_only_go_to_another_active_member_and_only_by_a_manager(app: Test
 }
 
 async fn reassign_and_remove_happens_in_one_call_or_not_at_all(app: TestApp) {
-    let [olivia, omar, ada, mia, max] = people(&app, &[OLIVIA, OMAR, ADA, MIA, MAX]).await[..]
-    else {
-        unreachable!()
-    };
+    let [olivia, omar, ada, mia, max] = people(&app, [OLIVIA, OMAR, ADA, MIA, MAX]).await;
     let before = snapshot(&app).await;
 
     // The assignee leaves in the same call.
-    let payload = owner_mutates(&app, REMOVE, json!({
+    let payload = app.owner_mutates(REMOVE, json!({
         "userIds": [mia, max],
         "contactReassignments": [{ "fromUserId": mia, "assignments": [{ "duty": "APPLICATION_TECHNICAL_CONTACT", "toUserId": max }] }],
     })).await;
@@ -283,7 +262,7 @@ async fn reassign_and_remove_happens_in_one_call_or_not_at_all(app: TestApp) {
     assert_eq!(snapshot(&app).await, before);
 
     // A duty left unassigned: Ada hands over the workspace, not CRM sync.
-    let payload = owner_mutates(&app, REMOVE, json!({
+    let payload = app.owner_mutates(REMOVE, json!({
         "userIds": [ada],
         "contactReassignments": [{ "fromUserId": ada, "assignments": [{ "duty": "TECHNICAL_CONTACT", "toUserId": omar }] }],
     })).await;
@@ -299,7 +278,7 @@ async fn reassign_and_remove_happens_in_one_call_or_not_at_all(app: TestApp) {
     assert_eq!(marketing(&app).await.technical_contact_id, Some(ada));
 
     // Everything handed over: both leave, their duties with Max and Omar.
-    let payload = owner_mutates(&app, REMOVE, json!({
+    let payload = app.owner_mutates(REMOVE, json!({
         "userIds": [mia, ada],
         "reason": "reorganisation",
         "contactReassignments": [

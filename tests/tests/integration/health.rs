@@ -37,11 +37,7 @@ async fn graphiql_is_served_and_responses_carry_a_request_id(app: TestApp) {
 #[tokio::test]
 async fn readiness_fails_while_redis_is_down() {
     let mut redis = tests::PrivateRedis::start();
-    let url = redis.url();
-    let app = tests::spawn_app_with(Backend::Sqlite, move |config| {
-        config.worker.queue.backend = QueueBackend::Redis(url);
-    })
-    .await;
+    let app = redis.app_on(Backend::Sqlite).await;
     assert_eq!(app.get("/readyz").await.status(), 200);
     redis.kill();
     let ready = app.get("/readyz").await;

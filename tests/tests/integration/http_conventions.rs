@@ -8,7 +8,7 @@ use tests::{
     Answer, Backend, Fetch, TestApp, assert_http_refused, backend_tests, data, error_code, ok,
 };
 
-use crate::support::{REMOVE, give_all_contacts_to_the_owner, owner_mutates, people};
+use crate::support::{REMOVE, give_all_contacts_to_the_owner, people};
 
 const GRAPHIQL_INTROSPECTION: &str = include_str!("../../fixtures/introspection-graphiql.graphql");
 const FULL_INTROSPECTION: &str = include_str!("../../fixtures/introspection-full.graphql");
@@ -242,12 +242,29 @@ async fn send(app: &TestApp, token: &str, body: &Value) -> Answer {
     response.send().await.unwrap().json().await.unwrap()
 }
 
+/// The `extensions` that name `query` by its SHA-256 hash.
+fn persisted(query: &str) -> Value {
+    let hash = format!("{:x}", Sha256::digest(query.as_bytes()));
+    json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } })
+}
+
+/// The owner's `GET /graphql` of the operation these `extensions` name by its hash alone.
+async fn get_by_hash(app: &TestApp, extensions: &Value) -> reqwest::Response {
+    app.client
+        .get(app.graphql_url())
+        .bearer_auth(app.owner_token())
+        .query(&[("extensions", extensions.to_string())])
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn automatic_persisted_queries_are_registered_then_served_by_hash() {
     let app = sqlite().await;
     let query = "query Role { viewer { role } }";
-    let hash = format!("{:x}", Sha256::digest(query.as_bytes()));
-    let extensions = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+    let extensions = persisted(query);
     let by_hash = json!({ "extensions": extensions });
     let answer = send(&app, app.owner_token(), &by_hash).await;
     assert_eq!(error_code(&answer), "PERSISTED_QUERY_NOT_FOUND");
@@ -262,15 +279,7 @@ async fn automatic_persisted_queries_are_registered_then_served_by_hash() {
     // Now by its hash alone, also as a GET a CDN can cache.
     let answer = send(&app, app.owner_token(), &by_hash).await;
     assert_eq!(data(&answer)["viewer"]["role"], "OWNER");
-    let response = app
-        .client
-        .get(app.graphql_url())
-        .bearer_auth(app.owner_token())
-        .query(&[("extensions", extensions.to_string())])
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
+    let response = get_by_hash(&app, &extensions).await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         data(&response.json().await.unwrap())["viewer"]["role"],
@@ -278,9 +287,7 @@ async fn automatic_persisted_queries_are_registered_then_served_by_hash() {
     );
     // A mutation registered by POST still can't run by GET through its hash.
     let mutation = "mutation { signOut { signedOut } }";
-    let mutation_hash = format!("{:x}", Sha256::digest(mutation.as_bytes()));
-    let mutation_extensions =
-        json!({ "persistedQuery": { "version": 1, "sha256Hash": mutation_hash } });
+    let mutation_extensions = persisted(mutation);
     let throwaway = app.sign_in("mia.member@acme.test").await;
     let registered = send(
         &app,
@@ -289,15 +296,7 @@ async fn automatic_persisted_queries_are_registered_then_served_by_hash() {
     )
     .await;
     assert_eq!(data(&registered)["signOut"]["signedOut"], true);
-    let response = app
-        .client
-        .get(app.graphql_url())
-        .bearer_auth(app.owner_token())
-        .query(&[("extensions", mutation_extensions.to_string())])
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
+    let response = get_by_hash(&app, &mutation_extensions).await;
     assert_eq!(response.status(), 405);
 }
 
@@ -402,7 +401,7 @@ backend_tests! {
 
 async fn remove_members_answers_the_removed_members_for_a_client_cache(app: TestApp) {
     give_all_contacts_to_the_owner(&app).await;
-    let mia = people(&app, &["mia.member@acme.test"]).await[0];
+    let mia = people(&app, ["mia.member@acme.test"]).await[0];
     let listed = app.as_owner("query($ws: UUID!) { members(workspaceId: $ws, first: 100) { nodes { id user { id } } } }", json!({ "ws": app.demo.workspace_id })).await;
     let member_id = data(&listed)["members"]["nodes"]
         .as_array()
@@ -415,7 +414,9 @@ async fn remove_members_answers_the_removed_members_for_a_client_cache(app: Test
         "removedMembers { userId",
         "removedMembers { member { id status removedAt user { id } } userId",
     );
-    let payload = owner_mutates(&app, &document, json!({ "userIds": [mia] })).await;
+    let payload = app
+        .owner_mutates(&document, json!({ "userIds": [mia] }))
+        .await;
     ok(&payload);
     let removed = &payload["removedMembers"][0]["member"];
     assert_eq!(

@@ -8,8 +8,8 @@ use uuid::Uuid;
 
 use crate::support::{
     ADA, DEACTIVATE, GUS, INVITE, MAX, MIA, OMAR, REASSIGN, REMOVE, RESTORE, TRANSFER, audit_count,
-    call, error_pairs, expected_pairs, give_all_contacts_to_the_owner, marketing_membership,
-    mutate, no_worker, owner_mutates, people, snapshot,
+    error_pairs, expected_pairs, give_all_contacts_to_the_owner, marketing_membership, no_worker,
+    people, snapshot,
 };
 
 const CREATE_KEY: &str = "mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) {
@@ -37,12 +37,10 @@ backend_tests! {
 }
 
 async fn a_removal_sent_twice_with_one_key_is_applied_once(app: TestApp) {
-    let [gus, max] = people(&app, &[GUS, MAX]).await[..] else {
-        unreachable!()
-    };
+    let [gus, max] = people(&app, [GUS, MAX]).await;
     let omar_session = app.sign_in(OMAR).await;
     let input = json!({ "userIds": [gus], "reason": "contract ended", "idempotencyKey": "k1" });
-    let first = owner_mutates(&app, REMOVE, input.clone()).await;
+    let first = app.owner_mutates(REMOVE, input.clone()).await;
     ok(&first);
     let offboarding_id: Uuid = first["offboarding"]["id"]
         .as_str()
@@ -57,7 +55,7 @@ async fn a_removal_sent_twice_with_one_key_is_applied_once(app: TestApp) {
     assert!(jobs > 0);
     let after_first = snapshot(&app).await;
 
-    let second = owner_mutates(&app, REMOVE, input).await;
+    let second = app.owner_mutates(REMOVE, input).await;
     assert_eq!(
         second, first,
         "the same answer: same offboarding, same removed members"
@@ -75,7 +73,7 @@ async fn a_removal_sent_twice_with_one_key_is_applied_once(app: TestApp) {
         json!({ "userIds": [gus], "reason": "another reason", "idempotencyKey": "k1" }),
         json!({ "userIds": [max], "reason": "contract ended", "idempotencyKey": "k1" }),
     ] {
-        let payload = owner_mutates(&app, REMOVE, other).await;
+        let payload = app.owner_mutates(REMOVE, other).await;
         assert_key_reused(&payload);
         assert!(payload["offboarding"].is_null());
         assert_eq!(snapshot(&app).await, after_first);
@@ -83,13 +81,13 @@ async fn a_removal_sent_twice_with_one_key_is_applied_once(app: TestApp) {
     assert!(marketing_membership(&app, max).await.deleted_at.is_none());
 
     // Keys belong to whoever sends them: Omar's "k1" is another request.
-    let omars = mutate(
-        &app,
-        &omar_session,
-        REMOVE,
-        json!({ "userIds": [max], "idempotencyKey": "k1" }),
-    )
-    .await;
+    let omars = app
+        .mutate(
+            &omar_session,
+            REMOVE,
+            json!({ "userIds": [max], "idempotencyKey": "k1" }),
+        )
+        .await;
     ok(&omars);
     assert_ne!(omars["offboarding"]["id"], first["offboarding"]["id"]);
     assert_eq!(omars["removedMembers"][0]["email"], MAX);
@@ -100,11 +98,11 @@ async fn a_removal_sent_twice_with_one_key_is_applied_once(app: TestApp) {
 async fn deactivation_invitation_and_key_replays_answer_as_the_first_time(app: TestApp) {
     let gus = crate::support::user_id(&app, GUS).await;
     let input = json!({ "userId": gus, "reason": "on leave", "idempotencyKey": "d1" });
-    let first = owner_mutates(&app, DEACTIVATE, input.clone()).await;
+    let first = app.owner_mutates(DEACTIVATE, input.clone()).await;
     ok(&first);
     assert_eq!(first["member"]["status"], "DEACTIVATED");
     let after = snapshot(&app).await;
-    let second = owner_mutates(&app, DEACTIVATE, input).await;
+    let second = app.owner_mutates(DEACTIVATE, input).await;
     assert_eq!(
         second, first,
         "not ALREADY_DEACTIVATED: the first answer again"
@@ -112,22 +110,19 @@ async fn deactivation_invitation_and_key_replays_answer_as_the_first_time(app: T
     assert_eq!(snapshot(&app).await, after);
     assert_eq!(audit_count(&app, "team_membership_deactivate").await, 1);
     // Without a key the same call is judged afresh.
-    let fresh = owner_mutates(
-        &app,
-        DEACTIVATE,
-        json!({ "userId": gus, "reason": "on leave" }),
-    )
-    .await;
+    let fresh = app
+        .owner_mutates(DEACTIVATE, json!({ "userId": gus, "reason": "on leave" }))
+        .await;
     assert_eq!(user_error_codes(&fresh), ["ALREADY_DEACTIVATED"]);
 
     // An invitation's secret is never stored: the replay answers it as null.
     let input =
         json!({ "email": "replayed@example.com", "role": "MEMBER", "idempotencyKey": "i1" });
-    let first = owner_mutates(&app, INVITE, input.clone()).await;
+    let first = app.owner_mutates(INVITE, input.clone()).await;
     ok(&first);
     assert!(first["invitationToken"].is_string());
     let after = snapshot(&app).await;
-    let second = owner_mutates(&app, INVITE, input).await;
+    let second = app.owner_mutates(INVITE, input).await;
     ok(&second);
     assert_eq!(second["member"], first["member"], "the same member id");
     assert!(second["invitationToken"].is_null(), "{second}");
@@ -142,10 +137,10 @@ async fn deactivation_invitation_and_key_replays_answer_as_the_first_time(app: T
 
     // Same for an API key's token.
     let input = json!({ "name": "Replayed key", "role": "MEMBER", "idempotencyKey": "c1" });
-    let first = owner_mutates(&app, CREATE_KEY, input.clone()).await;
+    let first = app.owner_mutates(CREATE_KEY, input.clone()).await;
     ok(&first);
     assert!(first["token"].is_string());
-    let second = owner_mutates(&app, CREATE_KEY, input).await;
+    let second = app.owner_mutates(CREATE_KEY, input).await;
     ok(&second);
     assert_eq!(second["apiKey"]["id"], first["apiKey"]["id"]);
     assert!(second["token"].is_null(), "{second}");
@@ -158,13 +153,11 @@ async fn deactivation_invitation_and_key_replays_answer_as_the_first_time(app: T
 }
 
 async fn replays_of_handovers_and_restores_are_not_judged_again(app: TestApp) {
-    let [mia, max, ada, gus] = people(&app, &[MIA, MAX, ADA, GUS]).await[..] else {
-        unreachable!()
-    };
+    let [mia, max, ada, gus] = people(&app, [MIA, MAX, ADA, GUS]).await;
     // Judged again, these would be NOT_A_CONTACT, ROLE_NOT_MANAGEABLE and ALREADY_MEMBER.
     let reassign = json!({ "fromUserId": mia, "assignments": [{ "duty": "APPLICATION_TECHNICAL_CONTACT", "toUserId": max }], "idempotencyKey": "a1" });
     let transfer = json!({ "toUserId": ada, "demoteSelfTo": "ADMIN", "idempotencyKey": "t1" });
-    ok(&owner_mutates(&app, REMOVE, json!({ "userIds": [gus] })).await);
+    ok(&app.owner_mutates(REMOVE, json!({ "userIds": [gus] })).await);
     let restore = json!({ "userId": gus, "idempotencyKey": "s1" });
     for (document, field, input, action) in [
         (REASSIGN, "reassignContacts", reassign, "contacts_reassign"),
@@ -176,10 +169,10 @@ async fn replays_of_handovers_and_restores_are_not_judged_again(app: TestApp) {
             "ownership_transfer",
         ),
     ] {
-        let first = owner_mutates(&app, document, input.clone()).await;
+        let first = app.owner_mutates(document, input.clone()).await;
         ok(&first);
         let after = snapshot(&app).await;
-        let second = owner_mutates(&app, document, input).await;
+        let second = app.owner_mutates(document, input).await;
         assert_eq!(second, first, "{field}");
         assert_eq!(snapshot(&app).await, after, "{field}");
         assert_eq!(audit_count(&app, action).await, 1, "{action}");
@@ -194,7 +187,7 @@ async fn a_refused_call_is_not_kept_so_its_retry_is_judged_afresh(app: TestApp) 
     let mia = crate::support::user_id(&app, MIA).await;
     let input = json!({ "userIds": [mia], "idempotencyKey": "r1" });
     let before = snapshot(&app).await;
-    let refused = owner_mutates(&app, REMOVE, input.clone()).await;
+    let refused = app.owner_mutates(REMOVE, input.clone()).await;
     assert_eq!(
         error_pairs(&refused),
         expected_pairs(&[("CONTACT_REASSIGNMENT_REQUIRED", mia)])
@@ -209,7 +202,7 @@ async fn a_refused_call_is_not_kept_so_its_retry_is_judged_afresh(app: TestApp) 
     );
 
     give_all_contacts_to_the_owner(&app).await;
-    let retried = owner_mutates(&app, REMOVE, input.clone()).await;
+    let retried = app.owner_mutates(REMOVE, input.clone()).await;
     ok(&retried);
     assert_eq!(retried["removedMembers"][0]["userId"], mia.to_string());
     assert!(marketing_membership(&app, mia).await.deleted_at.is_some());
@@ -220,7 +213,7 @@ async fn a_refused_call_is_not_kept_so_its_retry_is_judged_afresh(app: TestApp) 
             .unwrap(),
         1
     );
-    let replay = owner_mutates(&app, REMOVE, input).await;
+    let replay = app.owner_mutates(REMOVE, input).await;
     assert_eq!(
         replay, retried,
         "now the success is kept, not ALREADY_REMOVED"
@@ -239,7 +232,7 @@ async fn a_key_is_one_to_two_hundred_characters(app: TestApp) {
                 json!({ "email": "long.key@example.com", "role": "GUEST", "idempotencyKey": key }),
             ),
         ] {
-            let answer = call(&app, app.owner_token(), document, input).await;
+            let answer = app.call(app.owner_token(), document, input).await;
             assert_eq!(
                 error_code(&answer),
                 "BAD_USER_INPUT",
@@ -249,12 +242,12 @@ async fn a_key_is_one_to_two_hundred_characters(app: TestApp) {
         }
     }
     assert_eq!(snapshot(&app).await, before);
-    let payload = owner_mutates(
-        &app,
-        REMOVE,
-        json!({ "userIds": [gus], "idempotencyKey": "k".repeat(200) }),
-    )
-    .await;
+    let payload = app
+        .owner_mutates(
+            REMOVE,
+            json!({ "userIds": [gus], "idempotencyKey": "k".repeat(200) }),
+        )
+        .await;
     ok(&payload);
     assert!(marketing_membership(&app, gus).await.deleted_at.is_some());
 }
@@ -266,13 +259,11 @@ backend_tests! {
 /// The race the key exists for: a client times out and retries while the first call is
 /// still running. Both answers are the first answer; the removal happens once.
 async fn two_concurrent_calls_with_one_key_apply_once(app: TestApp) {
-    let [gus, max] = people(&app, &[GUS, MAX]).await[..] else {
-        unreachable!()
-    };
+    let [gus, max] = people(&app, [GUS, MAX]).await;
     let input = json!({ "userIds": [gus, max], "reason": "left", "idempotencyKey": "race" });
     let (first, second) = tokio::join!(
-        owner_mutates(&app, REMOVE, input.clone()),
-        owner_mutates(&app, REMOVE, input),
+        app.owner_mutates(REMOVE, input.clone()),
+        app.owner_mutates(REMOVE, input),
     );
     ok(&first);
     assert_eq!(first, second, "one answer for both");

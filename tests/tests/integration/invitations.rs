@@ -1,4 +1,7 @@
-use crate::support::{REMOVE, audit_entries, owner_mutates, people, seats_used};
+use crate::support::{
+    REMOVE, assert_list_guarded, audit_entries, expire_invitation, people, seats_used,
+    stored_invitation,
+};
 use chrono::{Duration, Utc};
 use entities::{audit_entry, invitation, membership, organization, user};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
@@ -20,6 +23,14 @@ async fn invite(app: &TestApp, token: &str, email: &str, role: &str) -> Answer {
         json!({ "input": { "workspaceId": app.demo.workspace_id, "email": email, "role": role } }),
     )
     .await
+}
+
+/// The token of the link an `inviteMember` answer's invitation carries.
+fn invitation_token(answer: &Answer) -> String {
+    data(answer)["inviteMember"]["invitationToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("an invitation: {answer}"))
+        .to_owned()
 }
 
 async fn accept(app: &TestApp, token: &str, name: Option<&str>, password: &str) -> Answer {
@@ -64,12 +75,7 @@ async fn an_invited_person_joins_and_signs_in(app: TestApp) {
     assert_eq!(payload["member"]["status"], "INVITED");
     let token = payload["invitationToken"].as_str().unwrap().to_owned();
 
-    let stored = invitation::Entity::find()
-        .filter(invitation::Column::Email.eq("new.person@example.com"))
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = stored_invitation(&app, "new.person@example.com").await;
     assert!(
         !stored.token_hash.contains(&token[4..]),
         "only the token's hash is stored"
@@ -170,10 +176,7 @@ async fn the_seat_limit_refuses_new_people_but_not_people_already_seated(app: Te
 
 async fn bad_acceptances_are_refused_and_leave_the_invitation_usable(app: TestApp) {
     let answer = invite(&app, app.owner_token(), "careful@example.com", "GUEST").await;
-    let token = data(&answer)["inviteMember"]["invitationToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = invitation_token(&answer);
 
     let short = accept(&app, &token, Some("Careful"), "short").await;
     assert_eq!(user_error_codes(&short), ["PASSWORD_TOO_SHORT"]);
@@ -194,10 +197,7 @@ async fn someone_with_an_account_accepts_with_their_own_password(app: TestApp) {
     let answer = app
         .graphql(Some(&olivia), INVITE, json!({ "input": { "workspaceId": research, "email": "gus.guest@acme.test", "role": "GUEST" } }))
         .await;
-    let token = data(&answer)["inviteMember"]["invitationToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = invitation_token(&answer);
     let wrong = accept(&app, &token, Some("Mallory"), "not gus's password").await;
     assert_eq!(user_error_codes(&wrong), ["PASSWORD_MISMATCH"]);
     let accepted = accept(&app, &token, Some("Mallory"), "demo-password").await;
@@ -218,19 +218,8 @@ async fn someone_with_an_account_accepts_with_their_own_password(app: TestApp) {
 
 async fn expired_invitations_are_refused(app: TestApp) {
     let answer = invite(&app, app.owner_token(), "late@example.com", "GUEST").await;
-    let token = data(&answer)["inviteMember"]["invitationToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    invitation::Entity::update_many()
-        .col_expr(
-            invitation::Column::ExpiresAt,
-            (Utc::now() - Duration::minutes(1)).into(),
-        )
-        .filter(invitation::Column::Email.eq("late@example.com"))
-        .exec(app.db())
-        .await
-        .unwrap();
+    let token = invitation_token(&answer);
+    expire_invitation(&app, "late@example.com").await;
     let expired = accept(&app, &token, Some("Late"), "long enough").await;
     assert_eq!(user_error_codes(&expired), ["INVITATION_INVALID"]);
     assert!(
@@ -281,25 +270,7 @@ async fn invitations(app: &TestApp, token: &str, statuses: Value) -> Vec<(String
 }
 
 async fn invitation_id(app: &TestApp, email: &str) -> uuid::Uuid {
-    invitation::Entity::find()
-        .filter(invitation::Column::Email.eq(email))
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap()
-        .id
-}
-
-async fn expire(app: &TestApp, email: &str) {
-    invitation::Entity::update_many()
-        .col_expr(
-            invitation::Column::ExpiresAt,
-            (Utc::now() - Duration::seconds(1)).into(),
-        )
-        .filter(invitation::Column::Email.eq(email))
-        .exec(app.db())
-        .await
-        .unwrap();
+    stored_invitation(app, email).await.id
 }
 
 async fn act(app: &TestApp, token: &str, document: &str, field: &str, id: uuid::Uuid) -> Answer {
@@ -326,7 +297,7 @@ async fn invitations_are_listed_by_status_with_who_sent_them(app: TestApp) {
         let answer = invite(&app, &owner, email, "MEMBER").await;
         ok(&data(&answer)["inviteMember"]);
     }
-    expire(&app, "late@example.com").await;
+    expire_invitation(&app, "late@example.com").await;
     let answer = invite(&app, &owner, "gone@example.com", "GUEST").await;
     ok(&data(&answer)["inviteMember"]);
     let revoked = act(
@@ -394,29 +365,14 @@ async fn invitations_are_listed_by_status_with_who_sent_them(app: TestApp) {
 
     // A member may not look; another workspace's are not found.
     let mia = app.sign_in("mia.member@acme.test").await;
-    let answer = app
-        .graphql(
-            Some(&mia),
-            INVITATIONS,
-            json!({ "ws": app.demo.workspace_id }),
-        )
-        .await;
-    assert_eq!(error_code(&answer), "FORBIDDEN");
-    let research = crate::access::research_workspace(&app).await;
-    let answer = app
-        .graphql(Some(&owner), INVITATIONS, json!({ "ws": research }))
-        .await;
-    assert_eq!(error_code(&answer), "NOT_FOUND");
+    assert_list_guarded(&app, INVITATIONS, &mia).await;
 }
 
 async fn revoking_an_invitation_frees_its_seat_and_kills_its_link(app: TestApp) {
     let owner = app.owner_token().to_owned();
     let before_seats = seats_used(&app).await;
     let answer = invite(&app, &owner, "maybe@example.com", "MEMBER").await;
-    let token = data(&answer)["inviteMember"]["invitationToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = invitation_token(&answer);
     assert_eq!(seats_used(&app).await, before_seats + 1);
     let id = invitation_id(&app, "maybe@example.com").await;
 
@@ -497,11 +453,8 @@ async fn revoking_an_invitation_frees_its_seat_and_kills_its_link(app: TestApp) 
 async fn resending_an_invitation_gives_a_new_link_and_the_old_one_stops(app: TestApp) {
     let owner = app.owner_token().to_owned();
     let answer = invite(&app, &owner, "slow@example.com", "GUEST").await;
-    let old_token = data(&answer)["inviteMember"]["invitationToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    expire(&app, "slow@example.com").await;
+    let old_token = invitation_token(&answer);
+    expire_invitation(&app, "slow@example.com").await;
     let id = invitation_id(&app, "slow@example.com").await;
     let resent = act(&app, &owner, RESEND_INVITATION, "resendInvitation", id).await;
     ok(&resent);
@@ -544,19 +497,11 @@ async fn the_open_invitations_a_removed_person_sent_go_with_them(app: TestApp) {
         "both@example.com",
     ] {
         let answer = invite(&app, &ada, email, "GUEST").await;
-        tokens.push(
-            data(&answer)["inviteMember"]["invitationToken"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        tokens.push(invitation_token(&answer));
     }
     let answer = invite(&app, &owner, "other@example.com", "GUEST").await;
     ok(&data(&answer)["inviteMember"]);
-    let [ada_id, both] = people(&app, &["ada.admin@acme.test", "both@example.com"]).await[..]
-    else {
-        unreachable!()
-    };
+    let [ada_id, both] = people(&app, ["ada.admin@acme.test", "both@example.com"]).await;
     let answer = app
         .graphql(
             Some(&owner),
@@ -574,7 +519,9 @@ async fn the_open_invitations_a_removed_person_sent_go_with_them(app: TestApp) {
         "the invitation of someone removed in the same call is theirs, not Ada's"
     );
     let seats_before = seats_used(&app).await;
-    ok(&owner_mutates(&app, REMOVE, json!({ "userIds": [ada_id, both] })).await);
+    ok(&app
+        .owner_mutates(REMOVE, json!({ "userIds": [ada_id, both] }))
+        .await);
     assert_eq!(
         seats_used(&app).await,
         seats_before - 3,
@@ -820,7 +767,7 @@ async fn no_email_goes_out_for_an_invitation_that_no_longer_waits_on_its_link(ap
             let token = payload["invitationToken"].as_str().unwrap();
             ok(&accept(&app, token, Some("Taken"), "a-long-password").await);
         } else {
-            expire(&app, email).await;
+            expire_invitation(&app, email).await;
         }
         let invitation = invitation::Entity::find_by_id(invitation_id(&app, email).await)
             .one(db)

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 use tests::{Answer, TestApp, backend_tests, data, error_code};
 
-use crate::support::{MAX, MIA, REMOVE, give_all_contacts_to_the_owner, mutate, people};
+use crate::support::{MAX, MIA, REMOVE, give_all_contacts_to_the_owner, people};
 
 const MEMBER: &str = "query($ws: UUID!, $user: UUID!) { member(workspaceId: $ws, userId: $user) {
     member { role status removedAt user { email } groups { name } }
@@ -19,12 +19,8 @@ const MEMBER: &str = "query($ws: UUID!, $user: UUID!) { member(workspaceId: $ws,
     statusHistory { action actor { email } reason } } }";
 
 async fn member_answer(app: &TestApp, token: &str, user: entities::UserId) -> Answer {
-    app.graphql(
-        Some(token),
-        MEMBER,
-        json!({ "ws": app.demo.workspace_id, "user": user }),
-    )
-    .await
+    let variables = json!({ "ws": app.demo.workspace_id, "user": user });
+    app.graphql(Some(token), MEMBER, variables).await
 }
 
 async fn member(app: &TestApp, token: &str, user: entities::UserId) -> Answer {
@@ -46,9 +42,7 @@ backend_tests! {
 }
 
 async fn a_member_in_detail_before_and_after_their_removal(app: TestApp) {
-    let [mia, max] = people(&app, &[MIA, MAX]).await[..] else {
-        unreachable!()
-    };
+    let [mia, max] = people(&app, [MIA, MAX]).await;
     let owner = app.owner_token().to_owned();
     let detail = member(&app, &owner, mia).await;
     assert_eq!(detail["member"]["role"], "MEMBER");
@@ -83,13 +77,13 @@ async fn a_member_in_detail_before_and_after_their_removal(app: TestApp) {
 
     // Removed with her campaigns going to Max: the detail shows it once the job ran.
     give_all_contacts_to_the_owner(&app).await;
-    let payload = mutate(
-        &app,
-        &owner,
-        REMOVE,
-        json!({ "userIds": [mia], "reason": "left the company", "reattributeTo": max }),
-    )
-    .await;
+    let payload = app
+        .mutate(
+            &owner,
+            REMOVE,
+            json!({ "userIds": [mia], "reason": "left the company", "reattributeTo": max }),
+        )
+        .await;
     app.wait_until_succeeded(
         payload["offboarding"]["id"].as_str().unwrap(),
         Duration::from_secs(30),

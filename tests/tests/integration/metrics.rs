@@ -16,9 +16,7 @@ backend_tests! {
 }
 
 async fn remove_gus(app: &TestApp) -> tests::Answer {
-    let [gus] = people(app, &[GUS]).await[..] else {
-        unreachable!()
-    };
+    let [gus] = people(app, [GUS]).await;
     app.as_owner(
         REMOVE,
         json!({ "input": { "workspaceId": app.demo.workspace_id, "userIds": [gus] } }),
@@ -181,11 +179,7 @@ async fn metrics_can_be_turned_off(app: TestApp) {
 #[cfg_attr(offboarding_sqlite_only, ignore = "OFFBOARDING_TESTS=sqlite-only")]
 async fn a_queue_that_is_down_shows_in_the_metrics() {
     let mut redis = tests::PrivateRedis::start();
-    let url = redis.url();
-    let app = tests::spawn_app_with(Backend::Postgres, move |config| {
-        config.worker.queue.backend = worker::config::QueueBackend::Redis(url);
-    })
-    .await;
+    let app = redis.app_on(Backend::Postgres).await;
     let before = scrape(&app).await;
     let count =
         |text: &str, name: &str, labels: &[(&str, &str)]| sample(text, name, labels).unwrap_or(0.0);

@@ -11,9 +11,9 @@ use tests::{Answer, Backend, TestApp, backend_tests, data, error_code, ok, user_
 use uuid::Uuid;
 
 use crate::support::{
-    DEACTIVATE, REACTIVATE, REMOVE, audit_entries, call, can_act, create_api_key, error_pairs,
-    expected_pairs, give_all_contacts_to_the_owner, key_created_by, mutate, no_worker,
-    offboarding_id, owner_mutates, people, seats_used, user_id,
+    DEACTIVATE, REACTIVATE, REMOVE, audit_entries, can_act, create_api_key, error_pairs,
+    expected_pairs, give_all_contacts_to_the_owner, key_created_by, no_worker, offboarding_id,
+    people, seats_used, stored_invitation, user_id,
 };
 
 /// What a refused call must leave untouched.
@@ -73,7 +73,7 @@ fn email_never_gets_through(config: &mut tests::Config) {
 /// id, and the offboarding as `offboarding(id)` answers then.
 async fn remove_gus_whose_email_fails(app: &TestApp) -> (String, Answer) {
     let gus = user_id(app, "gus.guest@acme.test").await;
-    let id = offboarding_id(&owner_mutates(app, REMOVE, json!({ "userIds": [gus] })).await);
+    let id = offboarding_id(&app.owner_mutates(REMOVE, json!({ "userIds": [gus] })).await);
     let offboarding = app.wait_for_offboarding(&id, Duration::from_secs(30)).await;
     assert_eq!(offboarding["status"], "FAILED", "{offboarding}");
     (id, offboarding)
@@ -127,12 +127,7 @@ const RETRY_JOB: &str = "mutation($input: RetryJobInput!) { retryJob(input: $inp
 async fn a_dead_job_retried_once_the_mail_is_fixed_succeeds(app: TestApp) {
     let (id, offboarding) = remove_gus_whose_email_fails(&app).await;
     let job = |kind: &str| {
-        offboarding["jobs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|j| j["kind"] == kind)
-            .unwrap()["id"]
+        tests::job_of(&offboarding, kind)["id"]
             .as_str()
             .unwrap()
             .to_owned()
@@ -211,14 +206,7 @@ async fn a_dead_job_retried_once_the_mail_is_fixed_succeeds(app: TestApp) {
     assert_eq!(delivered, 1, "the email went out once");
     // Its progress, replayed: FAILED once the email was DEAD, IN_PROGRESS again from the retry,
     // SUCCEEDED at the end, where the stream ends.
-    let messages = app
-        .subscribe(
-            Some(app.owner_token()),
-            "subscription($id: UUID!) { offboardingProgress(id: $id) { jobId status offboardingStatus } }",
-            json!({ "id": id }),
-            Duration::from_secs(10),
-        )
-        .await;
+    let messages = app.follow_progress(Some(app.owner_token()), &id, 10).await;
     let overall: Vec<(&str, &str)> = messages
         .iter()
         .filter(|message| message["type"] == "next")
@@ -268,12 +256,11 @@ const OFFBOARDINGS: &str = "query($ws: UUID!, $filter: OffboardingsFilter, $firs
 /// `offboardings`: newest first, by status and kind, paged; a bad cursor and another
 /// workspace are refused.
 async fn offboardings_are_listed_newest_first_by_status_and_kind(app: TestApp) {
-    let [gus, mia] = people(&app, &["gus.guest@acme.test", "mia.member@acme.test"]).await[..]
-    else {
-        unreachable!()
-    };
-    let removal = offboarding_id(&owner_mutates(&app, REMOVE, json!({ "userIds": [gus] })).await);
-    let deactivated = owner_mutates(&app, DEACTIVATE, json!({ "userId": mia })).await;
+    let [gus, mia] = people(&app, ["gus.guest@acme.test", "mia.member@acme.test"]).await;
+    let removal = offboarding_id(&app.owner_mutates(REMOVE, json!({ "userIds": [gus] })).await);
+    let deactivated = app
+        .owner_mutates(DEACTIVATE, json!({ "userId": mia }))
+        .await;
     let deactivation = offboarding_id(&deactivated);
     // The removal's email can't go out (FAILED); the deactivation sends none (SUCCEEDED).
     let failed = app
@@ -433,12 +420,12 @@ async fn removal_cuts_access_at_commit_with_no_worker_running(app: TestApp) {
     let ada_key = create_api_key(&app, &ada, "Ada's automation", "MEMBER").await;
 
     // Without revokeApiKeys the person is out, their keys keep working.
-    let payload = &owner_mutates(
-        &app,
-        REMOVE,
-        json!({ "userIds": people(&app, &["omar.owner@acme.test"]).await, "reason": "left" }),
-    )
-    .await;
+    let payload = &app
+        .owner_mutates(
+            REMOVE,
+            json!({ "userIds": people(&app, ["omar.owner@acme.test"]).await, "reason": "left" }),
+        )
+        .await;
     ok(payload);
     assert!(
         !can_act(&app, &omar).await,
@@ -451,11 +438,7 @@ async fn removal_cuts_access_at_commit_with_no_worker_running(app: TestApp) {
     assert_eq!(payload["removedMembers"][0]["apiKeysRevoked"], 0);
 
     // With revokeApiKeys, the keys are refused at once too.
-    let payload = &owner_mutates(
-        &app,
-        REMOVE,
-        json!({ "userIds": people(&app, &["ada.admin@acme.test"]).await, "revokeApiKeys": true }),
-    )
+    let payload = &app.owner_mutates(REMOVE, json!({ "userIds": people(&app, ["ada.admin@acme.test"]).await, "revokeApiKeys": true }))
     .await;
     ok(payload);
     assert_eq!(
@@ -502,11 +485,8 @@ async fn removal_cuts_access_at_commit_with_no_worker_running(app: TestApp) {
 async fn the_worker_carries_out_every_side_effect(app: TestApp) {
     give_all_contacts_to_the_owner(&app).await;
     let mia_session = app.sign_in("mia.member@acme.test").await;
-    let [mia, gus] = people(&app, &["mia.member@acme.test", "gus.guest@acme.test"]).await[..]
-    else {
-        unreachable!()
-    };
-    let payload = &owner_mutates(&app, REMOVE, json!({ "userIds": [mia], "reason": "moved team", "reattributeTo": gus, "revokeApiKeys": true })).await;
+    let [mia, gus] = people(&app, ["mia.member@acme.test", "gus.guest@acme.test"]).await;
+    let payload = &app.owner_mutates(REMOVE, json!({ "userIds": [mia], "reason": "moved team", "reattributeTo": gus, "revokeApiKeys": true })).await;
     ok(payload);
     assert_eq!(
         payload["removedMembers"][0]["seatFreed"], true,
@@ -517,12 +497,7 @@ async fn the_worker_carries_out_every_side_effect(app: TestApp) {
     let offboarding = app
         .wait_until_succeeded(&offboarding_id, Duration::from_secs(30))
         .await;
-    let kinds: Vec<&str> = offboarding["jobs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|j| j["kind"].as_str().unwrap())
-        .collect();
+    let kinds = tests::job_kinds(&offboarding);
     assert_eq!(
         kinds,
         [
@@ -601,11 +576,7 @@ async fn the_worker_carries_out_every_side_effect(app: TestApp) {
 }
 
 async fn campaigns_go_to_the_workspace_and_seats_are_freed_only_when_nothing_remains(app: TestApp) {
-    let payload = &owner_mutates(
-        &app,
-        REMOVE,
-        json!({ "userIds": people(&app, &["max.member@acme.test", "gus.guest@acme.test"]).await }),
-    )
+    let payload = &app.owner_mutates(REMOVE, json!({ "userIds": people(&app, ["max.member@acme.test", "gus.guest@acme.test"]).await }))
     .await;
     ok(payload);
     let freed: Vec<(&str, bool)> = payload["removedMembers"]
@@ -652,19 +623,14 @@ async fn campaigns_go_to_the_workspace_and_seats_are_freed_only_when_nothing_rem
         (system, max)
     );
     // Removing an invited person revokes the invitation (and sends no email).
-    let payload = &owner_mutates(
-        &app,
-        REMOVE,
-        json!({ "userIds": people(&app, &["ivy.invited@acme.test"]).await }),
-    )
-    .await;
+    let payload = &app
+        .owner_mutates(
+            REMOVE,
+            json!({ "userIds": people(&app, ["ivy.invited@acme.test"]).await }),
+        )
+        .await;
     ok(payload);
-    let invitation = entities::invitation::Entity::find()
-        .filter(entities::invitation::Column::Email.eq("ivy.invited@acme.test"))
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap();
+    let invitation = stored_invitation(&app, "ivy.invited@acme.test").await;
     assert!(invitation.revoked_at.is_some());
     assert_eq!(
         payload["offboarding"]["summary"]["total"], 2,
@@ -686,7 +652,7 @@ async fn one_blocked_member_blocks_the_whole_call_and_changes_nothing(app: TestA
     let before = snapshot(&app).await;
     let [mia, max, olivia, ada, dana] = people(
         &app,
-        &[
+        [
             "mia.member@acme.test",
             "max.member@acme.test",
             "olivia.owner@acme.test",
@@ -694,16 +660,14 @@ async fn one_blocked_member_blocks_the_whole_call_and_changes_nothing(app: TestA
             "dana.deactivated@acme.test",
         ],
     )
-    .await[..] else {
-        unreachable!()
-    };
-    let unknown = Uuid::now_v7();
-    let payload = &owner_mutates(
-        &app,
-        REMOVE,
-        json!({ "userIds": [mia, olivia, max, ada, unknown], "revokeApiKeys": true }),
-    )
     .await;
+    let unknown = Uuid::now_v7();
+    let payload = &app
+        .owner_mutates(
+            REMOVE,
+            json!({ "userIds": [mia, olivia, max, ada, unknown], "revokeApiKeys": true }),
+        )
+        .await;
     let expected = [
         ("CANNOT_REMOVE_SELF", olivia),
         ("CONTACT_REASSIGNMENT_REQUIRED", ada),
@@ -716,27 +680,27 @@ async fn one_blocked_member_blocks_the_whole_call_and_changes_nothing(app: TestA
 
     // Campaigns can't go to someone deactivated, or to someone leaving in the same call.
     for assignee in [dana, max] {
-        let payload = &owner_mutates(
-            &app,
-            REMOVE,
-            json!({ "userIds": [max], "reattributeTo": assignee }),
-        )
-        .await;
+        let payload = &app
+            .owner_mutates(
+                REMOVE,
+                json!({ "userIds": [max], "reattributeTo": assignee }),
+            )
+            .await;
         assert_eq!(user_error_codes(payload), ["INVALID_ASSIGNEE"]);
         assert_eq!(payload["userErrors"][0]["field"], "reattributeTo");
     }
     // Already removed, and a role above the caller's.
-    ok(&owner_mutates(&app, REMOVE, json!({ "userIds": [max] })).await);
-    let payload = owner_mutates(&app, REMOVE, json!({ "userIds": [max] })).await;
+    ok(&app.owner_mutates(REMOVE, json!({ "userIds": [max] })).await);
+    let payload = app.owner_mutates(REMOVE, json!({ "userIds": [max] })).await;
     assert_eq!(user_error_codes(&payload), ["ALREADY_REMOVED"]);
     let ada_token = app.sign_in("ada.admin@acme.test").await;
-    let payload = mutate(
-        &app,
-        &ada_token,
-        REMOVE,
-        json!({ "userIds": people(&app, &["omar.owner@acme.test"]).await }),
-    )
-    .await;
+    let payload = app
+        .mutate(
+            &ada_token,
+            REMOVE,
+            json!({ "userIds": people(&app, ["omar.owner@acme.test"]).await }),
+        )
+        .await;
     assert_eq!(user_error_codes(&payload), ["ROLE_NOT_MANAGEABLE"]);
     assert_eq!(
         snapshot(&app).await.0,
@@ -755,7 +719,7 @@ async fn bad_input_is_refused_and_changes_nothing(app: TestApp) {
         json!({ "userIds": ["not-a-uuid"] }),
         json!({ "userIds": [mia], "reason": "x".repeat(1_001) }),
     ] {
-        let answer = call(&app, app.owner_token(), REMOVE, input).await;
+        let answer = app.call(app.owner_token(), REMOVE, input).await;
         assert_eq!(
             error_code(&answer),
             "BAD_USER_INPUT",
@@ -771,9 +735,11 @@ async fn bad_input_is_refused_and_changes_nothing(app: TestApp) {
         .await;
     assert_eq!(error_code(&answer), "NOT_FOUND");
     let max = app.sign_in("max.member@acme.test").await;
-    let answer = call(&app, &max, REMOVE, json!({ "userIds": [mia] })).await;
+    let answer = app.call(&max, REMOVE, json!({ "userIds": [mia] })).await;
     assert_eq!(error_code(&answer), "FORBIDDEN");
-    let answer = call(&app, "ofs_nobody", REMOVE, json!({ "userIds": [mia] })).await;
+    let answer = app
+        .call("ofs_nobody", REMOVE, json!({ "userIds": [mia] }))
+        .await;
     assert_eq!(error_code(&answer), "UNAUTHENTICATED");
     assert_eq!(snapshot(&app).await, before);
 }
@@ -782,7 +748,7 @@ async fn deactivation_keeps_the_membership_and_reactivation_needs_a_fresh_sign_i
     let mia_session = app.sign_in("mia.member@acme.test").await;
     let mia = user_id(&app, "mia.member@acme.test").await;
     let input = json!({ "userId": mia, "reason": "on leave" });
-    let payload = &owner_mutates(&app, DEACTIVATE, input.clone()).await;
+    let payload = &app.owner_mutates(DEACTIVATE, input.clone()).await;
     ok(payload);
     assert_eq!(payload["member"]["status"], "DEACTIVATED");
     assert_eq!(
@@ -805,11 +771,11 @@ async fn deactivation_keeps_the_membership_and_reactivation_needs_a_fresh_sign_i
         8,
         "a deactivated member keeps the seat"
     );
-    let payload = owner_mutates(&app, DEACTIVATE, input).await;
+    let payload = app.owner_mutates(DEACTIVATE, input).await;
     assert_eq!(user_error_codes(&payload), ["ALREADY_DEACTIVATED"]);
 
     let mia_back = json!({ "userId": mia });
-    let payload = &owner_mutates(&app, REACTIVATE, mia_back.clone()).await;
+    let payload = &app.owner_mutates(REACTIVATE, mia_back.clone()).await;
     ok(payload);
     assert_eq!(
         (
@@ -821,15 +787,19 @@ async fn deactivation_keeps_the_membership_and_reactivation_needs_a_fresh_sign_i
     assert!(!can_act(&app, &mia_session).await, "old sessions stay dead");
     let fresh = app.sign_in("mia.member@acme.test").await;
     assert!(can_act(&app, &fresh).await);
-    let payload = owner_mutates(&app, REACTIVATE, mia_back).await;
+    let payload = app.owner_mutates(REACTIVATE, mia_back).await;
     assert_eq!(user_error_codes(&payload), ["NOT_DEACTIVATED"]);
 
     // A deactivated member can later be removed completely.
     let dana = user_id(&app, "dana.deactivated@acme.test").await;
-    ok(&owner_mutates(&app, REMOVE, json!({ "userIds": [dana] })).await);
+    ok(&app
+        .owner_mutates(REMOVE, json!({ "userIds": [dana] }))
+        .await);
     // An invited person is not deactivated; they are removed.
     let ivy = user_id(&app, "ivy.invited@acme.test").await;
-    let payload = owner_mutates(&app, DEACTIVATE, json!({ "userId": ivy })).await;
+    let payload = app
+        .owner_mutates(DEACTIVATE, json!({ "userId": ivy }))
+        .await;
     assert_eq!(user_error_codes(&payload), ["INVITATION_PENDING"]);
     let actions = audit_actions_about(&app, mia).await;
     assert_eq!(
@@ -843,36 +813,29 @@ async fn the_last_active_owner_can_be_neither_removed_nor_deactivated(app: TestA
     // active owner.
     let olivia_key = create_api_key(&app, app.owner_token(), "Olivia's admin bot", "OWNER").await;
     let omar_session = app.sign_in("omar.owner@acme.test").await;
-    let [olivia, omar] =
-        people(&app, &["olivia.owner@acme.test", "omar.owner@acme.test"]).await[..]
-    else {
-        unreachable!()
-    };
-    ok(&mutate(&app, &omar_session, DEACTIVATE, json!({ "userId": olivia })).await);
+    let [olivia, omar] = people(&app, ["olivia.owner@acme.test", "omar.owner@acme.test"]).await;
+    ok(&app
+        .mutate(&omar_session, DEACTIVATE, json!({ "userId": olivia }))
+        .await);
 
-    let payload = &mutate(&app, &olivia_key, REMOVE, json!({ "userIds": [omar] })).await;
+    let payload = &app
+        .mutate(&olivia_key, REMOVE, json!({ "userIds": [omar] }))
+        .await;
     assert_eq!(user_error_codes(payload), ["LAST_OWNER"]);
     assert_eq!(payload["userErrors"][0]["userId"], omar.to_string());
-    let payload = mutate(&app, &olivia_key, DEACTIVATE, json!({ "userId": omar })).await;
+    let payload = app
+        .mutate(&olivia_key, DEACTIVATE, json!({ "userId": omar }))
+        .await;
     assert_eq!(user_error_codes(&payload), ["LAST_OWNER"]);
     assert!(can_act(&app, &omar_session).await);
 }
 
 async fn two_owners_removing_each_other_at_once_leave_one_owner(app: TestApp) {
     let omar_session = app.sign_in("omar.owner@acme.test").await;
-    let [olivia, omar] =
-        people(&app, &["olivia.owner@acme.test", "omar.owner@acme.test"]).await[..]
-    else {
-        unreachable!()
-    };
+    let [olivia, omar] = people(&app, ["olivia.owner@acme.test", "omar.owner@acme.test"]).await;
     let (a, b) = tokio::join!(
-        call(
-            &app,
-            app.owner_token(),
-            REMOVE,
-            json!({ "userIds": [omar] })
-        ),
-        call(&app, &omar_session, REMOVE, json!({ "userIds": [olivia] })),
+        app.call(app.owner_token(), REMOVE, json!({ "userIds": [omar] })),
+        app.call(&omar_session, REMOVE, json!({ "userIds": [olivia] })),
     );
     let succeeded = [&a, &b]
         .iter()
@@ -897,12 +860,8 @@ async fn a_job_delivered_twice_takes_effect_once(app: TestApp) {
     let mia = user_id(&app, "mia.member@acme.test").await;
     give_all_contacts_to_the_owner(&app).await;
     let offboarding_id: Uuid = offboarding_id(
-        &owner_mutates(
-            &app,
-            REMOVE,
-            json!({ "userIds": [mia], "revokeApiKeys": true }),
-        )
-        .await,
+        &app.owner_mutates(REMOVE, json!({ "userIds": [mia], "revokeApiKeys": true }))
+            .await,
     )
     .parse()
     .unwrap();
@@ -979,12 +938,7 @@ async fn a_failing_job_backs_off_then_goes_dead_with_its_last_error(app: TestApp
         offboarding["summary"]["succeeded"], 2,
         "the other side effects are done"
     );
-    let email = offboarding["jobs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|j| j["kind"] == "send_removal_email")
-        .unwrap();
+    let email = tests::job_of(&offboarding, "send_removal_email");
     assert_eq!(email["status"], "DEAD");
     assert_eq!(email["attempts"], 3);
     assert!(!email["lastError"].as_str().unwrap().is_empty());
@@ -1006,15 +960,11 @@ async fn a_failing_job_backs_off_then_goes_dead_with_its_last_error(app: TestApp
 #[cfg_attr(offboarding_sqlite_only, ignore = "OFFBOARDING_TESTS=sqlite-only")]
 async fn jobs_committed_while_redis_is_down_run_once_it_is_back() {
     let mut redis = tests::PrivateRedis::start();
-    let url = redis.url();
-    let app = tests::spawn_app_with(Backend::Postgres, move |config| {
-        config.worker.queue.backend = worker::config::QueueBackend::Redis(url);
-    })
-    .await;
+    let app = redis.app_on(Backend::Postgres).await;
     let gus_session = app.sign_in("gus.guest@acme.test").await;
     let gus = user_id(&app, "gus.guest@acme.test").await;
     redis.kill();
-    let id = offboarding_id(&owner_mutates(&app, REMOVE, json!({ "userIds": [gus] })).await);
+    let id = offboarding_id(&app.owner_mutates(REMOVE, json!({ "userIds": [gus] })).await);
     assert!(!can_act(&app, &gus_session).await);
     tokio::time::sleep(Duration::from_secs(1)).await;
     let waiting = outbox::Entity::find()
@@ -1025,12 +975,7 @@ async fn jobs_committed_while_redis_is_down_run_once_it_is_back() {
     assert_eq!(waiting, 0, "nothing ran while Redis was down");
     redis.resume();
     let offboarding = app.wait_until_succeeded(&id, Duration::from_secs(60)).await;
-    let email = offboarding["jobs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|j| j["kind"] == "send_removal_email")
-        .unwrap();
+    let email = tests::job_of(&offboarding, "send_removal_email");
     assert!(
         app.sent_email(email["id"].as_str().unwrap().parse().unwrap())
             .is_some()

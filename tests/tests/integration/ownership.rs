@@ -6,18 +6,13 @@ use tests::{Answer, TestApp, backend_tests, data, ok, user_error_codes};
 
 use crate::support::{
     ADA, DANA, DEACTIVATE, GUS, IVY, MAX, OLIVIA, OMAR, REMOVE, TRANSFER, VIEWER, audit_entries,
-    can_act, create_api_key, error_pairs, expected_pairs, marketing_membership, mutate, no_worker,
-    people, snapshot,
+    can_act, create_api_key, error_pairs, expected_pairs, marketing_membership, no_worker, people,
+    snapshot,
 };
 
 async fn transfer(app: &TestApp, token: &str, to: UserId, demote_self_to: Option<&str>) -> Answer {
-    mutate(
-        app,
-        token,
-        TRANSFER,
-        json!({ "toUserId": to, "demoteSelfTo": demote_self_to }),
-    )
-    .await
+    let input = json!({ "toUserId": to, "demoteSelfTo": demote_self_to });
+    app.mutate(token, TRANSFER, input).await
 }
 
 async fn role(app: &TestApp, user: UserId) -> Role {
@@ -32,9 +27,7 @@ backend_tests! {
 }
 
 async fn an_owner_hands_ownership_over_and_steps_down(app: TestApp) {
-    let [olivia, ada] = people(&app, &[OLIVIA, ADA]).await[..] else {
-        unreachable!()
-    };
+    let [olivia, ada] = people(&app, [OLIVIA, ADA]).await;
     let payload = transfer(&app, app.owner_token(), ada, Some("ADMIN")).await;
     ok(&payload);
     assert_eq!(payload["newOwner"]["user"]["email"], ADA);
@@ -79,9 +72,7 @@ async fn an_owner_hands_ownership_over_and_steps_down(app: TestApp) {
 }
 
 async fn without_demotion_both_are_owners(app: TestApp) {
-    let [olivia, max] = people(&app, &[OLIVIA, MAX]).await[..] else {
-        unreachable!()
-    };
+    let [olivia, max] = people(&app, [OLIVIA, MAX]).await;
     let payload = transfer(&app, app.owner_token(), max, None).await;
     ok(&payload);
     assert_eq!(payload["newOwner"]["role"], "OWNER");
@@ -100,13 +91,13 @@ async fn the_last_owner_rule_is_met_by_transferring_ownership_first(app: TestApp
     // Olivia's OWNER key keeps acting after Omar deactivates her: Omar is the last active owner.
     let key = create_api_key(&app, app.owner_token(), "Owner bot", "OWNER").await;
     let omar_session = app.sign_in(OMAR).await;
-    let [olivia, omar, ada] = people(&app, &[OLIVIA, OMAR, ADA]).await[..] else {
-        unreachable!()
-    };
-    ok(&mutate(&app, &omar_session, DEACTIVATE, json!({ "userId": olivia })).await);
+    let [olivia, omar, ada] = people(&app, [OLIVIA, OMAR, ADA]).await;
+    ok(&app
+        .mutate(&omar_session, DEACTIVATE, json!({ "userId": olivia }))
+        .await);
 
     let before = snapshot(&app).await;
-    let payload = mutate(&app, &key, REMOVE, json!({ "userIds": [omar] })).await;
+    let payload = app.mutate(&key, REMOVE, json!({ "userIds": [omar] })).await;
     assert_eq!(
         error_pairs(&payload),
         expected_pairs(&[("LAST_OWNER", omar)])
@@ -115,17 +106,14 @@ async fn the_last_owner_rule_is_met_by_transferring_ownership_first(app: TestApp
 
     // Omar makes Ada an owner; now he can be removed.
     ok(&transfer(&app, &omar_session, ada, None).await);
-    ok(&mutate(&app, &key, REMOVE, json!({ "userIds": [omar] })).await);
+    ok(&app.mutate(&key, REMOVE, json!({ "userIds": [omar] })).await);
     assert!(marketing_membership(&app, omar).await.deleted_at.is_some());
     assert!(!can_act(&app, &omar_session).await);
     assert_eq!(role(&app, ada).await, Role::Owner);
 }
 
 async fn only_an_owner_transfers_and_only_to_another_active_member(app: TestApp) {
-    let [olivia, max, dana, ivy, gus] = people(&app, &[OLIVIA, MAX, DANA, IVY, GUS]).await[..]
-    else {
-        unreachable!()
-    };
+    let [olivia, max, dana, ivy, gus] = people(&app, [OLIVIA, MAX, DANA, IVY, GUS]).await;
     app.remove_members(&[gus]).await;
     let before = snapshot(&app).await;
 
@@ -169,9 +157,7 @@ backend_tests! {
 /// so an OWNER key can't outlive its creator's ownership.
 async fn stepping_down_lowers_the_callers_keys(app: TestApp) {
     let key = create_api_key(&app, app.owner_token(), "Owner automation", "OWNER").await;
-    let [ada, max] = people(&app, &[ADA, MAX]).await[..] else {
-        unreachable!()
-    };
+    let [ada, max] = people(&app, [ADA, MAX]).await;
     ok(&transfer(&app, app.owner_token(), ada, Some("MEMBER")).await);
     let answer = app.graphql(Some(&key), VIEWER, Value::Null).await;
     assert_eq!(
@@ -181,9 +167,9 @@ async fn stepping_down_lowers_the_callers_keys(app: TestApp) {
     );
     // So it can't make owners or remove anyone any more.
     let before = snapshot(&app).await;
-    let answer = crate::support::call(&app, &key, TRANSFER, json!({ "toUserId": max })).await;
+    let answer = app.call(&key, TRANSFER, json!({ "toUserId": max })).await;
     assert_eq!(tests::error_code(&answer), "FORBIDDEN");
-    let answer = crate::support::call(&app, &key, REMOVE, json!({ "userIds": [max] })).await;
+    let answer = app.call(&key, REMOVE, json!({ "userIds": [max] })).await;
     assert_eq!(tests::error_code(&answer), "FORBIDDEN");
     assert_eq!(snapshot(&app).await, before);
 }
@@ -210,9 +196,7 @@ async fn a_request_that_waited_out_a_demotion_is_refused(app: TestApp) {
         .unwrap()
         .expect("the owner's token is valid");
     assert_eq!(principal.role, Role::Owner);
-    let [olivia, max] = people(&app, &[OLIVIA, MAX]).await[..] else {
-        unreachable!()
-    };
+    let [olivia, max] = people(&app, [OLIVIA, MAX]).await;
     // The demotion commits while the request is in flight.
     let mut demoted: entities::membership::ActiveModel =
         marketing_membership(&app, olivia).await.into();

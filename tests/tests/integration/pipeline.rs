@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::support::{
     ADA, DEACTIVATE, GUS, INVITE, MAX, MIA, REACTIVATE, REMOVE, RESTORE, can_act, create_api_key,
-    give_all_contacts_to_the_owner, no_worker, offboarding_id, owner_mutates, user_id,
+    give_all_contacts_to_the_owner, no_worker, offboarding_id, user_id,
 };
 
 const ACCEPT: &str = "mutation($input: AcceptInvitationInput!) { acceptInvitation(input: $input) {
@@ -46,11 +46,13 @@ async fn a_new_membership_revives_no_session_and_late_jobs_spare_the_new_one(app
     give_all_contacts_to_the_owner(&app).await;
     let mia = user_id(&app, MIA).await;
     let old_session = app.sign_in(MIA).await;
-    let removed = owner_mutates(&app, REMOVE, json!({ "userIds": [mia] })).await;
+    let removed = app.owner_mutates(REMOVE, json!({ "userIds": [mia] })).await;
     let offboarding_id = offboarding_id(ok(&removed));
     assert!(!can_act(&app, &old_session).await);
 
-    let invited = owner_mutates(&app, INVITE, json!({ "email": MIA, "role": "MEMBER" })).await;
+    let invited = app
+        .owner_mutates(INVITE, json!({ "email": MIA, "role": "MEMBER" }))
+        .await;
     ok(&invited);
     let accepted = app
         .graphql(None, ACCEPT, json!({ "input": { "token": invited["invitationToken"], "name": "Mia Again", "password": api::demo::DEMO_PASSWORD } }))
@@ -117,9 +119,9 @@ async fn late_jobs_of_an_undone_offboarding_spare_what_came_after_it(
             (DEACTIVATE, input, REACTIVATE)
         }
     };
-    let offboarded = owner_mutates(&app, offboard, input).await;
+    let offboarded = app.owner_mutates(offboard, input).await;
     let offboarding_id = offboarding_id(ok(&offboarded));
-    ok(&owner_mutates(&app, undo, json!({ "userId": ada })).await);
+    ok(&app.owner_mutates(undo, json!({ "userId": ada })).await);
     let new_session = app.sign_in(ADA).await;
     let new_key = create_api_key(&app, &new_session, "after", "ADMIN").await;
 
@@ -145,19 +147,20 @@ async fn an_email_that_can_never_be_sent_is_dead_at_once(app: TestApp) {
     give_all_contacts_to_the_owner(&app).await;
     let mia = user_id(&app, MIA).await;
     let max = user_id(&app, MAX).await;
-    user::Entity::update_many()
-        .col_expr(user::Column::Name, Expr::value("Eve\r\nBcc: x@x.test"))
-        .filter(user::Column::Id.eq(mia))
-        .exec(app.db())
-        .await
-        .unwrap();
-    user::Entity::update_many()
-        .col_expr(user::Column::Email, Expr::value("a@b@c.com"))
-        .filter(user::Column::Id.eq(max))
-        .exec(app.db())
-        .await
-        .unwrap();
-    let removed = owner_mutates(&app, REMOVE, json!({ "userIds": [mia, max] })).await;
+    for (who, column, value) in [
+        (mia, user::Column::Name, "Eve\r\nBcc: x@x.test"),
+        (max, user::Column::Email, "a@b@c.com"),
+    ] {
+        user::Entity::update_many()
+            .col_expr(column, Expr::value(value))
+            .filter(user::Column::Id.eq(who))
+            .exec(app.db())
+            .await
+            .unwrap();
+    }
+    let removed = app
+        .owner_mutates(REMOVE, json!({ "userIds": [mia, max] }))
+        .await;
     let failing = offboarding_id(ok(&removed));
     let offboarding = app
         .wait_for_offboarding(&failing, Duration::from_secs(30))
@@ -192,7 +195,7 @@ async fn an_email_that_can_never_be_sent_is_dead_at_once(app: TestApp) {
 
     // The worker is still serving: the next removal's side effects are carried out.
     let gus = user_id(&app, GUS).await;
-    let next = owner_mutates(&app, REMOVE, json!({ "userIds": [gus] })).await;
+    let next = app.owner_mutates(REMOVE, json!({ "userIds": [gus] })).await;
     app.wait_until_succeeded(&offboarding_id(ok(&next)), Duration::from_secs(60))
         .await;
 }
@@ -201,7 +204,7 @@ async fn an_email_that_can_never_be_sent_is_dead_at_once(app: TestApp) {
 /// first attempt, named as such.
 async fn an_unreadable_payload_is_dead_at_once(app: TestApp) {
     let gus = user_id(&app, GUS).await;
-    let removed = owner_mutates(&app, REMOVE, json!({ "userIds": [gus] })).await;
+    let removed = app.owner_mutates(REMOVE, json!({ "userIds": [gus] })).await;
     let offboarding_id: Uuid = offboarding_id(ok(&removed)).parse().unwrap();
     app.wait_until_succeeded(&offboarding_id.to_string(), Duration::from_secs(60))
         .await;
@@ -259,7 +262,9 @@ async fn an_unreadable_payload_is_dead_at_once(app: TestApp) {
 async fn a_removal_of_10_000_members_runs_every_job_with_default_settings() {
     let app = tests::spawn_app(tests::Backend::Postgres).await;
     let members = tests::add_members(&app, 10_000).await;
-    let removed = owner_mutates(&app, REMOVE, json!({ "userIds": members })).await;
+    let removed = app
+        .owner_mutates(REMOVE, json!({ "userIds": members }))
+        .await;
     let offboarding_id = offboarding_id(ok(&removed));
     let offboarding = app
         .wait_for_offboarding(&offboarding_id, Duration::from_secs(600))
@@ -298,12 +303,9 @@ backend_tests! {
 async fn a_key_made_while_the_removal_committed_is_revoked_by_the_job(app: TestApp) {
     give_all_contacts_to_the_owner(&app).await;
     let ada = user_id(&app, ADA).await;
-    let removed = owner_mutates(
-        &app,
-        REMOVE,
-        json!({ "userIds": [ada], "revokeApiKeys": true }),
-    )
-    .await;
+    let removed = app
+        .owner_mutates(REMOVE, json!({ "userIds": [ada], "revokeApiKeys": true }))
+        .await;
     let offboarding_id: Uuid = offboarding_id(ok(&removed)).parse().unwrap();
     let offboarding = offboarding::Entity::find_by_id(offboarding_id)
         .one(app.db())

@@ -9,37 +9,23 @@ use uuid::Uuid;
 
 use crate::support::{
     ADA, DANA, GUS, IVY, MAX, MIA, OLIVIA, OMAR, REMOVE, application_id, create_api_key,
-    error_pairs, expected_pairs, live_counts, mutate, no_worker, owner_mutates, pair, people,
-    preview, preview_answer, set_status, snapshot, undo_removal,
+    error_pairs, expected_pairs, live_counts, no_worker, pair, people, preview, preview_answer,
+    set_status, snapshot, sorted_rows, undo_removal,
 };
 
 /// A member's contact duties as sorted (duty, applicationId, applicationName).
 fn duties(member: &Value) -> Vec<(String, Option<String>, Option<String>)> {
-    let mut duties: Vec<(String, Option<String>, Option<String>)> = member["contactDuties"]
-        .as_array()
-        .unwrap_or_else(|| panic!("contactDuties: {member}"))
-        .iter()
-        .map(|d| {
-            (
-                d["duty"].as_str().unwrap().to_owned(),
-                d["applicationId"].as_str().map(str::to_owned),
-                d["applicationName"].as_str().map(str::to_owned),
-            )
-        })
-        .collect();
-    duties.sort();
-    duties
+    sorted_rows(member, "contactDuties", |d| {
+        (
+            d["duty"].as_str().unwrap().to_owned(),
+            d["applicationId"].as_str().map(str::to_owned),
+            d["applicationName"].as_str().map(str::to_owned),
+        )
+    })
 }
 
 fn blockers(member: &Value) -> Vec<(String, Option<String>)> {
-    let mut blockers: Vec<(String, Option<String>)> = member["blockers"]
-        .as_array()
-        .unwrap_or_else(|| panic!("blockers: {member}"))
-        .iter()
-        .map(pair)
-        .collect();
-    blockers.sort();
-    blockers
+    sorted_rows(member, "blockers", pair)
 }
 
 fn counts(member: &Value) -> (i64, i64, i64) {
@@ -102,7 +88,9 @@ async fn check_agreement(
         }
         previewed_blockers.sort();
 
-        let payload = mutate(app, token, REMOVE, json!({ "userIds": subset })).await;
+        let payload = app
+            .mutate(token, REMOVE, json!({ "userIds": subset }))
+            .await;
         let refused = error_pairs(&payload);
         let succeeded = refused.is_empty();
         assert_eq!(
@@ -153,11 +141,7 @@ backend_tests! {
 }
 
 async fn the_preview_names_every_consequence_for_each_member(app: TestApp) {
-    let [olivia, ada, mia, max, dana, ivy] =
-        people(&app, &[OLIVIA, ADA, MIA, MAX, DANA, IVY]).await[..]
-    else {
-        unreachable!()
-    };
+    let [olivia, ada, mia, max, dana, ivy] = people(&app, [OLIVIA, ADA, MIA, MAX, DANA, IVY]).await;
     let unknown = UserId::fresh();
     let (ad_server, crm_sync) = (
         application_id(&app, "Ad server").await,
@@ -189,19 +173,9 @@ async fn the_preview_names_every_consequence_for_each_member(app: TestApp) {
 
     mia_is_described(mia_p, mia, ad_server);
 
-    assert_eq!(
-        (ada_p["status"].as_str(), ada_p["role"].as_str()),
-        (Some("ACTIVE"), Some("ADMIN"))
-    );
-    assert_eq!(
-        ada_p["loses"],
-        json!({ "workspaceName": "Marketing", "groups": ["Analysts"] })
-    );
-    assert_eq!(
-        ada_p["preserved"],
-        json!({ "otherWorkspaces": 1, "otherOrganizations": 0 }),
-        "she stays in Research"
-    );
+    assert_eq!(status_and_role(ada_p), ("ACTIVE", "ADMIN"));
+    assert_eq!(ada_p["loses"], loses(&["Analysts"]));
+    assert_eq!(ada_p["preserved"], kept(1), "she stays in Research");
     assert_eq!(ada_p["seatFreed"], false, "Research keeps her seat");
     let mut ada_duties = vec![
         duty("TECHNICAL_CONTACT", None),
@@ -242,6 +216,24 @@ async fn the_preview_names_every_consequence_for_each_member(app: TestApp) {
     assert_eq!(snapshot(&app).await, before, "a preview writes nothing");
 }
 
+/// A previewed member's status and role.
+fn status_and_role(member: &Answer) -> (&str, &str) {
+    let status = member["status"].as_str();
+    let role = member["role"].as_str();
+    let missing = || panic!("a status and a role: {member}");
+    (status.unwrap_or_else(missing), role.unwrap_or_else(missing))
+}
+
+/// What a member of these groups loses: Marketing and the groups.
+fn loses(groups: &[&str]) -> Value {
+    json!({ "workspaceName": "Marketing", "groups": groups })
+}
+
+/// What a member keeps: this many other workspaces of Acme, no other organization.
+fn kept(other_workspaces: u64) -> Value {
+    json!({ "otherWorkspaces": other_workspaces, "otherOrganizations": 0 })
+}
+
 /// Mia in `the_preview_names_every_consequence_for_each_member`: everything she loses, and the
 /// contact duty that blocks her removal.
 fn mia_is_described(mia_p: &Answer, mia: UserId, ad_server: Uuid) {
@@ -249,18 +241,9 @@ fn mia_is_described(mia_p: &Answer, mia: UserId, ad_server: Uuid) {
         (mia_p["name"].as_str(), mia_p["email"].as_str()),
         (Some("Mia Member"), Some(MIA))
     );
-    assert_eq!(
-        (mia_p["status"].as_str(), mia_p["role"].as_str()),
-        (Some("ACTIVE"), Some("MEMBER"))
-    );
-    assert_eq!(
-        mia_p["loses"],
-        json!({ "workspaceName": "Marketing", "groups": ["Designers"] })
-    );
-    assert_eq!(
-        mia_p["preserved"],
-        json!({ "otherWorkspaces": 0, "otherOrganizations": 0 })
-    );
+    assert_eq!(status_and_role(mia_p), ("ACTIVE", "MEMBER"));
+    assert_eq!(mia_p["loses"], loses(&["Designers"]));
+    assert_eq!(mia_p["preserved"], kept(0));
     assert_eq!(mia_p["seatFreed"], true);
     assert_eq!(
         duties(mia_p),
@@ -303,18 +286,12 @@ fn an_unknown_id_and_the_removable_are_described(
         expected_pairs(&[("MEMBER_NOT_FOUND", unknown)])
     );
 
-    assert_eq!(
-        (ivy_p["status"].as_str(), ivy_p["role"].as_str()),
-        (Some("INVITED"), Some("MEMBER"))
-    );
+    assert_eq!(status_and_role(ivy_p), ("INVITED", "MEMBER"));
     assert_eq!(ivy_p["loses"]["groups"], json!([]));
     assert_eq!(ivy_p["seatFreed"], true, "an invitation holds a seat too");
     assert_eq!(ivy_p["blockers"], json!([]));
 
-    assert_eq!(
-        (dana_p["status"].as_str(), dana_p["role"].as_str()),
-        (Some("DEACTIVATED"), Some("MEMBER"))
-    );
+    assert_eq!(status_and_role(dana_p), ("DEACTIVATED", "MEMBER"));
     assert_eq!(dana_p["loses"]["groups"], json!(["Designers"]));
     assert_eq!(dana_p["seatFreed"], true);
     assert_eq!(dana_p["blockers"], json!([]));
@@ -324,10 +301,7 @@ fn an_unknown_id_and_the_removable_are_described(
         json!(["Analysts", "Designers"]),
         "sorted by name"
     );
-    assert_eq!(
-        max_p["preserved"],
-        json!({ "otherWorkspaces": 1, "otherOrganizations": 0 })
-    );
+    assert_eq!(max_p["preserved"], kept(1));
     assert_eq!(max_p["seatFreed"], false);
     assert_eq!(counts(max_p), (1, 0, 0), "Black Friday");
     assert_eq!(max_p["contactDuties"], json!([]));
@@ -373,9 +347,16 @@ async fn a_preview_needs_user_management_in_the_callers_workspace_and_one_to_ten
     assert_eq!(snapshot(&app).await, before);
 }
 
-async fn the_preview_agrees_with_remove_members_for_every_pair_as_owner_and_as_admin(app: TestApp) {
-    let mut ids = people(&app, &[OLIVIA, OMAR, ADA, MIA, MAX, GUS, DANA, IVY]).await;
+/// The ids of every demo person of the workspace, then an id of no one.
+async fn everyone_and_a_stranger(app: &TestApp) -> Vec<UserId> {
+    let everyone = people(app, [OLIVIA, OMAR, ADA, MIA, MAX, GUS, DANA, IVY]).await;
+    let mut ids = everyone.to_vec();
     ids.push(UserId::fresh());
+    ids
+}
+
+async fn the_preview_agrees_with_remove_members_for_every_pair_as_owner_and_as_admin(app: TestApp) {
+    let ids = everyone_and_a_stranger(&app).await;
     let before = live_counts(&app).await;
 
     let (codes, removals) = check_agreement(&app, app.owner_token(), &ids, "the owner").await;
@@ -405,8 +386,7 @@ async fn the_preview_agrees_with_remove_members_for_every_pair_as_owner_and_as_a
 }
 
 async fn the_preview_agrees_with_remove_members_when_owners_are_missing(app: TestApp) {
-    let mut ids = people(&app, &[OLIVIA, OMAR, ADA, MIA, MAX, GUS, DANA, IVY]).await;
-    ids.push(UserId::fresh());
+    let ids = everyone_and_a_stranger(&app).await;
     let omar = ids[1];
 
     // Olivia's OWNER key acts while she is deactivated: Omar is the last active owner.
@@ -418,7 +398,9 @@ async fn the_preview_agrees_with_remove_members_when_owners_are_missing(app: Tes
     set_status(&app, OLIVIA, entities::MembershipStatus::Active).await;
 
     // Omar removed for good: his id is now ALREADY_REMOVED in both.
-    let payload = owner_mutates(&app, REMOVE, json!({ "userIds": [omar] })).await;
+    let payload = app
+        .owner_mutates(REMOVE, json!({ "userIds": [omar] }))
+        .await;
     assert_eq!(
         error_pairs(&payload),
         Vec::<(String, Option<String>)>::new()

@@ -136,7 +136,7 @@ async fn signing_out_ends_ones_subscription(app: TestApp) {
     let offboarding_id = remove_mia(&app).await;
     let ada = app.sign_in("ada.admin@acme.test").await;
     let (streaming, started) = tokio::sync::oneshot::channel();
-    let subscription = app.subscribe_telling(
+    let subscription = app.subscribe(
         Some(&ada),
         PROGRESS,
         json!({ "id": offboarding_id }),
@@ -174,7 +174,7 @@ async fn a_subscriber_cut_off_mid_stream_stops_receiving(app: TestApp) {
         let ada = ada.clone();
         let app = &app;
         async move {
-            app.subscribe_telling(
+            app.subscribe(
                 Some(&ada),
                 PROGRESS,
                 json!({ "id": offboarding_id }),
@@ -211,6 +211,7 @@ async fn queries_over_the_socket_are_refused(app: TestApp) {
             "{ viewer { role } }",
             Value::Null,
             Duration::from_secs(10),
+            None,
         )
         .await;
     assert_eq!(error_code(&messages), "UNAUTHENTICATED");

@@ -89,9 +89,7 @@ fn send(
 #[cfg_attr(offboarding_sqlite_only, ignore = "OFFBOARDING_TESTS=sqlite-only")]
 async fn two_owners_deactivating_each_other_wait_on_the_workspace_lock() {
     let app = tests::spawn_app(Backend::Postgres).await;
-    let [olivia, omar] = people(&app, &[crate::support::OLIVIA, OMAR]).await[..] else {
-        unreachable!()
-    };
+    let [olivia, omar] = people(&app, [crate::support::OLIVIA, OMAR]).await;
     let omar_token = app.sign_in(OMAR).await;
     let ws = app.demo.workspace_id;
     let held = hold_workspace_lock(&app).await;
@@ -134,9 +132,7 @@ async fn two_owners_deactivating_each_other_wait_on_the_workspace_lock() {
 #[cfg_attr(offboarding_sqlite_only, ignore = "OFFBOARDING_TESTS=sqlite-only")]
 async fn a_retry_during_the_first_call_waits_for_its_claim_and_answers_its_answer() {
     let app = tests::spawn_app_with(Backend::Postgres, crate::support::no_worker).await;
-    let [gus, max] = people(&app, &[GUS, MAX]).await[..] else {
-        unreachable!()
-    };
+    let [gus, max] = people(&app, [GUS, MAX]).await;
     let input = json!({
         "workspaceId": app.demo.workspace_id,
         "userIds": [gus, max],

@@ -1,14 +1,14 @@
 //! `updateMemberRole`: the removal's guards, access that follows the new role at once, and API
 //! keys that never act above their creator.
 
-use entities::{Role, audit_entry, invitation};
+use entities::{Role, audit_entry};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use tests::{Answer, TestApp, backend_tests, data, error_code, ok, user_error_codes};
 
 use crate::support::{
-    ADA, IVY, MIA, OLIVIA, OMAR, REMOVE, audit_entries, call, create_api_key, mutate,
-    owner_mutates, people, snapshot,
+    ADA, IVY, MIA, OLIVIA, OMAR, REMOVE, audit_entries, create_api_key, people, snapshot,
+    stored_invitation,
 };
 
 const UPDATE_ROLE: &str = "mutation($input: UpdateMemberRoleInput!) {
@@ -17,17 +17,12 @@ const UPDATE_ROLE: &str = "mutation($input: UpdateMemberRoleInput!) {
 const PERMISSIONS: &str = "{ viewer { role permissions } }";
 
 async fn update_role(app: &TestApp, token: &str, user: entities::UserId, role: &str) -> Answer {
-    mutate(
-        app,
-        token,
-        UPDATE_ROLE,
-        json!({ "userId": user, "role": role }),
-    )
-    .await
+    let input = json!({ "userId": user, "role": role });
+    app.mutate(token, UPDATE_ROLE, input).await
 }
 
 async fn role_changes(app: &TestApp) -> Vec<(String, String)> {
-    audit_entries(&app, "team_membership_role_change")
+    audit_entries(app, "team_membership_role_change")
         .await
         .into_iter()
         .map(|entry| {
@@ -45,9 +40,7 @@ backend_tests! {
 }
 
 async fn a_new_role_takes_effect_at_once_and_keys_never_act_above_it(app: TestApp) {
-    let [mia, ada, ivy] = people(&app, &[MIA, ADA, IVY]).await[..] else {
-        unreachable!()
-    };
+    let [mia, ada, ivy] = people(&app, [MIA, ADA, IVY]).await;
     let mia_session = app.sign_in(MIA).await;
     let ada_session = app.sign_in(ADA).await;
     let ada_key = create_api_key(&app, &ada_session, "Ada's admin bot", "ADMIN").await;
@@ -74,13 +67,13 @@ async fn a_new_role_takes_effect_at_once_and_keys_never_act_above_it(app: TestAp
     assert_eq!(demoted["apiKeysLowered"], 2);
     let viewer = app.graphql(Some(&ada_key), PERMISSIONS, Value::Null).await;
     assert_eq!(data(&viewer)["viewer"]["role"], "MEMBER");
-    let answer = call(
-        &app,
-        &ada_session,
-        UPDATE_ROLE,
-        json!({ "userId": mia, "role": "MEMBER" }),
-    )
-    .await;
+    let answer = app
+        .call(
+            &ada_session,
+            UPDATE_ROLE,
+            json!({ "userId": mia, "role": "MEMBER" }),
+        )
+        .await;
     assert_eq!(error_code(&answer), "FORBIDDEN", "no longer an admin");
 
     // The same role again records nothing; an invited person's pending invitation follows.
@@ -94,12 +87,7 @@ async fn a_new_role_takes_effect_at_once_and_keys_never_act_above_it(app: TestAp
         ),
         (Some("GUEST"), Some("INVITED"))
     );
-    let pending = invitation::Entity::find()
-        .filter(invitation::Column::Email.eq(IVY))
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap();
+    let pending = stored_invitation(&app, IVY).await;
     assert_eq!(pending.role, Role::Guest);
     assert_eq!(
         role_changes(&app).await,
@@ -112,9 +100,7 @@ async fn a_new_role_takes_effect_at_once_and_keys_never_act_above_it(app: TestAp
 }
 
 async fn role_changes_refuse_who_the_caller_may_not_touch(app: TestApp) {
-    let [olivia, omar, ada, mia] = people(&app, &[OLIVIA, OMAR, ADA, MIA]).await[..] else {
-        unreachable!()
-    };
+    let [olivia, omar, ada, mia] = people(&app, [OLIVIA, OMAR, ADA, MIA]).await;
     let admin = app.sign_in(ADA).await;
     let member = app.sign_in(MIA).await;
     let omar_session = app.sign_in(OMAR).await;
@@ -145,22 +131,22 @@ async fn role_changes_refuse_who_the_caller_may_not_touch(app: TestApp) {
     let granting = update_role(&app, &admin, mia, "ADMIN").await;
     assert_eq!(granting["userErrors"][0]["field"], "role");
     // A member may not; another workspace is not found.
-    let answer = call(
-        &app,
-        &member,
-        UPDATE_ROLE,
-        json!({ "userId": ada, "role": "GUEST" }),
-    )
-    .await;
+    let answer = app
+        .call(
+            &member,
+            UPDATE_ROLE,
+            json!({ "userId": ada, "role": "GUEST" }),
+        )
+        .await;
     assert_eq!(error_code(&answer), "FORBIDDEN");
     let research = crate::access::research_workspace(&app).await;
-    let answer = call(
-        &app,
-        app.owner_token(),
-        UPDATE_ROLE,
-        json!({ "workspaceId": research, "userId": ada, "role": "GUEST" }),
-    )
-    .await;
+    let answer = app
+        .call(
+            app.owner_token(),
+            UPDATE_ROLE,
+            json!({ "workspaceId": research, "userId": ada, "role": "GUEST" }),
+        )
+        .await;
     assert_eq!(error_code(&answer), "NOT_FOUND");
     assert_eq!(snapshot(&app).await, before, "nothing changed");
     assert_eq!(
@@ -174,7 +160,9 @@ async fn role_changes_refuse_who_the_caller_may_not_touch(app: TestApp) {
 
     // Omar is removed, his OWNER key kept: through it, Olivia — now the only active owner —
     // can't be made anything else.
-    ok(&owner_mutates(&app, REMOVE, json!({ "userIds": [omar] })).await);
+    ok(&app
+        .owner_mutates(REMOVE, json!({ "userIds": [omar] }))
+        .await);
     let payload = update_role(&app, &omar_key, olivia, "ADMIN").await;
     assert_eq!(codes(&payload), ["LAST_OWNER"]);
 }

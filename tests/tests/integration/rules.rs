@@ -8,8 +8,8 @@ use tests::{TestApp, backend_tests, error_code, ok, user_error_codes};
 use uuid::Uuid;
 
 use crate::support::{
-    ADA, DANA, DEACTIVATE, GUS, INVITE, MAX, MIA, OLIVIA, OMAR, REACTIVATE, RESTORE, call,
-    create_api_key, give_all_contacts_to_the_owner, mutate, owner_mutates, people,
+    ADA, DANA, DEACTIVATE, GUS, INVITE, MAX, MIA, OLIVIA, OMAR, REACTIVATE, RESTORE,
+    create_api_key, expire_invitation, give_all_contacts_to_the_owner, people,
 };
 
 async fn live_memberships(app: &TestApp) -> u64 {
@@ -28,15 +28,16 @@ backend_tests! {
 }
 
 async fn deactivation_and_reactivation_refuse_who_they_may_not_touch(app: TestApp) {
-    let [olivia, omar, ada, dana] = people(&app, &[OLIVIA, OMAR, ADA, DANA]).await[..] else {
-        unreachable!()
-    };
+    let [olivia, omar, ada, dana] = people(&app, [OLIVIA, OMAR, ADA, DANA]).await;
     let admin = app.sign_in(ADA).await;
     let member = app.sign_in(MIA).await;
     let before = live_memberships(&app).await;
     let deactivate = |token: String, user: UserId| {
         let app = &app;
-        async move { mutate(app, &token, DEACTIVATE, json!({ "userId": user })).await }
+        async move {
+            app.mutate(&token, DEACTIVATE, json!({ "userId": user }))
+                .await
+        }
     };
     let owner = app.owner_token().to_owned();
     // Yourself, as an owner or an admin.
@@ -59,14 +60,22 @@ async fn deactivation_and_reactivation_refuse_who_they_may_not_touch(app: TestAp
         ["MEMBER_NOT_FOUND"]
     );
     // A member can't deactivate anyone.
-    let answer = call(&app, &member, DEACTIVATE, json!({ "userId": dana })).await;
+    let answer = app
+        .call(&member, DEACTIVATE, json!({ "userId": dana }))
+        .await;
     assert_eq!(error_code(&answer), "FORBIDDEN");
     // Reactivating yourself: Dana can't sign in while deactivated, so an admin tries on
     // themselves, and an admin on a deactivated owner.
-    let payload = mutate(&app, &admin, REACTIVATE, json!({ "userId": ada })).await;
+    let payload = app
+        .mutate(&admin, REACTIVATE, json!({ "userId": ada }))
+        .await;
     assert_eq!(user_error_codes(&payload), ["CANNOT_REMOVE_SELF"]);
-    ok(&mutate(&app, &owner, DEACTIVATE, json!({ "userId": omar })).await);
-    let payload = mutate(&app, &admin, REACTIVATE, json!({ "userId": omar })).await;
+    ok(&app
+        .mutate(&owner, DEACTIVATE, json!({ "userId": omar }))
+        .await);
+    let payload = app
+        .mutate(&admin, REACTIVATE, json!({ "userId": omar }))
+        .await;
     assert_eq!(user_error_codes(&payload), ["ROLE_NOT_MANAGEABLE"]);
     assert_eq!(
         live_memberships(&app).await,
@@ -77,53 +86,51 @@ async fn deactivation_and_reactivation_refuse_who_they_may_not_touch(app: TestAp
 
 async fn a_removed_member_is_already_removed_to_deactivation_and_reactivation(app: TestApp) {
     give_all_contacts_to_the_owner(&app).await;
-    let gus = people(&app, &[GUS]).await[0];
+    let gus = people(&app, [GUS]).await[0];
     app.remove_members(&[gus]).await;
-    let payload = owner_mutates(&app, DEACTIVATE, json!({ "userId": gus })).await;
+    let payload = app
+        .owner_mutates(DEACTIVATE, json!({ "userId": gus }))
+        .await;
     assert_eq!(user_error_codes(&payload), ["ALREADY_REMOVED"]);
-    let payload = owner_mutates(&app, REACTIVATE, json!({ "userId": gus })).await;
+    let payload = app
+        .owner_mutates(REACTIVATE, json!({ "userId": gus }))
+        .await;
     assert_eq!(user_error_codes(&payload), ["ALREADY_REMOVED"]);
 }
 
 async fn an_idempotency_key_is_refused_with_another_input_on_every_mutation_and_scoped_to_a_key(
     app: TestApp,
 ) {
-    let [mia, gus] = people(&app, &[MIA, GUS]).await[..] else {
-        unreachable!()
-    };
-    let first = owner_mutates(
-        &app,
-        DEACTIVATE,
-        json!({ "userId": mia, "idempotencyKey": "k1" }),
-    )
-    .await;
+    let [mia, gus] = people(&app, [MIA, GUS]).await;
+    let first = app
+        .owner_mutates(DEACTIVATE, json!({ "userId": mia, "idempotencyKey": "k1" }))
+        .await;
     ok(&first);
-    let other = owner_mutates(
-        &app,
-        DEACTIVATE,
-        json!({ "userId": gus, "idempotencyKey": "k1" }),
-    )
-    .await;
+    let other = app
+        .owner_mutates(DEACTIVATE, json!({ "userId": gus, "idempotencyKey": "k1" }))
+        .await;
     assert_eq!(user_error_codes(&other), ["IDEMPOTENCY_KEY_REUSED"]);
     // The same key from an API key is its own: it runs.
     let ada = app.sign_in(ADA).await;
     let key = create_api_key(&app, &ada, "Automation", "ADMIN").await;
-    let by_key = mutate(
-        &app,
-        &key,
-        DEACTIVATE,
-        json!({ "userId": gus, "idempotencyKey": "k1" }),
-    )
-    .await;
+    let by_key = app
+        .mutate(
+            &key,
+            DEACTIVATE,
+            json!({ "userId": gus, "idempotencyKey": "k1" }),
+        )
+        .await;
     ok(&by_key);
     assert_eq!(by_key["member"]["status"], "DEACTIVATED");
 }
 
 async fn a_removed_person_can_be_invited_again_and_an_expired_invitation_is_refused(app: TestApp) {
     give_all_contacts_to_the_owner(&app).await;
-    let gus = people(&app, &[GUS]).await[0];
+    let gus = people(&app, [GUS]).await[0];
     app.remove_members(&[gus]).await;
-    let invited = owner_mutates(&app, INVITE, json!({ "email": GUS, "role": "MEMBER" })).await;
+    let invited = app
+        .owner_mutates(INVITE, json!({ "email": GUS, "role": "MEMBER" }))
+        .await;
     ok(&invited);
     assert_eq!(
         invited["member"]["user"]["id"],
@@ -132,15 +139,7 @@ async fn a_removed_person_can_be_invited_again_and_an_expired_invitation_is_refu
     );
     assert_eq!(invited["member"]["status"], "INVITED");
     // The invitation expires after its TTL.
-    invitation::Entity::update_many()
-        .col_expr(
-            invitation::Column::ExpiresAt,
-            (Utc::now() - Duration::seconds(1)).into(),
-        )
-        .filter(invitation::Column::Email.eq(GUS))
-        .exec(app.db())
-        .await
-        .unwrap();
+    expire_invitation(&app, GUS).await;
     let token = invited["invitationToken"].as_str().unwrap();
     let answer = app.graphql(None, "mutation($i: AcceptInvitationInput!) { acceptInvitation(input: $i) { token userErrors { code } } }",
         json!({ "i": { "token": token, "password": "demo-password" } })).await;
@@ -157,7 +156,7 @@ backend_tests! {
 /// Deactivation cuts access at commit and then, as side effects: ends sessions, revokes the
 /// API keys when asked, and sends no email (the person may come back).
 async fn deactivation_runs_its_own_side_effects_and_sends_no_email(app: TestApp) {
-    let ada = people(&app, &[ADA]).await[0];
+    let ada = people(&app, [ADA]).await[0];
     let session = app.sign_in(ADA).await;
     let answer = app.graphql(Some(&session), "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { token apiKey { id } } }",
         json!({ "i": { "workspaceId": app.demo.workspace_id, "name": "Ada's sync", "role": "MEMBER" } })).await;
@@ -170,12 +169,9 @@ async fn deactivation_runs_its_own_side_effects_and_sends_no_email(app: TestApp)
         .unwrap()
         .parse()
         .unwrap();
-    let payload = owner_mutates(
-        &app,
-        DEACTIVATE,
-        json!({ "userId": ada, "revokeApiKeys": true }),
-    )
-    .await;
+    let payload = app
+        .owner_mutates(DEACTIVATE, json!({ "userId": ada, "revokeApiKeys": true }))
+        .await;
     ok(&payload);
     assert_eq!(payload["offboarding"]["kind"], "deactivate_user");
     for token in [&session, &key] {
@@ -189,12 +185,7 @@ async fn deactivation_runs_its_own_side_effects_and_sends_no_email(app: TestApp)
         .wait_for_offboarding(id, std::time::Duration::from_secs(30))
         .await;
     assert_eq!(finished["status"], "SUCCEEDED", "{finished}");
-    let kinds: Vec<&str> = finished["jobs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|job| job["kind"].as_str().unwrap())
-        .collect();
+    let kinds = tests::job_kinds(&finished);
     assert!(
         kinds.contains(&"end_sessions") && kinds.contains(&"revoke_api_keys"),
         "{kinds:?}"
@@ -216,12 +207,12 @@ backend_tests! {
 }
 
 async fn a_revoked_invitation_cannot_be_accepted(app: TestApp) {
-    let invited = owner_mutates(
-        &app,
-        INVITE,
-        json!({ "email": "revoked@acme.test", "role": "MEMBER" }),
-    )
-    .await;
+    let invited = app
+        .owner_mutates(
+            INVITE,
+            json!({ "email": "revoked@acme.test", "role": "MEMBER" }),
+        )
+        .await;
     ok(&invited);
     invitation::Entity::update_many()
         .col_expr(invitation::Column::RevokedAt, Some(Utc::now()).into())
@@ -258,7 +249,7 @@ backend_tests! {
 async fn a_restore_brings_back_the_removals_groups_only(app: TestApp) {
     use entities::{group_membership, user_group};
     give_all_contacts_to_the_owner(&app).await;
-    let max = people(&app, &[MAX]).await[0];
+    let max = people(&app, [MAX]).await[0];
     let analysts = user_group::Entity::find()
         .filter(user_group::Column::Name.eq("Analysts"))
         .one(app.db())
@@ -277,7 +268,7 @@ async fn a_restore_brings_back_the_removals_groups_only(app: TestApp) {
         .unwrap();
     assert_eq!(left.rows_affected, 1, "Max left Analysts yesterday");
     app.remove_members(&[max]).await;
-    let restored = owner_mutates(&app, RESTORE, json!({ "userId": max })).await;
+    let restored = app.owner_mutates(RESTORE, json!({ "userId": max })).await;
     ok(&restored);
     assert_eq!(
         restored["member"]["groups"],

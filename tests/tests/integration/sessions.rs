@@ -8,7 +8,7 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use tests::{Answer, Fetch, TestApp, backend_tests, data, error_code, ok, user_error_codes};
 
-use crate::support::{ADA, MAX, MIA, OMAR, audit_entries, can_act, mutate, people, user_id};
+use crate::support::{ADA, MAX, MIA, OMAR, audit_entries, can_act, people, user_id};
 
 const SESSIONS: &str = "query($ws: UUID!, $user: UUID!, $first: Int, $after: String) {
     sessions(workspaceId: $ws, userId: $user, first: $first, after: $after) {
@@ -37,12 +37,8 @@ async fn sign_in_as(app: &TestApp, email: &str, user_agent: &str) -> String {
 }
 
 async fn sessions_answer(app: &TestApp, token: &str, user: entities::UserId) -> Answer {
-    app.graphql(
-        Some(token),
-        SESSIONS,
-        json!({ "ws": app.demo.workspace_id, "user": user }),
-    )
-    .await
+    let variables = json!({ "ws": app.demo.workspace_id, "user": user });
+    app.graphql(Some(token), SESSIONS, variables).await
 }
 
 async fn sessions_of(app: &TestApp, token: &str, user: entities::UserId) -> Answer {
@@ -50,7 +46,8 @@ async fn sessions_of(app: &TestApp, token: &str, user: entities::UserId) -> Answ
 }
 
 async fn end_sessions(app: &TestApp, token: &str, user: entities::UserId) -> Answer {
-    mutate(app, token, END_SESSIONS, json!({ "userId": user })).await
+    app.mutate(token, END_SESSIONS, json!({ "userId": user }))
+        .await
 }
 
 async fn open_sessions(app: &TestApp, user: entities::UserId) -> u64 {
@@ -69,9 +66,7 @@ backend_tests! {
 }
 
 async fn a_person_sees_their_sessions_and_an_admin_signs_them_out_everywhere(app: TestApp) {
-    let [mia, ada] = people(&app, &[MIA, ADA]).await[..] else {
-        unreachable!()
-    };
+    let [mia, ada] = people(&app, [MIA, ADA]).await;
     let laptop = sign_in_as(&app, MIA, "Firefox/140 on a laptop").await;
     let phone = sign_in_as(&app, MIA, "Safari/26\ton a phone").await;
 
@@ -171,7 +166,7 @@ async fn a_person_signs_themself_out_everywhere_and_a_replay_ends_nothing_more(a
     let here = app.sign_in(MAX).await;
     let elsewhere = app.sign_in(MAX).await;
     let input = json!({ "userId": max, "idempotencyKey": "everywhere-1" });
-    let ended = mutate(&app, &here, END_SESSIONS, input.clone()).await;
+    let ended = app.mutate(&here, END_SESSIONS, input.clone()).await;
     ok(&ended);
     assert_eq!(ended["sessionsEnded"], 2, "this request's session too");
     assert!(!can_act(&app, &here).await && !can_act(&app, &elsewhere).await);
@@ -179,16 +174,14 @@ async fn a_person_signs_themself_out_everywhere_and_a_replay_ends_nothing_more(a
     // Sent again (from a new session: the key belongs to the person), it answers its first
     // answer and ends nothing: a retry, not a second "sign out everywhere".
     let fresh = app.sign_in(MAX).await;
-    let replay = mutate(&app, &fresh, END_SESSIONS, input).await;
+    let replay = app.mutate(&fresh, END_SESSIONS, input).await;
     ok(&replay);
     assert_eq!(replay["sessionsEnded"], 2);
     assert!(can_act(&app, &fresh).await);
 }
 
 async fn ending_sessions_refuses_who_the_caller_may_not_touch(app: TestApp) {
-    let [omar, mia, max] = people(&app, &[OMAR, MIA, MAX]).await[..] else {
-        unreachable!()
-    };
+    let [omar, mia, max] = people(&app, [OMAR, MIA, MAX]).await;
     let omar_session = app.sign_in(OMAR).await;
     let mia_session = app.sign_in(MIA).await;
     let admin = app.sign_in(ADA).await;

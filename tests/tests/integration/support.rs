@@ -4,10 +4,10 @@
 
 use chrono::{DateTime, Utc};
 use entities::{
-    UserId, api_key, application, audit_entry, group_membership, idempotency_key, invitation,
-    membership, offboarding, organization, outbox, user, workspace,
+    UserId, WorkspaceId, api_key, application, audit_entry, group_membership, idempotency_key,
+    invitation, membership, offboarding, organization, outbox, user, workspace,
 };
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 use tests::{Answer, TestApp, data, error_code};
@@ -78,47 +78,12 @@ pub const VIEWER: &str = "{ viewer { role user { email } } }";
 pub use tests::no_worker;
 
 /// The ids of these demo people, in the order given.
-pub async fn people(app: &TestApp, emails: &[&str]) -> Vec<UserId> {
-    let mut ids = Vec::new();
-    for email in emails {
-        ids.push(user_id(app, email).await);
+pub async fn people<const N: usize>(app: &TestApp, emails: [&str; N]) -> [UserId; N] {
+    let mut ids = [UserId(Uuid::nil()); N];
+    for (id, email) in ids.iter_mut().zip(emails) {
+        *id = user_id(app, email).await;
     }
     ids
-}
-
-/// Sends `document` with `{ input }`, the demo workspace filled in unless the input names one;
-/// returns the whole answer.
-pub async fn call(app: &TestApp, token: &str, document: &str, input: Value) -> Answer {
-    let mut input = input;
-    if input.get("workspaceId").is_none() {
-        input["workspaceId"] = json!(app.demo.workspace_id);
-    }
-    app.graphql(Some(token), document, json!({ "input": input }))
-        .await
-}
-
-/// Like [`call`], for a mutation that must answer without top-level errors: its payload, the
-/// field the document's mutation answers in.
-pub async fn mutate(app: &TestApp, token: &str, document: &str, input: Value) -> Answer {
-    let answer = call(app, token, document, input).await;
-    data(&answer)[mutation_of(document)].clone()
-}
-
-/// [`mutate`] as the demo owner.
-pub async fn owner_mutates(app: &TestApp, document: &str, input: Value) -> Answer {
-    mutate(app, app.owner_token(), document, input).await
-}
-
-/// The mutation a document sends: the first field of its selection.
-fn mutation_of(document: &str) -> &str {
-    let (_, selection) = document
-        .split_once('{')
-        .unwrap_or_else(|| panic!("a selection in {document}"));
-    let selection = selection.trim_start();
-    let end = selection
-        .find(|c: char| !c.is_alphanumeric() && c != '_')
-        .unwrap_or(selection.len());
-    &selection[..end]
 }
 
 /// The id of the offboarding a payload names.
@@ -146,14 +111,19 @@ pub async fn preview(app: &TestApp, token: &str, ids: &[UserId]) -> Answer {
 
 /// A payload's `userErrors` as sorted (code, userId) pairs.
 pub fn error_pairs(payload: &Value) -> Vec<(String, Option<String>)> {
-    let mut pairs: Vec<(String, Option<String>)> = payload["userErrors"]
+    sorted_rows(payload, "userErrors", pair)
+}
+
+/// The items of the list `field` of `object`, each read by `row`, sorted.
+pub fn sorted_rows<T: Ord>(object: &Value, field: &str, row: impl FnMut(&Value) -> T) -> Vec<T> {
+    let mut rows: Vec<T> = object[field]
         .as_array()
-        .unwrap_or_else(|| panic!("expected userErrors: {payload}"))
+        .unwrap_or_else(|| panic!("expected {field}: {object}"))
         .iter()
-        .map(pair)
+        .map(row)
         .collect();
-    pairs.sort();
-    pairs
+    rows.sort();
+    rows
 }
 
 /// One `UserError` as (code, userId).
@@ -211,12 +181,8 @@ pub async fn marketing_membership(app: &TestApp, user: UserId) -> membership::Mo
 }
 
 async fn application(app: &TestApp, name: &str) -> application::Model {
-    application::Entity::find()
-        .filter(application::Column::Name.eq(name))
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap_or_else(|| panic!("application {name}"))
+    let named = application::Column::Name.eq(name);
+    the_one::<application::Entity>(app, named, &format!("application {name}")).await
 }
 
 pub async fn application_id(app: &TestApp, name: &str) -> Uuid {
@@ -237,15 +203,17 @@ pub async fn marketing(app: &TestApp) -> workspace::Model {
 
 /// The API key a person created (the demo people have one each at most).
 pub async fn key_created_by(app: &TestApp, user: UserId) -> api_key::Model {
-    api_key::Entity::find()
-        .filter(api_key::Column::CreatedBy.eq(user))
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap_or_else(|| panic!("{user} created a key"))
+    let by = api_key::Column::CreatedBy.eq(user);
+    the_one::<api_key::Entity>(app, by, &format!("key created by {user}")).await
 }
 
 pub const SIGN_OUT: &str = "mutation { signOut { signedOut } }";
+
+/// The invitation of `email`, as stored.
+pub async fn stored_invitation(app: &TestApp, email: &str) -> invitation::Model {
+    let of_email = invitation::Column::Email.eq(email);
+    the_one::<invitation::Entity>(app, of_email, &format!("invitation of {email}")).await
+}
 
 /// The audit entries of one action.
 pub async fn audit_entries(app: &TestApp, action: &str) -> Vec<audit_entry::Model> {
@@ -437,13 +405,20 @@ pub async fn audit_log(
 }
 
 pub async fn user_id(app: &TestApp, email: &str) -> UserId {
-    user::Entity::find()
-        .filter(user::Column::Email.eq(email))
+    let of_email = user::Column::Email.eq(email);
+    the_one::<user::Entity>(app, of_email, &format!("person {email}"))
+        .await
+        .id
+}
+
+/// The row of `E` that `filter` picks, which must be there (`what` says what it is).
+async fn the_one<E: EntityTrait>(app: &TestApp, filter: SimpleExpr, what: &str) -> E::Model {
+    E::find()
+        .filter(filter)
         .one(app.db())
         .await
         .unwrap()
-        .unwrap_or_else(|| panic!("{email} exists"))
-        .id
+        .unwrap_or_else(|| panic!("no {what}"))
 }
 
 /// Soft-deletes a person's membership of the demo workspace, as a removal does.
@@ -470,6 +445,38 @@ pub async fn set_status(app: &TestApp, email: &str, status: entities::Membership
         .unwrap();
 }
 
+/// Makes the rows `filter` picks expire a second ago, by their `expires_at` column.
+pub async fn expire<C>(app: &TestApp, expires_at: C, filter: SimpleExpr)
+where
+    C: ColumnTrait,
+    C::EntityName: EntityTrait<Column = C>,
+{
+    let a_second_ago = Utc::now() - chrono::Duration::seconds(1);
+    <C::EntityName as EntityTrait>::update_many()
+        .col_expr(expires_at, Expr::value(a_second_ago))
+        .filter(filter)
+        .exec(app.db())
+        .await
+        .unwrap();
+}
+
+/// Makes the invitation of `email` expire a second ago.
+pub async fn expire_invitation(app: &TestApp, email: &str) {
+    let of_email = invitation::Column::Email.eq(email);
+    expire(app, invitation::Column::ExpiresAt, of_email).await;
+}
+
+/// A list of the demo workspace (`document`, taking `$ws`) that `member` may not read: FORBIDDEN
+/// to them; and NOT_FOUND to the owner for another workspace's.
+pub async fn assert_list_guarded(app: &TestApp, document: &str, member: &str) {
+    let here = json!({ "ws": app.demo.workspace_id });
+    let answer = app.graphql(Some(member), document, here).await;
+    assert_eq!(error_code(&answer), "FORBIDDEN", "{answer}");
+    let research = crate::access::research_workspace(app).await;
+    let answer = app.as_owner(document, json!({ "ws": research })).await;
+    assert_eq!(error_code(&answer), "NOT_FOUND", "{answer}");
+}
+
 /// Hands every contact duty of the demo workspace to the owner, so that the demo admin and
 /// members can be removed without reassigning contacts first.
 pub async fn give_all_contacts_to_the_owner(app: &TestApp) {
@@ -492,17 +499,29 @@ pub async fn give_all_contacts_to_the_owner(app: &TestApp) {
         .unwrap();
 }
 
-/// Creates an API key as the person behind `token` and returns its secret.
+const CREATE_API_KEY: &str = "mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) {
+  token apiKey { id } userErrors { code } } }";
+
+/// Creates an API key in `workspace` as the person behind `token`: the payload, with its
+/// `token` and `apiKey { id }`.
+pub async fn create_api_key_in(
+    app: &TestApp,
+    token: &str,
+    workspace: WorkspaceId,
+    name: &str,
+    role: &str,
+) -> Answer {
+    let input = json!({ "workspaceId": workspace, "name": name, "role": role });
+    app.mutate(token, CREATE_API_KEY, input).await
+}
+
+/// Creates an API key in the demo workspace as the person behind `token` and returns its
+/// secret.
 pub async fn create_api_key(app: &TestApp, token: &str, name: &str, role: &str) -> String {
-    let answer = app
-        .graphql(
-            Some(token),
-            "mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { token userErrors { code } } }",
-            serde_json::json!({ "input": { "workspaceId": app.demo.workspace_id, "name": name, "role": role } }),
-        )
-        .await;
-    tests::data(&answer)["createApiKey"]["token"]
+    let workspace = app.demo.workspace_id;
+    let payload = create_api_key_in(app, token, workspace, name, role).await;
+    payload["token"]
         .as_str()
-        .unwrap_or_else(|| panic!("the key is created: {answer}"))
+        .unwrap_or_else(|| panic!("the key is created: {payload}"))
         .to_owned()
 }
