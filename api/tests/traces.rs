@@ -103,6 +103,31 @@ async fn start_collector() -> (String, Spans) {
     (format!("http://{address}"), spans)
 }
 
+/// The spans of the removal's trace, once its three jobs are in: spans leave in batches (every
+/// 5 s by default), jobs a moment after the mutation.
+async fn removal_trace(spans: &Spans, trace_id: &str) -> Vec<Received> {
+    wait_for(60, Duration::from_millis(200), async || {
+        let trace: Vec<Received> = spans
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|span| span.trace_id == trace_id)
+            .cloned()
+            .collect();
+        let jobs = trace
+            .iter()
+            .filter(|span| span.name.starts_with("job "))
+            .count();
+        // Sessions, campaigns, and gus's email.
+        if jobs >= 3 {
+            Ok(trace)
+        } else {
+            Err(format!("the removal's jobs in its trace: {trace:#?}"))
+        }
+    })
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_removal_s_trace_holds_its_request_its_operation_and_every_job() {
     let (collector, spans) = start_collector().await;
@@ -151,28 +176,8 @@ async fn a_removal_s_trace_holds_its_request_its_operation_and_every_job() {
         "{removed}"
     );
 
-    // Spans leave in batches (every 5 s by default), jobs a moment after the mutation.
     let every = Duration::from_millis(200);
-    let trace = wait_for(60, every, async || {
-        let trace: Vec<Received> = spans
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|span| span.trace_id == trace_id)
-            .cloned()
-            .collect();
-        let jobs = trace
-            .iter()
-            .filter(|span| span.name.starts_with("job "))
-            .count();
-        // Sessions, campaigns, and gus's email.
-        if jobs >= 3 {
-            Ok(trace)
-        } else {
-            Err(format!("the removal's jobs in its trace: {trace:#?}"))
-        }
-    })
-    .await;
+    let trace = removal_trace(&spans, trace_id).await;
     let garbage_request = wait_for(30, every, async || {
         let spans = spans.lock().unwrap();
         let found = spans

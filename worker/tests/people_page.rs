@@ -181,6 +181,14 @@ fn done(step: &Answer) {
 }
 
 fn judge(seen: &Answer) {
+    judge_signing_in_and_the_list(seen);
+    judge_the_actions(seen);
+    judge_failures_history_and_reach(seen);
+}
+
+/// No error, nothing fetched elsewhere; sign-in refused then accepted; the list, its search and
+/// filters, and what a member may not do.
+fn judge_signing_in_and_the_list(seen: &Answer) {
     assert_eq!(seen["error"], Value::Null, "{seen}");
     assert_eq!(seen["consoleErrors"], json!([]), "{seen}");
     assert_eq!(
@@ -217,7 +225,11 @@ fn judge(seen: &Answer) {
         rows(step(seen, "statusFilter")),
         ["ivy.invited@acme.test", "nora@acme.test"]
     );
+}
 
+/// The dialogs and what each action did: remove, undo, deactivate, reactivate, reassign and
+/// remove, two at once, and a removed member's open page.
+fn judge_the_actions(seen: &Answer) {
     let escape = step(seen, "escape");
     assert_eq!(escape["focusInDialog"], true);
     assert_eq!(escape["focusStaysInDialog"], true, "focus is trapped");
@@ -259,7 +271,11 @@ fn judge(seen: &Answer) {
         "{fallen_back}"
     );
     assert_eq!(fallen_back["tokenKept"], 0);
+}
 
+/// A dead email shown with its error, the network lost, the audit log, a narrow screen, an
+/// accepted invitation, signing out, and what axe found.
+fn judge_failures_history_and_reach(seen: &Answer) {
     let failed = step(seen, "failedJob");
     assert!(
         failed["summary"]

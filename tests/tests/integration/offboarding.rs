@@ -121,6 +121,37 @@ async fn as_research_owner(app: &TestApp, query: &str, variables: Value) -> Answ
 const RETRY_JOB: &str = "mutation($input: RetryJobInput!) { retryJob(input: $input) {
   job { id status attempts lastError } offboarding { id status } userErrors { code field } } }";
 
+/// The offboarding's progress, replayed: FAILED once the email job `email` was DEAD,
+/// IN_PROGRESS again from its retry, SUCCEEDED at the end, where the stream ends.
+async fn progress_shows_the_retry(app: &TestApp, id: &str, email: &str) {
+    let messages = app.follow_progress(Some(app.owner_token()), id, 10).await;
+    let overall: Vec<(&str, &str)> = messages
+        .iter()
+        .filter(|message| message["type"] == "next")
+        .map(|message| &message["payload"]["data"]["offboardingProgress"])
+        .filter(|event| event["jobId"] == email)
+        .map(|event| {
+            (
+                event["status"].as_str().unwrap(),
+                event["offboardingStatus"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let dead = overall
+        .iter()
+        .position(|(status, _)| *status == "DEAD")
+        .unwrap();
+    assert_eq!(overall[dead].1, "FAILED", "{overall:?}");
+    assert!(
+        overall[dead + 1..overall.len() - 1]
+            .iter()
+            .all(|(_, standing)| *standing == "IN_PROGRESS"),
+        "retried, it is in progress again: {overall:?}"
+    );
+    assert_eq!(overall.last(), Some(&("SUCCEEDED", "SUCCEEDED")));
+    assert_eq!(messages.last().unwrap()["type"], "complete");
+}
+
 /// An operator fixes the mail and retries the DEAD email: it runs again with a fresh set of
 /// attempts and succeeds, with an audit entry. A job that isn't DEAD is refused and left as it
 /// is; another workspace's job, or no job, is NOT_FOUND.
@@ -204,34 +235,7 @@ async fn a_dead_job_retried_once_the_mail_is_fixed_succeeds(app: TestApp) {
         None => app.sent_copies(email.parse().unwrap()).len(),
     };
     assert_eq!(delivered, 1, "the email went out once");
-    // Its progress, replayed: FAILED once the email was DEAD, IN_PROGRESS again from the retry,
-    // SUCCEEDED at the end, where the stream ends.
-    let messages = app.follow_progress(Some(app.owner_token()), &id, 10).await;
-    let overall: Vec<(&str, &str)> = messages
-        .iter()
-        .filter(|message| message["type"] == "next")
-        .map(|message| &message["payload"]["data"]["offboardingProgress"])
-        .filter(|event| event["jobId"] == email.as_str())
-        .map(|event| {
-            (
-                event["status"].as_str().unwrap(),
-                event["offboardingStatus"].as_str().unwrap(),
-            )
-        })
-        .collect();
-    let dead = overall
-        .iter()
-        .position(|(status, _)| *status == "DEAD")
-        .unwrap();
-    assert_eq!(overall[dead].1, "FAILED", "{overall:?}");
-    assert!(
-        overall[dead + 1..overall.len() - 1]
-            .iter()
-            .all(|(_, standing)| *standing == "IN_PROGRESS"),
-        "retried, it is in progress again: {overall:?}"
-    );
-    assert_eq!(overall.last(), Some(&("SUCCEEDED", "SUCCEEDED")));
-    assert_eq!(messages.last().unwrap()["type"], "complete");
+    progress_shows_the_retry(&app, &id, &email).await;
 
     // Retrying what is done now is refused.
     let done = retry(&email, "retry-email-again").await;
