@@ -502,8 +502,8 @@ pub async fn give_all_contacts_to_the_owner(app: &TestApp) {
 const CREATE_API_KEY: &str = "mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) {
   token apiKey { id } userErrors { code } } }";
 
-/// Creates an API key in `workspace` as the person behind `token`: the payload, with its
-/// `token` and `apiKey { id }`.
+/// Creates an API key in `workspace` as the person behind `token` (asserting it was): the
+/// payload, with its `token` and `apiKey { id }`.
 pub async fn create_api_key_in(
     app: &TestApp,
     token: &str,
@@ -512,7 +512,10 @@ pub async fn create_api_key_in(
     role: &str,
 ) -> Answer {
     let input = json!({ "workspaceId": workspace, "name": name, "role": role });
-    app.mutate(token, CREATE_API_KEY, input).await
+    let payload = app.mutate(token, CREATE_API_KEY, input).await;
+    tests::ok(&payload);
+    assert!(payload["apiKey"]["id"].is_string(), "{payload}");
+    payload
 }
 
 /// Creates an API key in the demo workspace as the person behind `token` and returns its
