@@ -127,16 +127,16 @@ pub async fn load_candidates<C: ConnectionTrait>(
     workspace_id: WorkspaceId,
     user_ids: &[UserId],
 ) -> Result<(HashMap<UserId, Candidate>, HashSet<UserId>), DbErr> {
-    let live: HashMap<UserId, Candidate> = membership::Entity::find()
-        .find_also_related(user::Entity)
-        .filter(membership::Column::WorkspaceId.eq(workspace_id))
-        .filter(membership::Column::UserId.is_in(user_ids.iter().copied()))
-        .filter(membership::Column::DeletedAt.is_null())
-        .all(db)
-        .await?
-        .into_iter()
-        .filter_map(|(membership, user)| user.map(|user| (user.id, Candidate { membership, user })))
-        .collect();
+    let live: HashMap<UserId, Candidate> =
+        membership::Entity::find_live(workspace_id, user_ids.iter().copied())
+            .find_also_related(user::Entity)
+            .all(db)
+            .await?
+            .into_iter()
+            .filter_map(|(membership, user)| {
+                user.map(|user| (user.id, Candidate { membership, user }))
+            })
+            .collect();
     let others: Vec<UserId> = user_ids
         .iter()
         .filter(|id| !live.contains_key(id))

@@ -2,9 +2,7 @@
 //! down, so that the last-owner rule can be met before the caller leaves.
 
 use entities::{MembershipStatus, Role, UserId, WorkspaceId, membership, user};
-use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
-};
+use sea_orm::{ActiveEnum, ActiveModelTrait, ConnectionTrait, Set};
 use serde_json::json;
 
 use crate::access::{Acting, Actor, Principal};
@@ -37,11 +35,8 @@ pub async fn transfer_ownership<C: ConnectionTrait>(
             .for_user(to_user_id),
         ]));
     }
-    let live = membership::Entity::find()
+    let live = membership::Entity::find_live(workspace.id, [to_user_id, principal.user_id])
         .find_also_related(user::Entity)
-        .filter(membership::Column::WorkspaceId.eq(workspace.id))
-        .filter(membership::Column::UserId.is_in([to_user_id, principal.user_id]))
-        .filter(membership::Column::DeletedAt.is_null())
         .all(db)
         .await?;
     let find = |id: UserId| {

@@ -128,7 +128,7 @@ where
 }
 
 /// The id a cursor of a list paged by id (UUID v7, so newest first by `Id < after`) stands for.
-pub fn decode_id_cursor(cursor: Option<&CursorText>) -> Result<Option<Uuid>, ApiError> {
+fn decode_id_cursor(cursor: Option<&CursorText>) -> Result<Option<Uuid>, ApiError> {
     decode_cursor(cursor)?
         .map(|after| after.parse::<Uuid>().map_err(|_| not_a_cursor()))
         .transpose()
