@@ -1,14 +1,13 @@
 //! Reading the audit trail back: the workspace's entries, newest first, filtered and paged. (The
 //! entries are written by `domain::audit`, in the transaction of what they record.)
 
-use crate::people::Paging;
 use entities::{UserId, WorkspaceId, audit_entry};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::access::{Permission, Principal};
 use crate::error::ApiError;
-use crate::people::{Page, newest_first};
+use crate::people::{Page, Paging, newest_first};
 use crate::text::AuditAction;
 
 #[derive(Debug, Default, Clone)]

@@ -1,6 +1,5 @@
 //! API keys: created by a person, acting in one workspace with a role no higher than theirs.
 
-use crate::people::Paging;
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
@@ -18,7 +17,7 @@ use uuid::Uuid;
 use crate::access::activity::last_uses;
 use crate::access::{Acting, Permission, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
-use crate::people::{Page, newest_first, users_by_id};
+use crate::people::{Page, Paging, newest_first, users_by_id};
 use crate::text::{ApiKeyName, Reason};
 use domain::tokens::{TokenKind, new_token};
 

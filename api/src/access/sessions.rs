@@ -1,6 +1,5 @@
 //! Signing in and out.
 
-use crate::people::Paging;
 use chrono::{DateTime, Duration, Utc};
 use entities::{MembershipStatus, UserId, UserKind, WorkspaceId, session, user, workspace};
 use sea_orm::{
@@ -13,7 +12,7 @@ use crate::access::activity::last_uses;
 use crate::access::principal::live_membership;
 use crate::access::{Acting, Permission, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
-use crate::people::{Page, newest_first};
+use crate::people::{Page, Paging, newest_first};
 use crate::security::verify_password;
 use crate::text::Email;
 use crate::text::WorkspaceSlug;

@@ -1,6 +1,5 @@
 //! Following an offboarding: the state of each of its side effects, now or as they change.
 
-use crate::people::Paging;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
@@ -19,7 +18,7 @@ use uuid::Uuid;
 
 use crate::access::{Acting, Permission, Principal, authenticate};
 use crate::error::{ApiError, UserError, UserErrorCode};
-use crate::people::{Page, newest_first};
+use crate::people::{Page, Paging, newest_first};
 
 /// An offboarding of the caller's workspace; anyone else's is NOT_FOUND.
 pub async fn find<C: ConnectionTrait>(
