@@ -319,9 +319,19 @@ mod tests {
 
     use domain::environment::variables;
 
+    /// The configuration these variables make.
+    fn configured(pairs: &[(&str, &str)]) -> Config {
+        Config::from_vars(variables(pairs)).unwrap()
+    }
+
+    /// Why these variables are refused.
+    fn refused(pairs: &[(&str, &str)]) -> String {
+        Config::from_vars(variables(pairs)).unwrap_err().to_string()
+    }
+
     #[test]
     fn no_environment_is_the_embedded_default_with_demo_data() {
-        let config = Config::from_vars(HashMap::new()).unwrap();
+        let config = configured(&[]);
         assert_eq!(config.database_url, domain::db::DEFAULT_DATABASE_URL);
         assert!(config.demo_data);
         assert!(
@@ -333,88 +343,70 @@ mod tests {
 
     #[test]
     fn a_configured_database_gets_no_demo_data_unless_asked() {
-        let config = Config::from_vars(variables(&[("DATABASE_URL", "postgres://db/x")])).unwrap();
+        let config = configured(&[("DATABASE_URL", "postgres://db/x")]);
         assert!(!config.demo_data);
-        let config = Config::from_vars(variables(&[
-            ("DATABASE_URL", "postgres://db/x"),
-            ("DEMO_DATA", "true"),
-        ]))
-        .unwrap();
+        let config = configured(&[("DATABASE_URL", "postgres://db/x"), ("DEMO_DATA", "true")]);
         assert!(config.demo_data);
     }
 
     #[test]
     fn with_redis_workers_run_as_their_own_processes_unless_asked() {
-        let config = Config::from_vars(variables(&[("REDIS_URL", "redis://cache")])).unwrap();
+        let config = configured(&[("REDIS_URL", "redis://cache")]);
         assert!(!config.in_process_worker);
-        let config = Config::from_vars(variables(&[
+        let config = configured(&[
             ("REDIS_URL", "redis://cache"),
             ("IN_PROCESS_WORKER", "true"),
-        ]))
-        .unwrap();
+        ]);
         assert!(config.in_process_worker);
     }
 
     #[test]
     fn turning_graphiql_off_turns_introspection_off_too() {
-        let config = Config::from_vars(variables(&[("GRAPHIQL_ENABLED", "false")])).unwrap();
+        let config = configured(&[("GRAPHIQL_ENABLED", "false")]);
         assert!(!config.graphiql && !config.introspection);
     }
 
     #[test]
     fn cors_is_local_development_embedded_and_same_origin_with_a_database() {
-        let embedded = Config::from_vars(HashMap::new()).unwrap().cors;
+        let embedded = configured(&[]).cors;
         assert!(embedded.allows("http://localhost:5173"));
         assert!(embedded.allows("http://127.0.0.1:3000"));
         assert!(!embedded.allows("http://localhost.evil.test:80"));
         assert!(!embedded.allows("https://app.example.com"));
-        let production =
-            Config::from_vars(variables(&[("DATABASE_URL", "postgres://db/x")])).unwrap();
+        let production = configured(&[("DATABASE_URL", "postgres://db/x")]);
         assert_eq!(production.cors, CorsOrigins::SameOrigin);
-        let listed = Config::from_vars(variables(&[(
+        let listed = configured(&[(
             "CORS_ALLOWED_ORIGINS",
             "https://app.example.com, http://localhost:5173",
-        )]))
-        .unwrap()
+        )])
         .cors;
         assert!(listed.allows("https://app.example.com"));
         assert!(!listed.allows("https://app.example.com:8443"));
         assert!(!listed.allows("http://localhost:3000"));
-        let none = Config::from_vars(variables(&[("CORS_ALLOWED_ORIGINS", "")])).unwrap();
+        let none = configured(&[("CORS_ALLOWED_ORIGINS", "")]);
         assert_eq!(none.cors, CorsOrigins::SameOrigin);
         for bad in ["*", "app.example.com", "https://app.example.com/path"] {
-            let error = Config::from_vars(variables(&[("CORS_ALLOWED_ORIGINS", bad)])).unwrap_err();
-            assert!(error.to_string().contains("CORS_ALLOWED_ORIGINS"), "{bad}");
+            let error = refused(&[("CORS_ALLOWED_ORIGINS", bad)]);
+            assert!(error.contains("CORS_ALLOWED_ORIGINS"), "{bad}");
         }
     }
 
     #[test]
     fn trusted_proxies_are_addresses_or_ranges() {
-        let config = Config::from_vars(variables(&[(
-            "TRUSTED_PROXIES",
-            "10.0.0.0/8, 192.0.2.1,::1",
-        )]))
-        .unwrap();
+        let config = configured(&[("TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.1,::1")]);
         let listed: Vec<String> = config
             .trusted_proxies
             .iter()
             .map(ToString::to_string)
             .collect();
         assert_eq!(listed, ["10.0.0.0/8", "192.0.2.1/32", "::1/128"]);
-        let error =
-            Config::from_vars(variables(&[("TRUSTED_PROXIES", "10.0.0.0/8,proxy")])).unwrap_err();
-        assert!(error.to_string().contains("TRUSTED_PROXIES"));
+        let error = refused(&[("TRUSTED_PROXIES", "10.0.0.0/8,proxy")]);
+        assert!(error.contains("TRUSTED_PROXIES"));
     }
 
     #[test]
     fn emailed_links_point_at_the_server_unless_public_url_says_otherwise() {
-        let link = |pairs: &[(&str, &str)]| {
-            Config::from_vars(variables(pairs))
-                .unwrap()
-                .worker
-                .public_url
-                .to_string()
-        };
+        let link = |pairs: &[(&str, &str)]| configured(pairs).worker.public_url.to_string();
         assert_eq!(link(&[]), "http://127.0.0.1:8080/");
         assert_eq!(
             link(&[("BIND_ADDRESS", "127.0.0.1:9000")]),
@@ -435,20 +427,20 @@ mod tests {
 
     #[test]
     fn malformed_values_are_refused_with_their_name() {
-        let error = Config::from_vars(variables(&[("GRAPHQL_MAX_DEPTH", "deep")])).unwrap_err();
-        assert!(error.to_string().contains("GRAPHQL_MAX_DEPTH"));
-        let error = Config::from_vars(variables(&[("DEMO_DATA", "maybe")])).unwrap_err();
-        assert!(error.to_string().contains("DEMO_DATA"));
-        let error = Config::from_vars(variables(&[("BIND_ADDRESS", "here")])).unwrap_err();
-        assert!(error.to_string().contains("BIND_ADDRESS"));
-        let error = Config::from_vars(variables(&[("METRICS_ENABLED", "sure")])).unwrap_err();
-        assert!(error.to_string().contains("METRICS_ENABLED"));
+        for (name, value) in [
+            ("GRAPHQL_MAX_DEPTH", "deep"),
+            ("DEMO_DATA", "maybe"),
+            ("BIND_ADDRESS", "here"),
+            ("METRICS_ENABLED", "sure"),
+        ] {
+            assert!(refused(&[(name, value)]).contains(name), "{name}={value}");
+        }
     }
 
     #[test]
     fn metrics_are_on_unless_turned_off() {
-        assert!(Config::from_vars(variables(&[])).unwrap().metrics_enabled);
-        let off = Config::from_vars(variables(&[("METRICS_ENABLED", "false")])).unwrap();
+        assert!(configured(&[]).metrics_enabled);
+        let off = configured(&[("METRICS_ENABLED", "false")]);
         assert!(!off.metrics_enabled);
     }
 }
