@@ -7,8 +7,7 @@ use entities::{
     user_group, workspace,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -38,11 +37,19 @@ pub struct WorkItem {
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
-macro_rules! work_item_from {
-    ($($model:path),*) => {
+/// A column that names who made or holds a row of one kind of work, whose table also has the
+/// row's workspace and creation time.
+trait MadeBy: ColumnTrait {
+    type Work: EntityTrait<Column = Self, Model: Into<WorkItem> + Send + Sync>;
+    const WORKSPACE_ID: Self;
+    const CREATED_AT: Self;
+}
+
+macro_rules! kinds_of_work {
+    ($($table:ident),*) => {
         $(
-            impl From<$model> for WorkItem {
-                fn from(model: $model) -> Self {
+            impl From<$table::Model> for WorkItem {
+                fn from(model: $table::Model) -> Self {
                     WorkItem {
                         id: model.id,
                         name: model.name,
@@ -50,11 +57,17 @@ macro_rules! work_item_from {
                     }
                 }
             }
+
+            impl MadeBy for $table::Column {
+                type Work = $table::Entity;
+                const WORKSPACE_ID: Self = $table::Column::WorkspaceId;
+                const CREATED_AT: Self = $table::Column::CreatedAt;
+            }
         )*
     };
 }
 
-work_item_from!(campaign::Model, rule::Model, creative::Model);
+kinds_of_work!(campaign, rule, creative);
 
 /// The newest [`WORK_ITEMS_LISTED`] items of a kind, and how many there are.
 pub struct WorkItems {
@@ -125,43 +138,10 @@ pub async fn member_detail<C: ConnectionTrait>(
         .order_by_desc(api_key::Column::Id)
         .all(db)
         .await?;
-    let campaigns = |column: campaign::Column| {
-        campaign::Entity::find()
-            .filter(campaign::Column::WorkspaceId.eq(workspace_id))
-            .filter(column.eq(user_id))
-    };
-    let campaigns_owned = work_items(
-        db,
-        campaigns(campaign::Column::OwnerId),
-        campaign::Column::CreatedAt,
-        WorkItem::from,
-    )
-    .await?;
-    let campaigns_created = work_items(
-        db,
-        campaigns(campaign::Column::CreatedBy),
-        campaign::Column::CreatedAt,
-        WorkItem::from,
-    )
-    .await?;
-    let rules_created = work_items(
-        db,
-        rule::Entity::find()
-            .filter(rule::Column::WorkspaceId.eq(workspace_id))
-            .filter(rule::Column::CreatorId.eq(user_id)),
-        rule::Column::CreatedAt,
-        WorkItem::from,
-    )
-    .await?;
-    let creatives_uploaded = work_items(
-        db,
-        creative::Entity::find()
-            .filter(creative::Column::WorkspaceId.eq(workspace_id))
-            .filter(creative::Column::UploadedBy.eq(user_id)),
-        creative::Column::CreatedAt,
-        WorkItem::from,
-    )
-    .await?;
+    let campaigns_owned = work(db, workspace_id, user_id, campaign::Column::OwnerId).await?;
+    let campaigns_created = work(db, workspace_id, user_id, campaign::Column::CreatedBy).await?;
+    let rules_created = work(db, workspace_id, user_id, rule::Column::CreatorId).await?;
+    let creatives_uploaded = work(db, workspace_id, user_id, creative::Column::UploadedBy).await?;
     let status_history = audit_entry::Entity::find()
         .filter(audit_entry::Column::WorkspaceId.eq(workspace_id))
         .filter(audit_entry::Column::TargetUserId.eq(user_id))
@@ -184,26 +164,25 @@ pub async fn member_detail<C: ConnectionTrait>(
     })
 }
 
-/// The newest [`WORK_ITEMS_LISTED`] rows of `query` and how many it has: two statements.
-async fn work_items<E, C>(
+/// The newest [`WORK_ITEMS_LISTED`] rows of one kind of work in the workspace that `made_by`
+/// names this person in, and how many there are: two statements.
+async fn work<M: MadeBy, C: ConnectionTrait>(
     db: &C,
-    query: Select<E>,
-    created_at: E::Column,
-    item: impl Fn(E::Model) -> WorkItem,
-) -> Result<WorkItems, ApiError>
-where
-    E: EntityTrait,
-    E::Model: Send + Sync,
-    C: ConnectionTrait,
-{
+    workspace_id: WorkspaceId,
+    user_id: UserId,
+    made_by: M,
+) -> Result<WorkItems, ApiError> {
+    let query = M::Work::find()
+        .filter(M::WORKSPACE_ID.eq(workspace_id))
+        .filter(made_by.eq(user_id));
     let total_count = query.clone().count(db).await?;
     let items = query
-        .order_by_desc(created_at)
+        .order_by_desc(M::CREATED_AT)
         .limit(WORK_ITEMS_LISTED)
         .all(db)
         .await?
         .into_iter()
-        .map(item)
+        .map(Into::into)
         .collect();
     Ok(WorkItems { total_count, items })
 }
