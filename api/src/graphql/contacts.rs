@@ -101,20 +101,17 @@ impl From<HeldDuty> for ContactDutyHeld {
 /// A duty that changed hands.
 #[derive(SimpleObject, Debug, Clone, Serialize, Deserialize)]
 pub struct ContactMove {
-    duty: ContactDuty,
-    application_id: Option<Uuid>,
-    application_name: Option<String>,
+    #[graphql(flatten)]
+    #[serde(flatten)]
+    held: ContactDutyHeld,
     from_user_id: Uuid,
     to_user_id: Uuid,
 }
 
 impl From<Move> for ContactMove {
     fn from(m: Move) -> Self {
-        let (application_id, application_name) = m.application.unzip();
         ContactMove {
-            duty: m.duty.into(),
-            application_id,
-            application_name,
+            held: m.held.into(),
             from_user_id: m.from_user_id.into(),
             to_user_id: m.to_user_id.into(),
         }

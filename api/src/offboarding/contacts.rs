@@ -40,6 +40,24 @@ pub struct HeldDuty {
     pub application: Option<(Uuid, String)>,
 }
 
+impl HeldDuty {
+    /// One of the workspace's own duties.
+    fn of(duty: Duty) -> HeldDuty {
+        HeldDuty {
+            duty,
+            application: None,
+        }
+    }
+
+    /// An application's (id, name) technical contact.
+    fn application(application: (Uuid, String)) -> HeldDuty {
+        HeldDuty {
+            duty: Duty::ApplicationTechnicalContact,
+            application: Some(application),
+        }
+    }
+}
+
 /// The contact duties a person holds in the workspace.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContactDuties {
@@ -57,21 +75,12 @@ impl ContactDuties {
     pub fn held(&self) -> Vec<HeldDuty> {
         let mut held = Vec::new();
         if self.administrative_contact {
-            held.push(HeldDuty {
-                duty: Duty::AdministrativeContact,
-                application: None,
-            });
+            held.push(HeldDuty::of(Duty::AdministrativeContact));
         }
         if self.technical_contact {
-            held.push(HeldDuty {
-                duty: Duty::TechnicalContact,
-                application: None,
-            });
+            held.push(HeldDuty::of(Duty::TechnicalContact));
         }
-        held.extend(self.applications.iter().map(|application| HeldDuty {
-            duty: Duty::ApplicationTechnicalContact,
-            application: Some(application.clone()),
-        }));
+        held.extend(self.applications.iter().cloned().map(HeldDuty::application));
         held
     }
 
@@ -94,8 +103,8 @@ impl ContactDuties {
         let moved = |duty: Duty, application: Option<Uuid>| {
             moves.iter().any(|m| {
                 m.from_user_id == from_user_id
-                    && m.duty == duty
-                    && m.application.as_ref().map(|(id, _)| *id) == application
+                    && m.held.duty == duty
+                    && m.held.application.as_ref().map(|(id, _)| *id) == application
             })
         };
         ContactDuties {
@@ -190,8 +199,7 @@ pub struct Reassignment {
 /// One duty passing from one person to another.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Move {
-    pub duty: Duty,
-    pub application: Option<(Uuid, String)>,
+    pub held: HeldDuty,
     pub from_user_id: UserId,
     pub to_user_id: UserId,
 }
@@ -266,14 +274,11 @@ pub async fn plan_moves<C: ConnectionTrait>(
             }
             let (duties, refused) = duties_asked(&held, assignment);
             errors.extend(refused.into_iter().map(|error| error.for_user(from)));
-            for (duty, application) in duties {
+            for held in duties {
                 // A later assignment of the same duty in the call wins.
-                moves.retain(|m| {
-                    !(m.from_user_id == from && m.duty == duty && m.application == application)
-                });
+                moves.retain(|m| !(m.from_user_id == from && m.held == held));
                 moves.push(Move {
-                    duty,
-                    application,
+                    held,
                     from_user_id: from,
                     to_user_id: to,
                 });
@@ -283,12 +288,9 @@ pub async fn plan_moves<C: ConnectionTrait>(
     Ok((moves, errors))
 }
 
-/// A duty to move, with its application (id, name) for an application's technical contact.
-type DutyAsked = (Duty, Option<(Uuid, String)>);
-
 /// The duties an assignment asks to move out of those `held`, and a refusal for each asked for
 /// but not held.
-fn duties_asked(held: &ContactDuties, assignment: &Assignment) -> (Vec<DutyAsked>, Vec<UserError>) {
+fn duties_asked(held: &ContactDuties, assignment: &Assignment) -> (Vec<HeldDuty>, Vec<UserError>) {
     let not_held = |what: &str| {
         UserError::new(
             UserErrorCode::NotAContact,
@@ -298,14 +300,14 @@ fn duties_asked(held: &ContactDuties, assignment: &Assignment) -> (Vec<DutyAsked
     };
     match assignment.duty {
         Duty::AdministrativeContact if held.administrative_contact => {
-            (vec![(Duty::AdministrativeContact, None)], Vec::new())
+            (vec![HeldDuty::of(Duty::AdministrativeContact)], Vec::new())
         }
         Duty::AdministrativeContact => (
             Vec::new(),
             vec![not_held("the workspace's administrative contact")],
         ),
         Duty::TechnicalContact if held.technical_contact => {
-            (vec![(Duty::TechnicalContact, None)], Vec::new())
+            (vec![HeldDuty::of(Duty::TechnicalContact)], Vec::new())
         }
         Duty::TechnicalContact => (
             Vec::new(),
@@ -331,10 +333,7 @@ fn duties_asked(held: &ContactDuties, assignment: &Assignment) -> (Vec<DutyAsked
             if wanted.is_empty() && assignment.application_ids.is_none() {
                 refused.push(not_held("the technical contact of any application"));
             }
-            let duties = wanted
-                .into_iter()
-                .map(|application| (Duty::ApplicationTechnicalContact, Some(application)))
-                .collect();
+            let duties = wanted.into_iter().map(HeldDuty::application).collect();
             (duties, refused)
         }
     }
@@ -380,7 +379,7 @@ pub async fn apply_moves<C: ConnectionTrait>(
     let mut workspace_update = workspace::Entity::update_many();
     let mut workspace_changed = false;
     for m in moves {
-        match m.duty {
+        match m.held.duty {
             Duty::AdministrativeContact => {
                 workspace_update = workspace_update.col_expr(
                     workspace::Column::AdministrativeContactId,
@@ -406,7 +405,7 @@ pub async fn apply_moves<C: ConnectionTrait>(
     }
     let mut applications_by_assignee: HashMap<UserId, Vec<Uuid>> = HashMap::new();
     for m in moves {
-        if let Some((application_id, _)) = &m.application {
+        if let Some((application_id, _)) = &m.held.application {
             applications_by_assignee
                 .entry(m.to_user_id)
                 .or_default()
@@ -427,9 +426,9 @@ pub async fn apply_moves<C: ConnectionTrait>(
     let mut by_person: Vec<(UserId, Vec<serde_json::Value>)> = Vec::new();
     for m in moves {
         let entry = json!({
-            "duty": m.duty.name(),
-            "application_id": m.application.as_ref().map(|(id, _)| id),
-            "application_name": m.application.as_ref().map(|(_, name)| name),
+            "duty": m.held.duty.name(),
+            "application_id": m.held.application.as_ref().map(|(id, _)| id),
+            "application_name": m.held.application.as_ref().map(|(_, name)| name),
             "to_user_id": m.to_user_id,
         });
         match by_person
