@@ -1,6 +1,7 @@
 use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::{ComplexObject, Context, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
+use entities::{UserId, WorkspaceId};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -71,13 +72,13 @@ impl AccessQuery {
         let principal = ctx.principal()?;
         Ok(Viewer {
             user: User {
-                id: principal.user_id.into(),
+                id: principal.user_id,
                 email: principal.identity.email.clone(),
                 name: principal.identity.name.clone(),
             },
             workspace: Workspace {
-                id: principal.workspace_id.into(),
-                organization_id: principal.organization_id.into(),
+                id: principal.workspace_id,
+                organization_id: principal.organization_id,
                 name: principal.identity.workspace_name.clone(),
                 slug: principal.identity.workspace_slug.clone(),
             },
@@ -93,7 +94,7 @@ impl AccessQuery {
     async fn api_keys(
         &self,
         ctx: &Context<'_>,
-        workspace_id: Uuid,
+        workspace_id: WorkspaceId,
         filter: Option<ApiKeyFilterInput>,
         first: Option<i32>,
         after: Option<CursorText>,
@@ -104,9 +105,9 @@ impl AccessQuery {
         let page = api_keys::list_api_keys(
             ctx.reader(),
             principal,
-            workspace_id.into(),
+            workspace_id,
             api_keys::ApiKeyFilter {
-                created_by: filter.created_by.map(Into::into),
+                created_by: filter.created_by,
                 revoked: filter.revoked,
             },
             paging,
@@ -124,8 +125,8 @@ impl AccessQuery {
     async fn sessions(
         &self,
         ctx: &Context<'_>,
-        workspace_id: Uuid,
-        user_id: Uuid,
+        workspace_id: WorkspaceId,
+        user_id: UserId,
         first: Option<i32>,
         after: Option<CursorText>,
     ) -> Result<SessionConnection> {
@@ -134,8 +135,8 @@ impl AccessQuery {
         let page = sessions::list_sessions(
             ctx.reader(),
             principal,
-            workspace_id.into(),
-            user_id.into(),
+            workspace_id,
+            user_id,
             paging,
             Utc::now(),
         )
@@ -151,7 +152,7 @@ impl AccessQuery {
 #[derive(InputObject)]
 pub struct SignInInput {
     /// The workspace, by id; or give `workspaceSlug` instead (exactly one of the two).
-    workspace_id: Option<Uuid>,
+    workspace_id: Option<WorkspaceId>,
     /// The workspace by its slug, as `viewer.memberships` and the workspace's address show it.
     workspace_slug: Option<WorkspaceSlug>,
     email: Email,
@@ -175,7 +176,7 @@ pub struct SignOutPayload {
 
 #[derive(InputObject, Serialize)]
 pub struct CreateApiKeyInput {
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     name: ApiKeyName,
     /// The role the key acts with; at most the creator's own.
     role: RoleValue,
@@ -226,9 +227,9 @@ pub type SessionConnection = Connection<String, Session, ListTotals, EmptyFields
 
 #[derive(InputObject, Serialize)]
 pub struct EndSessionsInput {
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     /// Whose sessions: yourself, or (with USER_MANAGEMENT) a member whose role you manage.
-    user_id: Uuid,
+    user_id: UserId,
     /// Send the same key again to retry safely: the first answer comes back.
     #[serde(skip)]
     idempotency_key: Option<IdempotencyKeyText>,
@@ -271,7 +272,7 @@ pub type ApiKeyConnection = Connection<String, ApiKeyListing, ListTotals, EmptyF
 #[derive(InputObject, Default)]
 pub struct ApiKeyFilterInput {
     /// Only the keys this person created.
-    created_by: Option<Uuid>,
+    created_by: Option<UserId>,
     /// True: only revoked keys; false: only keys in use; absent: both.
     revoked: Option<bool>,
 }
@@ -312,7 +313,7 @@ impl AccessMutation {
         ctx.sign_in_throttle()
             .attempt(&input.email, ctx.client_address())?;
         let workspace = match (input.workspace_id, input.workspace_slug) {
-            (Some(id), None) => sessions::WorkspaceRef::Id(id.into()),
+            (Some(id), None) => sessions::WorkspaceRef::Id(id),
             (None, Some(slug)) => sessions::WorkspaceRef::Slug(slug),
             _ => {
                 return Err(ApiError::BadUserInput(
@@ -363,7 +364,7 @@ impl AccessMutation {
             let created = api_keys::create_api_key(
                 txn,
                 acting,
-                input.workspace_id.into(),
+                input.workspace_id,
                 &input.name,
                 input.role.into(),
             )
@@ -405,13 +406,8 @@ impl AccessMutation {
         input: EndSessionsInput,
     ) -> Result<EndSessionsPayload> {
         run_mutation(ctx, input, async |txn, acting, input| {
-            let ended = sessions::end_sessions(
-                txn,
-                acting,
-                input.workspace_id.into(),
-                input.user_id.into(),
-            )
-            .await?;
+            let ended =
+                sessions::end_sessions(txn, acting, input.workspace_id, input.user_id).await?;
             Ok(Done::answer(EndSessionsPayload {
                 sessions_ended: Some(ended),
                 user_errors: Vec::new(),

@@ -3,7 +3,7 @@
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use entities::{UserId, audit_entry};
+use entities::{UserId, WorkspaceId, audit_entry};
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
@@ -19,7 +19,7 @@ use crate::text::{AuditAction, CursorText};
 pub struct AuditLogFilter {
     /// e.g. `team_membership_remove`; see the README for every action.
     action: Option<AuditAction>,
-    target_user_id: Option<Uuid>,
+    target_user_id: Option<UserId>,
     /// A user or an API key.
     actor_id: Option<Uuid>,
     /// The entries of one offboarding: its mutation's and those its jobs wrote.
@@ -30,11 +30,11 @@ pub struct AuditLogFilter {
 pub struct AuditEntry {
     id: Uuid,
     action: String,
-    actor_user_id: Option<Uuid>,
+    actor_user_id: Option<UserId>,
     actor_api_key_id: Option<Uuid>,
     /// The person who acted (null when an API key or the system did).
     actor: Option<User>,
-    target_user_id: Option<Uuid>,
+    target_user_id: Option<UserId>,
     target: Option<User>,
     reason: Option<String>,
     /// The `x-request-id` of the request that did it; a job's entry carries its mutation's.
@@ -63,7 +63,7 @@ impl AuditQuery {
     async fn audit_log(
         &self,
         ctx: &Context<'_>,
-        workspace_id: Uuid,
+        workspace_id: WorkspaceId,
         filter: Option<AuditLogFilter>,
         first: Option<i32>,
         after: Option<CursorText>,
@@ -73,18 +73,11 @@ impl AuditQuery {
         let filter = filter.unwrap_or_default();
         let filter = AuditFilter {
             action: filter.action,
-            target_user_id: filter.target_user_id.map(UserId::from),
+            target_user_id: filter.target_user_id,
             actor_id: filter.actor_id,
             offboarding_id: filter.offboarding_id,
         };
-        let page = audit::list(
-            ctx.reader(),
-            principal,
-            workspace_id.into(),
-            &filter,
-            paging,
-        )
-        .await?;
+        let page = audit::list(ctx.reader(), principal, workspace_id, &filter, paging).await?;
         let mut connection = Connection::with_additional_fields(
             false,
             page.has_next_page,
@@ -125,9 +118,9 @@ pub(crate) async fn audit_entries<C: ConnectionTrait>(
                 .and_then(|reason| reason.as_str())
                 .map(str::to_owned),
             action: entry.action,
-            actor_user_id: entry.actor_user_id.map(Uuid::from),
+            actor_user_id: entry.actor_user_id,
             actor_api_key_id: entry.actor_api_key_id,
-            target_user_id: entry.target_user_id.map(Uuid::from),
+            target_user_id: entry.target_user_id,
             request_id: entry.request_id,
             offboarding_id: entry.offboarding_id,
             metadata: Json(entry.metadata),

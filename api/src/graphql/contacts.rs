@@ -1,6 +1,7 @@
 //! Clearing what blocks a removal: handing over contact duties and ownership.
 
 use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
+use entities::{UserId, WorkspaceId};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -50,7 +51,7 @@ pub struct ContactAssignmentInput {
     /// left out.
     application_ids: Option<Vec<Uuid>>,
     /// An active member of the workspace who takes the duty over.
-    to_user_id: Uuid,
+    to_user_id: UserId,
 }
 
 impl From<ContactAssignmentInput> for Assignment {
@@ -58,7 +59,7 @@ impl From<ContactAssignmentInput> for Assignment {
         Assignment {
             duty: input.duty.into(),
             application_ids: input.application_ids,
-            to_user_id: input.to_user_id.into(),
+            to_user_id: input.to_user_id,
         }
     }
 }
@@ -66,14 +67,14 @@ impl From<ContactAssignmentInput> for Assignment {
 /// One person's duties to hand over, as part of `removeMembers`.
 #[derive(InputObject, Serialize)]
 pub struct ContactReassignmentInput {
-    from_user_id: Uuid,
+    from_user_id: UserId,
     assignments: Vec<ContactAssignmentInput>,
 }
 
 impl From<ContactReassignmentInput> for Reassignment {
     fn from(input: ContactReassignmentInput) -> Self {
         Reassignment {
-            from_user_id: input.from_user_id.into(),
+            from_user_id: input.from_user_id,
             assignments: input.assignments.into_iter().map(Into::into).collect(),
         }
     }
@@ -104,25 +105,25 @@ pub struct ContactMove {
     #[graphql(flatten)]
     #[serde(flatten)]
     held: ContactDutyHeld,
-    from_user_id: Uuid,
-    to_user_id: Uuid,
+    from_user_id: UserId,
+    to_user_id: UserId,
 }
 
 impl From<Move> for ContactMove {
     fn from(m: Move) -> Self {
         ContactMove {
             held: m.held.into(),
-            from_user_id: m.from_user_id.into(),
-            to_user_id: m.to_user_id.into(),
+            from_user_id: m.from_user_id,
+            to_user_id: m.to_user_id,
         }
     }
 }
 
 #[derive(InputObject, Serialize)]
 pub struct ReassignContactsInput {
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     /// Whose duties move.
-    from_user_id: Uuid,
+    from_user_id: UserId,
     /// What moves to whom; one call can move all of them.
     assignments: Vec<ContactAssignmentInput>,
     #[serde(skip)]
@@ -139,9 +140,9 @@ pub struct ReassignContactsPayload {
 
 #[derive(InputObject, Serialize)]
 pub struct TransferOwnershipInput {
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     /// An active member who becomes an OWNER.
-    to_user_id: Uuid,
+    to_user_id: UserId,
     /// The caller's own new role; the caller stays an OWNER when left out.
     demote_self_to: Option<RoleValue>,
     #[serde(skip)]
@@ -172,12 +173,11 @@ impl ContactsMutation {
     ) -> Result<ReassignContactsPayload> {
         run_mutation(ctx, input, async |txn, acting, input| {
             let reassignment = Reassignment {
-                from_user_id: input.from_user_id.into(),
+                from_user_id: input.from_user_id,
                 assignments: input.assignments.into_iter().map(Into::into).collect(),
             };
             let reassigned =
-                contacts::reassign_contacts(txn, acting, input.workspace_id.into(), reassignment)
-                    .await?;
+                contacts::reassign_contacts(txn, acting, input.workspace_id, reassignment).await?;
             let remaining = reassigned.remaining.held();
             Ok(Done::answer(ReassignContactsPayload {
                 moved: reassigned.moves.into_iter().map(Into::into).collect(),
@@ -198,8 +198,8 @@ impl ContactsMutation {
             let transferred = transfer::transfer_ownership(
                 txn,
                 acting,
-                input.workspace_id.into(),
-                input.to_user_id.into(),
+                input.workspace_id,
+                input.to_user_id,
                 input.demote_self_to.map(Into::into),
             )
             .await?;

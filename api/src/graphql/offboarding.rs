@@ -1,7 +1,7 @@
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use entities::{OutboxStatus, UserId, offboarding, outbox};
+use entities::{OutboxStatus, UserId, WorkspaceId, offboarding, outbox};
 use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tokio::sync::OnceCell;
@@ -41,8 +41,8 @@ impl From<offboarding::Model> for Offboarding {
 #[derive(Serialize, Deserialize)]
 struct StoredOffboarding {
     id: Uuid,
-    workspace_id: Uuid,
-    actor_user_id: Option<Uuid>,
+    workspace_id: WorkspaceId,
+    actor_user_id: Option<UserId>,
     actor_api_key_id: Option<Uuid>,
     kind: String,
     created_at: DateTime<Utc>,
@@ -56,8 +56,8 @@ impl Serialize for Offboarding {
         let model = &self.model;
         StoredOffboarding {
             id: model.id,
-            workspace_id: model.workspace_id.into(),
-            actor_user_id: model.actor_user_id.map(Uuid::from),
+            workspace_id: model.workspace_id,
+            actor_user_id: model.actor_user_id,
             actor_api_key_id: model.actor_api_key_id,
             kind: model.kind.clone(),
             created_at: model.created_at,
@@ -72,8 +72,8 @@ impl<'de> Deserialize<'de> for Offboarding {
         let stored = StoredOffboarding::deserialize(deserializer)?;
         Ok(offboarding::Model {
             id: stored.id,
-            workspace_id: stored.workspace_id.into(),
-            actor_user_id: stored.actor_user_id.map(UserId::from),
+            workspace_id: stored.workspace_id,
+            actor_user_id: stored.actor_user_id,
             actor_api_key_id: stored.actor_api_key_id,
             kind: stored.kind,
             created_at: stored.created_at,
@@ -305,7 +305,7 @@ impl OffboardingQuery {
     async fn offboardings(
         &self,
         ctx: &Context<'_>,
-        workspace_id: Uuid,
+        workspace_id: WorkspaceId,
         filter: Option<OffboardingsFilter>,
         first: Option<i32>,
         after: Option<CursorText>,
@@ -317,14 +317,7 @@ impl OffboardingQuery {
             standing: filter.status.map(Standing::from),
             kind: filter.kind.map(OffboardingKind::as_str),
         };
-        let page = progress::list(
-            ctx.reader(),
-            principal,
-            workspace_id.into(),
-            &filter,
-            paging,
-        )
-        .await?;
+        let page = progress::list(ctx.reader(), principal, workspace_id, &filter, paging).await?;
         let ids: Vec<Uuid> = page
             .items
             .iter()
@@ -355,16 +348,16 @@ impl OffboardingQuery {
 
 #[derive(InputObject, Serialize)]
 pub struct RemoveMembersInput {
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     /// The members to remove, 1 to 10,000. All are removed, or none.
-    user_ids: Vec<Uuid>,
+    user_ids: Vec<UserId>,
     /// Kept with the removal, shown in the audit log and the email.
     reason: Option<Reason>,
     /// Also refuse, from this call on, the API keys they created in this workspace.
     #[graphql(default)]
     revoke_api_keys: bool,
     /// An active member to take over their campaigns; the workspace itself by default.
-    reattribute_to: Option<Uuid>,
+    reattribute_to: Option<UserId>,
     /// Contact duties to hand over in the same transaction ("Reassign and Remove").
     contact_reassignments: Option<Vec<ContactReassignmentInput>>,
     /// Send the same key again to retry safely: the first answer comes back, nothing is applied twice.
@@ -374,7 +367,7 @@ pub struct RemoveMembersInput {
 
 #[derive(SimpleObject, Serialize, Deserialize)]
 pub struct RemovedMember {
-    user_id: Uuid,
+    user_id: UserId,
     /// The membership removed, with its `removedAt`: a client cache evicts `Member:<id>`.
     member: Member,
     email: String,
@@ -388,7 +381,7 @@ pub struct RemovedMember {
 impl From<remove::RemovedMember> for RemovedMember {
     fn from(removed: remove::RemovedMember) -> RemovedMember {
         RemovedMember {
-            user_id: removed.user.id.into(),
+            user_id: removed.user.id,
             email: removed.user.email.clone(),
             name: removed.user.name.clone(),
             member: Member::from(MemberRow {
@@ -412,8 +405,8 @@ pub struct RemoveMembersPayload {
 
 #[derive(InputObject, Serialize)]
 pub struct DeactivateUserInput {
-    workspace_id: Uuid,
-    user_id: Uuid,
+    workspace_id: WorkspaceId,
+    user_id: UserId,
     reason: Option<Reason>,
     #[graphql(default)]
     revoke_api_keys: bool,
@@ -430,8 +423,8 @@ pub struct DeactivateUserPayload {
 
 #[derive(InputObject, Serialize)]
 pub struct ReactivateUserInput {
-    workspace_id: Uuid,
-    user_id: Uuid,
+    workspace_id: WorkspaceId,
+    user_id: UserId,
     #[serde(skip)]
     idempotency_key: Option<IdempotencyKeyText>,
 }
@@ -444,8 +437,8 @@ pub struct ReactivateUserPayload {
 
 #[derive(InputObject, Serialize)]
 pub struct RestoreMemberInput {
-    workspace_id: Uuid,
-    user_id: Uuid,
+    workspace_id: WorkspaceId,
+    user_id: UserId,
     #[serde(skip)]
     idempotency_key: Option<IdempotencyKeyText>,
 }
@@ -518,11 +511,11 @@ impl OffboardingMutation {
         spend_ids(ctx, input.user_ids.len())?;
         run_mutation(ctx, input, async |txn, acting, input| {
             let request = RemoveRequest {
-                workspace_id: input.workspace_id.into(),
-                user_ids: input.user_ids.into_iter().map(UserId::from).collect(),
+                workspace_id: input.workspace_id,
+                user_ids: input.user_ids,
                 reason: input.reason,
                 revoke_api_keys: input.revoke_api_keys,
-                reattribute_to: input.reattribute_to.map(UserId::from),
+                reattribute_to: input.reattribute_to,
                 contact_reassignments: input
                     .contact_reassignments
                     .unwrap_or_default()
@@ -555,8 +548,8 @@ impl OffboardingMutation {
     ) -> Result<DeactivateUserPayload> {
         run_mutation(ctx, input, async |txn, acting, input| {
             let request = DeactivateRequest {
-                workspace_id: input.workspace_id.into(),
-                user_id: input.user_id.into(),
+                workspace_id: input.workspace_id,
+                user_id: input.user_id,
                 reason: input.reason,
                 revoke_api_keys: input.revoke_api_keys,
             };
@@ -599,13 +592,8 @@ impl OffboardingMutation {
         input: ReactivateUserInput,
     ) -> Result<ReactivateUserPayload> {
         run_mutation(ctx, input, async |txn, acting, input| {
-            let candidate = deactivate::reactivate_user(
-                txn,
-                acting,
-                input.workspace_id.into(),
-                input.user_id.into(),
-            )
-            .await?;
+            let candidate =
+                deactivate::reactivate_user(txn, acting, input.workspace_id, input.user_id).await?;
             Ok(Done::answer(ReactivateUserPayload {
                 member: Some(member(txn, candidate).await?),
                 user_errors: Vec::new(),
@@ -622,13 +610,8 @@ impl OffboardingMutation {
         input: RestoreMemberInput,
     ) -> Result<RestoreMemberPayload> {
         run_mutation(ctx, input, async |txn, acting, input| {
-            let restored = restore::restore_member(
-                txn,
-                acting,
-                input.workspace_id.into(),
-                input.user_id.into(),
-            )
-            .await?;
+            let restored =
+                restore::restore_member(txn, acting, input.workspace_id, input.user_id).await?;
             metrics::counter!("members_restored_total").increment(1);
             Ok(Done::answer(RestoreMemberPayload {
                 member: Some(member(txn, restored.candidate).await?),

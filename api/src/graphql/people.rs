@@ -1,6 +1,7 @@
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
+use entities::{OrganizationId, UserId, WorkspaceId};
 use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -342,7 +343,7 @@ impl PeopleQuery {
     async fn members(
         &self,
         ctx: &Context<'_>,
-        workspace_id: Uuid,
+        workspace_id: WorkspaceId,
         filter: Option<MemberFilterInput>,
         first: Option<i32>,
         after: Option<CursorText>,
@@ -356,14 +357,8 @@ impl PeopleQuery {
                 .statuses
                 .map(|statuses| statuses.into_iter().map(Into::into).collect()),
         };
-        let page = members::list_members(
-            ctx.reader(),
-            principal,
-            workspace_id.into(),
-            &filter,
-            paging,
-        )
-        .await?;
+        let page =
+            members::list_members(ctx.reader(), principal, workspace_id, &filter, paging).await?;
         Ok(connection(
             page,
             |row| encode_cursor(&row.user.email),
@@ -377,20 +372,14 @@ impl PeopleQuery {
     async fn removed_members(
         &self,
         ctx: &Context<'_>,
-        workspace_id: Uuid,
+        workspace_id: WorkspaceId,
         first: Option<i32>,
         after: Option<CursorText>,
     ) -> Result<FormerMemberConnection> {
         let principal = ctx.principal()?;
         let paging = ctx.paging(first, after.as_ref())?;
-        let page = removed::list_removed(
-            ctx.reader(),
-            principal,
-            workspace_id.into(),
-            paging,
-            Utc::now(),
-        )
-        .await?;
+        let page = removed::list_removed(ctx.reader(), principal, workspace_id, paging, Utc::now())
+            .await?;
         Ok(connection(
             page,
             removed::RemovalCursor::of,
@@ -403,13 +392,12 @@ impl PeopleQuery {
     async fn member(
         &self,
         ctx: &Context<'_>,
-        workspace_id: Uuid,
-        user_id: Uuid,
+        workspace_id: WorkspaceId,
+        user_id: UserId,
     ) -> Result<MemberDetail> {
         let principal = ctx.principal()?;
         let db = ctx.reader();
-        let found =
-            detail::member_detail(db, principal, workspace_id.into(), user_id.into()).await?;
+        let found = detail::member_detail(db, principal, workspace_id, user_id).await?;
         Ok(MemberDetail {
             contact_duties: found
                 .contact_duties
@@ -436,7 +424,7 @@ impl PeopleQuery {
     async fn invitations(
         &self,
         ctx: &Context<'_>,
-        workspace_id: Uuid,
+        workspace_id: WorkspaceId,
         filter: Option<InvitationFilterInput>,
         first: Option<i32>,
         after: Option<CursorText>,
@@ -450,7 +438,7 @@ impl PeopleQuery {
         let page = invitations::list_invitations(
             ctx.reader(),
             principal,
-            workspace_id.into(),
+            workspace_id,
             statuses.as_deref(),
             paging,
             Utc::now(),
@@ -468,23 +456,27 @@ impl PeopleQuery {
     }
 
     /// The workspace's groups by name, with their members.
-    async fn groups(&self, ctx: &Context<'_>, workspace_id: Uuid) -> Result<Vec<UserGroup>> {
+    async fn groups(&self, ctx: &Context<'_>, workspace_id: WorkspaceId) -> Result<Vec<UserGroup>> {
         let principal = ctx.principal()?;
-        let groups = groups::list_groups(ctx.reader(), principal, workspace_id.into()).await?;
+        let groups = groups::list_groups(ctx.reader(), principal, workspace_id).await?;
         Ok(groups.into_iter().map(UserGroup::from).collect())
     }
 
-    async fn seat_usage(&self, ctx: &Context<'_>, organization_id: Uuid) -> Result<SeatUsage> {
+    async fn seat_usage(
+        &self,
+        ctx: &Context<'_>,
+        organization_id: OrganizationId,
+    ) -> Result<SeatUsage> {
         let principal = ctx.principal()?;
         Ok(SeatUsage(
-            seats::seat_usage(ctx.reader(), principal, organization_id.into()).await?,
+            seats::seat_usage(ctx.reader(), principal, organization_id).await?,
         ))
     }
 }
 
 #[derive(InputObject, Serialize)]
 pub struct InviteMemberInput {
-    workspace_id: Uuid,
+    workspace_id: WorkspaceId,
     email: Email,
     role: RoleValue,
     /// Email the invitation to the person (default true), with a link of its own under
@@ -529,14 +521,14 @@ pub struct AcceptInvitationInput {
 pub struct AcceptInvitationPayload {
     /// A session in the workspace joined, for `Authorization: Bearer <token>`.
     token: Option<String>,
-    workspace_id: Option<Uuid>,
+    workspace_id: Option<WorkspaceId>,
     user_errors: Vec<UserError>,
 }
 
 #[derive(InputObject, Serialize)]
 pub struct UpdateMemberRoleInput {
-    workspace_id: Uuid,
-    user_id: Uuid,
+    workspace_id: WorkspaceId,
+    user_id: UserId,
     /// The new role: one you could grant by invitation.
     role: RoleValue,
     /// Send the same key again to retry safely: the first answer comes back.
@@ -554,7 +546,7 @@ pub struct UpdateMemberRolePayload {
 
 #[derive(InputObject, Serialize)]
 pub struct UpdateSeatLimitInput {
-    organization_id: Uuid,
+    organization_id: OrganizationId,
     /// The new limit; `null` for unlimited. Must be given: leaving it out is not "unlimited".
     seat_limit: MaybeUndefined<i32>,
     /// Send the same key again to retry safely: the first answer comes back.
@@ -609,7 +601,7 @@ impl PeopleMutation {
     ) -> Result<InviteMemberPayload> {
         run_mutation(ctx, input, async |txn, acting, input| {
             let request = InviteRequest {
-                workspace_id: input.workspace_id.into(),
+                workspace_id: input.workspace_id,
                 email: &input.email,
                 role: input.role.into(),
                 invitation_ttl: ctx.config().invitation_ttl,
@@ -649,8 +641,8 @@ impl PeopleMutation {
             let changed = roles::update_member_role(
                 txn,
                 acting,
-                input.workspace_id.into(),
-                input.user_id.into(),
+                input.workspace_id,
+                input.user_id,
                 input.role.into(),
             )
             .await?;
@@ -731,8 +723,7 @@ impl PeopleMutation {
         };
         run_mutation(ctx, input, async |txn, acting, input| {
             let usage =
-                seats::update_seat_limit(txn, acting, input.organization_id.into(), seat_limit)
-                    .await?;
+                seats::update_seat_limit(txn, acting, input.organization_id, seat_limit).await?;
             Ok(Done::answer(UpdateSeatLimitPayload {
                 seat_limit: usage.organization.seat_limit,
                 seats_used: Some(usage.used),
@@ -764,7 +755,7 @@ impl PeopleMutation {
         let result = commit_if_ok(txn, result).await;
         respond(result, |accepted| AcceptInvitationPayload {
             token: Some(accepted.signed_in.token),
-            workspace_id: Some(accepted.membership.workspace_id.into()),
+            workspace_id: Some(accepted.membership.workspace_id),
             user_errors: Vec::new(),
         })
     }

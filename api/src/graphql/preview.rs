@@ -1,8 +1,7 @@
 //! `removalPreview`: every consequence of a removal, before confirming it.
 
 use async_graphql::{Context, Object, Result, SimpleObject};
-use entities::UserId;
-use uuid::Uuid;
+use entities::{UserId, WorkspaceId};
 
 use crate::graphql::ContextExt;
 use crate::graphql::budget::{id_list_cost, spend_ids};
@@ -38,7 +37,7 @@ pub struct PreservedMemberships {
 
 #[derive(SimpleObject)]
 pub struct MemberRemovalPreview {
-    user_id: Uuid,
+    user_id: UserId,
     /// Null when the id is not a live member of the workspace (see `blockers`).
     name: Option<String>,
     email: Option<String>,
@@ -70,7 +69,7 @@ pub struct MemberRemovalPreview {
 fn member_preview(workspace_name: &str, preview: MemberPreview) -> MemberRemovalPreview {
     let person = preview.person;
     MemberRemovalPreview {
-        user_id: preview.user_id.into(),
+        user_id: preview.user_id,
         name: person.as_ref().map(|p| p.name.clone()),
         email: person.as_ref().map(|p| p.email.clone()),
         status: person.as_ref().map(|p| p.status.into()),
@@ -109,18 +108,13 @@ impl PreviewQuery {
     async fn removal_preview(
         &self,
         ctx: &Context<'_>,
-        workspace_id: Uuid,
-        user_ids: Vec<Uuid>,
+        workspace_id: WorkspaceId,
+        user_ids: Vec<UserId>,
     ) -> Result<RemovalPreview> {
         let principal = ctx.principal()?;
         spend_ids(ctx, user_ids.len())?;
-        let preview = preview::removal_preview(
-            ctx.reader(),
-            principal,
-            workspace_id.into(),
-            user_ids.into_iter().map(UserId::from).collect(),
-        )
-        .await?;
+        let preview =
+            preview::removal_preview(ctx.reader(), principal, workspace_id, user_ids).await?;
         let can_remove = preview.can_remove();
         let workspace_name = preview.workspace_name;
         Ok(RemovalPreview {

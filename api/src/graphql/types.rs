@@ -4,7 +4,7 @@ use async_graphql::{
     Enum, InputValueError, InputValueResult, Scalar, ScalarType, SimpleObject, Value,
 };
 use chrono::{DateTime, Utc};
-use entities::{api_key, user, user_group, workspace};
+use entities::{OrganizationId, UserId, WorkspaceId, api_key, user, user_group, workspace};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -96,7 +96,7 @@ impl From<StatusValue> for entities::MembershipStatus {
 
 #[derive(SimpleObject, Debug, Clone, Serialize, Deserialize)]
 pub struct User {
-    pub id: Uuid,
+    pub id: UserId,
     pub email: String,
     pub name: String,
 }
@@ -104,7 +104,7 @@ pub struct User {
 impl From<user::Model> for User {
     fn from(user: user::Model) -> Self {
         User {
-            id: user.id.into(),
+            id: user.id,
             email: user.email,
             name: user.name,
         }
@@ -113,8 +113,8 @@ impl From<user::Model> for User {
 
 #[derive(SimpleObject, Debug, Clone, Serialize, Deserialize)]
 pub struct Workspace {
-    pub id: Uuid,
-    pub organization_id: Uuid,
+    pub id: WorkspaceId,
+    pub organization_id: OrganizationId,
     pub name: String,
     pub slug: String,
 }
@@ -122,8 +122,8 @@ pub struct Workspace {
 impl From<workspace::Model> for Workspace {
     fn from(workspace: workspace::Model) -> Self {
         Workspace {
-            id: workspace.id.into(),
-            organization_id: workspace.organization_id.into(),
+            id: workspace.id,
+            organization_id: workspace.organization_id,
             name: workspace.name,
             slug: workspace.slug,
         }
@@ -150,7 +150,7 @@ impl From<user_group::Model> for Group {
 pub struct Member {
     /// The membership's id; mutations address members by `workspaceId` + `userId`.
     pub id: Uuid,
-    pub workspace_id: Uuid,
+    pub workspace_id: WorkspaceId,
     pub user: User,
     pub role: RoleValue,
     pub status: StatusValue,
@@ -166,7 +166,7 @@ impl From<MemberRow> for Member {
     fn from(row: MemberRow) -> Self {
         Member {
             id: row.membership.id,
-            workspace_id: row.membership.workspace_id.into(),
+            workspace_id: row.membership.workspace_id,
             role: row.membership.role.into(),
             status: row.membership.status.into(),
             joined_at: row.membership.joined_at,
@@ -182,12 +182,12 @@ impl From<MemberRow> for Member {
 #[derive(SimpleObject, Debug, Clone, Serialize, Deserialize)]
 pub struct ApiKey {
     pub id: Uuid,
-    pub workspace_id: Uuid,
+    pub workspace_id: WorkspaceId,
     pub name: String,
     /// The token's first characters, to tell keys apart.
     pub prefix: String,
     pub role: RoleValue,
-    pub created_by: Uuid,
+    pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
     /// Why it was revoked, when a reason was given.
@@ -198,11 +198,11 @@ impl From<api_key::Model> for ApiKey {
     fn from(key: api_key::Model) -> Self {
         ApiKey {
             id: key.id,
-            workspace_id: key.workspace_id.into(),
+            workspace_id: key.workspace_id,
             name: key.name,
             prefix: key.prefix,
             role: key.role.into(),
-            created_by: key.created_by.into(),
+            created_by: key.created_by,
             created_at: key.created_at,
             revoked_at: key.revoked_at,
             revoked_reason: key.revoked_reason,
@@ -218,7 +218,7 @@ pub struct UserError {
     /// The input field at fault, when there is one.
     pub field: Option<String>,
     /// The member at fault, in calls that act on several.
-    pub user_id: Option<Uuid>,
+    pub user_id: Option<UserId>,
 }
 
 impl From<DomainUserError> for UserError {
@@ -227,7 +227,7 @@ impl From<DomainUserError> for UserError {
             code: error.code,
             message: error.message,
             field: error.field,
-            user_id: error.user_id.map(Uuid::from),
+            user_id: error.user_id,
         }
     }
 }
