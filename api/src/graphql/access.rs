@@ -101,18 +101,9 @@ impl AccessQuery {
     ) -> Result<ApiKeyConnection> {
         let principal = ctx.principal()?;
         let paging = ctx.paging(first, after.as_ref())?;
-        let filter = filter.unwrap_or_default();
-        let page = api_keys::list_api_keys(
-            ctx.reader(),
-            principal,
-            workspace_id,
-            api_keys::ApiKeyFilter {
-                created_by: filter.created_by,
-                revoked: filter.revoked,
-            },
-            paging,
-        )
-        .await?;
+        let filter = filter.unwrap_or_default().into();
+        let page =
+            api_keys::list_api_keys(ctx.reader(), principal, workspace_id, filter, paging).await?;
         Ok(connection(
             page,
             |row| encode_cursor(&row.key.id.to_string()),
@@ -275,6 +266,15 @@ pub struct ApiKeyFilterInput {
     created_by: Option<UserId>,
     /// True: only revoked keys; false: only keys in use; absent: both.
     revoked: Option<bool>,
+}
+
+impl From<ApiKeyFilterInput> for api_keys::ApiKeyFilter {
+    fn from(filter: ApiKeyFilterInput) -> Self {
+        api_keys::ApiKeyFilter {
+            created_by: filter.created_by,
+            revoked: filter.revoked,
+        }
+    }
 }
 
 #[derive(InputObject, Serialize)]

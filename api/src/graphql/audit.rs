@@ -26,6 +26,17 @@ pub struct AuditLogFilter {
     offboarding_id: Option<Uuid>,
 }
 
+impl From<AuditLogFilter> for AuditFilter {
+    fn from(filter: AuditLogFilter) -> Self {
+        AuditFilter {
+            action: filter.action,
+            target_user_id: filter.target_user_id,
+            actor_id: filter.actor_id,
+            offboarding_id: filter.offboarding_id,
+        }
+    }
+}
+
 #[derive(SimpleObject)]
 pub struct AuditEntry {
     id: Uuid,
@@ -70,13 +81,7 @@ impl AuditQuery {
     ) -> Result<AuditEntryConnection> {
         let principal = ctx.principal()?;
         let paging = ctx.paging(first, after.as_ref())?;
-        let filter = filter.unwrap_or_default();
-        let filter = AuditFilter {
-            action: filter.action,
-            target_user_id: filter.target_user_id,
-            actor_id: filter.actor_id,
-            offboarding_id: filter.offboarding_id,
-        };
+        let filter = filter.unwrap_or_default().into();
         let page = audit::list(ctx.reader(), principal, workspace_id, &filter, paging).await?;
         let mut connection = Connection::with_additional_fields(
             false,

@@ -162,6 +162,15 @@ pub struct OffboardingsFilter {
     kind: Option<OffboardingKind>,
 }
 
+impl From<OffboardingsFilter> for OffboardingFilter {
+    fn from(filter: OffboardingsFilter) -> Self {
+        OffboardingFilter {
+            standing: filter.status.map(Standing::from),
+            kind: filter.kind.map(OffboardingKind::as_str),
+        }
+    }
+}
+
 #[derive(SimpleObject)]
 pub struct OffboardingTotals {
     /// How many offboardings match, across all pages.
@@ -312,11 +321,7 @@ impl OffboardingQuery {
     ) -> Result<OffboardingConnection> {
         let principal = ctx.principal()?;
         let paging = ctx.paging(first, after.as_ref())?;
-        let filter = filter.unwrap_or_default();
-        let filter = OffboardingFilter {
-            standing: filter.status.map(Standing::from),
-            kind: filter.kind.map(OffboardingKind::as_str),
-        };
+        let filter = filter.unwrap_or_default().into();
         let page = progress::list(ctx.reader(), principal, workspace_id, &filter, paging).await?;
         let ids: Vec<Uuid> = page
             .items

@@ -292,6 +292,17 @@ pub struct MemberFilterInput {
     statuses: Option<Vec<StatusValue>>,
 }
 
+impl From<MemberFilterInput> for MemberFilter {
+    fn from(filter: MemberFilterInput) -> Self {
+        MemberFilter {
+            search: filter.search,
+            statuses: filter
+                .statuses
+                .map(|statuses| statuses.into_iter().map(Into::into).collect()),
+        }
+    }
+}
+
 /// Seats of an organization: a person takes one while they hold any membership (invited,
 /// active or deactivated) in any of its workspaces.
 pub struct SeatUsage(seats::SeatUsage);
@@ -350,13 +361,7 @@ impl PeopleQuery {
     ) -> Result<MemberConnection> {
         let principal = ctx.principal()?;
         let paging = ctx.paging(first, after.as_ref())?;
-        let filter = filter.unwrap_or_default();
-        let filter = MemberFilter {
-            search: filter.search,
-            statuses: filter
-                .statuses
-                .map(|statuses| statuses.into_iter().map(Into::into).collect()),
-        };
+        let filter = filter.unwrap_or_default().into();
         let page =
             members::list_members(ctx.reader(), principal, workspace_id, &filter, paging).await?;
         Ok(connection(
