@@ -8,7 +8,8 @@ use uuid::Uuid;
 use api::demo::DEMO_PASSWORD;
 
 use crate::support::{
-    INVITE, MIA, SIGN_OUT, create_api_key_in, expire, set_status, soft_delete_membership,
+    INVITE, MIA, SIGN_OUT, create_api_key_in, expire, set_status, soft_delete_membership, the_row,
+    where_eq,
 };
 
 const VIEWER: &str =
@@ -223,12 +224,7 @@ async fn api_keys_act_with_their_role_until_revoked(app: TestApp) {
     let payload = &data(&answer)["createApiKey"];
     let token = payload["token"].as_str().unwrap().to_owned();
     assert!(token.starts_with(payload["apiKey"]["prefix"].as_str().unwrap()));
-    let stored = api_key::Entity::find()
-        .filter(api_key::Column::Name.eq("Sync job"))
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = the_row(&app, where_eq(api_key::Column::Name, "Sync job")).await;
     assert!(
         !stored.token_hash.contains(&token[4..]),
         "only a hash of the key is stored"

@@ -5,14 +5,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset};
 use entities::{UserId, api_key};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use tests::{Answer, TestApp, backend_tests, data, error_code, ok};
 
 use crate::support::{
     ADA, DEACTIVATE, GUS, INVITE, MAX, MIA, OLIVIA, OMAR, REACTIVATE, REASSIGN, REMOVE, RESTORE,
     TRANSFER, actions_and_targets, audit_log, audit_log_answer, create_api_key,
-    give_all_contacts_to_the_owner, no_worker, people, snapshot,
+    give_all_contacts_to_the_owner, no_worker, people, snapshot, the_row, where_eq,
 };
 
 fn expected(rows: &[(&str, &str)]) -> Vec<(String, Option<String>)> {
@@ -249,12 +248,8 @@ async fn the_audit_log_is_for_managers_of_this_workspace_with_bounded_pages(app:
 
 async fn an_api_key_is_an_actor_of_its_own(app: TestApp) {
     let key = create_api_key(&app, app.owner_token(), "Inviter bot", "ADMIN").await;
-    let key_id = api_key::Entity::find()
-        .filter(api_key::Column::Name.eq("Inviter bot"))
-        .one(app.db())
+    let key_id = the_row(&app, where_eq(api_key::Column::Name, "Inviter bot"))
         .await
-        .unwrap()
-        .unwrap()
         .id;
     ok(&app
         .mutate(

@@ -1,6 +1,6 @@
 use crate::support::{
-    REMOVE, assert_list_guarded, audit_entries, expire_invitation, people, seats_used,
-    stored_invitation,
+    REMOVE, assert_list_guarded, audit_count, audit_entries, expire_invitation, people, seats_used,
+    stored_invitation, the_row, where_eq,
 };
 use chrono::{Duration, Utc};
 use entities::{audit_entry, invitation, membership, organization, user};
@@ -80,12 +80,11 @@ async fn an_invited_person_joins_and_signs_in(app: TestApp) {
         !stored.token_hash.contains(&token[4..]),
         "only the token's hash is stored"
     );
-    let entry = audit_entry::Entity::find()
-        .filter(audit_entry::Column::Action.eq("team_membership_invite"))
-        .one(app.db())
-        .await
-        .unwrap()
-        .expect("the invitation is audited");
+    let entry = the_row(
+        &app,
+        where_eq(audit_entry::Column::Action, "team_membership_invite"),
+    )
+    .await;
     assert_eq!(
         entry.target_user_id,
         Some(stored_user(&app, "new.person@example.com").await)
@@ -417,14 +416,7 @@ async fn revoking_an_invitation_frees_its_seat_and_kills_its_link(app: TestApp) 
     );
     let refused = accept(&app, &token, Some("Maybe"), "a-long-password").await;
     assert_eq!(user_error_codes(&refused), ["INVITATION_INVALID"]);
-    assert_eq!(
-        audit_entry::Entity::find()
-            .filter(audit_entry::Column::Action.eq("invitation_revoke"))
-            .count(app.db())
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(audit_count(&app, "invitation_revoke").await, 1);
     let again = act(&app, &owner, REVOKE_INVITATION, "revokeInvitation", id).await;
     assert_eq!(user_error_codes(&again), ["ALREADY_REVOKED"]);
     // An accepted invitation is a member now: remove them instead.
@@ -474,14 +466,7 @@ async fn resending_an_invitation_gives_a_new_link_and_the_old_one_stops(app: Tes
     let refused = accept(&app, &old_token, Some("Slow"), "a-long-password").await;
     assert_eq!(user_error_codes(&refused), ["INVITATION_INVALID"]);
     ok(&accept(&app, &new_token, Some("Slow"), "a-long-password").await);
-    assert_eq!(
-        audit_entry::Entity::find()
-            .filter(audit_entry::Column::Action.eq("invitation_resend"))
-            .count(app.db())
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(audit_count(&app, "invitation_resend").await, 1);
 }
 
 /// As GitLab and Zulip do: removing someone revokes the invitations they sent that are still

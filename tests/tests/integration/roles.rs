@@ -1,14 +1,13 @@
 //! `updateMemberRole`: the removal's guards, access that follows the new role at once, and API
 //! keys that never act above their creator.
 
-use entities::{Role, audit_entry};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use entities::Role;
 use serde_json::{Value, json};
 use tests::{Answer, TestApp, backend_tests, data, error_code, ok, user_error_codes};
 
 use crate::support::{
-    ADA, IVY, MIA, OLIVIA, OMAR, REMOVE, audit_entries, create_api_key, people, snapshot,
-    stored_invitation,
+    ADA, IVY, MIA, OLIVIA, OMAR, REMOVE, audit_count, audit_entries, create_api_key, people,
+    snapshot, stored_invitation,
 };
 
 const UPDATE_ROLE: &str = "mutation($input: UpdateMemberRoleInput!) {
@@ -149,14 +148,7 @@ async fn role_changes_refuse_who_the_caller_may_not_touch(app: TestApp) {
         .await;
     assert_eq!(error_code(&answer), "NOT_FOUND");
     assert_eq!(snapshot(&app).await, before, "nothing changed");
-    assert_eq!(
-        audit_entry::Entity::find()
-            .filter(audit_entry::Column::Action.eq("team_membership_role_change"))
-            .count(app.db())
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(audit_count(&app, "team_membership_role_change").await, 0);
 
     // Omar is removed, his OWNER key kept: through it, Olivia — now the only active owner —
     // can't be made anything else.
