@@ -17,14 +17,11 @@ const VIEWER: &str =
 const SIGN_IN: &str = "mutation($input: SignInInput!) { signIn(input: $input) { token expiresAt userErrors { code message field } } }";
 
 async fn sign_in(app: &TestApp, workspace_id: WorkspaceId, email: &str, password: &str) -> Answer {
-    let answer = app
-        .graphql(
-            None,
-            SIGN_IN,
-            json!({ "input": { "workspaceId": workspace_id, "email": email, "password": password } }),
-        )
-        .await;
-    data(&answer)["signIn"].clone()
+    app.mutate_signed_out(
+        SIGN_IN,
+        json!({ "workspaceId": workspace_id, "email": email, "password": password }),
+    )
+    .await
 }
 
 async fn viewer_code(app: &TestApp, token: &str) -> String {

@@ -83,10 +83,7 @@ async fn groups_list_their_members_and_a_removal_takes_people_out(app: TestApp) 
 
 async fn a_big_group_lists_its_first_members_in_four_statements(app: TestApp) {
     tests::add_members(&app, 150).await;
-    let principal = api::access::authenticate(app.db(), app.owner_token(), chrono::Utc::now())
-        .await
-        .unwrap()
-        .expect("the owner's token is valid");
+    let principal = app.owner_principal().await;
     let (db, statements) = tests::counting_connection(&app);
     let listed = api::people::groups::list_groups(&db, &principal, app.demo.workspace_id)
         .await

@@ -34,14 +34,11 @@ fn invitation_token(answer: &Answer) -> String {
 }
 
 async fn accept(app: &TestApp, token: &str, name: Option<&str>, password: &str) -> Answer {
-    let answer = app
-        .graphql(
-            None,
-            ACCEPT,
-            json!({ "input": { "token": token, "name": name, "password": password } }),
-        )
-        .await;
-    data(&answer)["acceptInvitation"].clone()
+    app.mutate_signed_out(
+        ACCEPT,
+        json!({ "token": token, "name": name, "password": password }),
+    )
+    .await
 }
 
 async fn counts(app: &TestApp) -> (u64, u64, u64) {

@@ -416,10 +416,7 @@ backend_tests! {
 /// search, by the trigram index or by a scan.
 async fn a_page_of_members_is_a_constant_number_of_statements(app: TestApp) {
     tests::add_members(&app, 300).await;
-    let principal = api::access::authenticate(app.db(), app.owner_token(), chrono::Utc::now())
-        .await
-        .unwrap()
-        .expect("the owner's token is valid");
+    let principal = app.owner_principal().await;
     let (db, statements) = tests::counting_connection(&app);
     let search = |text: &str| api::people::members::MemberFilter {
         search: Some(<api::text::SearchText as api::text::CheckedText>::parse(text).unwrap()),

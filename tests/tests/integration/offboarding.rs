@@ -355,10 +355,7 @@ async fn offboardings_are_listed_newest_first_by_status_and_kind(app: TestApp) {
 /// written.
 async fn a_removal_is_a_constant_number_of_statements_per_1000_members(app: TestApp) {
     use sea_orm::TransactionTrait;
-    let principal = api::access::authenticate(app.db(), app.owner_token(), Utc::now())
-        .await
-        .unwrap()
-        .expect("the owner's token is valid");
+    let principal = app.owner_principal().await;
     let (db, statements) = tests::counting_connection(&app);
     let one = tests::add_members(&app, 1).await;
     let many = tests::add_members(&app, 2_500).await;

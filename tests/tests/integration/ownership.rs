@@ -191,10 +191,7 @@ backend_tests! {
 /// A request authenticated before the caller stepped down (it waited for the workspace
 /// lock meanwhile) must not act with the role it was authenticated with.
 async fn a_request_that_waited_out_a_demotion_is_refused(app: TestApp) {
-    let principal = api::access::authenticate(app.db(), app.owner_token(), chrono::Utc::now())
-        .await
-        .unwrap()
-        .expect("the owner's token is valid");
+    let principal = app.owner_principal().await;
     assert_eq!(principal.role, Role::Owner);
     let [olivia, max] = people(&app, [OLIVIA, MAX]).await;
     // The demotion commits while the request is in flight.

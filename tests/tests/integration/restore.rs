@@ -434,10 +434,7 @@ async fn the_removed_are_listed_newest_first_with_whether_and_until_when_they_ca
 async fn a_page_of_the_removed_is_three_statements_whatever_its_size(app: TestApp) {
     let bench = tests::add_members(&app, 120).await;
     app.remove_members(&bench).await;
-    let principal = api::access::authenticate(app.db(), app.owner_token(), Utc::now())
-        .await
-        .unwrap()
-        .expect("the owner's token is valid");
+    let principal = app.owner_principal().await;
     let (db, statements) = tests::counting_connection(&app);
     for first in [1_u64, 50, 100] {
         statements.store(0, std::sync::atomic::Ordering::SeqCst);
