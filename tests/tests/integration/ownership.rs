@@ -7,7 +7,7 @@ use tests::{Answer, TestApp, backend_tests, data, ok, user_error_codes};
 use crate::support::{
     ADA, DANA, DEACTIVATE, GUS, IVY, MAX, OLIVIA, OMAR, REMOVE, TRANSFER, VIEWER, audit_entries,
     can_act, create_api_key, error_pairs, expected_pairs, marketing_membership, no_worker, people,
-    snapshot,
+    role_and_status, snapshot,
 };
 
 async fn transfer(app: &TestApp, token: &str, to: UserId, demote_self_to: Option<&str>) -> Answer {
@@ -32,10 +32,7 @@ async fn an_owner_hands_ownership_over_and_steps_down(app: TestApp) {
     ok(&payload);
     assert_eq!(payload["newOwner"]["user"]["email"], ADA);
     assert_eq!(
-        (
-            payload["newOwner"]["role"].as_str(),
-            payload["newOwner"]["status"].as_str()
-        ),
+        role_and_status(&payload["newOwner"]),
         (Some("OWNER"), Some("ACTIVE"))
     );
     assert_eq!(payload["previousOwner"]["user"]["email"], OLIVIA);

@@ -7,7 +7,7 @@ use tests::{Answer, TestApp, backend_tests, data, error_code, ok, user_error_cod
 
 use crate::support::{
     ADA, IVY, MIA, OLIVIA, OMAR, REMOVE, audit_count, audit_entries, create_api_key, people,
-    snapshot, stored_invitation,
+    role_and_status, snapshot, stored_invitation,
 };
 
 const UPDATE_ROLE: &str = "mutation($input: UpdateMemberRoleInput!) {
@@ -80,10 +80,7 @@ async fn a_new_role_takes_effect_at_once_and_keys_never_act_above_it(app: TestAp
     let invited = update_role(&app, app.owner_token(), ivy, "GUEST").await;
     ok(&invited);
     assert_eq!(
-        (
-            invited["member"]["role"].as_str(),
-            invited["member"]["status"].as_str()
-        ),
+        role_and_status(&invited["member"]),
         (Some("GUEST"), Some("INVITED"))
     );
     let pending = stored_invitation(&app, IVY).await;

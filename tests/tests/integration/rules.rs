@@ -8,9 +8,9 @@ use tests::{TestApp, backend_tests, error_code, ok, user_error_codes};
 use uuid::Uuid;
 
 use crate::support::{
-    ADA, DANA, DEACTIVATE, GUS, INVITE, MAX, MIA, OLIVIA, OMAR, REACTIVATE, RESTORE, count_of,
-    create_api_key, expire_invitation, give_all_contacts_to_the_owner, live_memberships, people,
-    the_row, where_eq,
+    ADA, DANA, DEACTIVATE, GUS, MAX, MIA, OLIVIA, OMAR, REACTIVATE, RESTORE, count_of,
+    create_api_key, expire_invitation, give_all_contacts_to_the_owner, live_memberships,
+    owner_invites, people, the_row, where_eq,
 };
 
 backend_tests! {
@@ -121,10 +121,7 @@ async fn a_removed_person_can_be_invited_again_and_an_expired_invitation_is_refu
     give_all_contacts_to_the_owner(&app).await;
     let gus = people(&app, [GUS]).await[0];
     app.remove_members(&[gus]).await;
-    let invited = app
-        .owner_mutates(INVITE, json!({ "email": GUS, "role": "MEMBER" }))
-        .await;
-    ok(&invited);
+    let invited = owner_invites(&app, GUS, "MEMBER").await;
     assert_eq!(
         invited["member"]["user"]["id"],
         json!(gus),
@@ -200,13 +197,7 @@ backend_tests! {
 }
 
 async fn a_revoked_invitation_cannot_be_accepted(app: TestApp) {
-    let invited = app
-        .owner_mutates(
-            INVITE,
-            json!({ "email": "revoked@acme.test", "role": "MEMBER" }),
-        )
-        .await;
-    ok(&invited);
+    let invited = owner_invites(&app, "revoked@acme.test", "MEMBER").await;
     invitation::Entity::update_many()
         .col_expr(invitation::Column::RevokedAt, Some(Utc::now()).into())
         .filter(invitation::Column::Email.eq("revoked@acme.test"))

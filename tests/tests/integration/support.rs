@@ -109,6 +109,11 @@ pub async fn preview(app: &TestApp, token: &str, ids: &[UserId]) -> Answer {
     data(&answer)["removalPreview"].clone()
 }
 
+/// A member's role and status, as an answer shows them.
+pub fn role_and_status(member: &Answer) -> (Option<&str>, Option<&str>) {
+    (member["role"].as_str(), member["status"].as_str())
+}
+
 /// A payload's `userErrors` as sorted (code, userId) pairs.
 pub fn error_pairs(payload: &Value) -> Vec<(String, Option<String>)> {
     sorted_rows(payload, "userErrors", pair)
@@ -165,6 +170,15 @@ pub async fn member_emails(app: &TestApp) -> Vec<String> {
         .collect();
     emails.sort();
     emails
+}
+
+/// The owner invites `email` as `role`, which must succeed: the payload.
+pub async fn owner_invites(app: &TestApp, email: &str, role: &str) -> Answer {
+    let payload = app
+        .owner_mutates(INVITE, json!({ "email": email, "role": role }))
+        .await;
+    tests::ok(&payload);
+    payload
 }
 
 /// A person's membership of the demo workspace (the live one, or else the latest removed one).
