@@ -825,6 +825,17 @@ pub fn counting_connection(
     (db, statements)
 }
 
+/// Runs `work` and counts the statements it sends through the [`counting_connection`] whose
+/// counter is `statements` (from zero: what ran before does not count).
+pub async fn count_statements<T>(
+    statements: &std::sync::atomic::AtomicUsize,
+    work: impl std::future::Future<Output = T>,
+) -> (T, usize) {
+    statements.store(0, std::sync::atomic::Ordering::SeqCst);
+    let done = work.await;
+    (done, statements.load(std::sync::atomic::Ordering::SeqCst))
+}
+
 /// A loopback port nothing listens on (now).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
