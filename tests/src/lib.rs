@@ -292,6 +292,15 @@ impl TestApp {
         data(&answer)[mutation_of(document)].clone()
     }
 
+    /// Like [`TestApp::mutate`], for a mutation sent with no token (signing in, accepting an
+    /// invitation): its payload. Nothing is filled in.
+    pub async fn mutate_signed_out(&self, document: &str, input: Value) -> Answer {
+        let answer = self
+            .graphql(None, document, json!({ "input": input }))
+            .await;
+        data(&answer)[mutation_of(document)].clone()
+    }
+
     /// [`TestApp::mutate`] as the demo owner.
     pub async fn owner_mutates(&self, document: &str, input: Value) -> Answer {
         self.mutate(self.owner_token(), document, input).await
@@ -320,6 +329,15 @@ impl TestApp {
     /// The owner's demo token.
     pub fn owner_token(&self) -> &str {
         &self.demo.token
+    }
+
+    /// The owner, as the API resolves their demo token (for calling the API's functions
+    /// directly).
+    pub async fn owner_principal(&self) -> api::access::Principal {
+        api::access::authenticate(self.db(), self.owner_token(), chrono::Utc::now())
+            .await
+            .unwrap()
+            .expect("the owner's token is valid")
     }
 
     /// Signs a demo person in to the demo workspace and returns their session token.
@@ -805,6 +823,17 @@ pub fn counting_connection(
         counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     });
     (db, statements)
+}
+
+/// Runs `work` and counts the statements it sends through the [`counting_connection`] whose
+/// counter is `statements` (from zero: what ran before does not count).
+pub async fn count_statements<T>(
+    statements: &std::sync::atomic::AtomicUsize,
+    work: impl std::future::Future<Output = T>,
+) -> (T, usize) {
+    statements.store(0, std::sync::atomic::Ordering::SeqCst);
+    let done = work.await;
+    (done, statements.load(std::sync::atomic::Ordering::SeqCst))
 }
 
 /// A loopback port nothing listens on (now).

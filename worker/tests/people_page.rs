@@ -156,6 +156,13 @@ fn step<'a>(seen: &'a Answer, name: &str) -> &'a Answer {
         .unwrap_or_else(|| panic!("the walk reached {name}: {seen}"))
 }
 
+/// The text a step (or job) shows in `field`, which must be there.
+fn shown<'a>(step: &'a Answer, field: &str) -> &'a str {
+    step[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {field} in {step}"))
+}
+
 fn rows(step: &Answer) -> Vec<&str> {
     step["rows"]
         .items()
@@ -165,10 +172,7 @@ fn rows(step: &Answer) -> Vec<&str> {
 }
 
 fn done(step: &Answer) {
-    assert!(
-        step["summary"].as_str().unwrap().starts_with("Done"),
-        "{step}"
-    );
+    assert!(shown(step, "summary").starts_with("Done"), "{step}");
     let kinds: Vec<&str> = step["jobs"]
         .items()
         .iter()
@@ -198,19 +202,13 @@ fn judge_signing_in_and_the_list(seen: &Answer) {
     );
 
     assert!(
-        step(seen, "refused")["error"]
-            .as_str()
-            .unwrap()
-            .contains("password"),
+        shown(step(seen, "refused"), "error").contains("password"),
         "a wrong password is said on the form"
     );
     let signed_in = step(seen, "signedIn");
     assert!(rows(signed_in).contains(&"mia.member@acme.test"));
     assert!(
-        signed_in["seats"]
-            .as_str()
-            .unwrap()
-            .ends_with("of 25 seats used"),
+        shown(signed_in, "seats").ends_with("of 25 seats used"),
         "{signed_in}"
     );
     let member_view = step(seen, "memberView");
@@ -235,24 +233,14 @@ fn judge_the_actions(seen: &Answer) {
     assert_eq!(escape["focusStaysInDialog"], true, "focus is trapped");
     assert_eq!(escape["focusBackOn"], "Remove Gus Guest");
 
-    assert!(
-        step(seen, "removeGusPreview")["text"]
-            .as_str()
-            .unwrap()
-            .contains("Their seat is freed.")
-    );
+    assert!(shown(step(seen, "removeGusPreview"), "text").contains("Their seat is freed."));
     done(step(seen, "removeGus"));
     assert!(!rows(step(seen, "afterRemoveGus")).contains(&"gus.guest@acme.test"));
     assert_eq!(step(seen, "afterUndo")["gus"], "Active");
     done(step(seen, "deactivateGus"));
     assert_eq!(step(seen, "afterDeactivate")["gus"], "Deactivated");
     assert_eq!(step(seen, "afterReactivate")["gus"], "Active");
-    assert!(
-        step(seen, "reassignRequired")["error"]
-            .as_str()
-            .unwrap()
-            .contains("contact duties")
-    );
+    assert!(shown(step(seen, "reassignRequired"), "error").contains("contact duties"));
     done(step(seen, "reassignAndRemoveMia"));
     let two = step(seen, "removeTwo");
     assert_eq!(two["sections"].items().len(), 2, "{two}");
@@ -264,10 +252,7 @@ fn judge_the_actions(seen: &Answer) {
     done(step(seen, "removeMember"));
     let fallen_back = step(seen, "removedMemberPage");
     assert!(
-        fallen_back["notice"]
-            .as_str()
-            .unwrap()
-            .contains("Sign in again"),
+        shown(fallen_back, "notice").contains("Sign in again"),
         "{fallen_back}"
     );
     assert_eq!(fallen_back["tokenKept"], 0);
@@ -278,26 +263,17 @@ fn judge_the_actions(seen: &Answer) {
 fn judge_failures_history_and_reach(seen: &Answer) {
     let failed = step(seen, "failedJob");
     assert!(
-        failed["summary"]
-            .as_str()
-            .unwrap()
-            .starts_with("Some side effects failed"),
+        shown(failed, "summary").starts_with("Some side effects failed"),
         "{failed}"
     );
     assert_eq!(failed["dead"][0]["kind"], "send_removal_email", "{failed}");
     assert!(
-        failed["dead"][0]["error"]
-            .as_str()
-            .unwrap()
-            .contains(UNDELIVERABLE),
+        shown(&failed["dead"][0], "error").contains(UNDELIVERABLE),
         "{failed}"
     );
 
     assert!(
-        step(seen, "offline")["error"]
-            .as_str()
-            .unwrap()
-            .contains("can't be reached"),
+        shown(step(seen, "offline"), "error").contains("can't be reached"),
         "a network failure is said where it happened"
     );
     let audit = step(seen, "audit")["actions"].items();

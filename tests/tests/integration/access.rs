@@ -8,7 +8,8 @@ use uuid::Uuid;
 use api::demo::DEMO_PASSWORD;
 
 use crate::support::{
-    INVITE, MIA, SIGN_OUT, create_api_key_in, expire, set_status, soft_delete_membership,
+    INVITE, MIA, SIGN_OUT, create_api_key_in, expire, set_status, soft_delete_membership, the_row,
+    where_eq,
 };
 
 const VIEWER: &str =
@@ -16,14 +17,11 @@ const VIEWER: &str =
 const SIGN_IN: &str = "mutation($input: SignInInput!) { signIn(input: $input) { token expiresAt userErrors { code message field } } }";
 
 async fn sign_in(app: &TestApp, workspace_id: WorkspaceId, email: &str, password: &str) -> Answer {
-    let answer = app
-        .graphql(
-            None,
-            SIGN_IN,
-            json!({ "input": { "workspaceId": workspace_id, "email": email, "password": password } }),
-        )
-        .await;
-    data(&answer)["signIn"].clone()
+    app.mutate_signed_out(
+        SIGN_IN,
+        json!({ "workspaceId": workspace_id, "email": email, "password": password }),
+    )
+    .await
 }
 
 async fn viewer_code(app: &TestApp, token: &str) -> String {
@@ -223,12 +221,7 @@ async fn api_keys_act_with_their_role_until_revoked(app: TestApp) {
     let payload = &data(&answer)["createApiKey"];
     let token = payload["token"].as_str().unwrap().to_owned();
     assert!(token.starts_with(payload["apiKey"]["prefix"].as_str().unwrap()));
-    let stored = api_key::Entity::find()
-        .filter(api_key::Column::Name.eq("Sync job"))
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = the_row(&app, where_eq(api_key::Column::Name, "Sync job")).await;
     assert!(
         !stored.token_hash.contains(&token[4..]),
         "only a hash of the key is stored"
@@ -296,27 +289,21 @@ async fn authenticating_a_token_is_one_statement(app: TestApp) {
     let session = app.sign_in("ada.admin@acme.test").await;
     let key = crate::support::create_api_key(&app, &session, "counted", "MEMBER").await;
     for (token, kind) in [(session.as_str(), "session"), (key.as_str(), "API key")] {
-        statements.store(0, std::sync::atomic::Ordering::SeqCst);
-        let principal = api::access::authenticate(&db, token, chrono::Utc::now())
-            .await
+        let authenticating = api::access::authenticate(&db, token, chrono::Utc::now());
+        let (principal, sent) = tests::count_statements(&statements, authenticating).await;
+        let principal = principal
             .unwrap()
             .unwrap_or_else(|| panic!("the {kind} authenticates"));
-        assert_eq!(
-            statements.load(std::sync::atomic::Ordering::SeqCst),
-            1,
-            "a {kind} is authenticated in one statement"
-        );
+        assert_eq!(sent, 1, "a {kind} is authenticated in one statement");
         assert_eq!(principal.identity.email, "ada.admin@acme.test");
         assert_eq!(principal.identity.workspace_slug, "acme-marketing");
         assert_eq!(principal.workspace_id, app.demo.workspace_id);
         assert_eq!(principal.api_key.is_some(), kind == "API key");
     }
-    statements.store(0, std::sync::atomic::Ordering::SeqCst);
-    let unknown = api::access::authenticate(&db, "ofs_unknown", chrono::Utc::now())
-        .await
-        .unwrap();
-    assert!(unknown.is_none());
-    assert_eq!(statements.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let authenticating = api::access::authenticate(&db, "ofs_unknown", chrono::Utc::now());
+    let (unknown, sent) = tests::count_statements(&statements, authenticating).await;
+    assert!(unknown.unwrap().is_none());
+    assert_eq!(sent, 1);
 }
 
 /// The api keeps the principals of tokens it saw, with their workspace's access version: a
@@ -326,7 +313,6 @@ async fn authenticating_a_token_is_one_statement(app: TestApp) {
 async fn a_known_token_costs_one_read_and_any_change_to_its_access_shows_at_once(app: TestApp) {
     use entities::{membership, user, workspace};
     use sea_orm::sea_query::Expr;
-    use std::sync::atomic::Ordering::SeqCst;
 
     let cache = api::access::PrincipalCache::default();
     let (db, statements) = tests::counting_connection(&app);
@@ -335,9 +321,9 @@ async fn a_known_token_costs_one_read_and_any_change_to_its_access_shows_at_once
     let key = crate::support::create_api_key(&app, &ada, "cached", "MEMBER").await;
     let ada_id = crate::support::user_id(&app, "ada.admin@acme.test").await;
     let read = async |token: &str, at: chrono::DateTime<Utc>| {
-        statements.store(0, SeqCst);
-        let principal = cache.authenticate(&db, token, at).await.unwrap();
-        (principal, statements.load(SeqCst))
+        let (principal, sent) =
+            tests::count_statements(&statements, cache.authenticate(&db, token, at)).await;
+        (principal.unwrap(), sent)
     };
 
     for token in [ada.as_str(), key.as_str()] {

@@ -5,14 +5,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset};
 use entities::{UserId, api_key};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use tests::{Answer, TestApp, backend_tests, data, error_code, ok};
 
 use crate::support::{
     ADA, DEACTIVATE, GUS, INVITE, MAX, MIA, OLIVIA, OMAR, REACTIVATE, REASSIGN, REMOVE, RESTORE,
     TRANSFER, actions_and_targets, audit_log, audit_log_answer, create_api_key,
-    give_all_contacts_to_the_owner, no_worker, people, snapshot,
+    give_all_contacts_to_the_owner, no_worker, owner_invites, people, snapshot, the_row, where_eq,
 };
 
 fn expected(rows: &[(&str, &str)]) -> Vec<(String, Option<String>)> {
@@ -165,9 +164,7 @@ async fn filters_narrow_the_log_alone_and_together(
 async fn pages_follow_each_other_newest_first_without_overlap(app: TestApp) {
     let emails: Vec<String> = (0..5).map(|i| format!("person{i}@example.com")).collect();
     for email in &emails {
-        ok(&app
-            .owner_mutates(INVITE, json!({ "email": email, "role": "GUEST" }))
-            .await);
+        owner_invites(&app, email, "GUEST").await;
     }
     let all = audit_log(&app, Value::Null, Some(100), None).await;
     let all_ids = edge_ids(&all);
@@ -204,12 +201,7 @@ async fn pages_follow_each_other_newest_first_without_overlap(app: TestApp) {
 }
 
 async fn the_audit_log_is_for_managers_of_this_workspace_with_bounded_pages(app: TestApp) {
-    ok(&app
-        .owner_mutates(
-            INVITE,
-            json!({ "email": "someone@example.com", "role": "GUEST" }),
-        )
-        .await);
+    owner_invites(&app, "someone@example.com", "GUEST").await;
     let before = snapshot(&app).await;
     for first in [1000, 101, 0, -1] {
         let answer =
@@ -249,12 +241,8 @@ async fn the_audit_log_is_for_managers_of_this_workspace_with_bounded_pages(app:
 
 async fn an_api_key_is_an_actor_of_its_own(app: TestApp) {
     let key = create_api_key(&app, app.owner_token(), "Inviter bot", "ADMIN").await;
-    let key_id = api_key::Entity::find()
-        .filter(api_key::Column::Name.eq("Inviter bot"))
-        .one(app.db())
+    let key_id = the_row(&app, where_eq(api_key::Column::Name, "Inviter bot"))
         .await
-        .unwrap()
-        .unwrap()
         .id;
     ok(&app
         .mutate(

@@ -41,6 +41,33 @@ fn input(ids: &Ids, more: Value) -> Value {
     json!({ "input": input })
 }
 
+/// The lists of a workspace, which take its id alone: the field, what is selected of it, and
+/// what a MEMBER gets.
+const WORKSPACE_LISTS: &[(&str, &str, Option<&str>)] = &[
+    ("offboardings", "totalCount", FORBIDDEN),
+    ("auditLog", "totalCount", FORBIDDEN),
+    ("removedMembers", "totalCount", FORBIDDEN),
+    ("invitations", "totalCount", FORBIDDEN),
+    ("members", "totalCount", None),
+    ("groups", "name", None),
+    ("apiKeys", "totalCount", None),
+];
+
+/// The variables of an operation that takes the workspace alone.
+fn workspace_only(ids: &Ids) -> Value {
+    json!({ "ws": ids.workspace })
+}
+
+/// The variables of a query about one person of the workspace.
+fn workspace_and_person(ids: &Ids) -> Value {
+    json!({ "ws": ids.workspace, "u": ids.person })
+}
+
+/// The input of a mutation about one person of the workspace.
+fn person_input(ids: &Ids) -> Value {
+    input(ids, json!({ "userId": ids.person }))
+}
+
 const OPERATIONS: &[Operation] = &[
     Operation {
         name: "seatUsage",
@@ -55,58 +82,16 @@ const OPERATIONS: &[Operation] = &[
         member_gets: FORBIDDEN,
     },
     Operation {
-        name: "offboardings",
-        document: "query($ws: UUID!) { offboardings(workspaceId: $ws) { totalCount } }",
-        variables: |ids| json!({ "ws": ids.workspace }),
-        member_gets: FORBIDDEN,
-    },
-    Operation {
-        name: "auditLog",
-        document: "query($ws: UUID!) { auditLog(workspaceId: $ws) { totalCount } }",
-        variables: |ids| json!({ "ws": ids.workspace }),
-        member_gets: FORBIDDEN,
-    },
-    Operation {
-        name: "removedMembers",
-        document: "query($ws: UUID!) { removedMembers(workspaceId: $ws) { totalCount } }",
-        variables: |ids| json!({ "ws": ids.workspace }),
-        member_gets: FORBIDDEN,
-    },
-    Operation {
-        name: "invitations",
-        document: "query($ws: UUID!) { invitations(workspaceId: $ws) { totalCount } }",
-        variables: |ids| json!({ "ws": ids.workspace }),
-        member_gets: FORBIDDEN,
-    },
-    Operation {
         name: "sessions",
         document: "query($ws: UUID!, $u: UUID!) { sessions(workspaceId: $ws, userId: $u) { totalCount } }",
-        variables: |ids| json!({ "ws": ids.workspace, "u": ids.person }),
+        variables: workspace_and_person,
         member_gets: FORBIDDEN,
     },
     Operation {
         name: "member",
         document: "query($ws: UUID!, $u: UUID!) { member(workspaceId: $ws, userId: $u) { member { role } } }",
-        variables: |ids| json!({ "ws": ids.workspace, "u": ids.person }),
+        variables: workspace_and_person,
         member_gets: FORBIDDEN,
-    },
-    Operation {
-        name: "members",
-        document: "query($ws: UUID!) { members(workspaceId: $ws) { totalCount } }",
-        variables: |ids| json!({ "ws": ids.workspace }),
-        member_gets: None,
-    },
-    Operation {
-        name: "groups",
-        document: "query($ws: UUID!) { groups(workspaceId: $ws) { name } }",
-        variables: |ids| json!({ "ws": ids.workspace }),
-        member_gets: None,
-    },
-    Operation {
-        name: "apiKeys",
-        document: "query($ws: UUID!) { apiKeys(workspaceId: $ws) { totalCount } }",
-        variables: |ids| json!({ "ws": ids.workspace }),
-        member_gets: None,
     },
     Operation {
         name: "inviteMember",
@@ -128,13 +113,13 @@ const OPERATIONS: &[Operation] = &[
     Operation {
         name: "deactivateUser",
         document: DEACTIVATE,
-        variables: |ids| input(ids, json!({ "userId": ids.person })),
+        variables: person_input,
         member_gets: FORBIDDEN,
     },
     Operation {
         name: "reactivateUser",
         document: REACTIVATE,
-        variables: |ids| input(ids, json!({ "userId": ids.person })),
+        variables: person_input,
         member_gets: FORBIDDEN,
     },
     Operation {
@@ -158,7 +143,7 @@ const OPERATIONS: &[Operation] = &[
     Operation {
         name: "restoreMember",
         document: RESTORE,
-        variables: |ids| input(ids, json!({ "userId": ids.person })),
+        variables: person_input,
         member_gets: FORBIDDEN,
     },
     Operation {
@@ -176,7 +161,7 @@ const OPERATIONS: &[Operation] = &[
     Operation {
         name: "endSessions",
         document: "mutation($input: EndSessionsInput!) { endSessions(input: $input) { sessionsEnded } }",
-        variables: |ids| input(ids, json!({ "userId": ids.person })),
+        variables: person_input,
         member_gets: FORBIDDEN,
     },
     Operation {
@@ -270,36 +255,74 @@ async fn every_operation_refuses_a_member_without_its_permission_and_another_wor
     };
 
     let mia = app.sign_in(MIA).await;
+    let callers = Callers {
+        app: &app,
+        member: &mia,
+        owner: &owner,
+        here: &here,
+        there: &there,
+    };
     let before = snapshot(&app).await;
     for operation in OPERATIONS {
-        if let Some(expected) = operation.member_gets {
-            let answer = app
-                .graphql(Some(&mia), operation.document, (operation.variables)(&here))
-                .await;
-            assert_eq!(
-                error_code(&answer),
-                expected,
-                "{} by a member: {answer}",
-                operation.name
-            );
-        }
-        let answer = app
-            .graphql(
-                Some(&owner),
+        callers
+            .are_refused(
+                operation.name,
                 operation.document,
-                (operation.variables)(&there),
+                operation.variables,
+                operation.member_gets,
             )
             .await;
-        assert_eq!(
-            error_code(&answer),
-            "NOT_FOUND",
-            "{} with another workspace's ids: {answer}",
-            operation.name
-        );
+    }
+    for &(name, selection, member_gets) in WORKSPACE_LISTS {
+        let document =
+            format!("query($ws: UUID!) {{ {name}(workspaceId: $ws) {{ {selection} }} }}");
+        callers
+            .are_refused(name, &document, workspace_only, member_gets)
+            .await;
     }
     assert_eq!(
         snapshot(&app).await,
         before,
         "no refused call changed anything"
     );
+}
+
+/// Who sends each operation: a MEMBER of this workspace with its ids, and its OWNER with another
+/// workspace's.
+struct Callers<'a> {
+    app: &'a TestApp,
+    member: &'a str,
+    owner: &'a str,
+    here: &'a Ids,
+    there: &'a Ids,
+}
+
+impl Callers<'_> {
+    /// The member gets `member_gets` (where it is not None), and the owner with another
+    /// workspace's ids NOT_FOUND; both as the error code of the answer.
+    async fn are_refused(
+        &self,
+        name: &str,
+        document: &str,
+        variables: fn(&Ids) -> Value,
+        member_gets: Option<&str>,
+    ) {
+        let callers = [
+            (self.member, self.here, member_gets, "by a member"),
+            (
+                self.owner,
+                self.there,
+                Some("NOT_FOUND"),
+                "with another workspace's ids",
+            ),
+        ];
+        for (token, ids, expected, who) in callers {
+            let Some(expected) = expected else { continue };
+            let answer = self
+                .app
+                .graphql(Some(token), document, variables(ids))
+                .await;
+            assert_eq!(error_code(&answer), expected, "{name} {who}: {answer}");
+        }
+    }
 }

@@ -1,11 +1,11 @@
 //! `groups` with their members, and `updateSeatLimit`.
 
 use entities::{audit_entry, organization};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 use tests::{Answer, TestApp, backend_tests, data, error_code, ok, user_error_codes};
 
-use crate::support::{ADA, MAX, MIA, people, seats_used, snapshot};
+use crate::support::{ADA, MAX, MIA, people, seats_used, snapshot, the_row, where_eq};
 
 const GROUPS: &str =
     "query($ws: UUID!) { groups(workspaceId: $ws) { name memberCount members { email } } }";
@@ -83,10 +83,7 @@ async fn groups_list_their_members_and_a_removal_takes_people_out(app: TestApp) 
 
 async fn a_big_group_lists_its_first_members_in_four_statements(app: TestApp) {
     tests::add_members(&app, 150).await;
-    let principal = api::access::authenticate(app.db(), app.owner_token(), chrono::Utc::now())
-        .await
-        .unwrap()
-        .expect("the owner's token is valid");
+    let principal = app.owner_principal().await;
     let (db, statements) = tests::counting_connection(&app);
     let listed = api::people::groups::list_groups(&db, &principal, app.demo.workspace_id)
         .await
@@ -119,12 +116,11 @@ async fn an_owner_sets_the_seat_limit_but_never_below_the_seats_in_use(app: Test
         .unwrap()
         .unwrap();
     assert_eq!(stored.seat_limit, Some((used + 5) as i32));
-    let entry = audit_entry::Entity::find()
-        .filter(audit_entry::Column::Action.eq("seat_limit_change"))
-        .one(app.db())
-        .await
-        .unwrap()
-        .expect("an audit entry");
+    let entry = the_row(
+        &app,
+        where_eq(audit_entry::Column::Action, "seat_limit_change"),
+    )
+    .await;
     assert_eq!(entry.metadata["from"], 25);
     assert_eq!(entry.metadata["to"], used + 5);
 

@@ -1,15 +1,15 @@
 //! idempotencyKey: a retried mutation answers what it answered first and applies nothing again.
 
 use entities::{api_key, idempotency_key, invitation, offboarding, outbox};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::json;
 use tests::{Answer, TestApp, backend_tests, error_code, ok, user_error_codes};
 use uuid::Uuid;
 
 use crate::support::{
     ADA, DEACTIVATE, GUS, INVITE, MAX, MIA, OMAR, REASSIGN, REMOVE, RESTORE, TRANSFER, audit_count,
-    error_pairs, expected_pairs, give_all_contacts_to_the_owner, marketing_membership, no_worker,
-    people, snapshot,
+    count_of, error_pairs, expected_pairs, give_all_contacts_to_the_owner, marketing_membership,
+    no_worker, people, snapshot, where_eq,
 };
 
 const CREATE_KEY: &str = "mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) {
@@ -47,11 +47,11 @@ async fn a_removal_sent_twice_with_one_key_is_applied_once(app: TestApp) {
         .unwrap()
         .parse()
         .unwrap();
-    let jobs = outbox::Entity::find()
-        .filter(outbox::Column::OffboardingId.eq(offboarding_id))
-        .count(app.db())
-        .await
-        .unwrap();
+    let jobs = count_of(
+        &app,
+        where_eq(outbox::Column::OffboardingId, offboarding_id),
+    )
+    .await;
     assert!(jobs > 0);
     let after_first = snapshot(&app).await;
 
@@ -127,11 +127,11 @@ async fn deactivation_invitation_and_key_replays_answer_as_the_first_time(app: T
     assert_eq!(second["member"], first["member"], "the same member id");
     assert!(second["invitationToken"].is_null(), "{second}");
     assert_eq!(snapshot(&app).await, after);
-    let invitations = invitation::Entity::find()
-        .filter(invitation::Column::Email.eq("replayed@example.com"))
-        .count(app.db())
-        .await
-        .unwrap();
+    let invitations = count_of(
+        &app,
+        where_eq(invitation::Column::Email, "replayed@example.com"),
+    )
+    .await;
     assert_eq!(invitations, 1);
     assert_eq!(audit_count(&app, "team_membership_invite").await, 1);
 
@@ -144,11 +144,7 @@ async fn deactivation_invitation_and_key_replays_answer_as_the_first_time(app: T
     ok(&second);
     assert_eq!(second["apiKey"]["id"], first["apiKey"]["id"]);
     assert!(second["token"].is_null(), "{second}");
-    let keys = api_key::Entity::find()
-        .filter(api_key::Column::Name.eq("Replayed key"))
-        .count(app.db())
-        .await
-        .unwrap();
+    let keys = count_of(&app, where_eq(api_key::Column::Name, "Replayed key")).await;
     assert_eq!(keys, 1);
 }
 

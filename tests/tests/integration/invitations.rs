@@ -1,6 +1,6 @@
 use crate::support::{
-    REMOVE, assert_list_guarded, audit_entries, expire_invitation, people, seats_used,
-    stored_invitation,
+    REMOVE, assert_list_guarded, audit_count, audit_entries, expire_invitation, people, seats_used,
+    stored_invitation, the_row, where_eq,
 };
 use chrono::{Duration, Utc};
 use entities::{audit_entry, invitation, membership, organization, user};
@@ -34,14 +34,11 @@ fn invitation_token(answer: &Answer) -> String {
 }
 
 async fn accept(app: &TestApp, token: &str, name: Option<&str>, password: &str) -> Answer {
-    let answer = app
-        .graphql(
-            None,
-            ACCEPT,
-            json!({ "input": { "token": token, "name": name, "password": password } }),
-        )
-        .await;
-    data(&answer)["acceptInvitation"].clone()
+    app.mutate_signed_out(
+        ACCEPT,
+        json!({ "token": token, "name": name, "password": password }),
+    )
+    .await
 }
 
 async fn counts(app: &TestApp) -> (u64, u64, u64) {
@@ -80,12 +77,11 @@ async fn an_invited_person_joins_and_signs_in(app: TestApp) {
         !stored.token_hash.contains(&token[4..]),
         "only the token's hash is stored"
     );
-    let entry = audit_entry::Entity::find()
-        .filter(audit_entry::Column::Action.eq("team_membership_invite"))
-        .one(app.db())
-        .await
-        .unwrap()
-        .expect("the invitation is audited");
+    let entry = the_row(
+        &app,
+        where_eq(audit_entry::Column::Action, "team_membership_invite"),
+    )
+    .await;
     assert_eq!(
         entry.target_user_id,
         Some(stored_user(&app, "new.person@example.com").await)
@@ -284,6 +280,16 @@ async fn act(app: &TestApp, token: &str, document: &str, field: &str, id: uuid::
     data(&answer)[field].clone()
 }
 
+/// Revokes an invitation: the payload.
+async fn revoke(app: &TestApp, token: &str, id: uuid::Uuid) -> Answer {
+    act(app, token, REVOKE_INVITATION, "revokeInvitation", id).await
+}
+
+/// Resends an invitation: the payload.
+async fn resend(app: &TestApp, token: &str, id: uuid::Uuid) -> Answer {
+    act(app, token, RESEND_INVITATION, "resendInvitation", id).await
+}
+
 backend_tests! {
     invitations_are_listed_by_status_with_who_sent_them,
     revoking_an_invitation_frees_its_seat_and_kills_its_link,
@@ -300,14 +306,7 @@ async fn invitations_are_listed_by_status_with_who_sent_them(app: TestApp) {
     expire_invitation(&app, "late@example.com").await;
     let answer = invite(&app, &owner, "gone@example.com", "GUEST").await;
     ok(&data(&answer)["inviteMember"]);
-    let revoked = act(
-        &app,
-        &owner,
-        REVOKE_INVITATION,
-        "revokeInvitation",
-        invitation_id(&app, "gone@example.com").await,
-    )
-    .await;
+    let revoked = revoke(&app, &owner, invitation_id(&app, "gone@example.com").await).await;
     ok(&revoked);
     let listed = data(&app
         .graphql(
@@ -380,14 +379,7 @@ async fn revoking_an_invitation_frees_its_seat_and_kills_its_link(app: TestApp) 
     let answer = invite(&app, &owner, "boss@example.com", "OWNER").await;
     ok(&data(&answer)["inviteMember"]);
     let admin = app.sign_in("ada.admin@acme.test").await;
-    let refused = act(
-        &app,
-        &admin,
-        REVOKE_INVITATION,
-        "revokeInvitation",
-        invitation_id(&app, "boss@example.com").await,
-    )
-    .await;
+    let refused = revoke(&app, &admin, invitation_id(&app, "boss@example.com").await).await;
     assert_eq!(user_error_codes(&refused), ["ROLE_NOT_MANAGEABLE"]);
     let mia = app.sign_in("mia.member@acme.test").await;
     let answer = app
@@ -407,7 +399,7 @@ async fn revoking_an_invitation_frees_its_seat_and_kills_its_link(app: TestApp) 
         .await;
     assert_eq!(error_code(&answer), "NOT_FOUND");
 
-    let revoked = act(&app, &admin, REVOKE_INVITATION, "revokeInvitation", id).await;
+    let revoked = revoke(&app, &admin, id).await;
     ok(&revoked);
     assert!(revoked["invitation"]["revokedAt"].is_string());
     assert_eq!(
@@ -417,36 +409,15 @@ async fn revoking_an_invitation_frees_its_seat_and_kills_its_link(app: TestApp) 
     );
     let refused = accept(&app, &token, Some("Maybe"), "a-long-password").await;
     assert_eq!(user_error_codes(&refused), ["INVITATION_INVALID"]);
-    assert_eq!(
-        audit_entry::Entity::find()
-            .filter(audit_entry::Column::Action.eq("invitation_revoke"))
-            .count(app.db())
-            .await
-            .unwrap(),
-        1
-    );
-    let again = act(&app, &owner, REVOKE_INVITATION, "revokeInvitation", id).await;
+    assert_eq!(audit_count(&app, "invitation_revoke").await, 1);
+    let again = revoke(&app, &owner, id).await;
     assert_eq!(user_error_codes(&again), ["ALREADY_REVOKED"]);
     // An accepted invitation is a member now: remove them instead.
     let accepted_id = invitation_id(&app, "boss@example.com").await;
-    let resent = act(
-        &app,
-        &owner,
-        RESEND_INVITATION,
-        "resendInvitation",
-        accepted_id,
-    )
-    .await;
+    let resent = resend(&app, &owner, accepted_id).await;
     let boss_token = resent["invitationToken"].as_str().unwrap().to_owned();
     ok(&accept(&app, &boss_token, Some("Boss"), "a-long-password").await);
-    let refused = act(
-        &app,
-        &owner,
-        REVOKE_INVITATION,
-        "revokeInvitation",
-        accepted_id,
-    )
-    .await;
+    let refused = revoke(&app, &owner, accepted_id).await;
     assert_eq!(user_error_codes(&refused), ["INVITATION_INVALID"]);
 }
 
@@ -456,7 +427,7 @@ async fn resending_an_invitation_gives_a_new_link_and_the_old_one_stops(app: Tes
     let old_token = invitation_token(&answer);
     expire_invitation(&app, "slow@example.com").await;
     let id = invitation_id(&app, "slow@example.com").await;
-    let resent = act(&app, &owner, RESEND_INVITATION, "resendInvitation", id).await;
+    let resent = resend(&app, &owner, id).await;
     ok(&resent);
     let new_token = resent["invitationToken"].as_str().unwrap().to_owned();
     assert_ne!(new_token, old_token);
@@ -474,14 +445,7 @@ async fn resending_an_invitation_gives_a_new_link_and_the_old_one_stops(app: Tes
     let refused = accept(&app, &old_token, Some("Slow"), "a-long-password").await;
     assert_eq!(user_error_codes(&refused), ["INVITATION_INVALID"]);
     ok(&accept(&app, &new_token, Some("Slow"), "a-long-password").await);
-    assert_eq!(
-        audit_entry::Entity::find()
-            .filter(audit_entry::Column::Action.eq("invitation_resend"))
-            .count(app.db())
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(audit_count(&app, "invitation_resend").await, 1);
 }
 
 /// As GitLab and Zulip do: removing someone revokes the invitations they sent that are still
@@ -744,14 +708,7 @@ async fn no_email_goes_out_for_an_invitation_that_no_longer_waits_on_its_link(ap
         "a retried send's link replaces the earlier one"
     );
 
-    let revoked = act(
-        &app,
-        app.owner_token(),
-        REVOKE_INVITATION,
-        "revokeInvitation",
-        id,
-    )
-    .await;
+    let revoked = revoke(&app, app.owner_token(), id).await;
     ok(&revoked);
     assert!(make(stored.token_hash.clone()).await.is_none());
     let refused = accept(&app, &retried.token, Some("Later"), "a-long-password").await;

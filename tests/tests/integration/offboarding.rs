@@ -11,9 +11,9 @@ use tests::{Answer, Backend, TestApp, backend_tests, data, error_code, ok, user_
 use uuid::Uuid;
 
 use crate::support::{
-    DEACTIVATE, REACTIVATE, REMOVE, audit_entries, can_act, create_api_key, error_pairs,
-    expected_pairs, give_all_contacts_to_the_owner, key_created_by, no_worker, offboarding_id,
-    people, seats_used, stored_invitation, user_id,
+    DEACTIVATE, REACTIVATE, REMOVE, audit_count, audit_entries, can_act, count_of, create_api_key,
+    error_pairs, expected_pairs, give_all_contacts_to_the_owner, key_created_by, no_worker,
+    offboarding_id, people, rows_of, seats_used, stored_invitation, the_row, user_id, where_eq,
 };
 
 /// What a refused call must leave untouched.
@@ -355,21 +355,17 @@ async fn offboardings_are_listed_newest_first_by_status_and_kind(app: TestApp) {
 /// written.
 async fn a_removal_is_a_constant_number_of_statements_per_1000_members(app: TestApp) {
     use sea_orm::TransactionTrait;
-    let principal = api::access::authenticate(app.db(), app.owner_token(), Utc::now())
-        .await
-        .unwrap()
-        .expect("the owner's token is valid");
+    let principal = app.owner_principal().await;
     let (db, statements) = tests::counting_connection(&app);
     let one = tests::add_members(&app, 1).await;
     let many = tests::add_members(&app, 2_500).await;
     let mut counted = Vec::new();
     for user_ids in [&one, &many] {
         let txn = db.begin().await.unwrap();
-        statements.store(0, std::sync::atomic::Ordering::SeqCst);
-        let removed = tests::remove_in_process(&app, &txn, &principal, user_ids.clone(), true)
-            .await
-            .unwrap_or_else(|e| panic!("{e:?}"));
-        counted.push(statements.load(std::sync::atomic::Ordering::SeqCst));
+        let removal = tests::remove_in_process(&app, &txn, &principal, user_ids.clone(), true);
+        let (removed, sent) = tests::count_statements(&statements, removal).await;
+        let removed = removed.unwrap_or_else(|e| panic!("{e:?}"));
+        counted.push(sent);
         txn.commit().await.unwrap();
         assert_eq!(removed.members.len(), user_ids.len());
         let offboarding = removed.recorded.offboarding.id;
@@ -384,11 +380,7 @@ async fn a_removal_is_a_constant_number_of_statements_per_1000_members(app: Test
             user_ids.len(),
             "an audit entry for every member"
         );
-        let rows = outbox::Entity::find()
-            .filter(outbox::Column::OffboardingId.eq(offboarding))
-            .count(app.db())
-            .await
-            .unwrap();
+        let rows = count_of(&app, where_eq(outbox::Column::OffboardingId, offboarding)).await;
         // Sessions, campaigns, API keys, and an email each.
         assert_eq!(rows as usize, 3 + user_ids.len());
     }
@@ -459,11 +451,11 @@ async fn removal_cuts_access_at_commit_with_no_worker_running(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(ended, 0);
-    let done = outbox::Entity::find()
-        .filter(outbox::Column::Status.eq(OutboxStatus::Succeeded))
-        .count(app.db())
-        .await
-        .unwrap();
+    let done = count_of(
+        &app,
+        where_eq(outbox::Column::Status, OutboxStatus::Succeeded),
+    )
+    .await;
     assert_eq!(done, 0);
     // The members list no longer shows them; their accounts still exist.
     let answer = app
@@ -529,26 +521,12 @@ async fn the_worker_carries_out_every_side_effect(app: TestApp) {
         Some("member removed: moved team")
     );
     // Campaigns reattributed, authorship kept; rules and creatives untouched.
-    let campaigns = campaign::Entity::find()
-        .filter(campaign::Column::CreatedBy.eq(mia))
-        .all(app.db())
-        .await
-        .unwrap();
+    let campaigns = rows_of(&app, where_eq(campaign::Column::CreatedBy, mia)).await;
     assert_eq!(campaigns.len(), 2);
     assert!(campaigns.iter().all(|c| c.owner_id == gus));
-    let rule = rule::Entity::find()
-        .filter(rule::Column::Name.eq("Pause low CTR ads"))
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap();
+    let rule = the_row(&app, where_eq(rule::Column::Name, "Pause low CTR ads")).await;
     assert_eq!((rule.creator_id, rule.enabled), (mia, true));
-    let logo = creative::Entity::find()
-        .filter(creative::Column::Name.eq("Logo pack"))
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap();
+    let logo = the_row(&app, where_eq(creative::Column::Name, "Logo pack")).await;
     assert_eq!(logo.uploaded_by, mia);
     // The email reached her, naming the workspace and the group she left.
     let email_job = offboarding["jobs"][3]["id"]
@@ -616,12 +594,7 @@ async fn campaigns_go_to_the_workspace_and_seats_are_freed_only_when_nothing_rem
         .unwrap()
         .system_user_id;
     let max = user_id(&app, "max.member@acme.test").await;
-    let black_friday = campaign::Entity::find()
-        .filter(campaign::Column::Name.eq("Black Friday"))
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap();
+    let black_friday = the_row(&app, where_eq(campaign::Column::Name, "Black Friday")).await;
     assert_eq!(
         (black_friday.owner_id, black_friday.created_by),
         (system, max)
@@ -874,11 +847,11 @@ async fn a_job_delivered_twice_takes_effect_once(app: TestApp) {
         mailer: worker::mail::Mailer::new(&app.config.worker.mail).unwrap(),
         config: app.config.worker.clone(),
     };
-    let jobs = outbox::Entity::find()
-        .filter(outbox::Column::OffboardingId.eq(offboarding_id))
-        .all(app.db())
-        .await
-        .unwrap();
+    let jobs = rows_of(
+        &app,
+        where_eq(outbox::Column::OffboardingId, offboarding_id),
+    )
+    .await;
     assert_eq!(jobs.len(), 4);
     for job in &jobs {
         // Two deliveries at the same moment, then a late third one.
@@ -909,19 +882,9 @@ async fn a_job_delivered_twice_takes_effect_once(app: TestApp) {
             worker::runner::Outcome::AlreadyFinished
         );
     }
-    let count = |action: &'static str| {
-        audit_entry::Entity::find()
-            .filter(audit_entry::Column::Action.eq(action))
-            .count(app.db())
-    };
-    assert_eq!(count("sessions_end").await.unwrap(), 1);
-    assert_eq!(count("api_key_revoke").await.unwrap(), 1);
-    let entry = audit_entry::Entity::find()
-        .filter(audit_entry::Column::Action.eq("sessions_end"))
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap();
+    assert_eq!(audit_count(&app, "sessions_end").await, 1);
+    assert_eq!(audit_count(&app, "api_key_revoke").await, 1);
+    let entry = the_row(&app, where_eq(audit_entry::Column::Action, "sessions_end")).await;
     assert_eq!(entry.metadata["sessions"], 2);
     let email_job = jobs
         .iter()
@@ -971,11 +934,11 @@ async fn jobs_committed_while_redis_is_down_run_once_it_is_back() {
     let id = offboarding_id(&app.owner_mutates(REMOVE, json!({ "userIds": [gus] })).await);
     assert!(!can_act(&app, &gus_session).await);
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let waiting = outbox::Entity::find()
-        .filter(outbox::Column::Status.eq(OutboxStatus::Succeeded))
-        .count(app.db())
-        .await
-        .unwrap();
+    let waiting = count_of(
+        &app,
+        where_eq(outbox::Column::Status, OutboxStatus::Succeeded),
+    )
+    .await;
     assert_eq!(waiting, 0, "nothing ran while Redis was down");
     redis.resume();
     let offboarding = app.wait_until_succeeded(&id, Duration::from_secs(60)).await;

@@ -7,7 +7,7 @@ use tests::{Answer, TestApp, backend_tests, data, ok, user_error_codes};
 use crate::support::{
     ADA, DANA, DEACTIVATE, GUS, IVY, MAX, OLIVIA, OMAR, REMOVE, TRANSFER, VIEWER, audit_entries,
     can_act, create_api_key, error_pairs, expected_pairs, marketing_membership, no_worker, people,
-    snapshot,
+    role_and_status, snapshot,
 };
 
 async fn transfer(app: &TestApp, token: &str, to: UserId, demote_self_to: Option<&str>) -> Answer {
@@ -32,10 +32,7 @@ async fn an_owner_hands_ownership_over_and_steps_down(app: TestApp) {
     ok(&payload);
     assert_eq!(payload["newOwner"]["user"]["email"], ADA);
     assert_eq!(
-        (
-            payload["newOwner"]["role"].as_str(),
-            payload["newOwner"]["status"].as_str()
-        ),
+        role_and_status(&payload["newOwner"]),
         (Some("OWNER"), Some("ACTIVE"))
     );
     assert_eq!(payload["previousOwner"]["user"]["email"], OLIVIA);
@@ -191,10 +188,7 @@ backend_tests! {
 /// A request authenticated before the caller stepped down (it waited for the workspace
 /// lock meanwhile) must not act with the role it was authenticated with.
 async fn a_request_that_waited_out_a_demotion_is_refused(app: TestApp) {
-    let principal = api::access::authenticate(app.db(), app.owner_token(), chrono::Utc::now())
-        .await
-        .unwrap()
-        .expect("the owner's token is valid");
+    let principal = app.owner_principal().await;
     assert_eq!(principal.role, Role::Owner);
     let [olivia, max] = people(&app, [OLIVIA, MAX]).await;
     // The demotion commits while the request is in flight.

@@ -12,8 +12,8 @@ use tests::{Answer, TestApp, backend_tests, data, ok};
 use uuid::Uuid;
 
 use crate::support::{
-    ADA, DEACTIVATE, GUS, INVITE, MAX, MIA, REACTIVATE, REMOVE, RESTORE, can_act, create_api_key,
-    give_all_contacts_to_the_owner, no_worker, offboarding_id, user_id,
+    ADA, DEACTIVATE, GUS, MAX, MIA, REACTIVATE, REMOVE, RESTORE, can_act, create_api_key,
+    give_all_contacts_to_the_owner, no_worker, offboarding_id, owner_invites, user_id,
 };
 
 const ACCEPT: &str = "mutation($input: AcceptInvitationInput!) { acceptInvitation(input: $input) {
@@ -50,10 +50,7 @@ async fn a_new_membership_revives_no_session_and_late_jobs_spare_the_new_one(app
     let offboarding_id = offboarding_id(ok(&removed));
     assert!(!can_act(&app, &old_session).await);
 
-    let invited = app
-        .owner_mutates(INVITE, json!({ "email": MIA, "role": "MEMBER" }))
-        .await;
-    ok(&invited);
+    let invited = owner_invites(&app, MIA, "MEMBER").await;
     let accepted = app
         .graphql(None, ACCEPT, json!({ "input": { "token": invited["invitationToken"], "name": "Mia Again", "password": api::demo::DEMO_PASSWORD } }))
         .await;

@@ -12,7 +12,8 @@ use tests::{Answer, TestApp, backend_tests, data, error_code, ok, user_error_cod
 use crate::support::{
     ADA, DANA, GUS, INVITE, IVY, MAX, MIA, OMAR, REMOVE, RESTORE, VIEWER, assert_list_guarded,
     audit_entries, can_act, give_all_contacts_to_the_owner, key_created_by, marketing_membership,
-    member_emails, no_worker, people, seats_used, snapshot, user_id,
+    member_emails, no_worker, owner_invites, people, role_and_status, seats_used, snapshot,
+    user_id,
 };
 
 fn group_names(member: &Value) -> Vec<String> {
@@ -75,10 +76,7 @@ async fn a_restored_member_is_back_with_role_and_groups_but_keys_and_old_session
     ok(&payload);
     assert_eq!(payload["member"]["user"]["email"], MIA);
     assert_eq!(
-        (
-            payload["member"]["role"].as_str(),
-            payload["member"]["status"].as_str()
-        ),
+        role_and_status(&payload["member"]),
         (Some("MEMBER"), Some("ACTIVE"))
     );
     assert_eq!(group_names(&payload["member"]), ["Designers"]);
@@ -117,10 +115,7 @@ async fn a_restore_brings_back_the_status_and_says_whether_it_took_a_seat(app: T
     let payload = app.owner_mutates(RESTORE, json!({ "userId": dana })).await;
     ok(&payload);
     assert_eq!(
-        (
-            payload["member"]["role"].as_str(),
-            payload["member"]["status"].as_str()
-        ),
+        role_and_status(&payload["member"]),
         (Some("MEMBER"), Some("DEACTIVATED"))
     );
     assert_eq!(group_names(&payload["member"]), ["Designers"]);
@@ -175,13 +170,7 @@ async fn a_restore_needs_a_free_seat_unless_the_person_still_holds_one(app: Test
     let [mia, max] = people(&app, [MIA, MAX]).await;
     app.remove_members(&[mia, max]).await;
     // Someone new takes Mia's freed seat; then the limit is what is used.
-    let payload = app
-        .owner_mutates(
-            INVITE,
-            json!({ "email": "filler@example.com", "role": "GUEST" }),
-        )
-        .await;
-    ok(&payload);
+    owner_invites(&app, "filler@example.com", "GUEST").await;
     let used = seats_used(&app).await;
     organization::Entity::update_many()
         .col_expr(organization::Column::SeatLimit, Some(used as i32).into())
@@ -357,10 +346,7 @@ async fn the_removed_are_listed_newest_first_with_whether_and_until_when_they_ca
     let nodes = all["nodes"].items();
     assert_eq!(nodes[0]["role"], "GUEST", "Max's latest membership");
     let mia_node = &nodes[2];
-    assert_eq!(
-        (mia_node["role"].as_str(), mia_node["status"].as_str()),
-        (Some("MEMBER"), Some("ACTIVE"))
-    );
+    assert_eq!(role_and_status(mia_node), (Some("MEMBER"), Some("ACTIVE")));
     assert_eq!(mia_node["reason"], "moved team");
     assert!(nodes[1]["reason"].is_null());
     let owner_email = data(&app.graphql(Some(&owner), VIEWER, Value::Null).await)["viewer"]["user"]
@@ -434,32 +420,27 @@ async fn the_removed_are_listed_newest_first_with_whether_and_until_when_they_ca
 async fn a_page_of_the_removed_is_three_statements_whatever_its_size(app: TestApp) {
     let bench = tests::add_members(&app, 120).await;
     app.remove_members(&bench).await;
-    let principal = api::access::authenticate(app.db(), app.owner_token(), Utc::now())
-        .await
-        .unwrap()
-        .expect("the owner's token is valid");
+    let principal = app.owner_principal().await;
     let (db, statements) = tests::counting_connection(&app);
     for first in [1_u64, 50, 100] {
-        statements.store(0, std::sync::atomic::Ordering::SeqCst);
-        let page = api::people::removed::list_removed(
-            &db,
-            &principal,
-            app.demo.workspace_id,
-            api::people::Paging { first, after: None },
-            Utc::now(),
+        let (page, sent) = tests::count_statements(
+            &statements,
+            api::people::removed::list_removed(
+                &db,
+                &principal,
+                app.demo.workspace_id,
+                api::people::Paging { first, after: None },
+                Utc::now(),
+            ),
         )
-        .await
-        .unwrap();
+        .await;
+        let page = page.unwrap();
         assert_eq!((page.items.len() as u64, page.total_count), (first, 120));
         assert!(
             page.items
                 .iter()
                 .all(|row| row.removed_by.is_some() && row.can_restore)
         );
-        assert_eq!(
-            statements.load(std::sync::atomic::Ordering::SeqCst),
-            3,
-            "a page of {first}"
-        );
+        assert_eq!(sent, 3, "a page of {first}");
     }
 }

@@ -1,14 +1,13 @@
 //! `updateMemberRole`: the removal's guards, access that follows the new role at once, and API
 //! keys that never act above their creator.
 
-use entities::{Role, audit_entry};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use entities::Role;
 use serde_json::{Value, json};
 use tests::{Answer, TestApp, backend_tests, data, error_code, ok, user_error_codes};
 
 use crate::support::{
-    ADA, IVY, MIA, OLIVIA, OMAR, REMOVE, audit_entries, create_api_key, people, snapshot,
-    stored_invitation,
+    ADA, IVY, MIA, OLIVIA, OMAR, REMOVE, audit_count, audit_entries, create_api_key, people,
+    role_and_status, snapshot, stored_invitation,
 };
 
 const UPDATE_ROLE: &str = "mutation($input: UpdateMemberRoleInput!) {
@@ -17,8 +16,19 @@ const UPDATE_ROLE: &str = "mutation($input: UpdateMemberRoleInput!) {
 const PERMISSIONS: &str = "{ viewer { role permissions } }";
 
 async fn update_role(app: &TestApp, token: &str, user: entities::UserId, role: &str) -> Answer {
+    let answer = role_change_answer(app, token, user, role).await;
+    data(&answer)["updateMemberRole"].clone()
+}
+
+/// The whole answer to a role change, for one refused outright.
+async fn role_change_answer(
+    app: &TestApp,
+    token: &str,
+    user: entities::UserId,
+    role: &str,
+) -> Answer {
     let input = json!({ "userId": user, "role": role });
-    app.mutate(token, UPDATE_ROLE, input).await
+    app.call(token, UPDATE_ROLE, input).await
 }
 
 async fn role_changes(app: &TestApp) -> Vec<(String, String)> {
@@ -67,13 +77,7 @@ async fn a_new_role_takes_effect_at_once_and_keys_never_act_above_it(app: TestAp
     assert_eq!(demoted["apiKeysLowered"], 2);
     let viewer = app.graphql(Some(&ada_key), PERMISSIONS, Value::Null).await;
     assert_eq!(data(&viewer)["viewer"]["role"], "MEMBER");
-    let answer = app
-        .call(
-            &ada_session,
-            UPDATE_ROLE,
-            json!({ "userId": mia, "role": "MEMBER" }),
-        )
-        .await;
+    let answer = role_change_answer(&app, &ada_session, mia, "MEMBER").await;
     assert_eq!(error_code(&answer), "FORBIDDEN", "no longer an admin");
 
     // The same role again records nothing; an invited person's pending invitation follows.
@@ -81,10 +85,7 @@ async fn a_new_role_takes_effect_at_once_and_keys_never_act_above_it(app: TestAp
     let invited = update_role(&app, app.owner_token(), ivy, "GUEST").await;
     ok(&invited);
     assert_eq!(
-        (
-            invited["member"]["role"].as_str(),
-            invited["member"]["status"].as_str()
-        ),
+        role_and_status(&invited["member"]),
         (Some("GUEST"), Some("INVITED"))
     );
     let pending = stored_invitation(&app, IVY).await;
@@ -131,13 +132,7 @@ async fn role_changes_refuse_who_the_caller_may_not_touch(app: TestApp) {
     let granting = update_role(&app, &admin, mia, "ADMIN").await;
     assert_eq!(granting["userErrors"][0]["field"], "role");
     // A member may not; another workspace is not found.
-    let answer = app
-        .call(
-            &member,
-            UPDATE_ROLE,
-            json!({ "userId": ada, "role": "GUEST" }),
-        )
-        .await;
+    let answer = role_change_answer(&app, &member, ada, "GUEST").await;
     assert_eq!(error_code(&answer), "FORBIDDEN");
     let research = crate::access::research_workspace(&app).await;
     let answer = app
@@ -149,14 +144,7 @@ async fn role_changes_refuse_who_the_caller_may_not_touch(app: TestApp) {
         .await;
     assert_eq!(error_code(&answer), "NOT_FOUND");
     assert_eq!(snapshot(&app).await, before, "nothing changed");
-    assert_eq!(
-        audit_entry::Entity::find()
-            .filter(audit_entry::Column::Action.eq("team_membership_role_change"))
-            .count(app.db())
-            .await
-            .unwrap(),
-        0
-    );
+    assert_eq!(audit_count(&app, "team_membership_role_change").await, 0);
 
     // Omar is removed, his OWNER key kept: through it, Olivia — now the only active owner —
     // can't be made anything else.

@@ -2,23 +2,16 @@
 
 use chrono::{Duration, Utc};
 use entities::{UserId, invitation, membership};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 use tests::{TestApp, backend_tests, error_code, ok, user_error_codes};
 use uuid::Uuid;
 
 use crate::support::{
-    ADA, DANA, DEACTIVATE, GUS, INVITE, MAX, MIA, OLIVIA, OMAR, REACTIVATE, RESTORE,
-    create_api_key, expire_invitation, give_all_contacts_to_the_owner, people,
+    ADA, DANA, DEACTIVATE, GUS, MAX, MIA, OLIVIA, OMAR, REACTIVATE, RESTORE, count_of,
+    create_api_key, expire_invitation, give_all_contacts_to_the_owner, live_memberships,
+    owner_invites, people, the_row, where_eq,
 };
-
-async fn live_memberships(app: &TestApp) -> u64 {
-    membership::Entity::find()
-        .filter(membership::Column::DeletedAt.is_null())
-        .count(app.db())
-        .await
-        .unwrap()
-}
 
 backend_tests! {
     deactivation_and_reactivation_refuse_who_they_may_not_touch,
@@ -128,10 +121,7 @@ async fn a_removed_person_can_be_invited_again_and_an_expired_invitation_is_refu
     give_all_contacts_to_the_owner(&app).await;
     let gus = people(&app, [GUS]).await[0];
     app.remove_members(&[gus]).await;
-    let invited = app
-        .owner_mutates(INVITE, json!({ "email": GUS, "role": "MEMBER" }))
-        .await;
-    ok(&invited);
+    let invited = owner_invites(&app, GUS, "MEMBER").await;
     assert_eq!(
         invited["member"]["user"]["id"],
         json!(gus),
@@ -207,13 +197,7 @@ backend_tests! {
 }
 
 async fn a_revoked_invitation_cannot_be_accepted(app: TestApp) {
-    let invited = app
-        .owner_mutates(
-            INVITE,
-            json!({ "email": "revoked@acme.test", "role": "MEMBER" }),
-        )
-        .await;
-    ok(&invited);
+    let invited = owner_invites(&app, "revoked@acme.test", "MEMBER").await;
     invitation::Entity::update_many()
         .col_expr(invitation::Column::RevokedAt, Some(Utc::now()).into())
         .filter(invitation::Column::Email.eq("revoked@acme.test"))
@@ -232,11 +216,14 @@ async fn a_revoked_invitation_cannot_be_accepted(app: TestApp) {
         "{payload}"
     );
     assert!(payload["token"].is_null());
-    let still_invited = membership::Entity::find()
-        .filter(membership::Column::Status.eq(entities::MembershipStatus::Invited))
-        .count(app.db())
-        .await
-        .unwrap();
+    let still_invited = count_of(
+        &app,
+        where_eq(
+            membership::Column::Status,
+            entities::MembershipStatus::Invited,
+        ),
+    )
+    .await;
     assert_eq!(still_invited, 2, "Ivy and the revoked one: nobody joined");
 }
 
@@ -250,12 +237,7 @@ async fn a_restore_brings_back_the_removals_groups_only(app: TestApp) {
     use entities::{group_membership, user_group};
     give_all_contacts_to_the_owner(&app).await;
     let max = people(&app, [MAX]).await[0];
-    let analysts = user_group::Entity::find()
-        .filter(user_group::Column::Name.eq("Analysts"))
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap();
+    let analysts = the_row(&app, where_eq(user_group::Column::Name, "Analysts")).await;
     let left = group_membership::Entity::update_many()
         .col_expr(
             group_membership::Column::DeletedAt,

@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use entities::{audit_entry, session};
+use entities::session;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use tests::{Answer, Fetch, TestApp, backend_tests, data, error_code, ok, user_error_codes};
 
-use crate::support::{ADA, MAX, MIA, OMAR, audit_entries, can_act, people, user_id};
+use crate::support::{ADA, MAX, MIA, OMAR, audit_count, audit_entries, can_act, people, user_id};
 
 const SESSIONS: &str = "query($ws: UUID!, $user: UUID!, $first: Int, $after: String) {
     sessions(workspaceId: $ws, userId: $user, first: $first, after: $after) {
@@ -185,13 +185,7 @@ async fn ending_sessions_refuses_who_the_caller_may_not_touch(app: TestApp) {
     let omar_session = app.sign_in(OMAR).await;
     let mia_session = app.sign_in(MIA).await;
     let admin = app.sign_in(ADA).await;
-    let audit_entries = || async {
-        audit_entry::Entity::find()
-            .filter(audit_entry::Column::Action.eq("sessions_end"))
-            .count(app.db())
-            .await
-            .unwrap()
-    };
+    let audit_entries = || async { audit_count(&app, "sessions_end").await };
 
     let refused = end_sessions(&app, &admin, omar).await;
     assert_eq!(user_error_codes(&refused), ["ROLE_NOT_MANAGEABLE"]);

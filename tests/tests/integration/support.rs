@@ -8,7 +8,7 @@ use entities::{
     invitation, membership, offboarding, organization, outbox, user, workspace,
 };
 use sea_orm::sea_query::{Expr, SimpleExpr};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Select};
 use serde_json::{Value, json};
 use tests::{Answer, TestApp, data, error_code};
 use uuid::Uuid;
@@ -109,6 +109,11 @@ pub async fn preview(app: &TestApp, token: &str, ids: &[UserId]) -> Answer {
     data(&answer)["removalPreview"].clone()
 }
 
+/// A member's role and status, as an answer shows them.
+pub fn role_and_status(member: &Answer) -> (Option<&str>, Option<&str>) {
+    (member["role"].as_str(), member["status"].as_str())
+}
+
 /// A payload's `userErrors` as sorted (code, userId) pairs.
 pub fn error_pairs(payload: &Value) -> Vec<(String, Option<String>)> {
     sorted_rows(payload, "userErrors", pair)
@@ -165,6 +170,15 @@ pub async fn member_emails(app: &TestApp) -> Vec<String> {
         .collect();
     emails.sort();
     emails
+}
+
+/// The owner invites `email` as `role`, which must succeed: the payload.
+pub async fn owner_invites(app: &TestApp, email: &str, role: &str) -> Answer {
+    let payload = app
+        .owner_mutates(INVITE, json!({ "email": email, "role": role }))
+        .await;
+    tests::ok(&payload);
+    payload
 }
 
 /// A person's membership of the demo workspace (the live one, or else the latest removed one).
@@ -295,18 +309,17 @@ where
 
 /// Live memberships and live group memberships: what [`undo_removal`] must bring back.
 pub async fn live_counts(app: &TestApp) -> (u64, u64) {
+    let live_groups = group_membership::Column::DeletedAt.is_null();
     (
-        membership::Entity::find()
-            .filter(membership::Column::DeletedAt.is_null())
-            .count(app.db())
-            .await
-            .unwrap(),
-        group_membership::Entity::find()
-            .filter(group_membership::Column::DeletedAt.is_null())
-            .count(app.db())
-            .await
-            .unwrap(),
+        live_memberships(app).await,
+        count_of(app, group_membership::Entity::find().filter(live_groups)).await,
     )
+}
+
+/// Memberships not removed (of any workspace).
+pub async fn live_memberships(app: &TestApp) -> u64 {
+    let live = membership::Column::DeletedAt.is_null();
+    count_of(app, membership::Entity::find().filter(live)).await
 }
 
 /// Undoes a removal of these people from the demo workspace directly in the database (the
@@ -419,6 +432,38 @@ async fn the_one<E: EntityTrait>(app: &TestApp, filter: SimpleExpr, what: &str) 
         .await
         .unwrap()
         .unwrap_or_else(|| panic!("no {what}"))
+}
+
+/// The rows of `column`'s table whose `column` is `value`.
+pub fn where_eq<C>(column: C, value: impl Into<sea_orm::Value>) -> Select<C::EntityName>
+where
+    C: ColumnTrait,
+    C::EntityName: EntityTrait<Column = C>,
+{
+    <C::EntityName as EntityTrait>::find().filter(column.eq(value))
+}
+
+/// The row `select` picks, which must be there (the first, where it picks more).
+pub async fn the_row<E: EntityTrait>(app: &TestApp, select: Select<E>) -> E::Model {
+    select
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no such row in {}", E::default().table_name()))
+}
+
+/// Every row `select` picks.
+pub async fn rows_of<E: EntityTrait>(app: &TestApp, select: Select<E>) -> Vec<E::Model> {
+    select.all(app.db()).await.unwrap()
+}
+
+/// How many rows `select` picks.
+pub async fn count_of<E>(app: &TestApp, select: Select<E>) -> u64
+where
+    E: EntityTrait,
+    E::Model: Sync,
+{
+    select.count(app.db()).await.unwrap()
 }
 
 /// Soft-deletes a person's membership of the demo workspace, as a removal does.
