@@ -3,7 +3,8 @@
 // and prints one JSON object of what it saw; the Rust test (worker/tests/people_page.rs) judges
 // it. Settings: chromium (path), api (the api's origin), workspace (slug), owner and member
 // (emails; the member is removed while their own page is open), password, invitationLink (the
-// path and fragment of an emailed invitation link), screenshots (a folder for the PNGs).
+// path and fragment of an emailed invitation link), screenshots (a folder for the PNGs); walk
+// ("pages" or "assignee") and its settings for a walk of one feature only.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
@@ -92,9 +93,34 @@ async function pages() {
   step("pages", { first, second, back: await pageFrom(1) });
 }
 
+/// `settings.walk: "assignee"`: Reassign and Remove handing `leaving`'s duties to someone the
+/// dialog's first 100 members leave out, found by typing `find` in the picker's search box.
+async function assignee() {
+  const owner = await open();
+  await signIn(owner, settings.owner);
+  await owner.getByLabel("Search").fill(settings.search);
+  await owner.waitForFunction(() => document.querySelectorAll("table.people tbody tr").length === 1);
+  await owner.getByRole("button", { name: `Remove ${settings.leaving}` }).click();
+  await owner.waitForSelector("dialog form");
+  const picker = owner.getByLabel("Reassign their contact duties to");
+  const before = await picker.locator("option").allTextContents();
+  await owner.getByRole("region", { name: settings.leaving }).getByLabel("Find a member by name or email").fill(settings.find);
+  await owner.waitForFunction(
+    (assignee) => [...document.querySelectorAll('dialog select[name^="duties-"] option')].some((option) => option.textContent === assignee),
+    settings.assignee,
+  );
+  const found = await picker.locator("option").allTextContents();
+  await picker.selectOption({ label: settings.assignee });
+  step("assignee", { before, found, removed: await confirmAndFollow(owner, "Reassign and remove") });
+}
+
 try {
   if (settings.walk === "pages") {
     await pages();
+    throw null;
+  }
+  if (settings.walk === "assignee") {
+    await assignee();
     throw null;
   }
   const owner = await open();

@@ -81,6 +81,63 @@ async fn the_people_page_pages_through_a_long_list() {
     assert_eq!(rows(&pages["back"]), first);
 }
 
+/// Reassign and Remove in a workspace of more than 100 members: the dialog lists the first 100,
+/// and its search box finds the one it leaves out, who then holds the duty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(offboarding_no_browser, ignore = "OFFBOARDING_TESTS=no-browser")]
+async fn the_remove_dialog_finds_an_assignee_beyond_the_first_hundred() {
+    let app = spawn_app(Backend::Sqlite).await;
+    tests::add_members(&app, 120).await;
+    let assignee = "Max Member (max.member@acme.test)";
+    let seen = tests::browser::run(
+        "people.mjs",
+        json!({
+            "walk": "assignee",
+            "api": app.address,
+            "workspace": "acme-marketing",
+            "owner": app.demo.owner_email,
+            "password": tests::DEMO_PASSWORD,
+            "search": "mia",
+            "leaving": "Mia Member",
+            "find": "max",
+            "assignee": assignee,
+        }),
+    )
+    .await;
+    assert_eq!(seen["error"], Value::Null, "{seen}");
+    assert_eq!(seen["consoleErrors"], json!([]), "{seen}");
+    let walked = step(&seen, "assignee");
+    let options = |list: &str| -> Vec<&str> {
+        walked[list]
+            .items()
+            .iter()
+            .map(|option| option.as_str().unwrap())
+            .collect()
+    };
+    let before = options("before");
+    assert_eq!(
+        before.len(),
+        101,
+        "a placeholder and the first 100: {walked}"
+    );
+    assert!(!before.contains(&assignee), "{walked}");
+    assert!(options("found").contains(&assignee), "{walked}");
+    done(&walked["removed"]);
+    let max = user::Entity::find()
+        .filter(user::Column::Email.eq(MEMBER))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    let ad_server = application::Entity::find()
+        .filter(application::Column::Name.eq("Ad server"))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ad_server.technical_contact_id, Some(max.id));
+}
+
 /// Stops the worker process however the test ends.
 struct StopOnDrop(Child);
 

@@ -3,7 +3,7 @@
 // go too), the Deactivate dialog, and the live progress of the side effects that follow.
 
 import { gql, idempotent, RequestFailed, subscribe, Unauthenticated } from "./api.js";
-import { accepted, announce, busy, errorBox, field, h, openDialog, replace, roleLabel, statusBadge } from "./ui.js";
+import { accepted, announce, busy, debounce, errorBox, field, h, openDialog, replace, roleLabel, statusBadge } from "./ui.js";
 
 const PREVIEW = `query($ws: UUID!, $ids: [UUID!]!) { removalPreview(workspaceId: $ws, userIds: $ids) {
   canRemove members { userId name email status role seatFreed
@@ -12,7 +12,8 @@ const PREVIEW = `query($ws: UUID!, $ids: [UUID!]!) { removalPreview(workspaceId:
     campaignsToReattribute apiKeysToRevoke invitationsToRevoke rulesKeepRunning
     apiKeys { id name prefix role } blockers { code message userId } } } }`;
 
-const ACTIVE_MEMBERS = `query($ws: UUID!) { members(workspaceId: $ws, filter: { statuses: [ACTIVE] }, first: 100) {
+const ACTIVE_MEMBERS = `query($ws: UUID!, $search: String) {
+  members(workspaceId: $ws, filter: { statuses: [ACTIVE], search: $search }, first: 100) {
   nodes { user { id name email } } } }`;
 
 const REMOVE = `mutation($input: RemoveMembersInput!) { removeMembers(input: $input) {
@@ -33,14 +34,47 @@ const JOB_LABELS = {
 
 const plural = (count, one, many) => `${count} ${count === 1 ? one : many}`;
 
-/// The assignee choices: the active members not being removed.
-function assigneeSelect(name, candidates, { placeholder }) {
-  return h(
-    "select",
-    { name, required: true },
-    h("option", { value: "" }, placeholder),
-    candidates.map((person) => h("option", { value: person.id }, `${person.name} (${person.email})`)),
-  );
+/// A choice of who takes something over: an active member not being removed. The list holds
+/// the first 100 of them, and the search box above it asks the server for the first 100 whose
+/// name or email matches (as the People list searches), so anyone in a workspace of thousands
+/// can be named. A choice made stays chosen while the list changes under it.
+function assigneeField(app, label, { name, candidates, exclude, placeholder, required = false, hint }) {
+  const select = h("select", { name, required });
+  const search = h("input", {
+    type: "search",
+    name: `${name}-search`,
+    placeholder: "Find by name or email",
+    autocomplete: "off",
+    maxlength: 100,
+    "aria-label": "Find a member by name or email",
+  });
+  const problems = h("div");
+  const option = (person) => h("option", { value: person.id }, `${person.name} (${person.email})`);
+  const show = (people) => {
+    const chosen = [...select.selectedOptions].find((selected) => selected.value);
+    const listed = people.filter((person) => !exclude.includes(person.id));
+    const kept = chosen && !listed.some((person) => person.id === chosen.value) ? chosen : null;
+    replace(select, h("option", { value: "" }, placeholder), kept, listed.map(option));
+    select.value = chosen ? chosen.value : "";
+  };
+  let asked = 0;
+  search.addEventListener("input", debounce(async () => {
+    const ticket = ++asked;
+    try {
+      const { members } = await gql(ACTIVE_MEMBERS, { ws: app.workspaceId, search: search.value.trim() || null });
+      // Answers can arrive out of order: only the latest search's is shown.
+      if (ticket !== asked) return;
+      replace(problems);
+      show(members.nodes.map((node) => node.user));
+    } catch (error) {
+      if (!app.fail(error)) replace(problems, errorBox(error.message));
+    }
+  }, 250));
+  show(candidates);
+  const element = field(label, select, hint);
+  element.insertBefore(search, select);
+  element.append(problems);
+  return { element, select };
 }
 
 export function openRemoval(app, members, done) {
@@ -63,7 +97,7 @@ async function load(app, members, body, close, dialog, done) {
       gql(ACTIVE_MEMBERS, { ws: app.workspaceId }),
     ]);
     preview = removalPreview;
-    candidates = active.nodes.map((node) => node.user).filter((person) => !ids.includes(person.id));
+    candidates = active.nodes.map((node) => node.user);
   } catch (error) {
     if (app.fail(error)) return close();
     body.setAttribute("aria-busy", "false");
@@ -78,8 +112,14 @@ async function load(app, members, body, close, dialog, done) {
     const otherBlockers = person.blockers.filter((blocker) => blocker.code !== "CONTACT_REASSIGNMENT_REQUIRED");
     let dutyPicker = null;
     if (person.contactDuties.length > 0) {
-      dutyPicker = assigneeSelect(`duties-${person.userId}`, candidates, { placeholder: "Choose who takes them over" });
-      dutyPickers.set(person.userId, { select: dutyPicker, duties: person.contactDuties });
+      dutyPicker = assigneeField(app, "Reassign their contact duties to", {
+        name: `duties-${person.userId}`,
+        candidates,
+        exclude: ids,
+        placeholder: "Choose who takes them over",
+        required: true,
+      });
+      dutyPickers.set(person.userId, { select: dutyPicker.select, duties: person.contactDuties });
     }
     const facts = [
       person.loses
@@ -118,7 +158,7 @@ async function load(app, members, body, close, dialog, done) {
             "div",
             { class: "duties" },
             h("p", {}, "They are the ", person.contactDuties.map((duty) => duty.applicationName ? `${DUTY_LABELS[duty.duty]} (${duty.applicationName})` : DUTY_LABELS[duty.duty]).join(", "), ": someone must take this over first."),
-            field("Reassign their contact duties to", dutyPicker),
+            dutyPicker.element,
           )
         : null,
       errorBox(otherBlockers.map((blocker) => blocker.message)),
@@ -128,12 +168,13 @@ async function load(app, members, body, close, dialog, done) {
   const campaigns = preview.members.reduce((sum, person) => sum + person.campaignsToReattribute, 0);
   const keys = preview.members.reduce((sum, person) => sum + person.apiKeysToRevoke, 0);
   const reattribute = campaigns
-    ? h(
-        "select",
-        { name: "reattributeTo" },
-        h("option", { value: "" }, "The workspace itself"),
-        candidates.map((person) => h("option", { value: person.id }, `${person.name} (${person.email})`)),
-      )
+    ? assigneeField(app, "Give their campaigns to", {
+        name: "reattributeTo",
+        candidates,
+        exclude: ids,
+        placeholder: "The workspace itself",
+        hint: "Their author stays recorded; only the owner changes.",
+      })
     : null;
   const revoke = h("input", { type: "checkbox", name: "revokeApiKeys", id: "revoke-api-keys", disabled: keys === 0 });
   const reason = h("textarea", { name: "reason", rows: 2, maxlength: 1000 });
@@ -160,7 +201,7 @@ async function load(app, members, body, close, dialog, done) {
           userIds: ids,
           reason: reason.value.trim() || null,
           revokeApiKeys: revoke.checked,
-          reattributeTo: reattribute?.value || null,
+          reattributeTo: reattribute?.select.value || null,
           contactReassignments: [...dutyPickers.entries()].map(([fromUserId, { select, duties }]) => ({
             fromUserId,
             assignments: assignments(duties, select.value),
@@ -181,7 +222,7 @@ async function load(app, members, body, close, dialog, done) {
       },
     },
     people,
-    reattribute ? field("Give their campaigns to", reattribute, "Their author stays recorded; only the owner changes.") : null,
+    reattribute?.element,
     h(
       "div",
       { class: "check" },
