@@ -320,11 +320,13 @@ mod tests {
     use domain::environment::variables;
 
     /// The configuration these variables make.
+    #[track_caller]
     fn configured(pairs: &[(&str, &str)]) -> Config {
         Config::from_vars(variables(pairs)).unwrap()
     }
 
     /// Why these variables are refused.
+    #[track_caller]
     fn refused(pairs: &[(&str, &str)]) -> String {
         Config::from_vars(variables(pairs)).unwrap_err().to_string()
     }

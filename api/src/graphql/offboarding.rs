@@ -248,8 +248,8 @@ impl Offboarding {
         self.model.id
     }
 
-    async fn workspace_id(&self) -> Uuid {
-        self.model.workspace_id.into()
+    async fn workspace_id(&self) -> WorkspaceId {
+        self.model.workspace_id
     }
 
     /// What was done: `remove_members`, `deactivate_user`, or an invitation's email

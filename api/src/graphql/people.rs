@@ -309,8 +309,8 @@ pub struct SeatUsage(seats::SeatUsage);
 
 #[Object]
 impl SeatUsage {
-    async fn organization_id(&self) -> Uuid {
-        self.0.organization.id.into()
+    async fn organization_id(&self) -> OrganizationId {
+        self.0.organization.id
     }
 
     async fn used(&self) -> u64 {
