@@ -102,16 +102,21 @@ async function assignee() {
   await owner.waitForFunction(() => document.querySelectorAll("table.people tbody tr").length === 1);
   await owner.getByRole("button", { name: `Remove ${settings.leaving}` }).click();
   await owner.waitForSelector("dialog form");
-  const picker = owner.getByLabel("Reassign their contact duties to");
+  const picker = owner.getByLabel("Reassign their contact duties to", { exact: true });
   const before = await picker.locator("option").allTextContents();
-  await owner.getByRole("region", { name: settings.leaving }).getByLabel("Find a member by name or email").fill(settings.find);
+  // Enter searches at once, and must not confirm the dialog.
+  const search = owner.getByLabel("Reassign their contact duties to: find by name or email");
+  await search.fill(settings.find);
+  await search.press("Enter");
   await owner.waitForFunction(
     (assignee) => [...document.querySelectorAll('dialog select[name^="duties-"] option')].some((option) => option.textContent === assignee),
     settings.assignee,
   );
   const found = await picker.locator("option").allTextContents();
+  const status = await owner.locator('dialog .duties [role="status"]').textContent();
+  const errorsAfterEnter = await owner.locator("dialog .error").count();
   await picker.selectOption({ label: settings.assignee });
-  step("assignee", { before, found, removed: await confirmAndFollow(owner, "Reassign and remove") });
+  step("assignee", { before, found, status, errorsAfterEnter, removed: await confirmAndFollow(owner, "Reassign and remove") });
 }
 
 try {
@@ -213,7 +218,7 @@ try {
   await owner.locator("dialog").getByRole("button", { name: "Reassign and remove" }).click();
   await owner.waitForSelector("dialog .error");
   step("reassignRequired", { error: await owner.textContent("dialog .error") });
-  await owner.getByLabel("Reassign their contact duties to").selectOption({ label: "Ada Admin (ada.admin@acme.test)" });
+  await owner.getByLabel("Reassign their contact duties to", { exact: true }).selectOption({ label: "Ada Admin (ada.admin@acme.test)" });
   const reassigned = await confirmAndFollow(owner, "Reassign and remove");
   await owner.screenshot({ path: `${settings.screenshots}/removal-progress.png` });
   step("reassignAndRemoveMia", reassigned);

@@ -122,6 +122,11 @@ async fn the_remove_dialog_finds_an_assignee_beyond_the_first_hundred() {
     );
     assert!(!before.contains(&assignee), "{walked}");
     assert!(options("found").contains(&assignee), "{walked}");
+    assert_eq!(walked["status"], "1 member matches “max”.", "{walked}");
+    assert_eq!(
+        walked["errorsAfterEnter"], 0,
+        "Enter searched, it did not confirm"
+    );
     done(&walked["removed"]);
     let max = user::Entity::find()
         .filter(user::Column::Email.eq(MEMBER))

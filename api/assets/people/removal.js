@@ -38,7 +38,7 @@ const plural = (count, one, many) => `${count} ${count === 1 ? one : many}`;
 /// the first 100 of them, and the search box above it asks the server for the first 100 whose
 /// name or email matches (as the People list searches), so anyone in a workspace of thousands
 /// can be named. A choice made stays chosen while the list changes under it.
-function assigneeField(app, label, { name, candidates, exclude, placeholder, required = false, hint }) {
+function assigneeField(app, close, label, { name, candidates, exclude, placeholder, required = false, hint }) {
   const select = h("select", { name, required });
   const search = h("input", {
     type: "search",
@@ -46,34 +46,45 @@ function assigneeField(app, label, { name, candidates, exclude, placeholder, req
     placeholder: "Find by name or email",
     autocomplete: "off",
     maxlength: 100,
-    "aria-label": "Find a member by name or email",
+    "aria-label": `${label}: find by name or email`,
   });
+  const found = h("p", { class: "hint", role: "status" });
   const problems = h("div");
   const option = (person) => h("option", { value: person.id }, `${person.name} (${person.email})`);
-  const show = (people) => {
+  const show = (people, text) => {
     const chosen = [...select.selectedOptions].find((selected) => selected.value);
     const listed = people.filter((person) => !exclude.includes(person.id));
     const kept = chosen && !listed.some((person) => person.id === chosen.value) ? chosen : null;
     replace(select, h("option", { value: "" }, placeholder), kept, listed.map(option));
     select.value = chosen ? chosen.value : "";
+    replace(found, !text ? "" : listed.length ? `${listed.length === 1 ? "1 member matches" : `${listed.length} members match`} “${text}”.` : `No active member matches “${text}”.`);
   };
   let asked = 0;
-  search.addEventListener("input", debounce(async () => {
+  const find = async () => {
     const ticket = ++asked;
+    const text = search.value.trim();
     try {
-      const { members } = await gql(ACTIVE_MEMBERS, { ws: app.workspaceId, search: search.value.trim() || null });
+      const { members } = await gql(ACTIVE_MEMBERS, { ws: app.workspaceId, search: text || null });
       // Answers can arrive out of order: only the latest search's is shown.
       if (ticket !== asked) return;
       replace(problems);
-      show(members.nodes.map((node) => node.user));
+      show(members.nodes.map((node) => node.user), text);
     } catch (error) {
-      if (!app.fail(error)) replace(problems, errorBox(error.message));
+      if (app.fail(error)) close();
+      else if (ticket === asked) replace(problems, errorBox(error.message));
     }
-  }, 250));
-  show(candidates);
+  };
+  search.addEventListener("input", debounce(find, 250));
+  // Enter searches at once; it must not submit the dialog's form (that would confirm it).
+  search.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter") return;
+    event.preventDefault();
+    find();
+  });
+  show(candidates, "");
   const element = field(label, select, hint);
   element.insertBefore(search, select);
-  element.append(problems);
+  element.append(found, problems);
   return { element, select };
 }
 
@@ -112,7 +123,7 @@ async function load(app, members, body, close, dialog, done) {
     const otherBlockers = person.blockers.filter((blocker) => blocker.code !== "CONTACT_REASSIGNMENT_REQUIRED");
     let dutyPicker = null;
     if (person.contactDuties.length > 0) {
-      dutyPicker = assigneeField(app, "Reassign their contact duties to", {
+      dutyPicker = assigneeField(app, close, "Reassign their contact duties to", {
         name: `duties-${person.userId}`,
         candidates,
         exclude: ids,
@@ -168,7 +179,7 @@ async function load(app, members, body, close, dialog, done) {
   const campaigns = preview.members.reduce((sum, person) => sum + person.campaignsToReattribute, 0);
   const keys = preview.members.reduce((sum, person) => sum + person.apiKeysToRevoke, 0);
   const reattribute = campaigns
-    ? assigneeField(app, "Give their campaigns to", {
+    ? assigneeField(app, close, "Give their campaigns to", {
         name: "reattributeTo",
         candidates,
         exclude: ids,
