@@ -57,7 +57,9 @@ function assigneeField(app, close, label, { name, candidates, exclude, placehold
     const kept = chosen && !listed.some((person) => person.id === chosen.value) ? chosen : null;
     replace(select, h("option", { value: "" }, placeholder), kept, listed.map(option));
     select.value = chosen ? chosen.value : "";
-    replace(found, !text ? "" : listed.length ? `${listed.length === 1 ? "1 member matches" : `${listed.length} members match`} “${text}”.` : `No active member matches “${text}”.`);
+    if (!text) replace(found);
+    else if (listed.length) replace(found, `${plural(listed.length, "member matches", "members match")} “${text}”.`);
+    else replace(found, `No active member matches “${text}”.`);
   };
   let asked = 0;
   const find = async () => {
