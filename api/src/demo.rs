@@ -243,7 +243,6 @@ async fn seed<C: ConnectionTrait>(
         role: Set(Role::Member),
         // Nobody knows this token: the demo invitation exists to be revoked or listed.
         token_hash: Set(new_token(TokenKind::Invitation).hash),
-        email_token_hash: Set(None),
         invited_by: Set(Some(olivia)),
         expires_at: Set(now + Duration::days(7)),
         revoked_at: Set(None),

@@ -12,12 +12,10 @@ pub struct Model {
     pub membership_id: Uuid,
     pub email: String,
     pub role: Role,
-    /// The hash of the link `inviteMember` (or `resendInvitation`) answered to its caller.
+    /// The hash of the link `inviteMember` (or `resendInvitation`) answered to its caller. The
+    /// emails' links are in `invitation_email_link`.
     #[sea_orm(unique)]
     pub token_hash: String,
-    /// The hash of the link the invitation email carries, made by the worker as it sends it.
-    #[sea_orm(unique)]
-    pub email_token_hash: Option<String>,
     pub invited_by: Option<UserId>,
     pub expires_at: DateTimeUtc,
     pub revoked_at: Option<DateTimeUtc>,

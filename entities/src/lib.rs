@@ -13,6 +13,7 @@ pub mod group_membership;
 pub mod idempotency_key;
 pub mod ids;
 pub mod invitation;
+pub mod invitation_email_link;
 pub mod job_event;
 pub mod member_count;
 pub mod membership;

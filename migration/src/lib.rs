@@ -12,6 +12,7 @@ mod m20261130_000007_offboarding_trace;
 mod m20261201_000008_removed_members;
 mod m20261201_000009_token_activity;
 mod m20261201_000010_invitation_email;
+mod m20261201_000011_invitation_email_links;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000008_removed_members::Migration),
             Box::new(m20261201_000009_token_activity::Migration),
             Box::new(m20261201_000010_invitation_email::Migration),
+            Box::new(m20261201_000011_invitation_email_links::Migration),
         ]
     }
 }

@@ -9,12 +9,13 @@ use domain::Actor;
 use domain::audit::{self, AuditEvent};
 use domain::tokens::{TokenKind, new_token};
 use entities::{
-    MembershipStatus, Role, UserId, WorkspaceId, api_key, campaign, invitation, membership,
-    offboarding, session, user, workspace,
+    MembershipStatus, Role, UserId, WorkspaceId, api_key, campaign, invitation,
+    invitation_email_link, membership, offboarding, session, user, workspace,
 };
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
+    EntityTrait, QueryFilter, QuerySelect,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -251,7 +252,7 @@ pub async fn reattribute_campaigns<C: ConnectionTrait>(
 
 /// What an invitation email says, with the link it carries.
 pub struct InvitationLink {
-    /// The link's secret: sent in the email, kept only as `invitation.email_token_hash`.
+    /// The link's secret: sent in the email, kept only as its hash (`invitation_email_link`).
     pub token: String,
     pub email: String,
     pub role: Role,
@@ -263,8 +264,9 @@ pub struct InvitationLink {
 
 /// Makes the link of an invitation's email, unless the invitation no longer waits on the link
 /// the job was written for (`token_hash`: resent since, revoked, accepted or expired), in which
-/// case there is nothing to send. Its hash replaces the one of any earlier email (a send that
-/// failed and is retried), so only the newest email's link works beside the caller's.
+/// case there is nothing to send. A send retried after a failure makes a link of its own beside
+/// the earlier attempts': the failure may have come after the mail server took the message, and
+/// that first copy's link must keep working.
 ///
 /// Not a handler of the job's transaction: it is written before the email is sent, with no
 /// transaction held open across the send.
@@ -274,29 +276,28 @@ pub async fn make_invitation_link<C: ConnectionTrait>(
     token_hash: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<InvitationLink>, DbErr> {
-    let waiting = || {
-        Condition::all()
-            .add(invitation::Column::Id.eq(invitation_id))
-            .add(invitation::Column::TokenHash.eq(token_hash))
-            .add(invitation::Column::RevokedAt.is_null())
-            .add(invitation::Column::AcceptedAt.is_null())
-            .add(invitation::Column::ExpiresAt.gt(now))
-    };
-    let Some(invitation) = invitation::Entity::find().filter(waiting()).one(db).await? else {
+    let Some(invitation) = invitation::Entity::find()
+        .filter(invitation::Column::Id.eq(invitation_id))
+        .filter(invitation::Column::TokenHash.eq(token_hash))
+        .filter(invitation::Column::RevokedAt.is_null())
+        .filter(invitation::Column::AcceptedAt.is_null())
+        .filter(invitation::Column::ExpiresAt.gt(now))
+        .one(db)
+        .await?
+    else {
         return Ok(None);
     };
     let link = new_token(TokenKind::Invitation);
-    let written = invitation::Entity::update_many()
-        .col_expr(
-            invitation::Column::EmailTokenHash,
-            Expr::value(Some(link.hash)),
-        )
-        .filter(waiting())
-        .exec(db)
-        .await?;
-    if written.rows_affected == 0 {
-        return Ok(None);
+    // Made for the invitation's token of this job: should a resend change it even now, this
+    // link is retired with the others.
+    invitation_email_link::ActiveModel {
+        token_hash: Set(link.hash),
+        invitation_id: Set(invitation.id),
+        invitation_token_hash: Set(token_hash.to_owned()),
+        created_at: Set(now),
     }
+    .insert(db)
+    .await?;
     let workspace_name: Option<String> = workspace::Entity::find_by_id(invitation.workspace_id)
         .select_only()
         .column(workspace::Column::Name)

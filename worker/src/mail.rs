@@ -15,7 +15,6 @@ use uuid::Uuid;
 use crate::WorkerError;
 use crate::config::{MailConfig, MailTransport, SmtpTls};
 use crate::handlers::InvitationLink;
-use domain::tokens::hash_token;
 
 #[derive(Clone)]
 pub struct Mailer {
@@ -243,9 +242,9 @@ pub fn accept_link(public_url: &Url, token: &str) -> Url {
 }
 
 /// The message that invites a person, with the link that accepts the invitation and until when
-/// it works. Its Message-ID names the job and the link: a send retried after a failure carries a
-/// new link, and must not look like a copy of the first message, which a mailbox would drop as
-/// a duplicate while the first copy's link no longer works. A message that can't be built is
+/// it works. Its Message-ID is derived from the job, as a removal email's: a send retried after
+/// a failure carries a link of its own, but the first copy's still works, so a mailbox that
+/// keeps only one of them keeps a working link. A message that can't be built is
 /// [`WorkerError::Undeliverable`].
 pub fn invitation_message(
     from: &Mailbox,
@@ -288,11 +287,7 @@ pub fn invitation_message(
             "{inviter} invited you to {}",
             invitation.workspace_name
         ))
-        .message_id(Some(format!(
-            "<{}.{}@offboarding>",
-            email.job_id,
-            &hash_token(&invitation.token)[..16]
-        )))
+        .message_id(Some(format!("<{}@offboarding>", email.job_id)))
         .multipart(MultiPart::alternative_plain_html(text, html))
         .map_err(|e| WorkerError::Undeliverable(e.to_string()))
 }
@@ -458,10 +453,9 @@ mod tests {
         )
         .unwrap();
         let raw = String::from_utf8(message.formatted()).unwrap();
-        let link_tag = &hash_token(&sent.token)[..16];
         assert!(
-            raw.contains(&format!("Message-ID: <{job_id}.{link_tag}@offboarding>")),
-            "the job and the link: {raw}"
+            raw.contains(&format!("Message-ID: <{job_id}@offboarding>")),
+            "the job's: {raw}"
         );
         assert!(raw.contains("To: new@acme.test"), "{raw}");
         assert!(

@@ -6,9 +6,10 @@ use domain::Job;
 use domain::audit::{self, AuditEvent};
 use domain::db::Writes;
 use entities::{
-    MembershipStatus, Role, UserId, UserKind, WorkspaceId, invitation, membership, user,
+    MembershipStatus, Role, UserId, UserKind, WorkspaceId, invitation, invitation_email_link,
+    membership, user,
 };
-use sea_orm::sea_query::{Condition, Query};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
 };
@@ -113,7 +114,6 @@ pub async fn invite_member<C: ConnectionTrait>(
         email: Set(email.to_owned()),
         role: Set(request.role),
         token_hash: Set(token.hash),
-        email_token_hash: Set(None),
         invited_by: Set(Some(principal.user_id)),
         expires_at: Set(now + request.invitation_ttl),
         revoked_at: Set(None),
@@ -300,11 +300,25 @@ async fn open_invitation<C: ConnectionTrait>(
     if TokenKind::of(token) != Some(TokenKind::Invitation) {
         return Err(invalid_invitation("This is not an invitation token."));
     }
+    let hash = hash_token(token);
+    // An email's link opens its invitation until a resend changes the token it was made for.
+    let emailed = Query::select()
+        .column(invitation_email_link::Column::InvitationId)
+        .from(invitation_email_link::Entity)
+        .and_where(invitation_email_link::Column::TokenHash.eq(hash.as_str()))
+        .and_where(
+            Expr::col((
+                invitation_email_link::Entity,
+                invitation_email_link::Column::InvitationTokenHash,
+            ))
+            .equals((invitation::Entity, invitation::Column::TokenHash)),
+        )
+        .take();
     let Some(invitation) = invitation::Entity::find()
         .filter(
             Condition::any()
-                .add(invitation::Column::TokenHash.eq(hash_token(token)))
-                .add(invitation::Column::EmailTokenHash.eq(hash_token(token))),
+                .add(invitation::Column::TokenHash.eq(hash.as_str()))
+                .add(invitation::Column::Id.in_subquery(emailed)),
         )
         .one(db)
         .await?
@@ -578,7 +592,6 @@ pub async fn resend_invitation<C: ConnectionTrait>(
     let token = new_token(TokenKind::Invitation);
     let mut renewed: invitation::ActiveModel = invitation.into();
     renewed.token_hash = Set(token.hash);
-    renewed.email_token_hash = Set(None);
     renewed.expires_at = Set(now + invitation_ttl);
     let invitation = renewed.update(db).await?;
     acting

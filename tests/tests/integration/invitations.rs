@@ -3,7 +3,7 @@ use crate::support::{
     stored_invitation, the_row, where_eq,
 };
 use chrono::{Duration, Utc};
-use entities::{audit_entry, invitation, membership, organization, user};
+use entities::{audit_entry, invitation, invitation_email_link, membership, organization, user};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use tests::{
@@ -558,6 +558,8 @@ fn token_of(link: &str) -> &str {
 backend_tests! {
     the_invitation_email_carries_a_link_of_its_own_under_the_public_url,
     a_resent_invitation_is_emailed_again_and_the_earlier_email_stops_working,
+    a_retried_invitation_email_keeps_the_first_copys_link_until_a_resend,
+    an_emailed_link_survives_the_upgrade_to_one_link_an_attempt_and_back,
     an_invitation_without_email_writes_no_job,
     no_email_goes_out_for_an_invitation_that_no_longer_waits_on_its_link,
 }
@@ -582,15 +584,29 @@ async fn the_invitation_email_carries_a_link_of_its_own_under_the_public_url(app
     let emailed = token_of(&link).to_owned();
     assert_ne!(emailed, caller_token, "the email's link is its own");
 
-    // Only its hash is stored: not in the invitation, not in the outbox.
-    let stored = invitation::Entity::find_by_id(invitation_id(&app, "mailed@example.com").await)
+    // Only its hash is stored, beside the invitation's token it was made for; not in the outbox.
+    let id = invitation_id(&app, "mailed@example.com").await;
+    let stored = invitation::Entity::find_by_id(id)
         .one(app.db())
         .await
         .unwrap()
         .unwrap();
+    let links = where_eq(invitation_email_link::Column::InvitationId, id)
+        .all(app.db())
+        .await
+        .unwrap();
     assert_eq!(
-        stored.email_token_hash.as_deref(),
-        Some(domain::tokens::hash_token(&emailed).as_str())
+        links
+            .iter()
+            .map(|link| (
+                link.token_hash.as_str(),
+                link.invitation_token_hash.as_str()
+            ))
+            .collect::<Vec<_>>(),
+        [(
+            domain::tokens::hash_token(&emailed).as_str(),
+            stored.token_hash.as_str()
+        )]
     );
     let payloads: Vec<serde_json::Value> = entities::outbox::Entity::find()
         .all(app.db())
@@ -661,6 +677,75 @@ async fn a_resent_invitation_is_emailed_again_and_the_earlier_email_stops_workin
     ok(&accept(&app, &second, Some("Twice"), "a-long-password").await);
 }
 
+/// A send is retried after a failure, and the failure may come after the mail server took the
+/// message: the person may hold only the first copy, so its link keeps working beside the
+/// retry's own. A resend retires every email's link, the retried ones too.
+async fn a_retried_invitation_email_keeps_the_first_copys_link_until_a_resend(app: TestApp) {
+    let mut emailed = Vec::new();
+    for email in ["kept@example.com", "resent@example.com"] {
+        let payload = invite_by_email(&app, email, None).await;
+        let raw = delivered_invitation(&app, &payload["emailDelivery"]).await;
+        let first = token_of(&accept_link_in(&raw)).to_owned();
+        // The job's attempt once more, as the worker runs it again after such a failure.
+        let stored = stored_invitation(&app, email).await;
+        let retried = worker::handlers::make_invitation_link(
+            app.db(),
+            stored.id,
+            &stored.token_hash,
+            Utc::now(),
+        )
+        .await
+        .unwrap()
+        .expect("the invitation still waits: a link to send");
+        emailed.push((stored.id, first, retried.token));
+    }
+    let (kept, resent) = (&emailed[0], &emailed[1]);
+
+    ok(&accept(&app, &kept.1, Some("Kept"), "a-long-password").await);
+    let used = accept(&app, &kept.2, Some("Kept"), "a-long-password").await;
+    assert_eq!(user_error_codes(&used), ["INVITATION_INVALID"]);
+
+    let payload = resend(&app, app.owner_token(), resent.0).await;
+    ok(&payload);
+    for token in [&resent.1, &resent.2] {
+        let refused = accept(&app, token, Some("Resent"), "a-long-password").await;
+        assert_eq!(user_error_codes(&refused), ["INVITATION_INVALID"]);
+    }
+    let token = payload["invitationToken"].as_str().unwrap();
+    ok(&accept(&app, token, Some("Resent"), "a-long-password").await);
+}
+
+/// Migration 000011 moves the email link an invitation held in `invitation.email_token_hash` to
+/// `invitation_email_link`, and its `down` moves it back: an invitation emailed before an upgrade
+/// (or a rollback) is still accepted through its email.
+async fn an_emailed_link_survives_the_upgrade_to_one_link_an_attempt_and_back(app: TestApp) {
+    use migration::{Migrator, MigratorTrait};
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+    use sea_orm::{ConnectionTrait, TryGetable};
+
+    let payload = invite_by_email(&app, "upgraded@example.com", None).await;
+    let raw = delivered_invitation(&app, &payload["emailDelivery"]).await;
+    let emailed = token_of(&accept_link_in(&raw)).to_owned();
+    let id = invitation_id(&app, "upgraded@example.com").await;
+
+    Migrator::down(app.db(), Some(1)).await.unwrap();
+    let backend = app.db().get_database_backend();
+    let column = Query::select()
+        .column(Alias::new("email_token_hash"))
+        .from(invitation::Entity)
+        .and_where(Expr::col(invitation::Column::Id).eq(id))
+        .take();
+    let row = app.db().query_one(&column).await.unwrap().unwrap();
+    assert_eq!(
+        Option::<String>::try_get(&row, "", "email_token_hash").unwrap(),
+        Some(domain::tokens::hash_token(&emailed)),
+        "back to one column on {backend:?}"
+    );
+
+    Migrator::up(app.db(), None).await.unwrap();
+    ok(&accept(&app, &emailed, Some("Upgraded"), "a-long-password").await);
+}
+
 async fn an_invitation_without_email_writes_no_job(app: TestApp) {
     let payload = invite_by_email(&app, "quiet@example.com", Some(false)).await;
     assert_eq!(payload["emailDelivery"], Value::Null);
@@ -674,8 +759,8 @@ async fn an_invitation_without_email_writes_no_job(app: TestApp) {
 }
 
 /// The link is made as the email goes out, for the invitation's link of the moment the job was
-/// written: a job for a link since replaced, or an invitation revoked, sends nothing; a retried
-/// send replaces the earlier email's link.
+/// written: a job for a link since replaced, or an invitation revoked, sends nothing, and a
+/// revocation stops every link an email carried.
 async fn no_email_goes_out_for_an_invitation_that_no_longer_waits_on_its_link(app: TestApp) {
     invite_by_email(&app, "later@example.com", Some(false)).await;
     let id = invitation_id(&app, "later@example.com").await;
@@ -701,18 +786,15 @@ async fn no_email_goes_out_for_an_invitation_that_no_longer_waits_on_its_link(ap
         .expect("a link to send");
     assert_eq!(retried.email, "later@example.com");
     assert_eq!(retried.workspace_name, "Marketing");
-    let refused = accept(&app, &first.token, Some("Later"), "a-long-password").await;
-    assert_eq!(
-        user_error_codes(&refused),
-        ["INVITATION_INVALID"],
-        "a retried send's link replaces the earlier one"
-    );
+    assert_ne!(first.token, retried.token, "each attempt's link is its own");
 
     let revoked = revoke(&app, app.owner_token(), id).await;
     ok(&revoked);
     assert!(make(stored.token_hash.clone()).await.is_none());
-    let refused = accept(&app, &retried.token, Some("Later"), "a-long-password").await;
-    assert_eq!(user_error_codes(&refused), ["INVITATION_INVALID"]);
+    for token in [&first.token, &retried.token] {
+        let refused = accept(&app, token, Some("Later"), "a-long-password").await;
+        assert_eq!(user_error_codes(&refused), ["INVITATION_INVALID"]);
+    }
 
     // Accepted (through the caller's link) or expired before the email went out: nothing either.
     for (email, end) in [
