@@ -516,12 +516,16 @@ impl TestApp {
         }
     }
 
-    /// The port of this test's SMTP server (PostgreSQL tests only).
-    pub fn smtp_port(&self) -> u16 {
+    /// This test's SMTP server (PostgreSQL tests only).
+    pub fn smtp_sink(&self) -> &SmtpSink {
         self.smtp
             .as_ref()
             .expect("PostgreSQL tests have an SMTP server")
-            .port
+    }
+
+    /// The port of this test's SMTP server (PostgreSQL tests only).
+    pub fn smtp_port(&self) -> u16 {
+        self.smtp_sink().port
     }
 
     /// Removes these members as the owner and returns the offboarding's id; the call must

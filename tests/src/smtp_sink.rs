@@ -7,9 +7,13 @@
 //! Like a real relay it offers STARTTLS, with a certificate for localhost and 127.0.0.1 signed
 //! by the test authority in `tests/fixtures/smtp-tls` ([`test_ca_certificate`]); a client that
 //! doesn't ask for TLS is served in the clear.
+//!
+//! It can also take a message and hang up before answering ([`SmtpSink::hang_up_after_taking`]):
+//! the failure no client can tell from a lost message.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
@@ -49,6 +53,8 @@ pub struct SmtpSink {
     /// Every message received, by Message-ID (each copy kept).
     received: Arc<Mutex<HashMap<String, Vec<Received>>>>,
     tls: Option<TlsAcceptor>,
+    /// How many more messages to take and then hang up on, unanswered.
+    hang_ups: Arc<AtomicUsize>,
 }
 
 impl SmtpSink {
@@ -70,6 +76,7 @@ impl SmtpSink {
             port: listener.local_addr().expect("an address").port(),
             received: Arc::default(),
             tls: (starttls == StartTls::Offered).then(acceptor),
+            hang_ups: Arc::default(),
         };
         let serving = sink.clone();
         tokio::spawn(async move {
@@ -84,6 +91,13 @@ impl SmtpSink {
             }
         });
         sink
+    }
+
+    /// The next `messages` messages are taken — kept as received — and the connection is then
+    /// dropped before the answer: as when a relay, or the network, fails once the message is
+    /// in. The client can only send it again.
+    pub fn hang_up_after_taking(&self, messages: usize) {
+        self.hang_ups.store(messages, Ordering::SeqCst);
     }
 
     /// Messages received so far.
@@ -110,15 +124,14 @@ impl SmtpSink {
         self.received_as(message_id, |copy| copy.over_tls)
     }
 
-    /// Every copy received of a job's messages: those whose Message-ID is the job's own
-    /// (`<job@offboarding>`) or names the job and more (`<job.…@offboarding>`).
+    /// Every copy received of a job's message: its Message-ID is the job's (`<job@offboarding>`).
     pub fn job_messages(&self, job_id: uuid::Uuid) -> Vec<String> {
-        self.received_for_job(job_id, |copy| copy.text.clone())
+        self.messages(&format!("<{job_id}@offboarding>"))
     }
 
-    /// For every copy of a job's messages, whether it came over TLS.
+    /// For every copy of a job's message, whether it came over TLS.
     pub fn job_over_tls(&self, job_id: uuid::Uuid) -> Vec<bool> {
-        self.received_for_job(job_id, |copy| copy.over_tls)
+        self.over_tls(&format!("<{job_id}@offboarding>"))
     }
 
     fn received_as<T>(&self, message_id: &str, read: impl Fn(&Received) -> T) -> Vec<T> {
@@ -127,15 +140,6 @@ impl SmtpSink {
             .get(message_id)
             .map(|copies| copies.iter().map(read).collect())
             .unwrap_or_default()
-    }
-
-    fn received_for_job<T>(&self, job_id: uuid::Uuid, read: impl Fn(&Received) -> T) -> Vec<T> {
-        let received = self.received.lock().unwrap();
-        received
-            .iter()
-            .filter(|(message_id, _)| job_of(message_id) == Some(job_id))
-            .flat_map(|(_, copies)| copies.iter().map(&read))
-            .collect()
     }
 
     async fn serve(&self, stream: TcpStream) -> std::io::Result<()> {
@@ -188,6 +192,14 @@ impl SmtpSink {
                         .entry(message_id.unwrap_or_default())
                         .or_default()
                         .push(Received { text, over_tls });
+                    let hang_up =
+                        self.hang_ups
+                            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                                left.checked_sub(1)
+                            });
+                    if hang_up.is_ok() {
+                        return Ok(Ended::Closed);
+                    }
                     b"250 OK queued\r\n"
                 }
                 "QUIT" => {
@@ -249,11 +261,11 @@ fn acceptor() -> TlsAcceptor {
     TlsAcceptor::from(Arc::new(config))
 }
 
-/// The job a Message-ID names: `<job@offboarding>`, or `<job.…@offboarding>` for a message that
-/// names more than its job (an invitation email names its link too).
+/// The job a Message-ID names: `<job@offboarding>`.
 pub fn job_of(message_id: &str) -> Option<uuid::Uuid> {
-    let inner = message_id
+    message_id
         .strip_prefix('<')?
-        .strip_suffix("@offboarding>")?;
-    inner.split('.').next()?.parse().ok()
+        .strip_suffix("@offboarding>")?
+        .parse()
+        .ok()
 }

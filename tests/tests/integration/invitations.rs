@@ -746,6 +746,36 @@ async fn an_emailed_link_survives_the_upgrade_to_one_link_an_attempt_and_back(ap
     ok(&accept(&app, &emailed, Some("Upgraded"), "a-long-password").await);
 }
 
+/// The relay takes the invitation email and hangs up before answering: the worker can't tell it
+/// was taken and sends it again, so the person holds two copies, each with a link of its own
+/// under the job's one Message-ID. The first copy opens the invitation. (On PostgreSQL, where
+/// the mail goes through a real SMTP server; the embedded default writes files.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(offboarding_sqlite_only, ignore = "OFFBOARDING_TESTS=sqlite-only")]
+async fn the_first_copy_of_an_invitation_email_a_relay_hung_up_on_still_works() {
+    let app = tests::spawn_app(tests::Backend::Postgres).await;
+    app.smtp_sink().hang_up_after_taking(1);
+    let payload = invite_by_email(&app, "twice.sent@example.com", None).await;
+    app.wait_until_succeeded(
+        payload["emailDelivery"]["id"].as_str().unwrap(),
+        std::time::Duration::from_secs(30),
+    )
+    .await;
+    let job: uuid::Uuid = where_eq(entities::outbox::Column::Kind, "send_invitation_email")
+        .one(app.db())
+        .await
+        .unwrap()
+        .expect("the email's job")
+        .id;
+    let copies = app.smtp_sink().job_messages(job);
+    assert_eq!(copies.len(), 2, "taken, then sent again: {copies:?}");
+    let [first, second] =
+        [&copies[0], &copies[1]].map(|raw| token_of(&accept_link_in(raw)).to_owned());
+    assert_ne!(first, second, "each attempt's link is its own");
+
+    ok(&accept(&app, &first, Some("Twice Sent"), "a-long-password").await);
+}
+
 async fn an_invitation_without_email_writes_no_job(app: TestApp) {
     let payload = invite_by_email(&app, "quiet@example.com", Some(false)).await;
     assert_eq!(payload["emailDelivery"], Value::Null);
