@@ -127,7 +127,7 @@ text_kinds! {
     ApiKeyName { field: "name", min: 1, max: 100, line_breaks: false, trim: true, debug: true }
     /// Why someone was removed or deactivated; may span lines.
     Reason { field: "reason", min: 0, max: 1000, line_breaks: true, trim: true, debug: true }
-    /// What the members list is searched for (a part of a name or email).
+    /// What the members list (or the recently removed) is searched for: a part of a name or email.
     SearchText { field: "search", min: 0, max: 100, line_breaks: false, trim: true, debug: true }
     /// A client's idempotency key, compared exactly as sent.
     IdempotencyKeyText { field: "idempotencyKey", min: 1, max: 200, line_breaks: false, trim: false, debug: true }

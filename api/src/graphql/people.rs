@@ -17,6 +17,7 @@ use crate::graphql::{ContextExt, Done, commit_if_ok, mutation_inputs, run_mutati
 use crate::offboarding::Recorded;
 use crate::people::invitations::{self, AcceptRequest, InvitationStatus, InviteRequest};
 use crate::people::members::{self, MemberFilter, MemberRow};
+use crate::people::removed::RemovedFilter;
 use crate::people::{Page, detail, encode_cursor, groups, removed, roles, seats};
 use crate::text::{
     CursorText, Email, IdempotencyKeyText, InvitationToken, Password, PersonName, SearchText,
@@ -303,6 +304,20 @@ impl From<MemberFilterInput> for MemberFilter {
     }
 }
 
+#[derive(InputObject, Default)]
+pub struct RemovedMemberFilterInput {
+    /// Matches in a removed person's name or email, as `members`' search does.
+    search: Option<SearchText>,
+}
+
+impl From<RemovedMemberFilterInput> for RemovedFilter {
+    fn from(filter: RemovedMemberFilterInput) -> Self {
+        RemovedFilter {
+            search: filter.search,
+        }
+    }
+}
+
 /// Seats of an organization: a person takes one while they hold any membership (invited,
 /// active or deactivated) in any of its workspaces.
 pub struct SeatUsage(seats::SeatUsage);
@@ -378,13 +393,22 @@ impl PeopleQuery {
         &self,
         ctx: &Context<'_>,
         workspace_id: WorkspaceId,
+        filter: Option<RemovedMemberFilterInput>,
         first: Option<i32>,
         after: Option<CursorText>,
     ) -> Result<FormerMemberConnection> {
         let principal = ctx.principal()?;
         let paging = ctx.paging(first, after.as_ref())?;
-        let page = removed::list_removed(ctx.reader(), principal, workspace_id, paging, Utc::now())
-            .await?;
+        let filter = filter.unwrap_or_default().into();
+        let page = removed::list_removed(
+            ctx.reader(),
+            principal,
+            workspace_id,
+            &filter,
+            paging,
+            Utc::now(),
+        )
+        .await?;
         Ok(connection(
             page,
             removed::RemovalCursor::of,

@@ -54,12 +54,7 @@ pub async fn list_members<C: ConnectionTrait>(
     principal.require(Permission::ViewMembers, workspace_id)?;
     let after = decode_cursor(paging.after)?;
     let statuses = filter.statuses.as_deref();
-    let search = filter
-        .search
-        .as_ref()
-        .map(|text| text.as_str().trim())
-        .filter(|text| !text.is_empty())
-        .map(|text| Search::new(db.get_database_backend(), text));
+    let search = Search::of(db.get_database_backend(), filter.search.as_ref());
 
     let (total_count, total_count_is_exact, matching) = match &search {
         None => (kept_count(db, workspace_id, statuses).await?, true, None),
@@ -212,7 +207,23 @@ struct Search {
 /// Texts shorter than this match at the start only.
 const TRIGRAM: usize = 3;
 
+/// The people a search matches, as a condition on `user` (joined to the query), for a list
+/// short enough to read through: the recently removed. `None` when there is nothing to search.
+pub(crate) fn people_matching(
+    backend: DbBackend,
+    search: Option<&SearchText>,
+) -> Option<Condition> {
+    Search::of(backend, search).map(|search| search.like())
+}
+
 impl Search {
+    /// The search a filter's text asks for: none for a missing or blank one.
+    fn of(backend: DbBackend, text: Option<&SearchText>) -> Option<Self> {
+        text.map(|text| text.as_str().trim())
+            .filter(|text| !text.is_empty())
+            .map(|text| Search::new(backend, text))
+    }
+
     fn new(backend: DbBackend, text: &str) -> Self {
         let short = text.chars().count() < TRIGRAM;
         let trigrams = (backend == DbBackend::Sqlite && !short)

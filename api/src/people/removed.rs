@@ -7,16 +7,23 @@ use chrono::{DateTime, Duration, Utc};
 use entities::{MembershipStatus, WorkspaceId, membership, user};
 use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, JoinType, Order, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, RelationTrait,
 };
 use uuid::Uuid;
 
 use crate::access::{Permission, Principal};
 use crate::error::ApiError;
 use crate::offboarding::restore::RESTORE_WINDOW_DAYS;
+use crate::people::members::people_matching;
 use crate::people::{Page, Paging, decode_cursor, keep_page, not_a_cursor, users_by_id};
-use crate::text::CursorText;
+use crate::text::{CursorText, SearchText};
+
+#[derive(Debug, Default, Clone)]
+pub struct RemovedFilter {
+    /// Matches in the name or the email, as the members list's search does.
+    pub search: Option<SearchText>,
+}
 
 pub struct FormerMember {
     pub membership: membership::Model,
@@ -32,7 +39,7 @@ pub struct FormerMember {
 
 /// The people removed from the workspace and not back, newest removal first, in three
 /// statements whatever the page size: the total, the page, and the people on it with those who
-/// removed them.
+/// removed them. A search keeps those whose name or email matches, as in the members list.
 ///
 /// A person appears once, by their latest removal, and only while nothing live (a membership or
 /// an invitation) has replaced it; a revoked invitation is not a removal (nobody was a member),
@@ -41,16 +48,22 @@ pub async fn list_removed<C: ConnectionTrait>(
     db: &C,
     principal: &Principal,
     workspace_id: WorkspaceId,
+    filter: &RemovedFilter,
     paging: Paging<'_>,
     now: DateTime<Utc>,
 ) -> Result<Page<FormerMember>, ApiError> {
     principal.require(Permission::UserManagement, workspace_id)?;
     let after = paging.after.map(RemovalCursor::decode).transpose()?;
-    let query = membership::Entity::find()
+    let mut query = membership::Entity::find()
         .filter(membership::Column::WorkspaceId.eq(workspace_id))
         .filter(membership::Column::DeletedAt.is_not_null())
         .filter(membership::Column::Status.ne(MembershipStatus::Invited))
         .filter(Expr::exists(replacing_memberships()).not());
+    if let Some(matching) = people_matching(db.get_database_backend(), filter.search.as_ref()) {
+        query = query
+            .join(JoinType::InnerJoin, membership::Relation::User.def())
+            .filter(matching);
+    }
     let total_count = query.clone().count(db).await?;
     let mut page = query;
     if let Some(after) = after {

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use api::demo::DEMO_PASSWORD;
+use api::people::removed::RemovedFilter;
 use chrono::Utc;
 use entities::{UserId, membership, organization};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -224,6 +225,7 @@ async fn only_a_recent_removal_of_a_manageable_member_can_be_restored(app: TestA
 backend_tests! {
     nobody_restores_themself_not_even_through_their_key => no_worker,
     the_removed_are_listed_newest_first_with_whether_and_until_when_they_can_be_restored => no_worker,
+    the_removed_are_found_by_name_or_email => no_worker,
     a_page_of_the_removed_is_three_statements_whatever_its_size => no_worker,
 }
 
@@ -251,6 +253,11 @@ const REMOVED_MEMBERS: &str = "query($ws: UUID!, $first: Int, $after: String) {
         totalCount pageInfo { hasNextPage endCursor }
         nodes { user { email } role status removedAt removedBy { email } reason
                 restorableUntil canRestore } } }";
+
+const REMOVED_SEARCH: &str =
+    "query($ws: UUID!, $filter: RemovedMemberFilterInput, $first: Int, $after: String) {
+    removedMembers(workspaceId: $ws, filter: $filter, first: $first, after: $after) {
+        totalCount pageInfo { hasNextPage endCursor } nodes { user { email } canRestore } } }";
 
 async fn removed_members(app: &TestApp, token: &str, first: i64, after: Option<&str>) -> Answer {
     let answer = app
@@ -416,19 +423,83 @@ async fn the_removed_are_listed_newest_first_with_whether_and_until_when_they_ca
     assert_eq!(snapshot(&app).await, before);
 }
 
+/// The audit log's "About" picker finds a removed person among thousands the way the members
+/// list finds a member: by a part of the name or email, newest removal first, paged; a short
+/// text matches the start only. A search too long or with a control character is refused.
+async fn the_removed_are_found_by_name_or_email(app: TestApp) {
+    give_all_contacts_to_the_owner(&app).await;
+    let owner = app.owner_token().to_owned();
+    remove_in_every_way_the_list_tells_apart(&app, &owner).await;
+    let search = |text: &str, first: i64, after: Option<String>| {
+        let variables = json!({
+            "ws": app.demo.workspace_id,
+            "filter": { "search": text },
+            "first": first,
+            "after": after,
+        });
+        let owner = owner.clone();
+        let app = &app;
+        async move { app.graphql(Some(&owner), REMOVED_SEARCH, variables).await }
+    };
+    let found = async |text: &str| {
+        let answer = search(text, 10, None).await;
+        let connection = &data(&answer)["removedMembers"];
+        let emails: Vec<String> = who_and_whether(connection)
+            .into_iter()
+            .map(|(email, _)| email)
+            .collect();
+        assert_eq!(connection["totalCount"], emails.len(), "{text}");
+        emails
+    };
+    assert_eq!(found("omar").await, [OMAR]);
+    assert_eq!(found("MEMBER").await, [MAX, MIA], "in the names and emails");
+    assert_eq!(found("mi").await, [MIA], "a short text: the start only");
+    assert_eq!(found("dana").await, Vec::<String>::new(), "Dana is back");
+    assert_eq!(
+        found("  ").await,
+        [MAX, OMAR, MIA, GUS],
+        "a blank search is none"
+    );
+
+    let first = search("member", 1, None).await;
+    let first = &data(&first)["removedMembers"];
+    assert_eq!(first["pageInfo"]["hasNextPage"], true);
+    let cursor = first["pageInfo"]["endCursor"].as_str().unwrap().to_owned();
+    let second = search("member", 1, Some(cursor)).await;
+    assert_eq!(
+        [first, &data(&second)["removedMembers"]].map(|page| who_and_whether(page)[0].0.clone()),
+        [MAX, MIA]
+    );
+
+    let before = snapshot(&app).await;
+    for bad in ["x".repeat(101), "mia\u{7}".to_owned()] {
+        let answer = search(&bad, 10, None).await;
+        assert_eq!(error_code(&answer), "BAD_USER_INPUT", "{bad:?}: {answer}");
+    }
+    assert_eq!(snapshot(&app).await, before);
+}
+
 /// No N+1: the total, the page, and the people on it with those who removed them.
 async fn a_page_of_the_removed_is_three_statements_whatever_its_size(app: TestApp) {
     let bench = tests::add_members(&app, 120).await;
     app.remove_members(&bench).await;
     let principal = app.owner_principal().await;
     let (db, statements) = tests::counting_connection(&app);
-    for first in [1_u64, 50, 100] {
+    let every_one = RemovedFilter::default();
+    let searched = RemovedFilter {
+        search: Some(<api::text::SearchText as api::text::CheckedText>::parse("bench").unwrap()),
+    };
+    for (filter, first) in [&every_one, &searched]
+        .into_iter()
+        .flat_map(|filter| [1_u64, 50, 100].map(|first| (filter, first)))
+    {
         let (page, sent) = tests::count_statements(
             &statements,
             api::people::removed::list_removed(
                 &db,
                 &principal,
                 app.demo.workspace_id,
+                filter,
                 api::people::Paging { first, after: None },
                 Utc::now(),
             ),
@@ -441,6 +512,6 @@ async fn a_page_of_the_removed_is_three_statements_whatever_its_size(app: TestAp
                 .iter()
                 .all(|row| row.removed_by.is_some() && row.can_restore)
         );
-        assert_eq!(sent, 3, "a page of {first}");
+        assert_eq!(sent, 3, "a page of {first}, {filter:?}");
     }
 }
