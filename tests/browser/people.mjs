@@ -94,7 +94,8 @@ async function pages() {
 }
 
 /// `settings.walk: "assignee"`: Reassign and Remove handing `leaving`'s duties to someone the
-/// dialog's first 100 members leave out, found by typing `find` in the picker's search box.
+/// dialog's first 100 members leave out, found by typing `find` in the picker's search box; then
+/// the audit log filtered about `about.person`, whom its About picker finds by `about.find`.
 async function assignee() {
   const owner = await open();
   await signIn(owner, settings.owner);
@@ -117,6 +118,29 @@ async function assignee() {
   const errorsAfterEnter = await owner.locator("dialog .error").count();
   await picker.selectOption({ label: settings.assignee });
   step("assignee", { before, found, status, errorsAfterEnter, removed: await confirmAndFollow(owner, "Reassign and remove") });
+  await closeDialog(owner);
+
+  // The audit log's About picker finds, the same way, someone its first 100 leave out.
+  await owner.getByRole("link", { name: "Audit log" }).click();
+  await owner.waitForSelector("table.audit");
+  const about = owner.getByLabel("About", { exact: true });
+  const aboutBefore = await about.locator("option").allTextContents();
+  await owner.getByLabel("About: find by name or email").fill(settings.about.find);
+  await owner.waitForFunction(
+    (person) => [...document.querySelectorAll('select[name="target"] option')].some((option) => option.textContent === person),
+    settings.about.person,
+  );
+  const aboutStatus = await owner.locator('.filters [role="status"]').textContent();
+  await about.selectOption({ label: settings.about.person });
+  await owner.waitForFunction((name) => {
+    const rows = [...document.querySelectorAll("table.audit tbody tr")];
+    return rows.length > 0 && rows.every((row) => row.querySelector('[data-label="About"]').textContent === name);
+  }, settings.about.name);
+  step("about", {
+    before: aboutBefore,
+    status: aboutStatus,
+    actions: await owner.$$eval("table.audit tbody tr", (rows) => rows.map((row) => row.dataset.action)),
+  });
 }
 
 try {

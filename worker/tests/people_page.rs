@@ -15,7 +15,7 @@ use std::process::Child;
 use entities::{MembershipStatus, Role, application, audit_entry, membership, user};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
-use tests::{Answer, Backend, TestApp, accept_link_in, data, spawn_app, spawn_app_with};
+use tests::{Answer, Backend, TestApp, accept_link_in, data, ok, spawn_app, spawn_app_with};
 
 const MEMBER: &str = "max.member@acme.test";
 const UNDELIVERABLE: &str = "omar..owner@acme.test";
@@ -88,6 +88,19 @@ async fn the_people_page_pages_through_a_long_list() {
 async fn the_remove_dialog_finds_an_assignee_beyond_the_first_hundred() {
     let app = spawn_app(Backend::Sqlite).await;
     tests::add_members(&app, 120).await;
+    // Something the audit log says about Gus, whom its About picker's first 100 leave out.
+    let gus = user::Entity::find()
+        .filter(user::Column::Email.eq("gus.guest@acme.test"))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    ok(&app
+        .owner_mutates(
+            "mutation($input: DeactivateUserInput!) { deactivateUser(input: $input) { userErrors { code } } }",
+            json!({ "userId": gus.id }),
+        )
+        .await);
     let assignee = "Max Member (max.member@acme.test)";
     let seen = tests::browser::run(
         "people.mjs",
@@ -101,6 +114,7 @@ async fn the_remove_dialog_finds_an_assignee_beyond_the_first_hundred() {
             "leaving": "Mia Member",
             "find": "max",
             "assignee": assignee,
+            "about": { "find": "gus", "person": GUS_ABOUT, "name": "Gus Guest" },
         }),
     )
     .await;
@@ -141,7 +155,33 @@ async fn the_remove_dialog_finds_an_assignee_beyond_the_first_hundred() {
         .unwrap()
         .unwrap();
     assert_eq!(ad_server.technical_contact_id, Some(max.id));
+
+    let about = step(&seen, "about");
+    let before: Vec<&str> = about["before"]
+        .items()
+        .iter()
+        .map(|option| option.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        before.len(),
+        102,
+        "Anyone, the first 100 members, Mia (removed): {about}"
+    );
+    assert!(
+        before.contains(&"Mia Member (mia.member@acme.test, removed)"),
+        "{about}"
+    );
+    assert!(!before.contains(&GUS_ABOUT), "{about}");
+    assert_eq!(about["status"], "1 person matches “gus”.", "{about}");
+    assert_eq!(
+        about["actions"],
+        json!(["team_membership_deactivate"]),
+        "{about}"
+    );
 }
+
+/// Gus as the audit log's About picker names him.
+const GUS_ABOUT: &str = "Gus Guest (gus.guest@acme.test)";
 
 /// Stops the worker process however the test ends.
 struct StopOnDrop(Child);

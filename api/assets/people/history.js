@@ -2,7 +2,7 @@
 // audit log, filtered by action or by the person it was about.
 
 import { gql, idempotent } from "./api.js";
-import { accepted, announce, busy, errorBox, field, formatDate, h, replace, roleLabel } from "./ui.js";
+import { accepted, announce, busy, errorBox, field, formatDate, h, personPicker, replace, roleLabel } from "./ui.js";
 
 /// A table that grows a page at a time, under `list` with its "more" button in `more`:
 /// `load(null)` shows the first page (or `empty` when there is none), the button appends the next.
@@ -122,29 +122,44 @@ const ACTIONS = [
   "campaigns_reattribute", "invitation_revoke", "invitation_resend", "job_retry",
 ];
 
-/// Whom an entry can be about: members, and people removed (what an audit is most often about).
-const PEOPLE = `query($ws: UUID!) {
-  members(workspaceId: $ws, first: 100) { nodes { user { id name } } }
-  removedMembers(workspaceId: $ws, first: 100) { nodes { user { id name } } } }`;
+/// Whom an entry can be about: members, and people removed (what an audit is most often about),
+/// the first 100 of each, or the first 100 of each whose name or email matches a search.
+const PEOPLE = `query($ws: UUID!, $search: String) {
+  members(workspaceId: $ws, filter: { search: $search }, first: 100) { nodes { user { id name email } } }
+  removedMembers(workspaceId: $ws, filter: { search: $search }, first: 100) { nodes { user { id name email } } } }`;
+
+async function peopleAbout(app, search) {
+  const { members, removedMembers } = await gql(PEOPLE, { ws: app.workspaceId, search });
+  return [
+    ...members.nodes.map((node) => ({ ...node.user, removed: false })),
+    ...removedMembers.nodes.map((node) => ({ ...node.user, removed: true })),
+  ];
+}
 
 export async function auditView(app) {
   const content = document.getElementById("content");
   const action = h("select", { name: "action" }, h("option", { value: "" }, "Any action"), ACTIONS.map((name) => h("option", { value: name }, name)));
-  const target = h("select", { name: "target" }, h("option", { value: "" }, "Anyone"));
   const list = h("div");
   const more = h("div", { class: "pager" });
   const problems = h("div");
+  const about = personPicker(app, "About", {
+    name: "target",
+    people: await peopleAbout(app, null),
+    find: (search) => peopleAbout(app, search),
+    option: (person) => [person.id, `${person.name} (${person.email}${person.removed ? ", removed" : ""})`],
+    placeholder: "Anyone",
+    matches: ["person matches", "people match"],
+    nobody: "Nobody matches",
+  });
+  const target = about.select;
   replace(
     content,
     h("div", { class: "title-row" }, h("h1", { tabindex: "-1" }, "Audit log")),
-    h("div", { class: "filters" }, field("Action", action), field("About", target)),
+    h("div", { class: "filters with-picker" }, field("Action", action), about.element),
     problems,
     list,
     more,
   );
-  const { members, removedMembers } = await gql(PEOPLE, { ws: app.workspaceId });
-  for (const member of members.nodes) target.append(h("option", { value: member.user.id }, member.user.name));
-  for (const former of removedMembers.nodes) target.append(h("option", { value: former.user.id }, `${former.user.name} (removed)`));
 
   const load = growingTable(app, { list, more, problems }, {
     table: "audit",

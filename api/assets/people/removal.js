@@ -3,7 +3,7 @@
 // go too), the Deactivate dialog, and the live progress of the side effects that follow.
 
 import { gql, idempotent, RequestFailed, subscribe, Unauthenticated } from "./api.js";
-import { accepted, announce, busy, debounce, errorBox, field, h, openDialog, replace, roleLabel, statusBadge } from "./ui.js";
+import { accepted, announce, busy, errorBox, field, h, openDialog, personPicker, plural, replace, roleLabel, statusBadge } from "./ui.js";
 
 const PREVIEW = `query($ws: UUID!, $ids: [UUID!]!) { removalPreview(workspaceId: $ws, userIds: $ids) {
   canRemove members { userId name email status role seatFreed
@@ -32,62 +32,21 @@ const JOB_LABELS = {
   send_removal_email: "Tell them by email",
 };
 
-const plural = (count, one, many) => `${count} ${count === 1 ? one : many}`;
-
-/// A choice of who takes something over: an active member not being removed. The list holds
-/// the first 100 of them, and the search box above it asks the server for the first 100 whose
-/// name or email matches (as the People list searches), so anyone in a workspace of thousands
-/// can be named. A choice made stays chosen while the list changes under it.
+/// Who takes something over: an active member not being removed (see `personPicker`).
 function assigneeField(app, close, label, { name, candidates, exclude, placeholder, required = false, hint }) {
-  const select = h("select", { name, required });
-  const search = h("input", {
-    type: "search",
-    name: `${name}-search`,
-    placeholder: "Find by name or email",
-    autocomplete: "off",
-    maxlength: 100,
-    "aria-label": `${label}: find by name or email`,
+  const eligible = (people) => people.filter((person) => !exclude.includes(person.id));
+  return personPicker(app, label, {
+    name,
+    people: eligible(candidates),
+    find: async (search) => eligible((await gql(ACTIVE_MEMBERS, { ws: app.workspaceId, search })).members.nodes.map((node) => node.user)),
+    option: (person) => [person.id, `${person.name} (${person.email})`],
+    placeholder,
+    matches: ["member matches", "members match"],
+    nobody: "No active member matches",
+    required,
+    hint,
+    signedOut: close,
   });
-  const found = h("p", { class: "hint", role: "status" });
-  const problems = h("div");
-  const option = (person) => h("option", { value: person.id }, `${person.name} (${person.email})`);
-  const show = (people, text) => {
-    const chosen = [...select.selectedOptions].find((selected) => selected.value);
-    const listed = people.filter((person) => !exclude.includes(person.id));
-    const kept = chosen && !listed.some((person) => person.id === chosen.value) ? chosen : null;
-    replace(select, h("option", { value: "" }, placeholder), kept, listed.map(option));
-    select.value = chosen ? chosen.value : "";
-    if (!text) replace(found);
-    else if (listed.length) replace(found, `${plural(listed.length, "member matches", "members match")} “${text}”.`);
-    else replace(found, `No active member matches “${text}”.`);
-  };
-  let asked = 0;
-  const find = async () => {
-    const ticket = ++asked;
-    const text = search.value.trim();
-    try {
-      const { members } = await gql(ACTIVE_MEMBERS, { ws: app.workspaceId, search: text || null });
-      // Answers can arrive out of order: only the latest search's is shown.
-      if (ticket !== asked) return;
-      replace(problems);
-      show(members.nodes.map((node) => node.user), text);
-    } catch (error) {
-      if (app.fail(error)) close();
-      else if (ticket === asked) replace(problems, errorBox(error.message));
-    }
-  };
-  search.addEventListener("input", debounce(find, 250));
-  // Enter searches at once; it must not submit the dialog's form (that would confirm it).
-  search.addEventListener("keydown", (event) => {
-    if (event.key !== "Enter") return;
-    event.preventDefault();
-    find();
-  });
-  show(candidates, "");
-  const element = field(label, select, hint);
-  element.insertBefore(search, select);
-  element.append(found, problems);
-  return { element, select };
 }
 
 export function openRemoval(app, members, done) {

@@ -138,3 +138,64 @@ export function debounce(fn, ms) {
     timer = setTimeout(() => fn(...args), ms);
   };
 }
+
+/// "1 member", "3 members".
+export const plural = (count, one, many) => `${count} ${count === 1 ? one : many}`;
+
+/// A choice of one person in a workspace that may hold thousands: the list opens on `people`
+/// (a first page), and the search box above it asks `find(text)` for the people whose name or
+/// email matches, as the server searches (`find(null)`: the first page again). Only the latest
+/// search's answer is shown, a choice made stays chosen while the list changes under it, and
+/// Enter searches at once instead of submitting the form around it (in a dialog, that would
+/// confirm it). `option(person)` is `[value, text]`; `matches` is how to count what was found
+/// (`["member matches", "members match"]`), `nobody` what to say when nothing was;
+/// `signedOut()` runs when the session ended meanwhile. Returns the field and its select.
+export function personPicker(app, label, { name, people, find, option, placeholder, matches, nobody, required = false, hint, signedOut = () => {} }) {
+  const select = h("select", { name, required });
+  const search = h("input", {
+    type: "search",
+    name: `${name}-search`,
+    placeholder: "Find by name or email",
+    autocomplete: "off",
+    maxlength: 100,
+    "aria-label": `${label}: find by name or email`,
+  });
+  const found = h("p", { class: "hint", role: "status" });
+  const problems = h("div");
+  const show = (listed, text) => {
+    const chosen = [...select.selectedOptions].find((selected) => selected.value);
+    const options = listed.map(option);
+    const kept = chosen && !options.some(([value]) => value === chosen.value) ? chosen : null;
+    replace(select, h("option", { value: "" }, placeholder), kept, options.map(([value, shown]) => h("option", { value }, shown)));
+    select.value = chosen ? chosen.value : "";
+    if (!text) replace(found);
+    else if (listed.length) replace(found, `${plural(listed.length, ...matches)} “${text}”.`);
+    else replace(found, `${nobody} “${text}”.`);
+  };
+  let asked = 0;
+  const ask = async () => {
+    const ticket = ++asked;
+    const text = search.value.trim();
+    try {
+      const listed = await find(text || null);
+      // Answers can arrive out of order: only the latest search's is shown.
+      if (ticket !== asked) return;
+      replace(problems);
+      show(listed, text);
+    } catch (error) {
+      if (app.fail(error)) signedOut();
+      else if (ticket === asked) replace(problems, errorBox(error.message));
+    }
+  };
+  search.addEventListener("input", debounce(ask, 250));
+  search.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter") return;
+    event.preventDefault();
+    ask();
+  });
+  show(people, "");
+  const element = field(label, select, hint);
+  element.insertBefore(search, select);
+  element.append(found, problems);
+  return { element, select };
+}
