@@ -89,16 +89,10 @@ async fn the_remove_dialog_finds_an_assignee_beyond_the_first_hundred() {
     let app = spawn_app(Backend::Sqlite).await;
     tests::add_members(&app, 120).await;
     // Something the audit log says about Gus, whom its About picker's first 100 leave out.
-    let gus = user::Entity::find()
-        .filter(user::Column::Email.eq("gus.guest@acme.test"))
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap();
     ok(&app
         .owner_mutates(
             "mutation($input: DeactivateUserInput!) { deactivateUser(input: $input) { userErrors { code } } }",
-            json!({ "userId": gus.id }),
+            json!({ "userId": user_id(&app, "gus.guest@acme.test").await }),
         )
         .await);
     let assignee = "Max Member (max.member@acme.test)";
@@ -142,19 +136,14 @@ async fn the_remove_dialog_finds_an_assignee_beyond_the_first_hundred() {
         "Enter searched, it did not confirm"
     );
     done(&walked["removed"]);
-    let max = user::Entity::find()
-        .filter(user::Column::Email.eq(MEMBER))
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap();
+    let max = user_id(&app, MEMBER).await;
     let ad_server = application::Entity::find()
         .filter(application::Column::Name.eq("Ad server"))
         .one(app.db())
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(ad_server.technical_contact_id, Some(max.id));
+    assert_eq!(ad_server.technical_contact_id, Some(max));
 
     let about = step(&seen, "about");
     let before: Vec<&str> = about["before"]
@@ -178,6 +167,17 @@ async fn the_remove_dialog_finds_an_assignee_beyond_the_first_hundred() {
         json!(["team_membership_deactivate"]),
         "{about}"
     );
+}
+
+/// The id of the person with this email, who must exist.
+async fn user_id(app: &TestApp, email: &str) -> entities::UserId {
+    user::Entity::find()
+        .filter(user::Column::Email.eq(email))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("{email} exists"))
+        .id
 }
 
 /// Gus as the audit log's About picker names him.
@@ -414,19 +414,10 @@ fn judge_failures_history_and_reach(seen: &Answer) {
 /// What the walk did, read back from the database.
 async fn what_the_page_did_is_what_the_database_holds(app: &TestApp) {
     let db = app.db();
-    let person = async |email: &str| {
-        user::Entity::find()
-            .filter(user::Column::Email.eq(email))
-            .one(db)
-            .await
-            .unwrap()
-            .unwrap()
-            .id
-    };
     let membership_of = async |email: &str| {
         membership::Entity::find()
             .filter(membership::Column::WorkspaceId.eq(app.demo.workspace_id))
-            .filter(membership::Column::UserId.eq(person(email).await))
+            .filter(membership::Column::UserId.eq(user_id(app, email).await))
             .one(db)
             .await
             .unwrap()
@@ -467,7 +458,7 @@ async fn what_the_page_did_is_what_the_database_holds(app: &TestApp) {
         .unwrap();
     assert_eq!(
         ad_server.technical_contact_id,
-        Some(person("ada.admin@acme.test").await),
+        Some(user_id(app, "ada.admin@acme.test").await),
         "Mia's duty went to whom the dialog named"
     );
 }
