@@ -35,6 +35,15 @@ impl MigrationTrait for Migration {
                     .take(),
             )
             .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_invitation_email_link_invitation")
+                    .table("invitation_email_link")
+                    .col("invitation_id")
+                    .take(),
+            )
+            .await?;
         execute_all(
             manager,
             &["INSERT INTO invitation_email_link \

@@ -123,6 +123,7 @@ async function assignee() {
   // The audit log's About picker finds, the same way, someone its first 100 leave out.
   await owner.getByRole("link", { name: "Audit log" }).click();
   await owner.waitForSelector("table.audit");
+  await owner.waitForFunction(() => document.querySelectorAll('select[name="target"] option').length > 1);
   const about = owner.getByLabel("About", { exact: true });
   const aboutBefore = await about.locator("option").allTextContents();
   await owner.getByLabel("About: find by name or email").fill(settings.about.find);

@@ -12,10 +12,9 @@ use entities::{
     MembershipStatus, Role, UserId, WorkspaceId, api_key, campaign, invitation,
     invitation_email_link, membership, offboarding, session, user, workspace,
 };
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr,
-    EntityTrait, QueryFilter, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -276,28 +275,42 @@ pub async fn make_invitation_link<C: ConnectionTrait>(
     token_hash: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<InvitationLink>, DbErr> {
-    let Some(invitation) = invitation::Entity::find()
-        .filter(invitation::Column::Id.eq(invitation_id))
-        .filter(invitation::Column::TokenHash.eq(token_hash))
-        .filter(invitation::Column::RevokedAt.is_null())
-        .filter(invitation::Column::AcceptedAt.is_null())
-        .filter(invitation::Column::ExpiresAt.gt(now))
-        .one(db)
-        .await?
-    else {
+    let waiting = || {
+        Condition::all()
+            .add(invitation::Column::Id.eq(invitation_id))
+            .add(invitation::Column::TokenHash.eq(token_hash))
+            .add(invitation::Column::RevokedAt.is_null())
+            .add(invitation::Column::AcceptedAt.is_null())
+            .add(invitation::Column::ExpiresAt.gt(now))
+    };
+    let Some(invitation) = invitation::Entity::find().filter(waiting()).one(db).await? else {
         return Ok(None);
     };
     let link = new_token(TokenKind::Invitation);
-    // Made for the invitation's token of this job: should a resend change it even now, this
-    // link is retired with the others.
-    invitation_email_link::ActiveModel {
-        token_hash: Set(link.hash),
-        invitation_id: Set(invitation.id),
-        invitation_token_hash: Set(token_hash.to_owned()),
-        created_at: Set(now),
+    // Written only if the invitation still waits, in the same statement: one resent, revoked
+    // or accepted since it was read gets no email.
+    let mut made = Query::insert();
+    made.into_table(invitation_email_link::Entity)
+        .columns([
+            invitation_email_link::Column::TokenHash,
+            invitation_email_link::Column::InvitationId,
+            invitation_email_link::Column::InvitationTokenHash,
+            invitation_email_link::Column::CreatedAt,
+        ])
+        .select_from(
+            Query::select()
+                .expr(Expr::val(link.hash))
+                .column(invitation::Column::Id)
+                .column(invitation::Column::TokenHash)
+                .expr(Expr::val(now))
+                .from(invitation::Entity)
+                .cond_where(waiting())
+                .take(),
+        )
+        .map_err(|error| DbErr::Custom(error.to_string()))?;
+    if db.execute(&made).await?.rows_affected() == 0 {
+        return Ok(None);
     }
-    .insert(db)
-    .await?;
     let workspace_name: Option<String> = workspace::Entity::find_by_id(invitation.workspace_id)
         .select_only()
         .column(workspace::Column::Name)

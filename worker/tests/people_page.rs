@@ -15,7 +15,7 @@ use std::process::Child;
 use entities::{MembershipStatus, Role, application, audit_entry, membership, user};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
-use tests::{Answer, Backend, TestApp, accept_link_in, data, ok, spawn_app, spawn_app_with};
+use tests::{Answer, Backend, TestApp, accept_link_in, data, spawn_app, spawn_app_with};
 
 const MEMBER: &str = "max.member@acme.test";
 const UNDELIVERABLE: &str = "omar..owner@acme.test";
@@ -87,14 +87,12 @@ async fn the_people_page_pages_through_a_long_list() {
 #[cfg_attr(offboarding_no_browser, ignore = "OFFBOARDING_TESTS=no-browser")]
 async fn the_remove_dialog_finds_an_assignee_beyond_the_first_hundred() {
     let app = spawn_app(Backend::Sqlite).await;
-    tests::add_members(&app, 120).await;
-    // Something the audit log says about Gus, whom its About picker's first 100 leave out.
-    ok(&app
-        .owner_mutates(
-            "mutation($input: DeactivateUserInput!) { deactivateUser(input: $input) { userErrors { code } } }",
-            json!({ "userId": user_id(&app, "gus.guest@acme.test").await }),
-        )
-        .await);
+    let added = tests::add_members(&app, 220).await;
+    // Gus, then 100 others, are removed: the audit log's About picker lists the first 100 people
+    // removed, newest first, and leaves Gus out.
+    app.remove_members(&[user_id(&app, "gus.guest@acme.test").await])
+        .await;
+    app.remove_members(&added[..100]).await;
     let assignee = "Max Member (max.member@acme.test)";
     let seen = tests::browser::run(
         "people.mjs",
@@ -153,8 +151,8 @@ async fn the_remove_dialog_finds_an_assignee_beyond_the_first_hundred() {
         .collect();
     assert_eq!(
         before.len(),
-        102,
-        "Anyone, the first 100 members, Mia (removed): {about}"
+        201,
+        "Anyone, the first 100 members and the first 100 removed: {about}"
     );
     assert!(
         before.contains(&"Mia Member (mia.member@acme.test, removed)"),
@@ -164,7 +162,7 @@ async fn the_remove_dialog_finds_an_assignee_beyond_the_first_hundred() {
     assert_eq!(about["status"], "1 person matches “gus”.", "{about}");
     assert_eq!(
         about["actions"],
-        json!(["team_membership_deactivate"]),
+        json!(["team_membership_remove"]),
         "{about}"
     );
 }
@@ -180,8 +178,8 @@ async fn user_id(app: &TestApp, email: &str) -> entities::UserId {
         .id
 }
 
-/// Gus as the audit log's About picker names him.
-const GUS_ABOUT: &str = "Gus Guest (gus.guest@acme.test)";
+/// Gus, removed, as the audit log's About picker names him.
+const GUS_ABOUT: &str = "Gus Guest (gus.guest@acme.test, removed)";
 
 /// Stops the worker process however the test ends.
 struct StopOnDrop(Child);

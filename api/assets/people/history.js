@@ -144,7 +144,6 @@ export async function auditView(app) {
   const problems = h("div");
   const about = personPicker(app, "About", {
     name: "target",
-    people: await peopleAbout(app, null),
     find: (search) => peopleAbout(app, search),
     option: (person) => [person.id, `${person.name} (${person.email}${person.removed ? ", removed" : ""})`],
     placeholder: "Anyone",

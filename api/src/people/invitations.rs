@@ -301,25 +301,19 @@ async fn open_invitation<C: ConnectionTrait>(
         return Err(invalid_invitation("This is not an invitation token."));
     }
     let hash = hash_token(token);
-    // An email's link opens its invitation until a resend changes the token it was made for.
-    let emailed = Query::select()
-        .column(invitation_email_link::Column::InvitationId)
+    // An email's link opens its invitation while the invitation's token is still the one the
+    // link was made for (a resend replaces it). Both sides of the `IN` are index lookups: the
+    // link by its hash, then the invitation by its token's.
+    let emailed_for = Query::select()
+        .column(invitation_email_link::Column::InvitationTokenHash)
         .from(invitation_email_link::Entity)
         .and_where(invitation_email_link::Column::TokenHash.eq(hash.as_str()))
-        .and_where(
-            Expr::col((
-                invitation_email_link::Entity,
-                invitation_email_link::Column::InvitationTokenHash,
-            ))
-            .equals((invitation::Entity, invitation::Column::TokenHash)),
-        )
         .take();
     let Some(invitation) = invitation::Entity::find()
-        .filter(
-            Condition::any()
-                .add(invitation::Column::TokenHash.eq(hash.as_str()))
-                .add(invitation::Column::Id.in_subquery(emailed)),
-        )
+        .filter(Expr::col(invitation::Column::TokenHash).is_in([
+            Expr::val(hash.as_str()),
+            Expr::SubQuery(None, Box::new(emailed_for.into())),
+        ]))
         .one(db)
         .await?
     else {
