@@ -145,10 +145,9 @@ export const plural = (count, one, many) => `${count} ${count === 1 ? one : many
 /// A choice of one person in a workspace that may hold thousands: the list opens on `people`
 /// (a first page already loaded; without it, on `find(null)`, the first page, asked at once),
 /// and the search box above it asks `find(text)` for the people whose name or email matches, as
-/// the server searches. Only the latest
-/// search's answer is shown, a choice made stays chosen while the list changes under it, and
-/// Enter searches at once instead of submitting the form around it (in a dialog, that would
-/// confirm it). `option(person)` is `[value, text]`; `matches` is how to count what was found
+/// the server searches. Only the latest search's answer is shown, a choice made stays chosen
+/// while the list changes under it, and Enter searches at once instead of submitting the form
+/// around it (in a dialog, that would confirm it). `option(person)` is `[value, text]`; `matches` is how to count what was found
 /// (`["member matches", "members match"]`), `nobody` what to say when nothing was;
 /// `signedOut()` runs when the session ended meanwhile. Returns the field and its select.
 export function personPicker(app, label, { name, people, find, option, placeholder, matches, nobody, required = false, hint, signedOut = () => {} }) {

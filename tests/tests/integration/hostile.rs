@@ -223,6 +223,7 @@ async fn free_text_cases(app: &TestApp) -> Vec<Case> {
     let holders = "query($org: UUID!, $a: String) { seatUsage(organizationId: $org) { holders(after: $a) { totalCount } } }";
     let sessions = "query($ws: UUID!, $u: UUID!, $a: String) { sessions(workspaceId: $ws, userId: $u, after: $a) { totalCount } }";
     let search = "query($ws: UUID!, $s: String) { members(workspaceId: $ws, filter: { search: $s }) { totalCount } }";
+    let removed_search = "query($ws: UUID!, $s: String) { removedMembers(workspaceId: $ws, filter: { search: $s }) { totalCount } }";
     let at_org = json!({ "org": org, "a": "BAD" });
     let of_mia = json!({ "ws": ws, "u": mia, "a": "BAD" });
     let searched = json!({ "ws": ws, "s": "BAD" });
@@ -231,7 +232,8 @@ async fn free_text_cases(app: &TestApp) -> Vec<Case> {
     cases.extend([
         case("SeatUsage.holders(after)", holders, at_org),
         case("Query.sessions(after)", sessions, of_mia),
-        case("MemberFilterInput.search", search, searched),
+        case("MemberFilterInput.search", search, searched.clone()),
+        case("RemovedMemberFilterInput.search", removed_search, searched),
         case("AuditLogFilter.action", AUDIT_LOG, filtered),
         case("Query.auditLog(after)", AUDIT_LOG, after),
     ]);
