@@ -727,6 +727,19 @@ impl TestApp {
     }
 }
 
+/// The id of the person with this email, who must exist.
+pub async fn user_id(app: &TestApp, email: &str) -> entities::UserId {
+    use entities::user;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    user::Entity::find()
+        .filter(user::Column::Email.eq(email))
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no person {email}"))
+        .id
+}
+
 /// Adds `count` active members to the demo workspace straight into the database, in batches,
 /// each named "Bench Member" with an email `bench-<id>@example.com`, and each in the demo
 /// workspace's first group. Returns their user ids.

@@ -15,7 +15,7 @@ use std::process::Child;
 use entities::{MembershipStatus, Role, application, audit_entry, membership, user};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
-use tests::{Answer, Backend, TestApp, accept_link_in, data, spawn_app, spawn_app_with};
+use tests::{Answer, Backend, TestApp, accept_link_in, data, spawn_app, spawn_app_with, user_id};
 
 const MEMBER: &str = "max.member@acme.test";
 const UNDELIVERABLE: &str = "omar..owner@acme.test";
@@ -165,17 +165,6 @@ async fn the_remove_dialog_finds_an_assignee_beyond_the_first_hundred() {
         json!(["team_membership_remove"]),
         "{about}"
     );
-}
-
-/// The id of the person with this email, who must exist.
-async fn user_id(app: &TestApp, email: &str) -> entities::UserId {
-    user::Entity::find()
-        .filter(user::Column::Email.eq(email))
-        .one(app.db())
-        .await
-        .unwrap()
-        .unwrap_or_else(|| panic!("{email} exists"))
-        .id
 }
 
 /// Gus, removed, as the audit log's About picker names him.

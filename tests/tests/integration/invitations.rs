@@ -1,6 +1,6 @@
 use crate::support::{
     REMOVE, assert_list_guarded, audit_count, audit_entries, expire_invitation, people, seats_used,
-    stored_invitation, the_row, where_eq,
+    stored_invitation, the_row, user_id, where_eq,
 };
 use chrono::{Duration, Utc};
 use entities::{audit_entry, invitation, invitation_email_link, membership, organization, user};
@@ -84,7 +84,7 @@ async fn an_invited_person_joins_and_signs_in(app: TestApp) {
     .await;
     assert_eq!(
         entry.target_user_id,
-        Some(stored_user(&app, "new.person@example.com").await)
+        Some(user_id(&app, "new.person@example.com").await)
     );
 
     let accepted = accept(&app, &token, Some("New Person"), "a long password").await;
@@ -224,10 +224,6 @@ async fn expired_invitations_are_refused(app: TestApp) {
             .unwrap()
             .contains("expired")
     );
-}
-
-async fn stored_user(app: &TestApp, email: &str) -> entities::UserId {
-    crate::support::user_id(app, email).await
 }
 
 const INVITATIONS: &str = "query($ws: UUID!, $filter: InvitationFilterInput) {

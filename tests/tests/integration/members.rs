@@ -419,7 +419,7 @@ async fn a_page_of_members_is_a_constant_number_of_statements(app: TestApp) {
     let principal = app.owner_principal().await;
     let (db, statements) = tests::counting_connection(&app);
     let search = |text: &str| api::people::members::MemberFilter {
-        search: Some(<api::text::SearchText as api::text::CheckedText>::parse(text).unwrap()),
+        search: Some(crate::support::search_text(text)),
         statuses: None,
     };
     for (filter, total) in [

@@ -489,7 +489,7 @@ async fn a_page_of_the_removed_is_three_statements_whatever_its_size(app: TestAp
     let (db, statements) = tests::counting_connection(&app);
     let every_one = RemovedFilter::default();
     let searched = RemovedFilter {
-        search: Some(<api::text::SearchText as api::text::CheckedText>::parse("bench").unwrap()),
+        search: Some(crate::support::search_text("bench")),
     };
     for (filter, first) in [&every_one, &searched]
         .into_iter()

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use entities::{
     UserId, WorkspaceId, api_key, application, audit_entry, group_membership, idempotency_key,
-    invitation, membership, offboarding, organization, outbox, user, workspace,
+    invitation, membership, offboarding, organization, outbox, workspace,
 };
 use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Select};
@@ -75,7 +75,7 @@ pub const MEMBERS: &str = "query($ws: UUID!) { members(workspaceId: $ws, first: 
   totalCount nodes { role status user { email } groups { name } } } }";
 pub const VIEWER: &str = "{ viewer { role user { email } } }";
 
-pub use tests::no_worker;
+pub use tests::{no_worker, user_id};
 
 /// The ids of these demo people, in the order given.
 pub async fn people<const N: usize>(app: &TestApp, emails: [&str; N]) -> [UserId; N] {
@@ -84,6 +84,11 @@ pub async fn people<const N: usize>(app: &TestApp, emails: [&str; N]) -> [UserId
         *id = user_id(app, email).await;
     }
     ids
+}
+
+/// A search text as the GraphQL edge would have parsed it, for the lists' domain functions.
+pub fn search_text(text: &str) -> api::text::SearchText {
+    <api::text::SearchText as api::text::CheckedText>::parse(text).unwrap()
 }
 
 /// The id of the offboarding a payload names.
@@ -415,13 +420,6 @@ pub async fn audit_log(
 ) -> Answer {
     let answer = audit_log_answer(app, app.owner_token(), filter, first, after).await;
     data(&answer)["auditLog"].clone()
-}
-
-pub async fn user_id(app: &TestApp, email: &str) -> UserId {
-    let of_email = user::Column::Email.eq(email);
-    the_one::<user::Entity>(app, of_email, &format!("person {email}"))
-        .await
-        .id
 }
 
 /// The row of `E` that `filter` picks, which must be there (`what` says what it is).
