@@ -23,6 +23,12 @@ pub enum ApiError {
     Rejected(Vec<UserError>),
     #[error("too many sign-in attempts: try again in {retry_after_seconds} s")]
     RateLimited { retry_after_seconds: u64 },
+    /// The database aborted the transaction for a conflict with another one, every time it was
+    /// run: nothing was changed, and sending the request again is safe.
+    #[error(
+        "the request met concurrent changes and was not applied: send it again in {retry_after_seconds} s"
+    )]
+    ConflictRetry { retry_after_seconds: u64 },
     #[error("internal error")]
     Database(#[from] DbErr),
     /// A failure that isn't the caller's: logged with its source chain, answered as INTERNAL.
@@ -43,6 +49,7 @@ impl ApiError {
             ApiError::BadUserInput(_) => "BAD_USER_INPUT",
             ApiError::Rejected(_) => "REJECTED",
             ApiError::RateLimited { .. } => "RATE_LIMITED",
+            ApiError::ConflictRetry { .. } => "CONFLICT_RETRY",
             ApiError::Database(_) | ApiError::Internal { .. } => "INTERNAL",
         }
     }
@@ -55,6 +62,18 @@ impl ApiError {
         ApiError::Internal {
             context,
             source: source.into(),
+        }
+    }
+
+    /// Whether the database aborted the transaction for a conflict that running it again would
+    /// likely not meet ([`domain::db::is_transient_conflict`]).
+    pub fn is_transient_conflict(&self) -> bool {
+        match self {
+            ApiError::Database(error) => domain::db::is_transient_conflict(error),
+            ApiError::Internal { source, .. } => source
+                .downcast_ref::<DbErr>()
+                .is_some_and(domain::db::is_transient_conflict),
+            _ => false,
         }
     }
 

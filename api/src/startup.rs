@@ -599,7 +599,8 @@ fn respond(answer: BatchResponse, headers: &HeaderMap) -> Response {
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
-/// When a single operation was RATE_LIMITED, its wait, for a `Retry-After` header as well.
+/// When a single operation was RATE_LIMITED or CONFLICT_RETRY, its wait, for a `Retry-After`
+/// header as well.
 fn retry_after(response: &async_graphql::Response) -> Option<u64> {
     response.errors.iter().find_map(|error| {
         let extensions = error.extensions.as_ref()?;

@@ -4,23 +4,103 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    QuerySelect, QueryTrait, Select, Statement, Values,
+    QueryTrait, Select, Statement, Values,
 };
 
 /// The embedded default: an SQLite file beside the binary, for the API and its workers alike.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/offboarding.db?mode=rwc";
 
-/// The row a query finds, locked until the transaction ends on PostgreSQL (`FOR UPDATE`).
-/// SQLite has no row locks; its single writer connection serializes writes instead.
+/// The row a query finds, locked until the transaction ends on PostgreSQL, as the lock order
+/// takes its rows ([`crate::locks`]). SQLite has no row locks; its single writer connection
+/// serializes writes instead.
 pub async fn one_locked<E: EntityTrait, C: ConnectionTrait>(
     db: &C,
     query: Select<E>,
 ) -> Result<Option<E::Model>, DbErr> {
-    if db.get_database_backend() == DbBackend::Postgres {
-        query.lock_exclusive().one(db).await
-    } else {
-        query.one(db).await
+    crate::locks::locked(db, query).one(db).await
+}
+
+/// Whether the database aborted the statement for a conflict with another transaction, which
+/// the same transaction run again would likely not meet: PostgreSQL's deadlock (SQLSTATE
+/// 40P01) and serialization failure (40001); SQLite's busy or locked database (result codes 5
+/// and 6, and their extended codes), which its single writer connection makes rare.
+pub fn is_transient_conflict(error: &DbErr) -> bool {
+    let (DbErr::Query(runtime) | DbErr::Exec(runtime) | DbErr::Conn(runtime)) = error else {
+        return false;
+    };
+    let sea_orm::RuntimeErr::SqlxError(error) = runtime else {
+        return false;
+    };
+    let Some(code) = error
+        .as_database_error()
+        .and_then(|database| database.code())
+    else {
+        return false;
+    };
+    match code.as_ref() {
+        "40P01" | "40001" => true,
+        sqlite => sqlite
+            .parse::<u32>()
+            .is_ok_and(|code| matches!(code & 0xff, 5 | 6)),
     }
+}
+
+/// How many times a transaction that met a transient conflict is run in all.
+pub const CONFLICT_ATTEMPTS: u32 = 5;
+
+/// Runs `attempt` (one whole transaction, begun and committed inside it) until it doesn't fail
+/// with a transient conflict ([`is_transient_conflict`], as `conflicted` finds it in the
+/// error), at most [`CONFLICT_ATTEMPTS`] times, waiting a few milliseconds between tries, more
+/// each time and at random, so that the transactions that met stop meeting. A transaction that
+/// was aborted changed nothing, so running it again is safe. Counted in
+/// `transaction_conflicts_total` by `operation` and outcome: `retried` for each run again,
+/// `gave_up` when the last attempt still conflicted (its error is returned).
+pub async fn retrying<T, E, Attempt>(
+    operation: &str,
+    conflicted: impl Fn(&E) -> bool,
+    mut attempt: impl FnMut() -> Attempt,
+) -> Result<T, E>
+where
+    Attempt: Future<Output = Result<T, E>>,
+{
+    let mut tries = 1;
+    loop {
+        let result = attempt().await;
+        match &result {
+            Err(error) if conflicted(error) => {
+                let outcome = if tries < CONFLICT_ATTEMPTS {
+                    "retried"
+                } else {
+                    "gave_up"
+                };
+                metrics::counter!(
+                    "transaction_conflicts_total",
+                    "operation" => operation.to_owned(),
+                    "outcome" => outcome,
+                )
+                .increment(1);
+                tracing::warn!(
+                    operation,
+                    tries,
+                    outcome,
+                    "a transaction met a transient conflict"
+                );
+                if tries == CONFLICT_ATTEMPTS {
+                    return result;
+                }
+                tokio::time::sleep(conflict_backoff(tries)).await;
+                tries += 1;
+            }
+            _ => return result,
+        }
+    }
+}
+
+/// 5 ms after the first conflict, doubling after each, each between half and one and a half
+/// times that: at most about 110 ms in all.
+fn conflict_backoff(tries: u32) -> Duration {
+    let base = 5.0 * f64::from(1u32 << (tries - 1).min(10));
+    Duration::from_secs_f64(base * rand::random_range(0.5..1.5) / 1000.0)
 }
 
 /// Writes gathered while a mutation decides, then sent together. PostgreSQL receives them as
@@ -236,7 +316,62 @@ fn sqlite_file(url: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::{MAX_BOUND_VALUES, combined, renumber_placeholders, sqlite_file};
+    use super::{
+        CONFLICT_ATTEMPTS, MAX_BOUND_VALUES, combined, renumber_placeholders, retrying, sqlite_file,
+    };
+    use std::cell::Cell;
+
+    /// An attempt that conflicts `conflicts` times, then succeeds; what `retrying` answered and
+    /// how many attempts it made.
+    async fn run_conflicting(conflicts: u32) -> (Result<&'static str, &'static str>, u32) {
+        let attempts = Cell::new(0);
+        let result = retrying(
+            "test",
+            |error: &&str| *error == "conflict",
+            || {
+                attempts.set(attempts.get() + 1);
+                let conflicted = attempts.get() <= conflicts;
+                async move {
+                    if conflicted {
+                        Err("conflict")
+                    } else {
+                        Ok("done")
+                    }
+                }
+            },
+        )
+        .await;
+        (result, attempts.get())
+    }
+
+    #[tokio::test]
+    async fn a_conflicting_attempt_is_run_again_up_to_the_limit() {
+        assert_eq!(run_conflicting(0).await, (Ok("done"), 1));
+        assert_eq!(
+            run_conflicting(CONFLICT_ATTEMPTS - 1).await,
+            (Ok("done"), CONFLICT_ATTEMPTS)
+        );
+        assert_eq!(
+            run_conflicting(CONFLICT_ATTEMPTS).await,
+            (Err("conflict"), CONFLICT_ATTEMPTS),
+            "the last conflict is answered"
+        );
+    }
+
+    #[tokio::test]
+    async fn another_error_is_answered_at_once() {
+        let attempts = Cell::new(0);
+        let result: Result<(), &str> = retrying(
+            "test",
+            |error: &&str| *error == "conflict",
+            || {
+                attempts.set(attempts.get() + 1);
+                async { Err("refused") }
+            },
+        )
+        .await;
+        assert_eq!((result, attempts.get()), (Err("refused"), 1));
+    }
     use sea_orm::{DbBackend, Statement, Value, Values};
 
     fn binding(table: &str, count: usize) -> Statement {

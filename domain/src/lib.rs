@@ -9,6 +9,7 @@ pub mod audit;
 pub mod db;
 pub mod environment;
 pub mod jobs;
+pub mod locks;
 pub mod metrics;
 pub mod outbox;
 pub mod telemetry;

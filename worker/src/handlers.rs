@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use domain::Actor;
 use domain::audit::{self, AuditEvent};
+use domain::locks::lock_workspace;
 use domain::tokens::{TokenKind, new_token};
 use entities::{
     MembershipStatus, Role, UserId, WorkspaceId, api_key, campaign, invitation,
@@ -120,6 +121,8 @@ pub async fn end_sessions<C: ConnectionTrait>(
     workspace_id: WorkspaceId,
     user_ids: &[UserId],
 ) -> Result<(), DbErr> {
+    // The lock order: the workspace before its sessions, as the API's changes take it.
+    lock_workspace(db, workspace_id).await?;
     let scope = Scope::of(db, context, workspace_id, user_ids).await?;
     let sessions = || scope.rows(session::Column::UserId, session::Column::CreatedAt);
     let open = || {
@@ -168,6 +171,8 @@ pub async fn revoke_api_keys<C: ConnectionTrait>(
     user_ids: &[UserId],
     reason: &str,
 ) -> Result<(), DbErr> {
+    // The lock order: the workspace before its keys, as the API's changes take it.
+    lock_workspace(db, workspace_id).await?;
     let scope = Scope::of(db, context, workspace_id, user_ids).await?;
     let keys = api_key::Entity::find()
         .filter(api_key::Column::WorkspaceId.eq(workspace_id))

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use domain::audit;
 use domain::db::Writes;
+use domain::locks::lock_workspace;
 use entities::{MembershipStatus, Role, UserId, WorkspaceId, api_key, membership, user};
 use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{
@@ -190,6 +191,8 @@ pub async fn revoke_api_key<C: ConnectionTrait>(
     reason: Option<&Reason>,
 ) -> Result<api_key::Model, ApiError> {
     let (principal, now) = (acting.principal, acting.now);
+    // The lock order: the workspace before its keys.
+    lock_workspace(db, principal.workspace_id).await?;
     let key = api_key::Entity::find_by_id(api_key_id)
         .one(db)
         .await?

@@ -16,6 +16,7 @@ use crate::people::{Page, Paging, newest_first};
 use crate::security::verify_password;
 use crate::text::Email;
 use crate::text::WorkspaceSlug;
+use domain::locks::lock_workspace;
 use domain::tokens::{TokenKind, new_token};
 
 pub struct SignedIn {
@@ -133,17 +134,19 @@ pub async fn start_session<C: ConnectionTrait>(
     })
 }
 
-/// Ends the caller's own session; API keys have no session to end.
+/// Ends the caller's own session; API keys have no session to end. Takes the workspace's lock
+/// first, as every change to its sessions does ([`domain::locks`]).
 pub async fn sign_out<C: ConnectionTrait>(
     db: &C,
-    session_token_hash: Option<&str>,
+    principal: &Principal,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    let Some(token_hash) = session_token_hash else {
+    let Some(token_hash) = principal.session_token_hash.as_deref() else {
         return Err(ApiError::BadUserInput(
             "signOut ends a session; an API key has none (revoke the key instead)".into(),
         ));
     };
+    lock_workspace(db, principal.workspace_id).await?;
     session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, now.into())
         .filter(session::Column::TokenHash.eq(token_hash))
@@ -237,6 +240,7 @@ pub async fn end_sessions<C: ConnectionTrait>(
             UserError::new(code, message).for_user(user_id),
         ]))
     };
+    lock_workspace(db, workspace_id).await?;
     let Some((membership, _)) = live_membership(db, workspace_id, user_id).await? else {
         return refuse(
             UserErrorCode::MemberNotFound,

@@ -2,6 +2,7 @@ use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::{ComplexObject, Context, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::{UserId, WorkspaceId};
+use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -12,7 +13,9 @@ use crate::graphql::people::{ListTotals, connection};
 use crate::graphql::types::{
     ApiKey, RoleValue, StatusValue, User, UserError, Workspace, payloads, respond,
 };
-use crate::graphql::{ContextExt, Done, mutation_inputs, run_mutation};
+use crate::graphql::{
+    ContextExt, Done, commit_if_ok, in_transaction, mutation_inputs, run_mutation,
+};
 use crate::people::encode_cursor;
 use crate::text::{
     ApiKeyName, CursorText, Email, IdempotencyKeyText, Password, Reason, WorkspaceSlug,
@@ -165,7 +168,7 @@ pub struct SignOutPayload {
     user_errors: Vec<UserError>,
 }
 
-#[derive(InputObject, Serialize)]
+#[derive(InputObject, Serialize, Clone)]
 pub struct CreateApiKeyInput {
     workspace_id: WorkspaceId,
     name: ApiKeyName,
@@ -216,7 +219,7 @@ impl From<sessions::SessionRow> for Session {
 
 pub type SessionConnection = Connection<String, Session, ListTotals, EmptyFields>;
 
-#[derive(InputObject, Serialize)]
+#[derive(InputObject, Serialize, Clone)]
 pub struct EndSessionsInput {
     workspace_id: WorkspaceId,
     /// Whose sessions: yourself, or (with USER_MANAGEMENT) a member whose role you manage.
@@ -277,7 +280,7 @@ impl From<ApiKeyFilterInput> for api_keys::ApiKeyFilter {
     }
 }
 
-#[derive(InputObject, Serialize)]
+#[derive(InputObject, Serialize, Clone)]
 pub struct RevokeApiKeyInput {
     api_key_id: Uuid,
     /// Why, kept with the key and in the audit entry.
@@ -343,11 +346,11 @@ impl AccessMutation {
     /// Ends the session used for this request.
     async fn sign_out(&self, ctx: &Context<'_>) -> Result<SignOutPayload> {
         let principal = ctx.principal()?;
-        let result = sessions::sign_out(
-            ctx.writer(),
-            principal.session_token_hash.as_deref(),
-            Utc::now(),
-        )
+        let result = in_transaction("signOut", || async move {
+            let txn = ctx.writer().begin().await?;
+            let result = sessions::sign_out(&txn, principal, Utc::now()).await;
+            commit_if_ok(txn, result).await
+        })
         .await;
         respond(result, |()| SignOutPayload {
             signed_out: true,

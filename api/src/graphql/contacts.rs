@@ -44,7 +44,7 @@ impl From<Duty> for ContactDuty {
     }
 }
 
-#[derive(InputObject, Serialize)]
+#[derive(InputObject, Serialize, Clone)]
 pub struct ContactAssignmentInput {
     duty: ContactDuty,
     /// For APPLICATION_TECHNICAL_CONTACT: which of the person's applications; all of them when
@@ -65,7 +65,7 @@ impl From<ContactAssignmentInput> for Assignment {
 }
 
 /// One person's duties to hand over, as part of `removeMembers`.
-#[derive(InputObject, Serialize)]
+#[derive(InputObject, Serialize, Clone)]
 pub struct ContactReassignmentInput {
     from_user_id: UserId,
     assignments: Vec<ContactAssignmentInput>,
@@ -119,7 +119,7 @@ impl From<Move> for ContactMove {
     }
 }
 
-#[derive(InputObject, Serialize)]
+#[derive(InputObject, Serialize, Clone)]
 pub struct ReassignContactsInput {
     workspace_id: WorkspaceId,
     /// Whose duties move.
@@ -138,7 +138,7 @@ pub struct ReassignContactsPayload {
     user_errors: Vec<UserError>,
 }
 
-#[derive(InputObject, Serialize)]
+#[derive(InputObject, Serialize, Clone)]
 pub struct TransferOwnershipInput {
     workspace_id: WorkspaceId,
     /// An active member who becomes an OWNER.

@@ -66,9 +66,14 @@ fn assign_code(error: &mut ServerError) {
         return;
     }
     let (retry_after, timed_out) = match error.source::<ApiError>() {
-        Some(ApiError::RateLimited {
-            retry_after_seconds,
-        }) => (Some(*retry_after_seconds), false),
+        Some(
+            ApiError::RateLimited {
+                retry_after_seconds,
+            }
+            | ApiError::ConflictRetry {
+                retry_after_seconds,
+            },
+        ) => (Some(*retry_after_seconds), false),
         Some(ApiError::Database(database)) => (None, is_statement_timeout(database)),
         Some(_) => (None, false),
         None => (

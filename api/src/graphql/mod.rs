@@ -258,37 +258,78 @@ pub(crate) use mutation_inputs;
 /// Runs one mutation, start to finish: answers from its idempotency key if the call was already
 /// made, else runs `act` in one transaction, stores the payload under the key and commits, then
 /// hands the outbox rows to the queue. A refusal rolls everything back (the key's claim too) and
-/// answers as `userErrors`. Each resolver is then its input, one domain call and its payload.
+/// answers as `userErrors`. A transaction the database aborted for a conflict with another
+/// (a deadlock, a serialization failure) is run again from the start, key claim included
+/// ([`domain::db::retrying`]); if every attempt conflicts the answer is CONFLICT_RETRY, never
+/// INTERNAL. Each resolver is then its input, one domain call and its payload.
 /// The key is scoped to the operation by the resolver's field name.
 pub(crate) async fn run_mutation<I, P>(
     ctx: &Context<'_>,
     input: I,
-    act: impl AsyncFnOnce(&sea_orm::DatabaseTransaction, Acting<'_>, I) -> Result<Done<P>, ApiError>,
+    act: impl AsyncFnOnce(&sea_orm::DatabaseTransaction, Acting<'_>, I) -> Result<Done<P>, ApiError>
+    + Clone,
 ) -> async_graphql::Result<P>
 where
-    I: MutationInput,
+    I: MutationInput + Clone,
     P: Payload + Serialize + DeserializeOwned,
 {
     let operation = ctx.field().name();
-    let key = input.idempotency_key();
-    let txn = match MutationTxn::begin(ctx, operation, key, &input).await? {
-        Begun::Fresh(txn) => txn,
-        Begun::Answered(payload) => return Ok(payload),
-    };
-    let acting = Acting {
-        principal: ctx.principal()?,
-        request_id: ctx.request_id(),
-        // To the microsecond, as the databases keep it: what a mutation answers is what a later
-        // read finds (its writes don't read their rows back).
-        now: Utc::now().trunc_subsecs(6),
-    };
-    let done = match act(txn.db(), acting, input).await {
+    let answered = in_transaction(operation, || {
+        let (act, input) = (act.clone(), input.clone());
+        async move {
+            let key = input.idempotency_key();
+            let txn = match MutationTxn::begin(ctx, operation, key, &input).await? {
+                Begun::Fresh(txn) => txn,
+                Begun::Answered(payload) => return Ok(Ok(Done::answer(payload))),
+            };
+            let acting = Acting {
+                principal: ctx.principal()?,
+                request_id: ctx.request_id(),
+                // To the microsecond, as the databases keep it: what a mutation answers is what a
+                // later read finds (its writes don't read their rows back).
+                now: Utc::now().trunc_subsecs(6),
+            };
+            match act(txn.db(), acting, input).await {
+                Ok(done) => {
+                    txn.commit(&done.payload).await?;
+                    Ok(Ok(done))
+                }
+                Err(error) if error.is_transient_conflict() => Err(error),
+                Err(error) => Ok(Err(txn.refuse(error).await)),
+            }
+        }
+    })
+    .await?;
+    let done = match answered {
         Ok(done) => done,
-        Err(error) => return txn.refuse(error).await,
+        Err(refused) => return refused,
     };
-    txn.commit(&done.payload).await?;
     hand_over(ctx, done.outbox_ids);
     Ok(done.payload)
+}
+
+/// Runs `attempt`, one whole transaction, again while the database aborts it for a transient
+/// conflict with another ([`domain::db::retrying`]); when the last attempt still conflicts,
+/// the error is CONFLICT_RETRY, for the client to send the request again a moment later.
+pub(crate) async fn in_transaction<T, Attempt>(
+    operation: &str,
+    attempt: impl FnMut() -> Attempt,
+) -> Result<T, ApiError>
+where
+    Attempt: Future<Output = Result<T, ApiError>>,
+{
+    domain::db::retrying(operation, ApiError::is_transient_conflict, attempt)
+        .await
+        .map_err(|error| {
+            if error.is_transient_conflict() {
+                tracing::warn!(operation, error = ?error, "a transaction kept conflicting");
+                ApiError::ConflictRetry {
+                    retry_after_seconds: 1,
+                }
+            } else {
+                error
+            }
+        })
 }
 
 /// Queues the committed outbox rows without making the client wait; if the queue is down the
@@ -392,6 +433,83 @@ pub(crate) async fn commit_if_ok<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sea_orm::sqlx::error::{DatabaseError, ErrorKind};
+    use std::borrow::Cow;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// What PostgreSQL answers a transaction it chose to abort in a deadlock.
+    #[derive(Debug)]
+    struct Deadlock;
+
+    impl std::fmt::Display for Deadlock {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("deadlock detected")
+        }
+    }
+
+    impl std::error::Error for Deadlock {}
+
+    impl DatabaseError for Deadlock {
+        fn message(&self) -> &str {
+            "deadlock detected"
+        }
+        fn code(&self) -> Option<Cow<'_, str>> {
+            Some("40P01".into())
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> ErrorKind {
+            ErrorKind::Other
+        }
+    }
+
+    fn deadlock() -> ApiError {
+        ApiError::Database(sea_orm::DbErr::Exec(sea_orm::RuntimeErr::SqlxError(
+            std::sync::Arc::new(sea_orm::sqlx::Error::Database(Box::new(Deadlock))),
+        )))
+    }
+
+    /// A transaction that deadlocks every time it runs is run the most times allowed, then
+    /// answered CONFLICT_RETRY (with a wait to retry after), never INTERNAL; one that deadlocks
+    /// once is run again and answers what it found.
+    #[tokio::test]
+    async fn a_transaction_that_keeps_deadlocking_answers_conflict_retry() {
+        assert!(deadlock().is_transient_conflict());
+        let attempts = AtomicU32::new(0);
+        let answer: Result<(), ApiError> = in_transaction("test", || {
+            attempts.fetch_add(1, Ordering::Relaxed);
+            async { Err(deadlock()) }
+        })
+        .await;
+        let error = answer.expect_err("it never succeeds");
+        assert_eq!(error.code(), "CONFLICT_RETRY");
+        assert!(matches!(
+            error,
+            ApiError::ConflictRetry {
+                retry_after_seconds: 1
+            }
+        ));
+        assert_eq!(
+            attempts.load(Ordering::Relaxed),
+            domain::db::CONFLICT_ATTEMPTS
+        );
+
+        let attempts = AtomicU32::new(0);
+        let answer = in_transaction("test", || {
+            let first = attempts.fetch_add(1, Ordering::Relaxed) == 0;
+            async move { if first { Err(deadlock()) } else { Ok(7) } }
+        })
+        .await;
+        assert_eq!(answer.ok(), Some(7));
+        assert_eq!(attempts.load(Ordering::Relaxed), 2);
+    }
 
     /// `schema.graphql` at the repository root is what clients and reviewers read; it must be
     /// the schema the code serves. `UPDATE_SCHEMA=1 cargo test -p api` rewrites it.

@@ -351,7 +351,7 @@ impl OffboardingQuery {
     }
 }
 
-#[derive(InputObject, Serialize)]
+#[derive(InputObject, Serialize, Clone)]
 pub struct RemoveMembersInput {
     workspace_id: WorkspaceId,
     /// The members to remove, 1 to 10,000. All are removed, or none.
@@ -408,7 +408,7 @@ pub struct RemoveMembersPayload {
     user_errors: Vec<UserError>,
 }
 
-#[derive(InputObject, Serialize)]
+#[derive(InputObject, Serialize, Clone)]
 pub struct DeactivateUserInput {
     workspace_id: WorkspaceId,
     user_id: UserId,
@@ -426,7 +426,7 @@ pub struct DeactivateUserPayload {
     user_errors: Vec<UserError>,
 }
 
-#[derive(InputObject, Serialize)]
+#[derive(InputObject, Serialize, Clone)]
 pub struct ReactivateUserInput {
     workspace_id: WorkspaceId,
     user_id: UserId,
@@ -440,7 +440,7 @@ pub struct ReactivateUserPayload {
     user_errors: Vec<UserError>,
 }
 
-#[derive(InputObject, Serialize)]
+#[derive(InputObject, Serialize, Clone)]
 pub struct RestoreMemberInput {
     workspace_id: WorkspaceId,
     user_id: UserId,
@@ -457,7 +457,7 @@ pub struct RestoreMemberPayload {
     user_errors: Vec<UserError>,
 }
 
-#[derive(InputObject, Serialize)]
+#[derive(InputObject, Serialize, Clone)]
 pub struct RetryJobInput {
     /// A DEAD job (`Offboarding.jobs`), of the caller's workspace.
     job_id: Uuid,

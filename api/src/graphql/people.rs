@@ -13,7 +13,9 @@ use crate::graphql::offboarding::{Offboarding, member};
 use crate::graphql::types::{
     ApiKey, Member, RoleValue, StatusValue, User, UserError, payloads, respond,
 };
-use crate::graphql::{ContextExt, Done, commit_if_ok, mutation_inputs, run_mutation};
+use crate::graphql::{
+    ContextExt, Done, commit_if_ok, in_transaction, mutation_inputs, run_mutation,
+};
 use crate::offboarding::Recorded;
 use crate::people::invitations::{self, AcceptRequest, InvitationStatus, InviteRequest};
 use crate::people::members::{self, MemberFilter, MemberRow};
@@ -202,7 +204,7 @@ pub struct InvitationFilterInput {
     statuses: Option<Vec<InvitationStatusValue>>,
 }
 
-#[derive(InputObject, Serialize)]
+#[derive(InputObject, Serialize, Clone)]
 pub struct InvitationActionInput {
     invitation_id: Uuid,
     /// Send the same key again to retry safely: the first answer comes back.
@@ -210,7 +212,7 @@ pub struct InvitationActionInput {
     idempotency_key: Option<IdempotencyKeyText>,
 }
 
-#[derive(InputObject, Serialize)]
+#[derive(InputObject, Serialize, Clone)]
 pub struct ResendInvitationInput {
     invitation_id: Uuid,
     /// Email the new link (default true); false when you deliver `invitationToken` yourself.
@@ -503,7 +505,7 @@ impl PeopleQuery {
     }
 }
 
-#[derive(InputObject, Serialize)]
+#[derive(InputObject, Serialize, Clone)]
 pub struct InviteMemberInput {
     workspace_id: WorkspaceId,
     email: Email,
@@ -554,7 +556,7 @@ pub struct AcceptInvitationPayload {
     user_errors: Vec<UserError>,
 }
 
-#[derive(InputObject, Serialize)]
+#[derive(InputObject, Serialize, Clone)]
 pub struct UpdateMemberRoleInput {
     workspace_id: WorkspaceId,
     user_id: UserId,
@@ -573,7 +575,7 @@ pub struct UpdateMemberRolePayload {
     user_errors: Vec<UserError>,
 }
 
-#[derive(InputObject, Serialize)]
+#[derive(InputObject, Serialize, Clone)]
 pub struct UpdateSeatLimitInput {
     organization_id: OrganizationId,
     /// The new limit; `null` for unlimited. Must be given: leaving it out is not "unlimited".
@@ -768,20 +770,21 @@ impl PeopleMutation {
         ctx: &Context<'_>,
         input: AcceptInvitationInput,
     ) -> Result<AcceptInvitationPayload> {
-        let txn = ctx.writer().begin().await?;
-        let result = invitations::accept_invitation(
-            &txn,
-            AcceptRequest {
-                token: input.token.into_string(),
-                name: input.name,
-                password: input.password.into_string(),
-                session_ttl: ctx.config().session_ttl,
-                user_agent: ctx.user_agent().map(str::to_owned),
-            },
-            Utc::now(),
-        )
+        let request = AcceptRequest {
+            token: input.token.into_string(),
+            name: input.name,
+            password: input.password.into_string(),
+            session_ttl: ctx.config().session_ttl,
+            user_agent: ctx.user_agent().map(str::to_owned),
+            request_id: ctx.request_id().map(str::to_owned),
+        };
+        let request = &request;
+        let result = in_transaction("acceptInvitation", || async move {
+            let txn = ctx.writer().begin().await?;
+            let result = invitations::accept_invitation(&txn, request, Utc::now()).await;
+            commit_if_ok(txn, result).await
+        })
         .await;
-        let result = commit_if_ok(txn, result).await;
         respond(result, |accepted| AcceptInvitationPayload {
             token: Some(accepted.signed_in.token),
             workspace_id: Some(accepted.membership.workspace_id),

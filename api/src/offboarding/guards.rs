@@ -3,7 +3,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use entities::{MembershipStatus, Role, UserId, WorkspaceId, membership, user, workspace};
+use domain::locks::{lock_organization, lock_workspace};
+use entities::{
+    MembershipStatus, Role, UserId, WorkspaceId, membership, organization, user, workspace,
+};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
 };
@@ -18,34 +21,47 @@ pub struct Candidate {
     pub user: user::Model,
 }
 
-/// Locks the workspace row until the transaction ends (PostgreSQL; SQLite's single writer
-/// connection serializes writes anyway). Every transaction that changes memberships takes it
-/// before touching them: the triggers that raise `access_version` lock it after, and two
-/// transactions taking the same locks in opposite orders would deadlock.
-pub async fn lock_workspace<C: ConnectionTrait>(
-    db: &C,
-    workspace_id: WorkspaceId,
-) -> Result<Option<workspace::Model>, DbErr> {
-    domain::db::one_locked(db, workspace::Entity::find_by_id(workspace_id)).await
-}
-
 /// Checks the caller may manage people here, and locks the workspace row until the transaction
-/// ends: every change that could leave the workspace without an owner takes this lock first, so
-/// two such calls run one after the other and the second sees the first's result. (SQLite has
-/// no row locks; its single writer connection serializes them.)
+/// ends ([`domain::locks`]): every change that could leave the workspace without an owner takes
+/// this lock first, so two such calls run one after the other and the second sees the first's
+/// result. (SQLite has no row locks; its single writer connection serializes them.)
 pub async fn authorize_and_lock<C: ConnectionTrait>(
     db: &C,
     principal: &Principal,
     workspace_id: WorkspaceId,
 ) -> Result<workspace::Model, ApiError> {
     let workspace = authorize_and_lock_unchecked(db, principal, workspace_id).await?;
+    check_caller_now(db, principal, workspace_id).await?;
+    Ok(workspace)
+}
+
+/// [`authorize_and_lock`] for a change that takes a seat: the organization's lock first, then
+/// the workspace's, in the lock order.
+pub async fn authorize_and_lock_with_seats<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    workspace_id: WorkspaceId,
+) -> Result<(organization::Model, workspace::Model), ApiError> {
+    principal.require(Permission::UserManagement, workspace_id)?;
+    let organization = lock_organization(db, principal.organization_id)
+        .await?
+        .ok_or(ApiError::NotFound("organization"))?;
+    let workspace = authorize_and_lock(db, principal, workspace_id).await?;
+    Ok((organization, workspace))
+}
+
+async fn check_caller_now<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    workspace_id: WorkspaceId,
+) -> Result<(), ApiError> {
     if let Actor::User(user_id) = principal.actor {
         let current = membership::Entity::find_live(workspace_id, [user_id])
             .one(db)
             .await?;
         check_caller(principal, current.as_ref())?;
     }
-    Ok(workspace)
+    Ok(())
 }
 
 /// [`authorize_and_lock`], then the live memberships of these people as [`load_candidates`]

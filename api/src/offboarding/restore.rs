@@ -13,9 +13,9 @@ use serde_json::json;
 
 use crate::access::{Acting, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
-use crate::offboarding::guards::{Candidate, authorize_and_lock};
+use crate::offboarding::guards::{Candidate, authorize_and_lock_with_seats};
 use crate::people::members::in_workspace_groups;
-use crate::people::seats::{lock_organization, take_a_seat};
+use crate::people::seats::take_a_seat;
 
 /// How long after a removal it can be undone.
 pub const RESTORE_WINDOW_DAYS: i64 = 30;
@@ -33,7 +33,10 @@ pub async fn restore_member<C: ConnectionTrait>(
     user_id: UserId,
 ) -> Result<Restored, ApiError> {
     let (principal, now) = (acting.principal, acting.now);
-    let workspace = authorize_and_lock(db, principal, workspace_id).await?;
+    // Invitations take the organization's lock: taken first, no invitation of this person can
+    // slip in between the check below and the restore.
+    let (organization, workspace) =
+        authorize_and_lock_with_seats(db, principal, workspace_id).await?;
     let refuse = |error: UserError| Err(ApiError::Rejected(vec![error.for_user(user_id)]));
     if user_id == principal.user_id {
         // A removed person's API key may still act for them: it must not undo their removal.
@@ -42,11 +45,6 @@ pub async fn restore_member<C: ConnectionTrait>(
             "You can't restore yourself: another administrator has to.",
         ));
     }
-    // Invitations take the organization's lock: taken first, no invitation of this person can
-    // slip in between the check below and the restore.
-    let organization = lock_organization(db, workspace.organization_id)
-        .await?
-        .ok_or(ApiError::NotFound("organization"))?;
     let removed = match last_removal(db, principal, workspace.id, user_id, now).await? {
         Ok(removed) => removed,
         Err(error) => return refuse(error),

@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use domain::Job;
 use domain::audit::{self, AuditEvent};
 use domain::db::Writes;
+use domain::locks::{lock_organization, lock_workspace, lock_workspaces_of};
 use entities::{
     MembershipStatus, Role, UserId, UserKind, WorkspaceId, invitation, invitation_email_link,
     membership, user,
@@ -20,9 +21,8 @@ use crate::access::principal::live_membership;
 use crate::access::sessions::{SignedIn, start_session};
 use crate::access::{Acting, Actor, Permission, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
-use crate::offboarding::guards::lock_workspace;
 use crate::offboarding::{self, Recorded, mark_removed};
-use crate::people::seats::{lock_organization, take_a_seat};
+use crate::people::seats::take_a_seat;
 use crate::people::{Page, Paging, newest_first, users_by_id};
 use crate::security::{MIN_PASSWORD_LENGTH, hash_password, verify_password};
 use crate::text::{Email, PersonName};
@@ -67,9 +67,13 @@ pub async fn invite_member<C: ConnectionTrait>(
         ]));
     }
 
+    // The lock order: the organization (its seats), then the workspace (its memberships).
     let organization = lock_organization(db, principal.organization_id)
         .await?
         .ok_or(ApiError::NotFound("organization"))?;
+    lock_workspace(db, request.workspace_id)
+        .await?
+        .ok_or(ApiError::NotFound("workspace"))?;
     let existing = user::Entity::find()
         .filter(user::Column::Email.eq(email))
         .one(db)
@@ -218,6 +222,8 @@ pub struct AcceptRequest {
     pub session_ttl: Duration,
     /// The client's `User-Agent`, kept with the new session.
     pub user_agent: Option<String>,
+    /// The request's id, kept with the audit entry.
+    pub request_id: Option<String>,
 }
 
 pub struct Accepted {
@@ -237,7 +243,7 @@ fn invalid_invitation(message: &str) -> ApiError {
 /// proves it with their password, which is never overwritten by an invitation.
 pub async fn accept_invitation<C: ConnectionTrait>(
     db: &C,
-    request: AcceptRequest,
+    request: &AcceptRequest,
     now: DateTime<Utc>,
 ) -> Result<Accepted, ApiError> {
     let invitation = open_invitation(db, &request.token, now).await?;
@@ -246,11 +252,17 @@ pub async fn accept_invitation<C: ConnectionTrait>(
         .one(db)
         .await?
         .ok_or(ApiError::NotFound("user"))?;
-    let account = account_for(person, request.password, request.name).await?;
+    let account = account_for(person, request.password.clone(), request.name.clone()).await?;
 
     // Locked before any write, as removals lock it, and only now: never across the password
-    // hash. A removal of this invitation that committed meanwhile wins.
-    lock_workspace(db, invitation.workspace_id).await?;
+    // hash. A removal of this invitation that committed meanwhile wins. A new account's name
+    // and password are written to the person's own row: then every workspace they are in is
+    // locked, in the lock order (this one among them).
+    if account.is_changed() {
+        lock_workspaces_of(db, membership.user_id).await?;
+    } else {
+        lock_workspace(db, invitation.workspace_id).await?;
+    }
     let membership = still_invited(db, membership.id).await?;
     if account.is_changed() {
         account.update(db).await?;
@@ -270,7 +282,7 @@ pub async fn accept_invitation<C: ConnectionTrait>(
             action: "team_membership_join",
             target_user_id: Some(membership.user_id),
             metadata: json!({ "invitation_id": invitation.id }),
-            request_id: None,
+            request_id: request.request_id.as_deref(),
             offboarding_id: None,
         },
         now,

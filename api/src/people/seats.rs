@@ -1,6 +1,7 @@
 //! Seats: a person takes one seat per organization while they hold any membership that has not
 //! been removed (INVITED, ACTIVE or DEACTIVATED) in any of its workspaces.
 
+use domain::locks::lock_organization;
 use entities::{OrganizationId, Role, UserId, membership, organization, user, workspace};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{
@@ -125,7 +126,7 @@ pub async fn holds_seat<C: ConnectionTrait>(
 }
 
 /// Why this person can't take a seat, if they can't: they hold none in the organization and
-/// every seat is taken. Call with the organization locked ([`lock_organization`]), so two
+/// every seat is taken. Call with the organization locked ([`domain::locks::lock_organization`]), so two
 /// calls can't both take the last seat. Returns whether a new seat is taken.
 pub async fn take_a_seat<C: ConnectionTrait>(
     db: &C,
@@ -148,15 +149,6 @@ pub async fn take_a_seat<C: ConnectionTrait>(
         )));
     }
     Ok(Ok(needs_a_seat))
-}
-
-/// Locks the organization's row until the transaction ends, so two calls can't both take its
-/// last seat. SQLite has no row locks; there the single writer connection serializes them.
-pub async fn lock_organization<C: ConnectionTrait>(
-    db: &C,
-    organization_id: OrganizationId,
-) -> Result<Option<organization::Model>, DbErr> {
-    domain::db::one_locked(db, organization::Entity::find_by_id(organization_id)).await
 }
 
 /// Sets the organization's seat limit (`None`: unlimited), for an OWNER of one of its

@@ -6,6 +6,7 @@ mod audit;
 mod audit_log;
 mod authorization;
 mod browser;
+mod concurrency;
 mod contacts;
 mod fuzz;
 mod groups;

@@ -198,3 +198,65 @@ async fn two_invitations_for_the_last_seat_get_one_seat() {
     codes.sort();
     assert_eq!(codes, [vec![], vec!["SEAT_LIMIT_REACHED"]], "{answers:?}");
 }
+
+/// A deadlock is retried, not answered INTERNAL. The test makes one: it holds Mia's sessions,
+/// an `endSessions` of hers takes the workspace's lock and waits for them, and then the test
+/// asks for the workspace's lock. PostgreSQL aborts the call's transaction (the test's own
+/// waits 10 s before looking for a deadlock); the api runs it again, which waits until the test
+/// lets go, and answers as if nothing had happened. `transaction_conflicts_total` counts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(offboarding_sqlite_only, ignore = "OFFBOARDING_TESTS=sqlite-only")]
+async fn a_deadlocked_mutation_is_run_again_and_succeeds() {
+    let app = tests::spawn_app(Backend::Postgres).await;
+    let [mia] = people(&app, [crate::support::MIA]).await;
+    app.sign_in(crate::support::MIA).await;
+    let ws = app.demo.workspace_id;
+    let retried_before = conflicts_counted(&app, "endSessions", "retried").await;
+    let held = app.db().begin().await.unwrap();
+    held.execute_unprepared("SET LOCAL deadlock_timeout = '10s'")
+        .await
+        .unwrap();
+    held.execute_unprepared(&format!(
+        "SELECT id FROM session WHERE user_id = '{mia}' FOR UPDATE"
+    ))
+    .await
+    .unwrap();
+    let call = send(
+        &app,
+        app.owner_token(),
+        "mutation($input: EndSessionsInput!) { endSessions(input: $input) {
+           sessionsEnded userErrors { code } } }",
+        json!({ "workspaceId": ws, "userId": mia }),
+    );
+    wait_for_waiters(
+        &app,
+        1,
+        "the call holds the workspace and waits for the sessions",
+    )
+    .await;
+    held.execute_unprepared(&format!(
+        "SELECT id FROM workspace WHERE id = '{ws}' FOR NO KEY UPDATE"
+    ))
+    .await
+    .expect("the call's transaction was the one aborted");
+    wait_for_waiters(&app, 1, "the call, run again, waits for the workspace").await;
+    held.rollback().await.unwrap();
+    let answer = call.await.unwrap();
+    let payload = &data(&answer)["endSessions"];
+    assert_eq!(user_error_codes(payload), Vec::<&str>::new(), "{answer}");
+    assert_eq!(payload["sessionsEnded"].as_u64(), Some(1), "{answer}");
+    assert!(
+        conflicts_counted(&app, "endSessions", "retried").await > retried_before,
+        "the retry is counted"
+    );
+}
+
+/// `transaction_conflicts_total{operation, outcome}` as `/metrics` shows it (0 when absent).
+async fn conflicts_counted(app: &TestApp, operation: &str, outcome: &str) -> u64 {
+    let text = app.get("/metrics").await.text().await.unwrap();
+    let wanted =
+        format!("transaction_conflicts_total{{operation=\"{operation}\",outcome=\"{outcome}\"}} ");
+    text.lines()
+        .find_map(|line| line.strip_prefix(&wanted))
+        .map_or(0, |count| count.trim().parse().unwrap())
+}
