@@ -4,10 +4,13 @@
 //!
 //! 1. **The organization**, when the write counts seats (inviting, restoring, changing the seat
 //!    limit): [`lock_organization`].
-//! 2. **The workspace**, before the first write to a membership, invitation, session or API key
+//! 2. **A person's own row**, before a write to it (only accepting an invitation with a new
+//!    account writes one): [`lock_person`]. Two acceptances for the same person then run one
+//!    after the other, and the workspaces the person is in can't change under the next step.
+//! 3. **The workspace**, before the first write to a membership, invitation, session or API key
 //!    of it: [`lock_workspace`], or [`lock_workspaces_of`] a person, in id order, before a write
 //!    to their own row, which every workspace they belong to shows.
-//! 3. **Rows of the workspace** (memberships, sessions, keys), which only the holder of the
+//! 4. **Rows of the workspace** (memberships, sessions, keys), which only the holder of the
 //!    workspace's lock changes, so their order among themselves can't matter.
 //!
 //! Each lock is taken before any lock of a later step, and each is the strongest the
@@ -23,7 +26,7 @@
 //! check waited for the workspace. What is left (an operator's SQL, a pattern this order
 //! misses) is retried by [`crate::db::retrying`].
 
-use entities::{OrganizationId, UserId, WorkspaceId, membership, organization, workspace};
+use entities::{OrganizationId, UserId, WorkspaceId, membership, organization, user, workspace};
 use sea_orm::sea_query::{LockType, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
@@ -40,7 +43,15 @@ pub async fn lock_organization<C: ConnectionTrait>(
         .await
 }
 
-/// Step 2: the workspace's row. Every change of who may do what in the workspace takes it, so
+/// Step 2: the person's row, before their name or password is written.
+pub async fn lock_person<C: ConnectionTrait>(
+    db: &C,
+    user_id: UserId,
+) -> Result<Option<user::Model>, DbErr> {
+    locked(db, user::Entity::find_by_id(user_id)).one(db).await
+}
+
+/// Step 3: the workspace's row. Every change of who may do what in the workspace takes it, so
 /// two such calls run one after the other and the second sees the first's result (the last
 /// owner, an invitation accepted or revoked).
 pub async fn lock_workspace<C: ConnectionTrait>(
@@ -52,7 +63,7 @@ pub async fn lock_workspace<C: ConnectionTrait>(
         .await
 }
 
-/// Step 2 for a write to a person's own row (their name, their password), which every
+/// Step 3 for a write to a person's own row (their name, their password), which every
 /// workspace they have a membership in shows: all those workspaces, in id order, in one
 /// statement.
 pub async fn lock_workspaces_of<C: ConnectionTrait>(

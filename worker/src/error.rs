@@ -32,6 +32,12 @@ pub enum WorkerError {
 }
 
 impl WorkerError {
+    /// The database aborted the job's transaction for a conflict with another one
+    /// ([`domain::db::is_transient_conflict`]): running it again will likely pass.
+    pub fn is_transient_conflict(&self) -> bool {
+        matches!(self, WorkerError::Database(error) if domain::db::is_transient_conflict(error))
+    }
+
     /// A queue failure while doing `context`, keeping what caused it.
     pub fn queue(
         context: impl Into<String>,

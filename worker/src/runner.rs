@@ -162,7 +162,14 @@ async fn run_claimed(
         } => send_invitation_email(deps, row.id, invitation_id, &token_hash)
             .await
             .map(|()| None),
-        job => apply_in_transaction(&deps.db, outbox_id, offboarding, &job).await,
+        // A transaction the database aborted for a conflict (a deadlock) is run again at
+        // once rather than spending one of the job's attempts.
+        job => {
+            domain::db::retrying(job.kind(), WorkerError::is_transient_conflict, || {
+                apply_in_transaction(&deps.db, outbox_id, offboarding, &job)
+            })
+            .await
+        }
     };
     match done {
         Ok(None) => {

@@ -294,7 +294,10 @@ where
                     txn.commit(&done.payload).await?;
                     Ok(Ok(done))
                 }
-                Err(error) if error.is_transient_conflict() => Err(error),
+                Err(error) if error.is_transient_conflict() => {
+                    txn.rollback().await?;
+                    Err(error)
+                }
                 Err(error) => Ok(Err(txn.refuse(error).await)),
             }
         }
@@ -392,6 +395,12 @@ impl MutationTxn {
 
     fn db(&self) -> &sea_orm::DatabaseTransaction {
         &self.txn
+    }
+
+    /// Rolls back an attempt the database aborted, to run it again.
+    async fn rollback(self) -> Result<(), ApiError> {
+        self.txn.rollback().await?;
+        Ok(())
     }
 
     /// Rolls back a refused or failed mutation (its key claim too) and answers why.

@@ -5,12 +5,12 @@ use chrono::{DateTime, Duration, Utc};
 use domain::Job;
 use domain::audit::{self, AuditEvent};
 use domain::db::Writes;
-use domain::locks::{lock_organization, lock_workspace, lock_workspaces_of};
+use domain::locks::{lock_organization, lock_person, lock_workspace, lock_workspaces_of};
 use entities::{
     MembershipStatus, Role, UserId, UserKind, WorkspaceId, invitation, invitation_email_link,
     membership, user,
 };
-use sea_orm::sea_query::{Condition, Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
 };
@@ -87,19 +87,7 @@ pub async fn invite_member<C: ConnectionTrait>(
 
     let user = match existing {
         Some(existing) => existing,
-        None => {
-            user::ActiveModel {
-                id: Set(UserId::fresh()),
-                email: Set(email.to_owned()),
-                name: Set(email.split('@').next().unwrap_or_default().to_owned()),
-                password_hash: Set(None),
-                kind: Set(UserKind::Person),
-                erased_at: Set(None),
-                created_at: Set(now),
-            }
-            .insert(db)
-            .await?
-        }
+        None => new_person(db, email, now).await?,
     };
     let membership = membership::ActiveModel::new(
         request.workspace_id,
@@ -147,6 +135,37 @@ pub async fn invite_member<C: ConnectionTrait>(
         user,
         email,
     })
+}
+
+/// The account of someone invited for the first time. Two organizations may invite the same new
+/// address at once (their locks don't order them): the second insert then finds the first's
+/// row, and uses it.
+async fn new_person<C: ConnectionTrait>(
+    db: &C,
+    email: &str,
+    now: DateTime<Utc>,
+) -> Result<user::Model, ApiError> {
+    user::Entity::insert(user::ActiveModel {
+        id: Set(UserId::fresh()),
+        email: Set(email.to_owned()),
+        name: Set(email.split('@').next().unwrap_or_default().to_owned()),
+        password_hash: Set(None),
+        kind: Set(UserKind::Person),
+        erased_at: Set(None),
+        created_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::column(user::Column::Email)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    user::Entity::find()
+        .filter(user::Column::Email.eq(email))
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::internal("reading a person just written", "it vanished"))
 }
 
 /// The invitation email, written with the invitation's change: an offboarding row named after
@@ -255,14 +274,18 @@ pub async fn accept_invitation<C: ConnectionTrait>(
     let account = account_for(person, request.password.clone(), request.name.clone()).await?;
 
     // Locked before any write, as removals lock it, and only now: never across the password
-    // hash. A removal of this invitation that committed meanwhile wins. A new account's name
-    // and password are written to the person's own row: then every workspace they are in is
-    // locked, in the lock order (this one among them).
-    if account.is_changed() {
+    // hash. A removal, resend or revocation of this invitation that committed meanwhile wins. A
+    // new account's name and password are written to the person's own row: then the person,
+    // and every workspace they are in, are locked, in the lock order (this one among them).
+    let account = if account.is_changed() {
+        lock_person(db, membership.user_id).await?;
         lock_workspaces_of(db, membership.user_id).await?;
+        still_new(db, membership.user_id, account, &request.password).await?
     } else {
         lock_workspace(db, invitation.workspace_id).await?;
-    }
+        account
+    };
+    let invitation = open_invitation(db, &request.token, now).await?;
     let membership = still_invited(db, membership.id).await?;
     if account.is_changed() {
         account.update(db).await?;
@@ -359,6 +382,41 @@ async fn still_invited<C: ConnectionTrait>(
         .ok_or_else(|| invalid_invitation("This invitation is no longer valid."))
 }
 
+fn password_mismatch() -> ApiError {
+    ApiError::Rejected(vec![
+        UserError::new(
+            UserErrorCode::PasswordMismatch,
+            "You already have an account: enter its password to accept.",
+        )
+        .on_field("password"),
+    ])
+}
+
+/// A new account as it stands once the person's row is locked: if another acceptance gave it a
+/// password meanwhile, this one proves that password instead of overwriting it, and writes
+/// nothing to the account.
+async fn still_new<C: ConnectionTrait>(
+    db: &C,
+    user_id: UserId,
+    account: user::ActiveModel,
+    password: &str,
+) -> Result<user::ActiveModel, ApiError> {
+    let current = user::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
+    match current.password_hash.clone() {
+        None => Ok(account),
+        Some(stored) => {
+            if verify_password(password.to_owned(), Some(stored)).await? {
+                Ok(current.into())
+            } else {
+                Err(password_mismatch())
+            }
+        }
+    }
+}
+
 /// Someone with an account proves it with their password, which an invitation never
 /// overwrites; someone new sets theirs (and their name) here.
 async fn account_for(
@@ -370,13 +428,7 @@ async fn account_for(
     match person.password_hash {
         Some(stored) => {
             if !verify_password(password, Some(stored)).await? {
-                return Err(ApiError::Rejected(vec![
-                    UserError::new(
-                        UserErrorCode::PasswordMismatch,
-                        "You already have an account: enter its password to accept.",
-                    )
-                    .on_field("password"),
-                ]));
+                return Err(password_mismatch());
             }
         }
         None => {

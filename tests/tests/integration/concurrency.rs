@@ -168,6 +168,7 @@ async fn sixteen_clients_mixing_every_mutation_break_no_rule_and_fail_no_call(ap
             .collect()
     };
     report(&calls, started.elapsed());
+    print_conflicts(&app).await;
     assert_no_call_failed(&calls);
     assert_invariants(&app, &calls).await;
 }
@@ -500,6 +501,18 @@ fn report(calls: &[Call], took: std::time::Duration) {
     for (op, (applied, refused, failed)) in rows {
         println!("  {op:?}: {applied} applied, {refused} refused by a rule, {failed} failed");
     }
+}
+
+/// The transactions the server ran again for a conflict, and gave up on, as `/metrics` counts
+/// them: for reading, not asserted (the lock order makes them rare, and the count is the
+/// process's, shared with the tests running beside this one).
+async fn print_conflicts(app: &TestApp) {
+    let metrics = app.get("/metrics").await.text().await.unwrap_or_default();
+    let conflicts: Vec<&str> = metrics
+        .lines()
+        .filter(|line| line.starts_with("transaction_conflicts_total{"))
+        .collect();
+    println!("transaction conflicts: {conflicts:?}");
 }
 
 fn assert_no_call_failed(calls: &[Call]) {

@@ -260,3 +260,68 @@ async fn conflicts_counted(app: &TestApp, operation: &str, outcome: &str) -> u64
         .find_map(|line| line.strip_prefix(&wanted))
         .map_or(0, |count| count.trim().parse().unwrap())
 }
+
+/// A new person invited to two workspaces accepts both invitations at the same moment with two
+/// different passwords. Each acceptance hashes its password before taking any lock; both then
+/// wait for the person's row (held by the test). The first sets the password; the second must
+/// find it set and prove it, not overwrite it: it is refused (PASSWORD_MISMATCH), and the
+/// accepted password is the one that signs in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(offboarding_sqlite_only, ignore = "OFFBOARDING_TESTS=sqlite-only")]
+async fn two_acceptances_of_a_new_account_at_once_never_overwrite_its_password() {
+    let app = tests::spawn_app(Backend::Postgres).await;
+    let research = crate::access::research_workspace(&app).await;
+    let olivia_in_research = app.sign_in_to(research, crate::support::OLIVIA).await;
+    let email = "twice.new@acme.test";
+    let invite = async |token: &str, workspace| {
+        let input = json!({ "workspaceId": workspace, "email": email, "role": "MEMBER" });
+        let payload = app.mutate(token, crate::support::INVITE, input).await;
+        payload["invitationToken"]
+            .as_str()
+            .expect("a link")
+            .to_owned()
+    };
+    let marketing_link = invite(app.owner_token(), app.demo.workspace_id).await;
+    let research_link = invite(&olivia_in_research, research).await;
+    let person = tests::user_id(&app, email).await;
+    let held = hold_row_lock(&app, "\"user\"", person).await;
+    let accept = |link: &str, password: &str| {
+        let request = app.client.post(app.graphql_url()).json(&json!({
+            "query": "mutation($input: AcceptInvitationInput!) { acceptInvitation(input: $input) {
+                token userErrors { code } } }",
+            "variables": { "input": { "token": link, "password": password } },
+        }));
+        tokio::spawn(async move { request.answer().await })
+    };
+    let first = accept(&marketing_link, "first-password");
+    let second = accept(&research_link, "second-password");
+    wait_for_waiters(&app, 2, "both acceptances wait for the person's row").await;
+    held.rollback().await.unwrap();
+    let answers = [first.await.unwrap(), second.await.unwrap()];
+    let codes: Vec<Vec<&str>> = answers
+        .iter()
+        .map(|answer| user_error_codes(&data(answer)["acceptInvitation"]))
+        .collect();
+    let accepted = codes.iter().position(Vec::is_empty).expect("one accepts");
+    assert_eq!(
+        codes[1 - accepted],
+        ["PASSWORD_MISMATCH"],
+        "the other finds the password set: {answers:?}"
+    );
+    let (password, workspace) = if accepted == 0 {
+        ("first-password", app.demo.workspace_id)
+    } else {
+        ("second-password", research)
+    };
+    let signed_in = app
+        .graphql(
+            None,
+            "mutation($input: SignInInput!) { signIn(input: $input) { token userErrors { code } } }",
+            json!({ "input": { "workspaceId": workspace, "email": email, "password": password } }),
+        )
+        .await;
+    assert!(
+        data(&signed_in)["signIn"]["token"].is_string(),
+        "the accepted password signs in: {signed_in}"
+    );
+}
