@@ -122,7 +122,7 @@ pub enum UserErrorCode {
     /// The person already has an account and the password given is not theirs.
     PasswordMismatch,
     /// You can't remove, deactivate, reactivate or restore yourself; an API key can't do these
-    /// to the person who created it, nor invite them back.
+    /// to the person who created it, nor end their sessions or revoke their other keys.
     CannotRemoveSelf,
     /// The call would leave the workspace without an active OWNER: transfer ownership first.
     LastOwner,

@@ -2,7 +2,10 @@
 //! React it loads (`api/assets/graphiql`, with their licences). No request leaves the server, so
 //! it works offline, behind a firewall, and under the page's Content-Security-Policy.
 
+use std::sync::Arc;
+
 use axum::extract::Path;
+use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::json;
 
@@ -67,7 +70,7 @@ pub async fn asset(Path(file): Path<String>) -> Response {
 
 /// The page, with what a newcomer needs prefilled: with demo data, the demo owner's token in the
 /// Headers tab and a members query of the demo workspace; otherwise a hint and `viewer`.
-pub fn page(demo: Option<&DemoAccess>) -> String {
+fn page(demo: Option<&DemoAccess>) -> String {
     let (headers, query) = match demo {
         Some(demo) => (
             json!({ "Authorization": format!("Bearer {}", demo.token) }),
@@ -114,6 +117,43 @@ pub fn page(demo: Option<&DemoAccess>) -> String {
 </html>
 "#
     )
+}
+
+/// GraphiQL's page twice: with the demo owner's token in its Headers tab, and without.
+pub struct Pages {
+    with_demo_token: Option<Arc<str>>,
+    plain: Arc<str>,
+}
+
+impl Pages {
+    pub fn new(demo: Option<&DemoAccess>) -> Pages {
+        Pages {
+            with_demo_token: demo.map(|demo| Arc::from(page(Some(demo)))),
+            plain: Arc::from(page(None)),
+        }
+    }
+
+    /// The page a `GET /graphql` asking for HTML gets, by what the browser says of the request
+    /// (`Sec-Fetch-*`; a client that sends none is taken as a top-level navigation):
+    /// - loaded by another page (`fetch`, a frame, an image: `Sec-Fetch-Dest` other than
+    ///   `document`), none: the request is answered as GraphQL;
+    /// - the demo owner's token only to a top-level navigation from this origin or typed in
+    ///   (`Sec-Fetch-Site` `same-origin` or `none`) by a client on this machine (`loopback`):
+    ///   no other origin can make a browser fetch it, and no one elsewhere receives it;
+    /// - otherwise the page without it.
+    pub fn for_request(&self, headers: &HeaderMap, loopback: bool) -> Option<&str> {
+        let fetch_metadata = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+        if fetch_metadata("sec-fetch-dest").is_some_and(|dest| dest != "document") {
+            return None;
+        }
+        let same_origin = fetch_metadata("sec-fetch-site")
+            .is_none_or(|site| site == "same-origin" || site == "none");
+        let page = match &self.with_demo_token {
+            Some(with_token) if same_origin && loopback => with_token,
+            _ => &self.plain,
+        };
+        Some(page)
+    }
 }
 
 /// The page as a response, with its security headers.

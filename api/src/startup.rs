@@ -61,7 +61,7 @@ struct AppState {
     /// Answers introspection-only operations, past the depth limit (None: introspection off).
     introspection: Option<AppSchema>,
     /// The GraphiQL page (None: GraphiQL off).
-    graphiql: Option<Arc<str>>,
+    graphiql: Option<Arc<graphiql::Pages>>,
     /// Authenticates requests: reads only.
     reader: DatabaseConnection,
     /// The principals of recently seen tokens, used while their workspace's access is unchanged.
@@ -131,7 +131,7 @@ impl Application {
             introspection: build_introspection_schema(&config),
             graphiql: config
                 .graphiql
-                .then(|| Arc::from(graphiql::page(demo.as_ref()))),
+                .then(|| Arc::new(graphiql::Pages::new(demo.as_ref()))),
             reader,
             principals: Arc::default(),
             activity: Arc::default(),
@@ -255,6 +255,7 @@ fn router(state: AppState) -> Router {
             refuse_declared_oversized_bodies,
         ))
         .layer(cors(&state.config.cors))
+        .layer(axum::middleware::map_response(browser_safety))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
             TraceLayer::new_for_http()
@@ -295,6 +296,30 @@ fn count_response<B>(response: &Response<B>, _latency: Duration, span: &tracing:
     let status = response.status().as_u16();
     span.record("http.response.status_code", status);
     metrics::counter!("http_requests_total", "status" => status.to_string()).increment(1);
+}
+
+/// What every answer tells a browser, after CORS: never sniff its type (JSON, `/metrics`' text
+/// and pages alike), and a page is never readable by another origin, whatever CORS allows for
+/// the API: a page's CORS headers are taken off.
+async fn browser_safety(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers
+        .entry(header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static("nosniff"));
+    let is_page = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/html"));
+    if is_page {
+        for name in [
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        ] {
+            headers.remove(name);
+        }
+    }
+    response
 }
 
 /// Cross-origin browser calls from the configured origins only (`CORS_ALLOWED_ORIGINS`), with
@@ -436,8 +461,11 @@ async fn graphql_get(
             .get(header::ACCEPT)
             .and_then(|accept| accept.to_str().ok())
             .is_some_and(|accept| accept.contains("text/html"));
-    if let Some(page) = state.graphiql.as_ref().filter(|_| wants_page) {
-        return graphiql::page_response(page);
+    if wants_page && let Some(pages) = &state.graphiql {
+        let client = client_address(peer.ip(), &headers, &state.config.trusted_proxies);
+        if let Some(page) = pages.for_request(&headers, client.is_loopback()) {
+            return graphiql::page_response(page);
+        }
     }
     match async_graphql::http::parse_query_string(query_string) {
         Ok(request) => execute(&state, peer, &headers, BatchRequest::Single(request), true).await,

@@ -172,6 +172,22 @@ impl fmt::Display for Email {
     }
 }
 
+/// Whether the mailer can send to this address: the message it builds takes its envelope from
+/// the `To` header, which a quoted local part or an address literal doesn't survive (lettre
+/// refuses the message), so every email to it would be DEAD. Checked on the path the mailer
+/// takes, and quotes refused outright, so that the address stored is the address sent to.
+fn the_mailer_carries(address: lettre::Address) -> bool {
+    if address.to_string().contains('"') || address.domain().starts_with('[') {
+        return false;
+    }
+    let from = lettre::Address::new("check", "example.com").expect("a plain address");
+    lettre::Message::builder()
+        .from(lettre::message::Mailbox::new(None, from))
+        .to(lettre::message::Mailbox::new(None, address))
+        .body(String::new())
+        .is_ok()
+}
+
 impl FromStr for Email {
     type Err = TextError;
 
@@ -196,6 +212,14 @@ impl FromStr for Email {
         // it is a typo far more often than an address: refused, as before lettre parsed them.
         if !address.domain().contains('.') {
             return Err(not_an_address());
+        }
+        if !the_mailer_carries(address) {
+            return Err(TextError {
+                field: "email",
+                problem: "must be a plain address: a quoted name before the @ or an address \
+                          literal such as [127.0.0.1] after it can't be emailed"
+                    .into(),
+            });
         }
         Ok(Email(email))
     }
@@ -277,6 +301,45 @@ mod tests {
         }
         let long = format!("{}@acme.test", "a".repeat(250));
         assert!(long.parse::<Email>().is_err());
+    }
+
+    /// The forms an address can take, and whether the edge takes them: everything it accepts,
+    /// the worker's removal email can be built for (the mailer's own path), and what it refuses
+    /// is what that path refuses, or what would be stored otherwise than it is sent.
+    #[test]
+    fn an_accepted_address_is_one_the_mailer_can_send_to() {
+        let forms = [
+            ("ada@acme.test", true),
+            ("ada+offboarding@acme.test", true),
+            ("a!#$%&'*+/=?^_`{|}~@acme.test", true),
+            ("ada@münchen.de", true),
+            ("\"<script>x</script>\"@x.test", false),
+            ("\"ada lovelace\"@acme.test", false),
+            ("\"ada\"@acme.test", false),
+            ("ada@[127.0.0.1]", false),
+            ("ada@[IPv6:::1]", false),
+        ];
+        let from: lettre::message::Mailbox = "Offboarding <no-reply@offboarding.invalid>"
+            .parse()
+            .unwrap();
+        for (form, accepted) in forms {
+            let parsed = form.parse::<Email>();
+            assert_eq!(parsed.is_ok(), accepted, "{form:?}: {parsed:?}");
+            if let Ok(email) = parsed {
+                let message = worker::mail::removal_message(
+                    &from,
+                    &worker::mail::RemovalEmail {
+                        job_id: uuid::Uuid::now_v7(),
+                        to_email: email.as_str(),
+                        to_name: "Ada",
+                        workspace_name: "Marketing",
+                        groups: &[],
+                        reason: None,
+                    },
+                );
+                assert!(message.is_ok(), "{form:?} is accepted and can be mailed");
+            }
+        }
     }
 
     #[test]

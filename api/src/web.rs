@@ -23,6 +23,8 @@ pub fn page(html: impl IntoResponse, policy: &'static str, cache: &'static str) 
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
+    // `frame-ancestors 'none'` in the policy, for browsers too old to read it.
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     response
 }

@@ -16,7 +16,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::access::activity::last_uses;
-use crate::access::{Acting, Permission, Principal};
+use crate::access::{Acting, Actor, Permission, Principal};
 use crate::error::{ApiError, UserError, UserErrorCode};
 use crate::people::{Page, Paging, newest_first, users_by_id};
 use crate::text::{ApiKeyName, Reason};
@@ -40,7 +40,9 @@ pub async fn create_api_key<C: ConnectionTrait>(
 ) -> Result<CreatedApiKey, ApiError> {
     let (principal, now) = (acting.principal, acting.now);
     principal.require(Permission::ApiKeyManagement, workspace_id)?;
-    // A key acting above its creator would be a way around the role rules.
+    principal.require_active_creator(db).await?;
+    // A key acting above its creator (or, made by a key, above that key) would be a way around
+    // the role rules: the caller's role is the key's own when a key asks.
     if role.rank() > principal.role.rank() {
         return Err(ApiError::Rejected(vec![
             UserError::new(
@@ -123,7 +125,13 @@ pub async fn list_api_keys<C: ConnectionTrait>(
     paging: Paging<'_>,
 ) -> Result<Page<ApiKeyRow>, ApiError> {
     principal.require_workspace(workspace_id)?;
-    let mut visible = Condition::any().add(api_key::Column::CreatedBy.eq(principal.user_id));
+    // A person sees the keys they created; a key, only itself (its creator's others are
+    // someone else's to it).
+    let own = match principal.actor {
+        Actor::User(user_id) => api_key::Column::CreatedBy.eq(user_id),
+        Actor::ApiKey(key_id) => api_key::Column::Id.eq(key_id),
+    };
+    let mut visible = Condition::any().add(own);
     if principal.has(Permission::ApiKeyManagement) {
         let manageable = Role::iter().filter(|role| principal.can_manage(*role));
         visible = visible.add(api_key::Column::Role.is_in(manageable));
@@ -182,8 +190,8 @@ pub async fn list_api_keys<C: ConnectionTrait>(
 }
 
 /// Revokes one API key, refused from this commit on, with an audit entry `api_key_revoke`.
-/// Anyone may revoke their own keys; another's needs API_KEY_MANAGEMENT and a key role the
-/// caller manages. A key of another workspace, or unknown, is NOT_FOUND.
+/// Anyone may revoke their own keys, and a key itself; another's needs API_KEY_MANAGEMENT and a
+/// key role the caller manages, and a key never revokes its creator's other keys. A key of another workspace, or unknown, is NOT_FOUND.
 pub async fn revoke_api_key<C: ConnectionTrait>(
     db: &C,
     acting: Acting<'_>,
@@ -198,8 +206,15 @@ pub async fn revoke_api_key<C: ConnectionTrait>(
         .await?
         .filter(|key| key.workspace_id == principal.workspace_id)
         .ok_or(ApiError::NotFound("API key"))?;
-    if key.created_by != principal.user_id {
+    let own = principal.is_self(key.created_by) || principal.actor == Actor::ApiKey(key.id);
+    if !own {
         principal.require_permission(Permission::ApiKeyManagement)?;
+        if principal.is_keys_creator(key.created_by) {
+            return Err(ApiError::rejected(
+                UserErrorCode::CannotRemoveSelf,
+                "An API key can't revoke the keys of the person who created it (it may revoke itself).",
+            ));
+        }
         if !principal.can_manage(key.role) {
             return Err(ApiError::rejected(
                 UserErrorCode::RoleNotManageable,

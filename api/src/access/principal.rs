@@ -136,6 +136,39 @@ impl Principal {
     pub fn can_manage(&self, role: Role) -> bool {
         self.role == Role::Owner || role.rank() < self.role.rank()
     }
+
+    /// Whether `user_id` is the caller acting for themself: a session's person. An API key is a
+    /// principal of its own, bound by its own role in everything it does: to it, the person who
+    /// created it is someone else, whom it never acts on ([`Principal::is_keys_creator`]), and
+    /// whose sessions, keys and details it reads only as its role lets it read anyone's.
+    pub fn is_self(&self, user_id: UserId) -> bool {
+        matches!(self.actor, Actor::User(id) if id == user_id)
+    }
+
+    /// Whether the caller is an API key and `user_id` the person who created it.
+    pub fn is_keys_creator(&self, user_id: UserId) -> bool {
+        matches!(self.actor, Actor::ApiKey(_)) && self.user_id == user_id
+    }
+
+    /// A key whose creator is no longer an active member of its workspace keeps working (with
+    /// `revokeApiKeys: false`, so automation doesn't break), but can't hand out access: it
+    /// can't create keys, invite, or change roles. FORBIDDEN, saying why; a session passes (its
+    /// person is active, or it would not authenticate).
+    pub async fn require_active_creator<C: ConnectionTrait>(&self, db: &C) -> Result<(), ApiError> {
+        if let Actor::User(_) = self.actor {
+            return Ok(());
+        }
+        let active = live_membership(db, self.workspace_id, self.user_id)
+            .await?
+            .is_some_and(|(membership, _)| membership.status == MembershipStatus::Active);
+        if active {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(
+                "this API key's creator is no longer an active member of the workspace: it can't create keys, invite or change roles".into(),
+            ))
+        }
+    }
 }
 
 /// Resolves a bearer token to a principal, or `None` if it is unknown, revoked, expired, or

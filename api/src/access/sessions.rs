@@ -187,7 +187,7 @@ pub async fn list_sessions<C: ConnectionTrait>(
     paging: Paging<'_>,
     now: DateTime<Utc>,
 ) -> Result<Page<SessionRow>, ApiError> {
-    if user_id == principal.user_id {
+    if principal.is_self(user_id) {
         principal.require_workspace(workspace_id)?;
     } else {
         principal.require(Permission::UserManagement, workspace_id)?;
@@ -220,7 +220,8 @@ pub async fn list_sessions<C: ConnectionTrait>(
 
 /// "Sign out everywhere": ends every session the person has in the workspace, this request's
 /// too when it is theirs, with an audit entry `sessions_end`. Anyone may end their own; ending
-/// another member's needs USER_MANAGEMENT and a role the caller manages. Access is cut at
+/// another member's needs USER_MANAGEMENT and a role the caller manages; an API key never ends
+/// its creator's (CANNOT_REMOVE_SELF). Access is cut at
 /// commit. Returns how many sessions were ended (0 is not an error: nothing was open).
 pub async fn end_sessions<C: ConnectionTrait>(
     db: &C,
@@ -229,7 +230,7 @@ pub async fn end_sessions<C: ConnectionTrait>(
     user_id: UserId,
 ) -> Result<u64, ApiError> {
     let (principal, now) = (acting.principal, acting.now);
-    let own = user_id == principal.user_id;
+    let own = principal.is_self(user_id);
     if own {
         principal.require_workspace(workspace_id)?;
     } else {
@@ -240,6 +241,12 @@ pub async fn end_sessions<C: ConnectionTrait>(
             UserError::new(code, message).for_user(user_id),
         ]))
     };
+    if principal.is_keys_creator(user_id) {
+        return refuse(
+            UserErrorCode::CannotRemoveSelf,
+            "An API key can't end the sessions of the person who created it: they sign out themselves, or another administrator does.",
+        );
+    }
     lock_workspace(db, workspace_id).await?;
     let Some((membership, _)) = live_membership(db, workspace_id, user_id).await? else {
         return refuse(

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo,
+    Extension, ExtensionContext, ExtensionFactory, NextResolve, NextValidation, ResolveInfo,
 };
-use async_graphql::{Context, ServerResult, Value};
+use async_graphql::{Context, ServerError, ServerResult, ValidationResult, Value};
 use tokio::sync::Semaphore;
 
 use crate::config::Limits;
@@ -31,6 +31,8 @@ pub struct RequestBudget {
     ids_limit: usize,
     ids_named: Arc<AtomicUsize>,
     fields: Arc<Semaphore>,
+    complexity_limit: usize,
+    complexity_spent: Arc<AtomicUsize>,
 }
 
 impl RequestBudget {
@@ -39,7 +41,30 @@ impl RequestBudget {
             ids_limit: limits.ids_per_request,
             ids_named: Arc::new(AtomicUsize::new(0)),
             fields: Arc::new(Semaphore::new(limits.fields_at_once.max(1))),
+            complexity_limit: limits.query_complexity,
+            complexity_spent: Arc::new(AtomicUsize::new(0)),
         }
+    }
+
+    /// Counts an operation's complexity against the request: the limit that bounds one
+    /// operation bounds a whole batch, or ten operations would cost ten times it. Refuses (counting
+    /// nothing) an operation that would take the request past it.
+    pub fn spend_complexity(&self, complexity: usize) -> Result<(), String> {
+        let limit = self.complexity_limit;
+        self.complexity_spent
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |spent| {
+                spent
+                    .checked_add(complexity)
+                    .filter(|total| *total <= limit)
+            })
+            .map(|_| ())
+            .map_err(|spent| {
+                format!(
+                    "{BATCH_TOO_COMPLEX}: its operations together cost {}, over the limit of \
+                     {limit}; send them in separate requests",
+                    spent.saturating_add(complexity)
+                )
+            })
     }
 
     /// Counts `count` more ids against the request, or refuses them (counting nothing) when
@@ -67,6 +92,36 @@ pub fn spend_ids(ctx: &Context<'_>, count: usize) -> Result<(), ApiError> {
     match ctx.data_opt::<RequestContext>() {
         Some(request) => request.budget.spend_ids(count),
         None => Ok(()),
+    }
+}
+
+/// The start of the message of an operation refused by [`RequestBudget::spend_complexity`].
+pub const BATCH_TOO_COMPLEX: &str = "The batch is too complex";
+
+/// Charges each operation's complexity, once validated, to the request it came in.
+pub struct BatchCost;
+
+impl ExtensionFactory for BatchCost {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(BatchCost)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for BatchCost {
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let validated = next.run(ctx).await?;
+        if let Some(request) = ctx.data_opt::<RequestContext>() {
+            request
+                .budget
+                .spend_complexity(validated.complexity)
+                .map_err(|message| vec![ServerError::new(message, None)])?;
+        }
+        Ok(validated)
     }
 }
 

@@ -134,7 +134,9 @@ fn refused_text(message: &str) -> Option<(&str, &str)> {
 fn engine_code(message: &str) -> &'static str {
     if message == "Query is nested too deep." || message.starts_with("The recursion depth") {
         "QUERY_TOO_DEEP"
-    } else if message == "Query is too complex." {
+    } else if message == "Query is too complex."
+        || message.starts_with(crate::graphql::budget::BATCH_TOO_COMPLEX)
+    {
         "QUERY_TOO_COMPLEX"
     } else if message.starts_with("The number of directives") {
         "TOO_MANY_DIRECTIVES"

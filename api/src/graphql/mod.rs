@@ -86,6 +86,7 @@ pub fn schema_builder(config: &Config) -> SchemaBuilder<Query, Mutation, Subscri
         .limit_depth(limits.query_depth)
         .limit_complexity(limits.query_complexity)
         .extension(budget::FieldsAtOnce)
+        .extension(budget::BatchCost)
         .extension(http::QueriesOnlyOverGet)
         // Automatic persisted queries: a client may send a query's SHA-256 alone once the
         // query was sent with it, so GETs can be cached by URL.

@@ -26,6 +26,7 @@ pub async fn transfer_ownership<C: ConnectionTrait>(
     let principal = acting.principal;
     check_demotion(principal, demote_self_to)?;
     let workspace = authorize_and_lock(db, principal, workspace_id).await?;
+    principal.require_active_creator(db).await?;
     if principal.role != Role::Owner {
         return Err(ApiError::Rejected(vec![
             UserError::new(

@@ -99,7 +99,7 @@ pub async fn member_detail<C: ConnectionTrait>(
     workspace_id: WorkspaceId,
     user_id: UserId,
 ) -> Result<MemberDetail, ApiError> {
-    if user_id == principal.user_id {
+    if principal.is_self(user_id) {
         principal.require_workspace(workspace_id)?;
     } else {
         principal.require(Permission::UserManagement, workspace_id)?;

@@ -56,6 +56,7 @@ pub async fn invite_member<C: ConnectionTrait>(
 ) -> Result<Invited, ApiError> {
     let (principal, now) = (acting.principal, acting.now);
     principal.require(Permission::UserManagement, request.workspace_id)?;
+    principal.require_active_creator(db).await?;
     let email = request.email.as_str();
     if !principal.can_manage(request.role) {
         return Err(ApiError::Rejected(vec![
@@ -79,7 +80,7 @@ pub async fn invite_member<C: ConnectionTrait>(
         .one(db)
         .await?;
     if let Some(existing) = &existing {
-        refuse_existing(db, principal, request.workspace_id, existing).await?;
+        refuse_existing(db, request.workspace_id, existing).await?;
     }
     if let Err(full) = take_a_seat(db, &organization, existing.as_ref().map(|e| e.id)).await? {
         return Err(ApiError::Rejected(vec![full]));
@@ -194,11 +195,11 @@ async fn write_invitation_email<C: ConnectionTrait>(
     Ok(recorded)
 }
 
-/// Someone already known may be invited unless they are a system principal, already here, or
-/// the creator of the API key inviting them.
+/// Someone already known may be invited unless they are a system principal or already here.
+/// (The creator of the API key inviting can't be invited by it: a key whose creator is not an
+/// active member invites no one, see `Principal::require_active_creator`.)
 async fn refuse_existing<C: ConnectionTrait>(
     db: &C,
-    principal: &Principal,
     workspace_id: WorkspaceId,
     existing: &user::Model,
 ) -> Result<(), ApiError> {
@@ -216,17 +217,6 @@ async fn refuse_existing<C: ConnectionTrait>(
             UserError::new(
                 UserErrorCode::AlreadyMember,
                 "This person is already a member of the workspace (or already invited).",
-            )
-            .on_field("email"),
-        ]));
-    }
-    if existing.id == principal.user_id {
-        // Only a key gets here (a person inviting themselves is a live member): a removed
-        // creator's surviving key must not bring them back.
-        return Err(ApiError::Rejected(vec![
-            UserError::new(
-                UserErrorCode::CannotRemoveSelf,
-                "An API key can't invite the person who created it: another administrator has to.",
             )
             .on_field("email"),
         ]));

@@ -35,6 +35,7 @@ pub async fn update_member_role<C: ConnectionTrait>(
 ) -> Result<RoleChanged, ApiError> {
     let principal = acting.principal;
     let workspace = authorize_and_lock(db, principal, workspace_id).await?;
+    principal.require_active_creator(db).await?;
     let refuse = |error: UserError| Err(ApiError::Rejected(vec![error.for_user(user_id)]));
     if user_id == principal.user_id {
         return refuse(UserError::new(

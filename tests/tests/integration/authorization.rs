@@ -326,3 +326,209 @@ impl Callers<'_> {
         }
     }
 }
+
+backend_tests! {
+    a_key_of_any_role_acts_as_itself_never_as_its_creator,
+    // No worker: the removal's jobs would change the workspace between the snapshots.
+    a_removed_creators_key_hands_out_no_access => crate::support::no_worker,
+}
+
+/// What a caller gets: a top-level error's code, else the payload's first `userErrors` code,
+/// else "ok".
+fn outcome(answer: &tests::Answer, field: &str) -> String {
+    if answer.has_errors() {
+        return error_code(answer).to_owned();
+    }
+    tests::user_error_codes(&data(answer)[field])
+        .first()
+        .map_or("ok", |code| code)
+        .to_owned()
+}
+
+/// An API key is a principal of its own, bound by its own role. Keys of every role, made by the
+/// owner: none ends the owner's sessions or revokes the owner's other keys (CANNOT_REMOVE_SELF
+/// when its role could do that to someone else, FORBIDDEN when it couldn't); each reads the
+/// owner's sessions and details only if its role reads anyone's, and lists only the keys its
+/// role shows (a GUEST key: itself); each may revoke itself.
+async fn a_key_of_any_role_acts_as_itself_never_as_its_creator(app: TestApp) {
+    let ws = app.demo.workspace_id;
+    let [olivia] = people(&app, [OLIVIA]).await;
+    let owner = app.owner_token().to_owned();
+    let sibling = create_api_key_in(&app, &owner, ws, "Sibling", "GUEST").await;
+    let sibling = sibling["apiKey"]["id"].clone().into_value();
+    let about_olivia = json!({ "ws": ws, "u": olivia });
+    for (role, acts_on_others, reads_others) in [
+        ("OWNER", "CANNOT_REMOVE_SELF", "ok"),
+        ("ADMIN", "CANNOT_REMOVE_SELF", "ok"),
+        ("MEMBER", "FORBIDDEN", "FORBIDDEN"),
+        ("GUEST", "FORBIDDEN", "FORBIDDEN"),
+    ] {
+        let created = create_api_key_in(&app, &owner, ws, &format!("{role} key"), role).await;
+        let key = created["token"].as_str().unwrap().to_owned();
+        let key_id = created["apiKey"]["id"].clone().into_value();
+        let ended = app
+            .call(
+                &key,
+                "mutation($input: EndSessionsInput!) { endSessions(input: $input) { sessionsEnded userErrors { code } } }",
+                json!({ "userId": olivia }),
+            )
+            .await;
+        assert_eq!(
+            outcome(&ended, "endSessions"),
+            acts_on_others,
+            "{role}: {ended}"
+        );
+        let revoke = |id: &Value| {
+            app.graphql(
+                Some(&key),
+                "mutation($input: RevokeApiKeyInput!) { revokeApiKey(input: $input) { userErrors { code } } }",
+                json!({ "input": { "apiKeyId": id } }),
+            )
+        };
+        let revoked = revoke(&sibling).await;
+        assert_eq!(
+            outcome(&revoked, "revokeApiKey"),
+            acts_on_others,
+            "{role}: {revoked}"
+        );
+        for (field, document) in [
+            (
+                "sessions",
+                "query($ws: UUID!, $u: UUID!) { sessions(workspaceId: $ws, userId: $u) { nodes { id } } }",
+            ),
+            (
+                "member",
+                "query($ws: UUID!, $u: UUID!) { member(workspaceId: $ws, userId: $u) { member { role } } }",
+            ),
+        ] {
+            let read = app
+                .graphql(Some(&key), document, about_olivia.clone())
+                .await;
+            let got = if read.has_errors() {
+                error_code(&read)
+            } else {
+                "ok"
+            };
+            assert_eq!(
+                got, reads_others,
+                "{role} reading the creator's {field}: {read}"
+            );
+        }
+        let listed = app
+            .graphql(
+                Some(&key),
+                "query($ws: UUID!) { apiKeys(workspaceId: $ws) { nodes { apiKey { id } } } }",
+                json!({ "ws": ws }),
+            )
+            .await;
+        let ids: Vec<Value> = data(&listed)["apiKeys"]["nodes"]
+            .items()
+            .iter()
+            .map(|node| node["apiKey"]["id"].clone().into_value())
+            .collect();
+        assert!(ids.contains(&key_id), "{role} lists itself: {listed}");
+        if reads_others == "FORBIDDEN" {
+            assert_eq!(ids, [key_id.clone()], "{role} lists only itself: {listed}");
+        }
+        let itself = revoke(&key_id).await;
+        assert_eq!(
+            outcome(&itself, "revokeApiKey"),
+            "ok",
+            "{role} revokes itself: {itself}"
+        );
+    }
+    let viewer = app.as_owner(crate::support::VIEWER, Value::Null).await;
+    assert_eq!(
+        data(&viewer)["viewer"]["role"],
+        "OWNER",
+        "the owner's session lives"
+    );
+    let sibling_now = app
+        .graphql(
+            Some(&owner),
+            "query($ws: UUID!) { apiKeys(workspaceId: $ws, filter: { revoked: false }) { nodes { apiKey { id } } } }",
+            json!({ "ws": ws }),
+        )
+        .await;
+    assert!(
+        data(&sibling_now)["apiKeys"]["nodes"]
+            .items()
+            .iter()
+            .any(|node| node["apiKey"]["id"].clone().into_value() == sibling),
+        "the owner's other key was never revoked: {sibling_now}"
+    );
+}
+
+/// Ada, an ADMIN, makes an ADMIN key, then is removed without `revokeApiKeys`: her key keeps
+/// working (automation doesn't break) but hands out no access: no key, no invitation, no role
+/// change (FORBIDDEN, nothing written). And no key makes a key above its own role.
+async fn a_removed_creators_key_hands_out_no_access(app: TestApp) {
+    let ws = app.demo.workspace_id;
+    let [ada, max] = people(&app, [ADA, MAX]).await;
+    crate::support::give_all_contacts_to_the_owner(&app).await;
+    let ada_session = app.sign_in(ADA).await;
+    let key = create_api_key_in(&app, &ada_session, ws, "Ada's automation", "ADMIN").await;
+    let key = key["token"].as_str().unwrap().to_owned();
+    let above = app
+        .call(
+            &key,
+            "mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { userErrors { code } } }",
+            json!({ "name": "Higher", "role": "OWNER" }),
+        )
+        .await;
+    assert_eq!(
+        outcome(&above, "createApiKey"),
+        "ROLE_NOT_MANAGEABLE",
+        "{above}"
+    );
+    let removed = app
+        .owner_mutates(REMOVE, json!({ "userIds": [ada], "reason": "left" }))
+        .await;
+    assert_eq!(
+        tests::user_error_codes(&removed),
+        Vec::<&str>::new(),
+        "{removed}"
+    );
+    let still = app
+        .graphql(Some(&key), crate::support::VIEWER, Value::Null)
+        .await;
+    assert_eq!(
+        data(&still)["viewer"]["role"],
+        "ADMIN",
+        "the key still works"
+    );
+    let before = snapshot(&app).await;
+    let refused = [
+        (
+            "createApiKey",
+            app.call(
+                &key,
+                "mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { userErrors { code } } }",
+                json!({ "name": "Fresh", "role": "GUEST" }),
+            )
+            .await,
+        ),
+        (
+            "inviteMember",
+            app.call(&key, INVITE, json!({ "email": "new@acme.test", "role": "GUEST", "sendEmail": false }))
+                .await,
+        ),
+        (
+            "updateMemberRole",
+            app.call(
+                &key,
+                "mutation($input: UpdateMemberRoleInput!) { updateMemberRole(input: $input) { userErrors { code } } }",
+                json!({ "userId": max, "role": "GUEST" }),
+            )
+            .await,
+        ),
+    ];
+    for (field, answer) in refused {
+        assert_eq!(outcome(&answer, field), "FORBIDDEN", "{field}: {answer}");
+    }
+    assert_eq!(
+        snapshot(&app).await,
+        before,
+        "the refused calls changed nothing"
+    );
+}
