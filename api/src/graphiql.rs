@@ -160,3 +160,57 @@ impl Pages {
 pub fn page_response(page: &str) -> Response {
     web::page(page.to_owned(), CONTENT_SECURITY_POLICY, "no-store")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use entities::{OrganizationId, WorkspaceId};
+
+    /// Who gets the page with the demo owner's token: a top-level navigation, typed in or from
+    /// this origin, by a client on this machine. A cross-site navigation or a client elsewhere
+    /// gets it without; a page loaded by another page (fetch, frame) gets none.
+    #[test]
+    fn the_demo_token_goes_only_to_a_same_origin_navigation_on_this_machine() {
+        let demo = DemoAccess {
+            organization_id: OrganizationId(uuid::Uuid::now_v7()),
+            workspace_id: WorkspaceId(uuid::Uuid::now_v7()),
+            owner_email: "olivia.owner@acme.test".into(),
+            token: "ofs_demo-token".into(),
+        };
+        let pages = Pages::new(Some(&demo));
+        let request = |site: Option<&str>, dest: Option<&str>| {
+            let mut headers = HeaderMap::new();
+            if let Some(site) = site {
+                headers.insert("sec-fetch-site", site.parse().unwrap());
+            }
+            if let Some(dest) = dest {
+                headers.insert("sec-fetch-dest", dest.parse().unwrap());
+            }
+            headers
+        };
+        let has_token = |page: Option<&str>| page.map(|page| page.contains("ofs_demo-token"));
+        let cases = [
+            (None, None, true, Some(true)),
+            (Some("none"), Some("document"), true, Some(true)),
+            (Some("same-origin"), Some("document"), true, Some(true)),
+            (Some("same-origin"), Some("document"), false, Some(false)),
+            (Some("cross-site"), Some("document"), true, Some(false)),
+            (Some("same-site"), Some("document"), true, Some(false)),
+            (Some("cross-site"), Some("empty"), true, None),
+            (Some("same-origin"), Some("iframe"), true, None),
+        ];
+        for (site, dest, loopback, expected) in cases {
+            let page = pages.for_request(&request(site, dest), loopback);
+            assert_eq!(
+                has_token(page),
+                expected,
+                "{site:?} {dest:?} loopback {loopback}"
+            );
+        }
+        assert_eq!(
+            has_token(Pages::new(None).for_request(&request(None, None), true)),
+            Some(false),
+            "without demo data there is no token to give"
+        );
+    }
+}

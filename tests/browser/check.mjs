@@ -2,7 +2,8 @@
 //   node check.mjs '<json settings>'
 // and prints one JSON object of what it saw; the Rust test (tests/tests/integration/browser.rs)
 // judges it. Settings: chromium (path), api (the API's origin), token, workspaceId, userId (a
-// member to remove), allowedOrigin and otherOrigin (each serving /page.html).
+// member to remove), allowedOrigin and otherOrigin (each serving /page.html). Last, both
+// origins try to read GraphiQL's page and the demo token in it.
 import { chromium } from "playwright-core";
 
 const settings = JSON.parse(process.argv[2]);
@@ -156,6 +157,39 @@ try {
     seen.subscription = { sockets, consoleErrors, result };
     await page.close();
   }
+
+  // 4. The demo owner's token, which GraphiQL's page carries for a browser on this machine:
+  //    a page on another origin, allowed by CORS or not, tries to read that page (as fetch
+  //    asks for it, and as a no-cors fetch would) and the token in it.
+  const steal = async (origin) => {
+    const page = await browser.newPage();
+    await page.goto(`${origin}/page.html`);
+    const outcome = await page.evaluate(
+      async ({ api, token }) => {
+        const tries = {};
+        for (const [name, init] of [
+          ["cors", { headers: { Accept: "text/html" } }],
+          ["noCors", { mode: "no-cors" }],
+        ]) {
+          try {
+            const response = await fetch(`${api}/graphql`, init);
+            const text = await response.text();
+            tries[name] = { read: true, status: response.status, sawToken: text.includes(token) };
+          } catch (error) {
+            tries[name] = { read: false, error: String(error) };
+          }
+        }
+        return tries;
+      },
+      { api: settings.api, token: settings.token },
+    );
+    await page.close();
+    return outcome;
+  };
+  seen.tokenFrom = {
+    allowedOrigin: await steal(settings.allowedOrigin),
+    otherOrigin: await steal(settings.otherOrigin),
+  };
 } finally {
   await browser.close();
 }

@@ -20,6 +20,12 @@ use crate::text::Email;
 /// Forgotten keys are dropped from memory every this many attempts.
 const SWEEP_EVERY: u64 = 1_000;
 
+fn refused(wait: Duration) -> ApiError {
+    ApiError::RateLimited {
+        retry_after_seconds: wait.as_secs_f64().ceil().max(1.0) as u64,
+    }
+}
+
 pub struct SignInThrottle {
     per_email: Option<DefaultKeyedRateLimiter<String>>,
     per_address: Option<DefaultKeyedRateLimiter<IpAddr>>,
@@ -40,24 +46,32 @@ impl SignInThrottle {
 
     /// Counts one sign-in attempt, or refuses it with RATE_LIMITED and when to try again.
     pub fn attempt(&self, email: &Email, address: Option<IpAddr>) -> Result<(), ApiError> {
-        if self.attempts.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
-            self.sweep();
-        }
-        let now = DefaultClock::default().now();
-        let refused = |wait: Duration| ApiError::RateLimited {
-            retry_after_seconds: wait.as_secs_f64().ceil().max(1.0) as u64,
-        };
-        if let (Some(limiter), Some(address)) = (&self.per_address, address) {
-            limiter
-                .check_key(&address)
-                .map_err(|not_until| refused(not_until.wait_time_from(now)))?;
-        }
+        self.attempt_from(address)?;
         if let Some(limiter) = &self.per_email {
             limiter
                 .check_key(&email.as_str().to_owned())
-                .map_err(|not_until| refused(not_until.wait_time_from(now)))?;
+                .map_err(|not_until| refused(not_until.wait_time_from(Self::now())))?;
         }
         Ok(())
+    }
+
+    /// Counts one attempt from a client address against the same allowance as its sign-ins:
+    /// accepting an invitation checks (or hashes) a password as signing in does, for anyone
+    /// who sends a token, so it is limited alike. RATE_LIMITED when the address is over it.
+    pub fn attempt_from(&self, address: Option<IpAddr>) -> Result<(), ApiError> {
+        if self.attempts.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            self.sweep();
+        }
+        if let (Some(limiter), Some(address)) = (&self.per_address, address) {
+            limiter
+                .check_key(&address)
+                .map_err(|not_until| refused(not_until.wait_time_from(Self::now())))?;
+        }
+        Ok(())
+    }
+
+    fn now() -> governor::clock::QuantaInstant {
+        DefaultClock::default().now()
     }
 
     fn sweep(&self) {

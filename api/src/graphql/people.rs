@@ -770,6 +770,7 @@ impl PeopleMutation {
         ctx: &Context<'_>,
         input: AcceptInvitationInput,
     ) -> Result<AcceptInvitationPayload> {
+        ctx.sign_in_throttle().attempt_from(ctx.client_address())?;
         let request = AcceptRequest {
             token: input.token.into_string(),
             name: input.name,

@@ -428,7 +428,11 @@ async fn a_key_of_any_role_acts_as_itself_never_as_its_creator(app: TestApp) {
             .collect();
         assert!(ids.contains(&key_id), "{role} lists itself: {listed}");
         if reads_others == "FORBIDDEN" {
-            assert_eq!(ids, [key_id.clone()], "{role} lists only itself: {listed}");
+            assert_eq!(
+                ids,
+                std::slice::from_ref(&key_id),
+                "{role} lists only itself: {listed}"
+            );
         }
         let itself = revoke(&key_id).await;
         assert_eq!(

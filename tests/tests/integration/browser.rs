@@ -46,6 +46,7 @@ async fn graphiql_and_a_spa_on_another_origin_work_in_a_real_browser() {
     });
     let seen = tests::browser::run("check.mjs", settings).await;
     graphiql_worked(&seen["graphiql"], &app.address);
+    no_other_origin_reads_the_demo_token(&seen["tokenFrom"]);
     the_spa_worked_from_the_allowed_origin_only(&seen);
     // GraphiQL follows the removal over its WebSocket (same origin, allowed by the page's CSP).
     let subscription = &seen["subscription"];
@@ -69,6 +70,26 @@ async fn graphiql_and_a_spa_on_another_origin_work_in_a_real_browser() {
         .as_owner("query($ws: UUID!) { auditLog(workspaceId: $ws, filter: { action: \"team_membership_remove\" }) { totalCount } }", json!({ "ws": app.demo.workspace_id }))
         .await;
     assert_eq!(data(&answer)["auditLog"]["totalCount"], 1);
+}
+
+/// GraphiQL's page, with the demo owner's token, is for a top-level navigation on this
+/// machine: from a page on another origin (even one CORS allows) a fetch of it is refused, or
+/// answered without the token, and a no-cors fetch reads nothing.
+fn no_other_origin_reads_the_demo_token(tries: &Answer) {
+    for origin in ["allowedOrigin", "otherOrigin"] {
+        for way in ["cors", "noCors"] {
+            let attempt = &tries[origin][way];
+            let saw_token = attempt
+                .get("sawToken")
+                .and_then(|seen| seen.as_bool())
+                .unwrap_or(false);
+            assert!(!saw_token, "{origin} read the token by {way}: {tries}");
+        }
+    }
+    assert_eq!(
+        tries["otherOrigin"]["cors"]["read"], false,
+        "CORS refuses the other origin: {tries}"
+    );
 }
 
 /// GraphiQL: nothing fetched from another host, no error, the schema in, Docs and autocomplete

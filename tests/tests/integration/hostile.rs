@@ -79,7 +79,49 @@ backend_tests! {
     a_stranger_to_the_workspace_is_member_not_found_when_reassigning,
     a_batch_of_guesses_counts_every_guess,
     one_client_address_is_limited_across_emails => three_sign_ins_a_minute,
+    invitation_acceptances_count_against_the_address_limit => three_sign_ins_a_minute,
     behind_a_trusted_proxy_each_client_address_is_limited_apart => behind_a_proxy_on_loopback,
+}
+
+/// Accepting an invitation checks or hashes a password for anyone who sends a token: it counts
+/// against the client address's allowance as signing in does. With three a minute, the fourth
+/// attempt is RATE_LIMITED before anything is looked up (a valid token included).
+async fn invitation_acceptances_count_against_the_address_limit(app: TestApp) {
+    let accept = |token: &str| {
+        app.graphql(
+            None,
+            "mutation($input: AcceptInvitationInput!) { acceptInvitation(input: $input) { userErrors { code } } }",
+            json!({ "input": { "token": token, "password": "long-enough-password" } }),
+        )
+    };
+    for guess in 0..3 {
+        let answer = accept(&format!("ofi_guess{guess}")).await;
+        assert_eq!(
+            user_error_codes(&data(&answer)["acceptInvitation"]),
+            ["INVITATION_INVALID"],
+            "{answer}"
+        );
+    }
+    let invited = app
+        .owner_mutates(
+            INVITE,
+            json!({ "email": "limited@acme.test", "role": "MEMBER", "sendEmail": false }),
+        )
+        .await;
+    let link = invited["invitationToken"].as_str().unwrap().to_owned();
+    let answer = accept(&link).await;
+    assert_eq!(error_code(&answer), "RATE_LIMITED", "{answer}");
+    assert!(
+        answer["errors"][0]["extensions"]["retryAfter"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+    let pending = crate::support::stored_invitation(&app, "limited@acme.test").await;
+    assert!(
+        pending.accepted_at.is_none(),
+        "the limited attempt accepted nothing"
+    );
 }
 
 /// Three a minute, so that no cell comes back while a test runs (one every 20 s).
@@ -284,6 +326,10 @@ async fn emails_are_parsed_by_a_real_address_parser(app: TestApp) {
         "a@.com",
         "ada",
         "ada@acme.test\nBcc: eve@evil.test",
+        // Forms the mailer can't carry: every email to them would be DEAD.
+        "\"<script>x</script>\"@x.test",
+        "\"ada lovelace\"@acme.test",
+        "ada@[127.0.0.1]",
     ] {
         let answer = app
             .call(

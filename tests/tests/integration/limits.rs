@@ -5,6 +5,7 @@ backend_tests! {
     too_complex_queries_are_refused_before_they_run,
     too_many_directives_on_a_field_are_refused,
     batches_are_capped_and_answered_in_order,
+    a_batch_shares_one_complexity_limit,
     bodies_over_the_limit_and_malformed_bodies_are_refused => |config: &mut tests::Config| {
         config.limits.body_bytes = 16 * 1024;
     },
@@ -18,6 +19,57 @@ async fn too_complex_queries_are_refused_before_they_run(app: TestApp) {
         .collect();
     let answer = app.as_owner(&format!("{{ {fields} }}"), Value::Null).await;
     assert_eq!(error_code(&answer), "QUERY_TOO_COMPLEX");
+}
+
+/// The complexity limit (1,000 by default) bounds a whole batch, not each of its operations: six
+/// operations of 100 aliased `members(first: 100) { totalCount }` (200 points each) are one
+/// operation too many. Five are answered; the sixth is QUERY_TOO_COMPLEX and runs nothing.
+async fn a_batch_shares_one_complexity_limit(app: TestApp) {
+    let aliases: String = (0..100)
+        .map(|i| format!("m{i}: members(workspaceId: $ws, first: 100) {{ totalCount }} "))
+        .collect();
+    let operation = json!({
+        "query": format!("query($ws: UUID!) {{ {aliases} }}"),
+        "variables": { "ws": app.demo.workspace_id },
+    });
+    let one = app
+        .graphql(
+            Some(app.owner_token()),
+            operation["query"].as_str().unwrap(),
+            operation["variables"].clone(),
+        )
+        .await;
+    assert!(!one.has_errors(), "one operation fits: {one}");
+    let response = app
+        .client
+        .post(app.graphql_url())
+        .bearer_auth(app.owner_token())
+        .json(&json!(vec![operation; 6]))
+        .send()
+        .await
+        .unwrap();
+    let answers: Answer = response.json().await.unwrap();
+    let answers = answers.items();
+    assert_eq!(answers.len(), 6);
+    let refused: Vec<&Answer> = answers
+        .iter()
+        .filter(|answer| answer.has_errors())
+        .collect();
+    assert_eq!(
+        refused.len(),
+        1,
+        "one operation over the batch's limit: {answers:?}"
+    );
+    assert_eq!(error_code(refused[0]), "QUERY_TOO_COMPLEX");
+    assert!(
+        refused[0]["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("together cost 1200, over the limit of 1000"),
+        "{}",
+        refused[0]
+    );
+    assert!(refused[0].did_not_run("m0"), "{}", refused[0]);
 }
 
 async fn too_many_directives_on_a_field_are_refused(app: TestApp) {
