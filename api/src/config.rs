@@ -118,6 +118,8 @@ pub struct Limits {
     /// Operations in one batched request.
     pub batch_size: usize,
     pub body_bytes: usize,
+    /// The longest answer one HTTP request gets, batches included.
+    pub response_bytes: usize,
     /// The largest `first` a connection accepts.
     pub page_size: usize,
     /// Member ids one HTTP request may name, across its aliases and batched operations.
@@ -141,6 +143,8 @@ impl Default for Limits {
             batch_size: 10,
             // 10,000 ids of 36 characters, quoted and separated, fit with room to spare.
             body_bytes: 1024 * 1024,
+            // A preview of 10,000 members, every field asked for, takes about 6 MB.
+            response_bytes: 16 * 1024 * 1024,
             page_size: 100,
             ids_per_request: 10_000,
             fields_at_once: 2,
@@ -237,6 +241,7 @@ struct ApiVariables {
     graphql_max_directives: Option<usize>,
     graphql_max_batch: Option<usize>,
     http_max_body_bytes: Option<usize>,
+    http_max_response_bytes: Option<usize>,
     graphql_max_page_size: Option<usize>,
     graphql_max_ids_per_request: Option<usize>,
     graphql_fields_at_once: Option<usize>,
@@ -258,6 +263,9 @@ impl ApiVariables {
                 .unwrap_or(defaults.directives_per_field),
             batch_size: self.graphql_max_batch.unwrap_or(defaults.batch_size),
             body_bytes: self.http_max_body_bytes.unwrap_or(defaults.body_bytes),
+            response_bytes: self
+                .http_max_response_bytes
+                .unwrap_or(defaults.response_bytes),
             page_size: self.graphql_max_page_size.unwrap_or(defaults.page_size),
             ids_per_request: self
                 .graphql_max_ids_per_request

@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_graphql::Data;
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::{BatchRequest, BatchResponse, ParseRequestError};
-use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
+use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLWebSocket};
 use axum::extract::{ConnectInfo, MatchedPath, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -544,7 +544,7 @@ async fn execute(
             .await,
         ),
     };
-    respond(answer, headers)
+    respond(answer, headers, state.config.limits.response_bytes)
 }
 
 /// Records, beside the request, that its session or API key was used (at most once a minute
@@ -586,7 +586,10 @@ async fn run(state: &AppState, request: async_graphql::Request) -> async_graphql
 /// request that could not run at all is a 400, per GraphQL over HTTP), else `application/json`
 /// (always 200); a mutation sent by GET is a 405, and a rate-limited operation says when to try
 /// again in `Retry-After`.
-fn respond(answer: BatchResponse, headers: &HeaderMap) -> Response {
+/// The answer as HTTP: its status by the GraphQL-over-HTTP rules, its media type as asked, and
+/// never longer than `limit` bytes (RESPONSE_TOO_LARGE instead, which tells the client to ask
+/// for less at once).
+fn respond(answer: BatchResponse, headers: &HeaderMap, limit: usize) -> Response {
     let graphql_response = headers
         .get(header::ACCEPT)
         .and_then(|accept| accept.to_str().ok())
@@ -607,15 +610,38 @@ fn respond(answer: BatchResponse, headers: &HeaderMap) -> Response {
         }
         BatchResponse::Batch(_) => (StatusCode::OK, None),
     };
-    let mut response = GraphQLResponse::from(answer).into_response();
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    if graphql_response {
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(GRAPHQL_RESPONSE),
+    let body = match serde_json::to_vec(&answer) {
+        Ok(body) => body,
+        Err(error) => {
+            tracing::error!(%error, "an answer could not be written as JSON");
+            return refusal(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                crate::graphql::errors::INTERNAL_MESSAGE,
+            );
+        }
+    };
+    if body.len() > limit {
+        return refusal(
+            StatusCode::OK,
+            "RESPONSE_TOO_LARGE",
+            &format!(
+                "the answer would take {} bytes, over the limit of {limit}: ask for less at once \
+                 (a smaller `first`, fewer ids, aliases or batched operations)",
+                body.len()
+            ),
         );
     }
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(if graphql_response {
+            GRAPHQL_RESPONSE
+        } else {
+            "application/json"
+        }),
+    );
     if status == StatusCode::METHOD_NOT_ALLOWED {
         headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
     }

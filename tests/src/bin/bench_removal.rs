@@ -2,10 +2,11 @@
 //! call at once (beside its baseline, on PostgreSQL), one member per call, 10,000 members in one
 //! call, and the time from a mutation's answer to its offboarding being SUCCEEDED.
 //!
-//!   cargo run --release -p tests --bin bench-removal -- postgres [concurrent]
-//!   cargo run --release -p tests --bin bench-removal -- sqlite [concurrent]
+//!   cargo run --release -p tests --bin bench-removal -- postgres [concurrent|one-call]
+//!   cargo run --release -p tests --bin bench-removal -- sqlite [concurrent|one-call]
 //!
-//! `concurrent` runs only the first measure. Its baseline is pgbench running the minimal removal
+//! `concurrent` runs only the first measure; `one-call` only the 10,000 members' preview and
+//! removal, the preview's time given as a ratio to the removal's. Its baseline is pgbench running the minimal removal
 //! (the workspace locked FOR UPDATE, the membership soft-deleted, one audit row, one outbox row)
 //! over as many connections, on the same database; rounds alternate, the ratio is per round.
 //!
@@ -56,13 +57,23 @@ const REMOVALS_PER_ROUND: usize = 1_000;
 #[tokio::main]
 async fn main() {
     let backend = Backend::from_args("bench-removal");
-    concurrent(backend).await;
-    if std::env::args().nth(2).as_deref() == Some("concurrent") {
+    let only = std::env::args().nth(2);
+    if only.as_deref() != Some("one-call") {
+        concurrent(backend).await;
+    }
+    if only.as_deref() == Some("concurrent") {
         return;
     }
     let app = spawn_app(backend).await;
     println!("backend: {backend:?}");
+    if only.as_deref() != Some("one-call") {
+        one_at_a_time(&app).await;
+    }
+    one_call(&app).await;
+}
 
+/// 20 removals of one member, each followed to SUCCEEDED.
+async fn one_at_a_time(app: &TestApp) {
     let singles = add_members(&app, 20).await;
     let mut call = Vec::new();
     let mut settled = Vec::new();
@@ -84,9 +95,46 @@ async fn main() {
         "answer -> offboarding SUCCEEDED, 1 member (median of 20, polled every 100 ms): {}",
         ms(median(settled))
     );
+}
 
-    let many = add_members(&app, 10_000).await;
-    let (elapsed, offboarding) = remove(&app, &many).await;
+const PREVIEW: &str =
+    "query($ws: UUID!, $ids: [UUID!]!) { removalPreview(workspaceId: $ws, userIds: $ids) {
+  canRemove members { userId name email status role loses { workspaceName groups }
+    preserved { otherWorkspaces otherOrganizations } seatFreed
+    contactDuties { duty applicationId applicationName } campaignsToReattribute
+    apiKeysToRevoke rulesKeepRunning blockers { code message field userId } } } }";
+
+/// 10,000 members previewed (every field the People page's dialog reads), then removed, in one
+/// call each; then the removal's side effects followed to SUCCEEDED.
+async fn one_call(app: &TestApp) {
+    let many = add_members(app, 10_000).await;
+    let started = Instant::now();
+    let previewed = app
+        .graphql_request(
+            Some(app.owner_token()),
+            PREVIEW,
+            json!({ "ws": app.demo.workspace_id, "ids": many }),
+        )
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let preview = started.elapsed();
+    let answer: tests::Answer = serde_json::from_slice(&previewed).unwrap();
+    assert_eq!(
+        data(&answer)["removalPreview"]["canRemove"],
+        true,
+        "{answer}"
+    );
+    let (elapsed, offboarding) = remove(app, &many).await;
+    println!(
+        "preview 10,000 members, one call: {} ({} bytes), {:.2} times the removal's time",
+        ms(preview),
+        previewed.len(),
+        preview.as_secs_f64() / elapsed.as_secs_f64()
+    );
     println!("remove 10,000 members, one call: {}", ms(elapsed));
     let returned = Instant::now();
     let result = app

@@ -6,6 +6,9 @@ backend_tests! {
     too_many_directives_on_a_field_are_refused,
     batches_are_capped_and_answered_in_order,
     a_batch_shares_one_complexity_limit,
+    an_answer_over_the_response_limit_is_refused => |config: &mut tests::Config| {
+        config.limits.response_bytes = 4 * 1024;
+    },
     bodies_over_the_limit_and_malformed_bodies_are_refused => |config: &mut tests::Config| {
         config.limits.body_bytes = 16 * 1024;
     },
@@ -70,6 +73,30 @@ async fn a_batch_shares_one_complexity_limit(app: TestApp) {
         refused[0]
     );
     assert!(refused[0].did_not_run("m0"), "{}", refused[0]);
+}
+
+/// An answer longer than the response limit (4 KiB here; 16 MiB by default) is replaced by
+/// RESPONSE_TOO_LARGE, saying how long it would have been; a short one goes out as usual.
+async fn an_answer_over_the_response_limit_is_refused(app: TestApp) {
+    let aliases: String = (0..30)
+        .map(|i| format!("m{i}: members(workspaceId: $ws, first: 100) {{ nodes {{ user {{ name email }} }} }} "))
+        .collect();
+    let answer = app
+        .as_owner(
+            &format!("query($ws: UUID!) {{ {aliases} }}"),
+            json!({ "ws": app.demo.workspace_id }),
+        )
+        .await;
+    assert_eq!(error_code(&answer), "RESPONSE_TOO_LARGE", "{answer}");
+    assert!(
+        answer["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("over the limit of 4096"),
+        "{answer}"
+    );
+    let short = app.as_owner("{ viewer { role } }", Value::Null).await;
+    assert_eq!(data(&short)["viewer"]["role"], "OWNER");
 }
 
 async fn too_many_directives_on_a_field_are_refused(app: TestApp) {
