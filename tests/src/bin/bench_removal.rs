@@ -74,11 +74,11 @@ async fn main() {
 
 /// 20 removals of one member, each followed to SUCCEEDED.
 async fn one_at_a_time(app: &TestApp) {
-    let singles = add_members(&app, 20).await;
+    let singles = add_members(app, 20).await;
     let mut call = Vec::new();
     let mut settled = Vec::new();
     for id in singles {
-        let (elapsed, offboarding) = remove(&app, &[id]).await;
+        let (elapsed, offboarding) = remove(app, &[id]).await;
         let returned = Instant::now();
         let result = app
             .wait_for_offboarding(&offboarding, Duration::from_secs(60))
