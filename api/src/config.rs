@@ -143,7 +143,7 @@ impl Default for Limits {
             batch_size: 10,
             // 10,000 ids of 36 characters, quoted and separated, fit with room to spare.
             body_bytes: 1024 * 1024,
-            // A preview of 10,000 members, every field asked for, takes about 6 MB.
+            // A preview of 10,000 members, every field asked for, takes 4 MB (docs/BENCHMARKS.md).
             response_bytes: 16 * 1024 * 1024,
             page_size: 100,
             ids_per_request: 10_000,
