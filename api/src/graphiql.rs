@@ -137,19 +137,28 @@ impl Pages {
     /// (`Sec-Fetch-*`; a client that sends none is taken as a top-level navigation):
     /// - loaded by another page (`fetch`, a frame, an image: `Sec-Fetch-Dest` other than
     ///   `document`), none: the request is answered as GraphQL;
-    /// - the demo owner's token only to a top-level navigation from this origin or typed in
-    ///   (`Sec-Fetch-Site` `same-origin` or `none`) by a client on this machine (`loopback`):
-    ///   no other origin can make a browser fetch it, and no one elsewhere receives it;
+    /// - the demo owner's token only to a browser's top-level navigation from this origin or
+    ///   typed in (`Sec-Fetch-Site` `same-origin` or `none`, which only a browser sends), by a
+    ///   client on this machine (`loopback`), to a loopback host name (`Host`: `localhost`,
+    ///   `127.0.0.1`, `[::1]`, so a name another site points at 127.0.0.1 gets nothing): no
+    ///   other origin can make a browser fetch it, and no one elsewhere receives it;
     /// - otherwise the page without it.
     pub fn for_request(&self, headers: &HeaderMap, loopback: bool) -> Option<&str> {
-        let fetch_metadata = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
-        if fetch_metadata("sec-fetch-dest").is_some_and(|dest| dest != "document") {
+        let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+        if header("sec-fetch-dest").is_some_and(|dest| dest != "document") {
             return None;
         }
-        let same_origin = fetch_metadata("sec-fetch-site")
-            .is_none_or(|site| site == "same-origin" || site == "none");
+        let same_origin =
+            header("sec-fetch-site").is_some_and(|site| site == "same-origin" || site == "none");
+        let loopback_host = header("host").is_some_and(|host| {
+            let name = match host.rsplit_once(':') {
+                Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
+                _ => host,
+            };
+            matches!(name, "localhost" | "127.0.0.1" | "[::1]")
+        });
         let page = match &self.with_demo_token {
-            Some(with_token) if same_origin && loopback => with_token,
+            Some(with_token) if same_origin && loopback && loopback_host => with_token,
             _ => &self.plain,
         };
         Some(page)
@@ -166,9 +175,11 @@ mod tests {
     use super::*;
     use entities::{OrganizationId, WorkspaceId};
 
-    /// Who gets the page with the demo owner's token: a top-level navigation, typed in or from
-    /// this origin, by a client on this machine. A cross-site navigation or a client elsewhere
-    /// gets it without; a page loaded by another page (fetch, frame) gets none.
+    /// Who gets the page with the demo owner's token: a browser's top-level navigation, typed in
+    /// or from this origin, by a client on this machine, to a loopback host name. A cross-site
+    /// navigation, a client elsewhere, a client that isn't a browser (no fetch metadata) or
+    /// another host name (DNS rebinding) gets it without; a page loaded by another page (fetch,
+    /// frame) gets none.
     #[test]
     fn the_demo_token_goes_only_to_a_same_origin_navigation_on_this_machine() {
         let demo = DemoAccess {
@@ -180,6 +191,7 @@ mod tests {
         let pages = Pages::new(Some(&demo));
         let request = |site: Option<&str>, dest: Option<&str>| {
             let mut headers = HeaderMap::new();
+            headers.insert("host", "127.0.0.1:8080".parse().unwrap());
             if let Some(site) = site {
                 headers.insert("sec-fetch-site", site.parse().unwrap());
             }
@@ -190,7 +202,7 @@ mod tests {
         };
         let has_token = |page: Option<&str>| page.map(|page| page.contains("ofs_demo-token"));
         let cases = [
-            (None, None, true, Some(true)),
+            (None, None, true, Some(false)),
             (Some("none"), Some("document"), true, Some(true)),
             (Some("same-origin"), Some("document"), true, Some(true)),
             (Some("same-origin"), Some("document"), false, Some(false)),
@@ -207,8 +219,30 @@ mod tests {
                 "{site:?} {dest:?} loopback {loopback}"
             );
         }
+        for host in ["localhost:8080", "[::1]:8080", "127.0.0.1"] {
+            let mut headers = request(Some("none"), Some("document"));
+            headers.insert("host", host.parse().unwrap());
+            assert_eq!(
+                has_token(pages.for_request(&headers, true)),
+                Some(true),
+                "{host}"
+            );
+        }
+        for host in [
+            "rebound.evil.test",
+            "rebound.evil.test:8080",
+            "127.0.0.1.evil.test",
+        ] {
+            let mut headers = request(Some("same-origin"), Some("document"));
+            headers.insert("host", host.parse().unwrap());
+            assert_eq!(
+                has_token(pages.for_request(&headers, true)),
+                Some(false),
+                "{host}"
+            );
+        }
         assert_eq!(
-            has_token(Pages::new(None).for_request(&request(None, None), true)),
+            has_token(Pages::new(None).for_request(&request(Some("none"), Some("document")), true)),
             Some(false),
             "without demo data there is no token to give"
         );

@@ -33,7 +33,8 @@ use crate::graphiql;
 use crate::graphql::budget::RequestBudget;
 use crate::graphql::http::{ReadOnly, is_introspection_only};
 use crate::graphql::{
-    AppSchema, Reader, RequestContext, SocketToken, build_introspection_schema, build_schema,
+    AppSchema, Reader, RequestContext, SocketPeer, SocketToken, build_introspection_schema,
+    build_schema,
 };
 use crate::people_page;
 use worker::JobQueue;
@@ -531,6 +532,7 @@ async fn execute(
             .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned()),
         budget: RequestBudget::new(&state.config.limits),
     };
+    let budget = context.budget.clone();
     let mut batch = batch.data(context);
     if read_only {
         batch = batch.data(ReadOnly);
@@ -544,7 +546,13 @@ async fn execute(
             .await,
         ),
     };
-    respond(answer, headers, state.config.limits.response_bytes)
+    // A mutation's answer goes out whole: refusing it would hide what was done.
+    let limit = if budget.changes() {
+        usize::MAX
+    } else {
+        state.config.limits.response_bytes
+    };
+    respond(answer, headers, limit)
 }
 
 /// Records, beside the request, that its session or API key was used (at most once a minute
@@ -588,7 +596,7 @@ async fn run(state: &AppState, request: async_graphql::Request) -> async_graphql
 /// again in `Retry-After`.
 /// The answer as HTTP: its status by the GraphQL-over-HTTP rules, its media type as asked, and
 /// never longer than `limit` bytes (RESPONSE_TOO_LARGE instead, which tells the client to ask
-/// for less at once).
+/// for less at once; a request with a mutation is answered whole).
 fn respond(answer: BatchResponse, headers: &HeaderMap, limit: usize) -> Response {
     let graphql_response = headers
         .get(header::ACCEPT)
@@ -705,6 +713,7 @@ fn has_code(response: &async_graphql::Response, code: &str) -> bool {
 /// set headers on a WebSocket; the subscription checks it, at its start and before every read.
 async fn graphql_ws(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
@@ -721,6 +730,7 @@ async fn graphql_ws(
             );
         }
     }
+    let client = client_address(peer.ip(), &headers, &state.config.trusted_proxies);
     upgrade
         .max_message_size(state.config.limits.body_bytes)
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
@@ -735,6 +745,7 @@ async fn graphql_ws(
                         .map(str::to_owned);
                     let mut data = Data::default();
                     data.insert(SocketToken(token));
+                    data.insert(SocketPeer(client));
                     Ok(data)
                 })
                 .serve()

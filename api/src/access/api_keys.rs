@@ -40,6 +40,10 @@ pub async fn create_api_key<C: ConnectionTrait>(
 ) -> Result<CreatedApiKey, ApiError> {
     let (principal, now) = (acting.principal, acting.now);
     principal.require(Permission::ApiKeyManagement, workspace_id)?;
+    // Under the workspace's lock, as a removal takes it: a removal of the creator commits
+    // before this reads their membership, or after this key exists (and revokes it with the
+    // others when asked to).
+    lock_workspace(db, workspace_id).await?;
     principal.require_active_creator(db).await?;
     // A key acting above its creator (or, made by a key, above that key) would be a way around
     // the role rules: the caller's role is the key's own when a key asks.

@@ -152,7 +152,8 @@ impl Principal {
 
     /// A key whose creator is no longer an active member of its workspace keeps working (with
     /// `revokeApiKeys: false`, so automation doesn't break), but can't hand out access: it
-    /// can't create keys, invite, or change roles. FORBIDDEN, saying why; a session passes (its
+    /// can't create keys, invite or send an invitation's link again, change roles, or reactivate
+    /// or restore anyone. FORBIDDEN, saying why; a session passes (its
     /// person is active, or it would not authenticate).
     pub async fn require_active_creator<C: ConnectionTrait>(&self, db: &C) -> Result<(), ApiError> {
         if let Actor::User(_) = self.actor {
@@ -165,7 +166,7 @@ impl Principal {
             Ok(())
         } else {
             Err(ApiError::Forbidden(
-                "this API key's creator is no longer an active member of the workspace: it can't create keys, invite or change roles".into(),
+                "this API key's creator is no longer an active member of the workspace: it can't create keys, invite, change roles or give anyone access back".into(),
             ))
         }
     }

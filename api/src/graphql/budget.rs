@@ -4,12 +4,14 @@
 //! one request can't take the whole pool from everyone else.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextResolve, NextValidation, ResolveInfo,
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextResolve, NextValidation,
+    ResolveInfo,
 };
-use async_graphql::{Context, ServerError, ServerResult, ValidationResult, Value};
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
+use async_graphql::{Context, ServerError, ServerResult, ValidationResult, Value, Variables};
 use tokio::sync::Semaphore;
 
 use crate::config::Limits;
@@ -33,6 +35,8 @@ pub struct RequestBudget {
     fields: Arc<Semaphore>,
     complexity_limit: usize,
     complexity_spent: Arc<AtomicUsize>,
+    /// Whether an operation of the request is a mutation (see [`RequestBudget::changes`]).
+    changes: Arc<AtomicBool>,
 }
 
 impl RequestBudget {
@@ -43,7 +47,14 @@ impl RequestBudget {
             fields: Arc::new(Semaphore::new(limits.fields_at_once.max(1))),
             complexity_limit: limits.query_complexity,
             complexity_spent: Arc::new(AtomicUsize::new(0)),
+            changes: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// Whether the request sent a mutation: its answer goes out whole, however long, since a
+    /// refusal would hide from the client what was done.
+    pub fn changes(&self) -> bool {
+        self.changes.load(Ordering::SeqCst)
     }
 
     /// Counts an operation's complexity against the request: the limit that bounds one
@@ -98,7 +109,8 @@ pub fn spend_ids(ctx: &Context<'_>, count: usize) -> Result<(), ApiError> {
 /// The start of the message of an operation refused by [`RequestBudget::spend_complexity`].
 pub const BATCH_TOO_COMPLEX: &str = "The batch is too complex";
 
-/// Charges each operation's complexity, once validated, to the request it came in.
+/// Charges each operation's complexity, once validated, to the request it came in, and notes a
+/// mutation among its operations.
 pub struct BatchCost;
 
 impl ExtensionFactory for BatchCost {
@@ -109,6 +121,24 @@ impl ExtensionFactory for BatchCost {
 
 #[async_graphql::async_trait::async_trait]
 impl Extension for BatchCost {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        let mutates = document
+            .operations
+            .iter()
+            .any(|(_, operation)| operation.node.ty == OperationType::Mutation);
+        if let Some(request) = ctx.data_opt::<RequestContext>().filter(|_| mutates) {
+            request.budget.changes.store(true, Ordering::SeqCst);
+        }
+        Ok(document)
+    }
+
     async fn validation(
         &self,
         ctx: &ExtensionContext<'_>,

@@ -138,6 +138,10 @@ pub fn build_schema(
 #[derive(Debug, Clone, Default)]
 pub struct SocketToken(pub Option<String>);
 
+/// Who opened a WebSocket (after trusted proxies): an operation sent over it counts against
+/// that client's limits, as one sent over HTTP does.
+pub struct SocketPeer(pub std::net::IpAddr);
+
 /// What the HTTP layer learned about the request before GraphQL runs.
 #[derive(Debug, Clone)]
 pub struct RequestContext {
@@ -202,6 +206,7 @@ impl ContextExt for Context<'_> {
     fn client_address(&self) -> Option<std::net::IpAddr> {
         self.data_opt::<RequestContext>()
             .and_then(|request| request.client_address)
+            .or_else(|| self.data_opt::<SocketPeer>().map(|peer| peer.0))
     }
 
     fn user_agent(&self) -> Option<&str> {

@@ -22,7 +22,7 @@ use crate::people::members::{self, MemberFilter, MemberRow};
 use crate::people::removed::RemovedFilter;
 use crate::people::{Page, detail, encode_cursor, groups, removed, roles, seats};
 use crate::text::{
-    CursorText, Email, IdempotencyKeyText, InvitationToken, Password, PersonName, SearchText,
+    CursorText, IdempotencyKeyText, InvitationToken, InviteeEmail, Password, PersonName, SearchText,
 };
 
 #[derive(SimpleObject)]
@@ -508,7 +508,7 @@ impl PeopleQuery {
 #[derive(InputObject, Serialize, Clone)]
 pub struct InviteMemberInput {
     workspace_id: WorkspaceId,
-    email: Email,
+    email: InviteeEmail,
     role: RoleValue,
     /// Email the invitation to the person (default true), with a link of its own under
     /// `PUBLIC_URL`; `emailDelivery` follows it. False when you deliver
@@ -633,7 +633,7 @@ impl PeopleMutation {
         run_mutation(ctx, input, async |txn, acting, input| {
             let request = InviteRequest {
                 workspace_id: input.workspace_id,
-                email: &input.email,
+                email: input.email.as_email(),
                 role: input.role.into(),
                 invitation_ttl: ctx.config().invitation_ttl,
                 send_email: input.send_email,

@@ -9,7 +9,7 @@ use async_graphql::{InputType, InputValueError, InputValueResult, OutputType, Va
 
 use crate::text::{
     ApiKeyName, AuditAction, CheckedText, CursorText, Email, IdempotencyKeyText, InvitationToken,
-    Password, PersonName, Reason, SearchText, TextError, WorkspaceSlug,
+    InviteeEmail, Password, PersonName, Reason, SearchText, TextError, WorkspaceSlug,
 };
 
 fn refuse<T: InputType>(error: TextError) -> InputValueError<T> {
@@ -65,4 +65,5 @@ string_input! {
 
 string_input! {
     Email => str::parse::<Email>;
+    InviteeEmail => str::parse::<InviteeEmail>;
 }

@@ -157,6 +157,8 @@ pub async fn reactivate_user<C: ConnectionTrait>(
 ) -> Result<Candidate, ApiError> {
     let (principal, now) = (acting.principal, acting.now);
     let workspace = authorize_and_lock(db, principal, workspace_id).await?;
+    // Giving access back: not by a key whose creator is gone.
+    principal.require_active_creator(db).await?;
     let candidate = target(db, principal, workspace.id, user_id, "reactivate").await?;
     if candidate.membership.status != MembershipStatus::Deactivated {
         return Err(ApiError::Rejected(vec![

@@ -37,6 +37,8 @@ pub async fn restore_member<C: ConnectionTrait>(
     // slip in between the check below and the restore.
     let (organization, workspace) =
         authorize_and_lock_with_seats(db, principal, workspace_id).await?;
+    // Bringing someone back is access handed out: not by a key whose creator is gone.
+    principal.require_active_creator(db).await?;
     let refuse = |error: UserError| Err(ApiError::Rejected(vec![error.for_user(user_id)]));
     if user_id == principal.user_id {
         // A removed person's API key may still act for them: it must not undo their removal.

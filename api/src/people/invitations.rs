@@ -56,7 +56,6 @@ pub async fn invite_member<C: ConnectionTrait>(
 ) -> Result<Invited, ApiError> {
     let (principal, now) = (acting.principal, acting.now);
     principal.require(Permission::UserManagement, request.workspace_id)?;
-    principal.require_active_creator(db).await?;
     let email = request.email.as_str();
     if !principal.can_manage(request.role) {
         return Err(ApiError::Rejected(vec![
@@ -75,6 +74,7 @@ pub async fn invite_member<C: ConnectionTrait>(
     lock_workspace(db, request.workspace_id)
         .await?
         .ok_or(ApiError::NotFound("workspace"))?;
+    principal.require_active_creator(db).await?;
     let existing = user::Entity::find()
         .filter(user::Column::Email.eq(email))
         .one(db)
@@ -637,6 +637,17 @@ pub async fn resend_invitation<C: ConnectionTrait>(
     let (principal, now) = (acting.principal, acting.now);
     lock_workspace(db, principal.workspace_id).await?;
     let (invitation, invitee) = manageable_invitation(db, principal, invitation_id, now).await?;
+    // A new link is access handed out: not by a key whose creator is gone, nor to its creator.
+    principal.require_active_creator(db).await?;
+    if invitee.is_some_and(|invitee| principal.is_keys_creator(invitee)) {
+        return Err(ApiError::Rejected(vec![
+            UserError::new(
+                UserErrorCode::CannotRemoveSelf,
+                "An API key can't resend the invitation of the person who created it.",
+            )
+            .on_field("invitationId"),
+        ]));
+    }
     let token = new_token(TokenKind::Invitation);
     let mut renewed: invitation::ActiveModel = invitation.into();
     renewed.token_hash = Set(token.hash);

@@ -464,11 +464,13 @@ async fn a_key_of_any_role_acts_as_itself_never_as_its_creator(app: TestApp) {
 }
 
 /// Ada, an ADMIN, makes an ADMIN key, then is removed without `revokeApiKeys`: her key keeps
-/// working (automation doesn't break) but hands out no access: no key, no invitation, no role
-/// change (FORBIDDEN, nothing written). And no key makes a key above its own role.
+/// working (automation doesn't break) but hands out no access: no key, no invitation or new
+/// link to one, no role change, no one reactivated or restored (FORBIDDEN, nothing written).
+/// And no key makes a key above its own role.
 async fn a_removed_creators_key_hands_out_no_access(app: TestApp) {
     let ws = app.demo.workspace_id;
-    let [ada, max] = people(&app, [ADA, MAX]).await;
+    let [ada, max, dana] = people(&app, [ADA, MAX, crate::support::DANA]).await;
+    let ivys_invitation = stored_invitation(&app, crate::support::IVY).await.id;
     crate::support::give_all_contacts_to_the_owner(&app).await;
     let ada_session = app.sign_in(ADA).await;
     let key = create_api_key_in(&app, &ada_session, ws, "Ada's automation", "ADMIN").await;
@@ -525,6 +527,23 @@ async fn a_removed_creators_key_hands_out_no_access(app: TestApp) {
                 json!({ "userId": max, "role": "GUEST" }),
             )
             .await,
+        ),
+        (
+            "resendInvitation",
+            app.graphql(
+                Some(&key),
+                "mutation($input: ResendInvitationInput!) { resendInvitation(input: $input) { invitationToken userErrors { code } } }",
+                json!({ "input": { "invitationId": ivys_invitation, "sendEmail": false } }),
+            )
+            .await,
+        ),
+        (
+            "reactivateUser",
+            app.call(&key, REACTIVATE, json!({ "userId": dana })).await,
+        ),
+        (
+            "restoreMember",
+            app.call(&key, RESTORE, json!({ "userId": ada })).await,
         ),
     ];
     for (field, answer) in refused {

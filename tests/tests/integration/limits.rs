@@ -97,6 +97,21 @@ async fn an_answer_over_the_response_limit_is_refused(app: TestApp) {
     );
     let short = app.as_owner("{ viewer { role } }", Value::Null).await;
     assert_eq!(data(&short)["viewer"]["role"], "OWNER");
+    // A mutation's answer goes out whole, however long: refusing it would hide what was done.
+    let aliases: String = (0..30)
+        .map(|i| format!("k{i}: createApiKey(input: {{ workspaceId: $ws, name: \"Key {i} with a long name to make the answer longer\", role: GUEST }}) {{ apiKey {{ id name role createdAt }} token }} "))
+        .collect();
+    let created = app
+        .as_owner(
+            &format!("mutation($ws: UUID!) {{ {aliases} }}"),
+            json!({ "ws": app.demo.workspace_id }),
+        )
+        .await;
+    assert!(
+        serde_json::to_vec(&created).unwrap().len() > 4 * 1024,
+        "{created}"
+    );
+    assert!(data(&created)["k29"]["token"].is_string(), "{created}");
 }
 
 async fn too_many_directives_on_a_field_are_refused(app: TestApp) {
