@@ -316,11 +316,15 @@ impl TestApp {
             .expect("the server answers")
     }
 
-    /// `GET /graphql` as a browser asks for a page (`Accept: text/html`).
+    /// `GET /graphql` as a browser asks for a page typed into its address bar (`Accept:
+    /// text/html`, and its fetch metadata).
     pub async fn open_in_a_browser(&self) -> reqwest::Response {
         self.client
             .get(self.graphql_url())
             .header("accept", "text/html")
+            .header("sec-fetch-site", "none")
+            .header("sec-fetch-mode", "navigate")
+            .header("sec-fetch-dest", "document")
             .send()
             .await
             .expect("the server answers")
