@@ -62,20 +62,23 @@ pub enum CorsOrigins {
     Exactly(Vec<String>),
 }
 
+/// Whether `authority` (`host` or `host:port`) names this machine: `localhost`, `127.0.0.1` or
+/// `[::1]`, on any port.
+pub fn is_loopback_authority(authority: &str) -> bool {
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
+        _ => authority,
+    };
+    matches!(host, "localhost" | "127.0.0.1" | "[::1]")
+}
+
 impl CorsOrigins {
     pub fn allows(&self, origin: &str) -> bool {
         match self {
             CorsOrigins::SameOrigin => false,
-            CorsOrigins::LocalDevelopment => {
-                let Some(rest) = origin.strip_prefix("http://") else {
-                    return false;
-                };
-                let host = match rest.rsplit_once(':') {
-                    Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
-                    _ => rest,
-                };
-                matches!(host, "localhost" | "127.0.0.1" | "[::1]")
-            }
+            CorsOrigins::LocalDevelopment => origin
+                .strip_prefix("http://")
+                .is_some_and(is_loopback_authority),
             CorsOrigins::Exactly(origins) => origins.iter().any(|allowed| allowed == origin),
         }
     }

@@ -9,6 +9,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::json;
 
+use crate::config::is_loopback_authority;
 use crate::demo::DemoAccess;
 use crate::web::{self, Asset};
 
@@ -134,7 +135,7 @@ impl Pages {
     }
 
     /// The page a `GET /graphql` asking for HTML gets, by what the browser says of the request
-    /// (`Sec-Fetch-*`; a client that sends none is taken as a top-level navigation):
+    /// (`Sec-Fetch-*`; a client that sends none gets the page, without the token):
     /// - loaded by another page (`fetch`, a frame, an image: `Sec-Fetch-Dest` other than
     ///   `document`), none: the request is answered as GraphQL;
     /// - the demo owner's token only to a browser's top-level navigation from this origin or
@@ -150,13 +151,7 @@ impl Pages {
         }
         let same_origin =
             header("sec-fetch-site").is_some_and(|site| site == "same-origin" || site == "none");
-        let loopback_host = header("host").is_some_and(|host| {
-            let name = match host.rsplit_once(':') {
-                Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
-                _ => host,
-            };
-            matches!(name, "localhost" | "127.0.0.1" | "[::1]")
-        });
+        let loopback_host = header("host").is_some_and(is_loopback_authority);
         let page = match &self.with_demo_token {
             Some(with_token) if same_origin && loopback && loopback_host => with_token,
             _ => &self.plain,

@@ -593,10 +593,8 @@ async fn run(state: &AppState, request: async_graphql::Request) -> async_graphql
 /// The HTTP answer: `application/graphql-response+json` when the client accepts it (then a
 /// request that could not run at all is a 400, per GraphQL over HTTP), else `application/json`
 /// (always 200); a mutation sent by GET is a 405, and a rate-limited operation says when to try
-/// again in `Retry-After`.
-/// The answer as HTTP: its status by the GraphQL-over-HTTP rules, its media type as asked, and
-/// never longer than `limit` bytes (RESPONSE_TOO_LARGE instead, which tells the client to ask
-/// for less at once; a request with a mutation is answered whole).
+/// again in `Retry-After`. Never longer than `limit` bytes: RESPONSE_TOO_LARGE instead, which
+/// tells the client to ask for less at once (a request with a mutation is answered whole).
 fn respond(answer: BatchResponse, headers: &HeaderMap, limit: usize) -> Response {
     let graphql_response = headers
         .get(header::ACCEPT)

@@ -177,7 +177,7 @@ impl fmt::Display for Email {
 /// refuses the message), so every email to it would be DEAD. Checked on the path the mailer
 /// takes, and quotes refused outright, so that the address stored is the address sent to.
 fn the_mailer_carries(address: lettre::Address) -> bool {
-    if address.to_string().contains('"') || address.domain().starts_with('[') {
+    if address.user().contains('"') || address.domain().starts_with('[') {
         return false;
     }
     let from = lettre::Address::new("check", "example.com").expect("a plain address");
@@ -192,6 +192,13 @@ impl FromStr for Email {
     type Err = TextError;
 
     fn from_str(value: &str) -> Result<Email, TextError> {
+        Email::with_address(value).map(|(email, _)| email)
+    }
+}
+
+impl Email {
+    /// The email, and the address lettre parsed it as.
+    fn with_address(value: &str) -> Result<(Email, lettre::Address), TextError> {
         let rule = TextRule {
             field: "email",
             min_chars: 1,
@@ -213,7 +220,7 @@ impl FromStr for Email {
         if !address.domain().contains('.') {
             return Err(not_an_address());
         }
-        Ok(Email(email))
+        Ok((Email(email), address))
     }
 }
 
@@ -244,11 +251,7 @@ impl FromStr for InviteeEmail {
     type Err = TextError;
 
     fn from_str(value: &str) -> Result<InviteeEmail, TextError> {
-        let email: Email = value.parse()?;
-        let address = lettre::Address::from_str(email.as_str()).map_err(|_| TextError {
-            field: "email",
-            problem: "is not an email address".into(),
-        })?;
+        let (email, address) = Email::with_address(value)?;
         if !the_mailer_carries(address) {
             return Err(TextError {
                 field: "email",

@@ -3,22 +3,12 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    QueryTrait, Select, Statement, Values,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, QueryTrait,
+    Statement, Values,
 };
 
 /// The embedded default: an SQLite file beside the binary, for the API and its workers alike.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/offboarding.db?mode=rwc";
-
-/// The row a query finds, locked until the transaction ends on PostgreSQL, as the lock order
-/// takes its rows ([`crate::locks`]). SQLite has no row locks; its single writer connection
-/// serializes writes instead.
-pub async fn one_locked<E: EntityTrait, C: ConnectionTrait>(
-    db: &C,
-    query: Select<E>,
-) -> Result<Option<E::Model>, DbErr> {
-    crate::locks::locked(db, query).one(db).await
-}
 
 /// Whether the database aborted the statement for a conflict with another transaction, which
 /// the same transaction run again would likely not meet: PostgreSQL's deadlock (SQLSTATE

@@ -81,7 +81,9 @@ pub async fn lock_workspaces_of<C: ConnectionTrait>(
     locked(db, query).all(db).await
 }
 
-/// The query's rows locked `FOR NO KEY UPDATE` until the transaction ends, on PostgreSQL.
+/// The query's rows locked `FOR NO KEY UPDATE` until the transaction ends, on PostgreSQL (also
+/// a job's outbox row, which a run locks before anything else). SQLite has no row locks; its
+/// single writer connection serializes writes instead.
 pub(crate) fn locked<E: EntityTrait, C: ConnectionTrait>(db: &C, query: Select<E>) -> Select<E> {
     if db.get_database_backend() == DbBackend::Postgres {
         query.lock(LockType::NoKeyUpdate)

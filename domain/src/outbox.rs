@@ -182,7 +182,9 @@ pub async fn take_due<C: ConnectionTrait>(
 /// Reads a row for running, locking it on PostgreSQL until the transaction ends, so two
 /// deliveries of the same job can't apply it twice: the second waits, then sees it done.
 pub async fn lock<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Option<outbox::Model>, DbErr> {
-    crate::db::one_locked(db, outbox::Entity::find_by_id(id)).await
+    crate::locks::locked(db, outbox::Entity::find_by_id(id))
+        .one(db)
+        .await
 }
 
 /// Claims a row for one run and reads it, in one statement: its availability moves to `until`

@@ -195,7 +195,8 @@ pub async fn list_api_keys<C: ConnectionTrait>(
 
 /// Revokes one API key, refused from this commit on, with an audit entry `api_key_revoke`.
 /// Anyone may revoke their own keys, and a key itself; another's needs API_KEY_MANAGEMENT and a
-/// key role the caller manages, and a key never revokes its creator's other keys. A key of another workspace, or unknown, is NOT_FOUND.
+/// key role the caller manages, and a key never revokes its creator's other keys. A key of
+/// another workspace, or unknown, is NOT_FOUND.
 pub async fn revoke_api_key<C: ConnectionTrait>(
     db: &C,
     acting: Acting<'_>,

@@ -153,8 +153,8 @@ impl Principal {
     /// A key whose creator is no longer an active member of its workspace keeps working (with
     /// `revokeApiKeys: false`, so automation doesn't break), but can't hand out access: it
     /// can't create keys, invite or send an invitation's link again, change roles, or reactivate
-    /// or restore anyone. FORBIDDEN, saying why; a session passes (its
-    /// person is active, or it would not authenticate).
+    /// or restore anyone. FORBIDDEN, saying why; a session passes (its person is active, or it
+    /// would not authenticate).
     pub async fn require_active_creator<C: ConnectionTrait>(&self, db: &C) -> Result<(), ApiError> {
         if let Actor::User(_) = self.actor {
             return Ok(());

@@ -221,8 +221,8 @@ pub async fn list_sessions<C: ConnectionTrait>(
 /// "Sign out everywhere": ends every session the person has in the workspace, this request's
 /// too when it is theirs, with an audit entry `sessions_end`. Anyone may end their own; ending
 /// another member's needs USER_MANAGEMENT and a role the caller manages; an API key never ends
-/// its creator's (CANNOT_REMOVE_SELF). Access is cut at
-/// commit. Returns how many sessions were ended (0 is not an error: nothing was open).
+/// its creator's (CANNOT_REMOVE_SELF). Access is cut at commit. Returns how many sessions were
+/// ended (0 is not an error: nothing was open).
 pub async fn end_sessions<C: ConnectionTrait>(
     db: &C,
     acting: Acting<'_>,

@@ -126,8 +126,9 @@ pub async fn holds_seat<C: ConnectionTrait>(
 }
 
 /// Why this person can't take a seat, if they can't: they hold none in the organization and
-/// every seat is taken. Call with the organization locked ([`domain::locks::lock_organization`]), so two
-/// calls can't both take the last seat. Returns whether a new seat is taken.
+/// every seat is taken. Call with the organization locked
+/// ([`domain::locks::lock_organization`]), so two calls can't both take the last seat. Returns
+/// whether a new seat is taken.
 pub async fn take_a_seat<C: ConnectionTrait>(
     db: &C,
     organization: &organization::Model,
