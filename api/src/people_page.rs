@@ -1,4 +1,4 @@
-//! The reference People page (issue 16), served from the binary: `/` (and `/accept-invitation`,
+//! The reference People page, served from the binary: `/` (and `/accept-invitation`,
 //! where invitation emails link) answer its one HTML page, `/people/{file}` its modules and
 //! stylesheet (`api/assets/people`, plain ES modules with no build step). It talks only to the
 //! public GraphQL API, as any SPA would, and no request leaves the server.

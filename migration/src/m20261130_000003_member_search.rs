@@ -1,4 +1,4 @@
-//! What keeps the members list fast on a large workspace (issue 13):
+//! What keeps the members list fast on a large workspace:
 //!
 //! - `member_count`: live memberships per workspace and status, kept by triggers on
 //!   `membership`, so the list's `totalCount` is a lookup instead of a count of every member.

@@ -2,7 +2,7 @@
 //! that may change what a token of the workspace is allowed or shows — a membership changed or
 //! deleted, a session or an API key changed or deleted, a person renamed, the workspace renamed.
 //! The api keeps the principals of recent tokens with the version they were read at, and uses
-//! one only while the version is unchanged (issue 13): reading one number is cheaper than the
+//! one only while the version is unchanged: reading one number is cheaper than the
 //! authentication statement, and access is still cut at commit. Kept by triggers, so writes
 //! from the worker and an operator's SQL count too.
 

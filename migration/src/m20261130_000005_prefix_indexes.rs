@@ -1,4 +1,4 @@
-//! A search text under three characters matches the start of a name or an email (issue 13):
+//! A search text under three characters matches the start of a name or an email:
 //! no trigram holds it, and "anywhere" would read every member. These indexes make the start a
 //! range. On PostgreSQL, `text_pattern_ops` (they compare characters, not the database's
 //! collation, so the planner turns `LIKE 'text%'` into a range under any collation; migration

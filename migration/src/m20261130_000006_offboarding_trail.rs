@@ -1,4 +1,4 @@
-//! One id finds a mutation, its jobs and their audit entries (issue 14): the offboarding keeps
+//! One id finds a mutation, its jobs and their audit entries: the offboarding keeps
 //! the `x-request-id` of the mutation that made it, and every audit entry written for an
 //! offboarding (the mutation's own, and each job's) names it. Entries written before this
 //! migration name none: the audit trail refuses UPDATE, so they are not filled in.

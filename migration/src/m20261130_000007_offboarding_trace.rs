@@ -1,4 +1,4 @@
-//! Traces from a mutation to its jobs (issue 14): the offboarding keeps the W3C `traceparent`
+//! Traces from a mutation to its jobs: the offboarding keeps the W3C `traceparent`
 //! of the mutation that made it, when that mutation was traced, and each job's span continues
 //! that trace, in whichever process runs it and however late.
 

@@ -1,4 +1,4 @@
-//! The recently removed (issue 15): `removedMembers` reads a workspace's removed memberships
+//! The recently removed: `removedMembers` reads a workspace's removed memberships
 //! newest first. This partial index holds only those, in that order, so a page is a range read
 //! however many members the workspace has, on PostgreSQL and SQLite alike.
 

@@ -1,4 +1,4 @@
-//! What an administrator sees of sessions and API keys (issue 15): the browser or client that
+//! What an administrator sees of sessions and API keys: the browser or client that
 //! signed in (`session.user_agent`, written with the session) and when a session or key was last
 //! used (`token_activity`, by token hash, at most once a minute per token and api process).
 //! Last use lives in its own table because any UPDATE of `session` or `api_key` raises the

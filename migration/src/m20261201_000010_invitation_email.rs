@@ -1,4 +1,4 @@
-//! The invitation email (issue 15): its link carries a token of its own, made by the worker when
+//! The invitation email: its link carries a token of its own, made by the worker when
 //! it sends the email, so no token is ever stored but as a hash — not even in the outbox while
 //! the email waits. `email_token_hash` is that link's hash, beside `token_hash` (the link
 //! `inviteMember` answers to its caller); either accepts the invitation, and a resend or a

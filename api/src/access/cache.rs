@@ -1,5 +1,5 @@
 //! The principals of recently seen tokens, each with the workspace's access version it was
-//! read at (issue 13). A request with a known token reads that one number instead of running
+//! read at. A request with a known token reads that one number instead of running
 //! the authentication statement, and uses the kept principal only while the number is the
 //! same: every change that bears on a token's access raises it in its own transaction (database
 //! triggers, see migration `m20261130_000004_access_version`), so access is still cut at

@@ -49,7 +49,7 @@ fn ms(duration: Duration) -> String {
     format!("{:.1} ms", duration.as_secs_f64() * 1_000.0)
 }
 
-/// Clients removing at once, as in issue 13's measure.
+/// Clients removing at once, each call in the same workspace, so each waits for its lock.
 const CLIENTS: usize = 16;
 const ROUNDS: usize = 3;
 const REMOVALS_PER_ROUND: usize = 1_000;
