@@ -162,7 +162,7 @@ impl Config {
     /// The embedded default: what `cargo run -p api` runs with no environment at all.
     pub fn embedded() -> Config {
         Config {
-            database_url: domain::db::DEFAULT_DATABASE_URL.to_owned(),
+            database_url: platform::db::DEFAULT_DATABASE_URL.to_owned(),
             worker: WorkerConfig::embedded(),
             in_process_worker: true,
             bind_address: SocketAddr::from(([127, 0, 0, 1], 8080)),
@@ -187,7 +187,7 @@ impl Config {
         let public_url_set = vars.contains_key("PUBLIC_URL");
         // Set but empty means "no other origin", unlike every other variable.
         let cors_origins = vars.get("CORS_ALLOWED_ORIGINS").cloned();
-        let vars: ApiVariables = domain::environment::read(&vars).map_err(ConfigError)?;
+        let vars: ApiVariables = platform::environment::read(&vars).map_err(ConfigError)?;
         let defaults = Config::embedded();
         // Demo data is for the embedded default; a configured database gets it only on request.
         let demo_default = vars.database_url.is_none();
@@ -328,7 +328,7 @@ fn local_url(bind_address: SocketAddr) -> url::Url {
 mod tests {
     use super::*;
 
-    use domain::environment::variables;
+    use platform::environment::variables;
 
     /// The configuration these variables make.
     #[track_caller]
@@ -345,7 +345,7 @@ mod tests {
     #[test]
     fn no_environment_is_the_embedded_default_with_demo_data() {
         let config = configured(&[]);
-        assert_eq!(config.database_url, domain::db::DEFAULT_DATABASE_URL);
+        assert_eq!(config.database_url, platform::db::DEFAULT_DATABASE_URL);
         assert!(config.demo_data);
         assert!(
             config.in_process_worker,

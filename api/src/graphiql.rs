@@ -10,8 +10,8 @@ use axum::response::Response;
 use serde_json::json;
 
 use crate::config::is_loopback_authority;
-use crate::demo::DemoAccess;
 use crate::web::{self, Asset};
+use rules::demo::DemoAccess;
 
 /// The page's policy: scripts, styles and connections to this origin only (its WebSocket
 /// included); GraphiQL's fonts and icons are `data:` URIs inside its stylesheet, and React sets

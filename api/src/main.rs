@@ -1,6 +1,5 @@
 use api::{Application, Config, healthcheck};
 use clap::{Parser, Subcommand};
-use domain::telemetry;
 
 /// The offboarding service's GraphQL API (and, in the embedded default, its worker).
 /// Configured by environment variables: see the README.

@@ -24,11 +24,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::access::activity::TokenActivity;
-use crate::access::{Principal, PrincipalCache};
 use crate::config::{Config, CorsOrigins};
-use crate::demo::{self, DEMO_PASSWORD, DemoAccess};
-use crate::error::ApiError;
 use crate::graphiql;
 use crate::graphql::budget::RequestBudget;
 use crate::graphql::http::{ReadOnly, is_introspection_only};
@@ -37,6 +33,10 @@ use crate::graphql::{
     build_schema,
 };
 use crate::people_page;
+use rules::access::activity::TokenActivity;
+use rules::access::{Principal, PrincipalCache};
+use rules::demo::{self, DEMO_PASSWORD, DemoAccess};
+use rules::error::RuleError;
 use worker::JobQueue;
 use worker::mail::Mailer;
 use worker::runner::{self, Dependencies, WorkerHandle};
@@ -53,7 +53,7 @@ pub enum StartupError {
     #[error("{0}")]
     Worker(#[from] worker::WorkerError),
     #[error("demo data: {0:?}")]
-    Demo(ApiError),
+    Demo(RuleError),
 }
 
 #[derive(Clone)]
@@ -92,9 +92,9 @@ impl Application {
     /// listener; the server runs when [`Application::run_until_stopped`] is awaited.
     pub async fn build(config: Config) -> Result<Application, StartupError> {
         let db =
-            domain::db::connect_with(&config.database_url, Some(config.limits.statement_timeout))
+            platform::db::connect_with(&config.database_url, Some(config.limits.statement_timeout))
                 .await?;
-        let reader = domain::db::connect_reader(&config.database_url, &db).await?;
+        let reader = platform::db::connect_reader(&config.database_url, &db).await?;
         let queue = JobQueue::connect(&config.worker.queue).await?;
         let demo = if config.demo_data {
             demo::seed_and_sign_in(&db, config.session_ttl, Utc::now())
@@ -141,7 +141,7 @@ impl Application {
             config: config.clone(),
             metrics: config
                 .metrics_enabled
-                .then(|| Arc::new(crate::metrics::Metrics::new(domain::metrics::recorder()))),
+                .then(|| Arc::new(crate::metrics::Metrics::new(telemetry::metrics::recorder()))),
         };
         Ok(Application {
             listener,
@@ -288,7 +288,7 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
     let traceparent = headers
         .get("traceparent")
         .and_then(|value| value.to_str().ok());
-    domain::telemetry::continue_trace(&span, traceparent);
+    platform::trace::continue_trace(&span, traceparent);
     span
 }
 
@@ -572,7 +572,7 @@ fn note_token_use(state: &AppState, principal: Option<&Principal>) {
     }
     let writer = state.writer.clone();
     tokio::spawn(async move {
-        if let Err(error) = crate::access::activity::record_use(&writer, &token_hash, now).await {
+        if let Err(error) = rules::access::activity::record_use(&writer, &token_hash, now).await {
             tracing::warn!(?error, "a token's last use was not recorded");
         }
     });

@@ -20,8 +20,8 @@ use std::time::Duration;
 
 use api::Application;
 pub use api::Config;
-pub use api::demo::DEMO_PASSWORD;
-use api::demo::DemoAccess;
+pub use rules::demo::DEMO_PASSWORD;
+use rules::demo::DemoAccess;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
 use worker::config::{MailTransport, QueueBackend, SmtpTls};
@@ -337,8 +337,8 @@ impl TestApp {
 
     /// The owner, as the API resolves their demo token (for calling the API's functions
     /// directly).
-    pub async fn owner_principal(&self) -> api::access::Principal {
-        api::access::authenticate(self.db(), self.owner_token(), chrono::Utc::now())
+    pub async fn owner_principal(&self) -> rules::access::Principal {
+        rules::access::authenticate(self.db(), self.owner_token(), chrono::Utc::now())
             .await
             .unwrap()
             .expect("the owner's token is valid")
@@ -810,16 +810,16 @@ pub async fn add_members(app: &TestApp, count: usize) -> Vec<entities::UserId> {
 pub async fn remove_in_process<C: ConnectionTrait>(
     app: &TestApp,
     db: &C,
-    principal: &api::access::Principal,
+    principal: &rules::access::Principal,
     user_ids: Vec<entities::UserId>,
     revoke_api_keys: bool,
-) -> Result<api::offboarding::remove::Removed, api::ApiError> {
-    let acting = api::access::Acting {
+) -> Result<rules::offboarding::remove::Removed, rules::RuleError> {
+    let acting = rules::access::Acting {
         principal,
         request_id: None,
         now: chrono::Utc::now(),
     };
-    let request = api::offboarding::remove::RemoveRequest {
+    let request = rules::offboarding::remove::RemoveRequest {
         workspace_id: app.demo.workspace_id,
         user_ids,
         reason: None,
@@ -827,7 +827,7 @@ pub async fn remove_in_process<C: ConnectionTrait>(
         reattribute_to: None,
         contact_reassignments: Vec::new(),
     };
-    api::offboarding::remove::remove_members(db, acting, request).await
+    rules::offboarding::remove::remove_members(db, acting, request).await
 }
 
 /// A connection to the application's database that counts the SQL statements run through it.

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use domain::outbox::RetryPolicy;
+use platform::outbox::RetryPolicy;
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -131,7 +131,8 @@ impl WorkerConfig {
     }
 
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<WorkerConfig, WorkerError> {
-        let vars: WorkerVariables = domain::environment::read(vars).map_err(WorkerError::Config)?;
+        let vars: WorkerVariables =
+            platform::environment::read(vars).map_err(WorkerError::Config)?;
         let defaults = WorkerConfig::embedded();
         let backend = match (vars.redis_url, vars.queue_database_url) {
             (Some(redis), _) => QueueBackend::Redis(redis),
@@ -233,7 +234,7 @@ pub fn metrics_address(
         metrics_enabled: Option<bool>,
         metrics_bind_address: Option<std::net::SocketAddr>,
     }
-    let vars: MetricsVariables = domain::environment::read(vars).map_err(WorkerError::Config)?;
+    let vars: MetricsVariables = platform::environment::read(vars).map_err(WorkerError::Config)?;
     Ok(vars
         .metrics_bind_address
         .filter(|_| vars.metrics_enabled.unwrap_or(true)))
@@ -280,7 +281,7 @@ pub fn millis(value: Option<u64>, default: Duration) -> Duration {
 mod tests {
     use super::*;
 
-    use domain::environment::variables;
+    use platform::environment::variables;
 
     #[test]
     fn a_worker_serves_metrics_only_where_told() {

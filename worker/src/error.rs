@@ -33,9 +33,9 @@ pub enum WorkerError {
 
 impl WorkerError {
     /// The database aborted the job's transaction for a conflict with another one
-    /// ([`domain::db::is_transient_conflict`]): running it again will likely pass.
+    /// ([`platform::db::is_transient_conflict`]): running it again will likely pass.
     pub fn is_transient_conflict(&self) -> bool {
-        matches!(self, WorkerError::Database(error) if domain::db::is_transient_conflict(error))
+        matches!(self, WorkerError::Database(error) if platform::db::is_transient_conflict(error))
     }
 
     /// A queue failure while doing `context`, keeping what caused it.

@@ -5,14 +5,14 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use domain::Actor;
-use domain::audit::{self, AuditEvent};
-use domain::locks::lock_workspace;
-use domain::tokens::{TokenKind, new_token};
 use entities::{
     MembershipStatus, Role, UserId, WorkspaceId, api_key, campaign, invitation,
     invitation_email_link, membership, offboarding, session, user, workspace,
 };
+use platform::Actor;
+use platform::audit::{self, AuditEvent};
+use platform::locks::lock_workspace;
+use platform::tokens::{TokenKind, new_token};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,

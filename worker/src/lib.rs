@@ -1,6 +1,6 @@
 //! The job side of the service: the handlers that carry jobs out, the mail they send, the relay
 //! that feeds the queue, and the worker that runs them. The jobs themselves and the outbox they
-//! wait in are `domain`'s, shared with the API that writes them.
+//! wait in are `platform`'s, shared with the API that writes them.
 //!
 //! The outbox table is the truth about every job. The queue (Redis, or an SQLite file in the
 //! embedded default) only carries "run outbox row X"; losing a queue entry delays a job, never

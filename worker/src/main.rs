@@ -3,14 +3,14 @@
 
 use std::collections::HashMap;
 
-use domain::db;
+use platform::db;
 use tokio::sync::watch;
 use worker::runner::{Dependencies, run, shutdown_signal};
 use worker::{JobQueue, WorkerConfig, mail::Mailer};
 
 #[tokio::main]
 async fn main() {
-    let telemetry = domain::telemetry::init("offboarding-worker");
+    let telemetry = telemetry::init("offboarding-worker");
     let started = start().await;
     telemetry.shutdown().await;
     if let Err(error) = started {
@@ -23,7 +23,7 @@ async fn start() -> Result<(), worker::WorkerError> {
     let vars: HashMap<String, String> = std::env::vars().collect();
     let config = WorkerConfig::from_vars(&vars)?;
     if let Some(address) = worker::config::metrics_address(&vars)? {
-        domain::metrics::serve(address).map_err(worker::WorkerError::Config)?;
+        telemetry::metrics::serve(address).map_err(worker::WorkerError::Config)?;
         tracing::info!(%address, "serving metrics");
     }
     let database_url = vars

@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use crate::WorkerError;
 use crate::config::{QueueBackend, QueueConfig};
-use domain::jobs::OutboxJob;
+use platform::jobs::OutboxJob;
 
 /// The most jobs waiting in the queue at once. Well under apalis-redis's ~8,000 limit even when
 /// several processes hand over a chunk at the same moment, and a few seconds of work for a
@@ -71,7 +71,7 @@ impl JobQueue {
                 }
             }
             QueueBackend::Sqlite(url) => {
-                domain::db::ensure_sqlite_directory(url)
+                platform::db::ensure_sqlite_directory(url)
                     .map_err(|e| WorkerError::queue(format!("opening {url}"), e))?;
                 let options = SqliteConnectOptions::from_str(url)
                     .map_err(|e| WorkerError::queue(format!("opening {url}"), e))?

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::WorkerError;
 use crate::config::WorkerConfig;
 use crate::queue::{JobQueue, PUSH_CHUNK, WINDOW};
-use domain::outbox;
+use platform::outbox;
 
 /// What a hand-over or a sweep came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -21,8 +21,8 @@ use crate::handlers::{self, JobContext};
 use crate::mail::{InvitationEmail, Mailer, RemovalEmail, invitation_message, removal_message};
 use crate::queue::{Backoff, JobQueue, Storage};
 use crate::{WorkerError, relay};
-use domain::jobs::{Job, OutboxJob};
-use domain::outbox::{self, AfterFailure, Retry};
+use platform::jobs::{Job, OutboxJob};
+use platform::outbox::{self, AfterFailure, Retry};
 
 /// What a job handler needs.
 #[derive(Clone)]
@@ -75,7 +75,7 @@ pub async fn process(deps: &Dependencies, outbox_id: Uuid) -> Result<Outcome, Wo
         request_id = request_id.as_deref(),
         attempt = row.attempts,
     );
-    domain::telemetry::continue_trace(
+    platform::trace::continue_trace(
         &span,
         offboarding
             .as_ref()
@@ -165,7 +165,7 @@ async fn run_claimed(
         // A transaction the database aborted for a conflict (a deadlock) is run again at
         // once rather than spending one of the job's attempts.
         job => {
-            domain::db::retrying(job.kind(), WorkerError::is_transient_conflict, || {
+            platform::db::retrying(job.kind(), WorkerError::is_transient_conflict, || {
                 apply_in_transaction(&deps.db, outbox_id, offboarding, &job)
             })
             .await

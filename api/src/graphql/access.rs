@@ -6,20 +6,20 @@ use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::access::principal::memberships_of;
-use crate::access::{Permission, api_keys, sessions};
-use crate::error::ApiError;
 use crate::graphql::people::{ListTotals, connection};
+use crate::graphql::text::{
+    ApiKeyName, CursorText, Email, IdempotencyKeyText, Password, Reason, WorkspaceSlug,
+};
 use crate::graphql::types::{
-    ApiKey, RoleValue, StatusValue, User, UserError, Workspace, payloads, respond,
+    ApiKey, PermissionValue, RoleValue, StatusValue, User, UserError, Workspace, payloads, respond,
 };
 use crate::graphql::{
     ContextExt, Done, commit_if_ok, in_transaction, mutation_inputs, run_mutation,
 };
-use crate::people::encode_cursor;
-use crate::text::{
-    ApiKeyName, CursorText, Email, IdempotencyKeyText, Password, Reason, WorkspaceSlug,
-};
+use rules::access::principal::memberships_of;
+use rules::access::{api_keys, sessions};
+use rules::error::RuleError;
+use rules::people::encode_cursor;
 
 #[derive(Default)]
 pub struct AccessQuery;
@@ -32,7 +32,7 @@ pub struct Viewer {
     user: User,
     workspace: Workspace,
     role: RoleValue,
-    permissions: Vec<Permission>,
+    permissions: Vec<PermissionValue>,
     /// Set when the caller authenticated with an API key.
     api_key: Option<ApiKey>,
 }
@@ -56,7 +56,7 @@ impl Viewer {
         let principal = ctx.principal()?;
         let memberships = memberships_of(ctx.reader(), principal)
             .await
-            .map_err(ApiError::from)?;
+            .map_err(RuleError::from)?;
         Ok(memberships
             .into_iter()
             .map(|(membership, workspace)| WorkspaceMembership {
@@ -86,7 +86,11 @@ impl AccessQuery {
                 slug: principal.identity.workspace_slug.clone(),
             },
             role: principal.role.into(),
-            permissions: principal.permissions(),
+            permissions: principal
+                .permissions()
+                .into_iter()
+                .map(PermissionValue::from)
+                .collect(),
             api_key: principal.api_key.clone().map(ApiKey::from),
         })
     }
@@ -317,11 +321,10 @@ impl AccessMutation {
             .attempt(&input.email, ctx.client_address())?;
         let workspace = match (input.workspace_id, input.workspace_slug) {
             (Some(id), None) => sessions::WorkspaceRef::Id(id),
-            (None, Some(slug)) => sessions::WorkspaceRef::Slug(slug),
+            (None, Some(slug)) => sessions::WorkspaceRef::Slug(slug.into_inner()),
             _ => {
-                return Err(ApiError::BadUserInput(
-                    "give the workspace by `workspaceId` or by `workspaceSlug`, one of the two"
-                        .into(),
+                return Err(RuleError::bad_request(
+                    "give the workspace by `workspaceId` or by `workspaceSlug`, one of the two",
                 )
                 .into());
             }
@@ -330,7 +333,7 @@ impl AccessMutation {
             ctx.writer(),
             &workspace,
             &input.email,
-            input.password.into_string(),
+            input.password.into_inner().into_string(),
             ctx.config().session_ttl,
             ctx.user_agent(),
             Utc::now(),
@@ -390,7 +393,7 @@ impl AccessMutation {
     ) -> Result<RevokeApiKeyPayload> {
         run_mutation(ctx, input, async |txn, acting, input| {
             let revoked =
-                api_keys::revoke_api_key(txn, acting, input.api_key_id, input.reason.as_ref())
+                api_keys::revoke_api_key(txn, acting, input.api_key_id, input.reason.as_deref())
                     .await?;
             Ok(Done::answer(RevokeApiKeyPayload {
                 api_key: Some(revoked.into()),

@@ -7,13 +7,13 @@ use entities::{UserId, WorkspaceId, audit_entry};
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
-use crate::audit::{self, AuditFilter};
-use crate::error::ApiError;
 use crate::graphql::ContextExt;
+use crate::graphql::text::{AuditAction, CursorText, Text};
 use crate::graphql::types::{Json, User};
-use crate::people::encode_cursor;
-use crate::people::users_by_id;
-use crate::text::{AuditAction, CursorText};
+use rules::audit::{self, AuditFilter};
+use rules::error::RuleError;
+use rules::people::encode_cursor;
+use rules::people::users_by_id;
 
 #[derive(InputObject, Default)]
 pub struct AuditLogFilter {
@@ -29,7 +29,7 @@ pub struct AuditLogFilter {
 impl From<AuditLogFilter> for AuditFilter {
     fn from(filter: AuditLogFilter) -> Self {
         AuditFilter {
-            action: filter.action,
+            action: filter.action.map(Text::into_inner),
             target_user_id: filter.target_user_id,
             actor_id: filter.actor_id,
             offboarding_id: filter.offboarding_id,
@@ -103,7 +103,7 @@ impl AuditQuery {
 pub(crate) async fn audit_entries<C: ConnectionTrait>(
     db: &C,
     entries: Vec<audit_entry::Model>,
-) -> Result<Vec<AuditEntry>, ApiError> {
+) -> Result<Vec<AuditEntry>, RuleError> {
     let people: Vec<UserId> = entries
         .iter()
         .flat_map(|entry| [entry.actor_user_id, entry.target_user_id])

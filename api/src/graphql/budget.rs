@@ -15,8 +15,8 @@ use async_graphql::{Context, ServerError, ServerResult, ValidationResult, Value,
 use tokio::sync::Semaphore;
 
 use crate::config::Limits;
-use crate::error::ApiError;
 use crate::graphql::RequestContext;
+use rules::error::RuleError;
 
 /// In a field's complexity, a list of ids costs one point per this many ids. With the default
 /// limit of 1,000 points, one call over 10,000 ids fits (500 points) and two don't.
@@ -80,7 +80,7 @@ impl RequestBudget {
 
     /// Counts `count` more ids against the request, or refuses them (counting nothing) when
     /// the request would name more than the limit.
-    pub fn spend_ids(&self, count: usize) -> Result<(), ApiError> {
+    pub fn spend_ids(&self, count: usize) -> Result<(), RuleError> {
         let limit = self.ids_limit;
         self.ids_named
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |named| {
@@ -88,7 +88,7 @@ impl RequestBudget {
             })
             .map(|_| ())
             .map_err(|named| {
-                ApiError::BadUserInput(format!(
+                RuleError::bad_request(format!(
                     "one request may name at most {limit} member ids across its aliases and \
                      batched operations; this one names {}: send them in separate requests",
                     named.saturating_add(count)
@@ -99,7 +99,7 @@ impl RequestBudget {
 
 /// Charges ids to the request the resolver runs in; a WebSocket operation has no budget of its
 /// own (subscriptions take no id lists).
-pub fn spend_ids(ctx: &Context<'_>, count: usize) -> Result<(), ApiError> {
+pub fn spend_ids(ctx: &Context<'_>, count: usize) -> Result<(), RuleError> {
     match ctx.data_opt::<RequestContext>() {
         Some(request) => request.budget.spend_ids(count),
         None => Ok(()),
@@ -207,7 +207,7 @@ mod tests {
         let shared = budget.clone();
         assert!(matches!(
             shared.spend_ids(41),
-            Err(ApiError::BadUserInput(_))
+            Err(RuleError::BadUserInput { .. })
         ));
         shared.spend_ids(40).unwrap();
         assert!(budget.spend_ids(1).is_err());

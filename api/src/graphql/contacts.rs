@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::graphql::offboarding::member;
+use crate::graphql::text::IdempotencyKeyText;
 use crate::graphql::types::{Member, RoleValue, UserError, payloads};
 use crate::graphql::{Done, mutation_inputs, run_mutation};
-use crate::offboarding::contacts::{self, Assignment, Duty, HeldDuty, Move, Reassignment};
-use crate::offboarding::transfer;
-use crate::text::IdempotencyKeyText;
+use rules::offboarding::contacts::{self, Assignment, Duty, HeldDuty, Move, Reassignment};
+use rules::offboarding::transfer;
 
 // Each is a kind of contact; the API's words (ADMINISTRATIVE_CONTACT, …) say so.
 #[allow(clippy::enum_variant_names)]

@@ -1,7 +1,7 @@
 //! The one place where errors become what a client sees.
 //!
 //! Every GraphQL error leaves with an `extensions.code`. Errors raised by our code carry an
-//! [`ApiError`]; anything else with a source (a database error that slipped through with `?`)
+//! [`RuleError`]; anything else with a source (a database error that slipped through with `?`)
 //! is INTERNAL, its detail logged and never sent, except a statement cancelled by PostgreSQL's
 //! statement timeout, which is TIMEOUT. Errors without a source come from the
 //! GraphQL engine itself: the query limits get their own codes, the rest (syntax, unknown
@@ -18,7 +18,9 @@ use async_graphql::{Response, ServerError};
 
 use sea_orm::DbErr;
 
-use crate::error::{ApiError, is_statement_timeout};
+use rules::error::{RuleError, is_statement_timeout};
+
+use crate::graphql::types::graphql_field;
 
 pub struct ErrorCodes;
 
@@ -55,6 +57,20 @@ impl Extension for ErrorCodes {
     }
 }
 
+/// The `extensions.code` of a rule's error.
+pub fn code(error: &RuleError) -> &'static str {
+    match error {
+        RuleError::Unauthenticated => "UNAUTHENTICATED",
+        RuleError::Forbidden(_) => "FORBIDDEN",
+        RuleError::NotFound(_) => "NOT_FOUND",
+        RuleError::BadUserInput { .. } => "BAD_USER_INPUT",
+        RuleError::Rejected(_) => "REJECTED",
+        RuleError::RateLimited { .. } => "RATE_LIMITED",
+        RuleError::ConflictRetry { .. } => "CONFLICT_RETRY",
+        RuleError::Database(_) | RuleError::Internal { .. } => "INTERNAL",
+    }
+}
+
 pub const INTERNAL_MESSAGE: &str = "internal error; the details are in the server's log";
 
 fn assign_code(error: &mut ServerError) {
@@ -65,16 +81,16 @@ fn assign_code(error: &mut ServerError) {
     {
         return;
     }
-    let (retry_after, timed_out) = match error.source::<ApiError>() {
+    let (retry_after, timed_out) = match error.source::<RuleError>() {
         Some(
-            ApiError::RateLimited {
+            RuleError::RateLimited {
                 retry_after_seconds,
             }
-            | ApiError::ConflictRetry {
+            | RuleError::ConflictRetry {
                 retry_after_seconds,
             },
         ) => (Some(*retry_after_seconds), false),
-        Some(ApiError::Database(database)) => (None, is_statement_timeout(database)),
+        Some(RuleError::Database(database)) => (None, is_statement_timeout(database)),
         Some(_) => (None, false),
         None => (
             None,
@@ -92,11 +108,22 @@ fn assign_code(error: &mut ServerError) {
         error.message =
             "the request took longer than the database allows: ask for less at once".to_owned();
         "TIMEOUT"
-    } else if let Some(api_error) = error.source::<ApiError>() {
-        let code = api_error.code();
+    } else if let Some(api_error) = error.source::<RuleError>() {
+        let code = code(api_error);
+        let field_at_fault = match api_error {
+            RuleError::BadUserInput {
+                field: Some(field),
+                problem,
+            } => Some((graphql_field(field), problem.clone())),
+            _ => None,
+        };
         if code == "INTERNAL" {
             tracing::error!(error = ?api_error, path = ?error.path, "request failed");
             error.message = INTERNAL_MESSAGE.to_owned();
+        }
+        if let Some((field, problem)) = field_at_fault {
+            error.message = format!("`{field}` {problem}");
+            error.extensions.get_or_insert_default().set("field", field);
         }
         code
     } else if error.source.is_some() {
@@ -117,7 +144,7 @@ fn assign_code(error: &mut ServerError) {
     error.extensions.get_or_insert_default().set("code", code);
 }
 
-/// A refused free text (`crate::text::TextError`) as the engine words it — `Failed to parse
+/// A refused free text (`rules::text::TextError`) as the engine words it — `Failed to parse
 /// "String": `field` … (occurred while parsing "SomeInput")` — split into its field and our own
 /// message, which is all the client needs. A field whose complexity reads its arguments has them
 /// parsed during validation, where the engine keeps only this message, not `extensions.field`.

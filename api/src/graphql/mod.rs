@@ -23,12 +23,12 @@ use chrono::Utc;
 use sea_orm::DatabaseConnection;
 use worker::JobQueue;
 
-use crate::access::Principal;
-use crate::access::throttle::SignInThrottle;
 use crate::config::Config;
-use crate::error::ApiError;
-use crate::people::Paging;
-use crate::text::CursorText;
+use crate::graphql::text::CursorText;
+use rules::access::Principal;
+use rules::access::throttle::SignInThrottle;
+use rules::error::RuleError;
+use rules::people::Paging;
 
 pub(crate) use mutation::{
     Done, MutationInput, commit_if_ok, in_transaction, mutation_inputs, run_mutation,
@@ -114,7 +114,7 @@ pub fn build_introspection_schema(config: &Config) -> Option<AppSchema> {
         .then(|| described_types(config).finish())
 }
 
-/// The connections queries read through ([`domain::db::connect_reader`]).
+/// The connections queries read through ([`platform::db::connect_reader`]).
 #[derive(Clone)]
 pub struct Reader(pub DatabaseConnection);
 
@@ -128,7 +128,10 @@ pub fn build_schema(
         .data(db)
         .data(reader)
         .data(queue)
-        .data(SignInThrottle::new(&config.limits))
+        .data(SignInThrottle::new(
+            config.limits.sign_ins_per_email_per_hour,
+            config.limits.sign_ins_per_address_per_minute,
+        ))
         .data(config.clone())
         .finish()
 }
@@ -163,7 +166,7 @@ pub(crate) trait ContextExt {
     fn reader(&self) -> &DatabaseConnection;
     fn queue(&self) -> &JobQueue;
     fn config(&self) -> &Config;
-    fn principal(&self) -> Result<&Principal, ApiError>;
+    fn principal(&self) -> Result<&Principal, RuleError>;
     fn request_id(&self) -> Option<&str>;
     fn client_address(&self) -> Option<std::net::IpAddr>;
     fn user_agent(&self) -> Option<&str>;
@@ -173,7 +176,7 @@ pub(crate) trait ContextExt {
         &self,
         first: Option<i32>,
         after: Option<&'a CursorText>,
-    ) -> Result<Paging<'a>, ApiError>;
+    ) -> Result<Paging<'a>, RuleError>;
 }
 
 impl ContextExt for Context<'_> {
@@ -193,10 +196,10 @@ impl ContextExt for Context<'_> {
         self.data_unchecked::<Config>()
     }
 
-    fn principal(&self) -> Result<&Principal, ApiError> {
+    fn principal(&self) -> Result<&Principal, RuleError> {
         self.data_opt::<RequestContext>()
             .and_then(|request| request.principal.as_ref())
-            .ok_or(ApiError::Unauthenticated)
+            .ok_or(RuleError::Unauthenticated)
     }
 
     fn request_id(&self) -> Option<&str> {
@@ -223,8 +226,12 @@ impl ContextExt for Context<'_> {
         &self,
         first: Option<i32>,
         after: Option<&'a CursorText>,
-    ) -> Result<Paging<'a>, ApiError> {
-        Paging::new(first, after, self.config().limits.page_size)
+    ) -> Result<Paging<'a>, RuleError> {
+        Paging::new(
+            first,
+            after.map(|after| &**after),
+            self.config().limits.page_size,
+        )
     }
 }
 

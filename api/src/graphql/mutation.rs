@@ -7,12 +7,12 @@ use sea_orm::TransactionTrait;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::access::Acting;
-use crate::error::ApiError;
 use crate::graphql::ContextExt;
+use crate::graphql::text::{IdempotencyKeyText, Text};
 use crate::graphql::types::{Payload, UserError, respond};
-use crate::idempotency::{Claim, IdempotencyKey};
-use crate::text::IdempotencyKeyText;
+use rules::access::Acting;
+use rules::error::RuleError;
+use rules::idempotency::{Claim, IdempotencyKey};
 
 /// What a mutation's domain call produced: its payload, and the outbox rows to hand to the queue
 /// once committed.
@@ -40,7 +40,7 @@ pub(crate) trait MutationInput: Serialize {
 macro_rules! mutation_inputs {
     ($($input:ty),+ $(,)?) => {
         $(impl $crate::graphql::MutationInput for $input {
-            fn idempotency_key(&self) -> Option<$crate::text::IdempotencyKeyText> {
+            fn idempotency_key(&self) -> Option<$crate::graphql::text::IdempotencyKeyText> {
                 self.idempotency_key.clone()
             }
         })+
@@ -53,13 +53,13 @@ pub(crate) use mutation_inputs;
 /// hands the outbox rows to the queue. A refusal rolls everything back (the key's claim too) and
 /// answers as `userErrors`. A transaction the database aborted for a conflict with another
 /// (a deadlock, a serialization failure) is run again from the start, key claim included
-/// ([`domain::db::retrying`]); if every attempt conflicts the answer is CONFLICT_RETRY, never
+/// ([`platform::db::retrying`]); if every attempt conflicts the answer is CONFLICT_RETRY, never
 /// INTERNAL. Each resolver is then its input, one domain call and its payload.
 /// The key is scoped to the operation by the resolver's field name.
 pub(crate) async fn run_mutation<I, P>(
     ctx: &Context<'_>,
     input: I,
-    act: impl AsyncFnOnce(&sea_orm::DatabaseTransaction, Acting<'_>, I) -> Result<Done<P>, ApiError>
+    act: impl AsyncFnOnce(&sea_orm::DatabaseTransaction, Acting<'_>, I) -> Result<Done<P>, RuleError>
     + Clone,
 ) -> async_graphql::Result<P>
 where
@@ -105,21 +105,21 @@ where
 }
 
 /// Runs `attempt`, one whole transaction, again while the database aborts it for a transient
-/// conflict with another ([`domain::db::retrying`]); when the last attempt still conflicts,
+/// conflict with another ([`platform::db::retrying`]); when the last attempt still conflicts,
 /// the error is CONFLICT_RETRY, for the client to send the request again a moment later.
 pub(crate) async fn in_transaction<T, Attempt>(
     operation: &str,
     attempt: impl FnMut() -> Attempt,
-) -> Result<T, ApiError>
+) -> Result<T, RuleError>
 where
-    Attempt: Future<Output = Result<T, ApiError>>,
+    Attempt: Future<Output = Result<T, RuleError>>,
 {
-    domain::db::retrying(operation, ApiError::is_transient_conflict, attempt)
+    platform::db::retrying(operation, RuleError::is_transient_conflict, attempt)
         .await
         .map_err(|error| {
             if error.is_transient_conflict() {
                 tracing::warn!(operation, error = ?error, "a transaction kept conflicting");
-                ApiError::ConflictRetry {
+                RuleError::ConflictRetry {
                     retry_after_seconds: 1,
                 }
             } else {
@@ -162,12 +162,12 @@ impl MutationTxn {
         operation: &str,
         key: Option<IdempotencyKeyText>,
         input: &impl Serialize,
-    ) -> Result<Begun<P>, ApiError>
+    ) -> Result<Begun<P>, RuleError>
     where
         P: Payload + DeserializeOwned,
     {
         let principal = ctx.principal()?;
-        let key = IdempotencyKey::new(principal, operation, key, input)?;
+        let key = IdempotencyKey::new(principal, operation, key.map(Text::into_inner), input)?;
         let txn = ctx.writer().begin().await?;
         let claimed = match &key {
             Some(key) => key.claim(&txn, Utc::now()).await,
@@ -176,8 +176,8 @@ impl MutationTxn {
         let answer = match claimed {
             Ok(Claim::Fresh) => return Ok(Begun::Fresh(MutationTxn { txn, key })),
             Ok(Claim::Replay(answer)) => serde_json::from_value(answer)
-                .map_err(|error| ApiError::internal("reading a stored answer", error)),
-            Err(ApiError::Rejected(errors)) => Ok(P::rejected(
+                .map_err(|error| RuleError::internal("reading a stored answer", error)),
+            Err(RuleError::Rejected(errors)) => Ok(P::rejected(
                 errors.into_iter().map(UserError::from).collect(),
             )),
             Err(error) => Err(error),
@@ -191,22 +191,22 @@ impl MutationTxn {
     }
 
     /// Rolls back an attempt the database aborted, to run it again.
-    async fn rollback(self) -> Result<(), ApiError> {
+    async fn rollback(self) -> Result<(), RuleError> {
         self.txn.rollback().await?;
         Ok(())
     }
 
     /// Rolls back a refused or failed mutation (its key claim too) and answers why.
-    async fn refuse<P: Payload>(self, error: ApiError) -> async_graphql::Result<P> {
-        self.txn.rollback().await.map_err(ApiError::from)?;
+    async fn refuse<P: Payload>(self, error: RuleError) -> async_graphql::Result<P> {
+        self.txn.rollback().await.map_err(RuleError::from)?;
         respond(Err(error), |()| P::default())
     }
 
     /// Stores the answer under the idempotency key and commits, both or neither.
-    async fn commit<P: Serialize>(self, payload: &P) -> Result<(), ApiError> {
+    async fn commit<P: Serialize>(self, payload: &P) -> Result<(), RuleError> {
         if let Some(key) = &self.key {
             let answer = serde_json::to_value(payload)
-                .map_err(|error| ApiError::internal("storing the answer", error))?;
+                .map_err(|error| RuleError::internal("storing the answer", error))?;
             key.store(&self.txn, answer).await?;
         }
         self.txn.commit().await?;
@@ -218,8 +218,8 @@ impl MutationTxn {
 /// mutation changes nothing.
 pub(crate) async fn commit_if_ok<T>(
     txn: sea_orm::DatabaseTransaction,
-    result: Result<T, ApiError>,
-) -> Result<T, ApiError> {
+    result: Result<T, RuleError>,
+) -> Result<T, RuleError> {
     match result {
         Ok(value) => {
             txn.commit().await?;
@@ -272,8 +272,8 @@ mod tests {
         }
     }
 
-    fn deadlock() -> ApiError {
-        ApiError::Database(sea_orm::DbErr::Exec(sea_orm::RuntimeErr::SqlxError(
+    fn deadlock() -> RuleError {
+        RuleError::Database(sea_orm::DbErr::Exec(sea_orm::RuntimeErr::SqlxError(
             std::sync::Arc::new(sea_orm::sqlx::Error::Database(Box::new(Deadlock))),
         )))
     }
@@ -285,22 +285,22 @@ mod tests {
     async fn a_transaction_that_keeps_deadlocking_answers_conflict_retry() {
         assert!(deadlock().is_transient_conflict());
         let attempts = AtomicU32::new(0);
-        let answer: Result<(), ApiError> = in_transaction("test", || {
+        let answer: Result<(), RuleError> = in_transaction("test", || {
             attempts.fetch_add(1, Ordering::Relaxed);
             async { Err(deadlock()) }
         })
         .await;
         let error = answer.expect_err("it never succeeds");
-        assert_eq!(error.code(), "CONFLICT_RETRY");
+        assert_eq!(crate::graphql::errors::code(&error), "CONFLICT_RETRY");
         assert!(matches!(
             error,
-            ApiError::ConflictRetry {
+            RuleError::ConflictRetry {
                 retry_after_seconds: 1
             }
         ));
         assert_eq!(
             attempts.load(Ordering::Relaxed),
-            domain::db::CONFLICT_ATTEMPTS
+            platform::db::CONFLICT_ATTEMPTS
         );
 
         let attempts = AtomicU32::new(0);

@@ -7,19 +7,19 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
-use crate::error::ApiError;
 use crate::graphql::budget::{id_list_cost, spend_ids};
 use crate::graphql::contacts::ContactReassignmentInput;
+use crate::graphql::text::{CursorText, IdempotencyKeyText, Reason, Text};
 use crate::graphql::types::{Member, UserError, payloads};
 use crate::graphql::{ContextExt, Done, mutation_inputs, run_mutation};
-use crate::offboarding::deactivate::{self, DeactivateRequest};
-use crate::offboarding::guards::Candidate;
-use crate::offboarding::progress::{self, OffboardingFilter, Standing, Summary};
-use crate::offboarding::remove::{self, RemoveRequest};
-use crate::offboarding::restore;
-use crate::people::members::{MemberRow, groups_of};
-use crate::people::{encode_cursor, page_size};
-use crate::text::{CursorText, IdempotencyKeyText, Reason};
+use rules::error::RuleError;
+use rules::offboarding::deactivate::{self, DeactivateRequest};
+use rules::offboarding::guards::Candidate;
+use rules::offboarding::progress::{self, OffboardingFilter, Standing, Summary};
+use rules::offboarding::remove::{self, RemoveRequest};
+use rules::offboarding::restore;
+use rules::people::members::{MemberRow, groups_of};
+use rules::people::{encode_cursor, page_size};
 
 /// One call's side effects, to follow until they are all carried out.
 pub struct Offboarding {
@@ -492,7 +492,7 @@ payloads!(
 pub(crate) async fn member<C: ConnectionTrait>(
     db: &C,
     candidate: Candidate,
-) -> Result<Member, ApiError> {
+) -> Result<Member, RuleError> {
     let mut groups = groups_of(db, candidate.membership.workspace_id, &[candidate.user.id]).await?;
     Ok(Member::from(MemberRow {
         groups: groups.remove(&candidate.user.id).unwrap_or_default(),
@@ -518,7 +518,7 @@ impl OffboardingMutation {
             let request = RemoveRequest {
                 workspace_id: input.workspace_id,
                 user_ids: input.user_ids,
-                reason: input.reason,
+                reason: input.reason.map(Text::into_inner),
                 revoke_api_keys: input.revoke_api_keys,
                 reattribute_to: input.reattribute_to,
                 contact_reassignments: input
@@ -555,7 +555,7 @@ impl OffboardingMutation {
             let request = DeactivateRequest {
                 workspace_id: input.workspace_id,
                 user_id: input.user_id,
-                reason: input.reason,
+                reason: input.reason.map(Text::into_inner),
                 revoke_api_keys: input.revoke_api_keys,
             };
             let deactivated = deactivate::deactivate_user(txn, acting, request).await?;

@@ -6,24 +6,25 @@ use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::error::ApiError;
 use crate::graphql::audit::{AuditEntry, audit_entries};
 use crate::graphql::contacts::ContactDutyHeld;
 use crate::graphql::offboarding::{Offboarding, member};
+use crate::graphql::text::Text;
+use crate::graphql::text::{
+    CursorText, IdempotencyKeyText, InvitationToken, InviteeEmail, Password, PersonName, SearchText,
+};
 use crate::graphql::types::{
     ApiKey, Member, RoleValue, StatusValue, User, UserError, payloads, respond,
 };
 use crate::graphql::{
     ContextExt, Done, commit_if_ok, in_transaction, mutation_inputs, run_mutation,
 };
-use crate::offboarding::Recorded;
-use crate::people::invitations::{self, AcceptRequest, InvitationStatus, InviteRequest};
-use crate::people::members::{self, MemberFilter, MemberRow};
-use crate::people::removed::RemovedFilter;
-use crate::people::{Page, detail, encode_cursor, groups, removed, roles, seats};
-use crate::text::{
-    CursorText, IdempotencyKeyText, InvitationToken, InviteeEmail, Password, PersonName, SearchText,
-};
+use rules::error::RuleError;
+use rules::offboarding::Recorded;
+use rules::people::invitations::{self, AcceptRequest, InvitationStatus, InviteRequest};
+use rules::people::members::{self, MemberFilter, MemberRow};
+use rules::people::removed::RemovedFilter;
+use rules::people::{Page, detail, encode_cursor, groups, removed, roles, seats};
 
 #[derive(SimpleObject)]
 pub struct ListTotals {
@@ -298,7 +299,7 @@ pub struct MemberFilterInput {
 impl From<MemberFilterInput> for MemberFilter {
     fn from(filter: MemberFilterInput) -> Self {
         MemberFilter {
-            search: filter.search,
+            search: filter.search.map(Text::into_inner),
             statuses: filter
                 .statuses
                 .map(|statuses| statuses.into_iter().map(Into::into).collect()),
@@ -315,7 +316,7 @@ pub struct RemovedMemberFilterInput {
 impl From<RemovedMemberFilterInput> for RemovedFilter {
     fn from(filter: RemovedMemberFilterInput) -> Self {
         RemovedFilter {
-            search: filter.search,
+            search: filter.search.map(Text::into_inner),
         }
     }
 }
@@ -746,8 +747,9 @@ impl PeopleMutation {
             MaybeUndefined::Value(limit) => Some(*limit),
             MaybeUndefined::Null => None,
             MaybeUndefined::Undefined => {
-                return Err(ApiError::BadUserInput(
-                    "give `seatLimit`: a number, or null for unlimited".into(),
+                return Err(RuleError::bad_input(
+                    "seat_limit",
+                    "must be given: a number, or null for unlimited",
                 )
                 .into());
             }
@@ -772,9 +774,9 @@ impl PeopleMutation {
     ) -> Result<AcceptInvitationPayload> {
         ctx.sign_in_throttle().attempt_from(ctx.client_address())?;
         let request = AcceptRequest {
-            token: input.token.into_string(),
-            name: input.name,
-            password: input.password.into_string(),
+            token: input.token.into_inner().into_string(),
+            name: input.name.map(Text::into_inner),
+            password: input.password.into_inner().into_string(),
             session_ttl: ctx.config().session_ttl,
             user_agent: ctx.user_agent().map(str::to_owned),
             request_id: ctx.request_id().map(str::to_owned),

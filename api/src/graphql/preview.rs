@@ -7,7 +7,7 @@ use crate::graphql::ContextExt;
 use crate::graphql::budget::{id_list_cost, spend_ids};
 use crate::graphql::contacts::ContactDutyHeld;
 use crate::graphql::types::{ApiKey, RoleValue, StatusValue, UserError};
-use crate::offboarding::preview::{self, MemberPreview};
+use rules::offboarding::preview::{self, MemberPreview};
 
 /// What removing these members would do, and whether anything blocks it.
 #[derive(SimpleObject)]

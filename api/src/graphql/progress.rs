@@ -5,11 +5,11 @@ use async_graphql::{Context, Result, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::access::authenticate;
-use crate::error::ApiError;
 use crate::graphql::offboarding::{JobStatus, OffboardingStatus};
 use crate::graphql::{ContextExt, SocketToken};
-use crate::offboarding::progress::{self, Overall, ProgressEvent};
+use rules::access::authenticate;
+use rules::error::RuleError;
+use rules::offboarding::progress::{self, Overall, ProgressEvent};
 
 /// One state a job went through.
 #[derive(SimpleObject)]
@@ -62,11 +62,11 @@ impl ProgressSubscription {
         let token = ctx
             .data_opt::<SocketToken>()
             .and_then(|token| token.0.clone())
-            .ok_or(ApiError::Unauthenticated)?;
+            .ok_or(RuleError::Unauthenticated)?;
         let principal = authenticate(ctx.reader(), &token, Utc::now())
             .await
-            .map_err(ApiError::from)?
-            .ok_or(ApiError::Unauthenticated)?;
+            .map_err(RuleError::from)?
+            .ok_or(RuleError::Unauthenticated)?;
         let offboarding = progress::find(ctx.reader(), &principal, id).await?;
         Ok(progress::follow(
             ctx.reader().clone(),

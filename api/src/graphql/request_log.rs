@@ -16,8 +16,8 @@ use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection}
 use async_graphql::{Request, Response, ServerResult, Value, Variables};
 use tracing::Instrument;
 
-use crate::access::Actor;
 use crate::graphql::RequestContext;
+use rules::access::Actor;
 
 pub struct RequestLog;
 

@@ -8,8 +8,8 @@ use entities::{OrganizationId, UserId, WorkspaceId, api_key, user, user_group, w
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::error::{UserError as DomainUserError, UserErrorCode};
-use crate::people::members::MemberRow;
+use rules::error::UserError as RuleUserError;
+use rules::people::members::MemberRow;
 
 /// A JSON value of the API's own, so its scalar can say what it is and where it is specified.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,6 +64,73 @@ impl From<RoleValue> for entities::Role {
             RoleValue::Guest => entities::Role::Guest,
         }
     }
+}
+
+/// What a role lets its holder do.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "Permission", remote = "rules::access::Permission")]
+pub enum PermissionValue {
+    /// Invite, remove, deactivate and reactivate members; reassign their duties.
+    UserManagement,
+    /// Create API keys.
+    ApiKeyManagement,
+    /// List the workspace's members.
+    ViewMembers,
+}
+
+/// Why a mutation was refused. Documented in README.md ("Error codes").
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[graphql(name = "UserErrorCode", remote = "rules::UserErrorCode")]
+pub enum UserErrorCode {
+    /// Wrong email or password; the same answer whether or not the email exists.
+    InvalidCredentials,
+    /// The person's membership in this workspace is deactivated.
+    MembershipDeactivated,
+    /// The person was invited but has not accepted yet.
+    InvitationPending,
+    /// The person is not (or no longer) a member of this workspace.
+    NotAMember,
+    /// Inviting would take a seat the organization doesn't have.
+    SeatLimitReached,
+    /// The email already belongs to a member of this workspace.
+    AlreadyMember,
+    /// The role is above what the caller may grant or manage.
+    RoleNotManageable,
+    /// The invitation token is unknown, revoked, already used or expired.
+    InvitationInvalid,
+    /// The chosen password is too short.
+    PasswordTooShort,
+    /// The person already has an account and the password given is not theirs.
+    PasswordMismatch,
+    /// You can't remove, deactivate, reactivate or restore yourself; an API key can't do these
+    /// to the person who created it, nor end their sessions or revoke their other keys.
+    CannotRemoveSelf,
+    /// The call would leave the workspace without an active OWNER: transfer ownership first.
+    LastOwner,
+    /// The member is still a workspace or application contact: reassign those duties first.
+    ContactReassignmentRequired,
+    /// No such member in this workspace (or not one the caller may see).
+    MemberNotFound,
+    /// The member was already removed from this workspace.
+    AlreadyRemoved,
+    /// Reactivation needs a DEACTIVATED member.
+    NotDeactivated,
+    /// The member is already deactivated.
+    AlreadyDeactivated,
+    /// The API key is already revoked.
+    AlreadyRevoked,
+    /// A seat limit below the seats already in use.
+    SeatLimitBelowUsage,
+    /// The person named to take something over is not an active member staying in the workspace.
+    InvalidAssignee,
+    /// The person does not hold the contact duty named.
+    NotAContact,
+    /// The removal is older than the restore window (30 days): invite the person again.
+    RestoreWindowExpired,
+    /// The idempotency key was already used by this caller with a different input.
+    IdempotencyKeyReused,
+    /// Only a DEAD job can be retried: this one is still running, waiting, or done.
+    JobNotDead,
 }
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -221,15 +288,30 @@ pub struct UserError {
     pub user_id: Option<UserId>,
 }
 
-impl From<DomainUserError> for UserError {
-    fn from(error: DomainUserError) -> Self {
+impl From<RuleUserError> for UserError {
+    fn from(error: RuleUserError) -> Self {
         UserError {
-            code: error.code,
+            code: error.code.into(),
             message: error.message,
-            field: error.field,
+            field: error.field.map(graphql_field),
             user_id: error.user_id,
         }
     }
+}
+
+/// A field as the schema spells it: the rules name fields in `snake_case`, inputs are
+/// `camelCase`.
+pub fn graphql_field(rule_field: &str) -> String {
+    let mut words = rule_field.split('_');
+    let mut spelled = words.next().unwrap_or_default().to_owned();
+    for word in words {
+        let mut chars = word.chars();
+        if let Some(first) = chars.next() {
+            spelled.extend(first.to_uppercase());
+            spelled.push_str(chars.as_str());
+        }
+    }
+    spelled
 }
 
 /// A mutation payload: the answer, or the `userErrors` that blocked it.
@@ -251,12 +333,12 @@ pub(crate) use payloads;
 /// Turns a service's answer into a payload: rejections become `userErrors`, every other error
 /// a GraphQL error.
 pub fn respond<T, P: Payload>(
-    result: Result<T, crate::ApiError>,
+    result: Result<T, rules::RuleError>,
     ok: impl FnOnce(T) -> P,
 ) -> async_graphql::Result<P> {
     match result {
         Ok(value) => Ok(ok(value)),
-        Err(crate::ApiError::Rejected(errors)) => Ok(P::rejected(
+        Err(rules::RuleError::Rejected(errors)) => Ok(P::rejected(
             errors.into_iter().map(UserError::from).collect(),
         )),
         Err(error) => Err(error.into()),

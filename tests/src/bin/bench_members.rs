@@ -96,7 +96,7 @@ async fn main() {
         .as_str()
         .unwrap()
         .to_owned();
-    let principal = api::access::authenticate(app.db(), app.owner_token(), chrono::Utc::now())
+    let principal = rules::access::authenticate(app.db(), app.owner_token(), chrono::Utc::now())
         .await
         .unwrap()
         .unwrap();
@@ -140,26 +140,26 @@ async fn main() {
 /// The SQL one page runs, with its values written in.
 async fn page_statements(
     app: &TestApp,
-    principal: &api::access::Principal,
+    principal: &rules::access::Principal,
     search: Option<&str>,
     after: Option<&str>,
 ) -> Vec<String> {
-    use api::text::{CheckedText, CursorText, SearchText};
+    use rules::text::{CheckedText, CursorText, SearchText};
     let statements = Arc::new(Mutex::new(Vec::new()));
     let recorded = statements.clone();
     let mut db = app.db().clone();
     db.set_metric_callback(move |info| recorded.lock().unwrap().push(info.statement.to_string()));
-    let filter = api::people::members::MemberFilter {
+    let filter = rules::people::members::MemberFilter {
         search: search.map(|text| SearchText::parse(text).unwrap()),
         statuses: None,
     };
     let after = after.map(|cursor| CursorText::parse(cursor).unwrap());
-    api::people::members::list_members(
+    rules::people::members::list_members(
         &db,
         principal,
         app.demo.workspace_id,
         &filter,
-        api::people::Paging {
+        rules::people::Paging {
             first: 50,
             after: after.as_ref(),
         },

@@ -6,7 +6,7 @@
 //!   which reads nothing.
 //!
 //! Two more figures say where the time goes: the same bare axum server running the
-//! authentication statement (`api::access::authenticate`) instead of `SELECT 1`, and the
+//! authentication statement (`rules::access::authenticate`) instead of `SELECT 1`, and the
 //! application answering `{ __typename }` with the token (authentication and GraphQL, no
 //! resolver).
 //!
@@ -107,7 +107,7 @@ async fn bare_axum(db: DatabaseConnection, token: Option<String>) -> String {
                  Json(_): Json<Value>| async move {
                     match token {
                         Some(token) => {
-                            api::access::authenticate(&db, &token, chrono::Utc::now())
+                            rules::access::authenticate(&db, &token, chrono::Utc::now())
                                 .await
                                 .unwrap()
                                 .expect("the token authenticates");
@@ -150,7 +150,7 @@ async fn main() {
     // PostgreSQL, read-only connections to the same file on SQLite.
     let pool = match backend {
         Backend::Postgres => Database::connect(&app.config.database_url).await.unwrap(),
-        Backend::Sqlite => domain::db::connect_reader(&app.config.database_url, app.db())
+        Backend::Sqlite => platform::db::connect_reader(&app.config.database_url, app.db())
             .await
             .unwrap(),
     };

@@ -237,7 +237,7 @@ async fn remove_at_once(
 
 /// The statements one removal of one member sends in its transaction (rolled back).
 async fn removal_statements(app: &TestApp, user_id: entities::UserId) -> Vec<String> {
-    let principal = api::access::authenticate(app.db(), app.owner_token(), chrono::Utc::now())
+    let principal = rules::access::authenticate(app.db(), app.owner_token(), chrono::Utc::now())
         .await
         .unwrap()
         .unwrap();

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use tests::{Answer, TestApp, backend_tests, data, error_code, ok, user_error_codes};
 use uuid::Uuid;
 
-use api::demo::DEMO_PASSWORD;
+use rules::demo::DEMO_PASSWORD;
 
 use crate::support::{
     INVITE, MIA, SIGN_OUT, create_api_key_in, expire, set_status, soft_delete_membership, the_row,
@@ -289,7 +289,7 @@ async fn authenticating_a_token_is_one_statement(app: TestApp) {
     let session = app.sign_in("ada.admin@acme.test").await;
     let key = crate::support::create_api_key(&app, &session, "counted", "MEMBER").await;
     for (token, kind) in [(session.as_str(), "session"), (key.as_str(), "API key")] {
-        let authenticating = api::access::authenticate(&db, token, chrono::Utc::now());
+        let authenticating = rules::access::authenticate(&db, token, chrono::Utc::now());
         let (principal, sent) = tests::count_statements(&statements, authenticating).await;
         let principal = principal
             .unwrap()
@@ -300,7 +300,7 @@ async fn authenticating_a_token_is_one_statement(app: TestApp) {
         assert_eq!(principal.workspace_id, app.demo.workspace_id);
         assert_eq!(principal.api_key.is_some(), kind == "API key");
     }
-    let authenticating = api::access::authenticate(&db, "ofs_unknown", chrono::Utc::now());
+    let authenticating = rules::access::authenticate(&db, "ofs_unknown", chrono::Utc::now());
     let (unknown, sent) = tests::count_statements(&statements, authenticating).await;
     assert!(unknown.unwrap().is_none());
     assert_eq!(sent, 1);
@@ -314,7 +314,7 @@ async fn a_known_token_costs_one_read_and_any_change_to_its_access_shows_at_once
     use entities::{membership, user, workspace};
     use sea_orm::sea_query::Expr;
 
-    let cache = api::access::PrincipalCache::default();
+    let cache = rules::access::PrincipalCache::default();
     let (db, statements) = tests::counting_connection(&app);
     let now = Utc::now();
     let ada = app.sign_in("ada.admin@acme.test").await;

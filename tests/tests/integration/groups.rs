@@ -85,7 +85,7 @@ async fn a_big_group_lists_its_first_members_in_four_statements(app: TestApp) {
     tests::add_members(&app, 150).await;
     let principal = app.owner_principal().await;
     let (db, statements) = tests::counting_connection(&app);
-    let listed = api::people::groups::list_groups(&db, &principal, app.demo.workspace_id)
+    let listed = rules::people::groups::list_groups(&db, &principal, app.demo.workspace_id)
         .await
         .unwrap();
     assert_eq!(statements.load(std::sync::atomic::Ordering::SeqCst), 4);

@@ -575,7 +575,7 @@ async fn a_batch_of_guesses_counts_every_guess(app: TestApp) {
     let response = app
         .client
         .post(app.graphql_url())
-        .json(&guess(api::demo::DEMO_PASSWORD))
+        .json(&guess(rules::demo::DEMO_PASSWORD))
         .send()
         .await
         .unwrap();
@@ -705,7 +705,7 @@ async fn api_statements_have_a_timeout_on_postgres() {
         .unwrap_err();
     assert!(error.to_string().contains("statement timeout"), "{error}");
     assert!(
-        api::error::is_statement_timeout(&error),
+        rules::error::is_statement_timeout(&error),
         "answered TIMEOUT, not INTERNAL"
     );
 }

@@ -600,7 +600,7 @@ async fn the_invitation_email_carries_a_link_of_its_own_under_the_public_url(app
             ))
             .collect::<Vec<_>>(),
         [(
-            domain::tokens::hash_token(&emailed).as_str(),
+            platform::tokens::hash_token(&emailed).as_str(),
             stored.token_hash.as_str()
         )]
     );
@@ -741,7 +741,7 @@ async fn an_emailed_link_survives_the_upgrade_to_one_link_an_attempt_and_back(ap
     let row = app.db().query_one(&column).await.unwrap().unwrap();
     assert_eq!(
         Option::<String>::try_get(&row, "", "email_token_hash").unwrap(),
-        Some(domain::tokens::hash_token(&emailed)),
+        Some(platform::tokens::hash_token(&emailed)),
         "back to one column on {backend:?}"
     );
 

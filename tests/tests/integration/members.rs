@@ -418,7 +418,7 @@ async fn a_page_of_members_is_a_constant_number_of_statements(app: TestApp) {
     tests::add_members(&app, 300).await;
     let principal = app.owner_principal().await;
     let (db, statements) = tests::counting_connection(&app);
-    let search = |text: &str| api::people::members::MemberFilter {
+    let search = |text: &str| rules::people::members::MemberFilter {
         search: Some(crate::support::search_text(text)),
         statuses: None,
     };
@@ -426,19 +426,19 @@ async fn a_page_of_members_is_a_constant_number_of_statements(app: TestApp) {
         (search("bench"), Some(300)),
         (search("be"), None),
         (
-            api::people::members::MemberFilter::default(),
+            rules::people::members::MemberFilter::default(),
             Some(300 + ALL.len() as u64),
         ),
     ] {
         for first in [1_u64, 50, 100] {
             let (page, sent) = tests::count_statements(
                 &statements,
-                api::people::members::list_members(
+                rules::people::members::list_members(
                     &db,
                     &principal,
                     app.demo.workspace_id,
                     &filter,
-                    api::people::Paging { first, after: None },
+                    rules::people::Paging { first, after: None },
                 ),
             )
             .await;

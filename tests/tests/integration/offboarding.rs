@@ -62,7 +62,7 @@ fn email_never_gets_through(config: &mut tests::Config) {
         ca_certificates: None,
     };
     // Retries fast enough to watch.
-    config.worker.retry = domain::outbox::RetryPolicy {
+    config.worker.retry = platform::outbox::RetryPolicy {
         max_attempts: 3,
         base_delay: Duration::from_millis(200),
         max_delay: Duration::from_secs(2),
@@ -104,7 +104,7 @@ fn email_fails_until_fixed(config: &mut tests::Config) {
             worker::config::MailTransport::Folder(blocked)
         }
     };
-    config.worker.retry = domain::outbox::RetryPolicy {
+    config.worker.retry = platform::outbox::RetryPolicy {
         max_attempts: 2,
         base_delay: Duration::from_millis(100),
         max_delay: Duration::from_secs(1),

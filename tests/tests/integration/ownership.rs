@@ -202,7 +202,7 @@ async fn a_request_that_waited_out_a_demotion_is_refused(app: TestApp) {
     let before = snapshot(&app).await;
     let result = tests::remove_in_process(&app, app.db(), &principal, vec![max], false).await;
     assert!(
-        matches!(result, Err(api::ApiError::Forbidden(_))),
+        matches!(result, Err(rules::RuleError::Forbidden(_))),
         "refused, not acted on as an owner"
     );
     assert_eq!(snapshot(&app).await, before);

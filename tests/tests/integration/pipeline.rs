@@ -52,7 +52,7 @@ async fn a_new_membership_revives_no_session_and_late_jobs_spare_the_new_one(app
 
     let invited = owner_invites(&app, MIA, "MEMBER").await;
     let accepted = app
-        .graphql(None, ACCEPT, json!({ "input": { "token": invited["invitationToken"], "name": "Mia Again", "password": api::demo::DEMO_PASSWORD } }))
+        .graphql(None, ACCEPT, json!({ "input": { "token": invited["invitationToken"], "name": "Mia Again", "password": rules::demo::DEMO_PASSWORD } }))
         .await;
     let new_session = data(&accepted)["acceptInvitation"]["token"]
         .as_str()

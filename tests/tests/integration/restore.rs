@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use api::demo::DEMO_PASSWORD;
-use api::people::removed::RemovedFilter;
 use chrono::Utc;
 use entities::{UserId, membership, organization};
+use rules::demo::DEMO_PASSWORD;
+use rules::people::removed::RemovedFilter;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use tests::{Answer, TestApp, backend_tests, data, error_code, ok, user_error_codes};
@@ -498,12 +498,12 @@ async fn a_page_of_the_removed_is_three_statements_whatever_its_size(app: TestAp
     {
         let (page, sent) = tests::count_statements(
             &statements,
-            api::people::removed::list_removed(
+            rules::people::removed::list_removed(
                 &db,
                 &principal,
                 app.demo.workspace_id,
                 filter,
-                api::people::Paging { first, after: None },
+                rules::people::Paging { first, after: None },
                 Utc::now(),
             ),
         )

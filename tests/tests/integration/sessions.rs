@@ -26,7 +26,7 @@ async fn sign_in_as(app: &TestApp, email: &str, user_agent: &str) -> String {
         .json(&json!({
             "query": "mutation($input: SignInInput!) { signIn(input: $input) { token } }",
             "variables": { "input": { "workspaceId": app.demo.workspace_id, "email": email,
-                                      "password": api::demo::DEMO_PASSWORD } }
+                                      "password": rules::demo::DEMO_PASSWORD } }
         }))
         .answer()
         .await;

@@ -87,8 +87,8 @@ pub async fn people<const N: usize>(app: &TestApp, emails: [&str; N]) -> [UserId
 }
 
 /// A search text as the GraphQL edge would have parsed it, for the lists' domain functions.
-pub fn search_text(text: &str) -> api::text::SearchText {
-    <api::text::SearchText as api::text::CheckedText>::parse(text).unwrap()
+pub fn search_text(text: &str) -> rules::text::SearchText {
+    <rules::text::SearchText as rules::text::CheckedText>::parse(text).unwrap()
 }
 
 /// The id of the offboarding a payload names.

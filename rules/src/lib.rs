@@ -1,0 +1,17 @@
+//! The offboarding rules, free of any wire protocol: who may act ([`access`]), members,
+//! invitations and seats ([`people`]), removal, deactivation and what follows them
+//! ([`offboarding`]), and the audit trail's reading side ([`audit`]). Each rule is a plain
+//! function over a SeaORM connection or transaction; the GraphQL API and any other door call
+//! them and translate [`RuleError`] into their own answers.
+
+pub mod access;
+pub mod audit;
+pub mod demo;
+pub mod error;
+pub mod idempotency;
+pub mod offboarding;
+pub mod people;
+pub mod security;
+pub mod text;
+
+pub use error::{RuleError, UserError, UserErrorCode};

@@ -1,0 +1,192 @@
+//! `deactivateUser` and `reactivateUser`: access suspended with the membership kept (role,
+//! groups and seat included), and given back.
+
+use entities::{MembershipStatus, UserId, WorkspaceId, membership};
+use platform::Job;
+use platform::audit::{self, AuditEvent};
+use platform::db::Writes;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+};
+use serde_json::json;
+
+use crate::access::api_keys::refuse_api_keys;
+use crate::access::{Acting, Principal};
+use crate::error::{RuleError, UserError, UserErrorCode};
+use crate::offboarding::guards::{
+    Candidate, authorize_and_lock, check_target, last_owner_errors, load_candidates,
+};
+use crate::offboarding::{Recorded, kept_reason, record};
+use crate::text::Reason;
+
+pub struct DeactivateRequest {
+    pub workspace_id: WorkspaceId,
+    pub user_id: UserId,
+    pub reason: Option<Reason>,
+    pub revoke_api_keys: bool,
+}
+
+pub struct Deactivated {
+    pub candidate: Candidate,
+    pub recorded: Recorded,
+}
+
+async fn target<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    workspace_id: WorkspaceId,
+    user_id: UserId,
+    verb: &str,
+) -> Result<Candidate, RuleError> {
+    let (mut candidates, removed) = load_candidates(db, workspace_id, &[user_id]).await?;
+    if let Some(error) = check_target(principal, user_id, &candidates, &removed, verb) {
+        return Err(RuleError::Rejected(vec![error]));
+    }
+    Ok(candidates
+        .remove(&user_id)
+        .expect("check_target found the member"))
+}
+
+/// Deactivates an active member: status DEACTIVATED, their sessions refused from commit on
+/// (and ended by the worker), optionally their API keys too. Its writes are sent at once.
+pub async fn deactivate_user<C: ConnectionTrait>(
+    db: &C,
+    acting: Acting<'_>,
+    request: DeactivateRequest,
+) -> Result<Deactivated, RuleError> {
+    let (principal, now) = (acting.principal, acting.now);
+    let reason = kept_reason(request.reason);
+    let workspace = authorize_and_lock(db, principal, request.workspace_id).await?;
+    let candidate = target(db, principal, workspace.id, request.user_id, "deactivate").await?;
+    let refusal = |code, message: &str| {
+        RuleError::Rejected(vec![
+            UserError::new(code, message).for_user(request.user_id),
+        ])
+    };
+    match candidate.membership.status {
+        MembershipStatus::Deactivated => {
+            return Err(refusal(
+                UserErrorCode::AlreadyDeactivated,
+                "This member is already deactivated.",
+            ));
+        }
+        MembershipStatus::Invited => {
+            return Err(refusal(
+                UserErrorCode::InvitationPending,
+                "This person has not joined yet: remove them to revoke the invitation.",
+            ));
+        }
+        MembershipStatus::Active => {}
+    }
+    let errors = last_owner_errors(db, workspace.id, &[&candidate]).await?;
+    if !errors.is_empty() {
+        return Err(RuleError::Rejected(errors));
+    }
+
+    let membership = membership::Model {
+        status: MembershipStatus::Deactivated,
+        deactivated_at: Some(now),
+        sessions_valid_after: Some(now),
+        ..candidate.membership.clone()
+    };
+    let mut writes = Writes::new(db.get_database_backend());
+    writes.push(
+        &membership::Entity::update_many()
+            .col_expr(membership::Column::Status, Expr::value(membership.status))
+            .col_expr(
+                membership::Column::DeactivatedAt,
+                Expr::value(membership.deactivated_at),
+            )
+            .col_expr(
+                membership::Column::SessionsValidAfter,
+                Expr::value(membership.sessions_valid_after),
+            )
+            .filter(membership::Column::Id.eq(membership.id)),
+    );
+    let mut jobs = vec![Job::EndSessions {
+        workspace_id: workspace.id,
+        user_ids: vec![request.user_id],
+    }];
+    if request.revoke_api_keys {
+        refuse_api_keys(&mut writes, workspace.id, &[request.user_id], now);
+        jobs.push(Job::RevokeApiKeys {
+            workspace_id: workspace.id,
+            user_ids: vec![request.user_id],
+            reason: reason.clone().map_or_else(
+                || "member deactivated".to_owned(),
+                |r| format!("member deactivated: {r}"),
+            ),
+        });
+    }
+    let recorded = record(&mut writes, acting, workspace.id, "deactivate_user", jobs);
+    audit::add_many(
+        &mut writes,
+        vec![AuditEvent {
+            offboarding_id: Some(recorded.offboarding.id),
+            ..acting.event(
+                workspace.id,
+                "team_membership_deactivate",
+                Some(request.user_id),
+                json!({
+                    "reason": reason,
+                    "role": membership.role.to_value(),
+                    "revoke_api_keys": request.revoke_api_keys,
+                }),
+            )
+        }],
+        now,
+    );
+    writes.execute(db).await?;
+    Ok(Deactivated {
+        candidate: Candidate {
+            membership,
+            user: candidate.user,
+        },
+        recorded,
+    })
+}
+
+/// Gives a deactivated member their access back with the same role and groups. Sessions from
+/// before the deactivation stay dead: the person signs in afresh.
+pub async fn reactivate_user<C: ConnectionTrait>(
+    db: &C,
+    acting: Acting<'_>,
+    workspace_id: WorkspaceId,
+    user_id: UserId,
+) -> Result<Candidate, RuleError> {
+    let (principal, now) = (acting.principal, acting.now);
+    let workspace = authorize_and_lock(db, principal, workspace_id).await?;
+    // Giving access back: not by a key whose creator is gone.
+    principal.require_active_creator(db).await?;
+    let candidate = target(db, principal, workspace.id, user_id, "reactivate").await?;
+    if candidate.membership.status != MembershipStatus::Deactivated {
+        return Err(RuleError::Rejected(vec![
+            UserError::new(
+                UserErrorCode::NotDeactivated,
+                "Only a deactivated member can be reactivated.",
+            )
+            .for_user(user_id),
+        ]));
+    }
+    let mut reactivated: membership::ActiveModel = candidate.membership.into();
+    reactivated.status = Set(MembershipStatus::Active);
+    reactivated.deactivated_at = Set(None);
+    // Sessions from before the reactivation stay dead; this instant is also where the
+    // deactivation's late jobs stop.
+    reactivated.sessions_valid_after = Set(Some(now));
+    let membership = reactivated.update(db).await?;
+    acting
+        .record(
+            db,
+            workspace.id,
+            "team_membership_reactivate",
+            Some(user_id),
+            json!({ "role": membership.role.to_value() }),
+        )
+        .await?;
+    Ok(Candidate {
+        membership,
+        user: candidate.user,
+    })
+}

@@ -1,0 +1,633 @@
+//! `removeMembers`: soft-delete one or many memberships, atomically.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use entities::{
+    MembershipStatus, UserId, WorkspaceId, api_key, application, group_membership, invitation,
+    membership, user_group, workspace,
+};
+use platform::Job;
+use platform::audit::{self, AuditEvent};
+use platform::db::Writes;
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, SelectStatement, UnionType};
+use sea_orm::{ActiveEnum, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::access::api_keys::refuse_api_keys;
+use crate::access::{Acting, Principal};
+use crate::error::{RuleError, UserError, UserErrorCode};
+use crate::offboarding::contacts::{
+    self, ContactDuties, Move, Reassignment, apply_moves, duties_of, plan_moves,
+};
+use crate::offboarding::guards::{
+    Candidate, authorize_lock_and_load, check_target, last_owner_errors, member_ids,
+};
+use crate::offboarding::{MAX_MEMBERS_PER_CALL, Recorded, kept_reason, mark_removed, record};
+use crate::people::invitations::withdraw_invited;
+use crate::people::members::in_workspace_groups;
+use crate::text::Reason;
+
+pub struct RemoveRequest {
+    pub workspace_id: WorkspaceId,
+    pub user_ids: Vec<UserId>,
+    pub reason: Option<Reason>,
+    /// Refuse the API keys they created in this workspace from commit on.
+    pub revoke_api_keys: bool,
+    /// Who takes over their campaigns; the workspace's system principal when `None`.
+    pub reattribute_to: Option<UserId>,
+    /// Contact duties handed over in the same transaction ("Reassign and Remove").
+    pub contact_reassignments: Vec<Reassignment>,
+}
+
+pub struct RemovedMember {
+    /// The membership as the removal left it (`deleted_at` set).
+    pub membership: membership::Model,
+    pub user: entities::user::Model,
+    /// No other membership in the organization remains, so the seat is free.
+    pub seat_freed: bool,
+    pub api_keys_revoked: usize,
+}
+
+pub struct Removed {
+    pub members: Vec<RemovedMember>,
+    pub recorded: Recorded,
+}
+
+/// What removing these members would run into: the one judgement both `removeMembers` and
+/// `removalPreview` use, so the preview never disagrees with the mutation.
+pub struct Assessment {
+    /// The ids asked for, deduplicated, in the order given.
+    pub user_ids: Vec<UserId>,
+    pub candidates: HashMap<UserId, Candidate>,
+    /// Contact duties each of them holds before any reassignment of this call.
+    pub duties: HashMap<UserId, ContactDuties>,
+    /// Every blocking reason, each naming its member.
+    pub errors: Vec<UserError>,
+    /// What leaving would take from them, for the writes and the answer.
+    pub facts: Facts,
+}
+
+/// Checks every rule of removal for these members (their live memberships `candidates`, and
+/// those `removed` before), given the contact duties the same call moves away (`moves`): one
+/// statement per 1,000 members, and one more when an owner leaves.
+pub async fn assess<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    workspace: &workspace::Model,
+    user_ids: Vec<UserId>,
+    (candidates, removed): (HashMap<UserId, Candidate>, HashSet<UserId>),
+    moves: &[Move],
+) -> Result<Assessment, RuleError> {
+    let mut errors: Vec<UserError> = user_ids
+        .iter()
+        .filter_map(|id| check_target(principal, *id, &candidates, &removed, "remove"))
+        .collect();
+    let blocked: HashSet<UserId> = errors.iter().filter_map(|e| e.user_id).collect();
+    let leaving: Vec<&Candidate> = user_ids
+        .iter()
+        .filter(|id| !blocked.contains(id))
+        .filter_map(|id| candidates.get(id))
+        .collect();
+    let (facts, applications) = Facts::read(db, workspace, &user_ids).await?;
+    let duties = duties_of(workspace, &user_ids, applications);
+    for candidate in &leaving {
+        let remaining = duties
+            .get(&candidate.user.id)
+            .map(|held| held.without(candidate.user.id, moves))
+            .unwrap_or_default();
+        if !remaining.is_empty() {
+            errors.push(
+                UserError::new(
+                    UserErrorCode::ContactReassignmentRequired,
+                    format!(
+                        "{} is still {}: reassign these duties first.",
+                        candidate.user.email,
+                        remaining.describe()
+                    ),
+                )
+                .for_user(candidate.user.id),
+            );
+        }
+    }
+    errors.extend(last_owner_errors(db, workspace.id, &leaving).await?);
+    Ok(Assessment {
+        user_ids,
+        candidates,
+        duties,
+        errors,
+        facts,
+    })
+}
+
+/// Removes every listed member, or none: when any of them is blocked, the answer names each
+/// blocked member and why, and nothing is written.
+pub async fn remove_members<C: ConnectionTrait>(
+    db: &C,
+    acting: Acting<'_>,
+    request: RemoveRequest,
+) -> Result<Removed, RuleError> {
+    let principal = acting.principal;
+    let user_ids = member_ids(request.user_ids, MAX_MEMBERS_PER_CALL)?;
+    let reason = kept_reason(request.reason);
+    contacts::validate(&request.contact_reassignments)?;
+    let (workspace, candidates, removed) =
+        authorize_lock_and_load(db, principal, request.workspace_id, &user_ids).await?;
+    let (moves, move_errors) =
+        plan_moves(db, &workspace, &request.contact_reassignments, &user_ids).await?;
+    let Assessment {
+        user_ids,
+        candidates,
+        mut errors,
+        facts,
+        ..
+    } = assess(
+        db,
+        principal,
+        &workspace,
+        user_ids,
+        (candidates, removed),
+        &moves,
+    )
+    .await?;
+    errors.extend(move_errors);
+    let assignee = match request.reattribute_to {
+        None => Ok(workspace.system_user_id),
+        Some(assignee) => check_assignee(db, workspace.id, assignee, &user_ids).await?,
+    };
+    let assignee = match assignee {
+        Ok(assignee) => assignee,
+        Err(error) => {
+            errors.push(error);
+            UserId(Uuid::nil())
+        }
+    };
+    if !errors.is_empty() {
+        return Err(RuleError::Rejected(errors));
+    }
+
+    apply_moves(db, acting, workspace.id, &moves).await?;
+    let leaving: Vec<&Candidate> = user_ids
+        .iter()
+        .filter_map(|id| candidates.get(id))
+        .collect();
+    let plan = RemovalPlan {
+        workspace: &workspace,
+        leaving,
+        reason,
+        revoke_api_keys: request.revoke_api_keys,
+        reattribute_to: assignee,
+    };
+    apply_removal(db, acting, plan, facts).await
+}
+
+/// The person taking over must be an active member who is not being removed in this call.
+async fn check_assignee<C: ConnectionTrait>(
+    db: &C,
+    workspace_id: WorkspaceId,
+    assignee: UserId,
+    leaving: &[UserId],
+) -> Result<Result<UserId, UserError>, RuleError> {
+    let active = membership::Entity::find_live(workspace_id, [assignee])
+        .filter(membership::Column::Status.eq(MembershipStatus::Active))
+        .one(db)
+        .await?
+        .is_some();
+    if active && !leaving.contains(&assignee) {
+        Ok(Ok(assignee))
+    } else {
+        Ok(Err(UserError::new(
+            UserErrorCode::InvalidAssignee,
+            "Campaigns can only be reattributed to an active member who stays in the workspace.",
+        )
+        .on_field("reattribute_to")
+        .for_user(assignee)))
+    }
+}
+
+/// What a removal does, decided before anything is written: who leaves, why, and what follows
+/// for their API keys and campaigns.
+struct RemovalPlan<'a> {
+    workspace: &'a workspace::Model,
+    leaving: Vec<&'a Candidate>,
+    reason: Option<String>,
+    revoke_api_keys: bool,
+    reattribute_to: UserId,
+}
+
+impl RemovalPlan<'_> {
+    fn user_ids(&self) -> Vec<UserId> {
+        self.leaving.iter().map(|c| c.user.id).collect()
+    }
+
+    fn membership_ids(&self) -> Vec<Uuid> {
+        self.leaving.iter().map(|c| c.membership.id).collect()
+    }
+}
+
+/// Writes the removal, every write at once: one statement on PostgreSQL, however many members
+/// leave (one more per 65,535 values).
+async fn apply_removal<C: ConnectionTrait>(
+    db: &C,
+    acting: Acting<'_>,
+    plan: RemovalPlan<'_>,
+    facts: Facts,
+) -> Result<Removed, RuleError> {
+    let (principal, now) = (acting.principal, acting.now);
+    let (user_ids, membership_ids) = (plan.user_ids(), plan.membership_ids());
+    let Facts {
+        mut groups,
+        pending_invitations,
+        sent_invitations,
+        api_keys_of,
+        seated_elsewhere,
+    } = facts;
+    let members: Vec<RemovedMember> = plan
+        .leaving
+        .iter()
+        .map(|c| RemovedMember {
+            membership: membership::Model {
+                deleted_at: Some(now),
+                ..c.membership.clone()
+            },
+            user: c.user.clone(),
+            seat_freed: !seated_elsewhere.contains(&c.user.id),
+            api_keys_revoked: if plan.revoke_api_keys {
+                api_keys_of.iter().filter(|id| **id == c.user.id).count()
+            } else {
+                0
+            },
+        })
+        .collect();
+
+    let mut writes = Writes::new(db.get_database_backend());
+    soft_delete(
+        &mut writes,
+        principal,
+        &membership_ids,
+        plan.reason.as_deref(),
+        now,
+    );
+    leave_groups(&mut writes, plan.workspace.id, &user_ids, now);
+    if !pending_invitations.is_empty() {
+        revoke_invitations(&mut writes, &pending_invitations, now);
+    }
+    if !sent_invitations.is_empty() {
+        revoke_invitations(&mut writes, &sent_invitations, now);
+        withdraw_invited(
+            &mut writes,
+            principal,
+            sent_invitations.iter().map(|(id, _)| *id),
+            now,
+        );
+    }
+    if plan.revoke_api_keys {
+        refuse_api_keys(&mut writes, plan.workspace.id, &user_ids, now);
+    }
+    let jobs = removal_jobs(&plan, user_ids, &mut groups);
+    let recorded = record(
+        &mut writes,
+        acting,
+        plan.workspace.id,
+        "remove_members",
+        jobs,
+    );
+    let entries = audit_entries(
+        &plan,
+        (acting, recorded.offboarding.id),
+        &members,
+        (&pending_invitations, &sent_invitations),
+    );
+    audit::add_many(&mut writes, entries, now);
+    writes.execute(db).await?;
+    Ok(Removed { members, recorded })
+}
+
+/// Marks the memberships removed; their sessions are refused from this instant.
+fn soft_delete(
+    writes: &mut Writes,
+    principal: &Principal,
+    membership_ids: &[Uuid],
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) {
+    writes.push(
+        &mark_removed(principal, now)
+            .col_expr(
+                membership::Column::RemovalReason,
+                Expr::value(reason.map(str::to_owned)),
+            )
+            .col_expr(
+                membership::Column::SessionsValidAfter,
+                Expr::value(Some(now)),
+            )
+            .filter(membership::Column::Id.is_in(membership_ids.iter().copied())),
+    );
+}
+
+/// Takes them out of this workspace's groups (a restore brings back exactly these).
+fn leave_groups(
+    writes: &mut Writes,
+    workspace_id: WorkspaceId,
+    user_ids: &[UserId],
+    now: DateTime<Utc>,
+) {
+    writes.push(
+        &group_membership::Entity::update_many()
+            .col_expr(group_membership::Column::DeletedAt, Expr::value(Some(now)))
+            .filter(group_membership::Column::UserId.is_in(user_ids.iter().copied()))
+            .filter(group_membership::Column::DeletedAt.is_null())
+            .filter(in_workspace_groups(workspace_id)),
+    );
+}
+
+fn revoke_invitations(writes: &mut Writes, invitations: &[InvitationOf], now: DateTime<Utc>) {
+    writes.push(
+        &invitation::Entity::update_many()
+            .col_expr(invitation::Column::RevokedAt, Expr::value(Some(now)))
+            .filter(invitation::Column::Id.is_in(invitations.iter().map(|(id, _)| *id))),
+    );
+}
+
+/// An invitation and the person it invites.
+pub type InvitationOf = (Uuid, UserId);
+
+/// What leaving would take from these people, read in one statement per 1,000 of them with the
+/// applications they are the technical contact of (the rules need those).
+#[derive(Default)]
+pub struct Facts {
+    /// The names of the workspace's groups each is in, for their email.
+    pub groups: HashMap<UserId, Vec<String>>,
+    /// Their invitations to this workspace still open, as (invitation, person).
+    pub pending_invitations: Vec<InvitationOf>,
+    /// Invitations they sent that are still open, to people not leaving with them, as
+    /// (invitation, invited person): revoked with them, as GitLab and Zulip do.
+    pub sent_invitations: Vec<InvitationOf>,
+    /// The creator of each of their keys in this workspace still in use, one entry per key.
+    pub api_keys_of: Vec<UserId>,
+    /// Those with a live membership in another workspace of the organization: they keep their
+    /// seat.
+    pub seated_elsewhere: HashSet<UserId>,
+}
+
+/// People per statement of [`Facts::read`]: it binds their ids seven times, and SQLite binds at
+/// most 32,766 values.
+const PEOPLE_PER_READ: usize = 1_000;
+
+impl Facts {
+    /// The facts, and the applications as (technical contact, application id, name).
+    async fn read<C: ConnectionTrait>(
+        db: &C,
+        workspace: &workspace::Model,
+        user_ids: &[UserId],
+    ) -> Result<(Facts, Vec<(UserId, Uuid, String)>), RuleError> {
+        let mut facts = Facts::default();
+        let mut applications = Vec::new();
+        for people in user_ids.chunks(PEOPLE_PER_READ) {
+            let query = Facts::query(workspace, people);
+            for row in db
+                .query_all_raw(db.get_database_backend().build(&query))
+                .await?
+            {
+                let kind: String = row.try_get("", "kind")?;
+                let user_id: UserId = row.try_get("", "user_id")?;
+                match kind.as_str() {
+                    "application" => {
+                        applications.push((
+                            user_id,
+                            row.try_get("", "id")?,
+                            row.try_get("", "name")?,
+                        ));
+                    }
+                    "group" => facts
+                        .groups
+                        .entry(user_id)
+                        .or_default()
+                        .push(row.try_get("", "name")?),
+                    "invitation" => facts
+                        .pending_invitations
+                        .push((row.try_get("", "id")?, user_id)),
+                    "sent_invitation" => facts
+                        .sent_invitations
+                        .push((row.try_get("", "id")?, user_id)),
+                    "api_key" => facts.api_keys_of.push(user_id),
+                    _ => {
+                        facts.seated_elsewhere.insert(user_id);
+                    }
+                }
+            }
+        }
+        Ok((facts, applications))
+    }
+
+    /// One row per fact about these people, (kind, person, id, name): a UNION ALL of one
+    /// SELECT per kind.
+    /// Invitations not yet accepted nor revoked, with the invitee's membership joined, as
+    /// rows of [`Self::query`] of this kind.
+    fn open_invitations(kind: &str) -> SelectStatement {
+        Query::select()
+            .expr(Expr::val(kind.to_owned()))
+            .expr(Expr::col((membership::Entity, membership::Column::UserId)))
+            .expr(Expr::col((invitation::Entity, invitation::Column::Id)))
+            .expr(Expr::val(None::<String>))
+            .from(invitation::Entity)
+            .inner_join(
+                membership::Entity,
+                Expr::col((membership::Entity, membership::Column::Id))
+                    .equals((invitation::Entity, invitation::Column::MembershipId)),
+            )
+            .and_where(invitation::Column::RevokedAt.is_null())
+            .and_where(invitation::Column::AcceptedAt.is_null())
+            .to_owned()
+    }
+
+    fn query(workspace: &workspace::Model, user_ids: &[UserId]) -> SelectStatement {
+        let kind = |kind: &str| Expr::val(kind.to_owned());
+        let no_id = || Expr::val(None::<Uuid>);
+        let no_name = || Expr::val(None::<String>);
+        let people = || user_ids.iter().copied();
+        let live_membership_here = || {
+            Condition::all()
+                .add(
+                    Expr::col((membership::Entity, membership::Column::WorkspaceId))
+                        .eq(workspace.id),
+                )
+                .add(Expr::col((membership::Entity, membership::Column::UserId)).is_in(people()))
+                .add(Expr::col((membership::Entity, membership::Column::DeletedAt)).is_null())
+        };
+        let mut query = Query::select()
+            .expr_as(kind("application"), "kind")
+            .expr_as(
+                Expr::col(application::Column::TechnicalContactId),
+                "user_id",
+            )
+            .expr_as(Expr::col(application::Column::Id), "id")
+            .expr_as(Expr::col(application::Column::Name), "name")
+            .from(application::Entity)
+            .and_where(application::Column::WorkspaceId.eq(workspace.id))
+            .and_where(application::Column::TechnicalContactId.is_in(people()))
+            .to_owned();
+        let groups = Query::select()
+            .expr(kind("group"))
+            .expr(Expr::col((
+                group_membership::Entity,
+                group_membership::Column::UserId,
+            )))
+            .expr(no_id())
+            .expr(Expr::col((user_group::Entity, user_group::Column::Name)))
+            .from(group_membership::Entity)
+            .inner_join(
+                user_group::Entity,
+                Expr::col((user_group::Entity, user_group::Column::Id))
+                    .equals((group_membership::Entity, group_membership::Column::GroupId)),
+            )
+            .and_where(group_membership::Column::UserId.is_in(people()))
+            .and_where(group_membership::Column::DeletedAt.is_null())
+            .and_where(user_group::Column::WorkspaceId.eq(workspace.id))
+            .to_owned();
+        let invitations = Self::open_invitations("invitation")
+            .cond_where(live_membership_here())
+            .to_owned();
+        let sent_invitations = Self::open_invitations("sent_invitation")
+            .and_where(invitation::Column::WorkspaceId.eq(workspace.id))
+            .and_where(invitation::Column::InvitedBy.is_in(people()))
+            .and_where(Expr::col((membership::Entity, membership::Column::DeletedAt)).is_null())
+            .and_where(
+                Expr::col((membership::Entity, membership::Column::Status))
+                    .eq(MembershipStatus::Invited),
+            )
+            .and_where(
+                Expr::col((membership::Entity, membership::Column::UserId)).is_not_in(people()),
+            )
+            .to_owned();
+        let api_keys = Query::select()
+            .expr(kind("api_key"))
+            .expr(Expr::col(api_key::Column::CreatedBy))
+            .expr(Expr::col(api_key::Column::Id))
+            .expr(no_name())
+            .from(api_key::Entity)
+            .and_where(api_key::Column::WorkspaceId.eq(workspace.id))
+            .and_where(api_key::Column::CreatedBy.is_in(people()))
+            .and_where(api_key::Column::RevokedAt.is_null())
+            .to_owned();
+        let seats = Query::select()
+            .expr(kind("seat"))
+            .expr(Expr::col((membership::Entity, membership::Column::UserId)))
+            .expr(no_id())
+            .expr(no_name())
+            .from(membership::Entity)
+            .inner_join(
+                workspace::Entity,
+                Expr::col((workspace::Entity, workspace::Column::Id))
+                    .equals((membership::Entity, membership::Column::WorkspaceId)),
+            )
+            .and_where(workspace::Column::OrganizationId.eq(workspace.organization_id))
+            .and_where(membership::Column::WorkspaceId.ne(workspace.id))
+            .and_where(membership::Column::UserId.is_in(people()))
+            .and_where(membership::Column::DeletedAt.is_null())
+            .to_owned();
+        query
+            .union(UnionType::All, groups)
+            .union(UnionType::All, invitations)
+            .union(UnionType::All, sent_invitations)
+            .union(UnionType::All, api_keys)
+            .union(UnionType::All, seats)
+            .order_by("kind", Order::Asc)
+            .order_by("name", Order::Asc);
+        query
+    }
+}
+
+/// One entry per member removed, and one per invitation revoked with them.
+fn audit_entries<'a>(
+    plan: &RemovalPlan<'_>,
+    (acting, offboarding_id): (Acting<'a>, Uuid),
+    members: &[RemovedMember],
+    (revoked_invitations, sent_invitations): (&[InvitationOf], &[InvitationOf]),
+) -> Vec<AuditEvent<'a>> {
+    let audit = |action, target_user_id, metadata| AuditEvent {
+        offboarding_id: Some(offboarding_id),
+        ..acting.event(plan.workspace.id, action, Some(target_user_id), metadata)
+    };
+    let mut entries: Vec<AuditEvent> = plan
+        .leaving
+        .iter()
+        .zip(members)
+        .map(|(candidate, member)| {
+            audit(
+                "team_membership_remove",
+                member.user.id,
+                json!({
+                    "reason": plan.reason,
+                    "role": candidate.membership.role.to_value(),
+                    "status": candidate.membership.status.to_value(),
+                    "seat_freed": member.seat_freed,
+                    "revoke_api_keys": plan.revoke_api_keys,
+                    "member_count": plan.leaving.len(),
+                }),
+            )
+        })
+        .collect();
+    entries.extend(revoked_invitations.iter().map(|(invitation_id, user_id)| {
+        audit(
+            "invitation_revoke",
+            *user_id,
+            json!({ "invitation_id": invitation_id, "reason": "member removed" }),
+        )
+    }));
+    entries.extend(sent_invitations.iter().map(|(invitation_id, user_id)| {
+        audit(
+            "invitation_revoke",
+            *user_id,
+            json!({ "invitation_id": invitation_id, "reason": "inviter removed" }),
+        )
+    }));
+    entries
+}
+
+/// The side effects carried out after commit: sessions, campaigns, keys, and an email each.
+fn removal_jobs(
+    plan: &RemovalPlan<'_>,
+    user_ids: Vec<UserId>,
+    groups: &mut HashMap<UserId, Vec<String>>,
+) -> Vec<Job> {
+    let workspace = plan.workspace;
+    let mut jobs = vec![
+        Job::EndSessions {
+            workspace_id: workspace.id,
+            user_ids: user_ids.clone(),
+        },
+        Job::ReattributeCampaigns {
+            workspace_id: workspace.id,
+            user_ids: user_ids.clone(),
+            to_user_id: plan.reattribute_to,
+        },
+    ];
+    if plan.revoke_api_keys {
+        jobs.push(Job::RevokeApiKeys {
+            workspace_id: workspace.id,
+            user_ids,
+            reason: plan.reason.clone().map_or_else(
+                || "member removed".to_owned(),
+                |r| format!("member removed: {r}"),
+            ),
+        });
+    }
+    // Someone only invited never had access: their revoked invitation is all they lose.
+    jobs.extend(
+        plan.leaving
+            .iter()
+            .filter(|c| c.membership.status != MembershipStatus::Invited)
+            .map(|c| Job::SendRemovalEmail {
+                workspace_id: workspace.id,
+                user_id: c.user.id,
+                email: c.user.email.clone(),
+                name: c.user.name.clone(),
+                workspace_name: workspace.name.clone(),
+                groups: groups.remove(&c.user.id).unwrap_or_default(),
+                reason: plan.reason.clone(),
+            }),
+    );
+    jobs
+}

@@ -1,0 +1,678 @@
+//! Inviting people, accepting invitations, and managing the invitations of a workspace: listing
+//! them by status, sending one again with a new link, revoking one.
+
+use chrono::{DateTime, Duration, Utc};
+use entities::{
+    MembershipStatus, Role, UserId, UserKind, WorkspaceId, invitation, invitation_email_link,
+    membership, user,
+};
+use platform::Job;
+use platform::audit::{self, AuditEvent};
+use platform::db::Writes;
+use platform::locks::{lock_organization, lock_person, lock_workspace, lock_workspaces_of};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::access::principal::live_membership;
+use crate::access::sessions::{SignedIn, start_session};
+use crate::access::{Acting, Actor, Permission, Principal};
+use crate::error::{RuleError, UserError, UserErrorCode};
+use crate::offboarding::{self, Recorded, mark_removed};
+use crate::people::seats::take_a_seat;
+use crate::people::{Page, Paging, newest_first, users_by_id};
+use crate::security::{MIN_PASSWORD_LENGTH, hash_password, verify_password};
+use crate::text::{Email, PersonName};
+use platform::tokens::{TokenKind, hash_token, new_token};
+
+pub struct Invited {
+    /// The invitation link's secret: shown once, stored only as a hash.
+    pub token: String,
+    pub invitation: invitation::Model,
+    pub membership: membership::Model,
+    pub user: user::Model,
+    /// The invitation email's job, when one was asked for.
+    pub email: Option<Recorded>,
+}
+
+pub struct InviteRequest<'a> {
+    pub workspace_id: WorkspaceId,
+    pub email: &'a Email,
+    pub role: Role,
+    pub invitation_ttl: Duration,
+    /// Whether the invitation email goes out (through the outbox, like a removal's email).
+    pub send_email: bool,
+}
+
+/// Invites a person into the workspace: an INVITED membership (which takes a seat) and an
+/// invitation whose token activates it.
+pub async fn invite_member<C: ConnectionTrait>(
+    db: &C,
+    acting: Acting<'_>,
+    request: InviteRequest<'_>,
+) -> Result<Invited, RuleError> {
+    let (principal, now) = (acting.principal, acting.now);
+    principal.require(Permission::UserManagement, request.workspace_id)?;
+    let email = request.email.as_str();
+    if !principal.can_manage(request.role) {
+        return Err(RuleError::Rejected(vec![
+            UserError::new(
+                UserErrorCode::RoleNotManageable,
+                "You can't manage this member's role: only an owner can grant a role equal to or above their own.",
+            )
+            .on_field("role"),
+        ]));
+    }
+
+    // The lock order: the organization (its seats), then the workspace (its memberships).
+    let organization = lock_organization(db, principal.organization_id)
+        .await?
+        .ok_or(RuleError::NotFound("organization"))?;
+    lock_workspace(db, request.workspace_id)
+        .await?
+        .ok_or(RuleError::NotFound("workspace"))?;
+    principal.require_active_creator(db).await?;
+    let existing = user::Entity::find()
+        .filter(user::Column::Email.eq(email))
+        .one(db)
+        .await?;
+    if let Some(existing) = &existing {
+        refuse_existing(db, request.workspace_id, existing).await?;
+    }
+    if let Err(full) = take_a_seat(db, &organization, existing.as_ref().map(|e| e.id)).await? {
+        return Err(RuleError::Rejected(vec![full]));
+    }
+
+    let user = match existing {
+        Some(existing) => existing,
+        None => new_person(db, email, now).await?,
+    };
+    let membership = membership::ActiveModel::new(
+        request.workspace_id,
+        user.id,
+        request.role,
+        MembershipStatus::Invited,
+        now,
+    )
+    .insert(db)
+    .await?;
+    let token = new_token(TokenKind::Invitation);
+    let invitation = invitation::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        workspace_id: Set(request.workspace_id),
+        membership_id: Set(membership.id),
+        email: Set(email.to_owned()),
+        role: Set(request.role),
+        token_hash: Set(token.hash),
+        invited_by: Set(Some(principal.user_id)),
+        expires_at: Set(now + request.invitation_ttl),
+        revoked_at: Set(None),
+        accepted_at: Set(None),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    acting
+        .record(
+            db,
+            request.workspace_id,
+            "team_membership_invite",
+            Some(user.id),
+            json!({ "role": invitation.role.to_value(), "invitation_id": invitation.id }),
+        )
+        .await?;
+    let email = if request.send_email {
+        Some(write_invitation_email(db, acting, &invitation, "invite_member").await?)
+    } else {
+        None
+    };
+    Ok(Invited {
+        token: token.token,
+        invitation,
+        membership,
+        user,
+        email,
+    })
+}
+
+/// The account of someone invited for the first time. Two organizations may invite the same new
+/// address at once (their locks don't order them): the second insert then finds the first's
+/// row, and uses it.
+async fn new_person<C: ConnectionTrait>(
+    db: &C,
+    email: &str,
+    now: DateTime<Utc>,
+) -> Result<user::Model, RuleError> {
+    user::Entity::insert(user::ActiveModel {
+        id: Set(UserId::fresh()),
+        email: Set(email.to_owned()),
+        name: Set(email.split('@').next().unwrap_or_default().to_owned()),
+        password_hash: Set(None),
+        kind: Set(UserKind::Person),
+        erased_at: Set(None),
+        created_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::column(user::Column::Email)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    user::Entity::find()
+        .filter(user::Column::Email.eq(email))
+        .one(db)
+        .await?
+        .ok_or_else(|| RuleError::internal("reading a person just written", "it vanished"))
+}
+
+/// The invitation email, written with the invitation's change: an offboarding row named after
+/// the mutation (`kind`), so the email is followed, retried and audited as any side effect is,
+/// and its one job.
+async fn write_invitation_email<C: ConnectionTrait>(
+    db: &C,
+    acting: Acting<'_>,
+    invitation: &invitation::Model,
+    kind: &str,
+) -> Result<Recorded, RuleError> {
+    let mut writes = Writes::new(db.get_database_backend());
+    let job = Job::SendInvitationEmail {
+        workspace_id: invitation.workspace_id,
+        invitation_id: invitation.id,
+        token_hash: invitation.token_hash.clone(),
+    };
+    let recorded = offboarding::record(
+        &mut writes,
+        acting,
+        invitation.workspace_id,
+        kind,
+        vec![job],
+    );
+    writes.execute(db).await?;
+    Ok(recorded)
+}
+
+/// Someone already known may be invited unless they are a system principal or already here.
+/// (The creator of the API key inviting can't be invited by it: a key whose creator is not an
+/// active member invites no one, see `Principal::require_active_creator`.)
+async fn refuse_existing<C: ConnectionTrait>(
+    db: &C,
+    workspace_id: WorkspaceId,
+    existing: &user::Model,
+) -> Result<(), RuleError> {
+    if existing.kind == UserKind::System {
+        return Err(RuleError::bad_input(
+            "email",
+            format!(
+                "{:?} belongs to a system principal, who can't be invited",
+                existing.email
+            ),
+        ));
+    }
+    if live_membership(db, workspace_id, existing.id)
+        .await?
+        .is_some()
+    {
+        return Err(RuleError::Rejected(vec![
+            UserError::new(
+                UserErrorCode::AlreadyMember,
+                "This person is already a member of the workspace (or already invited).",
+            )
+            .on_field("email"),
+        ]));
+    }
+    Ok(())
+}
+
+pub struct AcceptRequest {
+    pub token: String,
+    pub name: Option<PersonName>,
+    pub password: String,
+    pub session_ttl: Duration,
+    /// The client's `User-Agent`, kept with the new session.
+    pub user_agent: Option<String>,
+    /// The request's id, kept with the audit entry.
+    pub request_id: Option<String>,
+}
+
+pub struct Accepted {
+    pub signed_in: SignedIn,
+    pub membership: membership::Model,
+}
+
+fn invalid_invitation(message: &str) -> RuleError {
+    RuleError::Rejected(vec![
+        UserError::new(UserErrorCode::InvitationInvalid, message).on_field("token"),
+    ])
+}
+
+/// Accepts an invitation: the membership becomes ACTIVE and the person is signed in.
+///
+/// Someone new chooses their name and password here; someone who already has an account
+/// proves it with their password, which is never overwritten by an invitation.
+pub async fn accept_invitation<C: ConnectionTrait>(
+    db: &C,
+    request: &AcceptRequest,
+    now: DateTime<Utc>,
+) -> Result<Accepted, RuleError> {
+    let invitation = open_invitation(db, &request.token, now).await?;
+    let membership = still_invited(db, invitation.membership_id).await?;
+    let person = user::Entity::find_by_id(membership.user_id)
+        .one(db)
+        .await?
+        .ok_or(RuleError::NotFound("user"))?;
+    let account = account_for(person, request.password.clone(), request.name.clone()).await?;
+
+    // Locked before any write, as removals lock it, and only now: never across the password
+    // hash. A removal, resend or revocation of this invitation that committed meanwhile wins. A
+    // new account's name and password are written to the person's own row: then the person,
+    // and every workspace they are in, are locked, in the lock order (this one among them).
+    let account = if account.is_changed() {
+        lock_person(db, membership.user_id).await?;
+        lock_workspaces_of(db, membership.user_id).await?;
+        still_new(db, membership.user_id, account, &request.password).await?
+    } else {
+        lock_workspace(db, invitation.workspace_id).await?;
+        account
+    };
+    let invitation = open_invitation(db, &request.token, now).await?;
+    let membership = still_invited(db, membership.id).await?;
+    if account.is_changed() {
+        account.update(db).await?;
+    }
+    let mut activated: membership::ActiveModel = membership.into();
+    activated.status = Set(MembershipStatus::Active);
+    activated.joined_at = Set(Some(now));
+    let membership = activated.update(db).await?;
+    let mut accepted: invitation::ActiveModel = invitation.into();
+    accepted.accepted_at = Set(Some(now));
+    let invitation = accepted.update(db).await?;
+    audit::record(
+        db,
+        AuditEvent {
+            workspace_id: invitation.workspace_id,
+            actor: Some(Actor::User(membership.user_id)),
+            action: "team_membership_join",
+            target_user_id: Some(membership.user_id),
+            metadata: json!({ "invitation_id": invitation.id }),
+            request_id: request.request_id.as_deref(),
+            offboarding_id: None,
+        },
+        now,
+    )
+    .await?;
+    let signed_in = start_session(
+        db,
+        membership.user_id,
+        membership.workspace_id,
+        request.session_ttl,
+        request.user_agent.as_deref(),
+        now,
+    )
+    .await?;
+    Ok(Accepted {
+        signed_in,
+        membership,
+    })
+}
+
+/// The invitation this token opens: one not revoked, accepted or expired.
+async fn open_invitation<C: ConnectionTrait>(
+    db: &C,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<invitation::Model, RuleError> {
+    if TokenKind::of(token) != Some(TokenKind::Invitation) {
+        return Err(invalid_invitation("This is not an invitation token."));
+    }
+    let hash = hash_token(token);
+    // An email's link opens its invitation while the invitation's token is still the one the
+    // link was made for (a resend replaces it). Both sides of the `IN` are index lookups: the
+    // link by its hash, then the invitation by its token's.
+    let emailed_for = Query::select()
+        .column(invitation_email_link::Column::InvitationTokenHash)
+        .from(invitation_email_link::Entity)
+        .and_where(invitation_email_link::Column::TokenHash.eq(hash.as_str()))
+        .take();
+    let Some(invitation) = invitation::Entity::find()
+        .filter(Expr::col(invitation::Column::TokenHash).is_in([
+            Expr::val(hash.as_str()),
+            Expr::SubQuery(None, Box::new(emailed_for.into())),
+        ]))
+        .one(db)
+        .await?
+    else {
+        return Err(invalid_invitation("This invitation does not exist."));
+    };
+    if invitation.revoked_at.is_some() {
+        return Err(invalid_invitation("This invitation has been revoked."));
+    }
+    if invitation.accepted_at.is_some() {
+        return Err(invalid_invitation(
+            "This invitation has already been accepted.",
+        ));
+    }
+    if invitation.expires_at <= now {
+        return Err(invalid_invitation(
+            "This invitation has expired: ask for a new one.",
+        ));
+    }
+    Ok(invitation)
+}
+
+/// The invitation's membership, if it is still INVITED and not removed.
+async fn still_invited<C: ConnectionTrait>(
+    db: &C,
+    membership_id: Uuid,
+) -> Result<membership::Model, RuleError> {
+    membership::Entity::find_by_id(membership_id)
+        .one(db)
+        .await?
+        .filter(|m| m.deleted_at.is_none() && m.status == MembershipStatus::Invited)
+        .ok_or_else(|| invalid_invitation("This invitation is no longer valid."))
+}
+
+fn password_mismatch() -> RuleError {
+    RuleError::Rejected(vec![
+        UserError::new(
+            UserErrorCode::PasswordMismatch,
+            "You already have an account: enter its password to accept.",
+        )
+        .on_field("password"),
+    ])
+}
+
+/// A new account as it stands once the person's row is locked: if another acceptance gave it a
+/// password meanwhile, this one proves that password instead of overwriting it, and writes
+/// nothing to the account.
+async fn still_new<C: ConnectionTrait>(
+    db: &C,
+    user_id: UserId,
+    account: user::ActiveModel,
+    password: &str,
+) -> Result<user::ActiveModel, RuleError> {
+    let current = user::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .ok_or(RuleError::NotFound("user"))?;
+    match current.password_hash.clone() {
+        None => Ok(account),
+        Some(stored) => {
+            if verify_password(password.to_owned(), Some(stored)).await? {
+                Ok(current.into())
+            } else {
+                Err(password_mismatch())
+            }
+        }
+    }
+}
+
+/// Someone with an account proves it with their password, which an invitation never
+/// overwrites; someone new sets theirs (and their name) here.
+async fn account_for(
+    person: user::Model,
+    password: String,
+    name: Option<PersonName>,
+) -> Result<user::ActiveModel, RuleError> {
+    let mut account: user::ActiveModel = person.clone().into();
+    match person.password_hash {
+        Some(stored) => {
+            if !verify_password(password, Some(stored)).await? {
+                return Err(password_mismatch());
+            }
+        }
+        None => {
+            if password.chars().count() < MIN_PASSWORD_LENGTH {
+                return Err(RuleError::Rejected(vec![
+                    UserError::new(
+                        UserErrorCode::PasswordTooShort,
+                        format!("Choose a password of at least {MIN_PASSWORD_LENGTH} characters."),
+                    )
+                    .on_field("password"),
+                ]));
+            }
+            account.password_hash = Set(Some(hash_password(password).await?));
+            if let Some(name) = name {
+                account.name = Set(name.into_string());
+            }
+        }
+    }
+    Ok(account)
+}
+
+/// Where an invitation stands, judged at one instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvitationStatus {
+    /// Can be accepted.
+    Pending,
+    /// Past `expires_at` without being accepted; its INVITED membership still holds a seat
+    /// until the invitation is revoked (or sent again).
+    Expired,
+    Revoked,
+    Accepted,
+}
+
+impl InvitationStatus {
+    pub fn of(invitation: &invitation::Model, now: DateTime<Utc>) -> InvitationStatus {
+        if invitation.accepted_at.is_some() {
+            InvitationStatus::Accepted
+        } else if invitation.revoked_at.is_some() {
+            InvitationStatus::Revoked
+        } else if invitation.expires_at <= now {
+            InvitationStatus::Expired
+        } else {
+            InvitationStatus::Pending
+        }
+    }
+
+    /// The rows in this status at `now`, as a condition for the list.
+    fn condition(self, now: DateTime<Utc>) -> Condition {
+        let open = Condition::all()
+            .add(invitation::Column::AcceptedAt.is_null())
+            .add(invitation::Column::RevokedAt.is_null());
+        match self {
+            InvitationStatus::Accepted => {
+                Condition::all().add(invitation::Column::AcceptedAt.is_not_null())
+            }
+            InvitationStatus::Revoked => Condition::all()
+                .add(invitation::Column::AcceptedAt.is_null())
+                .add(invitation::Column::RevokedAt.is_not_null()),
+            InvitationStatus::Expired => open.add(invitation::Column::ExpiresAt.lte(now)),
+            InvitationStatus::Pending => open.add(invitation::Column::ExpiresAt.gt(now)),
+        }
+    }
+}
+
+pub struct InvitationRow {
+    pub invitation: invitation::Model,
+    pub status: InvitationStatus,
+    /// Who sent it, when they are known.
+    pub invited_by: Option<user::Model>,
+}
+
+/// The workspace's invitations, newest first, in some statuses (all when `None`). Needs
+/// USER_MANAGEMENT. Three statements a page: the total, the page, and who sent them.
+pub async fn list_invitations<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    workspace_id: WorkspaceId,
+    statuses: Option<&[InvitationStatus]>,
+    paging: Paging<'_>,
+    now: DateTime<Utc>,
+) -> Result<Page<InvitationRow>, RuleError> {
+    principal.require(Permission::UserManagement, workspace_id)?;
+    let mut query =
+        invitation::Entity::find().filter(invitation::Column::WorkspaceId.eq(workspace_id));
+    if let Some(statuses) = statuses {
+        query = query.filter(statuses.iter().fold(Condition::any(), |any, status| {
+            any.add(status.condition(now))
+        }));
+    }
+    let page = newest_first(db, query, invitation::Column::Id, paging).await?;
+    let senders = users_by_id(db, page.items.iter().filter_map(|i| i.invited_by)).await?;
+    Ok(page.map(|invitation| InvitationRow {
+        status: InvitationStatus::of(&invitation, now),
+        invited_by: invitation
+            .invited_by
+            .and_then(|id| senders.get(&id).cloned()),
+        invitation,
+    }))
+}
+
+/// The invitation and the person it invites, if it is of the caller's workspace and the caller
+/// may manage it: needs USER_MANAGEMENT and a role the caller could grant. Accepted or revoked,
+/// it can't be managed.
+async fn manageable_invitation<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    invitation_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(invitation::Model, Option<UserId>), RuleError> {
+    let invitation = invitation::Entity::find_by_id(invitation_id)
+        .one(db)
+        .await?
+        .filter(|invitation| invitation.workspace_id == principal.workspace_id)
+        .ok_or(RuleError::NotFound("invitation"))?;
+    principal.require_permission(Permission::UserManagement)?;
+    if !principal.can_manage(invitation.role) {
+        return Err(RuleError::rejected(
+            UserErrorCode::RoleNotManageable,
+            "You can't manage invitations to this role.",
+        ));
+    }
+    match InvitationStatus::of(&invitation, now) {
+        InvitationStatus::Accepted => Err(RuleError::rejected(
+            UserErrorCode::InvitationInvalid,
+            "This invitation was accepted: the person is a member now (remove them instead).",
+        )),
+        InvitationStatus::Revoked => Err(RuleError::rejected(
+            UserErrorCode::AlreadyRevoked,
+            "This invitation is already revoked.",
+        )),
+        InvitationStatus::Pending | InvitationStatus::Expired => {
+            let invitee = membership::Entity::find_by_id(invitation.membership_id)
+                .one(db)
+                .await?
+                .map(|membership| membership.user_id);
+            Ok((invitation, invitee))
+        }
+    }
+}
+
+/// Revokes a pending or expired invitation: its link stops working and the INVITED membership
+/// it would activate is removed, freeing the seat it held. Audit entry `invitation_revoke`.
+pub async fn revoke_invitation<C: ConnectionTrait>(
+    db: &C,
+    acting: Acting<'_>,
+    invitation_id: Uuid,
+) -> Result<invitation::Model, RuleError> {
+    let (principal, now) = (acting.principal, acting.now);
+    // The workspace's lock orders this after an acceptance of the same invitation, or before.
+    lock_workspace(db, principal.workspace_id).await?;
+    let (invitation, invitee) = manageable_invitation(db, principal, invitation_id, now).await?;
+    let mut writes = Writes::new(db.get_database_backend());
+    withdraw_invited(&mut writes, principal, [invitation.id], now);
+    writes.execute(db).await?;
+    let mut revoked: invitation::ActiveModel = invitation.into();
+    revoked.revoked_at = Set(Some(now));
+    let invitation = revoked.update(db).await?;
+    acting
+        .record(
+            db,
+            invitation.workspace_id,
+            "invitation_revoke",
+            invitee,
+            json!({
+                "invitation_id": invitation.id,
+                "email": invitation.email,
+                "role": invitation.role.to_value(),
+            }),
+        )
+        .await?;
+    Ok(invitation)
+}
+
+/// Removes the INVITED memberships these invitations would have activated, freeing their seats:
+/// what revoking an invitation does, and what a removal does to the invitations its people sent.
+pub fn withdraw_invited(
+    writes: &mut Writes,
+    principal: &Principal,
+    invitation_ids: impl IntoIterator<Item = Uuid>,
+    now: DateTime<Utc>,
+) {
+    writes.push(
+        &mark_removed(principal, now)
+            .filter(
+                membership::Column::Id.in_subquery(
+                    Query::select()
+                        .column(invitation::Column::MembershipId)
+                        .from(invitation::Entity)
+                        .and_where(invitation::Column::Id.is_in(invitation_ids))
+                        .take(),
+                ),
+            )
+            .filter(membership::Column::DeletedAt.is_null())
+            .filter(membership::Column::Status.eq(MembershipStatus::Invited)),
+    );
+}
+
+pub struct Resent {
+    /// The new link's secret: shown once, stored only as a hash. The old one stops working.
+    pub token: String,
+    pub invitation: invitation::Model,
+    /// The new invitation email's job, when one was asked for.
+    pub email: Option<Recorded>,
+}
+
+/// Sends a pending or expired invitation again: a new token (the old links, the caller's and the
+/// earlier email's, stop working) valid for another `invitation_ttl`, and, if asked, a new email
+/// with a link of its own. Audit entry `invitation_resend`.
+pub async fn resend_invitation<C: ConnectionTrait>(
+    db: &C,
+    acting: Acting<'_>,
+    invitation_id: Uuid,
+    invitation_ttl: Duration,
+    send_email: bool,
+) -> Result<Resent, RuleError> {
+    let (principal, now) = (acting.principal, acting.now);
+    lock_workspace(db, principal.workspace_id).await?;
+    let (invitation, invitee) = manageable_invitation(db, principal, invitation_id, now).await?;
+    // A new link is access handed out: not by a key whose creator is gone, nor to its creator.
+    principal.require_active_creator(db).await?;
+    if invitee.is_some_and(|invitee| principal.is_keys_creator(invitee)) {
+        return Err(RuleError::Rejected(vec![
+            UserError::new(
+                UserErrorCode::CannotRemoveSelf,
+                "An API key can't resend the invitation of the person who created it.",
+            )
+            .on_field("invitation_id"),
+        ]));
+    }
+    let token = new_token(TokenKind::Invitation);
+    let mut renewed: invitation::ActiveModel = invitation.into();
+    renewed.token_hash = Set(token.hash);
+    renewed.expires_at = Set(now + invitation_ttl);
+    let invitation = renewed.update(db).await?;
+    acting
+        .record(
+            db,
+            invitation.workspace_id,
+            "invitation_resend",
+            invitee,
+            json!({ "invitation_id": invitation.id, "expires_at": invitation.expires_at }),
+        )
+        .await?;
+    let email = if send_email {
+        Some(write_invitation_email(db, acting, &invitation, "resend_invitation").await?)
+    } else {
+        None
+    };
+    Ok(Resent {
+        token: token.token,
+        invitation,
+        email,
+    })
+}

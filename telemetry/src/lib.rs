@@ -1,0 +1,96 @@
+//! What a process reports about itself, installed once by each binary: logs to stderr, traces
+//! over OTLP (HTTP, protobuf) when `OTEL_EXPORTER_OTLP_ENDPOINT` (or
+//! `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set, and the Prometheus recorder ([`metrics`]). The
+//! rules only record (`tracing`, `metrics` macros, `platform::trace`); the exporters live here so
+//! that nothing but a binary pulls in an HTTP client to send them.
+
+pub mod metrics;
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer, fmt};
+
+/// What must outlive the process's work: the trace exporter, flushed by [`Telemetry::shutdown`].
+#[must_use = "call shutdown() before exiting, or the last spans are lost"]
+pub struct Telemetry {
+    traces: Option<SdkTracerProvider>,
+}
+
+impl Telemetry {
+    /// Sends the spans still buffered. Blocks until they are sent (or the exporter's timeout).
+    pub async fn shutdown(self) {
+        if let Some(provider) = self.traces {
+            let flushed = tokio::task::spawn_blocking(move || provider.shutdown()).await;
+            if let Ok(Err(error)) = flushed {
+                eprintln!("traces: the last spans were not sent: {error}");
+            }
+        }
+    }
+}
+
+/// What is traced when traces are exported, whatever `RUST_LOG` keeps of the logs: the spans
+/// of requests, operations and jobs, not the database driver's.
+const TRACED: &str = "info,sqlx=warn,sea_orm=warn";
+
+/// Installs the process's logging and tracing: `RUST_LOG` filters the logs (default `info`),
+/// `LOG_FORMAT=json` for machines, and OTLP traces when an endpoint is configured, under
+/// `service` unless `OTEL_SERVICE_NAME` names it.
+pub fn init(service: &'static str) -> Telemetry {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(TRACED));
+    let json = std::env::var("LOG_FORMAT").is_ok_and(|format| format == "json");
+    let logs = fmt::layer().with_writer(std::io::stderr);
+    let logs = if json {
+        logs.json().boxed()
+    } else {
+        logs.boxed()
+    };
+    let traces = tracer_provider(service);
+    let trace_layer = traces.as_ref().map(|provider| {
+        tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer("offboarding-service"))
+            .with_filter(EnvFilter::new(TRACED))
+    });
+    tracing_subscriber::registry()
+        .with(logs.with_filter(filter))
+        .with(trace_layer)
+        .init();
+    Telemetry { traces }
+}
+
+fn configured(variable: &str) -> bool {
+    std::env::var(variable).is_ok_and(|value| !value.trim().is_empty())
+}
+
+/// The OTLP exporter, when an endpoint is configured. It reads the standard `OTEL_EXPORTER_OTLP_*`
+/// variables (endpoint, headers, timeout) itself; an exporter that can't be built is reported
+/// and the process runs without traces rather than not at all.
+fn tracer_provider(service: &'static str) -> Option<SdkTracerProvider> {
+    if !configured("OTEL_EXPORTER_OTLP_ENDPOINT")
+        && !configured("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    {
+        return None;
+    }
+    let exporter = match opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .build()
+    {
+        Ok(exporter) => exporter,
+        Err(error) => {
+            eprintln!("traces: not exported, the OTLP exporter failed to start: {error}");
+            return None;
+        }
+    };
+    let mut resource = Resource::builder();
+    if !configured("OTEL_SERVICE_NAME") {
+        resource = resource.with_service_name(service);
+    }
+    Some(
+        SdkTracerProvider::builder()
+            .with_resource(resource.build())
+            .with_batch_exporter(exporter)
+            .build(),
+    )
+}
