@@ -1,9 +1,7 @@
 //! Ids that say what they identify. A `WorkspaceId` can't be passed where a `UserId` is due,
 //! so two adjacent ids can't be swapped. The entities' columns have these types, so an id read
-//! from the database keeps its kind. With the `graphql` feature (the api's) each is the schema's
-//! `UUID` scalar too, so an input's ids are typed where GraphQL parses them (every UUID is a
-//! well-formed id: whether it names anything is the domain's question) and the schema is the
-//! same as with plain UUIDs. In the database they are plain UUIDs.
+//! from the database keeps its kind. In the database and in JSON they are plain UUIDs; the API's
+//! GraphQL layer makes each the schema's `UUID` scalar.
 
 use std::fmt;
 
@@ -72,52 +70,6 @@ macro_rules! id {
                 self.0.fmt(f)
             }
         }
-
-        #[cfg(feature = "graphql")]
-        impl async_graphql::InputType for $name {
-            type RawValueType = Self;
-
-            fn type_name() -> std::borrow::Cow<'static, str> {
-                <Uuid as async_graphql::InputType>::type_name()
-            }
-
-            fn create_type_info(registry: &mut async_graphql::registry::Registry) -> String {
-                <Uuid as async_graphql::InputType>::create_type_info(registry)
-            }
-
-            fn parse(value: Option<async_graphql::Value>) -> async_graphql::InputValueResult<Self> {
-                <Uuid as async_graphql::InputType>::parse(value)
-                    .map($name)
-                    .map_err(async_graphql::InputValueError::propagate)
-            }
-
-            fn to_value(&self) -> async_graphql::Value {
-                async_graphql::InputType::to_value(&self.0)
-            }
-
-            fn as_raw_value(&self) -> Option<&Self> {
-                Some(self)
-            }
-        }
-
-        #[cfg(feature = "graphql")]
-        impl async_graphql::OutputType for $name {
-            fn type_name() -> std::borrow::Cow<'static, str> {
-                <Uuid as async_graphql::OutputType>::type_name()
-            }
-
-            fn create_type_info(registry: &mut async_graphql::registry::Registry) -> String {
-                <Uuid as async_graphql::OutputType>::create_type_info(registry)
-            }
-
-            fn resolve(
-                &self,
-                ctx: &async_graphql::ContextSelectionSet<'_>,
-                field: &async_graphql::Positioned<async_graphql::parser::types::Field>,
-            ) -> impl Future<Output = async_graphql::ServerResult<async_graphql::Value>> + Send {
-                async_graphql::OutputType::resolve(&self.0, ctx, field)
-            }
-        }
     };
 }
 
@@ -149,30 +101,6 @@ mod tests {
         assert_eq!(
             serde_json::from_value::<UserId>(serde_json::to_value(id.0).unwrap()).unwrap(),
             id
-        );
-    }
-
-    #[cfg(feature = "graphql")]
-    #[test]
-    fn in_graphql_an_id_is_the_uuid_scalar_and_parses_as_one() {
-        use async_graphql::{InputType, Pos, Value};
-
-        assert_eq!(<UserId as InputType>::type_name(), "UUID");
-        let id = UserId::fresh();
-        assert_eq!(
-            UserId::parse(Some(Value::String(id.to_string()))).unwrap(),
-            id
-        );
-        assert_eq!(InputType::to_value(&id), Value::String(id.to_string()));
-        let refused = UserId::parse(Some(Value::String("not-a-uuid".into())))
-            .unwrap_err()
-            .into_server_error(Pos::default());
-        let as_uuid = <Uuid as InputType>::parse(Some(Value::String("not-a-uuid".into())))
-            .unwrap_err()
-            .into_server_error(Pos::default());
-        assert_eq!(
-            refused.message, as_uuid.message,
-            "the same message as a UUID's"
         );
     }
 }

@@ -1,11 +1,11 @@
 use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::{ComplexObject, Context, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use entities::{UserId, WorkspaceId};
 use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::graphql::ids::{UserId, WorkspaceId};
 use crate::graphql::people::{ListTotals, connection};
 use crate::graphql::text::{
     ApiKeyName, CursorText, Email, IdempotencyKeyText, Password, Reason, WorkspaceSlug,
@@ -75,13 +75,13 @@ impl AccessQuery {
         let principal = ctx.principal()?;
         Ok(Viewer {
             user: User {
-                id: principal.user_id,
+                id: principal.user_id.into(),
                 email: principal.identity.email.clone(),
                 name: principal.identity.name.clone(),
             },
             workspace: Workspace {
-                id: principal.workspace_id,
-                organization_id: principal.organization_id,
+                id: principal.workspace_id.into(),
+                organization_id: principal.organization_id.into(),
                 name: principal.identity.workspace_name.clone(),
                 slug: principal.identity.workspace_slug.clone(),
             },
@@ -110,7 +110,8 @@ impl AccessQuery {
         let paging = ctx.paging(first, after.as_ref())?;
         let filter = filter.unwrap_or_default().into();
         let page =
-            api_keys::list_api_keys(ctx.reader(), principal, workspace_id, filter, paging).await?;
+            api_keys::list_api_keys(ctx.reader(), principal, workspace_id.into(), filter, paging)
+                .await?;
         Ok(connection(
             page,
             |row| encode_cursor(&row.key.id.to_string()),
@@ -133,8 +134,8 @@ impl AccessQuery {
         let page = sessions::list_sessions(
             ctx.reader(),
             principal,
-            workspace_id,
-            user_id,
+            workspace_id.into(),
+            user_id.into(),
             paging,
             Utc::now(),
         )
@@ -278,7 +279,7 @@ pub struct ApiKeyFilterInput {
 impl From<ApiKeyFilterInput> for api_keys::ApiKeyFilter {
     fn from(filter: ApiKeyFilterInput) -> Self {
         api_keys::ApiKeyFilter {
-            created_by: filter.created_by,
+            created_by: filter.created_by.map(Into::into),
             revoked: filter.revoked,
         }
     }
@@ -320,7 +321,7 @@ impl AccessMutation {
         ctx.sign_in_throttle()
             .attempt(&input.email, ctx.client_address())?;
         let workspace = match (input.workspace_id, input.workspace_slug) {
-            (Some(id), None) => sessions::WorkspaceRef::Id(id),
+            (Some(id), None) => sessions::WorkspaceRef::Id(id.into()),
             (None, Some(slug)) => sessions::WorkspaceRef::Slug(slug.into_inner()),
             _ => {
                 return Err(RuleError::bad_request(
@@ -370,7 +371,7 @@ impl AccessMutation {
             let created = api_keys::create_api_key(
                 txn,
                 acting,
-                input.workspace_id,
+                input.workspace_id.into(),
                 &input.name,
                 input.role.into(),
             )
@@ -412,8 +413,13 @@ impl AccessMutation {
         input: EndSessionsInput,
     ) -> Result<EndSessionsPayload> {
         run_mutation(ctx, input, async |txn, acting, input| {
-            let ended =
-                sessions::end_sessions(txn, acting, input.workspace_id, input.user_id).await?;
+            let ended = sessions::end_sessions(
+                txn,
+                acting,
+                input.workspace_id.into(),
+                input.user_id.into(),
+            )
+            .await?;
             Ok(Done::answer(EndSessionsPayload {
                 sessions_ended: Some(ended),
                 user_errors: Vec::new(),

@@ -3,11 +3,12 @@
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use entities::{UserId, WorkspaceId, audit_entry};
+use entities::audit_entry;
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use crate::graphql::ContextExt;
+use crate::graphql::ids::{UserId, WorkspaceId};
 use crate::graphql::text::{AuditAction, CursorText, Text};
 use crate::graphql::types::{Json, User};
 use rules::audit::{self, AuditFilter};
@@ -30,7 +31,7 @@ impl From<AuditLogFilter> for AuditFilter {
     fn from(filter: AuditLogFilter) -> Self {
         AuditFilter {
             action: filter.action.map(Text::into_inner),
-            target_user_id: filter.target_user_id,
+            target_user_id: filter.target_user_id.map(Into::into),
             actor_id: filter.actor_id,
             offboarding_id: filter.offboarding_id,
         }
@@ -82,7 +83,14 @@ impl AuditQuery {
         let principal = ctx.principal()?;
         let paging = ctx.paging(first, after.as_ref())?;
         let filter = filter.unwrap_or_default().into();
-        let page = audit::list(ctx.reader(), principal, workspace_id, &filter, paging).await?;
+        let page = audit::list(
+            ctx.reader(),
+            principal,
+            workspace_id.into(),
+            &filter,
+            paging,
+        )
+        .await?;
         let mut connection = Connection::with_additional_fields(
             false,
             page.has_next_page,
@@ -104,13 +112,14 @@ pub(crate) async fn audit_entries<C: ConnectionTrait>(
     db: &C,
     entries: Vec<audit_entry::Model>,
 ) -> Result<Vec<AuditEntry>, RuleError> {
-    let people: Vec<UserId> = entries
+    let people: Vec<entities::UserId> = entries
         .iter()
         .flat_map(|entry| [entry.actor_user_id, entry.target_user_id])
         .flatten()
         .collect();
     let people = users_by_id(db, people).await?;
-    let person = |id: Option<UserId>| id.and_then(|id| people.get(&id).cloned().map(User::from));
+    let person =
+        |id: Option<entities::UserId>| id.and_then(|id| people.get(&id).cloned().map(User::from));
     Ok(entries
         .into_iter()
         .map(|entry| AuditEntry {
@@ -123,9 +132,9 @@ pub(crate) async fn audit_entries<C: ConnectionTrait>(
                 .and_then(|reason| reason.as_str())
                 .map(str::to_owned),
             action: entry.action,
-            actor_user_id: entry.actor_user_id,
+            actor_user_id: entry.actor_user_id.map(Into::into),
             actor_api_key_id: entry.actor_api_key_id,
-            target_user_id: entry.target_user_id,
+            target_user_id: entry.target_user_id.map(Into::into),
             request_id: entry.request_id,
             offboarding_id: entry.offboarding_id,
             metadata: Json(entry.metadata),

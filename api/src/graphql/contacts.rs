@@ -1,10 +1,10 @@
 //! Clearing what blocks a removal: handing over contact duties and ownership.
 
 use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
-use entities::{UserId, WorkspaceId};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::graphql::ids::{UserId, WorkspaceId};
 use crate::graphql::offboarding::member;
 use crate::graphql::text::IdempotencyKeyText;
 use crate::graphql::types::{Member, RoleValue, UserError, payloads};
@@ -59,7 +59,7 @@ impl From<ContactAssignmentInput> for Assignment {
         Assignment {
             duty: input.duty.into(),
             application_ids: input.application_ids,
-            to_user_id: input.to_user_id,
+            to_user_id: input.to_user_id.into(),
         }
     }
 }
@@ -74,7 +74,7 @@ pub struct ContactReassignmentInput {
 impl From<ContactReassignmentInput> for Reassignment {
     fn from(input: ContactReassignmentInput) -> Self {
         Reassignment {
-            from_user_id: input.from_user_id,
+            from_user_id: input.from_user_id.into(),
             assignments: input.assignments.into_iter().map(Into::into).collect(),
         }
     }
@@ -113,8 +113,8 @@ impl From<Move> for ContactMove {
     fn from(m: Move) -> Self {
         ContactMove {
             held: m.held.into(),
-            from_user_id: m.from_user_id,
-            to_user_id: m.to_user_id,
+            from_user_id: m.from_user_id.into(),
+            to_user_id: m.to_user_id.into(),
         }
     }
 }
@@ -173,11 +173,12 @@ impl ContactsMutation {
     ) -> Result<ReassignContactsPayload> {
         run_mutation(ctx, input, async |txn, acting, input| {
             let reassignment = Reassignment {
-                from_user_id: input.from_user_id,
+                from_user_id: input.from_user_id.into(),
                 assignments: input.assignments.into_iter().map(Into::into).collect(),
             };
             let reassigned =
-                contacts::reassign_contacts(txn, acting, input.workspace_id, reassignment).await?;
+                contacts::reassign_contacts(txn, acting, input.workspace_id.into(), reassignment)
+                    .await?;
             let remaining = reassigned.remaining.held();
             Ok(Done::answer(ReassignContactsPayload {
                 moved: reassigned.moves.into_iter().map(Into::into).collect(),
@@ -198,8 +199,8 @@ impl ContactsMutation {
             let transferred = transfer::transfer_ownership(
                 txn,
                 acting,
-                input.workspace_id,
-                input.to_user_id,
+                input.workspace_id.into(),
+                input.to_user_id.into(),
                 input.demote_self_to.map(Into::into),
             )
             .await?;

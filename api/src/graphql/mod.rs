@@ -6,6 +6,7 @@ pub mod budget;
 mod contacts;
 pub mod errors;
 pub mod http;
+mod ids;
 mod mutation;
 mod offboarding;
 mod people;

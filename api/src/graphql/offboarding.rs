@@ -1,7 +1,7 @@
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use entities::{OutboxStatus, UserId, WorkspaceId, offboarding, outbox};
+use entities::{OutboxStatus, offboarding, outbox};
 use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tokio::sync::OnceCell;
@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::graphql::budget::{id_list_cost, spend_ids};
 use crate::graphql::contacts::ContactReassignmentInput;
+use crate::graphql::ids::{UserId, WorkspaceId};
 use crate::graphql::text::{CursorText, IdempotencyKeyText, Reason, Text};
 use crate::graphql::types::{Member, UserError, payloads};
 use crate::graphql::{ContextExt, Done, mutation_inputs, run_mutation};
@@ -56,8 +57,8 @@ impl Serialize for Offboarding {
         let model = &self.model;
         StoredOffboarding {
             id: model.id,
-            workspace_id: model.workspace_id,
-            actor_user_id: model.actor_user_id,
+            workspace_id: model.workspace_id.into(),
+            actor_user_id: model.actor_user_id.map(Into::into),
             actor_api_key_id: model.actor_api_key_id,
             kind: model.kind.clone(),
             created_at: model.created_at,
@@ -72,8 +73,8 @@ impl<'de> Deserialize<'de> for Offboarding {
         let stored = StoredOffboarding::deserialize(deserializer)?;
         Ok(offboarding::Model {
             id: stored.id,
-            workspace_id: stored.workspace_id,
-            actor_user_id: stored.actor_user_id,
+            workspace_id: stored.workspace_id.into(),
+            actor_user_id: stored.actor_user_id.map(Into::into),
             actor_api_key_id: stored.actor_api_key_id,
             kind: stored.kind,
             created_at: stored.created_at,
@@ -249,7 +250,7 @@ impl Offboarding {
     }
 
     async fn workspace_id(&self) -> WorkspaceId {
-        self.model.workspace_id
+        self.model.workspace_id.into()
     }
 
     /// What was done: `remove_members`, `deactivate_user`, or an invitation's email
@@ -322,7 +323,14 @@ impl OffboardingQuery {
         let principal = ctx.principal()?;
         let paging = ctx.paging(first, after.as_ref())?;
         let filter = filter.unwrap_or_default().into();
-        let page = progress::list(ctx.reader(), principal, workspace_id, &filter, paging).await?;
+        let page = progress::list(
+            ctx.reader(),
+            principal,
+            workspace_id.into(),
+            &filter,
+            paging,
+        )
+        .await?;
         let ids: Vec<Uuid> = page
             .items
             .iter()
@@ -386,7 +394,7 @@ pub struct RemovedMember {
 impl From<remove::RemovedMember> for RemovedMember {
     fn from(removed: remove::RemovedMember) -> RemovedMember {
         RemovedMember {
-            user_id: removed.user.id,
+            user_id: removed.user.id.into(),
             email: removed.user.email.clone(),
             name: removed.user.name.clone(),
             member: Member::from(MemberRow {
@@ -516,11 +524,11 @@ impl OffboardingMutation {
         spend_ids(ctx, input.user_ids.len())?;
         run_mutation(ctx, input, async |txn, acting, input| {
             let request = RemoveRequest {
-                workspace_id: input.workspace_id,
-                user_ids: input.user_ids,
+                workspace_id: input.workspace_id.into(),
+                user_ids: input.user_ids.into_iter().map(Into::into).collect(),
                 reason: input.reason.map(Text::into_inner),
                 revoke_api_keys: input.revoke_api_keys,
-                reattribute_to: input.reattribute_to,
+                reattribute_to: input.reattribute_to.map(Into::into),
                 contact_reassignments: input
                     .contact_reassignments
                     .unwrap_or_default()
@@ -553,8 +561,8 @@ impl OffboardingMutation {
     ) -> Result<DeactivateUserPayload> {
         run_mutation(ctx, input, async |txn, acting, input| {
             let request = DeactivateRequest {
-                workspace_id: input.workspace_id,
-                user_id: input.user_id,
+                workspace_id: input.workspace_id.into(),
+                user_id: input.user_id.into(),
                 reason: input.reason.map(Text::into_inner),
                 revoke_api_keys: input.revoke_api_keys,
             };
@@ -597,8 +605,13 @@ impl OffboardingMutation {
         input: ReactivateUserInput,
     ) -> Result<ReactivateUserPayload> {
         run_mutation(ctx, input, async |txn, acting, input| {
-            let candidate =
-                deactivate::reactivate_user(txn, acting, input.workspace_id, input.user_id).await?;
+            let candidate = deactivate::reactivate_user(
+                txn,
+                acting,
+                input.workspace_id.into(),
+                input.user_id.into(),
+            )
+            .await?;
             Ok(Done::answer(ReactivateUserPayload {
                 member: Some(member(txn, candidate).await?),
                 user_errors: Vec::new(),
@@ -615,8 +628,13 @@ impl OffboardingMutation {
         input: RestoreMemberInput,
     ) -> Result<RestoreMemberPayload> {
         run_mutation(ctx, input, async |txn, acting, input| {
-            let restored =
-                restore::restore_member(txn, acting, input.workspace_id, input.user_id).await?;
+            let restored = restore::restore_member(
+                txn,
+                acting,
+                input.workspace_id.into(),
+                input.user_id.into(),
+            )
+            .await?;
             metrics::counter!("members_restored_total").increment(1);
             Ok(Done::answer(RestoreMemberPayload {
                 member: Some(member(txn, restored.candidate).await?),

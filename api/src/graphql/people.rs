@@ -1,13 +1,13 @@
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, InputObject, MaybeUndefined, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use entities::{OrganizationId, UserId, WorkspaceId};
 use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::graphql::audit::{AuditEntry, audit_entries};
 use crate::graphql::contacts::ContactDutyHeld;
+use crate::graphql::ids::{OrganizationId, UserId, WorkspaceId};
 use crate::graphql::offboarding::{Offboarding, member};
 use crate::graphql::text::Text;
 use crate::graphql::text::{
@@ -328,7 +328,7 @@ pub struct SeatUsage(seats::SeatUsage);
 #[Object]
 impl SeatUsage {
     async fn organization_id(&self) -> OrganizationId {
-        self.0.organization.id
+        self.0.organization.id.into()
     }
 
     async fn used(&self) -> u64 {
@@ -380,8 +380,14 @@ impl PeopleQuery {
         let principal = ctx.principal()?;
         let paging = ctx.paging(first, after.as_ref())?;
         let filter = filter.unwrap_or_default().into();
-        let page =
-            members::list_members(ctx.reader(), principal, workspace_id, &filter, paging).await?;
+        let page = members::list_members(
+            ctx.reader(),
+            principal,
+            workspace_id.into(),
+            &filter,
+            paging,
+        )
+        .await?;
         Ok(connection(
             page,
             |row| encode_cursor(&row.user.email),
@@ -406,7 +412,7 @@ impl PeopleQuery {
         let page = removed::list_removed(
             ctx.reader(),
             principal,
-            workspace_id,
+            workspace_id.into(),
             &filter,
             paging,
             Utc::now(),
@@ -429,7 +435,8 @@ impl PeopleQuery {
     ) -> Result<MemberDetail> {
         let principal = ctx.principal()?;
         let db = ctx.reader();
-        let found = detail::member_detail(db, principal, workspace_id, user_id).await?;
+        let found =
+            detail::member_detail(db, principal, workspace_id.into(), user_id.into()).await?;
         Ok(MemberDetail {
             contact_duties: found
                 .contact_duties
@@ -470,7 +477,7 @@ impl PeopleQuery {
         let page = invitations::list_invitations(
             ctx.reader(),
             principal,
-            workspace_id,
+            workspace_id.into(),
             statuses.as_deref(),
             paging,
             Utc::now(),
@@ -490,7 +497,7 @@ impl PeopleQuery {
     /// The workspace's groups by name, with their members.
     async fn groups(&self, ctx: &Context<'_>, workspace_id: WorkspaceId) -> Result<Vec<UserGroup>> {
         let principal = ctx.principal()?;
-        let groups = groups::list_groups(ctx.reader(), principal, workspace_id).await?;
+        let groups = groups::list_groups(ctx.reader(), principal, workspace_id.into()).await?;
         Ok(groups.into_iter().map(UserGroup::from).collect())
     }
 
@@ -501,7 +508,7 @@ impl PeopleQuery {
     ) -> Result<SeatUsage> {
         let principal = ctx.principal()?;
         Ok(SeatUsage(
-            seats::seat_usage(ctx.reader(), principal, organization_id).await?,
+            seats::seat_usage(ctx.reader(), principal, organization_id.into()).await?,
         ))
     }
 }
@@ -633,7 +640,7 @@ impl PeopleMutation {
     ) -> Result<InviteMemberPayload> {
         run_mutation(ctx, input, async |txn, acting, input| {
             let request = InviteRequest {
-                workspace_id: input.workspace_id,
+                workspace_id: input.workspace_id.into(),
                 email: input.email.as_email(),
                 role: input.role.into(),
                 invitation_ttl: ctx.config().invitation_ttl,
@@ -673,8 +680,8 @@ impl PeopleMutation {
             let changed = roles::update_member_role(
                 txn,
                 acting,
-                input.workspace_id,
-                input.user_id,
+                input.workspace_id.into(),
+                input.user_id.into(),
                 input.role.into(),
             )
             .await?;
@@ -756,7 +763,8 @@ impl PeopleMutation {
         };
         run_mutation(ctx, input, async |txn, acting, input| {
             let usage =
-                seats::update_seat_limit(txn, acting, input.organization_id, seat_limit).await?;
+                seats::update_seat_limit(txn, acting, input.organization_id.into(), seat_limit)
+                    .await?;
             Ok(Done::answer(UpdateSeatLimitPayload {
                 seat_limit: usage.organization.seat_limit,
                 seats_used: Some(usage.used),
@@ -790,7 +798,7 @@ impl PeopleMutation {
         .await;
         respond(result, |accepted| AcceptInvitationPayload {
             token: Some(accepted.signed_in.token),
-            workspace_id: Some(accepted.membership.workspace_id),
+            workspace_id: Some(accepted.membership.workspace_id.into()),
             user_errors: Vec::new(),
         })
     }

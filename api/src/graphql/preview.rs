@@ -1,11 +1,11 @@
 //! `removalPreview`: every consequence of a removal, before confirming it.
 
 use async_graphql::{Context, Object, Result, SimpleObject};
-use entities::{UserId, WorkspaceId};
 
 use crate::graphql::ContextExt;
 use crate::graphql::budget::{id_list_cost, spend_ids};
 use crate::graphql::contacts::ContactDutyHeld;
+use crate::graphql::ids::{UserId, WorkspaceId};
 use crate::graphql::types::{ApiKey, RoleValue, StatusValue, UserError};
 use rules::offboarding::preview::{self, MemberPreview};
 
@@ -69,7 +69,7 @@ pub struct MemberRemovalPreview {
 fn member_preview(workspace_name: &str, preview: MemberPreview) -> MemberRemovalPreview {
     let person = preview.person;
     MemberRemovalPreview {
-        user_id: preview.user_id,
+        user_id: preview.user_id.into(),
         name: person.as_ref().map(|p| p.name.clone()),
         email: person.as_ref().map(|p| p.email.clone()),
         status: person.as_ref().map(|p| p.status.into()),
@@ -113,8 +113,13 @@ impl PreviewQuery {
     ) -> Result<RemovalPreview> {
         let principal = ctx.principal()?;
         spend_ids(ctx, user_ids.len())?;
-        let preview =
-            preview::removal_preview(ctx.reader(), principal, workspace_id, user_ids).await?;
+        let preview = preview::removal_preview(
+            ctx.reader(),
+            principal,
+            workspace_id.into(),
+            user_ids.into_iter().map(Into::into).collect(),
+        )
+        .await?;
         let can_remove = preview.can_remove();
         let workspace_name = preview.workspace_name;
         Ok(RemovalPreview {

@@ -1,10 +1,11 @@
 //! GraphQL types, kept apart from the entity models they are built from.
 
+use crate::graphql::ids::{OrganizationId, UserId, WorkspaceId};
 use async_graphql::{
     Enum, InputValueError, InputValueResult, Scalar, ScalarType, SimpleObject, Value,
 };
 use chrono::{DateTime, Utc};
-use entities::{OrganizationId, UserId, WorkspaceId, api_key, user, user_group, workspace};
+use entities::{api_key, user, user_group, workspace};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -171,7 +172,7 @@ pub struct User {
 impl From<user::Model> for User {
     fn from(user: user::Model) -> Self {
         User {
-            id: user.id,
+            id: user.id.into(),
             email: user.email,
             name: user.name,
         }
@@ -189,8 +190,8 @@ pub struct Workspace {
 impl From<workspace::Model> for Workspace {
     fn from(workspace: workspace::Model) -> Self {
         Workspace {
-            id: workspace.id,
-            organization_id: workspace.organization_id,
+            id: workspace.id.into(),
+            organization_id: workspace.organization_id.into(),
             name: workspace.name,
             slug: workspace.slug,
         }
@@ -233,7 +234,7 @@ impl From<MemberRow> for Member {
     fn from(row: MemberRow) -> Self {
         Member {
             id: row.membership.id,
-            workspace_id: row.membership.workspace_id,
+            workspace_id: row.membership.workspace_id.into(),
             role: row.membership.role.into(),
             status: row.membership.status.into(),
             joined_at: row.membership.joined_at,
@@ -265,11 +266,11 @@ impl From<api_key::Model> for ApiKey {
     fn from(key: api_key::Model) -> Self {
         ApiKey {
             id: key.id,
-            workspace_id: key.workspace_id,
+            workspace_id: key.workspace_id.into(),
             name: key.name,
             prefix: key.prefix,
             role: key.role.into(),
-            created_by: key.created_by,
+            created_by: key.created_by.into(),
             created_at: key.created_at,
             revoked_at: key.revoked_at,
             revoked_reason: key.revoked_reason,
@@ -294,7 +295,7 @@ impl From<RuleUserError> for UserError {
             code: error.code.into(),
             message: error.message,
             field: error.field.map(graphql_field),
-            user_id: error.user_id,
+            user_id: error.user_id.map(Into::into),
         }
     }
 }
