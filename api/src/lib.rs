@@ -5,8 +5,10 @@
 pub mod config;
 pub mod graphiql;
 pub mod graphql;
+mod handlers;
 pub mod healthcheck;
 pub mod metrics;
+mod middleware;
 pub mod people_page;
 pub mod startup;
 pub mod web;

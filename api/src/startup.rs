@@ -1,23 +1,16 @@
 //! Builds the application exactly as production runs it; tests start it on port 0.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::Data;
-use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
-use async_graphql::{BatchRequest, BatchResponse, ParseRequestError};
-use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLWebSocket};
-use axum::extract::{ConnectInfo, MatchedPath, State, WebSocketUpgrade};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::Router;
+use axum::extract::MatchedPath;
+use axum::http::{HeaderName, Method, header};
+use axum::response::Response;
 use axum::routing::get;
-use axum::{Json, Router};
 use chrono::Utc;
-use http_body_util::BodyExt;
-use ipnet::IpNet;
 use sea_orm::{DatabaseConnection, DbErr};
-use serde_json::json;
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -26,15 +19,14 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::{Config, CorsOrigins};
 use crate::graphiql;
-use crate::graphql::budget::RequestBudget;
-use crate::graphql::http::{ReadOnly, is_introspection_only};
-use crate::graphql::{
-    AppSchema, Reader, RequestContext, SocketPeer, SocketToken, build_introspection_schema,
-    build_schema,
+use crate::graphql::{AppSchema, Reader, build_introspection_schema, build_schema};
+use crate::handlers::{graphql_get, graphql_post, graphql_ws, readyz, render_metrics};
+use crate::middleware::{
+    browser_safety, refuse_declared_oversized_bodies, shaped_payload_too_large,
 };
 use crate::people_page;
+use rules::access::PrincipalCache;
 use rules::access::activity::TokenActivity;
-use rules::access::{Principal, PrincipalCache};
 use rules::demo::{self, DEMO_PASSWORD, DemoAccess};
 use rules::error::RuleError;
 use worker::JobQueue;
@@ -57,24 +49,24 @@ pub enum StartupError {
 }
 
 #[derive(Clone)]
-struct AppState {
-    schema: AppSchema,
+pub(crate) struct AppState {
+    pub(crate) schema: AppSchema,
     /// Answers introspection-only operations, past the depth limit (None: introspection off).
-    introspection: Option<AppSchema>,
+    pub(crate) introspection: Option<AppSchema>,
     /// The GraphiQL page (None: GraphiQL off).
-    graphiql: Option<Arc<graphiql::Pages>>,
+    pub(crate) graphiql: Option<Arc<graphiql::Pages>>,
     /// Authenticates requests: reads only.
-    reader: DatabaseConnection,
+    pub(crate) reader: DatabaseConnection,
     /// The principals of recently seen tokens, used while their workspace's access is unchanged.
-    principals: Arc<PrincipalCache>,
+    pub(crate) principals: Arc<PrincipalCache>,
     /// Writes when sessions and API keys were last used, at most once a minute each.
-    activity: Arc<TokenActivity>,
+    pub(crate) activity: Arc<TokenActivity>,
     /// For the writes above, which happen beside a request, not in it.
-    writer: DatabaseConnection,
-    queue: JobQueue,
-    config: Arc<Config>,
+    pub(crate) writer: DatabaseConnection,
+    pub(crate) queue: JobQueue,
+    pub(crate) config: Arc<Config>,
     /// Renders `GET /metrics` (None: METRICS_ENABLED=false).
-    metrics: Option<Arc<crate::metrics::Metrics>>,
+    pub(crate) metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 pub struct Application {
@@ -243,7 +235,7 @@ fn router(state: AppState) -> Router {
         router = router.route("/graphiql/{file}", get(graphiql::asset));
     }
     if state.metrics.is_some() {
-        router = router.route("/metrics", get(metrics));
+        router = router.route("/metrics", get(render_metrics));
     }
     router
         // Bodies without a Content-Length (chunked) are cut off once they pass the limit.
@@ -299,30 +291,6 @@ fn count_response<B>(response: &Response<B>, _latency: Duration, span: &tracing:
     metrics::counter!("http_requests_total", "status" => status.to_string()).increment(1);
 }
 
-/// What every answer tells a browser, after CORS: never sniff its type (JSON, `/metrics`' text
-/// and pages alike), and a page is never readable by another origin, whatever CORS allows for
-/// the API: a page's CORS headers are taken off.
-async fn browser_safety(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers
-        .entry(header::X_CONTENT_TYPE_OPTIONS)
-        .or_insert(HeaderValue::from_static("nosniff"));
-    let is_page = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("text/html"));
-    if is_page {
-        for name in [
-            header::ACCESS_CONTROL_ALLOW_ORIGIN,
-            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-            header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        ] {
-            headers.remove(name);
-        }
-    }
-    response
-}
-
 /// Cross-origin browser calls from the configured origins only (`CORS_ALLOWED_ORIGINS`), with
 /// the headers a client sends and reads; browsers cache the preflight for two hours.
 fn cors(origins: &CorsOrigins) -> CorsLayer {
@@ -341,508 +309,4 @@ fn cors(origins: &CorsOrigins) -> CorsLayer {
         ])
         .expose_headers([HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
         .max_age(Duration::from_secs(2 * 60 * 60))
-}
-
-/// Bodies read and thrown away before a 413, at most: a larger one is refused unread.
-const DRAINED_AT_MOST: u64 = 8 * 1024 * 1024;
-/// How long a refused body may take to arrive before the connection is closed anyway.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// A body whose Content-Length is over the limit is refused with 413 — after reading it and
-/// throwing it away, up to a bound. Closing a connection with bytes still unread makes the
-/// kernel reset it, and a client still writing its body (a browser, reqwest) then reports
-/// "connection reset" instead of the 413; nginx's "lingering close" does the same.
-async fn refuse_declared_oversized_bodies(
-    State(limit): State<usize>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|length| length.to_str().ok()?.parse::<u64>().ok());
-    match declared {
-        Some(length) if length > limit as u64 => {
-            // A client that asked first (`Expect: 100-continue`, curl's way with large bodies)
-            // waits for a go-ahead before sending: refused unread, it has nothing in flight.
-            let sends_after_go_ahead = request
-                .headers()
-                .get(header::EXPECT)
-                .is_some_and(|expect| expect.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-            if length <= DRAINED_AT_MOST && !sends_after_go_ahead {
-                let mut body = request.into_body();
-                let _ = tokio::time::timeout(DRAIN_TIMEOUT, async {
-                    while let Some(Ok(_)) = body.frame().await {}
-                })
-                .await;
-            }
-            refusal(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "PAYLOAD_TOO_LARGE",
-                "the request body is larger than the server accepts",
-            )
-        }
-        _ => next.run(request).await,
-    }
-}
-
-async fn shaped_payload_too_large(response: Response) -> Response {
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|kind| kind.as_bytes().starts_with(b"application/json"));
-    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
-        return refusal(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "PAYLOAD_TOO_LARGE",
-            "the request body is larger than the server accepts",
-        );
-    }
-    response
-}
-
-/// A response shaped like GraphQL's, for requests refused before GraphQL runs.
-fn refusal(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
-    (status, Json(body)).into_response()
-}
-
-/// A body that isn't a GraphQL request gets a GraphQL-shaped error, not a bare text.
-pub struct BadRequest(ParseRequestError);
-
-impl From<ParseRequestError> for BadRequest {
-    fn from(error: ParseRequestError) -> Self {
-        BadRequest(error)
-    }
-}
-
-impl IntoResponse for BadRequest {
-    fn into_response(self) -> Response {
-        let too_large = match &self.0 {
-            ParseRequestError::PayloadTooLarge => true,
-            ParseRequestError::Io(error) => error.to_string().contains("length limit exceeded"),
-            _ => false,
-        };
-        if too_large {
-            refusal(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "PAYLOAD_TOO_LARGE",
-                "the request body is larger than the server accepts",
-            )
-        } else {
-            refusal(
-                StatusCode::BAD_REQUEST,
-                "BAD_USER_INPUT",
-                &format!("not a GraphQL request: {}", self.0),
-            )
-        }
-    }
-}
-
-async fn graphql_post(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    request: GraphQLBatchRequest<BadRequest>,
-) -> Response {
-    execute(&state, peer, &headers, request.into_inner(), false).await
-}
-
-/// `GET /graphql`: GraphiQL for a browser asking for a page, otherwise a GraphQL request in the
-/// query string (GraphQL over HTTP), which may only read.
-async fn graphql_get(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let query_string = uri.query().unwrap_or_default();
-    let wants_page = query_string.is_empty()
-        && headers
-            .get(header::ACCEPT)
-            .and_then(|accept| accept.to_str().ok())
-            .is_some_and(|accept| accept.contains("text/html"));
-    if wants_page && let Some(pages) = &state.graphiql {
-        let client = client_address(peer.ip(), &headers, &state.config.trusted_proxies);
-        if let Some(page) = pages.for_request(&headers, client.is_loopback()) {
-            return graphiql::page_response(page);
-        }
-    }
-    match async_graphql::http::parse_query_string(query_string) {
-        Ok(request) => execute(&state, peer, &headers, BatchRequest::Single(request), true).await,
-        Err(error) => BadRequest(error).into_response(),
-    }
-}
-
-async fn execute(
-    state: &AppState,
-    peer: SocketAddr,
-    headers: &HeaderMap,
-    batch: BatchRequest,
-    read_only: bool,
-) -> Response {
-    let limit = state.config.limits.batch_size;
-    if let BatchRequest::Batch(requests) = &batch
-        && requests.len() > limit
-    {
-        return refusal(
-            StatusCode::BAD_REQUEST,
-            "BATCH_TOO_LARGE",
-            &format!(
-                "a batch may hold at most {limit} operations, this one has {}",
-                requests.len()
-            ),
-        );
-    }
-    let principal = match bearer_token(headers) {
-        Some(token) => match state
-            .principals
-            .authenticate(&state.reader, token, Utc::now())
-            .await
-        {
-            Ok(principal) => {
-                note_token_use(state, principal.as_ref());
-                principal
-            }
-            Err(error) => {
-                tracing::error!(?error, "authentication lookup failed");
-                return refusal(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "INTERNAL",
-                    crate::graphql::errors::INTERNAL_MESSAGE,
-                );
-            }
-        },
-        None => None,
-    };
-    let context = RequestContext {
-        principal,
-        request_id: headers
-            .get("x-request-id")
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned),
-        client_address: Some(client_address(
-            peer.ip(),
-            headers,
-            &state.config.trusted_proxies,
-        )),
-        // Bytes past ASCII are allowed in a header: kept, as UTF-8 where they are.
-        user_agent: headers
-            .get(header::USER_AGENT)
-            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned()),
-        budget: RequestBudget::new(&state.config.limits),
-    };
-    let budget = context.budget.clone();
-    let mut batch = batch.data(context);
-    if read_only {
-        batch = batch.data(ReadOnly);
-    }
-    let answer = match batch {
-        BatchRequest::Single(request) => BatchResponse::Single(run(state, request).await),
-        BatchRequest::Batch(requests) => BatchResponse::Batch(
-            async_graphql::futures_util::future::join_all(
-                requests.into_iter().map(|r| run(state, r)),
-            )
-            .await,
-        ),
-    };
-    // A mutation's answer goes out whole: refusing it would hide what was done.
-    let limit = if budget.changes() {
-        usize::MAX
-    } else {
-        state.config.limits.response_bytes
-    };
-    respond(answer, headers, limit)
-}
-
-/// Records, beside the request, that its session or API key was used (at most once a minute
-/// per token): a slow or failed write never holds up or fails the request it describes.
-fn note_token_use(state: &AppState, principal: Option<&Principal>) {
-    let Some(token_hash) = principal.and_then(|principal| {
-        principal
-            .session_token_hash
-            .clone()
-            .or_else(|| principal.api_key.as_ref().map(|key| key.token_hash.clone()))
-    }) else {
-        return;
-    };
-    let now = Utc::now();
-    if !state.activity.due(&token_hash, now) {
-        return;
-    }
-    let writer = state.writer.clone();
-    tokio::spawn(async move {
-        if let Err(error) = rules::access::activity::record_use(&writer, &token_hash, now).await {
-            tracing::warn!(?error, "a token's last use was not recorded");
-        }
-    });
-}
-
-/// Runs one operation: an introspection-only one on the schema without depth limits.
-async fn run(state: &AppState, request: async_graphql::Request) -> async_graphql::Response {
-    match &state.introspection {
-        Some(introspection)
-            if is_introspection_only(&request.query, request.operation_name.as_deref()) =>
-        {
-            introspection.execute(request).await
-        }
-        _ => state.schema.execute(request).await,
-    }
-}
-
-/// The HTTP answer: `application/graphql-response+json` when the client accepts it (then a
-/// request that could not run at all is a 400, per GraphQL over HTTP), else `application/json`
-/// (always 200); a mutation sent by GET is a 405, and a rate-limited operation says when to try
-/// again in `Retry-After`. Never longer than `limit` bytes: RESPONSE_TOO_LARGE instead, which
-/// tells the client to ask for less at once (a request with a mutation is answered whole).
-fn respond(answer: BatchResponse, headers: &HeaderMap, limit: usize) -> Response {
-    let graphql_response = headers
-        .get(header::ACCEPT)
-        .and_then(|accept| accept.to_str().ok())
-        .is_some_and(|accept| accept.contains(GRAPHQL_RESPONSE));
-    let (status, retry_after) = match &answer {
-        BatchResponse::Single(response) => {
-            let status = if has_code(response, "METHOD_NOT_ALLOWED") {
-                StatusCode::METHOD_NOT_ALLOWED
-            } else if graphql_response
-                && response.data == async_graphql::Value::Null
-                && !response.errors.is_empty()
-            {
-                StatusCode::BAD_REQUEST
-            } else {
-                StatusCode::OK
-            };
-            (status, retry_after(response))
-        }
-        BatchResponse::Batch(_) => (StatusCode::OK, None),
-    };
-    let body = match serde_json::to_vec(&answer) {
-        Ok(body) => body,
-        Err(error) => {
-            tracing::error!(%error, "an answer could not be written as JSON");
-            return refusal(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "INTERNAL",
-                crate::graphql::errors::INTERNAL_MESSAGE,
-            );
-        }
-    };
-    if body.len() > limit {
-        return refusal(
-            StatusCode::OK,
-            "RESPONSE_TOO_LARGE",
-            &format!(
-                "the answer would take {} bytes, over the limit of {limit}: ask for less at once \
-                 (a smaller `first`, fewer ids, aliases or batched operations)",
-                body.len()
-            ),
-        );
-    }
-    let mut response = (status, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(if graphql_response {
-            GRAPHQL_RESPONSE
-        } else {
-            "application/json"
-        }),
-    );
-    if status == StatusCode::METHOD_NOT_ALLOWED {
-        headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
-    }
-    if let Some(seconds) = retry_after {
-        headers.insert(header::RETRY_AFTER, seconds.into());
-    }
-    response
-}
-
-const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
-
-/// When a single operation was RATE_LIMITED or CONFLICT_RETRY, its wait, for a `Retry-After`
-/// header as well.
-fn retry_after(response: &async_graphql::Response) -> Option<u64> {
-    response.errors.iter().find_map(|error| {
-        let extensions = error.extensions.as_ref()?;
-        match extensions.get("retryAfter")? {
-            async_graphql::Value::Number(seconds) => seconds.as_u64(),
-            _ => None,
-        }
-    })
-}
-
-/// Who sent the request: the TCP peer, unless the peer is a trusted proxy, in which case the
-/// last address of `X-Forwarded-For` that isn't a trusted proxy too (the ones before it could
-/// be anything the client wrote).
-fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
-    let is_trusted = |address: &IpAddr| trusted.iter().any(|proxy| proxy.contains(address));
-    if !is_trusted(&peer) {
-        return peer;
-    }
-    let forwarded = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .map(str::trim)
-        .collect::<Vec<_>>();
-    for entry in forwarded.into_iter().rev() {
-        match entry.parse::<IpAddr>() {
-            Ok(address) if is_trusted(&address) => continue,
-            Ok(address) => return address,
-            Err(_) => break,
-        }
-    }
-    peer
-}
-
-fn has_code(response: &async_graphql::Response, code: &str) -> bool {
-    response.errors.iter().any(|error| {
-        error
-            .extensions
-            .as_ref()
-            .and_then(|extensions| extensions.get("code"))
-            .is_some_and(|value| *value == async_graphql::Value::from(code))
-    })
-}
-
-/// Subscriptions over WebSocket (graphql-transport-ws, or the older graphql-ws). The token comes
-/// in `connection_init`'s payload, as `{"Authorization": "Bearer <token>"}`, since browsers can't
-/// set headers on a WebSocket; the subscription checks it, at its start and before every read.
-async fn graphql_ws(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    protocol: GraphQLProtocol,
-    upgrade: WebSocketUpgrade,
-) -> Response {
-    // Browsers let any page open a WebSocket anywhere, sending its Origin: only the API's own
-    // origin and the CORS origins may (clients that aren't browsers send none).
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        let origin = origin.to_str().unwrap_or_default();
-        if !same_origin(origin, &headers) && !state.config.cors.allows(origin) {
-            return refusal(
-                StatusCode::FORBIDDEN,
-                "FORBIDDEN",
-                "this origin may not open the API's WebSocket: add it to CORS_ALLOWED_ORIGINS",
-            );
-        }
-    }
-    let client = client_address(peer.ip(), &headers, &state.config.trusted_proxies);
-    upgrade
-        .max_message_size(state.config.limits.body_bytes)
-        .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| {
-            GraphQLWebSocket::new(socket, state.schema.clone(), protocol)
-                .on_connection_init(move |payload| async move {
-                    let token = ["Authorization", "authorization"]
-                        .iter()
-                        .find_map(|name| payload.get(*name).and_then(|value| value.as_str()))
-                        .and_then(bearer_value)
-                        .or_else(|| payload.get("token").and_then(|value| value.as_str()))
-                        .map(str::to_owned);
-                    let mut data = Data::default();
-                    data.insert(SocketToken(token));
-                    data.insert(SocketPeer(client));
-                    Ok(data)
-                })
-                .serve()
-        })
-}
-
-/// Whether `origin` is the API's own: the same host and port the request was sent to.
-fn same_origin(origin: &str, headers: &HeaderMap) -> bool {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|host| host.to_str().ok());
-    let origin_host = origin.split_once("://").map(|(_, host)| host);
-    host.is_some() && origin_host == host
-}
-
-fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    bearer_value(headers.get(header::AUTHORIZATION)?.to_str().ok()?)
-}
-
-/// The token of an `Authorization` value, `Bearer <token>`.
-fn bearer_value(value: &str) -> Option<&str> {
-    let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|token| !token.is_empty())
-}
-
-async fn metrics(State(state): State<AppState>) -> Response {
-    match &state.metrics {
-        Some(metrics) => metrics.render(&state.reader, &state.queue).await,
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
-}
-
-/// Ready when the database and the queue (Redis, or the embedded queue file) answer.
-async fn readyz(State(state): State<AppState>) -> Response {
-    let database = match state.reader.ping().await {
-        Ok(()) => "ok".to_owned(),
-        Err(error) => {
-            tracing::warn!(?error, "readiness: database unreachable");
-            "unreachable".to_owned()
-        }
-    };
-    let queue = match tokio::time::timeout(Duration::from_secs(2), state.queue.ping()).await {
-        Ok(Ok(())) => "ok".to_owned(),
-        Ok(Err(error)) => {
-            tracing::warn!(%error, "readiness: queue unreachable");
-            "unreachable".to_owned()
-        }
-        Err(_) => "timeout".to_owned(),
-    };
-    let ready = database == "ok" && queue == "ok";
-    let status = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (
-        status,
-        Json(json!({ "database": database, "queue": queue })),
-    )
-        .into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_client_address_is_read_through_trusted_proxies_only() {
-        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
-        let peer: IpAddr = "10.0.0.5".parse().unwrap();
-        let mut headers = HeaderMap::new();
-        assert_eq!(client_address(peer, &headers, &trusted), peer);
-        headers.insert(
-            "x-forwarded-for",
-            "6.6.6.6, 198.51.100.7, 10.1.2.3".parse().unwrap(),
-        );
-        let client: IpAddr = "198.51.100.7".parse().unwrap();
-        assert_eq!(client_address(peer, &headers, &trusted), client);
-        // A peer that isn't a trusted proxy can claim any X-Forwarded-For: it is ignored.
-        let direct: IpAddr = "203.0.113.9".parse().unwrap();
-        assert_eq!(client_address(direct, &headers, &trusted), direct);
-        headers.insert("x-forwarded-for", "garbage".parse().unwrap());
-        assert_eq!(client_address(peer, &headers, &trusted), peer);
-    }
-
-    #[test]
-    fn bearer_tokens_are_read_from_the_authorization_header() {
-        let mut headers = HeaderMap::new();
-        assert_eq!(bearer_token(&headers), None);
-        headers.insert(header::AUTHORIZATION, "Bearer ofs_abc".parse().unwrap());
-        assert_eq!(bearer_token(&headers), Some("ofs_abc"));
-        headers.insert(header::AUTHORIZATION, "bearer  ofs_abc ".parse().unwrap());
-        assert_eq!(bearer_token(&headers), Some("ofs_abc"));
-        headers.insert(header::AUTHORIZATION, "Basic dXNlcg==".parse().unwrap());
-        assert_eq!(bearer_token(&headers), None);
-        headers.insert(header::AUTHORIZATION, "Bearer ".parse().unwrap());
-        assert_eq!(bearer_token(&headers), None);
-    }
 }

@@ -7,6 +7,7 @@ mod contacts;
 pub mod errors;
 pub mod http;
 mod ids;
+mod invitations;
 mod mutation;
 mod offboarding;
 mod people;
@@ -39,6 +40,7 @@ pub(crate) use mutation::{
 pub struct Query(
     access::AccessQuery,
     people::PeopleQuery,
+    invitations::InvitationsQuery,
     offboarding::OffboardingQuery,
     preview::PreviewQuery,
     audit::AuditQuery,
@@ -48,6 +50,7 @@ pub struct Query(
 pub struct Mutation(
     access::AccessMutation,
     people::PeopleMutation,
+    invitations::InvitationsMutation,
     offboarding::OffboardingMutation,
     contacts::ContactsMutation,
 );
