@@ -31,7 +31,8 @@ use rules::demo::{self, DEMO_PASSWORD, DemoAccess};
 use rules::error::RuleError;
 use worker::JobQueue;
 use worker::mail::Mailer;
-use worker::runner::{self, Dependencies, WorkerHandle};
+use worker::runner::Dependencies;
+use worker::service::{self, WorkerHandle};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -114,7 +115,7 @@ impl Application {
                 mailer: Mailer::new(&config.worker.mail)?,
                 config: config.worker.clone(),
             };
-            Some(runner::spawn(deps, queue.clone()))
+            Some(service::spawn(deps, queue.clone()))
         } else {
             None
         };
@@ -213,7 +214,7 @@ impl Application {
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(worker::runner::shutdown_signal())
+        .with_graceful_shutdown(worker::service::shutdown_signal())
         .await;
         if let Some(worker) = self.worker {
             worker.stop().await;

@@ -14,6 +14,7 @@ pub mod mail;
 pub mod queue;
 pub mod relay;
 pub mod runner;
+pub mod service;
 
 pub use config::WorkerConfig;
 pub use error::WorkerError;

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use platform::db;
 use tokio::sync::watch;
-use worker::runner::{Dependencies, run, shutdown_signal};
+use worker::runner::Dependencies;
+use worker::service::{run, shutdown_signal};
 use worker::{JobQueue, WorkerConfig, mail::Mailer};
 
 #[tokio::main]

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::graphql::ids::{UserId, WorkspaceId};
-use crate::graphql::offboarding::member;
 use crate::graphql::text::IdempotencyKeyText;
+use crate::graphql::types::member;
 use crate::graphql::types::{Member, RoleValue, UserError, payloads};
 use crate::graphql::{Done, mutation_inputs, run_mutation};
 use rules::offboarding::contacts::{self, Assignment, Duty, HeldDuty, Move, Reassignment};

@@ -10,6 +10,7 @@ mod ids;
 mod invitations;
 mod mutation;
 mod offboarding;
+mod offboarding_mutation;
 mod people;
 mod preview;
 mod progress;
@@ -51,7 +52,7 @@ pub struct Mutation(
     access::AccessMutation,
     people::PeopleMutation,
     invitations::InvitationsMutation,
-    offboarding::OffboardingMutation,
+    offboarding_mutation::OffboardingMutation,
     contacts::ContactsMutation,
 );
 

@@ -9,8 +9,11 @@ use entities::{api_key, user, user_group, workspace};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use rules::error::RuleError;
 use rules::error::UserError as RuleUserError;
-use rules::people::members::MemberRow;
+use rules::offboarding::guards::Candidate;
+use rules::people::members::{MemberRow, groups_of};
+use sea_orm::ConnectionTrait;
 
 /// A JSON value of the API's own, so its scalar can say what it is and where it is specified.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -344,4 +347,17 @@ pub fn respond<T, P: Payload>(
         )),
         Err(error) => Err(error.into()),
     }
+}
+
+/// A member as the People page shows it, read in the mutation's transaction.
+pub(crate) async fn member<C: ConnectionTrait>(
+    db: &C,
+    candidate: Candidate,
+) -> Result<Member, RuleError> {
+    let mut groups = groups_of(db, candidate.membership.workspace_id, &[candidate.user.id]).await?;
+    Ok(Member::from(MemberRow {
+        groups: groups.remove(&candidate.user.id).unwrap_or_default(),
+        membership: candidate.membership,
+        user: candidate.user,
+    }))
 }

@@ -4,6 +4,7 @@
 
 pub mod contacts;
 pub mod deactivate;
+pub mod facts;
 pub mod guards;
 pub mod preview;
 pub mod progress;

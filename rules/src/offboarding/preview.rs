@@ -17,8 +17,9 @@ use crate::access::Principal;
 use crate::error::{RuleError, UserError};
 use crate::offboarding::MAX_MEMBERS_PER_CALL;
 use crate::offboarding::contacts::ContactDuties;
+use crate::offboarding::facts::Facts;
 use crate::offboarding::guards::{load_candidates, member_ids};
-use crate::offboarding::remove::{Assessment, Facts, assess};
+use crate::offboarding::remove::{Assessment, assess};
 
 /// Who the member is; `None` for an id that is not a live member of the workspace.
 pub struct PreviewedPerson {

@@ -4,14 +4,13 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use entities::{
-    MembershipStatus, UserId, WorkspaceId, api_key, application, group_membership, invitation,
-    membership, user_group, workspace,
+    MembershipStatus, UserId, WorkspaceId, group_membership, invitation, membership, workspace,
 };
 use platform::Job;
 use platform::audit::{self, AuditEvent};
 use platform::db::Writes;
-use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, SelectStatement, UnionType};
-use sea_orm::{ActiveEnum, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -21,6 +20,7 @@ use crate::error::{RuleError, UserError, UserErrorCode};
 use crate::offboarding::contacts::{
     self, ContactDuties, Move, Reassignment, apply_moves, duties_of, plan_moves,
 };
+use crate::offboarding::facts::{Facts, InvitationOf};
 use crate::offboarding::guards::{
     Candidate, authorize_lock_and_load, check_target, last_owner_errors, member_ids,
 };
@@ -348,195 +348,6 @@ fn revoke_invitations(writes: &mut Writes, invitations: &[InvitationOf], now: Da
             .col_expr(invitation::Column::RevokedAt, Expr::value(Some(now)))
             .filter(invitation::Column::Id.is_in(invitations.iter().map(|(id, _)| *id))),
     );
-}
-
-/// An invitation and the person it invites.
-pub type InvitationOf = (Uuid, UserId);
-
-/// What leaving would take from these people, read in one statement per 1,000 of them with the
-/// applications they are the technical contact of (the rules need those).
-#[derive(Default)]
-pub struct Facts {
-    /// The names of the workspace's groups each is in, for their email.
-    pub groups: HashMap<UserId, Vec<String>>,
-    /// Their invitations to this workspace still open, as (invitation, person).
-    pub pending_invitations: Vec<InvitationOf>,
-    /// Invitations they sent that are still open, to people not leaving with them, as
-    /// (invitation, invited person): revoked with them, as GitLab and Zulip do.
-    pub sent_invitations: Vec<InvitationOf>,
-    /// The creator of each of their keys in this workspace still in use, one entry per key.
-    pub api_keys_of: Vec<UserId>,
-    /// Those with a live membership in another workspace of the organization: they keep their
-    /// seat.
-    pub seated_elsewhere: HashSet<UserId>,
-}
-
-/// People per statement of [`Facts::read`]: it binds their ids seven times, and SQLite binds at
-/// most 32,766 values.
-const PEOPLE_PER_READ: usize = 1_000;
-
-impl Facts {
-    /// The facts, and the applications as (technical contact, application id, name).
-    async fn read<C: ConnectionTrait>(
-        db: &C,
-        workspace: &workspace::Model,
-        user_ids: &[UserId],
-    ) -> Result<(Facts, Vec<(UserId, Uuid, String)>), RuleError> {
-        let mut facts = Facts::default();
-        let mut applications = Vec::new();
-        for people in user_ids.chunks(PEOPLE_PER_READ) {
-            let query = Facts::query(workspace, people);
-            for row in db
-                .query_all_raw(db.get_database_backend().build(&query))
-                .await?
-            {
-                let kind: String = row.try_get("", "kind")?;
-                let user_id: UserId = row.try_get("", "user_id")?;
-                match kind.as_str() {
-                    "application" => {
-                        applications.push((
-                            user_id,
-                            row.try_get("", "id")?,
-                            row.try_get("", "name")?,
-                        ));
-                    }
-                    "group" => facts
-                        .groups
-                        .entry(user_id)
-                        .or_default()
-                        .push(row.try_get("", "name")?),
-                    "invitation" => facts
-                        .pending_invitations
-                        .push((row.try_get("", "id")?, user_id)),
-                    "sent_invitation" => facts
-                        .sent_invitations
-                        .push((row.try_get("", "id")?, user_id)),
-                    "api_key" => facts.api_keys_of.push(user_id),
-                    _ => {
-                        facts.seated_elsewhere.insert(user_id);
-                    }
-                }
-            }
-        }
-        Ok((facts, applications))
-    }
-
-    /// One row per fact about these people, (kind, person, id, name): a UNION ALL of one
-    /// SELECT per kind.
-    /// Invitations not yet accepted nor revoked, with the invitee's membership joined, as
-    /// rows of [`Self::query`] of this kind.
-    fn open_invitations(kind: &str) -> SelectStatement {
-        Query::select()
-            .expr(Expr::val(kind.to_owned()))
-            .expr(Expr::col((membership::Entity, membership::Column::UserId)))
-            .expr(Expr::col((invitation::Entity, invitation::Column::Id)))
-            .expr(Expr::val(None::<String>))
-            .from(invitation::Entity)
-            .inner_join(
-                membership::Entity,
-                Expr::col((membership::Entity, membership::Column::Id))
-                    .equals((invitation::Entity, invitation::Column::MembershipId)),
-            )
-            .and_where(invitation::Column::RevokedAt.is_null())
-            .and_where(invitation::Column::AcceptedAt.is_null())
-            .to_owned()
-    }
-
-    fn query(workspace: &workspace::Model, user_ids: &[UserId]) -> SelectStatement {
-        let kind = |kind: &str| Expr::val(kind.to_owned());
-        let no_id = || Expr::val(None::<Uuid>);
-        let no_name = || Expr::val(None::<String>);
-        let people = || user_ids.iter().copied();
-        let live_membership_here = || {
-            Condition::all()
-                .add(
-                    Expr::col((membership::Entity, membership::Column::WorkspaceId))
-                        .eq(workspace.id),
-                )
-                .add(Expr::col((membership::Entity, membership::Column::UserId)).is_in(people()))
-                .add(Expr::col((membership::Entity, membership::Column::DeletedAt)).is_null())
-        };
-        let mut query = Query::select()
-            .expr_as(kind("application"), "kind")
-            .expr_as(
-                Expr::col(application::Column::TechnicalContactId),
-                "user_id",
-            )
-            .expr_as(Expr::col(application::Column::Id), "id")
-            .expr_as(Expr::col(application::Column::Name), "name")
-            .from(application::Entity)
-            .and_where(application::Column::WorkspaceId.eq(workspace.id))
-            .and_where(application::Column::TechnicalContactId.is_in(people()))
-            .to_owned();
-        let groups = Query::select()
-            .expr(kind("group"))
-            .expr(Expr::col((
-                group_membership::Entity,
-                group_membership::Column::UserId,
-            )))
-            .expr(no_id())
-            .expr(Expr::col((user_group::Entity, user_group::Column::Name)))
-            .from(group_membership::Entity)
-            .inner_join(
-                user_group::Entity,
-                Expr::col((user_group::Entity, user_group::Column::Id))
-                    .equals((group_membership::Entity, group_membership::Column::GroupId)),
-            )
-            .and_where(group_membership::Column::UserId.is_in(people()))
-            .and_where(group_membership::Column::DeletedAt.is_null())
-            .and_where(user_group::Column::WorkspaceId.eq(workspace.id))
-            .to_owned();
-        let invitations = Self::open_invitations("invitation")
-            .cond_where(live_membership_here())
-            .to_owned();
-        let sent_invitations = Self::open_invitations("sent_invitation")
-            .and_where(invitation::Column::WorkspaceId.eq(workspace.id))
-            .and_where(invitation::Column::InvitedBy.is_in(people()))
-            .and_where(Expr::col((membership::Entity, membership::Column::DeletedAt)).is_null())
-            .and_where(
-                Expr::col((membership::Entity, membership::Column::Status))
-                    .eq(MembershipStatus::Invited),
-            )
-            .and_where(
-                Expr::col((membership::Entity, membership::Column::UserId)).is_not_in(people()),
-            )
-            .to_owned();
-        let api_keys = Query::select()
-            .expr(kind("api_key"))
-            .expr(Expr::col(api_key::Column::CreatedBy))
-            .expr(Expr::col(api_key::Column::Id))
-            .expr(no_name())
-            .from(api_key::Entity)
-            .and_where(api_key::Column::WorkspaceId.eq(workspace.id))
-            .and_where(api_key::Column::CreatedBy.is_in(people()))
-            .and_where(api_key::Column::RevokedAt.is_null())
-            .to_owned();
-        let seats = Query::select()
-            .expr(kind("seat"))
-            .expr(Expr::col((membership::Entity, membership::Column::UserId)))
-            .expr(no_id())
-            .expr(no_name())
-            .from(membership::Entity)
-            .inner_join(
-                workspace::Entity,
-                Expr::col((workspace::Entity, workspace::Column::Id))
-                    .equals((membership::Entity, membership::Column::WorkspaceId)),
-            )
-            .and_where(workspace::Column::OrganizationId.eq(workspace.organization_id))
-            .and_where(membership::Column::WorkspaceId.ne(workspace.id))
-            .and_where(membership::Column::UserId.is_in(people()))
-            .and_where(membership::Column::DeletedAt.is_null())
-            .to_owned();
-        query
-            .union(UnionType::All, groups)
-            .union(UnionType::All, invitations)
-            .union(UnionType::All, sent_invitations)
-            .union(UnionType::All, api_keys)
-            .union(UnionType::All, seats)
-            .order_by("kind", Order::Asc)
-            .order_by("name", Order::Asc);
-        query
-    }
 }
 
 /// One entry per member removed, and one per invitation revoked with them.

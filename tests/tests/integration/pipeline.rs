@@ -20,7 +20,7 @@ const ACCEPT: &str = "mutation($input: AcceptInvitationInput!) { acceptInvitatio
   token userErrors { code message } } }";
 
 /// Starts a worker, as the worker process does, on the application's database and queue.
-async fn start_worker(app: &TestApp) -> worker::runner::WorkerHandle {
+async fn start_worker(app: &TestApp) -> worker::service::WorkerHandle {
     let deps = worker::runner::Dependencies {
         db: app.db().clone(),
         mailer: worker::mail::Mailer::new(&app.config.worker.mail).unwrap(),
@@ -29,7 +29,7 @@ async fn start_worker(app: &TestApp) -> worker::runner::WorkerHandle {
     let queue = worker::JobQueue::connect(&app.config.worker.queue)
         .await
         .unwrap();
-    worker::runner::spawn(deps, queue)
+    worker::service::spawn(deps, queue)
 }
 
 backend_tests! {
