@@ -23,7 +23,7 @@ use crate::graphql::{RequestContext, SocketPeer, SocketToken};
 use rules::access::Principal;
 
 use crate::middleware::refusal;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// A body that isn't a GraphQL request gets a GraphQL-shaped error, not a bare text.
 pub struct BadRequest(ParseRequestError);

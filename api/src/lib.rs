@@ -11,6 +11,7 @@ pub mod metrics;
 mod middleware;
 pub mod people_page;
 pub mod startup;
+mod state;
 pub mod web;
 
 pub use config::Config;

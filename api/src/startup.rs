@@ -19,14 +19,13 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::{Config, CorsOrigins};
 use crate::graphiql;
-use crate::graphql::{AppSchema, Reader, build_introspection_schema, build_schema};
+use crate::graphql::{Reader, build_introspection_schema, build_schema};
 use crate::handlers::{graphql_get, graphql_post, graphql_ws, readyz, render_metrics};
 use crate::middleware::{
     browser_safety, refuse_declared_oversized_bodies, shaped_payload_too_large,
 };
 use crate::people_page;
-use rules::access::PrincipalCache;
-use rules::access::activity::TokenActivity;
+use crate::state::AppState;
 use rules::demo::{self, DEMO_PASSWORD, DemoAccess};
 use rules::error::RuleError;
 use worker::JobQueue;
@@ -47,27 +46,6 @@ pub enum StartupError {
     Worker(#[from] worker::WorkerError),
     #[error("demo data: {0:?}")]
     Demo(RuleError),
-}
-
-#[derive(Clone)]
-pub(crate) struct AppState {
-    pub(crate) schema: AppSchema,
-    /// Answers introspection-only operations, past the depth limit (None: introspection off).
-    pub(crate) introspection: Option<AppSchema>,
-    /// The GraphiQL page (None: GraphiQL off).
-    pub(crate) graphiql: Option<Arc<graphiql::Pages>>,
-    /// Authenticates requests: reads only.
-    pub(crate) reader: DatabaseConnection,
-    /// The principals of recently seen tokens, used while their workspace's access is unchanged.
-    pub(crate) principals: Arc<PrincipalCache>,
-    /// Writes when sessions and API keys were last used, at most once a minute each.
-    pub(crate) activity: Arc<TokenActivity>,
-    /// For the writes above, which happen beside a request, not in it.
-    pub(crate) writer: DatabaseConnection,
-    pub(crate) queue: JobQueue,
-    pub(crate) config: Arc<Config>,
-    /// Renders `GET /metrics` (None: METRICS_ENABLED=false).
-    pub(crate) metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 pub struct Application {

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::access::{Permission, Principal};
 use crate::error::RuleError;
-use crate::people::{Page, Paging, newest_first};
+use crate::lists::{Page, Paging, newest_first};
 use crate::text::AuditAction;
 
 #[derive(Debug, Default, Clone)]

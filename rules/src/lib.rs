@@ -9,9 +9,11 @@ pub mod audit;
 pub mod demo;
 pub mod error;
 pub mod idempotency;
+pub mod lists;
 pub mod offboarding;
 pub mod people;
 pub mod security;
+pub mod side_effects;
 pub mod text;
 
 pub use error::{RuleError, UserError, UserErrorCode};

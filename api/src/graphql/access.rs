@@ -19,7 +19,7 @@ use crate::graphql::{
 use rules::access::principal::memberships_of;
 use rules::access::{api_keys, sessions};
 use rules::error::RuleError;
-use rules::people::encode_cursor;
+use rules::lists::encode_cursor;
 
 #[derive(Default)]
 pub struct AccessQuery;

@@ -13,8 +13,8 @@ use crate::graphql::text::{AuditAction, CursorText, Text};
 use crate::graphql::types::{Json, User};
 use rules::audit::{self, AuditFilter};
 use rules::error::RuleError;
-use rules::people::encode_cursor;
-use rules::people::users_by_id;
+use rules::lists::encode_cursor;
+use rules::lists::users_by_id;
 
 #[derive(InputObject, Default)]
 pub struct AuditLogFilter {

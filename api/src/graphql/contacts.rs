@@ -9,8 +9,9 @@ use crate::graphql::text::IdempotencyKeyText;
 use crate::graphql::types::member;
 use crate::graphql::types::{Member, RoleValue, UserError, payloads};
 use crate::graphql::{Done, mutation_inputs, run_mutation};
-use rules::offboarding::contacts::{self, Assignment, Duty, HeldDuty, Move, Reassignment};
+use rules::offboarding::contacts::{self, Assignment, Move, Reassignment};
 use rules::offboarding::transfer;
+use rules::people::duties::{Duty, HeldDuty};
 
 // Each is a kind of contact; the API's words (ADMINISTRATIVE_CONTACT, …) say so.
 #[allow(clippy::enum_variant_names)]

@@ -18,10 +18,10 @@ use crate::graphql::types::{Member, RoleValue, User, UserError, payloads, respon
 use crate::graphql::{
     ContextExt, Done, commit_if_ok, in_transaction, mutation_inputs, run_mutation,
 };
-use rules::offboarding::Recorded;
-use rules::people::encode_cursor;
+use rules::lists::encode_cursor;
 use rules::people::invitations::{self, AcceptRequest, InvitationStatus, InviteRequest};
 use rules::people::members::MemberRow;
+use rules::side_effects::Recorded;
 
 pub type InvitationConnection = Connection<String, InvitationListing, ListTotals, EmptyFields>;
 

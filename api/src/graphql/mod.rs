@@ -31,7 +31,7 @@ use crate::graphql::text::CursorText;
 use rules::access::Principal;
 use rules::access::throttle::SignInThrottle;
 use rules::error::RuleError;
-use rules::people::Paging;
+use rules::lists::Paging;
 
 pub(crate) use mutation::{
     Done, MutationInput, commit_if_ok, in_transaction, mutation_inputs, run_mutation,

@@ -9,8 +9,8 @@ use uuid::Uuid;
 use crate::graphql::ContextExt;
 use crate::graphql::ids::{UserId, WorkspaceId};
 use crate::graphql::text::CursorText;
+use rules::lists::{encode_cursor, page_size};
 use rules::offboarding::progress::{self, OffboardingFilter, Standing, Summary};
-use rules::people::{encode_cursor, page_size};
 
 /// One call's side effects, to follow until they are all carried out.
 pub struct Offboarding {

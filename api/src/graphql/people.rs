@@ -13,9 +13,10 @@ use crate::graphql::types::member;
 use crate::graphql::types::{ApiKey, Member, RoleValue, StatusValue, User, UserError, payloads};
 use crate::graphql::{ContextExt, Done, mutation_inputs, run_mutation};
 use rules::error::RuleError;
+use rules::lists::{Page, encode_cursor};
 use rules::people::members::{self, MemberFilter, MemberRow};
 use rules::people::removed::RemovedFilter;
-use rules::people::{Page, detail, encode_cursor, groups, removed, roles, seats};
+use rules::people::{detail, groups, removed, roles, seats};
 
 #[derive(SimpleObject)]
 pub struct ListTotals {

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use rules::error::RuleError;
 use rules::error::UserError as RuleUserError;
-use rules::offboarding::guards::Candidate;
+use rules::people::guards::Candidate;
 use rules::people::members::{MemberRow, groups_of};
 use sea_orm::ConnectionTrait;
 

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::access::activity::last_uses;
 use crate::access::{Acting, Actor, Permission, Principal};
 use crate::error::{RuleError, UserError, UserErrorCode};
-use crate::people::{Page, Paging, newest_first, users_by_id};
+use crate::lists::{Page, Paging, newest_first, users_by_id};
 use crate::text::{ApiKeyName, Reason};
 use platform::tokens::{TokenKind, new_token};
 

@@ -12,7 +12,7 @@ use crate::access::activity::last_uses;
 use crate::access::principal::live_membership;
 use crate::access::{Acting, Permission, Principal};
 use crate::error::{RuleError, UserError, UserErrorCode};
-use crate::people::{Page, Paging, newest_first};
+use crate::lists::{Page, Paging, newest_first};
 use crate::security::verify_password;
 use crate::text::Email;
 use crate::text::WorkspaceSlug;

@@ -1,5 +1,5 @@
-//! Contact duties: who answers for the workspace (its administrative and technical contact) and
-//! for each application (its technical contact), and handing those duties to someone else.
+//! Handing a member's contact duties (`people::duties`) to someone else, before or with their
+//! removal.
 
 use std::collections::{HashMap, HashSet};
 
@@ -12,174 +12,8 @@ use uuid::Uuid;
 
 use crate::access::Acting;
 use crate::error::{RuleError, UserError, UserErrorCode};
-use crate::offboarding::guards::authorize_and_lock;
-
-// Each is a kind of contact; the API's words (ADMINISTRATIVE_CONTACT, …) say so.
-#[allow(clippy::enum_variant_names)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Duty {
-    AdministrativeContact,
-    TechnicalContact,
-    ApplicationTechnicalContact,
-}
-
-impl Duty {
-    fn name(self) -> &'static str {
-        match self {
-            Duty::AdministrativeContact => "administrative_contact",
-            Duty::TechnicalContact => "technical_contact",
-            Duty::ApplicationTechnicalContact => "application_technical_contact",
-        }
-    }
-}
-
-/// One duty a person holds: the workspace's, or an application's (id, name).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeldDuty {
-    pub duty: Duty,
-    pub application: Option<(Uuid, String)>,
-}
-
-impl HeldDuty {
-    /// One of the workspace's own duties.
-    fn of(duty: Duty) -> HeldDuty {
-        HeldDuty {
-            duty,
-            application: None,
-        }
-    }
-
-    /// An application's (id, name) technical contact.
-    fn application(application: (Uuid, String)) -> HeldDuty {
-        HeldDuty {
-            duty: Duty::ApplicationTechnicalContact,
-            application: Some(application),
-        }
-    }
-}
-
-/// The contact duties a person holds in the workspace.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ContactDuties {
-    pub administrative_contact: bool,
-    pub technical_contact: bool,
-    /// Applications (id, name) whose technical contact they are.
-    pub applications: Vec<(Uuid, String)>,
-}
-
-impl ContactDuties {
-    pub fn is_empty(&self) -> bool {
-        !self.administrative_contact && !self.technical_contact && self.applications.is_empty()
-    }
-
-    pub fn held(&self) -> Vec<HeldDuty> {
-        let mut held = Vec::new();
-        if self.administrative_contact {
-            held.push(HeldDuty::of(Duty::AdministrativeContact));
-        }
-        if self.technical_contact {
-            held.push(HeldDuty::of(Duty::TechnicalContact));
-        }
-        held.extend(self.applications.iter().cloned().map(HeldDuty::application));
-        held
-    }
-
-    pub fn describe(&self) -> String {
-        let mut duties = Vec::new();
-        if self.administrative_contact {
-            duties.push("the workspace's administrative contact".to_owned());
-        }
-        if self.technical_contact {
-            duties.push("the workspace's technical contact".to_owned());
-        }
-        for (_, name) in &self.applications {
-            duties.push(format!("the technical contact of {name}"));
-        }
-        duties.join(", ")
-    }
-
-    /// What is left once these moves are made.
-    pub fn without(&self, from_user_id: UserId, moves: &[Move]) -> ContactDuties {
-        let moved = |duty: Duty, application: Option<Uuid>| {
-            moves.iter().any(|m| {
-                m.from_user_id == from_user_id
-                    && m.held.duty == duty
-                    && m.held.application.as_ref().map(|(id, _)| *id) == application
-            })
-        };
-        ContactDuties {
-            administrative_contact: self.administrative_contact
-                && !moved(Duty::AdministrativeContact, None),
-            technical_contact: self.technical_contact && !moved(Duty::TechnicalContact, None),
-            applications: self
-                .applications
-                .iter()
-                .filter(|(id, _)| !moved(Duty::ApplicationTechnicalContact, Some(*id)))
-                .cloned()
-                .collect(),
-        }
-    }
-}
-
-/// The contact duties of each of these people (one statement for the applications).
-pub async fn contact_duties<C: ConnectionTrait>(
-    db: &C,
-    workspace: &workspace::Model,
-    user_ids: &[UserId],
-) -> Result<HashMap<UserId, ContactDuties>, DbErr> {
-    let applications = if user_ids.is_empty() {
-        Vec::new()
-    } else {
-        application::Entity::find()
-            .filter(application::Column::WorkspaceId.eq(workspace.id))
-            .filter(application::Column::TechnicalContactId.is_in(user_ids.iter().copied()))
-            .all(db)
-            .await?
-            .into_iter()
-            .filter_map(|application| {
-                let contact = application.technical_contact_id?;
-                Some((contact, application.id, application.name))
-            })
-            .collect()
-    };
-    Ok(duties_of(workspace, user_ids, applications))
-}
-
-/// The contact duties of each of these people, given the workspace and the applications they
-/// are the technical contact of, as (contact, application id, name).
-pub fn duties_of(
-    workspace: &workspace::Model,
-    user_ids: &[UserId],
-    applications: Vec<(UserId, Uuid, String)>,
-) -> HashMap<UserId, ContactDuties> {
-    let mut duties: HashMap<UserId, ContactDuties> = HashMap::new();
-    let wanted: HashSet<UserId> = user_ids.iter().copied().collect();
-    if let Some(id) = workspace
-        .administrative_contact_id
-        .filter(|id| wanted.contains(id))
-    {
-        duties.entry(id).or_default().administrative_contact = true;
-    }
-    if let Some(id) = workspace
-        .technical_contact_id
-        .filter(|id| wanted.contains(id))
-    {
-        duties.entry(id).or_default().technical_contact = true;
-    }
-    for (contact, id, name) in applications {
-        if wanted.contains(&contact) {
-            duties
-                .entry(contact)
-                .or_default()
-                .applications
-                .push((id, name));
-        }
-    }
-    for held in duties.values_mut() {
-        held.applications.sort_by(|a, b| a.1.cmp(&b.1));
-    }
-    duties
-}
+use crate::people::duties::{ContactDuties, Duty, HeldDuty, contact_duties};
+use crate::people::guards::authorize_and_lock;
 
 /// Hand `duty` (for `applications`, or all of the person's applications when `None`) to someone.
 #[derive(Debug, Clone)]
@@ -372,30 +206,35 @@ pub async fn apply_moves<C: ConnectionTrait>(
     workspace_id: WorkspaceId,
     moves: &[Move],
 ) -> Result<(), DbErr> {
-    let now = acting.now;
     if moves.is_empty() {
         return Ok(());
     }
+    move_workspace_contacts(db, workspace_id, moves).await?;
+    move_application_contacts(db, workspace_id, moves).await?;
+    audit::record_many(
+        db,
+        reassignment_events(acting, workspace_id, moves),
+        acting.now,
+    )
+    .await
+}
+
+/// The workspace's administrative and technical contact, in one statement when either moves.
+async fn move_workspace_contacts<C: ConnectionTrait>(
+    db: &C,
+    workspace_id: WorkspaceId,
+    moves: &[Move],
+) -> Result<(), DbErr> {
     let mut workspace_update = workspace::Entity::update_many();
     let mut workspace_changed = false;
     for m in moves {
-        match m.held.duty {
-            Duty::AdministrativeContact => {
-                workspace_update = workspace_update.col_expr(
-                    workspace::Column::AdministrativeContactId,
-                    Expr::value(Some(m.to_user_id)),
-                );
-                workspace_changed = true;
-            }
-            Duty::TechnicalContact => {
-                workspace_update = workspace_update.col_expr(
-                    workspace::Column::TechnicalContactId,
-                    Expr::value(Some(m.to_user_id)),
-                );
-                workspace_changed = true;
-            }
-            Duty::ApplicationTechnicalContact => {}
-        }
+        let column = match m.held.duty {
+            Duty::AdministrativeContact => workspace::Column::AdministrativeContactId,
+            Duty::TechnicalContact => workspace::Column::TechnicalContactId,
+            Duty::ApplicationTechnicalContact => continue,
+        };
+        workspace_update = workspace_update.col_expr(column, Expr::value(Some(m.to_user_id)));
+        workspace_changed = true;
     }
     if workspace_changed {
         workspace_update
@@ -403,6 +242,15 @@ pub async fn apply_moves<C: ConnectionTrait>(
             .exec(db)
             .await?;
     }
+    Ok(())
+}
+
+/// Applications' technical contacts: one statement per assignee.
+async fn move_application_contacts<C: ConnectionTrait>(
+    db: &C,
+    workspace_id: WorkspaceId,
+    moves: &[Move],
+) -> Result<(), DbErr> {
     let mut applications_by_assignee: HashMap<UserId, Vec<Uuid>> = HashMap::new();
     for m in moves {
         if let Some((application_id, _)) = &m.held.application {
@@ -423,6 +271,15 @@ pub async fn apply_moves<C: ConnectionTrait>(
             .exec(db)
             .await?;
     }
+    Ok(())
+}
+
+/// One `contacts_reassign` entry per person who gave duties up, listing what went to whom.
+fn reassignment_events<'a>(
+    acting: Acting<'a>,
+    workspace_id: WorkspaceId,
+    moves: &[Move],
+) -> Vec<audit::AuditEvent<'a>> {
     let mut by_person: Vec<(UserId, Vec<serde_json::Value>)> = Vec::new();
     for m in moves {
         let entry = json!({
@@ -439,7 +296,7 @@ pub async fn apply_moves<C: ConnectionTrait>(
             None => by_person.push((m.from_user_id, vec![entry])),
         }
     }
-    let events = by_person
+    by_person
         .into_iter()
         .map(|(from, entries)| {
             acting.event(
@@ -449,8 +306,29 @@ pub async fn apply_moves<C: ConnectionTrait>(
                 json!({ "moves": entries }),
             )
         })
-        .collect();
-    audit::record_many(db, events, now).await
+        .collect()
+}
+
+/// What `held` leaves once these moves are made.
+pub fn remaining(held: &ContactDuties, from_user_id: UserId, moves: &[Move]) -> ContactDuties {
+    let moved = |duty: Duty, application: Option<Uuid>| {
+        moves.iter().any(|m| {
+            m.from_user_id == from_user_id
+                && m.held.duty == duty
+                && m.held.application.as_ref().map(|(id, _)| *id) == application
+        })
+    };
+    ContactDuties {
+        administrative_contact: held.administrative_contact
+            && !moved(Duty::AdministrativeContact, None),
+        technical_contact: held.technical_contact && !moved(Duty::TechnicalContact, None),
+        applications: held
+            .applications
+            .iter()
+            .filter(|(id, _)| !moved(Duty::ApplicationTechnicalContact, Some(*id)))
+            .cloned()
+            .collect(),
+    }
 }
 
 pub struct Reassigned {
@@ -487,7 +365,7 @@ pub async fn reassign_contacts<C: ConnectionTrait>(
         .unwrap_or_default();
     apply_moves(db, acting, workspace.id, &moves).await?;
     Ok(Reassigned {
-        remaining: before.without(from, &moves),
+        remaining: remaining(&before, from, &moves),
         moves,
     })
 }

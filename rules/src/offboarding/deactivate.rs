@@ -1,6 +1,7 @@
 //! `deactivateUser` and `reactivateUser`: access suspended with the membership kept (role,
 //! groups and seat included), and given back.
 
+use chrono::{DateTime, Utc};
 use entities::{MembershipStatus, UserId, WorkspaceId, membership};
 use platform::Job;
 use platform::audit::{self, AuditEvent};
@@ -14,10 +15,11 @@ use serde_json::json;
 use crate::access::api_keys::refuse_api_keys;
 use crate::access::{Acting, Principal};
 use crate::error::{RuleError, UserError, UserErrorCode};
-use crate::offboarding::guards::{
+use crate::offboarding::kept_reason;
+use crate::people::guards::{
     Candidate, authorize_and_lock, check_target, last_owner_errors, load_candidates,
 };
-use crate::offboarding::{Recorded, kept_reason, record};
+use crate::side_effects::{Recorded, record};
 use crate::text::Reason;
 
 pub struct DeactivateRequest {
@@ -59,26 +61,7 @@ pub async fn deactivate_user<C: ConnectionTrait>(
     let reason = kept_reason(request.reason);
     let workspace = authorize_and_lock(db, principal, request.workspace_id).await?;
     let candidate = target(db, principal, workspace.id, request.user_id, "deactivate").await?;
-    let refusal = |code, message: &str| {
-        RuleError::Rejected(vec![
-            UserError::new(code, message).for_user(request.user_id),
-        ])
-    };
-    match candidate.membership.status {
-        MembershipStatus::Deactivated => {
-            return Err(refusal(
-                UserErrorCode::AlreadyDeactivated,
-                "This member is already deactivated.",
-            ));
-        }
-        MembershipStatus::Invited => {
-            return Err(refusal(
-                UserErrorCode::InvitationPending,
-                "This person has not joined yet: remove them to revoke the invitation.",
-            ));
-        }
-        MembershipStatus::Active => {}
-    }
+    refuse_unless_active(&candidate)?;
     let errors = last_owner_errors(db, workspace.id, &[&candidate]).await?;
     if !errors.is_empty() {
         return Err(RuleError::Rejected(errors));
@@ -104,21 +87,14 @@ pub async fn deactivate_user<C: ConnectionTrait>(
             )
             .filter(membership::Column::Id.eq(membership.id)),
     );
-    let mut jobs = vec![Job::EndSessions {
-        workspace_id: workspace.id,
-        user_ids: vec![request.user_id],
-    }];
-    if request.revoke_api_keys {
-        refuse_api_keys(&mut writes, workspace.id, &[request.user_id], now);
-        jobs.push(Job::RevokeApiKeys {
-            workspace_id: workspace.id,
-            user_ids: vec![request.user_id],
-            reason: reason.clone().map_or_else(
-                || "member deactivated".to_owned(),
-                |r| format!("member deactivated: {r}"),
-            ),
-        });
-    }
+    let target = (workspace.id, request.user_id);
+    let jobs = deactivation_jobs(
+        &mut writes,
+        target,
+        request.revoke_api_keys,
+        reason.as_deref(),
+        now,
+    );
     let recorded = record(&mut writes, acting, workspace.id, "deactivate_user", jobs);
     audit::add_many(
         &mut writes,
@@ -145,6 +121,54 @@ pub async fn deactivate_user<C: ConnectionTrait>(
         },
         recorded,
     })
+}
+
+/// Only an active member can be deactivated: a deactivated one already is, an invited one
+/// has no access to take (removing them revokes the invitation).
+fn refuse_unless_active(candidate: &Candidate) -> Result<(), RuleError> {
+    let refusal = |code, message: &str| {
+        RuleError::Rejected(vec![
+            UserError::new(code, message).for_user(candidate.user.id),
+        ])
+    };
+    match candidate.membership.status {
+        MembershipStatus::Deactivated => Err(refusal(
+            UserErrorCode::AlreadyDeactivated,
+            "This member is already deactivated.",
+        )),
+        MembershipStatus::Invited => Err(refusal(
+            UserErrorCode::InvitationPending,
+            "This person has not joined yet: remove them to revoke the invitation.",
+        )),
+        MembershipStatus::Active => Ok(()),
+    }
+}
+
+/// Ending the member's sessions, and revoking their keys when asked: the keys are refused from
+/// commit on, as their sessions are.
+fn deactivation_jobs(
+    writes: &mut Writes,
+    (workspace_id, user_id): (WorkspaceId, UserId),
+    revoke_api_keys: bool,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> Vec<Job> {
+    let mut jobs = vec![Job::EndSessions {
+        workspace_id,
+        user_ids: vec![user_id],
+    }];
+    if revoke_api_keys {
+        refuse_api_keys(writes, workspace_id, &[user_id], now);
+        jobs.push(Job::RevokeApiKeys {
+            workspace_id,
+            user_ids: vec![user_id],
+            reason: reason.map_or_else(
+                || "member deactivated".to_owned(),
+                |r| format!("member deactivated: {r}"),
+            ),
+        });
+    }
+    jobs
 }
 
 /// Gives a deactivated member their access back with the same role and groups. Sessions from

@@ -104,10 +104,66 @@ impl Facts {
             .to_owned()
     }
 
+    /// The groups of the workspace each is in.
+    fn groups(workspace: &workspace::Model, user_ids: &[UserId]) -> SelectStatement {
+        let people = || user_ids.iter().copied();
+        Query::select()
+            .expr(row_kind("group"))
+            .expr(Expr::col((
+                group_membership::Entity,
+                group_membership::Column::UserId,
+            )))
+            .expr(Expr::val(None::<Uuid>))
+            .expr(Expr::col((user_group::Entity, user_group::Column::Name)))
+            .from(group_membership::Entity)
+            .inner_join(
+                user_group::Entity,
+                Expr::col((user_group::Entity, user_group::Column::Id))
+                    .equals((group_membership::Entity, group_membership::Column::GroupId)),
+            )
+            .and_where(group_membership::Column::UserId.is_in(people()))
+            .and_where(group_membership::Column::DeletedAt.is_null())
+            .and_where(user_group::Column::WorkspaceId.eq(workspace.id))
+            .to_owned()
+    }
+
+    /// Their keys in the workspace still in use.
+    fn api_keys(workspace: &workspace::Model, user_ids: &[UserId]) -> SelectStatement {
+        let people = || user_ids.iter().copied();
+        Query::select()
+            .expr(row_kind("api_key"))
+            .expr(Expr::col(api_key::Column::CreatedBy))
+            .expr(Expr::col(api_key::Column::Id))
+            .expr(Expr::val(None::<String>))
+            .from(api_key::Entity)
+            .and_where(api_key::Column::WorkspaceId.eq(workspace.id))
+            .and_where(api_key::Column::CreatedBy.is_in(people()))
+            .and_where(api_key::Column::RevokedAt.is_null())
+            .to_owned()
+    }
+
+    /// Their live memberships in other workspaces of the organization.
+    fn seats_elsewhere(workspace: &workspace::Model, user_ids: &[UserId]) -> SelectStatement {
+        let people = || user_ids.iter().copied();
+        Query::select()
+            .expr(row_kind("seat"))
+            .expr(Expr::col((membership::Entity, membership::Column::UserId)))
+            .expr(Expr::val(None::<Uuid>))
+            .expr(Expr::val(None::<String>))
+            .from(membership::Entity)
+            .inner_join(
+                workspace::Entity,
+                Expr::col((workspace::Entity, workspace::Column::Id))
+                    .equals((membership::Entity, membership::Column::WorkspaceId)),
+            )
+            .and_where(workspace::Column::OrganizationId.eq(workspace.organization_id))
+            .and_where(membership::Column::WorkspaceId.ne(workspace.id))
+            .and_where(membership::Column::UserId.is_in(people()))
+            .and_where(membership::Column::DeletedAt.is_null())
+            .to_owned()
+    }
+
     fn query(workspace: &workspace::Model, user_ids: &[UserId]) -> SelectStatement {
-        let kind = |kind: &str| Expr::val(kind.to_owned());
-        let no_id = || Expr::val(None::<Uuid>);
-        let no_name = || Expr::val(None::<String>);
         let people = || user_ids.iter().copied();
         let live_membership_here = || {
             Condition::all()
@@ -119,7 +175,7 @@ impl Facts {
                 .add(Expr::col((membership::Entity, membership::Column::DeletedAt)).is_null())
         };
         let mut query = Query::select()
-            .expr_as(kind("application"), "kind")
+            .expr_as(row_kind("application"), "kind")
             .expr_as(
                 Expr::col(application::Column::TechnicalContactId),
                 "user_id",
@@ -130,24 +186,9 @@ impl Facts {
             .and_where(application::Column::WorkspaceId.eq(workspace.id))
             .and_where(application::Column::TechnicalContactId.is_in(people()))
             .to_owned();
-        let groups = Query::select()
-            .expr(kind("group"))
-            .expr(Expr::col((
-                group_membership::Entity,
-                group_membership::Column::UserId,
-            )))
-            .expr(no_id())
-            .expr(Expr::col((user_group::Entity, user_group::Column::Name)))
-            .from(group_membership::Entity)
-            .inner_join(
-                user_group::Entity,
-                Expr::col((user_group::Entity, user_group::Column::Id))
-                    .equals((group_membership::Entity, group_membership::Column::GroupId)),
-            )
-            .and_where(group_membership::Column::UserId.is_in(people()))
-            .and_where(group_membership::Column::DeletedAt.is_null())
-            .and_where(user_group::Column::WorkspaceId.eq(workspace.id))
-            .to_owned();
+        let groups = Self::groups(workspace, user_ids);
+        let api_keys = Self::api_keys(workspace, user_ids);
+        let seats = Self::seats_elsewhere(workspace, user_ids);
         let invitations = Self::open_invitations("invitation")
             .cond_where(live_membership_here())
             .to_owned();
@@ -163,32 +204,6 @@ impl Facts {
                 Expr::col((membership::Entity, membership::Column::UserId)).is_not_in(people()),
             )
             .to_owned();
-        let api_keys = Query::select()
-            .expr(kind("api_key"))
-            .expr(Expr::col(api_key::Column::CreatedBy))
-            .expr(Expr::col(api_key::Column::Id))
-            .expr(no_name())
-            .from(api_key::Entity)
-            .and_where(api_key::Column::WorkspaceId.eq(workspace.id))
-            .and_where(api_key::Column::CreatedBy.is_in(people()))
-            .and_where(api_key::Column::RevokedAt.is_null())
-            .to_owned();
-        let seats = Query::select()
-            .expr(kind("seat"))
-            .expr(Expr::col((membership::Entity, membership::Column::UserId)))
-            .expr(no_id())
-            .expr(no_name())
-            .from(membership::Entity)
-            .inner_join(
-                workspace::Entity,
-                Expr::col((workspace::Entity, workspace::Column::Id))
-                    .equals((membership::Entity, membership::Column::WorkspaceId)),
-            )
-            .and_where(workspace::Column::OrganizationId.eq(workspace.organization_id))
-            .and_where(membership::Column::WorkspaceId.ne(workspace.id))
-            .and_where(membership::Column::UserId.is_in(people()))
-            .and_where(membership::Column::DeletedAt.is_null())
-            .to_owned();
         query
             .union(UnionType::All, groups)
             .union(UnionType::All, invitations)
@@ -199,4 +214,9 @@ impl Facts {
             .order_by("name", Order::Asc);
         query
     }
+}
+
+/// The first column of each row of [`Facts::read`]: what the row is about.
+fn row_kind(kind: &str) -> Expr {
+    Expr::val(kind.to_owned())
 }

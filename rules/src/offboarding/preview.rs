@@ -16,10 +16,10 @@ use crate::access::Permission;
 use crate::access::Principal;
 use crate::error::{RuleError, UserError};
 use crate::offboarding::MAX_MEMBERS_PER_CALL;
-use crate::offboarding::contacts::ContactDuties;
 use crate::offboarding::facts::Facts;
-use crate::offboarding::guards::{load_candidates, member_ids};
 use crate::offboarding::remove::{Assessment, assess};
+use crate::people::duties::ContactDuties;
+use crate::people::guards::{load_candidates, member_ids};
 
 /// Who the member is; `None` for an id that is not a live member of the workspace.
 pub struct PreviewedPerson {
@@ -83,50 +83,12 @@ pub async fn removal_preview<C: ConnectionTrait>(
     } = assess(db, principal, &workspace, user_ids, loaded, &[]).await?;
     let live: Vec<UserId> = candidates.keys().copied().collect();
     let elsewhere = memberships_elsewhere(db, &workspace, &live).await?;
-    let campaigns = count_by(
-        db,
-        campaign::Entity::find()
-            .filter(campaign::Column::WorkspaceId.eq(workspace.id))
-            .filter(campaign::Column::OwnerId.is_in(live.iter().copied())),
-        campaign::Column::OwnerId,
-        &live,
-    )
-    .await?;
-    let mut api_keys: HashMap<UserId, Vec<api_key::Model>> = HashMap::new();
-    for key in api_key::Entity::find()
-        .filter(api_key::Column::WorkspaceId.eq(workspace.id))
-        .filter(api_key::Column::CreatedBy.is_in(live.iter().copied()))
-        .filter(api_key::Column::RevokedAt.is_null())
-        .all(db)
-        .await?
-    {
-        api_keys.entry(key.created_by).or_default().push(key);
-    }
-    let invitations_sent = count_by(
-        db,
-        invitation::Entity::find()
-            .join(JoinType::InnerJoin, invitation_membership())
-            .filter(invitation::Column::WorkspaceId.eq(workspace.id))
-            .filter(invitation::Column::InvitedBy.is_in(live.iter().copied()))
-            .filter(invitation::Column::RevokedAt.is_null())
-            .filter(invitation::Column::AcceptedAt.is_null())
-            .filter(membership::Column::DeletedAt.is_null())
-            .filter(membership::Column::Status.eq(MembershipStatus::Invited))
-            .filter(membership::Column::UserId.is_not_in(user_ids.iter().copied())),
-        invitation::Column::InvitedBy,
-        &live,
-    )
-    .await?;
-    let rules = count_by(
-        db,
-        rule::Entity::find()
-            .filter(rule::Column::WorkspaceId.eq(workspace.id))
-            .filter(rule::Column::CreatorId.is_in(live.iter().copied()))
-            .filter(rule::Column::Enabled.eq(true)),
-        rule::Column::CreatorId,
-        &live,
-    )
-    .await?;
+    let Holdings {
+        campaigns,
+        mut api_keys,
+        invitations_sent,
+        rules,
+    } = holdings(db, &workspace, &live, &user_ids).await?;
 
     // Each member's blockers, found by id: scanning every error for every member would cost
     // the square of the members named (10,000 of them, each blocked, made 100 million looks).
@@ -168,6 +130,75 @@ pub async fn removal_preview<C: ConnectionTrait>(
     Ok(Preview {
         workspace_name: workspace.name,
         members,
+    })
+}
+
+/// What the people leaving hold in the workspace, counted per person: campaigns they own, keys
+/// they made still in use, invitations they sent still open (to people staying), rules they
+/// created still enabled.
+struct Holdings {
+    campaigns: HashMap<UserId, u64>,
+    api_keys: HashMap<UserId, Vec<api_key::Model>>,
+    invitations_sent: HashMap<UserId, u64>,
+    rules: HashMap<UserId, u64>,
+}
+
+/// Four statements, whatever the number of people.
+async fn holdings<C: ConnectionTrait>(
+    db: &C,
+    workspace: &workspace::Model,
+    live: &[UserId],
+    user_ids: &[UserId],
+) -> Result<Holdings, DbErr> {
+    let campaigns = count_by(
+        db,
+        campaign::Entity::find()
+            .filter(campaign::Column::WorkspaceId.eq(workspace.id))
+            .filter(campaign::Column::OwnerId.is_in(live.iter().copied())),
+        campaign::Column::OwnerId,
+        live,
+    )
+    .await?;
+    let mut api_keys: HashMap<UserId, Vec<api_key::Model>> = HashMap::new();
+    for key in api_key::Entity::find()
+        .filter(api_key::Column::WorkspaceId.eq(workspace.id))
+        .filter(api_key::Column::CreatedBy.is_in(live.iter().copied()))
+        .filter(api_key::Column::RevokedAt.is_null())
+        .all(db)
+        .await?
+    {
+        api_keys.entry(key.created_by).or_default().push(key);
+    }
+    let invitations_sent = count_by(
+        db,
+        invitation::Entity::find()
+            .join(JoinType::InnerJoin, invitation_membership())
+            .filter(invitation::Column::WorkspaceId.eq(workspace.id))
+            .filter(invitation::Column::InvitedBy.is_in(live.iter().copied()))
+            .filter(invitation::Column::RevokedAt.is_null())
+            .filter(invitation::Column::AcceptedAt.is_null())
+            .filter(membership::Column::DeletedAt.is_null())
+            .filter(membership::Column::Status.eq(MembershipStatus::Invited))
+            .filter(membership::Column::UserId.is_not_in(user_ids.iter().copied())),
+        invitation::Column::InvitedBy,
+        live,
+    )
+    .await?;
+    let rules = count_by(
+        db,
+        rule::Entity::find()
+            .filter(rule::Column::WorkspaceId.eq(workspace.id))
+            .filter(rule::Column::CreatorId.is_in(live.iter().copied()))
+            .filter(rule::Column::Enabled.eq(true)),
+        rule::Column::CreatorId,
+        live,
+    )
+    .await?;
+    Ok(Holdings {
+        campaigns,
+        api_keys,
+        invitations_sent,
+        rules,
     })
 }
 

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::access::{Acting, Permission, Principal, authenticate};
 use crate::error::{RuleError, UserError, UserErrorCode};
-use crate::people::{Page, Paging, newest_first};
+use crate::lists::{Page, Paging, newest_first};
 
 /// An offboarding of the caller's workspace; anyone else's is NOT_FOUND.
 pub async fn find<C: ConnectionTrait>(
@@ -338,44 +338,49 @@ impl Follower {
             if !self.seen.insert(event.id) {
                 continue;
             }
-            let finished = |status: OutboxStatus| {
-                matches!(status, OutboxStatus::Succeeded | OutboxStatus::Dead)
-            };
-            let before = self.states.insert(event.outbox_id, event.status);
-            // A job finishes, or starts again after it finished (a DEAD job retried).
-            match (before.is_some_and(finished), finished(event.status)) {
-                (false, true) => self.unfinished = self.unfinished.saturating_sub(1),
-                (true, false) => self.unfinished += 1,
-                _ => {}
-            }
-            match (
-                before == Some(OutboxStatus::Dead),
-                event.status == OutboxStatus::Dead,
-            ) {
-                (false, true) => self.dead += 1,
-                (true, false) => self.dead = self.dead.saturating_sub(1),
-                _ => {}
-            }
-            let overall = if self.unfinished > 0 {
-                Overall::InProgress
-            } else if self.dead > 0 {
-                Overall::Failed
-            } else {
-                Overall::Succeeded
-            };
-            self.ready.push_back(ProgressEvent {
-                kind: self
-                    .kinds
-                    .get(&event.outbox_id)
-                    .cloned()
-                    .unwrap_or_default(),
-                event,
-                overall,
-            });
+            self.take(event);
         }
         self.marks.push_back((now, largest));
         self.done = self.unfinished == 0;
         Ok(())
+    }
+
+    /// Follows one job event: the job's state, and how many jobs are unfinished or DEAD after
+    /// it, then queues it to be sent with where the whole offboarding stands.
+    fn take(&mut self, event: job_event::Model) {
+        let finished =
+            |status: OutboxStatus| matches!(status, OutboxStatus::Succeeded | OutboxStatus::Dead);
+        let before = self.states.insert(event.outbox_id, event.status);
+        // A job finishes, or starts again after it finished (a DEAD job retried).
+        match (before.is_some_and(finished), finished(event.status)) {
+            (false, true) => self.unfinished = self.unfinished.saturating_sub(1),
+            (true, false) => self.unfinished += 1,
+            _ => {}
+        }
+        match (
+            before == Some(OutboxStatus::Dead),
+            event.status == OutboxStatus::Dead,
+        ) {
+            (false, true) => self.dead += 1,
+            (true, false) => self.dead = self.dead.saturating_sub(1),
+            _ => {}
+        }
+        let overall = if self.unfinished > 0 {
+            Overall::InProgress
+        } else if self.dead > 0 {
+            Overall::Failed
+        } else {
+            Overall::Succeeded
+        };
+        self.ready.push_back(ProgressEvent {
+            kind: self
+                .kinds
+                .get(&event.outbox_id)
+                .cloned()
+                .unwrap_or_default(),
+            event,
+            overall,
+        });
     }
 }
 

@@ -17,16 +17,17 @@ use uuid::Uuid;
 use crate::access::api_keys::refuse_api_keys;
 use crate::access::{Acting, Principal};
 use crate::error::{RuleError, UserError, UserErrorCode};
-use crate::offboarding::contacts::{
-    self, ContactDuties, Move, Reassignment, apply_moves, duties_of, plan_moves,
-};
+use crate::offboarding::contacts::{self, Move, Reassignment, apply_moves, plan_moves, remaining};
 use crate::offboarding::facts::{Facts, InvitationOf};
-use crate::offboarding::guards::{
+use crate::offboarding::{MAX_MEMBERS_PER_CALL, kept_reason};
+use crate::people::duties::{ContactDuties, duties_of};
+use crate::people::guards::{
     Candidate, authorize_lock_and_load, check_target, last_owner_errors, member_ids,
 };
-use crate::offboarding::{MAX_MEMBERS_PER_CALL, Recorded, kept_reason, mark_removed, record};
 use crate::people::invitations::withdraw_invited;
 use crate::people::members::in_workspace_groups;
+use crate::people::members::mark_removed;
+use crate::side_effects::{Recorded, record};
 use crate::text::Reason;
 
 pub struct RemoveRequest {
@@ -95,7 +96,7 @@ pub async fn assess<C: ConnectionTrait>(
     for candidate in &leaving {
         let remaining = duties
             .get(&candidate.user.id)
-            .map(|held| held.without(candidate.user.id, moves))
+            .map(|held| remaining(held, candidate.user.id, moves))
             .unwrap_or_default();
         if !remaining.is_empty() {
             errors.push(

@@ -13,12 +13,10 @@ use serde_json::json;
 
 use crate::access::{Acting, Principal};
 use crate::error::{RuleError, UserError, UserErrorCode};
-use crate::offboarding::guards::{Candidate, authorize_and_lock_with_seats};
+use crate::people::guards::{Candidate, authorize_and_lock_with_seats};
 use crate::people::members::in_workspace_groups;
+use crate::people::removed::RESTORE_WINDOW_DAYS;
 use crate::people::seats::take_a_seat;
-
-/// How long after a removal it can be undone.
-pub const RESTORE_WINDOW_DAYS: i64 = 30;
 
 pub struct Restored {
     pub candidate: Candidate,

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::access::{Acting, Actor, Principal};
 use crate::error::{RuleError, UserError, UserErrorCode};
-use crate::offboarding::guards::{Candidate, authorize_and_lock};
+use crate::people::guards::{Candidate, authorize_and_lock};
 use crate::people::roles::change_role;
 
 pub struct Transferred {
@@ -69,22 +69,7 @@ pub async fn transfer_ownership<C: ConnectionTrait>(
         Actor::User(_) => find(principal.user_id),
         Actor::ApiKey(_) => None,
     };
-    let mut keys_lowered = 0;
-    let previous_owner = match (demote_self_to, caller) {
-        (Some(role), Some((caller, caller_user))) => {
-            let (membership, lowered) = change_role(db, caller, role).await?;
-            keys_lowered = lowered;
-            Some(Candidate {
-                membership,
-                user: caller_user,
-            })
-        }
-        (None, Some((caller, caller_user))) => Some(Candidate {
-            membership: caller,
-            user: caller_user,
-        }),
-        (_, None) => None,
-    };
+    let (previous_owner, keys_lowered) = step_down(db, caller, demote_self_to).await?;
     acting
         .record(
             db,
@@ -104,6 +89,23 @@ pub async fn transfer_ownership<C: ConnectionTrait>(
             user: target_user,
         },
         previous_owner,
+    })
+}
+
+/// The caller's membership after the transfer, lowered to `demote_self_to` when asked, and how
+/// many of their keys that lowered with it.
+async fn step_down<C: ConnectionTrait>(
+    db: &C,
+    caller: Option<(membership::Model, user::Model)>,
+    demote_self_to: Option<Role>,
+) -> Result<(Option<Candidate>, u64), RuleError> {
+    Ok(match (demote_self_to, caller) {
+        (Some(role), Some((caller, user))) => {
+            let (membership, lowered) = change_role(db, caller, role).await?;
+            (Some(Candidate { membership, user }), lowered)
+        }
+        (None, Some((membership, user))) => (Some(Candidate { membership, user }), 0),
+        (_, None) => (None, 0),
     })
 }
 

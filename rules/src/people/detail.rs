@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::access::{Permission, Principal};
 use crate::error::RuleError;
-use crate::offboarding::contacts::{ContactDuties, contact_duties};
+use crate::people::duties::{ContactDuties, contact_duties};
 use crate::people::members::groups_of;
 
 /// How many items of each kind of work the detail lists; `total_count` says how many there are.

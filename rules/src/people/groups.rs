@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use crate::access::{Permission, Principal};
 use crate::error::RuleError;
+use crate::lists::users_by_id;
 use crate::people::members::in_workspace_groups;
-use crate::people::users_by_id;
 
 /// Members listed per group, by email; `member_count` counts them all.
 pub const GROUP_MEMBERS_LISTED: i64 = 100;

@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
+
 use entities::{
     MembershipStatus, UserId, WorkspaceId, group_membership, member_count, membership, user,
     user_group,
@@ -11,14 +13,13 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, JoinType,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationTrait, Statement,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationTrait, SelectTwo, Statement,
+    UpdateMany,
 };
 
 use crate::access::{Permission, Principal};
 use crate::error::RuleError;
-use crate::people::{
-    Page, Paging, contains_pattern, decode_cursor, keep_page, starts_with_pattern,
-};
+use crate::lists::{Page, Paging, contains_pattern, decode_cursor, keep_page, starts_with_pattern};
 use crate::text::SearchText;
 
 /// A search counts its matches up to this many; past it, the list's total is a floor.
@@ -36,6 +37,35 @@ pub struct MemberRow {
     pub membership: membership::Model,
     pub user: user::Model,
     pub groups: Vec<user_group::Model>,
+}
+
+/// The rows of a page. A search's statement is sent with its values written in, so that
+/// PostgreSQL plans for the pattern at hand ([`planned_with_values`]).
+async fn page_rows<C: ConnectionTrait>(
+    db: &C,
+    page: SelectTwo<membership::Entity, user::Entity>,
+    searching: bool,
+) -> Result<Vec<(membership::Model, user::Model)>, DbErr> {
+    if searching {
+        let page = planned_with_values(page.build(db.get_database_backend()));
+        db.query_all_raw(page)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok((
+                    membership::Model::from_query_result(row, SELECT_A)?,
+                    user::Model::from_query_result(row, SELECT_B)?,
+                ))
+            })
+            .collect::<Result<_, DbErr>>()
+    } else {
+        Ok(page
+            .all(db)
+            .await?
+            .into_iter()
+            .filter_map(|(membership, user)| user.map(|user| (membership, user)))
+            .collect())
+    }
 }
 
 /// One page of members in three statements, whatever the page size and the workspace's size:
@@ -95,25 +125,7 @@ pub async fn list_members<C: ConnectionTrait>(
     } else {
         page.order_by_asc(user::Column::Email)
     };
-    let rows: Vec<(membership::Model, user::Model)> = if search.is_some() {
-        let page = planned_with_values(page.build(db.get_database_backend()));
-        db.query_all_raw(page)
-            .await?
-            .iter()
-            .map(|row| {
-                Ok((
-                    membership::Model::from_query_result(row, SELECT_A)?,
-                    user::Model::from_query_result(row, SELECT_B)?,
-                ))
-            })
-            .collect::<Result<_, DbErr>>()?
-    } else {
-        page.all(db)
-            .await?
-            .into_iter()
-            .filter_map(|(membership, user)| user.map(|user| (membership, user)))
-            .collect()
-    };
+    let rows = page_rows(db, page, search.is_some()).await?;
     let (rows, has_next_page) = keep_page(rows, paging.first);
 
     let user_ids: Vec<UserId> = rows.iter().map(|(_, user)| user.id).collect();
@@ -401,6 +413,17 @@ pub fn in_workspace_groups(workspace_id: WorkspaceId) -> SimpleExpr {
             .and_where(user_group::Column::WorkspaceId.eq(workspace_id))
             .take(),
     )
+}
+
+/// The update that takes memberships out of their workspace, by whom and when (a removal's, or
+/// the withdrawal of an invitation): the caller says which memberships.
+pub fn mark_removed(principal: &Principal, now: DateTime<Utc>) -> UpdateMany<membership::Entity> {
+    membership::Entity::update_many()
+        .col_expr(membership::Column::DeletedAt, Expr::value(Some(now)))
+        .col_expr(
+            membership::Column::RemovedBy,
+            Expr::value(Some(principal.user_id)),
+        )
 }
 
 #[cfg(test)]

@@ -14,10 +14,12 @@ use uuid::Uuid;
 
 use crate::access::{Permission, Principal};
 use crate::error::RuleError;
-use crate::offboarding::restore::RESTORE_WINDOW_DAYS;
+use crate::lists::{Page, Paging, decode_cursor, keep_page, not_a_cursor, users_by_id};
 use crate::people::members::people_matching;
-use crate::people::{Page, Paging, decode_cursor, keep_page, not_a_cursor, users_by_id};
 use crate::text::{CursorText, SearchText};
+
+/// How long after a removal it can be undone.
+pub const RESTORE_WINDOW_DAYS: i64 = 30;
 
 #[derive(Debug, Default, Clone)]
 pub struct RemovedFilter {

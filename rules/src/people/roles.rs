@@ -11,9 +11,7 @@ use serde_json::json;
 
 use crate::access::Acting;
 use crate::error::{RuleError, UserError, UserErrorCode};
-use crate::offboarding::guards::{
-    Candidate, authorize_and_lock, last_owner_errors, load_candidates,
-};
+use crate::people::guards::{Candidate, authorize_and_lock, last_owner_errors, load_candidates};
 
 pub struct RoleChanged {
     pub member: Candidate,

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::access::{Acting, Permission, Principal};
 use crate::error::{RuleError, UserError, UserErrorCode};
-use crate::people::{Page, Paging, decode_cursor, page_of};
+use crate::lists::{Page, Paging, decode_cursor, page_of};
 
 pub struct SeatUsage {
     pub organization: organization::Model,

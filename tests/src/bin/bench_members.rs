@@ -159,7 +159,7 @@ async fn page_statements(
         principal,
         app.demo.workspace_id,
         &filter,
-        rules::people::Paging {
+        rules::lists::Paging {
             first: 50,
             after: after.as_ref(),
         },

@@ -438,7 +438,7 @@ async fn a_page_of_members_is_a_constant_number_of_statements(app: TestApp) {
                     &principal,
                     app.demo.workspace_id,
                     &filter,
-                    rules::people::Paging { first, after: None },
+                    rules::lists::Paging { first, after: None },
                 ),
             )
             .await;

@@ -503,7 +503,7 @@ async fn a_page_of_the_removed_is_three_statements_whatever_its_size(app: TestAp
                 &principal,
                 app.demo.workspace_id,
                 filter,
-                rules::people::Paging { first, after: None },
+                rules::lists::Paging { first, after: None },
                 Utc::now(),
             ),
         )

@@ -15,8 +15,9 @@ use uuid::Uuid;
 use super::write_invitation_email;
 use crate::access::{Acting, Permission, Principal};
 use crate::error::{RuleError, UserError, UserErrorCode};
-use crate::offboarding::{Recorded, mark_removed};
-use crate::people::{Page, Paging, newest_first, users_by_id};
+use crate::lists::{Page, Paging, newest_first, users_by_id};
+use crate::people::members::mark_removed;
+use crate::side_effects::Recorded;
 use platform::tokens::{TokenKind, new_token};
 
 /// Where an invitation stands, judged at one instant.

@@ -21,9 +21,9 @@ use crate::access::principal::live_membership;
 use crate::access::sessions::{SignedIn, start_session};
 use crate::access::{Acting, Actor, Permission};
 use crate::error::{RuleError, UserError, UserErrorCode};
-use crate::offboarding::{self, Recorded};
 use crate::people::seats::take_a_seat;
 use crate::security::{MIN_PASSWORD_LENGTH, hash_password, verify_password};
+use crate::side_effects::{self, Recorded};
 use crate::text::{Email, PersonName};
 use platform::tokens::{TokenKind, hash_token, new_token};
 
@@ -96,6 +96,40 @@ pub async fn invite_member<C: ConnectionTrait>(
         Some(existing) => existing,
         None => new_person(db, email, now).await?,
     };
+    let (membership, invitation, token) = write_invitation(db, acting, &request, &user).await?;
+    acting
+        .record(
+            db,
+            request.workspace_id,
+            "team_membership_invite",
+            Some(user.id),
+            json!({ "role": invitation.role.to_value(), "invitation_id": invitation.id }),
+        )
+        .await?;
+    let email = if request.send_email {
+        Some(write_invitation_email(db, acting, &invitation, "invite_member").await?)
+    } else {
+        None
+    };
+    Ok(Invited {
+        token,
+        invitation,
+        membership,
+        user,
+        email,
+    })
+}
+
+/// The INVITED membership and its invitation, whose token (returned in the clear, stored hashed)
+/// activates it.
+async fn write_invitation<C: ConnectionTrait>(
+    db: &C,
+    acting: Acting<'_>,
+    request: &InviteRequest<'_>,
+    user: &user::Model,
+) -> Result<(membership::Model, invitation::Model, String), RuleError> {
+    let (principal, now) = (acting.principal, acting.now);
+    let email = request.email.as_str();
     let membership = membership::ActiveModel::new(
         request.workspace_id,
         user.id,
@@ -121,27 +155,7 @@ pub async fn invite_member<C: ConnectionTrait>(
     }
     .insert(db)
     .await?;
-    acting
-        .record(
-            db,
-            request.workspace_id,
-            "team_membership_invite",
-            Some(user.id),
-            json!({ "role": invitation.role.to_value(), "invitation_id": invitation.id }),
-        )
-        .await?;
-    let email = if request.send_email {
-        Some(write_invitation_email(db, acting, &invitation, "invite_member").await?)
-    } else {
-        None
-    };
-    Ok(Invited {
-        token: token.token,
-        invitation,
-        membership,
-        user,
-        email,
-    })
+    Ok((membership, invitation, token.token))
 }
 
 /// The account of someone invited for the first time. Two organizations may invite the same new
@@ -190,7 +204,7 @@ pub(super) async fn write_invitation_email<C: ConnectionTrait>(
         invitation_id: invitation.id,
         token_hash: invitation.token_hash.clone(),
     };
-    let recorded = offboarding::record(
+    let recorded = side_effects::record(
         &mut writes,
         acting,
         invitation.workspace_id,

@@ -1,0 +1,34 @@
+//! What every request handler reads: the schema, the connections, the caches and the
+//! configuration, built once by `startup`.
+
+use std::sync::Arc;
+
+use rules::access::PrincipalCache;
+use rules::access::activity::TokenActivity;
+use sea_orm::DatabaseConnection;
+use worker::JobQueue;
+
+use crate::config::Config;
+use crate::graphiql;
+use crate::graphql::AppSchema;
+
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) schema: AppSchema,
+    /// Answers introspection-only operations, past the depth limit (None: introspection off).
+    pub(crate) introspection: Option<AppSchema>,
+    /// The GraphiQL page (None: GraphiQL off).
+    pub(crate) graphiql: Option<Arc<graphiql::Pages>>,
+    /// Authenticates requests: reads only.
+    pub(crate) reader: DatabaseConnection,
+    /// The principals of recently seen tokens, used while their workspace's access is unchanged.
+    pub(crate) principals: Arc<PrincipalCache>,
+    /// Writes when sessions and API keys were last used, at most once a minute each.
+    pub(crate) activity: Arc<TokenActivity>,
+    /// For the writes above, which happen beside a request, not in it.
+    pub(crate) writer: DatabaseConnection,
+    pub(crate) queue: JobQueue,
+    pub(crate) config: Arc<Config>,
+    /// Renders `GET /metrics` (None: METRICS_ENABLED=false).
+    pub(crate) metrics: Option<Arc<crate::metrics::Metrics>>,
+}
