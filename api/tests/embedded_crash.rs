@@ -2,6 +2,12 @@
 //! SIGKILL while jobs are being retried, then started again, it finishes every side effect
 //! within 30 s.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::too_many_lines,
+    reason = "tests: a failed unwrap is a failed test, and a walk through a feature reads best whole"
+)]
+
 mod support;
 
 use std::time::Duration;

@@ -2,6 +2,12 @@
 //! fails, saying why, against a port nothing listens on; garbage on its command line is
 //! refused with the usage.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::too_many_lines,
+    reason = "tests: a failed unwrap is a failed test, and a walk through a feature reads best whole"
+)]
+
 use std::net::SocketAddr;
 use std::process::{Command, Output};
 

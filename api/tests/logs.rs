@@ -2,6 +2,12 @@
 //! operation (operation, outcome, duration, request id, kind of principal; never a token) and
 //! one per job run (kind, outbox row, offboarding, attempt, outcome, duration).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::too_many_lines,
+    reason = "tests: a failed unwrap is a failed test, and a walk through a feature reads best whole"
+)]
+
 mod support;
 
 use std::time::Duration;

@@ -3,6 +3,12 @@
 //! one in the test), and a removal's trace holds its HTTP request, its GraphQL operation and
 //! every job the removal caused, run later by the worker from the stored trace context.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::too_many_lines,
+    reason = "tests: a failed unwrap is a failed test, and a walk through a feature reads best whole"
+)]
+
 mod support;
 
 use std::sync::{Arc, Mutex};

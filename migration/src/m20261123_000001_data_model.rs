@@ -60,6 +60,10 @@ const TABLES: [&str; 17] = [
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    #[allow(
+        clippy::too_many_lines,
+        reason = "a migration is the schema written out, read from top to bottom"
+    )]
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let now = || timestamp_with_time_zone("created_at");
 

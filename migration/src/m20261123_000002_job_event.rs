@@ -12,6 +12,10 @@ pub struct Migration;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    #[allow(
+        clippy::too_many_lines,
+        reason = "a migration is the schema written out, read from top to bottom"
+    )]
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         // SQLite counts only on an INTEGER PRIMARY KEY (64-bit there); PostgreSQL gets a bigint.
         let id = match manager.get_database_backend() {

@@ -177,6 +177,10 @@ impl<C: ConnectionTrait> Seeder<'_, C> {
     }
 }
 
+#[allow(
+    clippy::too_many_lines,
+    reason = "the demo data written out, one row after another"
+)]
 async fn seed<C: ConnectionTrait>(
     db: &C,
     password_hash: &str,

@@ -8,11 +8,12 @@
 use std::fmt;
 use std::ops::{Deref, Index};
 
+use bytemuck::TransparentWrapper;
 use ref_cast::RefCast;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-#[derive(Clone, RefCast, Serialize, Deserialize)]
+#[derive(Clone, RefCast, TransparentWrapper, Serialize, Deserialize)]
 #[repr(transparent)]
 #[serde(transparent)]
 pub struct Answer(Value);
@@ -48,11 +49,10 @@ impl Answer {
 
     /// The items of a list, each read as strictly as the answer itself.
     pub fn as_array(&self) -> Option<&[Answer]> {
-        self.0.as_array().map(|items| {
-            // SAFETY: `Answer` is `#[repr(transparent)]` over `Value`, so a slice of one has the
-            // layout of a slice of the other; the lifetime is kept.
-            unsafe { &*(items.as_slice() as *const [Value] as *const [Answer]) }
-        })
+        // `Answer` is `#[repr(transparent)]` over `Value`: bytemuck checks that and casts the slice.
+        self.0
+            .as_array()
+            .map(|items| Answer::wrap_slice(items.as_slice()))
     }
 
     /// The items of a list that must be there.

@@ -7,6 +7,11 @@
 //! `OFFBOARDING_TESTS=sqlite-only` at build time, are the PostgreSQL variants left out: marked
 //! ignored, so cargo's summary counts them.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "the test harness: a failed unwrap here is a failed test"
+)]
+
 pub mod answer;
 pub mod browser;
 pub mod smtp_sink;

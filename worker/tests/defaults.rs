@@ -3,6 +3,12 @@
 //! Redis, and every other setting at its default. Other tests keep what they need fast; this one
 //! runs the production shape end to end.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::too_many_lines,
+    reason = "tests: a failed unwrap is a failed test, and a walk through a feature reads best whole"
+)]
+
 use std::collections::HashMap;
 use std::time::Duration;
 

@@ -2,6 +2,12 @@
 //! and within 30 s of its end every offboarding is SUCCEEDED. Each test prints its recovery
 //! time (docs/BENCHMARKS.md, "Faults", lists them).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::too_many_lines,
+    reason = "tests: a failed unwrap is a failed test, and a walk through a feature reads best whole"
+)]
+
 use std::process::Child;
 use std::time::{Duration, Instant};
 

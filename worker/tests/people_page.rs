@@ -9,6 +9,12 @@
 //! `UPDATE_SCREENSHOTS=1` writes the README's screenshots (`docs/screenshots`) from the embedded
 //! default's walk.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::too_many_lines,
+    reason = "tests: a failed unwrap is a failed test, and a walk through a feature reads best whole"
+)]
+
 use std::path::{Path, PathBuf};
 use std::process::Child;
 

@@ -1,6 +1,12 @@
 //! The worker as a process: killed with SIGKILL mid-job, or stopped with SIGTERM, its job is
 //! carried out by the next worker. Runs against PostgreSQL and Redis, the production shape.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::too_many_lines,
+    reason = "tests: a failed unwrap is a failed test, and a walk through a feature reads best whole"
+)]
+
 use std::net::TcpListener;
 use std::process::{Child, Command};
 use std::sync::Arc;

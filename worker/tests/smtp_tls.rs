@@ -1,6 +1,12 @@
 //! SMTP with TLS, against a real server on loopback: with STARTTLS (the default) or TLS
 //! configured, mail goes out encrypted to a relay whose certificate checks out, or not at all.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::too_many_lines,
+    reason = "tests: a failed unwrap is a failed test, and a walk through a feature reads best whole"
+)]
+
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -1,6 +1,11 @@
 //! The api binary as a person runs it: started in a folder of its own, nothing configured but
 //! what a test gives.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test support: a failed unwrap here is a failed test"
+)]
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

@@ -8,6 +8,11 @@
 //!
 //! Results are written down in docs/BENCHMARKS.md.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a benchmark: a failed unwrap stops the run with its cause"
+)]
+
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 

@@ -15,6 +15,11 @@
 //!
 //! Baseline and measure take turns, three rounds of 5 s each; results are in docs/BENCHMARKS.md.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a benchmark: a failed unwrap stops the run with its cause"
+)]
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

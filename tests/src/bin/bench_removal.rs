@@ -12,6 +12,11 @@
 //!
 //! Results are written down in docs/BENCHMARKS.md.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a benchmark: a failed unwrap stops the run with its cause"
+)]
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 

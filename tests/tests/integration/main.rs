@@ -1,5 +1,11 @@
 //! The integration suite: the real HTTP/GraphQL surface, on PostgreSQL and on SQLite.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::too_many_lines,
+    reason = "tests: a failed unwrap is a failed test, and a walk through a feature reads best whole"
+)]
+
 mod access;
 mod api_keys;
 mod audit;
