@@ -105,57 +105,33 @@ pub fn is_statement_timeout(error: &DbErr) -> bool {
     }
 }
 
-/// Why a change was refused. Documented in README.md ("Error codes").
+/// Why a change was refused. Each code is described where clients read it: the API's
+/// `UserErrorCode` enum and README.md ("Error codes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum UserErrorCode {
-    /// Wrong email or password; the same answer whether or not the email exists.
     InvalidCredentials,
-    /// The person's membership in this workspace is deactivated.
     MembershipDeactivated,
-    /// The person was invited but has not accepted yet.
     InvitationPending,
-    /// The person is not (or no longer) a member of this workspace.
     NotAMember,
-    /// Inviting would take a seat the organization doesn't have.
     SeatLimitReached,
-    /// The email already belongs to a member of this workspace.
     AlreadyMember,
-    /// The role is above what the caller may grant or manage.
     RoleNotManageable,
-    /// The invitation token is unknown, revoked, already used or expired.
     InvitationInvalid,
-    /// The chosen password is too short.
     PasswordTooShort,
-    /// The person already has an account and the password given is not theirs.
     PasswordMismatch,
-    /// You can't remove, deactivate, reactivate or restore yourself; an API key can't do these
-    /// to the person who created it, nor end their sessions or revoke their other keys.
     CannotRemoveSelf,
-    /// The call would leave the workspace without an active OWNER: transfer ownership first.
     LastOwner,
-    /// The member is still a workspace or application contact: reassign those duties first.
     ContactReassignmentRequired,
-    /// No such member in this workspace (or not one the caller may see).
     MemberNotFound,
-    /// The member was already removed from this workspace.
     AlreadyRemoved,
-    /// Reactivation needs a DEACTIVATED member.
     NotDeactivated,
-    /// The member is already deactivated.
     AlreadyDeactivated,
-    /// The API key is already revoked.
     AlreadyRevoked,
-    /// A seat limit below the seats already in use.
     SeatLimitBelowUsage,
-    /// The person named to take something over is not an active member staying in the workspace.
     InvalidAssignee,
-    /// The person does not hold the contact duty named.
     NotAContact,
-    /// The removal is older than the restore window (30 days): invite the person again.
     RestoreWindowExpired,
-    /// The idempotency key was already used by this caller with a different input.
     IdempotencyKeyReused,
-    /// Only a DEAD job can be retried: this one is still running, waiting, or done.
     JobNotDead,
 }
 
