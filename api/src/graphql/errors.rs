@@ -20,7 +20,7 @@ use sea_orm::DbErr;
 
 use rules::error::{RuleError, is_statement_timeout};
 
-use crate::graphql::types::graphql_field;
+use crate::graphql::types::field_refusal;
 
 pub struct ErrorCodes;
 
@@ -114,15 +114,15 @@ fn assign_code(error: &mut ServerError) {
             RuleError::BadUserInput {
                 field: Some(field),
                 problem,
-            } => Some((graphql_field(field), problem.clone())),
+            } => Some(field_refusal(field, problem)),
             _ => None,
         };
         if code == "INTERNAL" {
             tracing::error!(error = ?api_error, path = ?error.path, "request failed");
             error.message = INTERNAL_MESSAGE.to_owned();
         }
-        if let Some((field, problem)) = field_at_fault {
-            error.message = format!("`{field}` {problem}");
+        if let Some((field, message)) = field_at_fault {
+            error.message = message;
             error.extensions.get_or_insert_default().set("field", field);
         }
         code

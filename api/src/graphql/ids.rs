@@ -2,10 +2,9 @@
 //! ids keep their kind from the moment GraphQL parses them (every UUID is a well-formed id:
 //! whether it names anything is the rules' question). The entities' typed ids know nothing of
 //! GraphQL, so the scalar is implemented on this wrapper ([`UserId`] is
-//! `Id<entities::UserId>`), which hands the entity's id on with [`Id::get`] or `into()`.
+//! `Id<entities::UserId>`), which hands the entity's id on with `into()`.
 
 use std::borrow::Cow;
-use std::fmt;
 
 use async_graphql::parser::types::Field;
 use async_graphql::registry::Registry;
@@ -25,22 +24,9 @@ pub type UserId = Id<entities::UserId>;
 pub type WorkspaceId = Id<entities::WorkspaceId>;
 pub type OrganizationId = Id<entities::OrganizationId>;
 
-impl<T: Copy> Id<T> {
-    /// The entity's id.
-    pub fn get(self) -> T {
-        self.0
-    }
-}
-
 impl<T> From<T> for Id<T> {
     fn from(id: T) -> Self {
         Id(id)
-    }
-}
-
-impl<T: fmt::Display> fmt::Display for Id<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
     }
 }
 
@@ -120,7 +106,10 @@ mod tests {
         let uuid = Uuid::now_v7();
         let parsed = <WorkspaceId as InputType>::parse(Some(Value::String(uuid.to_string())))
             .expect("a UUID parses");
-        assert_eq!(parsed.get(), entities::WorkspaceId(uuid));
+        assert_eq!(
+            entities::WorkspaceId::from(parsed),
+            entities::WorkspaceId(uuid)
+        );
         assert_eq!(
             InputType::to_value(&parsed),
             Value::String(uuid.to_string())

@@ -7,10 +7,10 @@ use uuid::Uuid;
 use crate::graphql::audit::{AuditEntry, audit_entries};
 use crate::graphql::contacts::ContactDutyHeld;
 use crate::graphql::ids::{OrganizationId, UserId, WorkspaceId};
-use crate::graphql::text::Text;
-use crate::graphql::text::{CursorText, IdempotencyKeyText, SearchText};
-use crate::graphql::types::member;
-use crate::graphql::types::{ApiKey, Member, RoleValue, StatusValue, User, UserError, payloads};
+use crate::graphql::text::{CursorText, IdempotencyKeyText, SearchText, Text};
+use crate::graphql::types::{
+    ApiKey, Member, RoleValue, StatusValue, User, UserError, member, payloads,
+};
 use crate::graphql::{ContextExt, Done, mutation_inputs, run_mutation};
 use rules::error::RuleError;
 use rules::lists::{Page, encode_cursor};

@@ -12,7 +12,7 @@ use std::ops::Deref;
 use async_graphql::registry::Registry;
 use async_graphql::{InputType, InputValueError, InputValueResult, OutputType, Value};
 
-use crate::graphql::types::graphql_field;
+use crate::graphql::types::field_refusal;
 use rules::text::{self as checked, CheckedText, TextError};
 
 /// A text of one of the rules' kinds, as a GraphQL `String` input.
@@ -41,8 +41,8 @@ pub trait TextKind: Sized + Send + Sync + 'static {
 }
 
 fn refuse<T: InputType>(error: TextError) -> InputValueError<T> {
-    let field = graphql_field(error.field);
-    InputValueError::custom(format!("`{field}` {}", error.problem)).with_extension("field", field)
+    let (field, message) = field_refusal(error.field, &error.problem);
+    InputValueError::custom(message).with_extension("field", field)
 }
 
 fn string(value: Option<Value>) -> InputValueResult<String> {

@@ -303,6 +303,14 @@ impl From<RuleUserError> for UserError {
     }
 }
 
+/// A refused input field as a client reads it: the field as the schema spells it, and the
+/// message, which names it first (what `errors::refused_text` reads back from the engine).
+pub fn field_refusal(rule_field: &str, problem: &str) -> (String, String) {
+    let field = graphql_field(rule_field);
+    let message = format!("`{field}` {problem}");
+    (field, message)
+}
+
 /// A field as the schema spells it: the rules name fields in `snake_case`, inputs are
 /// `camelCase`.
 pub fn graphql_field(rule_field: &str) -> String {
