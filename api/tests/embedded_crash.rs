@@ -44,7 +44,7 @@ async fn the_embedded_default_killed_mid_run_finishes_its_jobs_after_a_restart()
         let jobs = answer["data"]["offboarding"]["jobs"].as_array().unwrap();
         let attempted = jobs
             .iter()
-            .any(|job| job["kind"] == "send_removal_email" && job["attempts"].as_i64() > Some(0));
+            .any(|job| job["kind"] == "SEND_REMOVAL_EMAIL" && job["attempts"].as_i64() > Some(0));
         attempted
             .then_some(())
             .ok_or_else(|| format!("the email is attempted: {answer}"))

@@ -1,4 +1,4 @@
-use crate::{UserId, WorkspaceId};
+use crate::{AuditAction, UserId, WorkspaceId};
 use sea_orm::entity::prelude::*;
 
 /// Append-only: the database refuses UPDATE and DELETE on this table (a trigger on both backends).
@@ -10,7 +10,7 @@ pub struct Model {
     pub workspace_id: WorkspaceId,
     pub actor_user_id: Option<UserId>,
     pub actor_api_key_id: Option<Uuid>,
-    pub action: String,
+    pub action: AuditAction,
     pub target_user_id: Option<UserId>,
     pub metadata: Json,
     pub request_id: Option<String>,

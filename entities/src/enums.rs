@@ -61,3 +61,60 @@ pub enum OutboxStatus {
     #[sea_orm(string_value = "DEAD")]
     Dead,
 }
+
+/// What an audit entry records. Stored as its snake_case name, which is also what the entries'
+/// readers (the API's `auditLog`, an operator's SQL) see and filter by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(64))")]
+pub enum AuditAction {
+    #[sea_orm(string_value = "team_membership_invite")]
+    TeamMembershipInvite,
+    #[sea_orm(string_value = "team_membership_join")]
+    TeamMembershipJoin,
+    #[sea_orm(string_value = "team_membership_role_change")]
+    TeamMembershipRoleChange,
+    #[sea_orm(string_value = "team_membership_deactivate")]
+    TeamMembershipDeactivate,
+    #[sea_orm(string_value = "team_membership_reactivate")]
+    TeamMembershipReactivate,
+    #[sea_orm(string_value = "team_membership_remove")]
+    TeamMembershipRemove,
+    #[sea_orm(string_value = "team_membership_restore")]
+    TeamMembershipRestore,
+    #[sea_orm(string_value = "invitation_resend")]
+    InvitationResend,
+    #[sea_orm(string_value = "invitation_revoke")]
+    InvitationRevoke,
+    #[sea_orm(string_value = "api_key_create")]
+    ApiKeyCreate,
+    #[sea_orm(string_value = "api_key_revoke")]
+    ApiKeyRevoke,
+    #[sea_orm(string_value = "sessions_end")]
+    SessionsEnd,
+    #[sea_orm(string_value = "campaigns_reattribute")]
+    CampaignsReattribute,
+    #[sea_orm(string_value = "contacts_reassign")]
+    ContactsReassign,
+    #[sea_orm(string_value = "ownership_transfer")]
+    OwnershipTransfer,
+    #[sea_orm(string_value = "seat_limit_change")]
+    SeatLimitChange,
+    #[sea_orm(string_value = "job_retry")]
+    JobRetry,
+}
+
+/// What made an `offboarding` row, the record that groups one call's side effects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+pub enum OffboardingKind {
+    /// `removeMembers`.
+    #[sea_orm(string_value = "remove_members")]
+    RemoveMembers,
+    /// `deactivateUser`.
+    #[sea_orm(string_value = "deactivate_user")]
+    DeactivateUser,
+    /// An invitation's email, which `inviteMember` and `resendInvitation` send: no one leaves,
+    /// but the email is a side effect carried out, retried and followed like a removal's.
+    #[sea_orm(string_value = "invitation_email")]
+    InvitationEmail,
+}

@@ -27,5 +27,5 @@ pub mod user;
 pub mod user_group;
 pub mod workspace;
 
-pub use enums::{MembershipStatus, OutboxStatus, Role, UserKind};
+pub use enums::{AuditAction, MembershipStatus, OffboardingKind, OutboxStatus, Role, UserKind};
 pub use ids::{OrganizationId, UserId, WorkspaceId};

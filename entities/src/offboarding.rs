@@ -1,4 +1,4 @@
-use crate::{UserId, WorkspaceId};
+use crate::{OffboardingKind, UserId, WorkspaceId};
 use sea_orm::entity::prelude::*;
 
 /// One per mutation call that has side effects; groups its outbox rows.
@@ -10,7 +10,7 @@ pub struct Model {
     pub workspace_id: WorkspaceId,
     pub actor_user_id: Option<UserId>,
     pub actor_api_key_id: Option<Uuid>,
-    pub kind: String,
+    pub kind: OffboardingKind,
     pub created_at: DateTimeUtc,
     /// The `x-request-id` of the mutation, which its jobs' audit entries carry too.
     pub request_id: Option<String>,

@@ -9,6 +9,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub offboarding_id: Uuid,
+    /// The job's kind (`rules::jobs::JobKind`, as text): the jobs' registry lives with the rules
+    /// that write and run them, above this crate.
     pub kind: String,
     pub payload: Json,
     pub status: OutboxStatus,

@@ -13,6 +13,7 @@ mod m20261201_000008_removed_members;
 mod m20261201_000009_token_activity;
 mod m20261201_000010_invitation_email;
 mod m20261201_000011_invitation_email_links;
+mod m20261207_000012_invitation_email_kind;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_token_activity::Migration),
             Box::new(m20261201_000010_invitation_email::Migration),
             Box::new(m20261201_000011_invitation_email_links::Migration),
+            Box::new(m20261207_000012_invitation_email_kind::Migration),
         ]
     }
 }

@@ -2,7 +2,7 @@
 //! transaction of what it records, by the API and by the worker alike.
 
 use chrono::{DateTime, Utc};
-use entities::{UserId, WorkspaceId, api_key, audit_entry};
+use entities::{AuditAction, UserId, WorkspaceId, api_key, audit_entry};
 use sea_orm::{ActiveEnum, ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, Set};
 use serde_json::json;
 use uuid::Uuid;
@@ -13,7 +13,7 @@ use crate::db::Writes;
 pub struct AuditEvent<'a> {
     pub workspace_id: WorkspaceId,
     pub actor: Option<Actor>,
-    pub action: &'a str,
+    pub action: AuditAction,
     pub target_user_id: Option<UserId>,
     pub metadata: serde_json::Value,
     pub request_id: Option<&'a str>,
@@ -29,7 +29,7 @@ impl AuditEvent<'_> {
             workspace_id: Set(self.workspace_id),
             actor_user_id: Set(actor_user_id),
             actor_api_key_id: Set(actor_api_key_id),
-            action: Set(self.action.to_owned()),
+            action: Set(self.action),
             target_user_id: Set(self.target_user_id),
             metadata: Set(self.metadata),
             request_id: Set(self.request_id.map(str::to_owned)),

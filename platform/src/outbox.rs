@@ -13,7 +13,6 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::db::Writes;
-use crate::jobs::Job;
 
 /// Rows per INSERT: well under PostgreSQL's 65,535 bind parameters (11 columns a row).
 const INSERT_CHUNK: usize = 1_000;
@@ -40,12 +39,19 @@ impl RetryPolicy {
 /// What is kept of a failure's message.
 const MAX_ERROR_LENGTH: usize = 2_000;
 
+/// A job as the outbox keeps it: its kind's name and its payload. The kinds are the rules'
+/// (`rules::jobs`); the outbox only carries them.
+pub struct NewJob {
+    pub kind: &'static str,
+    pub payload: serde_json::Value,
+}
+
 /// One PENDING row per job, in one INSERT per 1,000 jobs, sent with the other writes of the
 /// caller's batch; returns the rows' ids.
 pub fn add_jobs(
     writes: &mut Writes,
     offboarding_id: Uuid,
-    jobs: Vec<Job>,
+    jobs: Vec<NewJob>,
     now: DateTime<Utc>,
 ) -> Vec<Uuid> {
     let mut ids = Vec::with_capacity(jobs.len());
@@ -57,8 +63,8 @@ pub fn add_jobs(
             outbox::ActiveModel {
                 id: Set(id),
                 offboarding_id: Set(offboarding_id),
-                kind: Set(job.kind().to_owned()),
-                payload: Set(serde_json::to_value(&job).expect("a job serializes")),
+                kind: Set(job.kind.to_owned()),
+                payload: Set(job.payload),
                 status: Set(OutboxStatus::Pending),
                 attempts: Set(0),
                 last_error: Set(None),

@@ -1,14 +1,13 @@
 //! Reading the audit trail back: the workspace's entries, newest first, filtered and paged. (The
 //! entries are written by `platform::audit`, in the transaction of what they record.)
 
-use entities::{UserId, WorkspaceId, audit_entry};
+use entities::{AuditAction, UserId, WorkspaceId, audit_entry};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::access::{Permission, Principal};
 use crate::error::RuleError;
 use crate::lists::{Page, Paging, newest_first};
-use crate::text::AuditAction;
 
 #[derive(Debug, Default, Clone)]
 pub struct AuditFilter {
@@ -32,8 +31,8 @@ pub async fn list<C: ConnectionTrait>(
     principal.require(Permission::UserManagement, workspace_id)?;
     let mut query =
         audit_entry::Entity::find().filter(audit_entry::Column::WorkspaceId.eq(workspace_id));
-    if let Some(action) = &filter.action {
-        query = query.filter(audit_entry::Column::Action.eq(action.as_str()));
+    if let Some(action) = filter.action {
+        query = query.filter(audit_entry::Column::Action.eq(action));
     }
     if let Some(target) = filter.target_user_id {
         query = query.filter(audit_entry::Column::TargetUserId.eq(target));

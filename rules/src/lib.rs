@@ -9,6 +9,7 @@ pub mod audit;
 pub mod demo;
 pub mod error;
 pub mod idempotency;
+pub mod jobs;
 pub mod lists;
 pub mod offboarding;
 pub mod people;

@@ -1,15 +1,15 @@
 //! A change's side effects, recorded in its transaction: the record that groups them (an
-//! `offboarding` row, named for the removals that first had them, and also what an
-//! invitation's email is recorded under) and one outbox row per job, which the worker carries
-//! out after commit.
+//! `offboarding` row, whose [`OffboardingKind`] says what made it: a removal, a deactivation, or
+//! an invitation's email) and one outbox row per job, which the worker carries out after commit.
 
-use entities::{WorkspaceId, offboarding};
-use platform::Job;
+use entities::{OffboardingKind, WorkspaceId, offboarding};
 use platform::db::Writes;
+use platform::outbox::NewJob;
 use sea_orm::EntityTrait;
 use uuid::Uuid;
 
 use crate::access::Acting;
+use crate::jobs::Job;
 
 /// An offboarding and the outbox rows of its side effects, to hand to the queue after commit.
 pub struct Recorded {
@@ -23,7 +23,7 @@ pub fn record(
     writes: &mut Writes,
     acting: Acting<'_>,
     workspace_id: WorkspaceId,
-    kind: &str,
+    kind: OffboardingKind,
     jobs: Vec<Job>,
 ) -> Recorded {
     let (actor_user_id, actor_api_key_id) = acting.principal.actor.columns();
@@ -32,7 +32,7 @@ pub fn record(
         workspace_id,
         actor_user_id,
         actor_api_key_id,
-        kind: kind.to_owned(),
+        kind,
         created_at: acting.now,
         request_id: acting.request_id.map(str::to_owned),
         trace_parent: platform::trace::current_trace_parent(),
@@ -40,6 +40,13 @@ pub fn record(
     writes.push(&offboarding::Entity::insert(
         offboarding::ActiveModel::from(offboarding.clone()),
     ));
+    let jobs = jobs
+        .into_iter()
+        .map(|job| NewJob {
+            kind: job.kind().as_str(),
+            payload: serde_json::to_value(&job).expect("a job serializes"),
+        })
+        .collect();
     let outbox_ids = platform::outbox::add_jobs(writes, offboarding.id, jobs, acting.now);
     Recorded {
         offboarding,

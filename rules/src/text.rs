@@ -131,8 +131,6 @@ text_kinds! {
     SearchText { field: "search", min: 0, max: 100, line_breaks: false, trim: true, debug: true }
     /// A client's idempotency key, compared exactly as sent.
     IdempotencyKeyText { field: "idempotency_key", min: 1, max: 200, line_breaks: false, trim: false, debug: true }
-    /// An audit action name, e.g. `team_membership_remove`.
-    AuditAction { field: "action", min: 1, max: 100, line_breaks: false, trim: true, debug: true }
     /// A password as typed; bounded so hashing it costs a known amount.
     Password { field: "password", min: 0, max: 1000, line_breaks: false, trim: false, debug: false }
     /// An invitation's secret.
@@ -372,17 +370,16 @@ mod tests {
             let parsed = form.parse::<InviteeEmail>();
             assert_eq!(parsed.is_ok(), accepted, "{form:?}: {parsed:?}");
             if let Ok(email) = parsed {
-                let message = worker::mail::removal_message(
-                    &from,
-                    &worker::mail::RemovalEmail {
-                        job_id: uuid::Uuid::now_v7(),
-                        to_email: email.as_str(),
-                        to_name: "Ada",
-                        workspace_name: "Marketing",
-                        groups: &[],
-                        reason: None,
-                    },
-                );
+                let message = crate::jobs::send_removal_email::SendRemovalEmail {
+                    workspace_id: entities::WorkspaceId(uuid::Uuid::nil()),
+                    user_id: entities::UserId(uuid::Uuid::nil()),
+                    email: email.as_str().to_owned(),
+                    name: "Ada".into(),
+                    workspace_name: "Marketing".into(),
+                    groups: vec![],
+                    reason: None,
+                }
+                .message(&from, uuid::Uuid::now_v7());
                 assert!(message.is_ok(), "{form:?} is accepted and can be mailed");
             }
         }

@@ -315,8 +315,8 @@ try {
   // The audit log, filtered by action.
   await owner.getByRole("link", { name: "Audit log" }).click();
   await owner.waitForSelector("table.audit");
-  await owner.getByLabel("Action").selectOption("team_membership_remove");
-  await owner.waitForFunction(() => [...document.querySelectorAll("table.audit tbody tr")].every((tr) => tr.dataset.action === "team_membership_remove"));
+  await owner.getByLabel("Action").selectOption("TEAM_MEMBERSHIP_REMOVE");
+  await owner.waitForFunction(() => [...document.querySelectorAll("table.audit tbody tr")].every((tr) => tr.dataset.action === "TEAM_MEMBERSHIP_REMOVE"));
   step("audit", {
     actions: await owner.$$eval("table.audit tbody tr", (trs) => trs.map((tr) => tr.dataset.action)),
   });

@@ -11,12 +11,9 @@ pub enum WorkerError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// Sending failed for now (server down, busy, or a temporary refusal): try again later.
-    #[error("mail: {0}")]
-    Mail(String),
-    /// The message can't be built, or the server refused it for good: no retry can help.
-    #[error("undeliverable: {0}")]
-    Undeliverable(String),
+    /// The job itself failed: its database work, or its email.
+    #[error(transparent)]
+    Job(#[from] rules::jobs::JobError),
     #[error("job payload: {0}")]
     Payload(#[from] serde_json::Error),
     #[error("panicked: {0}")]
@@ -35,7 +32,11 @@ impl WorkerError {
     /// The database aborted the job's transaction for a conflict with another one
     /// ([`platform::db::is_transient_conflict`]): running it again will likely pass.
     pub fn is_transient_conflict(&self) -> bool {
-        matches!(self, WorkerError::Database(error) if platform::db::is_transient_conflict(error))
+        match self {
+            WorkerError::Database(error) => platform::db::is_transient_conflict(error),
+            WorkerError::Job(error) => error.is_transient_conflict(),
+            _ => false,
+        }
     }
 
     /// A queue failure while doing `context`, keeping what caused it.
@@ -51,9 +52,10 @@ impl WorkerError {
 
     /// Whether running the same job again could ever succeed; if not, it is DEAD at once.
     pub fn can_never_succeed(&self) -> bool {
-        matches!(
-            self,
-            WorkerError::Undeliverable(_) | WorkerError::Payload(_) | WorkerError::GaveUp(_)
-        )
+        match self {
+            WorkerError::Job(error) => error.can_never_succeed(),
+            WorkerError::Payload(_) | WorkerError::GaveUp(_) => true,
+            _ => false,
+        }
     }
 }

@@ -1,6 +1,6 @@
-//! The job side of the service: the handlers that carry jobs out, the mail they send, the relay
-//! that feeds the queue, and the worker that runs them. The jobs themselves and the outbox they
-//! wait in are `platform`'s, shared with the API that writes them.
+//! The job side of the service: the relay that feeds the queue, the runner that carries jobs
+//! out, and the mail transport they send with. What each kind of job is and does is the rules'
+//! (`rules::jobs`), written by the API's changes; the outbox they wait in is `platform`'s.
 //!
 //! The outbox table is the truth about every job. The queue (Redis, or an SQLite file in the
 //! embedded default) only carries "run outbox row X"; losing a queue entry delays a job, never
@@ -9,7 +9,6 @@
 
 pub mod config;
 pub mod error;
-pub mod handlers;
 pub mod mail;
 pub mod queue;
 pub mod relay;

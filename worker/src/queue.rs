@@ -22,7 +22,12 @@ use uuid::Uuid;
 
 use crate::WorkerError;
 use crate::config::{QueueBackend, QueueConfig};
-use platform::jobs::OutboxJob;
+
+/// The queue message: which outbox row to run. Everything else is read from the row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OutboxJob {
+    pub outbox_id: Uuid,
+}
 
 /// The most jobs waiting in the queue at once. Well under apalis-redis's ~8,000 limit even when
 /// several processes hand over a chunk at the same moment, and a few seconds of work for a

@@ -10,10 +10,9 @@ use uuid::Uuid;
 
 use crate::WorkerError;
 use crate::config::WorkerConfig;
-use crate::handlers::{self, JobContext};
-use crate::mail::{InvitationEmail, Mailer, RemovalEmail, invitation_message, removal_message};
-use platform::jobs::Job;
+use crate::mail::Mailer;
 use platform::outbox::{self, AfterFailure, Retry};
+use rules::jobs::{Job, JobError, Run, Runs};
 
 /// What a job handler needs.
 #[derive(Clone)]
@@ -111,7 +110,6 @@ async fn run_claimed(
     row: &outbox_entity::Model,
     offboarding: Option<&offboarding::Model>,
 ) -> Result<Outcome, WorkerError> {
-    let outbox_id = row.id;
     if row.attempts > deps.config.retry.max_attempts {
         // Every earlier run was killed or timed out before it could record anything.
         return fail(deps, row, &WorkerError::GaveUp(row.attempts - 1)).await;
@@ -120,46 +118,24 @@ async fn run_claimed(
         Ok(job) => job,
         Err(error) => return fail(deps, row, &WorkerError::Payload(error)).await,
     };
-    let done = match job {
-        Job::SendRemovalEmail {
-            email,
-            name,
-            workspace_name,
-            groups,
-            reason,
-            ..
-        } => {
-            let message = removal_message(
-                deps.mailer.from(),
-                &RemovalEmail {
-                    job_id: row.id,
-                    to_email: &email,
-                    to_name: &name,
-                    workspace_name: &workspace_name,
-                    groups: &groups,
-                    reason: reason.as_deref(),
-                },
-            );
-            match message {
-                Ok(message) => deps.mailer.send(row.id, message).await,
-                Err(error) => Err(error),
-            }
-            .map(|()| None)
-        }
-        Job::SendInvitationEmail {
-            invitation_id,
-            token_hash,
-            ..
-        } => send_invitation_email(deps, row.id, invitation_id, &token_hash)
-            .await
-            .map(|()| None),
+    let Some(offboarding) = offboarding else {
+        let missing = JobError::Payload("its offboarding row is missing".into());
+        return fail(deps, row, &missing.into()).await;
+    };
+    let done = match job.kind().options().runs {
         // A transaction the database aborted for a conflict (a deadlock) is run again at
         // once rather than spending one of the job's attempts.
-        job => {
-            platform::db::retrying(job.kind(), WorkerError::is_transient_conflict, || {
-                apply_in_transaction(&deps.db, outbox_id, offboarding, &job)
-            })
+        Runs::InTransaction => {
+            platform::db::retrying(
+                job.kind().as_str(),
+                WorkerError::is_transient_conflict,
+                || perform_in_transaction(deps, row.id, offboarding, &job),
+            )
             .await
+        }
+        Runs::Alone => {
+            let run = run(deps, row.id, offboarding, &deps.db);
+            job.perform(&run).await.map(|()| None).map_err(Into::into)
         }
     };
     match done {
@@ -170,31 +146,6 @@ async fn run_claimed(
         Ok(Some(outcome)) => Ok(outcome),
         Err(error) => fail(deps, row, &error).await,
     }
-}
-
-/// Makes the invitation's email link and sends it; sends nothing for an invitation that no
-/// longer waits on the job's link.
-async fn send_invitation_email(
-    deps: &Dependencies,
-    job_id: Uuid,
-    invitation_id: Uuid,
-    token_hash: &str,
-) -> Result<(), WorkerError> {
-    let link =
-        handlers::make_invitation_link(&deps.db, invitation_id, token_hash, Utc::now()).await?;
-    let Some(invitation) = link else {
-        tracing::info!(%invitation_id, "invitation resent, revoked, accepted or expired since: no email");
-        return Ok(());
-    };
-    let message = invitation_message(
-        deps.mailer.from(),
-        &InvitationEmail {
-            job_id,
-            invitation: &invitation,
-            public_url: &deps.config.public_url,
-        },
-    )?;
-    deps.mailer.send(job_id, message).await
 }
 
 /// Why a row could not be claimed: the rare path, so it costs a second read.
@@ -211,62 +162,44 @@ async fn why_not_claimed(deps: &Dependencies, outbox_id: Uuid) -> Result<Outcome
     )
 }
 
-/// Applies a database job and marks its row SUCCEEDED in one transaction, with the row locked
+/// Performs a database job and marks its row SUCCEEDED in one transaction, with the row locked
 /// (on PostgreSQL) so that a delivery that outlived its claim can't apply it twice. `Some`: the
 /// row turned out to be finished or gone, and nothing was done.
-async fn apply_in_transaction(
-    db: &DatabaseConnection,
+async fn perform_in_transaction(
+    deps: &Dependencies,
     outbox_id: Uuid,
-    offboarding: Option<&offboarding::Model>,
+    offboarding: &offboarding::Model,
     job: &Job,
 ) -> Result<Option<Outcome>, WorkerError> {
-    let txn = db.begin().await?;
+    let txn = deps.db.begin().await?;
     let Some(row) = outbox::lock(&txn, outbox_id).await? else {
         return Ok(Some(Outcome::Missing));
     };
     if outbox::is_finished(&row) {
         return Ok(Some(Outcome::AlreadyFinished));
     }
-    apply(&txn, offboarding, job).await?;
+    job.perform(&run(deps, outbox_id, offboarding, &txn))
+        .await?;
     outbox::mark_succeeded(&txn, &row, Utc::now()).await?;
     txn.commit().await?;
     Ok(Some(Outcome::Succeeded))
 }
 
-async fn apply(
-    txn: &sea_orm::DatabaseTransaction,
-    offboarding: Option<&offboarding::Model>,
-    job: &Job,
-) -> Result<(), WorkerError> {
-    let offboarding = offboarding
-        .ok_or_else(|| WorkerError::Payload(serde::de::Error::custom("offboarding row missing")))?;
-    let context = JobContext {
+/// What the job `job_id` runs with, on `db`: the pool, or its transaction.
+fn run<'a, C>(
+    deps: &'a Dependencies,
+    job_id: Uuid,
+    offboarding: &'a offboarding::Model,
+    db: &'a C,
+) -> Run<'a, C, Mailer> {
+    Run {
+        db,
+        job_id,
         offboarding,
+        mail: &deps.mailer,
+        public_url: &deps.config.public_url,
         now: Utc::now(),
-    };
-    match job {
-        Job::EndSessions {
-            workspace_id,
-            user_ids,
-        } => handlers::end_sessions(txn, &context, *workspace_id, user_ids).await?,
-        Job::RevokeApiKeys {
-            workspace_id,
-            user_ids,
-            reason,
-        } => handlers::revoke_api_keys(txn, &context, *workspace_id, user_ids, reason).await?,
-        Job::ReattributeCampaigns {
-            workspace_id,
-            user_ids,
-            to_user_id,
-        } => {
-            handlers::reattribute_campaigns(txn, &context, *workspace_id, user_ids, *to_user_id)
-                .await?
-        }
-        Job::SendRemovalEmail { .. } | Job::SendInvitationEmail { .. } => {
-            unreachable!("emails are sent outside a transaction")
-        }
     }
-    Ok(())
 }
 
 pub(crate) async fn fail(

@@ -15,10 +15,10 @@ use sea_orm::EntityTrait;
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use crate::queue::OutboxJob;
 use crate::queue::{Backoff, JobQueue, Storage};
 use crate::runner::{Dependencies, fail, process};
 use crate::{WorkerError, relay};
-use platform::jobs::OutboxJob;
 use platform::outbox::{self};
 
 /// The apalis handler. A job's own failure is recorded on its outbox row and the relay retries

@@ -84,7 +84,7 @@ async fn the_production_shape_with_default_settings_removes_a_member_end_to_end(
     worker.kill().unwrap();
     worker.wait().unwrap();
     assert_eq!(finished["status"], "SUCCEEDED", "{finished}");
-    let email_job = tests::job_of(&finished, "send_removal_email")["id"]
+    let email_job = tests::job_of(&finished, "SEND_REMOVAL_EMAIL")["id"]
         .as_str()
         .unwrap()
         .parse()

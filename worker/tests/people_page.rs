@@ -168,7 +168,7 @@ async fn the_remove_dialog_finds_an_assignee_beyond_the_first_hundred() {
     assert_eq!(about["status"], "1 person matches “gus”.", "{about}");
     assert_eq!(
         about["actions"],
-        json!(["team_membership_remove"]),
+        json!(["TEAM_MEMBERSHIP_REMOVE"]),
         "{about}"
     );
 }
@@ -276,7 +276,7 @@ fn done(step: &Answer) {
             job["kind"].as_str().unwrap()
         })
         .collect();
-    assert!(kinds.contains(&"end_sessions"), "{step}");
+    assert!(kinds.contains(&"END_SESSIONS"), "{step}");
 }
 
 fn judge(seen: &Answer) {
@@ -361,7 +361,7 @@ fn judge_failures_history_and_reach(seen: &Answer) {
         shown(failed, "summary").starts_with("Some side effects failed"),
         "{failed}"
     );
-    assert_eq!(failed["dead"][0]["kind"], "send_removal_email", "{failed}");
+    assert_eq!(failed["dead"][0]["kind"], "SEND_REMOVAL_EMAIL", "{failed}");
     assert!(
         shown(&failed["dead"][0], "error").contains(UNDELIVERABLE),
         "{failed}"
@@ -379,7 +379,7 @@ fn judge_failures_history_and_reach(seen: &Answer) {
     assert!(
         audit
             .iter()
-            .all(|action| *action == "team_membership_remove")
+            .all(|action| *action == "TEAM_MEMBERSHIP_REMOVE")
     );
     let narrow = step(seen, "narrow");
     assert!(narrow["scrollWidth"].as_u64().unwrap() <= 390, "{narrow}");

@@ -53,7 +53,7 @@ async fn remove_gus(app: &TestApp) -> (String, String) {
         .as_owner("mutation($input: RemoveMembersInput!) { removeMembers(input: $input) { offboarding { id jobs { id kind } } userErrors { code } } }", json!({ "input": { "workspaceId": app.demo.workspace_id, "userIds": [gus] } }))
         .await;
     let offboarding = &data(&answer)["removeMembers"]["offboarding"];
-    let email = tests::job_of(offboarding, "send_removal_email");
+    let email = tests::job_of(offboarding, "SEND_REMOVAL_EMAIL");
     (
         offboarding["id"].as_str().unwrap().to_owned(),
         email["id"].as_str().unwrap().to_owned(),
@@ -230,7 +230,7 @@ async fn the_subscription_streams_every_state_of_jobs_run_by_another_process() {
     let by_job = statuses_by_job(&messages);
     for job in offboarding["jobs"].as_array().unwrap() {
         let states = &by_job[job["id"].as_str().unwrap()];
-        if job["kind"] == "send_removal_email" {
+        if job["kind"] == "SEND_REMOVAL_EMAIL" {
             assert_eq!(job["status"], "DEAD", "{job}");
             // Written, queued, failed once and retried, then dead after the second attempt.
             assert_eq!(states.first().unwrap(), "PENDING", "{states:?}");
@@ -299,7 +299,7 @@ async fn a_job_outliving_the_job_timeout_is_a_failed_attempt_then_dead() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|job| job["kind"] != "send_removal_email")
+        .filter(|job| job["kind"] != "SEND_REMOVAL_EMAIL")
         .all(|job| job["status"] == "SUCCEEDED");
     assert!(others_succeeded, "{offboarding}");
 }

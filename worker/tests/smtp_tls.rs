@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use lettre::Message;
+use rules::jobs::{JobError, SendMail};
 use tests::smtp_sink::{SmtpSink, StartTls, test_ca_certificate};
 use uuid::Uuid;
 use worker::WorkerError;
@@ -42,7 +43,7 @@ async fn send_to(
     sink: &SmtpSink,
     tls: SmtpTls,
     ca_certificates: Option<PathBuf>,
-) -> (Uuid, Result<(), WorkerError>) {
+) -> (Uuid, Result<(), JobError>) {
     let job_id = Uuid::now_v7();
     let mailer = mailer(sink.port, tls, ca_certificates).unwrap();
     (job_id, mailer.send(job_id, message(job_id)).await)
@@ -73,7 +74,7 @@ async fn starttls_refuses_a_certificate_no_trusted_authority_signed() {
     let (_, sent) = send_to(&sink, SmtpTls::StartTls, None).await;
     let error = sent.expect_err("an unknown authority is refused");
     assert!(
-        matches!(error, WorkerError::Mail(_)),
+        matches!(error, JobError::Mail(_)),
         "retried later: {error:?}"
     );
     assert_eq!(sink.count(), 0, "nothing was sent: {error}");
@@ -84,7 +85,7 @@ async fn starttls_never_falls_back_to_the_clear() {
     let sink = SmtpSink::start_with(0, StartTls::NotOffered).await;
     let (_, sent) = send_to(&sink, SmtpTls::StartTls, Some(test_ca_certificate())).await;
     let error = sent.expect_err("a relay without STARTTLS is refused");
-    assert!(matches!(error, WorkerError::Mail(_)), "{error:?}");
+    assert!(matches!(error, JobError::Mail(_)), "{error:?}");
     assert_eq!(sink.count(), 0, "nothing was sent in the clear: {error}");
     // Asked for no TLS, the same relay takes the message in the clear.
     let (job_id, sent) = send_to(&sink, SmtpTls::None, None).await;

@@ -115,11 +115,11 @@ const AUDIT = `query($ws: UUID!, $filter: AuditLogFilter, $after: String) {
     nodes { action createdAt reason actor { name } actorApiKeyId target { name } } } }`;
 
 const ACTIONS = [
-  "team_membership_remove", "team_membership_deactivate", "team_membership_reactivate",
-  "team_membership_restore", "team_membership_invite", "team_membership_join",
-  "team_membership_role_change", "seat_limit_change", "api_key_create",
-  "ownership_transfer", "contacts_reassign", "sessions_end", "api_key_revoke",
-  "campaigns_reattribute", "invitation_revoke", "invitation_resend", "job_retry",
+  "TEAM_MEMBERSHIP_REMOVE", "TEAM_MEMBERSHIP_DEACTIVATE", "TEAM_MEMBERSHIP_REACTIVATE",
+  "TEAM_MEMBERSHIP_RESTORE", "TEAM_MEMBERSHIP_INVITE", "TEAM_MEMBERSHIP_JOIN",
+  "TEAM_MEMBERSHIP_ROLE_CHANGE", "SEAT_LIMIT_CHANGE", "API_KEY_CREATE",
+  "OWNERSHIP_TRANSFER", "CONTACTS_REASSIGN", "SESSIONS_END", "API_KEY_REVOKE",
+  "CAMPAIGNS_REATTRIBUTE", "INVITATION_REVOKE", "INVITATION_RESEND", "JOB_RETRY",
 ];
 
 /// Whom an entry can be about: members, and people removed (what an audit is most often about),

@@ -26,10 +26,10 @@ const DUTY_LABELS = {
 };
 
 const JOB_LABELS = {
-  end_sessions: "End their sessions",
-  revoke_api_keys: "Revoke their API keys",
-  reattribute_campaigns: "Give their campaigns to the new owner",
-  send_removal_email: "Tell them by email",
+  END_SESSIONS: "End their sessions",
+  REVOKE_API_KEYS: "Revoke their API keys",
+  REATTRIBUTE_CAMPAIGNS: "Give their campaigns to the new owner",
+  SEND_REMOVAL_EMAIL: "Tell them by email",
 };
 
 /// Who takes something over: an active member not being removed (see `personPicker`).

@@ -1,7 +1,7 @@
 //! `auditLog`: the workspace's append-only trail, newest first.
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::audit_entry;
 use sea_orm::ConnectionTrait;
@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::graphql::ContextExt;
 use crate::graphql::ids::{UserId, WorkspaceId};
-use crate::graphql::text::{AuditAction, CursorText, Text};
+use crate::graphql::text::CursorText;
 use crate::graphql::types::{Json, User};
 use rules::audit::{self, AuditFilter};
 use rules::error::RuleError;
@@ -18,7 +18,6 @@ use rules::lists::users_by_id;
 
 #[derive(InputObject, Default)]
 pub struct AuditLogFilter {
-    /// e.g. `team_membership_remove`; see the README for every action.
     action: Option<AuditAction>,
     target_user_id: Option<UserId>,
     /// A user or an API key.
@@ -30,7 +29,7 @@ pub struct AuditLogFilter {
 impl From<AuditLogFilter> for AuditFilter {
     fn from(filter: AuditLogFilter) -> Self {
         AuditFilter {
-            action: filter.action.map(Text::into_inner),
+            action: filter.action.map(Into::into),
             target_user_id: filter.target_user_id.map(Into::into),
             actor_id: filter.actor_id,
             offboarding_id: filter.offboarding_id,
@@ -38,10 +37,51 @@ impl From<AuditLogFilter> for AuditFilter {
     }
 }
 
+/// What an audit entry records; its `metadata` holds the details (counts, roles, ids, the reason).
+/// Stored as the value's lower-case name (`team_membership_remove`).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entities::AuditAction")]
+pub enum AuditAction {
+    /// Someone was invited.
+    TeamMembershipInvite,
+    /// An invitation was accepted.
+    TeamMembershipJoin,
+    /// A member's role changed.
+    TeamMembershipRoleChange,
+    /// A member was deactivated.
+    TeamMembershipDeactivate,
+    /// A deactivated member was reactivated.
+    TeamMembershipReactivate,
+    /// A member was removed.
+    TeamMembershipRemove,
+    /// A removed member was restored.
+    TeamMembershipRestore,
+    /// An invitation got a new link.
+    InvitationResend,
+    /// An invitation was revoked.
+    InvitationRevoke,
+    /// An API key was created.
+    ApiKeyCreate,
+    /// An API key was revoked.
+    ApiKeyRevoke,
+    /// A person's sessions were ended.
+    SessionsEnd,
+    /// A person's campaigns were given to someone else.
+    CampaignsReattribute,
+    /// A person's contact duties were handed over.
+    ContactsReassign,
+    /// Ownership of the workspace was transferred.
+    OwnershipTransfer,
+    /// The organization's seat limit changed.
+    SeatLimitChange,
+    /// A DEAD job was retried.
+    JobRetry,
+}
+
 #[derive(SimpleObject)]
 pub struct AuditEntry {
     id: Uuid,
-    action: String,
+    action: AuditAction,
     actor_user_id: Option<UserId>,
     actor_api_key_id: Option<Uuid>,
     /// The person who acted (null when an API key or the system did).
@@ -131,7 +171,7 @@ pub(crate) async fn audit_entries<C: ConnectionTrait>(
                 .get("reason")
                 .and_then(|reason| reason.as_str())
                 .map(str::to_owned),
-            action: entry.action,
+            action: entry.action.into(),
             actor_user_id: entry.actor_user_id.map(Into::into),
             actor_api_key_id: entry.actor_api_key_id,
             target_user_id: entry.target_user_id.map(Into::into),

@@ -131,7 +131,7 @@ pub struct ResendInvitationPayload {
     /// here: null when an idempotent retry answers.
     #[serde(skip)]
     invitation_token: Option<String>,
-    /// The new invitation email's side effect (kind `resend_invitation`); null when
+    /// The new invitation email's side effect (kind INVITATION_EMAIL); null when
     /// `sendEmail` was false.
     email_delivery: Option<Offboarding>,
     user_errors: Vec<UserError>,
@@ -162,7 +162,7 @@ pub struct InviteMemberPayload {
     #[serde(skip)]
     invitation_token: Option<String>,
     invitation_expires_at: Option<DateTime<Utc>>,
-    /// The invitation email's side effect (kind `invite_member`), to follow as any offboarding;
+    /// The invitation email's side effect (kind INVITATION_EMAIL), to follow as any offboarding;
     /// null when `sendEmail` was false. SUCCEEDED also when nothing was sent because the
     /// invitation was resent, revoked, accepted or expired before the email went out.
     email_delivery: Option<Offboarding>,

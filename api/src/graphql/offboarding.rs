@@ -2,6 +2,8 @@ use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::{OutboxStatus, offboarding, outbox};
+use rules::error::RuleError;
+use sea_orm::ActiveEnum;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tokio::sync::OnceCell;
 use uuid::Uuid;
@@ -35,6 +37,7 @@ struct StoredOffboarding {
     workspace_id: WorkspaceId,
     actor_user_id: Option<UserId>,
     actor_api_key_id: Option<Uuid>,
+    /// The stored name (`remove_members`).
     kind: String,
     created_at: DateTime<Utc>,
     /// Absent from answers stored before offboardings kept it.
@@ -50,7 +53,7 @@ impl Serialize for Offboarding {
             workspace_id: model.workspace_id.into(),
             actor_user_id: model.actor_user_id.map(Into::into),
             actor_api_key_id: model.actor_api_key_id,
-            kind: model.kind.clone(),
+            kind: model.kind.to_value(),
             created_at: model.created_at,
             request_id: model.request_id.clone(),
         }
@@ -61,12 +64,18 @@ impl Serialize for Offboarding {
 impl<'de> Deserialize<'de> for Offboarding {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let stored = StoredOffboarding::deserialize(deserializer)?;
+        let kind = match stored.kind.as_str() {
+            // An invitation's email was stored under its mutation's name before it had one.
+            "invite_member" | "resend_invitation" => entities::OffboardingKind::InvitationEmail,
+            name => entities::OffboardingKind::try_from_value(&name.to_owned())
+                .map_err(serde::de::Error::custom)?,
+        };
         Ok(offboarding::Model {
             id: stored.id,
             workspace_id: stored.workspace_id.into(),
             actor_user_id: stored.actor_user_id.map(Into::into),
             actor_api_key_id: stored.actor_api_key_id,
-            kind: stored.kind,
+            kind,
             created_at: stored.created_at,
             request_id: stored.request_id,
             // Not part of an answer: only a job reads it, from the row.
@@ -123,29 +132,33 @@ impl From<OffboardingStatus> for Standing {
     }
 }
 
-/// What an offboarding did.
+/// What made an offboarding.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "entities::OffboardingKind")]
 pub enum OffboardingKind {
-    /// `removeMembers`: `kind` is `remove_members`.
+    /// `removeMembers`.
     RemoveMembers,
-    /// `deactivateUser`: `kind` is `deactivate_user`.
+    /// `deactivateUser`.
     DeactivateUser,
-    /// `inviteMember`'s email: `kind` is `invite_member`.
-    InviteMember,
-    /// `resendInvitation`'s email: `kind` is `resend_invitation`.
-    ResendInvitation,
+    /// The email of an invitation (`inviteMember`, `resendInvitation`): no one leaves, but the
+    /// email is carried out, retried and followed like a removal's side effects.
+    InvitationEmail,
 }
 
-impl OffboardingKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            OffboardingKind::RemoveMembers => "remove_members",
-            OffboardingKind::DeactivateUser => "deactivate_user",
-            OffboardingKind::InviteMember => "invite_member",
-            OffboardingKind::ResendInvitation => "resend_invitation",
+/// The GraphQL twin of the jobs' registry: one value per kind, in the registry's order.
+macro_rules! graphql_job_kind {
+    ($($kind:ident($module:ident) = $doc:literal),* $(,)?) => {
+        /// What a job does: end sessions, revoke API keys, reattribute campaigns, send an email.
+        #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        #[graphql(remote = "rules::jobs::JobKind")]
+        #[serde(rename_all = "snake_case")]
+        pub enum JobKind {
+            $(#[doc = $doc] $kind,)*
         }
-    }
+    };
 }
+
+rules::with_job_kinds!(graphql_job_kind);
 
 #[derive(InputObject, Default)]
 pub struct OffboardingsFilter {
@@ -157,7 +170,7 @@ impl From<OffboardingsFilter> for OffboardingFilter {
     fn from(filter: OffboardingsFilter) -> Self {
         OffboardingFilter {
             standing: filter.status.map(Standing::from),
-            kind: filter.kind.map(OffboardingKind::as_str),
+            kind: filter.kind.map(Into::into),
         }
     }
 }
@@ -208,7 +221,7 @@ pub struct JobSummary {
 #[derive(SimpleObject, Serialize, Deserialize)]
 pub struct OffboardingJob {
     id: Uuid,
-    kind: String,
+    kind: JobKind,
     status: JobStatus,
     attempts: i32,
     last_error: Option<String>,
@@ -218,18 +231,23 @@ pub struct OffboardingJob {
     completed_at: Option<DateTime<Utc>>,
 }
 
-impl From<outbox::Model> for OffboardingJob {
-    fn from(job: outbox::Model) -> Self {
-        OffboardingJob {
+impl TryFrom<outbox::Model> for OffboardingJob {
+    type Error = RuleError;
+
+    fn try_from(job: outbox::Model) -> Result<Self, RuleError> {
+        let kind = job.kind.parse::<rules::jobs::JobKind>();
+        Ok(OffboardingJob {
             id: job.id,
-            kind: job.kind,
+            kind: kind
+                .map_err(|e| RuleError::internal("a job's kind", e))?
+                .into(),
             status: job.status.into(),
             attempts: job.attempts,
             last_error: job.last_error,
             available_at: job.available_at,
             updated_at: job.updated_at,
             completed_at: job.completed_at,
-        }
+        })
     }
 }
 
@@ -243,10 +261,8 @@ impl Offboarding {
         self.model.workspace_id.into()
     }
 
-    /// What was done: `remove_members`, `deactivate_user`, or an invitation's email
-    /// (`invite_member`, `resend_invitation`).
-    async fn kind(&self) -> &str {
-        &self.model.kind
+    async fn kind(&self) -> OffboardingKind {
+        self.model.kind.into()
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -284,7 +300,10 @@ impl Offboarding {
     ) -> Result<Vec<OffboardingJob>> {
         let first = page_size(first, ctx.config().limits.page_size)?;
         let jobs = progress::jobs(ctx.reader(), self.model.id, first, after).await?;
-        Ok(jobs.into_iter().map(OffboardingJob::from).collect())
+        Ok(jobs
+            .into_iter()
+            .map(OffboardingJob::try_from)
+            .collect::<Result<_, _>>()?)
     }
 }
 

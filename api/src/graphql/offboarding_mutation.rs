@@ -2,6 +2,7 @@
 //! one, and retry a DEAD job.
 
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
+use sea_orm::ActiveEnum;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -186,7 +187,8 @@ impl OffboardingMutation {
             let removed = remove::remove_members(txn, acting, request).await?;
             // Counted when written, in the transaction (a replay of its idempotency key
             // isn't counted; a commit that then fails, rare, is).
-            metrics::counter!("offboardings_total", "kind" => "remove_members").increment(1);
+            let kind = removed.recorded.offboarding.kind.to_value();
+            metrics::counter!("offboardings_total", "kind" => kind).increment(1);
             metrics::histogram!("members_removed_per_call").record(removed.members.len() as f64);
             Ok(Done {
                 payload: RemoveMembersPayload {
@@ -214,7 +216,8 @@ impl OffboardingMutation {
                 revoke_api_keys: input.revoke_api_keys,
             };
             let deactivated = deactivate::deactivate_user(txn, acting, request).await?;
-            metrics::counter!("offboardings_total", "kind" => "deactivate_user").increment(1);
+            let kind = deactivated.recorded.offboarding.kind.to_value();
+            metrics::counter!("offboardings_total", "kind" => kind).increment(1);
             Ok(Done {
                 payload: DeactivateUserPayload {
                     member: Some(member(txn, deactivated.candidate).await?),
@@ -235,7 +238,7 @@ impl OffboardingMutation {
             let outbox_ids = vec![job.id];
             Ok(Done {
                 payload: RetryJobPayload {
-                    job: Some(job.into()),
+                    job: Some(job.try_into()?),
                     offboarding: Some(offboarding.into()),
                     user_errors: Vec::new(),
                 },

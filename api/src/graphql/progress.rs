@@ -5,7 +5,7 @@ use async_graphql::{Context, Result, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::graphql::offboarding::{JobStatus, OffboardingStatus};
+use crate::graphql::offboarding::{JobKind, JobStatus, OffboardingStatus};
 use crate::graphql::{ContextExt, SocketToken};
 use rules::access::authenticate;
 use rules::error::RuleError;
@@ -16,7 +16,7 @@ use rules::offboarding::progress::{self, Overall, ProgressEvent};
 pub struct OffboardingProgressEvent {
     offboarding_id: Uuid,
     job_id: Uuid,
-    kind: String,
+    kind: JobKind,
     status: JobStatus,
     attempts: i32,
     last_error: Option<String>,
@@ -30,7 +30,7 @@ impl From<ProgressEvent> for OffboardingProgressEvent {
         OffboardingProgressEvent {
             offboarding_id: progress.event.offboarding_id,
             job_id: progress.event.outbox_id,
-            kind: progress.kind,
+            kind: progress.kind.into(),
             status: progress.event.status.into(),
             attempts: progress.event.attempts,
             last_error: progress.event.last_error,

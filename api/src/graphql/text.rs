@@ -100,7 +100,7 @@ macro_rules! text_kinds {
 }
 
 text_kinds! {
-    checked: PersonName, ApiKeyName, Reason, SearchText, IdempotencyKeyText, AuditAction, Password,
+    checked: PersonName, ApiKeyName, Reason, SearchText, IdempotencyKeyText, Password,
     InvitationToken, CursorText, WorkspaceSlug,
 }
 

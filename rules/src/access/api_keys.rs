@@ -3,7 +3,9 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use entities::{MembershipStatus, Role, UserId, WorkspaceId, api_key, membership, user};
+use entities::{
+    AuditAction, MembershipStatus, Role, UserId, WorkspaceId, api_key, membership, user,
+};
 use platform::audit;
 use platform::db::Writes;
 use platform::locks::lock_workspace;
@@ -72,7 +74,7 @@ pub async fn create_api_key<C: ConnectionTrait>(
         .record(
             db,
             principal.workspace_id,
-            "api_key_create",
+            AuditAction::ApiKeyCreate,
             Some(principal.user_id),
             json!({ "api_key_id": key.id, "name": key.name, "role": key.role.to_value() }),
         )
@@ -248,7 +250,7 @@ pub async fn revoke_api_key<C: ConnectionTrait>(
         .record(
             db,
             key.workspace_id,
-            "api_key_revoke",
+            AuditAction::ApiKeyRevoke,
             Some(key.created_by),
             audit::api_key_revoked(&key, reason.as_deref()),
         )

@@ -7,7 +7,7 @@ pub mod principal;
 pub mod sessions;
 pub mod throttle;
 
-use entities::{UserId, WorkspaceId};
+use entities::{AuditAction, UserId, WorkspaceId};
 use platform::audit::{self, AuditEvent};
 use sea_orm::{ConnectionTrait, DbErr};
 
@@ -28,7 +28,7 @@ impl<'a> Acting<'a> {
     pub fn event(
         self,
         workspace_id: WorkspaceId,
-        action: &'a str,
+        action: AuditAction,
         target_user_id: Option<UserId>,
         metadata: serde_json::Value,
     ) -> AuditEvent<'a> {
@@ -48,7 +48,7 @@ impl<'a> Acting<'a> {
         self,
         db: &C,
         workspace_id: WorkspaceId,
-        action: &'a str,
+        action: AuditAction,
         target_user_id: Option<UserId>,
         metadata: serde_json::Value,
     ) -> Result<(), DbErr> {

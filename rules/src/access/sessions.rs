@@ -1,7 +1,9 @@
 //! Signing in and out.
 
 use chrono::{DateTime, Duration, Utc};
-use entities::{MembershipStatus, UserId, UserKind, WorkspaceId, session, user, workspace};
+use entities::{
+    AuditAction, MembershipStatus, UserId, UserKind, WorkspaceId, session, user, workspace,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
 };
@@ -273,7 +275,7 @@ pub async fn end_sessions<C: ConnectionTrait>(
         .record(
             db,
             workspace_id,
-            "sessions_end",
+            AuditAction::SessionsEnd,
             Some(user_id),
             json!({ "sessions": ended }),
         )

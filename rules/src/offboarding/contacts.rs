@@ -3,7 +3,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use entities::{MembershipStatus, UserId, WorkspaceId, application, membership, workspace};
+use entities::{
+    AuditAction, MembershipStatus, UserId, WorkspaceId, application, membership, workspace,
+};
 use platform::audit;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
@@ -301,7 +303,7 @@ fn reassignment_events<'a>(
         .map(|(from, entries)| {
             acting.event(
                 workspace_id,
-                "contacts_reassign",
+                AuditAction::ContactsReassign,
                 Some(from),
                 json!({ "moves": entries }),
             )

@@ -1,9 +1,11 @@
 //! `deactivateUser` and `reactivateUser`: access suspended with the membership kept (role,
 //! groups and seat included), and given back.
 
+use crate::jobs::Job;
+use crate::jobs::end_sessions::EndSessions;
+use crate::jobs::revoke_api_keys::RevokeApiKeys;
 use chrono::{DateTime, Utc};
-use entities::{MembershipStatus, UserId, WorkspaceId, membership};
-use platform::Job;
+use entities::{AuditAction, MembershipStatus, OffboardingKind, UserId, WorkspaceId, membership};
 use platform::audit::{self, AuditEvent};
 use platform::db::Writes;
 use sea_orm::sea_query::Expr;
@@ -95,14 +97,20 @@ pub async fn deactivate_user<C: ConnectionTrait>(
         reason.as_deref(),
         now,
     );
-    let recorded = record(&mut writes, acting, workspace.id, "deactivate_user", jobs);
+    let recorded = record(
+        &mut writes,
+        acting,
+        workspace.id,
+        OffboardingKind::DeactivateUser,
+        jobs,
+    );
     audit::add_many(
         &mut writes,
         vec![AuditEvent {
             offboarding_id: Some(recorded.offboarding.id),
             ..acting.event(
                 workspace.id,
-                "team_membership_deactivate",
+                AuditAction::TeamMembershipDeactivate,
                 Some(request.user_id),
                 json!({
                     "reason": reason,
@@ -153,20 +161,26 @@ fn deactivation_jobs(
     reason: Option<&str>,
     now: DateTime<Utc>,
 ) -> Vec<Job> {
-    let mut jobs = vec![Job::EndSessions {
-        workspace_id,
-        user_ids: vec![user_id],
-    }];
-    if revoke_api_keys {
-        refuse_api_keys(writes, workspace_id, &[user_id], now);
-        jobs.push(Job::RevokeApiKeys {
+    let mut jobs: Vec<Job> = vec![
+        EndSessions {
             workspace_id,
             user_ids: vec![user_id],
-            reason: reason.map_or_else(
-                || "member deactivated".to_owned(),
-                |r| format!("member deactivated: {r}"),
-            ),
-        });
+        }
+        .into(),
+    ];
+    if revoke_api_keys {
+        refuse_api_keys(writes, workspace_id, &[user_id], now);
+        jobs.push(
+            RevokeApiKeys {
+                workspace_id,
+                user_ids: vec![user_id],
+                reason: reason.map_or_else(
+                    || "member deactivated".to_owned(),
+                    |r| format!("member deactivated: {r}"),
+                ),
+            }
+            .into(),
+        );
     }
     jobs
 }
@@ -204,7 +218,7 @@ pub async fn reactivate_user<C: ConnectionTrait>(
         .record(
             db,
             workspace.id,
-            "team_membership_reactivate",
+            AuditAction::TeamMembershipReactivate,
             Some(user_id),
             json!({ "role": membership.role.to_value() }),
         )

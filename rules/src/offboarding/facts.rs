@@ -54,27 +54,27 @@ impl Facts {
             {
                 let kind: String = row.try_get("", "kind")?;
                 let user_id: UserId = row.try_get("", "user_id")?;
-                match kind.as_str() {
-                    "application" => {
+                match Fact::named(&kind)? {
+                    Fact::Application => {
                         applications.push((
                             user_id,
                             row.try_get("", "id")?,
                             row.try_get("", "name")?,
                         ));
                     }
-                    "group" => facts
+                    Fact::Group => facts
                         .groups
                         .entry(user_id)
                         .or_default()
                         .push(row.try_get("", "name")?),
-                    "invitation" => facts
+                    Fact::Invitation => facts
                         .pending_invitations
                         .push((row.try_get("", "id")?, user_id)),
-                    "sent_invitation" => facts
+                    Fact::SentInvitation => facts
                         .sent_invitations
                         .push((row.try_get("", "id")?, user_id)),
-                    "api_key" => facts.api_keys_of.push(user_id),
-                    _ => {
+                    Fact::ApiKey => facts.api_keys_of.push(user_id),
+                    Fact::SeatElsewhere => {
                         facts.seated_elsewhere.insert(user_id);
                     }
                 }
@@ -87,9 +87,9 @@ impl Facts {
     /// SELECT per kind.
     /// Invitations not yet accepted nor revoked, with the invitee's membership joined, as
     /// rows of [`Self::query`] of this kind.
-    fn open_invitations(kind: &str) -> SelectStatement {
+    fn open_invitations(kind: Fact) -> SelectStatement {
         Query::select()
-            .expr(Expr::val(kind.to_owned()))
+            .expr(row_kind(kind))
             .expr(Expr::col((membership::Entity, membership::Column::UserId)))
             .expr(Expr::col((invitation::Entity, invitation::Column::Id)))
             .expr(Expr::val(None::<String>))
@@ -108,7 +108,7 @@ impl Facts {
     fn groups(workspace: &workspace::Model, user_ids: &[UserId]) -> SelectStatement {
         let people = || user_ids.iter().copied();
         Query::select()
-            .expr(row_kind("group"))
+            .expr(row_kind(Fact::Group))
             .expr(Expr::col((
                 group_membership::Entity,
                 group_membership::Column::UserId,
@@ -131,7 +131,7 @@ impl Facts {
     fn api_keys(workspace: &workspace::Model, user_ids: &[UserId]) -> SelectStatement {
         let people = || user_ids.iter().copied();
         Query::select()
-            .expr(row_kind("api_key"))
+            .expr(row_kind(Fact::ApiKey))
             .expr(Expr::col(api_key::Column::CreatedBy))
             .expr(Expr::col(api_key::Column::Id))
             .expr(Expr::val(None::<String>))
@@ -146,7 +146,7 @@ impl Facts {
     fn seats_elsewhere(workspace: &workspace::Model, user_ids: &[UserId]) -> SelectStatement {
         let people = || user_ids.iter().copied();
         Query::select()
-            .expr(row_kind("seat"))
+            .expr(row_kind(Fact::SeatElsewhere))
             .expr(Expr::col((membership::Entity, membership::Column::UserId)))
             .expr(Expr::val(None::<Uuid>))
             .expr(Expr::val(None::<String>))
@@ -175,7 +175,7 @@ impl Facts {
                 .add(Expr::col((membership::Entity, membership::Column::DeletedAt)).is_null())
         };
         let mut query = Query::select()
-            .expr_as(row_kind("application"), "kind")
+            .expr_as(row_kind(Fact::Application), "kind")
             .expr_as(
                 Expr::col(application::Column::TechnicalContactId),
                 "user_id",
@@ -189,10 +189,10 @@ impl Facts {
         let groups = Self::groups(workspace, user_ids);
         let api_keys = Self::api_keys(workspace, user_ids);
         let seats = Self::seats_elsewhere(workspace, user_ids);
-        let invitations = Self::open_invitations("invitation")
+        let invitations = Self::open_invitations(Fact::Invitation)
             .cond_where(live_membership_here())
             .to_owned();
-        let sent_invitations = Self::open_invitations("sent_invitation")
+        let sent_invitations = Self::open_invitations(Fact::SentInvitation)
             .and_where(invitation::Column::WorkspaceId.eq(workspace.id))
             .and_where(invitation::Column::InvitedBy.is_in(people()))
             .and_where(Expr::col((membership::Entity, membership::Column::DeletedAt)).is_null())
@@ -216,7 +216,48 @@ impl Facts {
     }
 }
 
+/// What a row of [`Facts::query`] is about, named in its first column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fact {
+    Application,
+    Group,
+    Invitation,
+    SentInvitation,
+    ApiKey,
+    SeatElsewhere,
+}
+
+impl Fact {
+    const ALL: [Fact; 6] = [
+        Fact::Application,
+        Fact::Group,
+        Fact::Invitation,
+        Fact::SentInvitation,
+        Fact::ApiKey,
+        Fact::SeatElsewhere,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Fact::Application => "application",
+            Fact::Group => "group",
+            Fact::Invitation => "invitation",
+            Fact::SentInvitation => "sent_invitation",
+            Fact::ApiKey => "api_key",
+            Fact::SeatElsewhere => "seat",
+        }
+    }
+
+    /// The fact a row names; a name the query never writes is a fault, not a seat.
+    fn named(name: &str) -> Result<Fact, RuleError> {
+        Fact::ALL
+            .into_iter()
+            .find(|fact| fact.name() == name)
+            .ok_or_else(|| RuleError::internal("a removal fact's kind", format!("{name:?}")))
+    }
+}
+
 /// The first column of each row of [`Facts::read`]: what the row is about.
-fn row_kind(kind: &str) -> Expr {
-    Expr::val(kind.to_owned())
+fn row_kind(kind: Fact) -> Expr {
+    Expr::val(kind.name())
 }

@@ -4,7 +4,9 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Duration;
 
 use chrono::Utc;
-use entities::{OutboxStatus, WorkspaceId, job_event, offboarding, outbox};
+use entities::{
+    AuditAction, OffboardingKind, OutboxStatus, WorkspaceId, job_event, offboarding, outbox,
+};
 use futures_util::stream::{self, Stream};
 use platform::audit::{self, AuditEvent};
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
@@ -18,6 +20,7 @@ use uuid::Uuid;
 
 use crate::access::{Acting, Permission, Principal, authenticate};
 use crate::error::{RuleError, UserError, UserErrorCode};
+use crate::jobs::JobKind;
 use crate::lists::{Page, Paging, newest_first};
 
 /// An offboarding of the caller's workspace; anyone else's is NOT_FOUND.
@@ -74,7 +77,7 @@ pub async fn retry_job<C: ConnectionTrait>(
             offboarding_id: Some(offboarding.id),
             ..acting.event(
                 offboarding.workspace_id,
-                "job_retry",
+                AuditAction::JobRetry,
                 None,
                 json!({
                     "job_id": job.id,
@@ -105,9 +108,8 @@ pub enum Standing {
 #[derive(Debug, Default, Clone)]
 pub struct OffboardingFilter {
     pub standing: Option<Standing>,
-    /// The mutation that made it: `remove_members`, `deactivate_user`, `invite_member` or
-    /// `resend_invitation`.
-    pub kind: Option<&'static str>,
+    /// What made it.
+    pub kind: Option<OffboardingKind>,
 }
 
 /// The workspace's offboardings, newest first, keyset-paginated by id (UUID v7, so in creation
@@ -271,7 +273,7 @@ pub enum Overall {
 #[derive(Debug, Clone)]
 pub struct ProgressEvent {
     pub event: job_event::Model,
-    pub kind: String,
+    pub kind: JobKind,
     pub overall: Overall,
 }
 
@@ -281,7 +283,7 @@ struct Follower {
     /// The subscriber's token, authenticated again before every read: a subscriber removed,
     /// deactivated or signed out meanwhile stops receiving at once.
     token: String,
-    kinds: HashMap<Uuid, String>,
+    kinds: HashMap<Uuid, JobKind>,
     states: HashMap<Uuid, OutboxStatus>,
     unfinished: usize,
     dead: usize,
@@ -329,7 +331,14 @@ impl Follower {
                 .all(&self.db)
                 .await?
                 .into_iter()
-                .collect();
+                .map(|(id, kind)| {
+                    let kind = kind.parse::<JobKind>();
+                    Ok((
+                        id,
+                        kind.map_err(|e| RuleError::internal("a job's kind", e))?,
+                    ))
+                })
+                .collect::<Result<_, RuleError>>()?;
             self.unfinished = self.kinds.len();
         }
         let mut largest = self.floor;
@@ -348,6 +357,11 @@ impl Follower {
     /// Follows one job event: the job's state, and how many jobs are unfinished or DEAD after
     /// it, then queues it to be sent with where the whole offboarding stands.
     fn take(&mut self, event: job_event::Model) {
+        // Every job of the offboarding was written with it, before any of their events.
+        let Some(kind) = self.kinds.get(&event.outbox_id).copied() else {
+            tracing::warn!(outbox_id = %event.outbox_id, "an event of a job not in the offboarding");
+            return;
+        };
         let finished =
             |status: OutboxStatus| matches!(status, OutboxStatus::Succeeded | OutboxStatus::Dead);
         let before = self.states.insert(event.outbox_id, event.status);
@@ -373,11 +387,7 @@ impl Follower {
             Overall::Succeeded
         };
         self.ready.push_back(ProgressEvent {
-            kind: self
-                .kinds
-                .get(&event.outbox_id)
-                .cloned()
-                .unwrap_or_default(),
+            kind,
             event,
             overall,
         });

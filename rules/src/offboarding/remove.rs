@@ -2,11 +2,16 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::jobs::Job;
+use crate::jobs::end_sessions::EndSessions;
+use crate::jobs::reattribute_campaigns::ReattributeCampaigns;
+use crate::jobs::revoke_api_keys::RevokeApiKeys;
+use crate::jobs::send_removal_email::SendRemovalEmail;
 use chrono::{DateTime, Utc};
 use entities::{
-    MembershipStatus, UserId, WorkspaceId, group_membership, invitation, membership, workspace,
+    AuditAction, MembershipStatus, OffboardingKind, UserId, WorkspaceId, group_membership,
+    invitation, membership, workspace,
 };
-use platform::Job;
 use platform::audit::{self, AuditEvent};
 use platform::db::Writes;
 use sea_orm::sea_query::Expr;
@@ -291,7 +296,7 @@ async fn apply_removal<C: ConnectionTrait>(
         &mut writes,
         acting,
         plan.workspace.id,
-        "remove_members",
+        OffboardingKind::RemoveMembers,
         jobs,
     );
     let entries = audit_entries(
@@ -368,7 +373,7 @@ fn audit_entries<'a>(
         .zip(members)
         .map(|(candidate, member)| {
             audit(
-                "team_membership_remove",
+                AuditAction::TeamMembershipRemove,
                 member.user.id,
                 json!({
                     "reason": plan.reason,
@@ -383,14 +388,14 @@ fn audit_entries<'a>(
         .collect();
     entries.extend(revoked_invitations.iter().map(|(invitation_id, user_id)| {
         audit(
-            "invitation_revoke",
+            AuditAction::InvitationRevoke,
             *user_id,
             json!({ "invitation_id": invitation_id, "reason": "member removed" }),
         )
     }));
     entries.extend(sent_invitations.iter().map(|(invitation_id, user_id)| {
         audit(
-            "invitation_revoke",
+            AuditAction::InvitationRevoke,
             *user_id,
             json!({ "invitation_id": invitation_id, "reason": "inviter removed" }),
         )
@@ -406,39 +411,47 @@ fn removal_jobs(
 ) -> Vec<Job> {
     let workspace = plan.workspace;
     let mut jobs = vec![
-        Job::EndSessions {
+        EndSessions {
             workspace_id: workspace.id,
             user_ids: user_ids.clone(),
-        },
-        Job::ReattributeCampaigns {
+        }
+        .into(),
+        ReattributeCampaigns {
             workspace_id: workspace.id,
             user_ids: user_ids.clone(),
             to_user_id: plan.reattribute_to,
-        },
+        }
+        .into(),
     ];
     if plan.revoke_api_keys {
-        jobs.push(Job::RevokeApiKeys {
-            workspace_id: workspace.id,
-            user_ids,
-            reason: plan.reason.clone().map_or_else(
-                || "member removed".to_owned(),
-                |r| format!("member removed: {r}"),
-            ),
-        });
+        jobs.push(
+            RevokeApiKeys {
+                workspace_id: workspace.id,
+                user_ids,
+                reason: plan.reason.clone().map_or_else(
+                    || "member removed".to_owned(),
+                    |r| format!("member removed: {r}"),
+                ),
+            }
+            .into(),
+        );
     }
     // Someone only invited never had access: their revoked invitation is all they lose.
     jobs.extend(
         plan.leaving
             .iter()
             .filter(|c| c.membership.status != MembershipStatus::Invited)
-            .map(|c| Job::SendRemovalEmail {
-                workspace_id: workspace.id,
-                user_id: c.user.id,
-                email: c.user.email.clone(),
-                name: c.user.name.clone(),
-                workspace_name: workspace.name.clone(),
-                groups: groups.remove(&c.user.id).unwrap_or_default(),
-                reason: plan.reason.clone(),
+            .map(|c| {
+                SendRemovalEmail {
+                    workspace_id: workspace.id,
+                    user_id: c.user.id,
+                    email: c.user.email.clone(),
+                    name: c.user.name.clone(),
+                    workspace_name: workspace.name.clone(),
+                    groups: groups.remove(&c.user.id).unwrap_or_default(),
+                    reason: plan.reason.clone(),
+                }
+                .into()
             }),
     );
     jobs

@@ -3,7 +3,9 @@
 //! campaigns already reattributed stay with their new owner.
 
 use chrono::{DateTime, Duration, Utc};
-use entities::{MembershipStatus, UserId, WorkspaceId, group_membership, membership, user};
+use entities::{
+    AuditAction, MembershipStatus, UserId, WorkspaceId, group_membership, membership, user,
+};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
@@ -72,7 +74,7 @@ pub async fn restore_member<C: ConnectionTrait>(
         .record(
             db,
             workspace.id,
-            "team_membership_restore",
+            AuditAction::TeamMembershipRestore,
             Some(user_id),
             json!({
                 "role": membership.role.to_value(),

@@ -1,7 +1,7 @@
 //! `transferOwnership`: makes another active member an OWNER, optionally stepping the caller
 //! down, so that the last-owner rule can be met before the caller leaves.
 
-use entities::{MembershipStatus, Role, UserId, WorkspaceId, membership, user};
+use entities::{AuditAction, MembershipStatus, Role, UserId, WorkspaceId, membership, user};
 use sea_orm::{ActiveEnum, ActiveModelTrait, ConnectionTrait, Set};
 use serde_json::json;
 
@@ -74,7 +74,7 @@ pub async fn transfer_ownership<C: ConnectionTrait>(
         .record(
             db,
             workspace.id,
-            "ownership_transfer",
+            AuditAction::OwnershipTransfer,
             Some(to_user_id),
             json!({
                 "previous_role": previous_role.to_value(),

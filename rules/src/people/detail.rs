@@ -3,8 +3,8 @@
 //! changed — and what anyone checks after a removal (were the campaigns reattributed?).
 
 use entities::{
-    UserId, WorkspaceId, api_key, audit_entry, campaign, creative, membership, rule, user,
-    user_group, workspace,
+    AuditAction, UserId, WorkspaceId, api_key, audit_entry, campaign, creative, membership, rule,
+    user, user_group, workspace,
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -20,14 +20,14 @@ use crate::people::members::groups_of;
 pub const WORK_ITEMS_LISTED: u64 = 100;
 
 /// The audit actions that tell a membership's story.
-pub const STATUS_ACTIONS: [&str; 7] = [
-    "team_membership_invite",
-    "team_membership_join",
-    "team_membership_role_change",
-    "team_membership_deactivate",
-    "team_membership_reactivate",
-    "team_membership_remove",
-    "team_membership_restore",
+pub const STATUS_ACTIONS: [AuditAction; 7] = [
+    AuditAction::TeamMembershipInvite,
+    AuditAction::TeamMembershipJoin,
+    AuditAction::TeamMembershipRoleChange,
+    AuditAction::TeamMembershipDeactivate,
+    AuditAction::TeamMembershipReactivate,
+    AuditAction::TeamMembershipRemove,
+    AuditAction::TeamMembershipRestore,
 ];
 
 /// Something attributed to the person: a campaign, a rule, a creative.

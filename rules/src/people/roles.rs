@@ -1,7 +1,7 @@
 //! `updateMemberRole`: a member's role changes under the removal's guards, and their API keys
 //! never act above it.
 
-use entities::{Role, UserId, WorkspaceId, api_key, invitation, membership};
+use entities::{AuditAction, Role, UserId, WorkspaceId, api_key, invitation, membership};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Iterable, QueryFilter,
@@ -87,7 +87,7 @@ pub async fn update_member_role<C: ConnectionTrait>(
         .record(
             db,
             workspace.id,
-            "team_membership_role_change",
+            AuditAction::TeamMembershipRoleChange,
             Some(user_id),
             json!({
                 "from": from.to_value(),

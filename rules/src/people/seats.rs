@@ -1,7 +1,9 @@
 //! Seats: a person takes one seat per organization while they hold any membership that has not
 //! been removed (INVITED, ACTIVE or DEACTIVATED) in any of its workspaces.
 
-use entities::{OrganizationId, Role, UserId, membership, organization, user, workspace};
+use entities::{
+    AuditAction, OrganizationId, Role, UserId, membership, organization, user, workspace,
+};
 use platform::locks::lock_organization;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{
@@ -200,7 +202,7 @@ pub async fn update_seat_limit<C: ConnectionTrait>(
         .record(
             db,
             principal.workspace_id,
-            "seat_limit_change",
+            AuditAction::SeatLimitChange,
             None,
             json!({
                 "organization_id": organization_id,

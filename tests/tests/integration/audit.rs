@@ -1,4 +1,4 @@
-use entities::audit_entry;
+use entities::{AuditAction, audit_entry};
 use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder};
 use serde_json::json;
 use tests::{Backend, TestApp, backend_tests, data};
@@ -18,7 +18,7 @@ async fn the_audit_trail_cannot_be_changed_even_with_direct_sql(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(before.len(), 1);
-    assert_eq!(before[0].action, "team_membership_invite");
+    assert_eq!(before[0].action, AuditAction::TeamMembershipInvite);
 
     let db = app.db();
     assert!(

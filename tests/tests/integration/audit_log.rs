@@ -68,12 +68,12 @@ async fn each_action_is_listed_with_actor_target_reason_and_request_id(app: Test
     assert_eq!(
         actions_and_targets(&log),
         expected(&[
-            ("ownership_transfer", ADA),
-            ("team_membership_restore", MIA),
-            ("team_membership_reactivate", GUS),
-            ("team_membership_deactivate", GUS),
-            ("team_membership_remove", MIA),
-            ("contacts_reassign", MIA),
+            ("OWNERSHIP_TRANSFER", ADA),
+            ("TEAM_MEMBERSHIP_RESTORE", MIA),
+            ("TEAM_MEMBERSHIP_REACTIVATE", GUS),
+            ("TEAM_MEMBERSHIP_DEACTIVATE", GUS),
+            ("TEAM_MEMBERSHIP_REMOVE", MIA),
+            ("CONTACTS_REASSIGN", MIA),
         ])
     );
     let nodes: Vec<&Answer> = log["edges"].items().iter().map(|e| &e["node"]).collect();
@@ -120,34 +120,34 @@ async fn filters_narrow_the_log_alone_and_together(
 ) {
     let log = audit_log(
         app,
-        json!({ "action": "team_membership_remove" }),
+        json!({ "action": "TEAM_MEMBERSHIP_REMOVE" }),
         None,
         None,
     )
     .await;
     assert_eq!(
         actions_and_targets(&log),
-        expected(&[("team_membership_remove", MIA)])
+        expected(&[("TEAM_MEMBERSHIP_REMOVE", MIA)])
     );
     assert_eq!(log["totalCount"], 1);
     let log = audit_log(app, json!({ "targetUserId": gus }), None, None).await;
     assert_eq!(
         actions_and_targets(&log),
         expected(&[
-            ("team_membership_reactivate", GUS),
-            ("team_membership_deactivate", GUS)
+            ("TEAM_MEMBERSHIP_REACTIVATE", GUS),
+            ("TEAM_MEMBERSHIP_DEACTIVATE", GUS)
         ])
     );
     let log = audit_log(app, json!({ "actorId": omar }), None, None).await;
     assert_eq!(
         actions_and_targets(&log),
-        expected(&[("team_membership_reactivate", GUS)])
+        expected(&[("TEAM_MEMBERSHIP_REACTIVATE", GUS)])
     );
     let log = audit_log(app, json!({ "actorId": olivia }), None, None).await;
     assert_eq!(log["totalCount"], 5);
     let log = audit_log(
         app,
-        json!({ "action": "team_membership_restore", "targetUserId": gus }),
+        json!({ "action": "TEAM_MEMBERSHIP_RESTORE", "targetUserId": gus }),
         None,
         None,
     )
@@ -255,10 +255,10 @@ async fn an_api_key_is_an_actor_of_its_own(app: TestApp) {
     let log = audit_log(&app, json!({ "actorId": key_id }), None, None).await;
     assert_eq!(
         actions_and_targets(&log),
-        expected(&[("team_membership_invite", "bot.invited@example.com")])
+        expected(&[("TEAM_MEMBERSHIP_INVITE", "bot.invited@example.com")])
     );
     assert_eq!(log["edges"][0]["node"]["actorApiKeyId"], key_id.to_string());
-    let log = audit_log(&app, json!({ "action": "api_key_create" }), None, None).await;
+    let log = audit_log(&app, json!({ "action": "API_KEY_CREATE" }), None, None).await;
     assert_eq!(log["totalCount"], 1, "{log}");
     assert_eq!(log["edges"][0]["node"]["actor"]["email"], OLIVIA);
 }
@@ -295,17 +295,17 @@ async fn the_workers_side_effects_are_in_the_log(app: TestApp) {
         .into_iter()
         .map(|(action, _)| action)
         .collect();
-    for action in ["team_membership_remove", "sessions_end", "api_key_revoke"] {
+    for action in ["TEAM_MEMBERSHIP_REMOVE", "SESSIONS_END", "API_KEY_REVOKE"] {
         assert_eq!(
             actions.iter().filter(|a| *a == action).count(),
             1,
             "{action} in {actions:?}"
         );
     }
-    let log = audit_log(&app, json!({ "action": "sessions_end" }), None, None).await;
+    let log = audit_log(&app, json!({ "action": "SESSIONS_END" }), None, None).await;
     assert_eq!(
         actions_and_targets(&log),
-        expected(&[("sessions_end", MIA)])
+        expected(&[("SESSIONS_END", MIA)])
     );
     let ended = &log["edges"][0]["node"]["metadata"];
     assert_eq!(
@@ -334,7 +334,7 @@ async fn the_workers_side_effects_are_in_the_log(app: TestApp) {
         .map(|(action, _)| action)
         .collect();
     assert!(
-        ["team_membership_remove", "sessions_end", "api_key_revoke"]
+        ["TEAM_MEMBERSHIP_REMOVE", "SESSIONS_END", "API_KEY_REVOKE"]
             .iter()
             .all(|action| actions.contains(*action)),
         "{actions:?}"

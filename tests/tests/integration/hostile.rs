@@ -345,7 +345,7 @@ async fn a_reason_keeps_its_line_breaks(app: TestApp) {
         )
         .await;
     ok(&payload);
-    let answer = app.as_owner(AUDIT_LOG, json!({ "ws": app.demo.workspace_id, "filter": { "action": "team_membership_remove" } })).await;
+    let answer = app.as_owner(AUDIT_LOG, json!({ "ws": app.demo.workspace_id, "filter": { "action": "TEAM_MEMBERSHIP_REMOVE" } })).await;
     assert_eq!(
         data(&answer)["auditLog"]["edges"][0]["node"]["reason"],
         "Left the company.\nContract ended."

@@ -541,7 +541,7 @@ async fn delivered_invitation(app: &TestApp, email_delivery: &Answer) -> String 
     let (kind, email) = app
         .delivered_email(email_delivery["id"].as_str().unwrap())
         .await;
-    assert_eq!(kind, "send_invitation_email");
+    assert_eq!(kind, "SEND_INVITATION_EMAIL");
     email
 }
 
@@ -556,13 +556,14 @@ backend_tests! {
     a_resent_invitation_is_emailed_again_and_the_earlier_email_stops_working,
     a_retried_invitation_email_keeps_the_first_copys_link_until_a_resend,
     an_emailed_link_survives_the_upgrade_to_one_link_an_attempt_and_back,
+    an_invitation_email_keeps_its_kind_across_the_upgrade_and_back,
     an_invitation_without_email_writes_no_job,
     no_email_goes_out_for_an_invitation_that_no_longer_waits_on_its_link,
 }
 
 async fn the_invitation_email_carries_a_link_of_its_own_under_the_public_url(app: TestApp) {
     let payload = invite_by_email(&app, "mailed@example.com", None).await;
-    assert_eq!(payload["emailDelivery"]["kind"], "invite_member");
+    assert_eq!(payload["emailDelivery"]["kind"], "INVITATION_EMAIL");
     let caller_token = payload["invitationToken"].as_str().unwrap().to_owned();
     let raw = delivered_invitation(&app, &payload["emailDelivery"]).await;
     assert!(raw.contains("mailed@example.com"), "{raw}");
@@ -622,7 +623,7 @@ async fn the_invitation_email_carries_a_link_of_its_own_under_the_public_url(app
 
     // An operator finds the email among the workspace's side effects by its kind.
     let listed = app
-        .as_owner("query($ws: UUID!) { offboardings(workspaceId: $ws, filter: { kind: INVITE_MEMBER }) { nodes { id status } } }", json!({ "ws": app.demo.workspace_id }))
+        .as_owner("query($ws: UUID!) { offboardings(workspaceId: $ws, filter: { kind: INVITATION_EMAIL }) { nodes { id status } } }", json!({ "ws": app.demo.workspace_id }))
         .await;
     assert_eq!(
         data(&listed)["offboardings"]["nodes"],
@@ -661,7 +662,7 @@ async fn a_resent_invitation_is_emailed_again_and_the_earlier_email_stops_workin
         )
         .await;
     let resent = &data(&resent)["resendInvitation"];
-    assert_eq!(resent["emailDelivery"]["kind"], "resend_invitation");
+    assert_eq!(resent["emailDelivery"]["kind"], "INVITATION_EMAIL");
     let second = token_of(&accept_link_in(
         &delivered_invitation(&app, &resent["emailDelivery"]).await,
     ))
@@ -688,7 +689,7 @@ async fn a_retried_invitation_email_keeps_the_first_copys_link_until_a_resend(ap
         let first = token_of(&accept_link_in(&raw)).to_owned();
         // The job's attempt once more, as the worker runs it again after such a failure.
         let stored = stored_invitation(&app, email).await;
-        let retried = worker::handlers::make_invitation_link(
+        let retried = rules::jobs::send_invitation_email::make_invitation_link(
             app.db(),
             stored.id,
             &stored.token_hash,
@@ -731,7 +732,8 @@ async fn an_emailed_link_survives_the_upgrade_to_one_link_an_attempt_and_back(ap
     let emailed = token_of(&accept_link_in(&raw)).to_owned();
     let id = invitation_id(&app, "upgraded@example.com").await;
 
-    Migrator::down(app.db(), Some(1)).await.unwrap();
+    // Back to before 000011 (and 000012, which came after it).
+    Migrator::down(app.db(), Some(2)).await.unwrap();
     let backend = app.db().get_database_backend();
     let column = Query::select()
         .column(Alias::new("email_token_hash"))
@@ -747,6 +749,39 @@ async fn an_emailed_link_survives_the_upgrade_to_one_link_an_attempt_and_back(ap
 
     Migrator::up(app.db(), None).await.unwrap();
     ok(&accept(&app, &emailed, Some("Upgraded"), "a-long-password").await);
+}
+
+/// Migration 000012 names an invitation's email `invitation_email`, whichever mutation sent it;
+/// its `down` gives the row a mutation's name again, which the older code reads.
+async fn an_invitation_email_keeps_its_kind_across_the_upgrade_and_back(app: TestApp) {
+    use migration::{Migrator, MigratorTrait};
+    use sea_orm::{ConnectionTrait, Statement};
+
+    let payload = invite_by_email(&app, "kind@example.com", None).await;
+    assert_eq!(payload["emailDelivery"]["kind"], "INVITATION_EMAIL");
+    let id: uuid::Uuid = payload["emailDelivery"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let kind = async || {
+        let backend = app.db().get_database_backend();
+        let read = Statement::from_sql_and_values(
+            backend,
+            match backend {
+                sea_orm::DbBackend::Postgres => "SELECT kind FROM offboarding WHERE id = $1",
+                _ => "SELECT kind FROM offboarding WHERE id = ?",
+            },
+            [id.into()],
+        );
+        let row = app.db().query_one_raw(read).await.unwrap().unwrap();
+        row.try_get::<String>("", "kind").unwrap()
+    };
+    assert_eq!(kind().await, "invitation_email");
+    Migrator::down(app.db(), Some(1)).await.unwrap();
+    assert_eq!(kind().await, "invite_member");
+    Migrator::up(app.db(), None).await.unwrap();
+    assert_eq!(kind().await, "invitation_email");
 }
 
 /// The relay takes the invitation email and hangs up before answering: the worker can't tell it
@@ -809,7 +844,7 @@ async fn no_email_goes_out_for_an_invitation_that_no_longer_waits_on_its_link(ap
     let now = Utc::now();
     let db = app.db();
     let make = |hash: String| async move {
-        worker::handlers::make_invitation_link(db, id, &hash, now)
+        rules::jobs::send_invitation_email::make_invitation_link(db, id, &hash, now)
             .await
             .unwrap()
     };
@@ -849,7 +884,7 @@ async fn no_email_goes_out_for_an_invitation_that_no_longer_waits_on_its_link(ap
             .await
             .unwrap()
             .unwrap();
-        let link = worker::handlers::make_invitation_link(
+        let link = rules::jobs::send_invitation_email::make_invitation_link(
             db,
             invitation.id,
             &invitation.token_hash,

@@ -105,7 +105,7 @@ async fn a_member_in_detail_before_and_after_their_removal(app: TestApp) {
     );
     let history = after["statusHistory"].items();
     let last = history.last().expect("the removal is in her history");
-    assert_eq!(last["action"], "team_membership_remove");
+    assert_eq!(last["action"], "TEAM_MEMBERSHIP_REMOVE");
     assert_eq!(last["reason"], "left the company");
     assert!(last["actor"]["email"].is_string());
 

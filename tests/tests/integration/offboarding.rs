@@ -5,7 +5,7 @@ use entities::{
     OutboxStatus, UserId, api_key, audit_entry, campaign, creative, membership, outbox, rule,
     session, workspace,
 };
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use sea_orm::{ActiveEnum, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 use tests::{Answer, Backend, TestApp, backend_tests, data, error_code, ok, user_error_codes};
 use uuid::Uuid;
@@ -163,7 +163,7 @@ async fn a_dead_job_retried_once_the_mail_is_fixed_succeeds(app: TestApp) {
             .unwrap()
             .to_owned()
     };
-    let (email, sessions) = (job("send_removal_email"), job("end_sessions"));
+    let (email, sessions) = (job("SEND_REMOVAL_EMAIL"), job("END_SESSIONS"));
     let retry = async |job_id: &str, key: &str| {
         app.as_owner(
             RETRY_JOB,
@@ -295,7 +295,7 @@ async fn offboardings_are_listed_newest_first_by_status_and_kind(app: TestApp) {
     );
     assert_eq!(data(&all)["offboardings"]["totalCount"], 2);
     let nodes = data(&all)["offboardings"]["edges"].items();
-    assert_eq!(nodes[0]["node"]["kind"], "deactivate_user");
+    assert_eq!(nodes[0]["node"]["kind"], "DEACTIVATE_USER");
     assert_eq!(nodes[1]["node"]["status"], "FAILED");
     assert_eq!(nodes[1]["node"]["summary"]["dead"], 1);
 
@@ -497,10 +497,10 @@ async fn the_worker_carries_out_every_side_effect(app: TestApp) {
     assert_eq!(
         kinds,
         [
-            "end_sessions",
-            "reattribute_campaigns",
-            "revoke_api_keys",
-            "send_removal_email"
+            "END_SESSIONS",
+            "REATTRIBUTE_CAMPAIGNS",
+            "REVOKE_API_KEYS",
+            "SEND_REMOVAL_EMAIL"
         ]
     );
 
@@ -905,7 +905,7 @@ async fn a_failing_job_backs_off_then_goes_dead_with_its_last_error(app: TestApp
         offboarding["summary"]["succeeded"], 2,
         "the other side effects are done"
     );
-    let email = tests::job_of(&offboarding, "send_removal_email");
+    let email = tests::job_of(&offboarding, "SEND_REMOVAL_EMAIL");
     assert_eq!(email["status"], "DEAD");
     assert_eq!(email["attempts"], 3);
     assert!(!email["lastError"].as_str().unwrap().is_empty());
@@ -942,7 +942,7 @@ async fn jobs_committed_while_redis_is_down_run_once_it_is_back() {
     assert_eq!(waiting, 0, "nothing ran while Redis was down");
     redis.resume();
     let offboarding = app.wait_until_succeeded(&id, Duration::from_secs(60)).await;
-    let email = tests::job_of(&offboarding, "send_removal_email");
+    let email = tests::job_of(&offboarding, "SEND_REMOVAL_EMAIL");
     assert!(
         app.sent_email(email["id"].as_str().unwrap().parse().unwrap())
             .is_some()
@@ -958,6 +958,6 @@ async fn audit_actions_about(app: &TestApp, user_id: UserId) -> Vec<String> {
         .await
         .unwrap()
         .into_iter()
-        .map(|entry| entry.action)
+        .map(|entry| entry.action.to_value())
         .collect()
 }

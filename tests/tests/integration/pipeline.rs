@@ -166,7 +166,7 @@ async fn an_email_that_can_never_be_sent_is_dead_at_once(app: TestApp) {
     let jobs = offboarding["jobs"].as_array().unwrap();
     let emails: Vec<&Answer> = jobs
         .iter()
-        .filter(|job| job["kind"] == "send_removal_email")
+        .filter(|job| job["kind"] == "SEND_REMOVAL_EMAIL")
         .collect();
     assert_eq!(emails.len(), 2);
     for email in emails {
@@ -185,7 +185,7 @@ async fn an_email_that_can_never_be_sent_is_dead_at_once(app: TestApp) {
     }
     assert!(
         jobs.iter()
-            .filter(|job| job["kind"] != "send_removal_email")
+            .filter(|job| job["kind"] != "SEND_REMOVAL_EMAIL")
             .all(|job| job["status"] == "SUCCEEDED"),
         "{offboarding}"
     );

@@ -163,7 +163,7 @@ async fn deactivation_runs_its_own_side_effects_and_sends_no_email(app: TestApp)
         .owner_mutates(DEACTIVATE, json!({ "userId": ada, "revokeApiKeys": true }))
         .await;
     ok(&payload);
-    assert_eq!(payload["offboarding"]["kind"], "deactivate_user");
+    assert_eq!(payload["offboarding"]["kind"], "DEACTIVATE_USER");
     for token in [&session, &key] {
         let answer = app
             .graphql(Some(token), "{ viewer { role } }", serde_json::Value::Null)
@@ -177,11 +177,11 @@ async fn deactivation_runs_its_own_side_effects_and_sends_no_email(app: TestApp)
     assert_eq!(finished["status"], "SUCCEEDED", "{finished}");
     let kinds = tests::job_kinds(&finished);
     assert!(
-        kinds.contains(&"end_sessions") && kinds.contains(&"revoke_api_keys"),
+        kinds.contains(&"END_SESSIONS") && kinds.contains(&"REVOKE_API_KEYS"),
         "{kinds:?}"
     );
     assert!(
-        !kinds.contains(&"send_removal_email"),
+        !kinds.contains(&"SEND_REMOVAL_EMAIL"),
         "no email on deactivation: {kinds:?}"
     );
     let stored = entities::api_key::Entity::find_by_id(key_id)

@@ -2,7 +2,7 @@
 //! link, revoking one.
 
 use chrono::{DateTime, Duration, Utc};
-use entities::{MembershipStatus, UserId, WorkspaceId, invitation, membership, user};
+use entities::{AuditAction, MembershipStatus, UserId, WorkspaceId, invitation, membership, user};
 use platform::db::Writes;
 use platform::locks::lock_workspace;
 use sea_orm::sea_query::{Condition, Query};
@@ -160,7 +160,7 @@ pub async fn revoke_invitation<C: ConnectionTrait>(
         .record(
             db,
             invitation.workspace_id,
-            "invitation_revoke",
+            AuditAction::InvitationRevoke,
             invitee,
             json!({
                 "invitation_id": invitation.id,
@@ -237,13 +237,13 @@ pub async fn resend_invitation<C: ConnectionTrait>(
         .record(
             db,
             invitation.workspace_id,
-            "invitation_resend",
+            AuditAction::InvitationResend,
             invitee,
             json!({ "invitation_id": invitation.id, "expires_at": invitation.expires_at }),
         )
         .await?;
     let email = if send_email {
-        Some(write_invitation_email(db, acting, &invitation, "resend_invitation").await?)
+        Some(write_invitation_email(db, acting, &invitation).await?)
     } else {
         None
     };

@@ -1,12 +1,12 @@
 //! Inviting people, accepting invitations, and managing the invitations of a workspace: listing
 //! them by status, sending one again with a new link, revoking one.
 
+use crate::jobs::send_invitation_email::SendInvitationEmail;
 use chrono::{DateTime, Duration, Utc};
 use entities::{
-    MembershipStatus, Role, UserId, UserKind, WorkspaceId, invitation, invitation_email_link,
-    membership, user,
+    AuditAction, MembershipStatus, OffboardingKind, Role, UserId, UserKind, WorkspaceId,
+    invitation, invitation_email_link, membership, user,
 };
-use platform::Job;
 use platform::audit::{self, AuditEvent};
 use platform::db::Writes;
 use platform::locks::{lock_organization, lock_person, lock_workspace, lock_workspaces_of};
@@ -101,13 +101,13 @@ pub async fn invite_member<C: ConnectionTrait>(
         .record(
             db,
             request.workspace_id,
-            "team_membership_invite",
+            AuditAction::TeamMembershipInvite,
             Some(user.id),
             json!({ "role": invitation.role.to_value(), "invitation_id": invitation.id }),
         )
         .await?;
     let email = if request.send_email {
-        Some(write_invitation_email(db, acting, &invitation, "invite_member").await?)
+        Some(write_invitation_email(db, acting, &invitation).await?)
     } else {
         None
     };
@@ -189,17 +189,16 @@ async fn new_person<C: ConnectionTrait>(
         .ok_or_else(|| RuleError::internal("reading a person just written", "it vanished"))
 }
 
-/// The invitation email, written with the invitation's change: an offboarding row named after
-/// the mutation (`kind`), so the email is followed, retried and audited as any side effect is,
+/// The invitation email, written with the invitation's change: an offboarding row of kind
+/// `invitation_email`, so the email is followed, retried and audited as any side effect is,
 /// and its one job.
 pub(super) async fn write_invitation_email<C: ConnectionTrait>(
     db: &C,
     acting: Acting<'_>,
     invitation: &invitation::Model,
-    kind: &str,
 ) -> Result<Recorded, RuleError> {
     let mut writes = Writes::new(db.get_database_backend());
-    let job = Job::SendInvitationEmail {
+    let job = SendInvitationEmail {
         workspace_id: invitation.workspace_id,
         invitation_id: invitation.id,
         token_hash: invitation.token_hash.clone(),
@@ -208,8 +207,8 @@ pub(super) async fn write_invitation_email<C: ConnectionTrait>(
         &mut writes,
         acting,
         invitation.workspace_id,
-        kind,
-        vec![job],
+        OffboardingKind::InvitationEmail,
+        vec![job.into()],
     );
     writes.execute(db).await?;
     Ok(recorded)
@@ -315,7 +314,7 @@ pub async fn accept_invitation<C: ConnectionTrait>(
         AuditEvent {
             workspace_id: invitation.workspace_id,
             actor: Some(Actor::User(membership.user_id)),
-            action: "team_membership_join",
+            action: AuditAction::TeamMembershipJoin,
             target_user_id: Some(membership.user_id),
             metadata: json!({ "invitation_id": invitation.id }),
             request_id: request.request_id.as_deref(),
