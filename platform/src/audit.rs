@@ -21,7 +21,40 @@ pub struct AuditEvent<'a> {
     pub offboarding_id: Option<Uuid>,
 }
 
-impl AuditEvent<'_> {
+impl<'a> AuditEvent<'a> {
+    /// An entry of `actor`'s (`None`: the system), outside any request or offboarding until
+    /// said otherwise. Every entry is made here, by the API's rules and the jobs alike.
+    pub fn new(
+        workspace_id: WorkspaceId,
+        actor: Option<Actor>,
+        action: AuditAction,
+        target_user_id: Option<UserId>,
+        metadata: serde_json::Value,
+    ) -> AuditEvent<'a> {
+        AuditEvent {
+            workspace_id,
+            actor,
+            action,
+            target_user_id,
+            metadata,
+            request_id: None,
+            offboarding_id: None,
+        }
+    }
+
+    /// Made by the request whose `x-request-id` this is.
+    pub fn in_request(self, request_id: Option<&'a str>) -> AuditEvent<'a> {
+        AuditEvent { request_id, ..self }
+    }
+
+    /// Part of this offboarding: its mutation's entries and its jobs'.
+    pub fn of_offboarding(self, offboarding_id: Uuid) -> AuditEvent<'a> {
+        AuditEvent {
+            offboarding_id: Some(offboarding_id),
+            ..self
+        }
+    }
+
     fn into_model(self, now: DateTime<Utc>) -> audit_entry::ActiveModel {
         let (actor_user_id, actor_api_key_id) = self.actor.map_or((None, None), Actor::columns);
         audit_entry::ActiveModel {

@@ -32,15 +32,14 @@ impl<'a> Acting<'a> {
         target_user_id: Option<UserId>,
         metadata: serde_json::Value,
     ) -> AuditEvent<'a> {
-        AuditEvent {
+        AuditEvent::new(
             workspace_id,
-            actor: Some(self.principal.actor),
+            Some(self.principal.actor),
             action,
             target_user_id,
             metadata,
-            request_id: self.request_id,
-            offboarding_id: None,
-        }
+        )
+        .in_request(self.request_id)
     }
 
     /// Records [`Acting::event`] at this instant.

@@ -4,8 +4,10 @@ use chrono::{DateTime, Duration, Utc};
 use entities::{
     AuditAction, MembershipStatus, UserId, UserKind, WorkspaceId, session, user, workspace,
 };
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    QuerySelect, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -262,15 +264,11 @@ pub async fn end_sessions<C: ConnectionTrait>(
             "You can't manage this member's role.",
         );
     }
-    let ended = session::Entity::update_many()
-        .col_expr(session::Column::RevokedAt, now.into())
-        .filter(session::Column::WorkspaceId.eq(workspace_id))
-        .filter(session::Column::UserId.eq(user_id))
-        .filter(session::Column::RevokedAt.is_null())
-        .filter(session::Column::ExpiresAt.gt(now))
-        .exec(db)
+    let whose = Condition::all().add(session::Column::UserId.eq(user_id));
+    let ended = end_open_sessions(db, workspace_id, whose, now)
         .await?
-        .rows_affected;
+        .first()
+        .map_or(0, |(_, sessions)| sessions.unsigned_abs());
     acting
         .record(
             db,
@@ -281,4 +279,40 @@ pub async fn end_sessions<C: ConnectionTrait>(
         )
         .await?;
     Ok(ended)
+}
+
+/// Ends the open sessions (neither revoked nor expired) in the workspace of the people `whose`
+/// selects, at `now`, and says how many each had: what `endSessions` and a removal's or a
+/// deactivation's job both do. The caller holds the workspace's lock (the lock order:
+/// the workspace before its sessions).
+pub(crate) async fn end_open_sessions<C: ConnectionTrait>(
+    db: &C,
+    workspace_id: WorkspaceId,
+    whose: Condition,
+    now: DateTime<Utc>,
+) -> Result<Vec<(UserId, i64)>, DbErr> {
+    let open = || {
+        Condition::all()
+            .add(session::Column::WorkspaceId.eq(workspace_id))
+            .add(whose.clone())
+            .add(session::Column::RevokedAt.is_null())
+            .add(session::Column::ExpiresAt.gt(now))
+    };
+    let counts: Vec<(UserId, i64)> = session::Entity::find()
+        .select_only()
+        .column(session::Column::UserId)
+        .column_as(session::Column::Id.count(), "sessions")
+        .filter(open())
+        .group_by(session::Column::UserId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    if !counts.is_empty() {
+        session::Entity::update_many()
+            .col_expr(session::Column::RevokedAt, Expr::value(Some(now)))
+            .filter(open())
+            .exec(db)
+            .await?;
+    }
+    Ok(counts)
 }

@@ -4,13 +4,13 @@
 use entities::{AuditAction, UserId, WorkspaceId, session};
 use platform::audit;
 use platform::locks::lock_workspace;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::scope::Scope;
 use super::{JobError, Options, Perform, Run, Runs, SendMail};
+use crate::access::sessions::end_open_sessions;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndSessions {
@@ -23,7 +23,8 @@ impl Perform for EndSessions {
         runs: Runs::InTransaction,
     };
 
-    /// Ends the sessions; one `sessions_end` audit entry per person who had any, with the count.
+    /// Ends their open sessions; one `sessions_end` audit entry per person who had any, with
+    /// the count.
     async fn perform<C: ConnectionTrait, M: SendMail>(
         &self,
         run: &Run<'_, C, M>,
@@ -32,30 +33,8 @@ impl Perform for EndSessions {
         // The lock order: the workspace before its sessions, as the API's changes take it.
         lock_workspace(db, workspace_id).await?;
         let scope = Scope::of(db, run.offboarding, workspace_id, &self.user_ids).await?;
-        let open = || {
-            session::Entity::find()
-                .filter(session::Column::WorkspaceId.eq(workspace_id))
-                .filter(scope.rows(session::Column::UserId, session::Column::CreatedAt))
-                .filter(session::Column::RevokedAt.is_null())
-        };
-        let counts: Vec<(UserId, i64)> = open()
-            .select_only()
-            .column(session::Column::UserId)
-            .column_as(session::Column::Id.count(), "sessions")
-            .group_by(session::Column::UserId)
-            .into_tuple()
-            .all(db)
-            .await?;
-        if counts.is_empty() {
-            return Ok(());
-        }
-        session::Entity::update_many()
-            .col_expr(session::Column::RevokedAt, Expr::value(Some(run.now)))
-            .filter(session::Column::WorkspaceId.eq(workspace_id))
-            .filter(scope.rows(session::Column::UserId, session::Column::CreatedAt))
-            .filter(session::Column::RevokedAt.is_null())
-            .exec(db)
-            .await?;
+        let whose = scope.rows(session::Column::UserId, session::Column::CreatedAt);
+        let counts = end_open_sessions(db, workspace_id, whose, run.now).await?;
         let entries = counts
             .into_iter()
             .map(|(user_id, count)| {

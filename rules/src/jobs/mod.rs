@@ -179,18 +179,11 @@ impl<C, M> Run<'_, C, M> {
         target_user_id: Option<UserId>,
         metadata: serde_json::Value,
     ) -> AuditEvent<'_> {
-        AuditEvent {
-            workspace_id: self.offboarding.workspace_id,
-            actor: Actor::from_columns(
-                self.offboarding.actor_user_id,
-                self.offboarding.actor_api_key_id,
-            ),
-            action,
-            target_user_id,
-            metadata,
-            request_id: self.offboarding.request_id.as_deref(),
-            offboarding_id: Some(self.offboarding.id),
-        }
+        let change = self.offboarding;
+        let actor = Actor::from_columns(change.actor_user_id, change.actor_api_key_id);
+        AuditEvent::new(change.workspace_id, actor, action, target_user_id, metadata)
+            .in_request(change.request_id.as_deref())
+            .of_offboarding(change.id)
     }
 }
 

@@ -6,7 +6,7 @@ use crate::jobs::end_sessions::EndSessions;
 use crate::jobs::revoke_api_keys::RevokeApiKeys;
 use chrono::{DateTime, Utc};
 use entities::{AuditAction, MembershipStatus, OffboardingKind, UserId, WorkspaceId, membership};
-use platform::audit::{self, AuditEvent};
+use platform::audit;
 use platform::db::Writes;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -106,19 +106,20 @@ pub async fn deactivate_user<C: ConnectionTrait>(
     );
     audit::add_many(
         &mut writes,
-        vec![AuditEvent {
-            offboarding_id: Some(recorded.offboarding.id),
-            ..acting.event(
-                workspace.id,
-                AuditAction::TeamMembershipDeactivate,
-                Some(request.user_id),
-                json!({
-                    "reason": reason,
-                    "role": membership.role.to_value(),
-                    "revoke_api_keys": request.revoke_api_keys,
-                }),
-            )
-        }],
+        vec![
+            acting
+                .event(
+                    workspace.id,
+                    AuditAction::TeamMembershipDeactivate,
+                    Some(request.user_id),
+                    json!({
+                        "reason": reason,
+                        "role": membership.role.to_value(),
+                        "revoke_api_keys": request.revoke_api_keys,
+                    }),
+                )
+                .of_offboarding(recorded.offboarding.id),
+        ],
         now,
     );
     writes.execute(db).await?;

@@ -8,7 +8,7 @@ use entities::{
     AuditAction, OffboardingKind, OutboxStatus, WorkspaceId, job_event, offboarding, outbox,
 };
 use futures_util::stream::{self, Stream};
-use platform::audit::{self, AuditEvent};
+use platform::audit;
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
 use sea_orm::{
     ActiveEnum, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
@@ -73,9 +73,8 @@ pub async fn retry_job<C: ConnectionTrait>(
     };
     audit::record(
         db,
-        AuditEvent {
-            offboarding_id: Some(offboarding.id),
-            ..acting.event(
+        acting
+            .event(
                 offboarding.workspace_id,
                 AuditAction::JobRetry,
                 None,
@@ -87,7 +86,7 @@ pub async fn retry_job<C: ConnectionTrait>(
                     "last_error": job.last_error,
                 }),
             )
-        },
+            .of_offboarding(offboarding.id),
         now,
     )
     .await?;

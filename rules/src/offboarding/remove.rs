@@ -363,9 +363,10 @@ fn audit_entries<'a>(
     members: &[RemovedMember],
     (revoked_invitations, sent_invitations): (&[InvitationOf], &[InvitationOf]),
 ) -> Vec<AuditEvent<'a>> {
-    let audit = |action, target_user_id, metadata| AuditEvent {
-        offboarding_id: Some(offboarding_id),
-        ..acting.event(plan.workspace.id, action, Some(target_user_id), metadata)
+    let audit = |action, target_user_id, metadata| {
+        acting
+            .event(plan.workspace.id, action, Some(target_user_id), metadata)
+            .of_offboarding(offboarding_id)
     };
     let mut entries: Vec<AuditEvent> = plan
         .leaving

@@ -159,6 +159,20 @@ async fn filters_narrow_the_log_alone_and_together(
         ),
         (Some(0), Some(0))
     );
+    // An action the trail doesn't have (or spelled as it is stored) is refused, not an empty
+    // list that looks like nothing happened.
+    for unknown in ["team_membership_remove", "TEAM_MEMBERSHIP_VANISH"] {
+        let answer = crate::support::audit_log_answer(
+            app,
+            app.owner_token(),
+            json!({ "action": unknown }),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(error_code(&answer), "BAD_USER_INPUT", "{unknown}: {answer}");
+        assert_eq!(answer["data"], Value::Null, "{answer}");
+    }
 }
 
 async fn pages_follow_each_other_newest_first_without_overlap(app: TestApp) {

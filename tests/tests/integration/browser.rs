@@ -67,7 +67,7 @@ async fn graphiql_and_a_spa_on_another_origin_work_in_a_real_browser() {
     );
     // Removed once, by the allowed origin's call.
     let answer = app
-        .as_owner("query($ws: UUID!) { auditLog(workspaceId: $ws, filter: { action: \"team_membership_remove\" }) { totalCount } }", json!({ "ws": app.demo.workspace_id }))
+        .as_owner("query($ws: UUID!) { auditLog(workspaceId: $ws, filter: { action: TEAM_MEMBERSHIP_REMOVE }) { totalCount } }", json!({ "ws": app.demo.workspace_id }))
         .await;
     assert_eq!(data(&answer)["auditLog"]["totalCount"], 1);
 }

@@ -303,14 +303,12 @@ async fn free_text_cases(app: &TestApp) -> Vec<Case> {
     let at_org = json!({ "org": org, "a": "BAD" });
     let of_mia = json!({ "ws": ws, "u": mia, "a": "BAD" });
     let searched = json!({ "ws": ws, "s": "BAD" });
-    let filtered = json!({ "ws": ws, "filter": { "action": "BAD" } });
     let after = json!({ "ws": ws, "after": "BAD" });
     cases.extend([
         case("SeatUsage.holders(after)", holders, at_org),
         case("Query.sessions(after)", sessions, of_mia),
         case("MemberFilterInput.search", search, searched.clone()),
         case("RemovedMemberFilterInput.search", removed_search, searched),
-        case("AuditLogFilter.action", AUDIT_LOG, filtered),
         case("Query.auditLog(after)", AUDIT_LOG, after),
     ]);
     cases

@@ -311,15 +311,14 @@ pub async fn accept_invitation<C: ConnectionTrait>(
     let invitation = accepted.update(db).await?;
     audit::record(
         db,
-        AuditEvent {
-            workspace_id: invitation.workspace_id,
-            actor: Some(Actor::User(membership.user_id)),
-            action: AuditAction::TeamMembershipJoin,
-            target_user_id: Some(membership.user_id),
-            metadata: json!({ "invitation_id": invitation.id }),
-            request_id: request.request_id.as_deref(),
-            offboarding_id: None,
-        },
+        AuditEvent::new(
+            invitation.workspace_id,
+            Some(Actor::User(membership.user_id)),
+            AuditAction::TeamMembershipJoin,
+            Some(membership.user_id),
+            json!({ "invitation_id": invitation.id }),
+        )
+        .in_request(request.request_id.as_deref()),
         now,
     )
     .await?;
