@@ -17,7 +17,6 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::config::{Config, CorsOrigins};
 use crate::graphiql;
 use crate::graphql::{Reader, build_introspection_schema, build_schema};
 use crate::handlers::{graphql_get, graphql_post, graphql_ws, readyz, render_metrics};
@@ -25,6 +24,7 @@ use crate::middleware::{
     browser_safety, refuse_declared_oversized_bodies, shaped_payload_too_large,
 };
 use crate::people_page;
+use crate::settings::{CorsOrigins, Settings};
 use crate::state::AppState;
 use rules::demo::{self, DEMO_PASSWORD, DemoAccess};
 use rules::error::RuleError;
@@ -54,14 +54,14 @@ pub struct Application {
     port: u16,
     db: DatabaseConnection,
     demo: Option<DemoAccess>,
-    config: Arc<Config>,
+    config: Arc<Settings>,
     worker: Option<WorkerHandle>,
 }
 
 impl Application {
     /// Connects to the database (migrating it), seeds demo data if configured, and binds the
     /// listener; the server runs when [`Application::run_until_stopped`] is awaited.
-    pub async fn build(config: Config) -> Result<Application, StartupError> {
+    pub async fn build(config: Settings) -> Result<Application, StartupError> {
         let db =
             platform::db::connect_with(&config.database_url, Some(config.limits.statement_timeout))
                 .await?;
@@ -180,7 +180,7 @@ impl Application {
         text
     }
 
-    pub fn config(&self) -> &Config {
+    pub fn config(&self) -> &Settings {
         &self.config
     }
 

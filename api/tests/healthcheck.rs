@@ -11,8 +11,8 @@
 use std::net::SocketAddr;
 use std::process::{Command, Output};
 
-use api::{Application, Config};
-use worker::config::{MailTransport, QueueBackend};
+use api::{Application, Settings};
+use worker::settings::{MailTransport, QueueBackend};
 
 fn api_command(args: &[&str], bind_address: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_api"))
@@ -28,7 +28,7 @@ fn api_command(args: &[&str], bind_address: &str) -> Output {
 async fn the_healthcheck_tells_a_ready_api_from_none() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().display();
-    let mut config = Config::embedded();
+    let mut config = Settings::embedded();
     config.bind_address = SocketAddr::from(([127, 0, 0, 1], 0));
     config.database_url = format!("sqlite://{path}/app.db?mode=rwc");
     config.worker.queue.backend =

@@ -24,12 +24,12 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use api::Application;
-pub use api::Config;
+pub use api::Settings;
 pub use rules::demo::DEMO_PASSWORD;
 use rules::demo::DemoAccess;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
-use worker::config::{MailTransport, QueueBackend, SmtpTls};
+use worker::settings::{MailTransport, QueueBackend, SmtpTls};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -58,7 +58,7 @@ pub struct TestApp {
     pub backend: Backend,
     pub demo: DemoAccess,
     /// The configuration the application runs with.
-    pub config: Config,
+    pub config: Settings,
     db: DatabaseConnection,
     /// The SMTP server this test's mail goes to, on PostgreSQL (SQLite writes `.eml` files).
     smtp: Option<SmtpSink>,
@@ -131,8 +131,8 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, |_| {}).await
 }
 
-pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> TestApp {
-    let mut config = Config::embedded();
+pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut config = Settings::embedded();
     config.bind_address = SocketAddr::from(([127, 0, 0, 1], 0));
     config.demo_data = true;
     let mut smtp = None;
@@ -206,14 +206,14 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
 
 /// Configures the application without its in-process worker: jobs wait until a test runs
 /// one.
-pub fn no_worker(config: &mut Config) {
+pub fn no_worker(config: &mut Settings) {
     config.in_process_worker = false;
 }
 
 /// Runs each listed test, an `async fn name(app: TestApp)` of the same module, twice: on
 /// PostgreSQL (+ Redis) and on the embedded SQLite default, as `name::postgres` and
 /// `name::sqlite`. `name => configure` adjusts the application's configuration first, with a
-/// `fn(&mut Config)` or a closure.
+/// `fn(&mut Settings)` or a closure.
 #[macro_export]
 macro_rules! backend_tests {
     ($($name:ident $(=> $configure:expr)?),* $(,)?) => {
@@ -222,7 +222,7 @@ macro_rules! backend_tests {
                 #[allow(unused_imports)]
                 use super::*;
 
-                fn configure(_config: &mut $crate::Config) {
+                fn configure(_config: &mut $crate::Settings) {
                     $( ($configure)(_config); )?
                 }
 

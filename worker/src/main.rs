@@ -7,7 +7,7 @@ use platform::db;
 use tokio::sync::watch;
 use worker::runner::Dependencies;
 use worker::service::{run, shutdown_signal};
-use worker::{JobQueue, WorkerConfig, mail::Mailer};
+use worker::{JobQueue, WorkerSettings, mail::Mailer};
 
 #[tokio::main]
 async fn main() {
@@ -22,8 +22,8 @@ async fn main() {
 
 async fn start() -> Result<(), worker::WorkerError> {
     let vars: HashMap<String, String> = std::env::vars().collect();
-    let config = WorkerConfig::from_vars(&vars)?;
-    if let Some(address) = worker::config::metrics_address(&vars)? {
+    let config = WorkerSettings::from_vars(&vars)?;
+    if let Some(address) = worker::settings::metrics_address(&vars)? {
         telemetry::metrics::serve(address).map_err(worker::WorkerError::Config)?;
         tracing::info!(%address, "serving metrics");
     }

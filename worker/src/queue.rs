@@ -21,7 +21,7 @@ use std::str::FromStr;
 use uuid::Uuid;
 
 use crate::WorkerError;
-use crate::config::{QueueBackend, QueueConfig};
+use crate::settings::{QueueBackend, QueueSettings};
 use platform::jobs::OutboxJob;
 
 /// The most jobs waiting in the queue at once. Well under apalis-redis's ~8,000 limit even when
@@ -49,7 +49,7 @@ pub enum Storage {
 }
 
 impl JobQueue {
-    pub async fn connect(config: &QueueConfig) -> Result<JobQueue, WorkerError> {
+    pub async fn connect(config: &QueueSettings) -> Result<JobQueue, WorkerError> {
         let storage = match &config.backend {
             QueueBackend::Redis(url) => {
                 let client = redis::Client::open(url.as_str())

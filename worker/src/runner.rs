@@ -9,9 +9,9 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::WorkerError;
-use crate::config::WorkerConfig;
 use crate::handlers::{self, JobContext};
 use crate::mail::{InvitationEmail, Mailer, RemovalEmail, invitation_message, removal_message};
+use crate::settings::WorkerSettings;
 use platform::jobs::Job;
 use platform::outbox::{self, AfterFailure, Retry};
 
@@ -20,7 +20,7 @@ use platform::outbox::{self, AfterFailure, Retry};
 pub struct Dependencies {
     pub db: DatabaseConnection,
     pub mailer: Mailer,
-    pub config: WorkerConfig,
+    pub config: WorkerSettings,
 }
 
 /// What running an outbox row came to.

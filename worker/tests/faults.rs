@@ -15,7 +15,7 @@ use entities::{OutboxStatus, outbox};
 use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, PaginatorTrait, QueryFilter};
 use tests::{Backend, PrivateRedis, PrivateSmtp, TestApp, add_members};
 use uuid::Uuid;
-use worker::config::{MailTransport, QueueBackend};
+use worker::settings::{MailTransport, QueueBackend};
 
 /// What the design promises: recovery within 30 s of a fault's end.
 const RECOVERY: Duration = Duration::from_secs(30);
@@ -221,7 +221,7 @@ async fn a_worker_killed_mid_batch() {
         jobs.len()
     );
     assert!(
-        duplicates <= worker::config::DEFAULT_CONCURRENCY,
+        duplicates <= worker::settings::DEFAULT_CONCURRENCY,
         "{duplicates} duplicates: more than the jobs one worker runs at once"
     );
 }

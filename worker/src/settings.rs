@@ -11,9 +11,9 @@ use serde::Deserialize;
 use crate::WorkerError;
 
 #[derive(Debug, Clone)]
-pub struct WorkerConfig {
-    pub queue: QueueConfig,
-    pub mail: MailConfig,
+pub struct WorkerSettings {
+    pub queue: QueueSettings,
+    pub mail: MailSettings,
     /// Where people reach the service (`PUBLIC_URL`): the start of the links emails carry.
     /// Its path ends with `/`, so links go under it.
     pub public_url: url::Url,
@@ -31,7 +31,7 @@ pub struct WorkerConfig {
 }
 
 #[derive(Debug, Clone)]
-pub struct QueueConfig {
+pub struct QueueSettings {
     pub backend: QueueBackend,
     /// Set explicitly: apalis would otherwise name the queue after a Rust type path.
     pub name: String,
@@ -52,7 +52,7 @@ pub enum QueueBackend {
 }
 
 #[derive(Debug, Clone)]
-pub struct MailConfig {
+pub struct MailSettings {
     pub transport: MailTransport,
     pub from: String,
     /// SMTP connections kept open and used at once. lettre sends a message's body and its
@@ -89,25 +89,25 @@ pub enum SmtpTls {
 
 /// Jobs one worker process runs at once, and SMTP connections it keeps: each job mostly waits on
 /// the network, and one SMTP connection carries only ~25 messages a second (see
-/// `MailConfig::max_connections`), so throughput comes from running many side by side.
+/// `MailSettings::max_connections`), so throughput comes from running many side by side.
 pub const DEFAULT_CONCURRENCY: usize = 64;
 pub const DEFAULT_QUEUE_URL: &str = "sqlite://data/queue.db?mode=rwc";
 pub const DEFAULT_MAIL_DIR: &str = "data/mail";
 /// The api's own default address: right for someone trying it on their machine.
 pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080/";
 
-impl WorkerConfig {
+impl WorkerSettings {
     /// The embedded default: SQLite queue file, emails to a folder.
-    pub fn embedded() -> WorkerConfig {
-        WorkerConfig {
-            queue: QueueConfig {
+    pub fn embedded() -> WorkerSettings {
+        WorkerSettings {
+            queue: QueueSettings {
                 backend: QueueBackend::Sqlite(DEFAULT_QUEUE_URL.into()),
                 name: "offboarding-jobs".into(),
                 heartbeat_interval: Duration::from_secs(5),
                 missed_heartbeats: 3,
                 fetch_batch: DEFAULT_CONCURRENCY,
             },
-            mail: MailConfig {
+            mail: MailSettings {
                 transport: MailTransport::Folder(DEFAULT_MAIL_DIR.into()),
                 from: "Offboarding <no-reply@offboarding.invalid>".into(),
                 max_connections: DEFAULT_CONCURRENCY as u32,
@@ -130,10 +130,10 @@ impl WorkerConfig {
         }
     }
 
-    pub fn from_vars(vars: &HashMap<String, String>) -> Result<WorkerConfig, WorkerError> {
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<WorkerSettings, WorkerError> {
         let vars: WorkerVariables =
             platform::environment::read(vars).map_err(WorkerError::Config)?;
-        let defaults = WorkerConfig::embedded();
+        let defaults = WorkerSettings::embedded();
         let backend = match (vars.redis_url, vars.queue_database_url) {
             (Some(redis), _) => QueueBackend::Redis(redis),
             (None, Some(sqlite)) => QueueBackend::Sqlite(sqlite),
@@ -163,8 +163,8 @@ impl WorkerConfig {
             Some(text) => public_url(&text)?,
             None => defaults.public_url,
         };
-        Ok(WorkerConfig {
-            queue: QueueConfig {
+        Ok(WorkerSettings {
+            queue: QueueSettings {
                 backend,
                 name: vars.queue_name.unwrap_or(defaults.queue.name),
                 heartbeat_interval: millis(
@@ -179,7 +179,7 @@ impl WorkerConfig {
                     .unwrap_or(defaults.queue.fetch_batch)
                     .max(1),
             },
-            mail: MailConfig {
+            mail: MailSettings {
                 transport,
                 from: vars.mail_from.unwrap_or(defaults.mail.from),
                 max_connections: vars
@@ -305,7 +305,7 @@ mod tests {
 
     #[test]
     fn the_smtp_password_never_shows_in_debug_output() {
-        let config = WorkerConfig::from_vars(&variables(&[
+        let config = WorkerSettings::from_vars(&variables(&[
             ("SMTP_HOST", "mail"),
             ("SMTP_USERNAME", "sender"),
             ("SMTP_PASSWORD", "hunter2-very-secret"),
@@ -318,7 +318,7 @@ mod tests {
 
     #[test]
     fn redis_and_smtp_come_from_the_environment() {
-        let config = WorkerConfig::from_vars(&variables(&[
+        let config = WorkerSettings::from_vars(&variables(&[
             ("REDIS_URL", "redis://cache:6379"),
             ("SMTP_HOST", "mail"),
             ("SMTP_PORT", "2525"),
@@ -342,7 +342,7 @@ mod tests {
             }
             MailTransport::Folder(_) => panic!("SMTP_HOST selects SMTP"),
         }
-        let embedded = WorkerConfig::from_vars(&HashMap::new()).unwrap();
+        let embedded = WorkerSettings::from_vars(&HashMap::new()).unwrap();
         assert_eq!(
             embedded.queue.backend,
             QueueBackend::Sqlite(DEFAULT_QUEUE_URL.into())
@@ -352,7 +352,7 @@ mod tests {
 
     #[test]
     fn links_go_under_the_public_url_as_a_folder() {
-        let embedded = WorkerConfig::from_vars(&HashMap::new()).unwrap();
+        let embedded = WorkerSettings::from_vars(&HashMap::new()).unwrap();
         assert_eq!(embedded.public_url.as_str(), DEFAULT_PUBLIC_URL);
         for (given, kept) in [
             ("https://people.acme.test", "https://people.acme.test/"),
@@ -365,7 +365,7 @@ mod tests {
                 "https://acme.test/offboarding/",
             ),
         ] {
-            let config = WorkerConfig::from_vars(&variables(&[("PUBLIC_URL", given)])).unwrap();
+            let config = WorkerSettings::from_vars(&variables(&[("PUBLIC_URL", given)])).unwrap();
             assert_eq!(config.public_url.as_str(), kept);
         }
     }
@@ -384,7 +384,7 @@ mod tests {
             if name == "SMTP_TLS" {
                 pairs.push(("SMTP_HOST", "mail"));
             }
-            let error = WorkerConfig::from_vars(&variables(&pairs)).unwrap_err();
+            let error = WorkerSettings::from_vars(&variables(&pairs)).unwrap_err();
             assert!(error.to_string().contains(name), "{error}");
         }
     }

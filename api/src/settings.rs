@@ -8,16 +8,16 @@ use ipnet::IpNet;
 
 use chrono::Duration;
 use serde::Deserialize;
-use worker::config::{QueueBackend, millis};
-use worker::{WorkerConfig, WorkerError};
+use worker::settings::{QueueBackend, millis};
+use worker::{WorkerError, WorkerSettings};
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct ConfigError(String);
+pub struct SettingsError(String);
 
-impl From<WorkerError> for ConfigError {
+impl From<WorkerError> for SettingsError {
     fn from(error: WorkerError) -> Self {
-        ConfigError(match error {
+        SettingsError(match error {
             WorkerError::Config(message) => message,
             other => other.to_string(),
         })
@@ -25,11 +25,11 @@ impl From<WorkerError> for ConfigError {
 }
 
 #[derive(Debug, Clone)]
-pub struct Config {
+pub struct Settings {
     /// `postgres://…` or `sqlite://…`; the embedded default is `sqlite://data/offboarding.db`.
     pub database_url: String,
     /// The queue, the mailer and the job retry policy, shared with the worker process.
-    pub worker: WorkerConfig,
+    pub worker: WorkerSettings,
     /// Run the worker inside this process (the embedded default). With Redis, workers
     /// normally run as their own processes (`cargo run -p worker`).
     pub in_process_worker: bool,
@@ -84,7 +84,7 @@ impl CorsOrigins {
     }
 
     /// `CORS_ALLOWED_ORIGINS`: exact origins separated by commas; set but empty means none.
-    fn parse(value: &str) -> Result<CorsOrigins, ConfigError> {
+    fn parse(value: &str) -> Result<CorsOrigins, SettingsError> {
         let origins: Vec<String> = value
             .split(',')
             .map(str::trim)
@@ -97,7 +97,7 @@ impl CorsOrigins {
                 {
                     Ok(origin.to_owned())
                 } else {
-                    Err(ConfigError(format!(
+                    Err(SettingsError(format!(
                         "CORS_ALLOWED_ORIGINS must list exact origins like https://app.example.com, separated by commas; got {origin:?}"
                     )))
                 }
@@ -158,12 +158,12 @@ impl Default for Limits {
     }
 }
 
-impl Config {
+impl Settings {
     /// The embedded default: what `cargo run -p api` runs with no environment at all.
-    pub fn embedded() -> Config {
-        Config {
+    pub fn embedded() -> Settings {
+        Settings {
             database_url: platform::db::DEFAULT_DATABASE_URL.to_owned(),
-            worker: WorkerConfig::embedded(),
+            worker: WorkerSettings::embedded(),
             in_process_worker: true,
             bind_address: SocketAddr::from(([127, 0, 0, 1], 8080)),
             demo_data: true,
@@ -178,17 +178,17 @@ impl Config {
         }
     }
 
-    pub fn from_env() -> Result<Config, ConfigError> {
-        Config::from_vars(std::env::vars().collect())
+    pub fn from_env() -> Result<Settings, SettingsError> {
+        Settings::from_vars(std::env::vars().collect())
     }
 
-    pub fn from_vars(vars: HashMap<String, String>) -> Result<Config, ConfigError> {
-        let mut worker = WorkerConfig::from_vars(&vars)?;
+    pub fn from_vars(vars: HashMap<String, String>) -> Result<Settings, SettingsError> {
+        let mut worker = WorkerSettings::from_vars(&vars)?;
         let public_url_set = vars.contains_key("PUBLIC_URL");
         // Set but empty means "no other origin", unlike every other variable.
         let cors_origins = vars.get("CORS_ALLOWED_ORIGINS").cloned();
-        let vars: ApiVariables = platform::environment::read(&vars).map_err(ConfigError)?;
-        let defaults = Config::embedded();
+        let vars: ApiVariables = platform::environment::read(&vars).map_err(SettingsError)?;
+        let defaults = Settings::embedded();
         // Demo data is for the embedded default; a configured database gets it only on request.
         let demo_default = vars.database_url.is_none();
         let embedded_queue = matches!(worker.queue.backend, QueueBackend::Sqlite(_));
@@ -199,7 +199,7 @@ impl Config {
             // The links the in-process worker emails point at this server, as it listens.
             worker.public_url = local_url(bind_address);
         }
-        Ok(Config {
+        Ok(Settings {
             database_url: vars.database_url.unwrap_or(defaults.database_url),
             in_process_worker: vars.in_process_worker.unwrap_or(embedded_queue),
             worker,
@@ -292,7 +292,7 @@ impl ApiVariables {
 }
 
 /// `TRUSTED_PROXIES`: addresses or CIDR ranges, separated by commas.
-fn trusted_proxies(value: Option<String>) -> Result<Vec<IpNet>, ConfigError> {
+fn trusted_proxies(value: Option<String>) -> Result<Vec<IpNet>, SettingsError> {
     let Some(value) = value else {
         return Ok(Vec::new());
     };
@@ -305,7 +305,7 @@ fn trusted_proxies(value: Option<String>) -> Result<Vec<IpNet>, ConfigError> {
                 .parse::<IpNet>()
                 .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
                 .map_err(|_| {
-                    ConfigError(format!(
+                    SettingsError(format!(
                         "TRUSTED_PROXIES must list addresses or CIDR ranges separated by commas, got {entry:?}"
                     ))
                 })
@@ -332,14 +332,16 @@ mod tests {
 
     /// The configuration these variables make.
     #[track_caller]
-    fn configured(pairs: &[(&str, &str)]) -> Config {
-        Config::from_vars(variables(pairs)).unwrap()
+    fn configured(pairs: &[(&str, &str)]) -> Settings {
+        Settings::from_vars(variables(pairs)).unwrap()
     }
 
     /// Why these variables are refused.
     #[track_caller]
     fn refused(pairs: &[(&str, &str)]) -> String {
-        Config::from_vars(variables(pairs)).unwrap_err().to_string()
+        Settings::from_vars(variables(pairs))
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
