@@ -1,5 +1,7 @@
-//! Configuration from the environment. Every variable is optional: with none set, the service
-//! runs the embedded default (an SQLite file under `./data`, demo data, GraphiQL on).
+//! The api's settings, read from the environment. Every variable is optional: with none set, the
+//! service runs the embedded default (an SQLite file under `./data`, demo data, GraphiQL on),
+//! `Settings::default()`. Each default is written once: there, in `Limits::default()`, or in
+//! the worker's settings for what the api shares with a worker process.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -7,8 +9,9 @@ use std::net::{IpAddr, SocketAddr};
 use ipnet::IpNet;
 
 use chrono::Duration;
+use platform::environment::millis;
 use serde::Deserialize;
-use worker::settings::{QueueBackend, millis};
+use worker::settings::{DEFAULT_BIND_ADDRESS, QueueBackend, local_url};
 use worker::{WorkerError, WorkerSettings};
 
 #[derive(Debug, thiserror::Error)]
@@ -158,14 +161,14 @@ impl Default for Limits {
     }
 }
 
-impl Settings {
+impl Default for Settings {
     /// The embedded default: what `cargo run -p api` runs with no environment at all.
-    pub fn embedded() -> Settings {
+    fn default() -> Settings {
         Settings {
             database_url: platform::db::DEFAULT_DATABASE_URL.to_owned(),
-            worker: WorkerSettings::embedded(),
+            worker: WorkerSettings::default(),
             in_process_worker: true,
-            bind_address: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            bind_address: DEFAULT_BIND_ADDRESS,
             demo_data: true,
             graphiql: true,
             introspection: true,
@@ -177,7 +180,9 @@ impl Settings {
             metrics_enabled: true,
         }
     }
+}
 
+impl Settings {
     pub fn from_env() -> Result<Settings, SettingsError> {
         Settings::from_vars(std::env::vars().collect())
     }
@@ -188,9 +193,10 @@ impl Settings {
         // Set but empty means "no other origin", unlike every other variable.
         let cors_origins = vars.get("CORS_ALLOWED_ORIGINS").cloned();
         let vars: ApiVariables = platform::environment::read(&vars).map_err(SettingsError)?;
-        let defaults = Settings::embedded();
-        // Demo data is for the embedded default; a configured database gets it only on request.
-        let demo_default = vars.database_url.is_none();
+        let defaults = Settings::default();
+        // Demo data and local front ends are for the embedded default; a configured database
+        // gets them only on request.
+        let embedded_database = vars.database_url.is_none();
         let embedded_queue = matches!(worker.queue.backend, QueueBackend::Sqlite(_));
         let graphiql = vars.graphiql_enabled.unwrap_or(defaults.graphiql);
         let limits = vars.limits(defaults.limits);
@@ -201,10 +207,14 @@ impl Settings {
         }
         Ok(Settings {
             database_url: vars.database_url.unwrap_or(defaults.database_url),
-            in_process_worker: vars.in_process_worker.unwrap_or(embedded_queue),
+            in_process_worker: vars
+                .in_process_worker
+                .unwrap_or(defaults.in_process_worker && embedded_queue),
             worker,
             bind_address,
-            demo_data: vars.demo_data.unwrap_or(demo_default),
+            demo_data: vars
+                .demo_data
+                .unwrap_or(defaults.demo_data && embedded_database),
             graphiql,
             introspection: vars.graphql_introspection.unwrap_or(graphiql),
             session_ttl: vars
@@ -214,10 +224,13 @@ impl Settings {
                 .invitation_ttl_hours
                 .map_or(defaults.invitation_ttl, Duration::hours),
             limits,
-            trusted_proxies: trusted_proxies(vars.trusted_proxies)?,
+            trusted_proxies: match vars.trusted_proxies {
+                Some(value) => trusted_proxies(&value)?,
+                None => defaults.trusted_proxies,
+            },
             cors: match cors_origins {
                 Some(value) => CorsOrigins::parse(&value)?,
-                None if demo_default => defaults.cors,
+                None if embedded_database => defaults.cors,
                 None => CorsOrigins::SameOrigin,
             },
             metrics_enabled: vars.metrics_enabled.unwrap_or(defaults.metrics_enabled),
@@ -292,10 +305,7 @@ impl ApiVariables {
 }
 
 /// `TRUSTED_PROXIES`: addresses or CIDR ranges, separated by commas.
-fn trusted_proxies(value: Option<String>) -> Result<Vec<IpNet>, SettingsError> {
-    let Some(value) = value else {
-        return Ok(Vec::new());
-    };
+fn trusted_proxies(value: &str) -> Result<Vec<IpNet>, SettingsError> {
     value
         .split(',')
         .map(str::trim)
@@ -311,17 +321,6 @@ fn trusted_proxies(value: Option<String>) -> Result<Vec<IpNet>, SettingsError> {
                 })
         })
         .collect()
-}
-
-/// The address a browser on this machine reaches a server listening on `bind_address` at.
-fn local_url(bind_address: SocketAddr) -> url::Url {
-    let host = match bind_address.ip() {
-        ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
-        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
-        ip => ip.to_string(),
-    };
-    url::Url::parse(&format!("http://{host}:{}/", bind_address.port()))
-        .expect("an address and a port make a URL")
 }
 
 #[cfg(test)]

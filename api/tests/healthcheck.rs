@@ -28,8 +28,10 @@ fn api_command(args: &[&str], bind_address: &str) -> Output {
 async fn the_healthcheck_tells_a_ready_api_from_none() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().display();
-    let mut config = Settings::embedded();
-    config.bind_address = SocketAddr::from(([127, 0, 0, 1], 0));
+    let mut config = Settings {
+        bind_address: SocketAddr::from(([127, 0, 0, 1], 0)),
+        ..Settings::default()
+    };
     config.database_url = format!("sqlite://{path}/app.db?mode=rwc");
     config.worker.queue.backend =
         QueueBackend::Sqlite(format!("sqlite://{path}/queue.db?mode=rwc"));

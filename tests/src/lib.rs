@@ -132,9 +132,11 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> TestApp {
-    let mut config = Settings::embedded();
-    config.bind_address = SocketAddr::from(([127, 0, 0, 1], 0));
-    config.demo_data = true;
+    let mut config = Settings {
+        bind_address: SocketAddr::from(([127, 0, 0, 1], 0)),
+        demo_data: true,
+        ..Settings::default()
+    };
     let mut smtp = None;
     let database = match backend {
         Backend::Postgres => {

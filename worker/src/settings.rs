@@ -1,9 +1,12 @@
-//! The worker's configuration, read from the environment (see README.md).
+//! The worker's settings, read from the environment (see README.md). Each default is written
+//! once: in `WorkerSettings::default()` (the embedded default) or a constant below.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use platform::environment::millis;
 use platform::outbox::RetryPolicy;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -93,12 +96,19 @@ pub enum SmtpTls {
 pub const DEFAULT_CONCURRENCY: usize = 64;
 pub const DEFAULT_QUEUE_URL: &str = "sqlite://data/queue.db?mode=rwc";
 pub const DEFAULT_MAIL_DIR: &str = "data/mail";
-/// The api's own default address: right for someone trying it on their machine.
-pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080/";
+/// Where the api listens without `BIND_ADDRESS`: right for someone trying it on their machine.
+/// Written here, not in the api, because a worker process's links point at it without
+/// `PUBLIC_URL`.
+pub const DEFAULT_BIND_ADDRESS: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080);
+/// With `SMTP_HOST` set, what `SMTP_PORT`, `SMTP_TLS` and `SMTP_TIMEOUT_MS` default to.
+const DEFAULT_SMTP_PORT: u16 = 587;
+const DEFAULT_SMTP_TLS: SmtpTls = SmtpTls::StartTls;
+const DEFAULT_SMTP_TIMEOUT: Duration = Duration::from_secs(10);
 
-impl WorkerSettings {
-    /// The embedded default: SQLite queue file, emails to a folder.
-    pub fn embedded() -> WorkerSettings {
+impl Default for WorkerSettings {
+    /// The embedded default: SQLite queue file, emails to a folder, links to the api's default
+    /// address.
+    fn default() -> WorkerSettings {
         WorkerSettings {
             queue: QueueSettings {
                 backend: QueueBackend::Sqlite(DEFAULT_QUEUE_URL.into()),
@@ -112,7 +122,7 @@ impl WorkerSettings {
                 from: "Offboarding <no-reply@offboarding.invalid>".into(),
                 max_connections: DEFAULT_CONCURRENCY as u32,
             },
-            public_url: url::Url::parse(DEFAULT_PUBLIC_URL).expect("the default parses"),
+            public_url: local_url(DEFAULT_BIND_ADDRESS),
             // Retries come at most 15 s apart, so a job catches up within that of an outage's
             // end; 25 attempts span about five minutes of failures before a job is DEAD.
             retry: RetryPolicy {
@@ -129,11 +139,13 @@ impl WorkerSettings {
             shutdown_timeout: Duration::from_secs(10),
         }
     }
+}
 
+impl WorkerSettings {
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<WorkerSettings, WorkerError> {
         let vars: WorkerVariables =
             platform::environment::read(vars).map_err(WorkerError::Config)?;
-        let defaults = WorkerSettings::embedded();
+        let defaults = WorkerSettings::default();
         let backend = match (vars.redis_url, vars.queue_database_url) {
             (Some(redis), _) => QueueBackend::Redis(redis),
             (None, Some(sqlite)) => QueueBackend::Sqlite(sqlite),
@@ -142,13 +154,13 @@ impl WorkerSettings {
         let transport = match vars.smtp_host {
             Some(host) => MailTransport::Smtp {
                 host,
-                port: vars.smtp_port.unwrap_or(587),
-                tls: vars.smtp_tls.unwrap_or(SmtpTls::StartTls),
+                port: vars.smtp_port.unwrap_or(DEFAULT_SMTP_PORT),
+                tls: vars.smtp_tls.unwrap_or(DEFAULT_SMTP_TLS),
                 credentials: vars.smtp_username.map(|user| {
                     let password = vars.smtp_password.unwrap_or_default();
                     (user, password.into())
                 }),
-                timeout: millis(vars.smtp_timeout_ms, Duration::from_secs(10)),
+                timeout: millis(vars.smtp_timeout_ms, DEFAULT_SMTP_TIMEOUT),
                 ca_certificates: vars.smtp_ca_cert,
             },
             None => MailTransport::Folder(vars.mail_dir.unwrap_or_else(|| DEFAULT_MAIL_DIR.into())),
@@ -203,6 +215,17 @@ impl WorkerSettings {
             shutdown_timeout: millis(vars.worker_shutdown_timeout_ms, defaults.shutdown_timeout),
         })
     }
+}
+
+/// The address a browser on this machine reaches a server listening on `bind_address` at.
+pub fn local_url(bind_address: SocketAddr) -> url::Url {
+    let host = match bind_address.ip() {
+        ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
+        IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    url::Url::parse(&format!("http://{host}:{}/", bind_address.port()))
+        .expect("an address and a port make a URL")
 }
 
 /// `PUBLIC_URL`: an absolute http(s) address with no query or fragment (a link is built by
@@ -270,11 +293,6 @@ struct WorkerVariables {
     worker_fetch_batch: Option<usize>,
     worker_concurrency: Option<usize>,
     worker_shutdown_timeout_ms: Option<u64>,
-}
-
-/// A `…_MS` variable, or the default.
-pub fn millis(value: Option<u64>, default: Duration) -> Duration {
-    value.map_or(default, Duration::from_millis)
 }
 
 #[cfg(test)]
@@ -353,7 +371,7 @@ mod tests {
     #[test]
     fn links_go_under_the_public_url_as_a_folder() {
         let embedded = WorkerSettings::from_vars(&HashMap::new()).unwrap();
-        assert_eq!(embedded.public_url.as_str(), DEFAULT_PUBLIC_URL);
+        assert_eq!(embedded.public_url.as_str(), "http://127.0.0.1:8080/");
         for (given, kept) in [
             ("https://people.acme.test", "https://people.acme.test/"),
             (

@@ -247,7 +247,7 @@ mod tests {
     /// the schema the code serves. `UPDATE_SCHEMA=1 cargo test -p api` rewrites it.
     #[test]
     fn schema_file_matches_the_code() {
-        let sdl = schema_builder(&Settings::embedded())
+        let sdl = schema_builder(&Settings::default())
             .finish()
             .sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by());
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../schema.graphql");

@@ -59,8 +59,10 @@ async fn readiness_fails_while_redis_is_down() {
 
 #[tokio::test]
 async fn the_service_refuses_to_start_without_its_queue() {
-    let mut config = api::Settings::embedded();
-    config.bind_address = "127.0.0.1:0".parse().unwrap();
+    let mut config = api::Settings {
+        bind_address: "127.0.0.1:0".parse().unwrap(),
+        ..api::Settings::default()
+    };
     let dir = tempfile::tempdir().unwrap();
     config.database_url = format!("sqlite://{}/app.db?mode=rwc", dir.path().display());
     // Nothing listens on port 1.
