@@ -11,7 +11,7 @@ use ipnet::IpNet;
 use chrono::Duration;
 use platform::environment::millis;
 use serde::Deserialize;
-use worker::settings::{DEFAULT_BIND_ADDRESS, QueueBackend, local_url};
+use worker::settings::{DEFAULT_BIND_ADDRESS, QueueBackend};
 use worker::{WorkerError, WorkerSettings};
 
 #[derive(Debug, thiserror::Error)]
@@ -29,9 +29,8 @@ impl From<WorkerError> for SettingsError {
 
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// `postgres://…` or `sqlite://…`; the embedded default is `sqlite://data/offboarding.db`.
-    pub database_url: String,
-    /// The queue, the mailer and the job retry policy, shared with the worker process.
+    /// What the api shares with a worker process, read once: the database, the queue, the
+    /// mailer, the links emails carry, metrics; and the job settings of its in-process worker.
     pub worker: WorkerSettings,
     /// Run the worker inside this process (the embedded default). With Redis, workers
     /// normally run as their own processes (`cargo run -p worker`).
@@ -49,8 +48,6 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     /// Which other origins a browser may call the API (and open its WebSocket) from.
     pub cors: CorsOrigins,
-    /// Serve Prometheus metrics at `GET /metrics`.
-    pub metrics_enabled: bool,
 }
 
 /// The origins, besides the API's own, that browsers may call it from (`CORS_ALLOWED_ORIGINS`).
@@ -165,7 +162,6 @@ impl Default for Settings {
     /// The embedded default: what `cargo run -p api` runs with no environment at all.
     fn default() -> Settings {
         Settings {
-            database_url: platform::db::DEFAULT_DATABASE_URL.to_owned(),
             worker: WorkerSettings::default(),
             in_process_worker: true,
             bind_address: DEFAULT_BIND_ADDRESS,
@@ -177,7 +173,6 @@ impl Default for Settings {
             limits: Limits::default(),
             trusted_proxies: Vec::new(),
             cors: CorsOrigins::LocalDevelopment,
-            metrics_enabled: true,
         }
     }
 }
@@ -187,26 +182,21 @@ impl Settings {
         Settings::from_vars(std::env::vars().collect())
     }
 
-    pub fn from_vars(vars: HashMap<String, String>) -> Result<Settings, SettingsError> {
-        let mut worker = WorkerSettings::from_vars(&vars)?;
-        let public_url_set = vars.contains_key("PUBLIC_URL");
-        // Set but empty means "no other origin", unlike every other variable.
-        let cors_origins = vars.get("CORS_ALLOWED_ORIGINS").cloned();
-        let vars: ApiVariables = platform::environment::read(&vars).map_err(SettingsError)?;
+    pub fn from_vars(all: HashMap<String, String>) -> Result<Settings, SettingsError> {
+        let vars: ApiVariables = platform::environment::read(&all).map_err(SettingsError)?;
         let defaults = Settings::default();
+        let bind_address = vars.bind_address.unwrap_or(defaults.bind_address);
+        // The links the in-process worker emails point at this server, as it listens.
+        let worker = WorkerSettings::from_vars(&all, bind_address)?;
+        // Set but empty means "no other origin", unlike every other variable.
+        let cors_origins = all.get("CORS_ALLOWED_ORIGINS");
         // Demo data and local front ends are for the embedded default; a configured database
         // gets them only on request.
-        let embedded_database = vars.database_url.is_none();
+        let embedded_database = !worker.database.configured;
         let embedded_queue = matches!(worker.queue.backend, QueueBackend::Sqlite(_));
         let graphiql = vars.graphiql_enabled.unwrap_or(defaults.graphiql);
         let limits = vars.limits(defaults.limits);
-        let bind_address = vars.bind_address.unwrap_or(defaults.bind_address);
-        if !public_url_set {
-            // The links the in-process worker emails point at this server, as it listens.
-            worker.public_url = local_url(bind_address);
-        }
         Ok(Settings {
-            database_url: vars.database_url.unwrap_or(defaults.database_url),
             in_process_worker: vars
                 .in_process_worker
                 .unwrap_or(defaults.in_process_worker && embedded_queue),
@@ -229,11 +219,10 @@ impl Settings {
                 None => defaults.trusted_proxies,
             },
             cors: match cors_origins {
-                Some(value) => CorsOrigins::parse(&value)?,
+                Some(value) => CorsOrigins::parse(value)?,
                 None if embedded_database => defaults.cors,
                 None => CorsOrigins::SameOrigin,
             },
-            metrics_enabled: vars.metrics_enabled.unwrap_or(defaults.metrics_enabled),
         })
     }
 }
@@ -243,7 +232,6 @@ impl Settings {
 #[derive(Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 struct ApiVariables {
-    database_url: Option<String>,
     in_process_worker: Option<bool>,
     bind_address: Option<SocketAddr>,
     demo_data: Option<bool>,
@@ -264,7 +252,6 @@ struct ApiVariables {
     database_statement_timeout_ms: Option<u64>,
     sign_in_limit_per_email_per_hour: Option<u32>,
     sign_in_limit_per_address_per_minute: Option<u32>,
-    metrics_enabled: Option<bool>,
 }
 
 impl ApiVariables {
@@ -346,7 +333,10 @@ mod tests {
     #[test]
     fn no_environment_is_the_embedded_default_with_demo_data() {
         let config = configured(&[]);
-        assert_eq!(config.database_url, platform::db::DEFAULT_DATABASE_URL);
+        assert_eq!(
+            config.worker.database.url,
+            worker::settings::DEFAULT_DATABASE_URL
+        );
         assert!(config.demo_data);
         assert!(
             config.in_process_worker,
@@ -437,6 +427,11 @@ mod tests {
             ]),
             "https://people.acme.test/"
         );
+        assert_eq!(
+            link(&[("BIND_ADDRESS", "127.0.0.1:9000"), ("PUBLIC_URL", "")]),
+            "http://127.0.0.1:9000/",
+            "an empty variable is unset"
+        );
     }
 
     #[test]
@@ -453,8 +448,8 @@ mod tests {
 
     #[test]
     fn metrics_are_on_unless_turned_off() {
-        assert!(configured(&[]).metrics_enabled);
+        assert!(configured(&[]).worker.metrics.enabled);
         let off = configured(&[("METRICS_ENABLED", "false")]);
-        assert!(!off.metrics_enabled);
+        assert!(!off.worker.metrics.enabled);
     }
 }

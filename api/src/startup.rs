@@ -62,10 +62,12 @@ impl Application {
     /// Connects to the database (migrating it), seeds demo data if configured, and binds the
     /// listener; the server runs when [`Application::run_until_stopped`] is awaited.
     pub async fn build(config: Settings) -> Result<Application, StartupError> {
-        let db =
-            platform::db::connect_with(&config.database_url, Some(config.limits.statement_timeout))
-                .await?;
-        let reader = platform::db::connect_reader(&config.database_url, &db).await?;
+        let db = platform::db::connect_with(
+            &config.worker.database.url,
+            Some(config.limits.statement_timeout),
+        )
+        .await?;
+        let reader = platform::db::connect_reader(&config.worker.database.url, &db).await?;
         let queue = JobQueue::connect(&config.worker.queue).await?;
         let demo = if config.demo_data {
             demo::seed_and_sign_in(&db, config.session_ttl, Utc::now())
@@ -98,6 +100,11 @@ impl Application {
             None
         };
         let config = Arc::new(config);
+        let metrics = config
+            .worker
+            .metrics
+            .enabled
+            .then(|| Arc::new(crate::metrics::Metrics::new(telemetry::metrics::recorder())));
         let state = AppState {
             schema: build_schema(&config, db.clone(), Reader(reader.clone()), queue.clone()),
             introspection: build_introspection_schema(&config),
@@ -110,9 +117,7 @@ impl Application {
             writer: db.clone(),
             queue,
             config: config.clone(),
-            metrics: config
-                .metrics_enabled
-                .then(|| Arc::new(crate::metrics::Metrics::new(telemetry::metrics::recorder()))),
+            metrics,
         };
         Ok(Application {
             listener,

@@ -159,7 +159,7 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settin
             let base = admin_url
                 .rsplit_once('/')
                 .map_or(admin_url.as_str(), |(base, _)| base);
-            config.database_url = format!("{base}/{name}");
+            config.worker.database.url = format!("{base}/{name}");
             config.worker.queue.backend = QueueBackend::Redis(redis);
             config.worker.mail.transport = MailTransport::Smtp {
                 host: "127.0.0.1".to_owned(),
@@ -176,7 +176,7 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settin
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("a temporary directory");
             let path = dir.path().display();
-            config.database_url = format!("sqlite://{path}/app.db?mode=rwc");
+            config.worker.database.url = format!("sqlite://{path}/app.db?mode=rwc");
             config.worker.queue.backend =
                 QueueBackend::Sqlite(format!("sqlite://{path}/queue.db?mode=rwc"));
             config.worker.mail.transport = MailTransport::Folder(dir.path().join("mail"));
@@ -585,7 +585,7 @@ impl TestApp {
         };
         let mut command = std::process::Command::new(binary);
         command
-            .env("DATABASE_URL", &self.config.database_url)
+            .env("DATABASE_URL", &self.config.worker.database.url)
             .env("REDIS_URL", redis)
             .env("QUEUE_NAME", &self.config.worker.queue.name)
             .env("SMTP_HOST", "127.0.0.1")

@@ -1,8 +1,6 @@
 //! The worker process: `cargo run -p worker` with DATABASE_URL, REDIS_URL and SMTP settings.
 //! Run as many as you like; each takes jobs from the shared queue.
 
-use std::collections::HashMap;
-
 use platform::db;
 use tokio::sync::watch;
 use worker::runner::Dependencies;
@@ -21,17 +19,12 @@ async fn main() {
 }
 
 async fn start() -> Result<(), worker::WorkerError> {
-    let vars: HashMap<String, String> = std::env::vars().collect();
-    let config = WorkerSettings::from_vars(&vars)?;
-    if let Some(address) = worker::settings::metrics_address(&vars)? {
+    let config = WorkerSettings::from_env()?;
+    if let Some(address) = config.metrics.worker_address() {
         telemetry::metrics::serve(address).map_err(worker::WorkerError::Config)?;
         tracing::info!(%address, "serving metrics");
     }
-    let database_url = vars
-        .get("DATABASE_URL")
-        .filter(|url| !url.is_empty())
-        .map_or(db::DEFAULT_DATABASE_URL, String::as_str);
-    let db = db::connect(database_url).await?;
+    let db = db::connect(&config.database.url).await?;
     let queue = JobQueue::connect(&config.queue).await?;
     let mailer = Mailer::new(&config.mail)?;
     let (stop, stopped) = watch::channel(false);

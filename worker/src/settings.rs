@@ -1,5 +1,8 @@
-//! The worker's settings, read from the environment (see README.md). Each default is written
-//! once: in `WorkerSettings::default()` (the embedded default) or a constant below.
+//! The worker's settings, read from the environment (README.md lists the variables). A worker
+//! process runs with a [`WorkerSettings`]; the api embeds one, the settings of its in-process
+//! worker, so what the two share (the database, the queue, the mail, the links, metrics) is read
+//! here and only here. Each default is written once: in `WorkerSettings::default()` (the
+//! embedded default) or a constant below.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -15,6 +18,7 @@ use crate::WorkerError;
 
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
+    pub database: DatabaseSettings,
     pub queue: QueueSettings,
     pub mail: MailSettings,
     /// Where people reach the service (`PUBLIC_URL`): the start of the links emails carry.
@@ -31,6 +35,17 @@ pub struct WorkerSettings {
     pub job_timeout: Duration,
     /// On SIGTERM, how long in-flight jobs get to finish before the process exits.
     pub shutdown_timeout: Duration,
+    pub metrics: MetricsSettings,
+}
+
+/// `DATABASE_URL`.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// `postgres://…` or `sqlite://…`.
+    pub url: String,
+    /// Whether `DATABASE_URL` was set. Without it the service runs the embedded default, for
+    /// which the api also seeds demo data and lets front ends on this machine call it.
+    pub configured: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -90,6 +105,26 @@ pub enum SmtpTls {
     Tls,
 }
 
+/// `METRICS_ENABLED` and `METRICS_BIND_ADDRESS`.
+#[derive(Debug, Clone)]
+pub struct MetricsSettings {
+    /// Whether metrics are served: by the api at `GET /metrics`, by a worker process where
+    /// `bind_address` says.
+    pub enabled: bool,
+    /// Where a worker process serves its metrics. The api serves those of its in-process worker
+    /// on its own port, and ignores this.
+    pub bind_address: Option<SocketAddr>,
+}
+
+impl MetricsSettings {
+    /// Where a worker process serves its metrics: none unless told where, or when turned off.
+    pub fn worker_address(&self) -> Option<SocketAddr> {
+        self.bind_address.filter(|_| self.enabled)
+    }
+}
+
+/// The embedded default: an SQLite file beside the binary, for the api and its workers alike.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/offboarding.db?mode=rwc";
 /// Jobs one worker process runs at once, and SMTP connections it keeps: each job mostly waits on
 /// the network, and one SMTP connection carries only ~25 messages a second (see
 /// `MailSettings::max_connections`), so throughput comes from running many side by side.
@@ -110,6 +145,10 @@ impl Default for WorkerSettings {
     /// address.
     fn default() -> WorkerSettings {
         WorkerSettings {
+            database: DatabaseSettings {
+                url: DEFAULT_DATABASE_URL.into(),
+                configured: false,
+            },
             queue: QueueSettings {
                 backend: QueueBackend::Sqlite(DEFAULT_QUEUE_URL.into()),
                 name: "offboarding-jobs".into(),
@@ -137,68 +176,50 @@ impl Default for WorkerSettings {
             concurrency: DEFAULT_CONCURRENCY,
             job_timeout: Duration::from_secs(15),
             shutdown_timeout: Duration::from_secs(10),
+            metrics: MetricsSettings {
+                enabled: true,
+                bind_address: None,
+            },
         }
     }
 }
 
 impl WorkerSettings {
-    pub fn from_vars(vars: &HashMap<String, String>) -> Result<WorkerSettings, WorkerError> {
-        let vars: WorkerVariables =
+    /// A worker process's settings, from its environment. Without `PUBLIC_URL`, its links point
+    /// at the api's default address.
+    pub fn from_env() -> Result<WorkerSettings, WorkerError> {
+        WorkerSettings::from_vars(&std::env::vars().collect(), DEFAULT_BIND_ADDRESS)
+    }
+
+    /// The settings `vars` make; each unset variable takes the embedded default's value, and
+    /// without `PUBLIC_URL` links point at the api listening on `api_address`.
+    pub fn from_vars(
+        vars: &HashMap<String, String>,
+        api_address: SocketAddr,
+    ) -> Result<WorkerSettings, WorkerError> {
+        let mut vars: WorkerVariables =
             platform::environment::read(vars).map_err(WorkerError::Config)?;
         let defaults = WorkerSettings::default();
-        let backend = match (vars.redis_url, vars.queue_database_url) {
-            (Some(redis), _) => QueueBackend::Redis(redis),
-            (None, Some(sqlite)) => QueueBackend::Sqlite(sqlite),
-            (None, None) => defaults.queue.backend,
-        };
-        let transport = match vars.smtp_host {
-            Some(host) => MailTransport::Smtp {
-                host,
-                port: vars.smtp_port.unwrap_or(DEFAULT_SMTP_PORT),
-                tls: vars.smtp_tls.unwrap_or(DEFAULT_SMTP_TLS),
-                credentials: vars.smtp_username.map(|user| {
-                    let password = vars.smtp_password.unwrap_or_default();
-                    (user, password.into())
-                }),
-                timeout: millis(vars.smtp_timeout_ms, DEFAULT_SMTP_TIMEOUT),
-                ca_certificates: vars.smtp_ca_cert,
-            },
-            None => MailTransport::Folder(vars.mail_dir.unwrap_or_else(|| DEFAULT_MAIL_DIR.into())),
-        };
         let max_attempts = vars.job_max_attempts.unwrap_or(defaults.retry.max_attempts);
         if max_attempts < 1 {
             return Err(WorkerError::Config(
                 "JOB_MAX_ATTEMPTS must be at least 1".into(),
             ));
         }
-        let public_url = match vars.public_url {
+        let public_url = match vars.public_url.take() {
             Some(text) => public_url(&text)?,
-            None => defaults.public_url,
+            None => local_url(api_address),
         };
         Ok(WorkerSettings {
-            queue: QueueSettings {
-                backend,
-                name: vars.queue_name.unwrap_or(defaults.queue.name),
-                heartbeat_interval: millis(
-                    vars.worker_heartbeat_ms,
-                    defaults.queue.heartbeat_interval,
-                ),
-                missed_heartbeats: vars
-                    .worker_missed_heartbeats
-                    .unwrap_or(defaults.queue.missed_heartbeats),
-                fetch_batch: vars
-                    .worker_fetch_batch
-                    .unwrap_or(defaults.queue.fetch_batch)
-                    .max(1),
+            database: match vars.database_url.take() {
+                Some(url) => DatabaseSettings {
+                    url,
+                    configured: true,
+                },
+                None => defaults.database,
             },
-            mail: MailSettings {
-                transport,
-                from: vars.mail_from.unwrap_or(defaults.mail.from),
-                max_connections: vars
-                    .smtp_max_connections
-                    .unwrap_or(defaults.mail.max_connections)
-                    .max(1),
-            },
+            queue: vars.queue(defaults.queue),
+            mail: vars.mail(defaults.mail),
             public_url,
             retry: RetryPolicy {
                 max_attempts,
@@ -213,12 +234,16 @@ impl WorkerSettings {
                 .max(1),
             job_timeout: millis(vars.job_timeout_ms, defaults.job_timeout),
             shutdown_timeout: millis(vars.worker_shutdown_timeout_ms, defaults.shutdown_timeout),
+            metrics: MetricsSettings {
+                enabled: vars.metrics_enabled.unwrap_or(defaults.metrics.enabled),
+                bind_address: vars.metrics_bind_address,
+            },
         })
     }
 }
 
 /// The address a browser on this machine reaches a server listening on `bind_address` at.
-pub fn local_url(bind_address: SocketAddr) -> url::Url {
+fn local_url(bind_address: SocketAddr) -> url::Url {
     let host = match bind_address.ip() {
         ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
         IpAddr::V6(ip) => format!("[{ip}]"),
@@ -246,28 +271,12 @@ fn public_url(text: &str) -> Result<url::Url, WorkerError> {
     Ok(url)
 }
 
-/// Where a worker process serves its metrics: `METRICS_BIND_ADDRESS`, unless
-/// `METRICS_ENABLED=false`; none by default (the api serves those of its in-process worker).
-pub fn metrics_address(
-    vars: &HashMap<String, String>,
-) -> Result<Option<std::net::SocketAddr>, WorkerError> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-    struct MetricsVariables {
-        metrics_enabled: Option<bool>,
-        metrics_bind_address: Option<std::net::SocketAddr>,
-    }
-    let vars: MetricsVariables = platform::environment::read(vars).map_err(WorkerError::Config)?;
-    Ok(vars
-        .metrics_bind_address
-        .filter(|_| vars.metrics_enabled.unwrap_or(true)))
-}
-
-/// The worker's environment variables (README.md lists them); each unset one takes the
-/// embedded default's value.
+/// The worker's environment variables, the api's too (README.md lists them); each unset one
+/// takes the embedded default's value.
 #[derive(Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 struct WorkerVariables {
+    database_url: Option<String>,
     redis_url: Option<String>,
     queue_database_url: Option<String>,
     queue_name: Option<String>,
@@ -293,6 +302,61 @@ struct WorkerVariables {
     worker_fetch_batch: Option<usize>,
     worker_concurrency: Option<usize>,
     worker_shutdown_timeout_ms: Option<u64>,
+    metrics_enabled: Option<bool>,
+    metrics_bind_address: Option<SocketAddr>,
+}
+
+impl WorkerVariables {
+    /// `REDIS_URL` (over `QUEUE_DATABASE_URL`), `QUEUE_NAME` and the `WORKER_*` fetching.
+    fn queue(&mut self, defaults: QueueSettings) -> QueueSettings {
+        let backend = match (self.redis_url.take(), self.queue_database_url.take()) {
+            (Some(redis), _) => QueueBackend::Redis(redis),
+            (None, Some(sqlite)) => QueueBackend::Sqlite(sqlite),
+            (None, None) => defaults.backend,
+        };
+        QueueSettings {
+            backend,
+            name: self.queue_name.take().unwrap_or(defaults.name),
+            heartbeat_interval: millis(self.worker_heartbeat_ms, defaults.heartbeat_interval),
+            missed_heartbeats: self
+                .worker_missed_heartbeats
+                .unwrap_or(defaults.missed_heartbeats),
+            fetch_batch: self
+                .worker_fetch_batch
+                .unwrap_or(defaults.fetch_batch)
+                .max(1),
+        }
+    }
+
+    /// SMTP when `SMTP_HOST` is set, else the `MAIL_DIR` folder; `MAIL_FROM`.
+    fn mail(&mut self, defaults: MailSettings) -> MailSettings {
+        let transport = match self.smtp_host.take() {
+            Some(host) => MailTransport::Smtp {
+                host,
+                port: self.smtp_port.unwrap_or(DEFAULT_SMTP_PORT),
+                tls: self.smtp_tls.unwrap_or(DEFAULT_SMTP_TLS),
+                credentials: self.smtp_username.take().map(|user| {
+                    let password = self.smtp_password.take().unwrap_or_default();
+                    (user, password.into())
+                }),
+                timeout: millis(self.smtp_timeout_ms, DEFAULT_SMTP_TIMEOUT),
+                ca_certificates: self.smtp_ca_cert.take(),
+            },
+            None => MailTransport::Folder(
+                self.mail_dir
+                    .take()
+                    .unwrap_or_else(|| DEFAULT_MAIL_DIR.into()),
+            ),
+        };
+        MailSettings {
+            transport,
+            from: self.mail_from.take().unwrap_or(defaults.from),
+            max_connections: self
+                .smtp_max_connections
+                .unwrap_or(defaults.max_connections)
+                .max(1),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -301,20 +365,26 @@ mod tests {
 
     use platform::environment::variables;
 
+    /// The settings of a worker process with these variables.
+    fn read(pairs: &[(&str, &str)]) -> Result<WorkerSettings, WorkerError> {
+        WorkerSettings::from_vars(&variables(pairs), DEFAULT_BIND_ADDRESS)
+    }
+
     #[test]
     fn a_worker_serves_metrics_only_where_told() {
-        assert_eq!(metrics_address(&variables(&[])).unwrap(), None);
-        let told = variables(&[("METRICS_BIND_ADDRESS", "0.0.0.0:9100")]);
+        assert_eq!(read(&[]).unwrap().metrics.worker_address(), None);
+        let told = read(&[("METRICS_BIND_ADDRESS", "0.0.0.0:9100")]).unwrap();
         assert_eq!(
-            metrics_address(&told).unwrap(),
+            told.metrics.worker_address(),
             Some("0.0.0.0:9100".parse().unwrap())
         );
-        let off = variables(&[
+        let off = read(&[
             ("METRICS_BIND_ADDRESS", "0.0.0.0:9100"),
             ("METRICS_ENABLED", "false"),
-        ]);
-        assert_eq!(metrics_address(&off).unwrap(), None);
-        let error = metrics_address(&variables(&[("METRICS_BIND_ADDRESS", "here")])).unwrap_err();
+        ])
+        .unwrap();
+        assert_eq!(off.metrics.worker_address(), None);
+        let error = read(&[("METRICS_BIND_ADDRESS", "here")]).unwrap_err();
         assert!(
             error.to_string().contains("METRICS_BIND_ADDRESS"),
             "{error}"
@@ -322,12 +392,24 @@ mod tests {
     }
 
     #[test]
+    fn the_database_is_the_embedded_file_unless_configured() {
+        let embedded = read(&[]).unwrap().database;
+        assert_eq!(embedded.url, DEFAULT_DATABASE_URL);
+        assert!(!embedded.configured);
+        let configured = read(&[("DATABASE_URL", "postgres://db/x")])
+            .unwrap()
+            .database;
+        assert_eq!(configured.url, "postgres://db/x");
+        assert!(configured.configured);
+    }
+
+    #[test]
     fn the_smtp_password_never_shows_in_debug_output() {
-        let config = WorkerSettings::from_vars(&variables(&[
+        let config = read(&[
             ("SMTP_HOST", "mail"),
             ("SMTP_USERNAME", "sender"),
             ("SMTP_PASSWORD", "hunter2-very-secret"),
-        ]))
+        ])
         .unwrap();
         let shown = format!("{config:?}");
         assert!(shown.contains("sender"), "{shown}");
@@ -336,12 +418,12 @@ mod tests {
 
     #[test]
     fn redis_and_smtp_come_from_the_environment() {
-        let config = WorkerSettings::from_vars(&variables(&[
+        let config = read(&[
             ("REDIS_URL", "redis://cache:6379"),
             ("SMTP_HOST", "mail"),
             ("SMTP_PORT", "2525"),
             ("SMTP_TLS", "none"),
-        ]))
+        ])
         .unwrap();
         assert_eq!(
             config.queue.backend,
@@ -360,7 +442,7 @@ mod tests {
             }
             MailTransport::Folder(_) => panic!("SMTP_HOST selects SMTP"),
         }
-        let embedded = WorkerSettings::from_vars(&HashMap::new()).unwrap();
+        let embedded = read(&[]).unwrap();
         assert_eq!(
             embedded.queue.backend,
             QueueBackend::Sqlite(DEFAULT_QUEUE_URL.into())
@@ -370,7 +452,7 @@ mod tests {
 
     #[test]
     fn links_go_under_the_public_url_as_a_folder() {
-        let embedded = WorkerSettings::from_vars(&HashMap::new()).unwrap();
+        let embedded = read(&[]).unwrap();
         assert_eq!(embedded.public_url.as_str(), "http://127.0.0.1:8080/");
         for (given, kept) in [
             ("https://people.acme.test", "https://people.acme.test/"),
@@ -383,7 +465,7 @@ mod tests {
                 "https://acme.test/offboarding/",
             ),
         ] {
-            let config = WorkerSettings::from_vars(&variables(&[("PUBLIC_URL", given)])).unwrap();
+            let config = read(&[("PUBLIC_URL", given)]).unwrap();
             assert_eq!(config.public_url.as_str(), kept);
         }
     }
@@ -394,6 +476,7 @@ mod tests {
             ("SMTP_TLS", "maybe"),
             ("JOB_MAX_ATTEMPTS", "0"),
             ("RELAY_INTERVAL_MS", "soon"),
+            ("METRICS_ENABLED", "sure"),
             ("PUBLIC_URL", "people.acme.test"),
             ("PUBLIC_URL", "ftp://people.acme.test"),
             ("PUBLIC_URL", "https://people.acme.test/?next=1"),
@@ -402,7 +485,7 @@ mod tests {
             if name == "SMTP_TLS" {
                 pairs.push(("SMTP_HOST", "mail"));
             }
-            let error = WorkerSettings::from_vars(&variables(&pairs)).unwrap_err();
+            let error = read(&pairs).unwrap_err();
             assert!(error.to_string().contains(name), "{error}");
         }
     }

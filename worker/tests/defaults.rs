@@ -25,7 +25,7 @@ fn operator_environment(harness: &Settings) -> HashMap<String, String> {
         unreachable!("PostgreSQL tests send mail over SMTP")
     };
     [
-        ("DATABASE_URL", harness.database_url.clone()),
+        ("DATABASE_URL", harness.worker.database.url.clone()),
         ("REDIS_URL", redis.clone()),
         ("SMTP_HOST", "127.0.0.1".into()),
         ("SMTP_PORT", port.to_string()),

@@ -172,7 +172,7 @@ async fn postgres_backends_terminated() {
     let app = app_on(None, None, true).await;
     let members = add_members(&app, 600).await;
     let offboarding = app.remove_members(&members).await;
-    let (admin_url, database) = app.config.database_url.rsplit_once('/').unwrap();
+    let (admin_url, database) = app.config.worker.database.url.rsplit_once('/').unwrap();
     let admin = Database::connect(format!("{admin_url}/postgres"))
         .await
         .unwrap();

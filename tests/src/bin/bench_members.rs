@@ -200,7 +200,7 @@ fn pgbench(app: &TestApp, statements: &[String]) -> (f64, f64) {
         .arg(&prefix)
         .arg("-f")
         .arg(&script)
-        .arg(&app.config.database_url)
+        .arg(&app.config.worker.database.url)
         .stdout(std::process::Stdio::null())
         .status()
         .expect("pgbench runs (postgresql-client)");

@@ -223,7 +223,14 @@ UPDATE bench_outbox SET status = 'PENDING', attempts = attempts + 1, last_error 
 ",
     )
     .ok()?;
-    let database = app.config.database_url.rsplit_once('/')?.1.to_owned();
+    let database = app
+        .config
+        .worker
+        .database
+        .url
+        .rsplit_once('/')?
+        .1
+        .to_owned();
     let output = Command::new("pgbench")
         .args([
             "-n",

@@ -154,8 +154,10 @@ async fn main() {
     // The connections the application reads through: a pool of the same database on
     // PostgreSQL, read-only connections to the same file on SQLite.
     let pool = match backend {
-        Backend::Postgres => Database::connect(&app.config.database_url).await.unwrap(),
-        Backend::Sqlite => platform::db::connect_reader(&app.config.database_url, app.db())
+        Backend::Postgres => Database::connect(&app.config.worker.database.url)
+            .await
+            .unwrap(),
+        Backend::Sqlite => platform::db::connect_reader(&app.config.worker.database.url, app.db())
             .await
             .unwrap(),
     };

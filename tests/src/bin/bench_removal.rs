@@ -342,7 +342,7 @@ END;
     let output = std::process::Command::new("pgbench")
         .args(["-n", "-c", &CLIENTS.to_string(), "-j", "2", "-T", "5", "-f"])
         .arg(&path)
-        .arg(&app.config.database_url)
+        .arg(&app.config.worker.database.url)
         .output()
         .expect("pgbench runs (postgresql-client)");
     std::fs::remove_file(&path).unwrap();
