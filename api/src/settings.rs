@@ -315,6 +315,7 @@ mod tests {
     use super::*;
 
     use platform::environment::variables;
+    use secrecy::ExposeSecret;
 
     /// The configuration these variables make.
     #[track_caller]
@@ -334,7 +335,7 @@ mod tests {
     fn no_environment_is_the_embedded_default_with_demo_data() {
         let config = configured(&[]);
         assert_eq!(
-            config.worker.database.url,
+            config.worker.database.url.expose_secret(),
             worker::settings::DEFAULT_DATABASE_URL
         );
         assert!(config.demo_data);
@@ -443,6 +444,25 @@ mod tests {
             ("METRICS_ENABLED", "sure"),
         ] {
             assert!(refused(&[(name, value)]).contains(name), "{name}={value}");
+        }
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let config = configured(&[
+            (
+                "DATABASE_URL",
+                "postgres://offboarding:db-secret@db/offboarding",
+            ),
+            ("REDIS_URL", "redis://:redis-secret@cache:6379"),
+            ("SMTP_HOST", "mail"),
+            ("SMTP_USERNAME", "sender"),
+            ("SMTP_PASSWORD", "smtp-secret"),
+        ]);
+        let shown = format!("{config:?}");
+        assert!(shown.contains("sender"), "{shown}");
+        for secret in ["db-secret", "redis-secret", "smtp-secret"] {
+            assert!(!shown.contains(secret), "{secret} shows in {shown}");
         }
     }
 

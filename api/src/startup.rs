@@ -11,6 +11,7 @@ use axum::response::Response;
 use axum::routing::get;
 use chrono::Utc;
 use sea_orm::{DatabaseConnection, DbErr};
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -62,12 +63,10 @@ impl Application {
     /// Connects to the database (migrating it), seeds demo data if configured, and binds the
     /// listener; the server runs when [`Application::run_until_stopped`] is awaited.
     pub async fn build(config: Settings) -> Result<Application, StartupError> {
-        let db = platform::db::connect_with(
-            &config.worker.database.url,
-            Some(config.limits.statement_timeout),
-        )
-        .await?;
-        let reader = platform::db::connect_reader(&config.worker.database.url, &db).await?;
+        let database_url = config.worker.database.url.expose_secret();
+        let db =
+            platform::db::connect_with(database_url, Some(config.limits.statement_timeout)).await?;
+        let reader = platform::db::connect_reader(database_url, &db).await?;
         let queue = JobQueue::connect(&config.worker.queue).await?;
         let demo = if config.demo_data {
             demo::seed_and_sign_in(&db, config.session_ttl, Utc::now())

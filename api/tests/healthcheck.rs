@@ -32,7 +32,7 @@ async fn the_healthcheck_tells_a_ready_api_from_none() {
         bind_address: SocketAddr::from(([127, 0, 0, 1], 0)),
         ..Settings::default()
     };
-    config.worker.database.url = format!("sqlite://{path}/app.db?mode=rwc");
+    config.worker.database.url = format!("sqlite://{path}/app.db?mode=rwc").into();
     config.worker.queue.backend =
         QueueBackend::Sqlite(format!("sqlite://{path}/queue.db?mode=rwc"));
     config.worker.mail.transport = MailTransport::Folder(dir.path().join("mail"));

@@ -28,6 +28,7 @@ pub use api::Settings;
 pub use rules::demo::DEMO_PASSWORD;
 use rules::demo::DemoAccess;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use worker::settings::{MailTransport, QueueBackend, SmtpTls};
 
@@ -159,8 +160,8 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settin
             let base = admin_url
                 .rsplit_once('/')
                 .map_or(admin_url.as_str(), |(base, _)| base);
-            config.worker.database.url = format!("{base}/{name}");
-            config.worker.queue.backend = QueueBackend::Redis(redis);
+            config.worker.database.url = format!("{base}/{name}").into();
+            config.worker.queue.backend = QueueBackend::Redis(redis.into());
             config.worker.mail.transport = MailTransport::Smtp {
                 host: "127.0.0.1".to_owned(),
                 port: sink.port,
@@ -176,7 +177,7 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settin
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("a temporary directory");
             let path = dir.path().display();
-            config.worker.database.url = format!("sqlite://{path}/app.db?mode=rwc");
+            config.worker.database.url = format!("sqlite://{path}/app.db?mode=rwc").into();
             config.worker.queue.backend =
                 QueueBackend::Sqlite(format!("sqlite://{path}/queue.db?mode=rwc"));
             config.worker.mail.transport = MailTransport::Folder(dir.path().join("mail"));
@@ -585,8 +586,11 @@ impl TestApp {
         };
         let mut command = std::process::Command::new(binary);
         command
-            .env("DATABASE_URL", &self.config.worker.database.url)
-            .env("REDIS_URL", redis)
+            .env(
+                "DATABASE_URL",
+                self.config.worker.database.url.expose_secret(),
+            )
+            .env("REDIS_URL", redis.expose_secret())
             .env("QUEUE_NAME", &self.config.worker.queue.name)
             .env("SMTP_HOST", "127.0.0.1")
             .env("SMTP_PORT", smtp_port.to_string())
@@ -909,7 +913,7 @@ impl PrivateRedis {
     pub async fn app_on(&self, backend: Backend) -> TestApp {
         let url = self.url();
         spawn_app_with(backend, move |config| {
-            config.worker.queue.backend = QueueBackend::Redis(url);
+            config.worker.queue.backend = QueueBackend::Redis(url.into());
         })
         .await
     }

@@ -2,6 +2,7 @@
 //! Run as many as you like; each takes jobs from the shared queue.
 
 use platform::db;
+use secrecy::ExposeSecret;
 use tokio::sync::watch;
 use worker::runner::Dependencies;
 use worker::service::{run, shutdown_signal};
@@ -24,7 +25,7 @@ async fn start() -> Result<(), worker::WorkerError> {
         telemetry::metrics::serve(address).map_err(worker::WorkerError::Config)?;
         tracing::info!(%address, "serving metrics");
     }
-    let db = db::connect(&config.database.url).await?;
+    let db = db::connect(config.database.url.expose_secret()).await?;
     let queue = JobQueue::connect(&config.queue).await?;
     let mailer = Mailer::new(&config.mail)?;
     let (stop, stopped) = watch::channel(false);

@@ -16,6 +16,7 @@ use apalis_redis::RedisStorage;
 use apalis_sqlite::{SqlitePool, SqliteStorage};
 use futures::StreamExt;
 use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
+use secrecy::ExposeSecret;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 use std::str::FromStr;
 use uuid::Uuid;
@@ -52,7 +53,7 @@ impl JobQueue {
     pub async fn connect(config: &QueueSettings) -> Result<JobQueue, WorkerError> {
         let storage = match &config.backend {
             QueueBackend::Redis(url) => {
-                let client = redis::Client::open(url.as_str())
+                let client = redis::Client::open(url.expose_secret())
                     .map_err(|e| WorkerError::queue("connecting to redis (REDIS_URL)", e))?;
                 let connection = client
                     .get_connection_manager()

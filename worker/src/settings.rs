@@ -39,8 +39,8 @@ pub struct WorkerSettings {
 /// `DATABASE_URL`.
 #[derive(Debug, Clone)]
 pub struct DatabaseSettings {
-    /// `postgres://…` or `sqlite://…`.
-    pub url: String,
+    /// `postgres://…` or `sqlite://…`; secret, for a PostgreSQL URL carries the password.
+    pub url: SecretString,
     /// Whether `DATABASE_URL` was set. Without it the service runs the embedded default, for
     /// which the api also seeds demo data and lets front ends on this machine call it.
     pub configured: bool,
@@ -59,10 +59,11 @@ pub struct QueueSettings {
     pub fetch_batch: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum QueueBackend {
-    /// `redis://…`: the production queue, shared by any number of worker processes.
-    Redis(String),
+    /// `redis://…`: the production queue, shared by any number of worker processes. Secret,
+    /// for it may carry a password.
+    Redis(SecretString),
     /// `sqlite://…`: the embedded queue, in its own file (it relaxes durability on it).
     Sqlite(String),
 }

@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use secrecy::ExposeSecret;
 use serde_json::json;
 use tests::{Backend, Settings, TestApp, data};
 use worker::settings::{MailTransport, QueueBackend};
@@ -25,8 +26,11 @@ fn operator_environment(harness: &Settings) -> HashMap<String, String> {
         unreachable!("PostgreSQL tests send mail over SMTP")
     };
     [
-        ("DATABASE_URL", harness.worker.database.url.clone()),
-        ("REDIS_URL", redis.clone()),
+        (
+            "DATABASE_URL",
+            harness.worker.database.url.expose_secret().to_owned(),
+        ),
+        ("REDIS_URL", redis.expose_secret().to_owned()),
         ("SMTP_HOST", "127.0.0.1".into()),
         ("SMTP_PORT", port.to_string()),
         // SMTP_TLS is left to its default, STARTTLS; the sink's certificate is from a private

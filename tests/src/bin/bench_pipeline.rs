@@ -20,6 +20,7 @@ use entities::{OutboxStatus, outbox};
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use secrecy::ExposeSecret;
 use tests::smtp_sink::SmtpSink;
 use tests::{Backend, TestApp, add_members, spawn_app, spawn_app_with};
 use uuid::Uuid;
@@ -228,6 +229,7 @@ UPDATE bench_outbox SET status = 'PENDING', attempts = attempts + 1, last_error 
         .worker
         .database
         .url
+        .expose_secret()
         .rsplit_once('/')?
         .1
         .to_owned();

@@ -64,7 +64,8 @@ async fn the_service_refuses_to_start_without_its_queue() {
         ..api::Settings::default()
     };
     let dir = tempfile::tempdir().unwrap();
-    config.worker.database.url = format!("sqlite://{}/app.db?mode=rwc", dir.path().display());
+    config.worker.database.url =
+        format!("sqlite://{}/app.db?mode=rwc", dir.path().display()).into();
     // Nothing listens on port 1.
     config.worker.queue.backend = QueueBackend::Redis("redis://127.0.0.1:1".into());
     let error = api::Application::build(config)

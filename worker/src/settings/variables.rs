@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use platform::environment::millis;
 use platform::outbox::RetryPolicy;
+use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::{
@@ -97,15 +98,15 @@ fn public_url(text: &str) -> Result<url::Url, WorkerError> {
 #[derive(Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 struct WorkerVariables {
-    database_url: Option<String>,
-    redis_url: Option<String>,
+    database_url: Option<SecretString>,
+    redis_url: Option<SecretString>,
     queue_database_url: Option<String>,
     queue_name: Option<String>,
     smtp_host: Option<String>,
     smtp_port: Option<u16>,
     smtp_tls: Option<SmtpTls>,
     smtp_username: Option<String>,
-    smtp_password: Option<String>,
+    smtp_password: Option<SecretString>,
     smtp_timeout_ms: Option<u64>,
     smtp_ca_cert: Option<PathBuf>,
     smtp_max_connections: Option<u32>,
@@ -156,10 +157,10 @@ impl WorkerVariables {
                 host,
                 port: self.smtp_port.unwrap_or(DEFAULT_SMTP_PORT),
                 tls: self.smtp_tls.unwrap_or(DEFAULT_SMTP_TLS),
-                credentials: self.smtp_username.take().map(|user| {
-                    let password = self.smtp_password.take().unwrap_or_default();
-                    (user, password.into())
-                }),
+                credentials: self
+                    .smtp_username
+                    .take()
+                    .map(|user| (user, self.smtp_password.take().unwrap_or_default())),
                 timeout: millis(self.smtp_timeout_ms, DEFAULT_SMTP_TIMEOUT),
                 ca_certificates: self.smtp_ca_cert.take(),
             },
@@ -186,6 +187,7 @@ mod tests {
 
     use crate::settings::{DEFAULT_DATABASE_URL, DEFAULT_QUEUE_URL};
     use platform::environment::variables;
+    use secrecy::ExposeSecret;
 
     /// The settings of a worker process with these variables.
     fn read(pairs: &[(&str, &str)]) -> Result<WorkerSettings, WorkerError> {
@@ -216,18 +218,20 @@ mod tests {
     #[test]
     fn the_database_is_the_embedded_file_unless_configured() {
         let embedded = read(&[]).unwrap().database;
-        assert_eq!(embedded.url, DEFAULT_DATABASE_URL);
+        assert_eq!(embedded.url.expose_secret(), DEFAULT_DATABASE_URL);
         assert!(!embedded.configured);
         let configured = read(&[("DATABASE_URL", "postgres://db/x")])
             .unwrap()
             .database;
-        assert_eq!(configured.url, "postgres://db/x");
+        assert_eq!(configured.url.expose_secret(), "postgres://db/x");
         assert!(configured.configured);
     }
 
     #[test]
-    fn the_smtp_password_never_shows_in_debug_output() {
+    fn secrets_never_show_in_debug_output() {
         let config = read(&[
+            ("DATABASE_URL", "postgres://app:db-secret@db/x"),
+            ("REDIS_URL", "redis://:redis-secret@cache:6379"),
             ("SMTP_HOST", "mail"),
             ("SMTP_USERNAME", "sender"),
             ("SMTP_PASSWORD", "hunter2-very-secret"),
@@ -235,7 +239,17 @@ mod tests {
         .unwrap();
         let shown = format!("{config:?}");
         assert!(shown.contains("sender"), "{shown}");
-        assert!(!shown.contains("hunter2-very-secret"), "{shown}");
+        for secret in ["db-secret", "redis-secret", "hunter2-very-secret"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        let MailTransport::Smtp {
+            credentials: Some((_, password)),
+            ..
+        } = &config.mail.transport
+        else {
+            panic!("SMTP_USERNAME gives credentials")
+        };
+        assert_eq!(password.expose_secret(), "hunter2-very-secret");
     }
 
     #[test]
@@ -247,10 +261,10 @@ mod tests {
             ("SMTP_TLS", "none"),
         ])
         .unwrap();
-        assert_eq!(
-            config.queue.backend,
-            QueueBackend::Redis("redis://cache:6379".into())
-        );
+        let QueueBackend::Redis(redis) = &config.queue.backend else {
+            panic!("REDIS_URL selects Redis")
+        };
+        assert_eq!(redis.expose_secret(), "redis://cache:6379");
         match config.mail.transport {
             MailTransport::Smtp {
                 host,
@@ -265,9 +279,8 @@ mod tests {
             MailTransport::Folder(_) => panic!("SMTP_HOST selects SMTP"),
         }
         let embedded = read(&[]).unwrap();
-        assert_eq!(
-            embedded.queue.backend,
-            QueueBackend::Sqlite(DEFAULT_QUEUE_URL.into())
+        assert!(
+            matches!(&embedded.queue.backend, QueueBackend::Sqlite(url) if url == DEFAULT_QUEUE_URL)
         );
         assert!(matches!(embedded.mail.transport, MailTransport::Folder(_)));
     }
