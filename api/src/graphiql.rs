@@ -9,7 +9,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::json;
 
-use crate::config::is_loopback_authority;
+use crate::settings::is_loopback_authority;
 use crate::web::{self, Asset};
 use rules::demo::DemoAccess;
 

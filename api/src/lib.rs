@@ -2,7 +2,6 @@
 //! translates between clients and the `rules` crate. `main.rs` only reads the configuration and
 //! runs [`Application`].
 
-pub mod config;
 pub mod graphiql;
 pub mod graphql;
 mod handlers;
@@ -10,9 +9,10 @@ pub mod healthcheck;
 pub mod metrics;
 mod middleware;
 pub mod people_page;
+pub mod settings;
 pub mod startup;
 mod state;
 pub mod web;
 
-pub use config::Config;
+pub use settings::Settings;
 pub use startup::Application;

@@ -1,4 +1,4 @@
-use api::{Application, Config, healthcheck};
+use api::{Application, Settings, healthcheck};
 use clap::{Parser, Subcommand};
 
 /// The offboarding service's GraphQL API (and, in the embedded default, its worker).
@@ -22,7 +22,7 @@ enum Command {
 #[tokio::main]
 async fn main() {
     let command = Cli::parse().command.unwrap_or(Command::Serve);
-    let config = match Config::from_env() {
+    let config = match Settings::from_env() {
         Ok(config) => config,
         Err(error) => {
             eprintln!("configuration error: {error}");
@@ -40,7 +40,7 @@ async fn main() {
     }
 }
 
-async fn serve(config: Config) {
+async fn serve(config: Settings) {
     let telemetry = telemetry::init("offboarding-api");
     let application = match Application::build(config).await {
         Ok(application) => application,

@@ -11,13 +11,13 @@ use axum::response::Response;
 use axum::routing::get;
 use chrono::Utc;
 use sea_orm::{DatabaseConnection, DbErr};
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::config::{Config, CorsOrigins};
 use crate::graphiql;
 use crate::graphql::{Reader, build_introspection_schema, build_schema};
 use crate::handlers::{graphql_get, graphql_post, graphql_ws, readyz, render_metrics};
@@ -25,6 +25,7 @@ use crate::middleware::{
     browser_safety, refuse_declared_oversized_bodies, shaped_payload_too_large,
 };
 use crate::people_page;
+use crate::settings::{CorsOrigins, Settings};
 use crate::state::AppState;
 use rules::demo::{self, DEMO_PASSWORD, DemoAccess};
 use rules::error::RuleError;
@@ -54,18 +55,18 @@ pub struct Application {
     port: u16,
     db: DatabaseConnection,
     demo: Option<DemoAccess>,
-    config: Arc<Config>,
+    config: Arc<Settings>,
     worker: Option<WorkerHandle>,
 }
 
 impl Application {
     /// Connects to the database (migrating it), seeds demo data if configured, and binds the
     /// listener; the server runs when [`Application::run_until_stopped`] is awaited.
-    pub async fn build(config: Config) -> Result<Application, StartupError> {
+    pub async fn build(config: Settings) -> Result<Application, StartupError> {
+        let database_url = config.worker.database.url.expose_secret();
         let db =
-            platform::db::connect_with(&config.database_url, Some(config.limits.statement_timeout))
-                .await?;
-        let reader = platform::db::connect_reader(&config.database_url, &db).await?;
+            platform::db::connect_with(database_url, Some(config.limits.statement_timeout)).await?;
+        let reader = platform::db::connect_reader(database_url, &db).await?;
         let queue = JobQueue::connect(&config.worker.queue).await?;
         let demo = if config.demo_data {
             demo::seed_and_sign_in(&db, config.session_ttl, Utc::now())
@@ -98,6 +99,11 @@ impl Application {
             None
         };
         let config = Arc::new(config);
+        let metrics = config
+            .worker
+            .metrics
+            .enabled
+            .then(|| Arc::new(crate::metrics::Metrics::new(telemetry::metrics::recorder())));
         let state = AppState {
             schema: build_schema(&config, db.clone(), Reader(reader.clone()), queue.clone()),
             introspection: build_introspection_schema(&config),
@@ -110,9 +116,7 @@ impl Application {
             writer: db.clone(),
             queue,
             config: config.clone(),
-            metrics: config
-                .metrics_enabled
-                .then(|| Arc::new(crate::metrics::Metrics::new(telemetry::metrics::recorder()))),
+            metrics,
         };
         Ok(Application {
             listener,
@@ -180,7 +184,7 @@ impl Application {
         text
     }
 
-    pub fn config(&self) -> &Config {
+    pub fn config(&self) -> &Settings {
         &self.config
     }
 

@@ -8,9 +8,9 @@ use rules::access::activity::TokenActivity;
 use sea_orm::DatabaseConnection;
 use worker::JobQueue;
 
-use crate::config::Config;
 use crate::graphiql;
 use crate::graphql::AppSchema;
+use crate::settings::Settings;
 
 #[derive(Clone)]
 pub(crate) struct AppState {
@@ -28,7 +28,7 @@ pub(crate) struct AppState {
     /// For the writes above, which happen beside a request, not in it.
     pub(crate) writer: DatabaseConnection,
     pub(crate) queue: JobQueue,
-    pub(crate) config: Arc<Config>,
+    pub(crate) config: Arc<Settings>,
     /// Renders `GET /metrics` (None: METRICS_ENABLED=false).
     pub(crate) metrics: Option<Arc<crate::metrics::Metrics>>,
 }

@@ -11,8 +11,8 @@
 use std::net::SocketAddr;
 use std::process::{Command, Output};
 
-use api::{Application, Config};
-use worker::config::{MailTransport, QueueBackend};
+use api::{Application, Settings};
+use worker::settings::{MailTransport, QueueBackend};
 
 fn api_command(args: &[&str], bind_address: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_api"))
@@ -28,9 +28,11 @@ fn api_command(args: &[&str], bind_address: &str) -> Output {
 async fn the_healthcheck_tells_a_ready_api_from_none() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().display();
-    let mut config = Config::embedded();
-    config.bind_address = SocketAddr::from(([127, 0, 0, 1], 0));
-    config.database_url = format!("sqlite://{path}/app.db?mode=rwc");
+    let mut config = Settings {
+        bind_address: SocketAddr::from(([127, 0, 0, 1], 0)),
+        ..Settings::default()
+    };
+    config.worker.database.url = format!("sqlite://{path}/app.db?mode=rwc").into();
     config.worker.queue.backend =
         QueueBackend::Sqlite(format!("sqlite://{path}/queue.db?mode=rwc"));
     config.worker.mail.transport = MailTransport::Folder(dir.path().join("mail"));

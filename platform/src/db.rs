@@ -7,9 +7,6 @@ use sea_orm::{
     Statement, Values,
 };
 
-/// The embedded default: an SQLite file beside the binary, for the API and its workers alike.
-pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/offboarding.db?mode=rwc";
-
 /// Whether the database aborted the statement for a conflict with another transaction, which
 /// the same transaction run again would likely not meet: PostgreSQL's deadlock (SQLSTATE
 /// 40P01) and serialization failure (40001); SQLite's busy or locked database (result codes 5

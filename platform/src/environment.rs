@@ -4,6 +4,7 @@
 //! touching its own.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
@@ -16,6 +17,11 @@ pub fn read<T: DeserializeOwned>(vars: &HashMap<String, String>) -> Result<T, St
     Figment::from(Variables(vars))
         .extract_lossy()
         .map_err(|error| error.to_string())
+}
+
+/// A `…_MS` variable, or the default.
+pub fn millis(value: Option<u64>, default: Duration) -> Duration {
+    value.map_or(default, Duration::from_millis)
 }
 
 /// A set of variables as a test or a tool writes them: `[("SMTP_HOST", "mail")]`.

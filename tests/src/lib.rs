@@ -24,12 +24,13 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use api::Application;
-pub use api::Config;
+pub use api::Settings;
 pub use rules::demo::DEMO_PASSWORD;
 use rules::demo::DemoAccess;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use secrecy::ExposeSecret;
 use serde_json::{Value, json};
-use worker::config::{MailTransport, QueueBackend, SmtpTls};
+use worker::settings::{MailTransport, QueueBackend, SmtpTls};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -58,7 +59,7 @@ pub struct TestApp {
     pub backend: Backend,
     pub demo: DemoAccess,
     /// The configuration the application runs with.
-    pub config: Config,
+    pub config: Settings,
     db: DatabaseConnection,
     /// The SMTP server this test's mail goes to, on PostgreSQL (SQLite writes `.eml` files).
     smtp: Option<SmtpSink>,
@@ -131,10 +132,12 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, |_| {}).await
 }
 
-pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> TestApp {
-    let mut config = Config::embedded();
-    config.bind_address = SocketAddr::from(([127, 0, 0, 1], 0));
-    config.demo_data = true;
+pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut config = Settings {
+        bind_address: SocketAddr::from(([127, 0, 0, 1], 0)),
+        demo_data: true,
+        ..Settings::default()
+    };
     let mut smtp = None;
     let database = match backend {
         Backend::Postgres => {
@@ -157,8 +160,8 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
             let base = admin_url
                 .rsplit_once('/')
                 .map_or(admin_url.as_str(), |(base, _)| base);
-            config.database_url = format!("{base}/{name}");
-            config.worker.queue.backend = QueueBackend::Redis(redis);
+            config.worker.database.url = format!("{base}/{name}").into();
+            config.worker.queue.backend = QueueBackend::Redis(redis.into());
             config.worker.mail.transport = MailTransport::Smtp {
                 host: "127.0.0.1".to_owned(),
                 port: sink.port,
@@ -174,7 +177,7 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("a temporary directory");
             let path = dir.path().display();
-            config.database_url = format!("sqlite://{path}/app.db?mode=rwc");
+            config.worker.database.url = format!("sqlite://{path}/app.db?mode=rwc").into();
             config.worker.queue.backend =
                 QueueBackend::Sqlite(format!("sqlite://{path}/queue.db?mode=rwc"));
             config.worker.mail.transport = MailTransport::Folder(dir.path().join("mail"));
@@ -206,14 +209,14 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Config
 
 /// Configures the application without its in-process worker: jobs wait until a test runs
 /// one.
-pub fn no_worker(config: &mut Config) {
+pub fn no_worker(config: &mut Settings) {
     config.in_process_worker = false;
 }
 
 /// Runs each listed test, an `async fn name(app: TestApp)` of the same module, twice: on
 /// PostgreSQL (+ Redis) and on the embedded SQLite default, as `name::postgres` and
 /// `name::sqlite`. `name => configure` adjusts the application's configuration first, with a
-/// `fn(&mut Config)` or a closure.
+/// `fn(&mut Settings)` or a closure.
 #[macro_export]
 macro_rules! backend_tests {
     ($($name:ident $(=> $configure:expr)?),* $(,)?) => {
@@ -222,7 +225,7 @@ macro_rules! backend_tests {
                 #[allow(unused_imports)]
                 use super::*;
 
-                fn configure(_config: &mut $crate::Config) {
+                fn configure(_config: &mut $crate::Settings) {
                     $( ($configure)(_config); )?
                 }
 
@@ -583,8 +586,11 @@ impl TestApp {
         };
         let mut command = std::process::Command::new(binary);
         command
-            .env("DATABASE_URL", &self.config.database_url)
-            .env("REDIS_URL", redis)
+            .env(
+                "DATABASE_URL",
+                self.config.worker.database.url.expose_secret(),
+            )
+            .env("REDIS_URL", redis.expose_secret())
             .env("QUEUE_NAME", &self.config.worker.queue.name)
             .env("SMTP_HOST", "127.0.0.1")
             .env("SMTP_PORT", smtp_port.to_string())
@@ -907,7 +913,7 @@ impl PrivateRedis {
     pub async fn app_on(&self, backend: Backend) -> TestApp {
         let url = self.url();
         spawn_app_with(backend, move |config| {
-            config.worker.queue.backend = QueueBackend::Redis(url);
+            config.worker.queue.backend = QueueBackend::Redis(url.into());
         })
         .await
     }

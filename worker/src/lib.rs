@@ -7,14 +7,14 @@
 //! loses it, because the relay pushes again whatever is pending, due for a retry, or queued for
 //! too long.
 
-pub mod config;
 pub mod error;
 pub mod mail;
 pub mod queue;
 pub mod relay;
 pub mod runner;
 pub mod service;
+pub mod settings;
 
-pub use config::WorkerConfig;
 pub use error::WorkerError;
 pub use queue::JobQueue;
+pub use settings::WorkerSettings;

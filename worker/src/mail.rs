@@ -11,7 +11,7 @@ use secrecy::ExposeSecret;
 use uuid::Uuid;
 
 use crate::WorkerError;
-use crate::config::{MailConfig, MailTransport, SmtpTls};
+use crate::settings::{MailSettings, MailTransport, SmtpTls};
 use rules::jobs::{JobError, SendMail};
 
 #[derive(Clone)]
@@ -27,7 +27,7 @@ enum Transport {
 }
 
 impl Mailer {
-    pub fn new(config: &MailConfig) -> Result<Mailer, WorkerError> {
+    pub fn new(config: &MailSettings) -> Result<Mailer, WorkerError> {
         let from = config
             .from
             .parse()
@@ -181,7 +181,7 @@ mod tests {
     #[tokio::test]
     async fn a_folder_keeps_each_copy_of_a_message_sent_twice() {
         let dir = std::env::temp_dir().join(format!("offboarding-mail-{}", Uuid::now_v7()));
-        let mailer = Mailer::new(&MailConfig {
+        let mailer = Mailer::new(&MailSettings {
             transport: MailTransport::Folder(dir.clone()),
             from: "Offboarding <no-reply@offboarding.invalid>".into(),
             max_connections: 1,

@@ -1,13 +1,12 @@
 //! The worker process: `cargo run -p worker` with DATABASE_URL, REDIS_URL and SMTP settings.
 //! Run as many as you like; each takes jobs from the shared queue.
 
-use std::collections::HashMap;
-
 use platform::db;
+use secrecy::ExposeSecret;
 use tokio::sync::watch;
 use worker::runner::Dependencies;
 use worker::service::{run, shutdown_signal};
-use worker::{JobQueue, WorkerConfig, mail::Mailer};
+use worker::{JobQueue, WorkerSettings, mail::Mailer};
 
 #[tokio::main]
 async fn main() {
@@ -21,17 +20,12 @@ async fn main() {
 }
 
 async fn start() -> Result<(), worker::WorkerError> {
-    let vars: HashMap<String, String> = std::env::vars().collect();
-    let config = WorkerConfig::from_vars(&vars)?;
-    if let Some(address) = worker::config::metrics_address(&vars)? {
+    let config = WorkerSettings::from_env()?;
+    if let Some(address) = config.metrics.worker_address() {
         telemetry::metrics::serve(address).map_err(worker::WorkerError::Config)?;
         tracing::info!(%address, "serving metrics");
     }
-    let database_url = vars
-        .get("DATABASE_URL")
-        .filter(|url| !url.is_empty())
-        .map_or(db::DEFAULT_DATABASE_URL, String::as_str);
-    let db = db::connect(database_url).await?;
+    let db = db::connect(config.database.url.expose_secret()).await?;
     let queue = JobQueue::connect(&config.queue).await?;
     let mailer = Mailer::new(&config.mail)?;
     let (stop, stopped) = watch::channel(false);

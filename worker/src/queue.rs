@@ -16,12 +16,13 @@ use apalis_redis::RedisStorage;
 use apalis_sqlite::{SqlitePool, SqliteStorage};
 use futures::StreamExt;
 use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
+use secrecy::ExposeSecret;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 use std::str::FromStr;
 use uuid::Uuid;
 
 use crate::WorkerError;
-use crate::config::{QueueBackend, QueueConfig};
+use crate::settings::{QueueBackend, QueueSettings};
 
 /// The queue message: which outbox row to run. Everything else is read from the row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -54,10 +55,10 @@ pub enum Storage {
 }
 
 impl JobQueue {
-    pub async fn connect(config: &QueueConfig) -> Result<JobQueue, WorkerError> {
+    pub async fn connect(config: &QueueSettings) -> Result<JobQueue, WorkerError> {
         let storage = match &config.backend {
             QueueBackend::Redis(url) => {
-                let client = redis::Client::open(url.as_str())
+                let client = redis::Client::open(url.expose_secret())
                     .map_err(|e| WorkerError::queue("connecting to redis (REDIS_URL)", e))?;
                 let connection = client
                     .get_connection_manager()

@@ -11,8 +11,8 @@ use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use crate::WorkerError;
-use crate::config::WorkerConfig;
 use crate::queue::{JobQueue, PUSH_CHUNK, WINDOW};
+use crate::settings::WorkerSettings;
 use platform::outbox;
 
 /// What a hand-over or a sweep came to.
@@ -86,7 +86,7 @@ pub async fn hand_over<C: ConnectionTrait>(
 pub async fn relay_once<C: ConnectionTrait>(
     db: &C,
     queue: &JobQueue,
-    config: &WorkerConfig,
+    config: &WorkerSettings,
 ) -> Result<Relayed, WorkerError> {
     metrics::counter!("relay_sweeps_total").increment(1);
     let (waiting, room) = room(queue).await?;

@@ -9,8 +9,8 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::WorkerError;
-use crate::config::WorkerConfig;
 use crate::mail::Mailer;
+use crate::settings::WorkerSettings;
 use platform::outbox::{self, AfterFailure, Retry};
 use rules::jobs::{Job, JobError, Run, Runs};
 
@@ -19,7 +19,7 @@ use rules::jobs::{Job, JobError, Run, Runs};
 pub struct Dependencies {
     pub db: DatabaseConnection,
     pub mailer: Mailer,
-    pub config: WorkerConfig,
+    pub config: WorkerSettings,
 }
 
 /// What running an outbox row came to.

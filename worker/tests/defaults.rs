@@ -1,4 +1,4 @@
-//! The configuration a user gets: the API built from `Config::from_vars` of nothing but the
+//! The configuration a user gets: the API built from `Settings::from_vars` of nothing but the
 //! service addresses an operator sets (as docker-compose does), a worker as its own process on
 //! Redis, and every other setting at its default. Other tests keep what they need fast; this one
 //! runs the production shape end to end.
@@ -12,12 +12,13 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use secrecy::ExposeSecret;
 use serde_json::json;
-use tests::{Backend, Config, TestApp, data};
-use worker::config::{MailTransport, QueueBackend};
+use tests::{Backend, Settings, TestApp, data};
+use worker::settings::{MailTransport, QueueBackend};
 
 /// The environment an operator writes for this test's database, Redis and SMTP server.
-fn operator_environment(harness: &Config) -> HashMap<String, String> {
+fn operator_environment(harness: &Settings) -> HashMap<String, String> {
     let QueueBackend::Redis(redis) = &harness.worker.queue.backend else {
         unreachable!("PostgreSQL tests run on Redis")
     };
@@ -25,8 +26,11 @@ fn operator_environment(harness: &Config) -> HashMap<String, String> {
         unreachable!("PostgreSQL tests send mail over SMTP")
     };
     [
-        ("DATABASE_URL", harness.database_url.clone()),
-        ("REDIS_URL", redis.clone()),
+        (
+            "DATABASE_URL",
+            harness.worker.database.url.expose_secret().to_owned(),
+        ),
+        ("REDIS_URL", redis.expose_secret().to_owned()),
         ("SMTP_HOST", "127.0.0.1".into()),
         ("SMTP_PORT", port.to_string()),
         // SMTP_TLS is left to its default, STARTTLS; the sink's certificate is from a private
@@ -51,11 +55,11 @@ fn operator_environment(harness: &Config) -> HashMap<String, String> {
 #[cfg_attr(offboarding_sqlite_only, ignore = "OFFBOARDING_TESTS=sqlite-only")]
 async fn the_production_shape_with_default_settings_removes_a_member_end_to_end() {
     let app: TestApp = tests::spawn_app_with(Backend::Postgres, |config| {
-        *config = Config::from_vars(operator_environment(config)).expect("a valid environment");
+        *config = Settings::from_vars(operator_environment(config)).expect("a valid environment");
     })
     .await;
     // What the operator didn't set is the product's default.
-    let defaults = Config::from_vars(HashMap::new()).unwrap();
+    let defaults = Settings::from_vars(HashMap::new()).unwrap();
     assert!(
         !app.config.in_process_worker,
         "with Redis, workers run as their own processes"

@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 
 use entities::{OutboxStatus, outbox};
 use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, PaginatorTrait, QueryFilter};
+use secrecy::ExposeSecret;
 use tests::{Backend, PrivateRedis, PrivateSmtp, TestApp, add_members};
 use uuid::Uuid;
-use worker::config::{MailTransport, QueueBackend};
+use worker::settings::{MailTransport, QueueBackend};
 
 /// What the design promises: recovery within 30 s of a fault's end.
 const RECOVERY: Duration = Duration::from_secs(30);
@@ -81,7 +82,7 @@ async fn app_on(
     tests::spawn_app_with(Backend::Postgres, move |config| {
         config.in_process_worker = in_process_worker;
         if let Some(url) = redis_url {
-            config.worker.queue.backend = QueueBackend::Redis(url);
+            config.worker.queue.backend = QueueBackend::Redis(url.into());
         }
         if let Some(port) = smtp_port
             && let MailTransport::Smtp {
@@ -172,7 +173,14 @@ async fn postgres_backends_terminated() {
     let app = app_on(None, None, true).await;
     let members = add_members(&app, 600).await;
     let offboarding = app.remove_members(&members).await;
-    let (admin_url, database) = app.config.database_url.rsplit_once('/').unwrap();
+    let (admin_url, database) = app
+        .config
+        .worker
+        .database
+        .url
+        .expose_secret()
+        .rsplit_once('/')
+        .unwrap();
     let admin = Database::connect(format!("{admin_url}/postgres"))
         .await
         .unwrap();
@@ -221,7 +229,7 @@ async fn a_worker_killed_mid_batch() {
         jobs.len()
     );
     assert!(
-        duplicates <= worker::config::DEFAULT_CONCURRENCY,
+        duplicates <= worker::settings::DEFAULT_CONCURRENCY,
         "{duplicates} duplicates: more than the jobs one worker runs at once"
     );
 }

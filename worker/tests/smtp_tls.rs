@@ -15,15 +15,15 @@ use rules::jobs::{JobError, SendMail};
 use tests::smtp_sink::{SmtpSink, StartTls, test_ca_certificate};
 use uuid::Uuid;
 use worker::WorkerError;
-use worker::config::{MailConfig, MailTransport, SmtpTls};
 use worker::mail::Mailer;
+use worker::settings::{MailSettings, MailTransport, SmtpTls};
 
 fn mailer(
     port: u16,
     tls: SmtpTls,
     ca_certificates: Option<PathBuf>,
 ) -> Result<Mailer, WorkerError> {
-    Mailer::new(&MailConfig {
+    Mailer::new(&MailSettings {
         transport: MailTransport::Smtp {
             host: "127.0.0.1".into(),
             port,

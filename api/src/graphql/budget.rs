@@ -14,8 +14,8 @@ use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{Context, ServerError, ServerResult, ValidationResult, Value, Variables};
 use tokio::sync::Semaphore;
 
-use crate::config::Limits;
 use crate::graphql::RequestContext;
+use crate::settings::Limits;
 use rules::error::RuleError;
 
 /// In a field's complexity, a list of ids costs one point per this many ids. With the default

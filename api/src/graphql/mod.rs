@@ -26,8 +26,8 @@ use chrono::Utc;
 use sea_orm::DatabaseConnection;
 use worker::JobQueue;
 
-use crate::config::Config;
 use crate::graphql::text::CursorText;
+use crate::settings::Settings;
 use rules::access::Principal;
 use rules::access::throttle::SignInThrottle;
 use rules::error::RuleError;
@@ -69,7 +69,7 @@ const DATETIME_DESCRIPTION: &str = "An instant, as an RFC 3339 string in UTC wit
     generated clients.";
 
 /// The types, their descriptions and the error codes, shared by both schemas below.
-fn described_types(config: &Config) -> SchemaBuilder<Query, Mutation, Subscription> {
+fn described_types(config: &Settings) -> SchemaBuilder<Query, Mutation, Subscription> {
     Schema::build(
         Query::default(),
         Mutation::default(),
@@ -86,7 +86,7 @@ fn described_types(config: &Config) -> SchemaBuilder<Query, Mutation, Subscripti
 }
 
 /// The schema's types and limits, without runtime data: what `schema.graphql` is made from.
-pub fn schema_builder(config: &Config) -> SchemaBuilder<Query, Mutation, Subscription> {
+pub fn schema_builder(config: &Settings) -> SchemaBuilder<Query, Mutation, Subscription> {
     let limits = &config.limits;
     let builder = described_types(config)
         .limit_depth(limits.query_depth)
@@ -113,7 +113,7 @@ const PERSISTED_QUERIES: usize = 1_000;
 /// The schema that answers operations selecting only `__schema`/`__type` (see
 /// [`http::is_introspection_only`]): the same types without the depth and complexity limits,
 /// which such an operation can't use to reach data. `None` when introspection is off.
-pub fn build_introspection_schema(config: &Config) -> Option<AppSchema> {
+pub fn build_introspection_schema(config: &Settings) -> Option<AppSchema> {
     config
         .introspection
         .then(|| described_types(config).finish())
@@ -124,7 +124,7 @@ pub fn build_introspection_schema(config: &Config) -> Option<AppSchema> {
 pub struct Reader(pub DatabaseConnection);
 
 pub fn build_schema(
-    config: &Config,
+    config: &Settings,
     db: DatabaseConnection,
     reader: Reader,
     queue: JobQueue,
@@ -170,7 +170,7 @@ pub(crate) trait ContextExt {
     /// For queries: on SQLite, read-only connections beside the single writer.
     fn reader(&self) -> &DatabaseConnection;
     fn queue(&self) -> &JobQueue;
-    fn config(&self) -> &Config;
+    fn config(&self) -> &Settings;
     fn principal(&self) -> Result<&Principal, RuleError>;
     fn request_id(&self) -> Option<&str>;
     fn client_address(&self) -> Option<std::net::IpAddr>;
@@ -197,8 +197,8 @@ impl ContextExt for Context<'_> {
         self.data_unchecked::<JobQueue>()
     }
 
-    fn config(&self) -> &Config {
-        self.data_unchecked::<Config>()
+    fn config(&self) -> &Settings {
+        self.data_unchecked::<Settings>()
     }
 
     fn principal(&self) -> Result<&Principal, RuleError> {
@@ -247,7 +247,7 @@ mod tests {
     /// the schema the code serves. `UPDATE_SCHEMA=1 cargo test -p api` rewrites it.
     #[test]
     fn schema_file_matches_the_code() {
-        let sdl = schema_builder(&Config::embedded())
+        let sdl = schema_builder(&Settings::default())
             .finish()
             .sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by());
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../schema.graphql");

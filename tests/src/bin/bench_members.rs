@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sea_orm::ConnectionTrait;
+use secrecy::ExposeSecret;
 use serde_json::json;
 use tests::{Backend, TestApp, add_members, data, spawn_app};
 
@@ -200,7 +201,7 @@ fn pgbench(app: &TestApp, statements: &[String]) -> (f64, f64) {
         .arg(&prefix)
         .arg("-f")
         .arg(&script)
-        .arg(&app.config.database_url)
+        .arg(app.config.worker.database.url.expose_secret())
         .stdout(std::process::Stdio::null())
         .status()
         .expect("pgbench runs (postgresql-client)");

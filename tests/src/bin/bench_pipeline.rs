@@ -20,10 +20,11 @@ use entities::{OutboxStatus, outbox};
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use secrecy::ExposeSecret;
 use tests::smtp_sink::SmtpSink;
 use tests::{Backend, TestApp, add_members, spawn_app, spawn_app_with};
 use uuid::Uuid;
-use worker::config::DEFAULT_CONCURRENCY;
+use worker::settings::DEFAULT_CONCURRENCY;
 
 /// Waits until every job of the offboarding has SUCCEEDED, looking every `every`.
 async fn until_succeeded(app: &TestApp, offboarding: Uuid, every: Duration) {
@@ -89,8 +90,8 @@ fn start_worker(app: &TestApp, sink: &SmtpSink) -> Child {
 }
 
 /// Sends the in-process worker's email (when SMTP is what the backend uses) to `sink`.
-fn send_to(config: &mut tests::Config, sink: &SmtpSink) {
-    if let worker::config::MailTransport::Smtp { port, .. } = &mut config.worker.mail.transport {
+fn send_to(config: &mut tests::Settings, sink: &SmtpSink) {
+    if let worker::settings::MailTransport::Smtp { port, .. } = &mut config.worker.mail.transport {
         *port = sink.port;
     }
 }
@@ -223,7 +224,15 @@ UPDATE bench_outbox SET status = 'PENDING', attempts = attempts + 1, last_error 
 ",
     )
     .ok()?;
-    let database = app.config.database_url.rsplit_once('/')?.1.to_owned();
+    let database = app
+        .config
+        .worker
+        .database
+        .url
+        .expose_secret()
+        .rsplit_once('/')?
+        .1
+        .to_owned();
     let output = Command::new("pgbench")
         .args([
             "-n",

@@ -27,6 +27,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::routing::post;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use tests::{Backend, spawn_app};
 
@@ -154,10 +155,14 @@ async fn main() {
     // The connections the application reads through: a pool of the same database on
     // PostgreSQL, read-only connections to the same file on SQLite.
     let pool = match backend {
-        Backend::Postgres => Database::connect(&app.config.database_url).await.unwrap(),
-        Backend::Sqlite => platform::db::connect_reader(&app.config.database_url, app.db())
+        Backend::Postgres => Database::connect(app.config.worker.database.url.expose_secret())
             .await
             .unwrap(),
+        Backend::Sqlite => {
+            platform::db::connect_reader(app.config.worker.database.url.expose_secret(), app.db())
+                .await
+                .unwrap()
+        }
     };
     let bare_select = bare_axum(pool.clone(), None).await;
     let bare_authenticate = bare_axum(pool, Some(token.clone())).await;

@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sea_orm::{ConnectionTrait, TransactionTrait};
+use secrecy::ExposeSecret;
 use serde_json::json;
 use tests::{Backend, TestApp, add_members, data, spawn_app, spawn_app_with};
 
@@ -342,7 +343,7 @@ END;
     let output = std::process::Command::new("pgbench")
         .args(["-n", "-c", &CLIENTS.to_string(), "-j", "2", "-T", "5", "-f"])
         .arg(&path)
-        .arg(&app.config.database_url)
+        .arg(app.config.worker.database.url.expose_secret())
         .output()
         .expect("pgbench runs (postgresql-client)");
     std::fs::remove_file(&path).unwrap();

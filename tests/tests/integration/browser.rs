@@ -31,7 +31,7 @@ async fn graphiql_and_a_spa_on_another_origin_work_in_a_real_browser() {
     let other = format!("http://localhost:{port}");
     let allowed_in_config = allowed.clone();
     let app = tests::spawn_app_with(Backend::Sqlite, move |config| {
-        config.cors = api::config::CorsOrigins::Exactly(vec![allowed_in_config]);
+        config.cors = api::settings::CorsOrigins::Exactly(vec![allowed_in_config]);
     })
     .await;
     give_all_contacts_to_the_owner(&app).await;

@@ -1,6 +1,6 @@
 use serde_json::Value;
 use tests::{Answer, Backend, TestApp, backend_tests};
-use worker::config::QueueBackend;
+use worker::settings::QueueBackend;
 
 backend_tests! {
     health_and_readiness_report_the_database_and_the_queue,
@@ -59,10 +59,13 @@ async fn readiness_fails_while_redis_is_down() {
 
 #[tokio::test]
 async fn the_service_refuses_to_start_without_its_queue() {
-    let mut config = api::Config::embedded();
-    config.bind_address = "127.0.0.1:0".parse().unwrap();
+    let mut config = api::Settings {
+        bind_address: "127.0.0.1:0".parse().unwrap(),
+        ..api::Settings::default()
+    };
     let dir = tempfile::tempdir().unwrap();
-    config.database_url = format!("sqlite://{}/app.db?mode=rwc", dir.path().display());
+    config.worker.database.url =
+        format!("sqlite://{}/app.db?mode=rwc", dir.path().display()).into();
     // Nothing listens on port 1.
     config.worker.queue.backend = QueueBackend::Redis("redis://127.0.0.1:1".into());
     let error = api::Application::build(config)

@@ -159,12 +159,12 @@ async fn the_websocket_is_no_way_around_the_address_limit(app: TestApp) {
 }
 
 /// Three a minute, so that no cell comes back while a test runs (one every 20 s).
-fn three_sign_ins_a_minute(config: &mut tests::Config) {
+fn three_sign_ins_a_minute(config: &mut tests::Settings) {
     config.limits.sign_ins_per_address_per_minute = 3;
 }
 
 /// The test itself, on loopback, is the trusted proxy.
-fn behind_a_proxy_on_loopback(config: &mut tests::Config) {
+fn behind_a_proxy_on_loopback(config: &mut tests::Settings) {
     three_sign_ins_a_minute(config);
     config.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
 }

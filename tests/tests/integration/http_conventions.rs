@@ -303,7 +303,7 @@ async fn automatic_persisted_queries_are_registered_then_served_by_hash() {
 #[tokio::test]
 async fn cors_allows_the_configured_origins_only() {
     let app = tests::spawn_app_with(Backend::Sqlite, |config| {
-        config.cors = api::config::CorsOrigins::Exactly(vec!["https://app.example.com".into()]);
+        config.cors = api::settings::CorsOrigins::Exactly(vec!["https://app.example.com".into()]);
     })
     .await;
     let preflight = |origin: &'static str| {
@@ -358,7 +358,7 @@ async fn cors_allows_the_configured_origins_only() {
 async fn the_websocket_checks_origin_against_the_same_list() {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let app = tests::spawn_app_with(Backend::Sqlite, |config| {
-        config.cors = api::config::CorsOrigins::Exactly(vec!["https://app.example.com".into()]);
+        config.cors = api::settings::CorsOrigins::Exactly(vec!["https://app.example.com".into()]);
     })
     .await;
     let url = format!("{}/graphql/ws", app.address.replace("http://", "ws://"));

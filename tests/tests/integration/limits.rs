@@ -6,10 +6,10 @@ backend_tests! {
     too_many_directives_on_a_field_are_refused,
     batches_are_capped_and_answered_in_order,
     a_batch_shares_one_complexity_limit,
-    an_answer_over_the_response_limit_is_refused => |config: &mut tests::Config| {
+    an_answer_over_the_response_limit_is_refused => |config: &mut tests::Settings| {
         config.limits.response_bytes = 4 * 1024;
     },
-    bodies_over_the_limit_and_malformed_bodies_are_refused => |config: &mut tests::Config| {
+    bodies_over_the_limit_and_malformed_bodies_are_refused => |config: &mut tests::Settings| {
         config.limits.body_bytes = 16 * 1024;
     },
     syntax_errors_and_unknown_fields_are_bad_input,

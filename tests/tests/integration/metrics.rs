@@ -12,7 +12,7 @@ use crate::support::{GUS, REMOVE, no_worker, people};
 backend_tests! {
     a_removal_and_its_jobs_move_the_metrics,
     a_stuck_pipeline_shows_in_the_metrics => no_worker,
-    metrics_can_be_turned_off => |config: &mut tests::Config| config.metrics_enabled = false,
+    metrics_can_be_turned_off => |config: &mut tests::Settings| config.worker.metrics.enabled = false,
 }
 
 async fn remove_gus(app: &TestApp) -> tests::Answer {

@@ -51,12 +51,12 @@ backend_tests! {
 }
 
 /// Email to a port nothing listens on, and retries fast enough to watch.
-fn email_never_gets_through(config: &mut tests::Config) {
+fn email_never_gets_through(config: &mut tests::Settings) {
     // Nothing listens on port 1: every attempt to send email fails.
-    config.worker.mail.transport = worker::config::MailTransport::Smtp {
+    config.worker.mail.transport = worker::settings::MailTransport::Smtp {
         host: "127.0.0.1".into(),
         port: 1,
-        tls: worker::config::SmtpTls::None,
+        tls: worker::settings::SmtpTls::None,
         credentials: None,
         timeout: Duration::from_secs(2),
         ca_certificates: None,
@@ -81,16 +81,16 @@ async fn remove_gus_whose_email_fails(app: &TestApp) -> (String, Answer) {
 
 /// Email that fails until the test fixes it: on PostgreSQL, SMTP on a port where a server starts
 /// later; embedded, a mail folder whose path is a file until the test removes it.
-fn email_fails_until_fixed(config: &mut tests::Config) {
+fn email_fails_until_fixed(config: &mut tests::Settings) {
     config.worker.mail.transport = match &config.worker.mail.transport {
-        worker::config::MailTransport::Smtp {
+        worker::settings::MailTransport::Smtp {
             host,
             tls,
             credentials,
             timeout,
             ca_certificates,
             ..
-        } => worker::config::MailTransport::Smtp {
+        } => worker::settings::MailTransport::Smtp {
             host: host.clone(),
             port: tests::free_port(),
             tls: *tls,
@@ -98,10 +98,10 @@ fn email_fails_until_fixed(config: &mut tests::Config) {
             timeout: *timeout,
             ca_certificates: ca_certificates.clone(),
         },
-        worker::config::MailTransport::Folder(folder) => {
+        worker::settings::MailTransport::Folder(folder) => {
             let blocked = folder.with_extension("blocked");
             std::fs::write(&blocked, "a file where the mail folder should be").unwrap();
-            worker::config::MailTransport::Folder(blocked)
+            worker::settings::MailTransport::Folder(blocked)
         }
     };
     config.worker.retry = platform::outbox::RetryPolicy {
@@ -204,10 +204,10 @@ async fn a_dead_job_retried_once_the_mail_is_fixed_succeeds(app: TestApp) {
 
     // The operator fixes the mail, then retries.
     let sink = match &app.config.worker.mail.transport {
-        worker::config::MailTransport::Smtp { port, .. } => {
+        worker::settings::MailTransport::Smtp { port, .. } => {
             Some(tests::smtp_sink::SmtpSink::start_at(*port).await)
         }
-        worker::config::MailTransport::Folder(blocked) => {
+        worker::settings::MailTransport::Folder(blocked) => {
             std::fs::remove_file(blocked).unwrap();
             None
         }

@@ -1,5 +1,7 @@
-//! Configuration from the environment. Every variable is optional: with none set, the service
-//! runs the embedded default (an SQLite file under `./data`, demo data, GraphiQL on).
+//! The api's settings, read from the environment. Every variable is optional: with none set, the
+//! service runs the embedded default (an SQLite file under `./data`, demo data, GraphiQL on),
+//! `Settings::default()`. Each default is written once: there, in `Limits::default()`, or in
+//! the worker's settings for what the api shares with a worker process.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -7,17 +9,18 @@ use std::net::{IpAddr, SocketAddr};
 use ipnet::IpNet;
 
 use chrono::Duration;
+use platform::environment::millis;
 use serde::Deserialize;
-use worker::config::{QueueBackend, millis};
-use worker::{WorkerConfig, WorkerError};
+use worker::settings::{DEFAULT_BIND_ADDRESS, QueueBackend};
+use worker::{WorkerError, WorkerSettings};
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct ConfigError(String);
+pub struct SettingsError(String);
 
-impl From<WorkerError> for ConfigError {
+impl From<WorkerError> for SettingsError {
     fn from(error: WorkerError) -> Self {
-        ConfigError(match error {
+        SettingsError(match error {
             WorkerError::Config(message) => message,
             other => other.to_string(),
         })
@@ -25,11 +28,10 @@ impl From<WorkerError> for ConfigError {
 }
 
 #[derive(Debug, Clone)]
-pub struct Config {
-    /// `postgres://…` or `sqlite://…`; the embedded default is `sqlite://data/offboarding.db`.
-    pub database_url: String,
-    /// The queue, the mailer and the job retry policy, shared with the worker process.
-    pub worker: WorkerConfig,
+pub struct Settings {
+    /// What the api shares with a worker process, read once: the database, the queue, the
+    /// mailer, the links emails carry, metrics; and the job settings of its in-process worker.
+    pub worker: WorkerSettings,
     /// Run the worker inside this process (the embedded default). With Redis, workers
     /// normally run as their own processes (`cargo run -p worker`).
     pub in_process_worker: bool,
@@ -46,8 +48,6 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     /// Which other origins a browser may call the API (and open its WebSocket) from.
     pub cors: CorsOrigins,
-    /// Serve Prometheus metrics at `GET /metrics`.
-    pub metrics_enabled: bool,
 }
 
 /// The origins, besides the API's own, that browsers may call it from (`CORS_ALLOWED_ORIGINS`).
@@ -84,7 +84,7 @@ impl CorsOrigins {
     }
 
     /// `CORS_ALLOWED_ORIGINS`: exact origins separated by commas; set but empty means none.
-    fn parse(value: &str) -> Result<CorsOrigins, ConfigError> {
+    fn parse(value: &str) -> Result<CorsOrigins, SettingsError> {
         let origins: Vec<String> = value
             .split(',')
             .map(str::trim)
@@ -97,7 +97,7 @@ impl CorsOrigins {
                 {
                     Ok(origin.to_owned())
                 } else {
-                    Err(ConfigError(format!(
+                    Err(SettingsError(format!(
                         "CORS_ALLOWED_ORIGINS must list exact origins like https://app.example.com, separated by commas; got {origin:?}"
                     )))
                 }
@@ -158,14 +158,13 @@ impl Default for Limits {
     }
 }
 
-impl Config {
+impl Default for Settings {
     /// The embedded default: what `cargo run -p api` runs with no environment at all.
-    pub fn embedded() -> Config {
-        Config {
-            database_url: platform::db::DEFAULT_DATABASE_URL.to_owned(),
-            worker: WorkerConfig::embedded(),
+    fn default() -> Settings {
+        Settings {
+            worker: WorkerSettings::default(),
             in_process_worker: true,
-            bind_address: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            bind_address: DEFAULT_BIND_ADDRESS,
             demo_data: true,
             graphiql: true,
             introspection: true,
@@ -174,37 +173,38 @@ impl Config {
             limits: Limits::default(),
             trusted_proxies: Vec::new(),
             cors: CorsOrigins::LocalDevelopment,
-            metrics_enabled: true,
         }
     }
+}
 
-    pub fn from_env() -> Result<Config, ConfigError> {
-        Config::from_vars(std::env::vars().collect())
+impl Settings {
+    pub fn from_env() -> Result<Settings, SettingsError> {
+        Settings::from_vars(std::env::vars().collect())
     }
 
-    pub fn from_vars(vars: HashMap<String, String>) -> Result<Config, ConfigError> {
-        let mut worker = WorkerConfig::from_vars(&vars)?;
-        let public_url_set = vars.contains_key("PUBLIC_URL");
+    pub fn from_vars(all: HashMap<String, String>) -> Result<Settings, SettingsError> {
+        let vars: ApiVariables = platform::environment::read(&all).map_err(SettingsError)?;
+        let defaults = Settings::default();
+        let bind_address = vars.bind_address.unwrap_or(defaults.bind_address);
+        // The links the in-process worker emails point at this server, as it listens.
+        let worker = WorkerSettings::from_vars(&all, bind_address)?;
         // Set but empty means "no other origin", unlike every other variable.
-        let cors_origins = vars.get("CORS_ALLOWED_ORIGINS").cloned();
-        let vars: ApiVariables = platform::environment::read(&vars).map_err(ConfigError)?;
-        let defaults = Config::embedded();
-        // Demo data is for the embedded default; a configured database gets it only on request.
-        let demo_default = vars.database_url.is_none();
+        let cors_origins = all.get("CORS_ALLOWED_ORIGINS");
+        // Demo data and local front ends are for the embedded default; a configured database
+        // gets them only on request.
+        let embedded_database = !worker.database.configured;
         let embedded_queue = matches!(worker.queue.backend, QueueBackend::Sqlite(_));
         let graphiql = vars.graphiql_enabled.unwrap_or(defaults.graphiql);
         let limits = vars.limits(defaults.limits);
-        let bind_address = vars.bind_address.unwrap_or(defaults.bind_address);
-        if !public_url_set {
-            // The links the in-process worker emails point at this server, as it listens.
-            worker.public_url = local_url(bind_address);
-        }
-        Ok(Config {
-            database_url: vars.database_url.unwrap_or(defaults.database_url),
-            in_process_worker: vars.in_process_worker.unwrap_or(embedded_queue),
+        Ok(Settings {
+            in_process_worker: vars
+                .in_process_worker
+                .unwrap_or(defaults.in_process_worker && embedded_queue),
             worker,
             bind_address,
-            demo_data: vars.demo_data.unwrap_or(demo_default),
+            demo_data: vars
+                .demo_data
+                .unwrap_or(defaults.demo_data && embedded_database),
             graphiql,
             introspection: vars.graphql_introspection.unwrap_or(graphiql),
             session_ttl: vars
@@ -214,13 +214,15 @@ impl Config {
                 .invitation_ttl_hours
                 .map_or(defaults.invitation_ttl, Duration::hours),
             limits,
-            trusted_proxies: trusted_proxies(vars.trusted_proxies)?,
+            trusted_proxies: match vars.trusted_proxies {
+                Some(value) => trusted_proxies(&value)?,
+                None => defaults.trusted_proxies,
+            },
             cors: match cors_origins {
-                Some(value) => CorsOrigins::parse(&value)?,
-                None if demo_default => defaults.cors,
+                Some(value) => CorsOrigins::parse(value)?,
+                None if embedded_database => defaults.cors,
                 None => CorsOrigins::SameOrigin,
             },
-            metrics_enabled: vars.metrics_enabled.unwrap_or(defaults.metrics_enabled),
         })
     }
 }
@@ -230,7 +232,6 @@ impl Config {
 #[derive(Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 struct ApiVariables {
-    database_url: Option<String>,
     in_process_worker: Option<bool>,
     bind_address: Option<SocketAddr>,
     demo_data: Option<bool>,
@@ -251,7 +252,6 @@ struct ApiVariables {
     database_statement_timeout_ms: Option<u64>,
     sign_in_limit_per_email_per_hour: Option<u32>,
     sign_in_limit_per_address_per_minute: Option<u32>,
-    metrics_enabled: Option<bool>,
 }
 
 impl ApiVariables {
@@ -292,10 +292,7 @@ impl ApiVariables {
 }
 
 /// `TRUSTED_PROXIES`: addresses or CIDR ranges, separated by commas.
-fn trusted_proxies(value: Option<String>) -> Result<Vec<IpNet>, ConfigError> {
-    let Some(value) = value else {
-        return Ok(Vec::new());
-    };
+fn trusted_proxies(value: &str) -> Result<Vec<IpNet>, SettingsError> {
     value
         .split(',')
         .map(str::trim)
@@ -305,7 +302,7 @@ fn trusted_proxies(value: Option<String>) -> Result<Vec<IpNet>, ConfigError> {
                 .parse::<IpNet>()
                 .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
                 .map_err(|_| {
-                    ConfigError(format!(
+                    SettingsError(format!(
                         "TRUSTED_PROXIES must list addresses or CIDR ranges separated by commas, got {entry:?}"
                     ))
                 })
@@ -313,39 +310,34 @@ fn trusted_proxies(value: Option<String>) -> Result<Vec<IpNet>, ConfigError> {
         .collect()
 }
 
-/// The address a browser on this machine reaches a server listening on `bind_address` at.
-fn local_url(bind_address: SocketAddr) -> url::Url {
-    let host = match bind_address.ip() {
-        ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
-        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
-        ip => ip.to_string(),
-    };
-    url::Url::parse(&format!("http://{host}:{}/", bind_address.port()))
-        .expect("an address and a port make a URL")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     use platform::environment::variables;
+    use secrecy::ExposeSecret;
 
     /// The configuration these variables make.
     #[track_caller]
-    fn configured(pairs: &[(&str, &str)]) -> Config {
-        Config::from_vars(variables(pairs)).unwrap()
+    fn configured(pairs: &[(&str, &str)]) -> Settings {
+        Settings::from_vars(variables(pairs)).unwrap()
     }
 
     /// Why these variables are refused.
     #[track_caller]
     fn refused(pairs: &[(&str, &str)]) -> String {
-        Config::from_vars(variables(pairs)).unwrap_err().to_string()
+        Settings::from_vars(variables(pairs))
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
     fn no_environment_is_the_embedded_default_with_demo_data() {
         let config = configured(&[]);
-        assert_eq!(config.database_url, platform::db::DEFAULT_DATABASE_URL);
+        assert_eq!(
+            config.worker.database.url.expose_secret(),
+            worker::settings::DEFAULT_DATABASE_URL
+        );
         assert!(config.demo_data);
         assert!(
             config.in_process_worker,
@@ -436,6 +428,11 @@ mod tests {
             ]),
             "https://people.acme.test/"
         );
+        assert_eq!(
+            link(&[("BIND_ADDRESS", "127.0.0.1:9000"), ("PUBLIC_URL", "")]),
+            "http://127.0.0.1:9000/",
+            "an empty variable is unset"
+        );
     }
 
     #[test]
@@ -451,9 +448,28 @@ mod tests {
     }
 
     #[test]
+    fn secrets_never_show_in_debug_output() {
+        let config = configured(&[
+            (
+                "DATABASE_URL",
+                "postgres://offboarding:db-secret@db/offboarding",
+            ),
+            ("REDIS_URL", "redis://:redis-secret@cache:6379"),
+            ("SMTP_HOST", "mail"),
+            ("SMTP_USERNAME", "sender"),
+            ("SMTP_PASSWORD", "smtp-secret"),
+        ]);
+        let shown = format!("{config:?}");
+        assert!(shown.contains("sender"), "{shown}");
+        for secret in ["db-secret", "redis-secret", "smtp-secret"] {
+            assert!(!shown.contains(secret), "{secret} shows in {shown}");
+        }
+    }
+
+    #[test]
     fn metrics_are_on_unless_turned_off() {
-        assert!(configured(&[]).metrics_enabled);
+        assert!(configured(&[]).worker.metrics.enabled);
         let off = configured(&[("METRICS_ENABLED", "false")]);
-        assert!(!off.metrics_enabled);
+        assert!(!off.worker.metrics.enabled);
     }
 }
