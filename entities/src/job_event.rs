@@ -2,8 +2,8 @@ use sea_orm::entity::prelude::*;
 
 use crate::OutboxStatus;
 
-/// One state an outbox row went through; written by a database trigger on `outbox`, never by
-/// application code.
+/// One state an outbox row went through; written by `platform::outbox` in the transaction of
+/// each change of the row, and nowhere else.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "job_event")]
 pub struct Model {

@@ -14,6 +14,7 @@ mod m20261201_000009_token_activity;
 mod m20261201_000010_invitation_email;
 mod m20261201_000011_invitation_email_links;
 mod m20261207_000012_invitation_email_kind;
+mod m20261207_000013_job_events_in_rust;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_invitation_email::Migration),
             Box::new(m20261201_000011_invitation_email_links::Migration),
             Box::new(m20261207_000012_invitation_email_kind::Migration),
+            Box::new(m20261207_000013_job_events_in_rust::Migration),
         ]
     }
 }

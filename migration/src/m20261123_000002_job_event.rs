@@ -1,4 +1,5 @@
-//! `job_event`: every state an outbox row goes through, recorded by a trigger on `outbox`, so
+//! `job_event`: every state an outbox row goes through (recorded by a trigger on `outbox` until
+//! migration 000013), so
 //! a client can follow an offboarding live whichever process runs its jobs (the
 //! `offboardingProgress` subscription reads it), and no state is missed between two reads.
 //! Also the indexes the audit log's and the members list's queries need.
@@ -83,66 +84,20 @@ impl MigrationTrait for Migration {
         )
         .await?;
         // A row is recorded when a job is written and whenever its status or attempt count
-        // changes; the row's own `updated_at` dates it, so both backends store the same format.
-        match manager.get_database_backend() {
-            DbBackend::Postgres => {
-                db.execute_unprepared(
-                    "CREATE FUNCTION record_job_event() RETURNS trigger AS $$ \
-                     BEGIN \
-                       IF TG_OP = 'INSERT' OR NEW.status IS DISTINCT FROM OLD.status \
-                          OR NEW.attempts IS DISTINCT FROM OLD.attempts THEN \
-                         INSERT INTO job_event (outbox_id, offboarding_id, status, attempts, last_error, created_at) \
-                         VALUES (NEW.id, NEW.offboarding_id, NEW.status, NEW.attempts, NEW.last_error, NEW.updated_at); \
-                       END IF; \
-                       RETURN NEW; \
-                     END; $$ LANGUAGE plpgsql",
-                )
-                .await?;
-                db.execute_unprepared(
-                    "CREATE TRIGGER outbox_job_event AFTER INSERT OR UPDATE ON outbox \
-                     FOR EACH ROW EXECUTE FUNCTION record_job_event()",
-                )
-                .await?;
-            }
-            _ => {
-                db.execute_unprepared(
-                    "CREATE TRIGGER outbox_job_event_insert AFTER INSERT ON outbox BEGIN \
-                     INSERT INTO job_event (outbox_id, offboarding_id, status, attempts, last_error, created_at) \
-                     VALUES (NEW.id, NEW.offboarding_id, NEW.status, NEW.attempts, NEW.last_error, NEW.updated_at); END",
-                )
-                .await?;
-                db.execute_unprepared(
-                    "CREATE TRIGGER outbox_job_event_update AFTER UPDATE ON outbox \
-                     WHEN NEW.status IS NOT OLD.status OR NEW.attempts IS NOT OLD.attempts BEGIN \
-                     INSERT INTO job_event (outbox_id, offboarding_id, status, attempts, last_error, created_at) \
-                     VALUES (NEW.id, NEW.offboarding_id, NEW.status, NEW.attempts, NEW.last_error, NEW.updated_at); END",
-                )
-                .await?;
-            }
-        }
+        // changes (by a trigger until migration 000013 moved this into the outbox's code).
+        crate::execute_all(manager, recorder(manager.get_database_backend())).await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
-        match manager.get_database_backend() {
-            DbBackend::Postgres => {
-                db.execute_unprepared("DROP INDEX IF EXISTS ix_user_email_prefix")
-                    .await?;
-                db.execute_unprepared("DROP INDEX IF EXISTS ix_user_name_prefix")
-                    .await?;
-                db.execute_unprepared("DROP TRIGGER IF EXISTS outbox_job_event ON outbox")
-                    .await?;
-                db.execute_unprepared("DROP FUNCTION IF EXISTS record_job_event()")
-                    .await?;
-            }
-            _ => {
-                db.execute_unprepared("DROP TRIGGER IF EXISTS outbox_job_event_insert")
-                    .await?;
-                db.execute_unprepared("DROP TRIGGER IF EXISTS outbox_job_event_update")
-                    .await?;
-            }
+        if manager.get_database_backend() == DbBackend::Postgres {
+            db.execute_unprepared("DROP INDEX IF EXISTS ix_user_email_prefix")
+                .await?;
+            db.execute_unprepared("DROP INDEX IF EXISTS ix_user_name_prefix")
+                .await?;
         }
+        crate::execute_all(manager, recorder_dropped(manager.get_database_backend())).await?;
         manager
             .drop_index(
                 Index::drop()
@@ -154,5 +109,49 @@ impl MigrationTrait for Migration {
         manager
             .drop_table(Table::drop().table("job_event").take())
             .await
+    }
+}
+
+/// The triggers that recorded each state of an outbox row in `job_event`, the row's own
+/// `updated_at` dating it so both backends store the same format. Migration 000013 drops them
+/// (the outbox's code records the events now) and its `down` puts them back.
+pub(crate) fn recorder(backend: DbBackend) -> &'static [&'static str] {
+    match backend {
+        DbBackend::Postgres => &[
+            "CREATE FUNCTION record_job_event() RETURNS trigger AS $$ \
+             BEGIN \
+               IF TG_OP = 'INSERT' OR NEW.status IS DISTINCT FROM OLD.status \
+                  OR NEW.attempts IS DISTINCT FROM OLD.attempts THEN \
+                 INSERT INTO job_event (outbox_id, offboarding_id, status, attempts, last_error, created_at) \
+                 VALUES (NEW.id, NEW.offboarding_id, NEW.status, NEW.attempts, NEW.last_error, NEW.updated_at); \
+               END IF; \
+               RETURN NEW; \
+             END; $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER outbox_job_event AFTER INSERT OR UPDATE ON outbox \
+             FOR EACH ROW EXECUTE FUNCTION record_job_event()",
+        ],
+        _ => &[
+            "CREATE TRIGGER outbox_job_event_insert AFTER INSERT ON outbox BEGIN \
+             INSERT INTO job_event (outbox_id, offboarding_id, status, attempts, last_error, created_at) \
+             VALUES (NEW.id, NEW.offboarding_id, NEW.status, NEW.attempts, NEW.last_error, NEW.updated_at); END",
+            "CREATE TRIGGER outbox_job_event_update AFTER UPDATE ON outbox \
+             WHEN NEW.status IS NOT OLD.status OR NEW.attempts IS NOT OLD.attempts BEGIN \
+             INSERT INTO job_event (outbox_id, offboarding_id, status, attempts, last_error, created_at) \
+             VALUES (NEW.id, NEW.offboarding_id, NEW.status, NEW.attempts, NEW.last_error, NEW.updated_at); END",
+        ],
+    }
+}
+
+/// [`recorder`] undone.
+pub(crate) fn recorder_dropped(backend: DbBackend) -> &'static [&'static str] {
+    match backend {
+        DbBackend::Postgres => &[
+            "DROP TRIGGER IF EXISTS outbox_job_event ON outbox",
+            "DROP FUNCTION IF EXISTS record_job_event()",
+        ],
+        _ => &[
+            "DROP TRIGGER IF EXISTS outbox_job_event_insert",
+            "DROP TRIGGER IF EXISTS outbox_job_event_update",
+        ],
     }
 }

@@ -1,14 +1,20 @@
 //! The outbox: one row per side effect, written in the transaction of the change that needs it,
 //! and the bookkeeping of each row's life (PENDING → QUEUED → SUCCEEDED, or FAILED → … → DEAD).
+//!
+//! Every state a row goes through is also written to `job_event`, in the transaction that
+//! changes the row: the history `offboardingProgress` follows, whichever process ran the job.
+//! Every write of a row's status or attempts is in this module, and each records its events
+//! ([`record_events`]); nothing else writes either table.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use entities::{OutboxStatus, outbox};
+use entities::{OutboxStatus, job_event, outbox};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Set,
+    QueryOrder, QuerySelect, QueryTrait, Set, Statement, TransactionSession, TransactionTrait,
+    UpdateMany, Value,
 };
 use uuid::Uuid;
 
@@ -55,11 +61,21 @@ pub fn add_jobs(
     now: DateTime<Utc>,
 ) -> Vec<Uuid> {
     let mut ids = Vec::with_capacity(jobs.len());
+    let mut events = Vec::with_capacity(jobs.len());
     let rows: Vec<outbox::ActiveModel> = jobs
         .into_iter()
         .map(|job| {
             let id = Uuid::now_v7();
             ids.push(id);
+            events.push(job_event::ActiveModel {
+                outbox_id: Set(id),
+                offboarding_id: Set(offboarding_id),
+                status: Set(OutboxStatus::Pending),
+                attempts: Set(0),
+                last_error: Set(None),
+                created_at: Set(now),
+                ..Default::default()
+            });
             outbox::ActiveModel {
                 id: Set(id),
                 offboarding_id: Set(offboarding_id),
@@ -78,7 +94,54 @@ pub fn add_jobs(
     for chunk in rows.chunks(INSERT_CHUNK) {
         writes.push(&outbox::Entity::insert_many(chunk.to_vec()));
     }
+    // Each row's first event, sent with the rows (the batch can't read rows it inserts).
+    for chunk in events.chunks(INSERT_CHUNK) {
+        writes.push(&job_event::Entity::insert_many(chunk.to_vec()));
+    }
     ids
+}
+
+/// An UPDATE of outbox rows, with the job events it makes, in one transaction (a savepoint
+/// inside the caller's): no row changes state without its event, even if the process dies.
+async fn update_recorded<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    update: UpdateMany<outbox::Entity>,
+) -> Result<Vec<outbox::Model>, DbErr> {
+    let txn = db.begin().await?;
+    let rows = update.exec_with_returning(&txn).await?;
+    record_events(&txn, &rows).await?;
+    txn.commit().await?;
+    Ok(rows)
+}
+
+/// One `job_event` for each of these rows whose status or attempts differ from its latest
+/// event (or that has none yet), dated by the row's `updated_at`: a write that leaves both as
+/// they were (a backoff moved, an error message replaced) adds nothing to the history. Read
+/// from the rows as they now are, in the caller's transaction, one statement per 1,000 rows.
+async fn record_events<C: ConnectionTrait>(db: &C, rows: &[outbox::Model]) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let placeholders: Vec<String> = (1..=chunk.len())
+            .map(|n| match backend {
+                DbBackend::Postgres => format!("${n}"),
+                _ => "?".to_owned(),
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO job_event (outbox_id, offboarding_id, status, attempts, last_error, created_at) \
+             SELECT o.id, o.offboarding_id, o.status, o.attempts, o.last_error, o.updated_at \
+             FROM outbox o WHERE o.id IN ({}) AND NOT EXISTS (\
+               SELECT 1 FROM job_event e WHERE e.outbox_id = o.id \
+               AND e.status = o.status AND e.attempts = o.attempts \
+               AND e.id = (SELECT max(l.id) FROM job_event l WHERE l.outbox_id = o.id)) \
+             ORDER BY o.id",
+            placeholders.join(", ")
+        );
+        let ids = chunk.iter().map(|row| Value::from(row.id));
+        db.execute_raw(Statement::from_sql_and_values(backend, sql, ids))
+            .await?;
+    }
+    Ok(())
 }
 
 fn unfinished() -> Condition {
@@ -88,7 +151,7 @@ fn unfinished() -> Condition {
 
 /// Marks rows as handed to the queue. Done before the push, so that a worker finishing the job
 /// at once can't be overwritten; a row whose push then fails goes back to PENDING.
-pub async fn mark_queued<C: ConnectionTrait>(
+pub async fn mark_queued<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     ids: &[Uuid],
     now: DateTime<Utc>,
@@ -96,46 +159,45 @@ pub async fn mark_queued<C: ConnectionTrait>(
     if ids.is_empty() {
         return Ok(());
     }
-    outbox::Entity::update_many()
+    let update = outbox::Entity::update_many()
         .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Queued))
         .col_expr(outbox::Column::UpdatedAt, Expr::value(now))
         .filter(outbox::Column::Id.is_in(ids.iter().copied()))
-        .filter(unfinished())
-        .exec(db)
-        .await?;
+        .filter(unfinished());
+    update_recorded(db, update).await?;
     Ok(())
 }
 
 /// Gives rows whose run was cut off (the worker stopping) back to the relay: PENDING and due
 /// now, their claim released. Only rows still claimed are touched, so a row another worker
 /// claimed since, or that finished, is left alone. The cut-off run still counts as an attempt.
-pub async fn hand_back<C: ConnectionTrait>(
+pub async fn hand_back<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     ids: &[Uuid],
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
-    let handed = outbox::Entity::update_many()
+    let update = outbox::Entity::update_many()
         .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Pending))
         .col_expr(outbox::Column::AvailableAt, Expr::value(now))
         .col_expr(outbox::Column::UpdatedAt, Expr::value(now))
         .filter(outbox::Column::Id.is_in(ids.iter().copied()))
         .filter(outbox::Column::AvailableAt.gt(now))
-        .filter(unfinished())
-        .exec(db)
-        .await?;
-    Ok(handed.rows_affected)
+        .filter(unfinished());
+    Ok(update_recorded(db, update).await?.len() as u64)
 }
 
-pub async fn mark_pending<C: ConnectionTrait>(db: &C, ids: &[Uuid]) -> Result<(), DbErr> {
+pub async fn mark_pending<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    ids: &[Uuid],
+) -> Result<(), DbErr> {
     if ids.is_empty() {
         return Ok(());
     }
-    outbox::Entity::update_many()
+    let update = outbox::Entity::update_many()
         .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Pending))
         .filter(outbox::Column::Id.is_in(ids.iter().copied()))
-        .filter(outbox::Column::Status.eq(OutboxStatus::Queued))
-        .exec(db)
-        .await?;
+        .filter(outbox::Column::Status.eq(OutboxStatus::Queued));
+    update_recorded(db, update).await?;
     Ok(())
 }
 
@@ -143,7 +205,7 @@ pub async fn mark_pending<C: ConnectionTrait>(db: &C, ids: &[Uuid]) -> Result<()
 /// statement, so that relays in several processes never take the same row: pending ones,
 /// failed ones whose backoff is over, and (with `lost_queued`) queued ones that have waited
 /// longer than `requeue_after` outside any run's claim (their queue entry may have been lost).
-pub async fn take_due<C: ConnectionTrait>(
+pub async fn take_due<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     now: DateTime<Utc>,
     requeue_after: Duration,
@@ -176,12 +238,11 @@ pub async fn take_due<C: ConnectionTrait>(
     if db.get_database_backend() == DbBackend::Postgres {
         select = select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
-    let taken = outbox::Entity::update_many()
+    let update = outbox::Entity::update_many()
         .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Queued))
         .col_expr(outbox::Column::UpdatedAt, Expr::value(now))
-        .filter(outbox::Column::Id.in_subquery(select.into_query()))
-        .exec_with_returning(db)
-        .await?;
+        .filter(outbox::Column::Id.in_subquery(select.into_query()));
+    let taken = update_recorded(db, update).await?;
     Ok(taken.into_iter().map(|row| row.id).collect())
 }
 
@@ -198,13 +259,13 @@ pub async fn lock<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Option<outbox:
 /// the attempt is counted at once, so that a run that never reports back (killed, timed out)
 /// still counts. A run that dies holds the row only until `until`. `None`: finished, missing,
 /// or claimed by another run (or waiting for its backoff).
-pub async fn claim<C: ConnectionTrait>(
+pub async fn claim<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     id: Uuid,
     until: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<Option<outbox::Model>, DbErr> {
-    let mut claimed = outbox::Entity::update_many()
+    let update = outbox::Entity::update_many()
         .col_expr(outbox::Column::AvailableAt, Expr::value(until))
         .col_expr(
             outbox::Column::Attempts,
@@ -212,9 +273,8 @@ pub async fn claim<C: ConnectionTrait>(
         )
         .filter(outbox::Column::Id.eq(id))
         .filter(outbox::Column::AvailableAt.lte(now))
-        .filter(unfinished())
-        .exec_with_returning(db)
-        .await?;
+        .filter(unfinished());
+    let mut claimed = update_recorded(db, update).await?;
     Ok(claimed.pop())
 }
 
@@ -223,12 +283,12 @@ pub fn is_finished(row: &outbox::Model) -> bool {
 }
 
 /// Marks a row SUCCEEDED; for database jobs this runs in the transaction of the job's effect.
-pub async fn mark_succeeded<C: ConnectionTrait>(
+pub async fn mark_succeeded<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     row: &outbox::Model,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    outbox::Entity::update_many()
+    let update = outbox::Entity::update_many()
         .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Succeeded))
         .col_expr(
             outbox::Column::LastError,
@@ -237,29 +297,27 @@ pub async fn mark_succeeded<C: ConnectionTrait>(
         .col_expr(outbox::Column::UpdatedAt, Expr::value(now))
         .col_expr(outbox::Column::CompletedAt, Expr::value(Some(now)))
         .filter(outbox::Column::Id.eq(row.id))
-        .filter(unfinished())
-        .exec(db)
-        .await?;
+        .filter(unfinished());
+    update_recorded(db, update).await?;
     Ok(())
 }
 
 /// Gives a DEAD row a fresh set of attempts: PENDING, due now, no attempt counted (its last
 /// error stays until a run replaces or clears it). `None` when the row isn't DEAD, so of two
 /// retries at once only one takes effect.
-pub async fn retry_dead<C: ConnectionTrait>(
+pub async fn retry_dead<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Option<outbox::Model>, DbErr> {
-    let mut retried = outbox::Entity::update_many()
+    let update = outbox::Entity::update_many()
         .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Pending))
         .col_expr(outbox::Column::Attempts, Expr::value(0))
         .col_expr(outbox::Column::AvailableAt, Expr::value(now))
         .col_expr(outbox::Column::UpdatedAt, Expr::value(now))
         .filter(outbox::Column::Id.eq(id))
-        .filter(outbox::Column::Status.eq(OutboxStatus::Dead))
-        .exec_with_returning(db)
-        .await?;
+        .filter(outbox::Column::Status.eq(OutboxStatus::Dead));
+    let mut retried = update_recorded(db, update).await?;
     Ok(retried.pop())
 }
 
@@ -282,7 +340,7 @@ pub enum Retry<'a> {
 
 /// Counts a failed attempt: FAILED with the next attempt after the backoff, or DEAD with its
 /// last error once the attempts are spent. Never silently dropped.
-pub async fn record_failure<C: ConnectionTrait>(
+pub async fn record_failure<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     row: &outbox::Model,
     error: &str,
@@ -308,15 +366,14 @@ pub async fn record_failure<C: ConnectionTrait>(
         (OutboxStatus::Dead, AfterFailure::Dead, now)
     };
     let error: String = error.chars().take(MAX_ERROR_LENGTH).collect();
-    outbox::Entity::update_many()
+    let update = outbox::Entity::update_many()
         .col_expr(outbox::Column::Status, Expr::value(status))
         .col_expr(outbox::Column::LastError, Expr::value(Some(error)))
         .col_expr(outbox::Column::AvailableAt, Expr::value(available_at))
         .col_expr(outbox::Column::UpdatedAt, Expr::value(now))
         .filter(outbox::Column::Id.eq(row.id))
-        .filter(unfinished())
-        .exec(db)
-        .await?;
+        .filter(unfinished());
+    update_recorded(db, update).await?;
     Ok(outcome)
 }
 

@@ -7,7 +7,7 @@
 //! several processes pushing at once overshoot [`WINDOW`] by at most a chunk each.
 
 use chrono::Utc;
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, TransactionTrait};
 use uuid::Uuid;
 
 use crate::WorkerError;
@@ -38,7 +38,7 @@ async fn room(queue: &JobQueue) -> Result<(u64, u64), WorkerError> {
 
 /// Pushes rows already marked QUEUED; if the queue refuses them they go back to PENDING, safe
 /// in the outbox, and the error is only logged.
-async fn push<C: ConnectionTrait>(
+async fn push<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     queue: &JobQueue,
     ids: &[Uuid],
@@ -54,7 +54,7 @@ async fn push<C: ConnectionTrait>(
 
 /// Queues as many of these freshly committed rows as the queue's window has room for; the rest
 /// stay PENDING for the relays, which the chunks pushed so far have woken.
-pub async fn hand_over<C: ConnectionTrait>(
+pub async fn hand_over<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     queue: &JobQueue,
     ids: &[Uuid],
@@ -83,7 +83,7 @@ pub async fn hand_over<C: ConnectionTrait>(
 }
 
 /// One sweep: takes what is due, as far as the queue has room for one chunk.
-pub async fn relay_once<C: ConnectionTrait>(
+pub async fn relay_once<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     queue: &JobQueue,
     config: &WorkerSettings,

@@ -12,7 +12,7 @@ use platform::audit;
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
 use sea_orm::{
     ActiveEnum, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde_json::json;
 use tokio::time::Instant;
@@ -40,7 +40,7 @@ pub async fn find<C: ConnectionTrait>(
 /// `retryJob`: a DEAD job gets a fresh set of attempts (after the operator fixed what killed
 /// it, SMTP for instance), with an audit entry; returns the job as retried and its
 /// offboarding. A job of another workspace is NOT_FOUND; one that isn't DEAD is refused.
-pub async fn retry_job<C: ConnectionTrait>(
+pub async fn retry_job<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     acting: Acting<'_>,
     job_id: Uuid,
@@ -394,7 +394,7 @@ impl Follower {
 }
 
 /// Every state change of the offboarding's jobs, from the first, until all are finished. Reads
-/// `job_event` (written by a trigger on `outbox`), so it sees jobs run by any worker process.
+/// `job_event` (written with every change of an outbox row, `platform::outbox`), so it sees jobs run by any worker process.
 /// Ends with UNAUTHENTICATED as soon as `token` no longer lets its holder manage people.
 pub fn follow(
     db: DatabaseConnection,

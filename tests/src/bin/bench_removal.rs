@@ -334,7 +334,7 @@ BEGIN;
 SELECT id FROM workspace WHERE id = '{workspace_id}' FOR UPDATE;
 UPDATE membership SET deleted_at = now(), removed_by = '{owner_id}', sessions_valid_after = now() WHERE id = (SELECT membership_id FROM bench_removal_target WHERE n = :n);
 INSERT INTO audit_entry (id, workspace_id, actor_user_id, action, target_user_id, metadata, created_at) SELECT gen_random_uuid(), '{workspace_id}', '{owner_id}', 'team_membership_remove', user_id, '{{}}', now() FROM membership WHERE id = (SELECT membership_id FROM bench_removal_target WHERE n = :n);
-INSERT INTO outbox (id, offboarding_id, kind, payload, status, attempts, available_at, created_at, updated_at) VALUES (gen_random_uuid(), '{offboarding_id}', 'send_removal_email', '{{}}', 'PENDING', 0, now(), now(), now());
+WITH job AS (INSERT INTO outbox (id, offboarding_id, kind, payload, status, attempts, available_at, created_at, updated_at) VALUES (gen_random_uuid(), '{offboarding_id}', 'send_removal_email', '{{}}', 'PENDING', 0, now(), now(), now()) RETURNING id, offboarding_id, created_at) INSERT INTO job_event (outbox_id, offboarding_id, status, attempts, created_at) SELECT id, offboarding_id, 'PENDING', 0, created_at FROM job;
 END;
 "
     );

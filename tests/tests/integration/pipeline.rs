@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use entities::{offboarding, outbox, user};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveEnum, ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 use tests::{Answer, TestApp, backend_tests, data, ok};
 use uuid::Uuid;
@@ -38,6 +38,8 @@ backend_tests! {
     late_jobs_of_a_reactivated_member_spare_what_came_after_it => no_worker,
     an_email_that_can_never_be_sent_is_dead_at_once,
     an_unreadable_payload_is_dead_at_once,
+    a_job_s_history_is_every_state_it_went_through,
+    job_events_are_written_by_the_outbox_code_not_a_trigger,
 }
 
 /// Remove (no worker) → re-invite → accept: the session from before the removal stays
@@ -336,4 +338,87 @@ async fn a_key_made_while_the_removal_committed_is_revoked_by_the_job(app: TestA
         key.revoked_at.is_some() && key.revoked_reason.is_some(),
         "{key:?}"
     );
+}
+
+/// The states of a job, oldest first, as `offboardingProgress` reads them.
+async fn history(app: &TestApp, job_id: Uuid) -> Vec<(String, i32)> {
+    entities::job_event::Entity::find()
+        .filter(entities::job_event::Column::OutboxId.eq(job_id))
+        .order_by_asc(entities::job_event::Column::Id)
+        .all(app.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|event| (event.status.to_value(), event.attempts))
+        .collect()
+}
+
+/// Written, handed to the queue, claimed for its first attempt, done: each state once, in
+/// order, from the outbox's own code.
+async fn a_job_s_history_is_every_state_it_went_through(app: TestApp) {
+    give_all_contacts_to_the_owner(&app).await;
+    let gus = user_id(&app, GUS).await;
+    let removed = app.owner_mutates(REMOVE, json!({ "userIds": [gus] })).await;
+    let offboarding = app
+        .wait_until_succeeded(&offboarding_id(ok(&removed)), Duration::from_secs(60))
+        .await;
+    for job in offboarding["jobs"].as_array().unwrap() {
+        let id = job["id"].as_str().unwrap().parse().unwrap();
+        assert_eq!(
+            history(&app, id).await,
+            [
+                ("PENDING".to_owned(), 0),
+                ("QUEUED".to_owned(), 0),
+                ("QUEUED".to_owned(), 1),
+                ("SUCCEEDED".to_owned(), 1),
+            ],
+            "{job}"
+        );
+    }
+}
+
+/// Migration 000013 drops the trigger that wrote the events: a row changed behind the code's
+/// back gets none (and its `down` brings the trigger back for the code before it).
+async fn job_events_are_written_by_the_outbox_code_not_a_trigger(app: TestApp) {
+    use migration::{Migrator, MigratorTrait};
+
+    give_all_contacts_to_the_owner(&app).await;
+    let gus = user_id(&app, GUS).await;
+    let removed = app.owner_mutates(REMOVE, json!({ "userIds": [gus] })).await;
+    let offboarding = app
+        .wait_until_succeeded(&offboarding_id(ok(&removed)), Duration::from_secs(60))
+        .await;
+    let job: Uuid = offboarding["jobs"][0]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let by_hand = |status: entities::OutboxStatus| {
+        outbox::Entity::update_many()
+            .col_expr(outbox::Column::Status, Expr::value(status))
+            .filter(outbox::Column::Id.eq(job))
+    };
+    let before = history(&app, job).await;
+    by_hand(entities::OutboxStatus::Dead)
+        .exec(app.db())
+        .await
+        .unwrap();
+    assert_eq!(
+        history(&app, job).await,
+        before,
+        "no trigger writes an event"
+    );
+
+    Migrator::down(app.db(), Some(1)).await.unwrap();
+    by_hand(entities::OutboxStatus::Succeeded)
+        .exec(app.db())
+        .await
+        .unwrap();
+    let after = history(&app, job).await;
+    assert_eq!(
+        (after.len(), after.last()),
+        (before.len() + 1, Some(&("SUCCEEDED".to_owned(), 1))),
+        "the trigger is back below 000013: DEAD → SUCCEEDED recorded"
+    );
+    Migrator::up(app.db(), None).await.unwrap();
 }
