@@ -1,7 +1,7 @@
 //! In a real browser (Debian's Chromium, driven by `tests/browser/check.mjs` through
 //! playwright-core): GraphiQL works on first open with no request to another host, and a SPA on
 //! a second origin can call the API only if that origin is allowed. The People page's own walk
-//! is `worker/tests/people_page.rs`, beside the worker binary it runs on PostgreSQL.
+//! is `people_page.rs`.
 
 use serde_json::json;
 use tests::{Answer, Backend, data};

@@ -27,6 +27,7 @@ mod members;
 mod metrics;
 mod offboarding;
 mod ownership;
+mod people_page;
 mod pipeline;
 mod preview;
 mod progress;

@@ -13,24 +13,12 @@ use uuid::Uuid;
 
 use crate::support::{
     ADA, DEACTIVATE, GUS, MAX, MIA, REACTIVATE, REMOVE, RESTORE, can_act, create_api_key,
-    give_all_contacts_to_the_owner, no_worker, offboarding_id, owner_invites, user_id,
+    give_all_contacts_to_the_owner, no_worker, offboarding_id, owner_invites, start_worker,
+    user_id,
 };
 
 const ACCEPT: &str = "mutation($input: AcceptInvitationInput!) { acceptInvitation(input: $input) {
   token userErrors { code message } } }";
-
-/// Starts a worker, as the worker process does, on the application's database and queue.
-async fn start_worker(app: &TestApp) -> worker::service::WorkerHandle {
-    let deps = worker::runner::Dependencies {
-        db: app.db().clone(),
-        mailer: worker::mail::Mailer::new(&app.config.worker.mail).unwrap(),
-        config: app.config.worker.clone(),
-    };
-    let queue = worker::JobQueue::connect(&app.config.worker.queue)
-        .await
-        .unwrap();
-    worker::service::spawn(deps, queue)
-}
 
 backend_tests! {
     a_new_membership_revives_no_session_and_late_jobs_spare_the_new_one => no_worker,

@@ -571,3 +571,16 @@ pub async fn create_api_key(app: &TestApp, token: &str, name: &str, role: &str) 
         .unwrap_or_else(|| panic!("the key is created: {payload}"))
         .to_owned()
 }
+
+/// Starts a worker, as the worker process does, on the application's database and queue.
+pub async fn start_worker(app: &TestApp) -> worker::service::WorkerHandle {
+    let deps = worker::runner::Dependencies {
+        db: app.db().clone(),
+        mailer: worker::mail::Mailer::new(&app.config.worker.mail).unwrap(),
+        config: app.config.worker.clone(),
+    };
+    let queue = worker::JobQueue::connect(&app.config.worker.queue)
+        .await
+        .unwrap();
+    worker::service::spawn(deps, queue)
+}

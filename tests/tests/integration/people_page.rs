@@ -3,25 +3,20 @@
 //! watch the side effects to done, undo it, deactivate and reactivate, Reassign and Remove,
 //! transfer ownership, the audit log, a narrow screen, an emailed invitation's link, and a removed
 //! member's own open page falling back to sign-in. Once on the embedded default, once on
-//! PostgreSQL and Redis with the side effects run by a separate worker process (this package's
-//! binary), as compose runs them.
+//! PostgreSQL and Redis with the side effects run by a worker of their own, beside an api that
+//! runs none, as compose runs them. (The worker binary itself is `worker/tests/process.rs`'s.)
 //!
 //! `UPDATE_SCREENSHOTS=1` writes the README's screenshots (`docs/screenshots`) from the embedded
 //! default's walk.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::too_many_lines,
-    reason = "tests: a failed unwrap is a failed test, and a walk through a feature reads best whole"
-)]
-
 use std::path::{Path, PathBuf};
-use std::process::Child;
 
 use entities::{MembershipStatus, Role, application, audit_entry, membership, user};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use tests::{Answer, Backend, TestApp, accept_link_in, data, spawn_app, spawn_app_with, user_id};
+
+use crate::support::start_worker;
 
 const MEMBER: &str = "max.member@acme.test";
 const UNDELIVERABLE: &str = "omar..owner@acme.test";
@@ -40,18 +35,14 @@ async fn the_people_page_on_the_embedded_default() {
     any(offboarding_no_browser, offboarding_sqlite_only),
     ignore = "OFFBOARDING_TESTS"
 )]
-async fn the_people_page_on_postgres_with_a_worker_process() {
+async fn the_people_page_on_postgres_with_a_worker_of_its_own() {
     let app = spawn_app_with(Backend::Postgres, |config| {
         config.in_process_worker = false;
     })
     .await;
-    let worker = app
-        .worker_process(env!("CARGO_BIN_EXE_worker").as_ref(), app.smtp_port())
-        .env("PUBLIC_URL", &app.address)
-        .spawn()
-        .expect("the worker binary starts");
-    let _worker = StopOnDrop(worker);
+    let worker = start_worker(&app).await;
     walk_and_judge(&app, None).await;
+    worker.stop().await;
 }
 
 /// Paging: a search with more than one page of results, forward and back.
@@ -175,16 +166,6 @@ async fn the_remove_dialog_finds_an_assignee_beyond_the_first_hundred() {
 
 /// Gus, removed, as the audit log's About picker names him.
 const GUS_ABOUT: &str = "Gus Guest (gus.guest@acme.test, removed)";
-
-/// Stops the worker process however the test ends.
-struct StopOnDrop(Child);
-
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 async fn walk_and_judge(app: &TestApp, screenshots: Option<PathBuf>) {
     let invitation_link = emailed_invitation(app, "nora@acme.test").await;
