@@ -3,7 +3,6 @@
 
 use entities::{AuditAction, UserId, WorkspaceId, session};
 use platform::audit;
-use platform::locks::lock_workspace;
 use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -30,9 +29,8 @@ impl Perform for EndSessions {
         run: &Run<'_, C, M>,
     ) -> Result<(), JobError> {
         let (db, workspace_id) = (run.db, self.workspace_id);
-        // The lock order: the workspace before its sessions, as the API's changes take it.
-        lock_workspace(db, workspace_id).await?;
-        let scope = Scope::of(db, run.offboarding, workspace_id, &self.user_ids).await?;
+        let scope =
+            Scope::in_locked_workspace(db, run.offboarding, workspace_id, &self.user_ids).await?;
         let whose = scope.rows(session::Column::UserId, session::Column::CreatedAt);
         let counts = end_open_sessions(db, workspace_id, whose, run.now).await?;
         let entries = counts

@@ -4,7 +4,6 @@
 
 use entities::{AuditAction, UserId, WorkspaceId, api_key};
 use platform::audit;
-use platform::locks::lock_workspace;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
@@ -32,9 +31,8 @@ impl Perform for RevokeApiKeys {
         run: &Run<'_, C, M>,
     ) -> Result<(), JobError> {
         let (db, workspace_id) = (run.db, self.workspace_id);
-        // The lock order: the workspace before its keys, as the API's changes take it.
-        lock_workspace(db, workspace_id).await?;
-        let scope = Scope::of(db, run.offboarding, workspace_id, &self.user_ids).await?;
+        let scope =
+            Scope::in_locked_workspace(db, run.offboarding, workspace_id, &self.user_ids).await?;
         let keys = api_key::Entity::find()
             .filter(api_key::Column::WorkspaceId.eq(workspace_id))
             .filter(scope.rows(api_key::Column::CreatedBy, api_key::Column::CreatedAt))

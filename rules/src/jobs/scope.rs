@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entities::{MembershipStatus, UserId, WorkspaceId, membership, offboarding};
+use platform::locks::lock_workspace;
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, QueryFilter, QuerySelect};
 
 /// The people a job acts for, and up to when. Someone who has regained access since the
@@ -17,6 +18,18 @@ pub(super) struct Scope {
 }
 
 impl Scope {
+    /// The scope, read once the workspace is locked: the lock order (the workspace before its
+    /// sessions and keys) is the API's changes', and nothing in it changes while the job runs.
+    pub(super) async fn in_locked_workspace<C: ConnectionTrait>(
+        db: &C,
+        change: &offboarding::Model,
+        workspace_id: WorkspaceId,
+        user_ids: &[UserId],
+    ) -> Result<Scope, DbErr> {
+        lock_workspace(db, workspace_id).await?;
+        Scope::of(db, change, workspace_id, user_ids).await
+    }
+
     pub(super) async fn of<C: ConnectionTrait>(
         db: &C,
         change: &offboarding::Model,

@@ -341,15 +341,19 @@ async fn history(app: &TestApp, job_id: Uuid) -> Vec<(String, i32)> {
         .collect()
 }
 
+/// Gus removed, and the removal's offboarding once every job SUCCEEDED.
+async fn gus_removed_and_done(app: &TestApp) -> Answer {
+    give_all_contacts_to_the_owner(app).await;
+    let gus = user_id(app, GUS).await;
+    let removed = app.owner_mutates(REMOVE, json!({ "userIds": [gus] })).await;
+    app.wait_until_succeeded(&offboarding_id(ok(&removed)), Duration::from_secs(60))
+        .await
+}
+
 /// Written, handed to the queue, claimed for its first attempt, done: each state once, in
 /// order, from the outbox's own code.
 async fn a_job_s_history_is_every_state_it_went_through(app: TestApp) {
-    give_all_contacts_to_the_owner(&app).await;
-    let gus = user_id(&app, GUS).await;
-    let removed = app.owner_mutates(REMOVE, json!({ "userIds": [gus] })).await;
-    let offboarding = app
-        .wait_until_succeeded(&offboarding_id(ok(&removed)), Duration::from_secs(60))
-        .await;
+    let offboarding = gus_removed_and_done(&app).await;
     for job in offboarding["jobs"].as_array().unwrap() {
         let id = job["id"].as_str().unwrap().parse().unwrap();
         assert_eq!(
@@ -370,12 +374,7 @@ async fn a_job_s_history_is_every_state_it_went_through(app: TestApp) {
 async fn job_events_are_written_by_the_outbox_code_not_a_trigger(app: TestApp) {
     use migration::{Migrator, MigratorTrait};
 
-    give_all_contacts_to_the_owner(&app).await;
-    let gus = user_id(&app, GUS).await;
-    let removed = app.owner_mutates(REMOVE, json!({ "userIds": [gus] })).await;
-    let offboarding = app
-        .wait_until_succeeded(&offboarding_id(ok(&removed)), Duration::from_secs(60))
-        .await;
+    let offboarding = gus_removed_and_done(&app).await;
     let job: Uuid = offboarding["jobs"][0]["id"]
         .as_str()
         .unwrap()
