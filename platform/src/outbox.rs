@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use entities::{OutboxStatus, job_event, outbox};
-use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, PostgresQueryBuilder};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Set, Statement, TransactionSession, TransactionTrait,
-    UpdateMany, Value,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, Statement, TransactionSession,
+    TransactionTrait, UpdateMany, Value,
 };
 use uuid::Uuid;
 
@@ -101,47 +101,77 @@ pub fn add_jobs(
     ids
 }
 
-/// An UPDATE of outbox rows, with the job events it makes, in one transaction (a savepoint
-/// inside the caller's): no row changes state without its event, even if the process dies.
+/// An UPDATE of outbox rows, carried out with the job events it makes so that no row changes
+/// state without its event, even if the process dies: on PostgreSQL in one statement (the
+/// UPDATE in a data-modifying `WITH`, one round trip as before), on SQLite in one transaction
+/// (a savepoint inside the caller's), in process.
 async fn update_recorded<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     update: UpdateMany<outbox::Entity>,
+    events: Events,
 ) -> Result<Vec<outbox::Model>, DbErr> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        let (sql, values) = update
+            .into_query()
+            .returning_all()
+            .build(PostgresQueryBuilder);
+        let sql = format!(
+            "WITH changed AS ({sql}), recorded AS ({}) SELECT * FROM changed",
+            events.of("changed")
+        );
+        let statement = Statement::from_sql_and_values(DbBackend::Postgres, sql, values.0);
+        return outbox::Model::find_by_statement(statement).all(db).await;
+    }
     let txn = db.begin().await?;
     let rows = update.exec_with_returning(&txn).await?;
-    record_events(&txn, &rows).await?;
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let placeholders = vec!["?"; chunk.len()].join(", ");
+        let changed = format!("(SELECT * FROM outbox WHERE id IN ({placeholders}))");
+        let ids = chunk.iter().map(|row| Value::from(row.id));
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            events.of(&changed),
+            ids,
+        ))
+        .await?;
+    }
     txn.commit().await?;
     Ok(rows)
 }
 
-/// One `job_event` for each of these rows whose status or attempts differ from its latest
-/// event (or that has none yet), dated by the row's `updated_at`: a write that leaves both as
-/// they were (a backoff moved, an error message replaced) adds nothing to the history. Read
-/// from the rows as they now are, in the caller's transaction, one statement per 1,000 rows.
-async fn record_events<C: ConnectionTrait>(db: &C, rows: &[outbox::Model]) -> Result<(), DbErr> {
-    let backend = db.get_database_backend();
-    for chunk in rows.chunks(INSERT_CHUNK) {
-        let placeholders: Vec<String> = (1..=chunk.len())
-            .map(|n| match backend {
-                DbBackend::Postgres => format!("${n}"),
-                _ => "?".to_owned(),
-            })
-            .collect();
-        let sql = format!(
+/// Which rows of an UPDATE get an event: the trigger recorded a row when its status or attempts
+/// changed, OLD against NEW.
+#[derive(Debug, Clone, Copy)]
+enum Events {
+    /// The UPDATE changes the status or the attempts of every row it matches (a claim counts an
+    /// attempt; a row marked SUCCEEDED was not): each gets an event, with nothing to look up.
+    EveryRow,
+    /// It may leave both as they were (a backoff moved, an error replaced, a lost row queued
+    /// again): a row gets an event when they differ from its latest one, one step down
+    /// `ix_job_event_outbox`.
+    IfChanged,
+}
+
+impl Events {
+    /// The INSERT of the `job_event`s of the outbox rows of `changed` (a name or a subquery),
+    /// each dated by its row's `updated_at`.
+    fn of(self, changed: &str) -> String {
+        let insert = format!(
             "INSERT INTO job_event (outbox_id, offboarding_id, status, attempts, last_error, created_at) \
-             SELECT o.id, o.offboarding_id, o.status, o.attempts, o.last_error, o.updated_at \
-             FROM outbox o WHERE o.id IN ({}) AND NOT EXISTS (\
-               SELECT 1 FROM job_event e WHERE e.outbox_id = o.id \
-               AND e.status = o.status AND e.attempts = o.attempts \
-               AND e.id = (SELECT max(l.id) FROM job_event l WHERE l.outbox_id = o.id)) \
-             ORDER BY o.id",
-            placeholders.join(", ")
+             SELECT c.id, c.offboarding_id, c.status, c.attempts, c.last_error, c.updated_at \
+             FROM {changed} c"
         );
-        let ids = chunk.iter().map(|row| Value::from(row.id));
-        db.execute_raw(Statement::from_sql_and_values(backend, sql, ids))
-            .await?;
+        match self {
+            Events::EveryRow => format!("{insert} ORDER BY c.id"),
+            Events::IfChanged => format!(
+                "{insert} WHERE NOT EXISTS (\
+                   SELECT 1 FROM (SELECT l.status, l.attempts FROM job_event l \
+                     WHERE l.outbox_id = c.id ORDER BY l.id DESC LIMIT 1) latest \
+                   WHERE latest.status = c.status AND latest.attempts = c.attempts) \
+                 ORDER BY c.id"
+            ),
+        }
     }
-    Ok(())
 }
 
 fn unfinished() -> Condition {
@@ -159,12 +189,14 @@ pub async fn mark_queued<C: ConnectionTrait + TransactionTrait>(
     if ids.is_empty() {
         return Ok(());
     }
+    // A row queued already (the relay took it first) is queued and fresh: left as it is.
     let update = outbox::Entity::update_many()
         .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Queued))
         .col_expr(outbox::Column::UpdatedAt, Expr::value(now))
         .filter(outbox::Column::Id.is_in(ids.iter().copied()))
-        .filter(unfinished());
-    update_recorded(db, update).await?;
+        .filter(unfinished())
+        .filter(outbox::Column::Status.ne(OutboxStatus::Queued));
+    update_recorded(db, update, Events::EveryRow).await?;
     Ok(())
 }
 
@@ -183,7 +215,7 @@ pub async fn hand_back<C: ConnectionTrait + TransactionTrait>(
         .filter(outbox::Column::Id.is_in(ids.iter().copied()))
         .filter(outbox::Column::AvailableAt.gt(now))
         .filter(unfinished());
-    Ok(update_recorded(db, update).await?.len() as u64)
+    Ok(update_recorded(db, update, Events::IfChanged).await?.len() as u64)
 }
 
 pub async fn mark_pending<C: ConnectionTrait + TransactionTrait>(
@@ -197,7 +229,7 @@ pub async fn mark_pending<C: ConnectionTrait + TransactionTrait>(
         .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Pending))
         .filter(outbox::Column::Id.is_in(ids.iter().copied()))
         .filter(outbox::Column::Status.eq(OutboxStatus::Queued));
-    update_recorded(db, update).await?;
+    update_recorded(db, update, Events::EveryRow).await?;
     Ok(())
 }
 
@@ -242,7 +274,7 @@ pub async fn take_due<C: ConnectionTrait + TransactionTrait>(
         .col_expr(outbox::Column::Status, Expr::value(OutboxStatus::Queued))
         .col_expr(outbox::Column::UpdatedAt, Expr::value(now))
         .filter(outbox::Column::Id.in_subquery(select.into_query()));
-    let taken = update_recorded(db, update).await?;
+    let taken = update_recorded(db, update, Events::IfChanged).await?;
     Ok(taken.into_iter().map(|row| row.id).collect())
 }
 
@@ -274,7 +306,7 @@ pub async fn claim<C: ConnectionTrait + TransactionTrait>(
         .filter(outbox::Column::Id.eq(id))
         .filter(outbox::Column::AvailableAt.lte(now))
         .filter(unfinished());
-    let mut claimed = update_recorded(db, update).await?;
+    let mut claimed = update_recorded(db, update, Events::EveryRow).await?;
     Ok(claimed.pop())
 }
 
@@ -298,7 +330,7 @@ pub async fn mark_succeeded<C: ConnectionTrait + TransactionTrait>(
         .col_expr(outbox::Column::CompletedAt, Expr::value(Some(now)))
         .filter(outbox::Column::Id.eq(row.id))
         .filter(unfinished());
-    update_recorded(db, update).await?;
+    update_recorded(db, update, Events::EveryRow).await?;
     Ok(())
 }
 
@@ -317,7 +349,7 @@ pub async fn retry_dead<C: ConnectionTrait + TransactionTrait>(
         .col_expr(outbox::Column::UpdatedAt, Expr::value(now))
         .filter(outbox::Column::Id.eq(id))
         .filter(outbox::Column::Status.eq(OutboxStatus::Dead));
-    let mut retried = update_recorded(db, update).await?;
+    let mut retried = update_recorded(db, update, Events::EveryRow).await?;
     Ok(retried.pop())
 }
 
@@ -373,7 +405,7 @@ pub async fn record_failure<C: ConnectionTrait + TransactionTrait>(
         .col_expr(outbox::Column::UpdatedAt, Expr::value(now))
         .filter(outbox::Column::Id.eq(row.id))
         .filter(unfinished());
-    update_recorded(db, update).await?;
+    update_recorded(db, update, Events::IfChanged).await?;
     Ok(outcome)
 }
 
