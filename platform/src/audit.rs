@@ -10,15 +10,16 @@ use uuid::Uuid;
 use crate::Actor;
 use crate::db::Writes;
 
+/// An audit entry to write, made by [`AuditEvent::new`] alone.
 pub struct AuditEvent<'a> {
-    pub workspace_id: WorkspaceId,
-    pub actor: Option<Actor>,
-    pub action: AuditAction,
-    pub target_user_id: Option<UserId>,
-    pub metadata: serde_json::Value,
-    pub request_id: Option<&'a str>,
+    workspace_id: WorkspaceId,
+    actor: Option<Actor>,
+    action: AuditAction,
+    target_user_id: Option<UserId>,
+    metadata: serde_json::Value,
+    request_id: Option<&'a str>,
     /// The offboarding it belongs to, for the mutation's entries and its jobs'.
-    pub offboarding_id: Option<Uuid>,
+    offboarding_id: Option<Uuid>,
 }
 
 impl<'a> AuditEvent<'a> {

@@ -4,7 +4,7 @@
 //! Every state a row goes through is also written to `job_event`, in the transaction that
 //! changes the row: the history `offboardingProgress` follows, whichever process ran the job.
 //! Every write of a row's status or attempts is in this module, and each records its events
-//! ([`record_events`]); nothing else writes either table.
+//! ([`update_recorded`]); nothing else writes either table.
 
 use std::time::Duration;
 
@@ -148,7 +148,9 @@ enum Events {
     EveryRow,
     /// It may leave both as they were (a backoff moved, an error replaced, a lost row queued
     /// again): a row gets an event when they differ from its latest one, one step down
-    /// `ix_job_event_outbox`.
+    /// `ix_job_event_outbox`. On PostgreSQL that event is read as of the statement's start: two
+    /// such changes of one row at once (which a claim rules out for a running job) can both
+    /// record the same state, which the progress follower takes as one.
     IfChanged,
 }
 

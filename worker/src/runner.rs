@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 use entities::{offboarding, outbox as outbox_entity};
-use sea_orm::{DatabaseConnection, EntityTrait, TransactionTrait};
+use sea_orm::{DatabaseConnection, DbErr, EntityTrait, TransactionTrait};
 use tracing::Instrument;
 use uuid::Uuid;
 
@@ -48,10 +48,20 @@ pub async fn process(deps: &Dependencies, outbox_id: Uuid) -> Result<Outcome, Wo
         tracing::debug!(%outbox_id, ?outcome, "job not run");
         return outcome;
     };
-    // Read outside the job's transaction: nothing a job reads of it ever changes.
-    let offboarding = offboarding::Entity::find_by_id(row.offboarding_id)
+    // Read outside the job's transaction: nothing a job reads of it ever changes. A row this
+    // release can't read (written by an older one still running) never will be: the job is
+    // DEAD, named as such, instead of claimed again and again.
+    let offboarding = match offboarding::Entity::find_by_id(row.offboarding_id)
         .one(&deps.db)
-        .await?;
+        .await
+    {
+        Ok(offboarding) => offboarding,
+        Err(error @ (DbErr::Type(_) | DbErr::TryIntoErr { .. })) => {
+            let unreadable = JobError::Payload(format!("its offboarding row: {error}"));
+            return fail(deps, &row, &unreadable.into()).await;
+        }
+        Err(error) => return Err(error.into()),
+    };
     let request_id = offboarding
         .as_ref()
         .and_then(|offboarding| offboarding.request_id.clone());

@@ -367,3 +367,39 @@ impl OffboardingQuery {
         Ok(connection)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An answer stored under an idempotency key before the invitation email had its own kind
+    /// replays with it.
+    #[test]
+    fn a_stored_answer_with_a_mutation_s_name_replays_as_an_invitation_email() {
+        for stored in ["invite_member", "resend_invitation", "invitation_email"] {
+            let answer = serde_json::json!({
+                "id": Uuid::nil(),
+                "workspace_id": Uuid::nil(),
+                "actor_user_id": null,
+                "actor_api_key_id": null,
+                "kind": stored,
+                "created_at": "2026-12-01T09:00:00Z",
+            });
+            let replayed: Offboarding = serde_json::from_value(answer).unwrap();
+            assert_eq!(
+                replayed.model.kind,
+                entities::OffboardingKind::InvitationEmail,
+                "{stored}"
+            );
+        }
+        let unknown = serde_json::json!({
+            "id": Uuid::nil(),
+            "workspace_id": Uuid::nil(),
+            "actor_user_id": null,
+            "actor_api_key_id": null,
+            "kind": "send_fax",
+            "created_at": "2026-12-01T09:00:00Z",
+        });
+        assert!(serde_json::from_value::<Offboarding>(unknown).is_err());
+    }
+}

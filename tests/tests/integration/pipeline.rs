@@ -26,6 +26,7 @@ backend_tests! {
     late_jobs_of_a_reactivated_member_spare_what_came_after_it => no_worker,
     an_email_that_can_never_be_sent_is_dead_at_once,
     an_unreadable_payload_is_dead_at_once,
+    a_job_of_an_unreadable_offboarding_is_dead_at_once,
     a_job_s_history_is_every_state_it_went_through,
     job_events_are_written_by_the_outbox_code_not_a_trigger,
 }
@@ -185,6 +186,73 @@ async fn an_email_that_can_never_be_sent_is_dead_at_once(app: TestApp) {
     let next = app.owner_mutates(REMOVE, json!({ "userIds": [gus] })).await;
     app.wait_until_succeeded(&offboarding_id(ok(&next)), Duration::from_secs(60))
         .await;
+}
+
+/// A job whose offboarding row can't be read (its kind written by an older release still
+/// running) is DEAD on its first attempt, named as such, not claimed again forever.
+async fn a_job_of_an_unreadable_offboarding_is_dead_at_once(app: TestApp) {
+    use sea_orm::ConnectionTrait;
+
+    let offboarding = gus_removed_and_done(&app).await;
+    let job: Uuid = offboarding["jobs"][0]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let offboarding_id = outbox::Entity::find_by_id(job)
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap()
+        .offboarding_id;
+    let backend = app.db().get_database_backend();
+    let renamed = sea_orm::Statement::from_sql_and_values(
+        backend,
+        match backend {
+            sea_orm::DbBackend::Postgres => {
+                "UPDATE offboarding SET kind = 'invite_member' WHERE id = $1"
+            }
+            _ => "UPDATE offboarding SET kind = 'invite_member' WHERE id = ?",
+        },
+        [offboarding_id.into()],
+    );
+    app.db().execute_raw(renamed).await.unwrap();
+    outbox::Entity::update_many()
+        .col_expr(
+            outbox::Column::Status,
+            Expr::value(entities::OutboxStatus::Dead),
+        )
+        .filter(outbox::Column::Id.eq(job))
+        .exec(app.db())
+        .await
+        .unwrap();
+    let retried = platform::outbox::retry_dead(app.db(), job, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert!(retried.is_some());
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let dead = loop {
+        let row = outbox::Entity::find_by_id(job)
+            .one(app.db())
+            .await
+            .unwrap()
+            .unwrap();
+        if row.status == entities::OutboxStatus::Dead {
+            break row;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still {:?}",
+            row.status
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(dead.attempts, 1, "one attempt, not a loop");
+    let error = dead.last_error.unwrap_or_default();
+    assert!(
+        error.starts_with("job payload: its offboarding row"),
+        "{error}"
+    );
 }
 
 /// A row whose payload can't be read (written by an older or broken release) is DEAD on its
