@@ -67,11 +67,17 @@ impl Mailer {
         };
         Ok(Mailer { from, transport })
     }
+}
+
+impl SendMail for Mailer {
+    fn sender(&self) -> &Mailbox {
+        &self.from
+    }
 
     /// Sends a message. In a folder it is written as `<job id>.eml`; sent again for the same
     /// job, as `<job id>.2.eml` and so on, never over an earlier copy: the folder records every
     /// delivery, as a mailbox would, so a duplicate shows.
-    async fn deliver(&self, job_id: Uuid, message: Message) -> Result<(), JobError> {
+    async fn send(&self, job_id: Uuid, message: Message) -> Result<(), JobError> {
         match &self.transport {
             Transport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| {
                 if refuses_the_recipient_for_good(&e) {
@@ -100,16 +106,6 @@ impl Mailer {
                 tokio::fs::remove_file(&partial).await.map_err(io)
             }
         }
-    }
-}
-
-impl SendMail for Mailer {
-    fn sender(&self) -> &Mailbox {
-        &self.from
-    }
-
-    async fn send(&self, job_id: Uuid, message: Message) -> Result<(), JobError> {
-        self.deliver(job_id, message).await
     }
 }
 

@@ -235,12 +235,9 @@ impl TryFrom<outbox::Model> for OffboardingJob {
     type Error = RuleError;
 
     fn try_from(job: outbox::Model) -> Result<Self, RuleError> {
-        let kind = job.kind.parse::<rules::jobs::JobKind>();
         Ok(OffboardingJob {
             id: job.id,
-            kind: kind
-                .map_err(|e| RuleError::internal("a job's kind", e))?
-                .into(),
+            kind: rules::jobs::JobKind::stored(&job.kind)?.into(),
             status: job.status.into(),
             attempts: job.attempts,
             last_error: job.last_error,

@@ -330,13 +330,7 @@ impl Follower {
                 .all(&self.db)
                 .await?
                 .into_iter()
-                .map(|(id, kind)| {
-                    let kind = kind.parse::<JobKind>();
-                    Ok((
-                        id,
-                        kind.map_err(|e| RuleError::internal("a job's kind", e))?,
-                    ))
-                })
+                .map(|(id, kind)| Ok((id, JobKind::stored(&kind)?)))
                 .collect::<Result<_, RuleError>>()?;
             self.unfinished = self.kinds.len();
         }

@@ -755,7 +755,7 @@ async fn an_emailed_link_survives_the_upgrade_to_one_link_an_attempt_and_back(ap
 /// its `down` gives the row a mutation's name again, which the older code reads.
 async fn an_invitation_email_keeps_its_kind_across_the_upgrade_and_back(app: TestApp) {
     use migration::{Migrator, MigratorTrait};
-    use sea_orm::{ConnectionTrait, Statement};
+    use sea_orm::QuerySelect;
 
     let payload = invite_by_email(&app, "kind@example.com", None).await;
     assert_eq!(payload["emailDelivery"]["kind"], "INVITATION_EMAIL");
@@ -766,18 +766,16 @@ async fn an_invitation_email_keeps_its_kind_across_the_upgrade_and_back(app: Tes
         .unwrap()
         .parse()
         .unwrap();
-    let kind = async || {
-        let backend = app.db().get_database_backend();
-        let read = Statement::from_sql_and_values(
-            backend,
-            match backend {
-                sea_orm::DbBackend::Postgres => "SELECT kind FROM offboarding WHERE id = $1",
-                _ => "SELECT kind FROM offboarding WHERE id = ?",
-            },
-            [id.into()],
-        );
-        let row = app.db().query_one_raw(read).await.unwrap().unwrap();
-        row.try_get::<String>("", "kind").unwrap()
+    // As stored: the text, which the older code's names are too.
+    let kind = async || -> String {
+        entities::offboarding::Entity::find_by_id(id)
+            .select_only()
+            .column(entities::offboarding::Column::Kind)
+            .into_tuple()
+            .one(app.db())
+            .await
+            .unwrap()
+            .unwrap()
     };
     assert_eq!(kind().await, "invitation_email");
     // Back to before 000012 (and 000013, which came after it).

@@ -191,8 +191,6 @@ async fn an_email_that_can_never_be_sent_is_dead_at_once(app: TestApp) {
 /// A job whose offboarding row can't be read (its kind written by an older release still
 /// running) is DEAD on its first attempt, named as such, not claimed again forever.
 async fn a_job_of_an_unreadable_offboarding_is_dead_at_once(app: TestApp) {
-    use sea_orm::ConnectionTrait;
-
     let offboarding = gus_removed_and_done(&app).await;
     let job: Uuid = offboarding["jobs"][0]["id"]
         .as_str()
@@ -205,18 +203,12 @@ async fn a_job_of_an_unreadable_offboarding_is_dead_at_once(app: TestApp) {
         .unwrap()
         .unwrap()
         .offboarding_id;
-    let backend = app.db().get_database_backend();
-    let renamed = sea_orm::Statement::from_sql_and_values(
-        backend,
-        match backend {
-            sea_orm::DbBackend::Postgres => {
-                "UPDATE offboarding SET kind = 'invite_member' WHERE id = $1"
-            }
-            _ => "UPDATE offboarding SET kind = 'invite_member' WHERE id = ?",
-        },
-        [offboarding_id.into()],
-    );
-    app.db().execute_raw(renamed).await.unwrap();
+    offboarding::Entity::update_many()
+        .col_expr(offboarding::Column::Kind, Expr::value("invite_member"))
+        .filter(offboarding::Column::Id.eq(offboarding_id))
+        .exec(app.db())
+        .await
+        .unwrap();
     outbox::Entity::update_many()
         .col_expr(
             outbox::Column::Status,
