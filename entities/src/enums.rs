@@ -101,6 +101,10 @@ pub enum AuditAction {
     SeatLimitChange,
     #[sea_orm(string_value = "job_retry")]
     JobRetry,
+    #[sea_orm(string_value = "workspace_create")]
+    WorkspaceCreate,
+    #[sea_orm(string_value = "workspace_rename")]
+    WorkspaceRename,
 }
 
 /// What made an `offboarding` row, the record that groups one call's side effects.

@@ -19,6 +19,7 @@ pub mod member_count;
 pub mod membership;
 pub mod offboarding;
 pub mod organization;
+pub mod organization_owner;
 pub mod outbox;
 pub mod rule;
 pub mod session;

@@ -15,6 +15,7 @@ mod m20261201_000010_invitation_email;
 mod m20261201_000011_invitation_email_links;
 mod m20261207_000012_invitation_email_kind;
 mod m20261207_000013_job_events_in_rust;
+mod m20261207_000014_organization_owner;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000011_invitation_email_links::Migration),
             Box::new(m20261207_000012_invitation_email_kind::Migration),
             Box::new(m20261207_000013_job_events_in_rust::Migration),
+            Box::new(m20261207_000014_organization_owner::Migration),
         ]
     }
 }

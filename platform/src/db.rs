@@ -229,11 +229,7 @@ pub async fn connect_with(
     ensure_sqlite_directory(url).map_err(DbErr::Custom)?;
     let sqlite = url.starts_with("sqlite:");
     let timeout = statement_timeout.filter(|_| !sqlite);
-    if timeout.is_some() {
-        let migrating = Database::connect(options(url)).await?;
-        Migrator::up(&migrating, None).await?;
-        migrating.close().await?;
-    }
+    migrate(url).await?;
     let mut pool = options(url);
     if let Some(timeout) = timeout {
         let setting = format!("{}ms", timeout.as_millis().max(1));
@@ -245,10 +241,56 @@ pub async fn connect_with(
     if db.get_database_backend() == DbBackend::Sqlite {
         db.execute_unprepared("PRAGMA journal_mode = WAL").await?;
     }
-    if timeout.is_none() {
-        Migrator::up(&db, None).await?;
-    }
     Ok(db)
+}
+
+/// The key of the migrations' advisory lock on PostgreSQL ("MIGR" in ASCII).
+const MIGRATION_LOCK: i64 = 0x4D49_4752;
+
+/// Brings the schema up to date, one process at a time: api replicas and workers starting at
+/// once on an empty database would otherwise both find a migration not applied and both run it,
+/// and the second would fail on tables the first made. On PostgreSQL an advisory lock held by
+/// the one connection the migrations run on; on SQLite an exclusive lock on a file beside the
+/// database (`<file>.migrate-lock`; not the database file itself, whose own locks a second
+/// handle to it would release). Run without a statement timeout: an index build may be long.
+async fn migrate(url: &str) -> Result<(), DbErr> {
+    let mut options = options(url);
+    options.max_connections(1).min_connections(1);
+    let db = Database::connect(options).await?;
+    let migrated = if db.get_database_backend() == DbBackend::Postgres {
+        db.execute_unprepared(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+            .await?;
+        Migrator::up(&db, None).await
+    } else {
+        let _lock = lock_sqlite_migrations(url)
+            .await
+            .map_err(|error| DbErr::Custom(format!("locking the migrations: {error}")))?;
+        Migrator::up(&db, None).await
+    };
+    // Closing the connection also releases the advisory lock.
+    db.close().await?;
+    migrated
+}
+
+/// For the migrations of an SQLite database file (ours, or the embedded queue's): an exclusive
+/// lock on `<file>.migrate-lock`, held until the returned file is dropped, so processes
+/// starting at once on the same files migrate one after the other. `None` for another URL.
+pub async fn lock_sqlite_migrations(url: &str) -> std::io::Result<Option<std::fs::File>> {
+    let Some(path) = sqlite_file(url) else {
+        return Ok(None);
+    };
+    let path = format!("{path}.migrate-lock");
+    tokio::task::spawn_blocking(move || {
+        let file = std::fs::File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        file.lock()?;
+        Ok(Some(file))
+    })
+    .await
+    .map_err(std::io::Error::other)?
 }
 
 /// Connections that only read, beside [`connect`]'s. PostgreSQL's pool serves reads and writes

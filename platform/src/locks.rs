@@ -91,3 +91,23 @@ pub(crate) fn locked<E: EntityTrait, C: ConnectionTrait>(db: &C, query: Select<E
         query
     }
 }
+
+/// The key of the bootstrap's advisory lock: any number no other lock uses ("BOOT" in ASCII).
+const BOOTSTRAP_LOCK: i64 = 0x424F_4F54;
+
+/// Before anything else, in the transaction that makes the first organization: on PostgreSQL
+/// a transaction-scoped advisory lock, so replicas starting at once on an empty database make
+/// their check "is there an organization yet?" one after the other. On SQLite the writer's
+/// lock does it: a second process's write fails as busy once the first commits, and its
+/// transaction runs again ([`crate::db::retrying`]) to find the organization made.
+pub async fn lock_bootstrap<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        db.execute_raw(sea_orm::Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [BOOTSTRAP_LOCK.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}

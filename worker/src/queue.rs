@@ -86,9 +86,13 @@ impl JobQueue {
                 let pool = SqlitePool::connect_with(options)
                     .await
                     .map_err(|e| WorkerError::queue(format!("opening {url}"), e))?;
+                let lock = platform::db::lock_sqlite_migrations(url)
+                    .await
+                    .map_err(|e| WorkerError::queue(format!("locking {url}'s migrations"), e))?;
                 SqliteStorage::setup(&pool)
                     .await
                     .map_err(|e| WorkerError::queue(format!("opening {url}"), e))?;
+                drop(lock);
                 Storage::Sqlite(
                     SqliteStorage::new(&pool).with_config(
                         apalis_sqlite::Config::default()
