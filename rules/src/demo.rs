@@ -8,13 +8,15 @@ use entities::{
     user_group, workspace,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, NotSet, PaginatorTrait,
-    QueryFilter, Set, TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+    TransactionSession, TransactionTrait,
 };
 use uuid::Uuid;
 
 use crate::access::sessions::start_session;
 use crate::error::RuleError;
+use crate::organizations::owners::add_owner;
+use crate::organizations::workspaces::insert_workspace;
 use crate::security::hash_password;
 use platform::tokens::{TokenKind, new_token};
 
@@ -108,29 +110,11 @@ impl<C: ConnectionTrait> Seeder<'_, C> {
         name: &str,
         slug: &str,
     ) -> Result<WorkspaceId, RuleError> {
-        let system_user_id = self
-            .user(
-                &format!("system+{slug}@offboarding.invalid"),
-                &format!("{name} (workspace)"),
-                UserKind::System,
-                None,
-            )
-            .await?;
-        let id = WorkspaceId::fresh();
-        workspace::ActiveModel {
-            id: Set(id),
-            organization_id: Set(organization_id),
-            name: Set(name.to_owned()),
-            slug: Set(slug.to_owned()),
-            administrative_contact_id: Set(None),
-            technical_contact_id: Set(None),
-            system_user_id: Set(system_user_id),
-            created_at: Set(self.now),
-            access_version: NotSet,
-        }
-        .insert(self.db)
-        .await?;
-        Ok(id)
+        Ok(
+            insert_workspace(self.db, organization_id, name, slug, self.now)
+                .await?
+                .id,
+        )
     }
 
     async fn member(
@@ -208,6 +192,7 @@ async fn seed<C: ConnectionTrait>(
         .await?;
 
     let olivia = s.person(DEMO_OWNER_EMAIL, "Olivia Owner").await?;
+    add_owner(db, organization_id, olivia, now).await?;
     let omar = s.person("omar.owner@acme.test", "Omar Owner").await?;
     let ada = s.person("ada.admin@acme.test", "Ada Admin").await?;
     let mia = s.person("mia.member@acme.test", "Mia Member").await?;

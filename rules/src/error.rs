@@ -133,6 +133,8 @@ pub enum UserErrorCode {
     RestoreWindowExpired,
     IdempotencyKeyReused,
     JobNotDead,
+    SlugTaken,
+    SlugReserved,
 }
 
 #[derive(Debug, Clone)]

@@ -135,6 +135,10 @@ text_kinds! {
     Password { field: "password", min: 0, max: 1000, line_breaks: false, trim: false, debug: false }
     /// An invitation's secret.
     InvitationToken { field: "token", min: 1, max: 200, line_breaks: false, trim: true, debug: false }
+    /// An organization's name.
+    OrganizationName { field: "organization", min: 1, max: 100, line_breaks: false, trim: true, debug: true }
+    /// A workspace's name.
+    WorkspaceName { field: "name", min: 1, max: 100, line_breaks: false, trim: true, debug: true }
     /// A workspace's slug, to sign in by (`acme-marketing`).
     WorkspaceSlug { field: "workspace_slug", min: 1, max: 100, line_breaks: false, trim: true, debug: true }
     /// A paging cursor as a client sends it back: opaque here, checked when decoded.

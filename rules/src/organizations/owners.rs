@@ -1,0 +1,148 @@
+//! Who owns an organization: the people who create and rename its workspaces. Ownership is the
+//! person's, held apart from any workspace role (an OWNER or ADMIN of a workspace is not an
+//! owner of its organization), and is used only through a signed-in session: an API key acts
+//! within its workspace and role, never as its creator's ownership.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use entities::{OrganizationId, UserId, membership, organization, organization_owner, workspace};
+use sea_orm::sea_query::{Expr, Func, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter,
+    QueryOrder, QuerySelect, RelationTrait, Set,
+};
+
+use crate::access::{Actor, Principal};
+use crate::error::RuleError;
+
+/// An organization as its owner sees it: its workspaces by name, and its seats.
+pub struct OwnedOrganization {
+    pub organization: organization::Model,
+    pub workspaces: Vec<workspace::Model>,
+    pub seats_used: u64,
+}
+
+pub async fn add_owner<C: ConnectionTrait>(
+    db: &C,
+    organization_id: OrganizationId,
+    user_id: UserId,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    organization_owner::ActiveModel {
+        organization_id: Set(organization_id),
+        user_id: Set(user_id),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .map(drop)
+}
+
+pub async fn is_owner<C: ConnectionTrait>(
+    db: &C,
+    organization_id: OrganizationId,
+    user_id: UserId,
+) -> Result<bool, DbErr> {
+    Ok(
+        organization_owner::Entity::find_by_id((organization_id, user_id))
+            .one(db)
+            .await?
+            .is_some(),
+    )
+}
+
+/// The caller may act as an owner of this organization: a signed-in person who owns it. An
+/// organization the caller has nothing to do with is NOT_FOUND (no hint that it exists); their
+/// own organization, or one their API key's creator owns, is FORBIDDEN, saying why.
+pub async fn require_owner<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    organization_id: OrganizationId,
+) -> Result<(), RuleError> {
+    let owns = is_owner(db, organization_id, principal.user_id).await?;
+    if owns && matches!(principal.actor, Actor::User(_)) {
+        return Ok(());
+    }
+    if owns {
+        return Err(RuleError::Forbidden(
+            "an API key can't act as an owner of the organization: sign in as the owner".into(),
+        ));
+    }
+    if principal.organization_id == organization_id {
+        return Err(RuleError::Forbidden(
+            "this needs an owner of the organization (a workspace's OWNER or ADMIN is not one)"
+                .into(),
+        ));
+    }
+    Err(RuleError::NotFound("organization"))
+}
+
+/// The organizations this person owns, by name, each with its workspaces (by name) and the
+/// seats in use: three statements however many there are. None for an API key, which owns
+/// nothing.
+pub async fn owned_by<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+) -> Result<Vec<OwnedOrganization>, DbErr> {
+    let Actor::User(user_id) = principal.actor else {
+        return Ok(Vec::new());
+    };
+    let owned = Query::select()
+        .column(organization_owner::Column::OrganizationId)
+        .from(organization_owner::Entity)
+        .and_where(organization_owner::Column::UserId.eq(user_id))
+        .take();
+    let organizations = organization::Entity::find()
+        .filter(organization::Column::Id.in_subquery(owned))
+        .order_by_asc(organization::Column::Name)
+        .order_by_asc(organization::Column::Id)
+        .all(db)
+        .await?;
+    if organizations.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<OrganizationId> = organizations.iter().map(|o| o.id).collect();
+    let mut workspaces: HashMap<OrganizationId, Vec<workspace::Model>> = HashMap::new();
+    for workspace in workspace::Entity::find()
+        .filter(workspace::Column::OrganizationId.is_in(ids.clone()))
+        .order_by_asc(workspace::Column::Name)
+        .order_by_asc(workspace::Column::Id)
+        .all(db)
+        .await?
+    {
+        workspaces
+            .entry(workspace.organization_id)
+            .or_default()
+            .push(workspace);
+    }
+    let seats: HashMap<OrganizationId, i64> = membership::Entity::find()
+        .select_only()
+        .column(workspace::Column::OrganizationId)
+        .column_as(
+            Expr::expr(Func::count_distinct(Expr::col((
+                membership::Entity,
+                membership::Column::UserId,
+            )))),
+            "used",
+        )
+        .join(JoinType::InnerJoin, membership::Relation::Workspace.def())
+        .filter(workspace::Column::OrganizationId.is_in(ids))
+        .filter(membership::Column::DeletedAt.is_null())
+        .group_by(workspace::Column::OrganizationId)
+        .into_tuple::<(OrganizationId, i64)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(organizations
+        .into_iter()
+        .map(|organization| OwnedOrganization {
+            workspaces: workspaces.remove(&organization.id).unwrap_or_default(),
+            seats_used: seats
+                .get(&organization.id)
+                .map_or(0, |used| u64::try_from(*used).unwrap_or(0)),
+            organization,
+        })
+        .collect())
+}
