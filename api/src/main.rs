@@ -1,59 +1,49 @@
+use std::process::ExitCode;
+
+use api::cli::{Cli, Command, run_bootstrap};
 use api::{Application, Settings, healthcheck};
-use clap::{Parser, Subcommand};
-
-/// The offboarding service's GraphQL API (and, in the embedded default, its worker).
-/// Configured by environment variables: see the README.
-#[derive(Parser)]
-#[command(version)]
-struct Cli {
-    #[command(subcommand)]
-    command: Option<Command>,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Serve the API (the default).
-    Serve,
-    /// Exit 0 when the API on BIND_ADDRESS is ready (GET /readyz), 1 when it isn't: for
-    /// container healthchecks.
-    Healthcheck,
-}
+use clap::Parser;
 
 #[tokio::main]
-async fn main() {
+async fn main() -> ExitCode {
     let command = Cli::parse().command.unwrap_or(Command::Serve);
     let config = match Settings::from_env() {
         Ok(config) => config,
         Err(error) => {
             eprintln!("configuration error: {error}");
-            std::process::exit(2);
+            return ExitCode::from(2);
         }
     };
     match command {
         Command::Serve => serve(config).await,
-        Command::Healthcheck => {
-            if let Err(error) = healthcheck::probe(config.bind_address).await {
+        Command::Healthcheck => match healthcheck::probe(config.bind_address).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
                 eprintln!("not ready: {error}");
-                std::process::exit(1);
+                ExitCode::FAILURE
             }
-        }
+        },
+        Command::Bootstrap(args) => run_bootstrap(&config, args).await,
     }
 }
 
-async fn serve(config: Settings) {
+async fn serve(config: Settings) -> ExitCode {
     let telemetry = telemetry::init("offboarding-api");
     let application = match Application::build(config).await {
         Ok(application) => application,
         Err(error) => {
             eprintln!("failed to start: {error}");
-            std::process::exit(1);
+            return ExitCode::FAILURE;
         }
     };
     println!("{}", application.welcome());
     let served = application.run_until_stopped().await;
     telemetry.shutdown().await;
-    if let Err(error) = served {
-        eprintln!("server error: {error}");
-        std::process::exit(1);
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("server error: {error}");
+            ExitCode::FAILURE
+        }
     }
 }

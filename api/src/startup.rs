@@ -29,6 +29,7 @@ use crate::settings::{CorsOrigins, Settings};
 use crate::state::AppState;
 use rules::demo::{self, DEMO_PASSWORD, DemoAccess};
 use rules::error::RuleError;
+use rules::organizations::bootstrap::{Bootstrap, Bootstrapped, bootstrap};
 use worker::JobQueue;
 use worker::mail::Mailer;
 use worker::runner::Dependencies;
@@ -47,6 +48,8 @@ pub enum StartupError {
     Worker(#[from] worker::WorkerError),
     #[error("demo data: {0:?}")]
     Demo(RuleError),
+    #[error("bootstrap: {0}")]
+    Bootstrap(RuleError),
 }
 
 pub struct Application {
@@ -68,6 +71,9 @@ impl Application {
             platform::db::connect_with(database_url, Some(config.limits.statement_timeout)).await?;
         let reader = platform::db::connect_reader(database_url, &db).await?;
         let queue = JobQueue::connect(&config.worker.queue).await?;
+        if let Some(request) = &config.bootstrap {
+            run_bootstrap(&db, request).await?;
+        }
         let demo = if config.demo_data {
             demo::seed_and_sign_in(&db, config.session_ttl, Utc::now())
                 .await
@@ -159,6 +165,12 @@ impl Application {
         ));
         if self.demo.is_some() {
             text.push_str(" (workspace acme-marketing, olivia.owner@acme.test)");
+        } else if let Some(bootstrap) = &self.config.bootstrap {
+            text.push_str(&format!(
+                " (workspace {}, {})",
+                bootstrap.workspace_slug,
+                bootstrap.owner_email.as_str()
+            ));
         }
         if self.config.graphiql {
             text.push_str(&format!(
@@ -203,6 +215,31 @@ impl Application {
         }
         served
     }
+}
+
+/// `BOOTSTRAP_*` on start: makes the organization if the database has none, and says in the log
+/// which it was.
+async fn run_bootstrap(db: &DatabaseConnection, request: &Bootstrap) -> Result<(), StartupError> {
+    match bootstrap(db, request, Utc::now())
+        .await
+        .map_err(StartupError::Bootstrap)?
+    {
+        Bootstrapped::Created {
+            organization,
+            workspace,
+            ..
+        } => tracing::info!(
+            organization = %organization.name,
+            workspace = %workspace.name,
+            slug = %workspace.slug,
+            owner = %request.owner_email.as_str(),
+            "bootstrap: made the organization, its first workspace and its owner"
+        ),
+        Bootstrapped::AlreadyDone => tracing::info!(
+            "bootstrap: already done (the database holds an organization); BOOTSTRAP_* changed nothing"
+        ),
+    }
+    Ok(())
 }
 
 fn router(state: AppState) -> Router {

@@ -133,77 +133,155 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> TestApp {
-    let mut config = Settings {
-        bind_address: SocketAddr::from(([127, 0, 0, 1], 0)),
-        demo_data: true,
-        ..Settings::default()
-    };
-    let mut smtp = None;
-    let database = match backend {
-        Backend::Postgres => {
-            let admin_url = postgres_admin_url();
-            let admin = match Database::connect(&admin_url).await {
-                Ok(admin) => admin,
-                Err(error) => unreachable_backend("PostgreSQL", &error),
-            };
-            let redis = redis_url();
-            if let Err(error) = redis_reachable(&redis).await {
-                unreachable_backend("Redis", &error);
+    Fresh::new(backend).await.start(configure).await
+}
+
+/// A database, a queue and (on PostgreSQL) an SMTP server of a test's own, with nothing in
+/// them yet, and the settings that reach them: what the application meets on its first start.
+pub struct Fresh {
+    /// The product's defaults (demo data on) but for the test's database, queue and mail.
+    pub config: Settings,
+    pub backend: Backend,
+    smtp: Option<SmtpSink>,
+    database: TestDatabase,
+}
+
+impl Fresh {
+    pub async fn new(backend: Backend) -> Fresh {
+        let mut config = Settings {
+            bind_address: SocketAddr::from(([127, 0, 0, 1], 0)),
+            demo_data: true,
+            ..Settings::default()
+        };
+        let mut smtp = None;
+        let database = match backend {
+            Backend::Postgres => {
+                let admin_url = postgres_admin_url();
+                let admin = match Database::connect(&admin_url).await {
+                    Ok(admin) => admin,
+                    Err(error) => unreachable_backend("PostgreSQL", &error),
+                };
+                let redis = redis_url();
+                if let Err(error) = redis_reachable(&redis).await {
+                    unreachable_backend("Redis", &error);
+                }
+                let sink = SmtpSink::start().await;
+                let name = format!("offboarding_test_{}", uuid::Uuid::now_v7().simple());
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .expect("create the test database");
+                let _ = admin.close().await;
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map_or(admin_url.as_str(), |(base, _)| base);
+                config.worker.database.url = format!("{base}/{name}").into();
+                config.worker.queue.backend = QueueBackend::Redis(redis.into());
+                config.worker.mail.transport = MailTransport::Smtp {
+                    host: "127.0.0.1".to_owned(),
+                    port: sink.port,
+                    // As the product's default: STARTTLS, the relay's certificate verified.
+                    tls: SmtpTls::StartTls,
+                    credentials: None,
+                    timeout: Duration::from_secs(10),
+                    ca_certificates: Some(smtp_sink::test_ca_certificate()),
+                };
+                smtp = Some(sink);
+                TestDatabase::Postgres { admin_url, name }
             }
-            let sink = SmtpSink::start().await;
-            let name = format!("offboarding_test_{}", uuid::Uuid::now_v7().simple());
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await
-                .expect("create the test database");
-            let _ = admin.close().await;
-            let base = admin_url
-                .rsplit_once('/')
-                .map_or(admin_url.as_str(), |(base, _)| base);
-            config.worker.database.url = format!("{base}/{name}").into();
-            config.worker.queue.backend = QueueBackend::Redis(redis.into());
-            config.worker.mail.transport = MailTransport::Smtp {
-                host: "127.0.0.1".to_owned(),
-                port: sink.port,
-                // As the product's default: STARTTLS, the relay's certificate verified.
-                tls: SmtpTls::StartTls,
-                credentials: None,
-                timeout: Duration::from_secs(10),
-                ca_certificates: Some(smtp_sink::test_ca_certificate()),
-            };
-            smtp = Some(sink);
-            TestDatabase::Postgres { admin_url, name }
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("a temporary directory");
+                let path = dir.path().display();
+                config.worker.database.url = format!("sqlite://{path}/app.db?mode=rwc").into();
+                config.worker.queue.backend =
+                    QueueBackend::Sqlite(format!("sqlite://{path}/queue.db?mode=rwc"));
+                config.worker.mail.transport = MailTransport::Folder(dir.path().join("mail"));
+                TestDatabase::Sqlite { _dir: dir }
+            }
+        };
+        // Every test has its own queue; everything else runs with the product's defaults.
+        config.worker.queue.name = format!("test-{}", uuid::Uuid::now_v7().simple());
+        Fresh {
+            config,
+            backend,
+            smtp,
+            database,
         }
-        Backend::Sqlite => {
-            let dir = tempfile::tempdir().expect("a temporary directory");
-            let path = dir.path().display();
-            config.worker.database.url = format!("sqlite://{path}/app.db?mode=rwc").into();
-            config.worker.queue.backend =
-                QueueBackend::Sqlite(format!("sqlite://{path}/queue.db?mode=rwc"));
-            config.worker.mail.transport = MailTransport::Folder(dir.path().join("mail"));
-            TestDatabase::Sqlite { _dir: dir }
+    }
+
+    /// Starts the application on it, configured by `configure`: with demo data unless it asks
+    /// for a bootstrap instead (`config.bootstrap`), whose owner is then the owner the
+    /// [`TestApp`]'s helpers act as, signed in to its first workspace.
+    pub async fn start(self, configure: impl FnOnce(&mut Settings)) -> TestApp {
+        let Fresh {
+            mut config,
+            backend,
+            smtp,
+            database,
+        } = self;
+        configure(&mut config);
+        if config.bootstrap.is_some() {
+            config.demo_data = false;
         }
-    };
-    // Every test has its own queue; everything else runs with the product's defaults.
-    config.worker.queue.name = format!("test-{}", uuid::Uuid::now_v7().simple());
-    configure(&mut config);
-    let application = Application::build(config)
+        let application = Application::build(config)
+            .await
+            .expect("the application starts");
+        let address = format!("http://127.0.0.1:{}", application.port());
+        let db = application.db().clone();
+        let config = application.config().clone();
+        let demo = match (application.demo(), &config.bootstrap) {
+            (Some(demo), _) => demo.clone(),
+            (None, Some(bootstrap)) => bootstrapped_owner(&db, &config, bootstrap).await,
+            (None, None) => panic!("a test app starts with demo data or a bootstrap"),
+        };
+        tokio::spawn(application.run_until_stopped());
+        TestApp {
+            address,
+            client: reqwest::Client::new(),
+            backend,
+            demo,
+            db,
+            config,
+            smtp,
+            _database: database,
+        }
+    }
+}
+
+/// The bootstrap's owner, signed in to its workspace: what the demo's owner is to a demo app.
+async fn bootstrapped_owner(
+    db: &DatabaseConnection,
+    config: &Settings,
+    bootstrap: &rules::organizations::bootstrap::Bootstrap,
+) -> DemoAccess {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let workspace = entities::workspace::Entity::find()
+        .filter(entities::workspace::Column::Slug.eq(bootstrap.workspace_slug.as_str()))
+        .one(db)
         .await
-        .expect("the application starts");
-    let address = format!("http://127.0.0.1:{}", application.port());
-    let demo = application.demo().cloned().expect("demo data is seeded");
-    let db = application.db().clone();
-    let config = application.config().clone();
-    tokio::spawn(application.run_until_stopped());
-    TestApp {
-        address,
-        client: reqwest::Client::new(),
-        backend,
-        demo,
+        .unwrap()
+        .expect("the bootstrap made its workspace");
+    let owner = entities::user::Entity::find()
+        .filter(entities::user::Column::Email.eq(bootstrap.owner_email.as_str()))
+        .one(db)
+        .await
+        .unwrap()
+        .expect("the bootstrap made its owner");
+    let signed_in = rules::access::sessions::start_session(
         db,
-        config,
-        smtp,
-        _database: database,
+        owner.id,
+        workspace.id,
+        config.session_ttl,
+        None,
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("the owner signs in");
+    DemoAccess {
+        organization_id: workspace.organization_id,
+        workspace_id: workspace.id,
+        owner_email: owner.email,
+        token: signed_in.token,
     }
 }
 

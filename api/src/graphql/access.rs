@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::graphql::ids::{UserId, WorkspaceId};
+use crate::graphql::organizations::{Organization, owned_organizations};
 use crate::graphql::people::{ListTotals, connection};
 use crate::graphql::text::{
     ApiKeyName, CursorText, Email, IdempotencyKeyText, Password, Reason, WorkspaceSlug,
@@ -50,6 +51,13 @@ pub struct WorkspaceMembership {
 
 #[ComplexObject]
 impl Viewer {
+    /// The organizations the signed-in person owns, by name, with their workspaces and seats:
+    /// what a workspace switcher and `createWorkspace` need. Empty for an API key, and for
+    /// anyone who owns none (a workspace's OWNER or ADMIN is not an organization owner).
+    async fn organizations(&self, ctx: &Context<'_>) -> Result<Vec<Organization>> {
+        owned_organizations(ctx, ctx.principal()?).await
+    }
+
     /// The workspaces the signed-in person belongs to (invited, active or deactivated), by
     /// name: sign in to another with `signIn(workspaceSlug)`. An API key sees only its own.
     async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<WorkspaceMembership>> {

@@ -76,6 +76,11 @@ pub enum AuditAction {
     SeatLimitChange,
     /// A DEAD job was retried.
     JobRetry,
+    /// The workspace was made: by an owner of the organization (`createWorkspace`), or by the
+    /// system on first start (no actor; `metadata.source` is `bootstrap`).
+    WorkspaceCreate,
+    /// The workspace was renamed (`metadata.from`, `metadata.to`).
+    WorkspaceRename,
 }
 
 #[derive(SimpleObject)]

@@ -11,6 +11,7 @@ mod invitations;
 mod mutation;
 mod offboarding;
 mod offboarding_mutation;
+mod organizations;
 mod people;
 mod preview;
 mod progress;
@@ -54,6 +55,7 @@ pub struct Mutation(
     invitations::InvitationsMutation,
     offboarding_mutation::OffboardingMutation,
     contacts::ContactsMutation,
+    organizations::OrganizationsMutation,
 );
 
 #[derive(MergedSubscription, Default)]

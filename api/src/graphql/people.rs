@@ -203,6 +203,12 @@ impl From<RemovedMemberFilterInput> for RemovedFilter {
 /// active or deactivated) in any of its workspaces.
 pub struct SeatUsage(seats::SeatUsage);
 
+impl From<seats::SeatUsage> for SeatUsage {
+    fn from(usage: seats::SeatUsage) -> Self {
+        SeatUsage(usage)
+    }
+}
+
 #[Object]
 impl SeatUsage {
     async fn organization_id(&self) -> OrganizationId {

@@ -13,6 +13,7 @@ use async_graphql::registry::Registry;
 use async_graphql::{InputType, InputValueError, InputValueResult, OutputType, Value};
 
 use crate::graphql::types::field_refusal;
+use rules::organizations::slugs::Slug;
 use rules::text::{self as checked, CheckedText, TextError};
 
 /// A text of one of the rules' kinds, as a GraphQL `String` input.
@@ -101,8 +102,24 @@ macro_rules! text_kinds {
 
 text_kinds! {
     checked: PersonName, ApiKeyName, Reason, SearchText, IdempotencyKeyText, Password,
-    InvitationToken, CursorText, WorkspaceSlug,
+    InvitationToken, CursorText, WorkspaceSlug, WorkspaceName,
 }
+
+impl TextKind for Slug {
+    fn parse_text(text: &str) -> Result<Self, TextError> {
+        Slug::parse(text).map_err(|problem| TextError {
+            field: "slug",
+            problem,
+        })
+    }
+
+    fn text(&self) -> &str {
+        self.as_str()
+    }
+}
+
+/// A new workspace's slug, in the form [`Slug::parse`] checks.
+pub type NewWorkspaceSlug = Text<Slug>;
 
 text_kinds! {
     Email => str::parse::<checked::Email>;

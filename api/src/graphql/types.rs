@@ -135,6 +135,10 @@ pub enum UserErrorCode {
     IdempotencyKeyReused,
     /// Only a DEAD job can be retried: this one is still running, waiting, or done.
     JobNotDead,
+    /// Another workspace already has this slug: slugs are unique across the service.
+    SlugTaken,
+    /// The slug is a word the service keeps for itself (`api`, `admin`, `graphql`, …).
+    SlugReserved,
 }
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -171,6 +171,12 @@ const OPERATIONS: &[Operation] = &[
         member_gets: FORBIDDEN,
     },
     Operation {
+        name: "createWorkspace",
+        document: "mutation($input: CreateWorkspaceInput!) { createWorkspace(input: $input) { workspace { id } } }",
+        variables: |ids| json!({ "input": { "organizationId": ids.organization, "name": "Matrix", "slug": "matrix" } }),
+        member_gets: FORBIDDEN,
+    },
+    Operation {
         name: "revokeApiKey",
         document: "mutation($input: RevokeApiKeyInput!) { revokeApiKey(input: $input) { userErrors { code } } }",
         variables: |ids| json!({ "input": { "apiKeyId": ids.api_key } }),

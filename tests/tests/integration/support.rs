@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use entities::{
     UserId, WorkspaceId, api_key, application, audit_entry, group_membership, idempotency_key,
-    invitation, membership, offboarding, organization, outbox, workspace,
+    invitation, membership, offboarding, organization, organization_owner, outbox, workspace,
 };
 use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Select};
@@ -269,6 +269,7 @@ pub struct Snapshot {
     applications: Vec<application::Model>,
     invitations: Vec<invitation::Model>,
     organizations: Vec<organization::Model>,
+    organization_owners: Vec<organization_owner::Model>,
     unrevoked_api_keys: u64,
     audit_entries: u64,
     outbox_rows: u64,
@@ -285,6 +286,7 @@ pub async fn snapshot(app: &TestApp) -> Snapshot {
         applications: every(db, application::Column::Id).await,
         invitations: every(db, invitation::Column::Id).await,
         organizations: every(db, organization::Column::Id).await,
+        organization_owners: every(db, organization_owner::Column::UserId).await,
         unrevoked_api_keys: api_key::Entity::find()
             .filter(api_key::Column::RevokedAt.is_null())
             .count(db)

@@ -1,0 +1,150 @@
+//! The `api` binary's command line: serve (the default), `healthcheck`, and `bootstrap`, which
+//! makes the first organization from a shell or a Kubernetes Job. The commands call the same
+//! rules as the server; this module only reads arguments and prints answers.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use chrono::Utc;
+use clap::{Args, Parser, Subcommand};
+use secrecy::ExposeSecret;
+
+use crate::Settings;
+use rules::organizations::bootstrap::{
+    Bootstrap, BootstrapInput, BootstrapRequest, Bootstrapped, bootstrap,
+};
+
+/// The offboarding service's GraphQL API (and, in the embedded default, its worker).
+/// Configured by environment variables: see the README.
+#[derive(Parser)]
+#[command(version)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Exit 0 when the API on BIND_ADDRESS is ready (GET /readyz), 1 when it isn't: for
+    /// container healthchecks.
+    Healthcheck,
+    /// Make the first organization, its first workspace and their owner in the database of
+    /// DATABASE_URL, if it holds no organization yet (exit 0 either way; 2 on bad input).
+    Bootstrap(BootstrapArgs),
+}
+
+#[derive(Args)]
+pub struct BootstrapArgs {
+    /// The organization's name.
+    #[arg(long, value_name = "NAME")]
+    organization: String,
+    /// The first workspace's name.
+    #[arg(long, value_name = "NAME")]
+    workspace: String,
+    /// The workspace's slug, to sign in by; by default made from its name (lower case,
+    /// hyphens).
+    #[arg(long, value_name = "SLUG")]
+    workspace_slug: Option<String>,
+    /// The owner's email: they sign in with it.
+    #[arg(long, value_name = "EMAIL")]
+    owner_email: String,
+    /// The owner's name; by default the part of the email before the @.
+    #[arg(long, value_name = "NAME")]
+    owner_name: Option<String>,
+    /// Read the owner's password from standard input (one line), so it shows in no process
+    /// list or shell history.
+    #[arg(long, required = true)]
+    password_stdin: bool,
+}
+
+/// Exit code 2: the input can't be used, and nothing was written.
+const BAD_INPUT: u8 = 2;
+
+/// `api bootstrap`: prints one line saying what was made, or that it was already done.
+pub async fn run_bootstrap(config: &Settings, args: BootstrapArgs) -> ExitCode {
+    let mut password = String::new();
+    if let Err(error) = std::io::stdin().read_to_string(&mut password) {
+        eprintln!("--password-stdin: can't read standard input: {error}");
+        return ExitCode::from(BAD_INPUT);
+    }
+    let password = password
+        .strip_suffix('\n')
+        .map_or(password.as_str(), |line| {
+            line.strip_suffix('\r').unwrap_or(line)
+        });
+    let request = BootstrapRequest {
+        organization: &args.organization,
+        workspace: &args.workspace,
+        workspace_slug: args.workspace_slug.as_deref(),
+        owner_email: &args.owner_email,
+        owner_name: args.owner_name.as_deref(),
+        owner_password: password,
+    };
+    let checked = match Bootstrap::check(request) {
+        Ok(checked) => checked,
+        Err(refused) => {
+            let option = match refused.input {
+                BootstrapInput::Organization => "--organization",
+                BootstrapInput::Workspace => "--workspace",
+                BootstrapInput::WorkspaceSlug => "--workspace-slug",
+                BootstrapInput::OwnerEmail => "--owner-email",
+                BootstrapInput::OwnerName => "--owner-name",
+                BootstrapInput::OwnerPassword => "the password (--password-stdin)",
+            };
+            eprintln!("{option} {}; nothing was changed", refused.problem);
+            return ExitCode::from(BAD_INPUT);
+        }
+    };
+    let url = config.worker.database.url.expose_secret();
+    let db = match platform::db::connect(url).await {
+        Ok(db) => db,
+        Err(error) => {
+            eprintln!("can't reach the database: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match bootstrap(&db, &checked, Utc::now()).await {
+        Ok(Bootstrapped::Created {
+            organization,
+            workspace,
+            ..
+        }) => {
+            println!(
+                "bootstrapped: organization \"{}\", workspace \"{}\" (slug {}), owner {}; sign in at {}",
+                organization.name,
+                workspace.name,
+                workspace.slug,
+                checked.owner_email.as_str(),
+                config.worker.public_url,
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(Bootstrapped::AlreadyDone) => {
+            println!(
+                "already bootstrapped: the database holds an organization; nothing was changed"
+            );
+            ExitCode::SUCCESS
+        }
+        Err(rules::RuleError::BadUserInput { field, problem }) => {
+            let option = match field {
+                Some("owner_email") => "--owner-email ",
+                Some("workspace_slug") => "--workspace-slug ",
+                _ => "",
+            };
+            eprintln!("{option}{problem}; nothing was changed");
+            ExitCode::from(BAD_INPUT)
+        }
+        Err(rules::RuleError::Rejected(refusals)) => {
+            for refusal in refusals {
+                eprintln!("{}; nothing was changed", refusal.message);
+            }
+            ExitCode::from(BAD_INPUT)
+        }
+        Err(error) => {
+            eprintln!("bootstrap failed: {error:?}");
+            ExitCode::FAILURE
+        }
+    }
+}
