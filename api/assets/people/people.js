@@ -1,7 +1,7 @@
 // The People list: members with their role, status and groups, searched as you type, filtered
 // by status (or with the deactivated hidden), a page at a time, with the organization's seat
 // usage; and the actions on them: remove (one or several), deactivate, reactivate, transfer
-// ownership.
+// ownership. Someone alone in their workspace is shown the next step: inviting people.
 
 import { gql, idempotent } from "./api.js";
 import {
@@ -18,6 +18,9 @@ const MEMBERS = `query($ws: UUID!, $filter: MemberFilterInput, $first: Int, $aft
     nodes { id role status user { id name email } groups { id name } } } }`;
 
 const SEATS = `query($org: UUID!) { seatUsage(organizationId: $org) { used limit available } }`;
+
+const INVITE = `mutation($input: InviteMemberInput!) { inviteMember(input: $input) {
+  member { id } userErrors { code message field } } }`;
 
 export async function peopleView(app) {
   const content = document.getElementById("content");
@@ -38,6 +41,7 @@ export async function peopleView(app) {
   const removeSelected = h("button", { type: "button", class: "danger", disabled: true }, "Remove selected");
   const list = h("div", { class: "list", "aria-busy": "true" });
   const pager = h("nav", { class: "pager", "aria-label": "Pages" });
+  const nextStep = h("div");
   const problems = h("div");
 
   replace(
@@ -54,6 +58,7 @@ export async function peopleView(app) {
     problems,
     list,
     pager,
+    nextStep,
   );
 
   // Seat usage is the organization's business: shown to those who manage members.
@@ -61,7 +66,7 @@ export async function peopleView(app) {
     if (!manage) return;
     const { seatUsage } = await gql(SEATS, { org: app.organizationId });
     seats.textContent = seatUsage.limit === null
-      ? `${seatUsage.used} seats used (no limit)`
+      ? `${seatUsage.used} ${seatUsage.used === 1 ? "seat" : "seats"} used (no limit)`
       : `${seatUsage.used} of ${seatUsage.limit} seats used`;
   };
 
@@ -144,8 +149,20 @@ export async function peopleView(app) {
       h("span", {}, members.nodes.length ? `${first}–${last} of ${total}` : `0 of ${total}`),
       h("button", { type: "button", disabled: !members.pageInfo.hasNextPage, onclick: () => turn(1) }, "Next"),
     );
+    // The workspace's only member is the viewer, with nothing filtered out: the next step.
+    const alone = manage && !state.search && !state.status && !state.hideDeactivated && state.page === 0
+      && members.totalCount === 1 && members.nodes.length === 1 && members.nodes[0].user.id === app.userId;
+    replace(nextStep, alone ? firstDay() : null);
     announce(`${members.totalCount} people`);
   };
+
+  const firstDay = () => h(
+    "section",
+    { id: "next-step", class: "card next-step", "aria-labelledby": "next-step-title" },
+    h("h2", { id: "next-step-title" }, "You're the only one here"),
+    h("p", {}, "People you invite join this workspace and each take a seat."),
+    h("button", { type: "button", class: "primary", id: "invite-people", onclick: () => openInvite(app, reload) }, "Invite people"),
+  );
 
   /// To the next or the previous page, if its cursor is known.
   const turn = (by) => {
@@ -215,6 +232,54 @@ export async function peopleView(app) {
   removeSelected.addEventListener("click", () => openRemoval(app, [...state.selected.values()], reload));
 
   await load();
+}
+
+/// Invites one person by email, with a role; the invitation is emailed to them. `done()` redraws
+/// the list, which then shows them as invited.
+function openInvite(app, done) {
+  const email = h("input", { type: "email", name: "email", required: true, autocomplete: "off", maxlength: 254 });
+  openDialog("Invite people", (close) => {
+    const withKey = idempotent();
+    const problems = h("div");
+    const role = h(
+      "select",
+      { name: "role" },
+      h("option", { value: "MEMBER" }, "Member"),
+      h("option", { value: "ADMIN" }, "Admin"),
+      h("option", { value: "GUEST" }, "Guest"),
+    );
+    const confirm = h("button", { type: "submit", class: "primary" }, "Send invitation");
+    return h(
+      "form",
+      {
+        onsubmit: (event) => {
+          event.preventDefault();
+          busy(confirm, async () => {
+            replace(problems);
+            try {
+              const { inviteMember } = await gql(INVITE, {
+                input: withKey({ workspaceId: app.workspaceId, email: email.value.trim(), role: role.value }),
+              });
+              if (!accepted(inviteMember, problems)) return;
+              // The list first: it may take this dialog's opener away, and focus then goes to the heading.
+              await done();
+              close();
+              announce(`${email.value.trim()} is invited.`);
+            } catch (error) {
+              if (app.fail(error)) close();
+              else replace(problems, errorBox(error.message));
+            }
+          });
+        },
+      },
+      h("p", {}, "They get an email with a link to join. Each invitation takes a seat at once."),
+      field("Email", email),
+      field("Role", role),
+      problems,
+      h("div", { class: "buttons" }, h("button", { type: "button", onclick: close }, "Cancel"), confirm),
+    );
+  });
+  email.focus();
 }
 
 function openReactivation(app, member, done) {

@@ -14,7 +14,8 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Quer
 use serde_json::json;
 use tests::{Backend, Fresh, TestApp, backend_tests, data};
 
-const PASSWORD: &str = "correct horse battery staple";
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const OWNER_EMAIL: &str = "peter@initech.test";
 
 fn request<'a>(organization: &'a str, workspace: &'a str) -> Bootstrap {
     Bootstrap::check(BootstrapRequest {
@@ -28,7 +29,7 @@ fn request<'a>(organization: &'a str, workspace: &'a str) -> Bootstrap {
     .expect("a valid bootstrap")
 }
 
-fn first_day(config: &mut Settings) {
+pub fn first_day(config: &mut Settings) {
     config.bootstrap = Some(request("Initech", "People Ops"));
 }
 

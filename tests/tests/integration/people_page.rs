@@ -16,7 +16,7 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use tests::{Answer, Backend, TestApp, accept_link_in, data, spawn_app, spawn_app_with, user_id};
 
-use crate::support::start_worker;
+use crate::support::{snapshot, start_worker};
 
 const MEMBER: &str = "max.member@acme.test";
 const UNDELIVERABLE: &str = "omar..owner@acme.test";
@@ -43,6 +43,83 @@ async fn the_people_page_on_postgres_with_a_worker_of_its_own() {
     let worker = start_worker(&app).await;
     walk_and_judge(&app, None).await;
     worker.stop().await;
+}
+
+/// Day one: the owner of a bootstrapped workspace signs in through the page and finds
+/// themself alone with the next step, inviting people, whose button opens the invite form
+/// (closed, nothing changes; sent, the person is invited and the step goes); a workspace with
+/// people in it shows no such step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(offboarding_no_browser, ignore = "OFFBOARDING_TESTS=no-browser")]
+async fn a_bootstrapped_workspace_shows_its_owner_and_the_next_step() {
+    let app = spawn_app_with(Backend::Sqlite, crate::bootstrap::first_day).await;
+    let before = snapshot(&app).await;
+    let screenshot = std::env::var_os("UPDATE_SCREENSHOTS")
+        .map(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots/first-day.png"));
+    let seen = tests::browser::run(
+        "first-day.mjs",
+        json!({ "url": app.address, "workspaceSlug": "people-ops",
+                "email": crate::bootstrap::OWNER_EMAIL, "password": crate::bootstrap::PASSWORD,
+                "screenshot": screenshot }),
+    )
+    .await;
+    assert!(seen["error"].is_null(), "{seen}");
+    assert_eq!(
+        seen["members"],
+        json!([crate::bootstrap::OWNER_EMAIL]),
+        "{seen}"
+    );
+    assert_eq!(seen["nextStepShown"], true, "{seen}");
+    let text = seen["nextStepText"].as_str().unwrap();
+    assert!(
+        text.starts_with("You're the only one here") && text.ends_with("Invite people"),
+        "{text}"
+    );
+    assert_eq!(seen["inviteFormOpenedByButton"], true, "{seen}");
+    assert_eq!(seen["axeViolations"], json!([]), "{seen}");
+    assert_eq!(seen["consoleErrors"], json!([]), "{seen}");
+    assert_eq!(seen["membersAfterEscape"], seen["members"], "{seen}");
+    assert_eq!(
+        snapshot(&app).await,
+        before,
+        "nobody was invited by closing the form"
+    );
+
+    let seen = tests::browser::run(
+        "first-day.mjs",
+        json!({ "url": app.address, "workspaceSlug": "people-ops",
+                "email": crate::bootstrap::OWNER_EMAIL, "password": crate::bootstrap::PASSWORD,
+                "inviteEmail": "michael@initech.test" }),
+    )
+    .await;
+    assert!(seen["error"].is_null(), "{seen}");
+    let mut listed: Vec<&str> = seen["membersAfterInvite"]
+        .items()
+        .iter()
+        .map(|email| email.as_str().unwrap())
+        .collect();
+    listed.sort_unstable();
+    assert_eq!(
+        listed,
+        ["michael@initech.test", crate::bootstrap::OWNER_EMAIL]
+    );
+    assert_eq!(seen["nextStepAfterInvite"], false, "{seen}");
+    let invited = crate::support::stored_invitation(&app, "michael@initech.test").await;
+    assert_eq!(invited.role, Role::Member);
+
+    let demo = spawn_app(Backend::Sqlite).await;
+    let seen = tests::browser::run(
+        "first-day.mjs",
+        json!({ "url": demo.address, "workspaceSlug": "acme-marketing",
+                "email": demo.demo.owner_email, "password": rules::demo::DEMO_PASSWORD }),
+    )
+    .await;
+    assert!(seen["error"].is_null(), "{seen}");
+    assert!(seen["members"].items().len() > 1, "{seen}");
+    assert_eq!(
+        seen["nextStepShown"], false,
+        "not alone: no next step ({seen})"
+    );
 }
 
 /// Paging: a search with more than one page of results, forward and back.
