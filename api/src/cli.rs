@@ -59,16 +59,13 @@ pub struct BootstrapArgs {
     password_stdin: bool,
 }
 
-/// Exit code 2: the input can't be used, and nothing was written.
-const BAD_INPUT: u8 = 2;
-
-/// `api bootstrap`: prints one line saying what was made, or that it was already done.
-pub async fn run_bootstrap(config: &Settings, args: BootstrapArgs) -> ExitCode {
+/// The arguments and the password read from standard input, checked as the API checks them;
+/// else what is wrong, naming the option.
+fn checked(args: BootstrapArgs) -> Result<Bootstrap, String> {
     let mut password = String::new();
-    if let Err(error) = std::io::stdin().read_to_string(&mut password) {
-        eprintln!("--password-stdin: can't read standard input: {error}");
-        return ExitCode::from(BAD_INPUT);
-    }
+    std::io::stdin()
+        .read_to_string(&mut password)
+        .map_err(|error| format!("--password-stdin: can't read standard input: {error}"))?;
     let password = password
         .strip_suffix('\n')
         .map_or(password.as_str(), |line| {
@@ -82,18 +79,28 @@ pub async fn run_bootstrap(config: &Settings, args: BootstrapArgs) -> ExitCode {
         owner_name: args.owner_name.as_deref(),
         owner_password: password,
     };
-    let checked = match Bootstrap::check(request) {
+    Bootstrap::check(request).map_err(|refused| {
+        let option = match refused.input {
+            BootstrapInput::Organization => "--organization",
+            BootstrapInput::Workspace => "--workspace",
+            BootstrapInput::WorkspaceSlug => "--workspace-slug",
+            BootstrapInput::OwnerEmail => "--owner-email",
+            BootstrapInput::OwnerName => "--owner-name",
+            BootstrapInput::OwnerPassword => "the password (--password-stdin)",
+        };
+        format!("{option} {}", refused.problem)
+    })
+}
+
+/// Exit code 2: the input can't be used, and nothing was written.
+const BAD_INPUT: u8 = 2;
+
+/// `api bootstrap`: prints one line saying what was made, or that it was already done.
+pub async fn run_bootstrap(config: &Settings, args: BootstrapArgs) -> ExitCode {
+    let checked = match checked(args) {
         Ok(checked) => checked,
-        Err(refused) => {
-            let option = match refused.input {
-                BootstrapInput::Organization => "--organization",
-                BootstrapInput::Workspace => "--workspace",
-                BootstrapInput::WorkspaceSlug => "--workspace-slug",
-                BootstrapInput::OwnerEmail => "--owner-email",
-                BootstrapInput::OwnerName => "--owner-name",
-                BootstrapInput::OwnerPassword => "the password (--password-stdin)",
-            };
-            eprintln!("{option} {}; nothing was changed", refused.problem);
+        Err(problem) => {
+            eprintln!("{problem}; nothing was changed");
             return ExitCode::from(BAD_INPUT);
         }
     };
@@ -106,16 +113,12 @@ pub async fn run_bootstrap(config: &Settings, args: BootstrapArgs) -> ExitCode {
         }
     };
     match bootstrap(&db, &checked, Utc::now()).await {
-        Ok(Bootstrapped::Created {
-            organization,
-            workspace,
-            ..
-        }) => {
+        Ok(Bootstrapped::Created(made)) => {
             println!(
                 "bootstrapped: organization \"{}\", workspace \"{}\" (slug {}), owner {}; sign in at {}",
-                organization.name,
-                workspace.name,
-                workspace.slug,
+                made.organization.name,
+                made.workspace.name,
+                made.workspace.slug,
                 checked.owner_email.as_str(),
                 config.worker.public_url,
             );

@@ -224,14 +224,10 @@ async fn run_bootstrap(db: &DatabaseConnection, request: &Bootstrap) -> Result<(
         .await
         .map_err(StartupError::Bootstrap)?
     {
-        Bootstrapped::Created {
-            organization,
-            workspace,
-            ..
-        } => tracing::info!(
-            organization = %organization.name,
-            workspace = %workspace.name,
-            slug = %workspace.slug,
+        Bootstrapped::Created(made) => tracing::info!(
+            organization = %made.organization.name,
+            workspace = %made.workspace.name,
+            slug = %made.workspace.slug,
             owner = %request.owner_email.as_str(),
             "bootstrap: made the organization, its first workspace and its owner"
         ),

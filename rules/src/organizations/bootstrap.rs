@@ -136,14 +136,18 @@ impl Bootstrap {
     }
 }
 
+/// What a bootstrap made.
+#[derive(Debug, Clone)]
+pub struct Made {
+    pub organization: organization::Model,
+    pub workspace: workspace::Model,
+    pub owner_id: UserId,
+}
+
 /// What [`bootstrap`] did.
 #[derive(Debug, Clone)]
 pub enum Bootstrapped {
-    Created {
-        organization: organization::Model,
-        workspace: workspace::Model,
-        owner_id: UserId,
-    },
+    Created(Box<Made>),
     /// The database already held an organization: nothing was written.
     AlreadyDone,
 }
@@ -245,9 +249,9 @@ async fn create<C: ConnectionTrait>(
         }),
     );
     audit::record(db, event, now).await?;
-    Ok(Bootstrapped::Created {
+    Ok(Bootstrapped::Created(Box::new(Made {
         organization,
         workspace,
         owner_id,
-    })
+    })))
 }
