@@ -1,6 +1,6 @@
 use crate::support::{
     REMOVE, assert_list_guarded, audit_count, audit_entries, expire_invitation, people, seats_used,
-    stored_invitation, the_row, user_id, where_eq,
+    stored_invitation, the_row, undo_migrations_from, user_id, where_eq,
 };
 use chrono::{Duration, Utc};
 use entities::{audit_entry, invitation, invitation_email_link, membership, organization, user};
@@ -732,8 +732,8 @@ async fn an_emailed_link_survives_the_upgrade_to_one_link_an_attempt_and_back(ap
     let emailed = token_of(&accept_link_in(&raw)).to_owned();
     let id = invitation_id(&app, "upgraded@example.com").await;
 
-    // Back to before 000011 (and 000012 and 000013, which came after it).
-    Migrator::down(app.db(), Some(3)).await.unwrap();
+    // Back to before 000011 (and every migration after it).
+    undo_migrations_from(&app, "m20261201_000011_invitation_email_links").await;
     let backend = app.db().get_database_backend();
     let column = Query::select()
         .column(Alias::new("email_token_hash"))
@@ -778,8 +778,8 @@ async fn an_invitation_email_keeps_its_kind_across_the_upgrade_and_back(app: Tes
             .unwrap()
     };
     assert_eq!(kind().await, "invitation_email");
-    // Back to before 000012 (and 000013, which came after it).
-    Migrator::down(app.db(), Some(2)).await.unwrap();
+    // Back to before 000012 (and every migration after it).
+    undo_migrations_from(&app, "m20261207_000012_invitation_email_kind").await;
     assert_eq!(kind().await, "invite_member");
     Migrator::up(app.db(), None).await.unwrap();
     assert_eq!(kind().await, "invitation_email");

@@ -456,7 +456,7 @@ async fn job_events_are_written_by_the_outbox_code_not_a_trigger(app: TestApp) {
         "no trigger writes an event"
     );
 
-    Migrator::down(app.db(), Some(1)).await.unwrap();
+    crate::support::undo_migrations_from(&app, "m20261207_000013_job_events_in_rust").await;
     by_hand(entities::OutboxStatus::Succeeded)
         .exec(app.db())
         .await

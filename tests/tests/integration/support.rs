@@ -586,3 +586,19 @@ pub async fn start_worker(app: &TestApp) -> worker::service::WorkerHandle {
         .unwrap();
     worker::service::spawn(deps, queue)
 }
+
+/// Reverts the migration `name` and every one after it, newest first, as an operator's
+/// `migration down` would: what an upgrade test steps back over.
+pub async fn undo_migrations_from(app: &TestApp, name: &str) {
+    use migration::{MigrationName, Migrator, MigratorTrait};
+    let names: Vec<String> = Migrator::migrations()
+        .iter()
+        .map(|migration| migration.name().to_owned())
+        .collect();
+    let at = names
+        .iter()
+        .position(|migration| migration == name)
+        .unwrap_or_else(|| panic!("no migration {name}"));
+    let steps = u32::try_from(names.len() - at).unwrap();
+    Migrator::down(app.db(), Some(steps)).await.unwrap();
+}

@@ -48,6 +48,7 @@ async fn entries(app: &TestApp, action: AuditAction) -> Vec<audit_entry::Model> 
 }
 
 backend_tests! {
+    upgrading_makes_the_active_workspace_owners_the_organizations_owners,
     an_organization_owner_sees_creates_and_renames_workspaces,
     creating_is_idempotent_and_refuses_a_slug_taken_reserved_or_malformed,
     only_a_signed_in_organization_owner_creates_or_renames,
@@ -345,4 +346,46 @@ async fn create_globex_workspace(
     .insert(app.db())
     .await
     .unwrap()
+}
+
+/// Migration 000014 on a database made before organizations had owners: the active OWNERs of
+/// its workspaces become its owners (they could change its seat limit before), no one else.
+async fn upgrading_makes_the_active_workspace_owners_the_organizations_owners(app: TestApp) {
+    use migration::{Migrator, MigratorTrait};
+
+    crate::support::undo_migrations_from(&app, "m20261207_000014_organization_owner").await;
+    Migrator::up(app.db(), None).await.unwrap();
+    let mut owners: Vec<(entities::OrganizationId, entities::UserId)> =
+        entities::organization_owner::Entity::find()
+            .all(app.db())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|owner| (owner.organization_id, owner.user_id))
+            .collect();
+    owners.sort();
+    let mut active_owners: Vec<_> = membership::Entity::find()
+        .filter(membership::Column::Role.eq(Role::Owner))
+        .filter(membership::Column::Status.eq(entities::MembershipStatus::Active))
+        .filter(membership::Column::DeletedAt.is_null())
+        .all(app.db())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|membership| (app.demo.organization_id, membership.user_id))
+        .collect();
+    active_owners.sort();
+    active_owners.dedup();
+    assert_eq!(owners, active_owners);
+    let [olivia, omar, ada] =
+        crate::support::people(&app, [crate::support::OLIVIA, OMAR, ADA]).await;
+    assert!(owners.contains(&(app.demo.organization_id, olivia)));
+    assert!(
+        owners.contains(&(app.demo.organization_id, omar)),
+        "an OWNER of a workspace before"
+    );
+    assert!(
+        !owners.iter().any(|(_, user)| *user == ada),
+        "an ADMIN is not"
+    );
 }
