@@ -6,15 +6,16 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use entities::{OrganizationId, UserId, membership, organization, organization_owner, workspace};
-use sea_orm::sea_query::{Expr, Func, Query};
+use entities::{OrganizationId, UserId, organization, organization_owner, workspace};
+use sea_orm::sea_query::Query;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter,
-    QueryOrder, QuerySelect, RelationTrait, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    Set,
 };
 
 use crate::access::{Actor, Principal};
 use crate::error::RuleError;
+use crate::people::seats::seats_used_in;
 
 /// An organization as its owner sees it: its workspaces by name, and its seats.
 pub struct OwnedOrganization {
@@ -116,32 +117,12 @@ pub async fn owned_by<C: ConnectionTrait>(
             .or_default()
             .push(workspace);
     }
-    let seats: HashMap<OrganizationId, i64> = membership::Entity::find()
-        .select_only()
-        .column(workspace::Column::OrganizationId)
-        .column_as(
-            Expr::expr(Func::count_distinct(Expr::col((
-                membership::Entity,
-                membership::Column::UserId,
-            )))),
-            "used",
-        )
-        .join(JoinType::InnerJoin, membership::Relation::Workspace.def())
-        .filter(workspace::Column::OrganizationId.is_in(ids))
-        .filter(membership::Column::DeletedAt.is_null())
-        .group_by(workspace::Column::OrganizationId)
-        .into_tuple::<(OrganizationId, i64)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
+    let seats = seats_used_in(db, ids).await?;
     Ok(organizations
         .into_iter()
         .map(|organization| OwnedOrganization {
             workspaces: workspaces.remove(&organization.id).unwrap_or_default(),
-            seats_used: seats
-                .get(&organization.id)
-                .map_or(0, |used| u64::try_from(*used).unwrap_or(0)),
+            seats_used: seats.get(&organization.id).copied().unwrap_or(0),
             organization,
         })
         .collect())

@@ -1,6 +1,8 @@
 //! Seats: a person takes one seat per organization while they hold any membership that has not
 //! been removed (INVITED, ACTIVE or DEACTIVATED) in any of its workspaces.
 
+use std::collections::HashMap;
+
 use entities::{
     AuditAction, OrganizationId, Role, UserId, membership, organization, user, workspace,
 };
@@ -94,8 +96,22 @@ pub async fn seats_used<C: ConnectionTrait>(
     db: &C,
     organization_id: OrganizationId,
 ) -> Result<u64, DbErr> {
-    let used: Option<i64> = membership::Entity::find()
+    Ok(seats_used_in(db, vec![organization_id])
+        .await?
+        .get(&organization_id)
+        .copied()
+        .unwrap_or(0))
+}
+
+/// The seats in use in each of these organizations, in one statement (an organization with
+/// none is missing from the map).
+pub async fn seats_used_in<C: ConnectionTrait>(
+    db: &C,
+    organization_ids: Vec<OrganizationId>,
+) -> Result<HashMap<OrganizationId, u64>, DbErr> {
+    let counts: Vec<(OrganizationId, i64)> = membership::Entity::find()
         .select_only()
+        .column(workspace::Column::OrganizationId)
         .column_as(
             Expr::expr(Func::count_distinct(Expr::col((
                 membership::Entity,
@@ -104,12 +120,16 @@ pub async fn seats_used<C: ConnectionTrait>(
             "used",
         )
         .join(JoinType::InnerJoin, membership::Relation::Workspace.def())
-        .filter(workspace::Column::OrganizationId.eq(organization_id))
+        .filter(workspace::Column::OrganizationId.is_in(organization_ids))
         .filter(membership::Column::DeletedAt.is_null())
+        .group_by(workspace::Column::OrganizationId)
         .into_tuple()
-        .one(db)
+        .all(db)
         .await?;
-    Ok(u64::try_from(used.unwrap_or(0)).unwrap_or(0))
+    Ok(counts
+        .into_iter()
+        .map(|(organization_id, used)| (organization_id, u64::try_from(used).unwrap_or(0)))
+        .collect())
 }
 
 pub async fn holds_seat<C: ConnectionTrait>(
