@@ -590,7 +590,7 @@ pub async fn start_worker(app: &TestApp) -> worker::service::WorkerHandle {
 /// Reverts the migration `name` and every one after it, newest first, as an operator's
 /// `migration down` would: what an upgrade test steps back over.
 pub async fn undo_migrations_from(app: &TestApp, name: &str) {
-    use migration::{MigrationName, Migrator, MigratorTrait};
+    use migration::{Migrator, MigratorTrait};
     let names: Vec<String> = Migrator::migrations()
         .iter()
         .map(|migration| migration.name().to_owned())
