@@ -2,7 +2,6 @@
 //! makes the first organization from a shell or a Kubernetes Job. The commands call the same
 //! rules as the server; this module only reads arguments and prints answers.
 
-use std::io::Read;
 use std::process::ExitCode;
 
 use chrono::Utc;
@@ -10,8 +9,9 @@ use clap::{Args, Parser, Subcommand};
 use secrecy::ExposeSecret;
 
 use crate::Settings;
+use rules::RuleError;
 use rules::organizations::bootstrap::{
-    Bootstrap, BootstrapInput, BootstrapRequest, Bootstrapped, bootstrap,
+    Bootstrap, BootstrapRequest, Bootstrapped, bootstrap, field,
 };
 
 /// The offboarding service's GraphQL API (and, in the embedded default, its worker).
@@ -53,8 +53,8 @@ pub struct BootstrapArgs {
     /// The owner's name; by default the part of the email before the @.
     #[arg(long, value_name = "NAME")]
     owner_name: Option<String>,
-    /// Read the owner's password from standard input (one line), so it shows in no process
-    /// list or shell history.
+    /// Read the owner's password from standard input (its first line, without the line
+    /// ending), so it shows in no process list or shell history: pipe it in, or redirect a file.
     #[arg(long, required = true)]
     password_stdin: bool,
 }
@@ -64,7 +64,7 @@ pub struct BootstrapArgs {
 fn checked(args: BootstrapArgs) -> Result<Bootstrap, String> {
     let mut password = String::new();
     std::io::stdin()
-        .read_to_string(&mut password)
+        .read_line(&mut password)
         .map_err(|error| format!("--password-stdin: can't read standard input: {error}"))?;
     let password = password
         .strip_suffix('\n')
@@ -79,17 +79,34 @@ fn checked(args: BootstrapArgs) -> Result<Bootstrap, String> {
         owner_name: args.owner_name.as_deref(),
         owner_password: password,
     };
-    Bootstrap::check(request).map_err(|refused| {
-        let option = match refused.input {
-            BootstrapInput::Organization => "--organization",
-            BootstrapInput::Workspace => "--workspace",
-            BootstrapInput::WorkspaceSlug => "--workspace-slug",
-            BootstrapInput::OwnerEmail => "--owner-email",
-            BootstrapInput::OwnerName => "--owner-name",
-            BootstrapInput::OwnerPassword => "the password (--password-stdin)",
-        };
-        format!("{option} {}", refused.problem)
-    })
+    Bootstrap::check(request).map_err(|refused| refusal(&refused))
+}
+
+/// A rule's refusal as the command line names things: the option, then the problem.
+fn refusal(refused: &RuleError) -> String {
+    match refused {
+        RuleError::BadUserInput {
+            field: Some(name),
+            problem,
+        } => {
+            let option = match *name {
+                field::ORGANIZATION => "--organization",
+                field::WORKSPACE => "--workspace",
+                field::WORKSPACE_SLUG => "--workspace-slug",
+                field::OWNER_EMAIL => "--owner-email",
+                field::OWNER_NAME => "--owner-name",
+                field::OWNER_PASSWORD => "the password (--password-stdin)",
+                other => other,
+            };
+            format!("{option} {problem}")
+        }
+        RuleError::Rejected(refusals) => refusals
+            .iter()
+            .map(|refusal| refusal.message.as_str())
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
 }
 
 /// Exit code 2: the input can't be used, and nothing was written.
@@ -130,19 +147,8 @@ pub async fn run_bootstrap(config: &Settings, args: BootstrapArgs) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Err(rules::RuleError::BadUserInput { field, problem }) => {
-            let option = match field {
-                Some("owner_email") => "--owner-email ",
-                Some("workspace_slug") => "--workspace-slug ",
-                _ => "",
-            };
-            eprintln!("{option}{problem}; nothing was changed");
-            ExitCode::from(BAD_INPUT)
-        }
-        Err(rules::RuleError::Rejected(refusals)) => {
-            for refusal in refusals {
-                eprintln!("{}; nothing was changed", refusal.message);
-            }
+        Err(refused @ (RuleError::BadUserInput { .. } | RuleError::Rejected(_))) => {
+            eprintln!("{}; nothing was changed", refusal(&refused));
             ExitCode::from(BAD_INPUT)
         }
         Err(error) => {

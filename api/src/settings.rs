@@ -11,7 +11,8 @@ use ipnet::IpNet;
 
 use chrono::Duration;
 use platform::environment::millis;
-use rules::organizations::bootstrap::{Bootstrap, BootstrapInput, BootstrapRequest};
+use rules::RuleError;
+use rules::organizations::bootstrap::{Bootstrap, BootstrapRequest, field};
 use serde::Deserialize;
 use worker::settings::{DEFAULT_BIND_ADDRESS, QueueBackend};
 use worker::{WorkerError, WorkerSettings};
@@ -329,20 +330,10 @@ impl ApiVariables {
             owner_name: self.bootstrap_owner_name.as_deref(),
             owner_password: &password,
         };
-        Bootstrap::check(request).map(Some).map_err(|refused| {
-            let name = match refused.input {
-                BootstrapInput::Organization => "BOOTSTRAP_ORGANIZATION",
-                BootstrapInput::Workspace => "BOOTSTRAP_WORKSPACE",
-                BootstrapInput::WorkspaceSlug => "BOOTSTRAP_WORKSPACE_SLUG",
-                BootstrapInput::OwnerEmail => "BOOTSTRAP_OWNER_EMAIL",
-                BootstrapInput::OwnerName => "BOOTSTRAP_OWNER_NAME",
-                BootstrapInput::OwnerPassword if self.bootstrap_owner_password_file.is_some() => {
-                    "BOOTSTRAP_OWNER_PASSWORD_FILE"
-                }
-                BootstrapInput::OwnerPassword => "BOOTSTRAP_OWNER_PASSWORD",
-            };
-            SettingsError(format!("{name} {}", refused.problem))
-        })
+        let from_file = self.bootstrap_owner_password_file.is_some();
+        Bootstrap::check(request)
+            .map(Some)
+            .map_err(|refused| SettingsError(bootstrap_refusal(&refused, from_file)))
     }
 
     fn limits(&self, defaults: Limits) -> Limits {
@@ -379,6 +370,28 @@ impl ApiVariables {
                 .unwrap_or(defaults.sign_ins_per_address_per_minute),
         }
     }
+}
+
+/// A bootstrap's refusal as the environment names things: the variable, then the problem.
+pub fn bootstrap_refusal(refused: &RuleError, password_from_file: bool) -> String {
+    let RuleError::BadUserInput {
+        field: Some(field),
+        problem,
+    } = refused
+    else {
+        return format!("{refused:?}");
+    };
+    let variable = match *field {
+        field::ORGANIZATION => "BOOTSTRAP_ORGANIZATION",
+        field::WORKSPACE => "BOOTSTRAP_WORKSPACE",
+        field::WORKSPACE_SLUG => "BOOTSTRAP_WORKSPACE_SLUG",
+        field::OWNER_EMAIL => "BOOTSTRAP_OWNER_EMAIL",
+        field::OWNER_NAME => "BOOTSTRAP_OWNER_NAME",
+        field::OWNER_PASSWORD if password_from_file => "BOOTSTRAP_OWNER_PASSWORD_FILE",
+        field::OWNER_PASSWORD => "BOOTSTRAP_OWNER_PASSWORD",
+        other => other,
+    };
+    format!("{variable} {problem}")
 }
 
 /// `BOOTSTRAP_OWNER_PASSWORD_FILE` (a Docker secret): the file's text, less one line ending.
@@ -653,6 +666,14 @@ mod tests {
         assert!(
             malformed.starts_with("BOOTSTRAP_WORKSPACE_SLUG "),
             "{malformed}"
+        );
+        let named_reserved = refused(&bootstrap_with(
+            "BOOTSTRAP_WORKSPACE",
+            &[("BOOTSTRAP_WORKSPACE", "Admin")],
+        ));
+        assert!(
+            named_reserved.starts_with("BOOTSTRAP_WORKSPACE makes the slug \"admin\""),
+            "the name made it, so the name is named: {named_reserved}"
         );
         let unsluggable = refused(&bootstrap_with(
             "BOOTSTRAP_WORKSPACE",

@@ -10,7 +10,8 @@ use axum::http::{HeaderName, Method, header};
 use axum::response::Response;
 use axum::routing::get;
 use chrono::Utc;
-use sea_orm::{DatabaseConnection, DbErr};
+use entities::{organization, workspace};
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter};
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -25,7 +26,7 @@ use crate::middleware::{
     browser_safety, refuse_declared_oversized_bodies, shaped_payload_too_large,
 };
 use crate::people_page;
-use crate::settings::{CorsOrigins, Settings};
+use crate::settings::{CorsOrigins, Settings, bootstrap_refusal};
 use crate::state::AppState;
 use rules::demo::{self, DEMO_PASSWORD, DemoAccess};
 use rules::error::RuleError;
@@ -48,8 +49,9 @@ pub enum StartupError {
     Worker(#[from] worker::WorkerError),
     #[error("demo data: {0:?}")]
     Demo(RuleError),
+    /// What kept the bootstrap from running, named as the environment names it.
     #[error("bootstrap: {0}")]
-    Bootstrap(RuleError),
+    Bootstrap(String),
 }
 
 pub struct Application {
@@ -58,29 +60,33 @@ pub struct Application {
     port: u16,
     db: DatabaseConnection,
     demo: Option<DemoAccess>,
+    arrival: Arrival,
     config: Arc<Settings>,
     worker: Option<WorkerHandle>,
+}
+
+/// Where someone can sign in, as the welcome tells it.
+enum Arrival {
+    /// The demo's owner ([`Application::demo`]).
+    Demo,
+    /// The bootstrap's workspace and owner.
+    Bootstrapped { slug: String, email: String },
+    /// Nobody: the database holds no organization.
+    Nobody,
+    /// Whoever the database's organizations have.
+    Members,
 }
 
 impl Application {
     /// Connects to the database (migrating it), seeds demo data if configured, and binds the
     /// listener; the server runs when [`Application::run_until_stopped`] is awaited.
-    pub async fn build(config: Settings) -> Result<Application, StartupError> {
-        let database_url = config.worker.database.url.expose_secret();
-        let db =
-            platform::db::connect_with(database_url, Some(config.limits.statement_timeout)).await?;
-        let reader = platform::db::connect_reader(database_url, &db).await?;
+    pub async fn build(mut config: Settings) -> Result<Application, StartupError> {
+        let database_url = config.worker.database.url.expose_secret().to_owned();
+        let db = platform::db::connect_with(&database_url, Some(config.limits.statement_timeout))
+            .await?;
+        let reader = platform::db::connect_reader(&database_url, &db).await?;
         let queue = JobQueue::connect(&config.worker.queue).await?;
-        if let Some(request) = &config.bootstrap {
-            run_bootstrap(&db, request).await?;
-        }
-        let demo = if config.demo_data {
-            demo::seed_and_sign_in(&db, config.session_ttl, Utc::now())
-                .await
-                .map_err(StartupError::Demo)?
-        } else {
-            None
-        };
+        let (demo, arrival) = first_start(&db, &mut config).await?;
         let listener = TcpListener::bind(config.bind_address)
             .await
             .map_err(|source| StartupError::Bind {
@@ -130,6 +136,7 @@ impl Application {
             port,
             db,
             demo,
+            arrival,
             config,
             worker,
         })
@@ -163,14 +170,13 @@ impl Application {
             "\nPeople page: open http://{host}:{}/ in a browser",
             self.port
         ));
-        if self.demo.is_some() {
-            text.push_str(" (workspace acme-marketing, olivia.owner@acme.test)");
-        } else if let Some(bootstrap) = &self.config.bootstrap {
-            text.push_str(&format!(
-                " (workspace {}, {})",
-                bootstrap.workspace_slug,
-                bootstrap.owner_email.as_str()
-            ));
+        match &self.arrival {
+            Arrival::Demo => text.push_str(" (workspace acme-marketing, olivia.owner@acme.test)"),
+            Arrival::Bootstrapped { slug, email } => {
+                text.push_str(&format!(" (workspace {slug}, {email})"));
+            }
+            Arrival::Nobody => text.push_str(&format!(" — but {NOBODY}")),
+            Arrival::Members => {}
         }
         if self.config.graphiql {
             text.push_str(&format!(
@@ -217,13 +223,60 @@ impl Application {
     }
 }
 
+/// What the welcome and the log say of a database without organizations.
+const NOBODY: &str = "the database holds no organization, so nobody can sign in: set \
+    BOOTSTRAP_ORGANIZATION, BOOTSTRAP_WORKSPACE, BOOTSTRAP_OWNER_EMAIL and \
+    BOOTSTRAP_OWNER_PASSWORD and start again, or run `api bootstrap` (README: Running in \
+    production)";
+
+/// The first organization, if the configuration makes one (`BOOTSTRAP_*`, then the demo), and
+/// who can sign in. The bootstrap's password leaves the settings here: the running service
+/// keeps no copy of it.
+async fn first_start(
+    db: &DatabaseConnection,
+    config: &mut Settings,
+) -> Result<(Option<DemoAccess>, Arrival), StartupError> {
+    let bootstrap = config.bootstrap.take();
+    if let Some(request) = &bootstrap {
+        run_bootstrap(db, request).await?;
+    }
+    let demo = if config.demo_data {
+        demo::seed_and_sign_in(db, config.session_ttl, Utc::now())
+            .await
+            .map_err(StartupError::Demo)?
+    } else {
+        None
+    };
+    let arrival = if demo.is_some() {
+        Arrival::Demo
+    } else if let Some(request) = &bootstrap
+        && workspace::Entity::find()
+            .filter(workspace::Column::Slug.eq(request.workspace_slug.as_str()))
+            .count(db)
+            .await?
+            > 0
+    {
+        // Its workspace is there: made now, or on an earlier start.
+        Arrival::Bootstrapped {
+            slug: request.workspace_slug.to_string(),
+            email: request.owner_email.as_str().to_owned(),
+        }
+    } else if organization::Entity::find().count(db).await? == 0 {
+        tracing::warn!("{NOBODY}");
+        Arrival::Nobody
+    } else {
+        Arrival::Members
+    };
+    Ok((demo, arrival))
+}
+
 /// `BOOTSTRAP_*` on start: makes the organization if the database has none, and says in the log
 /// which it was.
 async fn run_bootstrap(db: &DatabaseConnection, request: &Bootstrap) -> Result<(), StartupError> {
-    match bootstrap(db, request, Utc::now())
+    let bootstrapped = bootstrap(db, request, Utc::now())
         .await
-        .map_err(StartupError::Bootstrap)?
-    {
+        .map_err(|refused| StartupError::Bootstrap(bootstrap_refusal(&refused, false)))?;
+    match bootstrapped {
         Bootstrapped::Created(made) => tracing::info!(
             organization = %made.organization.name,
             workspace = %made.workspace.name,

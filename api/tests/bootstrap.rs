@@ -76,17 +76,27 @@ fn initech(organization: &str) -> Vec<&str> {
     ]
 }
 
+/// The organizations' names; none while the database has no schema yet (nothing was written,
+/// not even the migrations), which is the only error this accepts.
 async fn organizations(fresh: &Fresh) -> Vec<String> {
     let db = Database::connect(fresh.config.worker.database.url.expose_secret())
         .await
         .unwrap();
-    let names = organization::Entity::find()
-        .all(&db)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|organization| organization.name)
-        .collect();
+    let names = match organization::Entity::find().all(&db).await {
+        Ok(organizations) => organizations
+            .into_iter()
+            .map(|organization| organization.name)
+            .collect(),
+        Err(error) => {
+            let message = error.to_string();
+            assert!(
+                message.contains("no such table: organization")
+                    || message.contains("relation \"organization\" does not exist"),
+                "{message}"
+            );
+            Vec::new()
+        }
+    };
     db.close().await.unwrap();
     names
 }
@@ -97,7 +107,7 @@ async fn the_command_line(backend: Backend) {
     let dir = dir.path();
 
     // Bad input: exit 2, a message naming what is wrong, nothing written.
-    let refusals: [(Vec<&str>, &str, &str); 4] = [
+    let refusals: [(Vec<&str>, &str, &str); 5] = [
         (
             initech("Initech"),
             "short",
@@ -143,14 +153,27 @@ async fn the_command_line(backend: Backend) {
             PASSWORD,
             "--password-stdin",
         ),
+        (
+            vec![
+                "--organization",
+                "Initech",
+                "--workspace",
+                "API",
+                "--owner-email",
+                "peter@initech.test",
+                "--password-stdin",
+            ],
+            PASSWORD,
+            "--workspace makes the slug \"api\", which is kept for the service itself: give a slug too; nothing was changed",
+        ),
     ];
     for (args, password, says) in refusals {
         let (code, stdout, stderr) = finished(bootstrap(&fresh, dir, &args, password));
         assert_eq!(code, 2, "{args:?}: {stdout}{stderr}");
         assert!(stderr.contains(says), "{args:?}: {stderr}");
         assert!(
-            !stderr.contains(PASSWORD),
-            "the password is never echoed: {stderr}"
+            !stderr.contains(password) && !stdout.contains(password),
+            "the password is never echoed: {stdout}{stderr}"
         );
     }
     assert_eq!(
@@ -243,6 +266,25 @@ async fn on_start(backend: Backend) {
         queue.push(("REDIS_URL", redis.expose_secret().to_owned()));
         queue.push(("IN_PROCESS_WORKER", "true".to_owned()));
     }
+    // Without a bootstrap, on an empty database: it starts, and says nobody can sign in yet.
+    let unbootstrapped: Vec<(&str, String)> = variables(PASSWORD)
+        .into_iter()
+        .filter(|(name, _)| !name.starts_with("BOOTSTRAP_"))
+        .chain(queue.clone())
+        .collect();
+    let unbootstrapped: Vec<(&str, &str)> = unbootstrapped
+        .iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .collect();
+    let (api, _) = support::start_api(dir.path(), support::free_port(), false, &unbootstrapped);
+    drop(api);
+    let said = std::fs::read_to_string(dir.path().join("api.log")).unwrap();
+    assert!(
+        said.contains("the database holds no organization, so nobody can sign in"),
+        "{said}"
+    );
+    std::fs::remove_file(dir.path().join("api.log")).unwrap();
+
     let refused = Command::new(env!("CARGO_BIN_EXE_api"))
         .current_dir(dir.path())
         .env_clear()

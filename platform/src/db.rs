@@ -229,7 +229,11 @@ pub async fn connect_with(
     ensure_sqlite_directory(url).map_err(DbErr::Custom)?;
     let sqlite = url.starts_with("sqlite:");
     let timeout = statement_timeout.filter(|_| !sqlite);
-    migrate(url).await?;
+    // An in-memory database lives as long as its one connection: it migrates on the pool.
+    let in_memory = sqlite && sqlite_file(url).is_none();
+    if !in_memory {
+        migrate(url).await?;
+    }
     let mut pool = options(url);
     if let Some(timeout) = timeout {
         let setting = format!("{}ms", timeout.as_millis().max(1));
@@ -240,6 +244,9 @@ pub async fn connect_with(
     let db = Database::connect(pool).await?;
     if db.get_database_backend() == DbBackend::Sqlite {
         db.execute_unprepared("PRAGMA journal_mode = WAL").await?;
+    }
+    if in_memory {
+        Migrator::up(&db, None).await?;
     }
     Ok(db)
 }
@@ -255,7 +262,13 @@ const MIGRATION_LOCK: i64 = 0x4D49_4752;
 /// handle to it would release). Run without a statement timeout: an index build may be long.
 async fn migrate(url: &str) -> Result<(), DbErr> {
     let mut options = options(url);
-    options.max_connections(1).min_connections(1);
+    // One connection, kept however long the migrations take: the lock is the connection's.
+    let a_day = Duration::from_secs(24 * 60 * 60);
+    options
+        .max_connections(1)
+        .min_connections(1)
+        .max_lifetime(a_day)
+        .idle_timeout(a_day);
     let db = Database::connect(options).await?;
     let migrated = if db.get_database_backend() == DbBackend::Postgres {
         db.execute_unprepared(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
@@ -265,6 +278,8 @@ async fn migrate(url: &str) -> Result<(), DbErr> {
         let _lock = lock_sqlite_migrations(url)
             .await
             .map_err(|error| DbErr::Custom(format!("locking the migrations: {error}")))?;
+        // A new file is made in WAL mode, as the pool then uses it.
+        db.execute_unprepared("PRAGMA journal_mode = WAL").await?;
         Migrator::up(&db, None).await
     };
     // Closing the connection also releases the advisory lock.

@@ -220,7 +220,9 @@ impl Fresh {
             database,
         } = self;
         configure(&mut config);
-        if config.bootstrap.is_some() {
+        // The application keeps no copy of the bootstrap's password: the test does.
+        let bootstrap = config.bootstrap.clone();
+        if bootstrap.is_some() {
             config.demo_data = false;
         }
         let application = Application::build(config)
@@ -229,7 +231,7 @@ impl Fresh {
         let address = format!("http://127.0.0.1:{}", application.port());
         let db = application.db().clone();
         let config = application.config().clone();
-        let demo = match (application.demo(), &config.bootstrap) {
+        let demo = match (application.demo(), &bootstrap) {
             (Some(demo), _) => demo.clone(),
             (None, Some(bootstrap)) => bootstrapped_owner(&db, &config, bootstrap).await,
             (None, None) => panic!("a test app starts with demo data or a bootstrap"),

@@ -92,8 +92,8 @@ pub struct OrganizationsMutation;
 impl OrganizationsMutation {
     /// Makes a workspace in an organization you own (signed in, not with an API key); you
     /// become its OWNER and can sign in to it at once. Refused with SLUG_TAKEN or
-    /// SLUG_RESERVED, or SEAT_LIMIT_REACHED if you hold no seat in the organization and none is
-    /// free. Audit entry `workspace_create` in the new workspace.
+    /// SLUG_RESERVED; takes no seat (you hold one). Audit entry `workspace_create` in the new
+    /// workspace.
     async fn create_workspace(
         &self,
         ctx: &Context<'_>,

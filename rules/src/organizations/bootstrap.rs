@@ -24,7 +24,7 @@ use super::workspaces::{insert_workspace, refusal_if_taken};
 use crate::error::RuleError;
 use crate::security::{MIN_PASSWORD_LENGTH, hash_password};
 use crate::text::{
-    CheckedText, InviteeEmail, OrganizationName, Password, PersonName, WorkspaceName,
+    CheckedText, InviteeEmail, OrganizationName, Password, PersonName, TextError, WorkspaceName,
 };
 
 /// What the bootstrap is given, as text, before any of it is checked.
@@ -40,24 +40,15 @@ pub struct BootstrapRequest<'a> {
     pub owner_password: &'a str,
 }
 
-/// Which of the bootstrap's inputs a problem is with; each door names it its own way (an
-/// environment variable, a command-line option).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BootstrapInput {
-    Organization,
-    Workspace,
-    WorkspaceSlug,
-    OwnerEmail,
-    OwnerName,
-    OwnerPassword,
-}
-
-/// Why the bootstrap's inputs can't be used; nothing was written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BootstrapProblem {
-    pub input: BootstrapInput,
-    /// In words that follow the input's name.
-    pub problem: String,
+/// The names the bootstrap's inputs go by in a [`RuleError::BadUserInput`]; each door names
+/// them its own way (an environment variable, a command-line option).
+pub mod field {
+    pub const ORGANIZATION: &str = "organization";
+    pub const WORKSPACE: &str = "workspace";
+    pub const WORKSPACE_SLUG: &str = "workspace_slug";
+    pub const OWNER_EMAIL: &str = "owner_email";
+    pub const OWNER_NAME: &str = "owner_name";
+    pub const OWNER_PASSWORD: &str = "owner_password";
 }
 
 /// A bootstrap whose inputs are checked: what [`bootstrap`] makes, if the database is empty.
@@ -86,44 +77,57 @@ impl fmt::Debug for Bootstrap {
 
 impl Bootstrap {
     /// Checks every input as the API checks the same kind of text, and the password against
-    /// the product's minimum; the first problem found is returned.
-    pub fn check(request: BootstrapRequest<'_>) -> Result<Bootstrap, BootstrapProblem> {
-        let problem = |input| move |problem: String| BootstrapProblem { input, problem };
-        let text = |input| move |error: crate::text::TextError| problem(input)(error.problem);
-        let organization = OrganizationName::parse(request.organization)
-            .map_err(text(BootstrapInput::Organization))?;
-        let workspace =
-            WorkspaceName::parse(request.workspace).map_err(text(BootstrapInput::Workspace))?;
+    /// the product's minimum; the first problem found is a `BadUserInput` on its [`field`].
+    pub fn check(request: BootstrapRequest<'_>) -> Result<Bootstrap, RuleError> {
+        let text = |name| move |error: TextError| RuleError::bad_input(name, error.problem);
+        let organization =
+            OrganizationName::parse(request.organization).map_err(text(field::ORGANIZATION))?;
+        let workspace = WorkspaceName::parse(request.workspace).map_err(text(field::WORKSPACE))?;
         let workspace_slug = match request.workspace_slug {
-            Some(slug) => Slug::parse(slug).map_err(problem(BootstrapInput::WorkspaceSlug))?,
-            None => Slug::from_name(workspace.as_str()).ok_or_else(|| {
-                problem(BootstrapInput::Workspace)(
-                    "has too little in a-z and 0-9 to make a slug of: give the slug too".into(),
-                )
-            })?,
+            Some(slug) => {
+                let slug = Slug::parse(slug)
+                    .map_err(|problem| RuleError::bad_input(field::WORKSPACE_SLUG, problem))?;
+                if slug.is_reserved() {
+                    return Err(RuleError::bad_input(
+                        field::WORKSPACE_SLUG,
+                        format!("\"{slug}\" is kept for the service itself: choose another"),
+                    ));
+                }
+                slug
+            }
+            None => match Slug::from_name(workspace.as_str()) {
+                Some(slug) if slug.is_reserved() => {
+                    return Err(RuleError::bad_input(
+                        field::WORKSPACE,
+                        format!(
+                            "makes the slug \"{slug}\", which is kept for the service itself: give a slug too"
+                        ),
+                    ));
+                }
+                Some(slug) => slug,
+                None => {
+                    return Err(RuleError::bad_input(
+                        field::WORKSPACE,
+                        "has too little in a-z and 0-9 to make a slug of: give the slug too",
+                    ));
+                }
+            },
         };
-        if workspace_slug
-            .refusal_if_reserved("workspace_slug")
-            .is_err()
-        {
-            return Err(problem(BootstrapInput::WorkspaceSlug)(format!(
-                "\"{workspace_slug}\" is kept for the service itself: choose another"
-            )));
-        }
         let owner_email: InviteeEmail = request
             .owner_email
             .parse()
-            .map_err(text(BootstrapInput::OwnerEmail))?;
+            .map_err(text(field::OWNER_EMAIL))?;
         let owner_name = request
             .owner_name
             .unwrap_or_else(|| owner_email.as_str().split('@').next().unwrap_or_default());
-        let owner_name = PersonName::parse(owner_name).map_err(text(BootstrapInput::OwnerName))?;
+        let owner_name = PersonName::parse(owner_name).map_err(text(field::OWNER_NAME))?;
         let owner_password =
-            Password::parse(request.owner_password).map_err(text(BootstrapInput::OwnerPassword))?;
+            Password::parse(request.owner_password).map_err(text(field::OWNER_PASSWORD))?;
         if owner_password.as_str().chars().count() < MIN_PASSWORD_LENGTH {
-            return Err(problem(BootstrapInput::OwnerPassword)(format!(
-                "must be at least {MIN_PASSWORD_LENGTH} characters"
-            )));
+            return Err(RuleError::bad_input(
+                field::OWNER_PASSWORD,
+                format!("must be at least {MIN_PASSWORD_LENGTH} characters"),
+            ));
         }
         Ok(Bootstrap {
             organization,
@@ -141,7 +145,6 @@ impl Bootstrap {
 pub struct Made {
     pub organization: organization::Model,
     pub workspace: workspace::Model,
-    pub owner_id: UserId,
 }
 
 /// What [`bootstrap`] did.
@@ -186,14 +189,14 @@ async fn create<C: ConnectionTrait>(
     password_hash: &str,
     now: DateTime<Utc>,
 ) -> Result<Bootstrapped, RuleError> {
-    refusal_if_taken(db, &request.workspace_slug, "workspace_slug").await?;
+    refusal_if_taken(db, &request.workspace_slug, field::WORKSPACE_SLUG).await?;
     let known = user::Entity::find()
         .filter(user::Column::Email.eq(request.owner_email.as_str()))
         .count(db)
         .await?;
     if known > 0 {
         return Err(RuleError::bad_input(
-            "owner_email",
+            field::OWNER_EMAIL,
             "already belongs to an account: choose another address for the owner",
         ));
     }
@@ -252,6 +255,5 @@ async fn create<C: ConnectionTrait>(
     Ok(Bootstrapped::Created(Box::new(Made {
         organization,
         workspace,
-        owner_id,
     })))
 }

@@ -1,16 +1,22 @@
 //! Who owns an organization: the people who create and rename its workspaces. Ownership is the
 //! person's, held apart from any workspace role (an OWNER or ADMIN of a workspace is not an
 //! owner of its organization), and is used only through a signed-in session: an API key acts
-//! within its workspace and role, never as its creator's ownership.
+//! within its workspace and role, never as its creator's ownership. And it lasts only while
+//! the person is an active member of one of the organization's workspaces: removed from (or
+//! deactivated in) all of them, they are offboarded from the organization, and its ownership
+//! with it, though invited back as a GUEST or signed in to another organization's workspace.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use entities::{OrganizationId, UserId, organization, organization_owner, workspace};
-use sea_orm::sea_query::Query;
+use entities::{
+    MembershipStatus, OrganizationId, UserId, membership, organization, organization_owner,
+    workspace,
+};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, Set,
 };
 
 use crate::access::{Actor, Principal};
@@ -40,17 +46,39 @@ pub async fn add_owner<C: ConnectionTrait>(
     .map(drop)
 }
 
+/// The organizations in which the person holds an active membership, as a subquery.
+fn actively_in(user_id: UserId) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column((workspace::Entity, workspace::Column::OrganizationId))
+        .from(membership::Entity)
+        .inner_join(
+            workspace::Entity,
+            Expr::col((workspace::Entity, workspace::Column::Id))
+                .equals((membership::Entity, membership::Column::WorkspaceId)),
+        )
+        .and_where(Expr::col((membership::Entity, membership::Column::UserId)).eq(user_id))
+        .and_where(
+            Expr::col((membership::Entity, membership::Column::Status))
+                .eq(MembershipStatus::Active),
+        )
+        .and_where(Expr::col((membership::Entity, membership::Column::DeletedAt)).is_null())
+        .take()
+}
+
+/// Whether the person owns the organization now: an ownership, and an active membership in
+/// one of its workspaces. One statement.
 pub async fn is_owner<C: ConnectionTrait>(
     db: &C,
     organization_id: OrganizationId,
     user_id: UserId,
 ) -> Result<bool, DbErr> {
-    Ok(
-        organization_owner::Entity::find_by_id((organization_id, user_id))
-            .one(db)
-            .await?
-            .is_some(),
-    )
+    let owning = organization_owner::Entity::find()
+        .filter(organization_owner::Column::OrganizationId.eq(organization_id))
+        .filter(organization_owner::Column::UserId.eq(user_id))
+        .filter(organization_owner::Column::OrganizationId.in_subquery(actively_in(user_id)))
+        .count(db)
+        .await?;
+    Ok(owning > 0)
 }
 
 /// The caller may act as an owner of this organization: a signed-in person who owns it. An
@@ -79,9 +107,9 @@ pub async fn require_owner<C: ConnectionTrait>(
     Err(RuleError::NotFound("organization"))
 }
 
-/// The organizations this person owns, by name, each with its workspaces (by name) and the
-/// seats in use: three statements however many there are. None for an API key, which owns
-/// nothing.
+/// The organizations this person owns now ([`is_owner`]), by name, each with its workspaces
+/// (by name) and the seats in use: three statements however many there are. None for an API
+/// key, which owns nothing.
 pub async fn owned_by<C: ConnectionTrait>(
     db: &C,
     principal: &Principal,
@@ -96,6 +124,7 @@ pub async fn owned_by<C: ConnectionTrait>(
         .take();
     let organizations = organization::Entity::find()
         .filter(organization::Column::Id.in_subquery(owned))
+        .filter(organization::Column::Id.in_subquery(actively_in(user_id)))
         .order_by_asc(organization::Column::Name)
         .order_by_asc(organization::Column::Id)
         .all(db)

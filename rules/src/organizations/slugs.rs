@@ -89,9 +89,14 @@ impl Slug {
         Slug::parse(slug.trim_end_matches('-')).ok()
     }
 
+    /// Whether the service keeps this word for itself ([`RESERVED_SLUGS`]).
+    pub fn is_reserved(&self) -> bool {
+        RESERVED_SLUGS.contains(&self.0.as_str())
+    }
+
     /// SLUG_RESERVED, on `field`, when the service keeps this word for itself.
     pub fn refusal_if_reserved(&self, field: &'static str) -> Result<(), RuleError> {
-        if RESERVED_SLUGS.contains(&self.0.as_str()) {
+        if self.is_reserved() {
             return Err(RuleError::Rejected(vec![
                 UserError::new(
                     UserErrorCode::SlugReserved,

@@ -5,7 +5,7 @@ use entities::{
     AuditAction, MembershipStatus, OrganizationId, Role, UserId, UserKind, WorkspaceId, membership,
     user, workspace,
 };
-use platform::locks::{lock_organization, lock_workspace};
+use platform::locks::lock_workspace;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, NotSet, PaginatorTrait,
     QueryFilter, Set, SqlErr,
@@ -16,7 +16,6 @@ use super::owners::require_owner;
 use super::slugs::Slug;
 use crate::access::Acting;
 use crate::error::{RuleError, UserError, UserErrorCode};
-use crate::people::seats::take_a_seat;
 use crate::text::WorkspaceName;
 
 /// A new workspace's row, and the workspace's own principal (a `UserKind::System` user, to
@@ -84,9 +83,9 @@ fn slug_taken(slug: &Slug, field: &'static str) -> RuleError {
 
 /// Creates a workspace in the organization, for a signed-in owner of it, who becomes its first
 /// (active) OWNER. The slug is the one given, or the one the name suggests; a reserved one is
-/// SLUG_RESERVED, one in use SLUG_TAKEN. The owner takes a seat if they hold none in the
-/// organization yet (SEAT_LIMIT_REACHED if none is free). Audit entry `workspace_create` in the
-/// new workspace. Takes the organization's lock, as every seat count does.
+/// SLUG_RESERVED, one in use SLUG_TAKEN. No seat is taken: an owner is an active member of the
+/// organization ([`super::owners::is_owner`]), so holds one already. Audit entry
+/// `workspace_create` in the new workspace.
 pub async fn create_workspace<C: ConnectionTrait>(
     db: &C,
     acting: Acting<'_>,
@@ -106,13 +105,7 @@ pub async fn create_workspace<C: ConnectionTrait>(
         })?,
     };
     slug.refusal_if_reserved("slug")?;
-    let organization = lock_organization(db, organization_id)
-        .await?
-        .ok_or(RuleError::NotFound("organization"))?;
     refusal_if_taken(db, &slug, "slug").await?;
-    if let Err(refused) = take_a_seat(db, &organization, Some(principal.user_id)).await? {
-        return Err(RuleError::Rejected(vec![refused]));
-    }
     let workspace = insert_workspace(
         db,
         organization_id,

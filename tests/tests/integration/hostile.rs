@@ -249,6 +249,8 @@ async fn free_text_cases(app: &TestApp) -> Vec<Case> {
     let unknown_key = json!({ "apiKeyId": Uuid::now_v7() });
     let invitation = json!({ "invitationId": Uuid::now_v7() });
     let job = json!({ "jobId": Uuid::now_v7() });
+    let new_workspace = json!({ "organizationId": org, "name": "Fine", "slug": "fine-slug" });
+    let renamed = json!({ "workspaceId": ws, "name": "Fine" });
     // (mutation, its input's free-text fields, an input the server would take)
     let mutations: Vec<(&str, &[&str], &Value)> = vec![
         ("signIn", &["email", "password"], &sign_in),
@@ -270,6 +272,8 @@ async fn free_text_cases(app: &TestApp) -> Vec<Case> {
         ("revokeInvitation", &[KEY], &invitation),
         ("resendInvitation", &[KEY], &invitation),
         ("retryJob", &[KEY], &job),
+        ("createWorkspace", &["name", "slug", KEY], &new_workspace),
+        ("updateWorkspace", &["name", KEY], &renamed),
     ];
     let mut cases = Vec::new();
     for (mutation, fields, input) in mutations {

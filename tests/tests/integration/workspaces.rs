@@ -52,6 +52,7 @@ backend_tests! {
     an_organization_owner_sees_creates_and_renames_workspaces,
     creating_is_idempotent_and_refuses_a_slug_taken_reserved_or_malformed,
     only_a_signed_in_organization_owner_creates_or_renames,
+    an_owner_offboarded_from_the_organization_owns_nothing_there,
 }
 
 async fn an_organization_owner_sees_creates_and_renames_workspaces(app: TestApp) {
@@ -388,4 +389,51 @@ async fn upgrading_makes_the_active_workspace_owners_the_organizations_owners(ap
         !owners.iter().any(|(_, user)| *user == ada),
         "an ADMIN is not"
     );
+}
+
+/// Owning an organization lasts while its owner is an active member of one of its workspaces:
+/// Gus, made an owner of Acme and also a member of Globex, sees Acme among what he owns from
+/// his Globex session until he is removed from Acme; then it is gone, and making a workspace
+/// there is NOT_FOUND.
+async fn an_owner_offboarded_from_the_organization_owns_nothing_there(app: TestApp) {
+    let acme = app.demo.organization_id;
+    let [gus] = crate::support::people(&app, [crate::support::GUS]).await;
+    rules::organizations::owners::add_owner(app.db(), acme, gus, chrono::Utc::now())
+        .await
+        .unwrap();
+    let globex = organization::ActiveModel {
+        id: Set(entities::OrganizationId::fresh()),
+        name: Set("Globex".into()),
+        seat_limit: Set(None),
+        created_at: Set(chrono::Utc::now()),
+    }
+    .insert(app.db())
+    .await
+    .unwrap();
+    let globex_hq = create_globex_workspace(&app, globex.id).await;
+    membership::ActiveModel::new(
+        globex_hq.id,
+        gus,
+        Role::Member,
+        entities::MembershipStatus::Active,
+        chrono::Utc::now(),
+    )
+    .insert(app.db())
+    .await
+    .unwrap();
+    let in_globex = app.sign_in_to(globex_hq.id, crate::support::GUS).await;
+    let owned = organizations(&app, &in_globex).await;
+    assert_eq!(owned.items().len(), 1, "{owned}");
+    assert_eq!(owned[0]["id"], json!(acme));
+
+    app.remove_members(&[gus]).await;
+    assert_eq!(organizations(&app, &in_globex).await.items().len(), 0);
+    let made = create(
+        &app,
+        &in_globex,
+        json!({ "organizationId": acme, "name": "Comeback", "slug": "comeback" }),
+    )
+    .await;
+    assert_eq!(error_code(&made), "NOT_FOUND", "{made}");
+    assert!(workspace_by_slug(&app, "comeback").await.is_none());
 }
