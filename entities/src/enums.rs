@@ -105,6 +105,10 @@ pub enum AuditAction {
     WorkspaceCreate,
     #[sea_orm(string_value = "workspace_rename")]
     WorkspaceRename,
+    #[sea_orm(string_value = "scim_token_create")]
+    ScimTokenCreate,
+    #[sea_orm(string_value = "scim_token_revoke")]
+    ScimTokenRevoke,
 }
 
 /// What made an `offboarding` row, the record that groups one call's side effects.

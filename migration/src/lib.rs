@@ -16,6 +16,7 @@ mod m20261201_000011_invitation_email_links;
 mod m20261207_000012_invitation_email_kind;
 mod m20261207_000013_job_events_in_rust;
 mod m20261207_000014_organization_owner;
+mod m20261207_000015_scim_token;
 
 pub struct Migrator;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000012_invitation_email_kind::Migration),
             Box::new(m20261207_000013_job_events_in_rust::Migration),
             Box::new(m20261207_000014_organization_owner::Migration),
+            Box::new(m20261207_000015_scim_token::Migration),
         ]
     }
 }

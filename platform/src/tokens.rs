@@ -1,4 +1,4 @@
-//! Tokens (sessions, API keys, invitation links): random, shown once, stored only as hashes.
+//! Tokens (sessions, API keys, invitation links, SCIM tokens): random, shown once, stored only as hashes.
 //! The api makes them; the worker makes the link an invitation email carries.
 
 use base64::Engine;
@@ -12,6 +12,8 @@ pub enum TokenKind {
     Session,
     ApiKey,
     Invitation,
+    /// An identity provider's, for `/scim/v2`.
+    Scim,
 }
 
 impl TokenKind {
@@ -20,13 +22,19 @@ impl TokenKind {
             TokenKind::Session => "ofs_",
             TokenKind::ApiKey => "ofk_",
             TokenKind::Invitation => "ofi_",
+            TokenKind::Scim => "ofscim_",
         }
     }
 
     pub fn of(token: &str) -> Option<TokenKind> {
-        [TokenKind::Session, TokenKind::ApiKey, TokenKind::Invitation]
-            .into_iter()
-            .find(|kind| token.starts_with(kind.prefix()))
+        [
+            TokenKind::Session,
+            TokenKind::ApiKey,
+            TokenKind::Invitation,
+            TokenKind::Scim,
+        ]
+        .into_iter()
+        .find(|kind| token.starts_with(kind.prefix()))
     }
 }
 

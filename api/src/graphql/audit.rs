@@ -81,6 +81,10 @@ pub enum AuditAction {
     WorkspaceCreate,
     /// The workspace was renamed (`metadata.from`, `metadata.to`).
     WorkspaceRename,
+    /// A SCIM token provisioning into this workspace was made (`metadata.scim_token_id`, `name`).
+    ScimTokenCreate,
+    /// A SCIM token provisioning into this workspace was revoked.
+    ScimTokenRevoke,
 }
 
 #[derive(SimpleObject)]

@@ -46,6 +46,7 @@ pub struct Query(
     offboarding::OffboardingQuery,
     preview::PreviewQuery,
     audit::AuditQuery,
+    organizations::OrganizationsQuery,
 );
 
 #[derive(MergedObject, Default)]

@@ -102,7 +102,7 @@ macro_rules! text_kinds {
 
 text_kinds! {
     checked: PersonName, ApiKeyName, Reason, SearchText, IdempotencyKeyText, Password,
-    InvitationToken, CursorText, WorkspaceSlug, WorkspaceName,
+    InvitationToken, CursorText, WorkspaceSlug, WorkspaceName, ScimTokenName,
 }
 
 impl TextKind for Slug {

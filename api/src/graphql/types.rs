@@ -121,7 +121,7 @@ pub enum UserErrorCode {
     NotDeactivated,
     /// The member is already deactivated.
     AlreadyDeactivated,
-    /// The API key is already revoked.
+    /// The API key (or invitation, or SCIM token) is already revoked.
     AlreadyRevoked,
     /// A seat limit below the seats already in use.
     SeatLimitBelowUsage,

@@ -198,7 +198,8 @@ pub async fn verify<C: ConnectionTrait>(
     match TokenKind::of(token) {
         Some(TokenKind::Session) => authenticate_session(db, &hash, now).await,
         Some(TokenKind::ApiKey) => authenticate_api_key(db, &hash).await,
-        Some(TokenKind::Invitation) | None => Ok(None),
+        // An invitation's link and an identity provider's SCIM token open no GraphQL session.
+        Some(TokenKind::Invitation | TokenKind::Scim) | None => Ok(None),
     }
 }
 

@@ -177,6 +177,18 @@ const OPERATIONS: &[Operation] = &[
         member_gets: FORBIDDEN,
     },
     Operation {
+        name: "createScimToken",
+        document: "mutation($input: CreateScimTokenInput!) { createScimToken(input: $input) { secret } }",
+        variables: |ids| json!({ "input": { "organizationId": ids.organization, "workspaceId": ids.workspace, "name": "Matrix" } }),
+        member_gets: FORBIDDEN,
+    },
+    Operation {
+        name: "scimTokens",
+        document: "query($org: UUID!) { scimTokens(organizationId: $org) { totalCount } }",
+        variables: |ids| json!({ "org": ids.organization }),
+        member_gets: FORBIDDEN,
+    },
+    Operation {
         name: "revokeApiKey",
         document: "mutation($input: RevokeApiKeyInput!) { revokeApiKey(input: $input) { userErrors { code } } }",
         variables: |ids| json!({ "input": { "apiKeyId": ids.api_key } }),

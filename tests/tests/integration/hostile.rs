@@ -251,6 +251,8 @@ async fn free_text_cases(app: &TestApp) -> Vec<Case> {
     let job = json!({ "jobId": Uuid::now_v7() });
     let new_workspace = json!({ "organizationId": org, "name": "Fine", "slug": "fine-slug" });
     let renamed = json!({ "workspaceId": ws, "name": "Fine" });
+    let scim = json!({ "organizationId": org, "workspaceId": ws, "name": "Okta" });
+    let scim_token = json!({ "scimTokenId": Uuid::now_v7() });
     // (mutation, its input's free-text fields, an input the server would take)
     let mutations: Vec<(&str, &[&str], &Value)> = vec![
         ("signIn", &["email", "password"], &sign_in),
@@ -274,6 +276,8 @@ async fn free_text_cases(app: &TestApp) -> Vec<Case> {
         ("retryJob", &[KEY], &job),
         ("createWorkspace", &["name", "slug", KEY], &new_workspace),
         ("updateWorkspace", &["name", KEY], &renamed),
+        ("createScimToken", &["name", KEY], &scim),
+        ("revokeScimToken", &[KEY], &scim_token),
     ];
     let mut cases = Vec::new();
     for (mutation, fields, input) in mutations {
@@ -301,6 +305,7 @@ async fn free_text_cases(app: &TestApp) -> Vec<Case> {
         cases.push(case(&format!("Query.{list}(after)"), &document, variables));
     }
     let holders = "query($org: UUID!, $a: String) { seatUsage(organizationId: $org) { holders(after: $a) { totalCount } } }";
+    let scim_tokens = "query($org: UUID!, $a: String) { scimTokens(organizationId: $org, after: $a) { totalCount } }";
     let sessions = "query($ws: UUID!, $u: UUID!, $a: String) { sessions(workspaceId: $ws, userId: $u, after: $a) { totalCount } }";
     let search = "query($ws: UUID!, $s: String) { members(workspaceId: $ws, filter: { search: $s }) { totalCount } }";
     let removed_search = "query($ws: UUID!, $s: String) { removedMembers(workspaceId: $ws, filter: { search: $s }) { totalCount } }";
@@ -309,7 +314,8 @@ async fn free_text_cases(app: &TestApp) -> Vec<Case> {
     let searched = json!({ "ws": ws, "s": "BAD" });
     let after = json!({ "ws": ws, "after": "BAD" });
     cases.extend([
-        case("SeatUsage.holders(after)", holders, at_org),
+        case("SeatUsage.holders(after)", holders, at_org.clone()),
+        case("Query.scimTokens(after)", scim_tokens, at_org),
         case("Query.sessions(after)", sessions, of_mia),
         case("MemberFilterInput.search", search, searched.clone()),
         case("RemovedMemberFilterInput.search", removed_search, searched),
@@ -398,11 +404,13 @@ async fn nul_never_reaches_the_database(app: TestApp) {
     let members =
         "query($ws: UUID!, $a: String) { members(workspaceId: $ws, after: $a) { totalCount } }";
     let holders = "query($org: UUID!, $a: String) { seatUsage(organizationId: $org) { holders(after: $a) { totalCount } } }";
+    let scim_tokens = "query($org: UUID!, $a: String) { scimTokens(organizationId: $org, after: $a) { totalCount } }";
     for after in ["AAAA", "", "%%%"] {
         for (list, document, variables) in [
             ("members", members, json!({ "ws": ws, "a": after })),
             ("auditLog", AUDIT_LOG, json!({ "ws": ws, "after": after })),
             ("holders", holders, json!({ "org": org, "a": after })),
+            ("scimTokens", scim_tokens, json!({ "org": org, "a": after })),
         ] {
             let answer = app.as_owner(document, variables).await;
             let code = error_code(&answer);

@@ -36,6 +36,7 @@ mod races;
 mod restore;
 mod roles;
 mod rules;
+mod scim_tokens;
 mod sessions;
 mod support;
 mod workspaces;

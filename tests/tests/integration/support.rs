@@ -5,7 +5,8 @@
 use chrono::{DateTime, Utc};
 use entities::{
     UserId, WorkspaceId, api_key, application, audit_entry, group_membership, idempotency_key,
-    invitation, membership, offboarding, organization, organization_owner, outbox, workspace,
+    invitation, membership, offboarding, organization, organization_owner, outbox, scim_token,
+    workspace,
 };
 use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Select};
@@ -270,6 +271,7 @@ pub struct Snapshot {
     invitations: Vec<invitation::Model>,
     organizations: Vec<organization::Model>,
     organization_owners: Vec<organization_owner::Model>,
+    scim_tokens: Vec<scim_token::Model>,
     unrevoked_api_keys: u64,
     audit_entries: u64,
     outbox_rows: u64,
@@ -287,6 +289,7 @@ pub async fn snapshot(app: &TestApp) -> Snapshot {
         invitations: every(db, invitation::Column::Id).await,
         organizations: every(db, organization::Column::Id).await,
         organization_owners: every(db, organization_owner::Column::UserId).await,
+        scim_tokens: every(db, scim_token::Column::Id).await,
         unrevoked_api_keys: api_key::Entity::find()
             .filter(api_key::Column::RevokedAt.is_null())
             .count(db)

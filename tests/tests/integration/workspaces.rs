@@ -316,6 +316,20 @@ async fn only_a_signed_in_organization_owner_creates_or_renames(app: TestApp) {
     );
 }
 
+/// Another organization, Globex, with its one workspace, that nobody of Acme belongs to.
+pub(crate) async fn globex(app: &TestApp) -> workspace::Model {
+    let other = organization::ActiveModel {
+        id: Set(entities::OrganizationId::fresh()),
+        name: Set("Globex".into()),
+        seat_limit: Set(None),
+        created_at: Set(chrono::Utc::now()),
+    }
+    .insert(app.db())
+    .await
+    .unwrap();
+    create_globex_workspace(app, other.id).await
+}
+
 /// Globex's one workspace, made as a bootstrap would, so the test needs no owner there.
 async fn create_globex_workspace(
     app: &TestApp,

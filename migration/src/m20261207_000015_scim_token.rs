@@ -1,0 +1,59 @@
+//! SCIM tokens: what an identity provider authenticates with at `/scim/v2`. One organization's
+//! people, provisioned into one of its workspaces; made by an owner of the organization, shown
+//! once, kept as a hash, revocable.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+fn foreign_key(column: &'static str, table: &'static str) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .name(format!("fk_scim_token_{column}"))
+        .from("scim_token", column)
+        .to(table, "id")
+        .on_delete(ForeignKeyAction::Cascade)
+        .take()
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table("scim_token")
+                    .col(pk_uuid("id"))
+                    .col(uuid("organization_id"))
+                    .col(uuid("workspace_id"))
+                    .col(string("name"))
+                    .col(string("prefix"))
+                    .col(string("token_hash").unique_key())
+                    .col(uuid("created_by"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .col(timestamp_with_time_zone_null("revoked_at"))
+                    .foreign_key(&mut foreign_key("organization_id", "organization"))
+                    .foreign_key(&mut foreign_key("workspace_id", "workspace"))
+                    .foreign_key(&mut foreign_key("created_by", "user"))
+                    .take(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_scim_token_organization")
+                    .table("scim_token")
+                    .col("organization_id")
+                    .col("id")
+                    .take(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table("scim_token").take())
+            .await
+    }
+}
