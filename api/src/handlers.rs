@@ -377,7 +377,7 @@ fn same_origin(origin: &str, headers: &HeaderMap) -> bool {
     host.is_some() && origin_host == host
 }
 
-fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     bearer_value(headers.get(header::AUTHORIZATION)?.to_str().ok()?)
 }
 

@@ -10,6 +10,7 @@ pub mod healthcheck;
 pub mod metrics;
 mod middleware;
 pub mod people_page;
+mod scim;
 pub mod settings;
 pub mod startup;
 mod state;

@@ -299,7 +299,8 @@ fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/", get(people_page::page))
         .route("/accept-invitation", get(people_page::page))
-        .route("/people/{file}", get(people_page::asset));
+        .route("/people/{file}", get(people_page::asset))
+        .nest("/scim/v2", crate::scim::routes());
     if state.graphiql.is_some() {
         router = router.route("/graphiql/{file}", get(graphiql::asset));
     }

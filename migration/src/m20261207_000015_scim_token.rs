@@ -1,6 +1,7 @@
 //! SCIM tokens: what an identity provider authenticates with at `/scim/v2`. One organization's
 //! people, provisioned into one of its workspaces; made by an owner of the organization, shown
-//! once, kept as a hash, revocable.
+//! once, kept as a hash, revocable. And `scim_identity`: the identity provider's own id of a
+//! person of the organization (SCIM's `externalId`), one per organization and person.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -48,10 +49,55 @@ impl MigrationTrait for Migration {
                     .col("id")
                     .take(),
             )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("scim_identity")
+                    .col(uuid("organization_id"))
+                    .col(uuid("user_id"))
+                    .col(string("external_id"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .primary_key(
+                        Index::create()
+                            .name("pk_scim_identity")
+                            .col("organization_id")
+                            .col("user_id"),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_scim_identity_organization_id")
+                            .from("scim_identity", "organization_id")
+                            .to("organization", "id")
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_scim_identity_user_id")
+                            .from("scim_identity", "user_id")
+                            .to("user", "id")
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .take(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ux_scim_identity_external_id")
+                    .table("scim_identity")
+                    .col("organization_id")
+                    .col("external_id")
+                    .unique()
+                    .take(),
+            )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table("scim_identity").take())
+            .await?;
         manager
             .drop_table(Table::drop().table("scim_token").take())
             .await

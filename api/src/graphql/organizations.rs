@@ -124,6 +124,8 @@ pub struct ScimTokenListing {
     scim_token: ScimToken,
     /// The owner who made it; the token keeps working after they leave, until revoked.
     creator: User,
+    /// When an identity provider last called with it (to the minute); null if never.
+    last_used_at: Option<DateTime<Utc>>,
 }
 
 pub type ScimTokenConnection = Connection<String, ScimTokenListing, ListTotals, EmptyFields>;
@@ -203,6 +205,7 @@ impl OrganizationsQuery {
             |row| ScimTokenListing {
                 scim_token: ScimToken::of(row.token, row.workspace),
                 creator: row.creator.into(),
+                last_used_at: row.last_used_at,
             },
         ))
     }

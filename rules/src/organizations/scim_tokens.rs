@@ -6,18 +6,22 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use entities::{AuditAction, OrganizationId, WorkspaceId, scim_token, user, workspace};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
+};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::owners::require_owner;
+use crate::access::activity::last_uses;
 use crate::access::{Acting, Principal};
 use crate::error::{RuleError, UserErrorCode};
 use crate::lists::{Page, Paging, newest_first, users_by_id};
 use crate::text::ScimTokenName;
-use platform::tokens::{TokenKind, new_token};
+use platform::tokens::{TokenKind, hash_token, new_token};
 
 /// How many leading characters of a token are kept in clear, to tell tokens apart in a list.
 const PREFIX_LENGTH: usize = 14;
@@ -34,6 +38,43 @@ pub struct ScimTokenRow {
     pub token: scim_token::Model,
     pub workspace: workspace::Model,
     pub creator: user::Model,
+    /// When a request last used it (to the minute).
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// Who calls `/scim/v2`: a token not revoked, for its organization and workspace.
+#[derive(Debug, Clone)]
+pub struct ScimCaller {
+    pub token_id: Uuid,
+    pub organization_id: OrganizationId,
+    pub workspace_id: WorkspaceId,
+    /// The token's name, the identity provider it is for.
+    pub name: String,
+    /// For recording its use; the secret itself is never kept.
+    pub token_hash: String,
+}
+
+/// The caller a SCIM token stands for, or `None` if it is not one, unknown or revoked: one
+/// statement, by its hash. Revoking cuts it off at commit.
+pub async fn authenticate<C: ConnectionTrait>(
+    db: &C,
+    secret: &str,
+) -> Result<Option<ScimCaller>, DbErr> {
+    if TokenKind::of(secret) != Some(TokenKind::Scim) {
+        return Ok(None);
+    }
+    Ok(scim_token::Entity::find()
+        .filter(scim_token::Column::TokenHash.eq(hash_token(secret)))
+        .filter(scim_token::Column::RevokedAt.is_null())
+        .one(db)
+        .await?
+        .map(|token| ScimCaller {
+            token_id: token.id,
+            organization_id: token.organization_id,
+            workspace_id: token.workspace_id,
+            name: token.name,
+            token_hash: token.token_hash,
+        }))
 }
 
 /// Makes a SCIM token of the organization, provisioning into `workspace_id` (one of its
@@ -82,8 +123,8 @@ pub async fn create_scim_token<C: ConnectionTrait>(
     })
 }
 
-/// The organization's SCIM tokens, newest first, revoked ones too, for an owner of it. Four
-/// statements a page: the total, the page, their workspaces, their creators.
+/// The organization's SCIM tokens, newest first, revoked ones too, for an owner of it. Five
+/// statements a page: the total, the page, their workspaces, their creators, their last uses.
 pub async fn list_scim_tokens<C: ConnectionTrait>(
     db: &C,
     principal: &Principal,
@@ -102,6 +143,7 @@ pub async fn list_scim_tokens<C: ConnectionTrait>(
         .map(|workspace| (workspace.id, workspace))
         .collect();
     let creators = users_by_id(db, page.items.iter().map(|token| token.created_by)).await?;
+    let used = last_uses(db, page.items.iter().map(|token| token.token_hash.as_str())).await?;
     let mut rows = Vec::with_capacity(page.items.len());
     for token in page.items {
         let missing = || RuleError::internal("listing SCIM tokens", "a token's row is missing");
@@ -114,6 +156,7 @@ pub async fn list_scim_tokens<C: ConnectionTrait>(
                 .get(&token.created_by)
                 .cloned()
                 .ok_or_else(missing)?,
+            last_used_at: used.get(&token.token_hash).copied(),
             token,
         });
     }

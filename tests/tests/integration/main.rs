@@ -36,6 +36,7 @@ mod races;
 mod restore;
 mod roles;
 mod rules;
+mod scim;
 mod scim_tokens;
 mod sessions;
 mod support;

@@ -1,0 +1,163 @@
+//! What the door says of itself (RFC 7644 §4, RFC 7643 §5–7): exactly what is built, no more,
+//! so an identity provider never tries what would fail. Each grows as the door does.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::errors::{ScimError, scim_json};
+use super::users::{MAX_RESULTS, USER_SCHEMA};
+use super::{Caller, base_url};
+use crate::state::AppState;
+
+const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+const CONFIG_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
+const RESOURCE_TYPE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
+const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
+
+/// A list of every one of `resources` (discovery lists are not paged).
+fn listed(resources: Vec<Value>) -> Response {
+    scim_json(
+        StatusCode::OK,
+        &json!({
+            "schemas": [LIST_SCHEMA],
+            "totalResults": resources.len(),
+            "startIndex": 1,
+            "itemsPerPage": resources.len(),
+            "Resources": resources,
+        }),
+    )
+}
+
+pub(crate) async fn service_provider_config(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> Response {
+    let base = base_url(&state);
+    scim_json(
+        StatusCode::OK,
+        &json!({
+            "schemas": [CONFIG_SCHEMA],
+            "patch": { "supported": false },
+            "bulk": { "supported": false, "maxOperations": 0, "maxPayloadSize": 0 },
+            "filter": { "supported": true, "maxResults": MAX_RESULTS },
+            "changePassword": { "supported": false },
+            "sort": { "supported": false },
+            "etag": { "supported": false },
+            "authenticationSchemes": [{
+                "type": "oauthbearertoken",
+                "name": "OAuth Bearer Token",
+                "description": "A SCIM token an owner of the organization made with createScimToken, sent as `Authorization: Bearer <token>`",
+                "primary": true,
+            }],
+            "meta": {
+                "resourceType": "ServiceProviderConfig",
+                "location": format!("{base}/ServiceProviderConfig"),
+            },
+        }),
+    )
+}
+
+fn user_resource_type(base: &str) -> Value {
+    json!({
+        "schemas": [RESOURCE_TYPE_SCHEMA],
+        "id": "User",
+        "name": "User",
+        "endpoint": "/Users",
+        "description": "A person of the organization the token belongs to",
+        "schema": USER_SCHEMA,
+        "meta": { "resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/User") },
+    })
+}
+
+pub(crate) async fn resource_types(State(state): State<AppState>, _caller: Caller) -> Response {
+    listed(vec![user_resource_type(&base_url(&state))])
+}
+
+pub(crate) async fn resource_type(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ScimError> {
+    match id.as_str() {
+        "User" => Ok(scim_json(
+            StatusCode::OK,
+            &user_resource_type(&base_url(&state)),
+        )),
+        _ => Err(ScimError::not_found("resource type")),
+    }
+}
+
+/// One attribute of a schema, as RFC 7643 §7 describes it.
+fn attribute(name: &str, kind: &str, description: &str, more: Value) -> Value {
+    let mut attribute = json!({
+        "name": name,
+        "type": kind,
+        "multiValued": false,
+        "description": description,
+        "required": false,
+        "caseExact": false,
+        "mutability": "readWrite",
+        "returned": "default",
+        "uniqueness": "none",
+    });
+    if let (Some(attribute), Value::Object(more)) = (attribute.as_object_mut(), more) {
+        attribute.extend(more);
+    }
+    attribute
+}
+
+fn user_schema(base: &str) -> Value {
+    let email = vec![
+        attribute("value", "string", "The address", json!({})),
+        attribute(
+            "type",
+            "string",
+            "Always \"work\"",
+            json!({ "canonicalValues": ["work"] }),
+        ),
+        attribute(
+            "primary",
+            "boolean",
+            "Always true: a person has one address",
+            json!({}),
+        ),
+    ];
+    json!({
+        "schemas": [SCHEMA_SCHEMA],
+        "id": USER_SCHEMA,
+        "name": "User",
+        "description": "A person of the organization",
+        "attributes": [
+            attribute("userName", "string", "The person's email, unique across the service", json!({ "required": true, "uniqueness": "server" })),
+            attribute("externalId", "string", "The identity provider's id of the person, unique in the organization", json!({ "caseExact": true })),
+            attribute("name", "complex", "The person's name", json!({
+                "subAttributes": [attribute("formatted", "string", "The full name", json!({}))],
+            })),
+            attribute("displayName", "string", "The full name", json!({})),
+            attribute("emails", "complex", "The person's one address (their userName)", json!({
+                "multiValued": true,
+                "subAttributes": email,
+            })),
+            attribute("active", "boolean", "Whether the person holds an active membership in one of the organization's workspaces", json!({})),
+        ],
+        "meta": { "resourceType": "Schema", "location": format!("{base}/Schemas/{USER_SCHEMA}") },
+    })
+}
+
+pub(crate) async fn schemas(State(state): State<AppState>, _caller: Caller) -> Response {
+    listed(vec![user_schema(&base_url(&state))])
+}
+
+pub(crate) async fn schema(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ScimError> {
+    if id == USER_SCHEMA {
+        Ok(scim_json(StatusCode::OK, &user_schema(&base_url(&state))))
+    } else {
+        Err(ScimError::not_found("schema"))
+    }
+}

@@ -1,0 +1,204 @@
+//! `attributes` and `excludedAttributes` (RFC 7644 §3.4.2.5): which attributes of a resource
+//! an answer carries. Names are matched without regard to case, with or without the schema's
+//! URN before them, and may name a sub-attribute (`name.formatted`); `id` and `schemas` are
+//! always returned.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use super::errors::ScimError;
+use super::users::USER_SCHEMA;
+
+/// Attributes always returned, whatever was asked.
+const ALWAYS: [&str; 2] = ["id", "schemas"];
+
+pub(crate) enum Projection {
+    Everything,
+    Only(Vec<Vec<String>>),
+    Without(Vec<Vec<String>>),
+}
+
+/// `name.formatted` as `["name", "formatted"]`, lower case, the schema's URN dropped.
+fn paths(list: &str) -> Vec<Vec<String>> {
+    let prefix = format!("{}:", USER_SCHEMA.to_ascii_lowercase());
+    list.split(',')
+        .map(|name| name.trim().to_ascii_lowercase())
+        .filter(|name| !name.is_empty())
+        .map(|name| {
+            name.strip_prefix(&prefix)
+                .unwrap_or(&name)
+                .split('.')
+                .map(str::to_owned)
+                .collect()
+        })
+        .collect()
+}
+
+impl Projection {
+    pub(crate) fn of(parameters: &HashMap<String, String>) -> Result<Projection, ScimError> {
+        match (
+            parameters.get("attributes"),
+            parameters.get("excludedAttributes"),
+        ) {
+            (Some(_), Some(_)) => Err(ScimError::invalid_value(
+                "give attributes or excludedAttributes, not both",
+            )),
+            (Some(only), None) => Ok(Projection::Only(paths(only))),
+            (None, Some(without)) => Ok(Projection::Without(paths(without))),
+            (None, None) => Ok(Projection::Everything),
+        }
+    }
+
+    pub(crate) fn apply(&self, resource: Value) -> Value {
+        let Value::Object(attributes) = resource else {
+            return resource;
+        };
+        match self {
+            Projection::Everything => Value::Object(attributes),
+            Projection::Only(paths) => Value::Object(
+                attributes
+                    .into_iter()
+                    .filter_map(|(name, value)| {
+                        let key = name.to_ascii_lowercase();
+                        if ALWAYS.contains(&key.as_str()) {
+                            return Some((name, value));
+                        }
+                        let asked: Vec<&[String]> = paths
+                            .iter()
+                            .filter(|path| path[0] == key)
+                            .map(|path| &path[1..])
+                            .collect();
+                        if asked.is_empty() {
+                            None
+                        } else if asked.iter().any(|rest| rest.is_empty()) {
+                            Some((name, value))
+                        } else {
+                            Some((name, keep_sub(value, &asked)))
+                        }
+                    })
+                    .collect(),
+            ),
+            Projection::Without(paths) => Value::Object(
+                attributes
+                    .into_iter()
+                    .filter_map(|(name, value)| {
+                        let key = name.to_ascii_lowercase();
+                        if ALWAYS.contains(&key.as_str()) {
+                            return Some((name, value));
+                        }
+                        let dropped: Vec<&[String]> = paths
+                            .iter()
+                            .filter(|path| path[0] == key)
+                            .map(|path| &path[1..])
+                            .collect();
+                        if dropped.iter().any(|rest| rest.is_empty()) {
+                            None
+                        } else {
+                            Some((name, drop_sub(value, &dropped)))
+                        }
+                    })
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// Of a complex attribute (or each value of a multi-valued one), the sub-attributes asked for.
+fn keep_sub(value: Value, asked: &[&[String]]) -> Value {
+    let keep = |object: Map<String, Value>| {
+        Value::Object(
+            object
+                .into_iter()
+                .filter(|(name, _)| {
+                    asked
+                        .iter()
+                        .any(|rest| rest[0] == name.to_ascii_lowercase())
+                })
+                .collect(),
+        )
+    };
+    match value {
+        Value::Object(object) => keep(object),
+        Value::Array(values) => Value::Array(
+            values
+                .into_iter()
+                .map(|value| match value {
+                    Value::Object(object) => keep(object),
+                    other => other,
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// Of a complex attribute (or each value of a multi-valued one), all but the sub-attributes
+/// excluded.
+fn drop_sub(value: Value, dropped: &[&[String]]) -> Value {
+    let without = |object: Map<String, Value>| {
+        Value::Object(
+            object
+                .into_iter()
+                .filter(|(name, _)| {
+                    !dropped
+                        .iter()
+                        .any(|rest| !rest.is_empty() && rest[0] == name.to_ascii_lowercase())
+                })
+                .collect(),
+        )
+    };
+    match value {
+        Value::Object(object) => without(object),
+        Value::Array(values) => Value::Array(
+            values
+                .into_iter()
+                .map(|value| match value {
+                    Value::Object(object) => without(object),
+                    other => other,
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn user() -> Value {
+        json!({ "schemas": ["s"], "id": "1", "userName": "ada@acme.test",
+                "name": { "formatted": "Ada" }, "emails": [{ "value": "ada@acme.test", "type": "work" }],
+                "active": true })
+    }
+
+    fn asking(name: &str, list: &str) -> Projection {
+        Projection::of(&HashMap::from([(name.to_owned(), list.to_owned())])).unwrap()
+    }
+
+    #[test]
+    fn attributes_keep_what_is_asked_and_what_is_always_returned() {
+        assert_eq!(
+            asking("attributes", "userName").apply(user()),
+            json!({ "schemas": ["s"], "id": "1", "userName": "ada@acme.test" })
+        );
+        assert_eq!(
+            asking(
+                "attributes",
+                "urn:ietf:params:scim:schemas:core:2.0:User:EMAILS.value"
+            )
+            .apply(user()),
+            json!({ "schemas": ["s"], "id": "1", "emails": [{ "value": "ada@acme.test" }] })
+        );
+    }
+
+    #[test]
+    fn excluded_attributes_drop_what_is_named_but_never_the_id() {
+        assert_eq!(
+            asking("excludedAttributes", "emails,name.formatted,id").apply(user()),
+            json!({ "schemas": ["s"], "id": "1", "userName": "ada@acme.test", "name": {}, "active": true })
+        );
+    }
+}

@@ -1,0 +1,122 @@
+//! SCIM Users (RFC 7643 §4.1): the people of the token's organization. A person's `id` is their
+//! user id, their `userName` and one work email their address, `active` whether one of their
+//! memberships in the organization is ACTIVE.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use rules::organizations::people::{OrganizationPerson, PeopleFilter, people_of, person_of};
+
+use super::errors::{ScimError, scim_json};
+use super::{Caller, base_url, filter, projection};
+use crate::state::AppState;
+
+pub(crate) const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+
+/// The most Users one page holds (ServiceProviderConfig's `filter.maxResults`); a larger
+/// `count` gets this many.
+pub(crate) const MAX_RESULTS: u64 = 100;
+
+/// A person as SCIM writes them.
+pub(crate) fn user_resource(person: &OrganizationPerson, base: &str) -> Value {
+    let user = &person.user;
+    let mut resource = json!({
+        "schemas": [USER_SCHEMA],
+        "id": user.id,
+        "userName": user.email,
+        "name": { "formatted": user.name },
+        "displayName": user.name,
+        "emails": [{ "value": user.email, "type": "work", "primary": true }],
+        "active": person.active,
+        "meta": {
+            "resourceType": "User",
+            "created": user.created_at,
+            "lastModified": user.created_at,
+            "location": format!("{base}/Users/{}", user.id),
+        },
+    });
+    if let Some(external_id) = &person.external_id {
+        resource["externalId"] = external_id.as_str().into();
+    }
+    resource
+}
+
+/// A query parameter that must be a whole number, if given.
+fn number(parameters: &HashMap<String, String>, name: &str) -> Result<Option<i64>, ScimError> {
+    parameters
+        .get(name)
+        .map(|text| {
+            text.trim().parse::<i64>().map_err(|_| {
+                ScimError::invalid_value(format!("{name} must be a whole number, not {text:?}"))
+            })
+        })
+        .transpose()
+}
+
+/// `GET /Users`: the organization's people, filtered (see [`filter`]) and paged as RFC 7644
+/// §3.4.2.4 says (`startIndex` 1-based, below 1 read as 1; `count` at most [`MAX_RESULTS`],
+/// below 0 read as 0), with `attributes`/`excludedAttributes`.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(parameters): Query<HashMap<String, String>>,
+) -> Result<Response, ScimError> {
+    let filter = match parameters.get("filter") {
+        Some(text) => filter::parse(text)?,
+        None => PeopleFilter::Everyone,
+    };
+    let start_index = number(&parameters, "startIndex")?.unwrap_or(1).max(1);
+    let count = number(&parameters, "count")?
+        .map_or(MAX_RESULTS, |count| u64::try_from(count).unwrap_or(0))
+        .min(MAX_RESULTS);
+    let offset = u64::try_from(start_index - 1).unwrap_or(0);
+    let page = people_of(
+        &state.reader,
+        caller.organization_id,
+        &filter,
+        offset,
+        count,
+    )
+    .await?;
+    let base = base_url(&state);
+    let attributes = projection::Projection::of(&parameters)?;
+    let resources: Vec<Value> = page
+        .people
+        .iter()
+        .map(|person| attributes.apply(user_resource(person, &base)))
+        .collect();
+    Ok(scim_json(
+        StatusCode::OK,
+        &json!({
+            "schemas": [LIST_SCHEMA],
+            "totalResults": page.total,
+            "startIndex": start_index,
+            "itemsPerPage": resources.len(),
+            "Resources": resources,
+        }),
+    ))
+}
+
+/// `GET /Users/{id}`: one person of the organization; anyone else (another organization's, a
+/// removed person, an id that isn't one) is 404.
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    Query(parameters): Query<HashMap<String, String>>,
+) -> Result<Response, ScimError> {
+    let id = id
+        .parse::<uuid::Uuid>()
+        .map_err(|_| ScimError::not_found("user"))?;
+    let person = person_of(&state.reader, caller.organization_id, id.into()).await?;
+    let attributes = projection::Projection::of(&parameters)?;
+    Ok(scim_json(
+        StatusCode::OK,
+        &attributes.apply(user_resource(&person, &base_url(&state))),
+    ))
+}

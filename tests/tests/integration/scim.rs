@@ -1,0 +1,396 @@
+//! The SCIM door, `/scim/v2`, as an identity provider calls it: its token or a 401 with an RFC
+//! 7644 error body, discovery that says what is built, and the organization's people as Users
+//! (filtered as Okta and Entra filter, paged 1-based, projected by `attributes`).
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tests::{TestApp, backend_tests, data};
+
+use crate::support::{ADA, GUS, OLIVIA, people};
+
+const SCIM_JSON: &str = "application/scim+json";
+const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+
+/// A SCIM token of the demo organization, provisioning into Marketing.
+async fn scim_token(app: &TestApp) -> String {
+    let made = app
+        .graphql(
+            Some(app.owner_token()),
+            "mutation($input: CreateScimTokenInput!) { createScimToken(input: $input) { secret scimToken { id } } }",
+            json!({ "input": { "organizationId": app.demo.organization_id,
+                               "workspaceId": app.demo.workspace_id, "name": "Okta" } }),
+        )
+        .await;
+    data(&made)["createScimToken"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// `GET /scim/v2<path>` with this token (or none): the status and the body, which is always
+/// SCIM's JSON.
+async fn scim_get(app: &TestApp, token: Option<&str>, path: &str) -> (StatusCode, Value) {
+    let mut request = app.client.get(format!("{}/scim/v2{path}", app.address));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(content_type, SCIM_JSON, "GET {path}");
+    (status, response.json().await.unwrap())
+}
+
+/// The userNames of a list answer, in its order.
+fn user_names(list: &Value) -> Vec<&str> {
+    list["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|user| user["userName"].as_str().unwrap())
+        .collect()
+}
+
+fn is_scim_error(body: &Value, status: &str) {
+    assert_eq!(body["schemas"], json!([ERROR]), "{body}");
+    assert_eq!(body["status"], status, "{body}");
+    assert!(body["detail"].is_string(), "{body}");
+}
+
+backend_tests! {
+    the_independent_checker_passes_what_is_built,
+    only_a_live_scim_token_opens_the_door,
+    discovery_says_what_is_built,
+    users_are_the_organizations_people_filtered_and_paged,
+}
+
+/// scim2-tester, run as its users run it (`tests/scim/check.py`), on what is built so far:
+/// discovery, and a URL that leads nowhere. Every check passes.
+async fn the_independent_checker_passes_what_is_built(app: TestApp) {
+    let token = scim_token(&app).await;
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scim");
+    let python = folder.join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "the SCIM checker is not installed: python3 -m venv tests/scim/.venv && \
+         tests/scim/.venv/bin/pip install -r tests/scim/requirements.txt (.ci/run does it)"
+    );
+    let base = format!("{}/scim/v2", app.address);
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python)
+            .arg(folder.join("check.py"))
+            .args([base.as_str(), token.as_str(), "discovery,misc"])
+            .output()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let results: Vec<Value> = serde_json::from_str(printed.lines().last().unwrap()).unwrap();
+    // The checks of the tags not asked for are listed as skipped for that reason.
+    let run: Vec<&Value> = results
+        .iter()
+        .filter(|result| result["reason"] != "Skipped due to tag filtering")
+        .collect();
+    assert!(run.len() >= 20, "{results:#?}");
+    let failed: Vec<&&Value> = run
+        .iter()
+        .filter(|result| result["status"] != "SUCCESS")
+        .collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+}
+
+async fn only_a_live_scim_token_opens_the_door(app: TestApp) {
+    let token = scim_token(&app).await;
+    for (who, bearer) in [
+        ("no token", None),
+        ("a session", Some(app.owner_token())),
+        ("garbage", Some("ofscim_not-a-token")),
+    ] {
+        let (status, body) = scim_get(&app, bearer, "/Users").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{who}");
+        is_scim_error(&body, "401");
+    }
+    let (status, _) = scim_get(&app, Some(&token), "/Users").await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Used: the list of tokens says when (written beside the request).
+    let mut last_used = Value::Null;
+    for _ in 0..50 {
+        let listed = app
+            .graphql(
+                Some(app.owner_token()),
+                "query($org: UUID!) { scimTokens(organizationId: $org) { nodes { lastUsedAt scimToken { id } } } }",
+                json!({ "org": app.demo.organization_id }),
+            )
+            .await;
+        last_used = data(&listed)["scimTokens"]["nodes"][0]["lastUsedAt"]
+            .clone()
+            .into_value();
+        if last_used.is_string() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(last_used.is_string(), "{last_used}");
+
+    // Revoked: refused from that commit on.
+    let listed = app
+        .graphql(
+            Some(app.owner_token()),
+            "query($org: UUID!) { scimTokens(organizationId: $org) { nodes { scimToken { id } } } }",
+            json!({ "org": app.demo.organization_id }),
+        )
+        .await;
+    let id = data(&listed)["scimTokens"]["nodes"][0]["scimToken"]["id"].clone();
+    let revoked = app
+        .graphql(
+            Some(app.owner_token()),
+            "mutation($input: RevokeScimTokenInput!) { revokeScimToken(input: $input) { scimToken { revokedAt } } }",
+            json!({ "input": { "scimTokenId": id } }),
+        )
+        .await;
+    assert!(data(&revoked)["revokeScimToken"]["scimToken"]["revokedAt"].is_string());
+    let (status, body) = scim_get(&app, Some(&token), "/Users").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    is_scim_error(&body, "401");
+}
+
+async fn discovery_says_what_is_built(app: TestApp) {
+    let token = scim_token(&app).await;
+    let (status, config) = scim_get(&app, Some(&token), "/ServiceProviderConfig").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(config["patch"]["supported"], false, "not built yet");
+    assert_eq!(config["bulk"]["supported"], false);
+    assert_eq!(config["sort"]["supported"], false);
+    assert_eq!(config["filter"]["supported"], true);
+    assert_eq!(config["filter"]["maxResults"], 100);
+    assert_eq!(
+        config["authenticationSchemes"][0]["type"],
+        "oauthbearertoken"
+    );
+
+    let (_, types) = scim_get(&app, Some(&token), "/ResourceTypes").await;
+    assert_eq!(types["totalResults"], 1);
+    assert_eq!(types["Resources"][0]["endpoint"], "/Users");
+    let (status, user) = scim_get(&app, Some(&token), "/ResourceTypes/User").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(user["schema"], "urn:ietf:params:scim:schemas:core:2.0:User");
+    let (status, body) = scim_get(&app, Some(&token), "/ResourceTypes/Group").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "no Groups yet");
+    is_scim_error(&body, "404");
+
+    let (_, schemas) = scim_get(&app, Some(&token), "/Schemas").await;
+    let attributes: Vec<&str> = schemas["Resources"][0]["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|attribute| attribute["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        attributes,
+        [
+            "userName",
+            "externalId",
+            "name",
+            "displayName",
+            "emails",
+            "active"
+        ]
+    );
+    let (status, _) = scim_get(
+        &app,
+        Some(&token),
+        "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = scim_get(&app, Some(&token), "/Nowhere").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    is_scim_error(&body, "404");
+
+    // What isn't built answers 501, with an error body, and changes nothing.
+    let response = app
+        .client
+        .post(format!("{}/scim/v2/Users", app.address))
+        .bearer_auth(&token)
+        .header("content-type", SCIM_JSON)
+        .body(r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"new@acme.test"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_IMPLEMENTED);
+    is_scim_error(&response.json().await.unwrap(), "501");
+}
+
+async fn users_are_the_organizations_people_filtered_and_paged(app: TestApp) {
+    let token = scim_token(&app).await;
+    let (status, all) = scim_get(&app, Some(&token), "/Users").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        all["schemas"],
+        json!(["urn:ietf:params:scim:api:messages:2.0:ListResponse"])
+    );
+    // Everyone of Acme's two workspaces with a membership not removed; no system users.
+    let mut everyone = user_names(&all);
+    everyone.sort_unstable();
+    assert_eq!(
+        everyone,
+        [
+            ADA,
+            "dana.deactivated@acme.test",
+            GUS,
+            "ivy.invited@acme.test",
+            "max.member@acme.test",
+            "mia.member@acme.test",
+            OLIVIA,
+            "omar.owner@acme.test",
+        ]
+    );
+    assert_eq!(all["totalResults"], 8);
+    assert_eq!(all["startIndex"], 1);
+    assert_eq!(all["itemsPerPage"], 8);
+    let ada = all["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|user| user["userName"] == ADA)
+        .unwrap()
+        .clone();
+    let [ada_id] = people(&app, [ADA]).await;
+    assert_eq!(ada["id"], json!(ada_id));
+    assert_eq!(ada["active"], true);
+    assert_eq!(ada["name"]["formatted"], "Ada Admin");
+    assert_eq!(
+        ada["emails"],
+        json!([{ "value": ADA, "type": "work", "primary": true }])
+    );
+    assert_eq!(ada["meta"]["resourceType"], "User");
+    assert!(
+        ada["meta"]["location"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/scim/v2/Users/{ada_id}"))
+    );
+
+    // The filters identity providers send.
+    for (filter, expected) in [
+        (format!("userName eq \"{ADA}\""), vec![ADA]),
+        ("USERNAME Eq \"Ada.Admin@acme.test\"".to_owned(), vec![ADA]),
+        (
+            format!("emails[type eq \"work\"].value eq \"{ADA}\""),
+            vec![ADA],
+        ),
+        ("externalId eq \"00u1abc\"".to_owned(), vec![]),
+        ("userName eq \"nobody@acme.test\"".to_owned(), vec![]),
+        (
+            "active eq false".to_owned(),
+            vec!["dana.deactivated@acme.test", "ivy.invited@acme.test"],
+        ),
+    ] {
+        let path = format!("/Users?filter={}", urlencode(&filter));
+        let (status, found) = scim_get(&app, Some(&token), &path).await;
+        assert_eq!(status, StatusCode::OK, "{filter}: {found}");
+        let mut names = user_names(&found);
+        names.sort_unstable();
+        assert_eq!(names, expected, "{filter}");
+        assert_eq!(found["totalResults"], expected.len(), "{filter}");
+    }
+    for filter in [
+        "name.givenName eq \"Ada\"",
+        "userName co \"ada\"",
+        "garbage",
+    ] {
+        let path = format!("/Users?filter={}", urlencode(filter));
+        let (status, body) = scim_get(&app, Some(&token), &path).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{filter}");
+        is_scim_error(&body, "400");
+        assert_eq!(body["scimType"], "invalidFilter", "{filter}");
+    }
+
+    // Pages, 1-based; a count of 0 gives the total alone; a startIndex below 1 is 1.
+    let (_, page) = scim_get(&app, Some(&token), "/Users?startIndex=3&count=2").await;
+    assert_eq!(page["startIndex"], 3);
+    assert_eq!(page["itemsPerPage"], 2);
+    assert_eq!(page["totalResults"], 8);
+    assert_eq!(user_names(&page), user_names(&all)[2..4]);
+    let (_, counted) = scim_get(&app, Some(&token), "/Users?count=0").await;
+    assert_eq!(
+        (
+            counted["totalResults"].clone(),
+            counted["itemsPerPage"].clone()
+        ),
+        (json!(8), json!(0))
+    );
+    let (_, from_zero) = scim_get(&app, Some(&token), "/Users?startIndex=0&count=1").await;
+    assert_eq!(user_names(&from_zero), user_names(&all)[..1]);
+    let (status, body) = scim_get(&app, Some(&token), "/Users?count=many").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    is_scim_error(&body, "400");
+
+    // attributes / excludedAttributes.
+    let (_, only) = scim_get(&app, Some(&token), "/Users?attributes=userName&count=1").await;
+    let keys: Vec<&String> = only["Resources"][0].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["id", "schemas", "userName"]);
+    let (_, without) = scim_get(
+        &app,
+        Some(&token),
+        "/Users?excludedAttributes=emails,meta&count=1",
+    )
+    .await;
+    assert!(without["Resources"][0].get("emails").is_none());
+    assert!(without["Resources"][0].get("meta").is_none());
+    assert!(without["Resources"][0]["userName"].is_string());
+
+    // One person; anyone else is 404.
+    let (status, one) = scim_get(&app, Some(&token), &format!("/Users/{ada_id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(one, ada);
+    for path in [
+        format!("/Users/{}", uuid::Uuid::now_v7()),
+        "/Users/not-an-id".to_owned(),
+        format!("/Users/{}", marketing_system_user(&app).await),
+    ] {
+        let (status, body) = scim_get(&app, Some(&token), &path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        is_scim_error(&body, "404");
+    }
+    // Removed from every workspace of the organization: no longer one of its people.
+    let [gus] = people(&app, [GUS]).await;
+    app.remove_members(&[gus]).await;
+    let (status, _) = scim_get(&app, Some(&token), &format!("/Users/{gus}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, after) = scim_get(&app, Some(&token), "/Users?count=0").await;
+    assert_eq!(after["totalResults"], 7);
+}
+
+async fn marketing_system_user(app: &TestApp) -> entities::UserId {
+    use sea_orm::EntityTrait;
+    entities::workspace::Entity::find_by_id(app.demo.workspace_id)
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap()
+        .system_user_id
+}
+
+/// A query parameter's value, percent-encoded.
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| {
+            if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+                char::from(byte).to_string()
+            } else {
+                format!("%{byte:02X}")
+            }
+        })
+        .collect()
+}
