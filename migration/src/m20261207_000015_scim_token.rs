@@ -9,12 +9,16 @@ use sea_orm_migration::schema::*;
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-fn foreign_key(column: &'static str, table: &'static str) -> ForeignKeyCreateStatement {
+fn foreign_key(
+    column: &'static str,
+    table: &'static str,
+    on_delete: ForeignKeyAction,
+) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .name(format!("fk_scim_token_{column}"))
         .from("scim_token", column)
         .to(table, "id")
-        .on_delete(ForeignKeyAction::Cascade)
+        .on_delete(on_delete)
         .take()
 }
 
@@ -34,9 +38,22 @@ impl MigrationTrait for Migration {
                     .col(uuid("created_by"))
                     .col(timestamp_with_time_zone("created_at"))
                     .col(timestamp_with_time_zone_null("revoked_at"))
-                    .foreign_key(&mut foreign_key("organization_id", "organization"))
-                    .foreign_key(&mut foreign_key("workspace_id", "workspace"))
-                    .foreign_key(&mut foreign_key("created_by", "user"))
+                    .foreign_key(&mut foreign_key(
+                        "organization_id",
+                        "organization",
+                        ForeignKeyAction::Cascade,
+                    ))
+                    .foreign_key(&mut foreign_key(
+                        "workspace_id",
+                        "workspace",
+                        ForeignKeyAction::Cascade,
+                    ))
+                    // A token outlives the owner who made it: their row can't go while it is there.
+                    .foreign_key(&mut foreign_key(
+                        "created_by",
+                        "user",
+                        ForeignKeyAction::Restrict,
+                    ))
                     .take(),
             )
             .await?;
@@ -47,6 +64,15 @@ impl MigrationTrait for Migration {
                     .table("scim_token")
                     .col("organization_id")
                     .col("id")
+                    .take(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_scim_token_workspace")
+                    .table("scim_token")
+                    .col("workspace_id")
                     .take(),
             )
             .await?;
@@ -89,6 +115,15 @@ impl MigrationTrait for Migration {
                     .col("organization_id")
                     .col("external_id")
                     .unique()
+                    .take(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_scim_identity_user")
+                    .table("scim_identity")
+                    .col("user_id")
                     .take(),
             )
             .await

@@ -1,14 +1,17 @@
 //! What the door says of itself (RFC 7644 §4, RFC 7643 §5–7): exactly what is built, no more,
 //! so an identity provider never tries what would fail. Each grows as the door does.
 
-use axum::extract::{Path, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, Query, State};
+use std::collections::HashMap;
+
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::errors::{ScimError, scim_json};
 use super::users::{MAX_RESULTS, USER_SCHEMA};
-use super::{Caller, base_url};
+use super::{Caller, base_url, segment};
 use crate::state::AppState;
 
 const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
@@ -71,16 +74,33 @@ fn user_resource_type(base: &str) -> Value {
     })
 }
 
-pub(crate) async fn resource_types(State(state): State<AppState>, _caller: Caller) -> Response {
-    listed(vec![user_resource_type(&base_url(&state))])
+/// RFC 7644 §4: a filter on a discovery endpoint is refused (403).
+fn refuse_filter(parameters: &HashMap<String, String>) -> Result<(), ScimError> {
+    if parameters.contains_key("filter") {
+        return Err(ScimError::new(
+            StatusCode::FORBIDDEN,
+            None,
+            "discovery endpoints take no filter: they list everything",
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) async fn resource_types(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Query(parameters): Query<HashMap<String, String>>,
+) -> Result<Response, ScimError> {
+    refuse_filter(&parameters)?;
+    Ok(listed(vec![user_resource_type(&base_url(&state))]))
 }
 
 pub(crate) async fn resource_type(
     State(state): State<AppState>,
     _caller: Caller,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ScimError> {
-    match id.as_str() {
+    match segment(id)?.as_str() {
         "User" => Ok(scim_json(
             StatusCode::OK,
             &user_resource_type(&base_url(&state)),
@@ -146,16 +166,21 @@ fn user_schema(base: &str) -> Value {
     })
 }
 
-pub(crate) async fn schemas(State(state): State<AppState>, _caller: Caller) -> Response {
-    listed(vec![user_schema(&base_url(&state))])
+pub(crate) async fn schemas(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Query(parameters): Query<HashMap<String, String>>,
+) -> Result<Response, ScimError> {
+    refuse_filter(&parameters)?;
+    Ok(listed(vec![user_schema(&base_url(&state))]))
 }
 
 pub(crate) async fn schema(
     State(state): State<AppState>,
     _caller: Caller,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ScimError> {
-    if id == USER_SCHEMA {
+    if segment(id)? == USER_SCHEMA {
         Ok(scim_json(StatusCode::OK, &user_schema(&base_url(&state))))
     } else {
         Err(ScimError::not_found("schema"))

@@ -32,7 +32,14 @@ pub(crate) fn parse(filter: &str) -> Result<PeopleFilter, ScimError> {
         return Err(unsupported());
     }
     let value = value_of(value.trim()).ok_or_else(unsupported)?;
-    let path = path.to_ascii_lowercase();
+    if let Value::Text(text) = &value
+        && (text.chars().any(char::is_control) || text.chars().count() > MAX_VALUE_CHARS)
+    {
+        return Err(ScimError::invalid_filter(format!(
+            "a filter's value must be at most {MAX_VALUE_CHARS} characters, without control characters"
+        )));
+    }
+    let path = normalized(path);
     match (path.as_str(), value) {
         ("username" | "emails.value" | "emails[type eq \"work\"].value", Value::Text(email)) => {
             email
@@ -48,6 +55,24 @@ pub(crate) fn parse(filter: &str) -> Result<PeopleFilter, ScimError> {
         ("active", Value::Flag(active)) => Ok(PeopleFilter::Active(active)),
         _ => Err(unsupported()),
     }
+}
+
+/// The longest value a filter compares with (an address is at most 254, an identity provider's
+/// id far less).
+const MAX_VALUE_CHARS: usize = 500;
+
+/// A path as this parser compares it: lower case, blanks inside brackets reduced to the ones
+/// between words (`emails[ type eq "work" ].value` is `emails[type eq "work"].value`).
+fn normalized(path: &str) -> String {
+    let path = path.to_ascii_lowercase();
+    let Some((name, rest)) = path.split_once('[') else {
+        return path;
+    };
+    let Some((inside, after)) = rest.split_once(']') else {
+        return path;
+    };
+    let inside = inside.split_whitespace().collect::<Vec<_>>().join(" ");
+    format!("{name}[{inside}]{after}")
 }
 
 /// The attribute path and what follows it: the path ends at the first blank outside brackets
@@ -101,6 +126,10 @@ mod tests {
         );
         assert_eq!(parsed("emails.value eq \"ada@acme.test\""), ada());
         assert_eq!(
+            parsed("emails[ type  eq \"work\" ].value eq \"ada@acme.test\""),
+            ada()
+        );
+        assert_eq!(
             parsed("externalId eq \"00u1\\\"x\""),
             PeopleFilter::ExternalId("00u1\"x".into())
         );
@@ -125,6 +154,7 @@ mod tests {
             "active eq \"yes\"",
             "userName eq \"a\" and active eq true",
             "title pr",
+            "externalId eq \"a\\u0000b\"",
         ] {
             assert!(parse(filter).is_err(), "{filter}");
         }

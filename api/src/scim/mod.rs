@@ -14,7 +14,8 @@ mod projection;
 mod users;
 
 use axum::Router;
-use axum::extract::FromRequestParts;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequestParts, Path};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::routing::get;
@@ -31,12 +32,24 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route(
             "/ServiceProviderConfig",
-            get(discovery::service_provider_config),
+            get(discovery::service_provider_config).fallback(method_not_allowed),
         )
-        .route("/ResourceTypes", get(discovery::resource_types))
-        .route("/ResourceTypes/{id}", get(discovery::resource_type))
-        .route("/Schemas", get(discovery::schemas))
-        .route("/Schemas/{id}", get(discovery::schema))
+        .route(
+            "/ResourceTypes",
+            get(discovery::resource_types).fallback(method_not_allowed),
+        )
+        .route(
+            "/ResourceTypes/{id}",
+            get(discovery::resource_type).fallback(method_not_allowed),
+        )
+        .route(
+            "/Schemas",
+            get(discovery::schemas).fallback(method_not_allowed),
+        )
+        .route(
+            "/Schemas/{id}",
+            get(discovery::schema).fallback(method_not_allowed),
+        )
         .route("/Users", get(users::list).fallback(not_implemented))
         .route("/Users/{id}", get(users::get).fallback(not_implemented))
         .fallback(not_found)
@@ -55,6 +68,22 @@ async fn not_implemented(_caller: Caller) -> ScimError {
         None,
         "this operation is not supported yet: see /scim/v2/ServiceProviderConfig",
     )
+}
+
+/// Discovery is read-only (RFC 7644 §4).
+async fn method_not_allowed(_caller: Caller) -> ScimError {
+    ScimError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        None,
+        "discovery endpoints are read with GET",
+    )
+}
+
+/// A path segment, or 404 when it isn't text (`%FF`): the answer a SCIM client expects of a
+/// resource that isn't there, never a plain-text 400.
+pub(crate) fn segment(path: Result<Path<String>, PathRejection>) -> Result<String, ScimError> {
+    path.map(|Path(segment)| segment)
+        .map_err(|_| ScimError::not_found("resource"))
 }
 
 async fn not_found(_caller: Caller) -> ScimError {

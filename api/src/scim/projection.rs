@@ -26,6 +26,9 @@ fn paths(list: &str) -> Vec<Vec<String>> {
         .map(|name| name.trim().to_ascii_lowercase())
         .filter(|name| !name.is_empty())
         .map(|name| {
+            if name == prefix.trim_end_matches(':') {
+                return Vec::new();
+            }
             name.strip_prefix(&prefix)
                 .unwrap_or(&name)
                 .split('.')
@@ -44,13 +47,33 @@ impl Projection {
             (Some(_), Some(_)) => Err(ScimError::invalid_value(
                 "give attributes or excludedAttributes, not both",
             )),
+            // The schema's URN alone asks for all of its attributes.
+            (Some(only), None) if paths(only).iter().any(|path| path.is_empty()) => {
+                Ok(Projection::Everything)
+            }
             (Some(only), None) => Ok(Projection::Only(paths(only))),
             (None, Some(without)) => Ok(Projection::Without(paths(without))),
             (None, None) => Ok(Projection::Everything),
         }
     }
 
+    /// The resource with only the attributes asked for; a complex attribute left with no
+    /// sub-attribute is left out.
     pub(crate) fn apply(&self, resource: Value) -> Value {
+        match self.projected(resource) {
+            Value::Object(attributes) => Value::Object(
+                attributes
+                    .into_iter()
+                    .filter(
+                        |(_, value)| !matches!(value, Value::Object(object) if object.is_empty()),
+                    )
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
+    fn projected(&self, resource: Value) -> Value {
         let Value::Object(attributes) = resource else {
             return resource;
         };
@@ -195,10 +218,18 @@ mod tests {
     }
 
     #[test]
+    fn the_schemas_urn_alone_asks_for_everything() {
+        assert_eq!(
+            asking("attributes", "urn:ietf:params:scim:schemas:core:2.0:User").apply(user()),
+            user()
+        );
+    }
+
+    #[test]
     fn excluded_attributes_drop_what_is_named_but_never_the_id() {
         assert_eq!(
             asking("excludedAttributes", "emails,name.formatted,id").apply(user()),
-            json!({ "schemas": ["s"], "id": "1", "userName": "ada@acme.test", "name": {}, "active": true })
+            json!({ "schemas": ["s"], "id": "1", "userName": "ada@acme.test", "active": true })
         );
     }
 }

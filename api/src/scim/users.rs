@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -12,7 +13,7 @@ use serde_json::{Value, json};
 use rules::organizations::people::{OrganizationPerson, PeopleFilter, people_of, person_of};
 
 use super::errors::{ScimError, scim_json};
-use super::{Caller, base_url, filter, projection};
+use super::{Caller, base_url, filter, projection, segment};
 use crate::state::AppState;
 
 pub(crate) const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -33,10 +34,11 @@ pub(crate) fn user_resource(person: &OrganizationPerson, base: &str) -> Value {
         "displayName": user.name,
         "emails": [{ "value": user.email, "type": "work", "primary": true }],
         "active": person.active,
+        // No `lastModified`: the service doesn't track when a person's attributes changed, and
+        // a date that never moves would tell a provider nothing changed when it did.
         "meta": {
             "resourceType": "User",
             "created": user.created_at,
-            "lastModified": user.created_at,
             "location": format!("{base}/Users/{}", user.id),
         },
     });
@@ -66,6 +68,7 @@ pub(crate) async fn list(
     Caller(caller): Caller,
     Query(parameters): Query<HashMap<String, String>>,
 ) -> Result<Response, ScimError> {
+    let attributes = projection::Projection::of(&parameters)?;
     let filter = match parameters.get("filter") {
         Some(text) => filter::parse(text)?,
         None => PeopleFilter::Everyone,
@@ -84,7 +87,6 @@ pub(crate) async fn list(
     )
     .await?;
     let base = base_url(&state);
-    let attributes = projection::Projection::of(&parameters)?;
     let resources: Vec<Value> = page
         .people
         .iter()
@@ -107,14 +109,14 @@ pub(crate) async fn list(
 pub(crate) async fn get(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     Query(parameters): Query<HashMap<String, String>>,
 ) -> Result<Response, ScimError> {
-    let id = id
+    let attributes = projection::Projection::of(&parameters)?;
+    let id = segment(id)?
         .parse::<uuid::Uuid>()
         .map_err(|_| ScimError::not_found("user"))?;
     let person = person_of(&state.reader, caller.organization_id, id.into()).await?;
-    let attributes = projection::Projection::of(&parameters)?;
     Ok(scim_json(
         StatusCode::OK,
         &attributes.apply(user_resource(&person, &base_url(&state))),

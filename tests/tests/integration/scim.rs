@@ -65,6 +65,8 @@ backend_tests! {
     only_a_live_scim_token_opens_the_door,
     discovery_says_what_is_built,
     users_are_the_organizations_people_filtered_and_paged,
+    one_organizations_token_never_sees_anothers_people,
+    a_page_holds_at_most_a_hundred,
 }
 
 /// scim2-tester, run as its users run it (`tests/scim/check.py`), on what is built so far:
@@ -217,6 +219,24 @@ async fn discovery_says_what_is_built(app: TestApp) {
     assert_eq!(status, StatusCode::NOT_FOUND);
     is_scim_error(&body, "404");
 
+    // Discovery is read-only, takes no filter, and a path that isn't text is a 404, all in
+    // SCIM's words.
+    let response = app
+        .client
+        .post(format!("{}/scim/v2/ServiceProviderConfig", app.address))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    is_scim_error(&response.json().await.unwrap(), "405");
+    let (status, body) = scim_get(&app, Some(&token), "/ResourceTypes?filter=x").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    is_scim_error(&body, "403");
+    let (status, body) = scim_get(&app, Some(&token), "/Users/%FF").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    is_scim_error(&body, "404");
+
     // What isn't built answers 501, with an error body, and changes nothing.
     let response = app
         .client
@@ -295,6 +315,21 @@ async fn users_are_the_organizations_people_filtered_and_paged(app: TestApp) {
             "active eq false".to_owned(),
             vec!["dana.deactivated@acme.test", "ivy.invited@acme.test"],
         ),
+        (
+            "active eq true".to_owned(),
+            vec![
+                ADA,
+                GUS,
+                "max.member@acme.test",
+                "mia.member@acme.test",
+                OLIVIA,
+                "omar.owner@acme.test",
+            ],
+        ),
+        (format!("id eq \"{ada_id}\""), vec![ADA]),
+        (format!("emails.value eq \"{ADA}\""), vec![ADA]),
+        // Entra's "test connection" asks for someone who can't exist.
+        (format!("userName eq \"{}\"", uuid::Uuid::now_v7()), vec![]),
     ] {
         let path = format!("/Users?filter={}", urlencode(&filter));
         let (status, found) = scim_get(&app, Some(&token), &path).await;
@@ -349,6 +384,19 @@ async fn users_are_the_organizations_people_filtered_and_paged(app: TestApp) {
     assert!(without["Resources"][0].get("emails").is_none());
     assert!(without["Resources"][0].get("meta").is_none());
     assert!(without["Resources"][0]["userName"].is_string());
+    let (_, nothing_of_it) = scim_get(
+        &app,
+        Some(&token),
+        "/Users?attributes=name.givenName&count=1",
+    )
+    .await;
+    assert!(
+        nothing_of_it["Resources"][0].get("name").is_none(),
+        "a complex attribute with nothing asked of it is left out: {nothing_of_it}"
+    );
+    let (_, past_the_end) = scim_get(&app, Some(&token), "/Users?startIndex=100").await;
+    assert_eq!(past_the_end["totalResults"], 8);
+    assert_eq!(past_the_end["itemsPerPage"], 0);
 
     // One person; anyone else is 404.
     let (status, one) = scim_get(&app, Some(&token), &format!("/Users/{ada_id}")).await;
@@ -393,4 +441,106 @@ fn urlencode(text: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Globex: an organization of its own, with Wally, and Ada, who works for both; each
+/// organization knows her by its own external id. Its token, made as `createScimToken` would.
+async fn globex_and_its_token(app: &TestApp) -> (String, entities::UserId) {
+    use entities::{MembershipStatus, Role, UserKind, membership, scim_identity, scim_token, user};
+    use sea_orm::{ActiveModelTrait, Set};
+    let hq = crate::workspaces::globex(app).await;
+    let now = chrono::Utc::now();
+    let wally = user::ActiveModel {
+        id: Set(entities::UserId::fresh()),
+        email: Set("wally@globex.test".into()),
+        name: Set("Wally".into()),
+        password_hash: Set(None),
+        kind: Set(UserKind::Person),
+        erased_at: Set(None),
+        created_at: Set(now),
+    }
+    .insert(app.db())
+    .await
+    .unwrap();
+    let [ada] = people(app, [ADA]).await;
+    for person in [wally.id, ada] {
+        membership::ActiveModel::new(hq.id, person, Role::Member, MembershipStatus::Active, now)
+            .insert(app.db())
+            .await
+            .unwrap();
+    }
+    for (organization, external_id) in [
+        (app.demo.organization_id, "acme-ada"),
+        (hq.organization_id, "globex-ada"),
+    ] {
+        scim_identity::ActiveModel {
+            organization_id: Set(organization),
+            user_id: Set(ada),
+            external_id: Set(external_id.into()),
+            created_at: Set(now),
+        }
+        .insert(app.db())
+        .await
+        .unwrap();
+    }
+    let secret = platform::tokens::new_token(platform::tokens::TokenKind::Scim);
+    scim_token::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        organization_id: Set(hq.organization_id),
+        workspace_id: Set(hq.id),
+        name: Set("Globex's Okta".into()),
+        prefix: Set(secret.token[..14].to_owned()),
+        token_hash: Set(secret.hash),
+        created_by: Set(ada),
+        created_at: Set(now),
+        revoked_at: Set(None),
+    }
+    .insert(app.db())
+    .await
+    .unwrap();
+    (secret.token, wally.id)
+}
+
+/// Each organization's token sees its own people alone, and each organization's external id
+/// of a person who works for both.
+async fn one_organizations_token_never_sees_anothers_people(app: TestApp) {
+    let acme = scim_token(&app).await;
+    let (globex, wally) = globex_and_its_token(&app).await;
+    let (_, acme_people) = scim_get(&app, Some(&acme), "/Users").await;
+    assert!(!user_names(&acme_people).contains(&"wally@globex.test"));
+    assert_eq!(acme_people["totalResults"], 8);
+    let (_, globex_people) = scim_get(&app, Some(&globex), "/Users").await;
+    let mut names = user_names(&globex_people);
+    names.sort_unstable();
+    assert_eq!(names, [ADA, "wally@globex.test"]);
+    let (status, _) = scim_get(&app, Some(&acme), &format!("/Users/{wally}")).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "another organization's person"
+    );
+    for (token, external_id, expected) in [
+        (&acme, "acme-ada", vec![ADA]),
+        (&acme, "globex-ada", vec![]),
+        (&globex, "globex-ada", vec![ADA]),
+        (&globex, "acme-ada", vec![]),
+    ] {
+        let filter = urlencode(&format!("externalId eq \"{external_id}\""));
+        let (_, found) = scim_get(&app, Some(token), &format!("/Users?filter={filter}")).await;
+        assert_eq!(user_names(&found), expected, "{external_id}");
+        if let Some(ada) = found["Resources"].as_array().unwrap().first() {
+            assert_eq!(ada["externalId"], external_id);
+        }
+    }
+}
+
+/// However many are asked for, a page holds at most 100 (ServiceProviderConfig's maxResults).
+async fn a_page_holds_at_most_a_hundred(app: TestApp) {
+    let token = scim_token(&app).await;
+    tests::add_members(&app, 100).await;
+    let (_, page) = scim_get(&app, Some(&token), "/Users?count=500").await;
+    assert_eq!(page["totalResults"], 108);
+    assert_eq!(page["itemsPerPage"], 100);
+    let (_, rest) = scim_get(&app, Some(&token), "/Users?startIndex=101&count=100").await;
+    assert_eq!(rest["itemsPerPage"], 8);
 }
