@@ -24,6 +24,10 @@ fn foreign_key(
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    #[allow(
+        clippy::too_many_lines,
+        reason = "a migration is the schema written out, read from top to bottom"
+    )]
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_table(
