@@ -10,14 +10,12 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::errors::{ScimError, scim_json};
-use super::users::{MAX_RESULTS, USER_SCHEMA};
+use super::schemas::{
+    CONFIG_SCHEMA, LIST_SCHEMA, RESOURCE_TYPE_SCHEMA, SCHEMA_SCHEMA, USER_SCHEMA,
+};
+use super::users::MAX_RESULTS;
 use super::{Caller, base_url, segment};
 use crate::state::AppState;
-
-const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
-const CONFIG_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
-const RESOURCE_TYPE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
-const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
 
 /// A list of every one of `resources` (discovery lists are not paged).
 fn listed(resources: Vec<Value>) -> Response {

@@ -7,9 +7,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::schemas::ERROR_SCHEMA;
 use rules::RuleError;
-
-pub(crate) const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
 /// SCIM's own media type, which every answer of the door carries.
 pub(crate) const SCIM_JSON: &str = "application/scim+json";

@@ -11,6 +11,7 @@ mod discovery;
 mod errors;
 mod filter;
 mod projection;
+mod schemas;
 mod users;
 
 use axum::Router;

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use super::errors::ScimError;
-use super::users::USER_SCHEMA;
+use super::schemas::USER_SCHEMA;
 
 /// Attributes always returned, whatever was asked.
 const ALWAYS: [&str; 2] = ["id", "schemas"];
@@ -77,107 +77,60 @@ impl Projection {
         let Value::Object(attributes) = resource else {
             return resource;
         };
-        match self {
-            Projection::Everything => Value::Object(attributes),
-            Projection::Only(paths) => Value::Object(
-                attributes
-                    .into_iter()
-                    .filter_map(|(name, value)| {
-                        let key = name.to_ascii_lowercase();
-                        if ALWAYS.contains(&key.as_str()) {
-                            return Some((name, value));
-                        }
-                        let asked: Vec<&[String]> = paths
-                            .iter()
-                            .filter(|path| path[0] == key)
-                            .map(|path| &path[1..])
-                            .collect();
-                        if asked.is_empty() {
-                            None
-                        } else if asked.iter().any(|rest| rest.is_empty()) {
-                            Some((name, value))
-                        } else {
-                            Some((name, keep_sub(value, &asked)))
-                        }
-                    })
-                    .collect(),
-            ),
-            Projection::Without(paths) => Value::Object(
-                attributes
-                    .into_iter()
-                    .filter_map(|(name, value)| {
-                        let key = name.to_ascii_lowercase();
-                        if ALWAYS.contains(&key.as_str()) {
-                            return Some((name, value));
-                        }
-                        let dropped: Vec<&[String]> = paths
-                            .iter()
-                            .filter(|path| path[0] == key)
-                            .map(|path| &path[1..])
-                            .collect();
-                        if dropped.iter().any(|rest| rest.is_empty()) {
-                            None
-                        } else {
-                            Some((name, drop_sub(value, &dropped)))
-                        }
-                    })
-                    .collect(),
-            ),
-        }
+        let paths = match self {
+            Projection::Everything => return Value::Object(attributes),
+            Projection::Only(paths) | Projection::Without(paths) => paths,
+        };
+        let keep = matches!(self, Projection::Only(_));
+        Value::Object(
+            attributes
+                .into_iter()
+                .filter_map(|(name, value)| {
+                    let key = name.to_ascii_lowercase();
+                    if ALWAYS.contains(&key.as_str()) {
+                        return Some((name, value));
+                    }
+                    let named: Vec<&[String]> = paths
+                        .iter()
+                        .filter(|path| path[0] == key)
+                        .map(|path| &path[1..])
+                        .collect();
+                    let whole = named.iter().any(|rest| rest.is_empty());
+                    match (keep, whole, named.is_empty()) {
+                        // Asked for whole, or not excluded at all.
+                        (true, true, _) | (false, false, true) => Some((name, value)),
+                        // Not asked for, or excluded whole.
+                        (true, false, true) | (false, true, _) => None,
+                        // Some of its sub-attributes asked for, or excluded.
+                        (_, false, false) => Some((name, sub_attributes(value, &named, keep))),
+                    }
+                })
+                .collect(),
+        )
     }
 }
 
-/// Of a complex attribute (or each value of a multi-valued one), the sub-attributes asked for.
-fn keep_sub(value: Value, asked: &[&[String]]) -> Value {
-    let keep = |object: Map<String, Value>| {
+/// Of a complex attribute (or each value of a multi-valued one), the sub-attributes `named`
+/// (`keep`), or all but them.
+fn sub_attributes(value: Value, named: &[&[String]], keep: bool) -> Value {
+    let chosen = |object: Map<String, Value>| {
         Value::Object(
             object
                 .into_iter()
                 .filter(|(name, _)| {
-                    asked
-                        .iter()
-                        .any(|rest| rest[0] == name.to_ascii_lowercase())
+                    let key = name.to_ascii_lowercase();
+                    named.iter().any(|rest| rest[0] == key) == keep
                 })
                 .collect(),
         )
     };
     match value {
-        Value::Object(object) => keep(object),
+        Value::Object(object) => chosen(object),
         Value::Array(values) => Value::Array(
             values
                 .into_iter()
                 .map(|value| match value {
-                    Value::Object(object) => keep(object),
-                    other => other,
-                })
-                .collect(),
-        ),
-        other => other,
-    }
-}
-
-/// Of a complex attribute (or each value of a multi-valued one), all but the sub-attributes
-/// excluded.
-fn drop_sub(value: Value, dropped: &[&[String]]) -> Value {
-    let without = |object: Map<String, Value>| {
-        Value::Object(
-            object
-                .into_iter()
-                .filter(|(name, _)| {
-                    !dropped
-                        .iter()
-                        .any(|rest| !rest.is_empty() && rest[0] == name.to_ascii_lowercase())
-                })
-                .collect(),
-        )
-    };
-    match value {
-        Value::Object(object) => without(object),
-        Value::Array(values) => Value::Array(
-            values
-                .into_iter()
-                .map(|value| match value {
-                    Value::Object(object) => without(object),
+                    Value::Object(object) => chosen(object),
                     other => other,
                 })
                 .collect(),

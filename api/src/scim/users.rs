@@ -13,11 +13,9 @@ use serde_json::{Value, json};
 use rules::organizations::people::{OrganizationPerson, PeopleFilter, people_of, person_of};
 
 use super::errors::{ScimError, scim_json};
+use super::schemas::{LIST_SCHEMA, USER_SCHEMA};
 use super::{Caller, base_url, filter, projection, segment};
 use crate::state::AppState;
-
-pub(crate) const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 /// The most Users one page holds (ServiceProviderConfig's `filter.maxResults`); a larger
 /// `count` gets this many.

@@ -4,15 +4,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use entities::{
-    MembershipStatus, OrganizationId, UserId, UserKind, membership, scim_identity, user, workspace,
-};
-use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
+use entities::{MembershipStatus, OrganizationId, UserId, UserKind, scim_identity, user};
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use crate::error::RuleError;
+use crate::people::seats::seat_holder_ids;
 use crate::text::Email;
 
 /// A person of the organization.
@@ -44,31 +43,6 @@ pub struct PeoplePage {
     pub people: Vec<OrganizationPerson>,
 }
 
-/// The people (not system users) holding a membership not removed, in `statuses` if given, in
-/// one of the organization's workspaces: a subquery of their ids.
-fn members_of(organization_id: OrganizationId, statuses: &[MembershipStatus]) -> SelectStatement {
-    let mut query = Query::select()
-        .column((membership::Entity, membership::Column::UserId))
-        .from(membership::Entity)
-        .inner_join(
-            workspace::Entity,
-            Expr::col((workspace::Entity, workspace::Column::Id))
-                .equals((membership::Entity, membership::Column::WorkspaceId)),
-        )
-        .and_where(
-            Expr::col((workspace::Entity, workspace::Column::OrganizationId)).eq(organization_id),
-        )
-        .and_where(Expr::col((membership::Entity, membership::Column::DeletedAt)).is_null())
-        .take();
-    if !statuses.is_empty() {
-        query.and_where(
-            Expr::col((membership::Entity, membership::Column::Status))
-                .is_in(statuses.iter().copied()),
-        );
-    }
-    query
-}
-
 /// The organization's people matching `filter`, by id (their order of creation), `limit` of
 /// them from `offset` on, and how many match in all. Four statements: the count, the page,
 /// which of them are active, their external ids.
@@ -81,8 +55,8 @@ pub async fn people_of<C: ConnectionTrait>(
 ) -> Result<PeoplePage, RuleError> {
     let mut query = user::Entity::find()
         .filter(user::Column::Kind.eq(UserKind::Person))
-        .filter(user::Column::Id.in_subquery(members_of(organization_id, &[])));
-    let active = || members_of(organization_id, &[MembershipStatus::Active]);
+        .filter(user::Column::Id.in_subquery(seat_holder_ids(organization_id, &[])));
+    let active = || seat_holder_ids(organization_id, &[MembershipStatus::Active]);
     query = match filter {
         PeopleFilter::Everyone => query,
         PeopleFilter::Nobody => query.filter(Expr::value(false)),

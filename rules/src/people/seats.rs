@@ -4,10 +4,11 @@
 use std::collections::HashMap;
 
 use entities::{
-    AuditAction, OrganizationId, Role, UserId, membership, organization, user, workspace,
+    AuditAction, MembershipStatus, OrganizationId, Role, UserId, membership, organization, user,
+    workspace,
 };
 use platform::locks::lock_organization;
-use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, Order,
     PaginatorTrait, QueryFilter, QuerySelect, RelationTrait, Set,
@@ -57,6 +58,34 @@ async fn visible_organization<C: ConnectionTrait>(
         .ok_or(RuleError::NotFound("organization"))
 }
 
+/// The ids of the people holding a seat in the organization (a membership not removed in one
+/// of its workspaces), with a membership in one of `statuses` if any are given: a subquery.
+pub(crate) fn seat_holder_ids(
+    organization_id: OrganizationId,
+    statuses: &[MembershipStatus],
+) -> SelectStatement {
+    let mut query = Query::select()
+        .column((membership::Entity, membership::Column::UserId))
+        .from(membership::Entity)
+        .inner_join(
+            workspace::Entity,
+            Expr::col((workspace::Entity, workspace::Column::Id))
+                .equals((membership::Entity, membership::Column::WorkspaceId)),
+        )
+        .and_where(
+            Expr::col((workspace::Entity, workspace::Column::OrganizationId)).eq(organization_id),
+        )
+        .and_where(Expr::col((membership::Entity, membership::Column::DeletedAt)).is_null())
+        .take();
+    if !statuses.is_empty() {
+        query.and_where(
+            Expr::col((membership::Entity, membership::Column::Status))
+                .is_in(statuses.iter().copied()),
+        );
+    }
+    query
+}
+
 /// The people holding a seat, by email.
 pub async fn seat_holders<C: ConnectionTrait>(
     db: &C,
@@ -64,24 +93,8 @@ pub async fn seat_holders<C: ConnectionTrait>(
     paging: Paging<'_>,
 ) -> Result<Page<user::Model>, RuleError> {
     let after = decode_cursor(paging.after)?;
-    let holders = user::Entity::find().filter(
-        user::Column::Id.in_subquery(
-            Query::select()
-                .column((membership::Entity, membership::Column::UserId))
-                .from(membership::Entity)
-                .inner_join(
-                    workspace::Entity,
-                    Expr::col((workspace::Entity, workspace::Column::Id))
-                        .equals((membership::Entity, membership::Column::WorkspaceId)),
-                )
-                .and_where(
-                    Expr::col((workspace::Entity, workspace::Column::OrganizationId))
-                        .eq(organization_id),
-                )
-                .and_where(Expr::col((membership::Entity, membership::Column::DeletedAt)).is_null())
-                .take(),
-        ),
-    );
+    let holders = user::Entity::find()
+        .filter(user::Column::Id.in_subquery(seat_holder_ids(organization_id, &[])));
     page_of(
         db,
         holders,
