@@ -11,7 +11,7 @@ use secrecy::ExposeSecret;
 use crate::Settings;
 use rules::RuleError;
 use rules::organizations::bootstrap::{
-    Bootstrap, BootstrapRequest, Bootstrapped, bootstrap, field,
+    Bootstrap, BootstrapRequest, Bootstrapped, bootstrap, field, without_line_ending,
 };
 
 /// The offboarding service's GraphQL API (and, in the embedded default, its worker).
@@ -66,11 +66,7 @@ fn checked(args: BootstrapArgs) -> Result<Bootstrap, String> {
     std::io::stdin()
         .read_line(&mut password)
         .map_err(|error| format!("--password-stdin: can't read standard input: {error}"))?;
-    let password = password
-        .strip_suffix('\n')
-        .map_or(password.as_str(), |line| {
-            line.strip_suffix('\r').unwrap_or(line)
-        });
+    let password = without_line_ending(&password);
     let request = BootstrapRequest {
         organization: &args.organization,
         workspace: &args.workspace,

@@ -5,17 +5,19 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
 
 use ipnet::IpNet;
 
 use chrono::Duration;
 use platform::environment::millis;
-use rules::RuleError;
-use rules::organizations::bootstrap::{Bootstrap, BootstrapRequest, field};
+use rules::organizations::bootstrap::Bootstrap;
 use serde::Deserialize;
 use worker::settings::{DEFAULT_BIND_ADDRESS, QueueBackend};
 use worker::{WorkerError, WorkerSettings};
+
+mod bootstrap;
+
+pub use bootstrap::bootstrap_refusal;
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -203,7 +205,7 @@ impl Settings {
         let embedded_queue = matches!(worker.queue.backend, QueueBackend::Sqlite(_));
         let graphiql = vars.graphiql_enabled.unwrap_or(defaults.graphiql);
         let limits = vars.limits(defaults.limits);
-        let bootstrap = vars.bootstrap()?;
+        let bootstrap = bootstrap::read(&all)?;
         if bootstrap.is_some() && vars.demo_data == Some(true) {
             return Err(SettingsError(
                 "DEMO_DATA=true and BOOTSTRAP_* both make the first organization: set one of them"
@@ -268,74 +270,9 @@ struct ApiVariables {
     database_statement_timeout_ms: Option<u64>,
     sign_in_limit_per_email_per_hour: Option<u32>,
     sign_in_limit_per_address_per_minute: Option<u32>,
-    bootstrap_organization: Option<String>,
-    bootstrap_workspace: Option<String>,
-    bootstrap_workspace_slug: Option<String>,
-    bootstrap_owner_email: Option<String>,
-    bootstrap_owner_name: Option<String>,
-    bootstrap_owner_password: Option<String>,
-    bootstrap_owner_password_file: Option<PathBuf>,
 }
 
 impl ApiVariables {
-    /// `BOOTSTRAP_*`: none set is no bootstrap; else every required one must be, each checked
-    /// as the API checks its kind of text, the password against the product's minimum, so a
-    /// bad value stops the start before anything is written.
-    fn bootstrap(&self) -> Result<Option<Bootstrap>, SettingsError> {
-        let given = [
-            &self.bootstrap_organization,
-            &self.bootstrap_workspace,
-            &self.bootstrap_workspace_slug,
-            &self.bootstrap_owner_email,
-            &self.bootstrap_owner_name,
-            &self.bootstrap_owner_password,
-        ]
-        .iter()
-        .any(|value| value.is_some())
-            || self.bootstrap_owner_password_file.is_some();
-        if !given {
-            return Ok(None);
-        }
-        let required = |value: &Option<String>, name: &str| {
-            value.clone().ok_or_else(|| {
-                SettingsError(format!(
-                    "{name} must be set too: a bootstrap needs BOOTSTRAP_ORGANIZATION, \
-                     BOOTSTRAP_WORKSPACE, BOOTSTRAP_OWNER_EMAIL and BOOTSTRAP_OWNER_PASSWORD \
-                     (or BOOTSTRAP_OWNER_PASSWORD_FILE)"
-                ))
-            })
-        };
-        let organization = required(&self.bootstrap_organization, "BOOTSTRAP_ORGANIZATION")?;
-        let workspace = required(&self.bootstrap_workspace, "BOOTSTRAP_WORKSPACE")?;
-        let owner_email = required(&self.bootstrap_owner_email, "BOOTSTRAP_OWNER_EMAIL")?;
-        let password = match (
-            &self.bootstrap_owner_password,
-            &self.bootstrap_owner_password_file,
-        ) {
-            (Some(_), Some(_)) => {
-                return Err(SettingsError(
-                    "set BOOTSTRAP_OWNER_PASSWORD or BOOTSTRAP_OWNER_PASSWORD_FILE, not both"
-                        .into(),
-                ));
-            }
-            (Some(password), None) => password.clone(),
-            (None, Some(path)) => password_file(path)?,
-            (None, None) => required(&None, "BOOTSTRAP_OWNER_PASSWORD")?,
-        };
-        let request = BootstrapRequest {
-            organization: &organization,
-            workspace: &workspace,
-            workspace_slug: self.bootstrap_workspace_slug.as_deref(),
-            owner_email: &owner_email,
-            owner_name: self.bootstrap_owner_name.as_deref(),
-            owner_password: &password,
-        };
-        let from_file = self.bootstrap_owner_password_file.is_some();
-        Bootstrap::check(request)
-            .map(Some)
-            .map_err(|refused| SettingsError(bootstrap_refusal(&refused, from_file)))
-    }
-
     fn limits(&self, defaults: Limits) -> Limits {
         Limits {
             query_depth: self.graphql_max_depth.unwrap_or(defaults.query_depth),
@@ -370,42 +307,6 @@ impl ApiVariables {
                 .unwrap_or(defaults.sign_ins_per_address_per_minute),
         }
     }
-}
-
-/// A bootstrap's refusal as the environment names things: the variable, then the problem.
-pub fn bootstrap_refusal(refused: &RuleError, password_from_file: bool) -> String {
-    let RuleError::BadUserInput {
-        field: Some(field),
-        problem,
-    } = refused
-    else {
-        return format!("{refused:?}");
-    };
-    let variable = match *field {
-        field::ORGANIZATION => "BOOTSTRAP_ORGANIZATION",
-        field::WORKSPACE => "BOOTSTRAP_WORKSPACE",
-        field::WORKSPACE_SLUG => "BOOTSTRAP_WORKSPACE_SLUG",
-        field::OWNER_EMAIL => "BOOTSTRAP_OWNER_EMAIL",
-        field::OWNER_NAME => "BOOTSTRAP_OWNER_NAME",
-        field::OWNER_PASSWORD if password_from_file => "BOOTSTRAP_OWNER_PASSWORD_FILE",
-        field::OWNER_PASSWORD => "BOOTSTRAP_OWNER_PASSWORD",
-        other => other,
-    };
-    format!("{variable} {problem}")
-}
-
-/// `BOOTSTRAP_OWNER_PASSWORD_FILE` (a Docker secret): the file's text, less one line ending.
-fn password_file(path: &Path) -> Result<String, SettingsError> {
-    let text = std::fs::read_to_string(path).map_err(|error| {
-        SettingsError(format!(
-            "BOOTSTRAP_OWNER_PASSWORD_FILE: can't read {}: {error}",
-            path.display()
-        ))
-    })?;
-    let password = text.strip_suffix('\n').map_or(text.as_str(), |line| {
-        line.strip_suffix('\r').unwrap_or(line)
-    });
-    Ok(password.to_owned())
 }
 
 /// `TRUSTED_PROXIES`: addresses or CIDR ranges, separated by commas.
@@ -588,144 +489,6 @@ mod tests {
         for secret in ["db-secret", "redis-secret", "smtp-secret", "owner-secret"] {
             assert!(!shown.contains(secret), "{secret} shows in {shown}");
         }
-    }
-
-    const BOOTSTRAP: [(&str, &str); 4] = [
-        ("BOOTSTRAP_ORGANIZATION", "Initech"),
-        ("BOOTSTRAP_WORKSPACE", "People Ops"),
-        ("BOOTSTRAP_OWNER_EMAIL", "peter@initech.test"),
-        ("BOOTSTRAP_OWNER_PASSWORD", "12345678"),
-    ];
-
-    /// The bootstrap's variables, less `without`, plus `more`.
-    fn bootstrap_with(
-        without: &str,
-        more: &[(&'static str, &'static str)],
-    ) -> Vec<(&'static str, &'static str)> {
-        BOOTSTRAP
-            .into_iter()
-            .filter(|(name, _)| *name != without)
-            .chain(more.iter().copied())
-            .collect()
-    }
-
-    #[test]
-    fn a_bootstrap_is_read_whole_and_replaces_the_demo() {
-        assert!(configured(&[]).bootstrap.is_none());
-        let config = configured(&BOOTSTRAP);
-        let bootstrap = config.bootstrap.expect("a bootstrap");
-        assert_eq!(bootstrap.workspace_slug.as_str(), "people-ops");
-        assert_eq!(bootstrap.owner_name.as_str(), "peter");
-        assert!(
-            !config.demo_data,
-            "the embedded default seeds no demo beside it"
-        );
-        let slugged = configured(&bootstrap_with("", &[("BOOTSTRAP_WORKSPACE_SLUG", "hr")]));
-        assert_eq!(slugged.bootstrap.unwrap().workspace_slug.as_str(), "hr");
-    }
-
-    #[test]
-    fn a_bootstrap_with_a_value_missing_or_wrong_is_refused_naming_its_variable() {
-        for missing in [
-            "BOOTSTRAP_ORGANIZATION",
-            "BOOTSTRAP_WORKSPACE",
-            "BOOTSTRAP_OWNER_EMAIL",
-            "BOOTSTRAP_OWNER_PASSWORD",
-        ] {
-            let message = refused(&bootstrap_with(missing, &[]));
-            assert!(
-                message.starts_with(&format!("{missing} must be set")),
-                "{message}"
-            );
-        }
-        let short = refused(&bootstrap_with(
-            "BOOTSTRAP_OWNER_PASSWORD",
-            &[("BOOTSTRAP_OWNER_PASSWORD", "1234567")],
-        ));
-        assert_eq!(
-            short,
-            "BOOTSTRAP_OWNER_PASSWORD must be at least 8 characters"
-        );
-        let email = refused(&bootstrap_with(
-            "BOOTSTRAP_OWNER_EMAIL",
-            &[("BOOTSTRAP_OWNER_EMAIL", "peter")],
-        ));
-        assert!(email.starts_with("BOOTSTRAP_OWNER_EMAIL "), "{email}");
-        let reserved = refused(&bootstrap_with(
-            "",
-            &[("BOOTSTRAP_WORKSPACE_SLUG", "admin")],
-        ));
-        assert!(
-            reserved.starts_with("BOOTSTRAP_WORKSPACE_SLUG "),
-            "{reserved}"
-        );
-        let malformed = refused(&bootstrap_with(
-            "",
-            &[("BOOTSTRAP_WORKSPACE_SLUG", "People Ops")],
-        ));
-        assert!(
-            malformed.starts_with("BOOTSTRAP_WORKSPACE_SLUG "),
-            "{malformed}"
-        );
-        let named_reserved = refused(&bootstrap_with(
-            "BOOTSTRAP_WORKSPACE",
-            &[("BOOTSTRAP_WORKSPACE", "Admin")],
-        ));
-        assert!(
-            named_reserved.starts_with("BOOTSTRAP_WORKSPACE makes the slug \"admin\""),
-            "the name made it, so the name is named: {named_reserved}"
-        );
-        let unsluggable = refused(&bootstrap_with(
-            "BOOTSTRAP_WORKSPACE",
-            &[("BOOTSTRAP_WORKSPACE", "営業")],
-        ));
-        assert!(
-            unsluggable.starts_with("BOOTSTRAP_WORKSPACE has too little"),
-            "{unsluggable}"
-        );
-        let demo = refused(&bootstrap_with("", &[("DEMO_DATA", "true")]));
-        assert!(demo.contains("DEMO_DATA=true and BOOTSTRAP_*"), "{demo}");
-    }
-
-    #[test]
-    fn the_owners_password_may_come_from_a_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("owner-password");
-        std::fs::write(&file, "from-a-secret\n").unwrap();
-        let path = file.to_str().unwrap().to_owned();
-        let path: &'static str = Box::leak(path.into_boxed_str());
-        let read = configured(&bootstrap_with(
-            "BOOTSTRAP_OWNER_PASSWORD",
-            &[("BOOTSTRAP_OWNER_PASSWORD_FILE", path)],
-        ));
-        assert!(read.bootstrap.is_some());
-        let both = refused(&bootstrap_with(
-            "",
-            &[("BOOTSTRAP_OWNER_PASSWORD_FILE", path)],
-        ));
-        assert!(both.contains("not both"), "{both}");
-        std::fs::write(&file, "short\n").unwrap();
-        let short = refused(&bootstrap_with(
-            "BOOTSTRAP_OWNER_PASSWORD",
-            &[("BOOTSTRAP_OWNER_PASSWORD_FILE", path)],
-        ));
-        assert_eq!(
-            short,
-            "BOOTSTRAP_OWNER_PASSWORD_FILE must be at least 8 characters"
-        );
-        let gone = refused(&bootstrap_with(
-            "BOOTSTRAP_OWNER_PASSWORD",
-            &[(
-                "BOOTSTRAP_OWNER_PASSWORD_FILE",
-                "/nonexistent/owner-password",
-            )],
-        ));
-        assert!(
-            gone.starts_with(
-                "BOOTSTRAP_OWNER_PASSWORD_FILE: can't read /nonexistent/owner-password"
-            ),
-            "{gone}"
-        );
     }
 
     #[test]

@@ -140,6 +140,13 @@ impl Bootstrap {
     }
 }
 
+/// A password as a file or standard input holds it: its text, less one line ending (`\n` or
+/// `\r\n`), which an editor or `echo` adds and no one means as part of it.
+pub fn without_line_ending(text: &str) -> &str {
+    text.strip_suffix('\n')
+        .map_or(text, |line| line.strip_suffix('\r').unwrap_or(line))
+}
+
 /// What a bootstrap made.
 #[derive(Debug, Clone)]
 pub struct Made {
