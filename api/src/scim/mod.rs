@@ -4,8 +4,9 @@
 //! Every answer is `application/scim+json`; every refusal an RFC 7644 §3.12 error body.
 //!
 //! Built so far: discovery and reading Users. Creating, changing and deprovisioning people, and
-//! Groups, come next (issue 33); until then those operations answer 501, and the
-//! ServiceProviderConfig says what is supported.
+//! Groups, are not built yet: those operations answer 501, so an identity provider configured
+//! now fails loudly instead of half-provisioning, and the ServiceProviderConfig says what is
+//! supported.
 
 mod discovery;
 mod errors;

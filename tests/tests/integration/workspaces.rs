@@ -237,16 +237,7 @@ async fn only_a_signed_in_organization_owner_creates_or_renames(app: TestApp) {
     let organization = app.demo.organization_id;
     let marketing = app.demo.workspace_id;
     // Another organization, with a workspace, that nobody here has anything to do with.
-    let other = organization::ActiveModel {
-        id: Set(entities::OrganizationId::fresh()),
-        name: Set("Globex".into()),
-        seat_limit: Set(None),
-        created_at: Set(chrono::Utc::now()),
-    }
-    .insert(app.db())
-    .await
-    .unwrap();
-    let mut globex = create_globex_workspace(&app, other.id).await;
+    let mut globex = globex(&app).await;
     let omar = app.sign_in(OMAR).await;
     let ada = app.sign_in(ADA).await;
     let key = create_api_key(&app, app.owner_token(), "Automation", "OWNER").await;
@@ -273,7 +264,7 @@ async fn only_a_signed_in_organization_owner_creates_or_renames(app: TestApp) {
     let made = create(
         &app,
         &owner,
-        json!({ "organizationId": other.id, "name": "Theirs", "slug": "theirs" }),
+        json!({ "organizationId": globex.organization_id, "name": "Theirs", "slug": "theirs" }),
     )
     .await;
     assert_eq!(error_code(&made), "NOT_FOUND", "{made}");
@@ -415,16 +406,7 @@ async fn an_owner_offboarded_from_the_organization_owns_nothing_there(app: TestA
     rules::organizations::owners::add_owner(app.db(), acme, gus, chrono::Utc::now())
         .await
         .unwrap();
-    let globex = organization::ActiveModel {
-        id: Set(entities::OrganizationId::fresh()),
-        name: Set("Globex".into()),
-        seat_limit: Set(None),
-        created_at: Set(chrono::Utc::now()),
-    }
-    .insert(app.db())
-    .await
-    .unwrap();
-    let globex_hq = create_globex_workspace(&app, globex.id).await;
+    let globex_hq = globex(&app).await;
     membership::ActiveModel::new(
         globex_hq.id,
         gus,
