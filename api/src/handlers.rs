@@ -184,6 +184,12 @@ fn note_token_use(state: &AppState, principal: Option<&Principal>) {
     }) else {
         return;
     };
+    note_use_of(state, token_hash);
+}
+
+/// Records, beside the request, that the token with this hash was used (a session, an API key,
+/// a SCIM token), at most once a minute per token.
+pub(crate) fn note_use_of(state: &AppState, token_hash: String) {
     let now = Utc::now();
     if !state.activity.due(&token_hash, now) {
         return;

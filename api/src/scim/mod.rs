@@ -21,9 +21,8 @@ use axum::extract::{FromRequestParts, Path};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::routing::get;
-use chrono::Utc;
 
-use crate::handlers::bearer_token;
+use crate::handlers::{bearer_token, note_use_of};
 use crate::state::AppState;
 use errors::ScimError;
 use rules::RuleError;
@@ -106,17 +105,7 @@ impl FromRequestParts<AppState> for Caller {
             .await
             .map_err(RuleError::from)?
             .ok_or_else(ScimError::unauthorized)?;
-        let now = Utc::now();
-        if state.activity.due(&caller.token_hash, now) {
-            let (writer, token_hash) = (state.writer.clone(), caller.token_hash.clone());
-            tokio::spawn(async move {
-                if let Err(error) =
-                    rules::access::activity::record_use(&writer, &token_hash, now).await
-                {
-                    tracing::warn!(?error, "a SCIM token's last use was not recorded");
-                }
-            });
-        }
+        note_use_of(state, caller.token_hash.clone());
         Ok(Caller(caller))
     }
 }
