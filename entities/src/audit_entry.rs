@@ -10,6 +10,8 @@ pub struct Model {
     pub workspace_id: WorkspaceId,
     pub actor_user_id: Option<UserId>,
     pub actor_api_key_id: Option<Uuid>,
+    /// The SCIM token that acted, when an identity provider did.
+    pub actor_scim_token_id: Option<Uuid>,
     pub action: AuditAction,
     pub target_user_id: Option<UserId>,
     pub metadata: Json,

@@ -109,6 +109,20 @@ pub enum AuditAction {
     ScimTokenCreate,
     #[sea_orm(string_value = "scim_token_revoke")]
     ScimTokenRevoke,
+    #[sea_orm(string_value = "team_membership_provision")]
+    TeamMembershipProvision,
+    #[sea_orm(string_value = "person_update")]
+    PersonUpdate,
+    #[sea_orm(string_value = "idp_removal_wait")]
+    IdpRemovalWait,
+    #[sea_orm(string_value = "group_create")]
+    GroupCreate,
+    #[sea_orm(string_value = "group_rename")]
+    GroupRename,
+    #[sea_orm(string_value = "group_delete")]
+    GroupDelete,
+    #[sea_orm(string_value = "group_members_change")]
+    GroupMembersChange,
 }
 
 /// What made an `offboarding` row, the record that groups one call's side effects.

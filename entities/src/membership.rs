@@ -21,6 +21,11 @@ pub struct Model {
     /// Sessions created at or before this instant are refused: set when access is cut.
     pub sessions_valid_after: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    /// When the identity provider removed this person and a rule kept the membership (they are
+    /// deactivated instead): the removal waits for an admin.
+    pub idp_removal_requested_at: Option<DateTimeUtc>,
+    /// Why that removal waits, in words for the admin.
+    pub idp_removal_blocked_by: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -90,6 +95,8 @@ impl ActiveModel {
             removal_reason: Set(None),
             sessions_valid_after: Set(None),
             created_at: Set(now),
+            idp_removal_requested_at: Set(None),
+            idp_removal_blocked_by: Set(None),
         }
     }
 }

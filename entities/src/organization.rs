@@ -10,6 +10,9 @@ pub struct Model {
     /// `None` means unlimited seats.
     pub seat_limit: Option<i32>,
     pub created_at: DateTimeUtc,
+    /// Whether a removal by the identity provider (SCIM) also refuses the API keys the person
+    /// created.
+    pub deprovision_revokes_api_keys: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

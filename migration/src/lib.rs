@@ -17,6 +17,7 @@ mod m20261207_000012_invitation_email_kind;
 mod m20261207_000013_job_events_in_rust;
 mod m20261207_000014_organization_owner;
 mod m20261207_000015_scim_token;
+mod m20261207_000016_scim_provisioning;
 
 pub struct Migrator;
 
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000013_job_events_in_rust::Migration),
             Box::new(m20261207_000014_organization_owner::Migration),
             Box::new(m20261207_000015_scim_token::Migration),
+            Box::new(m20261207_000016_scim_provisioning::Migration),
         ]
     }
 }

@@ -57,12 +57,13 @@ impl<'a> AuditEvent<'a> {
     }
 
     fn into_model(self, now: DateTime<Utc>) -> audit_entry::ActiveModel {
-        let (actor_user_id, actor_api_key_id) = self.actor.map_or((None, None), Actor::columns);
+        let actor = self.actor.map(Actor::columns).unwrap_or_default();
         audit_entry::ActiveModel {
             id: Set(Uuid::now_v7()),
             workspace_id: Set(self.workspace_id),
-            actor_user_id: Set(actor_user_id),
-            actor_api_key_id: Set(actor_api_key_id),
+            actor_user_id: Set(actor.user_id),
+            actor_api_key_id: Set(actor.api_key_id),
+            actor_scim_token_id: Set(actor.scim_token_id),
             action: Set(self.action),
             target_user_id: Set(self.target_user_id),
             metadata: Set(self.metadata),

@@ -13,4 +13,4 @@ pub mod outbox;
 pub mod tokens;
 pub mod trace;
 
-pub use actor::Actor;
+pub use actor::{Actor, ActorColumns};

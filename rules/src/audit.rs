@@ -41,7 +41,8 @@ pub async fn list<C: ConnectionTrait>(
         query = query.filter(
             Condition::any()
                 .add(audit_entry::Column::ActorUserId.eq(actor))
-                .add(audit_entry::Column::ActorApiKeyId.eq(actor)),
+                .add(audit_entry::Column::ActorApiKeyId.eq(actor))
+                .add(audit_entry::Column::ActorScimTokenId.eq(actor)),
         );
     }
     if let Some(offboarding) = filter.offboarding_id {

@@ -181,6 +181,7 @@ async fn seed<C: ConnectionTrait>(
         name: Set("Acme Inc.".into()),
         seat_limit: Set(Some(25)),
         created_at: Set(now),
+        deprovision_revokes_api_keys: Set(true),
     }
     .insert(db)
     .await?;

@@ -51,6 +51,7 @@ impl IdempotencyKey {
         let actor = match principal.actor {
             Actor::User(id) => format!("user:{id}@{}", principal.workspace_id),
             Actor::ApiKey(id) => format!("api_key:{id}"),
+            Actor::ScimToken(id) => format!("scim_token:{id}"),
         };
         Ok(Some(IdempotencyKey {
             actor,

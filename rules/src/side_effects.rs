@@ -26,12 +26,13 @@ pub fn record(
     kind: OffboardingKind,
     jobs: Vec<Job>,
 ) -> Recorded {
-    let (actor_user_id, actor_api_key_id) = acting.principal.actor.columns();
+    let actor = acting.principal.actor.columns();
     let offboarding = offboarding::Model {
         id: Uuid::now_v7(),
         workspace_id,
-        actor_user_id,
-        actor_api_key_id,
+        actor_user_id: actor.user_id,
+        actor_api_key_id: actor.api_key_id,
+        actor_scim_token_id: actor.scim_token_id,
         kind,
         created_at: acting.now,
         request_id: acting.request_id.map(str::to_owned),

@@ -15,12 +15,13 @@ use rules::audit::{self, AuditFilter};
 use rules::error::RuleError;
 use rules::lists::encode_cursor;
 use rules::lists::users_by_id;
+use rules::organizations::scim_tokens;
 
 #[derive(InputObject, Default)]
 pub struct AuditLogFilter {
     action: Option<AuditAction>,
     target_user_id: Option<UserId>,
-    /// A user or an API key.
+    /// A user, an API key or a SCIM token.
     actor_id: Option<Uuid>,
     /// The entries of one offboarding: its mutation's and those its jobs wrote.
     offboarding_id: Option<Uuid>,
@@ -85,6 +86,21 @@ pub enum AuditAction {
     ScimTokenCreate,
     /// A SCIM token provisioning into this workspace was revoked.
     ScimTokenRevoke,
+    /// The identity provider added a person to the workspace as an ACTIVE member.
+    TeamMembershipProvision,
+    /// The identity provider changed a person's name, email or external id (`metadata.changed`).
+    PersonUpdate,
+    /// The identity provider removed a person whom a rule keeps (`metadata.blocked_by`): they
+    /// are deactivated instead, and the removal waits for an admin.
+    IdpRemovalWait,
+    /// A user group was made (`metadata.name`).
+    GroupCreate,
+    /// A user group was renamed (`metadata.from`, `metadata.to`).
+    GroupRename,
+    /// A user group was deleted.
+    GroupDelete,
+    /// People joined or left a user group (`metadata.added`, `metadata.removed`).
+    GroupMembersChange,
 }
 
 #[derive(SimpleObject)]
@@ -93,8 +109,11 @@ pub struct AuditEntry {
     action: AuditAction,
     actor_user_id: Option<UserId>,
     actor_api_key_id: Option<Uuid>,
-    /// The person who acted (null when an API key or the system did).
+    actor_scim_token_id: Option<Uuid>,
+    /// The person who acted (null when an API key, an identity provider or the system did).
     actor: Option<User>,
+    /// The SCIM token an identity provider acted with, by the name it was given.
+    actor_scim_token: Option<AuditScimToken>,
     target_user_id: Option<UserId>,
     target: Option<User>,
     reason: Option<String>,
@@ -105,6 +124,13 @@ pub struct AuditEntry {
     /// Everything else recorded: counts, roles, ids.
     metadata: Json,
     created_at: DateTime<Utc>,
+}
+
+/// A SCIM token as an audit entry names it.
+#[derive(SimpleObject, Clone)]
+pub struct AuditScimToken {
+    id: Uuid,
+    name: String,
 }
 
 #[derive(SimpleObject)]
@@ -169,11 +195,25 @@ pub(crate) async fn audit_entries<C: ConnectionTrait>(
     let people = users_by_id(db, people).await?;
     let person =
         |id: Option<entities::UserId>| id.and_then(|id| people.get(&id).cloned().map(User::from));
+    let tokens = scim_tokens::names_by_id(
+        db,
+        entries.iter().filter_map(|entry| entry.actor_scim_token_id),
+    )
+    .await?;
+    let token = |id: Option<Uuid>| {
+        id.and_then(|id| {
+            tokens.get(&id).map(|name| AuditScimToken {
+                id,
+                name: name.clone(),
+            })
+        })
+    };
     Ok(entries
         .into_iter()
         .map(|entry| AuditEntry {
             id: entry.id,
             actor: person(entry.actor_user_id),
+            actor_scim_token: token(entry.actor_scim_token_id),
             target: person(entry.target_user_id),
             reason: entry
                 .metadata
@@ -183,6 +223,7 @@ pub(crate) async fn audit_entries<C: ConnectionTrait>(
             action: entry.action.into(),
             actor_user_id: entry.actor_user_id.map(Into::into),
             actor_api_key_id: entry.actor_api_key_id,
+            actor_scim_token_id: entry.actor_scim_token_id,
             target_user_id: entry.target_user_id.map(Into::into),
             request_id: entry.request_id,
             offboarding_id: entry.offboarding_id,

@@ -37,6 +37,9 @@ struct StoredOffboarding {
     workspace_id: WorkspaceId,
     actor_user_id: Option<UserId>,
     actor_api_key_id: Option<Uuid>,
+    /// Absent from answers stored before identity providers acted.
+    #[serde(default)]
+    actor_scim_token_id: Option<Uuid>,
     /// The stored name (`remove_members`).
     kind: String,
     created_at: DateTime<Utc>,
@@ -53,6 +56,7 @@ impl Serialize for Offboarding {
             workspace_id: model.workspace_id.into(),
             actor_user_id: model.actor_user_id.map(Into::into),
             actor_api_key_id: model.actor_api_key_id,
+            actor_scim_token_id: model.actor_scim_token_id,
             kind: model.kind.to_value(),
             created_at: model.created_at,
             request_id: model.request_id.clone(),
@@ -75,6 +79,7 @@ impl<'de> Deserialize<'de> for Offboarding {
             workspace_id: stored.workspace_id.into(),
             actor_user_id: stored.actor_user_id.map(Into::into),
             actor_api_key_id: stored.actor_api_key_id,
+            actor_scim_token_id: stored.actor_scim_token_id,
             kind,
             created_at: stored.created_at,
             request_id: stored.request_id,

@@ -118,6 +118,7 @@ impl Extension for RequestLogLine {
                     None => "anonymous",
                     Some(Actor::User(_)) => "session",
                     Some(Actor::ApiKey(_)) => "api_key",
+                    Some(Actor::ScimToken(_)) => "scim_token",
                 },
                 request_id: context.request_id.clone(),
             };

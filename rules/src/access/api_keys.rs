@@ -136,6 +136,8 @@ pub async fn list_api_keys<C: ConnectionTrait>(
     let own = match principal.actor {
         Actor::User(user_id) => api_key::Column::CreatedBy.eq(user_id),
         Actor::ApiKey(key_id) => api_key::Column::Id.eq(key_id),
+        // An identity provider has no keys of its own.
+        Actor::ScimToken(_) => Expr::val(false),
     };
     let mut visible = Condition::any().add(own);
     if principal.has(Permission::ApiKeyManagement) {

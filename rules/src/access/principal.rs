@@ -159,7 +159,9 @@ impl Principal {
         &self,
         db: &C,
     ) -> Result<(), RuleError> {
-        if let Actor::User(_) = self.actor {
+        // A SCIM token acts for the organization, not for the owner who made it: it works
+        // until it is revoked.
+        if matches!(self.actor, Actor::User(_) | Actor::ScimToken(_)) {
             return Ok(());
         }
         let active = live_membership(db, self.workspace_id, self.user_id)

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use entities::{AuditAction, UserId, offboarding};
 use lettre::Message;
 use lettre::message::Mailbox;
-use platform::Actor;
+use platform::{Actor, ActorColumns};
 use platform::audit::AuditEvent;
 use sea_orm::{ConnectionTrait, DbErr};
 use serde::de::DeserializeOwned;
@@ -191,7 +191,11 @@ impl<C, M> Run<'_, C, M> {
         metadata: serde_json::Value,
     ) -> AuditEvent<'_> {
         let change = self.offboarding;
-        let actor = Actor::from_columns(change.actor_user_id, change.actor_api_key_id);
+        let actor = Actor::from_columns(ActorColumns {
+            user_id: change.actor_user_id,
+            api_key_id: change.actor_api_key_id,
+            scim_token_id: change.actor_scim_token_id,
+        });
         AuditEvent::new(change.workspace_id, actor, action, target_user_id, metadata)
             .in_request(change.request_id.as_deref())
             .of_offboarding(change.id)

@@ -67,7 +67,7 @@ pub async fn transfer_ownership<C: ConnectionTrait>(
     };
     let caller = match principal.actor {
         Actor::User(_) => find(principal.user_id),
-        Actor::ApiKey(_) => None,
+        Actor::ApiKey(_) | Actor::ScimToken(_) => None,
     };
     let (previous_owner, keys_lowered) = step_down(db, caller, demote_self_to).await?;
     acting
@@ -117,10 +117,10 @@ fn check_demotion(principal: &Principal, demote_self_to: Option<Role>) -> Result
             "must be a role below OWNER (or left out to stay an owner)",
         ));
     }
-    if demote_self_to.is_some() && matches!(principal.actor, Actor::ApiKey(_)) {
+    if demote_self_to.is_some() && !matches!(principal.actor, Actor::User(_)) {
         return Err(RuleError::bad_input(
             "demote_self_to",
-            "must be left out: an API key has no membership to demote",
+            "must be left out: only a person has a membership to demote",
         ));
     }
     Ok(())

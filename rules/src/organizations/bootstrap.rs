@@ -212,6 +212,7 @@ async fn create<C: ConnectionTrait>(
         name: Set(request.organization.as_str().to_owned()),
         seat_limit: Set(None),
         created_at: Set(now),
+        deprovision_revokes_api_keys: Set(true),
     }
     .insert(db)
     .await?;

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use entities::{AuditAction, OrganizationId, WorkspaceId, scim_token, user, workspace};
+use entities::{AuditAction, OrganizationId, UserId, WorkspaceId, scim_token, user, workspace};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
@@ -50,6 +50,8 @@ pub struct ScimCaller {
     pub workspace_id: WorkspaceId,
     /// The token's name, the identity provider it is for.
     pub name: String,
+    /// The owner who made it: kept for the record, never the one acting.
+    pub created_by: UserId,
     /// For recording its use; the secret itself is never kept.
     pub token_hash: String,
 }
@@ -73,8 +75,27 @@ pub async fn authenticate<C: ConnectionTrait>(
             organization_id: token.organization_id,
             workspace_id: token.workspace_id,
             name: token.name,
+            created_by: token.created_by,
             token_hash: token.token_hash,
         }))
+}
+
+/// The names of these tokens, for the audit entries they acted in: one statement.
+pub async fn names_by_id<C: ConnectionTrait>(
+    db: &C,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> Result<HashMap<Uuid, String>, DbErr> {
+    let ids: Vec<Uuid> = ids.into_iter().collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(scim_token::Entity::find()
+        .filter(scim_token::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|token| (token.id, token.name))
+        .collect())
 }
 
 /// Makes a SCIM token of the organization, provisioning into `workspace_id` (one of its

@@ -186,7 +186,7 @@ pub fn check_target(
     removed: &HashSet<UserId>,
     verb: &str,
 ) -> Option<UserError> {
-    let error = if user_id == principal.user_id {
+    let error = if principal.is_self(user_id) || principal.is_keys_creator(user_id) {
         UserError::new(
             UserErrorCode::CannotRemoveSelf,
             format!("You can't {verb} yourself."),
