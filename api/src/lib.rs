@@ -2,6 +2,7 @@
 //! translates between clients and the `rules` crate. `main.rs` only reads the configuration and
 //! runs [`Application`].
 
+mod changes;
 pub mod cli;
 pub mod graphiql;
 pub mod graphql;

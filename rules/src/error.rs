@@ -135,6 +135,10 @@ pub enum UserErrorCode {
     JobNotDead,
     SlugTaken,
     SlugReserved,
+    EmailTaken,
+    ExternalIdTaken,
+    AccountShared,
+    GroupNameTaken,
 }
 
 #[derive(Debug, Clone)]

@@ -15,6 +15,7 @@ pub mod lists;
 pub mod offboarding;
 pub mod organizations;
 pub mod people;
+pub mod provisioning;
 pub mod security;
 pub mod side_effects;
 pub mod text;

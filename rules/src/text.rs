@@ -127,6 +127,10 @@ text_kinds! {
     ApiKeyName { field: "name", min: 1, max: 100, line_breaks: false, trim: true, debug: true }
     /// A SCIM token's name (the identity provider it is for: "Okta").
     ScimTokenName { field: "name", min: 1, max: 100, line_breaks: false, trim: true, debug: true }
+    /// An identity provider's own id of a person (SCIM's `externalId`), compared exactly.
+    ExternalId { field: "externalId", min: 1, max: 255, line_breaks: false, trim: false, debug: true }
+    /// A user group's name (SCIM's Group `displayName`).
+    GroupName { field: "displayName", min: 1, max: 100, line_breaks: false, trim: true, debug: true }
     /// Why someone was removed or deactivated; may span lines.
     Reason { field: "reason", min: 0, max: 1000, line_breaks: true, trim: true, debug: true }
     /// What the members list (or the recently removed) is searched for: a part of a name or email.

@@ -139,6 +139,15 @@ pub enum UserErrorCode {
     SlugTaken,
     /// The slug is a word the service keeps for itself (`api`, `admin`, `graphql`, …).
     SlugReserved,
+    /// Another account already has this email address.
+    EmailTaken,
+    /// Another person of the organization already has this identity provider id.
+    ExternalIdTaken,
+    /// The account belongs to other organizations too: its email and name are the person's,
+    /// not one organization's to change.
+    AccountShared,
+    /// The workspace already has a user group of this name.
+    GroupNameTaken,
 }
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::schemas::ERROR_SCHEMA;
-use rules::RuleError;
+use rules::{RuleError, UserErrorCode};
 
 /// SCIM's own media type, which every answer of the door carries.
 pub(crate) const SCIM_JSON: &str = "application/scim+json";
@@ -48,6 +48,26 @@ impl ScimError {
 
     pub(crate) fn invalid_value(detail: impl Into<String>) -> ScimError {
         ScimError::new(StatusCode::BAD_REQUEST, Some("invalidValue"), detail)
+    }
+
+    pub(crate) fn invalid_syntax(detail: impl Into<String>) -> ScimError {
+        ScimError::new(StatusCode::BAD_REQUEST, Some("invalidSyntax"), detail)
+    }
+
+    pub(crate) fn invalid_path(detail: impl Into<String>) -> ScimError {
+        ScimError::new(StatusCode::BAD_REQUEST, Some("invalidPath"), detail)
+    }
+
+    pub(crate) fn mutability(detail: impl Into<String>) -> ScimError {
+        ScimError::new(StatusCode::BAD_REQUEST, Some("mutability"), detail)
+    }
+
+    pub(crate) fn too_large() -> ScimError {
+        ScimError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            None,
+            "the request body is larger than the server accepts",
+        )
     }
 
     pub(crate) fn not_found(what: &str) -> ScimError {
@@ -94,15 +114,31 @@ impl From<RuleError> for ScimError {
             RuleError::Forbidden(detail) => ScimError::new(StatusCode::FORBIDDEN, None, detail),
             RuleError::NotFound(what) => ScimError::not_found(what),
             RuleError::BadUserInput { .. } => ScimError::invalid_value(error.to_string()),
-            RuleError::Rejected(refusals) => ScimError::new(
-                StatusCode::CONFLICT,
-                None,
-                refusals
+            RuleError::Rejected(refusals) => {
+                let detail = refusals
                     .iter()
                     .map(|refusal| refusal.message.as_str())
                     .collect::<Vec<_>>()
-                    .join(" "),
-            ),
+                    .join(" ");
+                let has = |code| refusals.iter().any(|refusal| refusal.code == code);
+                if has(UserErrorCode::AccountShared) {
+                    ScimError::mutability(detail)
+                } else if [
+                    UserErrorCode::AlreadyMember,
+                    UserErrorCode::EmailTaken,
+                    UserErrorCode::ExternalIdTaken,
+                    UserErrorCode::GroupNameTaken,
+                ]
+                .into_iter()
+                .any(has)
+                {
+                    ScimError::new(StatusCode::CONFLICT, Some("uniqueness"), detail)
+                } else {
+                    // A rule keeps things as they are (the last owner, a full organization):
+                    // the request conflicts with the state, and changed nothing.
+                    ScimError::new(StatusCode::CONFLICT, None, detail)
+                }
+            }
             RuleError::RateLimited { .. } => {
                 ScimError::new(StatusCode::TOO_MANY_REQUESTS, None, error.to_string())
             }

@@ -3,16 +3,18 @@
 //! between SCIM's JSON and the rules, as the GraphQL layer does, and decides nothing itself.
 //! Every answer is `application/scim+json`; every refusal an RFC 7644 §3.12 error body.
 //!
-//! Built so far: discovery and reading Users. Creating, changing and deprovisioning people, and
-//! Groups, are not built yet: those operations answer 501, so an identity provider configured
-//! now fails loudly instead of half-provisioning, and the ServiceProviderConfig says what is
-//! supported.
+//! Every change is one transaction over the rules of `rules::provisioning`, acting as the token
+//! (an OWNER of each workspace it touches), run again when the database aborts it for a
+//! conflict, its jobs handed to the queue once committed.
 
+mod body;
 mod discovery;
 mod errors;
 mod filter;
 mod projection;
 mod schemas;
+mod user_changes;
+mod user_input;
 mod users;
 
 use axum::Router;
@@ -21,6 +23,9 @@ use axum::extract::{FromRequestParts, Path};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::routing::get;
+use chrono::{SubsecRound, Utc};
+use rules::provisioning::Provisioner;
+use sea_orm::{DatabaseTransaction, TransactionTrait};
 
 use crate::handlers::{bearer_token, note_use_of};
 use crate::state::AppState;
@@ -51,8 +56,20 @@ pub(crate) fn routes() -> Router<AppState> {
             "/Schemas/{id}",
             get(discovery::schema).fallback(method_not_allowed),
         )
-        .route("/Users", get(users::list).fallback(not_implemented))
-        .route("/Users/{id}", get(users::get).fallback(not_implemented))
+        .route(
+            "/Users",
+            get(users::list)
+                .post(user_changes::create)
+                .fallback(method_not_allowed),
+        )
+        .route(
+            "/Users/{id}",
+            get(users::get)
+                .put(user_changes::replace)
+                .patch(user_changes::patch)
+                .delete(user_changes::delete)
+                .fallback(method_not_allowed),
+        )
         .fallback(not_found)
 }
 
@@ -62,22 +79,63 @@ pub(crate) fn base_url(state: &AppState) -> String {
     format!("{}/scim/v2", public_url.trim_end_matches('/'))
 }
 
-/// An operation of SCIM this server doesn't carry out yet.
-async fn not_implemented(_caller: Caller) -> ScimError {
-    ScimError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        None,
-        "this operation is not supported yet: see /scim/v2/ServiceProviderConfig",
-    )
-}
-
-/// Discovery is read-only (RFC 7644 §4).
+/// A method the endpoint doesn't answer (discovery is read-only, RFC 7644 §4).
 async fn method_not_allowed(_caller: Caller) -> ScimError {
     ScimError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         None,
-        "discovery endpoints are read with GET",
+        "this endpoint doesn't answer this method: see /scim/v2/ServiceProviderConfig",
     )
+}
+
+/// What a change produced: its answer, and the outbox rows to hand to the queue once committed.
+pub(crate) struct Done<T> {
+    pub(crate) answer: T,
+    pub(crate) outbox_ids: Vec<uuid::Uuid>,
+}
+
+/// Runs one change of the identity provider's in one transaction, acting as its token at one
+/// instant: committed when `act` succeeds, rolled back (nothing half-applied) when it refuses,
+/// run again when the database aborts it for a conflict; then its jobs are queued.
+pub(crate) async fn change<T>(
+    state: &AppState,
+    caller: &ScimCaller,
+    request_id: Option<&str>,
+    operation: &str,
+    act: impl AsyncFnOnce(&DatabaseTransaction, &Provisioner<'_>) -> Result<Done<T>, RuleError> + Clone,
+) -> Result<T, ScimError> {
+    let done = crate::changes::in_transaction(operation, || {
+        let act = act.clone();
+        async move {
+            let provisioner = Provisioner {
+                caller,
+                request_id,
+                now: Utc::now().trunc_subsecs(6),
+            };
+            let txn = state.writer.begin().await?;
+            match act(&txn, &provisioner).await {
+                Ok(done) => {
+                    txn.commit().await?;
+                    Ok(done)
+                }
+                Err(error) => {
+                    txn.rollback().await?;
+                    Err(error)
+                }
+            }
+        }
+    })
+    .await?;
+    crate::changes::hand_over(&state.writer, &state.queue, done.outbox_ids);
+    Ok(done.answer)
+}
+
+/// The request's `x-request-id`, kept in the audit entries.
+pub(crate) fn request_id(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
 }
 
 /// A path segment, or 404 when it isn't text (`%FF`): the answer a SCIM client expects of a

@@ -10,10 +10,12 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
+use entities::UserId;
 use rules::organizations::people::{OrganizationPerson, PeopleFilter, people_of, person_of};
 
 use super::errors::{ScimError, scim_json};
 use super::schemas::{LIST_SCHEMA, USER_SCHEMA};
+use super::user_input::split_name;
 use super::{Caller, base_url, filter, projection, segment};
 use crate::state::AppState;
 
@@ -28,7 +30,7 @@ pub(crate) fn user_resource(person: &OrganizationPerson, base: &str) -> Value {
         "schemas": [USER_SCHEMA],
         "id": user.id,
         "userName": user.email,
-        "name": { "formatted": user.name },
+        "name": name_of(&user.name),
         "displayName": user.name,
         "emails": [{ "value": user.email, "type": "work", "primary": true }],
         "active": person.active,
@@ -44,6 +46,16 @@ pub(crate) fn user_resource(person: &OrganizationPerson, base: &str) -> Value {
         resource["externalId"] = external_id.as_str().into();
     }
     resource
+}
+
+/// The one name the service keeps, as SCIM's complex `name`.
+fn name_of(name: &str) -> Value {
+    let (given, family) = split_name(name);
+    let mut value = json!({ "formatted": name, "givenName": given });
+    if let Some(family) = family {
+        value["familyName"] = family.into();
+    }
+    value
 }
 
 /// A query parameter that must be a whole number, if given.
@@ -102,6 +114,14 @@ pub(crate) async fn list(
     ))
 }
 
+/// The person a `/Users/{id}` path names: 404 for what isn't an id.
+pub(crate) fn user_id(id: Result<Path<String>, PathRejection>) -> Result<UserId, ScimError> {
+    segment(id)?
+        .parse::<uuid::Uuid>()
+        .map(UserId::from)
+        .map_err(|_| ScimError::not_found("user"))
+}
+
 /// `GET /Users/{id}`: one person of the organization; anyone else (another organization's, a
 /// removed person, an id that isn't one) is 404.
 pub(crate) async fn get(
@@ -111,10 +131,7 @@ pub(crate) async fn get(
     Query(parameters): Query<HashMap<String, String>>,
 ) -> Result<Response, ScimError> {
     let attributes = projection::Projection::of(&parameters)?;
-    let id = segment(id)?
-        .parse::<uuid::Uuid>()
-        .map_err(|_| ScimError::not_found("user"))?;
-    let person = person_of(&state.reader, caller.organization_id, id.into()).await?;
+    let person = person_of(&state.reader, caller.organization_id, user_id(id)?).await?;
     Ok(scim_json(
         StatusCode::OK,
         &attributes.apply(user_resource(&person, &base_url(&state))),

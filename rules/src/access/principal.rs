@@ -145,6 +145,16 @@ impl Principal {
         matches!(self.actor, Actor::User(id) if id == user_id)
     }
 
+    /// The person a change is recorded as made by, where a row keeps one (`removed_by`,
+    /// `invited_by`): a session's person, a key's creator; no one for an identity provider,
+    /// whose token the audit entry names.
+    pub fn person_acting(&self) -> Option<UserId> {
+        match self.actor {
+            Actor::User(_) | Actor::ApiKey(_) => Some(self.user_id),
+            Actor::ScimToken(_) => None,
+        }
+    }
+
     /// Whether the caller is an API key and `user_id` the person who created it.
     pub fn is_keys_creator(&self, user_id: UserId) -> bool {
         matches!(self.actor, Actor::ApiKey(_)) && self.user_id == user_id

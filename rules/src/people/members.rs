@@ -422,7 +422,7 @@ pub fn mark_removed(principal: &Principal, now: DateTime<Utc>) -> UpdateMany<mem
         .col_expr(membership::Column::DeletedAt, Expr::value(Some(now)))
         .col_expr(
             membership::Column::RemovedBy,
-            Expr::value(Some(principal.user_id)),
+            Expr::value(principal.person_acting()),
         )
 }
 

@@ -94,7 +94,7 @@ pub async fn invite_member<C: ConnectionTrait>(
 
     let user = match existing {
         Some(existing) => existing,
-        None => new_person(db, email, now).await?,
+        None => new_person(db, email, None, now).await?,
     };
     let (membership, invitation, token) = write_invitation(db, acting, &request, &user).await?;
     acting
@@ -128,48 +128,71 @@ async fn write_invitation<C: ConnectionTrait>(
     request: &InviteRequest<'_>,
     user: &user::Model,
 ) -> Result<(membership::Model, invitation::Model, String), RuleError> {
-    let (principal, now) = (acting.principal, acting.now);
-    let email = request.email.as_str();
     let membership = membership::ActiveModel::new(
         request.workspace_id,
         user.id,
         request.role,
         MembershipStatus::Invited,
-        now,
+        acting.now,
     )
     .insert(db)
     .await?;
+    let (invitation, token) = insert_invitation(
+        db,
+        acting,
+        &membership,
+        request.email.as_str(),
+        request.invitation_ttl,
+    )
+    .await?;
+    Ok((membership, invitation, token))
+}
+
+/// The invitation that opens this membership, valid for `ttl`, and its token (returned in the
+/// clear, stored hashed). Invited by the person acting; by no one when an identity provider
+/// acts (its token is in the audit entry).
+pub(crate) async fn insert_invitation<C: ConnectionTrait>(
+    db: &C,
+    acting: Acting<'_>,
+    membership: &membership::Model,
+    email: &str,
+    ttl: Duration,
+) -> Result<(invitation::Model, String), RuleError> {
+    let (principal, now) = (acting.principal, acting.now);
     let token = new_token(TokenKind::Invitation);
     let invitation = invitation::ActiveModel {
         id: Set(Uuid::now_v7()),
-        workspace_id: Set(request.workspace_id),
+        workspace_id: Set(membership.workspace_id),
         membership_id: Set(membership.id),
         email: Set(email.to_owned()),
-        role: Set(request.role),
+        role: Set(membership.role),
         token_hash: Set(token.hash),
-        invited_by: Set(Some(principal.user_id)),
-        expires_at: Set(now + request.invitation_ttl),
+        invited_by: Set(principal.person_acting()),
+        expires_at: Set(now + ttl),
         revoked_at: Set(None),
         accepted_at: Set(None),
         created_at: Set(now),
     }
     .insert(db)
     .await?;
-    Ok((membership, invitation, token.token))
+    Ok((invitation, token.token))
 }
 
-/// The account of someone invited for the first time. Two organizations may invite the same new
-/// address at once (their locks don't order them): the second insert then finds the first's
-/// row, and uses it.
-async fn new_person<C: ConnectionTrait>(
+/// The account of someone invited (or provisioned) for the first time, named `name` or, until
+/// they choose one, after their address. Two organizations may invite the same new address at
+/// once (their locks don't order them): the second insert then finds the first's row, and uses
+/// it.
+pub(crate) async fn new_person<C: ConnectionTrait>(
     db: &C,
     email: &str,
+    name: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<user::Model, RuleError> {
+    let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or_default());
     user::Entity::insert(user::ActiveModel {
         id: Set(UserId::fresh()),
         email: Set(email.to_owned()),
-        name: Set(email.split('@').next().unwrap_or_default().to_owned()),
+        name: Set(name.to_owned()),
         password_hash: Set(None),
         kind: Set(UserKind::Person),
         erased_at: Set(None),
@@ -192,7 +215,7 @@ async fn new_person<C: ConnectionTrait>(
 /// The invitation email, written with the invitation's change: an offboarding row of kind
 /// `invitation_email`, so the email is followed, retried and audited as any side effect is,
 /// and its one job.
-pub(super) async fn write_invitation_email<C: ConnectionTrait>(
+pub(crate) async fn write_invitation_email<C: ConnectionTrait>(
     db: &C,
     acting: Acting<'_>,
     invitation: &invitation::Model,
@@ -302,9 +325,10 @@ pub async fn accept_invitation<C: ConnectionTrait>(
     if account.is_changed() {
         account.update(db).await?;
     }
+    let joined_at = membership.joined_at.or(Some(now));
     let mut activated: membership::ActiveModel = membership.into();
     activated.status = Set(MembershipStatus::Active);
-    activated.joined_at = Set(Some(now));
+    activated.joined_at = Set(joined_at);
     let membership = activated.update(db).await?;
     let mut accepted: invitation::ActiveModel = invitation.into();
     accepted.accepted_at = Set(Some(now));
@@ -381,7 +405,9 @@ async fn open_invitation<C: ConnectionTrait>(
     Ok(invitation)
 }
 
-/// The invitation's membership, if it is still INVITED and not removed.
+/// The invitation's membership, if it is still INVITED (or ACTIVE: the welcome of someone an
+/// identity provider added, who has yet to choose a password) and not removed. A deactivated
+/// membership opens nothing.
 async fn still_invited<C: ConnectionTrait>(
     db: &C,
     membership_id: Uuid,
@@ -389,7 +415,13 @@ async fn still_invited<C: ConnectionTrait>(
     membership::Entity::find_by_id(membership_id)
         .one(db)
         .await?
-        .filter(|m| m.deleted_at.is_none() && m.status == MembershipStatus::Invited)
+        .filter(|m| {
+            m.deleted_at.is_none()
+                && matches!(
+                    m.status,
+                    MembershipStatus::Invited | MembershipStatus::Active
+                )
+        })
         .ok_or_else(|| invalid_invitation("This invitation is no longer valid."))
 }
 

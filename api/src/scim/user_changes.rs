@@ -1,0 +1,243 @@
+//! The identity provider's changes to Users: `POST` adds a person, `PUT` and `PATCH` change
+//! them (`active` deactivates or reactivates them in every workspace of the organization),
+//! `DELETE` removes them, each one transaction over `rules::provisioning`.
+
+use std::str::FromStr;
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use rules::organizations::people::{OrganizationPerson, person_of};
+use rules::provisioning::accounts::{self, NewPerson, PersonChanges};
+use rules::provisioning::deprovision;
+use rules::text::{CheckedText, Email, ExternalId, PersonName};
+
+use super::body::ScimBody;
+use super::errors::{ScimError, scim_json};
+use super::user_input::{UserDraft, split_name};
+use super::users::{user_id, user_resource};
+use super::{Caller, Done, base_url, change, request_id};
+use crate::state::AppState;
+
+fn email(text: &str) -> Result<Email, ScimError> {
+    Email::from_str(text).map_err(|_| {
+        ScimError::invalid_value(format!("userName must be an email address, not {text:?}"))
+    })
+}
+
+fn name(text: &str) -> Result<PersonName, ScimError> {
+    PersonName::parse(text).map_err(|error| ScimError::invalid_value(format!("name {error}")))
+}
+
+fn external_id(text: &str) -> Result<ExternalId, ScimError> {
+    ExternalId::parse(text).map_err(|error| ScimError::invalid_value(error.to_string()))
+}
+
+/// What the draft says, as the rules take it; every value checked before anything changes.
+fn changes(draft: &UserDraft) -> Result<PersonChanges, ScimError> {
+    Ok(PersonChanges {
+        email: draft.email().map(email).transpose()?,
+        name: draft.name().as_deref().map(name).transpose()?,
+        external_id: draft
+            .external_id
+            .as_ref()
+            .map(|id| id.as_deref().map(external_id).transpose())
+            .transpose()?,
+        active: draft.active,
+    })
+}
+
+fn answer(state: &AppState, status: StatusCode, person: &OrganizationPerson) -> Response {
+    let resource = user_resource(person, &base_url(state));
+    let mut response = scim_json(status, &resource);
+    if let Some(location) = resource["meta"]["location"]
+        .as_str()
+        .and_then(|location| HeaderValue::from_str(location).ok())
+    {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+/// `POST /Users`: adds the person to the organization (an ACTIVE MEMBER of the token's
+/// workspace): 201 with the User. 409 `uniqueness` for someone already in the organization.
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    headers: HeaderMap,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ScimError> {
+    let draft = UserDraft::from_resource(&body)?;
+    let address = email(
+        draft
+            .email()
+            .ok_or_else(|| ScimError::invalid_value("userName is required"))?,
+    )?;
+    let person_name = draft.name().as_deref().map(name).transpose()?;
+    let external = draft
+        .external_id
+        .clone()
+        .flatten()
+        .as_deref()
+        .map(external_id)
+        .transpose()?;
+    let welcome_ttl = state.config.invitation_ttl;
+    let request_id = request_id(&headers);
+    let person = change(
+        &state,
+        &caller,
+        request_id.as_deref(),
+        "scim.createUser",
+        async move |txn, provisioner| {
+            let new = NewPerson {
+                email: address.clone(),
+                name: person_name.clone(),
+                external_id: external.clone(),
+                active: draft.active.unwrap_or(true),
+                welcome_ttl,
+            };
+            let provisioned = accounts::provision(txn, provisioner, new).await?;
+            Ok(Done {
+                answer: provisioned.person,
+                outbox_ids: provisioned.outbox_ids,
+            })
+        },
+    )
+    .await?;
+    Ok(answer(&state, StatusCode::CREATED, &person))
+}
+
+/// `PUT /Users/{id}`: the person as the whole resource says. An `externalId` left out is
+/// forgotten; `active` left out is left as it is (a provider that omits it never means "cut
+/// off").
+pub(crate) async fn replace(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ScimError> {
+    let user_id = user_id(id)?;
+    let mut draft = UserDraft::from_resource(&body)?;
+    if draft.email().is_none() {
+        return Err(ScimError::invalid_value("userName is required"));
+    }
+    draft.external_id.get_or_insert(None);
+    let wanted = changes(&draft)?;
+    let request_id = request_id(&headers);
+    let person = change(
+        &state,
+        &caller,
+        request_id.as_deref(),
+        "scim.replaceUser",
+        async move |txn, provisioner| {
+            let wanted = PersonChanges {
+                email: wanted.email.clone(),
+                name: wanted.name.clone(),
+                external_id: wanted.external_id.clone(),
+                active: wanted.active,
+            };
+            let changed = accounts::update(txn, provisioner, user_id, wanted).await?;
+            Ok(Done {
+                answer: changed.person,
+                outbox_ids: changed.outbox_ids,
+            })
+        },
+    )
+    .await?;
+    Ok(answer(&state, StatusCode::OK, &person))
+}
+
+/// The person as a draft, for PATCH operations to change.
+fn draft_of(person: &OrganizationPerson) -> UserDraft {
+    let (given, family) = split_name(&person.user.name);
+    UserDraft {
+        user_name: Some(person.user.email.clone()),
+        formatted: None,
+        given_name: Some(given),
+        family_name: family,
+        display_name: None,
+        work_email: None,
+        external_id: Some(person.external_id.clone()),
+        active: Some(person.active),
+    }
+}
+
+/// `PATCH /Users/{id}`: the operations applied to the person as they are read, then written as
+/// one change, which checks each value again; what is already as asked changes nothing, so a
+/// replay is harmless. A name said only in part keeps the other part as it was.
+pub(crate) async fn patch(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ScimError> {
+    let user_id = user_id(id)?;
+    let person = person_of(&state.writer, caller.organization_id, user_id).await?;
+    let before = draft_of(&person);
+    let mut after = before.clone();
+    after.patch(&body)?;
+    let wanted = changes(&after)?;
+    let request_id = request_id(&headers);
+    let person = change(
+        &state,
+        &caller,
+        request_id.as_deref(),
+        "scim.patchUser",
+        async move |txn, provisioner| {
+            let wanted = PersonChanges {
+                email: wanted.email.clone(),
+                name: wanted.name.clone(),
+                external_id: wanted.external_id.clone(),
+                active: (after.active != before.active)
+                    .then_some(after.active)
+                    .flatten(),
+            };
+            let changed = accounts::update(txn, provisioner, user_id, wanted).await?;
+            Ok(Done {
+                answer: changed.person,
+                outbox_ids: changed.outbox_ids,
+            })
+        },
+    )
+    .await?;
+    Ok(answer(&state, StatusCode::OK, &person))
+}
+
+/// `DELETE /Users/{id}`: removes the person from every workspace of the organization (see
+/// `rules::provisioning::deprovision::remove`); 204, also when a removal waits for an admin
+/// (the person is then deactivated there).
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, ScimError> {
+    let user_id = user_id(id)?;
+    let request_id = request_id(&headers);
+    change(
+        &state,
+        &caller,
+        request_id.as_deref(),
+        "scim.deleteUser",
+        async move |txn, provisioner| {
+            let removed = deprovision::remove(txn, provisioner, user_id).await?;
+            for waiting in &removed.waiting {
+                tracing::info!(
+                    user_id = %user_id,
+                    workspace_id = %waiting.workspace_id,
+                    blocked_by = waiting.blocked_by,
+                    "the identity provider's removal waits for an admin; the person is deactivated there"
+                );
+            }
+            Ok(Done {
+                answer: (),
+                outbox_ids: removed.outbox_ids,
+            })
+        },
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

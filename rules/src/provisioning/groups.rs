@@ -1,0 +1,1 @@
+//! User groups as an identity provider pushes them (SCIM's Groups).
