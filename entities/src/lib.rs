@@ -22,7 +22,7 @@ pub mod organization;
 pub mod organization_owner;
 pub mod outbox;
 pub mod rule;
-pub mod scim_identity;
+pub mod scim_account;
 pub mod scim_token;
 pub mod session;
 pub mod token_activity;

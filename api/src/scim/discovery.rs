@@ -40,7 +40,7 @@ pub(crate) async fn service_provider_config(
         StatusCode::OK,
         &json!({
             "schemas": [CONFIG_SCHEMA],
-            "patch": { "supported": false },
+            "patch": { "supported": true },
             "bulk": { "supported": false, "maxOperations": 0, "maxPayloadSize": 0 },
             "filter": { "supported": true, "maxResults": MAX_RESULTS },
             "changePassword": { "supported": false },
@@ -128,18 +128,17 @@ fn attribute(name: &str, kind: &str, description: &str, more: Value) -> Value {
 
 fn user_schema(base: &str) -> Value {
     let email = vec![
-        attribute("value", "string", "The address", json!({})),
+        attribute(
+            "value",
+            "string",
+            "The address",
+            json!({ "required": true }),
+        ),
         attribute(
             "type",
             "string",
             "Always \"work\"",
             json!({ "canonicalValues": ["work"] }),
-        ),
-        attribute(
-            "primary",
-            "boolean",
-            "Always true: a person has one address",
-            json!({}),
         ),
     ];
     json!({
@@ -148,14 +147,19 @@ fn user_schema(base: &str) -> Value {
         "name": "User",
         "description": "A person of the organization",
         "attributes": [
-            attribute("userName", "string", "The person's email, unique across the service", json!({ "required": true, "uniqueness": "server" })),
+            attribute("userName", "string", "The identity provider's login name for the person (their email unless it gave another), unique in the organization", json!({ "required": true, "uniqueness": "server" })),
             attribute("externalId", "string", "The identity provider's id of the person, unique in the organization", json!({ "caseExact": true })),
             attribute("name", "complex", "The person's name", json!({
-                "subAttributes": [attribute("formatted", "string", "The full name", json!({}))],
+                "subAttributes": [
+                    attribute("formatted", "string", "The full name", json!({})),
+                    attribute("givenName", "string", "The full name up to its first space", json!({})),
+                    attribute("familyName", "string", "The full name after its first space", json!({})),
+                ],
             })),
             attribute("displayName", "string", "The full name", json!({})),
-            attribute("emails", "complex", "The person's one address (their userName)", json!({
+            attribute("emails", "complex", "The person's one address, which the service emails", json!({
                 "multiValued": true,
+                "required": true,
                 "subAttributes": email,
             })),
             attribute("active", "boolean", "Whether the person holds an active membership in one of the organization's workspaces", json!({})),

@@ -41,7 +41,8 @@ pub(crate) fn parse(filter: &str) -> Result<PeopleFilter, ScimError> {
     }
     let path = normalized(path);
     match (path.as_str(), value) {
-        ("username" | "emails.value" | "emails[type eq \"work\"].value", Value::Text(email)) => {
+        ("username", Value::Text(user_name)) => Ok(PeopleFilter::UserName(user_name)),
+        ("emails.value" | "emails[type eq \"work\"].value", Value::Text(email)) => {
             email
                 .parse::<Email>()
                 .map(PeopleFilter::Email)
@@ -118,8 +119,14 @@ mod tests {
     #[test]
     fn the_filters_identity_providers_send_are_read() {
         let ada = || PeopleFilter::Email("ada@acme.test".parse().unwrap());
-        assert_eq!(parsed("userName eq \"ada@acme.test\""), ada());
-        assert_eq!(parsed("USERNAME EQ \"Ada@Acme.test\""), ada());
+        assert_eq!(
+            parsed("userName eq \"ada@acme.test\""),
+            PeopleFilter::UserName("ada@acme.test".into())
+        );
+        assert_eq!(
+            parsed("USERNAME EQ \"Ada@Acme.test\""),
+            PeopleFilter::UserName("Ada@Acme.test".into())
+        );
         assert_eq!(
             parsed("emails[type eq \"work\"].value eq \"ada@acme.test\""),
             ada()

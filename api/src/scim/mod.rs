@@ -62,6 +62,11 @@ pub(crate) fn routes() -> Router<AppState> {
                 .post(user_changes::create)
                 .fallback(method_not_allowed),
         )
+        .route("/.search", axum::routing::post(search_everything))
+        .route(
+            "/Users/.search",
+            axum::routing::post(users::search).fallback(method_not_allowed),
+        )
         .route(
             "/Users/{id}",
             get(users::get)
@@ -85,6 +90,16 @@ async fn method_not_allowed(_caller: Caller) -> ScimError {
         StatusCode::METHOD_NOT_ALLOWED,
         None,
         "this endpoint doesn't answer this method: see /scim/v2/ServiceProviderConfig",
+    )
+}
+
+/// A search of every resource type at once (RFC 7644 §3.4.3 at the root) is not carried out:
+/// 501, as the RFC says, and `POST /Users/.search` is there instead.
+async fn search_everything(_caller: Caller) -> ScimError {
+    ScimError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        None,
+        "search one resource type at a time: POST /scim/v2/Users/.search",
     )
 }
 

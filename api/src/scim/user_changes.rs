@@ -9,21 +9,53 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rules::organizations::people::{OrganizationPerson, person_of};
-use rules::provisioning::accounts::{self, NewPerson, PersonChanges};
+use rules::provisioning::accounts::{self, NameParts, NewPerson, PersonChanges};
 use rules::provisioning::deprovision;
 use rules::text::{CheckedText, Email, ExternalId, PersonName};
 
 use super::body::ScimBody;
 use super::errors::{ScimError, scim_json};
-use super::user_input::{UserDraft, split_name};
+use super::user_input::UserDraft;
 use super::users::{user_id, user_resource};
 use super::{Caller, Done, base_url, change, request_id};
 use crate::state::AppState;
 
 fn email(text: &str) -> Result<Email, ScimError> {
-    Email::from_str(text).map_err(|_| {
-        ScimError::invalid_value(format!("userName must be an email address, not {text:?}"))
+    Email::from_str(text)
+        .map_err(|_| ScimError::invalid_value(format!("{text:?} is not an email address")))
+}
+
+/// A `userName`: any text an identity provider logs people in by, within bounds.
+fn user_name(text: &str) -> Result<String, ScimError> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > 255 || text.chars().any(char::is_control) {
+        return Err(ScimError::invalid_value(
+            "userName must be 1 to 255 characters, without control characters",
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// The given and family names said, each bounded as a name is.
+fn name_parts(draft: &UserDraft) -> Result<NameParts, ScimError> {
+    let part = |text: &Option<String>| {
+        text.as_deref()
+            .map(|text| name(text).map(PersonName::into_string))
+            .transpose()
+    };
+    Ok(NameParts {
+        given: part(&draft.given_name)?,
+        family: part(&draft.family_name)?,
     })
+}
+
+/// The address to reach the person at: a work email, or a userName that is an address.
+fn address_of(draft: &UserDraft) -> Result<Email, ScimError> {
+    email(draft.email().ok_or_else(|| {
+        ScimError::invalid_value(
+            "give the person's work email (emails[type eq \"work\"].value) or a userName that is an address",
+        )
+    })?)
 }
 
 fn name(text: &str) -> Result<PersonName, ScimError> {
@@ -37,8 +69,10 @@ fn external_id(text: &str) -> Result<ExternalId, ScimError> {
 /// What the draft says, as the rules take it; every value checked before anything changes.
 fn changes(draft: &UserDraft) -> Result<PersonChanges, ScimError> {
     Ok(PersonChanges {
+        user_name: draft.user_name.as_deref().map(user_name).transpose()?,
         email: draft.email().map(email).transpose()?,
         name: draft.name().as_deref().map(name).transpose()?,
+        name_parts: Some(name_parts(draft)?),
         external_id: draft
             .external_id
             .as_ref()
@@ -69,12 +103,15 @@ pub(crate) async fn create(
     ScimBody(body): ScimBody,
 ) -> Result<Response, ScimError> {
     let draft = UserDraft::from_resource(&body)?;
-    let address = email(
+    let login = user_name(
         draft
-            .email()
+            .user_name
+            .as_deref()
             .ok_or_else(|| ScimError::invalid_value("userName is required"))?,
     )?;
+    let address = address_of(&draft)?;
     let person_name = draft.name().as_deref().map(name).transpose()?;
+    let parts = name_parts(&draft)?;
     let external = draft
         .external_id
         .clone()
@@ -91,8 +128,10 @@ pub(crate) async fn create(
         "scim.createUser",
         async move |txn, provisioner| {
             let new = NewPerson {
+                user_name: login.clone(),
                 email: address.clone(),
                 name: person_name.clone(),
+                name_parts: parts.clone(),
                 external_id: external.clone(),
                 active: draft.active.unwrap_or(true),
                 welcome_ttl,
@@ -120,7 +159,7 @@ pub(crate) async fn replace(
 ) -> Result<Response, ScimError> {
     let user_id = user_id(id)?;
     let mut draft = UserDraft::from_resource(&body)?;
-    if draft.email().is_none() {
+    if draft.user_name.is_none() {
         return Err(ScimError::invalid_value("userName is required"));
     }
     draft.external_id.get_or_insert(None);
@@ -132,13 +171,7 @@ pub(crate) async fn replace(
         request_id.as_deref(),
         "scim.replaceUser",
         async move |txn, provisioner| {
-            let wanted = PersonChanges {
-                email: wanted.email.clone(),
-                name: wanted.name.clone(),
-                external_id: wanted.external_id.clone(),
-                active: wanted.active,
-            };
-            let changed = accounts::update(txn, provisioner, user_id, wanted).await?;
+            let changed = accounts::update(txn, provisioner, user_id, wanted.clone()).await?;
             Ok(Done {
                 answer: changed.person,
                 outbox_ids: changed.outbox_ids,
@@ -151,16 +184,16 @@ pub(crate) async fn replace(
 
 /// The person as a draft, for PATCH operations to change.
 fn draft_of(person: &OrganizationPerson) -> UserDraft {
-    let (given, family) = split_name(&person.user.name);
     UserDraft {
-        user_name: Some(person.user.email.clone()),
-        formatted: None,
-        given_name: Some(given),
-        family_name: family,
+        user_name: Some(person.user_name().to_owned()),
+        formatted: Some(person.user.name.clone()),
+        given_name: person.name_parts.given.clone(),
+        family_name: person.name_parts.family.clone(),
         display_name: None,
-        work_email: None,
+        work_email: Some(person.user.email.clone()),
         external_id: Some(person.external_id.clone()),
         active: Some(person.active),
+        formatted_said: false,
     }
 }
 
@@ -179,7 +212,10 @@ pub(crate) async fn patch(
     let before = draft_of(&person);
     let mut after = before.clone();
     after.patch(&body)?;
-    let wanted = changes(&after)?;
+    let mut wanted = changes(&after)?;
+    if after.active == before.active {
+        wanted.active = None;
+    }
     let request_id = request_id(&headers);
     let person = change(
         &state,
@@ -187,15 +223,7 @@ pub(crate) async fn patch(
         request_id.as_deref(),
         "scim.patchUser",
         async move |txn, provisioner| {
-            let wanted = PersonChanges {
-                email: wanted.email.clone(),
-                name: wanted.name.clone(),
-                external_id: wanted.external_id.clone(),
-                active: (after.active != before.active)
-                    .then_some(after.active)
-                    .flatten(),
-            };
-            let changed = accounts::update(txn, provisioner, user_id, wanted).await?;
+            let changed = accounts::update(txn, provisioner, user_id, wanted.clone()).await?;
             Ok(Done {
                 answer: changed.person,
                 outbox_ids: changed.outbox_ids,

@@ -43,6 +43,9 @@ pub(crate) struct UserDraft {
     /// `Some(None)`: forgotten.
     pub(crate) external_id: Option<Option<String>>,
     pub(crate) active: Option<bool>,
+    /// `name.formatted` was said by the request (not only read from the person as they are):
+    /// a given name, family name or display name said alone then renames them.
+    pub(crate) formatted_said: bool,
 }
 
 /// A display name split into SCIM's given and family names at its first space: the service
@@ -73,9 +76,13 @@ impl UserDraft {
         (!parts.is_empty()).then(|| parts.join(" "))
     }
 
-    /// The address said: `userName` (an email here), else the work email.
+    /// The address said: the work email, else a `userName` that is an address.
     pub(crate) fn email(&self) -> Option<&str> {
-        self.user_name.as_deref().or(self.work_email.as_deref())
+        self.work_email.as_deref().or_else(|| {
+            self.user_name
+                .as_deref()
+                .filter(|name| name.parse::<rules::text::Email>().is_ok())
+        })
     }
 
     /// A whole User resource, as `POST` and `PUT` send it.
@@ -160,6 +167,13 @@ impl UserDraft {
         }
     }
 
+    /// A name said in parts renames the person, unless the request says `formatted` too.
+    fn unsay_formatted(&mut self) {
+        if !self.formatted_said {
+            self.formatted = None;
+        }
+    }
+
     /// Sets (or removes) what `path` names.
     fn set(&mut self, path: &Path, op: Op, value: &Value) -> Result<(), ScimError> {
         let remove = op == Op::Remove;
@@ -170,13 +184,25 @@ impl UserDraft {
             Path::Active => self.active = Some(boolean(value)?),
             Path::ExternalId if remove || value.is_null() => self.external_id = Some(None),
             Path::ExternalId => self.external_id = Some(Some(string(value, "externalId")?)),
-            Path::DisplayName => self.display_name = optional(op, value, "displayName")?,
+            Path::DisplayName => {
+                self.display_name = optional(op, value, "displayName")?;
+                self.unsay_formatted();
+            }
             Path::Name(Some(part)) => {
                 let text = optional(op, value, "name")?;
                 match part {
-                    NamePart::Formatted => self.formatted = text,
-                    NamePart::Given => self.given_name = text,
-                    NamePart::Family => self.family_name = text,
+                    NamePart::Formatted => {
+                        self.formatted = text;
+                        self.formatted_said = true;
+                    }
+                    NamePart::Given => {
+                        self.given_name = text;
+                        self.unsay_formatted();
+                    }
+                    NamePart::Family => {
+                        self.family_name = text;
+                        self.unsay_formatted();
+                    }
                     NamePart::Other => {}
                 }
             }

@@ -12,7 +12,11 @@ use serde_json::{Value, json};
 
 use entities::UserId;
 use rules::organizations::people::{OrganizationPerson, PeopleFilter, people_of, person_of};
+use rules::provisioning::accounts::NameParts;
 
+use rules::organizations::scim_tokens::ScimCaller;
+
+use super::body::ScimBody;
 use super::errors::{ScimError, scim_json};
 use super::schemas::{LIST_SCHEMA, USER_SCHEMA};
 use super::user_input::split_name;
@@ -29,10 +33,10 @@ pub(crate) fn user_resource(person: &OrganizationPerson, base: &str) -> Value {
     let mut resource = json!({
         "schemas": [USER_SCHEMA],
         "id": user.id,
-        "userName": user.email,
-        "name": name_of(&user.name),
+        "userName": person.user_name(),
+        "name": name_of(person),
         "displayName": user.name,
-        "emails": [{ "value": user.email, "type": "work", "primary": true }],
+        "emails": [{ "value": user.email, "type": "work" }],
         "active": person.active,
         // No `lastModified`: the service doesn't track when a person's attributes changed, and
         // a date that never moves would tell a provider nothing changed when it did.
@@ -48,10 +52,23 @@ pub(crate) fn user_resource(person: &OrganizationPerson, base: &str) -> Value {
     resource
 }
 
-/// The one name the service keeps, as SCIM's complex `name`.
-fn name_of(name: &str) -> Value {
-    let (given, family) = split_name(name);
-    let mut value = json!({ "formatted": name, "givenName": given });
+/// The person's name as SCIM's complex `name`: their display name, and the given and family
+/// names the provider sent (else the display name split at its first space).
+fn name_of(person: &OrganizationPerson) -> Value {
+    let (given, family) = match &person.name_parts {
+        NameParts {
+            given: None,
+            family: None,
+        } => split_name(&person.user.name),
+        parts => (
+            parts.given.clone().unwrap_or_default(),
+            parts.family.clone(),
+        ),
+    };
+    let mut value = json!({ "formatted": person.user.name });
+    if !given.is_empty() {
+        value["givenName"] = given.into();
+    }
     if let Some(family) = family {
         value["familyName"] = family.into();
     }
@@ -78,13 +95,57 @@ pub(crate) async fn list(
     Caller(caller): Caller,
     Query(parameters): Query<HashMap<String, String>>,
 ) -> Result<Response, ScimError> {
-    let attributes = projection::Projection::of(&parameters)?;
+    listed(&state, &caller, &parameters).await
+}
+
+/// `POST /Users/.search` (RFC 7644 §3.4.3): the query of `GET /Users` sent as a body, for
+/// filters too long or too private for a URL. `attributes` and `excludedAttributes` are lists
+/// there.
+pub(crate) async fn search(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ScimError> {
+    let mut parameters = HashMap::new();
+    for (key, value) in &body {
+        let text = match value {
+            Value::String(text) => text.clone(),
+            Value::Number(number) => number.to_string(),
+            Value::Array(names) => names
+                .iter()
+                .map(|name| {
+                    name.as_str().map(str::to_owned).ok_or_else(|| {
+                        ScimError::invalid_value(format!("{key} must list attribute names"))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?
+                .join(","),
+            _ if key.eq_ignore_ascii_case("schemas") => continue,
+            _ => {
+                return Err(ScimError::invalid_value(format!(
+                    "{key} has the wrong type"
+                )));
+            }
+        };
+        if !key.eq_ignore_ascii_case("schemas") {
+            parameters.insert(key.clone(), text);
+        }
+    }
+    listed(&state, &caller, &parameters).await
+}
+
+async fn listed(
+    state: &AppState,
+    caller: &ScimCaller,
+    parameters: &HashMap<String, String>,
+) -> Result<Response, ScimError> {
+    let attributes = projection::Projection::of(parameters)?;
     let filter = match parameters.get("filter") {
         Some(text) => filter::parse(text)?,
         None => PeopleFilter::Everyone,
     };
-    let start_index = number(&parameters, "startIndex")?.unwrap_or(1).max(1);
-    let count = number(&parameters, "count")?
+    let start_index = number(parameters, "startIndex")?.unwrap_or(1).max(1);
+    let count = number(parameters, "count")?
         .map_or(MAX_RESULTS, |count| u64::try_from(count).unwrap_or(0))
         .min(MAX_RESULTS);
     let offset = u64::try_from(start_index - 1).unwrap_or(0);
@@ -96,7 +157,7 @@ pub(crate) async fn list(
         count,
     )
     .await?;
-    let base = base_url(&state);
+    let base = base_url(state);
     let resources: Vec<Value> = page
         .people
         .iter()

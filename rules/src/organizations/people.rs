@@ -1,17 +1,19 @@
 //! The people of an organization, as an identity provider sees them (SCIM's Users): everyone
 //! who holds a seat in it (a membership not removed, in any of its workspaces), active while
-//! one of those memberships is ACTIVE, with the provider's own id of them if it gave one.
+//! one of those memberships is ACTIVE, with the provider's userName and own id of them if it
+//! gave them.
 
 use std::collections::{HashMap, HashSet};
 
-use entities::{MembershipStatus, OrganizationId, UserId, UserKind, scim_identity, user};
-use sea_orm::sea_query::{Expr, Query};
+use entities::{MembershipStatus, OrganizationId, UserId, UserKind, scim_account, user};
+use sea_orm::sea_query::{Condition, Expr, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use crate::error::RuleError;
 use crate::people::seats::seat_holder_ids;
+use crate::provisioning::accounts::NameParts;
 use crate::text::Email;
 
 /// A person of the organization.
@@ -22,6 +24,18 @@ pub struct OrganizationPerson {
     pub active: bool,
     /// The identity provider's id of them (SCIM's `externalId`), if it gave one.
     pub external_id: Option<String>,
+    /// The identity provider's login name for them (SCIM's `userName`), if it gave one other
+    /// than their email.
+    pub user_name: Option<String>,
+    /// The given and family names the provider sent, if it did.
+    pub name_parts: NameParts,
+}
+
+impl OrganizationPerson {
+    /// Their SCIM `userName`: the provider's, else their email.
+    pub fn user_name(&self) -> &str {
+        self.user_name.as_deref().unwrap_or(&self.user.email)
+    }
 }
 
 /// Which of the organization's people to list.
@@ -32,6 +46,8 @@ pub enum PeopleFilter {
     Nobody,
     Id(UserId),
     Email(Email),
+    /// The provider's userName for them, regardless of case; their email where it gave none.
+    UserName(String),
     ExternalId(String),
     Active(bool),
 }
@@ -64,14 +80,29 @@ pub async fn people_of<C: ConnectionTrait>(
         PeopleFilter::Email(email) => query.filter(user::Column::Email.eq(email.as_str())),
         PeopleFilter::ExternalId(external_id) => query.filter(
             user::Column::Id.in_subquery(
-                Query::select()
-                    .column(scim_identity::Column::UserId)
-                    .from(scim_identity::Entity)
-                    .and_where(scim_identity::Column::OrganizationId.eq(organization_id))
-                    .and_where(scim_identity::Column::ExternalId.eq(external_id.as_str()))
+                accounts(organization_id)
+                    .and_where(scim_account::Column::ExternalId.eq(external_id.as_str()))
                     .take(),
             ),
         ),
+        PeopleFilter::UserName(user_name) => {
+            let key = user_name.to_lowercase();
+            let named = accounts(organization_id)
+                .and_where(scim_account::Column::UserNameKey.eq(key.as_str()))
+                .take();
+            let renamed = accounts(organization_id)
+                .and_where(scim_account::Column::UserNameKey.is_not_null())
+                .take();
+            query.filter(
+                Condition::any()
+                    .add(user::Column::Id.in_subquery(named))
+                    .add(
+                        Condition::all()
+                            .add(user::Column::Email.eq(key.as_str()))
+                            .add(user::Column::Id.not_in_subquery(renamed)),
+                    ),
+            )
+        }
         PeopleFilter::Active(true) => query.filter(user::Column::Id.in_subquery(active())),
         PeopleFilter::Active(false) => query.filter(user::Column::Id.not_in_subquery(active())),
     };
@@ -99,23 +130,40 @@ pub async fn people_of<C: ConnectionTrait>(
         .await?
         .into_iter()
         .collect();
-    let mut external_ids: HashMap<UserId, String> = scim_identity::Entity::find()
-        .filter(scim_identity::Column::OrganizationId.eq(organization_id))
-        .filter(scim_identity::Column::UserId.is_in(ids))
+    let mut accounts: HashMap<UserId, scim_account::Model> = scim_account::Entity::find()
+        .filter(scim_account::Column::OrganizationId.eq(organization_id))
+        .filter(scim_account::Column::UserId.is_in(ids))
         .all(db)
         .await?
         .into_iter()
-        .map(|identity| (identity.user_id, identity.external_id))
+        .map(|account| (account.user_id, account))
         .collect();
     let people = users
         .into_iter()
-        .map(|user| OrganizationPerson {
-            active: active.contains(&user.id),
-            external_id: external_ids.remove(&user.id),
-            user,
+        .map(|user| {
+            let account = accounts.remove(&user.id);
+            OrganizationPerson {
+                active: active.contains(&user.id),
+                external_id: account.as_ref().and_then(|a| a.external_id.clone()),
+                name_parts: NameParts {
+                    given: account.as_ref().and_then(|a| a.given_name.clone()),
+                    family: account.as_ref().and_then(|a| a.family_name.clone()),
+                },
+                user_name: account.and_then(|a| a.user_name),
+                user,
+            }
         })
         .collect();
     Ok(PeoplePage { total, people })
+}
+
+/// The people of the organization the provider named, as a subquery of their ids.
+fn accounts(organization_id: OrganizationId) -> SelectStatement {
+    Query::select()
+        .column(scim_account::Column::UserId)
+        .from(scim_account::Entity)
+        .and_where(scim_account::Column::OrganizationId.eq(organization_id))
+        .take()
 }
 
 /// One person of the organization, or NOT_FOUND (someone of another organization, a removed

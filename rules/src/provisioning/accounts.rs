@@ -4,7 +4,7 @@
 
 use chrono::Duration;
 use entities::{
-    AuditAction, MembershipStatus, Role, UserId, UserKind, membership, scim_identity, user,
+    AuditAction, MembershipStatus, Role, UserId, UserKind, membership, scim_account, user,
 };
 use platform::locks::{lock_organization, lock_person, lock_workspace};
 use sea_orm::sea_query::Expr;
@@ -22,12 +22,22 @@ use crate::text::{Email, ExternalId, PersonName};
 
 /// A person as the identity provider describes them.
 pub struct NewPerson {
+    /// The provider's login name for them (SCIM's `userName`), kept as written.
+    pub user_name: String,
     pub email: Email,
     pub name: Option<PersonName>,
+    pub name_parts: NameParts,
     pub external_id: Option<ExternalId>,
     pub active: bool,
     /// How long the welcome's link (to choose a password) stays valid: an invitation's.
     pub welcome_ttl: Duration,
+}
+
+/// SCIM's `name.givenName` and `name.familyName`, kept as sent beside the display name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NameParts {
+    pub given: Option<String>,
+    pub family: Option<String>,
 }
 
 /// What a provisioning call did.
@@ -79,9 +89,12 @@ pub async fn provision<C: ConnectionTrait>(
             ));
         }
     }
-    if let Some(external_id) = &new.external_id {
-        refuse_taken_external_id(db, provisioner, external_id, None).await?;
-    }
+    let names = Names {
+        user_name: Some(new.user_name.clone()),
+        external_id: new.external_id.as_ref().map(|id| id.as_str().to_owned()),
+        parts: new.name_parts.clone(),
+    };
+    refuse_taken_names(db, provisioner, &names, None).await?;
     if let Err(full) = take_a_seat(db, &organization, existing.as_ref().map(|e| e.id)).await? {
         return Err(RuleError::Rejected(vec![full]));
     }
@@ -99,9 +112,7 @@ pub async fn provision<C: ConnectionTrait>(
         membership::ActiveModel::new(workspace.id, user.id, Role::Member, status, provisioner.now)
             .insert(db)
             .await?;
-    if let Some(external_id) = &new.external_id {
-        set_external_id(db, provisioner, user.id, Some(external_id)).await?;
-    }
+    save_names(db, provisioner, user.id, &names).await?;
     let principal = provisioner.principal_in(&workspace);
     let acting = provisioner.acting(&principal);
     let mut outbox_ids = Vec::new();
@@ -124,7 +135,8 @@ pub async fn provision<C: ConnectionTrait>(
             json!({
                 "role": "member",
                 "status": if new.active { "active" } else { "deactivated" },
-                "external_id": new.external_id.as_ref().map(ExternalId::as_str),
+                "user_name": names.user_name,
+                "external_id": names.external_id,
             }),
         )
         .await?;
@@ -135,10 +147,12 @@ pub async fn provision<C: ConnectionTrait>(
 }
 
 /// What the identity provider changes of a person: each `None` is left as it is.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct PersonChanges {
+    pub user_name: Option<String>,
     pub email: Option<Email>,
     pub name: Option<PersonName>,
+    pub name_parts: Option<NameParts>,
     /// `Some(None)` forgets the provider's id of them.
     pub external_id: Option<Option<ExternalId>>,
     pub active: Option<bool>,
@@ -185,17 +199,31 @@ pub async fn update<C: ConnectionTrait>(
         }
         account.update(db).await?;
     }
-    if let Some(external_id) = changes.external_id {
-        let wanted = external_id.as_ref().map(ExternalId::as_str);
-        if wanted != person.external_id.as_deref() {
-            if let Some(external_id) = &external_id {
-                refuse_taken_external_id(db, provisioner, external_id, Some(user_id)).await?;
+    let before = Names {
+        user_name: Some(person.user_name().to_owned()),
+        external_id: person.external_id.clone(),
+        parts: person.name_parts.clone(),
+    };
+    let after = Names {
+        user_name: changes.user_name.or_else(|| before.user_name.clone()),
+        external_id: match changes.external_id {
+            Some(external_id) => external_id.map(ExternalId::into_string),
+            None => before.external_id.clone(),
+        },
+        parts: changes.name_parts.unwrap_or_else(|| before.parts.clone()),
+    };
+    if after != before {
+        refuse_taken_names(db, provisioner, &after, Some(user_id)).await?;
+        save_names(db, provisioner, user_id, &after).await?;
+        for (name, from, to) in [
+            ("user_name", &before.user_name, &after.user_name),
+            ("external_id", &before.external_id, &after.external_id),
+            ("given_name", &before.parts.given, &after.parts.given),
+            ("family_name", &before.parts.family, &after.parts.family),
+        ] {
+            if from != to {
+                changed.insert(name.into(), json!({ "from": from, "to": to }));
             }
-            set_external_id(db, provisioner, user_id, external_id.as_ref()).await?;
-            changed.insert(
-                "external_id".into(),
-                json!({ "from": person.external_id, "to": wanted }),
-            );
         }
     }
     let mut outbox_ids = Vec::new();
@@ -277,78 +305,106 @@ async fn refuse_taken_email<C: ConnectionTrait>(db: &C, email: &Email) -> Result
     Ok(())
 }
 
-/// Another person of the organization with this external id refuses it (EXTERNAL_ID_TAKEN).
-async fn refuse_taken_external_id<C: ConnectionTrait>(
-    db: &C,
-    provisioner: &Provisioner<'_>,
-    external_id: &ExternalId,
-    except: Option<UserId>,
-) -> Result<(), RuleError> {
-    let holder = scim_identity::Entity::find()
-        .filter(scim_identity::Column::OrganizationId.eq(provisioner.caller.organization_id))
-        .filter(scim_identity::Column::ExternalId.eq(external_id.as_str()))
-        .one(db)
-        .await?;
-    match holder {
-        Some(holder) if Some(holder.user_id) != except => {
-            // A removed person's id is free again: the provider may hand it out anew.
-            let removed =
-                !holds_seat(db, provisioner.caller.organization_id, holder.user_id).await?;
-            if removed {
-                scim_identity::Entity::delete_many()
-                    .filter(scim_identity::Column::OrganizationId.eq(holder.organization_id))
-                    .filter(scim_identity::Column::UserId.eq(holder.user_id))
-                    .exec(db)
-                    .await?;
-                return Ok(());
-            }
-            Err(refusal(
-                UserErrorCode::ExternalIdTaken,
-                "externalId",
-                "another person of the organization has this externalId",
-            ))
-        }
-        _ => Ok(()),
-    }
+/// What the provider calls a person: its login name and its own id of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Names {
+    user_name: Option<String>,
+    external_id: Option<String>,
+    parts: NameParts,
 }
 
-/// Keeps (or, with `None`, forgets) the provider's id of the person.
-async fn set_external_id<C: ConnectionTrait>(
+/// A userName or externalId another person of the organization has refuses it (409
+/// `uniqueness`); one a removed person kept is theirs no longer, and is forgotten.
+async fn refuse_taken_names<C: ConnectionTrait>(
+    db: &C,
+    provisioner: &Provisioner<'_>,
+    names: &Names,
+    except: Option<UserId>,
+) -> Result<(), RuleError> {
+    let organization_id = provisioner.caller.organization_id;
+    let checks = [
+        (
+            scim_account::Column::UserNameKey,
+            names.user_name.as_ref().map(|name| name.to_lowercase()),
+            UserErrorCode::AlreadyMember,
+            "userName",
+        ),
+        (
+            scim_account::Column::ExternalId,
+            names.external_id.clone(),
+            UserErrorCode::ExternalIdTaken,
+            "externalId",
+        ),
+    ];
+    for (column, value, code, field) in checks {
+        let Some(value) = value else { continue };
+        let holders = scim_account::Entity::find()
+            .filter(scim_account::Column::OrganizationId.eq(organization_id))
+            .filter(column.eq(value))
+            .all(db)
+            .await?;
+        for holder in holders.into_iter().filter(|h| Some(h.user_id) != except) {
+            if holds_seat(db, organization_id, holder.user_id).await? {
+                return Err(refusal(
+                    code,
+                    field,
+                    format!("another person of the organization has this {field}"),
+                ));
+            }
+            scim_account::Entity::delete_many()
+                .filter(scim_account::Column::OrganizationId.eq(organization_id))
+                .filter(scim_account::Column::UserId.eq(holder.user_id))
+                .exec(db)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Keeps what the provider calls the person.
+async fn save_names<C: ConnectionTrait>(
     db: &C,
     provisioner: &Provisioner<'_>,
     user_id: UserId,
-    external_id: Option<&ExternalId>,
+    names: &Names,
 ) -> Result<(), RuleError> {
     let organization_id = provisioner.caller.organization_id;
-    match external_id {
-        None => {
-            scim_identity::Entity::delete_many()
-                .filter(scim_identity::Column::OrganizationId.eq(organization_id))
-                .filter(scim_identity::Column::UserId.eq(user_id))
-                .exec(db)
-                .await?;
+    let key = names.user_name.as_ref().map(|name| name.to_lowercase());
+    let updated = scim_account::Entity::update_many()
+        .col_expr(
+            scim_account::Column::UserName,
+            Expr::value(names.user_name.clone()),
+        )
+        .col_expr(scim_account::Column::UserNameKey, Expr::value(key.clone()))
+        .col_expr(
+            scim_account::Column::ExternalId,
+            Expr::value(names.external_id.clone()),
+        )
+        .col_expr(
+            scim_account::Column::GivenName,
+            Expr::value(names.parts.given.clone()),
+        )
+        .col_expr(
+            scim_account::Column::FamilyName,
+            Expr::value(names.parts.family.clone()),
+        )
+        .filter(scim_account::Column::OrganizationId.eq(organization_id))
+        .filter(scim_account::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    if updated.rows_affected == 0 {
+        scim_account::ActiveModel {
+            organization_id: Set(organization_id),
+            user_id: Set(user_id),
+            user_name: Set(names.user_name.clone()),
+            user_name_key: Set(key),
+            external_id: Set(names.external_id.clone()),
+            given_name: Set(names.parts.given.clone()),
+            family_name: Set(names.parts.family.clone()),
+            created_at: Set(provisioner.now),
         }
-        Some(external_id) => {
-            let updated = scim_identity::Entity::update_many()
-                .col_expr(
-                    scim_identity::Column::ExternalId,
-                    Expr::value(external_id.as_str()),
-                )
-                .filter(scim_identity::Column::OrganizationId.eq(organization_id))
-                .filter(scim_identity::Column::UserId.eq(user_id))
-                .exec(db)
-                .await?;
-            if updated.rows_affected == 0 {
-                scim_identity::ActiveModel {
-                    organization_id: Set(organization_id),
-                    user_id: Set(user_id),
-                    external_id: Set(external_id.as_str().to_owned()),
-                    created_at: Set(provisioner.now),
-                }
-                .insert(db)
-                .await?;
-            }
-        }
+        .insert(db)
+        .await?;
     }
     Ok(())
 }

@@ -7,7 +7,7 @@
 //! whole request, and nothing changes anywhere.
 
 use entities::{
-    AuditAction, MembershipStatus, UserId, WorkspaceId, membership, organization, scim_identity,
+    AuditAction, MembershipStatus, UserId, WorkspaceId, membership, organization, scim_account,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
@@ -162,9 +162,9 @@ pub async fn remove<C: ConnectionTrait>(
     }
     if done.waiting.is_empty() {
         // No longer a person of the organization: the provider's id of them is free again.
-        scim_identity::Entity::delete_many()
-            .filter(scim_identity::Column::OrganizationId.eq(provisioner.caller.organization_id))
-            .filter(scim_identity::Column::UserId.eq(user_id))
+        scim_account::Entity::delete_many()
+            .filter(scim_account::Column::OrganizationId.eq(provisioner.caller.organization_id))
+            .filter(scim_account::Column::UserId.eq(user_id))
             .exec(db)
             .await?;
     }
