@@ -48,6 +48,8 @@ pub(crate) async fn refuse_declared_oversized_bodies(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    // The SCIM door answers in SCIM's words (RFC 7644 §3.12), every other path in GraphQL's.
+    let scim = request.uri().path().starts_with("/scim/");
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -67,6 +69,9 @@ pub(crate) async fn refuse_declared_oversized_bodies(
                 })
                 .await;
             }
+            if scim {
+                return crate::scim::payload_too_large();
+            }
             refusal(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "PAYLOAD_TOO_LARGE",
@@ -81,7 +86,10 @@ pub(crate) async fn shaped_payload_too_large(response: Response) -> Response {
     let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|kind| kind.as_bytes().starts_with(b"application/json"));
+        .is_some_and(|kind| {
+            kind.as_bytes().starts_with(b"application/json")
+                || kind.as_bytes().starts_with(b"application/scim+json")
+        });
     if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
         return refusal(
             StatusCode::PAYLOAD_TOO_LARGE,

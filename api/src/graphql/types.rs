@@ -244,6 +244,20 @@ pub struct Member {
     pub removed_at: Option<DateTime<Utc>>,
     /// The workspace's user groups this member is in.
     pub groups: Vec<Group>,
+    /// The identity provider removed this person, a rule kept the membership (open contact
+    /// duties), so they are deactivated instead: the removal waits for an admin to finish it
+    /// (`removeMembers` with the duties reassigned). Null otherwise.
+    // Absent from answers stored before identity providers removed anyone.
+    #[serde(default)]
+    pub idp_removal_waiting: Option<IdpRemovalWaiting>,
+}
+
+/// A removal by the identity provider that waits for an admin.
+#[derive(SimpleObject, Clone, Debug, Serialize, Deserialize)]
+pub struct IdpRemovalWaiting {
+    pub requested_at: DateTime<Utc>,
+    /// Why it waits, in words for the admin.
+    pub blocked_by: String,
 }
 
 impl From<MemberRow> for Member {
@@ -256,6 +270,16 @@ impl From<MemberRow> for Member {
             joined_at: row.membership.joined_at,
             deactivated_at: row.membership.deactivated_at,
             removed_at: row.membership.deleted_at,
+            idp_removal_waiting: row.membership.idp_removal_requested_at.map(|requested_at| {
+                IdpRemovalWaiting {
+                    requested_at,
+                    blocked_by: row
+                        .membership
+                        .idp_removal_blocked_by
+                        .clone()
+                        .unwrap_or_default(),
+                }
+            }),
             user: row.user.into(),
             groups: row.groups.into_iter().map(Group::from).collect(),
         }

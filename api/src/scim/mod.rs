@@ -145,6 +145,12 @@ pub(crate) async fn change<T>(
     Ok(done.answer)
 }
 
+/// A body past the limit, refused before it is read, in SCIM's words.
+pub(crate) fn payload_too_large() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    ScimError::too_large().into_response()
+}
+
 /// The request's `x-request-id`, kept in the audit entries.
 pub(crate) fn request_id(headers: &axum::http::HeaderMap) -> Option<String> {
     headers

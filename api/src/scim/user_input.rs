@@ -87,6 +87,11 @@ impl UserDraft {
 
     /// A whole User resource, as `POST` and `PUT` send it.
     pub(crate) fn from_resource(body: &Map<String, Value>) -> Result<UserDraft, ScimError> {
+        if !body.keys().any(|key| key.eq_ignore_ascii_case("schemas")) {
+            return Err(ScimError::invalid_syntax(format!(
+                "schemas must list \"{USER_SCHEMA}\""
+            )));
+        }
         let mut draft = UserDraft::default();
         for (key, value) in body {
             if key.eq_ignore_ascii_case("schemas") {

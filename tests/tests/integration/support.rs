@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use entities::{
     UserId, WorkspaceId, api_key, application, audit_entry, group_membership, idempotency_key,
-    invitation, membership, offboarding, organization, organization_owner, outbox, scim_token,
-    workspace,
+    invitation, membership, offboarding, organization, organization_owner, outbox, scim_account,
+    scim_token, user, workspace,
 };
 use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Select};
@@ -272,6 +272,8 @@ pub struct Snapshot {
     organizations: Vec<organization::Model>,
     organization_owners: Vec<organization_owner::Model>,
     scim_tokens: Vec<scim_token::Model>,
+    scim_accounts: Vec<scim_account::Model>,
+    users: Vec<user::Model>,
     unrevoked_api_keys: u64,
     audit_entries: u64,
     outbox_rows: u64,
@@ -290,6 +292,8 @@ pub async fn snapshot(app: &TestApp) -> Snapshot {
         organizations: every(db, organization::Column::Id).await,
         organization_owners: every(db, organization_owner::Column::UserId).await,
         scim_tokens: every(db, scim_token::Column::Id).await,
+        scim_accounts: every(db, scim_account::Column::UserId).await,
+        users: every(db, user::Column::Id).await,
         unrevoked_api_keys: api_key::Entity::find()
             .filter(api_key::Column::RevokedAt.is_null())
             .count(db)

@@ -314,6 +314,7 @@ pub(crate) async fn globex(app: &TestApp) -> workspace::Model {
         name: Set("Globex".into()),
         seat_limit: Set(None),
         created_at: Set(chrono::Utc::now()),
+        deprovision_revokes_api_keys: Set(true),
     }
     .insert(app.db())
     .await
