@@ -9,6 +9,8 @@ pub struct Model {
     pub workspace_id: WorkspaceId,
     pub name: String,
     pub created_at: DateTimeUtc,
+    /// The identity provider's id of the group (SCIM's `externalId`), if it pushed it.
+    pub external_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -4,6 +4,7 @@
 //! - `membership.idp_removal_requested_at`/`idp_removal_blocked_by`: the identity provider
 //!   removed this person, a rule kept the membership (open contact duties), so the person is
 //!   deactivated instead and the removal waits for an admin, with the reason.
+//! - `user_group.external_id`: the identity provider's id of a group it pushed.
 //! - `organization.deprovision_revokes_api_keys`: whether a removal by the identity provider also
 //!   refuses the keys the person created (on unless an owner turns it off).
 //!
@@ -44,6 +45,7 @@ impl MigrationTrait for Migration {
                 "organization",
                 &mut boolean("deprovision_revokes_api_keys").default(true),
             ),
+            added("user_group", &mut string_null("external_id")),
         ] {
             manager.alter_table(statement).await?;
         }
@@ -74,6 +76,7 @@ impl MigrationTrait for Migration {
             .drop_table(Table::drop().table("scim_account").take())
             .await?;
         for statement in [
+            dropped("user_group", "external_id"),
             dropped("organization", "deprovision_revokes_api_keys"),
             dropped("membership", "idp_removal_blocked_by"),
             dropped("membership", "idp_removal_requested_at"),

@@ -143,6 +143,7 @@ impl<C: ConnectionTrait> Seeder<'_, C> {
             workspace_id: Set(workspace_id),
             name: Set(name.to_owned()),
             created_at: Set(self.now),
+            external_id: Set(None),
         }
         .insert(self.db)
         .await?;

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::errors::{ScimError, scim_json};
 use super::schemas::{
-    CONFIG_SCHEMA, LIST_SCHEMA, RESOURCE_TYPE_SCHEMA, SCHEMA_SCHEMA, USER_SCHEMA,
+    CONFIG_SCHEMA, GROUP_SCHEMA, LIST_SCHEMA, RESOURCE_TYPE_SCHEMA, SCHEMA_SCHEMA, USER_SCHEMA,
 };
 use super::users::MAX_RESULTS;
 use super::{Caller, base_url, segment};
@@ -72,6 +72,18 @@ fn user_resource_type(base: &str) -> Value {
     })
 }
 
+fn group_resource_type(base: &str) -> Value {
+    json!({
+        "schemas": [RESOURCE_TYPE_SCHEMA],
+        "id": "Group",
+        "name": "Group",
+        "endpoint": "/Groups",
+        "description": "A user group of the workspace the token provisions into",
+        "schema": GROUP_SCHEMA,
+        "meta": { "resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/Group") },
+    })
+}
+
 /// RFC 7644 §4: a filter on a discovery endpoint is refused (403).
 fn refuse_filter(parameters: &HashMap<String, String>) -> Result<(), ScimError> {
     if parameters.contains_key("filter") {
@@ -90,7 +102,11 @@ pub(crate) async fn resource_types(
     Query(parameters): Query<HashMap<String, String>>,
 ) -> Result<Response, ScimError> {
     refuse_filter(&parameters)?;
-    Ok(listed(vec![user_resource_type(&base_url(&state))]))
+    let base = base_url(&state);
+    Ok(listed(vec![
+        user_resource_type(&base),
+        group_resource_type(&base),
+    ]))
 }
 
 pub(crate) async fn resource_type(
@@ -102,6 +118,10 @@ pub(crate) async fn resource_type(
         "User" => Ok(scim_json(
             StatusCode::OK,
             &user_resource_type(&base_url(&state)),
+        )),
+        "Group" => Ok(scim_json(
+            StatusCode::OK,
+            &group_resource_type(&base_url(&state)),
         )),
         _ => Err(ScimError::not_found("resource type")),
     }
@@ -168,13 +188,51 @@ fn user_schema(base: &str) -> Value {
     })
 }
 
+fn group_schema(base: &str) -> Value {
+    let member = vec![
+        attribute(
+            "value",
+            "string",
+            "The member's User id",
+            json!({ "required": true, "mutability": "immutable" }),
+        ),
+        attribute(
+            "$ref",
+            "reference",
+            "The member's User",
+            json!({ "mutability": "immutable", "referenceTypes": ["User"] }),
+        ),
+        attribute(
+            "display",
+            "string",
+            "The member's name",
+            json!({ "mutability": "readOnly" }),
+        ),
+    ];
+    json!({
+        "schemas": [SCHEMA_SCHEMA],
+        "id": GROUP_SCHEMA,
+        "name": "Group",
+        "description": "A user group of the workspace",
+        "attributes": [
+            attribute("displayName", "string", "The group's name, unique in the workspace", json!({ "required": true, "uniqueness": "server" })),
+            attribute("members", "complex", "The people of the workspace in the group", json!({
+                "multiValued": true,
+                "subAttributes": member,
+            })),
+        ],
+        "meta": { "resourceType": "Schema", "location": format!("{base}/Schemas/{GROUP_SCHEMA}") },
+    })
+}
+
 pub(crate) async fn schemas(
     State(state): State<AppState>,
     _caller: Caller,
     Query(parameters): Query<HashMap<String, String>>,
 ) -> Result<Response, ScimError> {
     refuse_filter(&parameters)?;
-    Ok(listed(vec![user_schema(&base_url(&state))]))
+    let base = base_url(&state);
+    Ok(listed(vec![user_schema(&base), group_schema(&base)]))
 }
 
 pub(crate) async fn schema(
@@ -182,9 +240,9 @@ pub(crate) async fn schema(
     _caller: Caller,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ScimError> {
-    if segment(id)? == USER_SCHEMA {
-        Ok(scim_json(StatusCode::OK, &user_schema(&base_url(&state))))
-    } else {
-        Err(ScimError::not_found("schema"))
+    match segment(id)?.as_str() {
+        USER_SCHEMA => Ok(scim_json(StatusCode::OK, &user_schema(&base_url(&state)))),
+        GROUP_SCHEMA => Ok(scim_json(StatusCode::OK, &group_schema(&base_url(&state)))),
+        _ => Err(ScimError::not_found("schema")),
     }
 }

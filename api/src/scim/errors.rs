@@ -123,6 +123,8 @@ impl From<RuleError> for ScimError {
                 let has = |code| refusals.iter().any(|refusal| refusal.code == code);
                 if has(UserErrorCode::AccountShared) {
                     ScimError::mutability(detail)
+                } else if has(UserErrorCode::NotAMember) {
+                    ScimError::invalid_value(detail)
                 } else if [
                     UserErrorCode::AlreadyMember,
                     UserErrorCode::EmailTaken,

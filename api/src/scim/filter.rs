@@ -1,10 +1,11 @@
-//! The `filter` of a Users list (RFC 7644 §3.4.2.2), as far as identity providers use it to find
+//! The `filter` of a Users or Groups list (RFC 7644 §3.4.2.2), as far as identity providers use it to find
 //! a person before they create or change one: one comparison, `eq`, on `userName`, `externalId`,
 //! `id`, `active`, or the work email (`emails[type eq "work"].value`, `emails.value`).
 //! Attribute names and the operator are matched without regard to case, as the RFC says;
 //! anything else is `invalidFilter`.
 
 use rules::organizations::people::PeopleFilter;
+use rules::provisioning::groups::GroupFilter;
 use rules::text::Email;
 
 use super::errors::ScimError;
@@ -16,11 +17,12 @@ enum Value {
     Flag(bool),
 }
 
-pub(crate) fn parse(filter: &str) -> Result<PeopleFilter, ScimError> {
+/// One `eq` comparison: the normalized path and the value, or `invalidFilter` saying what this
+/// server filters `kind` by.
+fn comparison(filter: &str, supported: &str) -> Result<(String, Value), ScimError> {
     let unsupported = || {
         ScimError::invalid_filter(format!(
-            "unsupported filter {filter:?}: this server filters Users by one `eq` on userName, \
-             externalId, id, active or emails[type eq \"work\"].value"
+            "unsupported filter {filter:?}: this server filters {supported}"
         ))
     };
     let (path, rest) = split_path(filter.trim()).ok_or_else(unsupported)?;
@@ -39,7 +41,15 @@ pub(crate) fn parse(filter: &str) -> Result<PeopleFilter, ScimError> {
             "a filter's value must be at most {MAX_VALUE_CHARS} characters, without control characters"
         )));
     }
-    let path = normalized(path);
+    Ok((normalized(path), value))
+}
+
+const USERS_BY: &str =
+    "Users by one `eq` on userName, externalId, id, active or emails[type eq \"work\"].value";
+const GROUPS_BY: &str = "Groups by one `eq` on displayName or id";
+
+pub(crate) fn parse(filter: &str) -> Result<PeopleFilter, ScimError> {
+    let (path, value) = comparison(filter, USERS_BY)?;
     match (path.as_str(), value) {
         ("username", Value::Text(user_name)) => Ok(PeopleFilter::UserName(user_name)),
         ("emails.value" | "emails[type eq \"work\"].value", Value::Text(email)) => {
@@ -54,7 +64,24 @@ pub(crate) fn parse(filter: &str) -> Result<PeopleFilter, ScimError> {
             .parse::<uuid::Uuid>()
             .map_or(PeopleFilter::Nobody, |id| PeopleFilter::Id(id.into()))),
         ("active", Value::Flag(active)) => Ok(PeopleFilter::Active(active)),
-        _ => Err(unsupported()),
+        _ => Err(ScimError::invalid_filter(format!(
+            "unsupported filter {filter:?}: this server filters {USERS_BY}"
+        ))),
+    }
+}
+
+/// The `filter` of a Groups list: `displayName eq` (how Okta and Entra find a group before
+/// pushing it) or `id eq`.
+pub(crate) fn parse_group(filter: &str) -> Result<GroupFilter, ScimError> {
+    let (path, value) = comparison(filter, GROUPS_BY)?;
+    match (path.as_str(), value) {
+        ("displayname", Value::Text(name)) => Ok(GroupFilter::DisplayName(name)),
+        ("id", Value::Text(id)) => Ok(id
+            .parse::<uuid::Uuid>()
+            .map_or(GroupFilter::Nobody, GroupFilter::Id)),
+        _ => Err(ScimError::invalid_filter(format!(
+            "unsupported filter {filter:?}: this server filters {GROUPS_BY}"
+        ))),
     }
 }
 
@@ -117,6 +144,25 @@ mod tests {
     }
 
     #[test]
+    fn groups_are_found_by_display_name_or_id() {
+        assert_eq!(
+            parse_group("displayName eq \"Designers\"").unwrap(),
+            GroupFilter::DisplayName("Designers".into())
+        );
+        assert_eq!(
+            parse_group("id eq \"not-an-id\"").unwrap(),
+            GroupFilter::Nobody
+        );
+        for refused in [
+            "members eq \"x\"",
+            "displayName co \"x\"",
+            "displayName eq true",
+        ] {
+            assert!(parse_group(refused).is_err(), "{refused}");
+        }
+    }
+
+    #[test]
     fn the_filters_identity_providers_send_are_read() {
         let ada = || PeopleFilter::Email("ada@acme.test".parse().unwrap());
         assert_eq!(
@@ -144,6 +190,11 @@ mod tests {
         assert_eq!(parsed("active eq True"), PeopleFilter::Active(true));
         assert_eq!(
             parsed("userName eq \"not an address\""),
+            PeopleFilter::UserName("not an address".into()),
+            "a provider's login name needn't be an address"
+        );
+        assert_eq!(
+            parsed("emails.value eq \"not an address\""),
             PeopleFilter::Nobody
         );
         assert_eq!(parsed("id eq \"42\""), PeopleFilter::Nobody);

@@ -11,6 +11,8 @@ mod body;
 mod discovery;
 mod errors;
 mod filter;
+mod group_input;
+mod groups;
 mod projection;
 mod schemas;
 mod user_changes;
@@ -73,6 +75,20 @@ pub(crate) fn routes() -> Router<AppState> {
                 .put(user_changes::replace)
                 .patch(user_changes::patch)
                 .delete(user_changes::delete)
+                .fallback(method_not_allowed),
+        )
+        .route(
+            "/Groups",
+            get(groups::list)
+                .post(groups::create)
+                .fallback(method_not_allowed),
+        )
+        .route(
+            "/Groups/{id}",
+            get(groups::get)
+                .put(groups::replace)
+                .patch(groups::patch)
+                .delete(groups::delete)
                 .fallback(method_not_allowed),
         )
         .fallback(not_found)

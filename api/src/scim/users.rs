@@ -76,7 +76,10 @@ fn name_of(person: &OrganizationPerson) -> Value {
 }
 
 /// A query parameter that must be a whole number, if given.
-fn number(parameters: &HashMap<String, String>, name: &str) -> Result<Option<i64>, ScimError> {
+pub(crate) fn number(
+    parameters: &HashMap<String, String>,
+    name: &str,
+) -> Result<Option<i64>, ScimError> {
     parameters
         .get(name)
         .map(|text| {

@@ -20,7 +20,7 @@ const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 /// A SCIM request with a JSON body (or none): the status and the body, if any.
-async fn scim(
+pub(crate) async fn scim(
     app: &TestApp,
     token: &str,
     method: Method,
@@ -47,7 +47,7 @@ async fn scim(
     (status, body)
 }
 
-fn patch(operations: Value) -> Option<Value> {
+pub(crate) fn patch(operations: Value) -> Option<Value> {
     Some(json!({ "schemas": [PATCH], "Operations": operations }))
 }
 
@@ -64,7 +64,7 @@ async fn signed_in(app: &TestApp, session: &str) -> bool {
 }
 
 /// The audit entries of one action naming this SCIM token (by its name) as the actor.
-async fn entries_by_token(app: &TestApp, action: &str, token_name: &str) -> Vec<Value> {
+pub(crate) async fn entries_by_token(app: &TestApp, action: &str, token_name: &str) -> Vec<Value> {
     let answer = app
         .as_owner(
             "query($ws: UUID!, $filter: AuditLogFilter) { auditLog(workspaceId: $ws, filter: $filter, first: 100) {

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use entities::{
     UserId, WorkspaceId, api_key, application, audit_entry, group_membership, idempotency_key,
     invitation, membership, offboarding, organization, organization_owner, outbox, scim_account,
-    scim_token, user, workspace,
+    scim_token, user, user_group, workspace,
 };
 use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Select};
@@ -266,6 +266,7 @@ pub async fn can_act(app: &TestApp, token: &str) -> bool {
 pub struct Snapshot {
     memberships: Vec<membership::Model>,
     group_memberships: Vec<group_membership::Model>,
+    user_groups: Vec<user_group::Model>,
     workspaces: Vec<workspace::Model>,
     applications: Vec<application::Model>,
     invitations: Vec<invitation::Model>,
@@ -286,6 +287,7 @@ pub async fn snapshot(app: &TestApp) -> Snapshot {
     Snapshot {
         memberships: every(db, membership::Column::Id).await,
         group_memberships: every(db, group_membership::Column::Id).await,
+        user_groups: every(db, user_group::Column::Id).await,
         workspaces: every(db, workspace::Column::Id).await,
         applications: every(db, application::Column::Id).await,
         invitations: every(db, invitation::Column::Id).await,
