@@ -43,7 +43,7 @@ impl MigrationTrait for Migration {
             added("membership", &mut string_null("idp_removal_blocked_by")),
             added(
                 "organization",
-                &mut boolean("deprovision_revokes_api_keys").default(true),
+                boolean("deprovision_revokes_api_keys").default(true),
             ),
             added("user_group", &mut string_null("external_id")),
         ] {

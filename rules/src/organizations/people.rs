@@ -8,7 +8,8 @@ use std::collections::{HashMap, HashSet};
 use entities::{MembershipStatus, OrganizationId, UserId, UserKind, scim_account, user};
 use sea_orm::sea_query::{Condition, Expr, Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
 };
 
 use crate::error::RuleError;
@@ -69,43 +70,8 @@ pub async fn people_of<C: ConnectionTrait>(
     offset: u64,
     limit: u64,
 ) -> Result<PeoplePage, RuleError> {
-    let mut query = user::Entity::find()
-        .filter(user::Column::Kind.eq(UserKind::Person))
-        .filter(user::Column::Id.in_subquery(seat_holder_ids(organization_id, &[])));
+    let query = matching(organization_id, filter);
     let active = || seat_holder_ids(organization_id, &[MembershipStatus::Active]);
-    query = match filter {
-        PeopleFilter::Everyone => query,
-        PeopleFilter::Nobody => query.filter(Expr::value(false)),
-        PeopleFilter::Id(id) => query.filter(user::Column::Id.eq(*id)),
-        PeopleFilter::Email(email) => query.filter(user::Column::Email.eq(email.as_str())),
-        PeopleFilter::ExternalId(external_id) => query.filter(
-            user::Column::Id.in_subquery(
-                accounts(organization_id)
-                    .and_where(scim_account::Column::ExternalId.eq(external_id.as_str()))
-                    .take(),
-            ),
-        ),
-        PeopleFilter::UserName(user_name) => {
-            let key = user_name.to_lowercase();
-            let named = accounts(organization_id)
-                .and_where(scim_account::Column::UserNameKey.eq(key.as_str()))
-                .take();
-            let renamed = accounts(organization_id)
-                .and_where(scim_account::Column::UserNameKey.is_not_null())
-                .take();
-            query.filter(
-                Condition::any()
-                    .add(user::Column::Id.in_subquery(named))
-                    .add(
-                        Condition::all()
-                            .add(user::Column::Email.eq(key.as_str()))
-                            .add(user::Column::Id.not_in_subquery(renamed)),
-                    ),
-            )
-        }
-        PeopleFilter::Active(true) => query.filter(user::Column::Id.in_subquery(active())),
-        PeopleFilter::Active(false) => query.filter(user::Column::Id.not_in_subquery(active())),
-    };
     let total = query.clone().count(db).await?;
     if limit == 0 || offset >= total {
         return Ok(PeoplePage {
@@ -155,6 +121,47 @@ pub async fn people_of<C: ConnectionTrait>(
         })
         .collect();
     Ok(PeoplePage { total, people })
+}
+
+/// The organization's people that `filter` matches.
+fn matching(organization_id: OrganizationId, filter: &PeopleFilter) -> Select<user::Entity> {
+    let query = user::Entity::find()
+        .filter(user::Column::Kind.eq(UserKind::Person))
+        .filter(user::Column::Id.in_subquery(seat_holder_ids(organization_id, &[])));
+    let active = || seat_holder_ids(organization_id, &[MembershipStatus::Active]);
+    match filter {
+        PeopleFilter::Everyone => query,
+        PeopleFilter::Nobody => query.filter(Expr::value(false)),
+        PeopleFilter::Id(id) => query.filter(user::Column::Id.eq(*id)),
+        PeopleFilter::Email(email) => query.filter(user::Column::Email.eq(email.as_str())),
+        PeopleFilter::ExternalId(external_id) => query.filter(
+            user::Column::Id.in_subquery(
+                accounts(organization_id)
+                    .and_where(scim_account::Column::ExternalId.eq(external_id.as_str()))
+                    .take(),
+            ),
+        ),
+        PeopleFilter::UserName(user_name) => {
+            let key = user_name.to_lowercase();
+            let named = accounts(organization_id)
+                .and_where(scim_account::Column::UserNameKey.eq(key.as_str()))
+                .take();
+            let renamed = accounts(organization_id)
+                .and_where(scim_account::Column::UserNameKey.is_not_null())
+                .take();
+            query.filter(
+                Condition::any()
+                    .add(user::Column::Id.in_subquery(named))
+                    .add(
+                        Condition::all()
+                            .add(user::Column::Email.eq(key.as_str()))
+                            .add(user::Column::Id.not_in_subquery(renamed)),
+                    ),
+            )
+        }
+        PeopleFilter::Active(true) => query.filter(user::Column::Id.in_subquery(active())),
+        PeopleFilter::Active(false) => query.filter(user::Column::Id.not_in_subquery(active())),
+    }
 }
 
 /// The people of the organization the provider named, as a subquery of their ids.

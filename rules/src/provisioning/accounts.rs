@@ -4,9 +4,10 @@
 
 use chrono::Duration;
 use entities::{
-    AuditAction, MembershipStatus, Role, UserId, UserKind, membership, scim_account, user,
+    AuditAction, MembershipStatus, Role, UserId, UserKind, membership, organization, scim_account,
+    user,
 };
-use platform::locks::{lock_organization, lock_person, lock_workspace};
+use platform::locks::{lock_organization, lock_person, lock_workspace, lock_workspaces_of};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Value, json};
@@ -70,25 +71,7 @@ pub async fn provision<C: ConnectionTrait>(
         .await?
         .ok_or(RuleError::NotFound("workspace"))?;
     let email = new.email.as_str();
-    let existing = user::Entity::find()
-        .filter(user::Column::Email.eq(email))
-        .one(db)
-        .await?;
-    if let Some(existing) = &existing {
-        if existing.kind == UserKind::System {
-            return Err(RuleError::bad_input(
-                "userName",
-                "belongs to a system principal, who can't be provisioned",
-            ));
-        }
-        if holds_seat(db, organization.id, existing.id).await? {
-            return Err(refusal(
-                UserErrorCode::AlreadyMember,
-                "userName",
-                format!("{email} is already a person of the organization"),
-            ));
-        }
-    }
+    let existing = existing_account(db, &organization, email).await?;
     let names = Names {
         user_name: Some(new.user_name.clone()),
         external_id: new.external_id.as_ref().map(|id| id.as_str().to_owned()),
@@ -146,6 +129,35 @@ pub async fn provision<C: ConnectionTrait>(
     })
 }
 
+/// The account this address already has, if any: one of a system principal can't be
+/// provisioned, and one that already is a person of the organization is ALREADY_MEMBER.
+async fn existing_account<C: ConnectionTrait>(
+    db: &C,
+    organization: &organization::Model,
+    email: &str,
+) -> Result<Option<user::Model>, RuleError> {
+    let existing = user::Entity::find()
+        .filter(user::Column::Email.eq(email))
+        .one(db)
+        .await?;
+    if let Some(existing) = &existing {
+        if existing.kind == UserKind::System {
+            return Err(RuleError::bad_input(
+                "userName",
+                "belongs to a system principal, who can't be provisioned",
+            ));
+        }
+        if holds_seat(db, organization.id, existing.id).await? {
+            return Err(refusal(
+                UserErrorCode::AlreadyMember,
+                "userName",
+                format!("{email} is already a person of the organization"),
+            ));
+        }
+    }
+    Ok(existing)
+}
+
 /// What the identity provider changes of a person: each `None` is left as it is.
 #[derive(Default, Clone)]
 pub struct PersonChanges {
@@ -179,7 +191,10 @@ pub async fn update<C: ConnectionTrait>(
         .name
         .filter(|name| name.as_str() != person.user.name);
     if email.is_some() || name.is_some() {
+        // The lock order: the person's row, then each of their workspaces, before the row is
+        // written.
         lock_person(db, user_id).await?;
+        lock_workspaces_of(db, user_id).await?;
         refuse_shared_account(db, provisioner, user_id).await?;
         let mut account: user::ActiveModel = person.user.clone().into();
         if let Some(email) = email {

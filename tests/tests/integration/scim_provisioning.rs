@@ -439,6 +439,16 @@ async fn the_last_owner_is_never_cut_off_and_nothing_changes(app: TestApp) {
     assert!(signed_in(&app, app.owner_token()).await);
 }
 
+/// A request refused: what it is, how it is sent, and the status and `scimType` expected.
+type Refused = (
+    &'static str,
+    Method,
+    String,
+    Value,
+    StatusCode,
+    Option<&'static str>,
+);
+
 /// Garbage in every shape is a 4xx in SCIM's words, and nothing changes.
 async fn bad_requests_are_refused_in_scim_words_and_change_nothing(app: TestApp) {
     let token = scim_token(&app).await;
@@ -452,7 +462,7 @@ async fn bad_requests_are_refused_in_scim_words_and_change_nothing(app: TestApp)
             .extend(extra.as_object().unwrap().clone());
         body
     };
-    let cases: Vec<(&str, Method, String, Value, StatusCode, Option<&str>)> = vec![
+    let cases: Vec<Refused> = vec![
         (
             "an unknown attribute",
             Method::POST,
