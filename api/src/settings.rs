@@ -143,6 +143,9 @@ pub struct Limits {
     pub sign_ins_per_email_per_hour: u32,
     /// Sign-in attempts allowed from one client address per minute (likewise).
     pub sign_ins_per_address_per_minute: u32,
+    /// Requests one SCIM token may make per minute (a burst of this many, then evenly); 0: no
+    /// limit.
+    pub scim_requests_per_token_per_minute: u32,
 }
 
 impl Default for Limits {
@@ -162,6 +165,7 @@ impl Default for Limits {
             statement_timeout: std::time::Duration::from_secs(5),
             sign_ins_per_email_per_hour: 10,
             sign_ins_per_address_per_minute: 60,
+            scim_requests_per_token_per_minute: 6_000,
         }
     }
 }
@@ -270,6 +274,7 @@ struct ApiVariables {
     database_statement_timeout_ms: Option<u64>,
     sign_in_limit_per_email_per_hour: Option<u32>,
     sign_in_limit_per_address_per_minute: Option<u32>,
+    scim_limit_per_token_per_minute: Option<u32>,
 }
 
 impl ApiVariables {
@@ -305,6 +310,9 @@ impl ApiVariables {
             sign_ins_per_address_per_minute: self
                 .sign_in_limit_per_address_per_minute
                 .unwrap_or(defaults.sign_ins_per_address_per_minute),
+            scim_requests_per_token_per_minute: self
+                .scim_limit_per_token_per_minute
+                .unwrap_or(defaults.scim_requests_per_token_per_minute),
         }
     }
 }

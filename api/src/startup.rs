@@ -127,6 +127,9 @@ impl Application {
             activity: Arc::default(),
             writer: db.clone(),
             queue,
+            scim_throttle: Arc::new(rules::access::throttle::ScimThrottle::new(
+                config.limits.scim_requests_per_token_per_minute,
+            )),
             config: config.clone(),
             metrics,
         };

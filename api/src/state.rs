@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use rules::access::PrincipalCache;
 use rules::access::activity::TokenActivity;
+use rules::access::throttle::ScimThrottle;
 use sea_orm::DatabaseConnection;
 use worker::JobQueue;
 
@@ -29,6 +30,8 @@ pub(crate) struct AppState {
     pub(crate) writer: DatabaseConnection,
     pub(crate) queue: JobQueue,
     pub(crate) config: Arc<Settings>,
+    /// Each SCIM token's allowance of requests.
+    pub(crate) scim_throttle: Arc<ScimThrottle>,
     /// Renders `GET /metrics` (None: METRICS_ENABLED=false).
     pub(crate) metrics: Option<Arc<crate::metrics::Metrics>>,
 }

@@ -18,6 +18,8 @@ pub(crate) struct ScimError {
     status: StatusCode,
     scim_type: Option<&'static str>,
     detail: String,
+    /// For a 429: when to try again (`Retry-After`).
+    retry_after_seconds: Option<u64>,
 }
 
 impl ScimError {
@@ -30,6 +32,7 @@ impl ScimError {
             status,
             scim_type,
             detail: detail.into(),
+            retry_after_seconds: None,
         }
     }
 
@@ -95,6 +98,11 @@ impl IntoResponse for ScimError {
             body["scimType"] = scim_type.into();
         }
         let mut response = scim_json(self.status, &body);
+        if let Some(seconds) = self.retry_after_seconds {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -141,9 +149,12 @@ impl From<RuleError> for ScimError {
                     ScimError::new(StatusCode::CONFLICT, None, detail)
                 }
             }
-            RuleError::RateLimited { .. } => {
-                ScimError::new(StatusCode::TOO_MANY_REQUESTS, None, error.to_string())
-            }
+            RuleError::RateLimited {
+                retry_after_seconds,
+            } => ScimError {
+                retry_after_seconds: Some(retry_after_seconds),
+                ..ScimError::new(StatusCode::TOO_MANY_REQUESTS, None, error.to_string())
+            },
             RuleError::ConflictRetry { .. } => {
                 ScimError::new(StatusCode::SERVICE_UNAVAILABLE, None, error.to_string())
             }

@@ -187,7 +187,7 @@ async fn not_found(_caller: Caller) -> ScimError {
 }
 
 /// The SCIM token a request came with, not revoked: refused with 401 and a SCIM error body
-/// otherwise. Its use is written beside the request, at most once a minute
+/// otherwise; past its allowance (`SCIM_LIMIT_PER_TOKEN_PER_MINUTE`), 429 with `Retry-After`. Its use is written beside the request, at most once a minute
 /// (`scimTokens.lastUsedAt`).
 pub(crate) struct Caller(pub(crate) ScimCaller);
 
@@ -200,6 +200,7 @@ impl FromRequestParts<AppState> for Caller {
             .await
             .map_err(RuleError::from)?
             .ok_or_else(ScimError::unauthorized)?;
+        state.scim_throttle.request(caller.token_id)?;
         note_use_of(state, caller.token_hash.clone());
         Ok(Caller(caller))
     }

@@ -1,4 +1,5 @@
-//! Sign-in rate limits, per email and per client address (governor's GCRA, in memory).
+//! Rate limits (governor's GCRA, in memory): sign-ins per email and per client address, and an
+//! identity provider's requests per SCIM token.
 //!
 //! Every attempt counts, whether or not its password is right: operations of one batch run
 //! concurrently, so a limit counted only after a failure would let a batch's guesses all through
@@ -86,9 +87,60 @@ impl SignInThrottle {
     }
 }
 
+/// Requests allowed per SCIM token per minute: a burst of that many, then evenly. One
+/// misconfigured provider (a sync loop, a retry storm) can't take the service from everyone
+/// else, and a large first sync still runs at the rate the service itself sustains
+/// (docs/BENCHMARKS.md).
+pub struct ScimThrottle {
+    per_token: Option<DefaultKeyedRateLimiter<uuid::Uuid>>,
+    requests: AtomicU64,
+}
+
+impl ScimThrottle {
+    /// A limit of 0 turns it off.
+    pub fn new(per_token_per_minute: u32) -> ScimThrottle {
+        ScimThrottle {
+            per_token: NonZeroU32::new(per_token_per_minute)
+                .map(|n| RateLimiter::keyed(Quota::per_minute(n))),
+            requests: AtomicU64::new(0),
+        }
+    }
+
+    /// Counts one request of this token, or refuses it with RATE_LIMITED and when to try again.
+    pub fn request(&self, token_id: uuid::Uuid) -> Result<(), RuleError> {
+        let Some(limiter) = &self.per_token else {
+            return Ok(());
+        };
+        if self.requests.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            limiter.retain_recent();
+        }
+        limiter
+            .check_key(&token_id)
+            .map_err(|not_until| refused(not_until.wait_time_from(SignInThrottle::now())))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scim_token_gets_its_burst_then_waits_and_others_go_on() {
+        let throttle = ScimThrottle::new(3);
+        let (okta, entra) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+        for _ in 0..3 {
+            throttle.request(okta).unwrap();
+        }
+        assert!(matches!(
+            throttle.request(okta),
+            Err(RuleError::RateLimited { retry_after_seconds }) if (1..=20).contains(&retry_after_seconds)
+        ));
+        throttle.request(entra).unwrap();
+        let unlimited = ScimThrottle::new(0);
+        for _ in 0..100 {
+            unlimited.request(okta).unwrap();
+        }
+    }
 
     fn throttle(per_email: u32, per_address: u32) -> SignInThrottle {
         SignInThrottle::new(per_email, per_address)

@@ -71,6 +71,40 @@ backend_tests! {
     users_are_the_organizations_people_filtered_and_paged,
     one_organizations_token_never_sees_anothers_people,
     a_page_holds_at_most_a_hundred,
+    a_token_past_its_allowance_waits_and_others_go_on => |config: &mut tests::Settings| {
+        config.limits.scim_requests_per_token_per_minute = 3;
+    },
+}
+
+/// A token over its allowance gets 429 with `Retry-After` in SCIM's words; another token of
+/// the same organization goes on.
+async fn a_token_past_its_allowance_waits_and_others_go_on(app: TestApp) {
+    let (okta, entra) = (scim_token(&app).await, scim_token(&app).await);
+    for _ in 0..3 {
+        let (status, _) = scim_get(&app, Some(&okta), "/Users?count=1").await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let response = app
+        .client
+        .get(format!("{}/scim/v2/Users", app.address))
+        .bearer_auth(&okta)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=20).contains(&wait), "{wait}");
+    is_scim_error(&response.json().await.unwrap(), "429");
+    let (status, _) = scim_get(&app, Some(&entra), "/Users?count=1").await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a token of its own, an allowance of its own"
+    );
 }
 
 /// The checks of scim2-tester that don't apply here, by title and attribute, each with its
