@@ -137,7 +137,7 @@ pub enum UserErrorCode {
     SlugReserved,
     EmailTaken,
     ExternalIdTaken,
-    AccountShared,
+    AccountNotManaged,
     GroupNameTaken,
 }
 

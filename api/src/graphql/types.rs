@@ -143,9 +143,9 @@ pub enum UserErrorCode {
     EmailTaken,
     /// Another person of the organization already has this identity provider id.
     ExternalIdTaken,
-    /// The account belongs to other organizations too: its email and name are the person's,
-    /// not one organization's to change.
-    AccountShared,
+    /// The account's address is its person's, not an identity provider's to change: they have
+    /// signed in with it, or it belongs to other organizations too.
+    AccountNotManaged,
     /// The workspace already has a user group of this name.
     GroupNameTaken,
 }

@@ -129,7 +129,7 @@ impl From<RuleError> for ScimError {
                     .collect::<Vec<_>>()
                     .join(" ");
                 let has = |code| refusals.iter().any(|refusal| refusal.code == code);
-                if has(UserErrorCode::AccountShared) {
+                if has(UserErrorCode::AccountNotManaged) {
                     ScimError::mutability(detail)
                 } else if has(UserErrorCode::NotAMember) {
                     ScimError::invalid_value(detail)

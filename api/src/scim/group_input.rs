@@ -5,6 +5,7 @@
 //! `remove` of `members` with a value, Okta's pathless `replace` of `displayName` (and `id`).
 
 use entities::UserId;
+use rules::provisioning::groups::MemberOp;
 use serde_json::{Map, Value};
 
 use super::errors::ScimError;
@@ -16,9 +17,8 @@ pub(crate) struct GroupDraft {
     pub(crate) display_name: Option<String>,
     /// `Some(None)`: forgotten.
     pub(crate) external_id: Option<Option<String>>,
-    pub(crate) add: Vec<UserId>,
-    pub(crate) remove: Vec<UserId>,
-    pub(crate) replace: Option<Vec<UserId>>,
+    /// The changes of its members, in the request's order.
+    pub(crate) members: Vec<MemberOp>,
 }
 
 fn field<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
@@ -103,7 +103,7 @@ impl GroupDraft {
     pub(crate) fn from_resource(body: &Map<String, Value>) -> Result<GroupDraft, ScimError> {
         has_schema(body, GROUP_SCHEMA)?;
         let mut draft = GroupDraft {
-            replace: Some(Vec::new()),
+            members: vec![MemberOp::Replace(Vec::new())],
             ..GroupDraft::default()
         };
         for (key, value) in body {
@@ -111,7 +111,7 @@ impl GroupDraft {
                 "schemas" | "id" | "meta" => {}
                 "externalid" => draft.external_id = Some(external_id(value)?),
                 "displayname" => draft.display_name = Some(display_name(value)?),
-                "members" => draft.replace = Some(members(value)?),
+                "members" => draft.members = vec![MemberOp::Replace(members(value)?)],
                 _ => {
                     return Err(ScimError::invalid_path(format!(
                         "{key:?} is not an attribute of a Group here"
@@ -176,12 +176,8 @@ impl GroupDraft {
     fn set(&mut self, op: &str, path: &str, value: &Value) -> Result<(), ScimError> {
         match path.to_ascii_lowercase().as_str() {
             "displayname" => self.display_name = Some(display_name(value)?),
-            "members" if op == "add" => self.add.extend(members(value)?),
-            "members" => {
-                self.replace = Some(members(value)?);
-                self.add.clear();
-                self.remove.clear();
-            }
+            "members" if op == "add" => self.members.push(MemberOp::Add(members(value)?)),
+            "members" => self.members.push(MemberOp::Replace(members(value)?)),
             "externalid" => self.external_id = Some(external_id(value)?),
             // Okta sends the group's id with its name; it can't change.
             "id" => {}
@@ -202,12 +198,11 @@ impl GroupDraft {
             return Ok(());
         }
         if lower == "members" {
-            if value.is_null() {
-                self.replace = Some(Vec::new());
-                self.add.clear();
+            self.members.push(if value.is_null() {
+                MemberOp::Replace(Vec::new())
             } else {
-                self.remove.extend(members(value)?);
-            }
+                MemberOp::Remove(members(value)?)
+            });
             return Ok(());
         }
         // `members[value eq "<id>"]`
@@ -217,7 +212,7 @@ impl GroupDraft {
         {
             let id: String = serde_json::from_str(inner)
                 .map_err(|_| ScimError::invalid_path(format!("{path:?} names no member")))?;
-            self.remove.push(member_id(&id)?);
+            self.members.push(MemberOp::Remove(vec![member_id(&id)?]));
             return Ok(());
         }
         Err(ScimError::invalid_path(format!(
@@ -253,8 +248,16 @@ mod tests {
             { "op": "replace", "value": { "id": "x", "displayName": "Designers" } },
         ]))
         .expect("the providers' shapes");
-        assert_eq!(draft.add, vec![member_id(ADA).unwrap()]);
-        assert_eq!(draft.remove, vec![member_id(MAX).unwrap(); 2]);
+        let (ada, max) = (member_id(ADA).unwrap(), member_id(MAX).unwrap());
+        assert_eq!(
+            draft.members,
+            [
+                MemberOp::Add(vec![ada]),
+                MemberOp::Remove(vec![max]),
+                MemberOp::Remove(vec![max]),
+            ],
+            "in the request's order"
+        );
         assert_eq!(draft.display_name.as_deref(), Some("Designers"));
     }
 

@@ -9,8 +9,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rules::provisioning::groups::{
-    GroupFilter, MemberChange, ProvisionedGroup, change_group, create_group, delete_group,
-    group_of, groups_of,
+    GroupFilter, MemberOp, ProvisionedGroup, change_group, create_group, delete_group, group_of,
+    groups_of,
 };
 use rules::text::{CheckedText, GroupName};
 use serde_json::{Value, json};
@@ -140,7 +140,14 @@ pub(crate) async fn create(
             .as_deref()
             .ok_or_else(|| ScimError::invalid_value("displayName is required"))?,
     )?;
-    let members = draft.replace.unwrap_or_default();
+    let members: Vec<_> = draft
+        .members
+        .into_iter()
+        .flat_map(|op| match op {
+            MemberOp::Add(ids) | MemberOp::Replace(ids) => ids,
+            MemberOp::Remove(_) => Vec::new(),
+        })
+        .collect();
     let external_id = draft.external_id.flatten();
     let request_id = request_id(&headers);
     let group = change(
@@ -175,11 +182,7 @@ async fn changed(
     draft: GroupDraft,
 ) -> Result<Response, ScimError> {
     let name = draft.display_name.as_deref().map(group_name).transpose()?;
-    let member_change = MemberChange {
-        add: draft.add,
-        remove: draft.remove,
-        replace: draft.replace,
-    };
+    let member_ops = draft.members;
     let external_id = draft.external_id;
     let request_id = request_id(headers);
     let group = change(
@@ -194,7 +197,7 @@ async fn changed(
                 id,
                 name.as_ref(),
                 external_id.clone(),
-                member_change.clone(),
+                member_ops.clone(),
             )
             .await?;
             Ok(Done {

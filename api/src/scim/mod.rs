@@ -142,6 +142,7 @@ pub(crate) async fn change<T>(
                 caller,
                 request_id,
                 now: Utc::now().trunc_subsecs(6),
+                welcome_ttl: state.config.invitation_ttl,
             };
             let txn = state.writer.begin().await?;
             match act(&txn, &provisioner).await {

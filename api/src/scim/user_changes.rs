@@ -8,14 +8,16 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use rules::RuleError;
 use rules::organizations::people::{OrganizationPerson, person_of};
 use rules::provisioning::accounts::{self, NameParts, NewPerson, PersonChanges};
 use rules::provisioning::deprovision;
 use rules::text::{CheckedText, Email, ExternalId, PersonName};
+use serde_json::{Map, Value};
 
 use super::body::ScimBody;
 use super::errors::{ScimError, scim_json};
-use super::user_input::UserDraft;
+use super::user_input::{UserDraft, split_name};
 use super::users::{user_id, user_resource};
 use super::{Caller, Done, base_url, change, request_id};
 use crate::state::AppState;
@@ -119,7 +121,6 @@ pub(crate) async fn create(
         .as_deref()
         .map(external_id)
         .transpose()?;
-    let welcome_ttl = state.config.invitation_ttl;
     let request_id = request_id(&headers);
     let person = change(
         &state,
@@ -134,7 +135,6 @@ pub(crate) async fn create(
                 name_parts: parts.clone(),
                 external_id: external.clone(),
                 active: draft.active.unwrap_or(true),
-                welcome_ttl,
             };
             let provisioned = accounts::provision(txn, provisioner, new).await?;
             Ok(Done {
@@ -182,24 +182,47 @@ pub(crate) async fn replace(
     Ok(answer(&state, StatusCode::OK, &person))
 }
 
-/// The person as a draft, for PATCH operations to change.
+/// The person as a draft, for PATCH operations to change: their names as GET shows them (the
+/// display name split at its first space where no parts were sent), `active` unsaid, so only
+/// an operation that says it acts on it, as PUT's does.
 fn draft_of(person: &OrganizationPerson) -> UserDraft {
+    let (given, family) = match &person.name_parts {
+        NameParts {
+            given: None,
+            family: None,
+        } => {
+            let (given, family) = split_name(&person.user.name);
+            (Some(given), family)
+        }
+        parts => (parts.given.clone(), parts.family.clone()),
+    };
     UserDraft {
         user_name: Some(person.user_name().to_owned()),
         formatted: Some(person.user.name.clone()),
-        given_name: person.name_parts.given.clone(),
-        family_name: person.name_parts.family.clone(),
+        given_name: given,
+        family_name: family,
         display_name: None,
         work_email: Some(person.user.email.clone()),
         external_id: Some(person.external_id.clone()),
-        active: Some(person.active),
+        active: None,
         formatted_said: false,
     }
 }
 
-/// `PATCH /Users/{id}`: the operations applied to the person as they are read, then written as
-/// one change, which checks each value again; what is already as asked changes nothing, so a
-/// replay is harmless. A name said only in part keeps the other part as it was.
+/// The PATCH applied to the person as they are: what the rules are asked to make of them.
+fn patched(
+    person: &OrganizationPerson,
+    body: &Map<String, Value>,
+) -> Result<PersonChanges, ScimError> {
+    let mut draft = draft_of(person);
+    draft.patch(body)?;
+    changes(&draft)
+}
+
+/// `PATCH /Users/{id}`: the operations applied to the person as the change's transaction reads
+/// them (checked first on a read before it, so a bad request is refused in SCIM's words); what
+/// is already as asked changes nothing, so a replay is harmless. A name said only in part keeps
+/// the other part as it was.
 pub(crate) async fn patch(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -208,14 +231,10 @@ pub(crate) async fn patch(
     ScimBody(body): ScimBody,
 ) -> Result<Response, ScimError> {
     let user_id = user_id(id)?;
-    let person = person_of(&state.writer, caller.organization_id, user_id).await?;
-    let before = draft_of(&person);
-    let mut after = before.clone();
-    after.patch(&body)?;
-    let mut wanted = changes(&after)?;
-    if after.active == before.active {
-        wanted.active = None;
-    }
+    patched(
+        &person_of(&state.writer, caller.organization_id, user_id).await?,
+        &body,
+    )?;
     let request_id = request_id(&headers);
     let person = change(
         &state,
@@ -223,7 +242,12 @@ pub(crate) async fn patch(
         request_id.as_deref(),
         "scim.patchUser",
         async move |txn, provisioner| {
-            let changed = accounts::update(txn, provisioner, user_id, wanted.clone()).await?;
+            let person = person_of(txn, provisioner.caller.organization_id, user_id).await?;
+            // Checked above: only a value read from the person could differ, and those are valid.
+            let wanted = patched(&person, &body).map_err(|refusal| {
+                RuleError::internal("applying a checked PATCH", format!("{refusal:?}"))
+            })?;
+            let changed = accounts::update(txn, provisioner, user_id, wanted).await?;
             Ok(Done {
                 answer: changed.person,
                 outbox_ids: changed.outbox_ids,

@@ -2,22 +2,24 @@
 //! account and an ACTIVE MEMBER membership in the token's workspace, its seat counted as an
 //! invitation's is; their name, email and external id kept as the provider says.
 
-use chrono::Duration;
 use entities::{
     AuditAction, MembershipStatus, Role, UserId, UserKind, membership, organization, scim_account,
     user,
 };
 use platform::locks::{lock_organization, lock_person, lock_workspace, lock_workspaces_of};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::deprovision::{self, Changed};
+use super::welcome::welcome;
 use super::{Provisioner, memberships_in_organization};
 use crate::error::{RuleError, UserError, UserErrorCode};
 use crate::organizations::people::{OrganizationPerson, person_of};
-use crate::people::invitations::{insert_invitation, new_person, write_invitation_email};
+use crate::people::invitations::new_person;
 use crate::people::seats::{holds_seat, take_a_seat};
 use crate::text::{Email, ExternalId, PersonName};
 
@@ -30,8 +32,6 @@ pub struct NewPerson {
     pub name_parts: NameParts,
     pub external_id: Option<ExternalId>,
     pub active: bool,
-    /// How long the welcome's link (to choose a password) stays valid: an invitation's.
-    pub welcome_ttl: Duration,
 }
 
 /// SCIM's `name.givenName` and `name.familyName`, kept as sent beside the display name.
@@ -91,24 +91,14 @@ pub async fn provision<C: ConnectionTrait>(
     } else {
         MembershipStatus::Deactivated
     };
-    let membership =
-        membership::ActiveModel::new(workspace.id, user.id, Role::Member, status, provisioner.now)
-            .insert(db)
-            .await?;
+    membership::ActiveModel::new(workspace.id, user.id, Role::Member, status, provisioner.now)
+        .insert(db)
+        .await?;
     save_names(db, provisioner, user.id, &names).await?;
     let principal = provisioner.principal_in(&workspace);
     let acting = provisioner.acting(&principal);
-    let mut outbox_ids = Vec::new();
     // Someone new has no password yet: the welcome's link is how they choose one.
-    if user.password_hash.is_none() && new.active {
-        let (invitation, _token) =
-            insert_invitation(db, acting, &membership, email, new.welcome_ttl).await?;
-        outbox_ids.extend(
-            write_invitation_email(db, acting, &invitation)
-                .await?
-                .outbox_ids,
-        );
-    }
+    let outbox_ids = welcome(db, provisioner, &user).await?;
     acting
         .record(
             db,
@@ -170,11 +160,18 @@ pub struct PersonChanges {
     pub active: Option<bool>,
 }
 
-/// Changes a person of the organization as the provider says: their email and name (only when
-/// the account is the organization's alone: ACCOUNT_SHARED otherwise, since a person's address
-/// is theirs, not one organization's), their external id, and whether they are active
+/// Changes a person of the organization as the provider says: their name and email, their
+/// userName, external id and name parts, and whether they are active
 /// ([`deprovision::set_active`]). What already is as asked is left alone, so a replay changes
 /// nothing and records nothing.
+///
+/// The account's name and address are the person's, not one organization's: the name of an
+/// account that is in another organization too is left as it is (the name parts are kept per
+/// organization all the same), and the address changes only while the account is the
+/// organization's alone and its person has not chosen a password yet (ACCOUNT_NOT_MANAGED
+/// otherwise): an address is how a person proves who they are, and a provider that could move
+/// a used account to another address could hand it to whoever reads that mailbox. A new
+/// address withdraws the links sent to the old one and gets a welcome of its own.
 pub async fn update<C: ConnectionTrait>(
     db: &C,
     provisioner: &Provisioner<'_>,
@@ -182,38 +179,26 @@ pub async fn update<C: ConnectionTrait>(
     changes: PersonChanges,
 ) -> Result<Provisioned, RuleError> {
     let organization_id = provisioner.caller.organization_id;
+    // The lock order: the organization first (the provider's names are unique in it).
+    lock_organization(db, organization_id).await?;
     let person = person_of(db, organization_id, user_id).await?;
     let mut changed = serde_json::Map::new();
+    let shared = is_shared(db, provisioner, user_id).await?;
     let email = changes
         .email
         .filter(|email| email.as_str() != person.user.email);
     let name = changes
         .name
-        .filter(|name| name.as_str() != person.user.name);
-    if email.is_some() || name.is_some() {
-        // The lock order: the person's row, then each of their workspaces, before the row is
-        // written.
-        lock_person(db, user_id).await?;
-        lock_workspaces_of(db, user_id).await?;
-        refuse_shared_account(db, provisioner, user_id).await?;
-        let mut account: user::ActiveModel = person.user.clone().into();
-        if let Some(email) = email {
-            refuse_taken_email(db, &email).await?;
-            changed.insert(
-                "email".into(),
-                json!({ "from": person.user.email, "to": email.as_str() }),
-            );
-            account.email = Set(email.as_str().to_owned());
-        }
-        if let Some(name) = name {
-            changed.insert(
-                "name".into(),
-                json!({ "from": person.user.name, "to": name.as_str() }),
-            );
-            account.name = Set(name.into_string());
-        }
-        account.update(db).await?;
+        .filter(|name| name.as_str() != person.user.name && !shared);
+    if email.is_some() && (shared || person.user.password_hash.is_some()) {
+        return Err(refusal(
+            UserErrorCode::AccountNotManaged,
+            "emails",
+            "this account's address is its person's: they have signed in with it, or it belongs to other organizations too",
+        ));
     }
+    let readdressed = email.is_some();
+    change_account(db, &person.user, email, name, &mut changed).await?;
     let before = Names {
         user_name: Some(person.user_name().to_owned()),
         external_id: person.external_id.clone(),
@@ -247,6 +232,10 @@ pub async fn update<C: ConnectionTrait>(
             deprovision::set_active(db, provisioner, user_id, active).await?;
         outbox_ids = jobs;
     }
+    if readdressed {
+        let account = person_of(db, organization_id, user_id).await?.user;
+        outbox_ids.extend(welcome(db, provisioner, &account).await?);
+    }
     if !changed.is_empty() {
         record_update(db, provisioner, user_id, Value::Object(changed)).await?;
     }
@@ -254,6 +243,41 @@ pub async fn update<C: ConnectionTrait>(
         person: person_of(db, organization_id, user_id).await?,
         outbox_ids,
     })
+}
+
+/// Writes the account's new address and name, if any, noting each in `changed`.
+async fn change_account<C: ConnectionTrait>(
+    db: &C,
+    person: &user::Model,
+    email: Option<Email>,
+    name: Option<PersonName>,
+    changed: &mut serde_json::Map<String, Value>,
+) -> Result<(), RuleError> {
+    if email.is_none() && name.is_none() {
+        return Ok(());
+    }
+    // The lock order: the person's row, then each of their workspaces, before the row is
+    // written.
+    lock_person(db, person.id).await?;
+    lock_workspaces_of(db, person.id).await?;
+    let mut account: user::ActiveModel = person.clone().into();
+    if let Some(email) = email {
+        refuse_taken_email(db, &email).await?;
+        changed.insert(
+            "email".into(),
+            json!({ "from": person.email, "to": email.as_str() }),
+        );
+        account.email = Set(email.as_str().to_owned());
+    }
+    if let Some(name) = name {
+        changed.insert(
+            "name".into(),
+            json!({ "from": person.name, "to": name.as_str() }),
+        );
+        account.name = Set(name.into_string());
+    }
+    account.update(db).await?;
+    Ok(())
 }
 
 /// One `person_update` entry, in each workspace of the organization the person is in.
@@ -279,29 +303,21 @@ async fn record_update<C: ConnectionTrait>(
     Ok(())
 }
 
-/// An account in another organization too is not this one's to rename or readdress.
-async fn refuse_shared_account<C: ConnectionTrait>(
+/// Whether the account has memberships in another organization too.
+async fn is_shared<C: ConnectionTrait>(
     db: &C,
     provisioner: &Provisioner<'_>,
     user_id: UserId,
-) -> Result<(), RuleError> {
+) -> Result<bool, RuleError> {
     let everywhere = membership::Entity::find()
         .filter(membership::Column::UserId.eq(user_id))
         .filter(membership::Column::DeletedAt.is_null())
-        .all(db)
-        .await?
-        .len();
+        .count(db)
+        .await?;
     let here = memberships_in_organization(db, provisioner, user_id)
         .await?
-        .len();
-    if everywhere > here {
-        return Err(refusal(
-            UserErrorCode::AccountShared,
-            "userName",
-            "this account belongs to other organizations too: its email and name are the person's to change",
-        ));
-    }
-    Ok(())
+        .len() as u64;
+    Ok(everywhere > here)
 }
 
 async fn refuse_taken_email<C: ConnectionTrait>(db: &C, email: &Email) -> Result<(), RuleError> {
@@ -337,6 +353,27 @@ async fn refuse_taken_names<C: ConnectionTrait>(
     except: Option<UserId>,
 ) -> Result<(), RuleError> {
     let organization_id = provisioner.caller.organization_id;
+    // A person the provider never named goes by their email: one lookup by the unique address.
+    if let Some(user_name) = &names.user_name {
+        let by_address = user::Entity::find()
+            .filter(user::Column::Email.eq(user_name.to_lowercase()))
+            .one(db)
+            .await?
+            .filter(|person| Some(person.id) != except);
+        if let Some(person) = by_address {
+            let named = scim_account::Entity::find_by_id((organization_id, person.id))
+                .one(db)
+                .await?
+                .is_some_and(|account| account.user_name.is_some());
+            if !named && holds_seat(db, organization_id, person.id).await? {
+                return Err(refusal(
+                    UserErrorCode::AlreadyMember,
+                    "userName",
+                    "another person of the organization has this userName",
+                ));
+            }
+        }
+    }
     let checks = [
         (
             scim_account::Column::UserNameKey,

@@ -8,12 +8,14 @@
 
 use entities::{
     AuditAction, MembershipStatus, UserId, WorkspaceId, membership, organization, scim_account,
+    user,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
 
+use super::welcome::welcome;
 use super::{Provisioner, memberships_in_organization};
 use crate::access::Acting;
 use crate::error::{RuleError, UserError, UserErrorCode};
@@ -78,34 +80,69 @@ pub async fn set_active<C: ConnectionTrait>(
     for (membership, workspace) in memberships {
         let principal = provisioner.principal_in(&workspace);
         let acting = provisioner.acting(&principal);
+        // The statuses were read before the workspaces' locks: a change another request made
+        // meanwhile (a provider's retry) is found done, not refused.
         match (active, membership.status) {
             (false, MembershipStatus::Active) => {
+                let done = deactivate(
+                    db,
+                    acting,
+                    provisioner,
+                    workspace.id,
+                    user_id,
+                    revoke_api_keys,
+                )
+                .await;
                 changed.outbox_ids.extend(
-                    deactivate(
-                        db,
-                        acting,
-                        provisioner,
-                        workspace.id,
-                        user_id,
-                        revoke_api_keys,
-                    )
-                    .await?,
+                    unless_done(done, &[UserErrorCode::AlreadyDeactivated])?.unwrap_or_default(),
                 );
             }
             (false, MembershipStatus::Invited) => {
                 let request = removal(provisioner, workspace.id, user_id, false);
-                let removed = remove_members(db, acting, request).await?;
-                changed.outbox_ids.extend(removed.recorded.outbox_ids);
+                let removed = remove_members(db, acting, request).await;
+                if let Some(removed) = unless_done(removed, GONE)? {
+                    changed.outbox_ids.extend(removed.recorded.outbox_ids);
+                }
             }
             (true, MembershipStatus::Deactivated) => {
-                reactivate_user(db, acting, workspace.id, user_id).await?;
+                let done = reactivate_user(db, acting, workspace.id, user_id).await;
+                unless_done(done, &[UserErrorCode::NotDeactivated])?;
                 // The provider wants them back: a removal of theirs that waited is withdrawn.
                 stop_waiting(db, membership.id).await?;
             }
             _ => {}
         }
     }
+    if active {
+        // Someone provisioned inactive gets their welcome once they are let in.
+        let person = user::Entity::find_by_id(user_id)
+            .one(db)
+            .await?
+            .ok_or(RuleError::NotFound("user"))?;
+        changed
+            .outbox_ids
+            .extend(welcome(db, provisioner, &person).await?);
+    }
     Ok(changed)
+}
+
+/// What a removal finds when the person already left the workspace meanwhile.
+const GONE: &[UserErrorCode] = &[UserErrorCode::AlreadyRemoved, UserErrorCode::MemberNotFound];
+
+/// A rule's answer, with a refusal that only says "already done" read as nothing to do.
+fn unless_done<T>(
+    result: Result<T, RuleError>,
+    done: &[UserErrorCode],
+) -> Result<Option<T>, RuleError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(RuleError::Rejected(errors))
+            if !errors.is_empty() && errors.iter().all(|error| done.contains(&error.code)) =>
+        {
+            Ok(None)
+        }
+        Err(error) => Err(error),
+    }
 }
 
 /// Removes the person from every workspace of the organization, as `removeMembers` would, with
@@ -130,6 +167,8 @@ pub async fn remove<C: ConnectionTrait>(
         let request = removal(provisioner, workspace.id, user_id, revoke_api_keys);
         match remove_members(db, acting, request).await {
             Ok(removed) => done.outbox_ids.extend(removed.recorded.outbox_ids),
+            Err(RuleError::Rejected(errors))
+                if errors.iter().all(|error| GONE.contains(&error.code)) => {}
             Err(RuleError::Rejected(errors)) if only_duties(&errors) => {
                 let blocked_by = errors
                     .iter()
@@ -137,16 +176,18 @@ pub async fn remove<C: ConnectionTrait>(
                     .collect::<Vec<_>>()
                     .join(" ");
                 if membership.status == MembershipStatus::Active {
+                    let deactivated = deactivate(
+                        db,
+                        acting,
+                        provisioner,
+                        workspace.id,
+                        user_id,
+                        revoke_api_keys,
+                    )
+                    .await;
                     done.outbox_ids.extend(
-                        deactivate(
-                            db,
-                            acting,
-                            provisioner,
-                            workspace.id,
-                            user_id,
-                            revoke_api_keys,
-                        )
-                        .await?,
+                        unless_done(deactivated, &[UserErrorCode::AlreadyDeactivated])?
+                            .unwrap_or_default(),
                     );
                 }
                 if membership.idp_removal_requested_at.is_none() {

@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use entities::{AuditAction, UserId, WorkspaceId, group_membership, membership, user, user_group};
 use platform::locks::lock_workspace;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -57,7 +57,7 @@ pub async fn groups_of<C: ConnectionTrait>(
         GroupFilter::Everyone => query,
         GroupFilter::Nobody => query.filter(Expr::value(false)),
         GroupFilter::Id(id) => query.filter(user_group::Column::Id.eq(*id)),
-        GroupFilter::DisplayName(name) => query.filter(user_group::Column::Name.eq(name.as_str())),
+        GroupFilter::DisplayName(name) => query.filter(same_name(name.as_str())),
     };
     let total = query.clone().count(db).await?;
     if limit == 0 || offset >= total {
@@ -83,6 +83,11 @@ pub async fn groups_of<C: ConnectionTrait>(
             })
             .collect(),
     })
+}
+
+/// A group named `name`, regardless of case (RFC 7643: `displayName` is not case-exact).
+fn same_name(name: &str) -> sea_orm::sea_query::Expr {
+    Expr::expr(Func::lower(Expr::col(user_group::Column::Name))).eq(name.to_lowercase())
 }
 
 /// One group of the workspace, or NOT_FOUND.
@@ -125,14 +130,13 @@ async fn members_of<C: ConnectionTrait>(
     Ok(by_group)
 }
 
-/// A change of a group's members: who joins, who leaves.
-#[derive(Debug, Clone, Default)]
-pub struct MemberChange {
-    pub add: Vec<UserId>,
-    pub remove: Vec<UserId>,
-    /// The members it ends with, all others leaving (PUT, or a PATCH replacing `members`);
-    /// applied before `add` and `remove`.
-    pub replace: Option<Vec<UserId>>,
+/// One change of a group's members; a request's are applied in their order (RFC 7644 §3.5.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberOp {
+    Add(Vec<UserId>),
+    Remove(Vec<UserId>),
+    /// These members and no others (PUT, or a PATCH replacing `members`).
+    Replace(Vec<UserId>),
 }
 
 fn refusal(code: UserErrorCode, field: &'static str, message: impl Into<String>) -> RuleError {
@@ -169,11 +173,14 @@ pub async fn create_group<C: ConnectionTrait>(
         json!({ "group_id": group.id, "name": group.name }),
     )
     .await?;
-    let change = MemberChange {
-        add: members,
-        ..MemberChange::default()
-    };
-    apply_members(db, provisioner, &workspace, &group, change).await?;
+    apply_members(
+        db,
+        provisioner,
+        &workspace,
+        &group,
+        vec![MemberOp::Add(members)],
+    )
+    .await?;
     group_of(db, workspace.id, group.id).await
 }
 
@@ -184,7 +191,7 @@ pub async fn change_group<C: ConnectionTrait>(
     group_id: Uuid,
     name: Option<&GroupName>,
     external_id: Option<Option<String>>,
-    change: MemberChange,
+    ops: Vec<MemberOp>,
 ) -> Result<ProvisionedGroup, RuleError> {
     let workspace = lock_workspace(db, provisioner.caller.workspace_id)
         .await?
@@ -209,7 +216,7 @@ pub async fn change_group<C: ConnectionTrait>(
         kept.external_id = Set(external_id);
         kept.update(db).await?;
     }
-    apply_members(db, provisioner, &workspace, &group, change).await?;
+    apply_members(db, provisioner, &workspace, &group, ops).await?;
     group_of(db, workspace.id, group.id).await
 }
 
@@ -246,7 +253,7 @@ async fn refuse_taken_name<C: ConnectionTrait>(
 ) -> Result<(), RuleError> {
     let taken = user_group::Entity::find()
         .filter(user_group::Column::WorkspaceId.eq(workspace_id))
-        .filter(user_group::Column::Name.eq(name.as_str()))
+        .filter(same_name(name.as_str()))
         .all(db)
         .await?
         .into_iter()
@@ -264,38 +271,26 @@ async fn refuse_taken_name<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Applies a member change: everyone named must be a member of the workspace (INVALID_ASSIGNEE
-/// names who isn't); those already in (or already out) are left. One audit entry with who
-/// joined and who left, if anyone did.
+/// Applies member changes in order: everyone added must be a member of the workspace
+/// (NOT_A_MEMBER names who isn't); who is already in (or already out) is left. One audit entry
+/// with who joined and who left, if anyone did.
 async fn apply_members<C: ConnectionTrait>(
     db: &C,
     provisioner: &Provisioner<'_>,
     workspace: &entities::workspace::Model,
     group: &user_group::Model,
-    change: MemberChange,
+    ops: Vec<MemberOp>,
 ) -> Result<(), RuleError> {
-    let named: BTreeSet<UserId> = change
-        .add
+    let named: BTreeSet<UserId> = ops
         .iter()
-        .chain(change.replace.iter().flatten())
+        .filter_map(|op| match op {
+            MemberOp::Add(ids) | MemberOp::Replace(ids) => Some(ids),
+            MemberOp::Remove(_) => None,
+        })
+        .flatten()
         .copied()
         .collect();
-    let here: BTreeSet<UserId> = membership::Entity::find_live(workspace.id, named.iter().copied())
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|membership| membership.user_id)
-        .collect();
-    if let Some(stranger) = named.difference(&here).next() {
-        return Err(RuleError::Rejected(vec![
-            UserError::new(
-                UserErrorCode::NotAMember,
-                format!("{stranger} is not a member of the workspace: only its members can be in its groups"),
-            )
-            .on_field("members")
-            .for_user(*stranger),
-        ]));
-    }
+    refuse_strangers(db, workspace, &named).await?;
     let current: BTreeSet<UserId> = group_membership::Entity::find()
         .filter(group_membership::Column::GroupId.eq(group.id))
         .filter(group_membership::Column::DeletedAt.is_null())
@@ -304,28 +299,34 @@ async fn apply_members<C: ConnectionTrait>(
         .into_iter()
         .map(|row| row.user_id)
         .collect();
-    let mut wanted = change
-        .replace
-        .map_or_else(|| current.clone(), |all| all.into_iter().collect());
-    wanted.extend(change.add);
-    for leaving in &change.remove {
-        wanted.remove(leaving);
+    let mut wanted = current.clone();
+    for op in ops {
+        match op {
+            MemberOp::Add(ids) => wanted.extend(ids),
+            MemberOp::Remove(ids) => {
+                for id in ids {
+                    wanted.remove(&id);
+                }
+            }
+            MemberOp::Replace(ids) => wanted = ids.into_iter().collect(),
+        }
     }
     let joining: Vec<UserId> = wanted.difference(&current).copied().collect();
     let leaving: Vec<UserId> = current.difference(&wanted).copied().collect();
     if joining.is_empty() && leaving.is_empty() {
         return Ok(());
     }
-    if !leaving.is_empty() {
+    // In batches: a statement's parameters are bounded (PostgreSQL's 65,535).
+    for batch in leaving.chunks(BATCH) {
         group_membership::Entity::delete_many()
             .filter(group_membership::Column::GroupId.eq(group.id))
-            .filter(group_membership::Column::UserId.is_in(leaving.clone()))
+            .filter(group_membership::Column::UserId.is_in(batch.iter().copied()))
             .filter(group_membership::Column::DeletedAt.is_null())
             .exec(db)
             .await?;
     }
-    if !joining.is_empty() {
-        group_membership::Entity::insert_many(joining.iter().map(|user_id| {
+    for batch in joining.chunks(BATCH) {
+        group_membership::Entity::insert_many(batch.iter().map(|user_id| {
             group_membership::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 group_id: Set(group.id),
@@ -345,6 +346,39 @@ async fn apply_members<C: ConnectionTrait>(
         json!({ "group_id": group.id, "name": group.name, "added": joining, "removed": leaving }),
     )
     .await
+}
+
+/// Members read or written per statement.
+const BATCH: usize = 1_000;
+
+/// Only the workspace's people (a membership not removed) can be in its groups.
+async fn refuse_strangers<C: ConnectionTrait>(
+    db: &C,
+    workspace: &entities::workspace::Model,
+    named: &BTreeSet<UserId>,
+) -> Result<(), RuleError> {
+    let named: Vec<UserId> = named.iter().copied().collect();
+    let mut here = BTreeSet::new();
+    for batch in named.chunks(BATCH) {
+        here.extend(
+            membership::Entity::find_live(workspace.id, batch.iter().copied())
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|membership| membership.user_id),
+        );
+    }
+    if let Some(stranger) = named.iter().find(|id| !here.contains(*id)) {
+        return Err(RuleError::Rejected(vec![
+            UserError::new(
+                UserErrorCode::NotAMember,
+                format!("{stranger} is not a member of the workspace: only its members can be in its groups"),
+            )
+            .on_field("members")
+            .for_user(*stranger),
+        ]));
+    }
+    Ok(())
 }
 
 async fn record<C: ConnectionTrait>(

@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod deprovision;
 pub mod groups;
+mod welcome;
 
 use chrono::{DateTime, Utc};
 use entities::{MembershipStatus, Role, UserId, membership, workspace};
@@ -24,6 +25,8 @@ pub struct Provisioner<'a> {
     pub caller: &'a ScimCaller,
     pub request_id: Option<&'a str>,
     pub now: DateTime<Utc>,
+    /// How long a welcome's link (to choose a password) stays valid: an invitation's.
+    pub welcome_ttl: chrono::Duration,
 }
 
 impl<'a> Provisioner<'a> {

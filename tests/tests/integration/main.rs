@@ -37,6 +37,7 @@ mod restore;
 mod roles;
 mod rules;
 mod scim;
+mod scim_accounts;
 mod scim_groups;
 mod scim_provisioning;
 mod scim_tokens;

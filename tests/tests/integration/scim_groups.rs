@@ -120,6 +120,39 @@ async fn groups_are_pushed_as_okta_and_entra_push_them(app: TestApp) {
     .await;
     assert!(member_ids(&changed).is_empty(), "{changed}");
 
+    // Operations apply in their order: out, then in again, is in.
+    let (_, changed) = scim(
+        &app,
+        &token,
+        Method::PATCH,
+        &format!("/Groups/{id}"),
+        patch(json!([
+            { "op": "remove", "path": "members", "value": [{ "value": ada }] },
+            { "op": "add", "path": "members", "value": [{ "value": ada }] },
+        ])),
+    )
+    .await;
+    assert_eq!(member_ids(&changed), [ada.to_string()]);
+    let (_, changed) = scim(
+        &app,
+        &token,
+        Method::PATCH,
+        &format!("/Groups/{id}"),
+        patch(json!([{ "op": "remove", "path": "members" }])),
+    )
+    .await;
+    assert!(member_ids(&changed).is_empty(), "{changed}");
+    let (_, found) = scim_get(
+        &app,
+        Some(&token),
+        "/Groups?filter=displayName%20eq%20%22PUSHED%20BY%20OKTA%22",
+    )
+    .await;
+    assert_eq!(
+        found["totalResults"], 1,
+        "names are not case-exact: {found}"
+    );
+
     // The GraphQL door sees the same group.
     let listed = app
         .as_owner(

@@ -306,6 +306,13 @@ pub async fn accept_invitation<C: ConnectionTrait>(
         .one(db)
         .await?
         .ok_or(RuleError::NotFound("user"))?;
+    // An identity provider may change a person's address before they have chosen a password: a
+    // link sent to the old one opens nothing.
+    if !invitation.email.eq_ignore_ascii_case(&person.email) {
+        return Err(invalid_invitation(
+            "This invitation was sent to an address the account no longer has.",
+        ));
+    }
     let account = account_for(person, request.password.clone(), request.name.clone()).await?;
 
     // Locked before any write, as removals lock it, and only now: never across the password
