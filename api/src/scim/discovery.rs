@@ -10,10 +10,10 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::errors::{ScimError, scim_json};
+use super::listing::MAX_RESULTS;
 use super::schemas::{
     CONFIG_SCHEMA, GROUP_SCHEMA, LIST_SCHEMA, RESOURCE_TYPE_SCHEMA, SCHEMA_SCHEMA, USER_SCHEMA,
 };
-use super::users::MAX_RESULTS;
 use super::{Caller, base_url, segment};
 use crate::state::AppState;
 

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use rules::provisioning::groups::{
     GroupFilter, MemberOp, ProvisionedGroup, change_group, create_group, delete_group, group_of,
@@ -18,8 +18,8 @@ use serde_json::{Value, json};
 use super::body::ScimBody;
 use super::errors::{ScimError, scim_json};
 use super::group_input::GroupDraft;
-use super::schemas::{GROUP_SCHEMA, LIST_SCHEMA};
-use super::users::{MAX_RESULTS, number};
+use super::listing::{Window, resource_answer};
+use super::schemas::GROUP_SCHEMA;
 use super::{Caller, Done, base_url, change, filter, projection, request_id, segment};
 use crate::state::AppState;
 
@@ -64,15 +64,7 @@ fn group_name(text: &str) -> Result<GroupName, ScimError> {
 }
 
 fn answer(state: &AppState, status: StatusCode, group: &ProvisionedGroup) -> Response {
-    let resource = group_resource(group, &base_url(state));
-    let mut response = scim_json(status, &resource);
-    if let Some(location) = resource["meta"]["location"]
-        .as_str()
-        .and_then(|location| HeaderValue::from_str(location).ok())
-    {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    response
+    resource_answer(status, &group_resource(group, &base_url(state)))
 }
 
 /// `GET /Groups`: the workspace's groups, filtered by `displayName eq` or `id eq`, paged as
@@ -87,28 +79,22 @@ pub(crate) async fn list(
         Some(text) => filter::parse_group(text)?,
         None => GroupFilter::Everyone,
     };
-    let start_index = number(&parameters, "startIndex")?.unwrap_or(1).max(1);
-    let count = number(&parameters, "count")?
-        .map_or(MAX_RESULTS, |count| u64::try_from(count).unwrap_or(0))
-        .min(MAX_RESULTS);
-    let offset = u64::try_from(start_index - 1).unwrap_or(0);
-    let page = groups_of(&state.reader, caller.workspace_id, &filter, offset, count).await?;
+    let window = Window::of(&parameters)?;
+    let page = groups_of(
+        &state.reader,
+        caller.workspace_id,
+        &filter,
+        window.offset,
+        window.count,
+    )
+    .await?;
     let base = base_url(&state);
     let resources: Vec<Value> = page
         .groups
         .iter()
         .map(|group| attributes.apply(group_resource(group, &base)))
         .collect();
-    Ok(scim_json(
-        StatusCode::OK,
-        &json!({
-            "schemas": [LIST_SCHEMA],
-            "totalResults": page.total,
-            "startIndex": start_index,
-            "itemsPerPage": resources.len(),
-            "Resources": resources,
-        }),
-    ))
+    Ok(window.answer(page.total, resources))
 }
 
 /// `GET /Groups/{id}`.

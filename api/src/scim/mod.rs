@@ -13,6 +13,7 @@ mod errors;
 mod filter;
 mod group_input;
 mod groups;
+mod listing;
 mod projection;
 mod schemas;
 mod user_changes;

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use rules::RuleError;
 use rules::organizations::people::{OrganizationPerson, person_of};
@@ -16,7 +16,8 @@ use rules::text::{CheckedText, Email, ExternalId, PersonName};
 use serde_json::{Map, Value};
 
 use super::body::ScimBody;
-use super::errors::{ScimError, scim_json};
+use super::errors::ScimError;
+use super::listing::resource_answer;
 use super::user_input::{UserDraft, split_name};
 use super::users::{user_id, user_resource};
 use super::{Caller, Done, base_url, change, request_id};
@@ -85,15 +86,7 @@ fn changes(draft: &UserDraft) -> Result<PersonChanges, ScimError> {
 }
 
 fn answer(state: &AppState, status: StatusCode, person: &OrganizationPerson) -> Response {
-    let resource = user_resource(person, &base_url(state));
-    let mut response = scim_json(status, &resource);
-    if let Some(location) = resource["meta"]["location"]
-        .as_str()
-        .and_then(|location| HeaderValue::from_str(location).ok())
-    {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    response
+    resource_answer(status, &user_resource(person, &base_url(state)))
 }
 
 /// `POST /Users`: adds the person to the organization (an ACTIVE MEMBER of the token's

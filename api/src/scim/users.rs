@@ -18,14 +18,11 @@ use rules::organizations::scim_tokens::ScimCaller;
 
 use super::body::ScimBody;
 use super::errors::{ScimError, scim_json};
-use super::schemas::{LIST_SCHEMA, USER_SCHEMA};
+use super::listing::Window;
+use super::schemas::USER_SCHEMA;
 use super::user_input::split_name;
 use super::{Caller, base_url, filter, projection, segment};
 use crate::state::AppState;
-
-/// The most Users one page holds (ServiceProviderConfig's `filter.maxResults`); a larger
-/// `count` gets this many.
-pub(crate) const MAX_RESULTS: u64 = 100;
 
 /// A person as SCIM writes them.
 pub(crate) fn user_resource(person: &OrganizationPerson, base: &str) -> Value {
@@ -75,24 +72,8 @@ fn name_of(person: &OrganizationPerson) -> Value {
     value
 }
 
-/// A query parameter that must be a whole number, if given.
-pub(crate) fn number(
-    parameters: &HashMap<String, String>,
-    name: &str,
-) -> Result<Option<i64>, ScimError> {
-    parameters
-        .get(name)
-        .map(|text| {
-            text.trim().parse::<i64>().map_err(|_| {
-                ScimError::invalid_value(format!("{name} must be a whole number, not {text:?}"))
-            })
-        })
-        .transpose()
-}
-
 /// `GET /Users`: the organization's people, filtered (see [`filter`]) and paged as RFC 7644
-/// §3.4.2.4 says (`startIndex` 1-based, below 1 read as 1; `count` at most [`MAX_RESULTS`],
-/// below 0 read as 0), with `attributes`/`excludedAttributes`.
+/// §3.4.2.4 says ([`Window`]), with `attributes`/`excludedAttributes`.
 pub(crate) async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -147,17 +128,13 @@ async fn listed(
         Some(text) => filter::parse(text)?,
         None => PeopleFilter::Everyone,
     };
-    let start_index = number(parameters, "startIndex")?.unwrap_or(1).max(1);
-    let count = number(parameters, "count")?
-        .map_or(MAX_RESULTS, |count| u64::try_from(count).unwrap_or(0))
-        .min(MAX_RESULTS);
-    let offset = u64::try_from(start_index - 1).unwrap_or(0);
+    let window = Window::of(parameters)?;
     let page = people_of(
         &state.reader,
         caller.organization_id,
         &filter,
-        offset,
-        count,
+        window.offset,
+        window.count,
     )
     .await?;
     let base = base_url(state);
@@ -166,16 +143,7 @@ async fn listed(
         .iter()
         .map(|person| attributes.apply(user_resource(person, &base)))
         .collect();
-    Ok(scim_json(
-        StatusCode::OK,
-        &json!({
-            "schemas": [LIST_SCHEMA],
-            "totalResults": page.total,
-            "startIndex": start_index,
-            "itemsPerPage": resources.len(),
-            "Resources": resources,
-        }),
-    ))
+    Ok(window.answer(page.total, resources))
 }
 
 /// The person a `/Users/{id}` path names: 404 for what isn't an id.

@@ -35,6 +35,26 @@ pub struct OrganizationPerson {
 }
 
 impl OrganizationPerson {
+    /// A person, with what the provider calls them if it named them.
+    fn new(user: user::Model, active: bool, account: Option<scim_account::Model>) -> Self {
+        let (user_name, external_id, given, family) = match account {
+            Some(account) => (
+                account.user_name,
+                account.external_id,
+                account.given_name,
+                account.family_name,
+            ),
+            None => (None, None, None, None),
+        };
+        OrganizationPerson {
+            active,
+            external_id,
+            name_parts: NameParts { given, family },
+            user_name,
+            user,
+        }
+    }
+
     /// Their SCIM `userName`: the provider's, else their email.
     pub fn user_name(&self) -> &str {
         self.user_name.as_deref().unwrap_or(&self.user.email)
@@ -109,17 +129,8 @@ pub async fn people_of<C: ConnectionTrait>(
     let people = users
         .into_iter()
         .map(|user| {
-            let account = accounts.remove(&user.id);
-            OrganizationPerson {
-                active: active.contains(&user.id),
-                external_id: account.as_ref().and_then(|a| a.external_id.clone()),
-                name_parts: NameParts {
-                    given: account.as_ref().and_then(|a| a.given_name.clone()),
-                    family: account.as_ref().and_then(|a| a.family_name.clone()),
-                },
-                user_name: account.and_then(|a| a.user_name),
-                user,
-            }
+            let (account, active) = (accounts.remove(&user.id), active.contains(&user.id));
+            OrganizationPerson::new(user, active, account)
         })
         .collect();
     Ok(PeoplePage { total, people })
@@ -206,14 +217,9 @@ pub async fn person_of<C: ConnectionTrait>(
     let account = scim_account::Entity::find_by_id((organization_id, user_id))
         .one(db)
         .await?;
-    Ok(OrganizationPerson {
-        active: statuses.contains(&MembershipStatus::Active),
-        external_id: account.as_ref().and_then(|a| a.external_id.clone()),
-        name_parts: NameParts {
-            given: account.as_ref().and_then(|a| a.given_name.clone()),
-            family: account.as_ref().and_then(|a| a.family_name.clone()),
-        },
-        user_name: account.and_then(|a| a.user_name),
+    Ok(OrganizationPerson::new(
         user,
-    })
+        statuses.contains(&MembershipStatus::Active),
+        account,
+    ))
 }

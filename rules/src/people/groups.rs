@@ -110,6 +110,15 @@ async fn first_members<C: ConnectionTrait>(
         .into_iter()
         .map(|row| Ok((row.try_get("", "group_id")?, row.try_get("", "user_id")?)))
         .collect::<Result<_, sea_orm::DbErr>>()?;
+    by_group(db, rows).await
+}
+
+/// These (group, person) rows as each group's people by email, the people read in one
+/// statement.
+pub(crate) async fn by_group<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<(Uuid, UserId)>,
+) -> Result<HashMap<Uuid, Vec<user::Model>>, RuleError> {
     let people = users_by_id(db, rows.iter().map(|(_, user_id)| *user_id)).await?;
     let mut by_group: HashMap<Uuid, Vec<user::Model>> = HashMap::new();
     for (group_id, user_id) in rows {

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::Provisioner;
 use crate::error::{RuleError, UserError, UserErrorCode};
-use crate::lists::users_by_id;
+use crate::people::groups::by_group;
 use crate::text::GroupName;
 
 /// A group with every one of its members, by email.
@@ -117,17 +117,7 @@ async fn members_of<C: ConnectionTrait>(
         .into_tuple()
         .all(db)
         .await?;
-    let people = users_by_id(db, rows.iter().map(|(_, user_id)| *user_id)).await?;
-    let mut by_group: HashMap<Uuid, Vec<user::Model>> = HashMap::new();
-    for (group_id, user_id) in rows {
-        if let Some(person) = people.get(&user_id) {
-            by_group.entry(group_id).or_default().push(person.clone());
-        }
-    }
-    for members in by_group.values_mut() {
-        members.sort_by(|a, b| a.email.cmp(&b.email));
-    }
-    Ok(by_group)
+    by_group(db, rows).await
 }
 
 /// One change of a group's members; a request's are applied in their order (RFC 7644 §3.5.2).
