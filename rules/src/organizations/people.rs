@@ -138,10 +138,13 @@ pub async fn people_of<C: ConnectionTrait>(
 
 /// The organization's people that `filter` matches.
 fn matching(organization_id: OrganizationId, filter: &PeopleFilter) -> Select<user::Entity> {
-    let query = user::Entity::find()
-        .filter(user::Column::Kind.eq(UserKind::Person))
-        .filter(user::Column::Id.in_subquery(seat_holder_ids(organization_id, &[])));
+    let person = user::Entity::find().filter(user::Column::Kind.eq(UserKind::Person));
     let active = || seat_holder_ids(organization_id, &[MembershipStatus::Active]);
+    // An active person holds a seat: one subquery says both.
+    if *filter == PeopleFilter::Active(true) {
+        return person.filter(user::Column::Id.in_subquery(active()));
+    }
+    let query = person.filter(user::Column::Id.in_subquery(seat_holder_ids(organization_id, &[])));
     match filter {
         PeopleFilter::Everyone => query,
         PeopleFilter::Nobody => query.filter(Expr::value(false)),
@@ -172,7 +175,7 @@ fn matching(organization_id: OrganizationId, filter: &PeopleFilter) -> Select<us
                     ),
             )
         }
-        PeopleFilter::Active(true) => query.filter(user::Column::Id.in_subquery(active())),
+        PeopleFilter::Active(true) => query,
         PeopleFilter::Active(false) => query.filter(user::Column::Id.not_in_subquery(active())),
     }
 }
