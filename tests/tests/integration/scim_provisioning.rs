@@ -316,8 +316,26 @@ async fn entra_deprovisions_with_every_consequence_of_the_rules(app: TestApp) {
         .await
         .unwrap()
         .expect("Marketing's removal");
-    app.wait_until_succeeded(&removal.id.to_string(), std::time::Duration::from_secs(30))
+    let done = app
+        .wait_until_succeeded(&removal.id.to_string(), std::time::Duration::from_secs(30))
         .await;
+    let kinds = tests::job_kinds(&done);
+    for kind in [
+        "SEND_REMOVAL_EMAIL",
+        "REATTRIBUTE_CAMPAIGNS",
+        "END_SESSIONS",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+    }
+    let email = tests::job_of(&done, "SEND_REMOVAL_EMAIL")["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        app.sent_email(email).unwrap().contains(MAX),
+        "Max is told he was removed"
+    );
     let campaigns = campaign::Entity::find()
         .filter(campaign::Column::OwnerId.eq(max))
         .all(app.db())
