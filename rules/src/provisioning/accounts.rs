@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::deprovision::{self, Changed};
-use super::welcome::welcome;
+use super::welcome::{self, welcome};
 use super::{Provisioner, memberships_in_organization};
 use crate::error::{RuleError, UserError, UserErrorCode};
 use crate::organizations::people::{OrganizationPerson, person_of};
@@ -82,6 +82,7 @@ pub async fn provision<C: ConnectionTrait>(
         return Err(RuleError::Rejected(vec![full]));
     }
     let name = new.name.as_ref().map(PersonName::as_str);
+    let is_new = existing.is_none();
     let user = match existing {
         Some(existing) => existing,
         None => new_person(db, email, name, provisioner.now).await?,
@@ -91,14 +92,20 @@ pub async fn provision<C: ConnectionTrait>(
     } else {
         MembershipStatus::Deactivated
     };
-    membership::ActiveModel::new(workspace.id, user.id, Role::Member, status, provisioner.now)
-        .insert(db)
-        .await?;
+    let membership =
+        membership::ActiveModel::new(workspace.id, user.id, Role::Member, status, provisioner.now)
+            .insert(db)
+            .await?;
     save_names(db, provisioner, user.id, &names).await?;
     let principal = provisioner.principal_in(&workspace);
     let acting = provisioner.acting(&principal);
-    // Someone new has no password yet: the welcome's link is how they choose one.
-    let outbox_ids = welcome(db, provisioner, &user).await?;
+    // Someone new has no password yet: the welcome's link is how they choose one. A new
+    // account has no links yet to withdraw.
+    let outbox_ids = match (is_new, new.active) {
+        (true, true) => welcome::send(db, provisioner, &workspace, &membership, &user).await?,
+        (true, false) => Vec::new(),
+        (false, _) => welcome::welcome(db, provisioner, &user).await?,
+    };
     acting
         .record(
             db,
@@ -113,10 +120,15 @@ pub async fn provision<C: ConnectionTrait>(
             }),
         )
         .await?;
-    Ok(Provisioned {
-        person: person_of(db, organization.id, user.id).await?,
-        outbox_ids,
-    })
+    // Its one membership in the organization is the one just made: the person is as written.
+    let person = OrganizationPerson {
+        user,
+        active: new.active,
+        external_id: names.external_id,
+        user_name: names.user_name,
+        name_parts: names.parts,
+    };
+    Ok(Provisioned { person, outbox_ids })
 }
 
 /// The account this address already has, if any: one of a system principal can't be

@@ -2,7 +2,7 @@
 //! new account choose its password. Sent to the address the person has now, never to one they
 //! had: a changed address withdraws the links sent before and sends a new one.
 
-use entities::{MembershipStatus, invitation, user};
+use entities::{MembershipStatus, invitation, membership, user, workspace};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -57,12 +57,24 @@ pub(crate) async fn welcome<C: ConnectionTrait>(
     if waiting.is_some() {
         return Ok(Vec::new());
     }
-    let principal = provisioner.principal_in(&workspace);
+    send(db, provisioner, &workspace, &membership, person).await
+}
+
+/// Sends a welcome to the person's address, opening this membership: its invitation and its
+/// email's job, whose ids are returned.
+pub(crate) async fn send<C: ConnectionTrait>(
+    db: &C,
+    provisioner: &Provisioner<'_>,
+    workspace: &workspace::Model,
+    membership: &membership::Model,
+    person: &user::Model,
+) -> Result<Vec<Uuid>, RuleError> {
+    let principal = provisioner.principal_in(workspace);
     let acting = provisioner.acting(&principal);
     let (invitation, _token) = insert_invitation(
         db,
         acting,
-        &membership,
+        membership,
         &person.email,
         provisioner.welcome_ttl,
     )
