@@ -70,7 +70,7 @@ pub(crate) async fn refuse_declared_oversized_bodies(
                 .await;
             }
             if scim {
-                return crate::scim::payload_too_large();
+                return crate::scim::errors::ScimError::too_large().into_response();
             }
             refusal(
                 StatusCode::PAYLOAD_TOO_LARGE,

@@ -9,7 +9,7 @@
 
 mod body;
 mod discovery;
-mod errors;
+pub(crate) mod errors;
 mod filter;
 mod group_input;
 mod groups;
@@ -161,12 +161,6 @@ pub(crate) async fn change<T>(
     .await?;
     crate::changes::hand_over(&state.writer, &state.queue, done.outbox_ids);
     Ok(done.answer)
-}
-
-/// A body past the limit, refused before it is read, in SCIM's words.
-pub(crate) fn payload_too_large() -> axum::response::Response {
-    use axum::response::IntoResponse;
-    ScimError::too_large().into_response()
 }
 
 /// The request's `x-request-id`, kept in the audit entries.

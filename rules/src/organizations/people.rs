@@ -16,8 +16,15 @@ use sea_orm::{
 
 use crate::error::RuleError;
 use crate::people::seats::seat_holder_ids;
-use crate::provisioning::accounts::NameParts;
 use crate::text::Email;
+
+/// SCIM's `name.givenName` and `name.familyName`, kept as the provider sent them beside the
+/// display name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NameParts {
+    pub given: Option<String>,
+    pub family: Option<String>,
+}
 
 /// A person of the organization.
 #[derive(Debug, Clone)]

@@ -18,6 +18,7 @@ use super::deprovision::{self, Changed};
 use super::welcome::{self, welcome};
 use super::{Provisioner, memberships_in_organization};
 use crate::error::{RuleError, UserError, UserErrorCode};
+pub use crate::organizations::people::NameParts;
 use crate::organizations::people::{OrganizationPerson, person_of};
 use crate::people::invitations::new_person;
 use crate::people::seats::{holds_seat, take_a_seat};
@@ -32,13 +33,6 @@ pub struct NewPerson {
     pub name_parts: NameParts,
     pub external_id: Option<ExternalId>,
     pub active: bool,
-}
-
-/// SCIM's `name.givenName` and `name.familyName`, kept as sent beside the display name.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NameParts {
-    pub given: Option<String>,
-    pub family: Option<String>,
 }
 
 /// What a provisioning call did.

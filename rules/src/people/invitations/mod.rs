@@ -148,9 +148,8 @@ async fn write_invitation<C: ConnectionTrait>(
     Ok((membership, invitation, token))
 }
 
-/// The invitation that opens this membership, valid for `ttl`, and its token (returned in the
-/// clear, stored hashed). Invited by the person acting; by no one when an identity provider
-/// acts (its token is in the audit entry).
+/// The invitation that opens this membership, valid for `ttl`, and its token (in the clear;
+/// stored hashed), invited by [`Principal::person_acting`](crate::access::Principal).
 pub(crate) async fn insert_invitation<C: ConnectionTrait>(
     db: &C,
     acting: Acting<'_>,
