@@ -9,6 +9,8 @@ pub mod metrics;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use std::io::IsTerminal;
+
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, fmt};
@@ -41,7 +43,10 @@ const TRACED: &str = "info,sqlx=warn,sea_orm=warn";
 pub fn init(service: &'static str) -> Telemetry {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(TRACED));
     let json = std::env::var("LOG_FORMAT").is_ok_and(|format| format == "json");
-    let logs = fmt::layer().with_writer(std::io::stderr);
+    let logs = fmt::layer().with_writer(std::io::stderr).with_ansi(colours(
+        std::io::stderr().is_terminal(),
+        std::env::var("NO_COLOR").ok().as_deref(),
+    ));
     let logs = if json {
         logs.json().boxed()
     } else {
@@ -58,6 +63,12 @@ pub fn init(service: &'static str) -> Telemetry {
         .with(trace_layer)
         .init();
     Telemetry { traces }
+}
+
+/// Colour codes only for a person at a terminal: not in a file, a pipe or a log collector, and
+/// never when `NO_COLOR` is set to anything but the empty string (no-color.org).
+fn colours(stderr_is_terminal: bool, no_color: Option<&str>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(str::is_empty)
 }
 
 fn configured(variable: &str) -> bool {
@@ -93,4 +104,17 @@ fn tracer_provider(service: &'static str) -> Option<SdkTracerProvider> {
             .with_batch_exporter(exporter)
             .build(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::colours;
+
+    #[test]
+    fn colour_codes_only_reach_a_terminal_without_no_color() {
+        assert!(colours(true, None));
+        assert!(colours(true, Some("")), "an empty NO_COLOR is unset");
+        assert!(!colours(true, Some("1")));
+        assert!(!colours(false, None), "a pipe or a file gets plain text");
+    }
 }
