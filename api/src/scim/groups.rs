@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use rules::provisioning::groups::{
     GroupFilter, MemberOp, ProvisionedGroup, change_group, create_group, delete_group, group_of,
@@ -20,7 +20,7 @@ use super::errors::{ScimError, scim_json};
 use super::group_input::GroupDraft;
 use super::listing::{Window, resource_answer};
 use super::schemas::GROUP_SCHEMA;
-use super::{Caller, Done, base_url, change, filter, projection, request_id, segment};
+use super::{Caller, Done, base_url, change, filter, projection, segment};
 use crate::state::AppState;
 
 /// A group as SCIM writes it.
@@ -71,7 +71,7 @@ fn answer(state: &AppState, status: StatusCode, group: &ProvisionedGroup) -> Res
 /// Users are, with `attributes`/`excludedAttributes` (Okta and Entra ask without `members`).
 pub(crate) async fn list(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    caller: Caller,
     Query(parameters): Query<HashMap<String, String>>,
 ) -> Result<Response, ScimError> {
     let attributes = projection::Projection::of(&parameters)?;
@@ -82,7 +82,7 @@ pub(crate) async fn list(
     let window = Window::of(&parameters)?;
     let page = groups_of(
         &state.reader,
-        caller.workspace_id,
+        caller.token.workspace_id,
         &filter,
         window.offset,
         window.count,
@@ -100,12 +100,12 @@ pub(crate) async fn list(
 /// `GET /Groups/{id}`.
 pub(crate) async fn get(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    caller: Caller,
     id: Result<Path<String>, PathRejection>,
     Query(parameters): Query<HashMap<String, String>>,
 ) -> Result<Response, ScimError> {
     let attributes = projection::Projection::of(&parameters)?;
-    let group = group_of(&state.reader, caller.workspace_id, group_id(id)?).await?;
+    let group = group_of(&state.reader, caller.token.workspace_id, group_id(id)?).await?;
     Ok(scim_json(
         StatusCode::OK,
         &attributes.apply(group_resource(&group, &base_url(&state))),
@@ -115,8 +115,7 @@ pub(crate) async fn get(
 /// `POST /Groups`: 201 with the group; 409 `uniqueness` for a name the workspace has.
 pub(crate) async fn create(
     State(state): State<AppState>,
-    Caller(caller): Caller,
-    headers: HeaderMap,
+    caller: Caller,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ScimError> {
     let draft = GroupDraft::from_resource(&body)?;
@@ -135,11 +134,9 @@ pub(crate) async fn create(
         })
         .collect();
     let external_id = draft.external_id.flatten();
-    let request_id = request_id(&headers);
     let group = change(
         &state,
         &caller,
-        request_id.as_deref(),
         "scim.createGroup",
         async move |txn, provisioner| {
             let group = create_group(
@@ -150,10 +147,7 @@ pub(crate) async fn create(
                 members.clone(),
             )
             .await?;
-            Ok(Done {
-                answer: group,
-                outbox_ids: Vec::new(),
-            })
+            Ok(Done::without_jobs(group))
         },
     )
     .await?;
@@ -162,19 +156,16 @@ pub(crate) async fn create(
 
 async fn changed(
     state: &AppState,
-    caller: &rules::organizations::scim_tokens::ScimCaller,
-    headers: &HeaderMap,
+    caller: &Caller,
     id: uuid::Uuid,
     draft: GroupDraft,
 ) -> Result<Response, ScimError> {
     let name = draft.display_name.as_deref().map(group_name).transpose()?;
     let member_ops = draft.members;
     let external_id = draft.external_id;
-    let request_id = request_id(headers);
     let group = change(
         state,
         caller,
-        request_id.as_deref(),
         "scim.changeGroup",
         async move |txn, provisioner| {
             let group = change_group(
@@ -186,10 +177,7 @@ async fn changed(
                 member_ops.clone(),
             )
             .await?;
-            Ok(Done {
-                answer: group,
-                outbox_ids: Vec::new(),
-            })
+            Ok(Done::without_jobs(group))
         },
     )
     .await?;
@@ -199,8 +187,7 @@ async fn changed(
 /// `PUT /Groups/{id}`: the name and every member as the resource says.
 pub(crate) async fn replace(
     State(state): State<AppState>,
-    Caller(caller): Caller,
-    headers: HeaderMap,
+    caller: Caller,
     id: Result<Path<String>, PathRejection>,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ScimError> {
@@ -209,43 +196,36 @@ pub(crate) async fn replace(
     if draft.display_name.is_none() {
         return Err(ScimError::invalid_value("displayName is required"));
     }
-    changed(&state, &caller, &headers, id, draft).await
+    changed(&state, &caller, id, draft).await
 }
 
 /// `PATCH /Groups/{id}`: members added and removed, the name replaced; what already is as
 /// asked changes nothing.
 pub(crate) async fn patch(
     State(state): State<AppState>,
-    Caller(caller): Caller,
-    headers: HeaderMap,
+    caller: Caller,
     id: Result<Path<String>, PathRejection>,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ScimError> {
     let id = group_id(id)?;
     let draft = GroupDraft::from_patch(&body)?;
-    changed(&state, &caller, &headers, id, draft).await
+    changed(&state, &caller, id, draft).await
 }
 
 /// `DELETE /Groups/{id}`: 204; its members stay in the workspace.
 pub(crate) async fn delete(
     State(state): State<AppState>,
-    Caller(caller): Caller,
-    headers: HeaderMap,
+    caller: Caller,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ScimError> {
     let id = group_id(id)?;
-    let request_id = request_id(&headers);
     change(
         &state,
         &caller,
-        request_id.as_deref(),
         "scim.deleteGroup",
         async move |txn, provisioner| {
             delete_group(txn, provisioner, id).await?;
-            Ok(Done {
-                answer: (),
-                outbox_ids: Vec::new(),
-            })
+            Ok(Done::without_jobs(()))
         },
     )
     .await?;

@@ -126,13 +126,22 @@ pub(crate) struct Done<T> {
     pub(crate) outbox_ids: Vec<uuid::Uuid>,
 }
 
+impl<T> Done<T> {
+    /// An answer with no side effects to hand over.
+    pub(crate) fn without_jobs(answer: T) -> Done<T> {
+        Done {
+            answer,
+            outbox_ids: Vec::new(),
+        }
+    }
+}
+
 /// Runs one change of the identity provider's in one transaction, acting as its token at one
 /// instant: committed when `act` succeeds, rolled back (nothing half-applied) when it refuses,
 /// run again when the database aborts it for a conflict; then its jobs are queued.
 pub(crate) async fn change<T>(
     state: &AppState,
-    caller: &ScimCaller,
-    request_id: Option<&str>,
+    caller: &Caller,
     operation: &str,
     act: impl AsyncFnOnce(&DatabaseTransaction, &Provisioner<'_>) -> Result<Done<T>, RuleError> + Clone,
 ) -> Result<T, ScimError> {
@@ -140,8 +149,8 @@ pub(crate) async fn change<T>(
         let act = act.clone();
         async move {
             let provisioner = Provisioner {
-                caller,
-                request_id,
+                caller: &caller.token,
+                request_id: caller.request_id.as_deref(),
                 now: Utc::now().trunc_subsecs(6),
                 welcome_ttl: state.config.invitation_ttl,
             };
@@ -163,14 +172,6 @@ pub(crate) async fn change<T>(
     Ok(done.answer)
 }
 
-/// The request's `x-request-id`, kept in the audit entries.
-pub(crate) fn request_id(headers: &axum::http::HeaderMap) -> Option<String> {
-    headers
-        .get("x-request-id")
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_owned)
-}
-
 /// A path segment, or 404 when it isn't text (`%FF`): the answer a SCIM client expects of a
 /// resource that isn't there, never a plain-text 400.
 pub(crate) fn segment(path: Result<Path<String>, PathRejection>) -> Result<String, ScimError> {
@@ -183,9 +184,13 @@ async fn not_found(_caller: Caller) -> ScimError {
 }
 
 /// The SCIM token a request came with, not revoked: refused with 401 and a SCIM error body
-/// otherwise; past its allowance (`SCIM_LIMIT_PER_TOKEN_PER_MINUTE`), 429 with `Retry-After`. Its use is written beside the request, at most once a minute
-/// (`scimTokens.lastUsedAt`).
-pub(crate) struct Caller(pub(crate) ScimCaller);
+/// otherwise; past its allowance (`SCIM_LIMIT_PER_TOKEN_PER_MINUTE`), 429 with `Retry-After`.
+/// Its use is written beside the request, at most once a minute (`scimTokens.lastUsedAt`).
+pub(crate) struct Caller {
+    pub(crate) token: ScimCaller,
+    /// The request's `x-request-id`, kept in the audit entries of what it changes.
+    request_id: Option<String>,
+}
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ScimError;
@@ -198,6 +203,14 @@ impl FromRequestParts<AppState> for Caller {
             .ok_or_else(ScimError::unauthorized)?;
         state.scim_throttle.request(caller.token_id)?;
         note_use_of(state, caller.token_hash.clone());
-        Ok(Caller(caller))
+        let request_id = parts
+            .headers
+            .get("x-request-id")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        Ok(Caller {
+            token: caller,
+            request_id,
+        })
     }
 }

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use rules::RuleError;
 use rules::organizations::people::{OrganizationPerson, person_of};
@@ -20,7 +20,7 @@ use super::errors::ScimError;
 use super::listing::resource_answer;
 use super::user_input::{UserDraft, split_name};
 use super::users::{user_id, user_resource};
-use super::{Caller, Done, base_url, change, request_id};
+use super::{Caller, Done, base_url, change};
 use crate::state::AppState;
 
 fn email(text: &str) -> Result<Email, ScimError> {
@@ -93,8 +93,7 @@ fn answer(state: &AppState, status: StatusCode, person: &OrganizationPerson) -> 
 /// workspace): 201 with the User. 409 `uniqueness` for someone already in the organization.
 pub(crate) async fn create(
     State(state): State<AppState>,
-    Caller(caller): Caller,
-    headers: HeaderMap,
+    caller: Caller,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ScimError> {
     let draft = UserDraft::from_resource(&body)?;
@@ -114,11 +113,9 @@ pub(crate) async fn create(
         .as_deref()
         .map(external_id)
         .transpose()?;
-    let request_id = request_id(&headers);
     let person = change(
         &state,
         &caller,
-        request_id.as_deref(),
         "scim.createUser",
         async move |txn, provisioner| {
             let new = NewPerson {
@@ -145,8 +142,7 @@ pub(crate) async fn create(
 /// off").
 pub(crate) async fn replace(
     State(state): State<AppState>,
-    Caller(caller): Caller,
-    headers: HeaderMap,
+    caller: Caller,
     id: Result<Path<String>, PathRejection>,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ScimError> {
@@ -157,11 +153,9 @@ pub(crate) async fn replace(
     }
     draft.external_id.get_or_insert(None);
     let wanted = changes(&draft)?;
-    let request_id = request_id(&headers);
     let person = change(
         &state,
         &caller,
-        request_id.as_deref(),
         "scim.replaceUser",
         async move |txn, provisioner| {
             let changed = accounts::update(txn, provisioner, user_id, wanted.clone()).await?;
@@ -218,21 +212,18 @@ fn patched(
 /// the other part as it was.
 pub(crate) async fn patch(
     State(state): State<AppState>,
-    Caller(caller): Caller,
-    headers: HeaderMap,
+    caller: Caller,
     id: Result<Path<String>, PathRejection>,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ScimError> {
     let user_id = user_id(id)?;
     patched(
-        &person_of(&state.writer, caller.organization_id, user_id).await?,
+        &person_of(&state.writer, caller.token.organization_id, user_id).await?,
         &body,
     )?;
-    let request_id = request_id(&headers);
     let person = change(
         &state,
         &caller,
-        request_id.as_deref(),
         "scim.patchUser",
         async move |txn, provisioner| {
             let person = person_of(txn, provisioner.caller.organization_id, user_id).await?;
@@ -256,16 +247,13 @@ pub(crate) async fn patch(
 /// (the person is then deactivated there).
 pub(crate) async fn delete(
     State(state): State<AppState>,
-    Caller(caller): Caller,
-    headers: HeaderMap,
+    caller: Caller,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ScimError> {
     let user_id = user_id(id)?;
-    let request_id = request_id(&headers);
     change(
         &state,
         &caller,
-        request_id.as_deref(),
         "scim.deleteUser",
         async move |txn, provisioner| {
             let removed = deprovision::remove(txn, provisioner, user_id).await?;

@@ -76,10 +76,10 @@ fn name_of(person: &OrganizationPerson) -> Value {
 /// §3.4.2.4 says ([`Window`]), with `attributes`/`excludedAttributes`.
 pub(crate) async fn list(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    caller: Caller,
     Query(parameters): Query<HashMap<String, String>>,
 ) -> Result<Response, ScimError> {
-    listed(&state, &caller, &parameters).await
+    listed(&state, &caller.token, &parameters).await
 }
 
 /// `POST /Users/.search` (RFC 7644 §3.4.3): the query of `GET /Users` sent as a body, for
@@ -87,7 +87,7 @@ pub(crate) async fn list(
 /// there.
 pub(crate) async fn search(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    caller: Caller,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ScimError> {
     let mut parameters = HashMap::new();
@@ -115,7 +115,7 @@ pub(crate) async fn search(
             parameters.insert(key.clone(), text);
         }
     }
-    listed(&state, &caller, &parameters).await
+    listed(&state, &caller.token, &parameters).await
 }
 
 async fn listed(
@@ -158,12 +158,12 @@ pub(crate) fn user_id(id: Result<Path<String>, PathRejection>) -> Result<UserId,
 /// removed person, an id that isn't one) is 404.
 pub(crate) async fn get(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    caller: Caller,
     id: Result<Path<String>, PathRejection>,
     Query(parameters): Query<HashMap<String, String>>,
 ) -> Result<Response, ScimError> {
     let attributes = projection::Projection::of(&parameters)?;
-    let person = person_of(&state.reader, caller.organization_id, user_id(id)?).await?;
+    let person = person_of(&state.reader, caller.token.organization_id, user_id(id)?).await?;
     Ok(scim_json(
         StatusCode::OK,
         &attributes.apply(user_resource(&person, &base_url(&state))),

@@ -3,7 +3,7 @@
 //! had: a changed address withdraws the links sent before and sends a new one.
 
 use entities::{MembershipStatus, invitation, membership, user, workspace};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -20,36 +20,34 @@ pub(crate) async fn welcome<C: ConnectionTrait>(
     provisioner: &Provisioner<'_>,
     person: &user::Model,
 ) -> Result<Vec<Uuid>, RuleError> {
+    // Someone who has chosen a password needs no welcome, and has no links to another address
+    // of theirs: an address changes only before a password is chosen (`accounts::update`).
+    if person.password_hash.is_some() {
+        return Ok(Vec::new());
+    }
     let memberships = memberships_in_organization(db, provisioner, person.id).await?;
-    let membership_ids: Vec<Uuid> = memberships.iter().map(|(m, _)| m.id).collect();
-    let open = || {
-        invitation::Entity::find()
-            .filter(invitation::Column::MembershipId.is_in(membership_ids.clone()))
-            .filter(invitation::Column::AcceptedAt.is_null())
-            .filter(invitation::Column::RevokedAt.is_null())
-    };
+    let open = Condition::all()
+        .add(invitation::Column::MembershipId.is_in(memberships.iter().map(|(m, _)| m.id)))
+        .add(invitation::Column::AcceptedAt.is_null())
+        .add(invitation::Column::RevokedAt.is_null());
     // Links to an address the person no longer has open nothing.
     invitation::Entity::update_many()
         .col_expr(
             invitation::Column::RevokedAt,
             Expr::value(Some(provisioner.now)),
         )
-        .filter(invitation::Column::MembershipId.is_in(membership_ids.clone()))
-        .filter(invitation::Column::AcceptedAt.is_null())
-        .filter(invitation::Column::RevokedAt.is_null())
+        .filter(open.clone())
         .filter(invitation::Column::Email.ne(person.email.as_str()))
         .exec(db)
         .await?;
-    if person.password_hash.is_some() {
-        return Ok(Vec::new());
-    }
     let Some((membership, workspace)) = memberships.into_iter().find(|(membership, workspace)| {
         workspace.id == provisioner.caller.workspace_id
             && membership.status == MembershipStatus::Active
     }) else {
         return Ok(Vec::new());
     };
-    let waiting = open()
+    let waiting = invitation::Entity::find()
+        .filter(open)
         .filter(invitation::Column::MembershipId.eq(membership.id))
         .filter(invitation::Column::ExpiresAt.gt(provisioner.now))
         .one(db)
