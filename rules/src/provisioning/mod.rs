@@ -12,7 +12,7 @@ pub mod groups;
 mod welcome;
 
 use chrono::{DateTime, Utc};
-use entities::{MembershipStatus, Role, UserId, membership, workspace};
+use entities::{Role, UserId, membership, workspace};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::access::principal::Identity;
@@ -84,11 +84,4 @@ pub async fn memberships_in_organization<C: ConnectionTrait>(
         .into_iter()
         .filter_map(|(membership, workspace)| workspace.map(|workspace| (membership, workspace)))
         .collect())
-}
-
-/// Whether any of these memberships gives access.
-pub fn any_active(memberships: &[(membership::Model, workspace::Model)]) -> bool {
-    memberships
-        .iter()
-        .any(|(membership, _)| membership.status == MembershipStatus::Active)
 }
