@@ -21,7 +21,6 @@ use crate::access::Acting;
 use crate::error::{RuleError, UserError, UserErrorCode};
 use crate::offboarding::deactivate::{DeactivateRequest, deactivate_user, reactivate_user};
 use crate::offboarding::remove::{RemoveRequest, remove_members};
-use crate::text::{CheckedText, Reason};
 
 /// The jobs a change queued, to hand to the queue once committed.
 #[derive(Debug, Default)]
@@ -55,10 +54,6 @@ async fn keys_setting<C: ConnectionTrait>(
             .ok_or(RuleError::NotFound("organization"))?
             .deprovision_revokes_api_keys,
     )
-}
-
-fn reason(provisioner: &Provisioner<'_>, what: &str) -> Option<Reason> {
-    Reason::parse(&provisioner.reason(what)).ok()
 }
 
 /// Deactivates (`active: false`) or reactivates (`active: true`) the person in every workspace
@@ -228,7 +223,7 @@ fn removal(
     RemoveRequest {
         workspace_id,
         user_ids: vec![user_id],
-        reason: reason(provisioner, "removed"),
+        reason: provisioner.reason("removed"),
         revoke_api_keys,
         reattribute_to: None,
         contact_reassignments: Vec::new(),
@@ -246,7 +241,7 @@ async fn deactivate<C: ConnectionTrait>(
     let request = DeactivateRequest {
         workspace_id,
         user_id,
-        reason: reason(provisioner, "deactivated"),
+        reason: provisioner.reason("deactivated"),
         revoke_api_keys,
     };
     Ok(deactivate_user(db, acting, request)

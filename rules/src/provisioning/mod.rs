@@ -18,6 +18,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Que
 use crate::access::principal::Identity;
 use crate::access::{Acting, Actor, Principal};
 use crate::organizations::scim_tokens::ScimCaller;
+use crate::text::{CheckedText, Reason};
 
 /// An identity provider's request: its token, the request's id, and its instant.
 #[derive(Debug, Clone, Copy)]
@@ -60,8 +61,12 @@ impl<'a> Provisioner<'a> {
     }
 
     /// Why the identity provider acts, kept with a deactivation or removal.
-    fn reason(&self, what: &str) -> String {
-        format!("{what} by the identity provider ({})", self.caller.name)
+    fn reason(&self, what: &str) -> Option<Reason> {
+        Reason::parse(&format!(
+            "{what} by the identity provider ({})",
+            self.caller.name
+        ))
+        .ok()
     }
 }
 
