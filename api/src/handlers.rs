@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use async_graphql::Data;
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
-use async_graphql::{BatchRequest, BatchResponse, ParseRequestError};
+use async_graphql::{BatchRequest, BatchResponse};
 use async_graphql_axum::{GraphQLBatchRequest, GraphQLProtocol, GraphQLWebSocket};
 use axum::Json;
 use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use ipnet::IpNet;
@@ -23,44 +23,14 @@ use crate::graphql::{RequestContext, SocketPeer, SocketToken};
 use rules::access::Principal;
 
 use crate::middleware::refusal;
+use crate::over_http::{BadRequest, HOW_TO_ASK, JsonBody, asks_nothing, respond};
 use crate::state::AppState;
-
-/// A body that isn't a GraphQL request gets a GraphQL-shaped error, not a bare text.
-pub struct BadRequest(ParseRequestError);
-
-impl From<ParseRequestError> for BadRequest {
-    fn from(error: ParseRequestError) -> Self {
-        BadRequest(error)
-    }
-}
-
-impl IntoResponse for BadRequest {
-    fn into_response(self) -> Response {
-        let too_large = match &self.0 {
-            ParseRequestError::PayloadTooLarge => true,
-            ParseRequestError::Io(error) => error.to_string().contains("length limit exceeded"),
-            _ => false,
-        };
-        if too_large {
-            refusal(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "PAYLOAD_TOO_LARGE",
-                "the request body is larger than the server accepts",
-            )
-        } else {
-            refusal(
-                StatusCode::BAD_REQUEST,
-                "BAD_USER_INPUT",
-                &format!("not a GraphQL request: {}", self.0),
-            )
-        }
-    }
-}
 
 pub(crate) async fn graphql_post(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
+    _: JsonBody,
     request: GraphQLBatchRequest<BadRequest>,
 ) -> Response {
     execute(&state, peer, &headers, request.into_inner(), false).await
@@ -88,7 +58,7 @@ pub(crate) async fn graphql_get(
     }
     match async_graphql::http::parse_query_string(query_string) {
         Ok(request) => execute(&state, peer, &headers, BatchRequest::Single(request), true).await,
-        Err(error) => BadRequest(error).into_response(),
+        Err(error) => BadRequest::from(error).into_response(),
     }
 }
 
@@ -99,6 +69,9 @@ async fn execute(
     batch: BatchRequest,
     read_only: bool,
 ) -> Response {
+    if asks_nothing(&batch) {
+        return refusal(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", HOW_TO_ASK);
+    }
     let limit = state.config.limits.batch_size;
     if let BatchRequest::Batch(requests) = &batch
         && requests.len() > limit
@@ -170,7 +143,7 @@ async fn execute(
     } else {
         state.config.limits.response_bytes
     };
-    respond(answer, headers, limit)
+    respond(&answer, headers, limit)
 }
 
 /// Records, beside the request, that its session or API key was used (at most once a minute
@@ -214,87 +187,6 @@ async fn run(state: &AppState, request: async_graphql::Request) -> async_graphql
     }
 }
 
-/// The HTTP answer: `application/graphql-response+json` when the client accepts it (then a
-/// request that could not run at all is a 400, per GraphQL over HTTP), else `application/json`
-/// (always 200); a mutation sent by GET is a 405, and a rate-limited operation says when to try
-/// again in `Retry-After`. Never longer than `limit` bytes: RESPONSE_TOO_LARGE instead, which
-/// tells the client to ask for less at once (a request with a mutation is answered whole).
-fn respond(answer: BatchResponse, headers: &HeaderMap, limit: usize) -> Response {
-    let graphql_response = headers
-        .get(header::ACCEPT)
-        .and_then(|accept| accept.to_str().ok())
-        .is_some_and(|accept| accept.contains(GRAPHQL_RESPONSE));
-    let (status, retry_after) = match &answer {
-        BatchResponse::Single(response) => {
-            let status = if has_code(response, "METHOD_NOT_ALLOWED") {
-                StatusCode::METHOD_NOT_ALLOWED
-            } else if graphql_response
-                && response.data == async_graphql::Value::Null
-                && !response.errors.is_empty()
-            {
-                StatusCode::BAD_REQUEST
-            } else {
-                StatusCode::OK
-            };
-            (status, retry_after(response))
-        }
-        BatchResponse::Batch(_) => (StatusCode::OK, None),
-    };
-    let body = match serde_json::to_vec(&answer) {
-        Ok(body) => body,
-        Err(error) => {
-            tracing::error!(%error, "an answer could not be written as JSON");
-            return refusal(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "INTERNAL",
-                crate::graphql::errors::INTERNAL_MESSAGE,
-            );
-        }
-    };
-    if body.len() > limit {
-        return refusal(
-            StatusCode::OK,
-            "RESPONSE_TOO_LARGE",
-            &format!(
-                "the answer would take {} bytes, over the limit of {limit}: ask for less at once \
-                 (a smaller `first`, fewer ids, aliases or batched operations)",
-                body.len()
-            ),
-        );
-    }
-    let mut response = (status, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(if graphql_response {
-            GRAPHQL_RESPONSE
-        } else {
-            "application/json"
-        }),
-    );
-    if status == StatusCode::METHOD_NOT_ALLOWED {
-        headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
-    }
-    if let Some(seconds) = retry_after {
-        headers.insert(header::RETRY_AFTER, seconds.into());
-    }
-    response
-}
-
-const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
-
-/// When a single operation was RATE_LIMITED or CONFLICT_RETRY, its wait, for a `Retry-After`
-/// header as well.
-fn retry_after(response: &async_graphql::Response) -> Option<u64> {
-    response.errors.iter().find_map(|error| {
-        let extensions = error.extensions.as_ref()?;
-        match extensions.get("retryAfter")? {
-            async_graphql::Value::Number(seconds) => seconds.as_u64(),
-            _ => None,
-        }
-    })
-}
-
 /// Who sent the request: the TCP peer, unless the peer is a trusted proxy, in which case the
 /// last address of `X-Forwarded-For` that isn't a trusted proxy too (the ones before it could
 /// be anything the client wrote).
@@ -318,16 +210,6 @@ fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAdd
         }
     }
     peer
-}
-
-fn has_code(response: &async_graphql::Response, code: &str) -> bool {
-    response.errors.iter().any(|error| {
-        error
-            .extensions
-            .as_ref()
-            .and_then(|extensions| extensions.get("code"))
-            .is_some_and(|value| *value == async_graphql::Value::from(code))
-    })
 }
 
 /// Subscriptions over WebSocket (graphql-transport-ws, or the older graphql-ws). The token comes

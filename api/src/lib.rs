@@ -10,6 +10,7 @@ mod handlers;
 pub mod healthcheck;
 pub mod metrics;
 mod middleware;
+mod over_http;
 pub mod people_page;
 mod scim;
 pub mod settings;

@@ -17,7 +17,7 @@ pub fn tools() -> Result<PathBuf, String> {
     if !Path::new(CHROMIUM).exists() {
         return Err(format!("Chromium at {CHROMIUM} (apt-get install chromium)"));
     }
-    for package in ["playwright-core", "axe-core"] {
+    for package in ["playwright-core", "axe-core", "graphql-http"] {
         if !script_dir.join("node_modules").join(package).exists() {
             return Err(format!(
                 "{package} in tests/browser (npm ci --prefix tests/browser)"

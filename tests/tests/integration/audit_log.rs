@@ -171,7 +171,7 @@ async fn filters_narrow_the_log_alone_and_together(
         )
         .await;
         assert_eq!(error_code(&answer), "BAD_USER_INPUT", "{unknown}: {answer}");
-        assert_eq!(answer["data"], Value::Null, "{answer}");
+        assert!(answer.get("data").is_none(), "it never ran: {answer}");
     }
 }
 

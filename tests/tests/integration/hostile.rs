@@ -206,10 +206,9 @@ async fn every_free_text_input_refuses_control_characters_and_names_its_field(ap
                 "{answer}"
             );
             assert!(
-                answer["data"].is_null()
-                    || answer["data"]
-                        .as_object()
-                        .is_none_or(|d| d.values().all(Value::is_null)),
+                answer.get("data").is_none_or(|data| data
+                    .as_object()
+                    .is_none_or(|d| d.values().all(Value::is_null))),
                 "{answer}"
             );
         }
@@ -450,7 +449,7 @@ async fn sixty_aliases_over_ten_thousand_ids_are_refused_before_they_run(app: Te
     };
     let (heavy, role) = tokio::join!(heavy, viewer);
     assert_eq!(error_code(&heavy), "QUERY_TOO_COMPLEX", "{heavy}");
-    assert!(heavy["data"].is_null(), "nothing ran");
+    assert!(heavy.get("data").is_none(), "nothing ran: {heavy}");
     assert_eq!(role, "OWNER");
     // One call over all 10,000 fits.
     let answer = app

@@ -16,6 +16,7 @@ mod browser;
 mod concurrency;
 mod contacts;
 mod fuzz;
+mod graphql_over_http;
 mod groups;
 mod health;
 mod hostile;
