@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
+use axum::http::HeaderName;
 use ipnet::IpNet;
 
 use chrono::Duration;
@@ -15,9 +16,11 @@ use worker::settings::{DEFAULT_BIND_ADDRESS, QueueBackend};
 use worker::{WorkerError, WorkerSettings};
 
 mod bootstrap;
+mod cors;
 mod limits;
 
 pub use bootstrap::bootstrap_refusal;
+pub use cors::{CLIENT_HEADERS, CorsOrigins, is_loopback_authority};
 pub use limits::Limits;
 
 #[derive(Debug, thiserror::Error)]
@@ -57,67 +60,9 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     /// Which other origins a browser may call the API (and open its WebSocket) from.
     pub cors: CorsOrigins,
-}
-
-/// The origins, besides the API's own, that browsers may call it from (`CORS_ALLOWED_ORIGINS`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CorsOrigins {
-    /// None: the API's own origin only. The default with a configured database.
-    SameOrigin,
-    /// `http://localhost`, `http://127.0.0.1` and `http://[::1]` on any port: the embedded
-    /// default, for a front end under development on this machine.
-    LocalDevelopment,
-    /// Exactly these origins (`scheme://host[:port]`).
-    Exactly(Vec<String>),
-}
-
-/// Whether `authority` (`host` or `host:port`) names this machine: `localhost`, `127.0.0.1` or
-/// `[::1]`, on any port.
-pub fn is_loopback_authority(authority: &str) -> bool {
-    let host = match authority.rsplit_once(':') {
-        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
-        _ => authority,
-    };
-    matches!(host, "localhost" | "127.0.0.1" | "[::1]")
-}
-
-impl CorsOrigins {
-    pub fn allows(&self, origin: &str) -> bool {
-        match self {
-            CorsOrigins::SameOrigin => false,
-            CorsOrigins::LocalDevelopment => origin
-                .strip_prefix("http://")
-                .is_some_and(is_loopback_authority),
-            CorsOrigins::Exactly(origins) => origins.iter().any(|allowed| allowed == origin),
-        }
-    }
-
-    /// `CORS_ALLOWED_ORIGINS`: exact origins separated by commas; set but empty means none.
-    fn parse(value: &str) -> Result<CorsOrigins, SettingsError> {
-        let origins: Vec<String> = value
-            .split(',')
-            .map(str::trim)
-            .filter(|origin| !origin.is_empty())
-            .map(|origin| {
-                let (scheme, host) = origin.split_once("://").unwrap_or(("", ""));
-                if matches!(scheme, "http" | "https")
-                    && !host.is_empty()
-                    && !host.contains(['/', '?', '#', '*', ' '])
-                {
-                    Ok(origin.to_owned())
-                } else {
-                    Err(SettingsError(format!(
-                        "CORS_ALLOWED_ORIGINS must list exact origins like https://app.example.com, separated by commas; got {origin:?}"
-                    )))
-                }
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(if origins.is_empty() {
-            CorsOrigins::SameOrigin
-        } else {
-            CorsOrigins::Exactly(origins)
-        })
-    }
+    /// Request headers a cross-origin page may send besides [`CLIENT_HEADERS`]
+    /// (`CORS_ALLOWED_HEADERS`).
+    pub cors_headers: Vec<HeaderName>,
 }
 
 impl Default for Settings {
@@ -136,6 +81,7 @@ impl Default for Settings {
             limits: Limits::default(),
             trusted_proxies: Vec::new(),
             cors: CorsOrigins::LocalDevelopment,
+            cors_headers: Vec::new(),
         }
     }
 }
@@ -195,6 +141,10 @@ impl Settings {
                 None if embedded_database => defaults.cors,
                 None => CorsOrigins::SameOrigin,
             },
+            cors_headers: match vars.cors_allowed_headers {
+                Some(value) => cors::headers(&value)?,
+                None => defaults.cors_headers,
+            },
         })
     }
 }
@@ -212,6 +162,7 @@ struct ApiVariables {
     session_ttl_hours: Option<i64>,
     invitation_ttl_hours: Option<i64>,
     trusted_proxies: Option<String>,
+    cors_allowed_headers: Option<String>,
 }
 
 /// `TRUSTED_PROXIES`: addresses or CIDR ranges, separated by commas.
@@ -317,6 +268,20 @@ mod tests {
             let error = refused(&[("CORS_ALLOWED_ORIGINS", bad)]);
             assert!(error.contains("CORS_ALLOWED_ORIGINS"), "{bad}");
         }
+    }
+
+    #[test]
+    fn cors_allowed_headers_add_header_names() {
+        assert!(configured(&[]).cors_headers.is_empty());
+        let config = configured(&[("CORS_ALLOWED_HEADERS", "X-Tenant, x-client-build,")]);
+        let names: Vec<&str> = config
+            .cors_headers
+            .iter()
+            .map(|name| name.as_str())
+            .collect();
+        assert_eq!(names, ["x-tenant", "x-client-build"]);
+        let error = refused(&[("CORS_ALLOWED_HEADERS", "x-tenant, bad name")]);
+        assert!(error.contains("CORS_ALLOWED_HEADERS") && error.contains("bad name"));
     }
 
     #[test]

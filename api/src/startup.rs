@@ -26,7 +26,7 @@ use crate::middleware::{
     browser_safety, refuse_declared_oversized_bodies, shaped_payload_too_large,
 };
 use crate::people_page;
-use crate::settings::{CorsOrigins, Settings, bootstrap_refusal};
+use crate::settings::{CLIENT_HEADERS, CorsOrigins, Settings, bootstrap_refusal};
 use crate::state::AppState;
 use rules::demo::{self, DEMO_PASSWORD, DemoAccess};
 use rules::error::RuleError;
@@ -320,7 +320,7 @@ fn router(state: AppState) -> Router {
             state.config.limits.body_bytes,
             refuse_declared_oversized_bodies,
         ))
-        .layer(cors(&state.config.cors))
+        .layer(cors(&state.config.cors, &state.config.cors_headers))
         .layer(axum::middleware::map_response(browser_safety))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
@@ -365,21 +365,21 @@ fn count_response<B>(response: &Response<B>, _latency: Duration, span: &tracing:
 }
 
 /// Cross-origin browser calls from the configured origins only (`CORS_ALLOWED_ORIGINS`), with
-/// the headers a client sends and reads; browsers cache the preflight for two hours.
-fn cors(origins: &CorsOrigins) -> CorsLayer {
+/// the headers GraphQL clients send (and `CORS_ALLOWED_HEADERS`) and those a page reads;
+/// browsers cache the preflight for two hours.
+fn cors(origins: &CorsOrigins, more_headers: &[HeaderName]) -> CorsLayer {
     let origins = origins.clone();
+    let headers = CLIENT_HEADERS
+        .iter()
+        .map(|name| HeaderName::from_static(name))
+        .chain(more_headers.iter().cloned())
+        .collect::<Vec<_>>();
     CorsLayer::new()
         .allow_origin(AllowOrigin::predicate(move |origin, _| {
             origin.to_str().is_ok_and(|origin| origins.allows(origin))
         }))
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([
-            header::AUTHORIZATION,
-            header::CONTENT_TYPE,
-            header::ACCEPT,
-            HeaderName::from_static("x-request-id"),
-            HeaderName::from_static("traceparent"),
-        ])
+        .allow_headers(headers)
         .expose_headers([HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
         .max_age(Duration::from_secs(2 * 60 * 60))
 }

@@ -17,7 +17,13 @@ pub fn tools() -> Result<PathBuf, String> {
     if !Path::new(CHROMIUM).exists() {
         return Err(format!("Chromium at {CHROMIUM} (apt-get install chromium)"));
     }
-    for package in ["playwright-core", "axe-core", "graphql-http"] {
+    for package in [
+        "playwright-core",
+        "axe-core",
+        "graphql-http",
+        "@apollo/client",
+        "esbuild",
+    ] {
         if !script_dir.join("node_modules").join(package).exists() {
             return Err(format!(
                 "{package} in tests/browser (npm ci --prefix tests/browser)"

@@ -152,3 +152,42 @@ fn the_spa_worked_from_the_allowed_origin_only(seen: &Answer) {
     assert_eq!(restored["userErrors"], json!([]), "{spa}");
     assert_eq!(restored["member"]["status"], "ACTIVE", "{spa}");
 }
+
+/// Apollo Client as a SPA ships it, with client awareness, on another origin CORS allows: its
+/// `apollographql-client-*` headers pass Chromium's preflight, as does a header named in
+/// `CORS_ALLOWED_HEADERS`; a header named nowhere makes the browser refuse the call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(offboarding_no_browser, ignore = "OFFBOARDING_TESTS=no-browser")]
+async fn apollo_client_with_client_awareness_passes_the_preflight() {
+    let port = second_origin().await;
+    let origin = format!("http://127.0.0.1:{port}");
+    let allowed = origin.clone();
+    let app = tests::spawn_app_with(Backend::Sqlite, move |config| {
+        config.cors = api::settings::CorsOrigins::Exactly(vec![allowed]);
+        config.cors_headers = vec![axum::http::HeaderName::from_static("x-tenant")];
+    })
+    .await;
+    let settings = json!({
+        "api": app.address,
+        "token": app.owner_token(),
+        "workspaceId": app.demo.workspace_id,
+        "origin": origin,
+        "allowedHeader": "x-tenant",
+        "unlistedHeader": "x-unlisted",
+    });
+    let seen = tests::browser::run("apollo.mjs", settings).await;
+    for answered in ["plain", "allowedHeader"] {
+        let count = &seen[answered]["data"]["members"]["totalCount"];
+        assert!(count.as_u64().is_some_and(|count| count > 0), "{seen}");
+    }
+    assert!(
+        seen["unlistedHeader"]["error"]
+            .as_str()
+            .is_some_and(|error| error.contains("Failed to fetch")),
+        "{seen}"
+    );
+    let sent = &seen["sent"][0]["headers"];
+    assert_eq!(sent["apollographql-client-name"], "people-spa", "{seen}");
+    assert_eq!(sent["apollographql-client-version"], "1.4.2", "{seen}");
+    assert_eq!(sent["origin"], json!(origin));
+}
