@@ -2,7 +2,7 @@
 //! React it loads (`api/assets/graphiql`, with their licences). No request leaves the server, so
 //! it works offline, behind a firewall, and under the page's Content-Security-Policy.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use axum::extract::Path;
 use axum::http::HeaderMap;
@@ -10,7 +10,7 @@ use axum::response::Response;
 use serde_json::json;
 
 use crate::settings::is_loopback_authority;
-use crate::web::{self, Asset};
+use crate::web::{self, Asset, Assets};
 use rules::demo::DemoAccess;
 
 /// The page's policy: scripts, styles and connections to this origin only (its WebSocket
@@ -64,9 +64,12 @@ const ASSETS: &[Asset] = &[
     ),
 ];
 
-/// `GET /graphiql/{file}`: one of the assets, cached for a day (they change only with a release).
-pub async fn asset(Path(file): Path<String>) -> Response {
-    web::asset(ASSETS, &file, "public, max-age=86400")
+static SERVED: LazyLock<Assets> = LazyLock::new(|| Assets::new(ASSETS));
+
+/// `GET /graphiql/{file}`: one of the assets, revalidated on each load (a 304 when unchanged),
+/// so a release that upgrades GraphiQL never meets a day-old copy of its other half.
+pub async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
+    SERVED.serve(&file, &headers, "no-cache")
 }
 
 /// The page, with what a newcomer needs prefilled: with demo data, the demo owner's token in the

@@ -3,10 +3,13 @@
 //! stylesheet (`api/assets/people`, plain ES modules with no build step). It talks only to the
 //! public GraphQL API, as any SPA would, and no request leaves the server.
 
+use std::sync::LazyLock;
+
 use axum::extract::Path;
+use axum::http::HeaderMap;
 use axum::response::Response;
 
-use crate::web::{self, Asset};
+use crate::web::{self, Asset, Assets};
 
 /// The page's policy: its own scripts and styles only, no inline code, and connections to this
 /// origin only (`/graphql` and its WebSocket).
@@ -63,8 +66,10 @@ pub async fn page() -> Response {
     web::page(PAGE, CONTENT_SECURITY_POLICY, "no-cache")
 }
 
-/// `GET /people/{file}`: a module or the stylesheet. Revalidated on each load (`no-cache`), so
-/// an upgrade never mixes old and new modules.
-pub async fn asset(Path(file): Path<String>) -> Response {
-    web::asset(ASSETS, &file, "no-cache")
+static SERVED: LazyLock<Assets> = LazyLock::new(|| Assets::new(ASSETS));
+
+/// `GET /people/{file}`: a module or the stylesheet. Revalidated on each load (`no-cache`, a
+/// 304 when unchanged), so an upgrade never mixes old and new modules.
+pub async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
+    SERVED.serve(&file, &headers, "no-cache")
 }

@@ -426,3 +426,99 @@ async fn remove_members_answers_the_removed_members_for_a_client_cache(app: Test
     assert!(removed["removedAt"].is_string());
     assert_eq!(removed["user"]["id"], json!(mia));
 }
+
+/// One static file as the server sends it: (bytes uncompressed, bytes as brotli). Each is
+/// checked on the way: br and gzip as asked (`Vary: Accept-Encoding`), an entity tag that
+/// answers a revalidation with a 304 and no body, `no-cache` so an upgrade is seen at once.
+async fn served_sizes(app: &TestApp, path: &str) -> (usize, usize) {
+    let get = |encoding: Option<&'static str>, tag: Option<String>| {
+        let mut request = app.client.get(format!("{}{path}", app.address));
+        if let Some(encoding) = encoding {
+            request = request.header("accept-encoding", encoding);
+        }
+        if let Some(tag) = tag {
+            request = request.header("if-none-match", tag);
+        }
+        request.send()
+    };
+    let plain = get(None, None).await.unwrap();
+    assert_eq!(plain.status(), 200, "{path}");
+    assert_eq!(plain.headers()["cache-control"], "no-cache", "{path}");
+    assert!(plain.headers().get("content-encoding").is_none(), "{path}");
+    let tag = plain.headers()["etag"].to_str().unwrap().to_owned();
+    let raw = plain.bytes().await.unwrap().len();
+    let mut brotli = 0;
+    for encoding in ["br", "gzip"] {
+        let response = get(Some(encoding), None).await.unwrap();
+        assert_eq!(response.headers()["content-encoding"], encoding, "{path}");
+        assert_eq!(response.headers()["etag"], tag.as_str(), "{path}");
+        let vary: Vec<_> = response.headers().get_all("vary").iter().collect();
+        assert!(
+            vary.iter()
+                .any(|value| value.to_str().unwrap().contains("accept-encoding")),
+            "{path}: {vary:?}"
+        );
+        let length = response.bytes().await.unwrap().len();
+        assert!(length < raw, "{path}: {encoding} {length} of {raw}");
+        if encoding == "br" {
+            brotli = length;
+        }
+    }
+    let revalidated = get(Some("br"), Some(tag.clone())).await.unwrap();
+    assert_eq!(revalidated.status(), 304, "{path}");
+    assert!(revalidated.bytes().await.unwrap().is_empty());
+    let changed = get(None, Some("W/\"an-older-release\"".into()))
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200, "{path}");
+    (raw, brotli)
+}
+
+/// The People page's and GraphiQL's files go out compressed and revalidated, and the sizes the
+/// README quotes for their first load are the ones measured here (update the README when this
+/// fails: the message says what to write).
+#[tokio::test]
+async fn static_files_are_compressed_and_revalidated_and_the_readme_says_how_large() {
+    let app = sqlite().await;
+    let readme = include_str!("../../../README.md");
+    let kb = |bytes: usize| (bytes as f64 / 1000.0).round() as usize;
+    let page = app.get("/").await.text().await.unwrap().len();
+    let (mut raw, mut brotli) = (page, page);
+    for file in [
+        "app.js",
+        "api.js",
+        "ui.js",
+        "people.js",
+        "removal.js",
+        "history.js",
+        "app.css",
+    ] {
+        let (file_raw, file_brotli) = served_sizes(&app, &format!("/people/{file}")).await;
+        raw += file_raw;
+        brotli += file_brotli;
+    }
+    let people = format!("{} KB, {} KB compressed", kb(raw), kb(brotli));
+    assert!(readme.contains(&people), "the README should say: {people}");
+    let graphiql_page = app.open_in_a_browser().await.text().await.unwrap().len();
+    let (mut raw, mut brotli) = (graphiql_page, graphiql_page);
+    for file in [
+        "graphiql.min.js",
+        "graphiql.min.css",
+        "react.production.min.js",
+        "react-dom.production.min.js",
+        "start.js",
+    ] {
+        let (file_raw, file_brotli) = served_sizes(&app, &format!("/graphiql/{file}")).await;
+        raw += file_raw;
+        brotli += file_brotli;
+    }
+    let graphiql = format!(
+        "{:.1} MB, {} KB compressed",
+        raw as f64 / 1_000_000.0,
+        kb(brotli)
+    );
+    assert!(
+        readme.contains(&graphiql),
+        "the README should say: {graphiql}"
+    );
+}
