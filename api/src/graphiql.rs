@@ -11,7 +11,10 @@ use serde_json::json;
 
 use crate::settings::is_loopback_authority;
 use crate::web::{self, Asset, Assets};
+use entities::organization;
 use rules::demo::DemoAccess;
+use sea_orm::{DatabaseConnection, DbErr, EntityTrait, QueryOrder};
+use sha2::{Digest, Sha256};
 
 /// The page's policy: scripts, styles and connections to this origin only (its WebSocket
 /// included); GraphiQL's fonts and icons are `data:` URIs inside its stylesheet, and React sets
@@ -74,7 +77,7 @@ pub async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
 
 /// The page, with what a newcomer needs prefilled: with demo data, the demo owner's token in the
 /// Headers tab and a members query of the demo workspace; otherwise a hint and `viewer`.
-fn page(demo: Option<&DemoAccess>) -> String {
+fn page(demo: Option<&DemoAccess>, storage_namespace: &str) -> String {
     let (headers, query) = match demo {
         Some(demo) => (
             json!({ "Authorization": format!("Bearer {}", demo.token) }),
@@ -95,6 +98,7 @@ fn page(demo: Option<&DemoAccess>) -> String {
         "subscriptionEndpoint": "/graphql/ws",
         "headers": serde_json::to_string_pretty(&headers).unwrap_or_default(),
         "query": query,
+        "storageNamespace": storage_namespace,
     });
     // In a <script> block, "</" could end it early: JSON allows "<" escaped as \u003c.
     let config = config.to_string().replace('<', "\\u003c");
@@ -130,10 +134,12 @@ pub struct Pages {
 }
 
 impl Pages {
-    pub fn new(demo: Option<&DemoAccess>) -> Pages {
+    /// The pages, their GraphiQL keeping its tabs under `storage_namespace` (see
+    /// [`storage_namespace`]).
+    pub fn new(demo: Option<&DemoAccess>, storage_namespace: &str) -> Pages {
         Pages {
-            with_demo_token: demo.map(|demo| Arc::from(page(Some(demo)))),
-            plain: Arc::from(page(None)),
+            with_demo_token: demo.map(|demo| Arc::from(page(Some(demo), storage_namespace))),
+            plain: Arc::from(page(None, storage_namespace)),
         }
     }
 
@@ -163,6 +169,22 @@ impl Pages {
     }
 }
 
+/// What GraphiQL keys the tabs it saves in the browser by: this database, as a digest of its
+/// first organization's id (a UUIDv7, so the oldest is the first), or `empty`. A tab saved
+/// against a database that was since recreated holds ids nobody can reach; under a new name it
+/// is left behind (and `start.js` deletes it), and GraphiQL opens on the page's own query. The
+/// digest keeps the id itself off a page anyone may load.
+pub async fn storage_namespace(db: &DatabaseConnection) -> Result<String, DbErr> {
+    let first = organization::Entity::find()
+        .order_by_asc(organization::Column::Id)
+        .one(db)
+        .await?;
+    Ok(first.map_or_else(
+        || "empty".to_owned(),
+        |organization| hex::encode(&Sha256::digest(organization.id.0.as_bytes())[..8]),
+    ))
+}
+
 /// The page as a response, with its security headers.
 pub fn page_response(page: &str) -> Response {
     web::page(page.to_owned(), CONTENT_SECURITY_POLICY, "no-store")
@@ -186,7 +208,7 @@ mod tests {
             owner_email: "olivia.owner@acme.test".into(),
             token: "ofs_demo-token".into(),
         };
-        let pages = Pages::new(Some(&demo));
+        let pages = Pages::new(Some(&demo), "empty");
         let request = |site: Option<&str>, dest: Option<&str>| {
             let mut headers = HeaderMap::new();
             headers.insert("host", "127.0.0.1:8080".parse().unwrap());
@@ -240,7 +262,10 @@ mod tests {
             );
         }
         assert_eq!(
-            has_token(Pages::new(None).for_request(&request(Some("none"), Some("document")), true)),
+            has_token(
+                Pages::new(None, "empty")
+                    .for_request(&request(Some("none"), Some("document")), true)
+            ),
             Some(false),
             "without demo data there is no token to give"
         );

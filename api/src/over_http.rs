@@ -2,12 +2,14 @@
 //! `serverAudits`) read it: what a request must look like before it runs, and how an answer is
 //! shaped: its media type, its status, and no `data` entry for a request that could not run.
 
-use async_graphql::{BatchRequest, BatchResponse, ParseRequestError};
+use std::collections::BTreeMap;
+
+use async_graphql::{BatchRequest, BatchResponse, ParseRequestError, ServerError};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
+use serde::Serialize;
 
 use crate::middleware::refusal;
 
@@ -169,27 +171,41 @@ fn did_not_run(response: &async_graphql::Response) -> bool {
         && response.errors.iter().all(|error| error.path.is_empty())
 }
 
-/// The answer as JSON, without `data` for each operation that never ran.
-fn body(answer: &BatchResponse) -> serde_json::Result<Vec<u8>> {
-    let shaped = |response: &async_graphql::Response| -> serde_json::Result<Value> {
-        let mut value = serde_json::to_value(response)?;
-        if did_not_run(response)
-            && let Value::Object(entries) = &mut value
-        {
-            entries.remove("data");
+/// One operation's answer as it is written: whole, or without `data` when it never ran.
+/// Serialized as it stands (not through a JSON map, which would sort the fields: an answer's
+/// fields come in the order the query asked for them).
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Shaped<'a> {
+    Ran(&'a async_graphql::Response),
+    NeverRan {
+        errors: &'a [ServerError],
+        #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+        extensions: &'a BTreeMap<String, async_graphql::Value>,
+    },
+}
+
+impl<'a> Shaped<'a> {
+    fn of(response: &'a async_graphql::Response) -> Shaped<'a> {
+        if did_not_run(response) {
+            Shaped::NeverRan {
+                errors: &response.errors,
+                extensions: &response.extensions,
+            }
+        } else {
+            Shaped::Ran(response)
         }
-        Ok(value)
-    };
-    let value = match answer {
-        BatchResponse::Single(response) => shaped(response)?,
-        BatchResponse::Batch(responses) => Value::Array(
-            responses
-                .iter()
-                .map(shaped)
-                .collect::<serde_json::Result<_>>()?,
-        ),
-    };
-    serde_json::to_vec(&value)
+    }
+}
+
+/// The answer as JSON.
+fn body(answer: &BatchResponse) -> serde_json::Result<Vec<u8>> {
+    match answer {
+        BatchResponse::Single(response) => serde_json::to_vec(&Shaped::of(response)),
+        BatchResponse::Batch(responses) => {
+            serde_json::to_vec(&responses.iter().map(Shaped::of).collect::<Vec<_>>())
+        }
+    }
 }
 
 /// When a single operation was RATE_LIMITED or CONFLICT_RETRY, its wait, for a `Retry-After`

@@ -88,6 +88,12 @@ impl Application {
         let reader = platform::db::connect_reader(&database_url, &db).await?;
         let queue = JobQueue::connect(&config.worker.queue).await?;
         let (demo, arrival) = first_start(&db, &mut config).await?;
+        let graphiql = if config.graphiql {
+            let namespace = graphiql::storage_namespace(&db).await?;
+            Some(Arc::new(graphiql::Pages::new(demo.as_ref(), &namespace)))
+        } else {
+            None
+        };
         let listener = TcpListener::bind(config.bind_address)
             .await
             .map_err(|source| StartupError::Bind {
@@ -120,9 +126,7 @@ impl Application {
         let state = AppState {
             schema: build_schema(&config, db.clone(), Reader(reader.clone()), queue.clone()),
             introspection: build_introspection_schema(&config),
-            graphiql: config
-                .graphiql
-                .then(|| Arc::new(graphiql::Pages::new(demo.as_ref()))),
+            graphiql,
             reader,
             principals: Arc::default(),
             activity: Arc::default(),

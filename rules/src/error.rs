@@ -5,7 +5,7 @@
 //! variant is a failure of the call as a whole. Each door maps them to its own codes in one
 //! place; fields are named as the rules name them (`snake_case`), and a door spells them its way.
 
-use entities::UserId;
+use entities::{UserId, WorkspaceId};
 use sea_orm::{DbErr, RuntimeErr};
 
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +17,12 @@ pub enum RuleError {
     /// Also what a caller sees for things of another workspace: never a hint that they exist.
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// A workspace id the caller can't reach, named: after a database is recreated, a client
+    /// that kept an old id (a GraphiQL tab) learns which id is stale.
+    #[error(
+        "workspace {0} not found: it isn't one your token can reach (a recreated database has new ids)"
+    )]
+    WorkspaceNotFound(WorkspaceId),
     /// Input no rule can act on; `field` names it as the rule does (`snake_case`).
     #[error("{}", match field { Some(field) => format!("`{field}` {problem}"), None => problem.clone() })]
     BadUserInput {

@@ -32,8 +32,25 @@ try {
         introspection = { status: response.status(), body: await response.text() };
       }
     });
+    // Tabs a browser kept from before: from GraphiQL without per-database keys, and from a
+    // database since recreated (both holding a query about a workspace that is gone), beside
+    // the People page's own key.
+    await page.addInitScript(() => {
+      const stale = JSON.stringify({
+        tabs: [{ id: "old", hash: null, title: "Old", query: "{ staleTabMarker }" }],
+        activeTabIndex: 0,
+      });
+      localStorage.setItem("graphiql:tabState", stale);
+      localStorage.setItem("offboarding-graphiql:0123456789abcdef:tabState", stale);
+      localStorage.setItem("offboarding.workspace", "acme-marketing");
+    });
     await page.goto(`${settings.api}/graphql`, { waitUntil: "networkidle" });
     await page.waitForSelector(".graphiql-container", { timeout: 20000 });
+    const storage = await page.evaluate(() => ({
+      namespace: JSON.parse(document.getElementById("graphiql-config").textContent).storageNamespace,
+      keys: Object.keys(localStorage),
+      editor: document.querySelector(".graphiql-query-editor")?.textContent || "",
+    }));
     await page.waitForFunction(() => document.querySelector(".graphiql-execute-button"), null, { timeout: 20000 });
     await page.click(".graphiql-execute-button");
     await page.waitForFunction(
@@ -67,6 +84,7 @@ try {
       docs: await page.textContent(".graphiql-doc-explorer"),
       errorShown: (await page.content()).includes("Error fetching schema"),
       hints,
+      storage: { ...storage, keysAfter: await page.evaluate(() => Object.keys(localStorage)) },
     };
     await page.close();
   }

@@ -62,7 +62,7 @@ pub fn code(error: &RuleError) -> &'static str {
     match error {
         RuleError::Unauthenticated => "UNAUTHENTICATED",
         RuleError::Forbidden(_) => "FORBIDDEN",
-        RuleError::NotFound(_) => "NOT_FOUND",
+        RuleError::NotFound(_) | RuleError::WorkspaceNotFound(_) => "NOT_FOUND",
         RuleError::BadUserInput { .. } => "BAD_USER_INPUT",
         RuleError::Rejected(_) => "REJECTED",
         RuleError::RateLimited { .. } => "RATE_LIMITED",

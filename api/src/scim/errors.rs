@@ -121,6 +121,7 @@ impl From<RuleError> for ScimError {
             RuleError::Unauthenticated => ScimError::unauthorized(),
             RuleError::Forbidden(detail) => ScimError::new(StatusCode::FORBIDDEN, None, detail),
             RuleError::NotFound(what) => ScimError::not_found(what),
+            RuleError::WorkspaceNotFound(_) => ScimError::not_found("workspace"),
             RuleError::BadUserInput { .. } => ScimError::invalid_value(error.to_string()),
             RuleError::Rejected(refusals) => {
                 let detail = refusals

@@ -111,7 +111,7 @@ impl Principal {
         if self.workspace_id == workspace_id {
             Ok(())
         } else {
-            Err(RuleError::NotFound("workspace"))
+            Err(RuleError::WorkspaceNotFound(workspace_id))
         }
     }
 
@@ -411,7 +411,7 @@ mod tests {
         let elsewhere = WorkspaceId::fresh();
         assert!(matches!(
             guest.require(Permission::UserManagement, elsewhere),
-            Err(RuleError::NotFound("workspace"))
+            Err(RuleError::WorkspaceNotFound(id)) if id == elsewhere
         ));
         match guest.require(Permission::UserManagement, guest.workspace_id) {
             Err(RuleError::Forbidden(message)) => {

@@ -72,7 +72,7 @@ pub async fn removal_preview<C: ConnectionTrait>(
     let workspace = workspace::Entity::find_by_id(workspace_id)
         .one(db)
         .await?
-        .ok_or(RuleError::NotFound("workspace"))?;
+        .ok_or(RuleError::WorkspaceNotFound(workspace_id))?;
     let loaded = load_candidates(db, workspace.id, &user_ids).await?;
     let Assessment {
         user_ids,

@@ -113,7 +113,7 @@ pub async fn create_scim_token<C: ConnectionTrait>(
         .one(db)
         .await?
         .filter(|workspace| workspace.organization_id == organization_id)
-        .ok_or(RuleError::NotFound("workspace"))?;
+        .ok_or(RuleError::WorkspaceNotFound(workspace_id))?;
     let secret = new_token(TokenKind::Scim);
     let token = scim_token::ActiveModel {
         id: Set(Uuid::now_v7()),

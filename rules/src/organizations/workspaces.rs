@@ -158,17 +158,17 @@ pub async fn rename_workspace<C: ConnectionTrait>(
     let found = workspace::Entity::find_by_id(workspace_id)
         .one(db)
         .await?
-        .ok_or(RuleError::NotFound("workspace"))?;
+        .ok_or(RuleError::WorkspaceNotFound(workspace_id))?;
     require_owner(db, principal, found.organization_id)
         .await
         .map_err(|error| match error {
             // Another organization's workspace is not there, whatever the organization is.
-            RuleError::NotFound(_) => RuleError::NotFound("workspace"),
+            RuleError::NotFound(_) => RuleError::WorkspaceNotFound(workspace_id),
             other => other,
         })?;
     let workspace = lock_workspace(db, workspace_id)
         .await?
-        .ok_or(RuleError::NotFound("workspace"))?;
+        .ok_or(RuleError::WorkspaceNotFound(workspace_id))?;
     if workspace.name == name.as_str() {
         return Ok(workspace);
     }

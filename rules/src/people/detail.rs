@@ -119,7 +119,7 @@ pub async fn member_detail<C: ConnectionTrait>(
     let workspace = workspace::Entity::find_by_id(workspace_id)
         .one(db)
         .await?
-        .ok_or(RuleError::NotFound("workspace"))?;
+        .ok_or(RuleError::WorkspaceNotFound(workspace_id))?;
     let groups = if membership.deleted_at.is_none() {
         groups_of(db, workspace_id, &[user_id])
             .await?

@@ -111,7 +111,7 @@ async fn authorize_and_lock_unchecked<C: ConnectionTrait>(
     principal.require(Permission::UserManagement, workspace_id)?;
     lock_workspace(db, workspace_id)
         .await?
-        .ok_or(RuleError::NotFound("workspace"))
+        .ok_or(RuleError::WorkspaceNotFound(workspace_id))
 }
 
 /// The caller was checked before the lock; a call that waited for it may find them removed,

@@ -63,7 +63,7 @@ pub async fn provision<C: ConnectionTrait>(
         .ok_or(RuleError::NotFound("organization"))?;
     let workspace = lock_workspace(db, caller.workspace_id)
         .await?
-        .ok_or(RuleError::NotFound("workspace"))?;
+        .ok_or(RuleError::WorkspaceNotFound(caller.workspace_id))?;
     let email = new.email.as_str();
     let existing = existing_account(db, &organization, email).await?;
     let names = Names {

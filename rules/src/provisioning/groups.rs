@@ -144,7 +144,9 @@ pub async fn create_group<C: ConnectionTrait>(
 ) -> Result<ProvisionedGroup, RuleError> {
     let workspace = lock_workspace(db, provisioner.caller.workspace_id)
         .await?
-        .ok_or(RuleError::NotFound("workspace"))?;
+        .ok_or(RuleError::WorkspaceNotFound(
+            provisioner.caller.workspace_id,
+        ))?;
     refuse_taken_name(db, workspace.id, name, None).await?;
     let group = user_group::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -185,7 +187,9 @@ pub async fn change_group<C: ConnectionTrait>(
 ) -> Result<ProvisionedGroup, RuleError> {
     let workspace = lock_workspace(db, provisioner.caller.workspace_id)
         .await?
-        .ok_or(RuleError::NotFound("workspace"))?;
+        .ok_or(RuleError::WorkspaceNotFound(
+            provisioner.caller.workspace_id,
+        ))?;
     let group = group_of(db, workspace.id, group_id).await?.group;
     if let Some(name) = name.filter(|name| name.as_str() != group.name) {
         refuse_taken_name(db, workspace.id, name, Some(group.id)).await?;
@@ -218,7 +222,9 @@ pub async fn delete_group<C: ConnectionTrait>(
 ) -> Result<(), RuleError> {
     let workspace = lock_workspace(db, provisioner.caller.workspace_id)
         .await?
-        .ok_or(RuleError::NotFound("workspace"))?;
+        .ok_or(RuleError::WorkspaceNotFound(
+            provisioner.caller.workspace_id,
+        ))?;
     let group = group_of(db, workspace.id, group_id).await?;
     group_membership::Entity::delete_many()
         .filter(group_membership::Column::GroupId.eq(group_id))

@@ -120,6 +120,43 @@ fn graphiql_worked(graphiql: &Answer, address: &str) {
         hints.contains(&"removalPreview"),
         "autocomplete offers the schema's fields: {hints:?}"
     );
+    graphiql_kept_tabs_for_this_database_only(&graphiql["storage"]);
+}
+
+/// GraphiQL keeps its tabs under this database's name: tabs saved before (without one, or for
+/// a database since recreated) are gone and never shown, the People page's key stays, and the
+/// tabs of this session are saved under the page's name.
+fn graphiql_kept_tabs_for_this_database_only(storage: &Answer) {
+    let namespace = storage["namespace"].as_str().unwrap();
+    assert_eq!(namespace.len(), 16, "a digest, not an id: {storage}");
+    assert!(
+        !storage["editor"]
+            .as_str()
+            .unwrap()
+            .contains("staleTabMarker"),
+        "{storage}"
+    );
+    let prefix = format!("offboarding-graphiql:{namespace}:");
+    for keys in ["keys", "keysAfter"] {
+        let keys: Vec<&str> = storage[keys]
+            .items()
+            .iter()
+            .map(|key| key.as_str().unwrap())
+            .collect();
+        assert!(keys.contains(&"offboarding.workspace"), "{storage}");
+        assert!(
+            keys.iter()
+                .all(|key| *key == "offboarding.workspace" || key.starts_with(&prefix)),
+            "only this database's tabs: {storage}"
+        );
+    }
+    assert!(
+        storage["keysAfter"]
+            .items()
+            .iter()
+            .any(|key| key.as_str().unwrap().starts_with(&prefix)),
+        "GraphiQL saved its tabs under this database's name: {storage}"
+    );
 }
 
 /// The SPA: blocked from the other origin (nothing removed), working from the allowed one.

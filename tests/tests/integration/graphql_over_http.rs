@@ -191,3 +191,31 @@ async fn a_request_without_a_query_is_told_how_to_send_one() {
     )
     .await;
 }
+
+/// An answer's fields come in the order the query asked for them (the GraphQL spec's ordered
+/// map), single and batched: GraphiQL shows `totalCount` first because the query put it first.
+#[tokio::test]
+async fn fields_come_in_the_order_asked() {
+    let app = tests::spawn_app(Backend::Sqlite).await;
+    let query = "{ zebra: __typename apple: __typename mango: __typename }";
+    for body in [json!({ "query": query }), json!([{ "query": query }])] {
+        let text = app
+            .client
+            .post(app.graphql_url())
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let at = |name: &str| {
+            text.find(name)
+                .unwrap_or_else(|| panic!("{name} in {text}"))
+        };
+        assert!(
+            at("zebra") < at("apple") && at("apple") < at("mango"),
+            "{text}"
+        );
+    }
+}

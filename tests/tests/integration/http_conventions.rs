@@ -522,3 +522,34 @@ async fn static_files_are_compressed_and_revalidated_and_the_readme_says_how_lar
         "the README should say: {graphiql}"
     );
 }
+
+/// A workspace id the token can't reach (a GraphiQL tab kept from a recreated database) is a
+/// NOT_FOUND that names the id, the same for an id that was never there and for another
+/// workspace of the caller's own organization (the token is for one workspace).
+#[tokio::test]
+async fn a_workspace_not_found_names_the_id() {
+    let app = sqlite().await;
+    let made = app
+        .as_owner(
+            "mutation($input: CreateWorkspaceInput!) { createWorkspace(input: $input) { workspace { id } } }",
+            json!({ "input": { "organizationId": app.demo.organization_id, "name": "Sales" } }),
+        )
+        .await;
+    let sales = data(&made)["createWorkspace"]["workspace"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let gone = uuid::Uuid::now_v7().to_string();
+    let members = "query($ws: UUID!) { members(workspaceId: $ws) { totalCount } }";
+    for id in [gone, sales] {
+        let answer = app.as_owner(members, json!({ "ws": id })).await;
+        assert_eq!(error_code(&answer), "NOT_FOUND", "{answer}");
+        assert_eq!(
+            answer["errors"][0]["message"],
+            format!(
+                "workspace {id} not found: it isn't one your token can reach (a recreated \
+                 database has new ids)"
+            ),
+        );
+    }
+}

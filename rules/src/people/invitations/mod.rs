@@ -79,7 +79,7 @@ pub async fn invite_member<C: ConnectionTrait>(
         .ok_or(RuleError::NotFound("organization"))?;
     lock_workspace(db, request.workspace_id)
         .await?
-        .ok_or(RuleError::NotFound("workspace"))?;
+        .ok_or(RuleError::WorkspaceNotFound(request.workspace_id))?;
     principal.require_active_creator(db).await?;
     let existing = user::Entity::find()
         .filter(user::Column::Email.eq(email))
