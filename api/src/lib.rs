@@ -17,6 +17,7 @@ pub mod settings;
 pub mod startup;
 mod state;
 pub mod web;
+pub mod welcome;
 
 pub use settings::Settings;
 pub use startup::Application;

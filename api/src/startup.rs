@@ -29,6 +29,7 @@ use crate::middleware::{
 use crate::people_page;
 use crate::settings::{CLIENT_HEADERS, CorsOrigins, Settings, bootstrap_refusal};
 use crate::state::AppState;
+use crate::welcome::{DemoWelcome, SignIn, Welcome};
 use rules::demo::{self, DEMO_PASSWORD, DemoAccess};
 use rules::error::RuleError;
 use rules::organizations::bootstrap::{Bootstrap, Bootstrapped, bootstrap};
@@ -163,51 +164,39 @@ impl Application {
     }
 
     /// What a newcomer needs to start: where GraphiQL is and how to authenticate.
-    pub fn welcome(&self) -> String {
+    /// What to tell whoever started the service: where to open what, and the demo's token.
+    pub fn welcome(&self) -> Welcome {
         let host = self.config.bind_address.ip();
         let host = if host.is_unspecified() {
             "127.0.0.1".to_owned()
         } else {
             host.to_string()
         };
-        let mut text = format!(
-            "GraphQL API listening on http://{host}:{}/graphql",
-            self.port
-        );
-        text.push_str(&format!(
-            "\nPeople page: open http://{host}:{}/ in a browser",
-            self.port
-        ));
-        match &self.arrival {
-            Arrival::Demo => text.push_str(" (workspace acme-marketing, olivia.owner@acme.test)"),
-            Arrival::Bootstrapped { slug, email } => {
-                text.push_str(&format!(" (workspace {slug}, {email})"));
-            }
-            Arrival::Nobody => text.push_str(&format!(" — but {NOBODY}")),
-            Arrival::Members => {}
+        let origin = format!("http://{host}:{}", self.port);
+        let sign_in = match &self.arrival {
+            Arrival::Demo => SignIn::As {
+                workspace: demo::MARKETING_SLUG.to_owned(),
+                email: demo::DEMO_OWNER_EMAIL.to_owned(),
+            },
+            Arrival::Bootstrapped { slug, email } => SignIn::As {
+                workspace: slug.clone(),
+                email: email.clone(),
+            },
+            Arrival::Nobody => SignIn::Nobody(NOBODY),
+            Arrival::Members => SignIn::Members,
+        };
+        Welcome {
+            graphql: format!("{origin}/graphql"),
+            people_page: format!("{origin}/"),
+            graphiql: self.config.graphiql.then(|| format!("{origin}/graphql")),
+            sign_in,
+            demo: self.demo.as_ref().map(|demo| DemoWelcome {
+                owner_email: demo.owner_email.clone(),
+                token: demo.token.clone(),
+                workspace_id: demo.workspace_id.to_string(),
+                password: DEMO_PASSWORD,
+            }),
         }
-        if self.config.graphiql {
-            text.push_str(&format!(
-                "\nGraphiQL: open http://{host}:{}/graphql in a browser",
-                self.port
-            ));
-            if self.demo.is_some() {
-                text.push_str(" (the owner's token and a first query are already filled in)");
-            }
-        }
-        if let Some(demo) = &self.demo {
-            text.push_str(&format!(
-                "\n\nDemo data is loaded. To act as the owner \
-                 ({owner}) of the Marketing workspace from another client, send:\n\n  {{\"Authorization\": \"Bearer {token}\"}}\n\n\
-                 Then try:  {{ members(workspaceId: \"{workspace}\") {{ edges {{ node {{ user {{ name email }} role status }} }} }} }}\n\
-                 Every demo person signs in with the password \"{password}\".",
-                owner = demo.owner_email,
-                token = demo.token,
-                workspace = demo.workspace_id,
-                password = DEMO_PASSWORD,
-            ));
-        }
-        text
     }
 
     pub fn config(&self) -> &Settings {

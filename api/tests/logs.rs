@@ -112,3 +112,78 @@ async fn every_request_and_every_job_run_is_one_json_line() {
         "{requests:?}"
     );
 }
+
+/// With `LOG_FORMAT=json`, everything the api writes is a JSON event per line: its welcome on
+/// stdout (`target: welcome`: where things are, then the demo owner's token), its logs on
+/// stderr without any token, and a failure to start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_json_mode_the_welcome_and_a_failure_are_json_events_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let (api, token) = start_api(
+        dir.path(),
+        port,
+        true,
+        &[("LOG_FORMAT", "json"), ("RUST_LOG", "info")],
+    );
+    let token = token.expect("the demo owner's token, in an event");
+    let events: Vec<Value> = api
+        .welcome
+        .iter()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("not a JSON event: {line}"))
+        })
+        .collect();
+    let messages: Vec<&str> = events
+        .iter()
+        .map(|event| event["fields"]["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(messages, ["listening", "demo data loaded"]);
+    for event in &events {
+        assert_eq!(event["target"], "welcome", "{event}");
+        assert_eq!(event["level"], "INFO", "{event}");
+    }
+    let listening = &events[0]["fields"];
+    assert_eq!(
+        listening["graphql"],
+        format!("http://127.0.0.1:{port}/graphql")
+    );
+    assert_eq!(listening["sign_in_workspace"], "acme-marketing");
+    let demo = &events[1]["fields"];
+    assert_eq!(demo["authorization"], format!("Bearer {token}"));
+    assert_eq!(demo["owner"], "olivia.owner@acme.test");
+    // The welcome works: its token answers.
+    let (workspace, _) = workspace_and_gus(&api, &token).await;
+    assert_eq!(demo["workspace_id"], workspace);
+    drop(api);
+    let log = std::fs::read_to_string(dir.path().join("api.log")).unwrap();
+    assert!(!log.contains(&token), "the welcome is not in the logs");
+    for line in log.lines() {
+        assert!(serde_json::from_str::<Value>(line).is_ok(), "{line}");
+    }
+
+    // Started on a port already taken: the reason is an event on stderr.
+    let holder = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let taken = holder.local_addr().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_api"))
+        .current_dir(dir.path())
+        .env_clear()
+        .env("LOG_FORMAT", "json")
+        .env("BIND_ADDRESS", taken.to_string())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let failure: Value = serde_json::from_str(stderr.lines().last().unwrap())
+        .unwrap_or_else(|_| panic!("a JSON event: {stderr}"));
+    assert_eq!(failure["fields"]["message"], "failed to start", "{failure}");
+    assert_eq!(failure["level"], "ERROR");
+    assert!(
+        failure["fields"]["error"]
+            .as_str()
+            .unwrap()
+            .contains(&taken.to_string()),
+        "{failure}"
+    );
+}

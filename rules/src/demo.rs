@@ -23,7 +23,7 @@ use platform::tokens::{TokenKind, new_token};
 /// Every demo person signs in with this password.
 pub const DEMO_PASSWORD: &str = "demo-password";
 pub const DEMO_OWNER_EMAIL: &str = "olivia.owner@acme.test";
-const MARKETING_SLUG: &str = "acme-marketing";
+pub const MARKETING_SLUG: &str = "acme-marketing";
 
 /// How to get in: a fresh session for the demo owner, made at every start.
 #[derive(Debug, Clone)]

@@ -11,6 +11,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use std::io::IsTerminal;
 
+use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, fmt};
@@ -19,9 +20,21 @@ use tracing_subscriber::{EnvFilter, Layer, fmt};
 #[must_use = "call shutdown() before exiting, or the last spans are lost"]
 pub struct Telemetry {
     traces: Option<SdkTracerProvider>,
+    json: bool,
 }
 
+/// The target of the events that greet whoever started the process (where to open what, the
+/// demo's token). With `LOG_FORMAT=json` they are JSON lines on stdout, where a person's text
+/// welcome goes otherwise; never in the logs on stderr, which must carry no token.
+pub const WELCOME: &str = "welcome";
+
 impl Telemetry {
+    /// Whether the process speaks JSON (`LOG_FORMAT=json`): then everything it writes is one
+    /// JSON event per line, its welcome included (as [`WELCOME`] events).
+    pub fn json(&self) -> bool {
+        self.json
+    }
+
     /// Sends the spans still buffered. Blocks until they are sent (or the exporter's timeout).
     pub async fn shutdown(self) {
         if let Some(provider) = self.traces {
@@ -58,11 +71,21 @@ pub fn init(service: &'static str) -> Telemetry {
             .with_tracer(provider.tracer("offboarding-service"))
             .with_filter(EnvFilter::new(TRACED))
     });
+    let welcome = json.then(|| {
+        fmt::layer()
+            .json()
+            .with_writer(std::io::stdout)
+            .with_filter(filter_fn(|event| event.target() == WELCOME))
+    });
     tracing_subscriber::registry()
-        .with(logs.with_filter(filter))
+        .with(
+            logs.with_filter(filter)
+                .with_filter(filter_fn(|event| event.target() != WELCOME)),
+        )
+        .with(welcome)
         .with(trace_layer)
         .init();
-    Telemetry { traces }
+    Telemetry { traces, json }
 }
 
 /// Colour codes only for a person at a terminal: not in a file, a pipe or a log collector, and

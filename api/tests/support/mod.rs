@@ -16,6 +16,12 @@ use serde_json::{Value, json};
 pub struct Api {
     process: Child,
     pub url: String,
+    /// What it printed on stdout until its welcome was done.
+    #[allow(
+        dead_code,
+        reason = "read by logs.rs only; each test crate compiles support anew"
+    )]
+    pub welcome: Vec<String>,
 }
 
 impl Drop for Api {
@@ -59,22 +65,27 @@ pub fn start_api(
         }
     });
     let mut token = None;
+    let mut welcome = Vec::new();
     while let Ok(line) = printed.recv_timeout(Duration::from_secs(60)) {
         if let Some((_, rest)) = line.split_once("\"Bearer ") {
             token = rest.split('"').next().map(str::to_owned);
         }
+        // The welcome's last line, as text or (LOG_FORMAT=json) as an event.
         let last = if first_start {
-            "Every demo person"
+            ["Every demo person", "\"message\":\"demo data loaded\""]
         } else {
-            "GraphiQL"
+            ["GraphiQL", "\"message\":\"listening\""]
         };
-        if line.starts_with(last) {
+        let done = line.starts_with(last[0]) || line.contains(last[1]);
+        welcome.push(line);
+        if done {
             break;
         }
     }
     let api = Api {
         process,
         url: format!("http://127.0.0.1:{port}/graphql"),
+        welcome,
     };
     (api, token)
 }
