@@ -34,6 +34,7 @@ mod pipeline;
 mod preview;
 mod progress;
 mod races;
+mod readme;
 mod restore;
 mod roles;
 mod rules;
