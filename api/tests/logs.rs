@@ -27,8 +27,9 @@ fn lines(log: &str, message: &str) -> Vec<Value> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_request_and_every_job_run_is_one_json_line() {
+/// A first start with demo data, logging JSON at `info`: its folder, port, process and the demo
+/// owner's token, read from its welcome.
+fn start_in_json_mode() -> (tempfile::TempDir, u16, Api, String) {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let (api, token) = start_api(
@@ -38,6 +39,12 @@ async fn every_request_and_every_job_run_is_one_json_line() {
         &[("LOG_FORMAT", "json"), ("RUST_LOG", "info")],
     );
     let token = token.expect("the first start prints the owner's token");
+    (dir, port, api, token)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_and_every_job_run_is_one_json_line() {
+    let (dir, _, api, token) = start_in_json_mode();
     let (workspace, gus) = workspace_and_gus(&api, &token).await;
     let remove = "mutation($input: RemoveMembersInput!) { removeMembers(input: $input) { offboarding { id } userErrors { code } } }";
     let gus_out = json!({ "input": { "workspaceId": workspace, "userIds": [gus] } });
@@ -118,15 +125,7 @@ async fn every_request_and_every_job_run_is_one_json_line() {
 /// stderr without any token, and a failure to start.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_json_mode_the_welcome_and_a_failure_are_json_events_too() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let (api, token) = start_api(
-        dir.path(),
-        port,
-        true,
-        &[("LOG_FORMAT", "json"), ("RUST_LOG", "info")],
-    );
-    let token = token.expect("the demo owner's token, in an event");
+    let (dir, port, api, token) = start_in_json_mode();
     let events: Vec<Value> = api
         .welcome
         .iter()

@@ -474,6 +474,17 @@ async fn served_sizes(app: &TestApp, path: &str) -> (usize, usize) {
     (raw, brotli)
 }
 
+/// A page's first load, (uncompressed, as brotli): the page and its files under `folder`.
+async fn first_load(app: &TestApp, page: usize, folder: &str, files: &[&str]) -> (usize, usize) {
+    let (mut raw, mut brotli) = (page, page);
+    for file in files {
+        let (file_raw, file_brotli) = served_sizes(app, &format!("{folder}/{file}")).await;
+        raw += file_raw;
+        brotli += file_brotli;
+    }
+    (raw, brotli)
+}
+
 /// The People page's and GraphiQL's files go out compressed and revalidated, and the sizes the
 /// README quotes for their first load are the ones measured here (update the README when this
 /// fails: the message says what to write).
@@ -483,8 +494,7 @@ async fn static_files_are_compressed_and_revalidated_and_the_readme_says_how_lar
     let readme = include_str!("../../../README.md");
     let kb = |bytes: usize| (bytes as f64 / 1000.0).round() as usize;
     let page = app.get("/").await.text().await.unwrap().len();
-    let (mut raw, mut brotli) = (page, page);
-    for file in [
+    let people_files = [
         "app.js",
         "api.js",
         "ui.js",
@@ -492,26 +502,19 @@ async fn static_files_are_compressed_and_revalidated_and_the_readme_says_how_lar
         "removal.js",
         "history.js",
         "app.css",
-    ] {
-        let (file_raw, file_brotli) = served_sizes(&app, &format!("/people/{file}")).await;
-        raw += file_raw;
-        brotli += file_brotli;
-    }
+    ];
+    let (raw, brotli) = first_load(&app, page, "/people", &people_files).await;
     let people = format!("{} KB, {} KB compressed", kb(raw), kb(brotli));
     assert!(readme.contains(&people), "the README should say: {people}");
     let graphiql_page = app.open_in_a_browser().await.text().await.unwrap().len();
-    let (mut raw, mut brotli) = (graphiql_page, graphiql_page);
-    for file in [
+    let graphiql_files = [
         "graphiql.min.js",
         "graphiql.min.css",
         "react.production.min.js",
         "react-dom.production.min.js",
         "start.js",
-    ] {
-        let (file_raw, file_brotli) = served_sizes(&app, &format!("/graphiql/{file}")).await;
-        raw += file_raw;
-        brotli += file_brotli;
-    }
+    ];
+    let (raw, brotli) = first_load(&app, graphiql_page, "/graphiql", &graphiql_files).await;
     let graphiql = format!(
         "{:.1} MB, {} KB compressed",
         raw as f64 / 1_000_000.0,
