@@ -38,7 +38,7 @@ pub async fn owned_organizations(
     ctx: &Context<'_>,
     principal: &Principal,
 ) -> Result<Vec<Organization>> {
-    let owned = owners::owned_by(ctx.reader(), principal)
+    let owned = owners::owned_by(ctx.reader(), principal, Utc::now())
         .await
         .map_err(RuleError::from)?;
     Ok(owned

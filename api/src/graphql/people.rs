@@ -237,7 +237,8 @@ impl SeatUsage {
         after: Option<CursorText>,
     ) -> Result<UserConnection> {
         let paging = ctx.paging(first, after.as_ref())?;
-        let page = seats::seat_holders(ctx.reader(), self.0.organization.id, paging).await?;
+        let page =
+            seats::seat_holders(ctx.reader(), self.0.organization.id, Utc::now(), paging).await?;
         Ok(connection(
             page,
             |user| encode_cursor(&user.email),
@@ -356,7 +357,7 @@ impl PeopleQuery {
     ) -> Result<SeatUsage> {
         let principal = ctx.principal()?;
         Ok(SeatUsage(
-            seats::seat_usage(ctx.reader(), principal, organization_id.into()).await?,
+            seats::seat_usage(ctx.reader(), principal, organization_id.into(), Utc::now()).await?,
         ))
     }
 }

@@ -52,7 +52,7 @@ pub async fn restore_member<C: ConnectionTrait>(
         Err(error) => return refuse(error),
     };
     let removed_at = removed.deleted_at.expect("a removed membership");
-    let seat_taken = match take_a_seat(db, &organization, Some(user_id)).await? {
+    let seat_taken = match take_a_seat(db, &organization, Some(user_id), now).await? {
         Ok(seat_taken) => seat_taken,
         Err(full) => return refuse(full),
     };

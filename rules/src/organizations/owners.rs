@@ -113,6 +113,7 @@ pub async fn require_owner<C: ConnectionTrait>(
 pub async fn owned_by<C: ConnectionTrait>(
     db: &C,
     principal: &Principal,
+    now: DateTime<Utc>,
 ) -> Result<Vec<OwnedOrganization>, DbErr> {
     let Actor::User(user_id) = principal.actor else {
         return Ok(Vec::new());
@@ -146,7 +147,7 @@ pub async fn owned_by<C: ConnectionTrait>(
             .or_default()
             .push(workspace);
     }
-    let seats = seats_used_in(db, ids).await?;
+    let seats = seats_used_in(db, ids, now).await?;
     Ok(organizations
         .into_iter()
         .map(|organization| OwnedOrganization {

@@ -15,7 +15,7 @@ use sea_orm::{
 };
 
 use crate::error::RuleError;
-use crate::people::seats::seat_holder_ids;
+use crate::people::seats::member_ids;
 use crate::text::Email;
 
 /// SCIM's `name.givenName` and `name.familyName`, kept as the provider sent them beside the
@@ -100,7 +100,7 @@ pub async fn people_of<C: ConnectionTrait>(
     limit: u64,
 ) -> Result<PeoplePage, RuleError> {
     let query = matching(organization_id, filter);
-    let active = || seat_holder_ids(organization_id, &[MembershipStatus::Active]);
+    let active = || member_ids(organization_id, &[MembershipStatus::Active]);
     let total = query.clone().count(db).await?;
     if limit == 0 || offset >= total {
         return Ok(PeoplePage {
@@ -146,12 +146,12 @@ pub async fn people_of<C: ConnectionTrait>(
 /// The organization's people that `filter` matches.
 fn matching(organization_id: OrganizationId, filter: &PeopleFilter) -> Select<user::Entity> {
     let person = user::Entity::find().filter(user::Column::Kind.eq(UserKind::Person));
-    let active = || seat_holder_ids(organization_id, &[MembershipStatus::Active]);
+    let active = || member_ids(organization_id, &[MembershipStatus::Active]);
     // An active person holds a seat: one subquery says both.
     if *filter == PeopleFilter::Active(true) {
         return person.filter(user::Column::Id.in_subquery(active()));
     }
-    let query = person.filter(user::Column::Id.in_subquery(seat_holder_ids(organization_id, &[])));
+    let query = person.filter(user::Column::Id.in_subquery(member_ids(organization_id, &[])));
     match filter {
         PeopleFilter::Everyone => query,
         PeopleFilter::Nobody => query.filter(Expr::value(false)),

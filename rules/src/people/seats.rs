@@ -1,16 +1,19 @@
-//! Seats: a person takes one seat per organization while they hold any membership that has not
-//! been removed (INVITED, ACTIVE or DEACTIVATED) in any of its workspaces.
+//! Seats: a person takes one seat per organization while they hold, in any of its workspaces, a
+//! membership that has not been removed: ACTIVE, DEACTIVATED, or INVITED with an invitation
+//! still open (not expired, revoked or accepted). An expired invitation holds no seat until it
+//! is resent, which takes one again.
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use entities::{
-    AuditAction, MembershipStatus, OrganizationId, Role, UserId, membership, organization, user,
-    workspace,
+    AuditAction, MembershipStatus, OrganizationId, Role, UserId, invitation, membership,
+    organization, user, workspace,
 };
 use platform::locks::lock_organization;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SelectStatement};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, Order,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, JoinType, Order,
     PaginatorTrait, QueryFilter, QuerySelect, RelationTrait, Set,
 };
 use serde_json::json;
@@ -37,9 +40,10 @@ pub async fn seat_usage<C: ConnectionTrait>(
     db: &C,
     principal: &Principal,
     organization_id: OrganizationId,
+    now: DateTime<Utc>,
 ) -> Result<SeatUsage, RuleError> {
     let organization = visible_organization(db, principal, organization_id).await?;
-    let used = seats_used(db, organization_id).await?;
+    let used = seats_used(db, organization_id, now).await?;
     Ok(SeatUsage { organization, used })
 }
 
@@ -58,9 +62,35 @@ async fn visible_organization<C: ConnectionTrait>(
         .ok_or(RuleError::NotFound("organization"))
 }
 
-/// The ids of the people holding a seat in the organization (a membership not removed in one
-/// of its workspaces), with a membership in one of `statuses` if any are given: a subquery.
-pub(crate) fn seat_holder_ids(
+/// Whether the membership (of the query's `membership` table) holds a seat at `now`: it is not
+/// removed, and not an invitation without an open one (expired, revoked or accepted).
+fn holds_a_seat_at(now: DateTime<Utc>) -> Condition {
+    let open_invitations = Query::select()
+        .column((invitation::Entity, invitation::Column::MembershipId))
+        .from(invitation::Entity)
+        .and_where(Expr::col((invitation::Entity, invitation::Column::ExpiresAt)).gt(now))
+        .and_where(Expr::col((invitation::Entity, invitation::Column::AcceptedAt)).is_null())
+        .and_where(Expr::col((invitation::Entity, invitation::Column::RevokedAt)).is_null())
+        .take();
+    Condition::all()
+        .add(Expr::col((membership::Entity, membership::Column::DeletedAt)).is_null())
+        .add(
+            Condition::any()
+                .add(
+                    Expr::col((membership::Entity, membership::Column::Status))
+                        .ne(MembershipStatus::Invited),
+                )
+                .add(
+                    Expr::col((membership::Entity, membership::Column::Id))
+                        .in_subquery(open_invitations),
+                ),
+        )
+}
+
+/// The ids of the people of the organization (a membership not removed in one of its
+/// workspaces, an expired invitation included), with a membership in one of `statuses` if any
+/// are given: a subquery.
+pub(crate) fn member_ids(
     organization_id: OrganizationId,
     statuses: &[MembershipStatus],
 ) -> SelectStatement {
@@ -90,11 +120,24 @@ pub(crate) fn seat_holder_ids(
 pub async fn seat_holders<C: ConnectionTrait>(
     db: &C,
     organization_id: OrganizationId,
+    now: DateTime<Utc>,
     paging: Paging<'_>,
 ) -> Result<Page<user::Model>, RuleError> {
     let after = decode_cursor(paging.after)?;
-    let holders = user::Entity::find()
-        .filter(user::Column::Id.in_subquery(seat_holder_ids(organization_id, &[])));
+    let seated = Query::select()
+        .column((membership::Entity, membership::Column::UserId))
+        .from(membership::Entity)
+        .inner_join(
+            workspace::Entity,
+            Expr::col((workspace::Entity, workspace::Column::Id))
+                .equals((membership::Entity, membership::Column::WorkspaceId)),
+        )
+        .and_where(
+            Expr::col((workspace::Entity, workspace::Column::OrganizationId)).eq(organization_id),
+        )
+        .cond_where(holds_a_seat_at(now))
+        .take();
+    let holders = user::Entity::find().filter(user::Column::Id.in_subquery(seated));
     page_of(
         db,
         holders,
@@ -108,8 +151,9 @@ pub async fn seat_holders<C: ConnectionTrait>(
 pub async fn seats_used<C: ConnectionTrait>(
     db: &C,
     organization_id: OrganizationId,
+    now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
-    Ok(seats_used_in(db, vec![organization_id])
+    Ok(seats_used_in(db, vec![organization_id], now)
         .await?
         .get(&organization_id)
         .copied()
@@ -121,6 +165,7 @@ pub async fn seats_used<C: ConnectionTrait>(
 pub async fn seats_used_in<C: ConnectionTrait>(
     db: &C,
     organization_ids: Vec<OrganizationId>,
+    now: DateTime<Utc>,
 ) -> Result<HashMap<OrganizationId, u64>, DbErr> {
     let counts: Vec<(OrganizationId, i64)> = membership::Entity::find()
         .select_only()
@@ -134,7 +179,7 @@ pub async fn seats_used_in<C: ConnectionTrait>(
         )
         .join(JoinType::InnerJoin, membership::Relation::Workspace.def())
         .filter(workspace::Column::OrganizationId.is_in(organization_ids))
-        .filter(membership::Column::DeletedAt.is_null())
+        .filter(holds_a_seat_at(now))
         .group_by(workspace::Column::OrganizationId)
         .into_tuple()
         .all(db)
@@ -145,7 +190,9 @@ pub async fn seats_used_in<C: ConnectionTrait>(
         .collect())
 }
 
-pub async fn holds_seat<C: ConnectionTrait>(
+/// Whether this person is one of the organization's people: a membership not removed in one of
+/// its workspaces, an expired invitation included.
+pub async fn is_person_of<C: ConnectionTrait>(
     db: &C,
     organization_id: OrganizationId,
     user_id: UserId,
@@ -160,6 +207,23 @@ pub async fn holds_seat<C: ConnectionTrait>(
     Ok(memberships > 0)
 }
 
+/// Whether this person holds a seat of the organization at `now`.
+async fn holds_seat<C: ConnectionTrait>(
+    db: &C,
+    organization_id: OrganizationId,
+    user_id: UserId,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let memberships = membership::Entity::find()
+        .join(JoinType::InnerJoin, membership::Relation::Workspace.def())
+        .filter(workspace::Column::OrganizationId.eq(organization_id))
+        .filter(membership::Column::UserId.eq(user_id))
+        .filter(holds_a_seat_at(now))
+        .count(db)
+        .await?;
+    Ok(memberships > 0)
+}
+
 /// Why this person can't take a seat, if they can't: they hold none in the organization and
 /// every seat is taken. Call with the organization locked
 /// ([`platform::locks::lock_organization`]), so two calls can't both take the last seat. Returns
@@ -168,14 +232,15 @@ pub async fn take_a_seat<C: ConnectionTrait>(
     db: &C,
     organization: &organization::Model,
     user_id: Option<UserId>,
+    now: DateTime<Utc>,
 ) -> Result<Result<bool, UserError>, DbErr> {
     let needs_a_seat = match user_id {
-        Some(user_id) => !holds_seat(db, organization.id, user_id).await?,
+        Some(user_id) => !holds_seat(db, organization.id, user_id, now).await?,
         None => true,
     };
     if let Some(limit) = organization.seat_limit
         && needs_a_seat
-        && seats_used(db, organization.id).await? >= Ord::max(limit, 0) as u64
+        && seats_used(db, organization.id, now).await? >= Ord::max(limit, 0) as u64
     {
         return Ok(Err(UserError::new(
             UserErrorCode::SeatLimitReached,
@@ -215,7 +280,7 @@ pub async fn update_seat_limit<C: ConnectionTrait>(
     let organization = lock_organization(db, organization_id)
         .await?
         .ok_or(RuleError::NotFound("organization"))?;
-    let used = seats_used(db, organization_id).await?;
+    let used = seats_used(db, organization_id, acting.now).await?;
     if let Some(limit) = seat_limit.filter(|limit| u64::try_from(*limit).unwrap_or(0) < used) {
         return Err(RuleError::Rejected(vec![
             UserError::new(

@@ -21,7 +21,7 @@ use crate::error::{RuleError, UserError, UserErrorCode};
 pub use crate::organizations::people::NameParts;
 use crate::organizations::people::{OrganizationPerson, person_of};
 use crate::people::invitations::new_person;
-use crate::people::seats::{holds_seat, take_a_seat};
+use crate::people::seats::{is_person_of, take_a_seat};
 use crate::text::{Email, ExternalId, PersonName};
 
 /// A person as the identity provider describes them.
@@ -72,7 +72,14 @@ pub async fn provision<C: ConnectionTrait>(
         parts: new.name_parts.clone(),
     };
     refuse_taken_names(db, provisioner, &names, None).await?;
-    if let Err(full) = take_a_seat(db, &organization, existing.as_ref().map(|e| e.id)).await? {
+    if let Err(full) = take_a_seat(
+        db,
+        &organization,
+        existing.as_ref().map(|e| e.id),
+        provisioner.now,
+    )
+    .await?
+    {
         return Err(RuleError::Rejected(vec![full]));
     }
     let name = new.name.as_ref().map(PersonName::as_str);
@@ -143,7 +150,7 @@ async fn existing_account<C: ConnectionTrait>(
                 "belongs to a system principal, who can't be provisioned",
             ));
         }
-        if holds_seat(db, organization.id, existing.id).await? {
+        if is_person_of(db, organization.id, existing.id).await? {
             return Err(refusal(
                 UserErrorCode::AlreadyMember,
                 "userName",
@@ -371,7 +378,7 @@ async fn refuse_taken_names<C: ConnectionTrait>(
                 .one(db)
                 .await?
                 .is_some_and(|account| account.user_name.is_some());
-            if !named && holds_seat(db, organization_id, person.id).await? {
+            if !named && is_person_of(db, organization_id, person.id).await? {
                 return Err(refusal(
                     UserErrorCode::AlreadyMember,
                     "userName",
@@ -402,7 +409,7 @@ async fn refuse_taken_names<C: ConnectionTrait>(
             .all(db)
             .await?;
         for holder in holders.into_iter().filter(|h| Some(h.user_id) != except) {
-            if holds_seat(db, organization_id, holder.user_id).await? {
+            if is_person_of(db, organization_id, holder.user_id).await? {
                 return Err(refusal(
                     code,
                     field,

@@ -291,6 +291,7 @@ backend_tests! {
     revoking_an_invitation_frees_its_seat_and_kills_its_link,
     resending_an_invitation_gives_a_new_link_and_the_old_one_stops,
     the_open_invitations_a_removed_person_sent_go_with_them,
+    an_expired_invitation_holds_no_seat_until_it_is_resent,
 }
 
 async fn invitations_are_listed_by_status_with_who_sent_them(app: TestApp) {
@@ -895,4 +896,54 @@ async fn no_email_goes_out_for_an_invitation_that_no_longer_waits_on_its_link(ap
         .unwrap();
         assert!(link.is_none(), "{end}: no email");
     }
+}
+
+/// An expired invitation holds no seat: the count drops, the seat can go to someone else, and a
+/// resend takes one again, refused (changing nothing) while every seat is taken.
+async fn an_expired_invitation_holds_no_seat_until_it_is_resent(app: TestApp) {
+    let before = seats_used(&app).await;
+    organization::Entity::update_many()
+        .col_expr(organization::Column::SeatLimit, Some(before + 1).into())
+        .filter(organization::Column::Id.eq(app.demo.organization_id))
+        .exec(app.db())
+        .await
+        .unwrap();
+    ok(&data(&invite(&app, app.owner_token(), "late@example.com", "GUEST").await)["inviteMember"]);
+    assert_eq!(
+        seats_used(&app).await,
+        before + 1,
+        "an open invitation holds a seat"
+    );
+    let full = invite(&app, app.owner_token(), "next@example.com", "GUEST").await;
+    assert_eq!(
+        user_error_codes(&data(&full)["inviteMember"]),
+        ["SEAT_LIMIT_REACHED"]
+    );
+
+    expire_invitation(&app, "late@example.com").await;
+    assert_eq!(
+        seats_used(&app).await,
+        before,
+        "the expired invitation gave its seat back"
+    );
+    ok(&data(&invite(&app, app.owner_token(), "next@example.com", "GUEST").await)["inviteMember"]);
+    assert_eq!(seats_used(&app).await, before + 1);
+
+    // Every seat is taken: the expired invitation can't be resent, and stays as it was.
+    let late = stored_invitation(&app, "late@example.com").await;
+    let refused = resend(&app, app.owner_token(), late.id).await;
+    assert_eq!(
+        user_error_codes(&refused),
+        ["SEAT_LIMIT_REACHED"],
+        "{refused}"
+    );
+    assert_eq!(stored_invitation(&app, "late@example.com").await, late);
+    assert_eq!(seats_used(&app).await, before + 1);
+
+    // A seat freed, the resend takes it.
+    let next = invitation_id(&app, "next@example.com").await;
+    ok(&revoke(&app, app.owner_token(), next).await);
+    ok(&resend(&app, app.owner_token(), late.id).await);
+    assert_eq!(seats_used(&app).await, before + 1);
+    assert!(stored_invitation(&app, "late@example.com").await.expires_at > Utc::now());
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use entities::{AuditAction, MembershipStatus, UserId, WorkspaceId, invitation, membership, user};
 use platform::db::Writes;
-use platform::locks::lock_workspace;
+use platform::locks::{lock_organization, lock_workspace};
 use sea_orm::sea_query::{Condition, Query};
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
@@ -17,6 +17,7 @@ use crate::access::{Acting, Permission, Principal};
 use crate::error::{RuleError, UserError, UserErrorCode};
 use crate::lists::{Page, Paging, newest_first, users_by_id};
 use crate::people::members::mark_removed;
+use crate::people::seats::take_a_seat;
 use crate::side_effects::Recorded;
 use platform::tokens::{TokenKind, new_token};
 
@@ -215,6 +216,10 @@ pub async fn resend_invitation<C: ConnectionTrait>(
     send_email: bool,
 ) -> Result<Resent, RuleError> {
     let (principal, now) = (acting.principal, acting.now);
+    // The lock order: the organization (its seats), then the workspace (its memberships).
+    let organization = lock_organization(db, principal.organization_id)
+        .await?
+        .ok_or(RuleError::NotFound("organization"))?;
     lock_workspace(db, principal.workspace_id).await?;
     let (invitation, invitee) = manageable_invitation(db, principal, invitation_id, now).await?;
     // A new link is access handed out: not by a key whose creator is gone, nor to its creator.
@@ -227,6 +232,12 @@ pub async fn resend_invitation<C: ConnectionTrait>(
             )
             .on_field("invitation_id"),
         ]));
+    }
+    // An expired invitation held no seat: a new link takes one again, if there is one.
+    if invitation.expires_at <= now
+        && let Err(full) = take_a_seat(db, &organization, invitee, now).await?
+    {
+        return Err(RuleError::Rejected(vec![full.on_field("invitation_id")]));
     }
     let token = new_token(TokenKind::Invitation);
     let mut renewed: invitation::ActiveModel = invitation.into();

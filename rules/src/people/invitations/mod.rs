@@ -88,7 +88,7 @@ pub async fn invite_member<C: ConnectionTrait>(
     if let Some(existing) = &existing {
         refuse_existing(db, request.workspace_id, existing).await?;
     }
-    if let Err(full) = take_a_seat(db, &organization, existing.as_ref().map(|e| e.id)).await? {
+    if let Err(full) = take_a_seat(db, &organization, existing.as_ref().map(|e| e.id), now).await? {
         return Err(RuleError::Rejected(vec![full]));
     }
 
