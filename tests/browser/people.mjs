@@ -72,6 +72,43 @@ async function closeDialog(page) {
 
 const step = (name, value) => seen.steps.push({ name, ...value });
 
+/// The consequences the open dialog states, and what the API's preview says of the same change
+/// at the same moment (asked from the page with its own session, beside the dialog).
+async function dialogAndApi(page, email, change) {
+  await page.waitForSelector("dialog .facts li");
+  const shown = await page.$$eval("dialog .facts li", (items) => items.map((item) => item.textContent));
+  const said = await page.evaluate(async ({ email, change }) => {
+    const ask = async (query, variables) => {
+      const response = await fetch("graphql", {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${sessionStorage.getItem("offboarding.session")}` },
+        body: JSON.stringify({ query, variables }),
+      });
+      return (await response.json()).data;
+    };
+    const { viewer } = await ask("{ viewer { workspace { id } } }");
+    const ws = viewer.workspace.id;
+    const { members } = await ask(
+      "query($ws: UUID!, $s: String) { members(workspaceId: $ws, filter: { search: $s }) { nodes { user { id email } } } }",
+      { ws, s: email },
+    );
+    const id = members.nodes.find((node) => node.user.email === email).user.id;
+    if (change === "REMOVE") {
+      const { removalPreview } = await ask(
+        "query($ws: UUID!, $ids: [UUID!]!) { removalPreview(workspaceId: $ws, userIds: $ids) { members { consequences } } }",
+        { ws, ids: [id] },
+      );
+      return removalPreview.members[0].consequences;
+    }
+    const { statusChangePreview } = await ask(
+      "query($ws: UUID!, $u: UUID!, $c: StatusChange!) { statusChangePreview(workspaceId: $ws, userId: $u, change: $c) { consequences } }",
+      { ws, u: id, c: change },
+    );
+    return statusChangePreview.consequences;
+  }, { email, change });
+  return { shown, said };
+}
+
 /// `settings.walk: "pages"`: only paging through a search with more than one page of results.
 async function pages() {
   const owner = await open();
@@ -214,7 +251,10 @@ try {
   // Remove one member with the dialog, watch the side effects to done, then undo it.
   await removeGus.click();
   await owner.waitForSelector("dialog form");
-  step("removeGusPreview", { text: await owner.textContent("dialog .person") });
+  step("removeGusPreview", {
+    text: await owner.textContent("dialog .person"),
+    ...(await dialogAndApi(owner, "gus.guest@acme.test", "REMOVE")),
+  });
   step("removeGus", await confirmAndFollow(owner, "Remove"));
   await closeDialog(owner);
   step("afterRemoveGus", { rows: await rows(owner) });
@@ -227,11 +267,13 @@ try {
 
   // Deactivate, then reactivate.
   await owner.getByRole("button", { name: "Deactivate Gus Guest" }).click();
+  step("deactivateGusPreview", await dialogAndApi(owner, "gus.guest@acme.test", "DEACTIVATE"));
   step("deactivateGus", await confirmAndFollow(owner, "Deactivate"));
   await closeDialog(owner);
   await owner.waitForSelector('tr[data-email="gus.guest@acme.test"] .badge-deactivated');
   step("afterDeactivate", { gus: await statusOf(owner, "gus.guest@acme.test") });
   await owner.getByRole("button", { name: "Reactivate Gus Guest" }).click();
+  step("reactivateGusPreview", await dialogAndApi(owner, "gus.guest@acme.test", "REACTIVATE"));
   await owner.locator("dialog").getByRole("button", { name: "Reactivate" }).click();
   await owner.waitForSelector('tr[data-email="gus.guest@acme.test"] .badge-active');
   step("afterReactivate", { gus: await statusOf(owner, "gus.guest@acme.test") });

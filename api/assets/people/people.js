@@ -7,7 +7,7 @@ import { gql, idempotent } from "./api.js";
 import {
   accepted, announce, busy, debounce, errorBox, field, h, openDialog, replace, roleLabel, statusBadge,
 } from "./ui.js";
-import { openDeactivation, openRemoval } from "./removal.js";
+import { openDeactivation, openRemoval, openStatusChange } from "./removal.js";
 
 const PAGE_SIZE = 20;
 
@@ -283,7 +283,7 @@ function openInvite(app, done) {
 }
 
 function openReactivation(app, member, done) {
-  openDialog(`Reactivate ${member.user.name}?`, (close) => {
+  openStatusChange(app, member, "REACTIVATE", `Reactivate ${member.user.name}?`, (close) => {
     const withKey = idempotent();
     const problems = h("div");
     const confirm = h("button", { type: "button", class: "primary" }, "Reactivate");
@@ -303,11 +303,7 @@ function openReactivation(app, member, done) {
         else replace(problems, errorBox(error.message));
       }
     }));
-    return [
-      h("p", {}, `${member.user.name} (${member.user.email}) can sign in again and takes a seat. Sessions and API keys ended by the deactivation stay ended.`),
-      problems,
-      h("div", { class: "buttons" }, h("button", { type: "button", onclick: close }, "Cancel"), confirm),
-    ];
+    return h("div", {}, problems, h("div", { class: "buttons" }, h("button", { type: "button", onclick: close }, "Cancel"), confirm));
   });
 }
 

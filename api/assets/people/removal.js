@@ -3,14 +3,18 @@
 // go too), the Deactivate dialog, and the live progress of the side effects that follow.
 
 import { gql, idempotent, RequestFailed, subscribe, Unauthenticated } from "./api.js";
-import { accepted, announce, busy, errorBox, field, h, openDialog, personPicker, plural, replace, roleLabel, statusBadge } from "./ui.js";
+import { accepted, announce, busy, errorBox, field, h, openDialog, personPicker, replace, statusBadge } from "./ui.js";
 
 const PREVIEW = `query($ws: UUID!, $ids: [UUID!]!) { removalPreview(workspaceId: $ws, userIds: $ids) {
   canRemove members { userId name email status role seatFreed
     loses { workspaceName groups } preserved { otherWorkspaces otherOrganizations }
     contactDuties { duty applicationId applicationName }
     campaignsToReattribute apiKeysToRevoke invitationsToRevoke rulesKeepRunning
-    apiKeys { id name prefix role } blockers { code message userId } } } }`;
+    apiKeys { id name prefix role } blockers { code message userId } consequences } } }`;
+
+const STATUS_PREVIEW = `query($ws: UUID!, $u: UUID!, $change: StatusChange!) {
+  statusChangePreview(workspaceId: $ws, userId: $u, change: $change) {
+    canChange consequences blockers { code message } } }`;
 
 const ACTIVE_MEMBERS = `query($ws: UUID!, $search: String) {
   members(workspaceId: $ws, filter: { statuses: [ACTIVE], search: $search }, first: 100) {
@@ -93,33 +97,8 @@ async function load(app, members, body, close, dialog, done) {
       });
       dutyPickers.set(person.userId, { select: dutyPicker.select, duties: person.contactDuties });
     }
-    const facts = [
-      person.loses
-        ? h("li", {}, `Loses access to ${person.loses.workspaceName}${person.loses.groups.length ? ` and its groups: ${person.loses.groups.join(", ")}` : ""}.`)
-        : null,
-      person.preserved && (person.preserved.otherWorkspaces || person.preserved.otherOrganizations)
-        ? h("li", {}, `Keeps ${plural(person.preserved.otherWorkspaces, "other workspace", "other workspaces")} and ${plural(person.preserved.otherOrganizations, "other organization", "other organizations")}.`)
-        : null,
-      h("li", {}, person.seatFreed ? "Their seat is freed." : "Their seat stays taken (they keep another membership in the organization)."),
-      person.campaignsToReattribute
-        ? h("li", {}, `${plural(person.campaignsToReattribute, "campaign", "campaigns")} they own will be reattributed.`)
-        : null,
-      person.rulesKeepRunning
-        ? h("li", {}, `${plural(person.rulesKeepRunning, "automation rule", "automation rules")} they made keep running.`)
-        : null,
-      person.invitationsToRevoke
-        ? h("li", {}, `${plural(person.invitationsToRevoke, "open invitation", "open invitations")} they sent will be revoked.`)
-        : null,
-      person.apiKeys.length
-        ? h(
-            "li",
-            {},
-            `${plural(person.apiKeys.length, "API key", "API keys")} they created: `,
-            person.apiKeys.map((key) => `${key.name} (${key.prefix}…, acts as ${roleLabel(key.role)})`).join("; "),
-            ". They keep working unless you revoke them below.",
-          )
-        : null,
-    ];
+    // What the API says the removal does to them, as it says it.
+    const facts = person.consequences.map((sentence) => h("li", {}, sentence));
     return h(
       "section",
       { class: "person", "aria-label": person.name || person.email || "Unknown member" },
@@ -221,15 +200,39 @@ function assignments(duties, toUserId) {
   }));
 }
 
+/// A dialog about a change of `member`'s status: what the API's `statusChangePreview` says it
+/// does (or what blocks it), then `form(close, dialog, body)` to confirm it.
+export function openStatusChange(app, member, change, title, form) {
+  openDialog(title, (close, dialog) => {
+    const body = h("div", { "aria-busy": "true" }, h("p", { class: "loading" }, "Checking what this would do…"));
+    gql(STATUS_PREVIEW, { ws: app.workspaceId, u: member.user.id, change })
+      .then(({ statusChangePreview: preview }) => {
+        body.setAttribute("aria-busy", "false");
+        const said = h("ul", { class: "facts" }, preview.consequences.map((sentence) => h("li", {}, sentence)));
+        if (!preview.canChange) {
+          replace(body, said, errorBox(preview.blockers.map((blocker) => blocker.message)), h("div", { class: "buttons" }, h("button", { type: "button", onclick: close }, "Close")));
+          return;
+        }
+        replace(body, said, form(close, dialog, body));
+        (dialog.querySelector("form input, form textarea, form button.primary, form button.danger") || dialog).focus();
+      })
+      .catch((error) => {
+        if (app.fail(error)) return close();
+        body.setAttribute("aria-busy", "false");
+        replace(body, errorBox(error.message), h("div", { class: "buttons" }, h("button", { type: "button", onclick: close }, "Close")));
+      });
+    return body;
+  });
+}
+
 export function openDeactivation(app, member, done) {
-  openDialog(`Deactivate ${member.user.name}?`, (close, dialog) => {
+  openStatusChange(app, member, "DEACTIVATE", `Deactivate ${member.user.name}?`, (close, dialog, body) => {
     const withKey = idempotent();
-    const body = h("div");
     const reason = h("textarea", { name: "reason", rows: 2, maxlength: 1000 });
     const revoke = h("input", { type: "checkbox", name: "revokeApiKeys", id: "deactivate-revoke" });
     const confirm = h("button", { type: "submit", class: "danger" }, "Deactivate");
     const problems = h("div");
-    const form = h(
+    return h(
       "form",
       {
         onsubmit: async (event) => {
@@ -252,14 +255,11 @@ export function openDeactivation(app, member, done) {
           });
         },
       },
-      h("p", {}, `${member.user.name} (${member.user.email}) is signed out at once and can't sign in until reactivated. Their seat is freed; their groups, duties and work stay as they are.`),
       h("div", { class: "check" }, revoke, h("label", { for: "deactivate-revoke" }, "Also revoke their API keys")),
       field("Reason (optional)", reason),
       problems,
       h("div", { class: "buttons" }, h("button", { type: "button", onclick: close }, "Cancel"), confirm),
     );
-    replace(body, form);
-    return body;
   });
 }
 

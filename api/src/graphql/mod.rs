@@ -3,6 +3,7 @@
 mod access;
 mod audit;
 pub mod budget;
+mod consequences;
 mod contacts;
 pub mod errors;
 pub mod http;

@@ -1,13 +1,16 @@
-//! `removalPreview`: every consequence of a removal, before confirming it.
+//! `removalPreview` and `statusChangePreview`: every consequence of a removal, a deactivation
+//! or a reactivation, before confirming it.
 
-use async_graphql::{Context, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, Object, Result, SimpleObject};
 
 use crate::graphql::ContextExt;
 use crate::graphql::budget::{id_list_cost, spend_ids};
+use crate::graphql::consequences;
 use crate::graphql::contacts::ContactDutyHeld;
 use crate::graphql::ids::{UserId, WorkspaceId};
 use crate::graphql::types::{ApiKey, RoleValue, StatusValue, UserError};
 use rules::offboarding::preview::{self, MemberPreview};
+use rules::offboarding::status_preview::{self, StatusChange};
 
 /// What removing these members would do, and whether anything blocks it.
 #[derive(SimpleObject)]
@@ -64,9 +67,13 @@ pub struct MemberRemovalPreview {
     rules_keep_running: u64,
     /// Why `removeMembers` would refuse this member, with the same codes.
     blockers: Vec<UserError>,
+    /// What the removal does to them, as sentences for a confirmation dialog to show as they
+    /// are (the fields above, said once, by the API).
+    consequences: Vec<String>,
 }
 
 fn member_preview(workspace_name: &str, preview: MemberPreview) -> MemberRemovalPreview {
+    let consequences = consequences::of_removal(workspace_name, &preview);
     let person = preview.person;
     MemberRemovalPreview {
         user_id: preview.user_id.into(),
@@ -95,7 +102,38 @@ fn member_preview(workspace_name: &str, preview: MemberPreview) -> MemberRemoval
         api_keys: preview.api_keys.into_iter().map(ApiKey::from).collect(),
         rules_keep_running: preview.rules_keep_running,
         blockers: preview.blockers.into_iter().map(Into::into).collect(),
+        consequences,
     }
+}
+
+/// A change of a member's status that `statusChangePreview` can preview.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "StatusChange")]
+pub enum StatusChangeValue {
+    /// `deactivateUser`.
+    Deactivate,
+    /// `reactivateUser`.
+    Reactivate,
+}
+
+impl From<StatusChangeValue> for StatusChange {
+    fn from(change: StatusChangeValue) -> Self {
+        match change {
+            StatusChangeValue::Deactivate => StatusChange::Deactivate,
+            StatusChangeValue::Reactivate => StatusChange::Reactivate,
+        }
+    }
+}
+
+/// What deactivating or reactivating a member would do, and whether anything blocks it.
+#[derive(SimpleObject)]
+pub struct StatusChangePreview {
+    /// The mutation would succeed (`blockers` is empty).
+    can_change: bool,
+    /// What it does to them, as sentences for a confirmation dialog to show as they are.
+    consequences: Vec<String>,
+    /// Why the mutation would refuse, with its codes.
+    blockers: Vec<UserError>,
 }
 
 #[derive(Default)]
@@ -129,6 +167,32 @@ impl PreviewQuery {
                 .into_iter()
                 .map(|member| member_preview(&workspace_name, member))
                 .collect(),
+        })
+    }
+
+    /// What `deactivateUser` or `reactivateUser` would do to this member, for the confirmation
+    /// dialog, judged by the same guards. Changes nothing.
+    async fn status_change_preview(
+        &self,
+        ctx: &Context<'_>,
+        workspace_id: WorkspaceId,
+        user_id: UserId,
+        change: StatusChangeValue,
+    ) -> Result<StatusChangePreview> {
+        let principal = ctx.principal()?;
+        let change = change.into();
+        let preview = status_preview::status_change_preview(
+            ctx.reader(),
+            principal,
+            workspace_id.into(),
+            user_id.into(),
+            change,
+        )
+        .await?;
+        Ok(StatusChangePreview {
+            can_change: preview.blockers.is_empty(),
+            consequences: consequences::of_status_change(change, &preview),
+            blockers: preview.blockers.into_iter().map(Into::into).collect(),
         })
     }
 }

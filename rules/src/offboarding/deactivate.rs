@@ -63,7 +63,9 @@ pub async fn deactivate_user<C: ConnectionTrait>(
     let reason = kept_reason(request.reason);
     let workspace = authorize_and_lock(db, principal, request.workspace_id).await?;
     let candidate = target(db, principal, workspace.id, request.user_id, "deactivate").await?;
-    refuse_unless_active(&candidate)?;
+    if let Some(refusal) = deactivation_refusal(&candidate) {
+        return Err(RuleError::Rejected(vec![refusal]));
+    }
     let errors = last_owner_errors(db, workspace.id, &[&candidate]).await?;
     if !errors.is_empty() {
         return Err(RuleError::Rejected(errors));
@@ -134,23 +136,31 @@ pub async fn deactivate_user<C: ConnectionTrait>(
 
 /// Only an active member can be deactivated: a deactivated one already is, an invited one
 /// has no access to take (removing them revokes the invitation).
-fn refuse_unless_active(candidate: &Candidate) -> Result<(), RuleError> {
-    let refusal = |code, message: &str| {
-        RuleError::Rejected(vec![
-            UserError::new(code, message).for_user(candidate.user.id),
-        ])
-    };
+pub(crate) fn deactivation_refusal(candidate: &Candidate) -> Option<UserError> {
+    let refusal =
+        |code, message: &str| Some(UserError::new(code, message).for_user(candidate.user.id));
     match candidate.membership.status {
-        MembershipStatus::Deactivated => Err(refusal(
+        MembershipStatus::Deactivated => refusal(
             UserErrorCode::AlreadyDeactivated,
             "This member is already deactivated.",
-        )),
-        MembershipStatus::Invited => Err(refusal(
+        ),
+        MembershipStatus::Invited => refusal(
             UserErrorCode::InvitationPending,
             "This person has not joined yet: remove them to revoke the invitation.",
-        )),
-        MembershipStatus::Active => Ok(()),
+        ),
+        MembershipStatus::Active => None,
     }
+}
+
+/// Only a deactivated member can be reactivated.
+pub(crate) fn reactivation_refusal(candidate: &Candidate) -> Option<UserError> {
+    (candidate.membership.status != MembershipStatus::Deactivated).then(|| {
+        UserError::new(
+            UserErrorCode::NotDeactivated,
+            "Only a deactivated member can be reactivated.",
+        )
+        .for_user(candidate.user.id)
+    })
 }
 
 /// Ending the member's sessions, and revoking their keys when asked: the keys are refused from
@@ -199,14 +209,8 @@ pub async fn reactivate_user<C: ConnectionTrait>(
     // Giving access back: not by a key whose creator is gone.
     principal.require_active_creator(db).await?;
     let candidate = target(db, principal, workspace.id, user_id, "reactivate").await?;
-    if candidate.membership.status != MembershipStatus::Deactivated {
-        return Err(RuleError::Rejected(vec![
-            UserError::new(
-                UserErrorCode::NotDeactivated,
-                "Only a deactivated member can be reactivated.",
-            )
-            .for_user(user_id),
-        ]));
+    if let Some(refusal) = reactivation_refusal(&candidate) {
+        return Err(RuleError::Rejected(vec![refusal]));
     }
     let mut reactivated: membership::ActiveModel = candidate.membership.into();
     reactivated.status = Set(MembershipStatus::Active);

@@ -9,6 +9,7 @@ pub mod preview;
 pub mod progress;
 pub mod remove;
 pub mod restore;
+pub mod status_preview;
 pub mod transfer;
 
 use crate::text::Reason;

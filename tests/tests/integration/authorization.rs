@@ -82,6 +82,12 @@ const OPERATIONS: &[Operation] = &[
         member_gets: FORBIDDEN,
     },
     Operation {
+        name: "statusChangePreview",
+        document: "query($ws: UUID!, $u: UUID!) { statusChangePreview(workspaceId: $ws, userId: $u, change: DEACTIVATE) { canChange } }",
+        variables: workspace_and_person,
+        member_gets: FORBIDDEN,
+    },
+    Operation {
         name: "sessions",
         document: "query($ws: UUID!, $u: UUID!) { sessions(workspaceId: $ws, userId: $u) { totalCount } }",
         variables: workspace_and_person,

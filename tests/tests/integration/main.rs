@@ -44,5 +44,6 @@ mod scim_groups;
 mod scim_provisioning;
 mod scim_tokens;
 mod sessions;
+mod status_preview;
 mod support;
 mod workspaces;

@@ -386,7 +386,26 @@ fn judge_the_actions(seen: &Answer) {
     assert_eq!(escape["focusStaysInDialog"], true, "focus is trapped");
     assert_eq!(escape["focusBackOn"], "Remove Gus Guest");
 
-    assert!(shown(step(seen, "removeGusPreview"), "text").contains("Their seat is freed."));
+    // Each dialog states the consequences the API's preview gives, word for word; the
+    // deactivation's seat stays taken.
+    for (preview, sentence) in [
+        ("removeGusPreview", "Their seat is freed."),
+        (
+            "deactivateGusPreview",
+            "Their seat stays taken: a deactivated member keeps it.",
+        ),
+        (
+            "reactivateGusPreview",
+            "Their seat is unchanged: they kept it while deactivated.",
+        ),
+    ] {
+        let said = step(seen, preview);
+        assert_eq!(said["shown"], said["said"], "{preview}");
+        assert!(
+            said["shown"].items().iter().any(|shown| *shown == sentence),
+            "{preview}: {said}"
+        );
+    }
     done(step(seen, "removeGus"));
     assert!(!rows(step(seen, "afterRemoveGus")).contains(&"gus.guest@acme.test"));
     assert_eq!(step(seen, "afterUndo")["gus"], "Active");
