@@ -56,6 +56,11 @@ const ASSETS: &[Asset] = &[
         JAVASCRIPT,
         include_bytes!("../assets/people/history.js"),
     ),
+    (
+        "invitations.js",
+        JAVASCRIPT,
+        include_bytes!("../assets/people/invitations.js"),
+    ),
 ];
 
 const PAGE: &str = include_str!("../assets/people/index.html");

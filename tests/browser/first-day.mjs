@@ -71,7 +71,7 @@ try {
   // The next step's button opens the invite form, its email field focused; closed unsent.
   if (seen.nextStepShown) {
     await panel.getByRole("button", { name: "Invite people" }).click();
-    const email = owner.locator('dialog input[name="email"]');
+    const email = owner.locator('dialog textarea[name="emails"]');
     await email.waitFor({ state: "visible" });
     seen.inviteFormOpenedByButton = await email.evaluate((input) => document.activeElement === input);
     await owner.keyboard.press("Escape");
@@ -80,9 +80,9 @@ try {
     // Then, if asked, invites someone through it for real: the list shows them, the step goes.
     if (settings.inviteEmail) {
       await panel.getByRole("button", { name: "Invite people" }).click();
-      await owner.locator('dialog input[name="email"]').fill(settings.inviteEmail);
+      await owner.locator('dialog textarea[name="emails"]').fill(settings.inviteEmail);
       await owner.locator('dialog select[name="role"]').selectOption("MEMBER");
-      await owner.getByRole("button", { name: "Send invitation" }).click();
+      await owner.getByRole("button", { name: "Send invitations" }).click();
       await owner.waitForSelector("dialog", { state: "detached" });
       await owner.waitForSelector(`table.people tbody tr[data-email="${settings.inviteEmail}"]`);
       seen.membersAfterInvite = await owner.$$eval("table.people tbody tr", (trs) => trs.map((tr) => tr.dataset.email));

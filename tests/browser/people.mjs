@@ -233,6 +233,54 @@ try {
   await owner.getByLabel("Status").selectOption("");
   await owner.waitForFunction(() => document.querySelectorAll("table.people tbody tr").length > 1);
 
+  // Invite three at once: two are invited, one is already a member and stays in the box with
+  // the API's reason; the seats are in view.
+  await owner.getByRole("button", { name: "Invite people" }).click();
+  await owner.waitForSelector("dialog .seats:not(:empty)");
+  const seatsBefore = await owner.textContent("dialog .seats");
+  await owner.getByLabel("Emails").fill("pia@acme.test, quinn@acme.test\nmia.member@acme.test");
+  await owner.getByRole("button", { name: "Send invitations" }).click();
+  await owner.waitForSelector("dialog .results li");
+  step("inviteMany", {
+    seatsBefore,
+    results: await owner.$$eval("dialog .results li", (items) => items.map((item) => item.textContent)),
+    left: await owner.inputValue('dialog textarea[name="emails"]'),
+  });
+  await owner.keyboard.press("Escape");
+  await owner.waitForSelector("dialog", { state: "detached" });
+
+  // The open invitations, with who sent them; revoke one, resend another.
+  await owner.getByRole("link", { name: "Invitations" }).click();
+  await owner.waitForSelector("table.invitations");
+  const invitationRows = () => owner.$$eval("table.invitations tbody tr", (trs) => trs.map((tr) => ({
+    email: tr.dataset.email,
+    status: tr.dataset.status,
+    invitedBy: tr.querySelector('[data-label="Invited by"]').textContent,
+  })));
+  const listed = await invitationRows();
+  await owner.getByRole("button", { name: "Revoke the invitation of quinn@acme.test" }).click();
+  await owner.locator("dialog").getByRole("button", { name: "Revoke invitation" }).click();
+  await owner.waitForSelector("dialog", { state: "detached" });
+  const revokedToast = await owner.textContent(".toast span");
+  await owner.getByRole("button", { name: "Resend the invitation of pia@acme.test" }).click();
+  await owner.waitForSelector('.toast[data-toast^="A new invitation"]');
+  step("invitations", {
+    listed,
+    revokedToast,
+    resentToast: await owner.textContent(".toast span"),
+    after: await invitationRows(),
+  });
+
+  // Change a role: Max becomes an admin.
+  await owner.getByRole("link", { name: "People" }).click();
+  await owner.waitForSelector("table.people");
+  await owner.getByRole("button", { name: "Change the role of Max Member" }).click();
+  await owner.getByLabel("New role").selectOption("ADMIN");
+  await owner.locator("dialog").getByRole("button", { name: "Change role" }).click();
+  await owner.waitForSelector("dialog", { state: "detached" });
+  await owner.waitForFunction(() => document.querySelector('tr[data-email="max.member@acme.test"] td[data-label="Role"]')?.textContent === "Admin");
+  step("roleChange", { toast: await owner.textContent(".toast span") });
+
   // A dialog keeps focus, and Escape closes it, giving focus back to what opened it.
   const removeGus = owner.getByRole("button", { name: "Remove Gus Guest" });
   await removeGus.click();
@@ -410,6 +458,13 @@ try {
   await audited.getByRole("link", { name: "Audit log" }).click();
   await audited.waitForSelector("#content table.audit, #content .empty");
   await check("auditLog");
+  await audited.getByRole("link", { name: "Invitations" }).click();
+  await audited.waitForSelector("#content table.invitations, #content .empty");
+  await check("invitations");
+  await audited.getByRole("button", { name: "Invite people" }).click();
+  await audited.waitForSelector("dialog .seats:not(:empty)");
+  await check("inviteDialog");
+  await audited.keyboard.press("Escape");
   step("accessibility", { violations });
 
   // Signing out forgets the token.

@@ -6,6 +6,7 @@ import { gql, session, Unauthenticated } from "./api.js";
 import { accepted, announce, busy, errorBox, field, h, replace } from "./ui.js";
 import { peopleView } from "./people.js";
 import { auditView, removedView } from "./history.js";
+import { invitationsView } from "./invitations.js";
 
 const root = document.getElementById("app");
 
@@ -148,6 +149,7 @@ function shell(app) {
   const { viewer } = app;
   const views = [
     { id: "people", label: "People", show: () => peopleView(app) },
+    app.can("USER_MANAGEMENT") ? { id: "invitations", label: "Invitations", show: () => invitationsView(app) } : null,
     app.can("USER_MANAGEMENT") ? { id: "removed", label: "Recently removed", show: () => removedView(app) } : null,
     app.can("USER_MANAGEMENT") ? { id: "audit", label: "Audit log", show: () => auditView(app) } : null,
   ].filter(Boolean);

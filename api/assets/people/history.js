@@ -9,7 +9,7 @@ import { accepted, announce, busy, errorBox, field, formatDate, h, personPicker,
 /// `fetch(after)` returns a connection (`nodes`, `pageInfo`); `row(node)` makes a row. A page
 /// still coming when the first page is asked for again (a filter changed) is dropped; errors
 /// show in `problems`. Returns `load`.
-function growingTable(app, { list, more, problems }, { table, caption, headers, empty, moreLabel, fetch, row }) {
+export function growingTable(app, { list, more, problems }, { table, caption, headers, empty, moreLabel, fetch, row }) {
   const rows = h("tbody");
   let loading = 0;
   const load = async (after) => {

@@ -5,9 +5,10 @@
 
 import { gql, idempotent } from "./api.js";
 import {
-  accepted, announce, busy, debounce, errorBox, field, h, openDialog, replace, roleLabel, statusBadge,
+  accepted, announce, busy, debounce, errorBox, field, h, openDialog, replace, roleLabel, statusBadge, toast,
 } from "./ui.js";
 import { openDeactivation, openRemoval, openStatusChange } from "./removal.js";
+import { openInvite, seatsSentence } from "./invitations.js";
 
 const PAGE_SIZE = 20;
 
@@ -19,8 +20,7 @@ const MEMBERS = `query($ws: UUID!, $filter: MemberFilterInput, $first: Int, $aft
 
 const SEATS = `query($org: UUID!) { seatUsage(organizationId: $org) { used limit available } }`;
 
-const INVITE = `mutation($input: InviteMemberInput!) { inviteMember(input: $input) {
-  member { id } userErrors { code message field } } }`;
+const ROLES = ["OWNER", "ADMIN", "MEMBER", "GUEST"];
 
 export async function peopleView(app) {
   const content = document.getElementById("content");
@@ -43,10 +43,11 @@ export async function peopleView(app) {
   const pager = h("nav", { class: "pager", "aria-label": "Pages" });
   const nextStep = h("div");
   const problems = h("div");
+  const invite = h("button", { type: "button", class: "primary", onclick: () => openInvite(app, reload) }, "Invite people");
 
   replace(
     content,
-    h("div", { class: "title-row" }, h("h1", { tabindex: "-1" }, "People"), seats),
+    h("div", { class: "title-row" }, h("h1", { tabindex: "-1" }, "People"), seats, manage ? invite : null),
     h(
       "div",
       { class: "filters", role: "search" },
@@ -65,9 +66,7 @@ export async function peopleView(app) {
   const refreshSeats = async () => {
     if (!manage) return;
     const { seatUsage } = await gql(SEATS, { org: app.organizationId });
-    seats.textContent = seatUsage.limit === null
-      ? `${seatUsage.used} ${seatUsage.used === 1 ? "seat" : "seats"} used (no limit)`
-      : `${seatUsage.used} of ${seatUsage.limit} seats used`;
+    seats.textContent = seatsSentence(seatUsage);
   };
 
   const filter = () => {
@@ -202,6 +201,9 @@ export async function peopleView(app) {
     const buttons = [
       h("button", { type: "button", class: "danger", "aria-label": `Remove ${name}`, onclick: () => openRemoval(app, [member], reload) }, "Remove"),
     ];
+    if (member.status !== "INVITED") {
+      buttons.push(h("button", { type: "button", "aria-label": `Change the role of ${name}`, onclick: () => openRoleChange(app, member, reload) }, "Change role"));
+    }
     if (member.status === "ACTIVE") {
       buttons.push(h("button", { type: "button", "aria-label": `Deactivate ${name}`, onclick: () => openDeactivation(app, member, reload) }, "Deactivate"));
     }
@@ -234,54 +236,6 @@ export async function peopleView(app) {
   await load();
 }
 
-/// Invites one person by email, with a role; the invitation is emailed to them. `done()` redraws
-/// the list, which then shows them as invited.
-function openInvite(app, done) {
-  const email = h("input", { type: "email", name: "email", required: true, autocomplete: "off", maxlength: 254 });
-  openDialog("Invite people", (close) => {
-    const withKey = idempotent();
-    const problems = h("div");
-    const role = h(
-      "select",
-      { name: "role" },
-      h("option", { value: "MEMBER" }, "Member"),
-      h("option", { value: "ADMIN" }, "Admin"),
-      h("option", { value: "GUEST" }, "Guest"),
-    );
-    const confirm = h("button", { type: "submit", class: "primary" }, "Send invitation");
-    return h(
-      "form",
-      {
-        onsubmit: (event) => {
-          event.preventDefault();
-          busy(confirm, async () => {
-            replace(problems);
-            try {
-              const { inviteMember } = await gql(INVITE, {
-                input: withKey({ workspaceId: app.workspaceId, email: email.value.trim(), role: role.value }),
-              });
-              if (!accepted(inviteMember, problems)) return;
-              // The list first: it may take this dialog's opener away, and focus then goes to the heading.
-              await done();
-              close();
-              announce(`${email.value.trim()} is invited.`);
-            } catch (error) {
-              if (app.fail(error)) close();
-              else replace(problems, errorBox(error.message));
-            }
-          });
-        },
-      },
-      h("p", {}, "They get an email with a link to join. Each invitation takes a seat at once."),
-      field("Email", email),
-      field("Role", role),
-      problems,
-      h("div", { class: "buttons" }, h("button", { type: "button", onclick: close }, "Cancel"), confirm),
-    );
-  });
-  email.focus();
-}
-
 function openReactivation(app, member, done) {
   openStatusChange(app, member, "REACTIVATE", `Reactivate ${member.user.name}?`, (close) => {
     const withKey = idempotent();
@@ -296,7 +250,7 @@ function openReactivation(app, member, done) {
         );
         if (!accepted(reactivateUser, problems)) return;
         close();
-        announce(`${member.user.name} is active again.`);
+        toast(`${member.user.name} is active again.`);
         done();
       } catch (error) {
         if (app.fail(error)) close();
@@ -328,7 +282,7 @@ function openTransfer(app, member, done) {
         );
         if (!accepted(transferOwnership, problems)) return;
         close();
-        announce(`${member.user.name} is now an owner.`);
+        toast(`${member.user.name} is now an owner.`);
         if (demote.value) location.reload();
         else done();
       } catch (error) {
@@ -344,3 +298,47 @@ function openTransfer(app, member, done) {
     ];
   });
 }
+
+/// Changes a member's role. Who may grant what, and the last owner, are the API's rules: a
+/// refusal shows its reason in the dialog, which stays open.
+function openRoleChange(app, member, done) {
+  openDialog(`Change the role of ${member.user.name}`, (close) => {
+    const withKey = idempotent();
+    const problems = h("div");
+    const role = h(
+      "select",
+      { name: "role" },
+      ROLES.map((value) => h("option", { value, selected: value === member.role }, roleLabel(value))),
+    );
+    const confirm = h("button", { type: "submit", class: "primary" }, "Change role");
+    return h(
+      "form",
+      {
+        onsubmit: (event) => {
+          event.preventDefault();
+          busy(confirm, async () => {
+            replace(problems);
+            try {
+              const { updateMemberRole } = await gql(
+                `mutation($input: UpdateMemberRoleInput!) { updateMemberRole(input: $input) { member { role } userErrors { code message } } }`,
+                { input: withKey({ workspaceId: app.workspaceId, userId: member.user.id, role: role.value }) },
+              );
+              if (!accepted(updateMemberRole, problems)) return;
+              await done();
+              close();
+              toast(`${member.user.name} is now ${roleLabel(updateMemberRole.member.role)}.`);
+            } catch (error) {
+              if (app.fail(error)) close();
+              else replace(problems, errorBox(error.message));
+            }
+          });
+        },
+      },
+      h("p", {}, `${member.user.name} is ${roleLabel(member.role)} now. Owners may grant any role; admins may grant Member and Guest to people below them. A workspace always keeps an active owner.`),
+      field("New role", role),
+      problems,
+      h("div", { class: "buttons" }, h("button", { type: "button", onclick: close }, "Cancel"), confirm),
+    );
+  });
+}
+

@@ -56,6 +56,24 @@ export function announce(message) {
   if (status) status.textContent = message;
 }
 
+/// Says what an action did, where anyone can see it (a toast at the bottom of the page, for
+/// eight seconds) and screen readers hear it; with `undo`, an Undo button that runs it once.
+export function toast(message, undo = null) {
+  announce(message);
+  document.querySelector(".toast")?.remove();
+  const note = h("div", { class: "toast", "data-toast": message }, h("span", {}, message));
+  if (undo) {
+    const button = h("button", { type: "button" }, "Undo");
+    button.addEventListener("click", () => busy(button, async () => {
+      await undo();
+      note.remove();
+    }));
+    note.append(button);
+  }
+  document.body.append(note);
+  setTimeout(() => note.remove(), 8000);
+}
+
 /// An error shown where it happened: `role="alert"` so it is read out at once.
 export function errorBox(messages) {
   const list = [messages].flat().filter(Boolean);

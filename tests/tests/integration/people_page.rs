@@ -361,7 +361,7 @@ fn judge_signing_in_and_the_list(seen: &Answer) {
     let signed_in = step(seen, "signedIn");
     assert!(rows(signed_in).contains(&"mia.member@acme.test"));
     assert!(
-        shown(signed_in, "seats").ends_with("of 25 seats used"),
+        shown(signed_in, "seats").contains("of 25 seats used, "),
         "{signed_in}"
     );
     let member_view = step(seen, "memberView");
@@ -406,6 +406,7 @@ fn judge_the_actions(seen: &Answer) {
             "{preview}: {said}"
         );
     }
+    judge_invitations_and_roles(seen);
     done(step(seen, "removeGus"));
     assert!(!rows(step(seen, "afterRemoveGus")).contains(&"gus.guest@acme.test"));
     assert_eq!(step(seen, "afterUndo")["gus"], "Active");
@@ -530,5 +531,80 @@ async fn what_the_page_did_is_what_the_database_holds(app: &TestApp) {
         ad_server.technical_contact_id,
         Some(user_id(app, "ada.admin@acme.test").await),
         "Mia's duty went to whom the dialog named"
+    );
+}
+
+/// Three invited at once (one refused with the API's reason, left in the box), the open
+/// invitations with who sent them, one revoked and one resent, and a role changed, each said in
+/// a toast.
+fn judge_invitations_and_roles(seen: &Answer) {
+    let many = step(seen, "inviteMany");
+    assert!(
+        shown(many, "seatsBefore").contains("of 25 seats used"),
+        "{many}"
+    );
+    let results: Vec<&str> = many["results"]
+        .items()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert!(results.contains(&"pia@acme.test: invited."), "{many}");
+    assert!(results.contains(&"quinn@acme.test: invited."), "{many}");
+    assert!(
+        results
+            .iter()
+            .any(|r| r.starts_with("mia.member@acme.test: ") && r.contains("already")),
+        "{many}"
+    );
+    assert_eq!(
+        many["left"], "mia.member@acme.test",
+        "only the refused stay in the box"
+    );
+
+    let invitations = step(seen, "invitations");
+    let listed = |key: &str| -> Vec<(String, String, String)> {
+        invitations[key]
+            .items()
+            .iter()
+            .map(|row| {
+                (
+                    row["email"].as_str().unwrap().to_owned(),
+                    row["status"].as_str().unwrap().to_owned(),
+                    row["invitedBy"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let before = listed("listed");
+    for email in ["pia@acme.test", "quinn@acme.test"] {
+        assert!(
+            before.contains(&(
+                email.to_owned(),
+                "PENDING".to_owned(),
+                "Olivia Owner".to_owned()
+            )),
+            "{email}: {before:?}"
+        );
+    }
+    assert_eq!(
+        invitations["revokedToast"],
+        "The invitation of quinn@acme.test is revoked."
+    );
+    assert_eq!(
+        invitations["resentToast"],
+        "A new invitation was sent to pia@acme.test."
+    );
+    let after = listed("after");
+    assert!(
+        !after.iter().any(|(email, ..)| email == "quinn@acme.test"),
+        "{after:?}"
+    );
+    assert!(
+        after.iter().any(|(email, ..)| email == "pia@acme.test"),
+        "{after:?}"
+    );
+    assert_eq!(
+        step(seen, "roleChange")["toast"],
+        "Max Member is now Admin."
     );
 }
