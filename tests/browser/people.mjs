@@ -236,7 +236,7 @@ try {
   // Invite three at once: two are invited, one is already a member and stays in the box with
   // the API's reason; the seats are in view.
   await owner.getByRole("button", { name: "Invite people" }).click();
-  await owner.waitForSelector("dialog .seats:not(:empty)");
+  await owner.waitForSelector("dialog .seats[data-counted]");
   const seatsBefore = await owner.textContent("dialog .seats");
   await owner.getByLabel("Emails").fill("pia@acme.test, quinn@acme.test\nmia.member@acme.test");
   await owner.getByRole("button", { name: "Send invitations" }).click();
@@ -303,7 +303,11 @@ try {
     text: await owner.textContent("dialog .person"),
     ...(await dialogAndApi(owner, "gus.guest@acme.test", "REMOVE")),
   });
-  step("removeGus", await confirmAndFollow(owner, "Remove"));
+  step("removeGus", {
+    ...(await confirmAndFollow(owner, "Remove")),
+    title: await owner.textContent("dialog .dialog-header h2"),
+    toast: await owner.textContent(".toast span"),
+  });
   await closeDialog(owner);
   step("afterRemoveGus", { rows: await rows(owner) });
   await owner.getByRole("link", { name: "Recently removed" }).click();
@@ -325,6 +329,25 @@ try {
   await owner.locator("dialog").getByRole("button", { name: "Reactivate" }).click();
   await owner.waitForSelector('tr[data-email="gus.guest@acme.test"] .badge-active');
   step("afterReactivate", { gus: await statusOf(owner, "gus.guest@acme.test") });
+  // Deactivated again, and undone from the toast.
+  await owner.getByRole("button", { name: "Deactivate Gus Guest" }).click();
+  const deactivatedAgain = await confirmAndFollow(owner, "Deactivate");
+  const deactivatedTitle = await owner.textContent("dialog .dialog-header h2");
+  await closeDialog(owner);
+  await owner.locator(".toast").getByRole("button", { name: "Undo" }).click();
+  await owner.waitForSelector('.toast[data-toast="Gus Guest is active again."]');
+  await owner.waitForSelector('tr[data-email="gus.guest@acme.test"] .badge-active');
+  step("undoDeactivation", { ...deactivatedAgain, title: deactivatedTitle, gus: await statusOf(owner, "gus.guest@acme.test") });
+
+  // The status filter and "hide deactivated" can't say opposite things.
+  await owner.getByLabel("Status").selectOption("DEACTIVATED");
+  const hideWhenOnlyDeactivated = await owner.getByLabel("Hide deactivated").isDisabled();
+  await owner.getByLabel("Status").selectOption("");
+  await owner.getByLabel("Hide deactivated").check();
+  const deactivatedOptionWhenHidden = await owner.locator('select[name="status"] option[value="DEACTIVATED"]').isDisabled();
+  await owner.getByLabel("Hide deactivated").uncheck();
+  await owner.waitForSelector('.list[aria-busy="false"]');
+  step("filtersAgree", { hideWhenOnlyDeactivated, deactivatedOptionWhenHidden });
 
   // Reassign and Remove: Mia holds a contact duty; the dialog asks who takes it over.
   await owner.getByRole("button", { name: "Remove Mia Member" }).click();
@@ -462,7 +485,7 @@ try {
   await audited.waitForSelector("#content table.invitations, #content .empty");
   await check("invitations");
   await audited.getByRole("button", { name: "Invite people" }).click();
-  await audited.waitForSelector("dialog .seats:not(:empty)");
+  await audited.waitForSelector("dialog .seats[data-counted]");
   await check("inviteDialog");
   await audited.keyboard.press("Escape");
   step("accessibility", { violations });

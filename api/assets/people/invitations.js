@@ -37,7 +37,10 @@ export function openInvite(app, done) {
   openDialog("Invite people", (close) => {
     const seats = h("p", { class: "seats", "aria-live": "polite" }, "Counting seats…");
     gql(SEATS, { org: app.organizationId })
-      .then(({ seatUsage }) => replace(seats, seatsSentence(seatUsage)))
+      .then(({ seatUsage }) => {
+        replace(seats, seatsSentence(seatUsage));
+        seats.dataset.counted = "true";
+      })
       .catch((error) => (app.fail(error) ? close() : replace(seats, errorBox(error.message))));
     const keys = new Map();
     const problems = h("div");

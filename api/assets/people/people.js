@@ -221,13 +221,19 @@ export async function peopleView(app) {
     state.page = 0;
     reload();
   }, 250));
+  // The two can't contradict each other: showing only the deactivated turns "hide deactivated"
+  // off, and hiding them takes "Deactivated" out of the statuses to pick.
+  const deactivatedOption = status.querySelector('option[value="DEACTIVATED"]');
   status.addEventListener("change", () => {
     state.status = status.value;
+    hide.disabled = state.status === "DEACTIVATED";
+    if (hide.disabled) hide.checked = state.hideDeactivated = false;
     state.page = 0;
     reload();
   });
   hide.addEventListener("change", () => {
     state.hideDeactivated = hide.checked;
+    deactivatedOption.disabled = hide.checked;
     state.page = 0;
     reload();
   });

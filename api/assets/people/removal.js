@@ -3,7 +3,7 @@
 // go too), the Deactivate dialog, and the live progress of the side effects that follow.
 
 import { gql, idempotent, RequestFailed, subscribe, Unauthenticated } from "./api.js";
-import { accepted, announce, busy, errorBox, field, h, openDialog, personPicker, replace, statusBadge } from "./ui.js";
+import { accepted, announce, busy, errorBox, field, h, openDialog, personPicker, replace, statusBadge, toast } from "./ui.js";
 
 const PREVIEW = `query($ws: UUID!, $ids: [UUID!]!) { removalPreview(workspaceId: $ws, userIds: $ids) {
   canRemove members { userId name email status role seatFreed
@@ -162,7 +162,9 @@ async function load(app, members, body, close, dialog, done) {
           try {
             const { removeMembers } = await gql(REMOVE, { input: withKey(input) });
             if (!accepted(removeMembers, problems)) return;
-            announce(members.length === 1 ? `${members[0].user.name} was removed.` : `${members.length} people were removed.`);
+            const said = members.length === 1 ? `${members[0].user.name} was removed.` : `${members.length} people were removed.`;
+            retitle(dialog, said.slice(0, -1));
+            toast(said, () => undoRemoval(app, members, done));
             done();
             replace(body, progressPanel(app, removeMembers.offboarding.id, close, dialog));
           } catch (error) {
@@ -187,6 +189,41 @@ async function load(app, members, body, close, dialog, done) {
   replace(body, form);
   const first = dialog.querySelector("select, input:not([disabled]), textarea");
   (first || confirm).focus();
+}
+
+/// A dialog's title, once what it asked is done: it says what was done.
+function retitle(dialog, title) {
+  dialog.querySelector(".dialog-header h2").textContent = title;
+}
+
+/// The toast's Undo of a removal: each person restored, in one request.
+async function undoRemoval(app, members, done) {
+  const declared = members.map((_, i) => `$r${i}: RestoreMemberInput!`).join(", ");
+  const calls = members.map((_, i) => `r${i}: restoreMember(input: $r${i}) { userErrors { message } }`).join(" ");
+  const variables = Object.fromEntries(members.map((member, i) => [`r${i}`, { workspaceId: app.workspaceId, userId: member.user.id }]));
+  try {
+    const answer = await gql(`mutation(${declared}) { ${calls} }`, variables);
+    const refused = members.flatMap((_, i) => answer[`r${i}`].userErrors.map((error) => error.message));
+    await done();
+    toast(refused.length ? `Not undone: ${refused.join(" ")}` : members.length === 1 ? `${members[0].user.name} is back.` : `${members.length} people are back.`);
+  } catch (error) {
+    if (!app.fail(error)) toast(`Not undone: ${error.message}`);
+  }
+}
+
+/// The toast's Undo of a deactivation: the member reactivated.
+async function undoDeactivation(app, member, done) {
+  try {
+    const { reactivateUser } = await gql(
+      `mutation($input: ReactivateUserInput!) { reactivateUser(input: $input) { userErrors { message } } }`,
+      { input: { workspaceId: app.workspaceId, userId: member.user.id } },
+    );
+    await done();
+    const refused = reactivateUser.userErrors.map((error) => error.message);
+    toast(refused.length ? `Not undone: ${refused.join(" ")}` : `${member.user.name} is active again.`);
+  } catch (error) {
+    if (!app.fail(error)) toast(`Not undone: ${error.message}`);
+  }
 }
 
 /// The assignments moving all of a person's duties to one assignee.
@@ -245,7 +282,8 @@ export function openDeactivation(app, member, done) {
                 { input: withKey({ workspaceId: app.workspaceId, userId: member.user.id, reason: reason.value.trim() || null, revokeApiKeys: revoke.checked }) },
               );
               if (!accepted(deactivateUser, problems)) return;
-              announce(`${member.user.name} was deactivated.`);
+              retitle(dialog, `${member.user.name} was deactivated`);
+              toast(`${member.user.name} was deactivated.`, () => undoDeactivation(app, member, done));
               done();
               replace(body, progressPanel(app, deactivateUser.offboarding.id, close, dialog));
             } catch (error) {

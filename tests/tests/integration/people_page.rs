@@ -407,7 +407,20 @@ fn judge_the_actions(seen: &Answer) {
         );
     }
     judge_invitations_and_roles(seen);
-    done(step(seen, "removeGus"));
+    let removed = step(seen, "removeGus");
+    done(removed);
+    assert_eq!(
+        removed["title"], "Gus Guest was removed",
+        "the done dialog says what was done"
+    );
+    assert_eq!(removed["toast"], "Gus Guest was removed.");
+    let undone = step(seen, "undoDeactivation");
+    done(undone);
+    assert_eq!(undone["title"], "Gus Guest was deactivated");
+    assert_eq!(undone["gus"], "Active", "the toast's Undo reactivated him");
+    let filters = step(seen, "filtersAgree");
+    assert_eq!(filters["hideWhenOnlyDeactivated"], true);
+    assert_eq!(filters["deactivatedOptionWhenHidden"], true);
     assert!(!rows(step(seen, "afterRemoveGus")).contains(&"gus.guest@acme.test"));
     assert_eq!(step(seen, "afterUndo")["gus"], "Active");
     done(step(seen, "deactivateGus"));
