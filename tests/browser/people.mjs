@@ -447,11 +447,17 @@ try {
   // An emailed invitation link opens the page, which accepts it and signs the person in.
   const invited = await open();
   await invited.goto(`${settings.api}${settings.invitationLink}`);
+  await invited.waitForSelector("form.sign-in .invitation");
+  const invitationSays = {
+    title: await invited.textContent("form.sign-in h1"),
+    intro: await invited.textContent("form.sign-in .invitation p"),
+  };
   await invited.getByLabel("Your name").fill("Nora New");
   await invited.getByLabel("Password").fill("a-long-password");
   await invited.getByRole("button", { name: "Join the workspace" }).click();
   await invited.waitForSelector("table.people");
   step("accepted", {
+    ...invitationSays,
     who: await invited.textContent(".who span"),
     path: await invited.evaluate(() => location.pathname + location.hash),
   });

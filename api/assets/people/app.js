@@ -3,7 +3,7 @@
 // accepts (signed out elsewhere, or this person's access removed) brings back the sign-in form.
 
 import { gql, session, Unauthenticated } from "./api.js";
-import { accepted, announce, busy, errorBox, field, h, replace } from "./ui.js";
+import { accepted, announce, busy, errorBox, field, h, replace, roleLabel } from "./ui.js";
 import { peopleView } from "./people.js";
 import { auditView, removedView } from "./history.js";
 import { invitationsView } from "./invitations.js";
@@ -122,16 +122,41 @@ function signInView(notice) {
   (workspace.value ? email : workspace).focus();
 }
 
-function acceptView(token) {
+/// The page an invitation link opens: what it opens onto (the workspace, the role, who sent
+/// it), then a name and a password, or only the password of an account the email already has.
+async function acceptView(token) {
   window.onhashchange = null;
+  let opening = null;
+  let refusal = token ? null : "This link has no invitation in it: open the link from your invitation email again.";
+  if (token) {
+    replace(root, h("p", { class: "loading" }, "Opening your invitation…"));
+    try {
+      const { invitationOpening } = await gql(
+        `query($t: String!) { invitationOpening(token: $t) { opening { workspaceName role invitedBy hasAccount } userErrors { message } } }`,
+        { t: token },
+      );
+      opening = invitationOpening.opening;
+      refusal = invitationOpening.userErrors.map((error) => error.message).join(" ") || null;
+    } catch (error) {
+      refusal = error.message;
+    }
+  }
   const name = h("input", { name: "name", autocomplete: "name" });
-  const password = h("input", { name: "password", type: "password", required: true, autocomplete: "new-password" });
+  const password = h("input", { name: "password", type: "password", required: true, autocomplete: opening?.hasAccount ? "current-password" : "new-password" });
+  const invitedBy = opening?.invitedBy ? `${opening.invitedBy} invited you` : "You are invited";
   const submit = signInForm({
-    title: "Accept your invitation",
-    intro: token
-      ? h("p", {}, "Choose your name and a password (at least 8 characters). If you already have an account, enter its password.")
-      : errorBox("This link has no invitation in it: open the link from your invitation email again."),
-    fields: [field("Your name", name), field("Password", password)],
+    title: opening ? `Join ${opening.workspaceName}` : "Accept your invitation",
+    intro: opening
+      ? h(
+          "div",
+          { class: "invitation" },
+          h("p", {}, `${invitedBy} to join ${opening.workspaceName} as ${roleLabel(opening.role)}.`),
+          h("p", {}, opening.hasAccount
+            ? "You already have an account with this email: enter its password to join."
+            : "Choose your name and a password (at least 8 characters)."),
+        )
+      : errorBox(refusal),
+    fields: opening?.hasAccount ? [field("Password", password)] : [field("Your name", name), field("Password", password)],
     submitLabel: "Join the workspace",
     act: async () => {
       const { acceptInvitation } = await gql(
@@ -141,8 +166,8 @@ function acceptView(token) {
       return acceptInvitation;
     },
   });
-  submit.disabled = !token;
-  name.focus();
+  submit.disabled = !opening;
+  (opening?.hasAccount ? password : name).focus();
 }
 
 function shell(app) {

@@ -248,7 +248,55 @@ impl InvitationsQuery {
             },
         ))
     }
+
+    /// What this invitation link (an invitation's token, or an emailed link's) opens onto: the
+    /// workspace, the role, who sent it. INVITATION_INVALID, saying why, when it is revoked,
+    /// accepted, expired or unknown. The token is the proof: no sign-in needed. Rate-limited
+    /// per address as `acceptInvitation` is.
+    async fn invitation_opening(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] token: InvitationToken,
+    ) -> Result<InvitationOpeningPayload> {
+        ctx.sign_in_throttle().attempt_from(ctx.client_address())?;
+        let token = token.into_inner().into_string();
+        let opened = invitations::invitation_opening(ctx.reader(), &token, Utc::now()).await;
+        respond(opened, |opened| InvitationOpeningPayload {
+            opening: Some(InvitationOpening {
+                workspace_name: opened.workspace_name,
+                role: Some(opened.role.into()),
+                invited_by: opened.invited_by,
+                email: opened.invitation.email,
+                expires_at: Some(opened.invitation.expires_at),
+                has_account: opened.has_account,
+            }),
+            user_errors: Vec::new(),
+        })
+    }
 }
+
+/// What an invitation link opens onto, shown on the page where it is accepted.
+#[derive(SimpleObject, Default)]
+pub struct InvitationOpening {
+    workspace_name: String,
+    role: Option<RoleValue>,
+    /// The name of who sent it, if known.
+    invited_by: Option<String>,
+    email: String,
+    expires_at: Option<DateTime<Utc>>,
+    /// The email has an account with a password: accepting takes that password, and the name
+    /// asked for is ignored.
+    has_account: bool,
+}
+
+#[derive(SimpleObject, Default)]
+pub struct InvitationOpeningPayload {
+    /// Null when the link opens nothing (`userErrors` says why).
+    opening: Option<InvitationOpening>,
+    user_errors: Vec<UserError>,
+}
+
+payloads!(InvitationOpeningPayload);
 
 #[derive(Default)]
 pub struct InvitationsMutation;

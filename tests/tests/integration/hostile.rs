@@ -319,6 +319,11 @@ async fn free_text_cases(app: &TestApp) -> Vec<Case> {
         case("MemberFilterInput.search", search, searched.clone()),
         case("RemovedMemberFilterInput.search", removed_search, searched),
         case("Query.auditLog(after)", AUDIT_LOG, after),
+        case(
+            "Query.invitationOpening(token)",
+            "query($t: String!) { invitationOpening(token: $t) { userErrors { code } } }",
+            json!({ "t": "BAD" }),
+        ),
     ]);
     cases
 }

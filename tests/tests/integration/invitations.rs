@@ -292,6 +292,7 @@ backend_tests! {
     resending_an_invitation_gives_a_new_link_and_the_old_one_stops,
     the_open_invitations_a_removed_person_sent_go_with_them,
     an_expired_invitation_holds_no_seat_until_it_is_resent,
+    an_invitation_link_shows_what_it_opens_onto,
 }
 
 async fn invitations_are_listed_by_status_with_who_sent_them(app: TestApp) {
@@ -946,4 +947,68 @@ async fn an_expired_invitation_holds_no_seat_until_it_is_resent(app: TestApp) {
     ok(&resend(&app, app.owner_token(), late.id).await);
     assert_eq!(seats_used(&app).await, before + 1);
     assert!(stored_invitation(&app, "late@example.com").await.expires_at > Utc::now());
+}
+
+const OPENING: &str = "query($t: String!) { invitationOpening(token: $t) {
+    opening { workspaceName role invitedBy email expiresAt hasAccount } userErrors { code message } } }";
+
+/// What the accept page shows before anyone types: the workspace, the role, who invited, and
+/// whether the email already has an account; signed out, with only the link's token. A link
+/// that opens nothing says why, as acceptInvitation would.
+/// What a link opens onto, asked signed out: the payload.
+async fn opening(app: &TestApp, token: String) -> Answer {
+    let answer = app.graphql(None, OPENING, json!({ "t": token })).await;
+    data(&answer)["invitationOpening"].clone()
+}
+
+async fn an_invitation_link_shows_what_it_opens_onto(app: TestApp) {
+    let late =
+        invitation_token(&invite(&app, app.owner_token(), "late@example.com", "GUEST").await);
+    let seen = opening(&app, late.clone()).await;
+    ok(&seen);
+    let workspace = entities::workspace::Entity::find_by_id(app.demo.workspace_id)
+        .one(app.db())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(seen["opening"]["workspaceName"], workspace.name.as_str());
+    assert_eq!(seen["opening"]["role"], "GUEST");
+    assert_eq!(seen["opening"]["invitedBy"], "Olivia Owner");
+    assert_eq!(seen["opening"]["email"], "late@example.com");
+    assert_eq!(seen["opening"]["hasAccount"], false);
+
+    // Mia has an account: joining Research takes her password.
+    let research = crate::access::research_workspace(&app).await;
+    let olivia = app.sign_in_to(research, "olivia.owner@acme.test").await;
+    let answer = app
+        .graphql(Some(&olivia), INVITE, json!({ "input": { "workspaceId": research, "email": "mia.member@acme.test", "role": "MEMBER" } }))
+        .await;
+    let mia = opening(&app, invitation_token(&answer)).await;
+    assert_eq!(mia["opening"]["hasAccount"], true, "{mia}");
+
+    let refused = |seen: &Answer, why: &str| {
+        assert_eq!(seen["opening"], Value::Null, "{seen}");
+        assert_eq!(user_error_codes(seen), ["INVITATION_INVALID"]);
+        let message = seen["userErrors"][0]["message"].as_str().unwrap();
+        assert!(message.contains(why), "{message}");
+    };
+    refused(
+        &opening(&app, "ofi_not-a-real-one".into()).await,
+        "does not exist",
+    );
+    refused(
+        &opening(&app, "garbage".into()).await,
+        "not an invitation token",
+    );
+    let token =
+        invitation_token(&invite(&app, app.owner_token(), "gone@example.com", "GUEST").await);
+    ok(&revoke(
+        &app,
+        app.owner_token(),
+        invitation_id(&app, "gone@example.com").await,
+    )
+    .await);
+    refused(&opening(&app, token).await, "revoked");
+    expire_invitation(&app, "late@example.com").await;
+    refused(&opening(&app, late).await, "expired");
 }

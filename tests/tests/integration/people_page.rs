@@ -477,6 +477,12 @@ fn judge_failures_history_and_reach(seen: &Answer) {
     assert!(narrow["removeButtons"].as_u64().unwrap() > 0);
     let accepted = step(seen, "accepted");
     assert_eq!(accepted["who"], "Nora New (member)");
+    // Before joining, the page said where, as what, and who invited.
+    assert_eq!(accepted["title"], "Join Marketing", "{accepted}");
+    assert_eq!(
+        accepted["intro"], "Olivia Owner invited you to join Marketing as Member.",
+        "{accepted}"
+    );
     assert_eq!(accepted["path"], "/", "the token leaves the address bar");
     assert_eq!(step(seen, "signedOut")["tokenKept"], 0);
     let violations = &step(seen, "accessibility")["violations"];
@@ -486,6 +492,8 @@ fn judge_failures_history_and_reach(seen: &Answer) {
         "removeDialog",
         "recentlyRemoved",
         "auditLog",
+        "invitations",
+        "inviteDialog",
     ] {
         assert_eq!(
             violations[screen],

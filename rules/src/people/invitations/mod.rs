@@ -5,12 +5,12 @@ use crate::jobs::send_invitation_email::SendInvitationEmail;
 use chrono::{DateTime, Duration, Utc};
 use entities::{
     AuditAction, MembershipStatus, OffboardingKind, Role, UserId, UserKind, WorkspaceId,
-    invitation, invitation_email_link, membership, user,
+    invitation, membership, user,
 };
 use platform::audit::{self, AuditEvent};
 use platform::db::Writes;
 use platform::locks::{lock_organization, lock_person, lock_workspace, lock_workspaces_of};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
 };
@@ -25,14 +25,17 @@ use crate::people::seats::take_a_seat;
 use crate::security::{MIN_PASSWORD_LENGTH, hash_password, verify_password};
 use crate::side_effects::{self, Recorded};
 use crate::text::{Email, PersonName};
-use platform::tokens::{TokenKind, hash_token, new_token};
+use platform::tokens::{TokenKind, new_token};
 
 mod managing;
+mod opening;
+use opening::open_invitation;
 
 pub use managing::{
     InvitationRow, InvitationStatus, Resent, list_invitations, resend_invitation,
     revoke_invitation, withdraw_invited,
 };
+pub use opening::{InvitationOpening, invitation_opening};
 
 pub struct Invited {
     /// The invitation link's secret: shown once, stored only as a hash.
@@ -284,7 +287,7 @@ pub struct Accepted {
     pub membership: membership::Model,
 }
 
-fn invalid_invitation(message: &str) -> RuleError {
+pub(super) fn invalid_invitation(message: &str) -> RuleError {
     RuleError::Rejected(vec![
         UserError::new(UserErrorCode::InvitationInvalid, message).on_field("token"),
     ])
@@ -365,50 +368,6 @@ pub async fn accept_invitation<C: ConnectionTrait>(
         signed_in,
         membership,
     })
-}
-
-/// The invitation this token opens: one not revoked, accepted or expired.
-async fn open_invitation<C: ConnectionTrait>(
-    db: &C,
-    token: &str,
-    now: DateTime<Utc>,
-) -> Result<invitation::Model, RuleError> {
-    if TokenKind::of(token) != Some(TokenKind::Invitation) {
-        return Err(invalid_invitation("This is not an invitation token."));
-    }
-    let hash = hash_token(token);
-    // An email's link opens its invitation while the invitation's token is still the one the
-    // link was made for (a resend replaces it). Both sides of the `IN` are index lookups: the
-    // link by its hash, then the invitation by its token's.
-    let emailed_for = Query::select()
-        .column(invitation_email_link::Column::InvitationTokenHash)
-        .from(invitation_email_link::Entity)
-        .and_where(invitation_email_link::Column::TokenHash.eq(hash.as_str()))
-        .take();
-    let Some(invitation) = invitation::Entity::find()
-        .filter(Expr::col(invitation::Column::TokenHash).is_in([
-            Expr::val(hash.as_str()),
-            Expr::SubQuery(None, Box::new(emailed_for.into())),
-        ]))
-        .one(db)
-        .await?
-    else {
-        return Err(invalid_invitation("This invitation does not exist."));
-    };
-    if invitation.revoked_at.is_some() {
-        return Err(invalid_invitation("This invitation has been revoked."));
-    }
-    if invitation.accepted_at.is_some() {
-        return Err(invalid_invitation(
-            "This invitation has already been accepted.",
-        ));
-    }
-    if invitation.expires_at <= now {
-        return Err(invalid_invitation(
-            "This invitation has expired: ask for a new one.",
-        ));
-    }
-    Ok(invitation)
 }
 
 /// The invitation's membership, if it is still INVITED (or ACTIVE: the welcome of someone an
