@@ -1,6 +1,7 @@
 //! Reading the audit trail back: the workspace's entries, newest first, filtered and paged. (The
 //! entries are written by `platform::audit`, in the transaction of what they record.)
 
+use chrono::{DateTime, Utc};
 use entities::{AuditAction, UserId, WorkspaceId, audit_entry};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -17,6 +18,10 @@ pub struct AuditFilter {
     pub actor_id: Option<Uuid>,
     /// The entries of one offboarding: its mutation's and its jobs'.
     pub offboarding_id: Option<Uuid>,
+    /// Entries written at or after this instant.
+    pub since: Option<DateTime<Utc>>,
+    /// Entries written before this instant.
+    pub until: Option<DateTime<Utc>>,
 }
 
 /// One page of the workspace's audit trail, newest first, keyset-paginated by entry id (UUID v7,
@@ -47,6 +52,12 @@ pub async fn list<C: ConnectionTrait>(
     }
     if let Some(offboarding) = filter.offboarding_id {
         query = query.filter(audit_entry::Column::OffboardingId.eq(offboarding));
+    }
+    if let Some(since) = filter.since {
+        query = query.filter(audit_entry::Column::CreatedAt.gte(since));
+    }
+    if let Some(until) = filter.until {
+        query = query.filter(audit_entry::Column::CreatedAt.lt(until));
     }
     newest_first(db, query, audit_entry::Column::Id, paging).await
 }

@@ -432,7 +432,29 @@ try {
   await owner.waitForFunction(() => [...document.querySelectorAll("table.audit tbody tr")].every((tr) => tr.dataset.action === "TEAM_MEMBERSHIP_REMOVE"));
   step("audit", {
     actions: await owner.$$eval("table.audit tbody tr", (trs) => trs.map((tr) => tr.dataset.action)),
+    summaries: await owner.$$eval("table.audit tbody tr .summary", (cells) => cells.map((cell) => cell.textContent)),
   });
+  // An entry's details, one click away: what was recorded, and its side effects' state.
+  await owner.locator("table.audit tbody tr").first().getByText("Details").click();
+  await owner.waitForSelector("table.audit tbody tr .side-effects li");
+  const firstDetails = {
+    recorded: await owner.locator("table.audit tbody tr").first().locator("dl").textContent(),
+    sideEffects: await owner.$$eval("table.audit tbody tr:first-child .side-effects li", (items) => items.map((item) => item.textContent)),
+  };
+  // Every removal, as CSV.
+  const [download] = await Promise.all([
+    owner.waitForEvent("download"),
+    owner.getByRole("button", { name: "Export CSV" }).click(),
+  ]);
+  const exported = readFileSync(await download.path(), "utf8").split("\r\n");
+  // A day after today keeps nothing.
+  const tomorrow = new Date(Date.now() + 24 * 3600 * 1000).toISOString().slice(0, 10);
+  await owner.getByLabel("From").fill(tomorrow);
+  await owner.waitForSelector("#content .empty");
+  const fromTomorrow = await owner.textContent("#content .empty");
+  await owner.getByLabel("From").fill("");
+  await owner.waitForSelector("table.audit");
+  step("auditDetails", { ...firstDetails, file: download.suggestedFilename(), exported, fromTomorrow });
 
   // At 390 px wide: no sideways scrolling, every action still there.
   await owner.setViewportSize({ width: 390, height: 844 });

@@ -2,7 +2,7 @@
 // audit log, filtered by action or by the person it was about.
 
 import { gql, idempotent } from "./api.js";
-import { accepted, announce, busy, errorBox, field, formatDate, h, personPicker, replace, roleLabel } from "./ui.js";
+import { accepted, announce, busy, errorBox, field, formatDate, h, personPicker, replace, roleLabel, toast } from "./ui.js";
 
 /// A table that grows a page at a time, under `list` with its "more" button in `more`:
 /// `load(null)` shows the first page (or `empty` when there is none), the button appends the next.
@@ -109,18 +109,79 @@ export async function removedView(app) {
   await load(null);
 }
 
-const AUDIT = `query($ws: UUID!, $filter: AuditLogFilter, $after: String) {
-  auditLog(workspaceId: $ws, filter: $filter, first: 25, after: $after) {
+const AUDIT = `query($ws: UUID!, $filter: AuditLogFilter, $first: Int, $after: String) {
+  auditLog(workspaceId: $ws, filter: $filter, first: $first, after: $after) {
     pageInfo { hasNextPage endCursor }
-    nodes { action createdAt reason actor { name } actorApiKeyId target { name } } } }`;
+    nodes { id action summary createdAt reason requestId offboardingId metadata
+      actor { name email } actorApiKeyId actorScimToken { name } target { name email } } } }`;
 
-const ACTIONS = [
-  "TEAM_MEMBERSHIP_REMOVE", "TEAM_MEMBERSHIP_DEACTIVATE", "TEAM_MEMBERSHIP_REACTIVATE",
-  "TEAM_MEMBERSHIP_RESTORE", "TEAM_MEMBERSHIP_INVITE", "TEAM_MEMBERSHIP_JOIN",
-  "TEAM_MEMBERSHIP_ROLE_CHANGE", "SEAT_LIMIT_CHANGE", "API_KEY_CREATE",
-  "OWNERSHIP_TRANSFER", "CONTACTS_REASSIGN", "SESSIONS_END", "API_KEY_REVOKE",
-  "CAMPAIGNS_REATTRIBUTE", "INVITATION_REVOKE", "INVITATION_RESEND", "JOB_RETRY",
-];
+const SIDE_EFFECTS = `query($id: UUID!) { offboarding(id: $id) { status jobs(first: 100) { kind status attempts lastError } } }`;
+
+/// Each action, as the filter offers it.
+const ACTIONS = {
+  TEAM_MEMBERSHIP_REMOVE: "Removed", TEAM_MEMBERSHIP_DEACTIVATE: "Deactivated",
+  TEAM_MEMBERSHIP_REACTIVATE: "Reactivated", TEAM_MEMBERSHIP_RESTORE: "Restored",
+  TEAM_MEMBERSHIP_INVITE: "Invited", TEAM_MEMBERSHIP_JOIN: "Joined",
+  TEAM_MEMBERSHIP_ROLE_CHANGE: "Role changed", TEAM_MEMBERSHIP_PROVISION: "Added by the identity provider",
+  IDP_REMOVAL_WAIT: "Removal by the identity provider waiting", PERSON_UPDATE: "Updated by the identity provider",
+  INVITATION_RESEND: "Invitation resent", INVITATION_REVOKE: "Invitation revoked",
+  OWNERSHIP_TRANSFER: "Ownership transferred", CONTACTS_REASSIGN: "Contact duties handed over",
+  SESSIONS_END: "Sessions ended", API_KEY_CREATE: "API key created", API_KEY_REVOKE: "API key revoked",
+  CAMPAIGNS_REATTRIBUTE: "Campaigns reattributed", SEAT_LIMIT_CHANGE: "Seat limit changed",
+  JOB_RETRY: "Side effect retried", WORKSPACE_CREATE: "Workspace made", WORKSPACE_RENAME: "Workspace renamed",
+  SCIM_TOKEN_CREATE: "SCIM token made", SCIM_TOKEN_REVOKE: "SCIM token revoked",
+  GROUP_CREATE: "Group made", GROUP_RENAME: "Group renamed", GROUP_DELETE: "Group deleted",
+  GROUP_MEMBERS_CHANGE: "Group members changed",
+};
+
+/// An entry's details, one click away: what was recorded, and the state of the side effects of
+/// the offboarding it belongs to, read when opened.
+function details(app, entry) {
+  const effects = h("div");
+  const recorded = Object.entries(entry.metadata || {}).filter(([, value]) => value !== null && value !== "");
+  const shown = h(
+    "details",
+    { class: "entry-details" },
+    h("summary", {}, "Details"),
+    h(
+      "dl",
+      {},
+      entry.requestId ? [h("dt", {}, "Request"), h("dd", {}, entry.requestId)] : null,
+      recorded.map(([key, value]) => [h("dt", {}, key.replaceAll("_", " ")), h("dd", {}, typeof value === "string" ? value : JSON.stringify(value))]),
+    ),
+    effects,
+  );
+  if (entry.offboardingId) {
+    shown.addEventListener("toggle", async () => {
+      if (!shown.open || effects.dataset.read) return;
+      effects.dataset.read = "true";
+      try {
+        const { offboarding } = await gql(SIDE_EFFECTS, { id: entry.offboardingId });
+        replace(
+          effects,
+          h("p", {}, `Side effects: ${offboarding.status.toLowerCase().replace("_", " ")}`),
+          h("ul", { class: "side-effects" }, offboarding.jobs.map((job) => h("li", { "data-kind": job.kind }, `${job.kind.toLowerCase().replaceAll("_", " ")}: ${job.status.toLowerCase()}${job.lastError ? ` (${job.lastError})` : ""}`))),
+        );
+      } catch (error) {
+        if (!app.fail(error)) replace(effects, errorBox(error.message));
+      }
+    });
+  }
+  return shown;
+}
+
+/// The entries as CSV, quoted where needed, with a header row.
+function csv(entries) {
+  const cell = (value) => {
+    const text = value === null || value === undefined ? "" : String(value);
+    return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  };
+  const rows = entries.map((entry) => [
+    entry.createdAt, entry.action, entry.summary, entry.actor?.email || (entry.actorApiKeyId ? "API key" : entry.actorScimToken?.name || "system"),
+    entry.target?.email, entry.reason, entry.requestId,
+  ]);
+  return [["when", "action", "summary", "by", "about", "reason", "request id"], ...rows].map((row) => row.map(cell).join(",")).join("\r\n");
+}
 
 /// Whom an entry can be about: members, and people removed (what an audit is most often about),
 /// the first 100 of each, or the first 100 of each whose name or email matches a search.
@@ -138,7 +199,15 @@ async function peopleAbout(app, search) {
 
 export async function auditView(app) {
   const content = document.getElementById("content");
-  const action = h("select", { name: "action" }, h("option", { value: "" }, "Any action"), ACTIONS.map((name) => h("option", { value: name }, name)));
+  const action = h(
+    "select",
+    { name: "action" },
+    h("option", { value: "" }, "Any action"),
+    Object.entries(ACTIONS).map(([value, label]) => h("option", { value }, label)),
+  );
+  const from = h("input", { type: "date", name: "from" });
+  const to = h("input", { type: "date", name: "to" });
+  const exportButton = h("button", { type: "button" }, "Export CSV");
   const list = h("div");
   const more = h("div", { class: "pager" });
   const problems = h("div");
@@ -153,35 +222,59 @@ export async function auditView(app) {
   const target = about.select;
   replace(
     content,
-    h("div", { class: "title-row" }, h("h1", { tabindex: "-1" }, "Audit log")),
-    h("div", { class: "filters with-picker" }, field("Action", action), about.element),
+    h("div", { class: "title-row" }, h("h1", { tabindex: "-1" }, "Audit log"), exportButton),
+    h("div", { class: "filters with-picker" }, field("Action", action), field("From", from), field("To", to), about.element),
     problems,
     list,
     more,
   );
 
+  // The days chosen, in this browser's time zone: from the start of "From" to the end of "To".
+  const filter = () => {
+    const day = (input, next) => {
+      if (!input.value) return null;
+      const start = new Date(`${input.value}T00:00`);
+      if (next) start.setDate(start.getDate() + 1);
+      return start.toISOString();
+    };
+    return { action: action.value || null, targetUserId: target.value || null, since: day(from, false), until: day(to, true) };
+  };
   const load = growingTable(app, { list, more, problems }, {
     table: "audit",
     caption: "Audit log entries, newest first",
-    headers: ["When", "Action", "By", "About", "Reason"],
+    headers: ["When", "What happened", "About", "Details"],
     empty: "No entries match.",
     moreLabel: "Show older entries",
-    fetch: async (after) => {
-      const filter = { action: action.value || null, targetUserId: target.value || null };
-      return (await gql(AUDIT, { ws: app.workspaceId, filter, after })).auditLog;
-    },
+    fetch: async (after) => (await gql(AUDIT, { ws: app.workspaceId, filter: filter(), first: 25, after })).auditLog,
     row: (entry) =>
       h(
         "tr",
         { "data-action": entry.action },
         h("td", { "data-label": "When" }, formatDate(entry.createdAt)),
-        h("td", { "data-label": "Action" }, h("code", {}, entry.action)),
-        h("td", { "data-label": "By" }, entry.actor?.name || (entry.actorApiKeyId ? "an API key" : "the system")),
+        h("td", { "data-label": "What happened", class: "summary" }, entry.summary),
         h("td", { "data-label": "About" }, entry.target ? entry.target.name : "—"),
-        h("td", { "data-label": "Reason" }, entry.reason || ""),
+        h("td", { "data-label": "Details" }, details(app, entry)),
       ),
   });
-  action.addEventListener("change", () => load(null));
-  target.addEventListener("change", () => load(null));
+  // Every entry the filters keep, a hundred a request, as one CSV file.
+  exportButton.addEventListener("click", () => busy(exportButton, async () => {
+    replace(problems);
+    try {
+      const entries = [];
+      let after = null;
+      do {
+        const { auditLog } = await gql(AUDIT, { ws: app.workspaceId, filter: filter(), first: 100, after });
+        entries.push(...auditLog.nodes);
+        after = auditLog.pageInfo.hasNextPage ? auditLog.pageInfo.endCursor : null;
+      } while (after);
+      const link = h("a", { href: URL.createObjectURL(new Blob([csv(entries)], { type: "text/csv" })), download: "audit-log.csv" });
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+      toast(`${entries.length === 1 ? "1 entry" : `${entries.length} entries`} exported.`);
+    } catch (error) {
+      if (!app.fail(error)) replace(problems, errorBox(error.message));
+    }
+  }));
+  for (const control of [action, target, from, to]) control.addEventListener("change", () => load(null));
   await load(null);
 }

@@ -17,6 +17,8 @@ use rules::lists::encode_cursor;
 use rules::lists::users_by_id;
 use rules::organizations::scim_tokens;
 
+use crate::graphql::audit_sentence::{self, Actor};
+
 #[derive(InputObject, Default)]
 pub struct AuditLogFilter {
     action: Option<AuditAction>,
@@ -25,6 +27,10 @@ pub struct AuditLogFilter {
     actor_id: Option<Uuid>,
     /// The entries of one offboarding: its mutation's and those its jobs wrote.
     offboarding_id: Option<Uuid>,
+    /// Entries written at or after this instant.
+    since: Option<DateTime<Utc>>,
+    /// Entries written before this instant.
+    until: Option<DateTime<Utc>>,
 }
 
 impl From<AuditLogFilter> for AuditFilter {
@@ -34,6 +40,8 @@ impl From<AuditLogFilter> for AuditFilter {
             target_user_id: filter.target_user_id.map(Into::into),
             actor_id: filter.actor_id,
             offboarding_id: filter.offboarding_id,
+            since: filter.since,
+            until: filter.until,
         }
     }
 }
@@ -107,6 +115,9 @@ pub enum AuditAction {
 pub struct AuditEntry {
     id: Uuid,
     action: AuditAction,
+    /// The entry as a sentence people read ("Olivia Owner removed Mia Member: left the
+    /// company."), made from the fields below.
+    summary: String,
     actor_user_id: Option<UserId>,
     actor_api_key_id: Option<Uuid>,
     actor_scim_token_id: Option<Uuid>,
@@ -208,9 +219,32 @@ pub(crate) async fn audit_entries<C: ConnectionTrait>(
             })
         })
     };
+    let actor = |entry: &audit_entry::Model| -> Actor<'_> {
+        if let Some(name) = entry
+            .actor_user_id
+            .and_then(|id| people.get(&id))
+            .map(|user| user.name.as_str())
+        {
+            Actor::Person(name)
+        } else if entry.actor_api_key_id.is_some() {
+            Actor::ApiKey
+        } else if let Some(name) = entry.actor_scim_token_id.and_then(|id| tokens.get(&id)) {
+            Actor::Provider(name)
+        } else {
+            Actor::System
+        }
+    };
+    let summary = |entry: &audit_entry::Model| {
+        let target = entry
+            .target_user_id
+            .and_then(|id| people.get(&id))
+            .map(|user| user.name.as_str());
+        audit_sentence::sentence(entry.action, &actor(entry), target, &entry.metadata)
+    };
     Ok(entries
         .into_iter()
         .map(|entry| AuditEntry {
+            summary: summary(&entry),
             id: entry.id,
             actor: person(entry.actor_user_id),
             actor_scim_token: token(entry.actor_scim_token_id),

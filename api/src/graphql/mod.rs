@@ -2,6 +2,7 @@
 
 mod access;
 mod audit;
+mod audit_sentence;
 pub mod budget;
 mod consequences;
 mod contacts;

@@ -35,6 +35,7 @@ backend_tests! {
     the_audit_log_is_for_managers_of_this_workspace_with_bounded_pages => no_worker,
     an_api_key_is_an_actor_of_its_own => no_worker,
     the_workers_side_effects_are_in_the_log,
+    entries_read_as_sentences_and_filter_by_date => no_worker,
 }
 
 async fn each_action_is_listed_with_actor_target_reason_and_request_id(app: TestApp) {
@@ -373,4 +374,40 @@ async fn the_workers_side_effects_are_in_the_log(app: TestApp) {
         )
         .await;
     assert_eq!(data(&answer)["offboarding"]["requestId"], "req-remove-mia");
+}
+
+/// Each entry reads as a sentence naming who did what to whom, and why; `since` and `until`
+/// keep the entries written in between.
+async fn entries_read_as_sentences_and_filter_by_date(app: TestApp) {
+    give_all_contacts_to_the_owner(&app).await;
+    let mia = people(&app, [MIA]).await[0];
+    let before = chrono::Utc::now();
+    ok(&app
+        .owner_mutates(
+            REMOVE,
+            json!({ "userIds": [mia], "reason": "left the company" }),
+        )
+        .await);
+    let after = chrono::Utc::now();
+    let removed = json!({ "action": "TEAM_MEMBERSHIP_REMOVE" });
+    let log = audit_log(&app, removed.clone(), None, None).await;
+    assert_eq!(
+        log["edges"][0]["node"]["summary"],
+        "Olivia Owner removed Mia Member: left the company"
+    );
+    let count = |since: DateTime<chrono::Utc>, until: DateTime<chrono::Utc>| {
+        let mut filter = removed.clone();
+        filter["since"] = json!(since);
+        filter["until"] = json!(until);
+        let app = &app;
+        async move { audit_log(app, filter, None, None).await["totalCount"].clone() }
+    };
+    let hour = chrono::Duration::hours(1);
+    assert_eq!(count(before, after + chrono::Duration::seconds(1)).await, 1);
+    assert_eq!(count(before - hour, before).await, 0, "until is before it");
+    assert_eq!(
+        count(after + hour, after + hour + hour).await,
+        0,
+        "since is after it"
+    );
 }

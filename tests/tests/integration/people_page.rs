@@ -472,6 +472,7 @@ fn judge_failures_history_and_reach(seen: &Answer) {
             .iter()
             .all(|action| *action == "TEAM_MEMBERSHIP_REMOVE")
     );
+    judge_the_audit_log(seen);
     let narrow = step(seen, "narrow");
     assert!(narrow["scrollWidth"].as_u64().unwrap() <= 390, "{narrow}");
     assert!(narrow["removeButtons"].as_u64().unwrap() > 0);
@@ -628,4 +629,58 @@ fn judge_invitations_and_roles(seen: &Answer) {
         step(seen, "roleChange")["toast"],
         "Max Member is now Admin."
     );
+}
+
+/// The audit log reads as sentences, each entry's details (and its side effects) one click
+/// away, exported as CSV, and filtered by date.
+fn judge_the_audit_log(seen: &Answer) {
+    let audit = step(seen, "audit");
+    let summaries: Vec<&str> = audit["summaries"]
+        .items()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert!(
+        summaries.contains(&"Olivia Owner removed Gus Guest."),
+        "{summaries:?}"
+    );
+    assert!(
+        summaries
+            .iter()
+            .all(|summary| summary.starts_with("Olivia Owner removed ")),
+        "{summaries:?}"
+    );
+    let details = step(seen, "auditDetails");
+    assert!(shown(details, "recorded").contains("role"), "{details}");
+    let effects: Vec<&str> = details["sideEffects"]
+        .items()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert!(
+        effects
+            .iter()
+            .any(|effect| effect.starts_with("end sessions: ")),
+        "{effects:?}"
+    );
+    assert_eq!(details["file"], "audit-log.csv");
+    let exported: Vec<&str> = details["exported"]
+        .items()
+        .iter()
+        .map(|line| line.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        exported[0],
+        "when,action,summary,by,about,reason,request id"
+    );
+    assert_eq!(
+        exported.len() - 1,
+        summaries.len(),
+        "every entry the filter keeps: {exported:?}"
+    );
+    assert!(
+        exported.iter().any(|line| line.contains(",TEAM_MEMBERSHIP_REMOVE,Olivia Owner removed Gus Guest.,olivia.owner@acme.test,gus.guest@acme.test,")),
+        "{exported:?}"
+    );
+    assert_eq!(details["fromTomorrow"], "No entries match.");
 }

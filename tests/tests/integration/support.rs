@@ -68,7 +68,7 @@ pub const AUDIT_LOG: &str =
     totalCount
     pageInfo { hasNextPage endCursor }
     edges { cursor node {
-      id action actorUserId actorApiKeyId actor { email } targetUserId target { email }
+      id action summary actorUserId actorApiKeyId actor { email } targetUserId target { email }
       reason requestId offboardingId metadata createdAt } } } }";
 pub const SEATS: &str =
     "query($org: UUID!) { seatUsage(organizationId: $org) { used limit available } }";
