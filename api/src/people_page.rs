@@ -61,6 +61,11 @@ const ASSETS: &[Asset] = &[
         JAVASCRIPT,
         include_bytes!("../assets/people/invitations.js"),
     ),
+    (
+        "member.js",
+        JAVASCRIPT,
+        include_bytes!("../assets/people/member.js"),
+    ),
 ];
 
 const PAGE: &str = include_str!("../assets/people/index.html");

@@ -281,6 +281,29 @@ try {
   await owner.waitForFunction(() => document.querySelector('tr[data-email="max.member@acme.test"] td[data-label="Role"]')?.textContent === "Admin");
   step("roleChange", { toast: await owner.textContent(".toast span") });
 
+  // Ada's page: her role, her key (revoked here), her session (ended here); Max's history.
+  await owner.getByRole("link", { name: "Ada Admin" }).click();
+  await owner.waitForSelector('#content h1:text("Ada Admin")');
+  const page = {
+    role: await owner.textContent(".facts-list dd"),
+    keys: await owner.$$eval(".keys li", (items) => items.map((item) => item.dataset.key)),
+  };
+  await owner.getByRole("button", { name: "Revoke the API key Ada sync" }).click();
+  await owner.locator("dialog").getByRole("button", { name: "Revoke key" }).click();
+  await owner.waitForSelector('.toast[data-toast="The API key Ada sync is revoked."]');
+  await owner.waitForFunction(() => !document.querySelector('.keys li[data-key="Ada sync"]'));
+  await owner.getByRole("button", { name: "End all sessions" }).click();
+  await owner.waitForSelector('.toast[data-toast$="of Ada Admin ended."]');
+  page.sessionsToast = await owner.textContent(".toast span");
+  page.sessionsAfter = await owner.textContent('section[aria-label^="Open sessions"] h2');
+  await owner.getByRole("link", { name: "← People" }).click();
+  await owner.getByRole("link", { name: "Max Member" }).click();
+  await owner.waitForSelector('#content h1:text("Max Member")');
+  page.maxHistory = await owner.$$eval(".history li", (items) => items.map((item) => item.textContent));
+  step("memberPage", page);
+  await owner.getByRole("link", { name: "← People" }).click();
+  await owner.waitForSelector("table.people");
+
   // A dialog keeps focus, and Escape closes it, giving focus back to what opened it.
   const removeGus = owner.getByRole("button", { name: "Remove Gus Guest" });
   await removeGus.click();
@@ -456,6 +479,13 @@ try {
   await owner.waitForSelector("table.audit");
   step("auditDetails", { ...firstDetails, file: download.suggestedFilename(), exported, fromTomorrow });
 
+  // The workspace's keys: Mia's outlived her removal, and says so.
+  await owner.getByRole("link", { name: "API keys" }).click();
+  await owner.waitForSelector("table.keys");
+  step("apiKeys", {
+    keys: await owner.$$eval("table.keys tbody tr", (trs) => trs.map((tr) => ({ name: tr.dataset.key, orphaned: tr.dataset.orphaned }))),
+  });
+
   // At 390 px wide: no sideways scrolling, every action still there.
   await owner.setViewportSize({ width: 390, height: 844 });
   await owner.getByRole("link", { name: "People" }).click();
@@ -516,6 +546,13 @@ try {
   await audited.waitForSelector("dialog .seats[data-counted]");
   await check("inviteDialog");
   await audited.keyboard.press("Escape");
+  await audited.getByRole("link", { name: "API keys" }).click();
+  await audited.waitForSelector("#content table.keys, #content .empty");
+  await check("apiKeys");
+  await audited.getByRole("link", { name: "People" }).click();
+  await audited.locator("table.people tbody tr a").first().click();
+  await audited.waitForSelector("#content .facts-list");
+  await check("memberPage");
   step("accessibility", { violations });
 
   // Signing out forgets the token.

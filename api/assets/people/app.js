@@ -7,6 +7,7 @@ import { accepted, announce, busy, errorBox, field, h, replace, roleLabel } from
 import { peopleView } from "./people.js";
 import { auditView, removedView } from "./history.js";
 import { invitationsView } from "./invitations.js";
+import { apiKeysView, memberView } from "./member.js";
 
 const root = document.getElementById("app");
 
@@ -176,6 +177,7 @@ function shell(app) {
     { id: "people", label: "People", show: () => peopleView(app) },
     app.can("USER_MANAGEMENT") ? { id: "invitations", label: "Invitations", show: () => invitationsView(app) } : null,
     app.can("USER_MANAGEMENT") ? { id: "removed", label: "Recently removed", show: () => removedView(app) } : null,
+    app.can("API_KEY_MANAGEMENT") ? { id: "keys", label: "API keys", show: () => apiKeysView(app) } : null,
     app.can("USER_MANAGEMENT") ? { id: "audit", label: "Audit log", show: () => auditView(app) } : null,
   ].filter(Boolean);
   const content = h("main", { id: "content", tabindex: "-1" });
@@ -211,7 +213,11 @@ function shell(app) {
   );
   const show = () => {
     const id = location.hash.slice(1);
-    const view = views.find((candidate) => candidate.id === id) || views[0];
+    // A member's page (#member/<user id>) sits under People.
+    const memberId = app.can("USER_MANAGEMENT") ? id.match(/^member\/([0-9a-f-]{36})$/)?.[1] : null;
+    const view = memberId
+      ? { id: "people", label: "A member", show: () => memberView(app, memberId) }
+      : views.find((candidate) => candidate.id === id) || views[0];
     for (const tab of tabs) {
       if (tab.dataset.view === view.id) tab.setAttribute("aria-current", "page");
       else tab.removeAttribute("aria-current");

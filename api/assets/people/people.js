@@ -188,7 +188,12 @@ export async function peopleView(app) {
       "tr",
       { "data-email": member.user.email },
       manage ? h("td", { class: "select" }, select) : null,
-      h("td", { class: "name" }, h("strong", {}, member.user.name), h("span", { class: "email" }, member.user.email)),
+      h(
+        "td",
+        { class: "name" },
+        h("strong", {}, manage ? h("a", { href: `#member/${member.user.id}` }, member.user.name) : member.user.name),
+        h("span", { class: "email" }, member.user.email),
+      ),
       h("td", { "data-label": "Role" }, roleLabel(member.role)),
       h("td", { "data-label": "Status" }, statusBadge(member.status)),
       h("td", { "data-label": "Groups" }, member.groups.map((group) => group.name).join(", ") || "—"),

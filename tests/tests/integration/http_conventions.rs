@@ -162,6 +162,7 @@ async fn the_people_page_is_served_from_the_binary_under_a_content_security_poli
         ("removal.js", "text/javascript"),
         ("history.js", "text/javascript"),
         ("invitations.js", "text/javascript"),
+        ("member.js", "text/javascript"),
         ("app.css", "text/css"),
     ] {
         let response = app.get(&format!("/people/{asset}")).await;
@@ -503,6 +504,7 @@ async fn static_files_are_compressed_and_revalidated_and_the_readme_says_how_lar
         "removal.js",
         "history.js",
         "invitations.js",
+        "member.js",
         "app.css",
     ];
     let (raw, brotli) = first_load(&app, page, "/people", &people_files).await;

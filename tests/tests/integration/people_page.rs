@@ -246,6 +246,12 @@ const GUS_ABOUT: &str = "Gus Guest (gus.guest@acme.test, removed)";
 
 async fn walk_and_judge(app: &TestApp, screenshots: Option<PathBuf>) {
     let invitation_link = emailed_invitation(app, "nora@acme.test").await;
+    // Ada has a session and a key of her own (her page shows both, to end and revoke); Omar's
+    // key outlives his removal in the walk (the API keys view marks it).
+    let ada = app.sign_in("ada.admin@acme.test").await;
+    crate::support::create_api_key(app, &ada, "Ada sync", "MEMBER").await;
+    let omar = app.sign_in("omar.owner@acme.test").await;
+    crate::support::create_api_key(app, &omar, "Omar reports", "MEMBER").await;
     // An address no mail server takes (from an import, say): the removal email to Omar can never
     // be sent, so the walk sees a side effect fail, and retries it.
     user::Entity::update_many()
@@ -495,6 +501,8 @@ fn judge_failures_history_and_reach(seen: &Answer) {
         "auditLog",
         "invitations",
         "inviteDialog",
+        "apiKeys",
+        "memberPage",
     ] {
         assert_eq!(
             violations[screen],
@@ -628,6 +636,19 @@ fn judge_invitations_and_roles(seen: &Answer) {
     assert_eq!(
         step(seen, "roleChange")["toast"],
         "Max Member is now Admin."
+    );
+    let page = step(seen, "memberPage");
+    assert_eq!(page["role"], "Admin", "{page}");
+    // The demo's "CI deploy" and the one the test gave her.
+    assert_eq!(page["keys"], json!(["Ada sync", "CI deploy"]), "{page}");
+    assert_eq!(page["sessionsToast"], "1 session of Ada Admin ended.");
+    assert_eq!(page["sessionsAfter"], "Open sessions (0)");
+    assert!(
+        page["maxHistory"].items().iter().any(|entry| entry
+            .as_str()
+            .unwrap()
+            .ends_with("Olivia Owner changed the role of Max Member from Member to Admin.")),
+        "{page}"
     );
 }
 
