@@ -109,6 +109,39 @@ async function dialogAndApi(page, email, change) {
   return { shown, said };
 }
 
+/// `settings.walk: "many"`: every member a search matches (thousands) selected at once and
+/// removed in one call, from one dialog that speaks of them together.
+async function many() {
+  const owner = await open();
+  owner.setDefaultTimeout(120000);
+  await signIn(owner, settings.owner);
+  await owner.getByLabel("Search").fill(settings.search);
+  await owner.waitForFunction((search) => {
+    const shown = [...document.querySelectorAll("table.people tbody tr")];
+    return shown.length > 0 && shown.every((tr) => tr.dataset.email.startsWith(search));
+  }, settings.search);
+  const selectAll = owner.getByRole("button", { name: /^Select all/ });
+  const offered = await selectAll.textContent();
+  await selectAll.click();
+  await owner.waitForFunction(() => /^Remove [\d,]+ selected$/.test(document.querySelector("button.danger:not([hidden])")?.textContent || "") && document.querySelector("button.danger").textContent !== "Remove selected");
+  const removeButton = await owner.locator(".filters button.danger").textContent();
+  await owner.locator(".filters button.danger").click();
+  await owner.waitForSelector("dialog form", { timeout: 120000 });
+  const dialog = {
+    title: await owner.textContent("dialog .dialog-header h2"),
+    summary: await owner.$$eval("dialog .facts.summary li", (items) => items.map((item) => item.textContent)),
+    oneByOne: await owner.locator("dialog section.person").count(),
+  };
+  await owner.locator("dialog").getByRole("button", { name: "Remove", exact: true }).click();
+  await owner.waitForSelector("dialog .progress", { timeout: 120000 });
+  dialog.done = await owner.textContent("dialog .dialog-header h2");
+  await owner.waitForSelector("dialog .job-kind", { timeout: 120000 });
+  dialog.kinds = await owner.$$eval("dialog .job-kind", (items) => items.map((item) => item.dataset.kind));
+  await closeDialog(owner);
+  await owner.waitForSelector("#content .list .empty");
+  step("many", { offered, removeButton, ...dialog, after: await owner.textContent("#content .list .empty") });
+}
+
 /// `settings.walk: "pages"`: only paging through a search with more than one page of results.
 async function pages() {
   const owner = await open();
@@ -184,6 +217,10 @@ async function assignee() {
 try {
   if (settings.walk === "pages") {
     await pages();
+    throw null;
+  }
+  if (settings.walk === "many") {
+    await many();
     throw null;
   }
   if (settings.walk === "assignee") {

@@ -39,6 +39,7 @@ export async function peopleView(app) {
   );
   const hide = h("input", { type: "checkbox", name: "hideDeactivated", id: "hide-deactivated" });
   const removeSelected = h("button", { type: "button", class: "danger", disabled: true }, "Remove selected");
+  const selectAll = h("button", { type: "button", hidden: true }, "Select all that match");
   const list = h("div", { class: "list", "aria-busy": "true" });
   const pager = h("nav", { class: "pager", "aria-label": "Pages" });
   const nextStep = h("div");
@@ -54,7 +55,7 @@ export async function peopleView(app) {
       field("Search", search),
       field("Status", status),
       h("div", { class: "check" }, hide, h("label", { for: "hide-deactivated" }, "Hide deactivated")),
-      manage ? removeSelected : null,
+      manage ? [selectAll, removeSelected] : null,
     ),
     problems,
     list,
@@ -79,7 +80,7 @@ export async function peopleView(app) {
   const updateSelection = () => {
     removeSelected.disabled = state.selected.size === 0;
     removeSelected.textContent = state.selected.size > 1
-      ? `Remove ${state.selected.size} selected`
+      ? `Remove ${state.selected.size.toLocaleString("en")} selected`
       : "Remove selected";
   };
 
@@ -152,6 +153,10 @@ export async function peopleView(app) {
     const alone = manage && !state.search && !state.status && !state.hideDeactivated && state.page === 0
       && members.totalCount === 1 && members.nodes.length === 1 && members.nodes[0].user.id === app.userId;
     replace(nextStep, alone ? firstDay() : null);
+    // More match than the page shows: all of them can be selected at once.
+    const matching = members.totalCountIsExact ? members.totalCount.toLocaleString("en") : "";
+    selectAll.hidden = !(manage && (members.pageInfo.hasNextPage || state.page > 0));
+    selectAll.textContent = matching ? `Select all ${matching} that match` : "Select all that match";
     announce(`${members.totalCount} people`);
   };
 
@@ -243,6 +248,23 @@ export async function peopleView(app) {
     reload();
   });
   removeSelected.addEventListener("click", () => openRemoval(app, [...state.selected.values()], reload));
+  selectAll.addEventListener("click", () => busy(selectAll, async () => {
+    replace(problems);
+    try {
+      const { matchingMembers } = await gql(
+        `query($ws: UUID!, $filter: MemberFilterInput) { matchingMembers(workspaceId: $ws, filter: $filter) { userIds more } }`,
+        { ws: app.workspaceId, filter: filter() },
+      );
+      for (const id of matchingMembers.userIds) {
+        if (id !== app.userId && !state.selected.has(id)) state.selected.set(id, { user: { id, name: "", email: "" } });
+      }
+      updateSelection();
+      for (const box of list.querySelectorAll('td.select input:not([disabled])')) box.checked = true;
+      announce(`${state.selected.size.toLocaleString("en")} selected${matchingMembers.more ? ": the most one removal takes" : ""}.`);
+    } catch (error) {
+      if (!app.fail(error)) replace(problems, errorBox(error.message));
+    }
+  }));
 
   await load();
 }

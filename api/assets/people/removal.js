@@ -6,7 +6,7 @@ import { gql, idempotent, RequestFailed, subscribe, Unauthenticated } from "./ap
 import { accepted, announce, busy, errorBox, field, h, openDialog, personPicker, replace, statusBadge, toast } from "./ui.js";
 
 const PREVIEW = `query($ws: UUID!, $ids: [UUID!]!) { removalPreview(workspaceId: $ws, userIds: $ids) {
-  canRemove members { userId name email status role seatFreed
+  canRemove summary members { userId name email status role seatFreed
     loses { workspaceName groups } preserved { otherWorkspaces otherOrganizations }
     contactDuties { duty applicationId applicationName }
     campaignsToReattribute apiKeysToRevoke invitationsToRevoke rulesKeepRunning
@@ -22,6 +22,9 @@ const ACTIVE_MEMBERS = `query($ws: UUID!, $search: String) {
 
 const REMOVE = `mutation($input: RemoveMembersInput!) { removeMembers(input: $input) {
   offboarding { id } userErrors { code message userId field } } }`;
+
+/// Past this many people, a dialog or a progress list speaks of them together.
+const MANY = 20;
 
 const DUTY_LABELS = {
   ADMINISTRATIVE_CONTACT: "administrative contact of the workspace",
@@ -55,7 +58,7 @@ function assigneeField(app, close, label, { name, candidates, exclude, placehold
 
 export function openRemoval(app, members, done) {
   const names = members.map((member) => member.user.name);
-  const title = members.length === 1 ? `Remove ${names[0]}?` : `Remove ${members.length} people?`;
+  const title = members.length === 1 ? `Remove ${names[0]}?` : `Remove ${members.length.toLocaleString("en")} people?`;
   openDialog(title, (close, dialog) => {
     const body = h("div", { "aria-busy": "true" }, h("p", { class: "loading" }, "Checking what removing them would do…"));
     load(app, members, body, close, dialog, done);
@@ -84,7 +87,13 @@ async function load(app, members, body, close, dialog, done) {
 
   const withKey = idempotent();
   const dutyPickers = new Map();
-  const people = preview.members.map((person) => {
+  // More people than a dialog can show one by one: what happens to all of them, said once, and
+  // only those who need a choice or can't be removed, one by one.
+  const many = preview.members.length > MANY;
+  const oneByOne = many
+    ? preview.members.filter((person) => person.blockers.length > 0 || person.contactDuties.length > 0)
+    : preview.members;
+  const people = oneByOne.map((person) => {
     const otherBlockers = person.blockers.filter((blocker) => blocker.code !== "CONTACT_REASSIGNMENT_REQUIRED");
     let dutyPicker = null;
     if (person.contactDuties.length > 0) {
@@ -162,7 +171,7 @@ async function load(app, members, body, close, dialog, done) {
           try {
             const { removeMembers } = await gql(REMOVE, { input: withKey(input) });
             if (!accepted(removeMembers, problems)) return;
-            const said = members.length === 1 ? `${members[0].user.name} was removed.` : `${members.length} people were removed.`;
+            const said = members.length === 1 ? `${members[0].user.name} was removed.` : `${members.length.toLocaleString("en")} people were removed.`;
             retitle(dialog, said.slice(0, -1));
             toast(said, () => undoRemoval(app, members, done));
             done();
@@ -174,6 +183,7 @@ async function load(app, members, body, close, dialog, done) {
         });
       },
     },
+    many ? h("ul", { class: "facts summary" }, preview.summary.map((sentence) => h("li", {}, sentence))) : null,
     people,
     reattribute?.element,
     h(
@@ -205,7 +215,7 @@ async function undoRemoval(app, members, done) {
     const answer = await gql(`mutation(${declared}) { ${calls} }`, variables);
     const refused = members.flatMap((_, i) => answer[`r${i}`].userErrors.map((error) => error.message));
     await done();
-    toast(refused.length ? `Not undone: ${refused.join(" ")}` : members.length === 1 ? `${members[0].user.name} is back.` : `${members.length} people are back.`);
+    toast(refused.length ? `Not undone: ${refused.join(" ")}` : members.length === 1 ? `${members[0].user.name} is back.` : `${members.length.toLocaleString("en")} people are back.`);
   } catch (error) {
     if (!app.fail(error)) toast(`Not undone: ${error.message}`);
   }
@@ -334,7 +344,17 @@ export function progressPanel(app, offboardingId, close, dialog) {
     if (!shown || Date.parse(job.at) >= Date.parse(shown.at)) jobs.set(job.id, job);
   };
 
+  // Drawn once a frame at most: a removal of thousands sends an event per job.
+  let drawing = false;
   const render = () => {
+    if (drawing) return;
+    drawing = true;
+    requestAnimationFrame(() => {
+      drawing = false;
+      draw();
+    });
+  };
+  const draw = () => {
     const all = [...jobs.values()];
     const finished = all.filter((job) => job.status === "SUCCEEDED").length;
     meter.max = Math.max(all.length, 1);
@@ -344,9 +364,24 @@ export function progressPanel(app, offboardingId, close, dialog) {
       overall === "SUCCEEDED" ? `Done: ${all.length === 1 ? "the side effect was" : `all ${all.length} side effects were`} carried out.`
         : overall === "FAILED" ? `Some side effects failed (${finished} of ${all.length} done).`
           : `Carrying out the side effects… ${finished} of ${all.length} done.`;
+    // Thousands of jobs: a line per kind, and one per job only for those that failed.
+    const kinds = new Map();
+    for (const job of all) {
+      if (!kinds.has(job.kind)) kinds.set(job.kind, []);
+      kinds.get(job.kind).push(job);
+    }
+    const byKind = all.length > MANY
+      ? [...kinds.entries()].map(([kind, ofKind]) => h(
+          "li",
+          { class: "job-kind", "data-kind": kind },
+          `${JOB_LABELS[kind] || kind}: ${ofKind.filter((job) => job.status === "SUCCEEDED").length} of ${ofKind.length} done`,
+        ))
+      : [];
+    const listed = all.length > MANY ? all.filter((job) => ["FAILED", "DEAD"].includes(job.status)) : all;
     replace(
       list,
-      all.map((job) =>
+      byKind,
+      listed.map((job) =>
         h(
           "li",
           { class: `job job-${job.status.toLowerCase()}`, "data-kind": job.kind, "data-at": job.at },

@@ -6,9 +6,22 @@ use entities::Role;
 use rules::offboarding::preview::MemberPreview;
 use rules::offboarding::status_preview::{StatusChange, StatusChangePreview};
 
-/// "1 campaign", "3 campaigns".
+/// "1 campaign", "3 campaigns", "10,000 people".
 fn count(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+    format!("{} {}", grouped(n), if n == 1 { one } else { many })
+}
+
+/// A number with its thousands grouped: 10000 is "10,000".
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 fn role_name(role: Role) -> &'static str {
@@ -97,6 +110,61 @@ pub fn of_removal(workspace_name: &str, preview: &MemberPreview) -> Vec<String> 
     said
 }
 
+/// What removing all these members does, said once for all of them: for a dialog about more
+/// people than it can show one by one.
+pub fn of_removals(workspace_name: &str, previews: &[MemberPreview]) -> Vec<String> {
+    let members: Vec<&MemberPreview> = previews.iter().filter(|p| p.person.is_some()).collect();
+    let people = members.len() as u64;
+    let freed = members.iter().filter(|p| p.seat_freed).count() as u64;
+    let total = |of: fn(&MemberPreview) -> u64| members.iter().map(|p| of(p)).sum::<u64>();
+    let mut said = vec![
+        format!(
+            "{} lose access to {workspace_name}.",
+            count(people, "person", "people")
+        ),
+        format!(
+            "{} freed; {} taken (they keep another membership in the organization).",
+            count(freed, "seat is", "seats are"),
+            count(people - freed, "stays", "stay")
+        ),
+    ];
+    let counted = [
+        (
+            total(|p| p.campaigns_to_reattribute),
+            ("campaign", "campaigns"),
+            "they own will be reattributed.",
+        ),
+        (
+            total(|p| p.rules_keep_running),
+            ("automation rule", "automation rules"),
+            "they made keep running.",
+        ),
+        (
+            total(|p| p.invitations_to_revoke),
+            ("open invitation", "open invitations"),
+            "they sent will be revoked.",
+        ),
+        (
+            total(|p| p.api_keys.len() as u64),
+            ("API key", "API keys"),
+            "they created keep working unless revoked with the removal.",
+        ),
+    ];
+    for (n, (one, many), rest) in counted {
+        if n > 0 {
+            said.push(format!("{} {rest}", count(n, one, many)));
+        }
+    }
+    let blocked = previews.iter().filter(|p| !p.blockers.is_empty()).count() as u64;
+    if blocked > 0 {
+        said.push(format!(
+            "{} can't be removed as things stand.",
+            count(blocked, "person", "people")
+        ));
+    }
+    said
+}
+
 /// What deactivating or reactivating the member does; nothing when the id is no member's.
 pub fn of_status_change(change: StatusChange, preview: &StatusChangePreview) -> Vec<String> {
     let Some(candidate) = &preview.candidate else {
@@ -129,5 +197,19 @@ pub fn of_status_change(change: StatusChange, preview: &StatusChangePreview) -> 
                 .to_owned(),
             "Their seat is unchanged: they kept it while deactivated.".to_owned(),
         ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::grouped;
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(grouped(7), "7");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1_000), "1,000");
+        assert_eq!(grouped(10_000), "10,000");
+        assert_eq!(grouped(1_234_567), "1,234,567");
     }
 }

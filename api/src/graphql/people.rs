@@ -199,8 +199,8 @@ impl From<RemovedMemberFilterInput> for RemovedFilter {
     }
 }
 
-/// Seats of an organization: a person takes one while they hold any membership (invited,
-/// active or deactivated) in any of its workspaces.
+/// Seats of an organization: a person takes one while they hold a membership (active,
+/// deactivated, or invited with an open invitation) in any of its workspaces.
 pub struct SeatUsage(seats::SeatUsage);
 
 impl From<seats::SeatUsage> for SeatUsage {

@@ -8,9 +8,12 @@ use crate::graphql::budget::{id_list_cost, spend_ids};
 use crate::graphql::consequences;
 use crate::graphql::contacts::ContactDutyHeld;
 use crate::graphql::ids::{UserId, WorkspaceId};
+use crate::graphql::people::MemberFilterInput;
 use crate::graphql::types::{ApiKey, RoleValue, StatusValue, UserError};
+use rules::offboarding::MAX_MEMBERS_PER_CALL;
 use rules::offboarding::preview::{self, MemberPreview};
 use rules::offboarding::status_preview::{self, StatusChange};
+use rules::people::selection;
 
 /// What removing these members would do, and whether anything blocks it.
 #[derive(SimpleObject)]
@@ -19,6 +22,18 @@ pub struct RemovalPreview {
     can_remove: bool,
     /// One entry per distinct id, in the order given.
     members: Vec<MemberRemovalPreview>,
+    /// What the removal does to all of them, said once: for a dialog about more people than
+    /// it shows one by one.
+    summary: Vec<String>,
+}
+
+/// The members a filter keeps, as ids: "select all that match" for one call on all of them.
+#[derive(SimpleObject)]
+pub struct MatchingMembers {
+    /// At most 10,000 (what one `removeMembers` takes), by email.
+    user_ids: Vec<UserId>,
+    /// More members match than `userIds` holds.
+    more: bool,
 }
 
 /// What the person loses in this workspace.
@@ -160,13 +175,40 @@ impl PreviewQuery {
         .await?;
         let can_remove = preview.can_remove();
         let workspace_name = preview.workspace_name;
+        let summary = consequences::of_removals(&workspace_name, &preview.members);
         Ok(RemovalPreview {
             can_remove,
+            summary,
             members: preview
                 .members
                 .into_iter()
                 .map(|member| member_preview(&workspace_name, member))
                 .collect(),
+        })
+    }
+
+    /// The ids of the live members `filter` keeps (all of them without one), by email, up to
+    /// the 10,000 one `removeMembers` takes: what a People page's "select all that match"
+    /// selects. Needs USER_MANAGEMENT.
+    async fn matching_members(
+        &self,
+        ctx: &Context<'_>,
+        workspace_id: WorkspaceId,
+        filter: Option<MemberFilterInput>,
+    ) -> Result<MatchingMembers> {
+        let principal = ctx.principal()?;
+        let filter = filter.map(Into::into).unwrap_or_default();
+        let (ids, more) = selection::matching_member_ids(
+            ctx.reader(),
+            principal,
+            workspace_id.into(),
+            &filter,
+            MAX_MEMBERS_PER_CALL,
+        )
+        .await?;
+        Ok(MatchingMembers {
+            user_ids: ids.into_iter().map(Into::into).collect(),
+            more,
         })
     }
 

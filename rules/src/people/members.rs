@@ -147,7 +147,10 @@ pub async fn list_members<C: ConnectionTrait>(
 }
 
 /// The workspace's live memberships, of these statuses only when given.
-fn live_memberships(workspace_id: WorkspaceId, statuses: Option<&[MembershipStatus]>) -> Condition {
+pub(crate) fn live_memberships(
+    workspace_id: WorkspaceId,
+    statuses: Option<&[MembershipStatus]>,
+) -> Condition {
     let mut live = Condition::all()
         .add(membership::Column::WorkspaceId.eq(workspace_id))
         .add(membership::Column::DeletedAt.is_null());

@@ -9,3 +9,4 @@ pub mod members;
 pub mod removed;
 pub mod roles;
 pub mod seats;
+pub mod selection;

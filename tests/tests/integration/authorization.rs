@@ -82,6 +82,12 @@ const OPERATIONS: &[Operation] = &[
         member_gets: FORBIDDEN,
     },
     Operation {
+        name: "matchingMembers",
+        document: "query($ws: UUID!) { matchingMembers(workspaceId: $ws) { more } }",
+        variables: |ids| json!({ "ws": ids.workspace }),
+        member_gets: FORBIDDEN,
+    },
+    Operation {
         name: "statusChangePreview",
         document: "query($ws: UUID!, $u: UUID!) { statusChangePreview(workspaceId: $ws, userId: $u, change: DEACTIVATE) { canChange } }",
         variables: workspace_and_person,

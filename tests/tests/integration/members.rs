@@ -42,6 +42,7 @@ const ALL: [&str; 8] = [
 ];
 
 backend_tests! {
+    matching_members_are_every_live_member_a_filter_keeps,
     members_are_listed_by_email_with_role_status_and_groups,
     pages_follow_each_other_without_gaps_or_repeats,
     search_matches_anywhere_in_name_or_email_ignoring_case,
@@ -466,4 +467,40 @@ async fn a_page_of_members_is_a_constant_number_of_statements(app: TestApp) {
             assert_eq!(sent, 3, "a page of {first}, {filter:?}");
         }
     }
+}
+
+/// "Select all that match": every live member the filter keeps, by email, capped, with `more`
+/// saying the cap was reached; the removed are never in it.
+async fn matching_members_are_every_live_member_a_filter_keeps(app: TestApp) {
+    let bench = tests::add_members(&app, 30).await;
+    let matching = |filter: Value| {
+        let app = &app;
+        async move {
+            let answer = app
+                .as_owner(
+                    "query($ws: UUID!, $f: MemberFilterInput) { matchingMembers(workspaceId: $ws, filter: $f) { userIds more } }",
+                    json!({ "ws": app.demo.workspace_id, "f": filter }),
+                )
+                .await;
+            data(&answer)["matchingMembers"].clone()
+        }
+    };
+    let found = matching(json!({ "search": "bench" })).await;
+    let ids: std::collections::BTreeSet<String> = found["userIds"]
+        .items()
+        .iter()
+        .map(|id| id.as_str().unwrap().to_owned())
+        .collect();
+    let expected: std::collections::BTreeSet<String> =
+        bench.iter().map(|id| id.0.to_string()).collect();
+    assert_eq!(ids, expected);
+    assert_eq!(found["more"], false);
+    let invited = matching(json!({ "statuses": ["INVITED"] })).await;
+    assert_eq!(invited["userIds"].items().len(), 1, "Ivy: {invited}");
+    let everyone = matching(Value::Null).await;
+    assert_eq!(everyone["userIds"].items().len(), 30 + 8, "{everyone}");
+    // Removed, Mia is no longer among them.
+    soft_delete_membership(&app, "mia.member@acme.test").await;
+    let after = matching(Value::Null).await;
+    assert_eq!(after["userIds"].items().len(), 30 + 7, "{after}");
 }

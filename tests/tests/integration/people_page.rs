@@ -155,6 +155,66 @@ async fn the_people_page_pages_through_a_long_list() {
     assert_eq!(rows(&pages["back"]), first);
 }
 
+/// 10,000 members a search matches, selected at once from the list and removed in one call
+/// from one dialog that says what happens to all of them; on both backends.
+async fn ten_thousand_removed_from_one_dialog(backend: Backend) {
+    let app = spawn_app(backend).await;
+    tests::add_members(&app, 10_000).await;
+    let seen = tests::browser::run(
+        "people.mjs",
+        json!({
+            "walk": "many",
+            "api": app.address,
+            "workspace": "acme-marketing",
+            "owner": app.demo.owner_email,
+            "password": tests::DEMO_PASSWORD,
+            "search": "bench",
+        }),
+    )
+    .await;
+    assert_eq!(seen["error"], Value::Null, "{seen}");
+    assert_eq!(seen["consoleErrors"], json!([]), "{seen}");
+    let many = step(&seen, "many");
+    // A search counts up to 1,000: past it, the button names no number.
+    assert_eq!(many["offered"], "Select all that match", "{many}");
+    assert_eq!(many["removeButton"], "Remove 10,000 selected", "{many}");
+    assert_eq!(many["title"], "Remove 10,000 people?");
+    let summary: Vec<&str> = many["summary"]
+        .items()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        summary[0], "10,000 people lose access to Marketing.",
+        "{summary:?}"
+    );
+    assert_eq!(many["oneByOne"], 0, "nobody needs a choice: {many}");
+    assert_eq!(many["done"], "10,000 people were removed");
+    assert!(
+        many["kinds"]
+            .items()
+            .iter()
+            .any(|kind| *kind == "SEND_REMOVAL_EMAIL"),
+        "{many}"
+    );
+    assert_eq!(many["after"], "Nobody matches “bench”.");
+    let left = data(&app.as_owner("query($ws: UUID!) { members(workspaceId: $ws, filter: { search: \"bench\" }) { totalCount } }", json!({ "ws": app.demo.workspace_id })).await)["members"]["totalCount"].clone();
+    assert_eq!(left, 0, "one call removed them all");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(offboarding_no_browser, ignore = "OFFBOARDING_TESTS=no-browser")]
+async fn ten_thousand_removed_from_one_dialog_on_the_embedded_default() {
+    ten_thousand_removed_from_one_dialog(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(offboarding_no_browser, ignore = "OFFBOARDING_TESTS=no-browser")]
+#[cfg_attr(offboarding_sqlite_only, ignore = "OFFBOARDING_TESTS=sqlite-only")]
+async fn ten_thousand_removed_from_one_dialog_on_postgres() {
+    ten_thousand_removed_from_one_dialog(Backend::Postgres).await;
+}
+
 /// Reassign and Remove in a workspace of more than 100 members: the dialog lists the first 100,
 /// and its search box finds the one it leaves out, who then holds the duty.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
