@@ -533,6 +533,34 @@ try {
     removeButtons: await owner.getByRole("button", { name: /^Remove .+/ }).count(),
   });
 
+  // Every view at 1280 px and at 390 px (the README shows them): none scrolls sideways.
+  const memberPage = await owner.locator('table.people a[href^="#member/"]').first().getAttribute("href");
+  const views = [
+    ["people", "table.people"],
+    ["invitations", "table.invitations, #content .empty"],
+    ["keys", "table.keys, #content .empty"],
+    ["audit", "table.audit, #content .empty"],
+    ["removed", "#content table, #content .empty"],
+    [memberPage.slice(1), "#content .facts-list"],
+  ];
+  const widths = {};
+  for (const [width, height] of [[1280, 800], [390, 844]]) {
+    await owner.setViewportSize({ width, height });
+    for (const [view, ready] of views) {
+      await owner.evaluate((view) => {
+        document.querySelector(".toast")?.remove();
+        location.hash = view;
+      }, view);
+      await owner.waitForSelector(`#content h1`);
+      await owner.waitForSelector(ready);
+      const name = view.startsWith("member/") ? "member" : view;
+      widths[`${name}-${width}`] = await owner.evaluate(() => document.documentElement.scrollWidth);
+      await owner.screenshot({ path: `${settings.screenshots}/view-${name}-${width}.png` });
+    }
+  }
+  step("views", { widths });
+  await owner.setViewportSize({ width: 390, height: 844 });
+
   // An emailed invitation link opens the page, which accepts it and signs the person in.
   const invited = await open();
   await invited.goto(`${settings.api}${settings.invitationLink}`);

@@ -539,6 +539,24 @@ fn judge_failures_history_and_reach(seen: &Answer) {
             .all(|action| *action == "TEAM_MEMBERSHIP_REMOVE")
     );
     judge_the_audit_log(seen);
+    // Every view fits its width: 1280 px and 390 px, no sideways scrolling.
+    let widths = &step(seen, "views")["widths"];
+    for view in [
+        "people",
+        "invitations",
+        "keys",
+        "audit",
+        "removed",
+        "member",
+    ] {
+        for width in [1280, 390] {
+            let scroll = widths[format!("{view}-{width}").as_str()].as_u64().unwrap();
+            assert!(
+                scroll <= width,
+                "{view} at {width} px scrolls to {scroll} px"
+            );
+        }
+    }
     let narrow = step(seen, "narrow");
     assert!(narrow["scrollWidth"].as_u64().unwrap() <= 390, "{narrow}");
     assert!(narrow["removeButtons"].as_u64().unwrap() > 0);
