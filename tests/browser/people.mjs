@@ -109,6 +109,78 @@ async function dialogAndApi(page, email, change) {
   return { shown, said };
 }
 
+/// Presses Tab until the focused element is `selector` (matched in the page), at most 60 times:
+/// proof it is reachable by keyboard, in this order. Throws, naming it, when it is not.
+async function tabTo(page, selector) {
+  for (let i = 0; i < 60; i += 1) {
+    if (await page.evaluate((selector) => document.activeElement?.matches(selector), selector)) return;
+    await page.keyboard.press("Tab");
+  }
+  throw new Error(`not reachable with Tab: ${selector}`);
+}
+
+/// `settings.walk: "keyboard"`: signing in, inviting, changing a role and removing someone
+/// with the keyboard alone (Tab, typing, Enter, Escape).
+async function keyboard() {
+  const owner = await open();
+  await owner.goto(`${settings.api}/`);
+  await tabTo(owner, 'input[name="workspace"]');
+  await owner.keyboard.type(settings.workspace);
+  await tabTo(owner, 'input[name="email"]');
+  await owner.keyboard.type(settings.owner);
+  await tabTo(owner, 'input[name="password"]');
+  await owner.keyboard.type(settings.password);
+  await owner.keyboard.press("Enter");
+  await owner.waitForSelector("table.people");
+
+  // Invite someone from the Invitations view.
+  await tabTo(owner, 'a[data-view="invitations"]');
+  await owner.keyboard.press("Enter");
+  await owner.waitForSelector("table.invitations, #content .empty");
+  await tabTo(owner, "#content .title-row button.primary");
+  await owner.keyboard.press("Enter");
+  await owner.waitForSelector("dialog .seats[data-counted]");
+  const inviteFocus = await owner.evaluate(() => document.activeElement?.name);
+  await owner.keyboard.type("kay@acme.test");
+  await tabTo(owner, 'dialog button[type="submit"]');
+  await owner.keyboard.press("Enter");
+  await owner.waitForSelector('.toast[data-toast="kay@acme.test is invited."]');
+  await owner.waitForSelector('table.invitations tr[data-email="kay@acme.test"]');
+
+  // Change Gus's role to Member: the select is worked with the arrow keys.
+  await tabTo(owner, 'a[data-view="people"]');
+  await owner.keyboard.press("Enter");
+  await owner.waitForSelector("table.people");
+  await tabTo(owner, 'button[aria-label="Change the role of Gus Guest"]');
+  await owner.keyboard.press("Enter");
+  await tabTo(owner, 'dialog select[name="role"]');
+  await owner.keyboard.press("ArrowUp");
+  const chosen = await owner.evaluate(() => document.activeElement.value);
+  await tabTo(owner, 'dialog button[type="submit"]');
+  await owner.keyboard.press("Enter");
+  await owner.waitForSelector('.toast[data-toast^="Gus Guest is now"]');
+  const roleToast = await owner.textContent(".toast span");
+
+  // Remove Gus: the dialog keeps focus, Enter confirms, Escape closes it.
+  await tabTo(owner, 'button[aria-label="Remove Gus Guest"]');
+  await owner.keyboard.press("Enter");
+  await owner.waitForSelector("dialog form");
+  await tabTo(owner, 'dialog button[type="submit"]');
+  const focusInDialog = await owner.evaluate(() => document.querySelector("dialog").contains(document.activeElement));
+  await owner.keyboard.press("Enter");
+  await owner.waitForSelector("dialog .progress");
+  await owner.keyboard.press("Escape");
+  await owner.waitForSelector("dialog", { state: "detached" });
+  await owner.waitForFunction(() => !document.querySelector('tr[data-email="gus.guest@acme.test"]'));
+  step("keyboard", {
+    inviteFocus,
+    chosen,
+    roleToast,
+    focusInDialog,
+    focusAfterDialog: await owner.evaluate(() => document.activeElement?.tagName),
+  });
+}
+
 /// `settings.walk: "many"`: every member a search matches (thousands) selected at once and
 /// removed in one call, from one dialog that speaks of them together.
 async function many() {
@@ -221,6 +293,10 @@ try {
   }
   if (settings.walk === "many") {
     await many();
+    throw null;
+  }
+  if (settings.walk === "keyboard") {
+    await keyboard();
     throw null;
   }
   if (settings.walk === "assignee") {

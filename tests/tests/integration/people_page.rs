@@ -155,6 +155,69 @@ async fn the_people_page_pages_through_a_long_list() {
     assert_eq!(rows(&pages["back"]), first);
 }
 
+/// Signing in, inviting, changing a role and removing someone with the keyboard alone, on both
+/// backends.
+async fn keyboard_only(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let seen = tests::browser::run(
+        "people.mjs",
+        json!({
+            "walk": "keyboard",
+            "api": app.address,
+            "workspace": "acme-marketing",
+            "owner": app.demo.owner_email,
+            "password": tests::DEMO_PASSWORD,
+        }),
+    )
+    .await;
+    assert_eq!(seen["error"], Value::Null, "{seen}");
+    assert_eq!(seen["consoleErrors"], json!([]), "{seen}");
+    let walked = step(&seen, "keyboard");
+    assert_eq!(
+        walked["inviteFocus"], "emails",
+        "the invite dialog opens on its first field"
+    );
+    assert_eq!(walked["chosen"], "MEMBER", "{walked}");
+    assert_eq!(walked["roleToast"], "Gus Guest is now Member.");
+    assert_eq!(walked["focusInDialog"], true);
+    assert_eq!(
+        membership_status(&app, "gus.guest@acme.test").await,
+        None,
+        "removed"
+    );
+    assert!(
+        crate::support::stored_invitation(&app, "kay@acme.test")
+            .await
+            .expires_at
+            > chrono::Utc::now()
+    );
+}
+
+async fn membership_status(app: &TestApp, email: &str) -> Option<MembershipStatus> {
+    let user = user_id(app, email).await;
+    membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user))
+        .filter(membership::Column::WorkspaceId.eq(app.demo.workspace_id))
+        .filter(membership::Column::DeletedAt.is_null())
+        .one(app.db())
+        .await
+        .unwrap()
+        .map(|membership| membership.status)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(offboarding_no_browser, ignore = "OFFBOARDING_TESTS=no-browser")]
+async fn keyboard_only_on_the_embedded_default() {
+    keyboard_only(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(offboarding_no_browser, ignore = "OFFBOARDING_TESTS=no-browser")]
+#[cfg_attr(offboarding_sqlite_only, ignore = "OFFBOARDING_TESTS=sqlite-only")]
+async fn keyboard_only_on_postgres() {
+    keyboard_only(Backend::Postgres).await;
+}
+
 /// 10,000 members a search matches, selected at once from the list and removed in one call
 /// from one dialog that says what happens to all of them; on both backends.
 async fn ten_thousand_removed_from_one_dialog(backend: Backend) {
