@@ -352,9 +352,14 @@ try {
   await owner.waitForSelector("dialog .seats[data-counted]");
   const seatsBefore = await owner.textContent("dialog .seats");
   await owner.getByLabel("Emails").fill("pia@acme.test, quinn@acme.test\nmia.member@acme.test");
+  await owner.waitForSelector('dialog fieldset.groups input[name="groupIds"]');
+  const group = owner.locator('dialog fieldset.groups label').first();
+  const groupName = await group.textContent();
+  await group.locator("input").check();
   await owner.getByRole("button", { name: "Send invitations" }).click();
   await owner.waitForSelector("dialog .results li");
   step("inviteMany", {
+    groupName,
     seatsBefore,
     results: await owner.$$eval("dialog .results li", (items) => items.map((item) => item.textContent)),
     left: await owner.inputValue('dialog textarea[name="emails"]'),

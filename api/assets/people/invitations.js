@@ -42,6 +42,16 @@ export function openInvite(app, done) {
         seats.dataset.counted = "true";
       })
       .catch((error) => (app.fail(error) ? close() : replace(seats, errorBox(error.message))));
+    // The workspace's groups, each a box to tick: the people invited join those ticked.
+    const groups = h("fieldset", { class: "groups" }, h("legend", {}, "Groups (optional)"));
+    gql(`query($ws: UUID!) { groups(workspaceId: $ws) { id name } }`, { ws: app.workspaceId })
+      .then((answer) => groups.append(...answer.groups.map((group) => h(
+        "label",
+        { class: "check" },
+        h("input", { type: "checkbox", name: "groupIds", value: group.id }),
+        group.name,
+      ))))
+      .catch((error) => (app.fail(error) ? close() : replace(groups, errorBox(error.message))));
     const keys = new Map();
     const problems = h("div");
     const results = h("ul", { class: "results" });
@@ -67,7 +77,8 @@ export function openInvite(app, done) {
             }
             const inputs = list.map((email) => {
               if (!keys.has(email)) keys.set(email, idempotent());
-              return keys.get(email)({ workspaceId: app.workspaceId, email, role: role.value });
+              const groupIds = [...groups.querySelectorAll("input:checked")].map((box) => box.value);
+              return keys.get(email)({ workspaceId: app.workspaceId, email, role: role.value, groupIds });
             });
             const declared = inputs.map((_, i) => `$i${i}: InviteMemberInput!`).join(", ");
             const calls = inputs.map((_, i) => `i${i}: inviteMember(input: $i${i}) { member { id } userErrors { code message } }`).join(" ");
@@ -102,6 +113,7 @@ export function openInvite(app, done) {
       seats,
       field("Emails", emails, "One or more addresses, separated by commas or on separate lines."),
       field("Role", role),
+      groups,
       results,
       problems,
       h("div", { class: "buttons" }, h("button", { type: "button", onclick: close }, "Cancel"), confirm),

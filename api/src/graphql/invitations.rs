@@ -147,6 +147,9 @@ pub struct InviteMemberInput {
     /// `invitationToken` yourself.
     #[graphql(default = true)]
     send_email: bool,
+    /// Groups of the workspace (`groups`) the person joins with the invitation.
+    #[graphql(default)]
+    group_ids: Vec<Uuid>,
     /// Send the same key again to retry safely: the first answer comes back (without the
     /// invitation's secret, which is never stored), nothing is applied twice.
     #[serde(skip)]
@@ -317,6 +320,7 @@ impl InvitationsMutation {
                 role: input.role.into(),
                 invitation_ttl: ctx.config().invitation_ttl,
                 send_email: input.send_email,
+                group_ids: &input.group_ids,
             };
             let invited = invitations::invite_member(txn, acting, request).await?;
             let (email_delivery, outbox_ids) = delivery(invited.email);

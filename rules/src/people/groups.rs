@@ -1,16 +1,23 @@
-//! The workspace's user groups with their members: who a removal takes out of which group.
+//! The workspace's user groups with their members: who a removal takes out of which group, and
+//! the groups an invited person joins.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
+use chrono::{DateTime, Utc};
 use entities::{UserId, WorkspaceId, group_membership, user, user_group};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
 use uuid::Uuid;
 
 use crate::access::{Permission, Principal};
 use crate::error::RuleError;
 use crate::lists::users_by_id;
 use crate::people::members::in_workspace_groups;
+
+/// The most groups one invitation joins.
+const GROUPS_PER_INVITATION: usize = 100;
 
 /// Members listed per group, by email; `member_count` counts them all.
 pub const GROUP_MEMBERS_LISTED: i64 = 100;
@@ -130,4 +137,62 @@ pub(crate) async fn by_group<C: ConnectionTrait>(
         members.sort_by(|a, b| a.email.cmp(&b.email));
     }
     Ok(by_group)
+}
+
+/// The workspace's groups with these ids, each once; BAD_USER_INPUT naming `group_ids` when one
+/// isn't a group of the workspace.
+pub(crate) async fn groups_named<C: ConnectionTrait>(
+    db: &C,
+    workspace_id: WorkspaceId,
+    group_ids: &[Uuid],
+) -> Result<Vec<Uuid>, RuleError> {
+    let wanted: BTreeSet<Uuid> = group_ids.iter().copied().collect();
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    if wanted.len() > GROUPS_PER_INVITATION {
+        return Err(RuleError::bad_input(
+            "group_ids",
+            "names more than 100 groups",
+        ));
+    }
+    let found: Vec<Uuid> = user_group::Entity::find()
+        .select_only()
+        .column(user_group::Column::Id)
+        .filter(user_group::Column::WorkspaceId.eq(workspace_id))
+        .filter(user_group::Column::Id.is_in(wanted.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    if found.len() != wanted.len() {
+        return Err(RuleError::bad_input(
+            "group_ids",
+            "names a group this workspace doesn't have",
+        ));
+    }
+    Ok(found)
+}
+
+/// The invited person joins these groups with their invitation (one statement).
+pub(crate) async fn join_groups<C: ConnectionTrait>(
+    db: &C,
+    groups: &[Uuid],
+    user_id: UserId,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    if groups.is_empty() {
+        return Ok(());
+    }
+    group_membership::Entity::insert_many(groups.iter().map(|group_id| {
+        group_membership::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            group_id: Set(*group_id),
+            user_id: Set(user_id),
+            created_at: Set(now),
+            deleted_at: Set(None),
+        }
+    }))
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
 }

@@ -293,6 +293,7 @@ backend_tests! {
     the_open_invitations_a_removed_person_sent_go_with_them,
     an_expired_invitation_holds_no_seat_until_it_is_resent,
     an_invitation_link_shows_what_it_opens_onto,
+    an_invited_person_joins_the_groups_chosen,
 }
 
 async fn invitations_are_listed_by_status_with_who_sent_them(app: TestApp) {
@@ -1011,4 +1012,50 @@ async fn an_invitation_link_shows_what_it_opens_onto(app: TestApp) {
     refused(&opening(&app, token).await, "revoked");
     expire_invitation(&app, "late@example.com").await;
     refused(&opening(&app, late).await, "expired");
+}
+
+/// An invitation can put the person in groups of the workspace at once; a group of another
+/// workspace, or an unknown one, refuses the whole invitation and writes nothing.
+async fn an_invited_person_joins_the_groups_chosen(app: TestApp) {
+    let groups = app
+        .as_owner(
+            "query($ws: UUID!) { groups(workspaceId: $ws) { id name } }",
+            json!({ "ws": app.demo.workspace_id }),
+        )
+        .await;
+    let groups = data(&groups)["groups"].items().to_vec();
+    let chosen = [groups[0]["id"].clone(), groups[1]["id"].clone()];
+    let input = |email: &str, group_ids: Value| json!({ "input": { "workspaceId": app.demo.workspace_id, "email": email, "role": "MEMBER", "groupIds": group_ids } });
+    let answer = app
+        .as_owner(INVITE, input("grouped@example.com", json!(chosen)))
+        .await;
+    ok(&data(&answer)["inviteMember"]);
+    let listed = app
+        .as_owner(
+            "query($ws: UUID!) { members(workspaceId: $ws, filter: { search: \"grouped@\" }) { nodes { groups { id } } } }",
+            json!({ "ws": app.demo.workspace_id }),
+        )
+        .await;
+    let mut joined: Vec<String> = data(&listed)["members"]["nodes"][0]["groups"]
+        .items()
+        .iter()
+        .map(|group| group["id"].as_str().unwrap().to_owned())
+        .collect();
+    joined.sort();
+    let mut expected: Vec<String> = chosen
+        .iter()
+        .map(|id| id.as_str().unwrap().to_owned())
+        .collect();
+    expected.sort();
+    assert_eq!(joined, expected);
+
+    let before = counts(&app).await;
+    let unknown = app
+        .as_owner(
+            INVITE,
+            input("nowhere@example.com", json!([uuid::Uuid::now_v7()])),
+        )
+        .await;
+    assert_eq!(error_code(&unknown), "BAD_USER_INPUT", "{unknown}");
+    assert_eq!(counts(&app).await, before, "nothing was written");
 }

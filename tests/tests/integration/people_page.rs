@@ -411,6 +411,19 @@ async fn walk_and_judge(app: &TestApp, screenshots: Option<PathBuf>) {
         assert!(png.starts_with(b"\x89PNG"), "{name}.png is a PNG");
     }
     what_the_page_did_is_what_the_database_holds(app).await;
+    // The group ticked in the invite dialog is Pia's.
+    let pia = app
+        .as_owner(
+            "query($ws: UUID!) { members(workspaceId: $ws, filter: { search: \"pia@\" }) { nodes { groups { name } } } }",
+            json!({ "ws": app.demo.workspace_id }),
+        )
+        .await;
+    let group = step(&seen, "inviteMany")["groupName"].clone();
+    assert_eq!(
+        data(&pia)["members"]["nodes"][0]["groups"],
+        json!([{ "name": group }]),
+        "{pia}"
+    );
 }
 
 /// Invites someone (the invitation is emailed) and returns the path and fragment of the link

@@ -21,6 +21,7 @@ use crate::access::principal::live_membership;
 use crate::access::sessions::{SignedIn, start_session};
 use crate::access::{Acting, Actor, Permission};
 use crate::error::{RuleError, UserError, UserErrorCode};
+use crate::people::groups::{groups_named, join_groups};
 use crate::people::seats::take_a_seat;
 use crate::security::{MIN_PASSWORD_LENGTH, hash_password, verify_password};
 use crate::side_effects::{self, Recorded};
@@ -54,6 +55,8 @@ pub struct InviteRequest<'a> {
     pub invitation_ttl: Duration,
     /// Whether the invitation email goes out (through the outbox, like a removal's email).
     pub send_email: bool,
+    /// The workspace's groups the person joins with the invitation.
+    pub group_ids: &'a [Uuid],
 }
 
 /// Invites a person into the workspace: an INVITED membership (which takes a seat) and an
@@ -91,6 +94,7 @@ pub async fn invite_member<C: ConnectionTrait>(
     if let Some(existing) = &existing {
         refuse_existing(db, request.workspace_id, existing).await?;
     }
+    let groups = groups_named(db, request.workspace_id, request.group_ids).await?;
     if let Err(full) = take_a_seat(db, &organization, existing.as_ref().map(|e| e.id), now).await? {
         return Err(RuleError::Rejected(vec![full]));
     }
@@ -100,6 +104,7 @@ pub async fn invite_member<C: ConnectionTrait>(
         None => new_person(db, email, None, now).await?,
     };
     let (membership, invitation, token) = write_invitation(db, acting, &request, &user).await?;
+    join_groups(db, &groups, user.id, now).await?;
     acting
         .record(
             db,
