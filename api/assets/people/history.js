@@ -2,14 +2,14 @@
 // audit log, filtered by action or by the person it was about.
 
 import { gql, idempotent } from "./api.js";
-import { accepted, announce, busy, errorBox, field, formatDate, h, personPicker, replace, roleLabel, toast } from "./ui.js";
+import { accepted, busy, errorBox, field, formatDate, h, personPicker, replace, roleLabel, toast } from "./ui.js";
 
 /// A table that grows a page at a time, under `list` with its "more" button in `more`:
 /// `load(null)` shows the first page (or `empty` when there is none), the button appends the next.
 /// `fetch(after)` returns a connection (`nodes`, `pageInfo`); `row(node)` makes a row. A page
 /// still coming when the first page is asked for again (a filter changed) is dropped; errors
 /// show in `problems`. Returns `load`.
-export function growingTable(app, { list, more, problems }, { table, caption, headers, empty, moreLabel, fetch, row }) {
+function growingTable(app, { list, more, problems }, { table, caption, headers, empty, moreLabel, fetch, row }) {
   const rows = h("tbody");
   let loading = 0;
   const load = async (after) => {
@@ -44,23 +44,30 @@ export function growingTable(app, { list, more, problems }, { table, caption, he
   return load;
 }
 
+/// A view of one table that grows a page at a time: its `title` (with what sits `beside` it),
+/// a `hint`, its `filters`, then its problems, the table and its "more" button. Returns the
+/// table's `load` (see `growingTable`) and where problems show.
+export function tableView(app, { title, beside = null, hint = null, filters = null }, table) {
+  const list = h("div");
+  const more = h("div", { class: "pager" });
+  const problems = h("div");
+  replace(
+    document.getElementById("content"),
+    h("div", { class: "title-row" }, h("h1", { tabindex: "-1" }, title), beside),
+    hint ? h("p", { class: "hint" }, hint) : null,
+    filters,
+    problems,
+    list,
+    more,
+  );
+  return { load: growingTable(app, { list, more, problems }, table), problems };
+}
+
 const REMOVED = `query($ws: UUID!, $after: String) { removedMembers(workspaceId: $ws, first: 20, after: $after) {
   pageInfo { hasNextPage endCursor }
   nodes { user { id name email } role removedAt removedBy { name } reason restorableUntil canRestore } } }`;
 
 export async function removedView(app) {
-  const content = document.getElementById("content");
-  const list = h("div");
-  const more = h("div", { class: "pager" });
-  const problems = h("div");
-  replace(
-    content,
-    h("div", { class: "title-row" }, h("h1", { tabindex: "-1" }, "Recently removed")),
-    h("p", { class: "hint" }, "Undo brings someone back with their role and groups, within 30 days of their removal."),
-    problems,
-    list,
-    more,
-  );
   const row = (former) => {
     const withKey = idempotent();
     const undo = h("button", { type: "button", "aria-label": `Undo the removal of ${former.user.name}`, disabled: !former.canRestore }, "Undo");
@@ -72,7 +79,7 @@ export async function removedView(app) {
           { input: withKey({ workspaceId: app.workspaceId, userId: former.user.id }) },
         );
         if (!accepted(restoreMember, problems)) return;
-        announce(`${former.user.name} is back in the workspace.`);
+        toast(`${former.user.name} is back in the workspace.`);
         await load(null);
       } catch (error) {
         if (!app.fail(error)) replace(problems, errorBox(error.message));
@@ -97,7 +104,10 @@ export async function removedView(app) {
       ),
     );
   };
-  const load = growingTable(app, { list, more, problems }, {
+  const { load, problems } = tableView(app, {
+    title: "Recently removed",
+    hint: "Undo brings someone back with their role and groups, within 30 days of their removal.",
+  }, {
     table: "people",
     caption: "People removed from the workspace",
     headers: ["Name", "Role", "Removed", "Reason", h("span", { class: "visually-hidden" }, "Undo")],
@@ -198,7 +208,6 @@ async function peopleAbout(app, search) {
 }
 
 export async function auditView(app) {
-  const content = document.getElementById("content");
   const action = h(
     "select",
     { name: "action" },
@@ -208,9 +217,6 @@ export async function auditView(app) {
   const from = h("input", { type: "date", name: "from" });
   const to = h("input", { type: "date", name: "to" });
   const exportButton = h("button", { type: "button" }, "Export CSV");
-  const list = h("div");
-  const more = h("div", { class: "pager" });
-  const problems = h("div");
   const about = personPicker(app, "About", {
     name: "target",
     find: (search) => peopleAbout(app, search),
@@ -220,14 +226,6 @@ export async function auditView(app) {
     nobody: "Nobody matches",
   });
   const target = about.select;
-  replace(
-    content,
-    h("div", { class: "title-row" }, h("h1", { tabindex: "-1" }, "Audit log"), exportButton),
-    h("div", { class: "filters with-picker" }, field("Action", action), field("From", from), field("To", to), about.element),
-    problems,
-    list,
-    more,
-  );
 
   // The days chosen, in this browser's time zone: from the start of "From" to the end of "To".
   const filter = () => {
@@ -239,7 +237,11 @@ export async function auditView(app) {
     };
     return { action: action.value || null, targetUserId: target.value || null, since: day(from, false), until: day(to, true) };
   };
-  const load = growingTable(app, { list, more, problems }, {
+  const { load, problems } = tableView(app, {
+    title: "Audit log",
+    beside: exportButton,
+    filters: h("div", { class: "filters with-picker" }, field("Action", action), field("From", from), field("To", to), about.element),
+  }, {
     table: "audit",
     caption: "Audit log entries, newest first",
     headers: ["When", "What happened", "About", "Details"],

@@ -4,9 +4,9 @@
 
 import { gql, idempotent } from "./api.js";
 import {
-  accepted, busy, errorBox, field, formatDate, h, openDialog, plural, replace, roleLabel, toast,
+  accepted, busy, errorBox, field, formatDate, h, openConfirm, openDialog, plural, replace, roleLabel, toast,
 } from "./ui.js";
-import { growingTable } from "./history.js";
+import { tableView } from "./history.js";
 
 const SEATS = `query($org: UUID!) { seatUsage(organizationId: $org) { used limit available } }`;
 
@@ -123,7 +123,6 @@ export function openInvite(app, done) {
 }
 
 export async function invitationsView(app) {
-  const content = document.getElementById("content");
   const seats = h("p", { class: "seats", "aria-live": "polite" });
   const status = h(
     "select",
@@ -132,24 +131,17 @@ export async function invitationsView(app) {
     h("option", { value: "PENDING" }, "Pending"),
     h("option", { value: "EXPIRED" }, "Expired"),
   );
-  const list = h("div");
-  const more = h("div", { class: "pager" });
-  const problems = h("div");
   const invite = h("button", { type: "button", class: "primary" }, "Invite people");
-  replace(
-    content,
-    h("div", { class: "title-row" }, h("h1", { tabindex: "-1" }, "Invitations"), seats, invite),
-    h("p", { class: "hint" }, "A pending invitation holds a seat; an expired one holds none until it is resent."),
-    h("div", { class: "filters" }, field("Status", status)),
-    problems,
-    list,
-    more,
-  );
   const refreshSeats = async () => {
     const { seatUsage } = await gql(SEATS, { org: app.organizationId });
     replace(seats, seatsSentence(seatUsage));
   };
-  const load = growingTable(app, { list, more, problems }, {
+  const { load, problems } = tableView(app, {
+    title: "Invitations",
+    beside: [seats, invite],
+    hint: "A pending invitation holds a seat; an expired one holds none until it is resent.",
+    filters: h("div", { class: "filters" }, field("Status", status)),
+  }, {
     table: "invitations",
     caption: "Open invitations",
     headers: ["Email", "Role", "Status", "Invited by", "Sent", "Expires", "Actions"],
@@ -197,31 +189,15 @@ export async function invitationsView(app) {
     }
   });
 
-  const openRevoke = (invitation) => openDialog(`Revoke the invitation of ${invitation.email}?`, (close) => {
-    const withKey = idempotent();
-    const dialogProblems = h("div");
-    const confirm = h("button", { type: "button", class: "danger" }, "Revoke invitation");
-    confirm.addEventListener("click", () => busy(confirm, async () => {
-      replace(dialogProblems);
-      try {
-        const { revokeInvitation } = await gql(
-          `mutation($input: InvitationActionInput!) { revokeInvitation(input: $input) { invitation { id } userErrors { code message } } }`,
-          { input: withKey({ invitationId: invitation.id }) },
-        );
-        if (!accepted(revokeInvitation, dialogProblems)) return;
-        await reload();
-        close();
-        toast(`The invitation of ${invitation.email} is revoked.`);
-      } catch (error) {
-        if (app.fail(error)) close();
-        else replace(dialogProblems, errorBox(error.message));
-      }
-    }));
-    return [
-      h("p", {}, "Its link stops working at once, and the seat it holds is freed. You can invite them again later."),
-      dialogProblems,
-      h("div", { class: "buttons" }, h("button", { type: "button", onclick: close }, "Cancel"), confirm),
-    ];
+  const openRevoke = (invitation) => openConfirm(app, `Revoke the invitation of ${invitation.email}?`, {
+    sentence: "Its link stops working at once, and the seat it holds is freed. You can invite them again later.",
+    label: "Revoke invitation",
+    act: async (withKey) => (await gql(
+      `mutation($input: InvitationActionInput!) { revokeInvitation(input: $input) { invitation { id } userErrors { code message } } }`,
+      { input: withKey({ invitationId: invitation.id }) },
+    )).revokeInvitation,
+    done: reload,
+    toastText: `The invitation of ${invitation.email} is revoked.`,
   });
 
   status.addEventListener("change", () => load(null));

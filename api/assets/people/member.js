@@ -5,9 +5,9 @@
 
 import { gql, idempotent } from "./api.js";
 import {
-  accepted, busy, errorBox, formatDate, h, openDialog, plural, replace, roleLabel, statusBadge, toast,
+  accepted, busy, errorBox, formatDate, h, openConfirm, plural, replace, roleLabel, statusBadge, toast,
 } from "./ui.js";
-import { growingTable } from "./history.js";
+import { tableView } from "./history.js";
 
 const DETAIL = `query($ws: UUID!, $u: UUID!) {
   member(workspaceId: $ws, userId: $u) {
@@ -32,31 +32,15 @@ const DUTIES = {
 
 /// Asks to revoke `key`, then `done()`: its requests are refused from the commit on.
 function openRevokeKey(app, key, done) {
-  openDialog(`Revoke the API key ${key.name}?`, (close) => {
-    const withKey = idempotent();
-    const problems = h("div");
-    const confirm = h("button", { type: "button", class: "danger" }, "Revoke key");
-    confirm.addEventListener("click", () => busy(confirm, async () => {
-      replace(problems);
-      try {
-        const { revokeApiKey } = await gql(
-          `mutation($input: RevokeApiKeyInput!) { revokeApiKey(input: $input) { apiKey { revokedAt } userErrors { code message } } }`,
-          { input: withKey({ apiKeyId: key.id, reason: "revoked from the People page" }) },
-        );
-        if (!accepted(revokeApiKey, problems)) return;
-        await done();
-        close();
-        toast(`The API key ${key.name} is revoked.`);
-      } catch (error) {
-        if (app.fail(error)) close();
-        else replace(problems, errorBox(error.message));
-      }
-    }));
-    return [
-      h("p", {}, `Every request with ${key.prefix}… is refused from now on. This can't be undone: create a new key if it is needed again.`),
-      problems,
-      h("div", { class: "buttons" }, h("button", { type: "button", onclick: close }, "Cancel"), confirm),
-    ];
+  openConfirm(app, `Revoke the API key ${key.name}?`, {
+    sentence: `Every request with ${key.prefix}… is refused from now on. This can't be undone: create a new key if it is needed again.`,
+    label: "Revoke key",
+    act: async (withKey) => (await gql(
+      `mutation($input: RevokeApiKeyInput!) { revokeApiKey(input: $input) { apiKey { revokedAt } userErrors { code message } } }`,
+      { input: withKey({ apiKeyId: key.id, reason: "revoked from the People page" }) },
+    )).revokeApiKey,
+    done,
+    toastText: `The API key ${key.name} is revoked.`,
   });
 }
 
@@ -127,19 +111,10 @@ export async function memberView(app, userId) {
 }
 
 export async function apiKeysView(app) {
-  const content = document.getElementById("content");
-  const list = h("div");
-  const more = h("div", { class: "pager" });
-  const problems = h("div");
-  replace(
-    content,
-    h("div", { class: "title-row" }, h("h1", { tabindex: "-1" }, "API keys")),
-    h("p", { class: "hint" }, "A key acts with its own role. One whose creator is no longer an active member keeps acting until it is revoked."),
-    problems,
-    list,
-    more,
-  );
-  const load = growingTable(app, { list, more, problems }, {
+  const { load } = tableView(app, {
+    title: "API keys",
+    hint: "A key acts with its own role. One whose creator is no longer an active member keeps acting until it is revoked.",
+  }, {
     table: "keys",
     caption: "API keys in use, newest first",
     headers: ["Name", "Acts as", "Created by", "Last used", "Actions"],

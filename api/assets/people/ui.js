@@ -1,6 +1,8 @@
 // Small DOM helpers shared by the views: elements built from data (text is always set as text,
 // never parsed as HTML), modal dialogs, status badges, dates, and messages for screen readers.
 
+import { idempotent } from "./api.js";
+
 /// The attributes set as properties: the live state of a control, not its initial markup.
 const PROPERTIES = new Set(["checked", "disabled", "value", "selected", "required"]);
 
@@ -134,6 +136,35 @@ export function openDialog(title, build, { wide = false } = {}) {
   document.body.append(dialog);
   dialog.showModal();
   return dialog;
+}
+
+/// A dialog asking to confirm one change: `sentence` says what it does; `act(withKey)` makes
+/// it (with an idempotency key kept across retries of the same click) and returns its payload.
+/// Refusals stay in the dialog; once done, `done()` redraws what shows it, the dialog closes
+/// and `toastText` says what was done.
+export function openConfirm(app, title, { sentence, label, act, done, toastText }) {
+  openDialog(title, (close) => {
+    const withKey = idempotent();
+    const problems = h("div");
+    const confirm = h("button", { type: "button", class: "danger" }, label);
+    confirm.addEventListener("click", () => busy(confirm, async () => {
+      replace(problems);
+      try {
+        if (!accepted(await act(withKey), problems)) return;
+        await done();
+        close();
+        toast(toastText);
+      } catch (error) {
+        if (app.fail(error)) close();
+        else replace(problems, errorBox(error.message));
+      }
+    }));
+    return [
+      h("p", {}, sentence),
+      problems,
+      h("div", { class: "buttons" }, h("button", { type: "button", onclick: close }, "Cancel"), confirm),
+    ];
+  });
 }
 
 /// Runs `action` with `button` disabled and marked busy, so a double click acts once.

@@ -94,7 +94,21 @@ pub(crate) fn member_ids(
     organization_id: OrganizationId,
     statuses: &[MembershipStatus],
 ) -> SelectStatement {
-    let mut query = Query::select()
+    let mut query = organization_memberships(organization_id);
+    query.and_where(Expr::col((membership::Entity, membership::Column::DeletedAt)).is_null());
+    if !statuses.is_empty() {
+        query.and_where(
+            Expr::col((membership::Entity, membership::Column::Status))
+                .is_in(statuses.iter().copied()),
+        );
+    }
+    query
+}
+
+/// The user ids of every membership in the organization's workspaces, removed ones included:
+/// a subquery for the callers' conditions to narrow.
+fn organization_memberships(organization_id: OrganizationId) -> SelectStatement {
+    Query::select()
         .column((membership::Entity, membership::Column::UserId))
         .from(membership::Entity)
         .inner_join(
@@ -105,15 +119,7 @@ pub(crate) fn member_ids(
         .and_where(
             Expr::col((workspace::Entity, workspace::Column::OrganizationId)).eq(organization_id),
         )
-        .and_where(Expr::col((membership::Entity, membership::Column::DeletedAt)).is_null())
-        .take();
-    if !statuses.is_empty() {
-        query.and_where(
-            Expr::col((membership::Entity, membership::Column::Status))
-                .is_in(statuses.iter().copied()),
-        );
-    }
-    query
+        .take()
 }
 
 /// The people holding a seat, by email.
@@ -124,19 +130,8 @@ pub async fn seat_holders<C: ConnectionTrait>(
     paging: Paging<'_>,
 ) -> Result<Page<user::Model>, RuleError> {
     let after = decode_cursor(paging.after)?;
-    let seated = Query::select()
-        .column((membership::Entity, membership::Column::UserId))
-        .from(membership::Entity)
-        .inner_join(
-            workspace::Entity,
-            Expr::col((workspace::Entity, workspace::Column::Id))
-                .equals((membership::Entity, membership::Column::WorkspaceId)),
-        )
-        .and_where(
-            Expr::col((workspace::Entity, workspace::Column::OrganizationId)).eq(organization_id),
-        )
-        .cond_where(holds_a_seat_at(now))
-        .take();
+    let mut seated = organization_memberships(organization_id);
+    seated.cond_where(holds_a_seat_at(now));
     let holders = user::Entity::find().filter(user::Column::Id.in_subquery(seated));
     page_of(
         db,

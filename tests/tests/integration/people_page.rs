@@ -122,26 +122,27 @@ async fn a_bootstrapped_workspace_shows_its_owner_and_the_next_step() {
     );
 }
 
+/// One of people.mjs's shorter walks, as the demo owner, with these settings besides: what it
+/// saw, once it is known that nothing failed and the console stayed clean.
+async fn walk(app: &TestApp, walk: &str, mut settings: Value) -> Answer {
+    settings["walk"] = walk.into();
+    settings["api"] = app.address.clone().into();
+    settings["workspace"] = "acme-marketing".into();
+    settings["owner"] = app.demo.owner_email.clone().into();
+    settings["password"] = tests::DEMO_PASSWORD.into();
+    let seen = tests::browser::run("people.mjs", settings).await;
+    assert_eq!(seen["error"], Value::Null, "{seen}");
+    assert_eq!(seen["consoleErrors"], json!([]), "{seen}");
+    seen
+}
+
 /// Paging: a search with more than one page of results, forward and back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(offboarding_no_browser, ignore = "OFFBOARDING_TESTS=no-browser")]
 async fn the_people_page_pages_through_a_long_list() {
     let app = spawn_app(Backend::Sqlite).await;
     tests::add_members(&app, 25).await;
-    let seen = tests::browser::run(
-        "people.mjs",
-        json!({
-            "walk": "pages",
-            "api": app.address,
-            "workspace": "acme-marketing",
-            "owner": app.demo.owner_email,
-            "password": tests::DEMO_PASSWORD,
-            "search": "bench",
-        }),
-    )
-    .await;
-    assert_eq!(seen["error"], Value::Null, "{seen}");
-    assert_eq!(seen["consoleErrors"], json!([]), "{seen}");
+    let seen = walk(&app, "pages", json!({ "search": "bench" })).await;
     let pages = step(&seen, "pages");
     let (first, second) = (rows(&pages["first"]), rows(&pages["second"]));
     assert_eq!((first.len(), second.len()), (20, 5), "{pages}");
@@ -159,19 +160,7 @@ async fn the_people_page_pages_through_a_long_list() {
 /// backends.
 async fn keyboard_only(backend: Backend) {
     let app = spawn_app(backend).await;
-    let seen = tests::browser::run(
-        "people.mjs",
-        json!({
-            "walk": "keyboard",
-            "api": app.address,
-            "workspace": "acme-marketing",
-            "owner": app.demo.owner_email,
-            "password": tests::DEMO_PASSWORD,
-        }),
-    )
-    .await;
-    assert_eq!(seen["error"], Value::Null, "{seen}");
-    assert_eq!(seen["consoleErrors"], json!([]), "{seen}");
+    let seen = walk(&app, "keyboard", json!({})).await;
     let walked = step(&seen, "keyboard");
     assert_eq!(
         walked["inviteFocus"], "emails",
@@ -223,20 +212,7 @@ async fn keyboard_only_on_postgres() {
 async fn ten_thousand_removed_from_one_dialog(backend: Backend) {
     let app = spawn_app(backend).await;
     tests::add_members(&app, 10_000).await;
-    let seen = tests::browser::run(
-        "people.mjs",
-        json!({
-            "walk": "many",
-            "api": app.address,
-            "workspace": "acme-marketing",
-            "owner": app.demo.owner_email,
-            "password": tests::DEMO_PASSWORD,
-            "search": "bench",
-        }),
-    )
-    .await;
-    assert_eq!(seen["error"], Value::Null, "{seen}");
-    assert_eq!(seen["consoleErrors"], json!([]), "{seen}");
+    let seen = walk(&app, "many", json!({ "search": "bench" })).await;
     let many = step(&seen, "many");
     // A search counts up to 1,000: past it, the button names no number.
     assert_eq!(many["offered"], "Select all that match", "{many}");
