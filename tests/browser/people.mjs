@@ -410,8 +410,12 @@ try {
   await owner.locator("dialog").getByRole("button", { name: "Revoke key" }).click();
   await owner.waitForSelector('.toast[data-toast="The API key Ada sync is revoked."]');
   await owner.waitForFunction(() => !document.querySelector('.keys li[data-key="Ada sync"]'));
+  await owner.locator(".sessions li").first().getByRole("button", { name: "End" }).click();
+  await owner.waitForSelector('.toast[data-toast="A session of Ada Admin ended."]');
+  page.oneSessionToast = await owner.textContent(".toast span");
+  page.sessionsLeft = await owner.textContent('section[aria-label^="Open sessions"] h2');
   await owner.getByRole("button", { name: "End all sessions" }).click();
-  await owner.waitForSelector('.toast[data-toast$="of Ada Admin ended."]');
+  await owner.waitForSelector('.toast[data-toast$="sessions of Ada Admin ended."], .toast[data-toast="1 session of Ada Admin ended."]');
   page.sessionsToast = await owner.textContent(".toast span");
   page.sessionsAfter = await owner.textContent('section[aria-label^="Open sessions"] h2');
   await owner.getByRole("link", { name: "← People" }).click();

@@ -51,21 +51,25 @@ export async function memberView(app, userId) {
   const { member: detail, sessions } = await gql(DETAIL, { ws: app.workspaceId, u: userId });
   const { member } = detail;
   const reload = () => memberView(app, userId);
-  const endAll = h("button", { type: "button", class: "danger", disabled: sessions.totalCount === 0 }, "End all sessions");
-  endAll.addEventListener("click", () => busy(endAll, async () => {
+  // Ends one session (`session`) or all of them (none given), from `button`.
+  const end = (session, button) => busy(button, async () => {
     replace(problems);
     try {
       const { endSessions } = await gql(
         `mutation($input: EndSessionsInput!) { endSessions(input: $input) { sessionsEnded userErrors { code message } } }`,
-        { input: idempotent()({ workspaceId: app.workspaceId, userId }) },
+        { input: idempotent()({ workspaceId: app.workspaceId, userId, sessionId: session?.id ?? null }) },
       );
       if (!accepted(endSessions, problems)) return;
       await reload();
-      toast(`${plural(endSessions.sessionsEnded, "session", "sessions")} of ${member.user.name} ended.`);
+      toast(session
+        ? `A session of ${member.user.name} ended.`
+        : `${plural(endSessions.sessionsEnded, "session", "sessions")} of ${member.user.name} ended.`);
     } catch (error) {
       if (!app.fail(error)) replace(problems, errorBox(error.message));
     }
-  }));
+  });
+  const endAll = h("button", { type: "button", class: "danger", disabled: sessions.totalCount === 0 }, "End all sessions");
+  endAll.addEventListener("click", () => end(null, endAll));
   const section = (title, ...children) => h("section", { class: "card", "aria-label": title }, h("h2", {}, title), children);
   const keys = detail.apiKeys.filter((key) => !key.revokedAt);
   replace(
@@ -86,7 +90,12 @@ export async function memberView(app, userId) {
     section(
       `Open sessions (${sessions.totalCount})`,
       sessions.nodes.length
-        ? h("ul", { class: "sessions" }, sessions.nodes.map((session) => h("li", {}, `Signed in ${formatDate(session.createdAt)}, last seen ${session.lastSeenAt ? formatDate(session.lastSeenAt) : "never"}${session.userAgent ? ` — ${session.userAgent}` : ""}${session.current ? " (this one)" : ""}`)))
+        ? h("ul", { class: "sessions" }, sessions.nodes.map((session) => h(
+            "li",
+            {},
+            `Signed in ${formatDate(session.createdAt)}, last seen ${session.lastSeenAt ? formatDate(session.lastSeenAt) : "never"}${session.userAgent ? ` — ${session.userAgent}` : ""}${session.current ? " (this one)" : ""} `,
+            h("button", { type: "button", "aria-label": `End the session signed in ${formatDate(session.createdAt)}${session.userAgent ? ` from ${session.userAgent}` : ""}`, onclick: (event) => end(session, event.target) }, "End"),
+          )))
         : h("p", { class: "empty" }, "No open sessions."),
       endAll,
     ),

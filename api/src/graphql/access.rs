@@ -237,6 +237,8 @@ pub struct EndSessionsInput {
     workspace_id: WorkspaceId,
     /// Whose sessions: yourself, or (with USER_MANAGEMENT) a member whose role you manage.
     user_id: UserId,
+    /// Only this one of their sessions (`sessions` lists them); all of them when absent.
+    session_id: Option<Uuid>,
     /// Send the same key again to retry safely: the first answer comes back.
     #[serde(skip)]
     idempotency_key: Option<IdempotencyKeyText>,
@@ -413,8 +415,8 @@ impl AccessMutation {
     }
 
     /// "Sign out everywhere": ends all of a person's sessions in the workspace at once (this
-    /// request's too, when they are yours), before or instead of a deactivation. Their API keys
-    /// are untouched. Audit entry `sessions_end`.
+    /// request's too, when they are yours), before or instead of a deactivation; with
+    /// `sessionId`, that one only. Their API keys are untouched. Audit entry `sessions_end`.
     async fn end_sessions(
         &self,
         ctx: &Context<'_>,
@@ -426,6 +428,7 @@ impl AccessMutation {
                 acting,
                 input.workspace_id.into(),
                 input.user_id.into(),
+                input.session_id,
             )
             .await?;
             Ok(Done::answer(EndSessionsPayload {

@@ -78,6 +78,9 @@ pub fn sentence(
             text(metadata, "name").unwrap_or("without a name")
         ),
         AuditAction::ApiKeyRevoke => format!("{who} revoked an API key of {whom}"),
+        AuditAction::SessionsEnd if metadata.get("session_id").is_some_and(|id| !id.is_null()) => {
+            format!("{who} ended a session of {whom}")
+        }
         AuditAction::SessionsEnd => format!("{who} ended the sessions of {whom}"),
         AuditAction::CampaignsReattribute => {
             format!("{who} gave the campaigns of {whom} to someone else")
@@ -165,6 +168,11 @@ mod tests {
                 &json!({ "reason": "" })
             ),
             "An API key ended the sessions of someone."
+        );
+        let one = json!({ "sessions": 1, "session_id": "0190f3a2-7c1e-7b4e-9a51-2c6f0e1d4b7a" });
+        assert_eq!(
+            sentence(AuditAction::SessionsEnd, &olivia, Some("Mia Member"), &one),
+            "Olivia Owner ended a session of Mia Member."
         );
     }
 }

@@ -226,12 +226,14 @@ pub async fn list_sessions<C: ConnectionTrait>(
 /// too when it is theirs, with an audit entry `sessions_end`. Anyone may end their own; ending
 /// another member's needs USER_MANAGEMENT and a role the caller manages; an API key never ends
 /// its creator's (CANNOT_REMOVE_SELF). Access is cut at commit. Returns how many sessions were
-/// ended (0 is not an error: nothing was open).
+/// ended (0 is not an error: nothing was open). With `session_id`, only that session of theirs
+/// ends (ALREADY_REVOKED when it isn't open any more).
 pub async fn end_sessions<C: ConnectionTrait>(
     db: &C,
     acting: Acting<'_>,
     workspace_id: WorkspaceId,
     user_id: UserId,
+    session_id: Option<Uuid>,
 ) -> Result<u64, RuleError> {
     let (principal, now) = (acting.principal, acting.now);
     let own = principal.is_self(user_id);
@@ -264,18 +266,27 @@ pub async fn end_sessions<C: ConnectionTrait>(
             "You can't manage this member's role.",
         );
     }
-    let whose = Condition::all().add(session::Column::UserId.eq(user_id));
+    let mut whose = Condition::all().add(session::Column::UserId.eq(user_id));
+    if let Some(session_id) = session_id {
+        whose = whose.add(session::Column::Id.eq(session_id));
+    }
     let ended = end_open_sessions(db, workspace_id, whose, now)
         .await?
         .first()
         .map_or(0, |(_, sessions)| sessions.unsigned_abs());
+    if session_id.is_some() && ended == 0 {
+        return refuse(
+            UserErrorCode::AlreadyRevoked,
+            "This session is not open any more (ended, expired, or not theirs).",
+        );
+    }
     acting
         .record(
             db,
             workspace_id,
             AuditAction::SessionsEnd,
             Some(user_id),
-            json!({ "sessions": ended }),
+            json!({ "sessions": ended, "session_id": session_id }),
         )
         .await?;
     Ok(ended)

@@ -348,6 +348,7 @@ async fn walk_and_judge(app: &TestApp, screenshots: Option<PathBuf>) {
     // Ada has a session and a key of her own (her page shows both, to end and revoke); Omar's
     // key outlives his removal in the walk (the API keys view marks it).
     let ada = app.sign_in("ada.admin@acme.test").await;
+    app.sign_in("ada.admin@acme.test").await;
     crate::support::create_api_key(app, &ada, "Ada sync", "MEMBER").await;
     let omar = app.sign_in("omar.owner@acme.test").await;
     crate::support::create_api_key(app, &omar, "Omar reports", "MEMBER").await;
@@ -771,6 +772,8 @@ fn judge_invitations_and_roles(seen: &Answer) {
     assert_eq!(page["role"], "Admin", "{page}");
     // The demo's "CI deploy" and the one the test gave her.
     assert_eq!(page["keys"], json!(["Ada sync", "CI deploy"]), "{page}");
+    assert_eq!(page["oneSessionToast"], "A session of Ada Admin ended.");
+    assert_eq!(page["sessionsLeft"], "Open sessions (1)");
     assert_eq!(page["sessionsToast"], "1 session of Ada Admin ended.");
     assert_eq!(page["sessionsAfter"], "Open sessions (0)");
     assert!(

@@ -63,6 +63,7 @@ backend_tests! {
     a_person_sees_their_sessions_and_an_admin_signs_them_out_everywhere,
     a_person_signs_themself_out_everywhere_and_a_replay_ends_nothing_more,
     ending_sessions_refuses_who_the_caller_may_not_touch,
+    one_session_ends_and_the_others_stay,
 }
 
 async fn a_person_sees_their_sessions_and_an_admin_signs_them_out_everywhere(app: TestApp) {
@@ -225,4 +226,48 @@ async fn ending_sessions_refuses_who_the_caller_may_not_touch(app: TestApp) {
 
     assert!(can_act(&app, &omar_session).await && can_act(&app, &mia_session).await);
     assert_eq!(audit_entries().await, 0, "nothing recorded");
+}
+
+/// `sessionId` ends that session only: its token stops working, the other session keeps
+/// working, and ending it again is ALREADY_REVOKED and changes nothing.
+async fn one_session_ends_and_the_others_stay(app: TestApp) {
+    let mia = user_id(&app, MIA).await;
+    let laptop = sign_in_as(&app, MIA, "Laptop").await;
+    let phone = sign_in_as(&app, MIA, "Phone").await;
+    let listed = sessions_of(&app, app.owner_token(), mia).await;
+    let laptop_session = listed["nodes"]
+        .items()
+        .iter()
+        .find(|node| node["userAgent"] == "Laptop")
+        .unwrap()["id"]
+        .clone()
+        .into_value();
+    let end_one = |session: Value| {
+        let app = &app;
+        async move {
+            app.mutate(
+                app.owner_token(),
+                END_SESSIONS,
+                json!({ "userId": mia, "sessionId": session }),
+            )
+            .await
+        }
+    };
+    let ended = end_one(laptop_session.clone()).await;
+    ok(&ended);
+    assert_eq!(ended["sessionsEnded"], 1);
+    assert!(
+        !can_act(&app, &laptop).await,
+        "the ended session is refused"
+    );
+    assert!(can_act(&app, &phone).await, "the other one still works");
+    let entries = audit_count(&app, "sessions_end").await;
+    let again = end_one(laptop_session).await;
+    assert_eq!(user_error_codes(&again), ["ALREADY_REVOKED"]);
+    assert_eq!(
+        audit_count(&app, "sessions_end").await,
+        entries,
+        "nothing was written"
+    );
+    assert!(can_act(&app, &phone).await);
 }
