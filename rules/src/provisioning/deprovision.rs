@@ -79,17 +79,16 @@ pub async fn set_active<C: ConnectionTrait>(
         // meanwhile (a provider's retry) is found done, not refused.
         match (active, membership.status) {
             (false, MembershipStatus::Active) => {
-                let done = deactivate(
-                    db,
-                    acting,
-                    provisioner,
-                    workspace.id,
-                    user_id,
-                    revoke_api_keys,
-                )
-                .await;
                 changed.outbox_ids.extend(
-                    unless_done(done, &[UserErrorCode::AlreadyDeactivated])?.unwrap_or_default(),
+                    deactivate(
+                        db,
+                        acting,
+                        provisioner,
+                        workspace.id,
+                        user_id,
+                        revoke_api_keys,
+                    )
+                    .await?,
                 );
             }
             (false, MembershipStatus::Invited) => {
@@ -171,18 +170,16 @@ pub async fn remove<C: ConnectionTrait>(
                     .collect::<Vec<_>>()
                     .join(" ");
                 if membership.status == MembershipStatus::Active {
-                    let deactivated = deactivate(
-                        db,
-                        acting,
-                        provisioner,
-                        workspace.id,
-                        user_id,
-                        revoke_api_keys,
-                    )
-                    .await;
                     done.outbox_ids.extend(
-                        unless_done(deactivated, &[UserErrorCode::AlreadyDeactivated])?
-                            .unwrap_or_default(),
+                        deactivate(
+                            db,
+                            acting,
+                            provisioner,
+                            workspace.id,
+                            user_id,
+                            revoke_api_keys,
+                        )
+                        .await?,
                     );
                 }
                 if membership.idp_removal_requested_at.is_none() {
@@ -230,6 +227,8 @@ fn removal(
     }
 }
 
+/// Deactivates the member for the identity provider, and returns the outbox rows to hand
+/// over; a member found deactivated already (by a provider's retry meanwhile) is done, with none.
 async fn deactivate<C: ConnectionTrait>(
     db: &C,
     acting: Acting<'_>,
@@ -244,10 +243,12 @@ async fn deactivate<C: ConnectionTrait>(
         reason: provisioner.reason("deactivated"),
         revoke_api_keys,
     };
-    Ok(deactivate_user(db, acting, request)
-        .await?
-        .recorded
-        .outbox_ids)
+    let deactivated = deactivate_user(db, acting, request).await;
+    Ok(
+        unless_done(deactivated, &[UserErrorCode::AlreadyDeactivated])?
+            .map(|deactivated| deactivated.recorded.outbox_ids)
+            .unwrap_or_default(),
+    )
 }
 
 /// Marks the membership's removal as waiting for an admin, with why, and says so in the audit
