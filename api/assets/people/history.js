@@ -2,7 +2,9 @@
 // audit log, filtered by action or by the person it was about.
 
 import { gql, idempotent } from "./api.js";
-import { accepted, busy, errorBox, field, formatDate, h, personPicker, replace, roleLabel, toast } from "./ui.js";
+import {
+  accepted, act, busy, errorBox, field, formatDate, h, personPicker, replace, roleLabel, toast,
+} from "./ui.js";
 
 /// A table that grows a page at a time, under `list` with its "more" button in `more`:
 /// `load(null)` shows the first page (or `empty` when there is none), the button appends the next.
@@ -71,19 +73,14 @@ export async function removedView(app) {
   const row = (former) => {
     const withKey = idempotent();
     const undo = h("button", { type: "button", "aria-label": `Undo the removal of ${former.user.name}`, disabled: !former.canRestore }, "Undo");
-    undo.addEventListener("click", () => busy(undo, async () => {
-      replace(problems);
-      try {
-        const { restoreMember } = await gql(
-          `mutation($input: RestoreMemberInput!) { restoreMember(input: $input) { member { status } userErrors { code message } } }`,
-          { input: withKey({ workspaceId: app.workspaceId, userId: former.user.id }) },
-        );
-        if (!accepted(restoreMember, problems)) return;
-        toast(`${former.user.name} is back in the workspace.`);
-        await load(null);
-      } catch (error) {
-        if (!app.fail(error)) replace(problems, errorBox(error.message));
-      }
+    undo.addEventListener("click", () => act(app, undo, problems, async () => {
+      const { restoreMember } = await gql(
+        `mutation($input: RestoreMemberInput!) { restoreMember(input: $input) { member { status } userErrors { code message } } }`,
+        { input: withKey({ workspaceId: app.workspaceId, userId: former.user.id }) },
+      );
+      if (!accepted(restoreMember, problems)) return;
+      toast(`${former.user.name} is back in the workspace.`);
+      await load(null);
     }));
     return h(
       "tr",
@@ -259,23 +256,18 @@ export async function auditView(app) {
       ),
   });
   // Every entry the filters keep, a hundred a request, as one CSV file.
-  exportButton.addEventListener("click", () => busy(exportButton, async () => {
-    replace(problems);
-    try {
-      const entries = [];
-      let after = null;
-      do {
-        const { auditLog } = await gql(AUDIT, { ws: app.workspaceId, filter: filter(), first: 100, after });
-        entries.push(...auditLog.nodes);
-        after = auditLog.pageInfo.hasNextPage ? auditLog.pageInfo.endCursor : null;
-      } while (after);
-      const link = h("a", { href: URL.createObjectURL(new Blob([csv(entries)], { type: "text/csv" })), download: "audit-log.csv" });
-      link.click();
-      setTimeout(() => URL.revokeObjectURL(link.href), 10000);
-      toast(`${entries.length === 1 ? "1 entry" : `${entries.length} entries`} exported.`);
-    } catch (error) {
-      if (!app.fail(error)) replace(problems, errorBox(error.message));
-    }
+  exportButton.addEventListener("click", () => act(app, exportButton, problems, async () => {
+    const entries = [];
+    let after = null;
+    do {
+      const { auditLog } = await gql(AUDIT, { ws: app.workspaceId, filter: filter(), first: 100, after });
+      entries.push(...auditLog.nodes);
+      after = auditLog.pageInfo.hasNextPage ? auditLog.pageInfo.endCursor : null;
+    } while (after);
+    const link = h("a", { href: URL.createObjectURL(new Blob([csv(entries)], { type: "text/csv" })), download: "audit-log.csv" });
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+    toast(`${entries.length === 1 ? "1 entry" : `${entries.length} entries`} exported.`);
   }));
   for (const control of [action, target, from, to]) control.addEventListener("change", () => load(null));
   await load(null);

@@ -4,7 +4,7 @@
 
 import { gql, idempotent } from "./api.js";
 import {
-  accepted, busy, errorBox, field, formatDate, h, openConfirm, openDialog, plural, replace, roleLabel, toast,
+  accepted, act, busy, errorBox, field, formatDate, h, openConfirm, openDialog, plural, replace, roleLabel, toast,
 } from "./ui.js";
 import { tableView } from "./history.js";
 
@@ -174,25 +174,20 @@ export async function invitationsView(app) {
   });
   const reload = () => Promise.all([load(null), refreshSeats()]);
 
-  const resend = (invitation, button) => busy(button, async () => {
-    replace(problems);
-    try {
-      const { resendInvitation } = await gql(
-        `mutation($input: ResendInvitationInput!) { resendInvitation(input: $input) { invitation { id } userErrors { code message } } }`,
-        { input: idempotent()({ invitationId: invitation.id }) },
-      );
-      if (!accepted(resendInvitation, problems)) return;
-      await reload();
-      toast(`A new invitation was sent to ${invitation.email}.`);
-    } catch (error) {
-      if (!app.fail(error)) replace(problems, errorBox(error.message));
-    }
+  const resend = (invitation, button) => act(app, button, problems, async () => {
+    const { resendInvitation } = await gql(
+      `mutation($input: ResendInvitationInput!) { resendInvitation(input: $input) { invitation { id } userErrors { code message } } }`,
+      { input: idempotent()({ invitationId: invitation.id }) },
+    );
+    if (!accepted(resendInvitation, problems)) return;
+    await reload();
+    toast(`A new invitation was sent to ${invitation.email}.`);
   });
 
   const openRevoke = (invitation) => openConfirm(app, `Revoke the invitation of ${invitation.email}?`, {
     sentence: "Its link stops working at once, and the seat it holds is freed. You can invite them again later.",
     label: "Revoke invitation",
-    act: async (withKey) => (await gql(
+    change: async (withKey) => (await gql(
       `mutation($input: InvitationActionInput!) { revokeInvitation(input: $input) { invitation { id } userErrors { code message } } }`,
       { input: withKey({ invitationId: invitation.id }) },
     )).revokeInvitation,

@@ -5,7 +5,7 @@
 
 import { gql, idempotent } from "./api.js";
 import {
-  accepted, busy, errorBox, formatDate, h, openConfirm, plural, replace, roleLabel, statusBadge, toast,
+  accepted, act, formatDate, h, openConfirm, plural, replace, roleLabel, statusBadge, toast,
 } from "./ui.js";
 import { tableView } from "./history.js";
 
@@ -35,7 +35,7 @@ function openRevokeKey(app, key, done) {
   openConfirm(app, `Revoke the API key ${key.name}?`, {
     sentence: `Every request with ${key.prefix}… is refused from now on. This can't be undone: create a new key if it is needed again.`,
     label: "Revoke key",
-    act: async (withKey) => (await gql(
+    change: async (withKey) => (await gql(
       `mutation($input: RevokeApiKeyInput!) { revokeApiKey(input: $input) { apiKey { revokedAt } userErrors { code message } } }`,
       { input: withKey({ apiKeyId: key.id, reason: "revoked from the People page" }) },
     )).revokeApiKey,
@@ -52,21 +52,16 @@ export async function memberView(app, userId) {
   const { member } = detail;
   const reload = () => memberView(app, userId);
   // Ends one session (`session`) or all of them (none given), from `button`.
-  const end = (session, button) => busy(button, async () => {
-    replace(problems);
-    try {
-      const { endSessions } = await gql(
-        `mutation($input: EndSessionsInput!) { endSessions(input: $input) { sessionsEnded userErrors { code message } } }`,
-        { input: idempotent()({ workspaceId: app.workspaceId, userId, sessionId: session?.id ?? null }) },
-      );
-      if (!accepted(endSessions, problems)) return;
-      await reload();
-      toast(session
-        ? `A session of ${member.user.name} ended.`
-        : `${plural(endSessions.sessionsEnded, "session", "sessions")} of ${member.user.name} ended.`);
-    } catch (error) {
-      if (!app.fail(error)) replace(problems, errorBox(error.message));
-    }
+  const end = (session, button) => act(app, button, problems, async () => {
+    const { endSessions } = await gql(
+      `mutation($input: EndSessionsInput!) { endSessions(input: $input) { sessionsEnded userErrors { code message } } }`,
+      { input: idempotent()({ workspaceId: app.workspaceId, userId, sessionId: session?.id ?? null }) },
+    );
+    if (!accepted(endSessions, problems)) return;
+    await reload();
+    toast(session
+      ? `A session of ${member.user.name} ended.`
+      : `${plural(endSessions.sessionsEnded, "session", "sessions")} of ${member.user.name} ended.`);
   });
   const endAll = h("button", { type: "button", class: "danger", disabled: sessions.totalCount === 0 }, "End all sessions");
   endAll.addEventListener("click", () => end(null, endAll));

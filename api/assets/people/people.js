@@ -5,7 +5,7 @@
 
 import { gql, idempotent } from "./api.js";
 import {
-  accepted, announce, busy, debounce, errorBox, field, h, openDialog, replace, roleLabel, statusBadge, toast,
+  accepted, act, announce, debounce, errorBox, field, h, openDialog, replace, roleLabel, statusBadge, toast,
 } from "./ui.js";
 import { openDeactivation, openRemoval, openStatusChange } from "./removal.js";
 import { openInvite, seatsSentence } from "./invitations.js";
@@ -248,22 +248,17 @@ export async function peopleView(app) {
     reload();
   });
   removeSelected.addEventListener("click", () => openRemoval(app, [...state.selected.values()], reload));
-  selectAll.addEventListener("click", () => busy(selectAll, async () => {
-    replace(problems);
-    try {
-      const { matchingMembers } = await gql(
-        `query($ws: UUID!, $filter: MemberFilterInput) { matchingMembers(workspaceId: $ws, filter: $filter) { userIds more } }`,
-        { ws: app.workspaceId, filter: filter() },
-      );
-      for (const id of matchingMembers.userIds) {
-        if (id !== app.userId && !state.selected.has(id)) state.selected.set(id, { user: { id, name: "", email: "" } });
-      }
-      updateSelection();
-      for (const box of list.querySelectorAll('td.select input:not([disabled])')) box.checked = true;
-      announce(`${state.selected.size.toLocaleString("en")} selected${matchingMembers.more ? ": the most one removal takes" : ""}.`);
-    } catch (error) {
-      if (!app.fail(error)) replace(problems, errorBox(error.message));
+  selectAll.addEventListener("click", () => act(app, selectAll, problems, async () => {
+    const { matchingMembers } = await gql(
+      `query($ws: UUID!, $filter: MemberFilterInput) { matchingMembers(workspaceId: $ws, filter: $filter) { userIds more } }`,
+      { ws: app.workspaceId, filter: filter() },
+    );
+    for (const id of matchingMembers.userIds) {
+      if (id !== app.userId && !state.selected.has(id)) state.selected.set(id, { user: { id, name: "", email: "" } });
     }
+    updateSelection();
+    for (const box of list.querySelectorAll('td.select input:not([disabled])')) box.checked = true;
+    announce(`${state.selected.size.toLocaleString("en")} selected${matchingMembers.more ? ": the most one removal takes" : ""}.`);
   }));
 
   await load();
@@ -274,22 +269,16 @@ function openReactivation(app, member, done) {
     const withKey = idempotent();
     const problems = h("div");
     const confirm = h("button", { type: "button", class: "primary" }, "Reactivate");
-    confirm.addEventListener("click", () => busy(confirm, async () => {
-      replace(problems);
-      try {
-        const { reactivateUser } = await gql(
-          `mutation($input: ReactivateUserInput!) { reactivateUser(input: $input) { member { status } userErrors { code message } } }`,
-          { input: withKey({ workspaceId: app.workspaceId, userId: member.user.id }) },
-        );
-        if (!accepted(reactivateUser, problems)) return;
-        close();
-        toast(`${member.user.name} is active again.`);
-        done();
-      } catch (error) {
-        if (app.fail(error)) close();
-        else replace(problems, errorBox(error.message));
-      }
-    }));
+    confirm.addEventListener("click", () => act(app, confirm, problems, async () => {
+      const { reactivateUser } = await gql(
+        `mutation($input: ReactivateUserInput!) { reactivateUser(input: $input) { member { status } userErrors { code message } } }`,
+        { input: withKey({ workspaceId: app.workspaceId, userId: member.user.id }) },
+      );
+      if (!accepted(reactivateUser, problems)) return;
+      close();
+      toast(`${member.user.name} is active again.`);
+      done();
+    }, close));
     return h("div", {}, problems, h("div", { class: "buttons" }, h("button", { type: "button", onclick: close }, "Cancel"), confirm));
   });
 }
@@ -306,23 +295,17 @@ function openTransfer(app, member, done) {
       h("option", { value: "MEMBER" }, "Become a member"),
     );
     const confirm = h("button", { type: "button", class: "primary" }, "Transfer ownership");
-    confirm.addEventListener("click", () => busy(confirm, async () => {
-      replace(problems);
-      try {
-        const { transferOwnership } = await gql(
-          `mutation($input: TransferOwnershipInput!) { transferOwnership(input: $input) { newOwner { role } userErrors { code message } } }`,
-          { input: withKey({ workspaceId: app.workspaceId, toUserId: member.user.id, demoteSelfTo: demote.value || null }) },
-        );
-        if (!accepted(transferOwnership, problems)) return;
-        close();
-        toast(`${member.user.name} is now an owner.`);
-        if (demote.value) location.reload();
-        else done();
-      } catch (error) {
-        if (app.fail(error)) close();
-        else replace(problems, errorBox(error.message));
-      }
-    }));
+    confirm.addEventListener("click", () => act(app, confirm, problems, async () => {
+      const { transferOwnership } = await gql(
+        `mutation($input: TransferOwnershipInput!) { transferOwnership(input: $input) { newOwner { role } userErrors { code message } } }`,
+        { input: withKey({ workspaceId: app.workspaceId, toUserId: member.user.id, demoteSelfTo: demote.value || null }) },
+      );
+      if (!accepted(transferOwnership, problems)) return;
+      close();
+      toast(`${member.user.name} is now an owner.`);
+      if (demote.value) location.reload();
+      else done();
+    }, close));
     return [
       h("p", {}, `${member.user.name} becomes an owner of the workspace, with every permission.`),
       field("Your role afterwards", demote),
@@ -349,22 +332,16 @@ function openRoleChange(app, member, done) {
       {
         onsubmit: (event) => {
           event.preventDefault();
-          busy(confirm, async () => {
-            replace(problems);
-            try {
-              const { updateMemberRole } = await gql(
-                `mutation($input: UpdateMemberRoleInput!) { updateMemberRole(input: $input) { member { role } userErrors { code message } } }`,
-                { input: withKey({ workspaceId: app.workspaceId, userId: member.user.id, role: role.value }) },
-              );
-              if (!accepted(updateMemberRole, problems)) return;
-              await done();
-              close();
-              toast(`${member.user.name} is now ${roleLabel(updateMemberRole.member.role)}.`);
-            } catch (error) {
-              if (app.fail(error)) close();
-              else replace(problems, errorBox(error.message));
-            }
-          });
+          act(app, confirm, problems, async () => {
+            const { updateMemberRole } = await gql(
+              `mutation($input: UpdateMemberRoleInput!) { updateMemberRole(input: $input) { member { role } userErrors { code message } } }`,
+              { input: withKey({ workspaceId: app.workspaceId, userId: member.user.id, role: role.value }) },
+            );
+            if (!accepted(updateMemberRole, problems)) return;
+            await done();
+            close();
+            toast(`${member.user.name} is now ${roleLabel(updateMemberRole.member.role)}.`);
+          }, close);
         },
       },
       h("p", {}, `${member.user.name} is ${roleLabel(member.role)} now. Owners may grant any role; admins may grant Member and Guest to people below them. A workspace always keeps an active owner.`),

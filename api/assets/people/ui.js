@@ -138,32 +138,41 @@ export function openDialog(title, build, { wide = false } = {}) {
   return dialog;
 }
 
-/// A dialog asking to confirm one change: `sentence` says what it does; `act(withKey)` makes
+/// A dialog asking to confirm one change: `sentence` says what it does; `change(withKey)` makes
 /// it (with an idempotency key kept across retries of the same click) and returns its payload.
 /// Refusals stay in the dialog; once done, `done()` redraws what shows it, the dialog closes
 /// and `toastText` says what was done.
-export function openConfirm(app, title, { sentence, label, act, done, toastText }) {
+export function openConfirm(app, title, { sentence, label, change, done, toastText }) {
   openDialog(title, (close) => {
     const withKey = idempotent();
     const problems = h("div");
     const confirm = h("button", { type: "button", class: "danger" }, label);
-    confirm.addEventListener("click", () => busy(confirm, async () => {
-      replace(problems);
-      try {
-        if (!accepted(await act(withKey), problems)) return;
-        await done();
-        close();
-        toast(toastText);
-      } catch (error) {
-        if (app.fail(error)) close();
-        else replace(problems, errorBox(error.message));
-      }
-    }));
+    confirm.addEventListener("click", () => act(app, confirm, problems, async () => {
+      if (!accepted(await change(withKey), problems)) return;
+      await done();
+      close();
+      toast(toastText);
+    }, close));
     return [
       h("p", {}, sentence),
       problems,
       h("div", { class: "buttons" }, h("button", { type: "button", onclick: close }, "Cancel"), confirm),
     ];
+  });
+}
+
+/// A button's call to the API, run once at a time (`busy`): what `problems` showed before is
+/// cleared, an error the API reported shows there, and a session that ended closes the dialog
+/// the button is in (`close`, when it is in one) for the sign-in form to take over.
+export function act(app, button, problems, action, close = null) {
+  return busy(button, async () => {
+    replace(problems);
+    try {
+      await action();
+    } catch (error) {
+      if (app.fail(error)) close?.();
+      else replace(problems, errorBox(error.message));
+    }
   });
 }
 

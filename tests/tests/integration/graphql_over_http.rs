@@ -4,7 +4,7 @@
 //! table of each media type, and a request without a query told how to send one.
 
 use serde_json::{Value, json};
-use tests::{Answer, Backend, TestApp, assert_http_refused, data, error_code};
+use tests::{Answer, Backend, Fetch, TestApp, assert_http_refused, data, error_code};
 
 /// Every audit passes: MUST, SHOULD and MAY alike. A new audit that fails shows here with its
 /// reason; one that is left failing on purpose would be listed here with why.
@@ -80,17 +80,13 @@ async fn only_a_request_that_ran_has_data() {
         assert_eq!(answer["data"], Value::Null, "{answer}");
     }
     // In a batch, each operation is shaped on its own.
-    let answers: Vec<Answer> = app
+    let answers = app
         .client
         .post(app.graphql_url())
         .bearer_auth(app.owner_token())
         .json(&json!([{ "query": "{ viewer { role } }" }, { "query": "{ viewer {" }]))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .answer()
+        .await;
     assert_eq!(data(&answers[0])["viewer"]["role"], "OWNER");
     assert!(answers[1].get("data").is_none(), "{}", answers[1]);
 }
